@@ -1,0 +1,257 @@
+//! Hybrid logical clock: physical milliseconds plus a counter, tie-broken by device id.
+//!
+//! Every change is stamped with an [`Hlc`] from the device's [`HlcClock`]. The clock never goes
+//! backwards (not across restarts either: the store persists the last value), it moves past every
+//! remote stamp it observes, and it reads the wall clock through the offset the server reported
+//! on the last sync, so a phone whose clock is a year ahead cannot win every conflict.
+//!
+//! The clock is pure: the caller passes the wall time in, which keeps it testable.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::DeviceId;
+
+/// Bits of the packed value that hold the counter.
+const COUNTER_BITS: u32 = 16;
+const COUNTER_MASK: u64 = (1 << COUNTER_BITS) - 1;
+
+/// How far ahead of the corrected wall clock a remote stamp may be before it is refused.
+pub const DEFAULT_MAX_DRIFT_MS: u64 = 5 * 60 * 1000;
+
+/// A hybrid logical timestamp, packed as `physical_ms << 16 | counter` so that the integer order
+/// is the clock order and it fits an SQLite INTEGER.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Hlc(u64);
+
+impl Hlc {
+    /// The zero stamp, older than every real one.
+    pub const ZERO: Hlc = Hlc(0);
+
+    /// Builds a stamp from its parts.
+    pub fn new(physical_ms: u64, counter: u16) -> Hlc {
+        Hlc((physical_ms << COUNTER_BITS) | u64::from(counter))
+    }
+
+    /// Milliseconds since the Unix epoch (corrected device time when the stamp was made).
+    pub fn physical_ms(self) -> u64 {
+        self.0 >> COUNTER_BITS
+    }
+
+    /// The logical counter within one millisecond.
+    pub fn counter(self) -> u16 {
+        (self.0 & COUNTER_MASK) as u16
+    }
+
+    /// The packed value, for storage.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+
+    /// The packed value as SQLite's signed INTEGER (stamps stay below 2^63 until year 4000+).
+    pub fn as_i64(self) -> i64 {
+        self.0 as i64
+    }
+
+    /// From [`Hlc::as_u64`].
+    pub fn from_u64(v: u64) -> Hlc {
+        Hlc(v)
+    }
+
+    /// From [`Hlc::as_i64`].
+    pub fn from_i64(v: i64) -> Hlc {
+        Hlc(v as u64)
+    }
+}
+
+impl fmt::Display for Hlc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.physical_ms(), self.counter())
+    }
+}
+
+/// A stamp with its author: the total order used by every merge rule. Two devices can make the
+/// same [`Hlc`]; the device id breaks the tie so every replica picks the same winner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Stamp {
+    pub hlc: Hlc,
+    pub device: DeviceId,
+}
+
+impl Stamp {
+    /// Pairs a clock value with the device that made it.
+    pub fn new(hlc: Hlc, device: DeviceId) -> Stamp {
+        Stamp { hlc, device }
+    }
+}
+
+/// Why a remote stamp was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClockError {
+    /// The stamp is further ahead of our (corrected) time than the allowed drift.
+    #[error(
+        "clock stamp {remote} is {ahead_ms} ms ahead of this clock (more than the {max_ms} ms allowed); \
+         the sending device's clock is wrong"
+    )]
+    TooFarAhead { remote: Hlc, ahead_ms: u64, max_ms: u64 },
+    /// The counter would overflow within one millisecond (more than 65,535 stamps in a ms).
+    #[error("clock counter exhausted within one millisecond")]
+    CounterExhausted,
+}
+
+/// The device's clock state: the last stamp handed out and the correction to the wall clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HlcClock {
+    last: Hlc,
+    /// Milliseconds to add to the local wall clock to get server time (from the last sync).
+    offset_ms: i64,
+    max_drift_ms: u64,
+}
+
+impl HlcClock {
+    /// A clock that resumes after `last` (persisted) with the given wall-clock correction.
+    pub fn new(last: Hlc, offset_ms: i64) -> HlcClock {
+        HlcClock { last, offset_ms, max_drift_ms: DEFAULT_MAX_DRIFT_MS }
+    }
+
+    /// Changes how far ahead a remote stamp may be.
+    pub fn with_max_drift_ms(mut self, max_drift_ms: u64) -> HlcClock {
+        self.max_drift_ms = max_drift_ms;
+        self
+    }
+
+    /// The last stamp handed out or observed.
+    pub fn last(&self) -> Hlc {
+        self.last
+    }
+
+    /// The current correction (server time minus local wall time), in ms.
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms
+    }
+
+    /// Records the correction the server reported: `server_ms - local_wall_ms`.
+    pub fn set_offset_ms(&mut self, offset_ms: i64) {
+        self.offset_ms = offset_ms;
+    }
+
+    /// The wall clock corrected by the server offset.
+    pub fn corrected_ms(&self, wall_ms: u64) -> u64 {
+        wall_ms.saturating_add_signed(self.offset_ms)
+    }
+
+    /// A new stamp, strictly after every stamp this clock has made or observed.
+    pub fn tick(&mut self, wall_ms: u64) -> Result<Hlc, ClockError> {
+        let now = self.corrected_ms(wall_ms);
+        let next = if now > self.last.physical_ms() {
+            Hlc::new(now, 0)
+        } else {
+            let counter =
+                self.last.counter().checked_add(1).ok_or(ClockError::CounterExhausted)?;
+            Hlc::new(self.last.physical_ms(), counter)
+        };
+        self.last = next;
+        Ok(next)
+    }
+
+    /// Moves the clock past a remote stamp, refusing one too far in the future.
+    pub fn observe(&mut self, remote: Hlc, wall_ms: u64) -> Result<(), ClockError> {
+        self.check_remote(remote, wall_ms)?;
+        if remote > self.last {
+            self.last = remote;
+        }
+        Ok(())
+    }
+
+    /// Checks a remote stamp against the allowed drift without moving the clock.
+    pub fn check_remote(&self, remote: Hlc, wall_ms: u64) -> Result<(), ClockError> {
+        check_not_too_far_ahead(remote, self.corrected_ms(wall_ms), self.max_drift_ms)
+    }
+}
+
+/// Refuses a stamp more than `max_drift_ms` ahead of `now_ms`. The server uses this with its own
+/// time; devices use it through [`HlcClock::check_remote`].
+pub fn check_not_too_far_ahead(remote: Hlc, now_ms: u64, max_drift_ms: u64) -> Result<(), ClockError> {
+    let ahead = remote.physical_ms().saturating_sub(now_ms);
+    if ahead > max_drift_ms {
+        return Err(ClockError::TooFarAhead { remote, ahead_ms: ahead, max_ms: max_drift_ms });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn packs_and_unpacks() {
+        let h = Hlc::new(1_795_000_000_123, 7);
+        assert_eq!(h.physical_ms(), 1_795_000_000_123);
+        assert_eq!(h.counter(), 7);
+        assert_eq!(Hlc::from_i64(h.as_i64()), h);
+        assert!(Hlc::new(5, 0) > Hlc::new(4, 65535));
+    }
+
+    #[test]
+    fn a_phone_whose_clock_stops_still_makes_increasing_stamps() {
+        let mut c = HlcClock::new(Hlc::ZERO, 0);
+        let a = c.tick(1000).unwrap();
+        let b = c.tick(1000).unwrap();
+        let d = c.tick(999).unwrap(); // wall clock stepped back
+        assert!(a < b && b < d);
+        assert_eq!(d.physical_ms(), 1000);
+        assert_eq!(d.counter(), 2);
+    }
+
+    #[test]
+    fn resumes_after_the_persisted_stamp_across_a_restart() {
+        let persisted = Hlc::new(50_000, 3);
+        let mut c = HlcClock::new(persisted, 0);
+        // The phone rebooted with its clock reset to an earlier time.
+        assert!(c.tick(10_000).unwrap() > persisted);
+    }
+
+    #[test]
+    fn the_server_offset_corrects_a_clock_a_year_ahead() {
+        let year_ms: u64 = 365 * 24 * 3600 * 1000;
+        let server_now = 1_800_000_000_000;
+        let mut c = HlcClock::new(Hlc::ZERO, -(year_ms as i64));
+        let h = c.tick(server_now + year_ms).unwrap();
+        assert_eq!(h.physical_ms(), server_now);
+    }
+
+    #[test]
+    fn a_remote_stamp_far_in_the_future_is_refused_with_a_clear_error() {
+        let mut c = HlcClock::new(Hlc::ZERO, 0);
+        let now = 1_800_000_000_000;
+        let far = Hlc::new(now + DEFAULT_MAX_DRIFT_MS + 1, 0);
+        let err = c.observe(far, now).unwrap_err();
+        assert!(matches!(err, ClockError::TooFarAhead { .. }));
+        assert!(err.to_string().contains("ahead"));
+        assert_eq!(c.last(), Hlc::ZERO, "a refused stamp does not move the clock");
+        c.observe(Hlc::new(now + 1000, 4), now).unwrap();
+        assert!(c.tick(now).unwrap() > Hlc::new(now + 1000, 4));
+    }
+
+    #[test]
+    fn counter_exhaustion_is_an_error_not_a_wrap() {
+        let mut c = HlcClock::new(Hlc::new(10, u16::MAX), 0);
+        assert_eq!(c.tick(10), Err(ClockError::CounterExhausted));
+    }
+
+    proptest! {
+        #[test]
+        fn ticks_are_strictly_increasing(walls in proptest::collection::vec(0u64..10_000, 1..200)) {
+            let mut c = HlcClock::new(Hlc::ZERO, 0);
+            let mut prev = Hlc::ZERO;
+            for w in walls {
+                let h = c.tick(w).unwrap();
+                prop_assert!(h > prev);
+                prev = h;
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The records a device keeps: areas, buildings, households, residents, tenant registrations,
+//! micro fire stations, cases and patrols. Plain data; validation is in [`crate::validate`],
+//! behaviour in [`crate::workflow`].
+
+pub mod area;
+pub mod building;
+pub mod case;
+pub mod entity;
+pub mod household;
+pub mod patrol;
+
+pub use area::{Area, AreaLevel};
+pub use building::{Building, BuildingKind, Station};
+pub use case::{Case, CaseKind, Severity};
+pub use household::{Household, HouseholdKind, KeyGroup, Registration, Resident};
+pub use patrol::{Patrol, PatrolVisit};
+pub use entity::Entity;

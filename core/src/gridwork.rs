@@ -1,0 +1,413 @@
+//! [`Gridwork`]: the device core's Rust API, the one object the bindings and the CLI wrap.
+//!
+//! Every user action is one SQLite transaction that writes the state and appends its
+//! operation(s) to the outbox. Calls block on SQLite: call them off the UI thread.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use gridwork_domain::hlc::{Hlc, HlcClock, Stamp};
+use gridwork_domain::ids::{DeviceId, Id, new_id};
+use gridwork_domain::merge::RecordState;
+use gridwork_domain::model::{Area, AreaLevel, Building, Entity};
+use gridwork_domain::op::{EntityKind, FieldWrite, Op, OpBody};
+use gridwork_domain::validate::{AddressCode, ValidationError, address_code};
+use gridwork_domain::workflow::DeadlinePolicy;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::store::{meta, open, outbox, records};
+
+/// The source of wall-clock time, in ms since the Unix epoch. Tests substitute a fixed clock.
+pub type WallClock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> WallClock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    })
+}
+
+/// How to open a store.
+#[derive(Clone)]
+pub struct OpenOptions {
+    /// The wall clock (default: the system clock).
+    pub clock: WallClock,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { clock: system_clock() }
+    }
+}
+
+impl std::fmt::Debug for OpenOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenOptions").finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) conn: Connection,
+    pub(crate) clock: HlcClock,
+}
+
+/// One device's store and the actions on it. Thread-safe: one writer connection behind a lock.
+pub struct Gridwork {
+    inner: Mutex<Inner>,
+    device: DeviceId,
+    wall: WallClock,
+    policy: Mutex<DeadlinePolicy>,
+}
+
+impl std::fmt::Debug for Gridwork {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gridwork").field("device", &self.device).finish_non_exhaustive()
+    }
+}
+
+impl Gridwork {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Gridwork> {
+        Self::open_with(path, OpenOptions::default())
+    }
+
+    /// Opens the store with options (a test clock, for instance).
+    pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Gridwork> {
+        Self::from_connection(open::open_database(path.as_ref())?, options)
+    }
+
+    /// A private in-memory store (tests and tools).
+    pub fn open_in_memory(options: OpenOptions) -> Result<Gridwork> {
+        Self::from_connection(open::open_in_memory()?, options)
+    }
+
+    fn from_connection(conn: Connection, options: OpenOptions) -> Result<Gridwork> {
+        let device = match meta::get(&conn, meta::DEVICE_ID)? {
+            Some(d) => d.parse().map_err(|_| Error::Corrupt("device id is not a uuid".into()))?,
+            None => {
+                let d = new_id();
+                meta::set(&conn, meta::DEVICE_ID, &d.to_string())?;
+                d
+            }
+        };
+        let last = meta::get(&conn, meta::HLC_LAST)?
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(Hlc::ZERO, Hlc::from_u64);
+        let offset = meta::get(&conn, meta::CLOCK_OFFSET_MS)?
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        Ok(Gridwork {
+            inner: Mutex::new(Inner { conn, clock: HlcClock::new(last, offset) }),
+            device,
+            wall: options.clock,
+            policy: Mutex::new(DeadlinePolicy::default()),
+        })
+    }
+
+    /// The deadline policy used for colours and urgency (default: the brief's figures).
+    pub fn deadline_policy(&self) -> DeadlinePolicy {
+        self.policy.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the deadline policy (e.g. [`DeadlinePolicy::wulin`], 1 / 5 / 30 minutes).
+    pub fn set_deadline_policy(&self, policy: DeadlinePolicy) {
+        *self.policy.lock().unwrap_or_else(|p| p.into_inner()) = policy;
+    }
+
+    /// The user this device acts for, once enrolled (stamped on case events as the actor).
+    pub fn user_id(&self) -> Result<Option<Id>> {
+        self.read(|c| Ok(meta::get(c, meta::USER_ID)?.and_then(|u| u.parse().ok())))
+    }
+
+    /// Records the user this device acts for.
+    pub fn set_user_id(&self, user: Id) -> Result<()> {
+        self.read(|c| meta::set(c, meta::USER_ID, &user.to_string()))
+    }
+
+    /// This device's id.
+    pub fn device_id(&self) -> DeviceId {
+        self.device
+    }
+
+    /// Wall-clock now, in ms, uncorrected.
+    pub fn wall_ms(&self) -> u64 {
+        (self.wall)()
+    }
+
+    /// Now by the device's clock corrected with the server's offset: what deadlines use.
+    pub fn now_ms(&self) -> u64 {
+        let wall = self.wall_ms();
+        self.lock().clock.corrected_ms(wall)
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves SQLite consistent (the transaction rolls back),
+        // so a poisoned lock is still safe to use.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` in one immediate transaction with a fresh stamp; every operation it returns is
+    /// applied and appended to the outbox in that same transaction, and the clock is persisted
+    /// with it.
+    pub(crate) fn commit_local<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, Stamp) -> Result<(Vec<Op>, T)>,
+    ) -> Result<T> {
+        let wall = self.wall_ms();
+        let mut inner = self.lock();
+        let mut clock = inner.clock;
+        let hlc = clock.tick(wall)?;
+        let stamp = Stamp::new(hlc, self.device);
+        let now = clock.corrected_ms(wall);
+        let tx = Transaction::new_unchecked(&inner.conn, TransactionBehavior::Immediate)?;
+        let (ops, out) = f(&tx, stamp)?;
+        for op in &ops {
+            records::apply_op(&tx, op, self.device, now)?;
+            outbox::append(&tx, op, now)?;
+        }
+        meta::set(&tx, meta::HLC_LAST, &clock.last().as_u64().to_string())?;
+        tx.commit()?;
+        inner.clock = clock;
+        Ok(out)
+    }
+
+    /// Runs a read-only query on the store.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let inner = self.lock();
+        f(&inner.conn)
+    }
+
+    /// Creates a record. A nil id is replaced by a fresh UUID v7. Fields are checked and
+    /// normalised; references to other records must exist.
+    ///
+    /// ```
+    /// # use gridwork_core::{Gridwork, OpenOptions};
+    /// # use gridwork_domain::model::{Area, AreaLevel};
+    /// let gw = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
+    /// let district = gw.create(Area {
+    ///     id: uuid::Uuid::nil(),
+    ///     level: AreaLevel::District,
+    ///     code: "330106".into(),
+    ///     name: "西湖区".into(),
+    ///     parent_id: None,
+    /// }).unwrap();
+    /// assert_eq!(gw.get::<Area>(district.id).unwrap().name, "西湖区");
+    /// ```
+    pub fn create<T: Entity>(&self, mut value: T) -> Result<T> {
+        if value.id().is_nil() {
+            value.set_id(new_id());
+        }
+        value.normalize()?;
+        let id = value.id();
+        self.commit_local(|tx, stamp| {
+            if records::load(tx, id)?.is_some() {
+                return Err(ValidationError::new(
+                    format!("{}.id", T::KIND.as_str()),
+                    "a record with this id already exists",
+                )
+                .into());
+            }
+            let obj = to_object(&value)?;
+            check_references(tx, T::KIND, &obj)?;
+            check_codes::<T>(tx, &obj, true)?;
+            let fields = obj
+                .into_iter()
+                .filter(|(k, _)| k != "id")
+                .map(|(k, v)| (k, FieldWrite { value: v, base: None }))
+                .collect();
+            Ok((vec![set_op(stamp, T::KIND, id, fields)], value))
+        })
+    }
+
+    /// Changes a record: `edit` mutates the current value; only the fields it changed are
+    /// written (one field-level operation), each carrying the stamp it overwrote.
+    pub fn update<T: Entity>(&self, id: Id, edit: impl FnOnce(&mut T)) -> Result<T> {
+        self.commit_local(|tx, stamp| {
+            let state = live_state(tx, T::KIND, id)?;
+            let mut value: T = state.decode()?;
+            edit(&mut value);
+            value.set_id(id);
+            value.normalize()?;
+            let after = to_object(&value)?;
+            check_references(tx, T::KIND, &after)?;
+            check_codes::<T>(tx, &after, false)?;
+            let fields: BTreeMap<String, FieldWrite> = after
+                .into_iter()
+                .filter(|(k, v)| k != "id" && state.fields.get(k) != Some(v))
+                .map(|(k, v)| {
+                    let base = records::field_stamp(&state, &k);
+                    (k, FieldWrite { value: v, base })
+                })
+                .collect();
+            let ops =
+                if fields.is_empty() { vec![] } else { vec![set_op(stamp, T::KIND, id, fields)] };
+            Ok((ops, value))
+        })
+    }
+
+    /// Deletes a record (a tombstone). Archive households and residents instead: moving out is
+    /// not a delete.
+    pub fn delete<T: Entity>(&self, id: Id) -> Result<()> {
+        self.commit_local(|tx, stamp| {
+            live_state(tx, T::KIND, id)?;
+            let op =
+                Op { id: new_id(), stamp, entity: T::KIND, entity_id: id, body: OpBody::Delete };
+            Ok((vec![op], ()))
+        })
+    }
+
+    /// One live record by id.
+    pub fn get<T: Entity>(&self, id: Id) -> Result<T> {
+        self.read(|conn| Ok(live_state(conn, T::KIND, id)?.decode()?))
+    }
+
+    /// The merged state of a record, deleted or partial ones included (sync and tools).
+    pub fn record_state(&self, id: Id) -> Result<Option<RecordState>> {
+        self.read(|conn| records::load(conn, id))
+    }
+
+    /// How many local operations wait to be pushed.
+    pub fn pending_count(&self) -> Result<u64> {
+        self.read(outbox::pending_count)
+    }
+
+    /// Operations waiting to be pushed, oldest first.
+    pub fn pending_ops(&self, limit: usize) -> Result<Vec<outbox::OutboxEntry>> {
+        self.read(|c| outbox::pending(c, limit))
+    }
+}
+
+/// A record that exists and is not deleted, of the expected kind.
+pub(crate) fn live_state(conn: &Connection, kind: EntityKind, id: Id) -> Result<RecordState> {
+    match records::load(conn, id)? {
+        Some(s) if s.kind == kind && !s.is_deleted() => Ok(s),
+        _ => Err(Error::NotFound { kind: kind.as_str(), id: id.to_string() }),
+    }
+}
+
+pub(crate) fn set_op(
+    stamp: Stamp,
+    entity: EntityKind,
+    entity_id: Id,
+    fields: BTreeMap<String, FieldWrite>,
+) -> Op {
+    Op { id: new_id(), stamp, entity, entity_id, body: OpBody::Set { fields } }
+}
+
+fn to_object<T: Entity>(value: &T) -> Result<serde_json::Map<String, Value>> {
+    match serde_json::to_value(value)? {
+        Value::Object(m) => Ok(m),
+        _ => Err(Error::Corrupt(format!("{} does not serialize to an object", T::KIND.as_str()))),
+    }
+}
+
+/// The record kind each reference field must point at.
+fn reference_kind(field: &str) -> Option<EntityKind> {
+    Some(match field {
+        "parent_id" | "grid_id" | "micro_grid_id" | "area_id" => EntityKind::Area,
+        "building_id" => EntityKind::Building,
+        "household_id" => EntityKind::Household,
+        "resident_id" => EntityKind::Resident,
+        "station_id" => EntityKind::Station,
+        "patrol_id" => EntityKind::Patrol,
+        _ => return None,
+    })
+}
+
+/// Every reference in a new or edited record must name a live record of the right kind.
+fn check_references(
+    conn: &Connection,
+    kind: EntityKind,
+    obj: &serde_json::Map<String, Value>,
+) -> Result<()> {
+    for (field, value) in obj {
+        let (Some(target), Some(text)) = (reference_kind(field), value.as_str()) else { continue };
+        let problem = || {
+            ValidationError::new(
+                format!("{}.{field}", kind.as_str()),
+                format!("no {} with this id is on this device", target.as_str()),
+            )
+        };
+        let id: Id = text.parse().map_err(|_| problem())?;
+        if live_state(conn, target, id).is_err() {
+            return Err(problem().into());
+        }
+    }
+    Ok(())
+}
+
+/// Codes must nest: an area's code extends its parent's, a new building's address code lies in
+/// its grid, and a grid or micro-grid field must name an area of that level. The address code
+/// says where a building was coded; when grids are redrawn the building moves and keeps its code,
+/// so an edit of `grid_id` is not held to it.
+fn check_codes<T: Entity>(
+    conn: &Connection,
+    obj: &serde_json::Map<String, Value>,
+    creating: bool,
+) -> Result<()> {
+    let area_of = |field: &str| -> Result<Option<Area>> {
+        match obj.get(field).and_then(Value::as_str).and_then(|s| s.parse::<Id>().ok()) {
+            Some(id) => Ok(Some(live_state(conn, EntityKind::Area, id)?.decode()?)),
+            None => Ok(None),
+        }
+    };
+    match T::KIND {
+        EntityKind::Area => {
+            let area: Area = serde_json::from_value(Value::Object(obj.clone()))?;
+            if let Some(parent) = area_of("parent_id")? {
+                if Some(parent.level) != area.level.parent_level() {
+                    return Err(ValidationError::new(
+                        "area.parent_id",
+                        format!(
+                            "a {} must sit in a {}, not a {}",
+                            area.level.as_str(),
+                            area.level.parent_level().map_or("nothing", AreaLevel::as_str),
+                            parent.level.as_str()
+                        ),
+                    )
+                    .into());
+                }
+                address_code::check_child_code(
+                    "area.code",
+                    parent.level,
+                    &parent.code,
+                    area.level,
+                    &area.code,
+                )?;
+            }
+        }
+        EntityKind::Building => {
+            let b: Building = serde_json::from_value(Value::Object(obj.clone()))?;
+            let grid = area_of("grid_id")?
+                .ok_or_else(|| ValidationError::new("building.grid_id", "must name a grid"))?;
+            if grid.level != AreaLevel::Grid {
+                return Err(ValidationError::new("building.grid_id", "must name a grid").into());
+            }
+            let code = AddressCode::parse("building.address_code", &b.address_code)?;
+            if creating && !code.is_in_grid(&grid.code) {
+                return Err(ValidationError::new(
+                    "building.address_code",
+                    "the address code does not lie in the building's grid",
+                )
+                .into());
+            }
+            if let Some(micro) = area_of("micro_grid_id")?
+                && (micro.level != AreaLevel::MicroGrid || micro.parent_id != Some(grid.id))
+            {
+                return Err(ValidationError::new(
+                    "building.micro_grid_id",
+                    "must name a micro-grid of the building's grid",
+                )
+                .into());
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! `gridwork-core`: the device core of gridwork.
+//!
+//! A [`Gridwork`] is one device's local SQLite store and everything a user does with it,
+//! offline: create and edit areas, buildings, households, residents and tenant registrations,
+//! open cases and move them through their lifecycles, look things up on patrol, search. Each
+//! action is one transaction that writes the state and appends its operation(s) to the outbox
+//! that sync later pushes.
+//!
+//! Start at [`Gridwork::open`]; the model types are in [`gridwork_domain::model`]. Store calls
+//! block on SQLite: call them off the UI thread.
+//!
+//! Layout: [`store`] (opening, migrations, applying operations, the outbox), [`gridwork`] (the
+//! API object and the write path), [`cases`], [`queries`].
+
+pub mod cases;
+pub mod error;
+pub mod gridwork;
+pub mod queries;
+pub mod store;
+
+pub use cases::{CaseView, TimelineEntry};
+pub use error::{Error, Result};
+pub use gridwork::{Gridwork, OpenOptions, WallClock, system_clock};
+pub use queries::{ResidentSummary, SearchHit};

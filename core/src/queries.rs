@@ -1,0 +1,241 @@
+//! What a gridworker looks up on patrol: the buildings of an area, the households of a
+//! building, the residents of a household (ID numbers masked), a resident's registrations, the
+//! open cases of an area most urgent first, and search over names, addresses, phones and case
+//! titles that finds Chinese substrings.
+
+use gridwork_domain::ids::Id;
+use gridwork_domain::model::{
+    Area, Building, Case, Entity, Household, KeyGroup, Registration, Resident,
+};
+use gridwork_domain::op::EntityKind;
+use gridwork_domain::validate::resident_id;
+use gridwork_domain::workflow::{CaseFold, sort_by_urgency};
+use rusqlite::{Connection, params_from_iter};
+use serde::Serialize;
+
+use crate::cases::CaseView;
+use crate::error::Result;
+use crate::gridwork::{Gridwork, live_state};
+
+/// A resident as every list shows them: the ID number masked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResidentSummary {
+    pub id: Id,
+    pub household_id: Id,
+    pub name: String,
+    /// e.g. `3301**********123X`; never the whole number.
+    pub id_number_masked: Option<String>,
+    pub phone: Option<String>,
+    pub key_groups: Vec<KeyGroup>,
+    pub archived: bool,
+}
+
+impl From<Resident> for ResidentSummary {
+    fn from(r: Resident) -> Self {
+        ResidentSummary {
+            id: r.id,
+            household_id: r.household_id,
+            name: r.name,
+            id_number_masked: r.id_number.as_deref().map(resident_id::mask),
+            phone: r.phone,
+            key_groups: r.key_groups,
+            archived: r.archived,
+        }
+    }
+}
+
+/// A search result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    pub kind: EntityKind,
+    pub id: Id,
+    /// The indexed text of the record (names, address, unit, phone, title; never ID numbers).
+    pub text: String,
+}
+
+/// The most search hits returned.
+pub const MAX_SEARCH_HITS: usize = 200;
+
+/// Decodes rows of `(id, fields)` into model records, skipping ones only partly known.
+fn decode_rows<T: Entity>(conn: &Connection, sql: &str, args: &[String]) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params_from_iter(args), |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, fields) = row?;
+        let mut obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&fields)?;
+        obj.insert("id".into(), serde_json::Value::String(id));
+        if let Ok(v) = serde_json::from_value::<T>(serde_json::Value::Object(obj)) {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// The SQL for the ids of an area and every area below it.
+const AREA_SUBTREE: &str = "WITH RECURSIVE subtree(id) AS (
+        SELECT ?1
+        UNION
+        SELECT r.id FROM records r JOIN subtree s ON json_extract(r.fields, '$.parent_id') = s.id
+        WHERE r.kind = 'area' AND r.tombstone IS NULL
+    )";
+
+impl Gridwork {
+    /// Areas directly below an area (the districts when `parent` is `None`).
+    pub fn child_areas(&self, parent: Option<Id>) -> Result<Vec<Area>> {
+        self.read(|conn| match parent {
+            Some(p) => decode_rows(
+                conn,
+                "SELECT id, fields FROM records WHERE kind = 'area' AND tombstone IS NULL
+                 AND json_extract(fields, '$.parent_id') = ?1 ORDER BY json_extract(fields, '$.code')",
+                &[p.to_string()],
+            ),
+            None => decode_rows(
+                conn,
+                "SELECT id, fields FROM records WHERE kind = 'area' AND tombstone IS NULL
+                 AND json_extract(fields, '$.parent_id') IS NULL ORDER BY json_extract(fields, '$.code')",
+                &[],
+            ),
+        })
+    }
+
+    /// Every building in an area of any level (a grid, a community, a whole subdistrict),
+    /// ordered by address code.
+    pub fn buildings_in_area(&self, area_id: Id) -> Result<Vec<Building>> {
+        self.read(|conn| {
+            live_state(conn, EntityKind::Area, area_id)?;
+            decode_rows(
+                conn,
+                &format!(
+                    "{AREA_SUBTREE}
+                     SELECT id, fields FROM records WHERE kind = 'building' AND tombstone IS NULL
+                     AND (json_extract(fields, '$.grid_id') IN subtree
+                          OR json_extract(fields, '$.micro_grid_id') IN subtree)
+                     ORDER BY json_extract(fields, '$.address_code')"
+                ),
+                &[area_id.to_string()],
+            )
+        })
+    }
+
+    /// The households of a building by unit; archived ones only when asked for.
+    pub fn households_of_building(
+        &self,
+        building_id: Id,
+        include_archived: bool,
+    ) -> Result<Vec<Household>> {
+        self.read(|conn| {
+            live_state(conn, EntityKind::Building, building_id)?;
+            let all: Vec<Household> = decode_rows(
+                conn,
+                "SELECT id, fields FROM records WHERE kind = 'household' AND tombstone IS NULL
+                 AND json_extract(fields, '$.building_id') = ?1 ORDER BY json_extract(fields, '$.unit')",
+                &[building_id.to_string()],
+            )?;
+            Ok(all.into_iter().filter(|h| include_archived || !h.archived).collect())
+        })
+    }
+
+    /// The residents of a household, ID numbers masked.
+    pub fn residents_of_household(&self, household_id: Id) -> Result<Vec<ResidentSummary>> {
+        self.read(|conn| {
+            live_state(conn, EntityKind::Household, household_id)?;
+            let all: Vec<Resident> = decode_rows(
+                conn,
+                "SELECT id, fields FROM records WHERE kind = 'resident' AND tombstone IS NULL
+                 AND json_extract(fields, '$.household_id') = ?1 ORDER BY json_extract(fields, '$.name')",
+                &[household_id.to_string()],
+            )?;
+            Ok(all.into_iter().map(ResidentSummary::from).collect())
+        })
+    }
+
+    /// A resident's stays, newest check-in first.
+    pub fn registrations_of_resident(&self, resident_id: Id) -> Result<Vec<Registration>> {
+        self.read(|conn| {
+            live_state(conn, EntityKind::Resident, resident_id)?;
+            decode_rows(
+                conn,
+                "SELECT id, fields FROM records WHERE kind = 'registration' AND tombstone IS NULL
+                 AND json_extract(fields, '$.resident_id') = ?1
+                 ORDER BY json_extract(fields, '$.check_in') DESC",
+                &[resident_id.to_string()],
+            )
+        })
+    }
+
+    /// The open cases of an area (and the areas below it), most urgent first: red (most overdue
+    /// first), then yellow, then green by due time, then cases with no running deadline.
+    pub fn open_cases_in_area(&self, area_id: Id) -> Result<Vec<CaseView>> {
+        let policy = self.deadline_policy();
+        let now = self.now_ms();
+        let mut views = self.read(|conn| {
+            live_state(conn, EntityKind::Area, area_id)?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "{AREA_SUBTREE}
+                 SELECT r.id, r.fields, f.fold FROM records r JOIN case_folds f ON f.case_id = r.id
+                 WHERE r.kind = 'case' AND r.tombstone IS NULL AND f.closed = 0
+                 AND json_extract(r.fields, '$.area_id') IN subtree"
+            ))?;
+            let rows = stmt.query_map([area_id.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })?;
+            let mut views = Vec::new();
+            for row in rows {
+                let (id, fields, fold) = row?;
+                let mut obj: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&fields)?;
+                obj.insert("id".into(), serde_json::Value::String(id));
+                let case: Case = serde_json::from_value(serde_json::Value::Object(obj))?;
+                let fold: CaseFold = serde_json::from_str(&fold)?;
+                views.push(CaseView::build(case, fold, &policy, now));
+            }
+            Ok(views)
+        })?;
+        sort_by_urgency(&mut views, &policy, now, |v| (&v.case, &v.fold));
+        Ok(views)
+    }
+
+    /// Searches names, addresses, units, phones and case titles. Works for Chinese substrings:
+    /// three characters or more use the trigram index; one or two characters (a two-character
+    /// name such as 王芳) scan the same table with LIKE.
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>> {
+        let q = query.trim();
+        if q.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = limit.clamp(1, MAX_SEARCH_HITS) as i64;
+        self.read(|conn| {
+            let rows: Vec<(String, String, String)> = if q.chars().count() >= 3 {
+                // Quote as one FTS5 string so operators in user input mean nothing.
+                let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+                let mut stmt = conn.prepare_cached(
+                    "SELECT kind, record_id, text FROM search WHERE text MATCH ?1
+                     ORDER BY rank LIMIT ?2",
+                )?;
+                stmt.query_map(rusqlite::params![phrase, limit], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?
+            } else {
+                let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                let mut stmt = conn.prepare_cached(
+                    "SELECT kind, record_id, text FROM search WHERE text LIKE ?1 ESCAPE '\\'
+                     LIMIT ?2",
+                )?;
+                stmt.query_map(rusqlite::params![format!("%{escaped}%"), limit], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<rusqlite::Result<_>>()?
+            };
+            Ok(rows
+                .into_iter()
+                .filter_map(|(kind, id, text)| {
+                    Some(SearchHit { kind: EntityKind::parse(&kind)?, id: id.parse().ok()?, text })
+                })
+                .collect())
+        })
+    }
+}

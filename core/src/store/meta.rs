@@ -1,0 +1,29 @@
+//! Small device metadata kept in the store: the device id, the last HLC handed out, the server
+//! clock offset and (for sync) the cursor.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::Result;
+
+/// Reads a value.
+pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+/// Writes a value (inside the caller's transaction when there is one).
+pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, value])?;
+    Ok(())
+}
+
+pub const DEVICE_ID: &str = "device_id";
+pub const USER_ID: &str = "user_id";
+pub const HLC_LAST: &str = "hlc_last";
+pub const CLOCK_OFFSET_MS: &str = "clock_offset_ms";

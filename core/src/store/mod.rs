@@ -1,0 +1,8 @@
+//! The device's local SQLite store: opening and migrating it, applying operations, the outbox,
+//! metadata. Functions here take a connection (or transaction) and do one thing; the
+//! [`crate::Gridwork`] API composes them into one transaction per user action.
+
+pub mod meta;
+pub mod open;
+pub mod outbox;
+pub mod records;

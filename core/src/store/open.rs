@@ -1,0 +1,172 @@
+//! The one way to open a device database: pragmas in one place, migrations stepped by
+//! `PRAGMA user_version` inside one immediate transaction, a newer schema refused.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// The numbered migrations, in order; migration `i` (1-based) brings `user_version` to `i`.
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("001_records_outbox", include_str!("../../migrations/001_records_outbox.sql")),
+    ("002_search", include_str!("../../migrations/002_search.sql")),
+];
+
+/// The schema version this build writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Opens (creating if needed) the store at `path` and brings its schema up to date.
+pub fn open_database(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    prepare(conn, latest_version())
+}
+
+/// Opens a private in-memory store (tests, tools).
+pub fn open_in_memory() -> Result<Connection> {
+    prepare(Connection::open_in_memory()?, latest_version())
+}
+
+/// Applies the pragmas and runs migrations up to `target` (tests pass an older target to make
+/// a database of an older version).
+pub fn prepare(conn: Connection, target: i64) -> Result<Connection> {
+    apply_pragmas(&conn).map_err(classify_open_error)?;
+    migrate(&conn, target)?;
+    Ok(conn)
+}
+
+/// Every pragma the store relies on, in one place.
+fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // WAL: readers never block the writer, and a commit is one append (fast, crash-safe).
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+        return Err(rusqlite::Error::InvalidQuery);
+    }
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA journal_size_limit = 4194304;
+         PRAGMA cache_size = -8000;",
+    )?;
+    Ok(())
+}
+
+/// Steps `user_version` from its current value to `target`, all in one immediate transaction,
+/// so a crash mid-upgrade leaves the old schema intact.
+fn migrate(conn: &Connection, target: i64) -> Result<()> {
+    let current: i64 =
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(classify_open_error)?;
+    if current > latest_version() {
+        return Err(Error::NewerSchema { found: current, supported: latest_version() });
+    }
+    if current >= target {
+        return Ok(());
+    }
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    for (i, (_name, sql)) in MIGRATIONS.iter().enumerate().take(target as usize).skip(current as usize)
+    {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Turns SQLite's "not a database" into a clear [`Error::Corrupt`].
+fn classify_open_error(e: rusqlite::Error) -> Error {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+            Error::Corrupt(e.to_string())
+        }
+        _ => Error::Sqlite(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(conn: &Connection) -> Vec<(String, String, Option<String>)> {
+        let mut stmt = conn
+            .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_fresh_store_gets_every_migration_and_the_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_database(&dir.path().join("g.db")).unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, latest_version());
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
+        let temp: i64 = conn.query_row("PRAGMA temp_store", [], |r| r.get(0)).unwrap();
+        assert_eq!(temp, 2, "temp_store = MEMORY");
+        let limit: i64 = conn.query_row("PRAGMA journal_size_limit", [], |r| r.get(0)).unwrap();
+        assert_eq!(limit, 4_194_304);
+    }
+
+    #[test]
+    fn an_old_database_upgraded_equals_a_fresh_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let old_path = dir.path().join("old.db");
+        {
+            let old = prepare(Connection::open(&old_path).unwrap(), 1).unwrap();
+            let v: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(v, 1);
+            old.execute(
+                "INSERT INTO records (id, kind, fields, stamps, updated_hlc) \
+                 VALUES ('b1', 'building', '{\"address\":\"梅花碑社区3幢\"}', '{}', 1)",
+                [],
+            )
+            .unwrap();
+        }
+        let upgraded = open_database(&old_path).unwrap();
+        let fresh = open_database(&dir.path().join("fresh.db")).unwrap();
+        assert_eq!(schema(&upgraded), schema(&fresh));
+        // The data written under version 1 is there and indexed by version 2.
+        let hits: i64 = upgraded
+            .query_row("SELECT count(*) FROM search WHERE text MATCH '梅花碑'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(hits, 1);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_version_is_refused_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        {
+            let c = open_database(&path).unwrap();
+            c.pragma_update(None, "user_version", latest_version() + 1).unwrap();
+        }
+        let err = open_database(&path).unwrap_err();
+        assert!(matches!(err, Error::NewerSchema { .. }), "{err:?}");
+        assert!(err.to_string().contains("update the app"));
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_reported_as_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk.db");
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        let err = open_database(&path).unwrap_err();
+        assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
+    }
+}

@@ -1,0 +1,79 @@
+//! The outbox: local operations waiting for the server, appended in the same transaction as the
+//! state they changed, so a crash leaves both or neither.
+
+use gridwork_domain::op::Op;
+use rusqlite::{Connection, params};
+
+use crate::error::Result;
+
+/// One operation in the outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub op: Op,
+    /// `Some(reason)` once the server rejected it: quarantined, shown, never resent.
+    pub rejected: Option<String>,
+}
+
+/// Appends an operation (inside the caller's transaction).
+pub fn append(conn: &Connection, op: &Op, now_ms: u64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO outbox (op_id, entity_id, hlc, op, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        op.id.to_string(),
+        op.entity_id.to_string(),
+        op.stamp.hlc.as_i64(),
+        serde_json::to_string(op)?,
+        now_ms as i64,
+    ])?;
+    Ok(())
+}
+
+/// Operations waiting to be pushed, oldest first (rejected ones are skipped: they never block
+/// the operations behind them).
+pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<OutboxEntry>> {
+    list(conn, "WHERE status = 'pending' ORDER BY seq LIMIT ?1", limit)
+}
+
+/// Operations the server rejected, with the reasons.
+pub fn rejected(conn: &Connection) -> Result<Vec<OutboxEntry>> {
+    list(conn, "WHERE status = 'rejected' ORDER BY seq LIMIT ?1", usize::MAX >> 1)
+}
+
+fn list(conn: &Connection, tail: &str, limit: usize) -> Result<Vec<OutboxEntry>> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT seq, op, reason FROM outbox {tail}"))?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, op, rejected) = row?;
+        out.push(OutboxEntry { seq, op: serde_json::from_str(&op)?, rejected });
+    }
+    Ok(out)
+}
+
+/// Counts operations not yet accepted (pending), the figure the app shows while offline.
+pub fn pending_count(conn: &Connection) -> Result<u64> {
+    let n: i64 = conn
+        .prepare_cached("SELECT count(*) FROM outbox WHERE status = 'pending'")?
+        .query_row([], |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+/// Removes operations the server accepted.
+pub fn mark_accepted(conn: &Connection, op_ids: &[gridwork_domain::Id]) -> Result<()> {
+    let mut stmt = conn.prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?;
+    for id in op_ids {
+        stmt.execute([id.to_string()])?;
+    }
+    Ok(())
+}
+
+/// Quarantines an operation the server rejected, with its reason.
+pub fn mark_rejected(conn: &Connection, op_id: gridwork_domain::Id, reason: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE outbox SET status = 'rejected', reason = ?2 WHERE op_id = ?1")?
+        .execute(params![op_id.to_string(), reason])?;
+    Ok(())
+}

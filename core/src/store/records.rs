@@ -1,0 +1,213 @@
+//! Applying operations to the local store: records merged field by field through the domain's
+//! merge rules, case events merged by union and refolded, the search index refreshed, and
+//! values this device lost to concurrent writes kept as conflicts.
+//!
+//! Local writes and pulled operations go through the same [`apply_op`], inside the caller's
+//! transaction.
+
+use gridwork_domain::hlc::Stamp;
+use gridwork_domain::ids::{DeviceId, Id};
+use gridwork_domain::merge::{MergeOutcome, RecordState};
+use gridwork_domain::model::Case;
+use gridwork_domain::op::{EntityKind, Op, OpBody};
+use gridwork_domain::workflow::{self, CaseEvent, CaseFold};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{Error, Result};
+
+/// What applying one operation did to the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The store changed.
+    pub changed: bool,
+    /// Conflicts recorded for values this device had written.
+    pub conflicts: usize,
+}
+
+/// Loads a record's merged state (tombstoned ones included).
+pub fn load(conn: &Connection, id: Id) -> Result<Option<RecordState>> {
+    let row = conn
+        .prepare_cached("SELECT kind, fields, stamps, tombstone FROM records WHERE id = ?1")?
+        .query_row([id.to_string()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .optional()?;
+    let Some((kind, fields, stamps, tombstone)) = row else { return Ok(None) };
+    let kind = EntityKind::parse(&kind)
+        .ok_or_else(|| Error::Corrupt(format!("unknown record kind {kind:?}")))?;
+    Ok(Some(RecordState {
+        kind,
+        id,
+        fields: serde_json::from_str(&fields)?,
+        stamps: serde_json::from_str(&stamps)?,
+        tombstone: tombstone.map(|t| serde_json::from_str(&t)).transpose()?,
+    }))
+}
+
+/// Writes a record's merged state and refreshes its search row.
+pub fn save(conn: &Connection, state: &RecordState) -> Result<()> {
+    let updated = state.latest_stamp().map_or(0, |s| s.hlc.as_i64());
+    let rid: i64 = conn
+        .prepare_cached(
+            "INSERT INTO records (id, kind, fields, stamps, tombstone, updated_hlc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET fields = excluded.fields, stamps = excluded.stamps,
+                 tombstone = excluded.tombstone, updated_hlc = excluded.updated_hlc
+             RETURNING rid",
+        )?
+        .query_row(
+            params![
+                state.id.to_string(),
+                state.kind.as_str(),
+                serde_json::to_string(&state.fields)?,
+                serde_json::to_string(&state.stamps)?,
+                state.tombstone.map(|t| serde_json::to_string(&t)).transpose()?,
+                updated,
+            ],
+            |r| r.get(0),
+        )?;
+    conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?.execute([rid])?;
+    conn.prepare_cached(
+        "INSERT INTO search (rowid, record_id, kind, text)
+         SELECT rid, id, kind, text FROM search_source WHERE rid = ?1",
+    )?
+    .execute([rid])?;
+    Ok(())
+}
+
+/// Applies one operation, local or remote. Idempotent: the same operation twice changes
+/// nothing the second time.
+pub fn apply_op(conn: &Connection, op: &Op, me: DeviceId, now_ms: u64) -> Result<Applied> {
+    match &op.body {
+        OpBody::Set { .. } | OpBody::Delete => {
+            let mut state = match load(conn, op.entity_id)? {
+                Some(s) if s.kind != op.entity => {
+                    return Err(Error::Corrupt(format!(
+                        "operation {} targets a {} but record {} is a {}",
+                        op.id,
+                        op.entity.as_str(),
+                        op.entity_id,
+                        s.kind.as_str()
+                    )));
+                }
+                Some(s) => s,
+                None => RecordState::new(op.entity, op.entity_id),
+            };
+            let outcome = state.merge(op);
+            let mut applied = Applied { changed: outcome.changed(), conflicts: 0 };
+            if applied.changed {
+                save(conn, &state)?;
+                if state.kind == EntityKind::Case {
+                    refold_case(conn, state.id)?;
+                }
+            }
+            applied.conflicts = keep_lost_values(conn, &state, &outcome, me, now_ms)?;
+            Ok(applied)
+        }
+        OpBody::CaseEvent { event } => {
+            if event.case_id != op.entity_id {
+                return Err(Error::Corrupt(format!(
+                    "case event {} names case {} but its operation targets {}",
+                    event.id, event.case_id, op.entity_id
+                )));
+            }
+            let inserted = conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO case_events (id, case_id, hlc, device, event)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    event.id.to_string(),
+                    event.case_id.to_string(),
+                    event.stamp.hlc.as_i64(),
+                    event.stamp.device.to_string(),
+                    serde_json::to_string(event)?,
+                ])?;
+            if inserted > 0 {
+                refold_case(conn, event.case_id)?;
+            }
+            Ok(Applied { changed: inserted > 0, conflicts: 0 })
+        }
+    }
+}
+
+/// Records, as conflicts, the values written by this device that a concurrent write displaced.
+fn keep_lost_values(
+    conn: &Connection,
+    state: &RecordState,
+    outcome: &MergeOutcome,
+    me: DeviceId,
+    now_ms: u64,
+) -> Result<usize> {
+    let mut kept = 0;
+    for d in outcome.displaced.iter().filter(|d| d.lost_stamp.device == me) {
+        kept += conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO conflicts (id, entity_kind, entity_id, field, lost_value,
+                     lost_stamp, won_value, won_stamp, detected_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                gridwork_domain::new_id().to_string(),
+                state.kind.as_str(),
+                state.id.to_string(),
+                d.field,
+                serde_json::to_string(&d.lost_value)?,
+                serde_json::to_string(&d.lost_stamp)?,
+                serde_json::to_string(&d.won_value)?,
+                serde_json::to_string(&d.won_stamp)?,
+                now_ms as i64,
+            ])?;
+    }
+    Ok(kept)
+}
+
+/// All events of a case, in no particular order.
+pub fn case_events(conn: &Connection, case_id: Id) -> Result<Vec<CaseEvent>> {
+    let mut stmt = conn.prepare_cached("SELECT event FROM case_events WHERE case_id = ?1")?;
+    let rows = stmt.query_map([case_id.to_string()], |r| r.get::<_, String>(0))?;
+    let mut events = Vec::new();
+    for row in rows {
+        events.push(serde_json::from_str(&row?)?);
+    }
+    Ok(events)
+}
+
+/// Recomputes a case's state from its events (once the case record itself is known).
+pub fn refold_case(conn: &Connection, case_id: Id) -> Result<Option<CaseFold>> {
+    let Some(state) = load(conn, case_id)? else { return Ok(None) };
+    let Ok(case) = state.decode::<Case>() else { return Ok(None) };
+    let events = case_events(conn, case_id)?;
+    let fold = workflow::fold(case.kind, case.opened_at_ms, &events);
+    conn.prepare_cached(
+        "INSERT INTO case_folds (case_id, state, closed, fold) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (case_id) DO UPDATE SET state = excluded.state, closed = excluded.closed,
+             fold = excluded.fold",
+    )?
+    .execute(params![
+        case_id.to_string(),
+        fold.state.as_str(),
+        fold.state.is_closed() || state.is_deleted(),
+        serde_json::to_string(&fold)?,
+    ])?;
+    Ok(Some(fold))
+}
+
+/// The stored fold of a case.
+pub fn case_fold(conn: &Connection, case_id: Id) -> Result<Option<CaseFold>> {
+    let fold: Option<String> = conn
+        .prepare_cached("SELECT fold FROM case_folds WHERE case_id = ?1")?
+        .query_row([case_id.to_string()], |r| r.get(0))
+        .optional()?;
+    Ok(fold.map(|f| serde_json::from_str(&f)).transpose()?)
+}
+
+/// The stamp of one field of a record, if it has been written.
+pub fn field_stamp(state: &RecordState, field: &str) -> Option<Stamp> {
+    state.stamps.get(field).copied()
+}

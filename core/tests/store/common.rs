@@ -1,0 +1,120 @@
+//! A small subdistrict for tests: one district → subdistrict → grid layer → community → grid →
+//! micro-grid, with buildings, households and residents that have valid ID numbers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use gridwork_core::{Gridwork, OpenOptions};
+use gridwork_domain::ids::Id;
+use gridwork_domain::model::*;
+use gridwork_domain::validate::resident_id;
+use uuid::Uuid;
+
+/// 2026-11-23 09:00 China time, in ms.
+pub const MORNING_MS: u64 = 1_795_395_600_000;
+
+/// A clock the test moves by hand.
+#[derive(Clone)]
+pub struct TestClock(pub Arc<AtomicU64>);
+
+impl TestClock {
+    pub fn at(ms: u64) -> TestClock {
+        TestClock(Arc::new(AtomicU64::new(ms)))
+    }
+    pub fn advance_minutes(&self, m: u64) {
+        self.0.fetch_add(m * 60_000, Ordering::SeqCst);
+    }
+    pub fn options(&self) -> OpenOptions {
+        let c = self.0.clone();
+        OpenOptions { clock: Arc::new(move || c.load(Ordering::SeqCst)) }
+    }
+}
+
+/// A valid 18-digit resident ID number for a birth date and a serial.
+pub fn id_number(birth: &str, serial: u16) -> String {
+    let first17 = format!("330106{birth}{serial:03}");
+    let check = resident_id::check_digit(&first17).expect("17 digits");
+    format!("{first17}{check}")
+}
+
+pub struct Grid {
+    pub subdistrict: Area,
+    pub community: Area,
+    pub grid: Area,
+    pub micro: Area,
+    pub buildings: Vec<Building>,
+}
+
+fn area(gw: &Gridwork, level: AreaLevel, code: &str, name: &str, parent: Option<Id>) -> Area {
+    gw.create(Area { id: Uuid::nil(), level, code: code.into(), name: name.into(), parent_id: parent })
+        .unwrap()
+}
+
+/// 西湖区 → 北山街道 → 第一网层 → 梅花碑社区 → 第一网格 → 微网格, with `n` buildings.
+pub fn grid_with_buildings(gw: &Gridwork, n: usize) -> Grid {
+    let district = area(gw, AreaLevel::District, "330106", "西湖区", None);
+    let sub = area(gw, AreaLevel::Subdistrict, "330106001", "北山街道", Some(district.id));
+    let layer = area(gw, AreaLevel::GridLayer, "330106001L01", "第一网层", Some(sub.id));
+    let community = area(gw, AreaLevel::Community, "330106001001", "梅花碑社区", Some(layer.id));
+    let grid = area(gw, AreaLevel::Grid, "330106001001001", "梅花碑第一网格", Some(community.id));
+    let micro = area(gw, AreaLevel::MicroGrid, "330106001001001001", "一号微网格", Some(grid.id));
+    let buildings = (1..=n)
+        .map(|i| {
+            gw.create(Building {
+                id: Uuid::nil(),
+                address_code: format!("330106001001001{i:04}"),
+                address: format!("梅花碑社区{i}幢"),
+                kind: if i % 3 == 0 { BuildingKind::Rental } else { BuildingKind::Residential },
+                grid_id: grid.id,
+                micro_grid_id: Some(micro.id),
+                head_user_id: None,
+                station_id: None,
+                position: None,
+            })
+            .unwrap()
+        })
+        .collect();
+    Grid { subdistrict: sub, community, grid, micro, buildings }
+}
+
+pub fn household(gw: &Gridwork, building: Id, unit: &str, kind: HouseholdKind) -> Household {
+    gw.create(Household {
+        id: Uuid::nil(),
+        building_id: building,
+        unit: unit.into(),
+        kind,
+        phone: None,
+        archived: false,
+    })
+    .unwrap()
+}
+
+pub fn resident(gw: &Gridwork, household: Id, name: &str, id_number: &str) -> Resident {
+    gw.create(Resident {
+        id: Uuid::nil(),
+        household_id: household,
+        name: name.into(),
+        id_number: Some(id_number.into()),
+        phone: None,
+        key_groups: vec![],
+        last_visit_ms: None,
+        archived: false,
+    })
+    .unwrap()
+}
+
+pub fn hazard(grid: &Grid, building: Id, title: &str, severity: Severity) -> Case {
+    Case {
+        id: Uuid::nil(),
+        kind: CaseKind::Hazard,
+        title: title.into(),
+        category: "fire".into(),
+        severity,
+        area_id: grid.grid.id,
+        building_id: Some(building),
+        household_id: None,
+        position: None,
+        opened_at_ms: 0,
+        patrol_id: None,
+    }
+}

@@ -1,0 +1,42 @@
+//! `gridwork-server`: the sync server. Devices push the operations of their outbox, pull the
+//! operations of others after a cursor (long polling while they wait for news), and bootstrap
+//! from snapshot pages of the current state. The protocol is `docs/sync-protocol.md`; its wire
+//! types live in [`gridwork_domain::sync`], shared with the device.
+//!
+//! - [`rules`]: pure decisions: whether a pushed operation is admitted ([`rules::admit`]) and
+//!   which area path it belongs to ([`rules::scope_key`]). No I/O, tested without a database.
+//! - [`auth`]: bearer tokens and one-time enrollment codes (random, kept only as SHA-256 hashes).
+//! - [`storage`]: the one [`storage::Storage`] trait (operation log, materialized records, case
+//!   events, users, devices) and its SQLite backend, the embedded default.
+//! - [`http`]: the axum router: `/healthz`, `/v1/enroll`, `/v1/push`, `/v1/pull`,
+//!   `/v1/snapshot`, with one mapping of every error to a JSON [`ErrorBody`].
+//! - [`server`]: start the router on a listener, get its address, shut it down.
+//!
+//! Starting a server in-process on a free port, with a fresh SQLite file:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use gridwork_domain::sync::Role;
+//! use gridwork_server::storage::{SqliteStorage, Storage};
+//!
+//! let storage = Arc::new(SqliteStorage::open("server.db")?);
+//! let user = storage.create_user("张伟".into(), Role::Gridworker, vec![]).await?;
+//! let code = storage.create_enrollment_code(user.id, gridwork_server::clock::now_ms()).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let server = gridwork_server::serve(listener, storage).await?;
+//! println!("enroll at {} with code {code}", server.url());
+//! server.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! [`ErrorBody`]: gridwork_domain::sync::ErrorBody
+
+pub mod auth;
+pub mod clock;
+pub mod http;
+pub mod rules;
+pub mod server;
+pub mod storage;
+
+pub use server::{ServerHandle, serve};

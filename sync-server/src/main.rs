@@ -1,0 +1,2 @@
+//! `gridwork-server` binary.
+fn main() {}

@@ -1,0 +1,42 @@
+//! Storage errors: what can go wrong keeping data ([`StorageError`]) and the ways an enrollment
+//! is refused ([`EnrollError`]). The HTTP layer maps both to statuses in one place
+//! (`http/api_error.rs`).
+
+use gridwork_domain::ids::{DeviceId, Id};
+
+/// A storage failure. None of these is caused by a request's content; the HTTP layer answers
+/// them with 500/503 and logs them.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the database was written by a newer server (schema {found}, this server knows {supported}); update the server")]
+    NewerSchema { found: i64, supported: i64 },
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    #[error("no user {0}")]
+    UnknownUser(Id),
+    #[error("a storage task failed: {0}")]
+    Task(String),
+}
+
+impl From<serde_json::Error> for StorageError {
+    fn from(e: serde_json::Error) -> StorageError {
+        StorageError::Corrupt(format!("stored JSON does not decode: {e}"))
+    }
+}
+
+/// Why an enrollment was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrollError {
+    #[error("the enrollment code is not known; check it, or ask your admin for a new one")]
+    UnknownCode,
+    #[error("the enrollment code was already used; ask your admin for a new one")]
+    CodeUsed,
+    #[error("the enrollment code has expired; ask your admin for a new one")]
+    CodeExpired,
+    #[error("device {0} is already enrolled; a device enrolls once (make a new device id)")]
+    DeviceExists(DeviceId),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}

@@ -1,0 +1,201 @@
+//! The SQLite backend: one file, zero setup, the embedded default.
+//!
+//! One writer connection (behind a mutex: SQLite has one writer anyway, and a push batch is one
+//! immediate transaction on it) and a small pool of read-only connections for pulls, snapshots
+//! and token checks, which WAL lets run beside the writer. All SQLite work runs in
+//! `tokio::task::spawn_blocking`, so the async runtime's threads never wait on the disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use gridwork_domain::ids::{DeviceId, Id};
+use gridwork_domain::merge::RecordState;
+use gridwork_domain::op::Op;
+use gridwork_domain::sync::{PushResult, Role};
+use rusqlite::Connection;
+use tokio::sync::watch;
+
+use super::{
+    DeviceCredentials, DeviceInfo, EnrollError, PullPage, ScopeFilter, SnapshotPage, Storage,
+    StorageError, User,
+};
+use crate::rules::PushContext;
+
+mod accounts;
+mod oplog;
+pub mod open;
+mod records;
+mod snapshot;
+
+/// Read connections kept for reuse; more are opened under load and closed after.
+const IDLE_READERS: usize = 4;
+
+/// The SQLite storage. Cheap to share through an `Arc`.
+#[derive(Debug)]
+pub struct SqliteStorage {
+    inner: Arc<Inner>,
+    /// The last stored sequence number, for long polls.
+    last_seq: watch::Sender<u64>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStorage {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteStorage, StorageError> {
+        let path = path.as_ref().to_path_buf();
+        let writer = open::open_writer(&path)?;
+        let last = oplog::last_seq(&writer)?;
+        Ok(SqliteStorage {
+            inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers: Mutex::new(vec![]) }),
+            last_seq: watch::Sender::new(last),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` on the writer connection, off the async threads.
+    async fn write<T, E>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&mut lock(&inner.writer)))
+            .await
+            .map_err(|e| E::from(StorageError::Task(e.to_string())))?
+    }
+
+    /// Runs `f` on a pooled read-only connection, off the async threads.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let taken = lock(&inner.readers).pop();
+            let mut conn = match taken {
+                Some(c) => c,
+                None => open::open_reader(&inner.path)?,
+            };
+            let out = f(&mut conn);
+            let mut idle = lock(&inner.readers);
+            if idle.len() < IDLE_READERS {
+                idle.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StorageError::Task(e.to_string()))?
+    }
+}
+
+/// Locks a mutex even if a thread panicked while holding it: an open transaction is rolled
+/// back when its guard drops, so the connection is usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Storage for SqliteStorage {
+    async fn push(&self, ctx: PushContext, ops: Vec<Op>) -> Result<Vec<PushResult>, StorageError> {
+        let (results, last) = self.write(move |conn| oplog::push(conn, &ctx, &ops)).await?;
+        self.last_seq.send_if_modified(|seen| {
+            let moved = last > *seen;
+            *seen = (*seen).max(last);
+            moved
+        });
+        Ok(results)
+    }
+
+    async fn pull(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: ScopeFilter,
+    ) -> Result<PullPage, StorageError> {
+        self.read(move |conn| oplog::pull(conn, after, limit, filter)).await
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.last_seq.subscribe()
+    }
+
+    async fn snapshot_page(
+        &self,
+        after: Option<Id>,
+        limit: usize,
+        filter: ScopeFilter,
+    ) -> Result<SnapshotPage, StorageError> {
+        self.read(move |conn| snapshot::page(conn, after, limit, filter)).await
+    }
+
+    async fn record(&self, id: Id) -> Result<Option<RecordState>, StorageError> {
+        self.read(move |conn| records::load(conn, id)).await
+    }
+
+    async fn op_scope_key(&self, op_id: Id) -> Result<Option<String>, StorageError> {
+        self.read(move |conn| oplog::scope_key_of(conn, op_id)).await
+    }
+
+    async fn create_user(
+        &self,
+        name: String,
+        role: Role,
+        scope: Vec<Id>,
+    ) -> Result<User, StorageError> {
+        self.write(move |conn| accounts::create_user(conn, name, role, scope)).await
+    }
+
+    async fn user(&self, id: Id) -> Result<Option<User>, StorageError> {
+        self.read(move |conn| accounts::user(conn, id)).await
+    }
+
+    async fn store_enrollment_code(
+        &self,
+        code_hash: String,
+        user: Id,
+        expires_ms: u64,
+    ) -> Result<(), StorageError> {
+        self.write(move |conn| accounts::store_code(conn, &code_hash, user, expires_ms)).await
+    }
+
+    async fn redeem_enrollment_code(
+        &self,
+        code_hash: String,
+        device: DeviceId,
+        device_name: String,
+        token_hash: String,
+        now_ms: u64,
+    ) -> Result<User, EnrollError> {
+        self.write(move |conn| {
+            accounts::redeem(conn, &code_hash, device, &device_name, &token_hash, now_ms)
+        })
+        .await
+    }
+
+    async fn device_credentials(
+        &self,
+        device: DeviceId,
+    ) -> Result<Option<DeviceCredentials>, StorageError> {
+        self.read(move |conn| accounts::credentials(conn, device)).await
+    }
+
+    async fn revoke_device(&self, device: DeviceId, now_ms: u64) -> Result<bool, StorageError> {
+        self.write(move |conn| accounts::revoke(conn, device, now_ms)).await
+    }
+
+    async fn list_devices(&self) -> Result<Vec<DeviceInfo>, StorageError> {
+        self.read(accounts::list_devices).await
+    }
+}

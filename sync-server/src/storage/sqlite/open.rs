@@ -1,0 +1,120 @@
+//! The one way to open the server database: pragmas in one place, numbered migrations stepped by
+//! `PRAGMA user_version` in one immediate transaction, a database from a newer server refused.
+//! Same shape as the device's `core/src/store/open.rs`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::storage::StorageError;
+
+/// The numbered migrations, in order; migration `i` (1-based) brings `user_version` to `i`.
+pub const MIGRATIONS: &[(&str, &str)] = &[(
+    "001_oplog_and_accounts",
+    include_str!("../../../migrations/001_oplog_and_accounts.sql"),
+)];
+
+/// The schema version this build writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Opens (creating if needed) the writer connection and brings the schema up to date.
+pub fn open_writer(path: &Path) -> Result<Connection, StorageError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(classify)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    // WAL: readers (pulls, snapshots, token checks) never block the writer, nor it them.
+    let mode: String =
+        conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(classify)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StorageError::Corrupt(format!("cannot switch the journal to WAL ({mode})")));
+    }
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA journal_size_limit = 67108864;",
+    )?;
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+/// Opens a read-only connection on an already migrated database.
+pub fn open_reader(path: &Path) -> Result<Connection, StorageError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
+    Ok(conn)
+}
+
+/// Steps `user_version` up to [`latest_version`] in one immediate transaction, so a crash
+/// mid-upgrade leaves the old schema whole.
+fn migrate(conn: &Connection) -> Result<(), StorageError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(classify)?;
+    if current > latest_version() {
+        return Err(StorageError::NewerSchema { found: current, supported: latest_version() });
+    }
+    if current == latest_version() {
+        return Ok(());
+    }
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    for (i, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Turns SQLite's "not a database" into a clear [`StorageError::Corrupt`].
+fn classify(e: rusqlite::Error) -> StorageError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+            StorageError::Corrupt(format!("not a gridwork server database: {e}"))
+        }
+        _ => StorageError::Sqlite(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_database_is_in_wal_at_the_latest_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_writer(&dir.path().join("s.db")).unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, latest_version());
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_database_from_a_newer_server_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        open_writer(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        let err = open_writer(&path).unwrap_err();
+        assert!(matches!(err, StorageError::NewerSchema { found: 99, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_reported_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk.db");
+        std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+        let err = open_writer(&path).unwrap_err();
+        assert!(matches!(err, StorageError::Corrupt(_)), "{err:?}");
+    }
+}
