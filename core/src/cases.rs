@@ -3,11 +3,11 @@
 
 use gridwork_domain::ids::Id;
 use gridwork_domain::model::Case;
+use gridwork_domain::new_id;
 use gridwork_domain::op::{EntityKind, Op, OpBody};
 use gridwork_domain::workflow::{
     self, CaseAction, CaseEvent, CaseFold, Colour, Deadline, DeadlinePolicy,
 };
-use gridwork_domain::new_id;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -36,8 +36,15 @@ pub struct TimelineEntry {
 impl CaseView {
     pub(crate) fn build(case: Case, fold: CaseFold, policy: &DeadlinePolicy, now_ms: u64) -> Self {
         let deadline = workflow::next_deadline(policy, &case, &fold);
-        let colour = deadline.as_ref().map(|d| workflow::colour(policy, d, now_ms));
-        CaseView { case, fold, deadline, colour }
+        let colour = deadline
+            .as_ref()
+            .map(|d| workflow::colour(policy, d, now_ms));
+        CaseView {
+            case,
+            fold,
+            deadline,
+            colour,
+        }
     }
 }
 
@@ -63,7 +70,13 @@ impl Gridwork {
                 id: case_id.to_string(),
             })?;
             workflow::apply(case.kind, &fold.state, &action)?;
-            let event = CaseEvent { id: new_id(), case_id, stamp, actor, action };
+            let event = CaseEvent {
+                id: new_id(),
+                case_id,
+                stamp,
+                actor,
+                action,
+            };
             let op = Op {
                 id: new_id(),
                 stamp,
@@ -101,7 +114,10 @@ impl Gridwork {
                 .into_iter()
                 .map(|event| {
                     let flagged = fold.as_ref().and_then(|f| {
-                        f.flagged.iter().find(|x| x.event_id == event.id).map(|x| x.reason.clone())
+                        f.flagged
+                            .iter()
+                            .find(|x| x.event_id == event.id)
+                            .map(|x| x.reason.clone())
                     });
                     TimelineEntry { event, flagged }
                 })

@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::store::{meta, open, outbox, records};
+use crate::sync::state::SyncStatus;
 
 /// The source of wall-clock time, in ms since the Unix epoch. Tests substitute a fixed clock.
 pub type WallClock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -42,7 +43,9 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { clock: system_clock() }
+        OpenOptions {
+            clock: system_clock(),
+        }
     }
 }
 
@@ -63,11 +66,14 @@ pub struct Gridwork {
     device: DeviceId,
     wall: WallClock,
     policy: Mutex<DeadlinePolicy>,
+    pub(crate) sync: SyncStatus,
 }
 
 impl std::fmt::Debug for Gridwork {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gridwork").field("device", &self.device).finish_non_exhaustive()
+        f.debug_struct("Gridwork")
+            .field("device", &self.device)
+            .finish_non_exhaustive()
     }
 }
 
@@ -89,7 +95,9 @@ impl Gridwork {
 
     fn from_connection(conn: Connection, options: OpenOptions) -> Result<Gridwork> {
         let device = match meta::get(&conn, meta::DEVICE_ID)? {
-            Some(d) => d.parse().map_err(|_| Error::Corrupt("device id is not a uuid".into()))?,
+            Some(d) => d
+                .parse()
+                .map_err(|_| Error::Corrupt("device id is not a uuid".into()))?,
             None => {
                 let d = new_id();
                 meta::set(&conn, meta::DEVICE_ID, &d.to_string())?;
@@ -103,16 +111,23 @@ impl Gridwork {
             .and_then(|v| v.parse::<i64>().ok())
             .unwrap_or(0);
         Ok(Gridwork {
-            inner: Mutex::new(Inner { conn, clock: HlcClock::new(last, offset) }),
+            inner: Mutex::new(Inner {
+                conn,
+                clock: HlcClock::new(last, offset),
+            }),
             device,
             wall: options.clock,
             policy: Mutex::new(DeadlinePolicy::default()),
+            sync: SyncStatus::default(),
         })
     }
 
     /// The deadline policy used for colours and urgency (default: the brief's figures).
     pub fn deadline_policy(&self) -> DeadlinePolicy {
-        self.policy.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.policy
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Replaces the deadline policy (e.g. [`DeadlinePolicy::wulin`], 1 / 5 / 30 minutes).
@@ -177,6 +192,24 @@ impl Gridwork {
         Ok(out)
     }
 
+    /// Runs `f` in one immediate transaction with the clock (for applying pulled pages: the
+    /// clock moves past every remote stamp, and is persisted with the page).
+    pub(crate) fn with_tx<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, &mut HlcClock, u64) -> Result<T>,
+    ) -> Result<T> {
+        let wall = self.wall_ms();
+        let mut inner = self.lock();
+        let mut clock = inner.clock;
+        let tx = Transaction::new_unchecked(&inner.conn, TransactionBehavior::Immediate)?;
+        let out = f(&tx, &mut clock, wall)?;
+        meta::set(&tx, meta::HLC_LAST, &clock.last().as_u64().to_string())?;
+        meta::set(&tx, meta::CLOCK_OFFSET_MS, &clock.offset_ms().to_string())?;
+        tx.commit()?;
+        inner.clock = clock;
+        Ok(out)
+    }
+
     /// Runs a read-only query on the store.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let inner = self.lock();
@@ -219,7 +252,15 @@ impl Gridwork {
             let fields = obj
                 .into_iter()
                 .filter(|(k, _)| k != "id")
-                .map(|(k, v)| (k, FieldWrite { value: v, base: None }))
+                .map(|(k, v)| {
+                    (
+                        k,
+                        FieldWrite {
+                            value: v,
+                            base: None,
+                        },
+                    )
+                })
                 .collect();
             Ok((vec![set_op(stamp, T::KIND, id, fields)], value))
         })
@@ -245,8 +286,11 @@ impl Gridwork {
                     (k, FieldWrite { value: v, base })
                 })
                 .collect();
-            let ops =
-                if fields.is_empty() { vec![] } else { vec![set_op(stamp, T::KIND, id, fields)] };
+            let ops = if fields.is_empty() {
+                vec![]
+            } else {
+                vec![set_op(stamp, T::KIND, id, fields)]
+            };
             Ok((ops, value))
         })
     }
@@ -256,8 +300,13 @@ impl Gridwork {
     pub fn delete<T: Entity>(&self, id: Id) -> Result<()> {
         self.commit_local(|tx, stamp| {
             live_state(tx, T::KIND, id)?;
-            let op =
-                Op { id: new_id(), stamp, entity: T::KIND, entity_id: id, body: OpBody::Delete };
+            let op = Op {
+                id: new_id(),
+                stamp,
+                entity: T::KIND,
+                entity_id: id,
+                body: OpBody::Delete,
+            };
             Ok((vec![op], ()))
         })
     }
@@ -287,7 +336,10 @@ impl Gridwork {
 pub(crate) fn live_state(conn: &Connection, kind: EntityKind, id: Id) -> Result<RecordState> {
     match records::load(conn, id)? {
         Some(s) if s.kind == kind && !s.is_deleted() => Ok(s),
-        _ => Err(Error::NotFound { kind: kind.as_str(), id: id.to_string() }),
+        _ => Err(Error::NotFound {
+            kind: kind.as_str(),
+            id: id.to_string(),
+        }),
     }
 }
 
@@ -297,13 +349,22 @@ pub(crate) fn set_op(
     entity_id: Id,
     fields: BTreeMap<String, FieldWrite>,
 ) -> Op {
-    Op { id: new_id(), stamp, entity, entity_id, body: OpBody::Set { fields } }
+    Op {
+        id: new_id(),
+        stamp,
+        entity,
+        entity_id,
+        body: OpBody::Set { fields },
+    }
 }
 
 fn to_object<T: Entity>(value: &T) -> Result<serde_json::Map<String, Value>> {
     match serde_json::to_value(value)? {
         Value::Object(m) => Ok(m),
-        _ => Err(Error::Corrupt(format!("{} does not serialize to an object", T::KIND.as_str()))),
+        _ => Err(Error::Corrupt(format!(
+            "{} does not serialize to an object",
+            T::KIND.as_str()
+        ))),
     }
 }
 
@@ -327,7 +388,9 @@ fn check_references(
     obj: &serde_json::Map<String, Value>,
 ) -> Result<()> {
     for (field, value) in obj {
-        let (Some(target), Some(text)) = (reference_kind(field), value.as_str()) else { continue };
+        let (Some(target), Some(text)) = (reference_kind(field), value.as_str()) else {
+            continue;
+        };
         let problem = || {
             ValidationError::new(
                 format!("{}.{field}", kind.as_str()),
@@ -352,7 +415,11 @@ fn check_codes<T: Entity>(
     creating: bool,
 ) -> Result<()> {
     let area_of = |field: &str| -> Result<Option<Area>> {
-        match obj.get(field).and_then(Value::as_str).and_then(|s| s.parse::<Id>().ok()) {
+        match obj
+            .get(field)
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<Id>().ok())
+        {
             Some(id) => Ok(Some(live_state(conn, EntityKind::Area, id)?.decode()?)),
             None => Ok(None),
         }
@@ -367,7 +434,9 @@ fn check_codes<T: Entity>(
                         format!(
                             "a {} must sit in a {}, not a {}",
                             area.level.as_str(),
-                            area.level.parent_level().map_or("nothing", AreaLevel::as_str),
+                            area.level
+                                .parent_level()
+                                .map_or("nothing", AreaLevel::as_str),
                             parent.level.as_str()
                         ),
                     )

@@ -13,12 +13,21 @@
 //! API object and the write path), [`cases`], [`queries`].
 
 pub mod cases;
+pub mod conflicts;
+pub mod digest;
 pub mod error;
 pub mod gridwork;
 pub mod queries;
+pub mod seed;
 pub mod store;
+pub mod sync;
 
 pub use cases::{CaseView, TimelineEntry};
+pub use conflicts::{CaseEventConflict, FieldConflict};
 pub use error::{Error, Result};
 pub use gridwork::{Gridwork, OpenOptions, WallClock, system_clock};
 pub use queries::{ResidentSummary, SearchHit};
+pub use sync::{
+    HttpTransport, RetryPolicy, SyncError, SyncObserver, SyncProgress, SyncReport, SyncState,
+    Transport, TransportError,
+};

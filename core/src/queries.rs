@@ -180,7 +180,11 @@ impl Gridwork {
                  AND json_extract(r.fields, '$.area_id') IN subtree"
             ))?;
             let rows = stmt.query_map([area_id.to_string()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
             })?;
             let mut views = Vec::new();
             for row in rows {
@@ -220,7 +224,10 @@ impl Gridwork {
                 })?
                 .collect::<rusqlite::Result<_>>()?
             } else {
-                let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                let escaped = q
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
                 let mut stmt = conn.prepare_cached(
                     "SELECT kind, record_id, text FROM search WHERE text LIKE ?1 ESCAPE '\\'
                      LIMIT ?2",
@@ -233,7 +240,11 @@ impl Gridwork {
             Ok(rows
                 .into_iter()
                 .filter_map(|(kind, id, text)| {
-                    Some(SearchHit { kind: EntityKind::parse(&kind)?, id: id.parse().ok()?, text })
+                    Some(SearchHit {
+                        kind: EntityKind::parse(&kind)?,
+                        id: id.parse().ok()?,
+                        text,
+                    })
                 })
                 .collect())
         })

@@ -1,2 +1,177 @@
-//! `gridwork-server` binary.
-fn main() {}
+//! The `gridwork-server` binary: `serve` runs the sync server; `admin ...` manages users,
+//! enrollment codes and devices in the same database file (safe while the server runs: SQLite
+//! serialises the writes).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use gridwork_domain::ids::Id;
+use gridwork_domain::sync::Role;
+use gridwork_server::clock;
+use gridwork_server::storage::{SqliteStorage, Storage};
+
+#[derive(Debug, Parser)]
+#[command(name = "gridwork-server", version, about = "The gridwork sync server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the sync protocol.
+    Serve {
+        /// The SQLite database file (created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        /// Address to listen on; port 0 picks a free port (the bound address is printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Manage users and devices.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Debug, Subcommand)]
+enum Admin {
+    /// Create a user; prints the new user id.
+    CreateUser {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// gridworker, building_head, fire_crew, dispatcher, mediator or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Ids of the areas (buildings, stations) the user works in, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        scope: Vec<Id>,
+    },
+    /// Make a one-time enrollment code for a user (valid 24 hours); prints it.
+    EnrollmentCode {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        user: Id,
+    },
+    /// Revoke a device: its next request is refused.
+    RevokeDevice {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        device: Id,
+    },
+    /// List enrolled devices.
+    ListDevices {
+        #[arg(long)]
+        db: PathBuf,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role; use one of {}", names.join(", "))
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        Command::Serve { db, listen } => {
+            init_logs();
+            let storage = Arc::new(SqliteStorage::open(&db)?);
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            let server = gridwork_server::serve(listener, storage).await?;
+            println!("listening on {}", server.url());
+            tracing::info!(addr = %server.local_addr(), "serving");
+            tokio::signal::ctrl_c().await?;
+            tracing::info!("stopping");
+            server.shutdown().await?;
+            Ok(())
+        }
+        Command::Admin(admin) => run_admin(admin).await,
+    }
+}
+
+async fn run_admin(admin: Admin) -> Result<(), Box<dyn std::error::Error>> {
+    match admin {
+        Admin::CreateUser {
+            db,
+            name,
+            role,
+            scope,
+        } => {
+            if name.trim().is_empty() {
+                return Err("--name must not be empty".into());
+            }
+            let user = SqliteStorage::open(&db)?
+                .create_user(name, role, scope)
+                .await?;
+            println!("{}", user.id);
+        }
+        Admin::EnrollmentCode { db, user } => {
+            let code = SqliteStorage::open(&db)?
+                .create_enrollment_code(user, clock::now_ms())
+                .await?;
+            println!("{code}");
+        }
+        Admin::RevokeDevice { db, device } => {
+            if !SqliteStorage::open(&db)?
+                .revoke_device(device, clock::now_ms())
+                .await?
+            {
+                return Err(format!("no device {device}").into());
+            }
+            println!("revoked {device}");
+        }
+        Admin::ListDevices { db } => {
+            for d in SqliteStorage::open(&db)?.list_devices().await? {
+                let state = if d.revoked_ms.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!("{}\t{}\t{}\t{}", d.id, d.user_id, state, d.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Logs to stderr (stdout carries the `listening on` line and admin output); `RUST_LOG`
+/// overrides the default `info`.
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -95,7 +95,11 @@ pub enum ClockError {
         "clock stamp {remote} is {ahead_ms} ms ahead of this clock (more than the {max_ms} ms allowed); \
          the sending device's clock is wrong"
     )]
-    TooFarAhead { remote: Hlc, ahead_ms: u64, max_ms: u64 },
+    TooFarAhead {
+        remote: Hlc,
+        ahead_ms: u64,
+        max_ms: u64,
+    },
     /// The counter would overflow within one millisecond (more than 65,535 stamps in a ms).
     #[error("clock counter exhausted within one millisecond")]
     CounterExhausted,
@@ -113,7 +117,11 @@ pub struct HlcClock {
 impl HlcClock {
     /// A clock that resumes after `last` (persisted) with the given wall-clock correction.
     pub fn new(last: Hlc, offset_ms: i64) -> HlcClock {
-        HlcClock { last, offset_ms, max_drift_ms: DEFAULT_MAX_DRIFT_MS }
+        HlcClock {
+            last,
+            offset_ms,
+            max_drift_ms: DEFAULT_MAX_DRIFT_MS,
+        }
     }
 
     /// Changes how far ahead a remote stamp may be.
@@ -148,8 +156,11 @@ impl HlcClock {
         let next = if now > self.last.physical_ms() {
             Hlc::new(now, 0)
         } else {
-            let counter =
-                self.last.counter().checked_add(1).ok_or(ClockError::CounterExhausted)?;
+            let counter = self
+                .last
+                .counter()
+                .checked_add(1)
+                .ok_or(ClockError::CounterExhausted)?;
             Hlc::new(self.last.physical_ms(), counter)
         };
         self.last = next;
@@ -173,10 +184,18 @@ impl HlcClock {
 
 /// Refuses a stamp more than `max_drift_ms` ahead of `now_ms`. The server uses this with its own
 /// time; devices use it through [`HlcClock::check_remote`].
-pub fn check_not_too_far_ahead(remote: Hlc, now_ms: u64, max_drift_ms: u64) -> Result<(), ClockError> {
+pub fn check_not_too_far_ahead(
+    remote: Hlc,
+    now_ms: u64,
+    max_drift_ms: u64,
+) -> Result<(), ClockError> {
     let ahead = remote.physical_ms().saturating_sub(now_ms);
     if ahead > max_drift_ms {
-        return Err(ClockError::TooFarAhead { remote, ahead_ms: ahead, max_ms: max_drift_ms });
+        return Err(ClockError::TooFarAhead {
+            remote,
+            ahead_ms: ahead,
+            max_ms: max_drift_ms,
+        });
     }
     Ok(())
 }
@@ -231,7 +250,11 @@ mod tests {
         let err = c.observe(far, now).unwrap_err();
         assert!(matches!(err, ClockError::TooFarAhead { .. }));
         assert!(err.to_string().contains("ahead"));
-        assert_eq!(c.last(), Hlc::ZERO, "a refused stamp does not move the clock");
+        assert_eq!(
+            c.last(),
+            Hlc::ZERO,
+            "a refused stamp does not move the clock"
+        );
         c.observe(Hlc::new(now + 1000, 4), now).unwrap();
         assert!(c.tick(now).unwrap() > Hlc::new(now + 1000, 4));
     }

@@ -57,7 +57,13 @@ impl MergeOutcome {
 impl RecordState {
     /// An empty record, before any operation.
     pub fn new(kind: EntityKind, id: Id) -> RecordState {
-        RecordState { kind, id, fields: Map::new(), stamps: BTreeMap::new(), tombstone: None }
+        RecordState {
+            kind,
+            id,
+            fields: Map::new(),
+            stamps: BTreeMap::new(),
+            tombstone: None,
+        }
     }
 
     /// Whether a delete has been merged.
@@ -90,7 +96,11 @@ impl RecordState {
                                     field: name.clone(),
                                     lost_value: write.value.clone(),
                                     lost_stamp: incoming,
-                                    won_value: self.fields.get(name).cloned().unwrap_or(Value::Null),
+                                    won_value: self
+                                        .fields
+                                        .get(name)
+                                        .cloned()
+                                        .unwrap_or(Value::Null),
                                     won_stamp: current,
                                 });
                             }
@@ -176,7 +186,13 @@ mod tests {
 
     fn set(op: u8, ms: u64, device: u8, field: &str, value: &str, base: Option<Stamp>) -> Op {
         let mut fields = BTreeMap::new();
-        fields.insert(field.to_string(), FieldWrite { value: Value::from(value), base });
+        fields.insert(
+            field.to_string(),
+            FieldWrite {
+                value: Value::from(value),
+                base,
+            },
+        );
         Op {
             id: Uuid::from_bytes([op; 16]),
             stamp: Stamp::new(Hlc::new(ms, 0), dev(device)),
@@ -211,7 +227,10 @@ mod tests {
         let out = on_b.merge(&a);
         assert_eq!(on_b, on_a);
         assert_eq!(out.stale, vec!["phone".to_string()]);
-        assert_eq!(out.displaced[0].lost_value, "13811111111", "both sides name the same loser");
+        assert_eq!(
+            out.displaced[0].lost_value, "13811111111",
+            "both sides name the same loser"
+        );
     }
 
     #[test]
@@ -267,8 +286,25 @@ mod tests {
         assert!(r.is_deleted());
     }
 
+    proptest! {
+        /// Replicas exchange values as JSON text; a float that does not survive the trip
+        /// exactly (serde_json without `float_roundtrip`) makes replicas diverge by one ULP.
+        #[test]
+        fn a_position_survives_the_wire_exactly(lat in -90.0f64..90.0, lon in -180.0f64..180.0) {
+            let v = serde_json::json!({ "lat": lat, "lon": lon });
+            let back: Value = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+            prop_assert_eq!(back, v);
+        }
+    }
+
     fn arb_op() -> impl Strategy<Value = Op> {
-        (0u8..40, 0u64..20, 1u8..4, prop::sample::select(vec!["unit", "phone", "kind"]), 0u8..5)
+        (
+            0u8..40,
+            0u64..20,
+            1u8..4,
+            prop::sample::select(vec!["unit", "phone", "kind"]),
+            0u8..5,
+        )
             .prop_map(|(id, ms, device, field, v)| {
                 if v == 0 && ms % 7 == 0 {
                     Op {

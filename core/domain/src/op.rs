@@ -77,7 +77,9 @@ pub struct FieldWrite {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OpBody {
     /// Sets fields of a record (creating it when it does not exist). Creation sets every field.
-    Set { fields: BTreeMap<String, FieldWrite> },
+    Set {
+        fields: BTreeMap<String, FieldWrite>,
+    },
     /// Deletes the record: a tombstone with the operation's stamp. Remove wins: later sets are
     /// still merged into field stamps but the record stays deleted.
     Delete,

@@ -27,3 +27,18 @@ pub const DEVICE_ID: &str = "device_id";
 pub const USER_ID: &str = "user_id";
 pub const HLC_LAST: &str = "hlc_last";
 pub const CLOCK_OFFSET_MS: &str = "clock_offset_ms";
+pub const TOKEN: &str = "token";
+pub const ROLE: &str = "role";
+pub const SCOPE: &str = "scope";
+/// The pull cursor: the last server sequence number applied. Absent until bootstrapped.
+pub const CURSOR: &str = "cursor";
+/// A bootstrap in progress: the snapshot's sequence number and the last record id received.
+pub const SNAPSHOT_SEQ: &str = "snapshot_seq";
+pub const SNAPSHOT_AFTER: &str = "snapshot_after";
+
+/// Removes a value.
+pub fn delete(conn: &Connection, key: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+        .execute([key])?;
+    Ok(())
+}

@@ -10,8 +10,14 @@ use crate::error::{Error, Result};
 
 /// The numbered migrations, in order; migration `i` (1-based) brings `user_version` to `i`.
 pub const MIGRATIONS: &[(&str, &str)] = &[
-    ("001_records_outbox", include_str!("../../migrations/001_records_outbox.sql")),
-    ("002_search", include_str!("../../migrations/002_search.sql")),
+    (
+        "001_records_outbox",
+        include_str!("../../migrations/001_records_outbox.sql"),
+    ),
+    (
+        "002_search",
+        include_str!("../../migrations/002_search.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -65,16 +71,24 @@ fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
 /// Steps `user_version` from its current value to `target`, all in one immediate transaction,
 /// so a crash mid-upgrade leaves the old schema intact.
 fn migrate(conn: &Connection, target: i64) -> Result<()> {
-    let current: i64 =
-        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(classify_open_error)?;
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(classify_open_error)?;
     if current > latest_version() {
-        return Err(Error::NewerSchema { found: current, supported: latest_version() });
+        return Err(Error::NewerSchema {
+            found: current,
+            supported: latest_version(),
+        });
     }
     if current >= target {
         return Ok(());
     }
     let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    for (i, (_name, sql)) in MIGRATIONS.iter().enumerate().take(target as usize).skip(current as usize)
+    for (i, (_name, sql)) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target as usize)
+        .skip(current as usize)
     {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
@@ -111,15 +125,25 @@ mod tests {
     fn a_fresh_store_gets_every_migration_and_the_pragmas() {
         let dir = tempfile::tempdir().unwrap();
         let conn = open_database(&dir.path().join("g.db")).unwrap();
-        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, latest_version());
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(fk, 1);
-        let temp: i64 = conn.query_row("PRAGMA temp_store", [], |r| r.get(0)).unwrap();
+        let temp: i64 = conn
+            .query_row("PRAGMA temp_store", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(temp, 2, "temp_store = MEMORY");
-        let limit: i64 = conn.query_row("PRAGMA journal_size_limit", [], |r| r.get(0)).unwrap();
+        let limit: i64 = conn
+            .query_row("PRAGMA journal_size_limit", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(limit, 4_194_304);
     }
 
@@ -129,7 +153,9 @@ mod tests {
         let old_path = dir.path().join("old.db");
         {
             let old = prepare(Connection::open(&old_path).unwrap(), 1).unwrap();
-            let v: i64 = old.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            let v: i64 = old
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
             assert_eq!(v, 1);
             old.execute(
                 "INSERT INTO records (id, kind, fields, stamps, updated_hlc) \
@@ -143,7 +169,11 @@ mod tests {
         assert_eq!(schema(&upgraded), schema(&fresh));
         // The data written under version 1 is there and indexed by version 2.
         let hits: i64 = upgraded
-            .query_row("SELECT count(*) FROM search WHERE text MATCH '梅花碑'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM search WHERE text MATCH '梅花碑'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(hits, 1);
     }
@@ -154,7 +184,8 @@ mod tests {
         let path = dir.path().join("new.db");
         {
             let c = open_database(&path).unwrap();
-            c.pragma_update(None, "user_version", latest_version() + 1).unwrap();
+            c.pragma_update(None, "user_version", latest_version() + 1)
+                .unwrap();
         }
         let err = open_database(&path).unwrap_err();
         assert!(matches!(err, Error::NewerSchema { .. }), "{err:?}");

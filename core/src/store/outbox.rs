@@ -33,23 +33,39 @@ pub fn append(conn: &Connection, op: &Op, now_ms: u64) -> Result<()> {
 /// Operations waiting to be pushed, oldest first (rejected ones are skipped: they never block
 /// the operations behind them).
 pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<OutboxEntry>> {
-    list(conn, "WHERE status = 'pending' ORDER BY seq LIMIT ?1", limit)
+    list(
+        conn,
+        "WHERE status = 'pending' ORDER BY seq LIMIT ?1",
+        limit,
+    )
 }
 
 /// Operations the server rejected, with the reasons.
 pub fn rejected(conn: &Connection) -> Result<Vec<OutboxEntry>> {
-    list(conn, "WHERE status = 'rejected' ORDER BY seq LIMIT ?1", usize::MAX >> 1)
+    list(
+        conn,
+        "WHERE status = 'rejected' ORDER BY seq LIMIT ?1",
+        usize::MAX >> 1,
+    )
 }
 
 fn list(conn: &Connection, tail: &str, limit: usize) -> Result<Vec<OutboxEntry>> {
     let mut stmt = conn.prepare_cached(&format!("SELECT seq, op, reason FROM outbox {tail}"))?;
     let rows = stmt.query_map([limit as i64], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
         let (seq, op, rejected) = row?;
-        out.push(OutboxEntry { seq, op: serde_json::from_str(&op)?, rejected });
+        out.push(OutboxEntry {
+            seq,
+            op: serde_json::from_str(&op)?,
+            rejected,
+        });
     }
     Ok(out)
 }

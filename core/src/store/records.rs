@@ -37,7 +37,9 @@ pub fn load(conn: &Connection, id: Id) -> Result<Option<RecordState>> {
             ))
         })
         .optional()?;
-    let Some((kind, fields, stamps, tombstone)) = row else { return Ok(None) };
+    let Some((kind, fields, stamps, tombstone)) = row else {
+        return Ok(None);
+    };
     let kind = EntityKind::parse(&kind)
         .ok_or_else(|| Error::Corrupt(format!("unknown record kind {kind:?}")))?;
     Ok(Some(RecordState {
@@ -66,12 +68,16 @@ pub fn save(conn: &Connection, state: &RecordState) -> Result<()> {
                 state.kind.as_str(),
                 serde_json::to_string(&state.fields)?,
                 serde_json::to_string(&state.stamps)?,
-                state.tombstone.map(|t| serde_json::to_string(&t)).transpose()?,
+                state
+                    .tombstone
+                    .map(|t| serde_json::to_string(&t))
+                    .transpose()?,
                 updated,
             ],
             |r| r.get(0),
         )?;
-    conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?.execute([rid])?;
+    conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+        .execute([rid])?;
     conn.prepare_cached(
         "INSERT INTO search (rowid, record_id, kind, text)
          SELECT rid, id, kind, text FROM search_source WHERE rid = ?1",
@@ -99,7 +105,10 @@ pub fn apply_op(conn: &Connection, op: &Op, me: DeviceId, now_ms: u64) -> Result
                 None => RecordState::new(op.entity, op.entity_id),
             };
             let outcome = state.merge(op);
-            let mut applied = Applied { changed: outcome.changed(), conflicts: 0 };
+            let mut applied = Applied {
+                changed: outcome.changed(),
+                conflicts: 0,
+            };
             if applied.changed {
                 save(conn, &state)?;
                 if state.kind == EntityKind::Case {
@@ -116,24 +125,34 @@ pub fn apply_op(conn: &Connection, op: &Op, me: DeviceId, now_ms: u64) -> Result
                     event.id, event.case_id, op.entity_id
                 )));
             }
-            let inserted = conn
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO case_events (id, case_id, hlc, device, event)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![
-                    event.id.to_string(),
-                    event.case_id.to_string(),
-                    event.stamp.hlc.as_i64(),
-                    event.stamp.device.to_string(),
-                    serde_json::to_string(event)?,
-                ])?;
-            if inserted > 0 {
+            let inserted = insert_case_event(conn, event)?;
+            if inserted {
                 refold_case(conn, event.case_id)?;
             }
-            Ok(Applied { changed: inserted > 0, conflicts: 0 })
+            Ok(Applied {
+                changed: inserted,
+                conflicts: 0,
+            })
         }
     }
+}
+
+/// Adds an event to a case's history unless it is already there (union by event id); the
+/// caller refolds the case. Returns whether it was new.
+pub fn insert_case_event(conn: &Connection, event: &CaseEvent) -> Result<bool> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO case_events (id, case_id, hlc, device, event)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            event.id.to_string(),
+            event.case_id.to_string(),
+            event.stamp.hlc.as_i64(),
+            event.stamp.device.to_string(),
+            serde_json::to_string(event)?,
+        ])?;
+    Ok(inserted > 0)
 }
 
 /// Records, as conflicts, the values written by this device that a concurrent write displaced.
@@ -145,7 +164,11 @@ fn keep_lost_values(
     now_ms: u64,
 ) -> Result<usize> {
     let mut kept = 0;
-    for d in outcome.displaced.iter().filter(|d| d.lost_stamp.device == me) {
+    for d in outcome
+        .displaced
+        .iter()
+        .filter(|d| d.lost_stamp.device == me)
+    {
         kept += conn
             .prepare_cached(
                 "INSERT OR IGNORE INTO conflicts (id, entity_kind, entity_id, field, lost_value,
@@ -180,8 +203,12 @@ pub fn case_events(conn: &Connection, case_id: Id) -> Result<Vec<CaseEvent>> {
 
 /// Recomputes a case's state from its events (once the case record itself is known).
 pub fn refold_case(conn: &Connection, case_id: Id) -> Result<Option<CaseFold>> {
-    let Some(state) = load(conn, case_id)? else { return Ok(None) };
-    let Ok(case) = state.decode::<Case>() else { return Ok(None) };
+    let Some(state) = load(conn, case_id)? else {
+        return Ok(None);
+    };
+    let Ok(case) = state.decode::<Case>() else {
+        return Ok(None);
+    };
     let events = case_events(conn, case_id)?;
     let fold = workflow::fold(case.kind, case.opened_at_ms, &events);
     conn.prepare_cached(

@@ -26,7 +26,9 @@ impl TestClock {
     }
     pub fn options(&self) -> OpenOptions {
         let c = self.0.clone();
-        OpenOptions { clock: Arc::new(move || c.load(Ordering::SeqCst)) }
+        OpenOptions {
+            clock: Arc::new(move || c.load(Ordering::SeqCst)),
+        }
     }
 }
 
@@ -46,25 +48,65 @@ pub struct Grid {
 }
 
 fn area(gw: &Gridwork, level: AreaLevel, code: &str, name: &str, parent: Option<Id>) -> Area {
-    gw.create(Area { id: Uuid::nil(), level, code: code.into(), name: name.into(), parent_id: parent })
-        .unwrap()
+    gw.create(Area {
+        id: Uuid::nil(),
+        level,
+        code: code.into(),
+        name: name.into(),
+        parent_id: parent,
+    })
+    .unwrap()
 }
 
 /// 西湖区 → 北山街道 → 第一网层 → 梅花碑社区 → 第一网格 → 微网格, with `n` buildings.
 pub fn grid_with_buildings(gw: &Gridwork, n: usize) -> Grid {
     let district = area(gw, AreaLevel::District, "330106", "西湖区", None);
-    let sub = area(gw, AreaLevel::Subdistrict, "330106001", "北山街道", Some(district.id));
-    let layer = area(gw, AreaLevel::GridLayer, "330106001L01", "第一网层", Some(sub.id));
-    let community = area(gw, AreaLevel::Community, "330106001001", "梅花碑社区", Some(layer.id));
-    let grid = area(gw, AreaLevel::Grid, "330106001001001", "梅花碑第一网格", Some(community.id));
-    let micro = area(gw, AreaLevel::MicroGrid, "330106001001001001", "一号微网格", Some(grid.id));
+    let sub = area(
+        gw,
+        AreaLevel::Subdistrict,
+        "330106001",
+        "北山街道",
+        Some(district.id),
+    );
+    let layer = area(
+        gw,
+        AreaLevel::GridLayer,
+        "330106001L01",
+        "第一网层",
+        Some(sub.id),
+    );
+    let community = area(
+        gw,
+        AreaLevel::Community,
+        "330106001001",
+        "梅花碑社区",
+        Some(layer.id),
+    );
+    let grid = area(
+        gw,
+        AreaLevel::Grid,
+        "330106001001001",
+        "梅花碑第一网格",
+        Some(community.id),
+    );
+    let micro = area(
+        gw,
+        AreaLevel::MicroGrid,
+        "330106001001001001",
+        "一号微网格",
+        Some(grid.id),
+    );
     let buildings = (1..=n)
         .map(|i| {
             gw.create(Building {
                 id: Uuid::nil(),
                 address_code: format!("330106001001001{i:04}"),
                 address: format!("梅花碑社区{i}幢"),
-                kind: if i % 3 == 0 { BuildingKind::Rental } else { BuildingKind::Residential },
+                kind: if i % 3 == 0 {
+                    BuildingKind::Rental
+                } else {
+                    BuildingKind::Residential
+                },
                 grid_id: grid.id,
                 micro_grid_id: Some(micro.id),
                 head_user_id: None,
@@ -74,7 +116,13 @@ pub fn grid_with_buildings(gw: &Gridwork, n: usize) -> Grid {
             .unwrap()
         })
         .collect();
-    Grid { subdistrict: sub, community, grid, micro, buildings }
+    Grid {
+        subdistrict: sub,
+        community,
+        grid,
+        micro,
+        buildings,
+    }
 }
 
 pub fn household(gw: &Gridwork, building: Id, unit: &str, kind: HouseholdKind) -> Household {

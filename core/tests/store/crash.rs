@@ -25,13 +25,19 @@ const TEST_NAME: &str = "crash::a_killed_writer_leaves_state_and_outbox_in_agree
 
 /// Kills per run; `GRIDWORK_CRASH_KILLS` raises it for a longer soak.
 fn kills() -> usize {
-    std::env::var("GRIDWORK_CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(100)
+    std::env::var("GRIDWORK_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100)
 }
 
 #[test]
 fn a_killed_writer_leaves_state_and_outbox_in_agreement() {
     if let Ok(path) = std::env::var("GRIDWORK_CRASH_CHILD") {
-        let seed = std::env::var("GRIDWORK_CRASH_SEED").unwrap().parse().unwrap();
+        let seed = std::env::var("GRIDWORK_CRASH_SEED")
+            .unwrap()
+            .parse()
+            .unwrap();
         write_until_killed(Path::new(&path), seed);
     }
     let dir = tempfile::tempdir().unwrap();
@@ -57,7 +63,10 @@ fn a_killed_writer_leaves_state_and_outbox_in_agreement() {
         child.wait().unwrap();
         total_ops = check_state_and_outbox_agree(&db, round);
     }
-    assert!(total_ops > kills(), "the writers made progress between kills ({total_ops} ops)");
+    assert!(
+        total_ops > kills(),
+        "the writers made progress between kills ({total_ops} ops)"
+    );
 }
 
 /// The child: writes one action after another (each its own transaction) until killed.
@@ -66,7 +75,9 @@ fn write_until_killed(db: &Path, seed: u64) -> ! {
     let g = match gw.child_areas(None).unwrap().first() {
         None => grid_with_buildings(&gw, 3),
         Some(_) => {
-            let sub = gw.child_areas(gw.child_areas(None).unwrap().first().map(|a| a.id)).unwrap();
+            let sub = gw
+                .child_areas(gw.child_areas(None).unwrap().first().map(|a| a.id))
+                .unwrap();
             let layer = gw.child_areas(Some(sub[0].id)).unwrap();
             let community = gw.child_areas(Some(layer[0].id)).unwrap();
             let grid = gw.child_areas(Some(community[0].id)).unwrap();
@@ -95,16 +106,25 @@ fn write_until_killed(db: &Path, seed: u64) -> ! {
             2 if !households.is_empty() => {
                 let h = households[rng.random_range(0..households.len())];
                 let phone = format!("138{:08}", rng.random_range(0..100_000_000u32));
-                gw.update::<Household>(h, |h| h.phone = Some(phone)).unwrap();
+                gw.update::<Household>(h, |h| h.phone = Some(phone))
+                    .unwrap();
             }
             3 => {
-                let c = gw.open_case(hazard(&g, building, "楼道堵塞", Severity::Medium)).unwrap();
+                let c = gw
+                    .open_case(hazard(&g, building, "楼道堵塞", Severity::Medium))
+                    .unwrap();
                 cases.push(c.case.id);
             }
             _ if !cases.is_empty() => {
                 let c = cases.swap_remove(rng.random_range(0..cases.len()));
-                gw.record_case_event(c, CaseAction::Assign { assignee: None, deadline_ms: None })
-                    .unwrap();
+                gw.record_case_event(
+                    c,
+                    CaseAction::Assign {
+                        assignee: None,
+                        deadline_ms: None,
+                    },
+                )
+                .unwrap();
             }
             _ => {}
         }
@@ -125,7 +145,9 @@ fn check_state_and_outbox_agree(db: &Path, round: usize) -> usize {
         match &e.op.body {
             OpBody::Set { fields } => {
                 for f in fields.keys() {
-                    let slot = queued.entry((e.op.entity_id.to_string(), f.clone())).or_insert(e.op.stamp);
+                    let slot = queued
+                        .entry((e.op.entity_id.to_string(), f.clone()))
+                        .or_insert(e.op.stamp);
                     *slot = (*slot).max(e.op.stamp);
                 }
             }
@@ -137,11 +159,16 @@ fn check_state_and_outbox_agree(db: &Path, round: usize) -> usize {
     }
 
     let conn = rusqlite::Connection::open(db).unwrap();
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(check, "ok", "round {round}");
     let mut in_state: BTreeMap<(String, String), Stamp> = BTreeMap::new();
     let mut stmt = conn.prepare("SELECT id, stamps FROM records").unwrap();
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).unwrap() {
+    for row in stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .unwrap()
+    {
         let (id, stamps) = row.unwrap();
         let stamps: BTreeMap<String, Stamp> = serde_json::from_str(&stamps).unwrap();
         for (field, stamp) in stamps {
@@ -149,7 +176,10 @@ fn check_state_and_outbox_agree(db: &Path, round: usize) -> usize {
             in_state.insert((id.clone(), field), stamp);
         }
     }
-    assert_eq!(in_state, queued, "round {round}: field stamps in the state = newest queued writes");
+    assert_eq!(
+        in_state, queued,
+        "round {round}: field stamps in the state = newest queued writes"
+    );
     let events: BTreeSet<String> = conn
         .prepare("SELECT id FROM case_events")
         .unwrap()
@@ -157,14 +187,26 @@ fn check_state_and_outbox_agree(db: &Path, round: usize) -> usize {
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap();
-    assert_eq!(events, queued_events, "round {round}: case events = queued case events");
+    assert_eq!(
+        events, queued_events,
+        "round {round}: case events = queued case events"
+    );
 
     // The clock resumes past everything already written.
     let newest = ops.iter().map(|e| e.op.stamp).max().unwrap();
     let area = gw.child_areas(None).unwrap().remove(0);
     let renamed = format!("西湖区{round}");
     gw.update::<Area>(area.id, |a| a.name = renamed).unwrap();
-    let after = gw.pending_ops(usize::MAX >> 1).unwrap().last().unwrap().op.stamp;
-    assert!(after > newest, "round {round}: the clock went back after the crash");
+    let after = gw
+        .pending_ops(usize::MAX >> 1)
+        .unwrap()
+        .last()
+        .unwrap()
+        .op
+        .stamp;
+    assert!(
+        after > newest,
+        "round {round}: the clock went back after the crash"
+    );
     ops.len() + 1
 }

@@ -10,10 +10,17 @@ fn seeded() -> (Gridwork, Grid) {
     let gw = Gridwork::open_in_memory(TestClock::at(MORNING_MS).options()).unwrap();
     let g = grid_with_buildings(&gw, 12);
     let h = household(&gw, g.buildings[2].id, "3-402", HouseholdKind::Rental);
-    gw.update::<Household>(h.id, |h| h.phone = Some("0571-87654321".into())).unwrap();
+    gw.update::<Household>(h.id, |h| h.phone = Some("0571-87654321".into()))
+        .unwrap();
     resident(&gw, h.id, "王芳", &id_number("19910315", 128));
     resident(&gw, h.id, "欧阳明华", &id_number("19650808", 3));
-    gw.open_case(hazard(&g, g.buildings[5].id, "电动车在楼道内充电", Severity::High)).unwrap();
+    gw.open_case(hazard(
+        &g,
+        g.buildings[5].id,
+        "电动车在楼道内充电",
+        Severity::High,
+    ))
+    .unwrap();
     (gw, g)
 }
 
@@ -23,7 +30,14 @@ fn a_gridworker_finds_a_building_by_part_of_its_address() {
     let hits = gw.search("梅花碑社区3幢", 10).unwrap();
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].id, g.buildings[2].id);
-    assert_eq!(gw.search("梅花碑", 50).unwrap().iter().filter(|h| h.kind == EntityKind::Building).count(), 12);
+    assert_eq!(
+        gw.search("梅花碑", 50)
+            .unwrap()
+            .iter()
+            .filter(|h| h.kind == EntityKind::Building)
+            .count(),
+        12
+    );
 }
 
 #[test]
@@ -51,7 +65,11 @@ fn cases_are_found_by_a_word_inside_their_title_and_households_by_phone() {
 #[test]
 fn id_numbers_are_not_searchable_and_operators_in_the_query_are_plain_text() {
     let (gw, _) = seeded();
-    assert!(gw.search(&id_number("19910315", 128), 10).unwrap().is_empty());
+    assert!(
+        gw.search(&id_number("19910315", 128), 10)
+            .unwrap()
+            .is_empty()
+    );
     assert!(gw.search("\"王 OR *", 10).unwrap().is_empty());
     assert!(gw.search("   ", 10).unwrap().is_empty());
 }
@@ -60,7 +78,8 @@ fn id_numbers_are_not_searchable_and_operators_in_the_query_are_plain_text() {
 fn an_edited_name_is_found_by_its_new_value_only() {
     let (gw, _) = seeded();
     let id = gw.search("欧阳明华", 1).unwrap()[0].id;
-    gw.update::<Resident>(id, |r| r.name = "欧阳晓东".into()).unwrap();
+    gw.update::<Resident>(id, |r| r.name = "欧阳晓东".into())
+        .unwrap();
     assert!(gw.search("欧阳明华", 10).unwrap().is_empty());
     assert_eq!(gw.search("欧阳晓东", 10).unwrap()[0].id, id);
 }

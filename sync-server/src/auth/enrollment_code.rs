@@ -48,6 +48,9 @@ mod tests {
         assert_eq!(code.len(), 14);
         let sloppy = code.to_lowercase().replace('-', " ");
         assert_eq!(hash_enrollment_code(&sloppy), hash_enrollment_code(&code));
-        assert_ne!(hash_enrollment_code(&new_enrollment_code()), hash_enrollment_code(&code));
+        assert_ne!(
+            hash_enrollment_code(&new_enrollment_code()),
+            hash_enrollment_code(&code)
+        );
     }
 }

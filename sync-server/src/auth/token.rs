@@ -20,8 +20,7 @@ pub fn new_token(device: DeviceId) -> String {
 /// The claim means nothing until the hash matches.
 pub fn token_device(token: &str) -> Option<DeviceId> {
     let (device, secret) = token.split_once('.')?;
-    if device.len() != 32 || secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit())
-    {
+    if device.len() != 32 || secret.len() != 64 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     Uuid::try_parse(device).ok()
@@ -43,7 +42,10 @@ mod tests {
         assert_eq!(token_device(&token), Some(device));
         let hash = hash_token(&token);
         assert_eq!(hash.len(), 64);
-        assert!(!hash.contains(&token[33..]), "the stored hash does not contain the secret");
+        assert!(
+            !hash.contains(&token[33..]),
+            "the stored hash does not contain the secret"
+        );
         assert_ne!(new_token(device), token, "every token is fresh");
     }
 

@@ -39,7 +39,10 @@ pub struct Rejection {
 
 impl Rejection {
     fn new(code: RejectCode, message: impl Into<String>) -> Rejection {
-        Rejection { code, message: message.into() }
+        Rejection {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -51,7 +54,10 @@ pub enum Admitted {
     /// A case event to add to its case's history; `new_case` is the empty record to create
     /// when the event arrived before anything else about its case, so that snapshots (which
     /// page by record) carry its events.
-    Event { event: CaseEvent, new_case: Option<RecordState> },
+    Event {
+        event: CaseEvent,
+        new_case: Option<RecordState>,
+    },
 }
 
 /// Refuses an operation stamped by another device than the one pushing it: a device may only
@@ -104,8 +110,13 @@ pub fn admit(
             // The fold orders a case's events by their own stamps, so a stamp from the future
             // would jump the queue just as a field write would.
             check_clock(event.stamp.hlc, ctx.now_ms)?;
-            let new_case = current.is_none().then(|| RecordState::new(EntityKind::Case, op.entity_id));
-            Ok(Admitted::Event { event: event.clone(), new_case })
+            let new_case = current
+                .is_none()
+                .then(|| RecordState::new(EntityKind::Case, op.entity_id));
+            Ok(Admitted::Event {
+                event: event.clone(),
+                new_case,
+            })
         }
         OpBody::Delete => {
             let mut state = current.unwrap_or_else(|| RecordState::new(op.entity, op.entity_id));
@@ -161,11 +172,16 @@ fn check_as<T: Entity>(state: &RecordState) -> Result<(), Rejection> {
                 "incomplete record: missing field {}",
                 rest.split(" at ").next().unwrap_or(rest)
             ),
-            None => format!("a field of the {} has the wrong type or shape", T::KIND.as_str()),
+            None => format!(
+                "a field of the {} has the wrong type or shape",
+                T::KIND.as_str()
+            ),
         };
         Rejection::new(RejectCode::Invalid, message)
     })?;
-    record.normalize().map_err(|e| Rejection::new(RejectCode::Invalid, e.to_string()))
+    record
+        .normalize()
+        .map_err(|e| Rejection::new(RejectCode::Invalid, e.to_string()))
 }
 
 #[cfg(test)]
@@ -183,15 +199,35 @@ mod tests {
     const NOW: u64 = 1_795_395_600_000;
 
     fn ctx(device: DeviceId) -> PushContext {
-        PushContext { device, user: Uuid::now_v7(), role: Role::Gridworker, scope: vec![], now_ms: NOW }
+        PushContext {
+            device,
+            user: Uuid::now_v7(),
+            role: Role::Gridworker,
+            scope: vec![],
+            now_ms: NOW,
+        }
     }
 
-    fn set(device: DeviceId, at_ms: u64, kind: EntityKind, id: Id, fields: serde_json::Value) -> Op {
+    fn set(
+        device: DeviceId,
+        at_ms: u64,
+        kind: EntityKind,
+        id: Id,
+        fields: serde_json::Value,
+    ) -> Op {
         let fields: BTreeMap<String, FieldWrite> = fields
             .as_object()
             .unwrap()
             .iter()
-            .map(|(k, v)| (k.clone(), FieldWrite { value: v.clone(), base: None }))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    FieldWrite {
+                        value: v.clone(),
+                        base: None,
+                    },
+                )
+            })
             .collect();
         Op {
             id: Uuid::now_v7(),
@@ -210,16 +246,30 @@ mod tests {
     #[test]
     fn a_new_household_with_a_valid_phone_is_admitted() {
         let device = Uuid::now_v7();
-        let op = set(device, NOW, EntityKind::Household, Uuid::now_v7(), household_fields("13800138000"));
+        let op = set(
+            device,
+            NOW,
+            EntityKind::Household,
+            Uuid::now_v7(),
+            household_fields("13800138000"),
+        );
         check_author(&op, &ctx(device)).unwrap();
-        let Admitted::Record(state) = admit(&op, &ctx(device), None).unwrap() else { panic!() };
+        let Admitted::Record(state) = admit(&op, &ctx(device), None).unwrap() else {
+            panic!()
+        };
         assert_eq!(state.fields["unit"], "2-301");
     }
 
     #[test]
     fn a_bad_phone_is_refused_without_repeating_it() {
         let device = Uuid::now_v7();
-        let op = set(device, NOW, EntityKind::Household, Uuid::now_v7(), household_fields("12345"));
+        let op = set(
+            device,
+            NOW,
+            EntityKind::Household,
+            Uuid::now_v7(),
+            household_fields("12345"),
+        );
         let err = admit(&op, &ctx(device), None).unwrap_err();
         assert_eq!(err.code, RejectCode::Invalid);
         assert!(err.message.contains("household.phone"), "{}", err.message);
@@ -229,10 +279,20 @@ mod tests {
     #[test]
     fn a_partial_set_on_an_unknown_record_is_an_incomplete_record() {
         let device = Uuid::now_v7();
-        let op = set(device, NOW, EntityKind::Household, Uuid::now_v7(), json!({ "unit": "1-1" }));
+        let op = set(
+            device,
+            NOW,
+            EntityKind::Household,
+            Uuid::now_v7(),
+            json!({ "unit": "1-1" }),
+        );
         let err = admit(&op, &ctx(device), None).unwrap_err();
         assert_eq!(err.code, RejectCode::Invalid);
-        assert!(err.message.starts_with("incomplete record"), "{}", err.message);
+        assert!(
+            err.message.starts_with("incomplete record"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -249,9 +309,24 @@ mod tests {
     #[test]
     fn another_devices_operation_and_a_clock_a_day_ahead_are_refused() {
         let me = Uuid::now_v7();
-        let op = set(Uuid::now_v7(), NOW, EntityKind::Household, Uuid::now_v7(), household_fields(""));
-        assert_eq!(check_author(&op, &ctx(me)).unwrap_err().code, RejectCode::WrongDevice);
-        let ahead = set(me, NOW + 86_400_000, EntityKind::Household, Uuid::now_v7(), household_fields(""));
+        let op = set(
+            Uuid::now_v7(),
+            NOW,
+            EntityKind::Household,
+            Uuid::now_v7(),
+            household_fields(""),
+        );
+        assert_eq!(
+            check_author(&op, &ctx(me)).unwrap_err().code,
+            RejectCode::WrongDevice
+        );
+        let ahead = set(
+            me,
+            NOW + 86_400_000,
+            EntityKind::Household,
+            Uuid::now_v7(),
+            household_fields(""),
+        );
         let err = admit(&ahead, &ctx(me), None).unwrap_err();
         assert_eq!(err.code, RejectCode::ClockAhead);
         assert!(err.message.contains("86400 s ahead"), "{}", err.message);
@@ -273,15 +348,28 @@ mod tests {
             stamp: Stamp::new(Hlc::new(NOW, 1), me),
             entity: EntityKind::Case,
             entity_id: case,
-            body: OpBody::CaseEvent { event: event.clone() },
+            body: OpBody::CaseEvent {
+                event: event.clone(),
+            },
         };
-        assert_eq!(admit(&op, &ctx(me), None).unwrap_err().code, RejectCode::Malformed);
-        op.body = OpBody::CaseEvent { event: CaseEvent { case_id: case, ..event } };
+        assert_eq!(
+            admit(&op, &ctx(me), None).unwrap_err().code,
+            RejectCode::Malformed
+        );
+        op.body = OpBody::CaseEvent {
+            event: CaseEvent {
+                case_id: case,
+                ..event
+            },
+        };
         let Admitted::Event { new_case, .. } = admit(&op, &ctx(me), None).unwrap() else {
             panic!()
         };
         assert_eq!(new_case.map(|c| c.kind), Some(EntityKind::Case));
         let household = RecordState::new(EntityKind::Household, case);
-        assert_eq!(admit(&op, &ctx(me), Some(household)).unwrap_err().code, RejectCode::Malformed);
+        assert_eq!(
+            admit(&op, &ctx(me), Some(household)).unwrap_err().code,
+            RejectCode::Malformed
+        );
     }
 }

@@ -78,8 +78,12 @@ fn linked_record<E>(
     lookup: &mut impl FnMut(Id) -> Result<Option<RecordState>, E>,
     hops: &mut usize,
 ) -> Result<Option<String>, E> {
-    let Some(id) = link(state, field) else { return Ok(None) };
-    let Some(target) = fetch(id, lookup, hops)? else { return Ok(None) };
+    let Some(id) = link(state, field) else {
+        return Ok(None);
+    };
+    let Some(target) = fetch(id, lookup, hops)? else {
+        return Ok(None);
+    };
     if target.kind != kind {
         return Ok(None);
     }
@@ -105,14 +109,18 @@ fn area_path<E>(
     let mut chain = vec![area.id];
     let mut parent = link(area, "parent_id");
     while let Some(id) = parent {
-        let Some(up) = fetch(id, lookup, hops)? else { return Ok(None) };
+        let Some(up) = fetch(id, lookup, hops)? else {
+            return Ok(None);
+        };
         if up.kind != EntityKind::Area || chain.contains(&id) {
             return Ok(None);
         }
         chain.push(id);
         parent = link(&up, "parent_id");
     }
-    Ok(Some(chain.iter().rev().map(|id| format!("/{id}")).collect()))
+    Ok(Some(
+        chain.iter().rev().map(|id| format!("/{id}")).collect(),
+    ))
 }
 
 /// Looks a record up, counting hops so that a cycle of links ends.
@@ -165,7 +173,11 @@ mod tests {
             parent = Some(area.id);
             records.insert(area.id, area);
         }
-        Town { records, path, grid: parent.unwrap() }
+        Town {
+            records,
+            path,
+            grid: parent.unwrap(),
+        }
     }
 
     fn key(town: &Town, state: &RecordState) -> Option<String> {
@@ -177,7 +189,10 @@ mod tests {
         let mut town = town();
         let building = record(EntityKind::Building, json!({ "grid_id": town.grid }));
         let household = record(EntityKind::Household, json!({ "building_id": building.id }));
-        let resident = record(EntityKind::Resident, json!({ "household_id": household.id }));
+        let resident = record(
+            EntityKind::Resident,
+            json!({ "household_id": household.id }),
+        );
         town.records.insert(building.id, building.clone());
         town.records.insert(household.id, household);
         assert_eq!(key(&town, &resident), Some(town.path.clone()));
@@ -191,18 +206,25 @@ mod tests {
         let mut town = town();
         let building = record(EntityKind::Building, json!({ "grid_id": town.grid }));
         town.records.insert(building.id, building.clone());
-        let dispute =
-            record(EntityKind::Case, json!({ "area_id": town.grid, "building_id": null }));
+        let dispute = record(
+            EntityKind::Case,
+            json!({ "area_id": town.grid, "building_id": null }),
+        );
         assert_eq!(key(&town, &dispute), Some(town.path.clone()));
-        let hazard =
-            record(EntityKind::Case, json!({ "area_id": town.grid, "building_id": building.id }));
+        let hazard = record(
+            EntityKind::Case,
+            json!({ "area_id": town.grid, "building_id": building.id }),
+        );
         assert_eq!(key(&town, &hazard), Some(town.path.clone()));
     }
 
     #[test]
     fn an_unknown_link_or_a_cycle_gives_no_key() {
         let town = town();
-        let orphan = record(EntityKind::Household, json!({ "building_id": Uuid::now_v7() }));
+        let orphan = record(
+            EntityKind::Household,
+            json!({ "building_id": Uuid::now_v7() }),
+        );
         assert_eq!(key(&town, &orphan), None);
         let mut a = record(EntityKind::Area, json!({}));
         let mut b = record(EntityKind::Area, json!({ "parent_id": a.id }));

@@ -10,7 +10,9 @@ use gridwork_domain::ids::{DeviceId, Id};
 pub enum StorageError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("the database was written by a newer server (schema {found}, this server knows {supported}); update the server")]
+    #[error(
+        "the database was written by a newer server (schema {found}, this server knows {supported}); update the server"
+    )]
     NewerSchema { found: i64, supported: i64 },
     #[error("stored data is damaged: {0}")]
     Corrupt(String),

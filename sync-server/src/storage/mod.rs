@@ -229,7 +229,8 @@ pub trait Storage: Send + Sync + 'static {
             }
             let code = auth::new_enrollment_code();
             let expires = now_ms.saturating_add(auth::ENROLLMENT_CODE_TTL_MS);
-            self.store_enrollment_code(auth::hash_enrollment_code(&code), user, expires).await?;
+            self.store_enrollment_code(auth::hash_enrollment_code(&code), user, expires)
+                .await?;
             Ok(code)
         }
     }
@@ -264,15 +265,22 @@ pub trait Storage: Send + Sync + 'static {
         token: String,
     ) -> impl Future<Output = Result<Option<AuthedDevice>, StorageError>> + Send {
         async move {
-            let Some(device) = auth::token_device(&token) else { return Ok(None) };
-            let Some(creds) = self.device_credentials(device).await? else { return Ok(None) };
+            let Some(device) = auth::token_device(&token) else {
+                return Ok(None);
+            };
+            let Some(creds) = self.device_credentials(device).await? else {
+                return Ok(None);
+            };
             let presented = auth::hash_token(&token);
             if !auth::constant_time_eq(presented.as_bytes(), creds.token_hash.as_bytes())
                 || creds.revoked
             {
                 return Ok(None);
             }
-            Ok(Some(AuthedDevice { device, user: creds.user }))
+            Ok(Some(AuthedDevice {
+                device,
+                user: creds.user,
+            }))
         }
     }
 }

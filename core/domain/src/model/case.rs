@@ -23,8 +23,13 @@ pub enum CaseKind {
 }
 
 impl CaseKind {
-    pub const ALL: [CaseKind; 5] =
-        [CaseKind::Hazard, CaseKind::Dispute, CaseKind::Alarm, CaseKind::Hotline, CaseKind::PatrolFinding];
+    pub const ALL: [CaseKind; 5] = [
+        CaseKind::Hazard,
+        CaseKind::Dispute,
+        CaseKind::Alarm,
+        CaseKind::Hotline,
+        CaseKind::PatrolFinding,
+    ];
 
     /// The stable name used in storage and on the wire.
     pub fn as_str(self) -> &'static str {
@@ -54,7 +59,12 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+    pub const ALL: [Severity; 4] = [
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
 
     /// The stable name used in storage and on the wire.
     pub fn as_str(self) -> &'static str {

@@ -60,7 +60,10 @@ impl Entity for Area {
         not_blank("area.name", &self.name)?;
         address_code::check_area_code("area.code", self.level, &self.code)?;
         if self.level.parent_level().is_some() && self.parent_id.is_none() {
-            return Err(ValidationError::new("area.parent_id", "only a district has no parent"));
+            return Err(ValidationError::new(
+                "area.parent_id",
+                "only a district has no parent",
+            ));
         }
         Ok(())
     }
@@ -69,8 +72,9 @@ impl Entity for Area {
 impl Entity for Building {
     entity_ids!(Building, EntityKind::Building);
     fn normalize(&mut self) -> Result<(), ValidationError> {
-        self.address_code =
-            AddressCode::parse("building.address_code", &self.address_code)?.as_str().to_string();
+        self.address_code = AddressCode::parse("building.address_code", &self.address_code)?
+            .as_str()
+            .to_string();
         not_blank("building.address", &self.address)
     }
 }
@@ -96,7 +100,9 @@ impl Entity for Resident {
     fn normalize(&mut self) -> Result<(), ValidationError> {
         not_blank("resident.name", &self.name)?;
         if let Some(n) = self.id_number.as_mut() {
-            *n = ResidentId::parse("resident.id_number", n)?.as_str().to_string();
+            *n = ResidentId::parse("resident.id_number", n)?
+                .as_str()
+                .to_string();
         }
         normalize_phone("resident.phone", &mut self.phone)?;
         self.key_groups.sort();
@@ -142,7 +148,10 @@ impl Entity for Patrol {
         if let Some(end) = self.ended_at_ms
             && end < self.started_at_ms
         {
-            return Err(ValidationError::new("patrol.ended_at_ms", "a patrol cannot end before it starts"));
+            return Err(ValidationError::new(
+                "patrol.ended_at_ms",
+                "a patrol cannot end before it starts",
+            ));
         }
         Ok(())
     }

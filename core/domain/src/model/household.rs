@@ -71,8 +71,11 @@ pub enum KeyGroup {
 }
 
 impl KeyGroup {
-    pub const ALL: [KeyGroup; 3] =
-        [KeyGroup::ElderlyLivingAlone, KeyGroup::LeftBehindChild, KeyGroup::Disabled];
+    pub const ALL: [KeyGroup; 3] = [
+        KeyGroup::ElderlyLivingAlone,
+        KeyGroup::LeftBehindChild,
+        KeyGroup::Disabled,
+    ];
 
     /// The stable name used in storage and on the wire.
     pub fn as_str(self) -> &'static str {

@@ -12,6 +12,6 @@ pub mod patrol;
 pub use area::{Area, AreaLevel};
 pub use building::{Building, BuildingKind, Station};
 pub use case::{Case, CaseKind, Severity};
+pub use entity::Entity;
 pub use household::{Household, HouseholdKind, KeyGroup, Registration, Resident};
 pub use patrol::{Patrol, PatrolVisit};
-pub use entity::Entity;

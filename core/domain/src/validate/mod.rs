@@ -25,6 +25,9 @@ pub struct ValidationError {
 impl ValidationError {
     /// A refusal of `field` for `problem`.
     pub fn new(field: impl Into<String>, problem: impl Into<String>) -> ValidationError {
-        ValidationError { field: field.into(), problem: problem.into() }
+        ValidationError {
+            field: field.into(),
+            problem: problem.into(),
+        }
     }
 }

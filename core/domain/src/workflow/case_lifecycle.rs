@@ -1,13 +1,13 @@
 //! The case lifecycle: one state machine for every kind of case, and the fold that turns a
 //! case's merged event history into its current state.
 //!
-//! | kind | happy path |
-//! |---|---|
-//! | hotline (12345) | received → accepted 签收 → assigned 审核交办 → handled 审核办理 → completion-reviewed 办结审核 → called back 回访反馈 → closed |
-//! | alarm | raised → dispatched → acknowledged → en route → on scene → resolved → reviewed (closed) |
-//! | hazard | reported → assigned → fixed → (recheck passed) closed |
-//! | dispute | logged → mediating(level) → settled(level) / not settled(level) → closed |
-//! | patrol finding | open → resolved → closed, or open → assigned → fixed → (recheck) closed |
+//! - hotline (12345): received → accepted 签收 → assigned 审核交办 → handled 审核办理 →
+//!   completion-reviewed 办结审核 → called back 回访反馈 → closed;
+//! - alarm: raised → dispatched → acknowledged → en route → on scene → resolved →
+//!   reviewed (closed);
+//! - hazard: reported → assigned → fixed → (recheck passed) closed;
+//! - dispute: logged → mediating(level) → settled(level) / not settled(level) → closed;
+//! - patrol finding: open → resolved → closed, or open → assigned → fixed → (recheck) closed.
 //!
 //! Choices beyond the happy paths (each one is tested):
 //! - Hotline send-back (退回) undoes the step before the review that refuses it: from
@@ -279,7 +279,10 @@ pub fn initial_state(kind: CaseKind) -> CaseState {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransitionError {
     /// The step is not part of this kind's lifecycle (dispatching a hazard).
-    #[error("cannot {}: {} has no such step (this one is {})", verb(action), a_kind(*kind), state.words())]
+    #[error(
+        "cannot {}: {} has no such step (this one is {})",
+        verb(action), a_kind(*kind), state.words()
+    )]
     NotAStep {
         kind: CaseKind,
         state: CaseState,
@@ -295,7 +298,8 @@ pub enum TransitionError {
     /// The step belongs to this kind but not to the state the case is in.
     #[error(
         "cannot {}: the {} is {}; only {} that is {} can {}",
-        verb(action), kind_words(*kind), state.words(), a_kind(*kind), or_list(allowed), verb(action)
+        verb(action), kind_words(*kind), state.words(),
+        a_kind(*kind), or_list(allowed), verb(action)
     )]
     WrongState {
         kind: CaseKind,
@@ -317,7 +321,10 @@ pub enum TransitionError {
         to: DefenceLevel,
     },
     /// Settling (or failing to) at a level other than the one mediating the dispute.
-    #[error("cannot {} at the {}: the {} is {}", verb(action), level.words(), kind_words(*kind), state.words())]
+    #[error(
+        "cannot {} at the {}: the {} is {}",
+        verb(action), level.words(), kind_words(*kind), state.words()
+    )]
     WrongLevel {
         kind: CaseKind,
         state: CaseState,
@@ -325,7 +332,10 @@ pub enum TransitionError {
         level: DefenceLevel,
     },
     /// A required text (a reason, an agreement) is empty.
-    #[error("cannot {}: the {} must not be empty (the {} is {})", verb(action), field, kind_words(*kind), state.words())]
+    #[error(
+        "cannot {}: the {} must not be empty (the {} is {})",
+        verb(action), field, kind_words(*kind), state.words()
+    )]
     EmptyText {
         kind: CaseKind,
         state: CaseState,
@@ -614,10 +624,17 @@ pub fn apply(
         },
         Refusal::WrongState => {
             let all = CaseState::all_for(kind);
-            // "Already": some other state leads by this very step into the one we are in.
-            let already = all.iter().any(|from| {
-                from != &state && matches!(step(kind, from, action), Ok(s) if s == state)
-            });
+            // "Already": some other state leads by this very step into the one we are in. Not
+            // for the steps that move a case back (a send-back, a failed recheck): a case that
+            // is assigned has not "already been sent back".
+            let moves_back = matches!(
+                action,
+                CaseAction::SendBack { .. } | CaseAction::Recheck { .. }
+            );
+            let already = !moves_back
+                && all.iter().any(|from| {
+                    from != &state && matches!(step(kind, from, action), Ok(s) if s == state)
+                });
             if already {
                 TransitionError::AlreadyDone {
                     kind,
@@ -1041,6 +1058,22 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "cannot send back: the reason must not be empty (the hotline case is handled)"
+        );
+    }
+
+    #[test]
+    fn an_assigned_hotline_case_cannot_be_sent_back() {
+        let err = apply(CaseKind::Hotline, &CaseState::Assigned, &send_back("重办")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot send back: the hotline case is assigned; only a hotline case that is handled, \
+             through completion review or called back can send back"
+        );
+        let recheck = A::Recheck { passed: false };
+        let err = apply(CaseKind::Hazard, &CaseState::Assigned, &recheck).unwrap_err();
+        assert!(
+            matches!(err, TransitionError::WrongState { .. }),
+            "not 'already': {err}"
         );
     }
 
@@ -1623,16 +1656,13 @@ mod tests {
         let mine = base.after(MINUTE, A::Resolve);
         let theirs = other.after(MINUTE, A::Resolve);
         let mut events = base.events.clone();
-        events[0].id = Id::from_u128(0xE1);
-        events.push(CaseEvent {
-            id: Id::from_u128(0xE2),
-            ..other.events[0].clone()
-        });
-        let _ = (mine, theirs);
+        events.extend(other.events.iter().cloned());
         let f = fold(CaseKind::PatrolFinding, t0(), &events);
-        // Device 0xD0 sorts before 0xD1: its event wins, ours is flagged.
-        assert_eq!(f.applied, vec![Id::from_u128(0xE2)]);
-        assert_eq!(f.flagged[0].event_id, Id::from_u128(0xE1));
+        // Device 0xD0 sorts before 0xD1: its event wins, ours is flagged, on every phone.
+        assert_eq!(f.applied, vec![theirs]);
+        assert_eq!(f.flagged[0].event_id, mine);
+        events.reverse();
+        assert_eq!(fold(CaseKind::PatrolFinding, t0(), &events), f);
     }
 
     #[test]
@@ -1689,7 +1719,7 @@ mod tests {
     }
 
     #[test]
-    fn an_event_with_no_events_is_its_initial_state_since_opening() {
+    fn a_case_with_no_events_is_in_its_initial_state_since_opening() {
         for kind in CaseKind::ALL {
             let f = fold(kind, t0(), &[]);
             assert_eq!(f, CaseFold::new(kind, t0()));

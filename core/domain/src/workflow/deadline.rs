@@ -6,7 +6,8 @@
 //! - alarms, all measured from the alarm's opening: received by the crew within 1 minute,
 //!   responding (en route) within 3, on scene within 10 ([`DeadlinePolicy::default`]); Wulin's
 //!   "1 minute response, 5 minutes arrival, 30 minutes report back" is [`DeadlinePolicy::wulin`];
-//! - disputes: "small matters settled overnight, big ones within the month" (小事不过夜、大事不满月);
+//! - disputes: "small matters settled overnight, big ones within the month"
+//!   (小事不过夜、大事不满月);
 //! - hotline steps, hazard rectification and rechecks by severity.
 //!
 //! The colour boundary: at exactly the due millisecond a step is still yellow; one millisecond

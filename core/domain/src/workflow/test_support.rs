@@ -83,7 +83,9 @@ impl Story {
 
     /// Adds a step at `at_ms`; returns the event id.
     pub fn at(&mut self, at_ms: u64, action: CaseAction) -> Id {
-        let event_id = Id::from_u128((0xE << 120) | self.next_id);
+        // The device is part of the id, so two phones telling steps never share an event id.
+        let device = self.device.as_u128() & 0xFFFF;
+        let event_id = Id::from_u128((0xE << 120) | (device << 64) | self.next_id);
         self.next_id += 1;
         // Counter from the number of events already at this ms: stamps stay unique and ordered.
         let same_ms = self.events.iter().filter(|e| e.at_ms() == at_ms).count() as u16;

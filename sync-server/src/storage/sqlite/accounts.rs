@@ -15,7 +15,12 @@ pub fn create_user(
     role: Role,
     scope: Vec<Id>,
 ) -> Result<User, StorageError> {
-    let user = User { id: Uuid::now_v7(), name, role, scope };
+    let user = User {
+        id: Uuid::now_v7(),
+        name,
+        role,
+        scope,
+    };
     conn.execute(
         "INSERT INTO users (id, name, role, scope, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
@@ -81,7 +86,9 @@ pub fn redeem(
     token_hash: &str,
     now_ms: u64,
 ) -> Result<User, EnrollError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db)?;
     let code: Option<(String, i64, Option<i64>)> = tx
         .query_row(
             "SELECT user_id, expires_ms, used_ms FROM enrollment_codes WHERE code_hash = ?1",
@@ -90,7 +97,9 @@ pub fn redeem(
         )
         .optional()
         .map_err(db)?;
-    let Some((user_id, expires_ms, used_ms)) = code else { return Err(EnrollError::UnknownCode) };
+    let Some((user_id, expires_ms, used_ms)) = code else {
+        return Err(EnrollError::UnknownCode);
+    };
     if used_ms.is_some() {
         return Err(EnrollError::CodeUsed);
     }
@@ -98,9 +107,11 @@ pub fn redeem(
         return Err(EnrollError::CodeExpired);
     }
     let exists: bool = tx
-        .query_row("SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1)", [device.to_string()], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1)",
+            [device.to_string()],
+            |r| r.get(0),
+        )
         .map_err(db)?;
     if exists {
         return Err(EnrollError::DeviceExists(device));
@@ -116,7 +127,11 @@ pub fn redeem(
     )
     .map_err(db)?;
     let user = tx
-        .query_row("SELECT id, name, role, scope FROM users WHERE id = ?1", [&user_id], user_columns)
+        .query_row(
+            "SELECT id, name, role, scope FROM users WHERE id = ?1",
+            [&user_id],
+            user_columns,
+        )
         .map_err(db)?;
     let user = decode_user(user)?;
     tx.commit().map_err(db)?;
@@ -138,11 +153,21 @@ pub fn credentials(
              FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = ?1",
         )?
         .query_row([device.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, bool>(1)?,
+                (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+            ))
         })
         .optional()?;
-    let Some((token_hash, revoked, user)) = row else { return Ok(None) };
-    Ok(Some(DeviceCredentials { token_hash, revoked, user: decode_user(user)? }))
+    let Some((token_hash, revoked, user)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(DeviceCredentials {
+        token_hash,
+        revoked,
+        user: decode_user(user)?,
+    }))
 }
 
 /// Marks a device revoked (keeping the first revocation time).

@@ -22,8 +22,8 @@ use super::{
 use crate::rules::PushContext;
 
 mod accounts;
-mod oplog;
 pub mod open;
+mod oplog;
 mod records;
 mod snapshot;
 
@@ -52,7 +52,11 @@ impl SqliteStorage {
         let writer = open::open_writer(&path)?;
         let last = oplog::last_seq(&writer)?;
         Ok(SqliteStorage {
-            inner: Arc::new(Inner { path, writer: Mutex::new(writer), readers: Mutex::new(vec![]) }),
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(vec![]),
+            }),
             last_seq: watch::Sender::new(last),
         })
     }
@@ -109,7 +113,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Storage for SqliteStorage {
     async fn push(&self, ctx: PushContext, ops: Vec<Op>) -> Result<Vec<PushResult>, StorageError> {
-        let (results, last) = self.write(move |conn| oplog::push(conn, &ctx, &ops)).await?;
+        let (results, last) = self
+            .write(move |conn| oplog::push(conn, &ctx, &ops))
+            .await?;
         self.last_seq.send_if_modified(|seen| {
             let moved = last > *seen;
             *seen = (*seen).max(last);
@@ -124,7 +130,8 @@ impl Storage for SqliteStorage {
         limit: usize,
         filter: ScopeFilter,
     ) -> Result<PullPage, StorageError> {
-        self.read(move |conn| oplog::pull(conn, after, limit, filter)).await
+        self.read(move |conn| oplog::pull(conn, after, limit, filter))
+            .await
     }
 
     fn subscribe(&self) -> watch::Receiver<u64> {
@@ -137,7 +144,8 @@ impl Storage for SqliteStorage {
         limit: usize,
         filter: ScopeFilter,
     ) -> Result<SnapshotPage, StorageError> {
-        self.read(move |conn| snapshot::page(conn, after, limit, filter)).await
+        self.read(move |conn| snapshot::page(conn, after, limit, filter))
+            .await
     }
 
     async fn record(&self, id: Id) -> Result<Option<RecordState>, StorageError> {
@@ -145,7 +153,8 @@ impl Storage for SqliteStorage {
     }
 
     async fn op_scope_key(&self, op_id: Id) -> Result<Option<String>, StorageError> {
-        self.read(move |conn| oplog::scope_key_of(conn, op_id)).await
+        self.read(move |conn| oplog::scope_key_of(conn, op_id))
+            .await
     }
 
     async fn create_user(
@@ -154,7 +163,8 @@ impl Storage for SqliteStorage {
         role: Role,
         scope: Vec<Id>,
     ) -> Result<User, StorageError> {
-        self.write(move |conn| accounts::create_user(conn, name, role, scope)).await
+        self.write(move |conn| accounts::create_user(conn, name, role, scope))
+            .await
     }
 
     async fn user(&self, id: Id) -> Result<Option<User>, StorageError> {
@@ -167,7 +177,8 @@ impl Storage for SqliteStorage {
         user: Id,
         expires_ms: u64,
     ) -> Result<(), StorageError> {
-        self.write(move |conn| accounts::store_code(conn, &code_hash, user, expires_ms)).await
+        self.write(move |conn| accounts::store_code(conn, &code_hash, user, expires_ms))
+            .await
     }
 
     async fn redeem_enrollment_code(
@@ -188,11 +199,13 @@ impl Storage for SqliteStorage {
         &self,
         device: DeviceId,
     ) -> Result<Option<DeviceCredentials>, StorageError> {
-        self.read(move |conn| accounts::credentials(conn, device)).await
+        self.read(move |conn| accounts::credentials(conn, device))
+            .await
     }
 
     async fn revoke_device(&self, device: DeviceId, now_ms: u64) -> Result<bool, StorageError> {
-        self.write(move |conn| accounts::revoke(conn, device, now_ms)).await
+        self.write(move |conn| accounts::revoke(conn, device, now_ms))
+            .await
     }
 
     async fn list_devices(&self) -> Result<Vec<DeviceInfo>, StorageError> {

@@ -31,10 +31,13 @@ pub fn open_writer(path: &Path) -> Result<Connection, StorageError> {
     .map_err(classify)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     // WAL: readers (pulls, snapshots, token checks) never block the writer, nor it them.
-    let mode: String =
-        conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(classify)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(classify)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StorageError::Corrupt(format!("cannot switch the journal to WAL ({mode})")));
+        return Err(StorageError::Corrupt(format!(
+            "cannot switch the journal to WAL ({mode})"
+        )));
     }
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;
@@ -60,9 +63,14 @@ pub fn open_reader(path: &Path) -> Result<Connection, StorageError> {
 /// Steps `user_version` up to [`latest_version`] in one immediate transaction, so a crash
 /// mid-upgrade leaves the old schema whole.
 fn migrate(conn: &Connection) -> Result<(), StorageError> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(classify)?;
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(classify)?;
     if current > latest_version() {
-        return Err(StorageError::NewerSchema { found: current, supported: latest_version() });
+        return Err(StorageError::NewerSchema {
+            found: current,
+            supported: latest_version(),
+        });
     }
     if current == latest_version() {
         return Ok(());
@@ -94,9 +102,13 @@ mod tests {
     fn a_fresh_database_is_in_wal_at_the_latest_version() {
         let dir = tempfile::tempdir().unwrap();
         let conn = open_writer(&dir.path().join("s.db")).unwrap();
-        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, latest_version());
-        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -104,9 +116,15 @@ mod tests {
     fn a_database_from_a_newer_server_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        open_writer(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        open_writer(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
         let err = open_writer(&path).unwrap_err();
-        assert!(matches!(err, StorageError::NewerSchema { found: 99, .. }), "{err:?}");
+        assert!(
+            matches!(err, StorageError::NewerSchema { found: 99, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -26,7 +26,10 @@ pub fn push(
     let mut results = Vec::with_capacity(ops.len());
     for op in ops {
         let outcome = push_one(&tx, ctx, op)?;
-        results.push(PushResult { op_id: op.id, outcome });
+        results.push(PushResult {
+            op_id: op.id,
+            outcome,
+        });
     }
     let last = last_seq(&tx)?;
     tx.commit()?;
@@ -35,7 +38,10 @@ pub fn push(
 
 fn push_one(tx: &Transaction<'_>, ctx: &PushContext, op: &Op) -> Result<PushOutcome, StorageError> {
     if let Err(r) = rules::check_author(op, ctx) {
-        return Ok(PushOutcome::Rejected { code: r.code, message: r.message });
+        return Ok(PushOutcome::Rejected {
+            code: r.code,
+            message: r.message,
+        });
     }
     if let Some(seq) = seq_of(tx, op.id)? {
         return Ok(PushOutcome::Duplicate { seq });
@@ -43,7 +49,12 @@ fn push_one(tx: &Transaction<'_>, ctx: &PushContext, op: &Op) -> Result<PushOutc
     let current = records::load(tx, op.entity_id)?;
     let admitted = match rules::admit(op, ctx, current) {
         Ok(a) => a,
-        Err(r) => return Ok(PushOutcome::Rejected { code: r.code, message: r.message }),
+        Err(r) => {
+            return Ok(PushOutcome::Rejected {
+                code: r.code,
+                message: r.message,
+            });
+        }
     };
     let mut lookup = |id: Id| records::load(tx, id);
     let (changed, event) = match admitted {
@@ -137,7 +148,10 @@ pub fn pull(
             more = true;
             break;
         }
-        ops.push(SequencedOp { seq: seq as u64, op: serde_json::from_str(&json)? });
+        ops.push(SequencedOp {
+            seq: seq as u64,
+            op: serde_json::from_str(&json)?,
+        });
     }
     let next = ops.last().map_or(after, |o: &SequencedOp| o.seq);
     Ok(PullPage { ops, next, more })

@@ -33,14 +33,15 @@ pub fn page(
                 more = true;
                 break;
             }
-            records.push(serde_json::from_str::<gridwork_domain::merge::RecordState>(&row?)?);
+            records.push(serde_json::from_str::<gridwork_domain::merge::RecordState>(
+                &row?,
+            )?);
         }
     }
     let mut events = Vec::new();
     {
-        let mut stmt = tx.prepare_cached(
-            "SELECT event FROM case_events WHERE case_id = ?1 ORDER BY hlc, id",
-        )?;
+        let mut stmt =
+            tx.prepare_cached("SELECT event FROM case_events WHERE case_id = ?1 ORDER BY hlc, id")?;
         for case in records.iter().filter(|r| r.kind == EntityKind::Case) {
             let rows = stmt.query_map([case.id.to_string()], |r| r.get::<_, String>(0))?;
             for row in rows {
@@ -49,6 +50,15 @@ pub fn page(
         }
     }
     tx.commit()?;
-    let next_after = if more { records.last().map(|r| r.id) } else { None };
-    Ok(SnapshotPage { seq, records, events, next_after })
+    let next_after = if more {
+        records.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(SnapshotPage {
+        seq,
+        records,
+        events,
+        next_after,
+    })
 }

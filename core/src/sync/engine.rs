@@ -1,0 +1,344 @@
+//! The sync engine: a sequence of named steps over a [`Transport`].
+//!
+//! `sync_now` = bootstrap (a new device: snapshot pages) → push the outbox in size-capped
+//! batches → mark accepted / quarantine rejected → pull pages → apply each page and move the
+//! cursor in ONE transaction. Every step commits what it finished, so a run cut off at any
+//! point (dropped connection, killed app) resumes where it stopped and applies nothing twice.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use gridwork_domain::ids::Id;
+use gridwork_domain::op::EntityKind;
+use gridwork_domain::sync::{
+    EnrollRequest, EnrollResponse, MAX_PULL_LIMIT, MAX_PUSH_OPS, MAX_SNAPSHOT_LIMIT, PushOutcome,
+    PushRequest,
+};
+use rand::Rng;
+
+use crate::error::Error;
+use crate::gridwork::Gridwork;
+use crate::store::{meta, outbox, records};
+use crate::sync::backoff::RetryPolicy;
+use crate::sync::state::{SyncObserver, SyncProgress, SyncReport, SyncState, SyncStep};
+use crate::sync::transport::{Transport, TransportError};
+
+/// Pushes carry at most this many bytes of operations (besides [`MAX_PUSH_OPS`]).
+pub const MAX_PUSH_BYTES: usize = 1 << 20;
+
+/// Why a sync run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error(transparent)]
+    Store(#[from] Error),
+    /// The device has not enrolled yet.
+    #[error("this device is not enrolled: enroll it with a one-time code first")]
+    NotEnrolled,
+}
+
+impl SyncError {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, SyncError::Transport(t) if t.is_retryable())
+    }
+}
+
+impl Gridwork {
+    /// Enrolls this device with a one-time code from the administrator; stores the token and
+    /// the user's role and scope.
+    pub async fn enroll<T: Transport>(
+        &self,
+        transport: &T,
+        code: &str,
+        device_name: &str,
+    ) -> Result<EnrollResponse, SyncError> {
+        let req = EnrollRequest {
+            code: code.trim().to_string(),
+            device_id: self.device_id(),
+            device_name: device_name.to_string(),
+        };
+        let resp = transport.enroll(&req).await?.value;
+        self.with_tx(|tx, clock, wall| {
+            clock.set_offset_ms(resp.server_time_ms as i64 - wall as i64);
+            meta::set(tx, meta::TOKEN, &resp.token)?;
+            meta::set(tx, meta::USER_ID, &resp.user_id.to_string())?;
+            meta::set(tx, meta::ROLE, resp.role.as_str())?;
+            meta::set(tx, meta::SCOPE, &serde_json::to_string(&resp.scope)?)?;
+            Ok(())
+        })?;
+        transport.set_token(Some(resp.token.clone()));
+        Ok(resp)
+    }
+
+    /// The bearer token stored at enrollment.
+    pub fn token(&self) -> Result<Option<String>, Error> {
+        self.read(|c| meta::get(c, meta::TOKEN))
+    }
+
+    /// The current sync state.
+    pub fn sync_state(&self) -> SyncState {
+        self.sync.state()
+    }
+
+    /// Registers an observer of sync state and progress.
+    pub fn add_sync_observer(&self, observer: Arc<dyn SyncObserver>) {
+        self.sync.add_observer(observer);
+    }
+
+    /// The app reports the network coming and going. While offline, changes queue (see
+    /// [`Gridwork::pending_count`]) and no request is attempted.
+    pub fn set_online(&self, online: bool) {
+        match (online, self.sync.state()) {
+            (false, _) => self.sync.set(SyncState::Offline),
+            (true, SyncState::Offline) => self.sync.set(SyncState::Idle),
+            _ => {}
+        }
+    }
+
+    /// One full sync run: bootstrap if new, push everything, pull everything.
+    pub async fn sync_now<T: Transport>(&self, transport: &T) -> Result<SyncReport, SyncError> {
+        if self.token()?.is_none() {
+            return Err(SyncError::NotEnrolled);
+        }
+        let started = Instant::now();
+        self.sync.set(SyncState::Syncing);
+        let mut report = SyncReport::default();
+        let result = self.run_steps(transport, &mut report).await;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        match &result {
+            Ok(()) => self.sync.set(SyncState::Idle),
+            Err(SyncError::Transport(TransportError::Unreachable(_))) => {
+                self.sync.set(SyncState::Offline)
+            }
+            Err(e) => self.sync.set(SyncState::Error {
+                message: e.to_string(),
+            }),
+        }
+        result.map(|()| report)
+    }
+
+    /// [`Gridwork::sync_now`], retried with exponential backoff and jitter while the failure is
+    /// one that may pass (no network, server overloaded).
+    pub async fn sync_with_retry<T: Transport>(
+        &self,
+        transport: &T,
+        policy: RetryPolicy,
+    ) -> Result<SyncReport, SyncError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.sync_now(transport).await {
+                Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
+                    let unit: f64 = rand::rng().random();
+                    tokio::time::sleep(policy.delay(attempt, unit)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The live wait: one long poll of up to `wait_s` seconds (≤ 30) that returns as soon as
+    /// something for this device arrives, applied before returning. Returns the operations
+    /// applied.
+    pub async fn wait_for_changes<T: Transport>(
+        &self,
+        transport: &T,
+        wait_s: u64,
+    ) -> Result<SyncReport, SyncError> {
+        let mut report = SyncReport::default();
+        if self.read(|c| meta::get(c, meta::CURSOR))?.is_none() {
+            self.bootstrap(transport, &mut report).await?;
+        }
+        self.pull(transport, &mut report, wait_s).await?;
+        Ok(report)
+    }
+
+    async fn run_steps<T: Transport>(
+        &self,
+        transport: &T,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        if self.read(|c| meta::get(c, meta::CURSOR))?.is_none() {
+            self.bootstrap(transport, report).await?;
+        }
+        self.push(transport, report).await?;
+        self.pull(transport, report, 0).await
+    }
+
+    /// Step: a new device takes the current state of its scope, page by page. Each page and
+    /// the position reached are committed together, so an interrupted bootstrap resumes.
+    async fn bootstrap<T: Transport>(
+        &self,
+        transport: &T,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        loop {
+            let after: Option<Id> = self
+                .read(|c| meta::get(c, meta::SNAPSHOT_AFTER))?
+                .and_then(|a| a.parse().ok());
+            let page = transport.snapshot(after, MAX_SNAPSHOT_LIMIT).await?;
+            report.bytes += page.bytes;
+            let page = page.value;
+            let done = page.next_after.is_none();
+            self.with_tx(|tx, clock, wall| {
+                clock.set_offset_ms(page.server_time_ms as i64 - wall as i64);
+                let mut cases = Vec::new();
+                for incoming in &page.records {
+                    let mut state = records::load(tx, incoming.id)?.unwrap_or_else(|| {
+                        gridwork_domain::merge::RecordState::new(incoming.kind, incoming.id)
+                    });
+                    if state.kind != incoming.kind {
+                        continue;
+                    }
+                    if state.absorb(incoming) {
+                        records::save(tx, &state)?;
+                    }
+                    if let Some(s) = incoming.latest_stamp() {
+                        let _ = clock.observe(s.hlc, wall);
+                    }
+                    if incoming.kind == EntityKind::Case {
+                        cases.push(incoming.id);
+                    }
+                }
+                for event in &page.events {
+                    records::insert_case_event(tx, event)?;
+                    cases.push(event.case_id);
+                }
+                cases.sort();
+                cases.dedup();
+                for case in cases {
+                    records::refold_case(tx, case)?;
+                }
+                if meta::get(tx, meta::SNAPSHOT_SEQ)?.is_none() {
+                    meta::set(tx, meta::SNAPSHOT_SEQ, &page.seq.to_string())?;
+                }
+                match page.next_after {
+                    Some(next) => meta::set(tx, meta::SNAPSHOT_AFTER, &next.to_string())?,
+                    None => {
+                        let seq = meta::get(tx, meta::SNAPSHOT_SEQ)?.unwrap_or_default();
+                        meta::set(tx, meta::CURSOR, &seq)?;
+                        meta::delete(tx, meta::SNAPSHOT_SEQ)?;
+                        meta::delete(tx, meta::SNAPSHOT_AFTER)?;
+                    }
+                }
+                Ok(())
+            })?;
+            report.snapshot_records += page.records.len() as u64;
+            self.sync.progress(SyncProgress {
+                step: SyncStep::Bootstrap,
+                done: report.snapshot_records,
+                total: None,
+            });
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Step: push the outbox oldest first, in batches capped by count and bytes; mark what the
+    /// server accepted and quarantine what it rejected, per batch, in one transaction.
+    async fn push<T: Transport>(
+        &self,
+        transport: &T,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let total = self.pending_count()?;
+        loop {
+            let mut batch = Vec::new();
+            let mut size = 0;
+            for entry in self.pending_ops(MAX_PUSH_OPS)? {
+                size += serde_json::to_vec(&entry.op).map_err(Error::from)?.len();
+                if !batch.is_empty() && size > MAX_PUSH_BYTES {
+                    break;
+                }
+                batch.push(entry.op);
+            }
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let sent = batch.len();
+            let resp = transport.push(&PushRequest { ops: batch }).await?;
+            report.bytes += resp.bytes;
+            let resp = resp.value;
+            let settled = self.with_tx(|tx, clock, wall| {
+                clock.set_offset_ms(resp.server_time_ms as i64 - wall as i64);
+                let mut accepted = Vec::new();
+                for r in &resp.results {
+                    match &r.outcome {
+                        PushOutcome::Accepted { .. } | PushOutcome::Duplicate { .. } => {
+                            accepted.push(r.op_id)
+                        }
+                        PushOutcome::Rejected { code, message } => {
+                            let code = serde_json::to_value(code)?;
+                            let reason =
+                                format!("{}: {message}", code.as_str().unwrap_or("rejected"));
+                            outbox::mark_rejected(tx, r.op_id, &reason)?;
+                            report.rejected += 1;
+                        }
+                    }
+                }
+                outbox::mark_accepted(tx, &accepted)?;
+                report.pushed += accepted.len() as u64;
+                Ok(resp.results.len())
+            })?;
+            self.sync.progress(SyncProgress {
+                step: SyncStep::Push,
+                done: report.pushed + report.rejected,
+                total: Some(total),
+            });
+            if settled < sent {
+                // The server answered for fewer operations than sent; the rest stay queued for
+                // the next run rather than looping here.
+                return Ok(());
+            }
+        }
+    }
+
+    /// Step: pull pages after the cursor; each page is applied and the cursor moved in one
+    /// transaction. `wait_s > 0` makes the first request a long poll.
+    async fn pull<T: Transport>(
+        &self,
+        transport: &T,
+        report: &mut SyncReport,
+        wait_s: u64,
+    ) -> Result<(), SyncError> {
+        let me = self.device_id();
+        let mut wait = wait_s;
+        loop {
+            let cursor: u64 = self
+                .read(|c| meta::get(c, meta::CURSOR))?
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
+            let page = transport.pull(cursor, MAX_PULL_LIMIT, wait).await?;
+            wait = 0;
+            report.bytes += page.bytes;
+            let page = page.value;
+            self.with_tx(|tx, clock, wall| {
+                clock.set_offset_ms(page.server_time_ms as i64 - wall as i64);
+                let now = clock.corrected_ms(wall);
+                for s in &page.ops {
+                    if clock.observe(s.op.stamp.hlc, wall).is_err() {
+                        // A stamp too far ahead would win every conflict: refuse it here too.
+                        report.refused += 1;
+                        continue;
+                    }
+                    let applied = records::apply_op(tx, &s.op, me, now)?;
+                    report.conflicts += applied.conflicts as u64;
+                }
+                meta::set(tx, meta::CURSOR, &page.next.max(cursor).to_string())?;
+                Ok(())
+            })?;
+            report.pulled += page.ops.len() as u64;
+            self.sync.progress(SyncProgress {
+                step: SyncStep::Pull,
+                done: report.pulled,
+                total: None,
+            });
+            if !page.more {
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! How the device reaches the server: a [`Transport`] trait (so tests can put a fault-injecting
+//! or in-process transport in its place) and [`HttpTransport`], the real one (reqwest, rustls).
+
+use std::future::Future;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use gridwork_domain::ids::Id;
+use gridwork_domain::sync::{
+    EnrollRequest, EnrollResponse, ErrorBody, PullResponse, PushRequest, PushResponse,
+    SnapshotResponse,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Why a request to the server failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TransportError {
+    /// No answer (no network, connection dropped, timeout): try again later.
+    #[error("the server could not be reached: {0}")]
+    Unreachable(String),
+    /// The server refused the token (revoked or never enrolled): enroll again.
+    #[error("the server refused this device's credentials: {0}")]
+    Unauthorized(String),
+    /// The server answered with an error (4xx / 5xx) and a reason.
+    #[error("the server answered {status} {code}: {message}")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The answer could not be understood.
+    #[error("the server's answer could not be read: {0}")]
+    BadAnswer(String),
+}
+
+impl TransportError {
+    /// Whether trying again later may succeed (network trouble, overload, server errors).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            TransportError::Unreachable(_) => true,
+            TransportError::Server { status, .. } => {
+                *status >= 500 || *status == 429 || *status == 408
+            }
+            TransportError::Unauthorized(_) | TransportError::BadAnswer(_) => false,
+        }
+    }
+}
+
+/// A transport answer with the number of bytes that crossed the wire (both ways).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sized<T> {
+    pub value: T,
+    pub bytes: u64,
+}
+
+/// The sync protocol's calls. Implementations must be cheap to share across tasks.
+pub trait Transport: Send + Sync {
+    /// Redeems a one-time enrollment code.
+    fn enroll(
+        &self,
+        req: &EnrollRequest,
+    ) -> impl Future<Output = Result<Sized<EnrollResponse>, TransportError>> + Send;
+    /// Pushes a batch of operations.
+    fn push(
+        &self,
+        req: &PushRequest,
+    ) -> impl Future<Output = Result<Sized<PushResponse>, TransportError>> + Send;
+    /// Pulls operations after `after`; `wait_s > 0` long-polls.
+    fn pull(
+        &self,
+        after: u64,
+        limit: usize,
+        wait_s: u64,
+    ) -> impl Future<Output = Result<Sized<PullResponse>, TransportError>> + Send;
+    /// A snapshot page of records with ids after `after`.
+    fn snapshot(
+        &self,
+        after: Option<Id>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Sized<SnapshotResponse>, TransportError>> + Send;
+    /// Sets the bearer token used from now on.
+    fn set_token(&self, token: Option<String>);
+}
+
+/// The real transport: HTTP + JSON to `{base_url}/v1/...`.
+#[derive(Debug)]
+pub struct HttpTransport {
+    base: String,
+    client: reqwest::Client,
+    token: RwLock<Option<String>>,
+}
+
+impl HttpTransport {
+    /// A transport to the server at `base_url` (e.g. `http://127.0.0.1:8080`), with a token if
+    /// the device is already enrolled.
+    pub fn new(base_url: &str, token: Option<String>) -> Result<HttpTransport, TransportError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            // Long polls last up to 30 s; leave room for the answer.
+            .timeout(Duration::from_secs(45))
+            .build()
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        Ok(HttpTransport {
+            base: base_url.trim_end_matches('/').to_string(),
+            client,
+            token: RwLock::new(token),
+        })
+    }
+
+    fn token(&self) -> Option<String> {
+        self.token.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+        sent_bytes: u64,
+    ) -> Result<Sized<T>, TransportError> {
+        let req = match self.token() {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        let status = resp.status();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        let bytes = sent_bytes + body.len() as u64;
+        if !status.is_success() {
+            let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
+                Ok(e) => (e.error, e.message),
+                Err(_) => (
+                    "unknown".into(),
+                    String::from_utf8_lossy(&body).chars().take(200).collect(),
+                ),
+            };
+            if status.as_u16() == 401 {
+                return Err(TransportError::Unauthorized(message));
+            }
+            return Err(TransportError::Server {
+                status: status.as_u16(),
+                code,
+                message,
+            });
+        }
+        let value =
+            serde_json::from_slice(&body).map_err(|e| TransportError::BadAnswer(e.to_string()))?;
+        Ok(Sized { value, bytes })
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<Sized<T>, TransportError> {
+        let json =
+            serde_json::to_vec(body).map_err(|e| TransportError::BadAnswer(e.to_string()))?;
+        let len = json.len() as u64;
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(json);
+        self.send(req, len).await
+    }
+}
+
+impl Transport for HttpTransport {
+    async fn enroll(&self, req: &EnrollRequest) -> Result<Sized<EnrollResponse>, TransportError> {
+        self.post("/v1/enroll", req).await
+    }
+
+    async fn push(&self, req: &PushRequest) -> Result<Sized<PushResponse>, TransportError> {
+        self.post("/v1/push", req).await
+    }
+
+    async fn pull(
+        &self,
+        after: u64,
+        limit: usize,
+        wait_s: u64,
+    ) -> Result<Sized<PullResponse>, TransportError> {
+        let url = format!(
+            "{}/v1/pull?after={after}&limit={limit}&wait={wait_s}",
+            self.base
+        );
+        self.send(self.client.get(url), 0).await
+    }
+
+    async fn snapshot(
+        &self,
+        after: Option<Id>,
+        limit: usize,
+    ) -> Result<Sized<SnapshotResponse>, TransportError> {
+        let mut url = format!("{}/v1/snapshot?limit={limit}", self.base);
+        if let Some(a) = after {
+            url.push_str(&format!("&after={a}"));
+        }
+        self.send(self.client.get(url), 0).await
+    }
+
+    fn set_token(&self, token: Option<String>) {
+        *self.token.write().unwrap_or_else(|p| p.into_inner()) = token;
+    }
+}

@@ -1,0 +1,98 @@
+//! The one mapping from everything that can go wrong in a request to an HTTP status and a JSON
+//! [`ErrorBody`], and the one place that decides what of it is logged.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gridwork_domain::sync::ErrorBody;
+
+use crate::storage::{EnrollError, StorageError};
+
+/// An error answer: a status, a stable code and a message for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error answer.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 with a code naming the problem.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 401: no credentials, or ones that do not (or no longer) count.
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.code.to_string(),
+            message: self.message,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> ApiError {
+        // Storage messages carry no request content, but may carry paths; they are logged
+        // here, once, and the client gets a plain statement.
+        tracing::error!(error = %e, "storage failure");
+        match e {
+            StorageError::UnknownUser(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "unknown_user", "no such user")
+            }
+            StorageError::Sqlite(ref s)
+                if matches!(
+                    s.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) =>
+            {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "the server is busy; try again shortly",
+                )
+            }
+            _ => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "storage_error",
+                "the server could not read or write its storage; nothing was changed by this request",
+            ),
+        }
+    }
+}
+
+impl From<EnrollError> for ApiError {
+    fn from(e: EnrollError) -> ApiError {
+        match e {
+            EnrollError::UnknownCode | EnrollError::CodeUsed | EnrollError::CodeExpired => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_code", e.to_string())
+            }
+            EnrollError::DeviceExists(_) => {
+                ApiError::new(StatusCode::CONFLICT, "device_exists", e.to_string())
+            }
+            EnrollError::Storage(s) => s.into(),
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The HTTP face of the server (axum): one module per endpoint, one error mapping
+//! ([`api_error`]), and the layers every request goes through (body cap, JSON error bodies,
+//! request logs without personal data).
+//!
+//! | endpoint | auth | body |
+//! |---|---|---|
+//! | `GET /healthz` | none | `{"status":"ok","server_time_ms":…}` |
+//! | `POST /v1/enroll` | none (the code is the credential) | `EnrollRequest` → `EnrollResponse` |
+//! | `POST /v1/push` | bearer | `PushRequest` → `PushResponse` |
+//! | `GET /v1/pull?after=&limit=&wait=` | bearer | `PullResponse` |
+//! | `GET /v1/snapshot?after=&limit=` | bearer | `SnapshotResponse` |
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::sync::watch;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::storage::Storage;
+
+pub mod api_error;
+pub mod bearer;
+pub mod enroll;
+pub mod error_body;
+pub mod health;
+pub mod json_body;
+pub mod pull;
+pub mod push;
+pub mod request_log;
+pub mod snapshot;
+pub mod unknown_path;
+
+pub use api_error::ApiError;
+
+/// The largest request body accepted (a push of 500 operations with long notes fits easily).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// What every handler can reach: the storage and the shutdown signal (long polls end early
+/// when the server stops, so shutdown does not wait out a 30 s poll).
+#[derive(Debug)]
+pub struct AppState<S> {
+    pub storage: Arc<S>,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl<S> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState {
+            storage: self.storage.clone(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+}
+
+impl<S: Storage> AppState<S> {
+    /// State over `storage`, stopping long polls when `shutdown` turns true.
+    pub fn new(storage: Arc<S>, shutdown: watch::Receiver<bool>) -> AppState<S> {
+        AppState { storage, shutdown }
+    }
+
+    /// State with a shutdown signal that never fires (tests driving the router directly).
+    pub fn without_shutdown(storage: Arc<S>) -> AppState<S> {
+        let (tx, rx) = watch::channel(false);
+        // Keep the sender alive for the program's life: a dropped sender would look like a
+        // shutdown to the long polls waiting on it.
+        std::mem::forget(tx);
+        AppState {
+            storage,
+            shutdown: rx,
+        }
+    }
+}
+
+/// The whole router with its layers.
+pub fn router<S: Storage>(state: AppState<S>) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/v1/enroll", post(enroll::enroll::<S>))
+        .route("/v1/push", post(push::push::<S>))
+        .route("/v1/pull", get(pull::pull::<S>))
+        .route("/v1/snapshot", get(snapshot::snapshot::<S>))
+        .fallback(unknown_path::unknown_path)
+        .with_state(state)
+        // Layers run outside-in in reverse order of these calls: the log sees the final
+        // status; the JSON error body replaces axum's and tower-http's plain-text errors.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(
+            error_body::ensure_json_error_body,
+        ))
+        .layer(request_log::layer())
+}

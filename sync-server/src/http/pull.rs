@@ -1,0 +1,95 @@
+//! `GET /v1/pull?after=SEQ&limit=N&wait=S`: operations after the device's cursor, in sequence
+//! order, paged; with `wait`, a long poll that answers as soon as something new is stored.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use gridwork_domain::sync::{MAX_PULL_LIMIT, MAX_PULL_WAIT_S, PullResponse};
+use serde::Deserialize;
+
+use super::bearer::Authenticated;
+use super::{ApiError, AppState};
+use crate::clock;
+use crate::storage::{PullPage, ScopeFilter, Storage};
+
+/// The query parameters; all optional.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct PullParams {
+    /// The cursor: the last sequence number the device has (0 for none).
+    pub after: Option<u64>,
+    /// Page size, 1 to [`MAX_PULL_LIMIT`] (larger is capped; default the maximum).
+    pub limit: Option<usize>,
+    /// Seconds to wait for news when there is none, 0 to [`MAX_PULL_WAIT_S`] (capped).
+    pub wait: Option<u64>,
+}
+
+/// Answers a page at once, or waits up to `wait` seconds for the first new operation.
+pub async fn pull<S: Storage>(
+    State(state): State<AppState<S>>,
+    Authenticated(auth): Authenticated,
+    params: Result<Query<PullParams>, QueryRejection>,
+) -> Result<Json<PullResponse>, ApiError> {
+    let Query(params) = params.map_err(|e| {
+        ApiError::bad_request(
+            "bad_query",
+            format!("after, limit and wait must be non-negative whole numbers ({e})"),
+        )
+    })?;
+    let after = params.after.unwrap_or(0);
+    let limit = params
+        .limit
+        .unwrap_or(MAX_PULL_LIMIT)
+        .clamp(1, MAX_PULL_LIMIT);
+    let wait = Duration::from_secs(params.wait.unwrap_or(0).min(MAX_PULL_WAIT_S));
+    // The scope issue derives this from `auth.user`.
+    let filter = ScopeFilter::Everything;
+
+    // Subscribe before reading, so an operation stored between the read and the wait still
+    // wakes us.
+    let mut latest = state.storage.subscribe();
+    let mut page = state.storage.pull(after, limit, filter).await?;
+    if page.ops.is_empty() && !wait.is_zero() {
+        page = wait_for_news(&state, &mut latest, page, limit, filter, wait).await?;
+    }
+    tracing::info!(user = %auth.user.id, after, ops = page.ops.len(), more = page.more, "pull");
+    Ok(Json(PullResponse {
+        ops: page.ops,
+        next: page.next,
+        more: page.more,
+        server_time_ms: clock::now_ms(),
+    }))
+}
+
+/// Waits until an operation the device may see is stored, the wait is over, or the server
+/// stops; returns the page to answer with (empty when nothing came).
+async fn wait_for_news<S: Storage>(
+    state: &AppState<S>,
+    latest: &mut tokio::sync::watch::Receiver<u64>,
+    mut page: PullPage,
+    limit: usize,
+    filter: ScopeFilter,
+    wait: Duration,
+) -> Result<PullPage, ApiError> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        let seen = page.next;
+        tokio::select! {
+            changed = latest.wait_for(|seq| *seq > seen) => {
+                if changed.is_err() {
+                    return Ok(page);
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => return Ok(page),
+            _ = shutdown.wait_for(|stopping| *stopping) => return Ok(page),
+        }
+        page = state.storage.pull(seen, limit, filter).await?;
+        // With scope filtering, news may be out of this device's scope: keep waiting, from
+        // the newer cursor.
+        if !page.ops.is_empty() {
+            return Ok(page);
+        }
+    }
+}

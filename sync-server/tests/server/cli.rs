@@ -1,0 +1,171 @@
+//! The `gridwork-server` binary as an admin uses it: create a user, make a code, serve on a
+//! free port, enroll, list and revoke devices.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use gridwork_domain::sync::{EnrollRequest, EnrollResponse};
+use uuid::Uuid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_gridwork-server");
+
+fn admin(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// Kills the server process when the test ends, pass or fail.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn an_admin_sets_up_a_phone_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let db = db.to_str().unwrap();
+    let grid = Uuid::now_v7().to_string();
+
+    let (ok, user, err) = admin(&[
+        "admin",
+        "create-user",
+        "--db",
+        db,
+        "--name",
+        "张伟",
+        "--role",
+        "gridworker",
+        "--scope",
+        &grid,
+    ]);
+    assert!(ok, "{err}");
+    let user: Uuid = user.parse().expect("prints the user id");
+    let (ok, code, err) = admin(&[
+        "admin",
+        "enrollment-code",
+        "--db",
+        db,
+        "--user",
+        &user.to_string(),
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(code.len(), 14, "{code}");
+
+    let mut child = Command::new(BIN)
+        .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _server = Running(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("prints where it listens")
+        .to_string();
+
+    let device = Uuid::now_v7();
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{base}/v1/enroll"))
+        .json(&EnrollRequest {
+            code,
+            device_id: device,
+            device_name: "张伟的手机".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let enrolled: EnrollResponse = res.json().await.unwrap();
+    assert_eq!(enrolled.scope, vec![grid.parse::<Uuid>().unwrap()]);
+
+    let (ok, listed, _) = admin(&["admin", "list-devices", "--db", db]);
+    assert!(ok);
+    assert!(
+        listed.contains(&device.to_string()) && listed.contains("active"),
+        "{listed}"
+    );
+
+    // Revoked from the command line while the server runs: the next request is refused.
+    let (ok, _, err) = admin(&[
+        "admin",
+        "revoke-device",
+        "--db",
+        db,
+        "--device",
+        &device.to_string(),
+    ]);
+    assert!(ok, "{err}");
+    let res = http
+        .get(format!("{base}/v1/pull"))
+        .bearer_auth(&enrolled.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[test]
+fn bad_arguments_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let db = db.to_str().unwrap();
+    let (ok, _, err) = admin(&[
+        "admin",
+        "create-user",
+        "--db",
+        db,
+        "--name",
+        "x",
+        "--role",
+        "boss",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("unknown role") && err.contains("gridworker"),
+        "{err}"
+    );
+    let (ok, _, err) = admin(&[
+        "admin",
+        "enrollment-code",
+        "--db",
+        db,
+        "--user",
+        "not-an-id",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("--user"), "{err}");
+    let (ok, _, err) = admin(&[
+        "admin",
+        "enrollment-code",
+        "--db",
+        db,
+        "--user",
+        &Uuid::now_v7().to_string(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("no user"), "{err}");
+    let (ok, _, err) = admin(&[
+        "admin",
+        "revoke-device",
+        "--db",
+        db,
+        "--device",
+        &Uuid::now_v7().to_string(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("no device"), "{err}");
+}

@@ -1,0 +1,416 @@
+//! Fixtures for the server tests: a server on a free loopback port over a fresh SQLite file,
+//! phones that enroll and stamp operations with their own clock, and a small town
+//! (西湖区 → 北山街道 → 第一网层 → 梅花碑社区 → 第一网格) written as operations.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gridwork_domain::hlc::{Hlc, HlcClock, Stamp};
+use gridwork_domain::ids::{DeviceId, Id};
+use gridwork_domain::model::*;
+use gridwork_domain::op::{EntityKind, FieldWrite, Op, OpBody};
+use gridwork_domain::sync::*;
+use gridwork_domain::validate::resident_id;
+use gridwork_domain::workflow::{CaseAction, CaseEvent};
+use gridwork_server::clock;
+use gridwork_server::rules::PushContext;
+use gridwork_server::storage::{SqliteStorage, Storage};
+use gridwork_server::{ServerHandle, serve};
+use serde_json::Value;
+use tempfile::TempDir;
+use uuid::Uuid;
+
+/// A valid 18-digit resident ID number for a birth date (`YYYYMMDD`) and a serial.
+pub fn id_number(birth: &str, serial: u16) -> String {
+    let first17 = format!("330106{birth}{serial:03}");
+    let check = resident_id::check_digit(&first17).expect("17 digits");
+    format!("{first17}{check}")
+}
+
+/// A server on 127.0.0.1:0 over a SQLite file in a temporary directory.
+pub struct TestServer {
+    pub dir: TempDir,
+    pub storage: Arc<SqliteStorage>,
+    pub handle: Option<ServerHandle>,
+    pub http: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(SqliteStorage::open(dir.path().join("server.db")).unwrap());
+        let handle = Some(listen(storage.clone()).await);
+        TestServer {
+            dir,
+            storage,
+            handle,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("server.db")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.handle.as_ref().expect("running").url())
+    }
+
+    /// Stops the server, drops the storage, opens the same file again and serves it on a new
+    /// port: what a restart after a deploy (or a crash) looks like to the devices.
+    pub async fn restart(&mut self) {
+        self.handle
+            .take()
+            .expect("running")
+            .shutdown()
+            .await
+            .unwrap();
+        let path = self.db_path();
+        let old = std::mem::replace(
+            &mut self.storage,
+            Arc::new(SqliteStorage::open(&path).unwrap()),
+        );
+        drop(old);
+        self.handle = Some(listen(self.storage.clone()).await);
+    }
+
+    /// A user made by the admin.
+    pub async fn user(&self, name: &str, role: Role) -> Id {
+        self.storage
+            .create_user(name.into(), role, vec![])
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// A one-time code for `user`.
+    pub async fn code(&self, user: Id) -> String {
+        self.storage
+            .create_enrollment_code(user, clock::now_ms())
+            .await
+            .unwrap()
+    }
+
+    /// A new phone enrolled for a new user.
+    pub async fn phone(&self, name: &str, role: Role) -> Phone {
+        let user = self.user(name, role).await;
+        let code = self.code(user).await;
+        let device = Uuid::now_v7();
+        let answer: EnrollResponse = self
+            .post(
+                "/v1/enroll",
+                None,
+                &EnrollRequest {
+                    code,
+                    device_id: device,
+                    device_name: format!("{name}的手机"),
+                },
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        Phone::new(device, answer.token)
+    }
+
+    /// POSTs JSON, with a bearer token when given.
+    pub async fn post<T: serde::Serialize>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &T,
+    ) -> reqwest::Response {
+        let mut req = self.http.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// GETs with a bearer token.
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Pushes and expects 200.
+    pub async fn push(&self, phone: &Phone, ops: &[Op]) -> PushResponse {
+        let res = self
+            .post(
+                "/v1/push",
+                Some(&phone.token),
+                &PushRequest { ops: ops.to_vec() },
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            200,
+            "push answered {}",
+            res.text().await.unwrap_or_default()
+        );
+        res.json().await.unwrap()
+    }
+
+    /// Pulls and expects 200.
+    pub async fn pull(&self, phone: &Phone, after: u64, limit: usize, wait: u64) -> PullResponse {
+        let res = self
+            .get(
+                &format!("/v1/pull?after={after}&limit={limit}&wait={wait}"),
+                &phone.token,
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    /// Fetches one snapshot page and expects 200.
+    pub async fn snapshot(
+        &self,
+        phone: &Phone,
+        after: Option<Id>,
+        limit: usize,
+    ) -> SnapshotResponse {
+        let path = match after {
+            Some(a) => format!("/v1/snapshot?after={a}&limit={limit}"),
+            None => format!("/v1/snapshot?limit={limit}"),
+        };
+        let res = self.get(&path, &phone.token).await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+}
+
+async fn listen(storage: Arc<SqliteStorage>) -> ServerHandle {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve(listener, storage).await.unwrap()
+}
+
+/// A device: its id, its token and its hybrid logical clock.
+pub struct Phone {
+    pub device: DeviceId,
+    pub token: String,
+    pub clock: HlcClock,
+}
+
+impl Phone {
+    pub fn new(device: DeviceId, token: String) -> Phone {
+        Phone {
+            device,
+            token,
+            clock: HlcClock::new(Hlc::ZERO, 0),
+        }
+    }
+
+    /// A phone that never enrolled, for storage-level tests.
+    pub fn offline() -> Phone {
+        Phone::new(Uuid::now_v7(), String::new())
+    }
+
+    /// The next stamp of this phone's clock.
+    pub fn stamp(&mut self) -> Stamp {
+        Stamp::new(self.clock.tick(clock::now_ms()).unwrap(), self.device)
+    }
+
+    /// Creates `record`: a set of every field but the id.
+    pub fn create<T: Entity>(&mut self, record: &T) -> Op {
+        let Value::Object(mut fields) = serde_json::to_value(record).unwrap() else {
+            panic!()
+        };
+        fields.remove("id");
+        self.set(T::KIND, record.id(), Value::Object(fields))
+    }
+
+    /// Sets some fields of a record (as a first write: no base).
+    pub fn set(&mut self, kind: EntityKind, id: Id, fields: Value) -> Op {
+        let fields: BTreeMap<String, FieldWrite> = fields
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    FieldWrite {
+                        value: v.clone(),
+                        base: None,
+                    },
+                )
+            })
+            .collect();
+        Op {
+            id: Uuid::now_v7(),
+            stamp: self.stamp(),
+            entity: kind,
+            entity_id: id,
+            body: OpBody::Set { fields },
+        }
+    }
+
+    /// Deletes a record.
+    pub fn delete(&mut self, kind: EntityKind, id: Id) -> Op {
+        Op {
+            id: Uuid::now_v7(),
+            stamp: self.stamp(),
+            entity: kind,
+            entity_id: id,
+            body: OpBody::Delete,
+        }
+    }
+
+    /// A step on a case.
+    pub fn event(&mut self, case: Id, action: CaseAction) -> Op {
+        let stamp = self.stamp();
+        let event = CaseEvent {
+            id: Uuid::now_v7(),
+            case_id: case,
+            stamp,
+            actor: None,
+            action,
+        };
+        Op {
+            id: Uuid::now_v7(),
+            stamp,
+            entity: EntityKind::Case,
+            entity_id: case,
+            body: OpBody::CaseEvent { event },
+        }
+    }
+
+    /// The context a storage sees when this phone pushes.
+    pub fn ctx(&self) -> PushContext {
+        PushContext {
+            device: self.device,
+            user: Uuid::nil(),
+            role: Role::Gridworker,
+            scope: vec![],
+            now_ms: clock::now_ms(),
+        }
+    }
+}
+
+/// A grid with buildings, households, residents and a hazard, as the operations that made it.
+pub struct Town {
+    pub areas: Vec<Area>,
+    pub households: Vec<Household>,
+    pub residents: Vec<Resident>,
+    pub hazard: Case,
+    pub ops: Vec<Op>,
+}
+
+impl Town {
+    /// The grid's path: the scope key of everything in it.
+    pub fn grid_path(&self) -> String {
+        self.areas.iter().map(|a| format!("/{}", a.id)).collect()
+    }
+}
+
+/// 西湖区 → 北山街道 → 第一网层 → 梅花碑社区 → 第一网格 with `n` buildings, a household and a
+/// resident in each, and a hazard in the first building with two steps taken on it.
+pub fn town(phone: &mut Phone, n: usize) -> Town {
+    let mut ops = Vec::new();
+    let mut areas: Vec<Area> = Vec::new();
+    for (level, code, name) in [
+        (AreaLevel::District, "330106", "西湖区"),
+        (AreaLevel::Subdistrict, "330106001", "北山街道"),
+        (AreaLevel::GridLayer, "330106001L01", "第一网层"),
+        (AreaLevel::Community, "330106001001", "梅花碑社区"),
+        (AreaLevel::Grid, "330106001001001", "梅花碑第一网格"),
+    ] {
+        let area = Area {
+            id: Uuid::now_v7(),
+            level,
+            code: code.into(),
+            name: name.into(),
+            parent_id: areas.last().map(|a| a.id),
+        };
+        ops.push(phone.create(&area));
+        areas.push(area);
+    }
+    let grid = areas.last().unwrap().id;
+    let (mut buildings, mut households, mut residents) = (vec![], vec![], vec![]);
+    for i in 1..=n {
+        let building = Building {
+            id: Uuid::now_v7(),
+            address_code: format!("330106001001001{i:04}"),
+            address: format!("梅花碑社区{i}幢"),
+            kind: BuildingKind::Residential,
+            grid_id: grid,
+            micro_grid_id: None,
+            head_user_id: None,
+            station_id: None,
+            position: None,
+        };
+        let household = Household {
+            id: Uuid::now_v7(),
+            building_id: building.id,
+            unit: format!("{i}-301"),
+            kind: HouseholdKind::Rental,
+            phone: Some("13800138000".into()),
+            archived: false,
+        };
+        let resident = Resident {
+            id: Uuid::now_v7(),
+            household_id: household.id,
+            name: format!("住户{i}"),
+            id_number: Some(id_number("19800101", i as u16)),
+            phone: None,
+            key_groups: vec![],
+            last_visit_ms: None,
+            archived: false,
+        };
+        ops.push(phone.create(&building));
+        ops.push(phone.create(&household));
+        ops.push(phone.create(&resident));
+        buildings.push(building);
+        households.push(household);
+        residents.push(resident);
+    }
+    let hazard = Case {
+        id: Uuid::now_v7(),
+        kind: CaseKind::Hazard,
+        title: "楼道电瓶车充电".into(),
+        category: "ebike_indoors".into(),
+        severity: Severity::High,
+        area_id: grid,
+        building_id: buildings.first().map(|b| b.id),
+        household_id: None,
+        position: None,
+        opened_at_ms: clock::now_ms(),
+        patrol_id: None,
+    };
+    ops.push(phone.create(&hazard));
+    ops.push(phone.event(
+        hazard.id,
+        CaseAction::Assign {
+            assignee: None,
+            deadline_ms: None,
+        },
+    ));
+    ops.push(phone.event(hazard.id, CaseAction::Resolve));
+    Town {
+        areas,
+        households,
+        residents,
+        hazard,
+        ops,
+    }
+}
+
+/// The outcome's sequence number when accepted.
+pub fn accepted(result: &PushResult) -> u64 {
+    match result.outcome {
+        PushOutcome::Accepted { seq } => seq,
+        ref other => panic!("expected accepted, got {other:?}"),
+    }
+}
+
+/// The rejection code and message.
+pub fn rejected(result: &PushResult) -> (RejectCode, &str) {
+    match &result.outcome {
+        PushOutcome::Rejected { code, message } => (*code, message.as_str()),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}

@@ -1,0 +1,338 @@
+//! The storage conformance suite: generic over [`Storage`], so every backend runs the same
+//! checks. Each check is an `async fn` taking the backend; `conformance_for!` makes one
+//! `#[tokio::test]` per check for a backend. The PostgreSQL backend adds one line at the bottom.
+
+use std::collections::{BTreeMap, HashSet};
+
+use gridwork_domain::merge::RecordState;
+use gridwork_domain::op::{EntityKind, Op};
+use gridwork_domain::sync::{PushOutcome, RejectCode, Role};
+use gridwork_domain::workflow::CaseAction;
+use gridwork_server::clock;
+use gridwork_server::storage::{EnrollError, ScopeFilter, Storage};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::common::{Phone, accepted, rejected, town};
+
+/// A gridworker's first sync: the whole town in one batch, numbered in order.
+pub async fn a_batch_is_numbered_in_order_and_pulled_in_pages<S: Storage>(s: &S) {
+    let mut phone = Phone::offline();
+    let town = town(&mut phone, 3);
+    let results = s.push(phone.ctx(), town.ops.clone()).await.unwrap();
+    let seqs: Vec<u64> = results.iter().map(accepted).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert_eq!(*s.subscribe().borrow(), *seqs.last().unwrap());
+
+    let mut pulled = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let page = s.pull(cursor, 4, ScopeFilter::Everything).await.unwrap();
+        assert!(page.ops.len() <= 4);
+        pulled.extend(page.ops.iter().map(|o| (o.seq, o.op.clone())));
+        cursor = page.next;
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(pulled.iter().map(|(s, _)| *s).collect::<Vec<_>>(), seqs);
+    assert_eq!(
+        pulled.into_iter().map(|(_, o)| o).collect::<Vec<_>>(),
+        town.ops
+    );
+    let empty = s.pull(cursor, 4, ScopeFilter::Everything).await.unwrap();
+    assert!(empty.ops.is_empty() && !empty.more);
+    assert_eq!(empty.next, cursor, "an empty page keeps the cursor");
+}
+
+/// The answer to a push was lost on a bad line; the phone sends the same batch again.
+pub async fn a_retried_push_is_a_duplicate_with_the_same_seq<S: Storage>(s: &S) {
+    let mut phone = Phone::offline();
+    let town = town(&mut phone, 1);
+    let first: Vec<u64> = s
+        .push(phone.ctx(), town.ops.clone())
+        .await
+        .unwrap()
+        .iter()
+        .map(accepted)
+        .collect();
+    let again = s.push(phone.ctx(), town.ops.clone()).await.unwrap();
+    for (result, seq) in again.iter().zip(&first) {
+        assert_eq!(result.outcome, PushOutcome::Duplicate { seq: *seq });
+    }
+    let log = s.pull(0, 1000, ScopeFilter::Everything).await.unwrap();
+    assert_eq!(log.ops.len(), town.ops.len(), "nothing stored twice");
+    // The same operation twice in one batch: the second is a duplicate of the first.
+    let op = phone.set(
+        EntityKind::Household,
+        town.households[0].id,
+        json!({ "unit": "1-302" }),
+    );
+    let both = s.push(phone.ctx(), vec![op.clone(), op]).await.unwrap();
+    let seq = accepted(&both[0]);
+    assert_eq!(both[1].outcome, PushOutcome::Duplicate { seq });
+}
+
+/// Refused operations leave no trace; the rest of the batch goes through.
+pub async fn rejected_operations_are_not_stored<S: Storage>(s: &S) {
+    let mut phone = Phone::offline();
+    let mut other = Phone::offline();
+    let town = town(&mut phone, 1);
+    s.push(phone.ctx(), town.ops.clone()).await.unwrap();
+    let before = s.pull(0, 1000, ScopeFilter::Everything).await.unwrap().next;
+    let household = town.households[0].id;
+    let ops = vec![
+        other.set(EntityKind::Household, household, json!({ "unit": "9-999" })),
+        phone.set(EntityKind::Building, household, json!({ "address": "x" })),
+        phone.set(
+            EntityKind::Household,
+            household,
+            json!({ "phone": "12345" }),
+        ),
+        phone.set(EntityKind::Household, household, json!({ "unit": "1-303" })),
+    ];
+    let results = s.push(phone.ctx(), ops).await.unwrap();
+    assert_eq!(rejected(&results[0]).0, RejectCode::WrongDevice);
+    assert_eq!(rejected(&results[1]).0, RejectCode::Malformed);
+    assert_eq!(rejected(&results[2]).0, RejectCode::Invalid);
+    let seq = accepted(&results[3]);
+    let log = s.pull(before, 1000, ScopeFilter::Everything).await.unwrap();
+    assert_eq!(log.ops.iter().map(|o| o.seq).collect::<Vec<_>>(), vec![seq]);
+    let state = s.record(household).await.unwrap().unwrap();
+    assert_eq!(state.fields["unit"], "1-303");
+    assert_eq!(
+        state.fields["phone"], "13800138000",
+        "the refused phone did not land"
+    );
+}
+
+/// Every record and every operation on it carries the path of its grid.
+pub async fn operations_carry_the_scope_key_of_their_grid<S: Storage>(s: &S) {
+    let mut phone = Phone::offline();
+    let town = town(&mut phone, 2);
+    s.push(phone.ctx(), town.ops.clone()).await.unwrap();
+    let path = town.grid_path();
+    for op in &town.ops[4..] {
+        assert_eq!(
+            s.op_scope_key(op.id).await.unwrap(),
+            Some(path.clone()),
+            "{:?}",
+            op.entity
+        );
+    }
+    let district = &town.areas[0];
+    assert_eq!(
+        s.op_scope_key(town.ops[0].id).await.unwrap(),
+        Some(format!("/{}", district.id))
+    );
+    // A household pushed before its building is known has no key yet.
+    let orphan = phone.set(
+        EntityKind::Household,
+        Uuid::now_v7(),
+        json!({ "building_id": Uuid::now_v7(), "unit": "1-1", "kind": "vacant",
+                "phone": null, "archived": false }),
+    );
+    s.push(phone.ctx(), vec![orphan.clone()]).await.unwrap();
+    assert_eq!(s.op_scope_key(orphan.id).await.unwrap(), None);
+}
+
+/// Merging every snapshot page gives the state that replaying the log gives, and every record
+/// comes exactly once.
+pub async fn snapshot_pages_cover_every_record_once_and_match_the_log<S: Storage>(s: &S) {
+    let mut phone = Phone::offline();
+    let town = town(&mut phone, 4);
+    s.push(phone.ctx(), town.ops.clone()).await.unwrap();
+    let moved = phone.set(
+        EntityKind::Household,
+        town.households[1].id,
+        json!({ "unit": "2-501" }),
+    );
+    let gone = phone.delete(EntityKind::Resident, town.residents[2].id);
+    s.push(phone.ctx(), vec![moved, gone]).await.unwrap();
+
+    let mut seen = HashSet::new();
+    let mut snapshot: BTreeMap<Uuid, RecordState> = BTreeMap::new();
+    let mut events = Vec::new();
+    let mut after = None;
+    let mut first_seq = None;
+    loop {
+        let page = s
+            .snapshot_page(after, 3, ScopeFilter::Everything)
+            .await
+            .unwrap();
+        first_seq.get_or_insert(page.seq);
+        assert!(page.records.len() <= 3);
+        for r in page.records {
+            assert!(seen.insert(r.id), "record {} came twice", r.id);
+            snapshot.insert(r.id, r);
+        }
+        events.extend(page.events);
+        match page.next_after {
+            Some(id) => after = Some(id),
+            None => break,
+        }
+    }
+    let log = s.pull(0, 1000, ScopeFilter::Everything).await.unwrap();
+    assert_eq!(first_seq, Some(log.next));
+    let replayed = replay(log.ops.iter().map(|o| &o.op));
+    assert_eq!(snapshot, replayed);
+    assert!(snapshot[&town.residents[2].id].is_deleted());
+    assert_eq!(events.len(), 2, "the hazard's two steps");
+    assert!(events.iter().all(|e| e.case_id == town.hazard.id));
+}
+
+/// The state every device reaches by merging these operations.
+pub fn replay<'a>(ops: impl Iterator<Item = &'a Op>) -> BTreeMap<Uuid, RecordState> {
+    let mut state: BTreeMap<Uuid, RecordState> = BTreeMap::new();
+    for op in ops {
+        state
+            .entry(op.entity_id)
+            .or_insert_with(|| RecordState::new(op.entity, op.entity_id))
+            .merge(op);
+    }
+    state
+}
+
+/// A case event arriving before its case still shows up in a snapshot; a resent event is
+/// kept once.
+pub async fn case_events_are_a_union_by_event_id<S: Storage>(s: &S) {
+    let mut phone = Phone::offline();
+    let case = Uuid::now_v7();
+    let step = phone.event(case, CaseAction::Acknowledge);
+    let mut resent = step.clone();
+    resent.id = Uuid::now_v7();
+    let results = s.push(phone.ctx(), vec![step, resent]).await.unwrap();
+    accepted(&results[0]);
+    accepted(&results[1]);
+    let page = s
+        .snapshot_page(None, 100, ScopeFilter::Everything)
+        .await
+        .unwrap();
+    assert_eq!(page.records.len(), 1);
+    assert_eq!(page.records[0].kind, EntityKind::Case);
+    assert_eq!(page.events.len(), 1);
+}
+
+/// An admin makes a code; the first phone redeems it; the second cannot.
+pub async fn an_enrollment_code_works_once<S: Storage>(s: &S) {
+    let user = s
+        .create_user("李娜".into(), Role::Gridworker, vec![Uuid::now_v7()])
+        .await
+        .unwrap();
+    let now = clock::now_ms();
+    let code = s.create_enrollment_code(user.id, now).await.unwrap();
+    let phone = Uuid::now_v7();
+    let enrolled = s
+        .enroll(code.clone(), phone, "李娜的手机".into(), now)
+        .await
+        .unwrap();
+    assert_eq!(enrolled.user, user);
+    let authed = s
+        .authenticate(enrolled.token.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(authed.device, phone);
+    assert_eq!(authed.user.id, user.id);
+    let again = s
+        .enroll(code, Uuid::now_v7(), "另一部手机".into(), now)
+        .await
+        .unwrap_err();
+    assert!(matches!(again, EnrollError::CodeUsed), "{again:?}");
+    let wrong = s
+        .enroll("AAAA-BBBB-CCCC".into(), Uuid::now_v7(), String::new(), now)
+        .await;
+    assert!(matches!(wrong, Err(EnrollError::UnknownCode)));
+    // A second code cannot enroll the same device id again.
+    let code2 = s.create_enrollment_code(user.id, now).await.unwrap();
+    let dup = s
+        .enroll(code2, phone, String::new(), now)
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, EnrollError::DeviceExists(_)), "{dup:?}");
+}
+
+/// A code made yesterday morning is no good this morning.
+pub async fn an_enrollment_code_expires_after_a_day<S: Storage>(s: &S) {
+    let user = s
+        .create_user("王强".into(), Role::FireCrew, vec![])
+        .await
+        .unwrap();
+    let yesterday = clock::now_ms() - 25 * 3600 * 1000;
+    let code = s.create_enrollment_code(user.id, yesterday).await.unwrap();
+    let err = s
+        .enroll(code, Uuid::now_v7(), String::new(), clock::now_ms())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EnrollError::CodeExpired), "{err:?}");
+    let nobody = s
+        .create_enrollment_code(Uuid::now_v7(), clock::now_ms())
+        .await;
+    assert!(nobody.is_err(), "no code for a user who does not exist");
+}
+
+/// A lost phone is revoked: its token stops working at once; a forged token never worked.
+pub async fn a_revoked_or_forged_token_is_refused<S: Storage>(s: &S) {
+    let user = s
+        .create_user("赵敏".into(), Role::BuildingHead, vec![])
+        .await
+        .unwrap();
+    let now = clock::now_ms();
+    let code = s.create_enrollment_code(user.id, now).await.unwrap();
+    let phone = Uuid::now_v7();
+    let token = s
+        .enroll(code, phone, String::new(), now)
+        .await
+        .unwrap()
+        .token;
+    let forged = format!("{}.{}", phone.simple(), "0".repeat(64));
+    assert_eq!(s.authenticate(forged).await.unwrap(), None);
+    assert_eq!(s.authenticate("garbage".into()).await.unwrap(), None);
+    assert!(s.revoke_device(phone, now).await.unwrap());
+    assert_eq!(s.authenticate(token).await.unwrap(), None);
+    assert!(
+        !s.revoke_device(Uuid::now_v7(), now).await.unwrap(),
+        "no such device"
+    );
+    let listed = s.list_devices().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].revoked_ms.is_some());
+}
+
+/// Declares one `#[tokio::test]` per conformance check for a backend, given an expression
+/// that makes a fresh one (`(storage, guard)`: the guard lives as long as the test).
+macro_rules! conformance_for {
+    ($backend:ident, $make:expr) => {
+        mod $backend {
+            use super::*;
+            conformance_for!(@tests $make;
+                a_batch_is_numbered_in_order_and_pulled_in_pages,
+                a_retried_push_is_a_duplicate_with_the_same_seq,
+                rejected_operations_are_not_stored,
+                operations_carry_the_scope_key_of_their_grid,
+                snapshot_pages_cover_every_record_once_and_match_the_log,
+                case_events_are_a_union_by_event_id,
+                an_enrollment_code_works_once,
+                an_enrollment_code_expires_after_a_day,
+                a_revoked_or_forged_token_is_refused,
+            );
+        }
+    };
+    (@tests $make:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                let (storage, _guard) = $make;
+                super::$check(&storage).await;
+            }
+        )*
+    };
+}
+
+fn sqlite() -> (gridwork_server::storage::SqliteStorage, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = gridwork_server::storage::SqliteStorage::open(dir.path().join("s.db")).unwrap();
+    (storage, dir)
+}
+
+conformance_for!(sqlite_backend, sqlite());

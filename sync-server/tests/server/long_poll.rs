@@ -1,0 +1,112 @@
+//! Live pulls: the fire crew's phone waits on a long poll; the dispatcher's alarm reaches it
+//! as soon as it is stored.
+
+use std::time::{Duration, Instant};
+
+use gridwork_domain::model::{Case, CaseKind, Severity};
+use gridwork_domain::sync::Role;
+use gridwork_domain::workflow::CaseAction;
+use gridwork_server::clock;
+use uuid::Uuid;
+
+use crate::common::{TestServer, accepted};
+
+#[tokio::test]
+async fn a_waiting_crew_phone_gets_the_alarm_as_soon_as_the_dispatcher_pushes_it() {
+    let server = TestServer::start().await;
+    let mut dispatcher = server.phone("调度员", Role::Dispatcher).await;
+    let crew = server.phone("消防队员", Role::FireCrew).await;
+    let cursor = server.pull(&crew, 0, 10, 0).await.next;
+
+    let started = Instant::now();
+    let crew_url = server.url(&format!("/v1/pull?after={cursor}&wait=30"));
+    let crew_poll = tokio::spawn({
+        let http = server.http.clone();
+        let token = crew.token.clone();
+        async move { http.get(crew_url).bearer_auth(token).send().await.unwrap() }
+    });
+    // Let the poll reach the server and start waiting.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!crew_poll.is_finished(), "nothing new yet: the poll waits");
+
+    let alarm = Case {
+        id: Uuid::now_v7(),
+        kind: CaseKind::Alarm,
+        title: "3幢2单元冒烟".into(),
+        category: "smoke".into(),
+        severity: Severity::Critical,
+        area_id: Uuid::now_v7(),
+        building_id: None,
+        household_id: None,
+        position: None,
+        opened_at_ms: clock::now_ms(),
+        patrol_id: None,
+    };
+    let station = Uuid::now_v7();
+    let ops = vec![
+        dispatcher.create(&alarm),
+        dispatcher.event(
+            alarm.id,
+            CaseAction::Dispatch {
+                station_id: station,
+            },
+        ),
+    ];
+    let seq = accepted(&server.push(&dispatcher, &ops).await.results[0]);
+
+    let res = tokio::time::timeout(Duration::from_secs(5), crew_poll)
+        .await
+        .expect("answered")
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page: gridwork_domain::sync::PullResponse = res.json().await.unwrap();
+    assert_eq!(page.ops.first().map(|o| o.seq), Some(seq));
+    assert!(page.ops.iter().any(|o| o.op.entity_id == alarm.id));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "well before the 30 s wait ran out"
+    );
+}
+
+#[tokio::test]
+async fn a_poll_with_nothing_new_answers_empty_when_its_wait_runs_out() {
+    let server = TestServer::start().await;
+    let crew = server.phone("消防队员", Role::FireCrew).await;
+    let started = Instant::now();
+    let page = server.pull(&crew, 0, 10, 1).await;
+    assert!(page.ops.is_empty());
+    assert_eq!(page.next, 0);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn stopping_the_server_ends_waiting_polls() {
+    let mut server = TestServer::start().await;
+    let crew = server.phone("消防队员", Role::FireCrew).await;
+    let poll = tokio::spawn({
+        let http = server.http.clone();
+        let url = server.url("/v1/pull?after=0&wait=30");
+        let token = crew.token.clone();
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopped = Instant::now();
+    server.handle.take().unwrap().shutdown().await.unwrap();
+    assert!(stopped.elapsed() < Duration::from_secs(5));
+    let status = tokio::time::timeout(Duration::from_secs(5), poll)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 200);
+}

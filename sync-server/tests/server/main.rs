@@ -1,0 +1,15 @@
+//! The server's integration tests, compiled into one binary: storage conformance (any backend),
+//! and the HTTP protocol through a real listener on 127.0.0.1:0 the way phones use it.
+
+mod bad_input;
+mod bootstrap;
+mod cli;
+mod common;
+mod conformance;
+mod enroll;
+mod logs;
+mod long_poll;
+mod push_pull;
+mod rejections;
+mod restart;
+mod wire_examples;
