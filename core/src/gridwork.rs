@@ -326,6 +326,12 @@ impl Gridwork {
         self.read(outbox::pending_count)
     }
 
+    /// Operations the server rejected, with its reasons: quarantined, never resent, shown to
+    /// the user so nothing typed disappears silently.
+    pub fn rejected_ops(&self) -> Result<Vec<outbox::OutboxEntry>> {
+        self.read(outbox::rejected)
+    }
+
     /// Operations waiting to be pushed, oldest first.
     pub fn pending_ops(&self, limit: usize) -> Result<Vec<outbox::OutboxEntry>> {
         self.read(|c| outbox::pending(c, limit))

@@ -18,6 +18,9 @@ pub struct Faulty<'a> {
     pub lose_next_push_answer: AtomicBool,
     /// Every push is sent twice (a retry racing the original).
     pub double_push: bool,
+    /// The operation at this index of the next push is altered so the server must reject it
+    /// (its stamp claims another device).
+    pub tamper_with: Option<usize>,
     /// Every pull asks from the beginning, so every operation arrives again and again.
     pub replay_pulls: bool,
     pub pushes_sent: AtomicUsize,
@@ -30,6 +33,7 @@ impl<'a> Faulty<'a> {
             lose_next_push_answer: AtomicBool::new(false),
             double_push: false,
             replay_pulls: false,
+            tamper_with: None,
             pushes_sent: AtomicUsize::new(0),
         }
     }
@@ -42,6 +46,11 @@ impl Transport for Faulty<'_> {
 
     async fn push(&self, req: &PushRequest) -> Result<Sized<PushResponse>, TransportError> {
         self.pushes_sent.fetch_add(1, Ordering::SeqCst);
+        let mut req = req.clone();
+        if let Some(op) = self.tamper_with.and_then(|i| req.ops.get_mut(i)) {
+            op.stamp.device = uuid::Uuid::now_v7();
+        }
+        let req = &req;
         let mut answer = self.inner.push(req).await;
         if self.double_push {
             answer = self.inner.push(req).await;
@@ -146,4 +155,32 @@ async fn retry_with_backoff_gets_through_once_the_network_is_back() {
         "one lost, one retried"
     );
     assert_eq!(a.gw.sync_state(), gridwork_core::SyncState::Idle);
+}
+
+#[tokio::test]
+async fn a_rejected_operation_is_quarantined_with_its_reason_and_does_not_block_the_rest() {
+    let server = TestServer::start().await;
+    let (a, seeded) = seeded_gridworker(&server, "何静").await;
+    for (i, h) in seeded.households.iter().take(3).enumerate() {
+        a.gw.update::<Household>(h.id, |h| h.unit = format!("7-70{i}")).unwrap();
+    }
+    let mut faulty = Faulty::new(&a.net);
+    faulty.tamper_with = Some(1);
+    let report = a.gw.sync_now(&faulty).await.unwrap();
+    assert_eq!((report.pushed, report.rejected), (2, 1));
+    assert_eq!(a.gw.pending_count().unwrap(), 0, "nothing left blocking the queue");
+    let rejected = a.gw.rejected_ops().unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].op.entity_id, seeded.households[1].id);
+    assert!(rejected[0].rejected.as_deref().unwrap().starts_with("wrong_device"), "{rejected:?}");
+
+    // It is not resent on the next run.
+    let sent = faulty.pushes_sent.load(Ordering::SeqCst);
+    let report = a.gw.sync_now(&a.net).await.unwrap();
+    assert_eq!(report.pushed + report.rejected, 0);
+    assert_eq!(faulty.pushes_sent.load(Ordering::SeqCst), sent);
+    let b = Device::enrolled(&server, "韩梅", gridwork_domain::sync::Role::Gridworker).await;
+    b.sync().await;
+    assert_eq!(b.gw.get::<Household>(seeded.households[0].id).unwrap().unit, "7-700");
+    assert_eq!(b.gw.get::<Household>(seeded.households[2].id).unwrap().unit, "7-702");
 }

@@ -174,6 +174,8 @@ pub(crate) enum CaseFilter {
     Open,
     /// Every case opened at or before this time (closed ones included).
     OpenedBy(u64),
+    /// Every case reported on this patrol.
+    Patrol(Id),
 }
 
 /// Cases with their stored (current) folds. `area_id: None` reads the whole device.
@@ -194,6 +196,10 @@ pub(crate) fn cases(
         CaseFilter::OpenedBy(ms) => {
             args.push(ms.to_string());
             format!("AND json_extract(r.fields, '$.opened_at_ms') <= CAST(?{} AS INTEGER)", args.len())
+        }
+        CaseFilter::Patrol(patrol) => {
+            args.push(patrol.to_string());
+            format!("AND json_extract(r.fields, '$.patrol_id') = ?{}", args.len())
         }
     };
     let sql = format!(

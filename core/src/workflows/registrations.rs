@@ -7,7 +7,7 @@
 //! ([`gridwork_domain::workflow::registration`]): a non-archived rental or group-rental household;
 //! registered when at least one stay in it is not checked out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use gridwork_domain::ids::Id;
@@ -198,12 +198,17 @@ impl Gridwork {
             live_state(conn, EntityKind::Area, area_id)?;
             let households = area_records::households(conn, area_id)?;
             let stays = area_records::registrations(conn, area_id)?;
-            let missing = workflow::unregistered_rooms(&households, &stays);
+            let missing: HashSet<Id> =
+                workflow::unregistered_rooms(&households, &stays).into_iter().collect();
+            let mut by_building: HashMap<Id, Vec<&Household>> = HashMap::new();
+            for h in households.iter().filter(|h| missing.contains(&h.id)) {
+                by_building.entry(h.building_id).or_default().push(h);
+            }
             let mut rooms = Vec::with_capacity(missing.len());
             // Buildings come back in address-code order and households by unit, so walking
             // them in that order gives the knocking order.
             for b in area_records::buildings(conn, area_id)? {
-                for h in households.iter().filter(|h| h.building_id == b.id && missing.contains(&h.id)) {
+                for h in by_building.remove(&b.id).unwrap_or_default() {
                     rooms.push(UnregisteredRoom {
                         household_id: h.id,
                         unit: h.unit.clone(),

@@ -7,9 +7,9 @@ use std::process::{Child, Command, Stdio};
 use gridwork_domain::sync::{EnrollRequest, EnrollResponse};
 use uuid::Uuid;
 
-const BIN: &str = env!("CARGO_BIN_EXE_gridwork-server");
+pub const BIN: &str = env!("CARGO_BIN_EXE_gridwork-server");
 
-fn admin(args: &[&str]) -> (bool, String, String) {
+pub fn admin(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN).args(args).output().unwrap();
     (
         out.status.success(),
@@ -19,7 +19,7 @@ fn admin(args: &[&str]) -> (bool, String, String) {
 }
 
 /// Kills the server process when the test ends, pass or fail.
-struct Running(Child);
+pub struct Running(pub Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
