@@ -21,6 +21,7 @@ pub mod queries;
 pub mod seed;
 pub mod store;
 pub mod sync;
+pub mod workflows;
 
 pub use cases::{CaseView, TimelineEntry};
 pub use conflicts::{CaseEventConflict, FieldConflict};
@@ -30,4 +31,8 @@ pub use queries::{ResidentSummary, SearchHit};
 pub use sync::{
     HttpTransport, RetryPolicy, SyncError, SyncObserver, SyncProgress, SyncReport, SyncState,
     Transport, TransportError,
+};
+pub use workflows::{
+    AreaArrivals, ArrivalFigure, OverdueVisit, PatrolSummary, RegistrationReport, StayView,
+    UnregisteredRoom,
 };

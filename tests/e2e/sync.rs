@@ -289,3 +289,73 @@ async fn an_unenrolled_device_is_told_to_enroll_and_a_bad_code_is_refused() {
     let err = gw.enroll(&net, "WRONG-CODE", "phone").await.unwrap_err();
     assert!(!err.is_retryable(), "a bad code is not retried: {err}");
 }
+
+#[tokio::test]
+async fn an_alarm_resolved_on_two_phones_at_once_keeps_both_events_and_flags_the_second() {
+    let server = TestServer::start().await;
+    let (dispatcher, seeded) = seeded_gridworker(&server, "调度员").await;
+    let crew = Device::enrolled(&server, "二队", Role::FireCrew).await;
+    crew.sync().await;
+    let b = &seeded.buildings[1];
+    let alarm = dispatcher
+        .gw
+        .open_case(Case {
+            id: Uuid::nil(),
+            kind: CaseKind::Alarm,
+            title: "地下室冒烟".into(),
+            category: "smoke".into(),
+            severity: Severity::Critical,
+            area_id: b.grid_id,
+            building_id: Some(b.id),
+            household_id: None,
+            position: b.position,
+            opened_at_ms: 0,
+            patrol_id: None,
+        })
+        .unwrap()
+        .case
+        .id;
+    for step in [
+        CaseAction::Dispatch {
+            station_id: seeded.stations[0].id,
+        },
+        CaseAction::Acknowledge,
+        CaseAction::Arrive { position: None },
+    ] {
+        dispatcher.gw.record_case_event(alarm, step).unwrap();
+    }
+    dispatcher.sync().await;
+    crew.sync().await;
+
+    // Both offline: each resolves it.
+    dispatcher
+        .gw
+        .record_case_event(alarm, CaseAction::Resolve)
+        .unwrap();
+    crew.advance_ms(30_000);
+    crew.gw
+        .record_case_event(alarm, CaseAction::Resolve)
+        .unwrap();
+    dispatcher.sync().await;
+    crew.sync().await;
+    dispatcher.sync().await;
+
+    for d in [&dispatcher, &crew] {
+        let timeline = d.gw.case_timeline(alarm).unwrap();
+        let resolves: Vec<_> = timeline
+            .iter()
+            .filter(|t| t.event.action.name() == "resolve")
+            .collect();
+        assert_eq!(resolves.len(), 2, "both events are kept");
+        assert!(resolves[0].flagged.is_none());
+        assert!(resolves[1].flagged.is_some(), "the later one is flagged");
+        assert_eq!(d.gw.case(alarm).unwrap().fold.state, CaseState::Resolved);
+        let conflicts = d.gw.case_event_conflicts().unwrap();
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(conflicts[0].event_id, resolves[1].event.id);
+    }
+    assert_eq!(
+        dispatcher.gw.state_digest().unwrap(),
+        crew.gw.state_digest().unwrap()
+    );
+}

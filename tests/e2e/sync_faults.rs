@@ -162,17 +162,29 @@ async fn a_rejected_operation_is_quarantined_with_its_reason_and_does_not_block_
     let server = TestServer::start().await;
     let (a, seeded) = seeded_gridworker(&server, "何静").await;
     for (i, h) in seeded.households.iter().take(3).enumerate() {
-        a.gw.update::<Household>(h.id, |h| h.unit = format!("7-70{i}")).unwrap();
+        a.gw.update::<Household>(h.id, |h| h.unit = format!("7-70{i}"))
+            .unwrap();
     }
     let mut faulty = Faulty::new(&a.net);
     faulty.tamper_with = Some(1);
     let report = a.gw.sync_now(&faulty).await.unwrap();
     assert_eq!((report.pushed, report.rejected), (2, 1));
-    assert_eq!(a.gw.pending_count().unwrap(), 0, "nothing left blocking the queue");
+    assert_eq!(
+        a.gw.pending_count().unwrap(),
+        0,
+        "nothing left blocking the queue"
+    );
     let rejected = a.gw.rejected_ops().unwrap();
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0].op.entity_id, seeded.households[1].id);
-    assert!(rejected[0].rejected.as_deref().unwrap().starts_with("wrong_device"), "{rejected:?}");
+    assert!(
+        rejected[0]
+            .rejected
+            .as_deref()
+            .unwrap()
+            .starts_with("wrong_device"),
+        "{rejected:?}"
+    );
 
     // It is not resent on the next run.
     let sent = faulty.pushes_sent.load(Ordering::SeqCst);
@@ -181,6 +193,12 @@ async fn a_rejected_operation_is_quarantined_with_its_reason_and_does_not_block_
     assert_eq!(faulty.pushes_sent.load(Ordering::SeqCst), sent);
     let b = Device::enrolled(&server, "韩梅", gridwork_domain::sync::Role::Gridworker).await;
     b.sync().await;
-    assert_eq!(b.gw.get::<Household>(seeded.households[0].id).unwrap().unit, "7-700");
-    assert_eq!(b.gw.get::<Household>(seeded.households[2].id).unwrap().unit, "7-702");
+    assert_eq!(
+        b.gw.get::<Household>(seeded.households[0].id).unwrap().unit,
+        "7-700"
+    );
+    assert_eq!(
+        b.gw.get::<Household>(seeded.households[2].id).unwrap().unit,
+        "7-702"
+    );
 }

@@ -102,7 +102,9 @@ impl Gridwork {
                 case_id: case.id,
                 stamp,
                 actor,
-                action: CaseAction::Dispatch { station_id: station.id },
+                action: CaseAction::Dispatch {
+                    station_id: station.id,
+                },
             };
             let dispatch = Op {
                 id: new_id(),
@@ -135,7 +137,10 @@ impl Gridwork {
             .filter(|(c, _)| c.kind == CaseKind::Alarm)
             .filter(|(c, _)| c.opened_at_ms >= from_ms && c.opened_at_ms < to_ms)
             .collect();
-        let minutes: Vec<f64> = alarms.iter().filter_map(|(c, f)| arrival_minutes(c, f)).collect();
+        let minutes: Vec<f64> = alarms
+            .iter()
+            .filter_map(|(c, f)| arrival_minutes(c, f))
+            .collect();
         Ok(AreaArrivals {
             alarms: alarms.len(),
             without_arrival: alarms.len() - minutes.len(),

@@ -51,7 +51,11 @@ pub(crate) fn decode_fields<T: Entity>(id: String, fields: &str) -> Result<Optio
 }
 
 /// Runs a query returning `(id, fields)` rows and decodes them into model records.
-pub(crate) fn decode_rows<T: Entity>(conn: &Connection, sql: &str, args: &[String]) -> Result<Vec<T>> {
+pub(crate) fn decode_rows<T: Entity>(
+    conn: &Connection,
+    sql: &str,
+    args: &[String],
+) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params_from_iter(args), |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
@@ -164,7 +168,11 @@ pub(crate) fn patrol_visits(conn: &Connection, area_id: Id) -> Result<Vec<Patrol
 
 /// Every micro fire station on the device.
 pub(crate) fn stations(conn: &Connection) -> Result<Vec<Station>> {
-    decode_rows(conn, "SELECT id, fields FROM records WHERE kind = 'station' AND tombstone IS NULL", &[])
+    decode_rows(
+        conn,
+        "SELECT id, fields FROM records WHERE kind = 'station' AND tombstone IS NULL",
+        &[],
+    )
 }
 
 /// Which cases of an area to read.
@@ -186,7 +194,10 @@ pub(crate) fn cases(
 ) -> Result<Vec<(Case, CaseFold)>> {
     let (scope, mut args) = match area_id {
         Some(area) => (
-            (SUBTREE, "AND json_extract(r.fields, '$.area_id') IN subtree"),
+            (
+                SUBTREE,
+                "AND json_extract(r.fields, '$.area_id') IN subtree",
+            ),
             vec![area.to_string()],
         ),
         None => (("", ""), vec![]),
@@ -195,11 +206,17 @@ pub(crate) fn cases(
         CaseFilter::Open => "AND f.closed = 0".to_string(),
         CaseFilter::OpenedBy(ms) => {
             args.push(ms.to_string());
-            format!("AND json_extract(r.fields, '$.opened_at_ms') <= CAST(?{} AS INTEGER)", args.len())
+            format!(
+                "AND json_extract(r.fields, '$.opened_at_ms') <= CAST(?{} AS INTEGER)",
+                args.len()
+            )
         }
         CaseFilter::Patrol(patrol) => {
             args.push(patrol.to_string());
-            format!("AND json_extract(r.fields, '$.patrol_id') = ?{}", args.len())
+            format!(
+                "AND json_extract(r.fields, '$.patrol_id') = ?{}",
+                args.len()
+            )
         }
     };
     let sql = format!(
@@ -210,7 +227,11 @@ pub(crate) fn cases(
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(&args), |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {

@@ -51,7 +51,10 @@ impl Gridwork {
     /// Replaces the visit intervals (kept in the store). Every interval must be at least a day.
     pub fn set_key_group_policy(&self, policy: KeyGroupPolicy) -> Result<()> {
         let days = [
-            ("elderly_living_alone_days", policy.elderly_living_alone_days),
+            (
+                "elderly_living_alone_days",
+                policy.elderly_living_alone_days,
+            ),
             ("left_behind_child_days", policy.left_behind_child_days),
             ("disabled_days", policy.disabled_days),
         ];
@@ -79,7 +82,9 @@ impl Gridwork {
             .into());
         }
         if resident.archived {
-            return Err(ValidationError::new("resident.archived", "the resident has moved out").into());
+            return Err(
+                ValidationError::new("resident.archived", "the resident has moved out").into(),
+            );
         }
         let now = self.now_ms();
         // Never move the last visit backwards: a visit synced from a colleague's phone may be
@@ -96,12 +101,18 @@ impl Gridwork {
         let now = self.now_ms();
         self.read(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
-            let residents: HashMap<Id, Resident> =
-                area_records::residents(conn, area_id)?.into_iter().map(|r| (r.id, r)).collect();
-            let households: HashMap<Id, Household> =
-                area_records::households(conn, area_id)?.into_iter().map(|h| (h.id, h)).collect();
-            let buildings: HashMap<Id, Building> =
-                area_records::buildings(conn, area_id)?.into_iter().map(|b| (b.id, b)).collect();
+            let residents: HashMap<Id, Resident> = area_records::residents(conn, area_id)?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+            let households: HashMap<Id, Household> = area_records::households(conn, area_id)?
+                .into_iter()
+                .map(|h| (h.id, h))
+                .collect();
+            let buildings: HashMap<Id, Building> = area_records::buildings(conn, area_id)?
+                .into_iter()
+                .map(|b| (b.id, b))
+                .collect();
             let listed: Vec<Resident> = residents.values().cloned().collect();
             Ok(workflow::overdue_visits(&listed, &policy, now)
                 .into_iter()

@@ -25,12 +25,23 @@ pub(crate) fn create_op<T: Entity>(stamp: Stamp, value: &mut T) -> Result<Op> {
     }
     value.normalize()?;
     let Value::Object(obj) = serde_json::to_value(&*value)? else {
-        return Err(Error::Corrupt(format!("{} does not serialize to an object", T::KIND.as_str())));
+        return Err(Error::Corrupt(format!(
+            "{} does not serialize to an object",
+            T::KIND.as_str()
+        )));
     };
     let fields: BTreeMap<String, FieldWrite> = obj
         .into_iter()
         .filter(|(k, _)| k != "id")
-        .map(|(k, v)| (k, FieldWrite { value: v, base: None }))
+        .map(|(k, v)| {
+            (
+                k,
+                FieldWrite {
+                    value: v,
+                    base: None,
+                },
+            )
+        })
         .collect();
     Ok(set_op(stamp, T::KIND, value.id(), fields))
 }

@@ -39,15 +39,23 @@ impl Gridwork {
     /// ([`Gridwork::set_user_id`]): a patrol is someone's.
     pub fn start_patrol(&self, area_id: Id) -> Result<Patrol> {
         let user_id = self.user_id()?.ok_or_else(|| {
-            ValidationError::new("patrol.user_id", "this device has no user yet: enroll it before patrolling")
+            ValidationError::new(
+                "patrol.user_id",
+                "this device has no user yet: enroll it before patrolling",
+            )
         })?;
         let now = self.now_ms();
         self.commit_local(|tx, stamp| {
             live_state(tx, EntityKind::Area, area_id).map_err(|_| {
                 ValidationError::new("patrol.area_id", "no area with this id is on this device")
             })?;
-            let mut patrol =
-                Patrol { id: uuid::Uuid::nil(), user_id, area_id, started_at_ms: now, ended_at_ms: None };
+            let mut patrol = Patrol {
+                id: uuid::Uuid::nil(),
+                user_id,
+                area_id,
+                started_at_ms: now,
+                ended_at_ms: None,
+            };
             let op = create_op(stamp, &mut patrol)?;
             Ok((vec![op], patrol))
         })
@@ -73,7 +81,10 @@ impl Gridwork {
                 .into());
             }
             live_state(tx, EntityKind::Building, building_id).map_err(|_| {
-                ValidationError::new("patrol_visit.building_id", "no building with this id is on this device")
+                ValidationError::new(
+                    "patrol_visit.building_id",
+                    "no building with this id is on this device",
+                )
             })?;
             let mut visit = PatrolVisit {
                 id: uuid::Uuid::nil(),
@@ -81,7 +92,10 @@ impl Gridwork {
                 building_id,
                 at_ms: now,
                 position,
-                note: note.map(str::trim).filter(|n| !n.is_empty()).map(String::from),
+                note: note
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(String::from),
             };
             let op = create_op(stamp, &mut visit)?;
             Ok((vec![op], visit))
@@ -95,7 +109,11 @@ impl Gridwork {
             let state = live_state(tx, EntityKind::Patrol, patrol_id)?;
             let mut patrol: Patrol = state.decode()?;
             if patrol.ended_at_ms.is_some() {
-                return Err(ValidationError::new("patrol.ended_at_ms", "the patrol has already ended").into());
+                return Err(ValidationError::new(
+                    "patrol.ended_at_ms",
+                    "the patrol has already ended",
+                )
+                .into());
             }
             // A phone whose clock was corrected backwards mid-patrol must not end it before it
             // started.
@@ -105,7 +123,12 @@ impl Gridwork {
                 value: serde_json::to_value(patrol.ended_at_ms)?,
                 base: records::field_stamp(&state, &field),
             };
-            let op = set_op(stamp, EntityKind::Patrol, patrol_id, [(field, write)].into());
+            let op = set_op(
+                stamp,
+                EntityKind::Patrol,
+                patrol_id,
+                [(field, write)].into(),
+            );
             Ok((vec![op], patrol))
         })
     }
@@ -165,13 +188,16 @@ impl Gridwork {
             buildings.dedup();
             // No index on a case's patrol yet: this scans the device's cases, cheap at a grid's
             // scale (a `cases_by_patrol` index would make it a lookup).
-            let mut findings: Vec<CaseView> = area_records::cases(conn, None, CaseFilter::Patrol(patrol_id))?
-                .into_iter()
-                .map(|(case, fold)| CaseView::build(case, fold, &policy, now))
-                .collect();
+            let mut findings: Vec<CaseView> =
+                area_records::cases(conn, None, CaseFilter::Patrol(patrol_id))?
+                    .into_iter()
+                    .map(|(case, fold)| CaseView::build(case, fold, &policy, now))
+                    .collect();
             findings.sort_by_key(|v| (v.case.opened_at_ms, v.case.id));
             Ok(PatrolSummary {
-                duration_ms: patrol.ended_at_ms.map(|end| end.saturating_sub(patrol.started_at_ms)),
+                duration_ms: patrol
+                    .ended_at_ms
+                    .map(|end| end.saturating_sub(patrol.started_at_ms)),
                 patrol,
                 visits,
                 buildings_visited: buildings.len(),

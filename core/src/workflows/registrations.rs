@@ -89,11 +89,17 @@ impl Gridwork {
         workflow::check_in_rules(check_in, expected_end)?;
         self.commit_local(|tx, stamp| {
             live_state(tx, EntityKind::Resident, resident_id).map_err(|_| {
-                ValidationError::new("registration.resident_id", "no resident with this id is on this device")
+                ValidationError::new(
+                    "registration.resident_id",
+                    "no resident with this id is on this device",
+                )
             })?;
             let room: Household = live_state(tx, EntityKind::Household, household_id)
                 .map_err(|_| {
-                    ValidationError::new("registration.household_id", "no room with this id is on this device")
+                    ValidationError::new(
+                        "registration.household_id",
+                        "no room with this id is on this device",
+                    )
                 })?
                 .decode()?;
             if room.archived {
@@ -104,7 +110,10 @@ impl Gridwork {
                 .into());
             }
             let stays = stays_of_resident(tx, resident_id)?;
-            if stays.iter().any(|r| r.household_id == household_id && r.is_active()) {
+            if stays
+                .iter()
+                .any(|r| r.household_id == household_id && r.is_active())
+            {
                 return Err(ValidationError::new(
                     "registration.resident_id",
                     "the tenant is already checked in to this room; check the old stay out first",
@@ -137,16 +146,27 @@ impl Gridwork {
                 value: serde_json::to_value(day)?,
                 base: records::field_stamp(&state, &field),
             };
-            let op =
-                set_op(stamp, EntityKind::Registration, registration_id, BTreeMap::from([(field, write)]));
+            let op = set_op(
+                stamp,
+                EntityKind::Registration,
+                registration_id,
+                BTreeMap::from([(field, write)]),
+            );
             Ok((vec![op], stay))
         })
     }
 
     /// Stays in the area whose expected end falls between `today` and `today + within_days`,
     /// both included, soonest first: remind the tenant to renew or check out.
-    pub fn expiring_stays(&self, area_id: Id, today: NaiveDate, within_days: u32) -> Result<Vec<StayView>> {
-        self.stays_view(area_id, |stays| workflow::expiring_soon(stays, today, within_days))
+    pub fn expiring_stays(
+        &self,
+        area_id: Id,
+        today: NaiveDate,
+        within_days: u32,
+    ) -> Result<Vec<StayView>> {
+        self.stays_view(area_id, |stays| {
+            workflow::expiring_soon(stays, today, within_days)
+        })
     }
 
     /// Stays in the area still open after their expected end, longest overdue first: the
@@ -173,14 +193,21 @@ impl Gridwork {
             }
             let mut by_building: HashMap<Id, Vec<Household>> = HashMap::new();
             for h in &households {
-                by_building.entry(h.building_id).or_default().push(h.clone());
+                by_building
+                    .entry(h.building_id)
+                    .or_default()
+                    .push(h.clone());
             }
             let mut buildings = Vec::new();
             for b in area_records::buildings(conn, area_id)? {
                 let rooms = by_building.remove(&b.id).unwrap_or_default();
                 let rate = workflow::registration_rate(&rooms, &stays);
                 if rate.occupied_rental_rooms > 0 {
-                    buildings.push(BuildingRegistration { building_id: b.id, address: b.address, rate });
+                    buildings.push(BuildingRegistration {
+                        building_id: b.id,
+                        address: b.address,
+                        rate,
+                    });
                 }
             }
             Ok(RegistrationReport {
@@ -198,8 +225,9 @@ impl Gridwork {
             live_state(conn, EntityKind::Area, area_id)?;
             let households = area_records::households(conn, area_id)?;
             let stays = area_records::registrations(conn, area_id)?;
-            let missing: HashSet<Id> =
-                workflow::unregistered_rooms(&households, &stays).into_iter().collect();
+            let missing: HashSet<Id> = workflow::unregistered_rooms(&households, &stays)
+                .into_iter()
+                .collect();
             let mut by_building: HashMap<Id, Vec<&Household>> = HashMap::new();
             for h in households.iter().filter(|h| missing.contains(&h.id)) {
                 by_building.entry(h.building_id).or_default().push(h);
@@ -229,10 +257,14 @@ impl Gridwork {
         self.read(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
             let stays = area_records::registrations(conn, area_id)?;
-            let households: HashMap<Id, Household> =
-                area_records::households(conn, area_id)?.into_iter().map(|h| (h.id, h)).collect();
-            let buildings: HashMap<Id, Building> =
-                area_records::buildings(conn, area_id)?.into_iter().map(|b| (b.id, b)).collect();
+            let households: HashMap<Id, Household> = area_records::households(conn, area_id)?
+                .into_iter()
+                .map(|h| (h.id, h))
+                .collect();
+            let buildings: HashMap<Id, Building> = area_records::buildings(conn, area_id)?
+                .into_iter()
+                .map(|b| (b.id, b))
+                .collect();
             pick(&stays)
                 .into_iter()
                 .map(|stay| {
@@ -264,9 +296,10 @@ fn stays_of_resident(conn: &Connection, resident_id: Id) -> Result<Vec<Registrat
 /// A resident's name, or empty when the resident is not (yet) on the device.
 fn resident_name(conn: &Connection, resident_id: Id) -> Result<String> {
     Ok(match records::load(conn, resident_id)? {
-        Some(state) if !state.is_deleted() => {
-            state.decode::<Resident>().map(|r| r.name).unwrap_or_default()
-        }
+        Some(state) if !state.is_deleted() => state
+            .decode::<Resident>()
+            .map(|r| r.name)
+            .unwrap_or_default(),
         _ => String::new(),
     })
 }

@@ -26,8 +26,10 @@ impl Gridwork {
     pub fn available_actions(&self, case_id: Id) -> Result<Vec<&'static str>> {
         self.read(|conn| {
             let case: Case = live_state(conn, EntityKind::Case, case_id)?.decode()?;
-            let fold = records::case_fold(conn, case_id)?
-                .ok_or_else(|| Error::NotFound { kind: "case", id: case_id.to_string() })?;
+            let fold = records::case_fold(conn, case_id)?.ok_or_else(|| Error::NotFound {
+                kind: "case",
+                id: case_id.to_string(),
+            })?;
             Ok(workflow::available_actions(case.kind, &fold.state))
         })
     }

@@ -16,7 +16,16 @@ async fn logs_name_devices_and_counts_but_no_personal_data() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
     let db = db.to_str().unwrap();
-    let (_, user, _) = admin(&["admin", "create-user", "--db", db, "--name", "张伟", "--role", "gridworker"]);
+    let (_, user, _) = admin(&[
+        "admin",
+        "create-user",
+        "--db",
+        db,
+        "--name",
+        "张伟",
+        "--role",
+        "gridworker",
+    ]);
     let (_, code, _) = admin(&["admin", "enrollment-code", "--db", db, "--user", &user]);
     let log_path = dir.path().join("server.log");
     let mut child = Command::new(BIN)
@@ -30,13 +39,21 @@ async fn logs_name_devices_and_counts_but_no_personal_data() {
     let server = Running(child);
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap().to_string();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
     let http = reqwest::Client::new();
 
     let device = Uuid::now_v7();
     let enrolled: EnrollResponse = http
         .post(format!("{base}/v1/enroll"))
-        .json(&EnrollRequest { code: code.clone(), device_id: device, device_name: "张伟的手机".into() })
+        .json(&EnrollRequest {
+            code: code.clone(),
+            device_id: device,
+            device_name: "张伟的手机".into(),
+        })
         .send()
         .await
         .unwrap()
@@ -48,7 +65,11 @@ async fn logs_name_devices_and_counts_but_no_personal_data() {
     let number = id_number("19750203", 88);
     let resident = Resident {
         id: Uuid::now_v7(),
-        household_id: ops.iter().find(|o| o.entity == gridwork_domain::op::EntityKind::Household).unwrap().entity_id,
+        household_id: ops
+            .iter()
+            .find(|o| o.entity == gridwork_domain::op::EntityKind::Household)
+            .unwrap()
+            .entity_id,
         name: "欧阳娜娜".into(),
         id_number: Some(number.clone()),
         phone: Some("13912345678".into()),
@@ -58,7 +79,11 @@ async fn logs_name_devices_and_counts_but_no_personal_data() {
     };
     ops.push(phone.create(&resident));
     // A bad one too: its rejection must not echo the phone number.
-    let bad = Resident { id: Uuid::now_v7(), phone: Some("139123".into()), ..resident };
+    let bad = Resident {
+        id: Uuid::now_v7(),
+        phone: Some("139123".into()),
+        ..resident
+    };
     ops.push(phone.create(&bad));
     let pushed: PushResponse = http
         .post(format!("{base}/v1/push"))
@@ -71,16 +96,36 @@ async fn logs_name_devices_and_counts_but_no_personal_data() {
         .await
         .unwrap();
     assert_eq!(pushed.results.len(), ops.len());
-    let pulled = http.get(format!("{base}/v1/pull?after=0")).bearer_auth(&enrolled.token).send().await.unwrap();
+    let pulled = http
+        .get(format!("{base}/v1/pull?after=0"))
+        .bearer_auth(&enrolled.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(pulled.status(), 200);
     drop(server);
 
     let logs = std::fs::read_to_string(&log_path).unwrap();
     assert!(logs.contains("/v1/push"), "requests are logged:\n{logs}");
-    assert!(logs.contains(&device.to_string()), "with the device id:\n{logs}");
-    assert!(logs.contains(&format!("accepted={}", ops.len() - 1)), "and the counts:\n{logs}");
+    assert!(
+        logs.contains(&device.to_string()),
+        "with the device id:\n{logs}"
+    );
+    assert!(
+        logs.contains(&format!("accepted={}", ops.len() - 1)),
+        "and the counts:\n{logs}"
+    );
     assert!(logs.contains("rejected=1"), "{logs}");
-    for secret in [&enrolled.token, &code, &number, "欧阳娜娜", "13912345678", "139123", "张伟的手机", "1-301"] {
+    for secret in [
+        &enrolled.token,
+        &code,
+        &number,
+        "欧阳娜娜",
+        "13912345678",
+        "139123",
+        "张伟的手机",
+        "1-301",
+    ] {
         assert!(!logs.contains(secret), "the logs leak {secret:?}:\n{logs}");
     }
 }

@@ -1,0 +1,147 @@
+//! The weekly brief (周二例会 / 工作简报) from the device's records: the store fills the domain's
+//! [`BriefInput`] for an area and a week, and [`workflow::weekly_brief`] computes the figures,
+//! which render as Markdown ([`WeeklyBrief::to_markdown`]) or JSON (serde).
+//!
+//! What the store puts in, per grid of the area:
+//! - cases in the grid (or its micro-grids) opened by the week's end, each folded with
+//!   [`workflow::fold_until`] at the week's last millisecond, so a case closed on the Tuesday
+//!   of the meeting still counts as open at week end; cases already closed before the week
+//!   began are left out (they change no figure);
+//! - the households of the grid's buildings and the residents in them, as they are now (the
+//!   store keeps no history of them);
+//! - their registrations as at week end: stays that began after the week are left out, and a
+//!   check-out after the week is not yet a check-out;
+//! - the patrol visits at the grid's buildings.
+//!
+//! Cases filed against an area above grid level (a community, the subdistrict) belong to no
+//! grid; when there are any they are given one extra row, "<area>（网格外）", so that the counts
+//! by kind stay complete.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Days, NaiveDate};
+use gridwork_domain::ids::Id;
+use gridwork_domain::model::{Area, Registration};
+use gridwork_domain::op::EntityKind;
+use gridwork_domain::workflow::{self, BriefInput, FoldedCase, GridFacts, WeeklyBrief};
+use rusqlite::Connection;
+
+use crate::error::Result;
+use crate::gridwork::{Gridwork, live_state};
+use crate::store::records;
+use crate::workflows::area_records::{self, CaseFilter};
+
+impl Gridwork {
+    /// The weekly brief of an area (a subdistrict, a community, a grid) for the seven days
+    /// from `week_start` (local dates, both ends included: pass the Monday for the Tuesday
+    /// meeting's Monday–Sunday week), from this device's records, with
+    /// [`Gridwork::deadline_policy`] and [`Gridwork::key_group_policy`].
+    ///
+    /// ```no_run
+    /// # fn brief(gw: &gridwork_core::Gridwork, subdistrict: uuid::Uuid) -> gridwork_core::Result<()> {
+    /// let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+    /// let brief = gw.weekly_brief(subdistrict, monday)?;
+    /// println!("{}", brief.to_markdown());
+    /// let json = serde_json::to_string(&brief)?;
+    /// # let _ = json; Ok(()) }
+    /// ```
+    pub fn weekly_brief(&self, area_id: Id, week_start: NaiveDate) -> Result<WeeklyBrief> {
+        let deadlines = self.deadline_policy();
+        let key_groups = self.key_group_policy()?;
+        let input = self.read(|conn| {
+            let area: Area = live_state(conn, EntityKind::Area, area_id)?.decode()?;
+            let week_end = week_start
+                .checked_add_days(Days::new(6))
+                .unwrap_or(NaiveDate::MAX);
+            let mut input = BriefInput {
+                area_name: area.name.clone(),
+                week_start,
+                week_end,
+                grids: vec![],
+            };
+            let (from_ms, _) = input.window_ms(deadlines.utc_offset_minutes);
+            let as_of = input.as_of_ms(deadlines.utc_offset_minutes);
+            input.grids = grid_facts(conn, &area, from_ms, as_of, week_end)?;
+            Ok(input)
+        })?;
+        Ok(workflow::weekly_brief(&input, &deadlines, &key_groups)?)
+    }
+}
+
+/// One [`GridFacts`] per grid of `area` (plus one for cases outside any grid, if there are any).
+fn grid_facts(
+    conn: &Connection,
+    area: &Area,
+    from_ms: u64,
+    as_of: u64,
+    week_end: NaiveDate,
+) -> Result<Vec<GridFacts>> {
+    let grids = area_records::grids_of(conn, area)?;
+    let grid_ids: HashSet<Id> = grids.iter().map(|g| g.id).collect();
+    let parents: HashMap<Id, Option<Id>> = area_records::areas(conn, area.id)?
+        .into_iter()
+        .map(|a| (a.id, a.parent_id))
+        .collect();
+    // The grid an area lies in: itself or the first grid above it, within the brief's area.
+    let grid_of = |mut at: Id| -> Option<Id> {
+        loop {
+            if grid_ids.contains(&at) {
+                return Some(at);
+            }
+            at = (*parents.get(&at)?)?;
+        }
+    };
+
+    let mut cases: HashMap<Option<Id>, Vec<FoldedCase>> = HashMap::new();
+    for (case, current) in area_records::cases(conn, Some(area.id), CaseFilter::OpenedBy(as_of))? {
+        if current.closed_at_ms.is_some_and(|closed| closed < from_ms) {
+            continue;
+        }
+        let events = records::case_events(conn, case.id)?;
+        let fold = workflow::fold_until(case.kind, case.opened_at_ms, &events, as_of);
+        cases
+            .entry(grid_of(case.area_id))
+            .or_default()
+            .push(FoldedCase { case, fold });
+    }
+
+    let mut facts = Vec::with_capacity(grids.len() + 1);
+    for grid in grids {
+        facts.push(GridFacts {
+            cases: cases.remove(&Some(grid.id)).unwrap_or_default(),
+            households: area_records::households(conn, grid.id)?,
+            registrations: area_records::registrations(conn, grid.id)?
+                .into_iter()
+                .filter_map(|r| as_at(r, week_end))
+                .collect(),
+            residents: area_records::residents(conn, grid.id)?,
+            patrol_visits: area_records::patrol_visits(conn, grid.id)?,
+            grid_id: grid.id,
+            grid_name: grid.name,
+        });
+    }
+    if let Some(outside) = cases.remove(&None).filter(|c| !c.is_empty()) {
+        facts.push(GridFacts {
+            grid_id: area.id,
+            grid_name: format!("{}（网格外 outside any grid）", area.name),
+            cases: outside,
+            households: vec![],
+            registrations: vec![],
+            residents: vec![],
+            patrol_visits: vec![],
+        });
+    }
+    Ok(facts)
+}
+
+/// A stay as it stood at the end of `day`: `None` if it had not begun, and not yet checked out
+/// if the check-out came later.
+fn as_at(mut stay: Registration, day: NaiveDate) -> Option<Registration> {
+    if stay.check_in > day {
+        return None;
+    }
+    if stay.check_out.is_some_and(|out| out > day) {
+        stay.check_out = None;
+    }
+    Some(stay)
+}
