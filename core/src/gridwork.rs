@@ -145,6 +145,16 @@ impl Gridwork {
         self.read(|c| meta::set(c, meta::USER_ID, &user.to_string()))
     }
 
+    /// An app setting kept in the store (e.g. the server URL the CLI enrolled with).
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.read(|c| meta::get(c, &format!("app.{key}")))
+    }
+
+    /// Stores an app setting.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.read(|c| meta::set(c, &format!("app.{key}"), value))
+    }
+
     /// This device's id.
     pub fn device_id(&self) -> DeviceId {
         self.device

@@ -63,7 +63,10 @@ pub struct Seeded {
     pub buildings: Vec<Building>,
     pub households: Vec<Household>,
     pub residents: Vec<Resident>,
+    pub registrations: Vec<Registration>,
 }
+
+const DAY_MS: u64 = 24 * 3_600_000;
 
 const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
@@ -137,6 +140,11 @@ pub fn seed_subdistrict(
 ) -> Result<Seeded> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut out = Seeded::default();
+    let now_ms = gw.now_ms();
+    // Registration days are China local dates.
+    let today = chrono::DateTime::from_timestamp_millis(now_ms as i64 + 8 * 3_600_000)
+        .map(|d| d.date_naive())
+        .unwrap_or_default();
     let district = area(
         gw,
         AreaLevel::District,
@@ -272,6 +280,11 @@ pub fn seed_subdistrict(
                             if year > 2012 && rng.random_range(0..4) == 0 {
                                 key_groups.push(KeyGroup::LeftBehindChild);
                             }
+                            // Most key-group residents were visited within the last week or
+                            // so; some are overdue.
+                            let last_visit_ms = (!key_groups.is_empty()
+                                && rng.random_range(0..10) < 8)
+                                .then(|| now_ms.saturating_sub(rng.random_range(0..9 * DAY_MS)));
                             let resident = gw.create(Resident {
                                 id: Uuid::nil(),
                                 household_id: household.id,
@@ -279,9 +292,24 @@ pub fn seed_subdistrict(
                                 id_number: Some(id_number(birth, serial)),
                                 phone: (year < 2008).then(|| mobile(&mut rng)),
                                 key_groups,
-                                last_visit_ms: None,
+                                last_visit_ms,
                                 archived: false,
                             })?;
+                            // Hotel-style registration of the first tenant of most rented
+                            // rooms (Caima keeps 100%; most communities do not).
+                            if p == 0 && hkind.is_rental() && rng.random_range(0..100) < 92 {
+                                let check_in = today - chrono::Days::new(rng.random_range(1..200));
+                                out.registrations.push(gw.create(Registration {
+                                    id: Uuid::nil(),
+                                    resident_id: resident.id,
+                                    household_id: household.id,
+                                    check_in,
+                                    expected_end: check_in.checked_add_days(chrono::Days::new(
+                                        [180, 365, 365][rng.random_range(0..3)],
+                                    )),
+                                    check_out: None,
+                                })?);
+                            }
                             out.residents.push(resident);
                         }
                         out.households.push(household);

@@ -39,4 +39,4 @@ pub mod rules;
 pub mod server;
 pub mod storage;
 
-pub use server::{ServerHandle, serve};
+pub use server::{ServerHandle, serve, serve_with_clock};

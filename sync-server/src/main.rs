@@ -111,7 +111,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             let server = gridwork_server::serve(listener, storage).await?;
             println!("listening on {}", server.url());
             tracing::info!(addr = %server.local_addr(), "serving");
-            tokio::signal::ctrl_c().await?;
+            stop_requested().await?;
             tracing::info!("stopping");
             server.shutdown().await?;
             Ok(())
@@ -163,6 +163,22 @@ async fn run_admin(admin: Admin) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what systemd and container runtimes send), whichever comes first.
+async fn stop_requested() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }
 
 /// Logs to stderr (stdout carries the `listening on` line and admin output); `RUST_LOG`

@@ -10,10 +10,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::clock::{self, ServerClock};
 use crate::http::{self, AppState};
 use crate::storage::Storage;
 
-/// A running server.
+/// A running server. Dropping the handle detaches it: the server keeps running until the
+/// runtime ends; call [`ServerHandle::shutdown`] to stop it.
 #[derive(Debug)]
 pub struct ServerHandle {
     addr: SocketAddr,
@@ -57,11 +59,24 @@ impl ServerHandle {
 /// # }
 /// ```
 pub async fn serve<S: Storage>(listener: TcpListener, storage: Arc<S>) -> io::Result<ServerHandle> {
+    serve_with_clock(listener, storage, clock::system()).await
+}
+
+/// [`serve`] with another clock: `gridwork demo` plays a simulated day with it.
+pub async fn serve_with_clock<S: Storage>(
+    listener: TcpListener,
+    storage: Arc<S>,
+    clock: ServerClock,
+) -> io::Result<ServerHandle> {
     let addr = listener.local_addr()?;
     let (stop, stopping) = watch::channel(false);
-    let app = http::router(AppState::new(storage, stopping.clone()));
+    let app = http::router(AppState::new(storage, stopping.clone()).with_clock(clock));
     let mut signal = stopping;
+    // The task keeps a sender, so the channel stays open (long polls read a closed channel as
+    // "never stopping") for as long as the server runs, whatever happens to the handle.
+    let keep_open = stop.clone();
     let task = tokio::spawn(async move {
+        let _keep_open = keep_open;
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = signal.wait_for(|s| *s).await;

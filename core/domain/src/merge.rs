@@ -54,6 +54,18 @@ impl MergeOutcome {
     }
 }
 
+/// Whether two writes of one field were concurrent: the newer one's writer had not seen the
+/// older one. One device's writes are never concurrent with each other (it always saw its own
+/// earlier write, even when its operation comes back to it late, echoed by the server).
+fn concurrent(newer_base: Option<Stamp>, older: Stamp, newer: Stamp) -> bool {
+    let (older, newer) = if older <= newer {
+        (older, newer)
+    } else {
+        (newer, older)
+    };
+    older != newer && older.device != newer.device && newer_base.is_none_or(|b| b < older)
+}
+
 impl RecordState {
     /// An empty record, before any operation.
     pub fn new(kind: EntityKind, id: Id) -> RecordState {
@@ -91,7 +103,7 @@ impl RecordState {
                             out.stale.push(name.clone());
                             // The incoming write lost. It was concurrent if its writer had not
                             // seen the value that beats it.
-                            if current != incoming && write.base.is_none_or(|b| b < current) {
+                            if concurrent(write.base, current, incoming) {
                                 out.displaced.push(Displaced {
                                     field: name.clone(),
                                     lost_value: write.value.clone(),
@@ -107,7 +119,7 @@ impl RecordState {
                         }
                         current => {
                             if let Some(current) = current
-                                && write.base.is_none_or(|b| b < current)
+                                && concurrent(write.base, current, incoming)
                             {
                                 let lost = self.fields.get(name).cloned().unwrap_or(Value::Null);
                                 if lost != write.value {
@@ -231,6 +243,28 @@ mod tests {
             out.displaced[0].lost_value, "13811111111",
             "both sides name the same loser"
         );
+    }
+
+    #[test]
+    fn a_devices_own_older_write_echoed_back_late_is_not_a_conflict() {
+        let created = set(1, 100, 1, "ended_at_ms", "null", None);
+        let ended = set(
+            2,
+            200,
+            1,
+            "ended_at_ms",
+            "1795400000000",
+            Some(created.stamp),
+        );
+        let mut r = household();
+        r.merge(&created);
+        r.merge(&ended);
+        let echo = r.merge(&created);
+        assert!(echo.displaced.is_empty(), "{echo:?}");
+        assert_eq!(r.fields["ended_at_ms"], "1795400000000");
+        // Nor when its later write reaches a replica first and carries no base.
+        let blind = set(3, 300, 1, "ended_at_ms", "x", None);
+        assert!(r.merge(&blind).displaced.is_empty());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The weekly brief (周二例会 / 工作简报) from the device's records: the store fills the domain's
-//! [`BriefInput`] for an area and a week, and [`workflow::weekly_brief`] computes the figures,
+//! [`BriefInput`] for an area and a week, and [`workflow::weekly_brief()`] computes the figures,
 //! which render as Markdown ([`WeeklyBrief::to_markdown`]) or JSON (serde).
 //!
 //! What the store puts in, per grid of the area:

@@ -9,13 +9,34 @@
 use std::collections::BTreeMap;
 
 use gridwork_domain::hlc::Stamp;
-use gridwork_domain::ids::new_id;
+use gridwork_domain::ids::{Id, new_id};
+use gridwork_domain::merge::RecordState;
 use gridwork_domain::model::Entity;
-use gridwork_domain::op::{FieldWrite, Op};
+use gridwork_domain::op::{EntityKind, FieldWrite, Op};
+use gridwork_domain::validate::ValidationError;
+use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::gridwork::set_op;
+use crate::gridwork::{live_state, set_op};
+
+/// The live record of `kind` that the new record's `field` points at, or a refusal naming the
+/// field, worded as [`Gridwork::create`](crate::Gridwork::create) words it.
+pub(crate) fn referenced(
+    conn: &Connection,
+    field: &str,
+    kind: EntityKind,
+    id: Id,
+) -> Result<RecordState> {
+    match live_state(conn, kind, id) {
+        Err(Error::NotFound { .. }) => Err(ValidationError::new(
+            field,
+            format!("no {} with this id is on this device", kind.as_str()),
+        )
+        .into()),
+        other => other,
+    }
+}
 
 /// The operation creating `value` (its nil id replaced by a fresh one, its fields checked and
 /// normalised first): every field written with no base, as a creation is.

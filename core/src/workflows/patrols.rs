@@ -18,7 +18,7 @@ use crate::error::Result;
 use crate::gridwork::{Gridwork, live_state, set_op};
 use crate::store::records;
 use crate::workflows::area_records::{self, CaseFilter};
-use crate::workflows::new_record::create_op;
+use crate::workflows::new_record::{create_op, referenced};
 
 /// A patrol with what it did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,9 +46,7 @@ impl Gridwork {
         })?;
         let now = self.now_ms();
         self.commit_local(|tx, stamp| {
-            live_state(tx, EntityKind::Area, area_id).map_err(|_| {
-                ValidationError::new("patrol.area_id", "no area with this id is on this device")
-            })?;
+            referenced(tx, "patrol.area_id", EntityKind::Area, area_id)?;
             let mut patrol = Patrol {
                 id: uuid::Uuid::nil(),
                 user_id,
@@ -80,12 +78,12 @@ impl Gridwork {
                 )
                 .into());
             }
-            live_state(tx, EntityKind::Building, building_id).map_err(|_| {
-                ValidationError::new(
-                    "patrol_visit.building_id",
-                    "no building with this id is on this device",
-                )
-            })?;
+            referenced(
+                tx,
+                "patrol_visit.building_id",
+                EntityKind::Building,
+                building_id,
+            )?;
             let mut visit = PatrolVisit {
                 id: uuid::Uuid::nil(),
                 patrol_id,

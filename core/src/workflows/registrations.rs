@@ -22,7 +22,7 @@ use crate::error::Result;
 use crate::gridwork::{Gridwork, live_state, set_op};
 use crate::store::records;
 use crate::workflows::area_records;
-use crate::workflows::new_record::create_op;
+use crate::workflows::new_record::{create_op, referenced};
 
 /// A stay as the expiring and overdue lists show it: who, where, until when.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -88,20 +88,19 @@ impl Gridwork {
     ) -> Result<Registration> {
         workflow::check_in_rules(check_in, expected_end)?;
         self.commit_local(|tx, stamp| {
-            live_state(tx, EntityKind::Resident, resident_id).map_err(|_| {
-                ValidationError::new(
-                    "registration.resident_id",
-                    "no resident with this id is on this device",
-                )
-            })?;
-            let room: Household = live_state(tx, EntityKind::Household, household_id)
-                .map_err(|_| {
-                    ValidationError::new(
-                        "registration.household_id",
-                        "no room with this id is on this device",
-                    )
-                })?
-                .decode()?;
+            referenced(
+                tx,
+                "registration.resident_id",
+                EntityKind::Resident,
+                resident_id,
+            )?;
+            let room: Household = referenced(
+                tx,
+                "registration.household_id",
+                EntityKind::Household,
+                household_id,
+            )?
+            .decode()?;
             if room.archived {
                 return Err(ValidationError::new(
                     "registration.household_id",

@@ -7,7 +7,6 @@ use axum::extract::rejection::BytesRejection;
 use gridwork_domain::sync::{EnrollRequest, EnrollResponse};
 
 use super::{ApiError, AppState, json_body};
-use crate::clock;
 use crate::storage::Storage;
 
 /// Redeems the code; a bad, used or expired code is 401 `invalid_code`, a device id already
@@ -23,7 +22,7 @@ pub async fn enroll<S: Storage>(
             "device_id must not be the nil id",
         ));
     }
-    let now = clock::now_ms();
+    let now = state.now_ms();
     let enrolled = state
         .storage
         .enroll(request.code, request.device_id, request.device_name, now)
@@ -36,6 +35,6 @@ pub async fn enroll<S: Storage>(
         user_name: enrolled.user.name,
         role: enrolled.user.role,
         scope: enrolled.user.scope,
-        server_time_ms: clock::now_ms(),
+        server_time_ms: state.now_ms(),
     }))
 }

@@ -1,9 +1,11 @@
 //! `GET /healthz`: the process is up and answering (for load balancers and the CLI demo).
 
 use axum::Json;
+use axum::extract::State;
 use serde::Serialize;
 
-use crate::clock;
+use crate::http::AppState;
+use crate::storage::Storage;
 
 /// The health answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -13,9 +15,9 @@ pub struct Health {
 }
 
 /// Always `ok` while the process answers.
-pub async fn healthz() -> Json<Health> {
+pub async fn healthz<S: Storage>(State(state): State<AppState<S>>) -> Json<Health> {
     Json(Health {
         status: "ok",
-        server_time_ms: clock::now_ms(),
+        server_time_ms: state.now_ms(),
     })
 }

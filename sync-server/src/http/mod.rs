@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use tokio::sync::watch;
 use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::clock::{self, ServerClock};
 use crate::storage::Storage;
 
 pub mod api_error;
@@ -39,10 +40,17 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// What every handler can reach: the storage and the shutdown signal (long polls end early
 /// when the server stops, so shutdown does not wait out a 30 s poll).
-#[derive(Debug)]
 pub struct AppState<S> {
     pub storage: Arc<S>,
     pub shutdown: watch::Receiver<bool>,
+    /// The time every answer and check uses.
+    pub clock: ServerClock,
+}
+
+impl<S> std::fmt::Debug for AppState<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
 }
 
 impl<S> Clone for AppState<S> {
@@ -50,6 +58,7 @@ impl<S> Clone for AppState<S> {
         AppState {
             storage: self.storage.clone(),
             shutdown: self.shutdown.clone(),
+            clock: self.clock.clone(),
         }
     }
 }
@@ -57,18 +66,32 @@ impl<S> Clone for AppState<S> {
 impl<S: Storage> AppState<S> {
     /// State over `storage`, stopping long polls when `shutdown` turns true.
     pub fn new(storage: Arc<S>, shutdown: watch::Receiver<bool>) -> AppState<S> {
-        AppState { storage, shutdown }
+        AppState {
+            storage,
+            shutdown,
+            clock: clock::system(),
+        }
+    }
+
+    /// The same state reading another clock.
+    pub fn with_clock(mut self, clock: ServerClock) -> AppState<S> {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by this server's clock, in ms since the Unix epoch.
+    pub fn now_ms(&self) -> u64 {
+        (self.clock)()
     }
 
     /// State with a shutdown signal that never fires (tests driving the router directly).
     pub fn without_shutdown(storage: Arc<S>) -> AppState<S> {
-        let (tx, rx) = watch::channel(false);
-        // Keep the sender alive for the program's life: a dropped sender would look like a
-        // shutdown to the long polls waiting on it.
-        std::mem::forget(tx);
+        // The sender is dropped at once; long polls read a closed channel as "no shutdown".
+        let (_, shutdown) = watch::channel(false);
         AppState {
             storage,
-            shutdown: rx,
+            shutdown,
+            clock: clock::system(),
         }
     }
 }
@@ -76,7 +99,7 @@ impl<S: Storage> AppState<S> {
 /// The whole router with its layers.
 pub fn router<S: Storage>(state: AppState<S>) -> Router {
     Router::new()
-        .route("/healthz", get(health::healthz))
+        .route("/healthz", get(health::healthz::<S>))
         .route("/v1/enroll", post(enroll::enroll::<S>))
         .route("/v1/push", post(push::push::<S>))
         .route("/v1/pull", get(pull::pull::<S>))

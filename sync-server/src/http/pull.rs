@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use super::bearer::Authenticated;
 use super::{ApiError, AppState};
-use crate::clock;
 use crate::storage::{PullPage, ScopeFilter, Storage};
 
 /// The query parameters; all optional.
@@ -58,8 +57,15 @@ pub async fn pull<S: Storage>(
         ops: page.ops,
         next: page.next,
         more: page.more,
-        server_time_ms: clock::now_ms(),
+        server_time_ms: state.now_ms(),
     }))
+}
+
+/// Resolves when the server starts stopping; never, when nobody can stop it (a closed channel).
+async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
+    if shutdown.wait_for(|stopping| *stopping).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// Waits until an operation the device may see is stored, the wait is over, or the server
@@ -83,7 +89,7 @@ async fn wait_for_news<S: Storage>(
                 }
             }
             _ = tokio::time::sleep_until(deadline) => return Ok(page),
-            _ = shutdown.wait_for(|stopping| *stopping) => return Ok(page),
+            _ = stopping(&mut shutdown) => return Ok(page),
         }
         page = state.storage.pull(seen, limit, filter).await?;
         // With scope filtering, news may be out of this device's scope: keep waiting, from

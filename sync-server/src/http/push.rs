@@ -16,7 +16,6 @@ use serde::Deserialize;
 
 use super::bearer::Authenticated;
 use super::{ApiError, AppState, json_body};
-use crate::clock;
 use crate::rules::PushContext;
 use crate::storage::Storage;
 
@@ -78,7 +77,7 @@ pub async fn push<S: Storage>(
         user: auth.user.id,
         role: auth.user.role,
         scope: auth.user.scope,
-        now_ms: clock::now_ms(),
+        now_ms: state.now_ms(),
     };
     let stored = if ops.is_empty() {
         vec![]
@@ -99,6 +98,6 @@ pub async fn push<S: Storage>(
     );
     Ok(Json(PushResponse {
         results,
-        server_time_ms: clock::now_ms(),
+        server_time_ms: state.now_ms(),
     }))
 }

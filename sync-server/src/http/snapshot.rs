@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use super::bearer::Authenticated;
 use super::{ApiError, AppState};
-use crate::clock;
 use crate::storage::{ScopeFilter, Storage};
 
 /// The query parameters; all optional.
@@ -55,6 +54,6 @@ pub async fn snapshot<S: Storage>(
         records: page.records,
         events: page.events,
         next_after: page.next_after,
-        server_time_ms: clock::now_ms(),
+        server_time_ms: state.now_ms(),
     }))
 }

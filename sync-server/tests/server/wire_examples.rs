@@ -3,8 +3,10 @@
 //! them again after a change.
 
 use gridwork_domain::hlc::{Hlc, Stamp};
+use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::EntityKind;
 use gridwork_domain::sync::*;
+use gridwork_domain::workflow::{CaseAction, CaseEvent};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -96,6 +98,53 @@ fn the_wire_shapes_are_the_documented_ones() {
         },
     );
     assert_eq!(pull["ops"][0]["seq"], 42);
+
+    let enrolled = show(
+        "EnrollResponse",
+        &EnrollResponse {
+            token: format!("{}.{}", device.simple(), "3f".repeat(32)),
+            user_id: household,
+            user_name: "张伟".into(),
+            role: Role::Gridworker,
+            scope: vec![household],
+            server_time_ms: 1_795_395_600_000,
+        },
+    );
+    assert_eq!(enrolled["role"], "gridworker");
+
+    let case = Uuid::parse_str("0193a5c3-0a00-7c01-8d02-1e2f3a4b5c6d").unwrap();
+    let mut record = RecordState::new(EntityKind::Case, case);
+    let stamp = Stamp::new(Hlc::new(1_795_395_600_000, 0), device);
+    record
+        .fields
+        .insert("title".into(), json!("楼道电瓶车充电"));
+    record.stamps.insert("title".into(), stamp);
+    let event = CaseEvent {
+        id: Uuid::parse_str("0193a5c3-1b00-7d02-9e03-2f3a4b5c6d7e").unwrap(),
+        case_id: case,
+        stamp,
+        actor: None,
+        action: CaseAction::Assign {
+            assignee: None,
+            deadline_ms: Some(1_795_482_000_000),
+        },
+    };
+    let snapshot = show(
+        "SnapshotResponse",
+        &SnapshotResponse {
+            seq: 42,
+            records: vec![record],
+            events: vec![event],
+            next_after: Some(case),
+            server_time_ms: 1_795_395_600_789,
+        },
+    );
+    assert_eq!(
+        snapshot["records"][0]["stamps"]["title"]["hlc"],
+        json!(stamp.hlc.as_u64())
+    );
+    assert_eq!(snapshot["events"][0]["action"]["type"], "assign");
+    assert_eq!(snapshot["next_after"], case.to_string());
 
     let error = show(
         "ErrorBody",

@@ -1,0 +1,354 @@
+//! The command line: every subcommand and flag of `gridwork`, parsed by clap.
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use gridwork_domain::model::{BuildingKind, CaseKind, HouseholdKind, KeyGroup, Severity};
+use gridwork_domain::workflow::DefenceLevel;
+use uuid::Uuid;
+
+/// A gridwork device from the terminal.
+#[derive(Debug, Parser)]
+#[command(name = "gridwork", version, about, long_about = None)]
+pub struct Cli {
+    /// The device's store (a SQLite file; created on first use).
+    #[arg(
+        long,
+        global = true,
+        env = "GRIDWORK_STORE",
+        default_value = "gridwork-device.db"
+    )]
+    pub store: PathBuf,
+    /// Print listings and results as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole system on embedded defaults: a sync server, five devices and a day of
+    /// field work, then show convergence, the conflict, open cases and the weekly brief.
+    Demo(DemoArgs),
+    /// Enroll this device, or show its status.
+    #[command(subcommand)]
+    Device(DeviceCmd),
+    /// Push local changes and pull others' (optionally wait for news, up to 30 s).
+    Sync {
+        #[arg(long, default_value_t = 0)]
+        wait: u64,
+    },
+    /// Areas: districts down to micro-grids.
+    #[command(subcommand)]
+    Area(AreaCmd),
+    /// Buildings of an area.
+    #[command(subcommand)]
+    Building(BuildingCmd),
+    /// Households: add, edit, archive, list.
+    #[command(subcommand)]
+    Household(HouseholdCmd),
+    /// Residents: add, edit, archive, list (ID numbers masked).
+    #[command(subcommand)]
+    Resident(ResidentCmd),
+    /// Tenant registration (hotel-style check-in and check-out).
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Report a hazard (隐患).
+    #[command(subcommand)]
+    Hazard(HazardCmd),
+    /// Log a dispute (矛盾纠纷).
+    #[command(subcommand)]
+    Dispute(DisputeCmd),
+    /// Raise a fire alarm, confirm arrival.
+    #[command(subcommand)]
+    Alarm(AlarmCmd),
+    /// Cases: list open ones most urgent first, show a timeline, record a step.
+    #[command(subcommand)]
+    Case(CaseCmd),
+    /// Search names, addresses, phones and case titles.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Values of yours that lost to a concurrent edit, and flagged case events.
+    #[command(subcommand)]
+    Conflicts(ConflictCmd),
+    /// The weekly brief (工作简报) of an area.
+    Brief {
+        #[arg(long)]
+        area: Uuid,
+        /// The week's first day (default: the Tuesday of this week's review).
+        #[arg(long)]
+        week_start: Option<NaiveDate>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Makes the run repeatable: the same seed, the same subdistrict and the same day.
+    #[arg(long, default_value_t = 20261123)]
+    pub seed: u64,
+    /// Keep the server and device stores here instead of a temporary folder.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCmd {
+    /// Enroll with a one-time code from the administrator.
+    Enroll {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long, default_value = "terminal")]
+        name: String,
+    },
+    /// This device: id, user, server, unsynced changes, sync state.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AreaCmd {
+    /// Areas under a parent (the districts without one).
+    List {
+        #[arg(long)]
+        parent: Option<Uuid>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuildingCmd {
+    /// Buildings in an area of any level.
+    List {
+        #[arg(long)]
+        area: Uuid,
+    },
+    /// Change a building's kind or head.
+    Edit {
+        id: Uuid,
+        #[arg(long, value_parser = parse_building_kind)]
+        kind: Option<BuildingKind>,
+        #[arg(long)]
+        head: Option<Uuid>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HouseholdCmd {
+    List {
+        #[arg(long)]
+        building: Uuid,
+        /// Include households that moved out.
+        #[arg(long)]
+        archived: bool,
+    },
+    Add {
+        #[arg(long)]
+        building: Uuid,
+        #[arg(long)]
+        unit: String,
+        #[arg(long, value_parser = parse_household_kind)]
+        kind: HouseholdKind,
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    Edit {
+        id: Uuid,
+        #[arg(long)]
+        unit: Option<String>,
+        #[arg(long, value_parser = parse_household_kind)]
+        kind: Option<HouseholdKind>,
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    /// The household moved out: archived, not deleted.
+    Archive { id: Uuid },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ResidentCmd {
+    List {
+        #[arg(long)]
+        household: Uuid,
+    },
+    Add {
+        #[arg(long)]
+        household: Uuid,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        id_number: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long = "key-group", value_parser = parse_key_group)]
+        key_groups: Vec<KeyGroup>,
+    },
+    Edit {
+        id: Uuid,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    Archive {
+        id: Uuid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCmd {
+    /// Check a tenant in (the resident must already be recorded in the household).
+    CheckIn {
+        #[arg(long)]
+        resident: Uuid,
+        #[arg(long)]
+        household: Uuid,
+        /// Default: today.
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        #[arg(long)]
+        until: Option<NaiveDate>,
+    },
+    CheckOut {
+        registration: Uuid,
+        /// Default: today.
+        #[arg(long)]
+        on: Option<NaiveDate>,
+    },
+    /// A resident's stays.
+    List {
+        #[arg(long)]
+        resident: Uuid,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HazardCmd {
+    Report {
+        #[arg(long)]
+        building: Uuid,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "fire")]
+        category: String,
+        #[arg(long, value_parser = parse_severity, default_value = "medium")]
+        severity: Severity,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DisputeCmd {
+    Log {
+        /// The grid (or micro-grid) the dispute is in.
+        #[arg(long)]
+        area: Uuid,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "neighbours")]
+        category: String,
+        /// low/medium: a small matter (settled the same day); high/critical: a big one.
+        #[arg(long, value_parser = parse_severity, default_value = "low")]
+        severity: Severity,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlarmCmd {
+    /// Raise a fire alarm at a building; it is dispatched to the building's micro fire station.
+    Raise {
+        #[arg(long)]
+        building: Uuid,
+        #[arg(long)]
+        title: String,
+    },
+    /// The crew confirms arrival on scene.
+    Arrive {
+        case: Uuid,
+        #[arg(long, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat")]
+        lon: Option<f64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCmd {
+    /// Open cases, most urgent first (red, yellow, green).
+    List {
+        /// Only cases in this area.
+        #[arg(long)]
+        area: Option<Uuid>,
+        /// Only the cases of this kind.
+        #[arg(long, value_parser = parse_case_kind)]
+        kind: Option<CaseKind>,
+    },
+    /// A case and its timeline.
+    Show { id: Uuid },
+    /// Record a lifecycle step: accept, assign, handle, completion-review, call-back, close,
+    /// acknowledge, en-route, resolve, review, fix, recheck-pass, recheck-fail, mediate,
+    /// escalate, settle, not-settled, note.
+    Act {
+        id: Uuid,
+        action: String,
+        /// The defence level for mediate/escalate/settle/not-settled.
+        #[arg(long, value_parser = parse_level)]
+        level: Option<DefenceLevel>,
+        /// The reason, agreement or note text.
+        #[arg(long)]
+        text: Option<String>,
+        #[arg(long)]
+        station: Option<Uuid>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConflictCmd {
+    List,
+    /// Write your losing value again.
+    Reapply {
+        id: Uuid,
+    },
+    /// Accept the winner.
+    Dismiss {
+        id: Uuid,
+    },
+}
+
+fn parse_with<T>(s: &str, parse: fn(&str) -> Option<T>, all: &[&str]) -> Result<T, String> {
+    parse(s).ok_or_else(|| format!("unknown value; expected one of: {}", all.join(", ")))
+}
+
+fn parse_household_kind(s: &str) -> Result<HouseholdKind, String> {
+    parse_with(
+        s,
+        HouseholdKind::parse,
+        &HouseholdKind::ALL.map(HouseholdKind::as_str),
+    )
+}
+fn parse_building_kind(s: &str) -> Result<BuildingKind, String> {
+    parse_with(
+        s,
+        BuildingKind::parse,
+        &BuildingKind::ALL.map(BuildingKind::as_str),
+    )
+}
+fn parse_key_group(s: &str) -> Result<KeyGroup, String> {
+    parse_with(s, KeyGroup::parse, &KeyGroup::ALL.map(KeyGroup::as_str))
+}
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    parse_with(s, Severity::parse, &Severity::ALL.map(Severity::as_str))
+}
+fn parse_case_kind(s: &str) -> Result<CaseKind, String> {
+    parse_with(s, CaseKind::parse, &CaseKind::ALL.map(CaseKind::as_str))
+}
+fn parse_level(s: &str) -> Result<DefenceLevel, String> {
+    parse_with(
+        s,
+        DefenceLevel::parse,
+        &DefenceLevel::ALL.map(DefenceLevel::as_str),
+    )
+}

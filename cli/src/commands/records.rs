@@ -1,0 +1,247 @@
+//! Areas, buildings, households, residents, tenants and search.
+
+use gridwork_core::Gridwork;
+use gridwork_domain::model::{Household, Resident};
+use uuid::Uuid;
+
+use super::{CliResult, today};
+use crate::args::{AreaCmd, BuildingCmd, HouseholdCmd, ResidentCmd, TenantCmd};
+use crate::output;
+
+pub fn area(gw: &Gridwork, cmd: AreaCmd, json: bool) -> CliResult {
+    let AreaCmd::List { parent } = cmd;
+    let areas = gw.child_areas(parent)?;
+    output::list(json, &areas, &["id", "level", "code", "name"], |a| {
+        vec![
+            a.id.to_string(),
+            a.level.as_str().into(),
+            a.code.clone(),
+            a.name.clone(),
+        ]
+    });
+    Ok(())
+}
+
+pub fn building(gw: &Gridwork, cmd: BuildingCmd, json: bool) -> CliResult {
+    match cmd {
+        BuildingCmd::List { area } => {
+            let list = gw.buildings_in_area(area)?;
+            output::list(
+                json,
+                &list,
+                &["id", "address code", "address", "kind"],
+                |b| {
+                    vec![
+                        b.id.to_string(),
+                        b.address_code.clone(),
+                        b.address.clone(),
+                        b.kind.as_str().into(),
+                    ]
+                },
+            );
+        }
+        BuildingCmd::Edit { id, kind, head } => {
+            let b = gw.update::<gridwork_domain::model::Building>(id, |b| {
+                if let Some(k) = kind {
+                    b.kind = k;
+                }
+                if head.is_some() {
+                    b.head_user_id = head;
+                }
+            })?;
+            output::one(json, &b, |b| format!("building {} updated", b.address));
+        }
+    }
+    Ok(())
+}
+
+pub fn household(gw: &Gridwork, cmd: HouseholdCmd, json: bool) -> CliResult {
+    match cmd {
+        HouseholdCmd::List { building, archived } => {
+            let list = gw.households_of_building(building, archived)?;
+            output::list(
+                json,
+                &list,
+                &["id", "unit", "kind", "phone", "archived"],
+                |h| {
+                    vec![
+                        h.id.to_string(),
+                        h.unit.clone(),
+                        h.kind.as_str().into(),
+                        h.phone.clone().unwrap_or_default(),
+                        if h.archived {
+                            "yes".into()
+                        } else {
+                            String::new()
+                        },
+                    ]
+                },
+            );
+        }
+        HouseholdCmd::Add {
+            building,
+            unit,
+            kind,
+            phone,
+        } => {
+            let h = gw.create(Household {
+                id: Uuid::nil(),
+                building_id: building,
+                unit,
+                kind,
+                phone,
+                archived: false,
+            })?;
+            output::one(json, &h, |h| {
+                format!("household {} added: {}", h.unit, h.id)
+            });
+        }
+        HouseholdCmd::Edit {
+            id,
+            unit,
+            kind,
+            phone,
+        } => {
+            let h = gw.update::<Household>(id, |h| {
+                if let Some(u) = unit {
+                    h.unit = u;
+                }
+                if let Some(k) = kind {
+                    h.kind = k;
+                }
+                if let Some(p) = phone {
+                    h.phone = Some(p);
+                }
+            })?;
+            output::one(json, &h, |h| format!("household {} updated", h.unit));
+        }
+        HouseholdCmd::Archive { id } => {
+            let h = gw.update::<Household>(id, |h| h.archived = true)?;
+            output::one(json, &h, |h| {
+                format!("household {} archived (moved out)", h.unit)
+            });
+        }
+    }
+    Ok(())
+}
+
+pub fn resident(gw: &Gridwork, cmd: ResidentCmd, json: bool) -> CliResult {
+    match cmd {
+        ResidentCmd::List { household } => {
+            let list = gw.residents_of_household(household)?;
+            output::list(
+                json,
+                &list,
+                &["id", "name", "ID number", "phone", "key groups"],
+                |r| {
+                    vec![
+                        r.id.to_string(),
+                        r.name.clone(),
+                        r.id_number_masked.clone().unwrap_or_default(),
+                        r.phone.clone().unwrap_or_default(),
+                        r.key_groups
+                            .iter()
+                            .map(|k| k.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ]
+                },
+            );
+        }
+        ResidentCmd::Add {
+            household,
+            name,
+            id_number,
+            phone,
+            key_groups,
+        } => {
+            let r = gw.create(Resident {
+                id: Uuid::nil(),
+                household_id: household,
+                name,
+                id_number,
+                phone,
+                key_groups,
+                last_visit_ms: None,
+                archived: false,
+            })?;
+            let summary = gridwork_core::ResidentSummary::from(r);
+            output::one(json, &summary, |r| {
+                format!("resident {} added: {}", r.name, r.id)
+            });
+        }
+        ResidentCmd::Edit { id, name, phone } => {
+            let r = gw.update::<Resident>(id, |r| {
+                if let Some(n) = name {
+                    r.name = n;
+                }
+                if let Some(p) = phone {
+                    r.phone = Some(p);
+                }
+            })?;
+            let summary = gridwork_core::ResidentSummary::from(r);
+            output::one(json, &summary, |r| format!("resident {} updated", r.name));
+        }
+        ResidentCmd::Archive { id } => {
+            let r = gw.update::<Resident>(id, |r| r.archived = true)?;
+            let summary = gridwork_core::ResidentSummary::from(r);
+            output::one(json, &summary, |r| format!("resident {} archived", r.name));
+        }
+    }
+    Ok(())
+}
+
+pub fn tenant(gw: &Gridwork, cmd: TenantCmd, json: bool) -> CliResult {
+    match cmd {
+        TenantCmd::CheckIn {
+            resident,
+            household,
+            from,
+            until,
+        } => {
+            let reg = gw.check_in(
+                resident,
+                household,
+                from.unwrap_or_else(|| today(gw)),
+                until,
+            )?;
+            output::one(json, &reg, |r| {
+                format!("checked in from {}: registration {}", r.check_in, r.id)
+            });
+        }
+        TenantCmd::CheckOut { registration, on } => {
+            let reg = gw.check_out(registration, on.unwrap_or_else(|| today(gw)))?;
+            output::one(json, &reg, |r| {
+                format!(
+                    "checked out on {}",
+                    r.check_out.map(|d| d.to_string()).unwrap_or_default()
+                )
+            });
+        }
+        TenantCmd::List { resident } => {
+            let list = gw.registrations_of_resident(resident)?;
+            output::list(
+                json,
+                &list,
+                &["id", "check-in", "expected end", "check-out"],
+                |r| {
+                    vec![
+                        r.id.to_string(),
+                        r.check_in.to_string(),
+                        r.expected_end.map(|d| d.to_string()).unwrap_or_default(),
+                        r.check_out.map(|d| d.to_string()).unwrap_or_default(),
+                    ]
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn search(gw: &Gridwork, query: &str, limit: usize, json: bool) -> CliResult {
+    let hits = gw.search(query, limit)?;
+    output::list(json, &hits, &["kind", "id", "text"], |h| {
+        vec![h.kind.as_str().into(), h.id.to_string(), h.text.clone()]
+    });
+    Ok(())
+}

@@ -1,0 +1,225 @@
+//! The `gridwork` binary as a person uses it: the demo end to end, a device in the terminal
+//! against a real server, and clear errors on bad input.
+
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use gridwork_core::seed::{SeedSize, seed_subdistrict};
+use gridwork_core::{Gridwork, HttpTransport, OpenOptions};
+use gridwork_domain::sync::Role;
+use gridwork_server::storage::{SqliteStorage, Storage};
+
+fn gridwork(store: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gridwork"))
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .expect("the gridwork binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn the_demo_runs_end_to_end_and_shows_the_system_doing_its_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gridwork"))
+        .args(["demo", "--seed", "7", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "demo failed:\n{text}\n{}",
+        stderr(&out)
+    );
+    assert!(text.contains("converged ✓"), "{text}");
+    assert!(!text.contains("DIFFERENT"), "{text}");
+    assert!(text.contains("within the 5-minute target ✓"), "{text}");
+    assert!(
+        text.contains("re-applied it"),
+        "the conflict and its resolution are shown:\n{text}"
+    );
+    assert!(text.contains("[红]"), "an overdue case shows red:\n{text}");
+    assert!(
+        text.contains("工作简报"),
+        "the weekly brief is printed:\n{text}"
+    );
+    assert!(
+        dir.path().join("server.db").exists(),
+        "--data-dir keeps the stores"
+    );
+}
+
+#[test]
+fn a_device_in_the_terminal_enrolls_works_and_syncs_with_a_real_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let storage = Arc::new(SqliteStorage::open(dir.path().join("server.db")).unwrap());
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let server = rt
+        .block_on(gridwork_server::serve(listener, storage.clone()))
+        .unwrap();
+    let url = server.url();
+    let code = |name: &str, role| {
+        rt.block_on(async {
+            let u = storage
+                .create_user(name.into(), role, vec![])
+                .await
+                .unwrap();
+            storage
+                .create_enrollment_code(u.id, gridwork_server::clock::now_ms())
+                .await
+                .unwrap()
+        })
+    };
+
+    // The command centre's phone loads a small grid.
+    let centre = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
+    let net = HttpTransport::new(&url, None).unwrap();
+    rt.block_on(centre.enroll(&net, &code("陈静", Role::Dispatcher), "centre"))
+        .unwrap();
+    let seeded = seed_subdistrict(&centre, 3, SeedSize::TINY, |_, _| {}).unwrap();
+    rt.block_on(centre.sync_now(&net)).unwrap();
+
+    let store = dir.path().join("phone.db");
+    let c = code("王芳", Role::Gridworker);
+    let out = gridwork(
+        &store,
+        &["device", "enroll", "--server", &url, "--code", &c],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("enrolled as 王芳"));
+    let out = gridwork(&store, &["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let grid = seeded.grids[0].id.to_string();
+    let out = gridwork(&store, &["building", "list", "--area", &grid, "--json"]);
+    let buildings: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(buildings.as_array().unwrap().len(), 4);
+    let building = buildings[0]["id"].as_str().unwrap().to_string();
+
+    let out = gridwork(
+        &store,
+        &[
+            "household",
+            "add",
+            "--building",
+            &building,
+            "--unit",
+            "6-601",
+            "--kind",
+            "rental",
+            "--phone",
+            "+86 138 0571 9999",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let household: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(household["phone"], "13805719999", "stored normalised");
+    let out = gridwork(
+        &store,
+        &[
+            "hazard",
+            "report",
+            "--building",
+            &building,
+            "--title",
+            "电动车楼道充电",
+            "--severity",
+            "high",
+        ],
+    );
+    assert!(stdout(&out).contains("hazard reported"), "{}", stderr(&out));
+    let out = gridwork(&store, &["case", "list", "--json"]);
+    let cases: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(cases.as_array().unwrap().len(), 1);
+    assert_eq!(cases[0]["colour"], "green");
+    let out = gridwork(&store, &["search", "楼道充电"]);
+    assert!(stdout(&out).contains("电动车楼道充电"));
+    let out = gridwork(&store, &["device", "status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(status["unsynced_changes"], 2, "made offline, queued");
+
+    let out = gridwork(&store, &["sync", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["pushed"], 2);
+    rt.block_on(centre.sync_now(&net)).unwrap();
+    let id = household["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        centre
+            .get::<gridwork_domain::model::Household>(id)
+            .unwrap()
+            .unit,
+        "6-601"
+    );
+    rt.block_on(server.shutdown()).unwrap();
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("phone.db");
+    let nobody = uuid::Uuid::now_v7().to_string();
+
+    let out = gridwork(
+        &store,
+        &[
+            "household",
+            "add",
+            "--building",
+            &nobody,
+            "--unit",
+            "1",
+            "--kind",
+            "hotel",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("owner_occupied"),
+        "lists the kinds: {}",
+        stderr(&out)
+    );
+
+    let out = gridwork(
+        &store,
+        &[
+            "household",
+            "add",
+            "--building",
+            &nobody,
+            "--unit",
+            "1",
+            "--kind",
+            "rental",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("household.building_id"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = gridwork(&store, &["sync"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("not enrolled"), "{}", stderr(&out));
+
+    let out = gridwork(
+        &store,
+        &["device", "enroll", "--server", "ftp://x", "--code", "A"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("http://"), "{}", stderr(&out));
+}

@@ -1,0 +1,124 @@
+//! Patrols through the store (巡查): the gridworker walks the grid, checks in at buildings,
+//! reports a hazard found on the way, and ends the patrol.
+
+use gridwork_core::Error;
+use gridwork_domain::model::*;
+use gridwork_domain::workflow::CaseState;
+
+use crate::workflow_world::*;
+
+#[test]
+fn a_patrol_with_two_visits_and_a_hazard_found_on_it() {
+    let w = World::new(3);
+    let start = w.now();
+    let patrol = w.gw.start_patrol(w.g.grid.id).unwrap();
+    assert_eq!((patrol.user_id, patrol.started_at_ms), (w.me, start));
+
+    w.wait(10 * MINUTE);
+    let first =
+        w.gw.visit_building(
+            patrol.id,
+            w.g.buildings[0].id,
+            Some(pos(30.2600, 120.165)),
+            None,
+        )
+        .unwrap();
+    assert_eq!(first.at_ms, start + 10 * MINUTE);
+    w.wait(15 * MINUTE);
+    let b = &w.g.buildings[1];
+    w.gw.visit_building(
+        patrol.id,
+        b.id,
+        Some(pos(30.2610, 120.165)),
+        Some("  楼道堆放杂物  "),
+    )
+    .unwrap();
+    let hazard =
+        w.gw.report_finding(
+            patrol.id,
+            b.id,
+            CaseKind::Hazard,
+            "消防通道堵塞",
+            "blocked_exit",
+            Severity::High,
+        )
+        .unwrap();
+    assert_eq!(hazard.case.patrol_id, Some(patrol.id));
+    assert_eq!(hazard.case.area_id, w.g.grid.id);
+    assert_eq!(hazard.case.position, b.position);
+    assert_eq!(hazard.fold.state, CaseState::Reported);
+    w.wait(20 * MINUTE);
+    let ended = w.gw.end_patrol(patrol.id).unwrap();
+    assert_eq!(ended.ended_at_ms, Some(start + 45 * MINUTE));
+
+    let summary = w.gw.patrol_summary(patrol.id).unwrap();
+    assert_eq!(summary.visits.len(), 2);
+    assert_eq!(
+        summary.visits[1].note.as_deref(),
+        Some("楼道堆放杂物"),
+        "the note is trimmed"
+    );
+    assert_eq!(summary.buildings_visited, 2);
+    assert_eq!(summary.duration_ms, Some(45 * MINUTE));
+    assert_eq!(summary.findings.len(), 1);
+    assert_eq!(summary.findings[0].case.id, hazard.case.id);
+    assert_eq!(summary.findings[0].case.title, "消防通道堵塞");
+
+    // A case opened outside the patrol is not one of its findings.
+    w.case(CaseKind::Hazard, "灭火器过期", Severity::Low);
+    assert_eq!(w.gw.patrol_summary(patrol.id).unwrap().findings.len(), 1);
+}
+
+#[test]
+fn an_ended_patrol_takes_no_more_check_ins_but_findings_can_still_be_written_up() {
+    let w = World::new(2);
+    let patrol = w.gw.start_patrol(w.g.grid.id).unwrap();
+    w.gw.end_patrol(patrol.id).unwrap();
+    let err =
+        w.gw.visit_building(patrol.id, w.g.buildings[0].id, None, None)
+            .unwrap_err();
+    assert!(
+        matches!(&err, Error::Invalid(v) if v.field == "patrol_visit.patrol_id"),
+        "{err:?}"
+    );
+    let err = w.gw.end_patrol(patrol.id).unwrap_err();
+    assert!(err.to_string().contains("already ended"), "{err}");
+
+    let finding =
+        w.gw.report_finding(
+            patrol.id,
+            w.g.buildings[1].id,
+            CaseKind::PatrolFinding,
+            "路灯不亮",
+            "street_light",
+            Severity::Low,
+        )
+        .unwrap();
+    assert_eq!(finding.fold.state, CaseState::Open);
+    let err =
+        w.gw.report_finding(
+            patrol.id,
+            w.g.buildings[1].id,
+            CaseKind::Alarm,
+            "冒烟",
+            "smoke",
+            Severity::High,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Invalid(v) if v.field == "case.kind"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_phone_with_no_user_cannot_start_a_patrol() {
+    let clock = crate::common::TestClock::at(crate::common::MORNING_MS);
+    let gw = gridwork_core::Gridwork::open_in_memory(clock.options()).unwrap();
+    let g = crate::common::grid_with_buildings(&gw, 1);
+    let err = gw.start_patrol(g.grid.id).unwrap_err();
+    assert!(
+        matches!(&err, Error::Invalid(v) if v.field == "patrol.user_id"),
+        "{err:?}"
+    );
+}
