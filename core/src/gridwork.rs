@@ -243,13 +243,9 @@ impl Gridwork {
     /// assert_eq!(gw.get::<Area>(district.id).unwrap().name, "西湖区");
     /// ```
     pub fn create<T: Entity>(&self, mut value: T) -> Result<T> {
-        if value.id().is_nil() {
-            value.set_id(new_id());
-        }
-        value.normalize()?;
-        let id = value.id();
         self.commit_local(|tx, stamp| {
-            if records::load(tx, id)?.is_some() {
+            let op = create_op(stamp, &mut value)?;
+            if records::load(tx, value.id())?.is_some() {
                 return Err(ValidationError::new(
                     format!("{}.id", T::KIND.as_str()),
                     "a record with this id already exists",
@@ -259,20 +255,7 @@ impl Gridwork {
             let obj = to_object(&value)?;
             check_references(tx, T::KIND, &obj)?;
             check_codes::<T>(tx, &obj, true)?;
-            let fields = obj
-                .into_iter()
-                .filter(|(k, _)| k != "id")
-                .map(|(k, v)| {
-                    (
-                        k,
-                        FieldWrite {
-                            value: v,
-                            base: None,
-                        },
-                    )
-                })
-                .collect();
-            Ok((vec![set_op(stamp, T::KIND, id, fields)], value))
+            Ok((vec![op], value))
         })
     }
 
@@ -357,6 +340,29 @@ pub(crate) fn live_state(conn: &Connection, kind: EntityKind, id: Id) -> Result<
             id: id.to_string(),
         }),
     }
+}
+
+/// The operation creating `value` (a nil id replaced by a fresh one, its fields checked and
+/// normalised first): every field written with no base, as a creation is.
+pub(crate) fn create_op<T: Entity>(stamp: Stamp, value: &mut T) -> Result<Op> {
+    if value.id().is_nil() {
+        value.set_id(new_id());
+    }
+    value.normalize()?;
+    let fields = to_object(value)?
+        .into_iter()
+        .filter(|(k, _)| k != "id")
+        .map(|(k, v)| {
+            (
+                k,
+                FieldWrite {
+                    value: v,
+                    base: None,
+                },
+            )
+        })
+        .collect();
+    Ok(set_op(stamp, T::KIND, value.id(), fields))
 }
 
 pub(crate) fn set_op(

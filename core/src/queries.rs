@@ -4,18 +4,16 @@
 //! titles that finds Chinese substrings.
 
 use gridwork_domain::ids::Id;
-use gridwork_domain::model::{
-    Area, Building, Case, Entity, Household, KeyGroup, Registration, Resident,
-};
+use gridwork_domain::model::{Area, Building, Case, Household, KeyGroup, Registration, Resident};
 use gridwork_domain::op::EntityKind;
 use gridwork_domain::validate::resident_id;
 use gridwork_domain::workflow::{CaseFold, sort_by_urgency};
-use rusqlite::{Connection, params_from_iter};
 use serde::Serialize;
 
 use crate::cases::CaseView;
 use crate::error::Result;
 use crate::gridwork::{Gridwork, live_state};
+use crate::store::area_records::{SUBTREE, decode_fields, decode_rows};
 
 /// A resident as every list shows them: the ID number masked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -56,32 +54,6 @@ pub struct SearchHit {
 /// The most search hits returned.
 pub const MAX_SEARCH_HITS: usize = 200;
 
-/// Decodes rows of `(id, fields)` into model records, skipping ones only partly known.
-fn decode_rows<T: Entity>(conn: &Connection, sql: &str, args: &[String]) -> Result<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params_from_iter(args), |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, fields) = row?;
-        let mut obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&fields)?;
-        obj.insert("id".into(), serde_json::Value::String(id));
-        if let Ok(v) = serde_json::from_value::<T>(serde_json::Value::Object(obj)) {
-            out.push(v);
-        }
-    }
-    Ok(out)
-}
-
-/// The SQL for the ids of an area and every area below it.
-const AREA_SUBTREE: &str = "WITH RECURSIVE subtree(id) AS (
-        SELECT ?1
-        UNION
-        SELECT r.id FROM records r JOIN subtree s ON json_extract(r.fields, '$.parent_id') = s.id
-        WHERE r.kind = 'area' AND r.tombstone IS NULL
-    )";
-
 impl Gridwork {
     /// Areas directly below an area (the districts when `parent` is `None`).
     pub fn child_areas(&self, parent: Option<Id>) -> Result<Vec<Area>> {
@@ -109,7 +81,7 @@ impl Gridwork {
             decode_rows(
                 conn,
                 &format!(
-                    "{AREA_SUBTREE}
+                    "{SUBTREE}
                      SELECT id, fields FROM records WHERE kind = 'building' AND tombstone IS NULL
                      AND (json_extract(fields, '$.grid_id') IN subtree
                           OR json_extract(fields, '$.micro_grid_id') IN subtree)
@@ -174,7 +146,7 @@ impl Gridwork {
         let mut views = self.read(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
             let mut stmt = conn.prepare_cached(&format!(
-                "{AREA_SUBTREE}
+                "{SUBTREE}
                  SELECT r.id, r.fields, f.fold FROM records r JOIN case_folds f ON f.case_id = r.id
                  WHERE r.kind = 'case' AND r.tombstone IS NULL AND f.closed = 0
                  AND json_extract(r.fields, '$.area_id') IN subtree"
@@ -189,12 +161,10 @@ impl Gridwork {
             let mut views = Vec::new();
             for row in rows {
                 let (id, fields, fold) = row?;
-                let mut obj: serde_json::Map<String, serde_json::Value> =
-                    serde_json::from_str(&fields)?;
-                obj.insert("id".into(), serde_json::Value::String(id));
-                let case: Case = serde_json::from_value(serde_json::Value::Object(obj))?;
-                let fold: CaseFold = serde_json::from_str(&fold)?;
-                views.push(CaseView::build(case, fold, &policy, now));
+                if let Some(case) = decode_fields::<Case>(id, &fields)? {
+                    let fold: CaseFold = serde_json::from_str(&fold)?;
+                    views.push(CaseView::build(case, fold, &policy, now));
+                }
             }
             Ok(views)
         })?;

@@ -2,6 +2,7 @@
 //! metadata. Functions here take a connection (or transaction) and do one thing; the
 //! [`crate::Gridwork`] API composes them into one transaction per user action.
 
+pub(crate) mod area_records;
 pub mod meta;
 pub mod open;
 pub mod outbox;

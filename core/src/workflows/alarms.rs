@@ -16,9 +16,9 @@ use serde::Serialize;
 
 use crate::cases::CaseView;
 use crate::error::Result;
+use crate::gridwork::create_op;
 use crate::gridwork::{Gridwork, live_state};
-use crate::workflows::area_records::{self, CaseFilter};
-use crate::workflows::new_record::create_op;
+use crate::store::area_records::{self, CaseFilter};
 
 /// The severity of an alarm raised without one: a fire is serious until the crew says
 /// otherwise. (Alarm deadlines do not depend on severity; lists and the brief show it.)

@@ -28,8 +28,8 @@ use rusqlite::Connection;
 
 use crate::error::Result;
 use crate::gridwork::{Gridwork, live_state};
+use crate::store::area_records::{self, CaseFilter};
 use crate::store::records;
-use crate::workflows::area_records::{self, CaseFilter};
 
 impl Gridwork {
     /// The weekly brief of an area (a subdistrict, a community, a grid) for the seven days

@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::gridwork::{Gridwork, live_state};
+use crate::store::area_records;
 use crate::store::meta;
-use crate::workflows::area_records;
 
 /// The metadata key of the key-group policy.
 const KEY_GROUP_POLICY: &str = "key_group_policy";

@@ -18,7 +18,6 @@
 //! `docs/workflows.md`.
 
 pub mod alarms;
-pub(crate) mod area_records;
 pub mod brief;
 pub mod key_groups;
 pub(crate) mod new_record;

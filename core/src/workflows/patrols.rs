@@ -15,10 +15,11 @@ use serde::Serialize;
 
 use crate::cases::CaseView;
 use crate::error::Result;
+use crate::gridwork::create_op;
 use crate::gridwork::{Gridwork, live_state, set_op};
+use crate::store::area_records::{self, CaseFilter};
 use crate::store::records;
-use crate::workflows::area_records::{self, CaseFilter};
-use crate::workflows::new_record::{create_op, referenced};
+use crate::workflows::new_record::referenced;
 
 /// A patrol with what it did.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -19,10 +19,11 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::gridwork::create_op;
 use crate::gridwork::{Gridwork, live_state, set_op};
+use crate::store::area_records;
 use crate::store::records;
-use crate::workflows::area_records;
-use crate::workflows::new_record::{create_op, referenced};
+use crate::workflows::new_record::referenced;
 
 /// A stay as the expiring and overdue lists show it: who, where, until when.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -16,8 +16,8 @@ use gridwork_domain::workflow::{self, CaseFold, sort_by_urgency};
 use crate::cases::CaseView;
 use crate::error::{Error, Result};
 use crate::gridwork::{Gridwork, live_state};
+use crate::store::area_records::{self, CaseFilter};
 use crate::store::records;
-use crate::workflows::area_records::{self, CaseFilter};
 
 impl Gridwork {
     /// The steps the case can take next in its current state, by
