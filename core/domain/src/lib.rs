@@ -7,6 +7,7 @@
 //!   alarms, registration figures, the weekly brief.
 //! - [`hlc`]: the hybrid logical clock that stamps every change.
 //! - [`op`]: operations, the unit of change that is stored, synced and merged.
+//! - [`scope`]: roles and scopes: who may see which record and who may change what.
 //!
 //! Nothing here touches a disk, a socket or the wall clock: callers pass time in.
 
@@ -20,4 +21,5 @@ pub use hlc::{Hlc, HlcClock, Stamp};
 pub use ids::{DeviceId, Id, new_id};
 pub mod merge;
 pub mod op;
+pub mod scope;
 pub mod sync;

@@ -38,7 +38,7 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    fn new(code: RejectCode, message: impl Into<String>) -> Rejection {
+    pub(crate) fn new(code: RejectCode, message: impl Into<String>) -> Rejection {
         Rejection {
             code,
             message: message.into(),

@@ -137,7 +137,7 @@ fn fetch<E>(
 }
 
 /// The id in a link field (`null`, absent or not an id: no link).
-fn link(state: &RecordState, field: &str) -> Option<Id> {
+pub(crate) fn link(state: &RecordState, field: &str) -> Option<Id> {
     state.fields.get(field)?.as_str()?.parse().ok()
 }
 

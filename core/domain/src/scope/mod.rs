@@ -1,0 +1,31 @@
+//! Roles and scopes as pure rules: who may see which record and who may change what.
+//!
+//! The server enforces these rules on every push and filters every pull, snapshot and long poll
+//! with them; the device runs the same functions to show a user only the actions they may take.
+//! Nothing here reads a database: the caller describes a record by its [`Place`] (its area path,
+//! building, station and case facts) and a user by their [`ScopeView`]. The newcomer's
+//! description is `docs/scopes.md`.
+//!
+//! - [`place`]: where a record sits, the facts visibility depends on.
+//! - [`view`]: a user's role, scope and the area paths their scope hangs from.
+//! - [`visibility`]: whether a user may see a record.
+//! - [`permission`]: whether a user may make a change, with the reason when not.
+//! - [`redact`]: personal fields a role must not hold, removed before sending.
+//! - [`retention`]: when a checked-out tenant's personal data leaves the phones.
+
+pub mod permission;
+pub mod place;
+pub mod redact;
+pub mod retention;
+pub mod view;
+pub mod visibility;
+
+#[cfg(test)]
+pub(crate) mod test_support;
+
+pub use permission::{Change, Decision, decide};
+pub use place::{CaseFacts, Place};
+pub use redact::{hidden_fields, redact_op, redact_record};
+pub use retention::{DEFAULT_TENANT_RETENTION_DAYS, tenant_data_expired};
+pub use view::ScopeView;
+pub use visibility::visible;
