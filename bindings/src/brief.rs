@@ -1,0 +1,163 @@
+//! Reports as the apps see them: tenant stays and registration rates, key-group visits due,
+//! and the weekly brief (its headline figures as fields, the whole as Markdown and JSON).
+
+use gridwork_domain::workflow;
+
+use crate::cases::CaseKind;
+use crate::convert::{day_text, id_text};
+use crate::model::Registration;
+
+/// A tenant's stay with where it is, for the stays lists.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct StayView {
+    pub registration: Registration,
+    pub resident_name: String,
+    pub unit: String,
+    pub building_id: String,
+    pub address: String,
+}
+
+impl From<gridwork_core::StayView> for StayView {
+    fn from(s: gridwork_core::StayView) -> Self {
+        StayView {
+            registration: s.registration.into(),
+            resident_name: s.resident_name,
+            unit: s.unit,
+            building_id: id_text(s.building_id),
+            address: s.address,
+        }
+    }
+}
+
+/// A rented room with nobody checked in.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct UnregisteredRoom {
+    pub household_id: String,
+    pub unit: String,
+    pub building_id: String,
+    pub address: String,
+}
+
+impl From<gridwork_core::UnregisteredRoom> for UnregisteredRoom {
+    fn from(r: gridwork_core::UnregisteredRoom) -> Self {
+        UnregisteredRoom {
+            household_id: id_text(r.household_id),
+            unit: r.unit,
+            building_id: id_text(r.building_id),
+            address: r.address,
+        }
+    }
+}
+
+/// How many occupied rented rooms have a tenant checked in.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RegistrationRate {
+    pub occupied_rental_rooms: u64,
+    pub registered_rooms: u64,
+    /// `registered_rooms / occupied_rental_rooms`; 1.0 when there is no such room.
+    pub rate: f64,
+}
+
+impl From<workflow::RegistrationRate> for RegistrationRate {
+    fn from(r: workflow::RegistrationRate) -> Self {
+        RegistrationRate {
+            occupied_rental_rooms: r.occupied_rental_rooms as u64,
+            registered_rooms: r.registered_rooms as u64,
+            rate: r.rate,
+        }
+    }
+}
+
+/// A key-group resident whose regular visit is overdue.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct OverdueVisit {
+    pub resident_id: String,
+    pub name: String,
+    pub household_id: String,
+    pub unit: String,
+    pub address: String,
+    pub last_visit_ms: Option<u64>,
+    pub interval_days: u32,
+    /// The last moment the visit was on time; 0 when never visited.
+    pub due_ms: u64,
+}
+
+impl From<gridwork_core::OverdueVisit> for OverdueVisit {
+    fn from(v: gridwork_core::OverdueVisit) -> Self {
+        OverdueVisit {
+            resident_id: id_text(v.due.resident_id),
+            name: v.name,
+            household_id: id_text(v.household_id),
+            unit: v.unit,
+            address: v.address,
+            last_visit_ms: v.due.last_visit_ms,
+            interval_days: v.due.interval_days,
+            due_ms: v.due.due_ms,
+        }
+    }
+}
+
+/// Cases of one kind in the brief's week.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct KindCount {
+    pub kind: CaseKind,
+    pub opened: u64,
+    pub closed: u64,
+    pub open_at_week_end: u64,
+}
+
+/// The weekly brief of an area for the Tuesday meeting: the headline figures, and the whole
+/// brief as Markdown (to show or share) and as JSON (every figure, for custom screens).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct WeeklyBrief {
+    pub area_name: String,
+    pub week_start: String,
+    pub week_end: String,
+    pub cases: Vec<KindCount>,
+    /// Open cases at week end by colour.
+    pub red: u64,
+    pub yellow: u64,
+    pub green: u64,
+    pub alarms_opened: u64,
+    pub alarms_without_arrival: u64,
+    /// The median crew arrival time in minutes, when there was an arrival.
+    pub median_arrival_minutes: Option<f64>,
+    pub hazards_found: u64,
+    pub hazards_fixed: u64,
+    pub registration_rate: f64,
+    pub patrol_visits: u64,
+    pub markdown: String,
+    pub json: String,
+}
+
+impl From<workflow::WeeklyBrief> for WeeklyBrief {
+    fn from(b: workflow::WeeklyBrief) -> Self {
+        WeeklyBrief {
+            area_name: b.area_name.clone(),
+            week_start: day_text(b.week_start),
+            week_end: day_text(b.week_end),
+            cases: b
+                .cases
+                .iter()
+                .map(|k| KindCount {
+                    kind: k.kind.into(),
+                    opened: k.opened as u64,
+                    closed: k.closed as u64,
+                    open_at_week_end: k.open_at_week_end as u64,
+                })
+                .collect(),
+            red: b.colours.red as u64,
+            yellow: b.colours.yellow as u64,
+            green: b.colours.green as u64,
+            alarms_opened: b.alarms.opened as u64,
+            alarms_without_arrival: b.alarms.without_arrival as u64,
+            median_arrival_minutes: b.alarms.arrival.as_ref().map(|a| a.median_minutes),
+            hazards_found: b.hazards.found as u64,
+            hazards_fixed: b.hazards.fixed as u64,
+            registration_rate: b.registration.rate.rate,
+            patrol_visits: b.patrol_visits as u64,
+            markdown: b.to_markdown(),
+            json: serde_json::to_string(&b).unwrap_or_default(),
+        }
+    }
+}

@@ -1,0 +1,539 @@
+//! Cases as the apps see them: their kinds, the lifecycle steps an app records
+//! ([`CaseAction`]), a case with its state, deadline and colour ([`CaseView`]), its timeline,
+//! alarm arrival figures, patrols, search hits and conflicts.
+
+use gridwork_domain::model as core;
+use gridwork_domain::op::EntityKind;
+use gridwork_domain::workflow::{self, CaseAction as CoreAction, DefenceLevel as CoreLevel};
+
+use crate::convert::{id, id_text, opt_id, opt_id_text};
+use crate::error::GridworkError;
+use crate::model::{Position, mirror_enum};
+
+mirror_enum! {
+    /// What a case is about.
+    CaseKind from core::CaseKind {
+        /// 隐患: a fire or safety hazard.
+        Hazard,
+        /// 矛盾纠纷: a dispute between neighbours, landlord and tenant…
+        Dispute,
+        /// 火警: a fire alarm, dispatched to a micro fire station.
+        Alarm,
+        /// 12345 hotline request.
+        Hotline,
+        /// Something found on patrol.
+        PatrolFinding,
+    }
+}
+
+mirror_enum! {
+    /// How serious a case is; sets its deadlines.
+    Severity from core::Severity { Low, Medium, High, Critical }
+}
+
+mirror_enum! {
+    /// The lines of defence a dispute is mediated at, bottom up (四道防线).
+    DefenceLevel from CoreLevel {
+        MicroGridLeader, Gridworker, VillageSecretary, SubdistrictMediationCentre,
+    }
+}
+
+mirror_enum! {
+    /// A deadline's colour now (红黄绿).
+    Colour from workflow::Colour { Green, Yellow, Red }
+}
+
+/// What kind of record an id names (search hits, conflicts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum RecordKind {
+    Area,
+    Building,
+    Station,
+    Household,
+    Resident,
+    Registration,
+    Case,
+    Patrol,
+    PatrolVisit,
+}
+
+impl From<EntityKind> for RecordKind {
+    fn from(k: EntityKind) -> Self {
+        match k {
+            EntityKind::Area => RecordKind::Area,
+            EntityKind::Building => RecordKind::Building,
+            EntityKind::Station => RecordKind::Station,
+            EntityKind::Household => RecordKind::Household,
+            EntityKind::Resident => RecordKind::Resident,
+            EntityKind::Registration => RecordKind::Registration,
+            EntityKind::Case => RecordKind::Case,
+            EntityKind::Patrol => RecordKind::Patrol,
+            EntityKind::PatrolVisit => RecordKind::PatrolVisit,
+        }
+    }
+}
+
+/// A step of a case's lifecycle. Which steps a case allows now: `available_actions`.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum CaseAction {
+    // 12345 hotline
+    Accept,
+    ReviewAssign {
+        assignee: Option<String>,
+        deadline_ms: Option<u64>,
+    },
+    Handle,
+    CompletionReview,
+    SendBack {
+        reason: String,
+    },
+    CallBack {
+        satisfied: bool,
+    },
+    Close,
+    // fire alarm
+    Dispatch {
+        station_id: String,
+    },
+    Acknowledge,
+    EnRoute {
+        position: Option<Position>,
+    },
+    Arrive {
+        position: Option<Position>,
+    },
+    Resolve,
+    Review,
+    // hazard and patrol finding
+    Assign {
+        assignee: Option<String>,
+        deadline_ms: Option<u64>,
+    },
+    Fix,
+    Recheck {
+        passed: bool,
+    },
+    // dispute
+    Mediate {
+        level: DefenceLevel,
+    },
+    Escalate {
+        to: DefenceLevel,
+        reason: String,
+    },
+    Settle {
+        level: DefenceLevel,
+        agreement: String,
+    },
+    NotSettled {
+        level: DefenceLevel,
+        reason: String,
+    },
+    // any kind, any state
+    Note {
+        text: String,
+    },
+    Photo {
+        uri: String,
+    },
+}
+
+impl CaseAction {
+    pub(crate) fn to_core(&self) -> Result<CoreAction, GridworkError> {
+        Ok(match self.clone() {
+            CaseAction::Accept => CoreAction::Accept,
+            CaseAction::ReviewAssign {
+                assignee,
+                deadline_ms,
+            } => CoreAction::ReviewAssign {
+                assignee: opt_id("action.assignee", assignee.as_deref())?,
+                deadline_ms,
+            },
+            CaseAction::Handle => CoreAction::Handle,
+            CaseAction::CompletionReview => CoreAction::CompletionReview,
+            CaseAction::SendBack { reason } => CoreAction::SendBack { reason },
+            CaseAction::CallBack { satisfied } => CoreAction::CallBack { satisfied },
+            CaseAction::Close => CoreAction::Close,
+            CaseAction::Dispatch { station_id } => CoreAction::Dispatch {
+                station_id: id("action.station_id", &station_id)?,
+            },
+            CaseAction::Acknowledge => CoreAction::Acknowledge,
+            CaseAction::EnRoute { position } => CoreAction::EnRoute {
+                position: position.map(Into::into),
+            },
+            CaseAction::Arrive { position } => CoreAction::Arrive {
+                position: position.map(Into::into),
+            },
+            CaseAction::Resolve => CoreAction::Resolve,
+            CaseAction::Review => CoreAction::Review,
+            CaseAction::Assign {
+                assignee,
+                deadline_ms,
+            } => CoreAction::Assign {
+                assignee: opt_id("action.assignee", assignee.as_deref())?,
+                deadline_ms,
+            },
+            CaseAction::Fix => CoreAction::Fix,
+            CaseAction::Recheck { passed } => CoreAction::Recheck { passed },
+            CaseAction::Mediate { level } => CoreAction::Mediate {
+                level: level.into(),
+            },
+            CaseAction::Escalate { to, reason } => CoreAction::Escalate {
+                to: to.into(),
+                reason,
+            },
+            CaseAction::Settle { level, agreement } => CoreAction::Settle {
+                level: level.into(),
+                agreement,
+            },
+            CaseAction::NotSettled { level, reason } => CoreAction::NotSettled {
+                level: level.into(),
+                reason,
+            },
+            CaseAction::Note { text } => CoreAction::Note { text },
+            CaseAction::Photo { uri } => CoreAction::Photo { uri },
+        })
+    }
+}
+
+impl From<CoreAction> for CaseAction {
+    fn from(a: CoreAction) -> Self {
+        match a {
+            CoreAction::Accept => CaseAction::Accept,
+            CoreAction::ReviewAssign {
+                assignee,
+                deadline_ms,
+            } => CaseAction::ReviewAssign {
+                assignee: opt_id_text(assignee),
+                deadline_ms,
+            },
+            CoreAction::Handle => CaseAction::Handle,
+            CoreAction::CompletionReview => CaseAction::CompletionReview,
+            CoreAction::SendBack { reason } => CaseAction::SendBack { reason },
+            CoreAction::CallBack { satisfied } => CaseAction::CallBack { satisfied },
+            CoreAction::Close => CaseAction::Close,
+            CoreAction::Dispatch { station_id } => CaseAction::Dispatch {
+                station_id: id_text(station_id),
+            },
+            CoreAction::Acknowledge => CaseAction::Acknowledge,
+            CoreAction::EnRoute { position } => CaseAction::EnRoute {
+                position: position.map(Into::into),
+            },
+            CoreAction::Arrive { position } => CaseAction::Arrive {
+                position: position.map(Into::into),
+            },
+            CoreAction::Resolve => CaseAction::Resolve,
+            CoreAction::Review => CaseAction::Review,
+            CoreAction::Assign {
+                assignee,
+                deadline_ms,
+            } => CaseAction::Assign {
+                assignee: opt_id_text(assignee),
+                deadline_ms,
+            },
+            CoreAction::Fix => CaseAction::Fix,
+            CoreAction::Recheck { passed } => CaseAction::Recheck { passed },
+            CoreAction::Mediate { level } => CaseAction::Mediate {
+                level: level.into(),
+            },
+            CoreAction::Escalate { to, reason } => CaseAction::Escalate {
+                to: to.into(),
+                reason,
+            },
+            CoreAction::Settle { level, agreement } => CaseAction::Settle {
+                level: level.into(),
+                agreement,
+            },
+            CoreAction::NotSettled { level, reason } => CaseAction::NotSettled {
+                level: level.into(),
+                reason,
+            },
+            CoreAction::Note { text } => CaseAction::Note { text },
+            CoreAction::Photo { uri } => CaseAction::Photo { uri },
+        }
+    }
+}
+
+/// A case to open. The case is placed in `area_id` (usually a grid); `opened_at_ms` is now.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct NewCase {
+    pub kind: CaseKind,
+    pub title: String,
+    pub category: String,
+    pub severity: Severity,
+    pub area_id: String,
+    pub building_id: Option<String>,
+    pub household_id: Option<String>,
+    pub position: Option<Position>,
+}
+
+impl NewCase {
+    pub(crate) fn to_core(&self) -> Result<core::Case, GridworkError> {
+        Ok(core::Case {
+            id: uuid::Uuid::nil(),
+            kind: self.kind.into(),
+            title: self.title.clone(),
+            category: self.category.clone(),
+            severity: self.severity.into(),
+            area_id: id("case.area_id", &self.area_id)?,
+            building_id: opt_id("case.building_id", self.building_id.as_deref())?,
+            household_id: opt_id("case.household_id", self.household_id.as_deref())?,
+            position: self.position.map(Into::into),
+            opened_at_ms: 0,
+            patrol_id: None,
+        })
+    }
+}
+
+/// The next step a case waits for and when it is due.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Deadline {
+    /// The awaited step, by its action name (`"en_route"`, `"fix"`).
+    pub step: String,
+    pub started_ms: u64,
+    /// The last millisecond at which the step is on time.
+    pub due_ms: u64,
+}
+
+/// A case as a list or detail screen shows it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CaseView {
+    pub id: String,
+    pub kind: CaseKind,
+    pub title: String,
+    pub category: String,
+    pub severity: Severity,
+    pub area_id: String,
+    pub building_id: Option<String>,
+    pub household_id: Option<String>,
+    pub position: Option<Position>,
+    pub opened_at_ms: u64,
+    pub patrol_id: Option<String>,
+    /// The lifecycle state's stable name (`"received"`, `"dispatched"`, `"on_scene"`,
+    /// `"mediating"`…), for filtering and icons.
+    pub state: String,
+    /// The state in words, with a dispute's level ("being mediated by the gridworker").
+    pub state_label: String,
+    pub state_since_ms: u64,
+    /// Whether the case has reached its final state.
+    pub closed: bool,
+    pub assignee: Option<String>,
+    pub dispatched_station_id: Option<String>,
+    pub arrived_at_ms: Option<u64>,
+    pub deadline: Option<Deadline>,
+    pub colour: Option<Colour>,
+    /// Events of this case that could not be applied (recorded concurrently on two devices).
+    pub conflicting_events: u32,
+}
+
+impl From<gridwork_core::CaseView> for CaseView {
+    fn from(v: gridwork_core::CaseView) -> Self {
+        let c = v.case;
+        let f = v.fold;
+        CaseView {
+            id: id_text(c.id),
+            kind: c.kind.into(),
+            title: c.title,
+            category: c.category,
+            severity: c.severity.into(),
+            area_id: id_text(c.area_id),
+            building_id: opt_id_text(c.building_id),
+            household_id: opt_id_text(c.household_id),
+            position: c.position.map(Into::into),
+            opened_at_ms: c.opened_at_ms,
+            patrol_id: opt_id_text(c.patrol_id),
+            state: f.state.as_str().to_string(),
+            state_label: f.state.words(),
+            state_since_ms: f.state_since_ms,
+            closed: f.closed_at_ms.is_some(),
+            assignee: opt_id_text(f.assignee),
+            dispatched_station_id: opt_id_text(f.dispatched_station),
+            arrived_at_ms: f.arrived_at_ms,
+            deadline: v.deadline.map(|d| Deadline {
+                step: d.step.to_string(),
+                started_ms: d.started_ms,
+                due_ms: d.due_ms,
+            }),
+            colour: v.colour.map(Into::into),
+            conflicting_events: u32::try_from(f.flagged.len()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// One event of a case's timeline, oldest first.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CaseEvent {
+    pub id: String,
+    pub case_id: String,
+    /// When it was recorded, by the recording device's clock (ms since the epoch).
+    pub at_ms: u64,
+    /// Who recorded it (the enrolled user of that device).
+    pub actor: Option<String>,
+    pub action: CaseAction,
+    /// Why the event could not be applied, when it conflicts with another device's.
+    pub conflict: Option<String>,
+}
+
+impl From<gridwork_core::TimelineEntry> for CaseEvent {
+    fn from(t: gridwork_core::TimelineEntry) -> Self {
+        let e = t.event;
+        CaseEvent {
+            id: id_text(e.id),
+            case_id: id_text(e.case_id),
+            at_ms: e.stamp.hlc.physical_ms(),
+            actor: opt_id_text(e.actor),
+            action: e.action.into(),
+            conflict: t.flagged,
+        }
+    }
+}
+
+/// How long the crew took to reach an alarm.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ArrivalFigure {
+    pub minutes: f64,
+    /// Within the 5-minute target (five minutes exactly counts as within).
+    pub within_target: bool,
+    pub station_id: Option<String>,
+}
+
+impl From<gridwork_core::ArrivalFigure> for ArrivalFigure {
+    fn from(a: gridwork_core::ArrivalFigure) -> Self {
+        ArrivalFigure {
+            minutes: a.minutes,
+            within_target: a.within_target,
+            station_id: opt_id_text(a.station_id),
+        }
+    }
+}
+
+/// A patrol of an area by one user.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Patrol {
+    pub id: String,
+    pub user_id: String,
+    pub area_id: String,
+    pub started_at_ms: u64,
+    pub ended_at_ms: Option<u64>,
+}
+
+impl From<core::Patrol> for Patrol {
+    fn from(p: core::Patrol) -> Self {
+        Patrol {
+            id: id_text(p.id),
+            user_id: id_text(p.user_id),
+            area_id: id_text(p.area_id),
+            started_at_ms: p.started_at_ms,
+            ended_at_ms: p.ended_at_ms,
+        }
+    }
+}
+
+/// A building checked on a patrol.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PatrolVisit {
+    pub id: String,
+    pub patrol_id: String,
+    pub building_id: String,
+    pub at_ms: u64,
+    pub position: Option<Position>,
+    pub note: Option<String>,
+}
+
+impl From<core::PatrolVisit> for PatrolVisit {
+    fn from(v: core::PatrolVisit) -> Self {
+        PatrolVisit {
+            id: id_text(v.id),
+            patrol_id: id_text(v.patrol_id),
+            building_id: id_text(v.building_id),
+            at_ms: v.at_ms,
+            position: v.position.map(Into::into),
+            note: v.note,
+        }
+    }
+}
+
+/// A patrol with its visits and findings.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PatrolSummary {
+    pub patrol: Patrol,
+    pub visits: Vec<PatrolVisit>,
+    pub buildings_visited: u32,
+    pub findings: Vec<CaseView>,
+    pub duration_ms: Option<u64>,
+}
+
+impl From<gridwork_core::PatrolSummary> for PatrolSummary {
+    fn from(s: gridwork_core::PatrolSummary) -> Self {
+        PatrolSummary {
+            patrol: s.patrol.into(),
+            visits: s.visits.into_iter().map(Into::into).collect(),
+            buildings_visited: u32::try_from(s.buildings_visited).unwrap_or(u32::MAX),
+            findings: s.findings.into_iter().map(Into::into).collect(),
+            duration_ms: s.duration_ms,
+        }
+    }
+}
+
+/// One search result: a building, household, resident or case, with the text to show.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SearchHit {
+    pub kind: RecordKind,
+    pub id: String,
+    pub text: String,
+}
+
+impl From<gridwork_core::SearchHit> for SearchHit {
+    fn from(h: gridwork_core::SearchHit) -> Self {
+        SearchHit {
+            kind: h.kind.into(),
+            id: id_text(h.id),
+            text: h.text,
+        }
+    }
+}
+
+/// A value this device wrote that lost to a concurrent write on another device. Values are
+/// JSON text (`"13800000000"`, `"rental"`, `null`), as a field can hold any type.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct FieldConflict {
+    pub id: String,
+    pub record_kind: RecordKind,
+    pub record_id: String,
+    pub field: String,
+    pub lost_value_json: String,
+    pub won_value_json: String,
+    pub detected_ms: u64,
+}
+
+impl From<gridwork_core::FieldConflict> for FieldConflict {
+    fn from(c: gridwork_core::FieldConflict) -> Self {
+        FieldConflict {
+            id: id_text(c.id),
+            record_kind: c.entity.into(),
+            record_id: id_text(c.entity_id),
+            field: c.field,
+            lost_value_json: c.lost_value.to_string(),
+            won_value_json: c.won_value.to_string(),
+            detected_ms: c.detected_ms,
+        }
+    }
+}
+
+/// A case event that could not be applied because another device's came first.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CaseEventConflict {
+    pub case_id: String,
+    pub event_id: String,
+    pub reason: String,
+}
+
+impl From<gridwork_core::CaseEventConflict> for CaseEventConflict {
+    fn from(c: gridwork_core::CaseEventConflict) -> Self {
+        CaseEventConflict {
+            case_id: id_text(c.case_id),
+            event_id: id_text(c.event_id),
+            reason: c.reason,
+        }
+    }
+}

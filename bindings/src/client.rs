@@ -1,0 +1,538 @@
+//! [`GridworkClient`]: the one object an app holds. It owns the device's store and its HTTP
+//! transport to the sync server, and exposes every action and query of the core.
+//!
+//! Threading: every method except `sync_now`, `wait_for_changes` and `enroll` blocks on SQLite
+//! (milliseconds, but a disk can stall): call them off the main thread (Kotlin: a
+//! `Dispatchers.IO` coroutine; Swift: a `Task` or a background queue). The three network calls
+//! are `suspend` / `async` and run on uniffi's tokio runtime.
+
+use std::sync::Arc;
+
+use gridwork_core::{Gridwork, HttpTransport};
+use gridwork_domain::model as core;
+
+use crate::brief::{OverdueVisit, RegistrationRate, StayView, UnregisteredRoom, WeeklyBrief};
+use crate::cases::{
+    ArrivalFigure, CaseAction, CaseEvent, CaseEventConflict, CaseKind, CaseView, FieldConflict,
+    NewCase, Patrol, PatrolSummary, PatrolVisit, SearchHit, Severity,
+};
+use crate::convert::{day, id, id_text, opt_day, opt_id_text};
+use crate::error::GridworkError;
+use crate::model::{
+    Area, Building, Household, Position, Registration, Resident, ResidentSummary, Station,
+};
+use crate::sync::{Enrollment, ObserverBridge, SyncObserver, SyncReport, SyncState};
+
+type Result<T, E = GridworkError> = std::result::Result<T, E>;
+
+/// The longest live wait the server allows, in seconds.
+const MAX_WAIT_SECONDS: u32 = 30;
+
+/// One device's gridwork: its local store, and sync with the server it was opened with.
+#[derive(Debug, uniffi::Object)]
+pub struct GridworkClient {
+    core: Gridwork,
+    transport: HttpTransport,
+}
+
+#[uniffi::export]
+impl GridworkClient {
+    /// Opens (or creates) the store at `db_path` and prepares sync with `server_url`
+    /// (`https://…`). `encryption_key` must be `null`/`nil` for now: this build stores data
+    /// unencrypted and refuses a key rather than ignore it.
+    #[uniffi::constructor]
+    pub fn open(
+        db_path: String,
+        server_url: String,
+        encryption_key: Option<String>,
+    ) -> Result<Arc<Self>> {
+        if encryption_key.is_some() {
+            return Err(GridworkError::encryption_unavailable());
+        }
+        let core = Gridwork::open(&db_path)?;
+        let transport = HttpTransport::new(&server_url, core.token()?)?;
+        Ok(Arc::new(GridworkClient { core, transport }))
+    }
+
+    // -- the device -----------------------------------------------------------------------
+
+    /// This device's id (a UUID, made when the store was created).
+    pub fn device_id(&self) -> String {
+        id_text(self.core.device_id())
+    }
+
+    /// The enrolled user, or `null` before enrollment.
+    pub fn user_id(&self) -> Result<Option<String>> {
+        Ok(opt_id_text(self.core.user_id()?))
+    }
+
+    /// The device's now in ms, corrected by the server's clock: what deadlines use.
+    pub fn now_ms(&self) -> u64 {
+        self.core.now_ms()
+    }
+
+    /// A digest of the whole store: two devices with the same records have the same digest.
+    pub fn state_digest(&self) -> Result<String> {
+        Ok(self.core.state_digest()?)
+    }
+
+    // -- sync -----------------------------------------------------------------------------
+
+    /// Sends the current sync state and progress to `observer` from now on.
+    pub fn add_sync_observer(&self, observer: Arc<dyn SyncObserver>) {
+        self.core
+            .add_sync_observer(Arc::new(ObserverBridge(observer)));
+    }
+
+    /// The current sync state.
+    pub fn sync_state(&self) -> SyncState {
+        self.core.sync_state().into()
+    }
+
+    /// The app reports the network coming and going; while offline nothing is attempted and
+    /// changes queue.
+    pub fn set_online(&self, online: bool) {
+        self.core.set_online(online);
+    }
+
+    /// How many changes made on this device wait to be sent.
+    pub fn pending_count(&self) -> Result<u64> {
+        Ok(self.core.pending_count()?)
+    }
+
+    /// How many changes the server rejected (kept, shown, never resent).
+    pub fn rejected_count(&self) -> Result<u64> {
+        Ok(self.core.rejected_ops()?.len() as u64)
+    }
+
+    // -- places -----------------------------------------------------------------------------
+
+    /// Creates an area. Pass `id = ""` for a new id; the code must extend the parent's.
+    pub fn create_area(&self, area: Area) -> Result<Area> {
+        Ok(self.core.create(area.to_core()?)?.into())
+    }
+
+    /// Changes an area: every field of `area` is written where it differs.
+    pub fn update_area(&self, area: Area) -> Result<Area> {
+        let new = area.to_core()?;
+        Ok(self
+            .core
+            .update(new.id, |a: &mut core::Area| *a = new.clone())?
+            .into())
+    }
+
+    /// One area.
+    pub fn area(&self, area_id: String) -> Result<Area> {
+        Ok(self
+            .core
+            .get::<core::Area>(id("area_id", &area_id)?)?
+            .into())
+    }
+
+    /// The areas directly below `parent_id`, or the top-level areas for `null`.
+    pub fn child_areas(&self, parent_id: Option<String>) -> Result<Vec<Area>> {
+        let parent = crate::convert::opt_id("parent_id", parent_id.as_deref())?;
+        Ok(into_all(self.core.child_areas(parent)?))
+    }
+
+    /// Creates a building. Pass `id = ""` for a new id; the address code must lie in the grid.
+    pub fn create_building(&self, building: Building) -> Result<Building> {
+        Ok(self.core.create(building.to_core()?)?.into())
+    }
+
+    /// Changes a building.
+    pub fn update_building(&self, building: Building) -> Result<Building> {
+        let new = building.to_core()?;
+        Ok(self
+            .core
+            .update(new.id, |b: &mut core::Building| *b = new.clone())?
+            .into())
+    }
+
+    /// One building.
+    pub fn building(&self, building_id: String) -> Result<Building> {
+        Ok(self
+            .core
+            .get::<core::Building>(id("building_id", &building_id)?)?
+            .into())
+    }
+
+    /// The buildings of an area and the areas below it.
+    pub fn buildings_in_area(&self, area_id: String) -> Result<Vec<Building>> {
+        Ok(into_all(
+            self.core.buildings_in_area(id("area_id", &area_id)?)?,
+        ))
+    }
+
+    /// Creates a micro fire station. Pass `id = ""` for a new id.
+    pub fn create_station(&self, station: Station) -> Result<Station> {
+        Ok(self.core.create(station.to_core()?)?.into())
+    }
+
+    // -- households, residents, registrations ---------------------------------------------
+
+    /// Adds a household (room or flat) to a building. Pass `id = ""` for a new id.
+    pub fn create_household(&self, household: Household) -> Result<Household> {
+        Ok(self.core.create(household.to_core()?)?.into())
+    }
+
+    /// Changes a household (archive it with `archived = true` when it moves out).
+    pub fn update_household(&self, household: Household) -> Result<Household> {
+        let new = household.to_core()?;
+        Ok(self
+            .core
+            .update(new.id, |h: &mut core::Household| *h = new.clone())?
+            .into())
+    }
+
+    /// One household.
+    pub fn household(&self, household_id: String) -> Result<Household> {
+        Ok(self
+            .core
+            .get::<core::Household>(id("household_id", &household_id)?)?
+            .into())
+    }
+
+    /// The households of a building, archived ones too if asked.
+    pub fn households_of_building(
+        &self,
+        building_id: String,
+        include_archived: bool,
+    ) -> Result<Vec<Household>> {
+        let building = id("building_id", &building_id)?;
+        Ok(into_all(
+            self.core
+                .households_of_building(building, include_archived)?,
+        ))
+    }
+
+    /// Adds a resident. Pass `id = ""` for a new id; an ID number must be a valid GB 11643
+    /// number.
+    pub fn create_resident(&self, resident: Resident) -> Result<Resident> {
+        Ok(self.core.create(resident.to_core()?)?.into())
+    }
+
+    /// Changes a resident.
+    pub fn update_resident(&self, resident: Resident) -> Result<Resident> {
+        let new = resident.to_core()?;
+        Ok(self
+            .core
+            .update(new.id, |r: &mut core::Resident| *r = new.clone())?
+            .into())
+    }
+
+    /// One resident, with the full ID number.
+    pub fn resident(&self, resident_id: String) -> Result<Resident> {
+        Ok(self
+            .core
+            .get::<core::Resident>(id("resident_id", &resident_id)?)?
+            .into())
+    }
+
+    /// The residents of a household, ID numbers masked.
+    pub fn residents_of_household(&self, household_id: String) -> Result<Vec<ResidentSummary>> {
+        let household = id("household_id", &household_id)?;
+        Ok(into_all(self.core.residents_of_household(household)?))
+    }
+
+    /// Records a visit to a key-group resident now.
+    pub fn record_key_group_visit(&self, resident_id: String) -> Result<Resident> {
+        let resident = id("resident_id", &resident_id)?;
+        Ok(self.core.record_key_group_visit(resident)?.into())
+    }
+
+    /// Key-group residents of an area whose visit is overdue.
+    pub fn overdue_visits(&self, area_id: String) -> Result<Vec<OverdueVisit>> {
+        Ok(into_all(
+            self.core.overdue_visits(id("area_id", &area_id)?)?,
+        ))
+    }
+
+    /// Checks a tenant into a room from `check_in` (`YYYY-MM-DD`), expected to leave on
+    /// `expected_end` if known.
+    pub fn check_in(
+        &self,
+        resident_id: String,
+        household_id: String,
+        check_in: String,
+        expected_end: Option<String>,
+    ) -> Result<Registration> {
+        Ok(self
+            .core
+            .check_in(
+                id("resident_id", &resident_id)?,
+                id("household_id", &household_id)?,
+                day("check_in", &check_in)?,
+                opt_day("expected_end", expected_end.as_deref())?,
+            )?
+            .into())
+    }
+
+    /// Checks a tenant out on `day` (`YYYY-MM-DD`).
+    pub fn check_out(&self, registration_id: String, day_text: String) -> Result<Registration> {
+        Ok(self
+            .core
+            .check_out(
+                id("registration_id", &registration_id)?,
+                day("day", &day_text)?,
+            )?
+            .into())
+    }
+
+    /// A resident's stays, newest first.
+    pub fn registrations_of_resident(&self, resident_id: String) -> Result<Vec<Registration>> {
+        let resident = id("resident_id", &resident_id)?;
+        Ok(into_all(self.core.registrations_of_resident(resident)?))
+    }
+
+    /// Stays in an area expected to end within `within_days` of `today`.
+    pub fn expiring_stays(
+        &self,
+        area_id: String,
+        today: String,
+        within_days: u32,
+    ) -> Result<Vec<StayView>> {
+        Ok(into_all(self.core.expiring_stays(
+            id("area_id", &area_id)?,
+            day("today", &today)?,
+            within_days,
+        )?))
+    }
+
+    /// Stays in an area past their expected end and not checked out.
+    pub fn overdue_stays(&self, area_id: String, today: String) -> Result<Vec<StayView>> {
+        Ok(into_all(self.core.overdue_stays(
+            id("area_id", &area_id)?,
+            day("today", &today)?,
+        )?))
+    }
+
+    /// The share of an area's occupied rented rooms with a tenant checked in.
+    pub fn registration_rate(&self, area_id: String) -> Result<RegistrationRate> {
+        Ok(self
+            .core
+            .registration_rate(id("area_id", &area_id)?)?
+            .area
+            .into())
+    }
+
+    /// Rented rooms of an area with nobody checked in.
+    pub fn unregistered_rooms(&self, area_id: String) -> Result<Vec<UnregisteredRoom>> {
+        Ok(into_all(
+            self.core.unregistered_rooms(id("area_id", &area_id)?)?,
+        ))
+    }
+
+    // -- cases ----------------------------------------------------------------------------
+
+    /// Opens a case (a hazard, a dispute, a hotline request) now.
+    pub fn open_case(&self, new_case: NewCase) -> Result<CaseView> {
+        // Not `case`: parameter names reach the C header, where `case` is a keyword.
+        Ok(self.core.open_case(new_case.to_core()?)?.into())
+    }
+
+    /// Records a step of a case's lifecycle; refused when the case's state does not allow it.
+    pub fn record_case_event(&self, case_id: String, action: CaseAction) -> Result<CaseView> {
+        let case = id("case_id", &case_id)?;
+        Ok(self.core.record_case_event(case, action.to_core()?)?.into())
+    }
+
+    /// Raises a fire alarm at a building and dispatches it to the building's station (or the
+    /// nearest), in one step. `severity` defaults to high.
+    pub fn raise_alarm(
+        &self,
+        building_id: String,
+        title: String,
+        category: String,
+        severity: Option<Severity>,
+    ) -> Result<CaseView> {
+        Ok(self
+            .core
+            .raise_alarm(
+                id("building_id", &building_id)?,
+                &title,
+                &category,
+                severity.map(Into::into),
+            )?
+            .into())
+    }
+
+    /// How long the crew took to reach an alarm; `null` until they arrive.
+    pub fn alarm_arrival(&self, case_id: String) -> Result<Option<ArrivalFigure>> {
+        Ok(self
+            .core
+            .alarm_arrival(id("case_id", &case_id)?)?
+            .map(Into::into))
+    }
+
+    /// One case with its state, deadline and colour.
+    pub fn case(&self, case_id: String) -> Result<CaseView> {
+        Ok(self.core.case(id("case_id", &case_id)?)?.into())
+    }
+
+    /// A case's events, oldest first, conflicting ones marked.
+    pub fn case_timeline(&self, case_id: String) -> Result<Vec<CaseEvent>> {
+        Ok(into_all(self.core.case_timeline(id("case_id", &case_id)?)?))
+    }
+
+    /// The steps the case allows now, by action name (`"fix"`, `"en_route"`…).
+    pub fn available_actions(&self, case_id: String) -> Result<Vec<String>> {
+        let actions = self.core.available_actions(id("case_id", &case_id)?)?;
+        Ok(actions.into_iter().map(str::to_string).collect())
+    }
+
+    /// Every open case on the device, most urgent first.
+    pub fn open_cases(&self) -> Result<Vec<CaseView>> {
+        Ok(into_all(self.core.open_cases()?))
+    }
+
+    /// Open cases assigned to (or opened by) the enrolled user, most urgent first.
+    pub fn my_open_cases(&self) -> Result<Vec<CaseView>> {
+        Ok(into_all(self.core.my_open_cases()?))
+    }
+
+    /// Open cases of an area and the areas below it, most urgent first.
+    pub fn open_cases_in_area(&self, area_id: String) -> Result<Vec<CaseView>> {
+        Ok(into_all(
+            self.core.open_cases_in_area(id("area_id", &area_id)?)?,
+        ))
+    }
+
+    // -- patrols ----------------------------------------------------------------------------
+
+    /// Starts a patrol of an area now (the device must be enrolled).
+    pub fn start_patrol(&self, area_id: String) -> Result<Patrol> {
+        Ok(self.core.start_patrol(id("area_id", &area_id)?)?.into())
+    }
+
+    /// Checks in at a building on a patrol under way.
+    pub fn visit_building(
+        &self,
+        patrol_id: String,
+        building_id: String,
+        position: Option<Position>,
+        note: Option<String>,
+    ) -> Result<PatrolVisit> {
+        Ok(self
+            .core
+            .visit_building(
+                id("patrol_id", &patrol_id)?,
+                id("building_id", &building_id)?,
+                position.map(Into::into),
+                note.as_deref(),
+            )?
+            .into())
+    }
+
+    /// Reports a hazard or finding at a building on a patrol under way.
+    pub fn report_finding(
+        &self,
+        patrol_id: String,
+        building_id: String,
+        kind: CaseKind,
+        title: String,
+        category: String,
+        severity: Severity,
+    ) -> Result<CaseView> {
+        Ok(self
+            .core
+            .report_finding(
+                id("patrol_id", &patrol_id)?,
+                id("building_id", &building_id)?,
+                kind.into(),
+                &title,
+                &category,
+                severity.into(),
+            )?
+            .into())
+    }
+
+    /// Ends a patrol now.
+    pub fn end_patrol(&self, patrol_id: String) -> Result<Patrol> {
+        Ok(self.core.end_patrol(id("patrol_id", &patrol_id)?)?.into())
+    }
+
+    /// A patrol with its visits and findings.
+    pub fn patrol_summary(&self, patrol_id: String) -> Result<PatrolSummary> {
+        Ok(self
+            .core
+            .patrol_summary(id("patrol_id", &patrol_id)?)?
+            .into())
+    }
+
+    // -- search, brief, conflicts -----------------------------------------------------------
+
+    /// Searches buildings, households, residents and cases by address, unit, name, phone or
+    /// title.
+    pub fn search(&self, query: String, limit: u32) -> Result<Vec<SearchHit>> {
+        Ok(into_all(self.core.search(&query, limit as usize)?))
+    }
+
+    /// The weekly brief of an area for the seven days from `week_start` (`YYYY-MM-DD`, the
+    /// Monday).
+    pub fn weekly_brief(&self, area_id: String, week_start: String) -> Result<WeeklyBrief> {
+        Ok(self
+            .core
+            .weekly_brief(id("area_id", &area_id)?, day("week_start", &week_start)?)?
+            .into())
+    }
+
+    /// Values written on this device that lost to concurrent writes, to show and re-apply.
+    pub fn field_conflicts(&self) -> Result<Vec<FieldConflict>> {
+        Ok(into_all(self.core.field_conflicts()?))
+    }
+
+    /// Case events that could not be applied because another device's came first.
+    pub fn case_event_conflicts(&self) -> Result<Vec<CaseEventConflict>> {
+        Ok(into_all(self.core.case_event_conflicts()?))
+    }
+
+    /// Writes the lost value again (a new change that wins now) and closes the conflict.
+    pub fn reapply_conflict(&self, conflict_id: String) -> Result<()> {
+        Ok(self
+            .core
+            .reapply_conflict(id("conflict_id", &conflict_id)?)?)
+    }
+
+    /// Accepts the winning value and closes the conflict.
+    pub fn dismiss_conflict(&self, conflict_id: String) -> Result<()> {
+        Ok(self
+            .core
+            .dismiss_conflict(id("conflict_id", &conflict_id)?)?)
+    }
+}
+
+/// The network calls: `suspend fun` in Kotlin, `async` in Swift.
+#[uniffi::export(async_runtime = "tokio")]
+impl GridworkClient {
+    /// Enrolls this device with a one-time code from the administrator. `device_name` is
+    /// shown to administrators ("王芳's phone").
+    pub async fn enroll(&self, code: String, device_name: String) -> Result<Enrollment> {
+        Ok(self
+            .core
+            .enroll(&self.transport, &code, &device_name)
+            .await?
+            .into())
+    }
+
+    /// One full sync: send this device's changes, receive everyone else's.
+    pub async fn sync_now(&self) -> Result<SyncReport> {
+        Ok(self.core.sync_now(&self.transport).await?.into())
+    }
+
+    /// The live wait: returns as soon as something for this device arrives (applied before
+    /// returning), or after `wait_seconds` (at most 30) with nothing.
+    pub async fn wait_for_changes(&self, wait_seconds: u32) -> Result<SyncReport> {
+        let wait = u64::from(wait_seconds.min(MAX_WAIT_SECONDS));
+        Ok(self
+            .core
+            .wait_for_changes(&self.transport, wait)
+            .await?
+            .into())
+    }
+}
+
+/// Converts every item of a list from the core's type.
+fn into_all<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
+    items.into_iter().map(Into::into).collect()
+}

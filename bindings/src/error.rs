@@ -1,0 +1,165 @@
+//! [`GridworkError`]: the one error the apps see, and the one place the core's errors are
+//! mapped to it.
+//!
+//! The core's errors are rich and typed for Rust callers; an app needs a small set of cases it
+//! can branch on (show the field, ask to enroll again, wait for the network) and a message it can
+//! show. Messages never carry personal data: the core's validation and lifecycle messages are
+//! written without echoing values, and the errors whose text could hold stored values (a
+//! decoding error quotes the JSON it choked on; SQLite can quote a row) are reduced to a fixed
+//! phrase here.
+
+use gridwork_core::{SyncError, TransportError};
+
+/// Why a call into gridwork failed. Every variant has fields (a `reason` at least) because the
+/// generated Kotlin and Swift build an exception's message from its fields.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum GridworkError {
+    /// A value was refused. `field` names it (e.g. `resident.id_number`); `reason` says what to
+    /// fix, without echoing the value.
+    #[error("invalid input: {field}: {reason}")]
+    InvalidInput { field: String, reason: String },
+    /// The case's lifecycle does not allow this step in its current state.
+    #[error("not allowed now: {reason}")]
+    NotAllowed { reason: String },
+    /// No live record of that kind with that id on this device.
+    #[error("no {kind} with id {id} on this device")]
+    NotFound { kind: String, id: String },
+    /// The device has not been enrolled yet: call `enroll` with a one-time code.
+    #[error("{reason}")]
+    NotEnrolled { reason: String },
+    /// The server could not be reached; changes stay queued and are sent on the next sync.
+    #[error("the server could not be reached: {reason}")]
+    Offline { reason: String },
+    /// The server refused the device's credentials (revoked, or the code was used or expired).
+    #[error("the server refused this device: {reason}")]
+    Unauthorized { reason: String },
+    /// The server answered with an error.
+    #[error("the server answered {status}: {reason}")]
+    Server { status: u16, reason: String },
+    /// The store could not be read or written (disk full, damaged file, newer app's database).
+    #[error("storage error: {reason}")]
+    Storage { reason: String },
+    /// An encryption key was given, but this build stores data unencrypted.
+    #[error("{reason}")]
+    EncryptionUnavailable { reason: String },
+    /// Anything else; the reason is safe to show and to log.
+    #[error("internal error: {reason}")]
+    Internal { reason: String },
+}
+
+impl GridworkError {
+    /// The refusal of an encryption key by a build without encryption at rest.
+    pub(crate) fn encryption_unavailable() -> GridworkError {
+        GridworkError::EncryptionUnavailable {
+            reason: "encryption at rest is not available in this build".to_string(),
+        }
+    }
+
+    /// A refusal of a value the app passed across the boundary (an id that is not a UUID, a date
+    /// that is not `YYYY-MM-DD`).
+    pub(crate) fn invalid(field: &str, reason: &str) -> GridworkError {
+        GridworkError::InvalidInput {
+            field: field.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl From<gridwork_core::Error> for GridworkError {
+    fn from(error: gridwork_core::Error) -> Self {
+        use gridwork_core::Error as Core;
+        match error {
+            Core::Invalid(v) => GridworkError::InvalidInput {
+                field: v.field,
+                reason: v.problem,
+            },
+            Core::Transition(t) => GridworkError::NotAllowed {
+                reason: t.to_string(),
+            },
+            Core::NotFound { kind, id } => GridworkError::NotFound {
+                kind: kind.to_string(),
+                id,
+            },
+            e @ Core::NewerSchema { .. } => GridworkError::Storage {
+                reason: e.to_string(),
+            },
+            // The core's corruption messages describe structure ("device id is not a uuid"),
+            // never stored values.
+            Core::Corrupt(what) => GridworkError::Storage {
+                reason: format!("the database is damaged or not a gridwork store: {what}"),
+            },
+            e @ Core::Clock(_) => GridworkError::Internal {
+                reason: e.to_string(),
+            },
+            // serde_json quotes the offending input, which may be a resident's record.
+            Core::Decode(_) => GridworkError::Storage {
+                reason: "stored data could not be decoded".to_string(),
+            },
+            // SQLite's messages can quote values from a row; keep the result code only.
+            Core::Sqlite(e) => GridworkError::Storage {
+                reason: match e.sqlite_error_code() {
+                    Some(code) => format!("SQLite failed ({code:?})"),
+                    None => "SQLite failed".to_string(),
+                },
+            },
+        }
+    }
+}
+
+impl From<TransportError> for GridworkError {
+    fn from(error: TransportError) -> Self {
+        match error {
+            TransportError::Unreachable(reason) => GridworkError::Offline { reason },
+            TransportError::Unauthorized(reason) => GridworkError::Unauthorized { reason },
+            TransportError::Server {
+                status,
+                code,
+                message,
+            } => GridworkError::Server {
+                status,
+                reason: format!("{code}: {message}"),
+            },
+            TransportError::BadAnswer(reason) => GridworkError::Internal {
+                reason: format!("the server's answer could not be read: {reason}"),
+            },
+        }
+    }
+}
+
+impl From<SyncError> for GridworkError {
+    fn from(error: SyncError) -> Self {
+        match error {
+            SyncError::Transport(t) => t.into(),
+            SyncError::Store(e) => e.into(),
+            SyncError::NotEnrolled => GridworkError::NotEnrolled {
+                reason: "this device is not enrolled yet: enroll it with a one-time code"
+                    .to_string(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_errors_do_not_leak_stored_values() {
+        let decode = serde_json::from_str::<u64>("\"王芳 11010519491231002X\"").unwrap_err();
+        let shown = GridworkError::from(gridwork_core::Error::Decode(decode)).to_string();
+        assert!(!shown.contains("王芳"), "{shown}");
+        assert!(!shown.contains("11010519491231002X"), "{shown}");
+    }
+
+    #[test]
+    fn validation_keeps_the_field_name() {
+        let refused = gridwork_domain::validate::ValidationError::new(
+            "resident.id_number",
+            "the check digit does not match",
+        );
+        match GridworkError::from(gridwork_core::Error::Invalid(refused)) {
+            GridworkError::InvalidInput { field, .. } => assert_eq!(field, "resident.id_number"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! `gridwork-ffi`: the uniffi bindings of the gridwork device core, the only way the Android and
+//! iOS apps reach it.
+//!
+//! The core has no FFI types; this crate wraps it. An app holds one [`GridworkClient`] (the
+//! device's store and its sync with the server) and talks to it in plain records and enums
+//! ([`model`], [`cases`], [`brief`], [`sync`]): ids are UUID strings, times are milliseconds since
+//! the Unix epoch, days are `YYYY-MM-DD`. Every failure is a [`GridworkError`], mapped from the
+//! core's errors in one place ([`error`]).
+//!
+//! Store calls block: call them off the main thread. `enroll`, `sync_now` and
+//! `wait_for_changes` are async (Kotlin `suspend`, Swift `async`) on uniffi's tokio runtime; sync
+//! state and progress reach the app through the [`SyncObserver`] callback interface.
+//!
+//! Generate the Kotlin and Swift sources with this crate's `uniffi-bindgen` binary; see
+//! `docs/mobile.md` and `scripts/test-bindings.sh`.
+
+pub mod brief;
+pub mod cases;
+pub mod client;
+mod convert;
+pub mod error;
+pub mod model;
+pub mod sync;
+
+pub use client::GridworkClient;
+pub use error::GridworkError;
+pub use sync::SyncObserver;
+
+uniffi::setup_scaffolding!();

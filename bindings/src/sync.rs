@@ -1,0 +1,186 @@
+//! Sync as the apps see it: the enrollment result, the observable state, progress and the
+//! report of a run, and [`SyncObserver`], the callback interface the app implements to follow
+//! them (adapted to the core's observer trait by [`ObserverBridge`]).
+
+use std::sync::Arc;
+
+use gridwork_domain::sync::Role as CoreRole;
+
+use crate::convert::id_text;
+use crate::model::mirror_enum;
+
+mirror_enum! {
+    /// The role of the enrolled user: decides what they may see and do.
+    Role from CoreRole {
+        /// 网格员
+        Gridworker,
+        /// 楼长
+        BuildingHead,
+        /// 微型消防站队员
+        FireCrew,
+        /// 指挥中心调度员
+        Dispatcher,
+        /// 调解员
+        Mediator,
+        Admin,
+    }
+}
+
+/// Who this device acts for, once enrolled.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Enrollment {
+    pub user_id: String,
+    pub user_name: String,
+    pub role: Role,
+    /// The areas (buildings for a building head, stations for a crew) the user is scoped to.
+    pub scope: Vec<String>,
+    pub server_time_ms: u64,
+}
+
+impl From<gridwork_domain::sync::EnrollResponse> for Enrollment {
+    fn from(r: gridwork_domain::sync::EnrollResponse) -> Self {
+        Enrollment {
+            user_id: id_text(r.user_id),
+            user_name: r.user_name,
+            role: r.role.into(),
+            scope: r.scope.into_iter().map(id_text).collect(),
+            server_time_ms: r.server_time_ms,
+        }
+    }
+}
+
+/// The state of sync, for the app's status line.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncState {
+    /// Nothing running; everything that could be sent was sent.
+    Idle,
+    /// A run is under way.
+    Syncing,
+    /// No network; changes queue and go out on the next sync.
+    Offline,
+    /// The last run failed for another reason.
+    Error { message: String },
+}
+
+impl From<gridwork_core::SyncState> for SyncState {
+    fn from(s: gridwork_core::SyncState) -> Self {
+        match s {
+            gridwork_core::SyncState::Idle => SyncState::Idle,
+            gridwork_core::SyncState::Syncing => SyncState::Syncing,
+            gridwork_core::SyncState::Offline => SyncState::Offline,
+            gridwork_core::SyncState::Error { message } => SyncState::Error {
+                message: without_stored_values(message),
+            },
+        }
+    }
+}
+
+/// The core builds an error state's message from its error's `Display`, where a decoding or
+/// SQLite failure may quote stored values; keep only the part before the quote, as the error
+/// mapping in `error.rs` does.
+fn without_stored_values(message: String) -> String {
+    for fixed in ["stored data could not be decoded", "storage error"] {
+        if message.starts_with(fixed) {
+            return fixed.to_string();
+        }
+    }
+    message
+}
+
+/// The step a long sync is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SyncStep {
+    /// Downloading the current state of the user's scope (a new device).
+    Bootstrap,
+    /// Sending the changes made on this device.
+    Push,
+    /// Receiving others' changes.
+    Pull,
+}
+
+/// Progress of a step: `done` of `total` items when the total is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct SyncProgress {
+    pub step: SyncStep,
+    pub done: u64,
+    pub total: Option<u64>,
+}
+
+impl From<&gridwork_core::SyncProgress> for SyncProgress {
+    fn from(p: &gridwork_core::SyncProgress) -> Self {
+        use gridwork_core::sync::state::SyncStep as Core;
+        SyncProgress {
+            step: match p.step {
+                Core::Bootstrap => SyncStep::Bootstrap,
+                Core::Push => SyncStep::Push,
+                Core::Pull => SyncStep::Pull,
+            },
+            done: p.done,
+            total: p.total,
+        }
+    }
+}
+
+/// What one sync run (or one live wait) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct SyncReport {
+    /// Changes of this device the server accepted.
+    pub pushed: u64,
+    /// Changes the server rejected (kept and shown, never resent).
+    pub rejected: u64,
+    /// Records received in a snapshot (a new device).
+    pub snapshot_records: u64,
+    /// Changes received from others.
+    pub pulled: u64,
+    /// Received changes refused locally (stamped too far in the future).
+    pub refused: u64,
+    /// New conflicts: values this device wrote that lost to concurrent writes.
+    pub conflicts: u64,
+    /// Bytes on the wire, both ways.
+    pub bytes: u64,
+    pub duration_ms: u64,
+}
+
+impl From<gridwork_core::SyncReport> for SyncReport {
+    fn from(r: gridwork_core::SyncReport) -> Self {
+        SyncReport {
+            pushed: r.pushed,
+            rejected: r.rejected,
+            snapshot_records: r.snapshot_records,
+            pulled: r.pulled,
+            refused: r.refused,
+            conflicts: r.conflicts,
+            bytes: r.bytes,
+            duration_ms: r.duration_ms,
+        }
+    }
+}
+
+/// Implemented by the app to follow sync. Called on a background thread from the sync task:
+/// return quickly and post to the main thread yourself.
+#[uniffi::export(with_foreign)]
+pub trait SyncObserver: Send + Sync {
+    /// The sync state changed.
+    fn on_state(&self, state: SyncState);
+    /// A long step progressed.
+    fn on_progress(&self, progress: SyncProgress);
+}
+
+/// Adapts the app's [`SyncObserver`] to the core's.
+pub(crate) struct ObserverBridge(pub(crate) Arc<dyn SyncObserver>);
+
+impl std::fmt::Debug for ObserverBridge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ObserverBridge")
+    }
+}
+
+impl gridwork_core::SyncObserver for ObserverBridge {
+    fn on_state(&self, state: &gridwork_core::SyncState) {
+        self.0.on_state(state.clone().into());
+    }
+
+    fn on_progress(&self, progress: &gridwork_core::SyncProgress) {
+        self.0.on_progress(progress.into());
+    }
+}

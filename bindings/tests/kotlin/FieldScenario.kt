@@ -1,0 +1,300 @@
+/**
+ * The field scenario through the Kotlin bindings, on the host JVM as an Android app's code would
+ * run: a real gridwork-server, two enrolled phones (a gridworker and a building head), offline
+ * edits that conflict, a fire alarm reaching the gridworker through the live wait, and the crew's
+ * arrival. Run by scripts/test-bindings.sh, which passes the server binary and a scratch folder in
+ * GRIDWORK_SERVER and GRIDWORK_SCRATCH. Every step asserts; the last line counts them.
+ */
+import java.io.File
+import java.time.DayOfWeek
+import java.time.LocalDate
+import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.TimeUnit
+import kotlin.system.exitProcess
+import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
+import kotlin.test.assertFalse
+import kotlin.test.assertNotNull
+import kotlin.test.assertTrue
+import kotlinx.coroutines.async
+import kotlinx.coroutines.runBlocking
+import org.gridwork.*
+
+/** Runs the scenario's steps in order; a failed step stops the ones that depend on it. */
+class Steps {
+    var passed = 0
+    var failed = 0
+
+    fun step(name: String, body: () -> Unit) {
+        if (failed > 0) return
+        try {
+            body()
+            passed++
+            println("  ok    $name")
+        } catch (e: Throwable) {
+            failed++
+            println("  FAIL  $name: $e")
+            e.printStackTrace()
+        }
+    }
+}
+
+/** A gridwork-server on a free loopback port, with its SQLite file, for one scenario. */
+class TestServer(private val binary: String, scratch: File) : AutoCloseable {
+    private val db = File(scratch, "server.db").path
+    private val process: Process =
+        ProcessBuilder(binary, "serve", "--db", db, "--listen", "127.0.0.1:0")
+            // The request log goes to a file next to the database, to read when a step fails.
+            .redirectError(File(scratch, "server.log"))
+            .start()
+    val url: String
+
+    init {
+        // The server prints its address once it listens; read stdout until then.
+        val reader = process.inputStream.bufferedReader()
+        var line = reader.readLine()
+        while (line != null && !line.startsWith("listening on ")) line = reader.readLine()
+        url = checkNotNull(line) { "the server exited before listening" }.removePrefix("listening on ").trim()
+        // Keep draining stdout so the server never blocks on a full pipe.
+        Thread { reader.forEachLine {} }.apply { isDaemon = true }.start()
+    }
+
+    /** Runs `gridwork-server admin ...` on the same file and returns what it printed. */
+    private fun admin(vararg args: String): String {
+        val p = ProcessBuilder(listOf(binary, "admin") + args + listOf("--db", db))
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start()
+        val out = p.inputStream.bufferedReader().readText().trim()
+        check(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0) { "admin ${args[0]} failed" }
+        return out
+    }
+
+    /** Creates a user and returns a one-time enrollment code for them. */
+    fun enrollmentCode(name: String, role: String, scope: String): String {
+        val user = admin("create-user", "--name", name, "--role", role, "--scope", scope)
+        return admin("enrollment-code", "--user", user)
+    }
+
+    override fun close() {
+        process.destroy()
+        process.waitFor(10, TimeUnit.SECONDS)
+    }
+}
+
+/** Remembers every sync state a phone went through. Called on a background thread. */
+class RecordingObserver : SyncObserver {
+    val states = CopyOnWriteArrayList<SyncState>()
+    val progress = CopyOnWriteArrayList<SyncProgress>()
+
+    override fun onState(state: SyncState) {
+        states.add(state)
+    }
+
+    override fun onProgress(progress: SyncProgress) {
+        this.progress.add(progress)
+    }
+}
+
+fun main() {
+    val serverBinary = System.getenv("GRIDWORK_SERVER") ?: error("set GRIDWORK_SERVER")
+    val scratch = File(System.getenv("GRIDWORK_SCRATCH") ?: error("set GRIDWORK_SCRATCH"))
+    scratch.mkdirs()
+    val steps = Steps()
+    TestServer(serverBinary, scratch).use { server ->
+        scenario(steps, server, scratch)
+    }
+    println("kotlin: ${steps.passed} passed, ${steps.failed} failed")
+    exitProcess(if (steps.failed == 0) 0 else 1)
+}
+
+fun scenario(steps: Steps, server: TestServer, scratch: File) {
+    val today = LocalDate.now()
+    lateinit var gridworker: GridworkClient
+    lateinit var head: GridworkClient
+    val gridworkerSync = RecordingObserver()
+    lateinit var grid: Area
+    lateinit var station: Station
+    lateinit var building: Building
+    lateinit var room: Household
+    lateinit var tenant: Resident
+    lateinit var hazard: CaseView
+    lateinit var alarm: CaseView
+
+    steps.step("a store with an encryption key is refused clearly") {
+        val e = assertFailsWith<GridworkException.EncryptionUnavailable> {
+            GridworkClient.open(File(scratch, "locked.db").path, server.url, "a key")
+        }
+        assertTrue(e.message!!.contains("not available"), e.message)
+    }
+
+    steps.step("the gridworker's phone sets up its grid, building, room and tenant") {
+        gridworker = GridworkClient.open(File(scratch, "gridworker.db").path, server.url, null)
+        gridworker.addSyncObserver(gridworkerSync)
+        val district = gridworker.createArea(Area("", AreaLevel.DISTRICT, "330106", "西湖区", null))
+        val subdistrict = gridworker.createArea(Area("", AreaLevel.SUBDISTRICT, "330106001", "北山街道", district.id))
+        val layer = gridworker.createArea(Area("", AreaLevel.GRID_LAYER, "330106001L01", "第一网格层", subdistrict.id))
+        val community = gridworker.createArea(Area("", AreaLevel.COMMUNITY, "330106001001", "梅花碑社区", layer.id))
+        grid = gridworker.createArea(Area("", AreaLevel.GRID, "330106001001001", "梅花碑第一网格", community.id))
+        station = gridworker.createStation(Station("", "梅花碑微型消防站", grid.id, Position(30.2500, 120.1700), "0571-87000000"))
+        building = gridworker.createBuilding(
+            Building("", "3301060010010010001", "梅花碑3号", BuildingKind.RENTAL, grid.id, null, null, station.id, Position(30.2510, 120.1710)),
+        )
+        room = gridworker.createHousehold(Household("", building.id, "2-301", HouseholdKind.RENTAL, "13800000000", false))
+        tenant = gridworker.createResident(
+            Resident("", room.id, "李娜", "11010519491231002X", "13700000000", listOf(), null, false),
+        )
+        assertEquals(36, grid.id.length)
+        assertEquals(listOf(building.id), gridworker.buildingsInArea(grid.id).map { it.id })
+        assertEquals(listOf("2-301"), gridworker.householdsOfBuilding(building.id, false).map { it.unit })
+        val listed = gridworker.residentsOfHousehold(room.id).single()
+        assertFalse(listed.idNumberMasked!!.contains("19491231"), "lists mask the ID number")
+        assertTrue(gridworker.pendingCount() > 0UL)
+    }
+
+    steps.step("a bad ID number is refused naming the field, without echoing it") {
+        val e = assertFailsWith<GridworkException.InvalidInput> {
+            gridworker.createResident(Resident("", room.id, "王芳", "110105194912310021", null, listOf(), null, false))
+        }
+        assertEquals("resident.id_number", e.field)
+        assertFalse(e.message!!.contains("110105194912310021"), e.message)
+        val bad = assertFailsWith<GridworkException.InvalidInput> {
+            gridworker.checkIn(tenant.id, room.id, "31/12/2026", null)
+        }
+        assertEquals("check_in", bad.field)
+    }
+
+    steps.step("syncing before enrollment says so") {
+        runBlocking { assertFailsWith<GridworkException.NotEnrolled> { gridworker.syncNow() } }
+    }
+
+    steps.step("the gridworker enrolls with a one-time code and sends the grid (suspend)") {
+        runBlocking {
+            val code = server.enrollmentCode("王芳", "gridworker", grid.id)
+            val me = gridworker.enroll(code, "王芳's phone")
+            assertEquals(Role.GRIDWORKER, me.role)
+            assertEquals(me.userId, gridworker.userId())
+            val report = gridworker.syncNow()
+            assertTrue(report.pushed >= 8UL, "pushed ${report.pushed}")
+            assertEquals(0UL, gridworker.pendingCount())
+            assertEquals(SyncState.Idle, gridworker.syncState())
+            assertTrue(gridworkerSync.states.contains(SyncState.Syncing), "observer saw syncing")
+            assertEquals(SyncState.Idle, gridworkerSync.states.last())
+        }
+    }
+
+    steps.step("the building head enrolls and bootstraps the building") {
+        runBlocking {
+            head = GridworkClient.open(File(scratch, "head.db").path, server.url, null)
+            val code = server.enrollmentCode("张伟", "building_head", building.id)
+            assertEquals(Role.BUILDING_HEAD, head.enroll(code, "张伟's phone").role)
+            val report = head.syncNow()
+            assertTrue(report.snapshotRecords + report.pulled > 0UL)
+            assertEquals("梅花碑3号", head.building(building.id).address)
+            assertEquals("13800000000", head.household(room.id).phone)
+        }
+    }
+
+    steps.step("offline, the gridworker logs a hazard and edits the room's phone") {
+        gridworker.setOnline(false)
+        assertEquals(SyncState.Offline, gridworker.syncState())
+        hazard = gridworker.openCase(
+            NewCase(CaseKind.HAZARD, "电动车楼道充电", "fire_safety", Severity.HIGH, grid.id, building.id, null, null),
+        )
+        assertEquals("reported", hazard.state)
+        assertNotNull(hazard.deadline)
+        assertEquals(Colour.GREEN, hazard.colour)
+        gridworker.updateHousehold(gridworker.household(room.id).copy(phone = "13800000001"))
+        assertEquals(2UL, gridworker.pendingCount())
+        assertTrue(gridworker.openCases().any { it.id == hazard.id })
+    }
+
+    steps.step("the building head checks the tenant in and edits the same phone") {
+        val stay = head.checkIn(tenant.id, room.id, today.toString(), today.plusMonths(6).toString())
+        assertEquals(today.toString(), stay.checkIn)
+        assertEquals(listOf(stay.id), head.registrationsOfResident(tenant.id).map { it.id })
+        head.updateHousehold(head.household(room.id).copy(phone = "13900000002"))
+        runBlocking { assertTrue(head.syncNow().pushed >= 2UL) }
+    }
+
+    steps.step("both sync and the gridworker's lost edit appears as a conflict") {
+        runBlocking {
+            gridworker.setOnline(true)
+            val report = gridworker.syncNow()
+            assertEquals(2UL, report.pushed)
+            assertEquals(1UL, report.conflicts)
+            head.syncNow()
+        }
+        val conflict = gridworker.fieldConflicts().single()
+        assertEquals(RecordKind.HOUSEHOLD, conflict.recordKind)
+        assertEquals(room.id, conflict.recordId)
+        assertEquals("phone", conflict.field)
+        assertEquals("\"13800000001\"", conflict.lostValueJson)
+        assertEquals("\"13900000002\"", conflict.wonValueJson)
+        assertEquals("13900000002", gridworker.household(room.id).phone)
+        assertEquals(1, gridworker.registrationsOfResident(tenant.id).size, "the check-in arrived")
+        assertTrue(head.openCases().any { it.id == hazard.id }, "the hazard arrived")
+    }
+
+    steps.step("the gridworker re-applies the lost phone and both converge") {
+        runBlocking {
+            gridworker.reapplyConflict(gridworker.fieldConflicts().single().id)
+            assertTrue(gridworker.fieldConflicts().isEmpty())
+            gridworker.syncNow()
+            head.syncNow()
+        }
+        assertEquals("13800000001", head.household(room.id).phone)
+        assertEquals(gridworker.stateDigest(), head.stateDigest())
+    }
+
+    steps.step("an alarm raised by the building head reaches the gridworker through the live wait") {
+        runBlocking {
+            val waiting = async { gridworker.waitForChanges(20u) }
+            alarm = head.raiseAlarm(building.id, "闻到烟味", "fire", null)
+            assertEquals(CaseKind.ALARM, alarm.kind)
+            assertEquals("dispatched", alarm.state)
+            assertEquals(station.id, alarm.dispatchedStationId)
+            head.syncNow()
+            val news = waiting.await()
+            assertTrue(news.pulled >= 1UL, "pulled ${news.pulled}")
+        }
+        assertEquals("dispatched", gridworker.case(alarm.id).state)
+    }
+
+    steps.step("the crew's arrival is recorded and within the target") {
+        assertTrue(gridworker.availableActions(alarm.id).contains("acknowledge"))
+        gridworker.recordCaseEvent(alarm.id, CaseAction.Acknowledge)
+        gridworker.recordCaseEvent(alarm.id, CaseAction.EnRoute(null))
+        val arrived = gridworker.recordCaseEvent(alarm.id, CaseAction.Arrive(Position(30.2510, 120.1710)))
+        assertEquals("on_scene", arrived.state)
+        val figure = assertNotNull(gridworker.alarmArrival(alarm.id))
+        assertTrue(figure.withinTarget, "arrived in ${figure.minutes} min")
+        assertEquals(station.id, figure.stationId)
+        val timeline = gridworker.caseTimeline(alarm.id)
+        assertEquals(4, timeline.size)
+        assertTrue(timeline[0].action is CaseAction.Dispatch)
+        assertTrue(timeline.last().action is CaseAction.Arrive)
+    }
+
+    steps.step("a step the lifecycle does not allow is refused") {
+        val e = assertFailsWith<GridworkException.NotAllowed> {
+            gridworker.recordCaseEvent(alarm.id, CaseAction.Dispatch(station.id))
+        }
+        assertTrue(e.reason.isNotEmpty())
+    }
+
+    steps.step("search, the weekly brief, and the two phones agree after a last sync") {
+        runBlocking {
+            gridworker.syncNow()
+            head.syncNow()
+        }
+        assertTrue(gridworker.search("梅花碑", 10u).any { it.kind == RecordKind.BUILDING && it.id == building.id })
+        val brief = gridworker.weeklyBrief(grid.id, today.with(DayOfWeek.MONDAY).toString())
+        assertEquals(1UL, brief.alarmsOpened)
+        assertEquals(0UL, brief.alarmsWithoutArrival)
+        assertEquals(1UL, brief.hazardsFound)
+        assertTrue(brief.markdown.isNotEmpty())
+        assertEquals(1.0, gridworker.registrationRate(grid.id).rate)
+        assertEquals("on_scene", head.case(alarm.id).state)
+        assertEquals(gridworker.stateDigest(), head.stateDigest())
+    }
+}

@@ -1,0 +1,209 @@
+// The field scenario through the Swift bindings: a real gridwork-server (its binary and a
+// scratch folder come in GRIDWORK_SERVER and GRIDWORK_SCRATCH), two enrolled phones, offline
+// edits that conflict, an alarm reaching the gridworker through the live wait, and the crew's
+// arrival. The same story as bindings/tests/kotlin/FieldScenario.kt, told in Swift.
+import Foundation
+import XCTest
+import Gridwork
+
+/// A gridwork-server on a free loopback port, with its SQLite file, for one scenario.
+final class TestServer {
+    let binary: String
+    let db: String
+    let process = Process()
+    let url: String
+
+    init(binary: String, scratch: URL) throws {
+        self.binary = binary
+        db = scratch.appendingPathComponent("server.db").path
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--db", db, "--listen", "127.0.0.1:0"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        // The server prints `listening on http://ADDR` once it listens.
+        var seen = ""
+        while !seen.contains("\n") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        guard let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) else {
+            throw NSError(domain: "TestServer", code: 1, userInfo: [NSLocalizedDescriptionKey: "the server did not start"])
+        }
+        url = String(line.dropFirst("listening on ".count)).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Runs `gridwork-server admin ...` on the same file and returns what it printed.
+    func admin(_ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["admin"] + args + ["--db", db]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "admin \(args[0])")
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Creates a user and returns a one-time enrollment code for them.
+    func enrollmentCode(name: String, role: String, scope: String) throws -> String {
+        let user = try admin(["create-user", "--name", name, "--role", role, "--scope", scope])
+        return try admin(["enrollment-code", "--user", user])
+    }
+
+    func stop() {
+        // Not SIGTERM: a graceful shutdown waits for the phones' idle keep-alive connections,
+        // and the clients are still open when the test ends.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+/// Remembers every sync state a phone went through. Called on a background thread, hence the
+/// lock and `Sendable`.
+final class RecordingObserver: SyncObserver, @unchecked Sendable {
+    private let lock = NSLock()
+    private var seen: [SyncState] = []
+
+    var states: [SyncState] {
+        lock.lock(); defer { lock.unlock() }
+        return seen
+    }
+
+    func onState(state: SyncState) {
+        lock.lock(); defer { lock.unlock() }
+        seen.append(state)
+    }
+
+    func onProgress(progress: SyncProgress) {}
+}
+
+final class FieldScenarioTests: XCTestCase {
+    func testGridworkerAndBuildingHeadInTheField() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let scratch = URL(fileURLWithPath: try XCTUnwrap(env["GRIDWORK_SCRATCH"]))
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let server = try TestServer(binary: try XCTUnwrap(env["GRIDWORK_SERVER"]), scratch: scratch)
+        defer { server.stop() }
+        func store(_ name: String) -> String { scratch.appendingPathComponent(name).path }
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd"
+        formatter.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        let today = formatter.string(from: Date())
+        let later = formatter.string(from: Date().addingTimeInterval(180 * 86_400))
+
+        // A key is refused clearly: this build has no encryption at rest.
+        XCTAssertThrowsError(try GridworkClient.open(dbPath: store("locked.db"), serverUrl: server.url, encryptionKey: "a key")) { error in
+            guard case GridworkError.EncryptionUnavailable = error else { return XCTFail("\(error)") }
+        }
+
+        // The gridworker's phone sets up its grid, station, building, room and tenant.
+        let gridworker = try GridworkClient.open(dbPath: store("gridworker.db"), serverUrl: server.url, encryptionKey: nil)
+        let observer = RecordingObserver()
+        gridworker.addSyncObserver(observer: observer)
+        let district = try gridworker.createArea(area: Area(id: "", level: .district, code: "330106", name: "西湖区", parentId: nil))
+        let subdistrict = try gridworker.createArea(area: Area(id: "", level: .subdistrict, code: "330106001", name: "北山街道", parentId: district.id))
+        let layer = try gridworker.createArea(area: Area(id: "", level: .gridLayer, code: "330106001L01", name: "第一网格层", parentId: subdistrict.id))
+        let community = try gridworker.createArea(area: Area(id: "", level: .community, code: "330106001001", name: "梅花碑社区", parentId: layer.id))
+        let grid = try gridworker.createArea(area: Area(id: "", level: .grid, code: "330106001001001", name: "梅花碑第一网格", parentId: community.id))
+        let station = try gridworker.createStation(station: Station(id: "", name: "梅花碑微型消防站", areaId: grid.id, position: Position(lat: 30.25, lon: 120.17), phone: "0571-87000000"))
+        let building = try gridworker.createBuilding(building: Building(
+            id: "", addressCode: "3301060010010010001", address: "梅花碑3号", kind: .rental, gridId: grid.id,
+            microGridId: nil, headUserId: nil, stationId: station.id, position: Position(lat: 30.251, lon: 120.171)))
+        let room = try gridworker.createHousehold(household: Household(id: "", buildingId: building.id, unit: "2-301", kind: .rental, phone: "13800000000", archived: false))
+        let tenant = try gridworker.createResident(resident: Resident(
+            id: "", householdId: room.id, name: "李娜", idNumber: "11010519491231002X", phone: nil,
+            keyGroups: [], lastVisitMs: nil, archived: false))
+        XCTAssertEqual(try gridworker.buildingsInArea(areaId: grid.id).map(\.id), [building.id])
+
+        // A bad ID number is refused naming the field, without echoing it.
+        XCTAssertThrowsError(try gridworker.createResident(resident: Resident(
+            id: "", householdId: room.id, name: "王芳", idNumber: "110105194912310021", phone: nil,
+            keyGroups: [], lastVisitMs: nil, archived: false))) { error in
+            guard case let GridworkError.InvalidInput(field, reason) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(field, "resident.id_number")
+            XCTAssertFalse(reason.contains("110105194912310021"))
+        }
+
+        // Both phones enroll with one-time codes; the building head bootstraps the building.
+        let me = try await gridworker.enroll(code: try server.enrollmentCode(name: "王芳", role: "gridworker", scope: grid.id), deviceName: "王芳's phone")
+        XCTAssertEqual(me.role, .gridworker)
+        let first = try await gridworker.syncNow()
+        XCTAssertGreaterThanOrEqual(first.pushed, 8)
+        XCTAssertEqual(try gridworker.pendingCount(), 0)
+        XCTAssertTrue(observer.states.contains(.syncing))
+        XCTAssertEqual(observer.states.last, .idle)
+        let head = try GridworkClient.open(dbPath: store("head.db"), serverUrl: server.url, encryptionKey: nil)
+        let headUser = try await head.enroll(code: try server.enrollmentCode(name: "张伟", role: "building_head", scope: building.id), deviceName: "张伟's phone")
+        XCTAssertEqual(headUser.role, .buildingHead)
+        _ = try await head.syncNow()
+        XCTAssertEqual(try head.building(buildingId: building.id).address, "梅花碑3号")
+
+        // Offline, the gridworker logs a hazard and edits the room's phone.
+        gridworker.setOnline(online: false)
+        XCTAssertEqual(gridworker.syncState(), .offline)
+        let hazard = try gridworker.openCase(newCase: NewCase(
+            kind: .hazard, title: "电动车楼道充电", category: "fire_safety", severity: .high,
+            areaId: grid.id, buildingId: building.id, householdId: nil, position: nil))
+        XCTAssertEqual(hazard.colour, .green)
+        var edited = try gridworker.household(householdId: room.id)
+        edited.phone = "13800000001"
+        _ = try gridworker.updateHousehold(household: edited)
+        XCTAssertEqual(try gridworker.pendingCount(), 2)
+
+        // The building head checks the tenant in and edits the same phone, then syncs.
+        let stay = try head.checkIn(residentId: tenant.id, householdId: room.id, checkIn: today, expectedEnd: later)
+        XCTAssertEqual(stay.checkIn, today)
+        var headEdit = try head.household(householdId: room.id)
+        headEdit.phone = "13900000002"
+        _ = try head.updateHousehold(household: headEdit)
+        _ = try await head.syncNow()
+
+        // Back online, the gridworker syncs; its lost edit shows as a conflict and is re-applied.
+        gridworker.setOnline(online: true)
+        let report = try await gridworker.syncNow()
+        XCTAssertEqual(report.conflicts, 1)
+        let conflict = try XCTUnwrap(try gridworker.fieldConflicts().first)
+        XCTAssertEqual(conflict.field, "phone")
+        XCTAssertEqual(conflict.lostValueJson, "\"13800000001\"")
+        XCTAssertEqual(try gridworker.registrationsOfResident(residentId: tenant.id).count, 1)
+        try gridworker.reapplyConflict(conflictId: conflict.id)
+        _ = try await gridworker.syncNow()
+        _ = try await head.syncNow()
+        XCTAssertEqual(try head.household(householdId: room.id).phone, "13800000001")
+        XCTAssertEqual(try gridworker.stateDigest(), try head.stateDigest())
+
+        // An alarm raised by the building head reaches the gridworker through the live wait.
+        async let news = gridworker.waitForChanges(waitSeconds: 20)
+        let alarm = try head.raiseAlarm(buildingId: building.id, title: "闻到烟味", category: "fire", severity: nil)
+        XCTAssertEqual(alarm.state, "dispatched")
+        XCTAssertEqual(alarm.dispatchedStationId, station.id)
+        _ = try await head.syncNow()
+        let pulled = try await news
+        XCTAssertGreaterThanOrEqual(pulled.pulled, 1)
+
+        // The crew's arrival is recorded, within the five-minute target.
+        _ = try gridworker.recordCaseEvent(caseId: alarm.id, action: .acknowledge)
+        _ = try gridworker.recordCaseEvent(caseId: alarm.id, action: .enRoute(position: nil))
+        let arrived = try gridworker.recordCaseEvent(caseId: alarm.id, action: .arrive(position: Position(lat: 30.251, lon: 120.171)))
+        XCTAssertEqual(arrived.state, "on_scene")
+        let figure = try XCTUnwrap(try gridworker.alarmArrival(caseId: alarm.id))
+        XCTAssertTrue(figure.withinTarget)
+        XCTAssertEqual(try gridworker.caseTimeline(caseId: alarm.id).count, 4)
+        XCTAssertThrowsError(try gridworker.recordCaseEvent(caseId: alarm.id, action: .dispatch(stationId: station.id))) { error in
+            guard case GridworkError.NotAllowed = error else { return XCTFail("\(error)") }
+        }
+
+        // Both converge; search finds the building; the hazard is on the head's list.
+        _ = try await gridworker.syncNow()
+        _ = try await head.syncNow()
+        XCTAssertTrue(try gridworker.search(query: "梅花碑", limit: 10).contains { $0.kind == .building && $0.id == building.id })
+        XCTAssertTrue(try head.openCases().contains { $0.id == hazard.id })
+        XCTAssertEqual(try head.`case`(caseId: alarm.id).state, "on_scene")
+        XCTAssertEqual(try gridworker.stateDigest(), try head.stateDigest())
+    }
+}
