@@ -103,6 +103,9 @@ run_swift() {
   rm -rf "$inside"
   mkdir -p "$inside/ffi" "$inside/bin" "$inside/scratch"
   cp -r "$ROOT/bindings/tests/swift" "$inside/pkg"
+  # The generated module's folder is made here: git keeps no empty folder, so a fresh clone
+  # has none.
+  mkdir -p "$inside/pkg/Sources/Gridwork"
   cp "$BUILD/swift-src/Gridwork.swift" "$inside/pkg/Sources/Gridwork/"
   cp "$BUILD/swift-src/GridworkFFI.h" "$BUILD/swift-src/GridworkFFI.modulemap" "$LIB" "$inside/ffi/"
   cp "$SERVER" "$inside/bin/"
