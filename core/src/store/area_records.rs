@@ -42,6 +42,11 @@ const HOUSEHOLDS: &str = ", hhs(id) AS (
         AND json_extract(fields, '$.building_id') IN blds
     )";
 
+/// Records keyed by id, for joining lists in memory.
+pub(crate) fn by_id<T: Entity>(records: Vec<T>) -> std::collections::HashMap<Id, T> {
+    records.into_iter().map(|r| (r.id(), r)).collect()
+}
+
 /// Turns the stored JSON fields of a record and its id into the model type, or `None` when the
 /// record is only partly known.
 pub(crate) fn decode_fields<T: Entity>(id: String, fields: &str) -> Result<Option<T>> {

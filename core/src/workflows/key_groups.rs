@@ -101,18 +101,12 @@ impl Gridwork {
         let now = self.now_ms();
         self.read(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
-            let residents: HashMap<Id, Resident> = area_records::residents(conn, area_id)?
-                .into_iter()
-                .map(|r| (r.id, r))
-                .collect();
-            let households: HashMap<Id, Household> = area_records::households(conn, area_id)?
-                .into_iter()
-                .map(|h| (h.id, h))
-                .collect();
-            let buildings: HashMap<Id, Building> = area_records::buildings(conn, area_id)?
-                .into_iter()
-                .map(|b| (b.id, b))
-                .collect();
+            let residents: HashMap<Id, Resident> =
+                area_records::by_id(area_records::residents(conn, area_id)?);
+            let households: HashMap<Id, Household> =
+                area_records::by_id(area_records::households(conn, area_id)?);
+            let buildings: HashMap<Id, Building> =
+                area_records::by_id(area_records::buildings(conn, area_id)?);
             let listed: Vec<Resident> = residents.values().cloned().collect();
             Ok(workflow::overdue_visits(&listed, &policy, now)
                 .into_iter()

@@ -257,14 +257,10 @@ impl Gridwork {
         self.read(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
             let stays = area_records::registrations(conn, area_id)?;
-            let households: HashMap<Id, Household> = area_records::households(conn, area_id)?
-                .into_iter()
-                .map(|h| (h.id, h))
-                .collect();
-            let buildings: HashMap<Id, Building> = area_records::buildings(conn, area_id)?
-                .into_iter()
-                .map(|b| (b.id, b))
-                .collect();
+            let households: HashMap<Id, Household> =
+                area_records::by_id(area_records::households(conn, area_id)?);
+            let buildings: HashMap<Id, Building> =
+                area_records::by_id(area_records::buildings(conn, area_id)?);
             pick(&stays)
                 .into_iter()
                 .map(|stay| {
