@@ -1,6 +1,7 @@
 //! The `gridwork-server` binary: `serve` runs the sync server; `admin ...` manages users,
-//! enrollment codes and devices in the same database file (safe while the server runs: SQLite
-//! serialises the writes).
+//! enrollment codes and devices in the same database (safe while servers run: SQLite serialises
+//! the writes, PostgreSQL is made for it). Every command takes exactly one of `--db PATH`
+//! (SQLite, one server process) and `--database URL` (PostgreSQL, several processes).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use clap::{Parser, Subcommand};
 use gridwork_domain::ids::Id;
 use gridwork_domain::sync::Role;
 use gridwork_server::clock;
-use gridwork_server::storage::{SqliteStorage, Storage};
+use gridwork_server::storage::{PgStorage, SqliteStorage, Storage};
 
 #[derive(Debug, Parser)]
 #[command(name = "gridwork-server", version, about = "The gridwork sync server")]
@@ -24,9 +25,8 @@ struct Cli {
 enum Command {
     /// Serve the sync protocol.
     Serve {
-        /// The SQLite database file (created if missing).
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: Store,
         /// Address to listen on; port 0 picks a free port (the bound address is printed).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
@@ -40,8 +40,8 @@ enum Command {
 enum Admin {
     /// Create a user; prints the new user id.
     CreateUser {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: Store,
         #[arg(long)]
         name: String,
         /// gridworker, building_head, fire_crew, dispatcher, mediator or admin.
@@ -53,23 +53,72 @@ enum Admin {
     },
     /// Make a one-time enrollment code for a user (valid 24 hours); prints it.
     EnrollmentCode {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: Store,
         #[arg(long)]
         user: Id,
     },
     /// Revoke a device: its next request is refused.
     RevokeDevice {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: Store,
         #[arg(long)]
         device: Id,
     },
     /// List enrolled devices.
     ListDevices {
-        #[arg(long)]
-        db: PathBuf,
+        #[command(flatten)]
+        store: Store,
     },
+}
+
+/// Where the data is: exactly one of `--db` and `--database`.
+#[derive(Debug, Clone, clap::Args)]
+#[group(required = true, multiple = false)]
+struct Store {
+    /// The SQLite database file (created if missing): the default, for one server process.
+    #[arg(long, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// A PostgreSQL database, postgres://USER:PASSWORD@HOST:PORT/DATABASE (migrated if
+    /// needed), which several server processes may share. Read from GRIDWORK_DATABASE_URL when
+    /// not given (which keeps the password out of the process list).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GRIDWORK_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database: Option<String>,
+}
+
+/// An opened store of either kind.
+enum Opened {
+    Sqlite(Arc<SqliteStorage>),
+    Postgres(Arc<PgStorage>),
+}
+
+impl Store {
+    async fn open(&self) -> Result<Opened, Box<dyn std::error::Error>> {
+        match (&self.db, &self.database) {
+            (Some(path), None) => Ok(Opened::Sqlite(Arc::new(SqliteStorage::open(path)?))),
+            (None, Some(url)) => Ok(Opened::Postgres(Arc::new(PgStorage::connect(url).await?))),
+            // clap's group already refuses both and neither.
+            _ => {
+                Err("give exactly one of --db PATH (SQLite) and --database URL (PostgreSQL)".into())
+            }
+        }
+    }
+}
+
+impl Admin {
+    fn store(&self) -> &Store {
+        match self {
+            Admin::CreateUser { store, .. }
+            | Admin::EnrollmentCode { store, .. }
+            | Admin::RevokeDevice { store, .. }
+            | Admin::ListDevices { store } => store,
+        }
+    }
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -102,57 +151,70 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
     match command {
-        Command::Serve { db, listen } => {
+        Command::Serve { store, listen } => {
             init_logs();
-            let storage = Arc::new(SqliteStorage::open(&db)?);
-            let listener = tokio::net::TcpListener::bind(listen)
-                .await
-                .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-            let server = gridwork_server::serve(listener, storage).await?;
-            println!("listening on {}", server.url());
-            tracing::info!(addr = %server.local_addr(), "serving");
-            stop_requested().await?;
-            tracing::info!("stopping");
-            server.shutdown().await?;
-            Ok(())
+            match store.open().await? {
+                Opened::Sqlite(s) => {
+                    tracing::info!(db = %s.path().display(), "SQLite storage");
+                    serve(s, listen).await
+                }
+                Opened::Postgres(s) => {
+                    tracing::info!(db = %s.target(), "PostgreSQL storage");
+                    serve(s, listen).await
+                }
+            }
         }
-        Command::Admin(admin) => run_admin(admin).await,
+        Command::Admin(Admin::CreateUser { name, .. }) if name.trim().is_empty() => {
+            Err("--name must not be empty".into())
+        }
+        Command::Admin(admin) => match admin.store().open().await? {
+            Opened::Sqlite(s) => run_admin(&*s, admin).await,
+            Opened::Postgres(s) => run_admin(&*s, admin).await,
+        },
     }
 }
 
-async fn run_admin(admin: Admin) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve<S: Storage>(
+    storage: Arc<S>,
+    listen: SocketAddr,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let server = gridwork_server::serve(listener, storage).await?;
+    println!("listening on {}", server.url());
+    tracing::info!(addr = %server.local_addr(), "serving");
+    stop_requested().await?;
+    tracing::info!("stopping");
+    server.shutdown().await?;
+    Ok(())
+}
+
+async fn run_admin<S: Storage>(
+    storage: &S,
+    admin: Admin,
+) -> Result<(), Box<dyn std::error::Error>> {
     match admin {
         Admin::CreateUser {
-            db,
-            name,
-            role,
-            scope,
+            name, role, scope, ..
         } => {
-            if name.trim().is_empty() {
-                return Err("--name must not be empty".into());
-            }
-            let user = SqliteStorage::open(&db)?
-                .create_user(name, role, scope)
-                .await?;
+            let user = storage.create_user(name, role, scope).await?;
             println!("{}", user.id);
         }
-        Admin::EnrollmentCode { db, user } => {
-            let code = SqliteStorage::open(&db)?
+        Admin::EnrollmentCode { user, .. } => {
+            let code = storage
                 .create_enrollment_code(user, clock::now_ms())
                 .await?;
             println!("{code}");
         }
-        Admin::RevokeDevice { db, device } => {
-            if !SqliteStorage::open(&db)?
-                .revoke_device(device, clock::now_ms())
-                .await?
-            {
+        Admin::RevokeDevice { device, .. } => {
+            if !storage.revoke_device(device, clock::now_ms()).await? {
                 return Err(format!("no device {device}").into());
             }
             println!("revoked {device}");
         }
-        Admin::ListDevices { db } => {
-            for d in SqliteStorage::open(&db)?.list_devices().await? {
+        Admin::ListDevices { .. } => {
+            for d in storage.list_devices().await? {
                 let state = if d.revoked_ms.is_some() {
                     "revoked"
                 } else {

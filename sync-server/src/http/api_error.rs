@@ -74,6 +74,11 @@ impl From<StorageError> for ApiError {
                     "the server is busy; try again shortly",
                 )
             }
+            StorageError::Unreachable { .. } => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server cannot reach its database; try again shortly",
+            ),
             _ => ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "storage_error",

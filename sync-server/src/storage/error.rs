@@ -10,6 +10,14 @@ use gridwork_domain::ids::{DeviceId, Id};
 pub enum StorageError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("the database URL is not valid: {0}")]
+    BadUrl(String),
+    /// The PostgreSQL server cannot be reached or has no connection free. `target` names the
+    /// server and database, never the password.
+    #[error("cannot reach the PostgreSQL database {target}: {reason}")]
+    Unreachable { target: String, reason: String },
     #[error(
         "the database was written by a newer server (schema {found}, this server knows {supported}); update the server"
     )]

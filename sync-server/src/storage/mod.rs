@@ -5,8 +5,8 @@
 //! # Async, and why
 //! Every method returns a `Send` future. The SQLite backend ([`SqliteStorage`]) does its blocking
 //! work inside `tokio::task::spawn_blocking`, on its one writer connection or a pooled reader;
-//! the PostgreSQL backend planned for scale-out can use an async driver directly. Handlers just
-//! `.await`, whichever backend it is.
+//! the PostgreSQL backend ([`PgStorage`], for several server processes on one database) uses
+//! the async driver directly. Handlers just `.await`, whichever backend it is.
 //!
 //! # What a backend must do
 //! Backends keep data; they do not decide. Whether an operation is admitted and what its scope
@@ -29,9 +29,11 @@ use crate::auth;
 use crate::rules::PushContext;
 
 pub mod error;
+pub mod postgres;
 pub mod sqlite;
 
 pub use error::{EnrollError, StorageError};
+pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
 
 /// A user an admin created: who they are, their role and the ids (areas, buildings or stations)

@@ -1,16 +1,22 @@
 //! The `gridwork-server` binary as an admin uses it: create a user, make a code, serve on a
-//! free port, enroll, list and revoke devices.
+//! free port, enroll, list and revoke devices; on SQLite (`--db`) and on PostgreSQL
+//! (`--database`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use gridwork_domain::sync::{EnrollRequest, EnrollResponse};
+use gridwork_server::storage::postgres::ScratchDatabase;
 use uuid::Uuid;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_gridwork-server");
 
 pub fn admin(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN).args(args).output().unwrap();
+    let out = Command::new(BIN)
+        .env_remove("GRIDWORK_DATABASE_URL")
+        .args(args)
+        .output()
+        .unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).trim().to_string(),
@@ -32,13 +38,24 @@ impl Drop for Running {
 async fn an_admin_sets_up_a_phone_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
-    let db = db.to_str().unwrap();
+    sets_up_a_phone(["--db", db.to_str().unwrap()]).await;
+}
+
+#[tokio::test]
+async fn an_admin_sets_up_a_phone_on_postgresql() {
+    let db = ScratchDatabase::for_test().await;
+    sets_up_a_phone(["--database", db.url()]).await;
+}
+
+/// The whole admin story over `store` (`--db PATH` or `--database URL`).
+async fn sets_up_a_phone(store: [&str; 2]) {
+    let [flag, db] = store;
     let grid = Uuid::now_v7().to_string();
 
     let (ok, user, err) = admin(&[
         "admin",
         "create-user",
-        "--db",
+        flag,
         db,
         "--name",
         "张伟",
@@ -52,7 +69,7 @@ async fn an_admin_sets_up_a_phone_from_the_command_line() {
     let (ok, code, err) = admin(&[
         "admin",
         "enrollment-code",
-        "--db",
+        flag,
         db,
         "--user",
         &user.to_string(),
@@ -61,7 +78,8 @@ async fn an_admin_sets_up_a_phone_from_the_command_line() {
     assert_eq!(code.len(), 14, "{code}");
 
     let mut child = Command::new(BIN)
-        .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
+        .env_remove("GRIDWORK_DATABASE_URL")
+        .args(["serve", flag, db, "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -92,7 +110,7 @@ async fn an_admin_sets_up_a_phone_from_the_command_line() {
     let enrolled: EnrollResponse = res.json().await.unwrap();
     assert_eq!(enrolled.scope, vec![grid.parse::<Uuid>().unwrap()]);
 
-    let (ok, listed, _) = admin(&["admin", "list-devices", "--db", db]);
+    let (ok, listed, _) = admin(&["admin", "list-devices", flag, db]);
     assert!(ok);
     assert!(
         listed.contains(&device.to_string()) && listed.contains("active"),
@@ -103,7 +121,7 @@ async fn an_admin_sets_up_a_phone_from_the_command_line() {
     let (ok, _, err) = admin(&[
         "admin",
         "revoke-device",
-        "--db",
+        flag,
         db,
         "--device",
         &device.to_string(),
@@ -123,10 +141,11 @@ fn bad_arguments_get_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
     let db = db.to_str().unwrap();
+    let flag = "--db";
     let (ok, _, err) = admin(&[
         "admin",
         "create-user",
-        "--db",
+        flag,
         db,
         "--name",
         "x",
@@ -138,20 +157,13 @@ fn bad_arguments_get_clear_errors() {
         err.contains("unknown role") && err.contains("gridworker"),
         "{err}"
     );
-    let (ok, _, err) = admin(&[
-        "admin",
-        "enrollment-code",
-        "--db",
-        db,
-        "--user",
-        "not-an-id",
-    ]);
+    let (ok, _, err) = admin(&["admin", "enrollment-code", flag, db, "--user", "not-an-id"]);
     assert!(!ok);
     assert!(err.contains("--user"), "{err}");
     let (ok, _, err) = admin(&[
         "admin",
         "enrollment-code",
-        "--db",
+        flag,
         db,
         "--user",
         &Uuid::now_v7().to_string(),
@@ -161,11 +173,59 @@ fn bad_arguments_get_clear_errors() {
     let (ok, _, err) = admin(&[
         "admin",
         "revoke-device",
-        "--db",
+        flag,
         db,
         "--device",
         &Uuid::now_v7().to_string(),
     ]);
     assert!(!ok);
     assert!(err.contains("no device"), "{err}");
+}
+
+#[test]
+fn the_database_is_given_by_exactly_one_of_db_and_database() {
+    let (ok, _, err) = admin(&["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!ok);
+    assert!(err.contains("--db") && err.contains("--database"), "{err}");
+    let (ok, _, err) = admin(&[
+        "admin",
+        "list-devices",
+        "--db",
+        "server.db",
+        "--database",
+        "postgres://gridwork@127.0.0.1/city",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("cannot be used with"), "{err}");
+}
+
+#[test]
+fn an_unreachable_postgresql_server_is_named_without_its_password() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let url = format!("postgres://gridwork:s3cret@127.0.0.1:{port}/city");
+    for args in [
+        vec!["admin", "list-devices", "--database", &url],
+        vec!["serve", "--database", &url, "--listen", "127.0.0.1:0"],
+    ] {
+        let (ok, _, err) = admin(&args);
+        assert!(!ok);
+        assert!(
+            err.contains(&format!(
+                "cannot reach the PostgreSQL database gridwork@127.0.0.1:{port}/city"
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+    let (ok, _, err) = admin(&[
+        "admin",
+        "list-devices",
+        "--database",
+        "postgres://x:notaport",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("the database URL is not valid"), "{err}");
 }

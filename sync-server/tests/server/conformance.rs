@@ -1,6 +1,8 @@
 //! The storage conformance suite: generic over [`Storage`], so every backend runs the same
 //! checks. Each check is an `async fn` taking the backend; `conformance_for!` makes one
-//! `#[tokio::test]` per check for a backend. The PostgreSQL backend adds one line at the bottom.
+//! `#[tokio::test]` per check for a backend: SQLite on a file in a temporary folder, PostgreSQL
+//! on a database of its own (made on the server `./scripts/test.sh` starts, so the tests run in
+//! parallel).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -322,8 +324,11 @@ macro_rules! conformance_for {
         $(
             #[tokio::test]
             async fn $check() {
-                let (storage, _guard) = $make;
+                let (storage, guard) = $make;
                 super::$check(&storage).await;
+                // The storage closes its connections before its database goes.
+                drop(storage);
+                drop(guard);
             }
         )*
     };
@@ -336,3 +341,16 @@ fn sqlite() -> (gridwork_server::storage::SqliteStorage, tempfile::TempDir) {
 }
 
 conformance_for!(sqlite_backend, sqlite());
+
+async fn postgres() -> (
+    gridwork_server::storage::PgStorage,
+    gridwork_server::storage::postgres::ScratchDatabase,
+) {
+    let db = gridwork_server::storage::postgres::ScratchDatabase::for_test().await;
+    let storage = gridwork_server::storage::PgStorage::connect(db.url())
+        .await
+        .unwrap();
+    (storage, db)
+}
+
+conformance_for!(postgres_backend, postgres().await);

@@ -29,6 +29,7 @@ async fn logs_name_devices_and_counts_but_no_personal_data() {
     let (_, code, _) = admin(&["admin", "enrollment-code", "--db", db, "--user", &user]);
     let log_path = dir.path().join("server.log");
     let mut child = Command::new(BIN)
+        .env_remove("GRIDWORK_DATABASE_URL")
         .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())

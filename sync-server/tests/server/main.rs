@@ -9,6 +9,7 @@ mod conformance;
 mod enroll;
 mod logs;
 mod long_poll;
+mod postgres;
 mod push_pull;
 mod rejections;
 mod restart;

@@ -1,0 +1,191 @@
+//! The PostgreSQL backend: several stateless server processes share one database, the way to
+//! outgrow one machine (`docs/deploy.md`, ADR 0011).
+//!
+//! tokio-postgres is async, so unlike the SQLite backend nothing runs on blocking threads: each
+//! call takes a connection from a small pool (deadpool) for the length of one query or one
+//! transaction. Pushes append under a transaction-level advisory lock so sequence numbers
+//! commit in order whichever process stored them (`oplog.rs`); each push that stores something
+//! NOTIFYs the new last sequence number, and every process LISTENs (`notify.rs`), so a long poll
+//! on one process wakes when a phone pushes through another. Tables are unqualified: a URL
+//! with `options=-csearch_path=NAME` puts them in a schema of its own.
+
+use std::sync::Arc;
+
+use deadpool_postgres::{Client, Pool};
+use gridwork_domain::ids::{DeviceId, Id};
+use gridwork_domain::merge::RecordState;
+use gridwork_domain::op::Op;
+use gridwork_domain::sync::{PushResult, Role};
+use tokio::sync::watch;
+
+use super::{
+    DeviceCredentials, DeviceInfo, EnrollError, PullPage, ScopeFilter, SnapshotPage, Storage,
+    StorageError, User,
+};
+use crate::rules::PushContext;
+
+mod accounts;
+mod notify;
+pub mod open;
+mod oplog;
+mod records;
+pub mod scratch;
+mod snapshot;
+
+pub use open::Target;
+pub use scratch::ScratchDatabase;
+
+/// The PostgreSQL storage. Cheap to share through an `Arc`.
+#[derive(Debug)]
+pub struct PgStorage {
+    pool: Pool,
+    target: Target,
+    /// The NOTIFY channel of this database's log.
+    channel: String,
+    /// The last stored sequence number, for long polls; moved by this process's pushes and by
+    /// the notifications of every process's pushes.
+    last_seq: Arc<watch::Sender<u64>>,
+    _listener: notify::Listener,
+}
+
+impl PgStorage {
+    /// Connects to the database at `url` (`postgres://USER:PASSWORD@HOST:PORT/DATABASE`),
+    /// migrating it if needed, with a pool of [`open::POOL_SIZE`] connections.
+    pub async fn connect(url: &str) -> Result<PgStorage, StorageError> {
+        PgStorage::connect_with_pool(url, open::POOL_SIZE).await
+    }
+
+    /// [`PgStorage::connect`] with a pool of `size` connections at most.
+    pub async fn connect_with_pool(url: &str, size: usize) -> Result<PgStorage, StorageError> {
+        let target = Target::parse(url)?;
+        let pool = open::open_pool(&target, size.max(1)).await?;
+        let client = open::get(&pool, &target).await?;
+        let schema: String = client
+            .query_one("SELECT current_schema()", &[])
+            .await?
+            .get(0);
+        let last = oplog::last_seq(&client).await?;
+        drop(client);
+        let channel = notify::channel(&schema);
+        let last_seq = Arc::new(watch::Sender::new(last));
+        let listener = notify::spawn(target.clone(), channel.clone(), last_seq.clone()).await?;
+        Ok(PgStorage {
+            pool,
+            target,
+            channel,
+            last_seq,
+            _listener: listener,
+        })
+    }
+
+    /// The server and database, as named in messages (no password).
+    pub fn target(&self) -> &str {
+        &self.target.name
+    }
+
+    /// The schema version of the database (see `migrations/postgres/`).
+    pub async fn schema_version(&self) -> Result<i32, StorageError> {
+        open::schema_version(&self.client().await?).await
+    }
+
+    async fn client(&self) -> Result<Client, StorageError> {
+        open::get(&self.pool, &self.target).await
+    }
+}
+
+impl Storage for PgStorage {
+    async fn push(&self, ctx: PushContext, ops: Vec<Op>) -> Result<Vec<PushResult>, StorageError> {
+        let mut client = self.client().await?;
+        let (results, last) = oplog::push(&mut client, &ctx, &ops, &self.channel).await?;
+        // Our own notification will say the same; this wakes local polls without waiting.
+        notify::advance(&self.last_seq, last);
+        Ok(results)
+    }
+
+    async fn pull(
+        &self,
+        after: u64,
+        limit: usize,
+        filter: ScopeFilter,
+    ) -> Result<PullPage, StorageError> {
+        oplog::pull(&self.client().await?, after, limit, filter).await
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.last_seq.subscribe()
+    }
+
+    async fn snapshot_page(
+        &self,
+        after: Option<Id>,
+        limit: usize,
+        filter: ScopeFilter,
+    ) -> Result<SnapshotPage, StorageError> {
+        snapshot::page(&mut self.client().await?, after, limit, filter).await
+    }
+
+    async fn record(&self, id: Id) -> Result<Option<RecordState>, StorageError> {
+        records::load(&self.client().await?, id).await
+    }
+
+    async fn op_scope_key(&self, op_id: Id) -> Result<Option<String>, StorageError> {
+        oplog::scope_key_of(&self.client().await?, op_id).await
+    }
+
+    async fn create_user(
+        &self,
+        name: String,
+        role: Role,
+        scope: Vec<Id>,
+    ) -> Result<User, StorageError> {
+        accounts::create_user(&self.client().await?, name, role, scope).await
+    }
+
+    async fn user(&self, id: Id) -> Result<Option<User>, StorageError> {
+        accounts::user(&self.client().await?, id).await
+    }
+
+    async fn store_enrollment_code(
+        &self,
+        code_hash: String,
+        user: Id,
+        expires_ms: u64,
+    ) -> Result<(), StorageError> {
+        accounts::store_code(&self.client().await?, &code_hash, user, expires_ms).await
+    }
+
+    async fn redeem_enrollment_code(
+        &self,
+        code_hash: String,
+        device: DeviceId,
+        device_name: String,
+        token_hash: String,
+        now_ms: u64,
+    ) -> Result<User, EnrollError> {
+        let mut client = self.client().await?;
+        accounts::redeem(
+            &mut client,
+            &code_hash,
+            device,
+            &device_name,
+            &token_hash,
+            now_ms,
+        )
+        .await
+    }
+
+    async fn device_credentials(
+        &self,
+        device: DeviceId,
+    ) -> Result<Option<DeviceCredentials>, StorageError> {
+        accounts::credentials(&self.client().await?, device).await
+    }
+
+    async fn revoke_device(&self, device: DeviceId, now_ms: u64) -> Result<bool, StorageError> {
+        accounts::revoke(&self.client().await?, device, now_ms).await
+    }
+
+    async fn list_devices(&self) -> Result<Vec<DeviceInfo>, StorageError> {
+        accounts::list_devices(&self.client().await?).await
+    }
+}

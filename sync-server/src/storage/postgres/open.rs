@@ -1,0 +1,215 @@
+//! The one way to open the PostgreSQL database: parse the URL, build the connection pool, check
+//! that the server answers, and bring the schema up to date with numbered migrations applied in
+//! one transaction (version tracked in `schema_version`), a database from a newer server refused.
+//! Same shape as the SQLite backend's `open.rs`.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use deadpool_postgres::{
+    Client, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, Timeouts,
+};
+use tokio_postgres::{Config, NoTls};
+
+use crate::clock;
+use crate::storage::StorageError;
+
+/// The numbered migrations, in order; migration `i` (1-based) brings the schema to version `i`.
+pub const MIGRATIONS: &[(&str, &str)] = &[(
+    "001_oplog_and_accounts",
+    include_str!("../../../migrations/postgres/001_oplog_and_accounts.sql"),
+)];
+
+/// The schema version this build writes.
+pub fn latest_version() -> i32 {
+    MIGRATIONS.len() as i32
+}
+
+/// Connections one server process keeps at most (besides the one listening for
+/// notifications). Requests wait for a free one; see `docs/deploy.md` for sizing
+/// `max_connections` on the PostgreSQL side.
+pub const POOL_SIZE: usize = 16;
+
+/// How long a request waits for a free connection, or for a new one to be made, before it is
+/// answered 503.
+const POOL_WAIT: Duration = Duration::from_secs(10);
+
+/// Advisory lock keys (`pg_advisory_xact_lock`). They are per database: deployments sharing
+/// one database in different schemas contend for them, which is correct, only slower.
+/// ASCII "gridwork", and the next number.
+pub const OPLOG_LOCK: i64 = 0x6772_6964_776f_726b;
+const MIGRATION_LOCK: i64 = OPLOG_LOCK + 1;
+
+/// A parsed `postgres://` URL, and how to name its server in messages without the password.
+#[derive(Clone)]
+pub struct Target {
+    pub config: Config,
+    /// `user@host:port/database`.
+    pub name: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Config's Debug hides the password too; the name is shorter.
+        f.debug_tuple("Target").field(&self.name).finish()
+    }
+}
+
+impl Target {
+    /// Parses a URL (`postgres://user:password@host:port/database?options`) or a libpq
+    /// key=value string. A connect timeout of 10 s applies unless the URL sets one.
+    pub fn parse(url: &str) -> Result<Target, StorageError> {
+        let mut config = Config::from_str(url).map_err(|e| {
+            StorageError::BadUrl(format!(
+                "{e}; expected postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+            ))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("gridwork-server");
+        }
+        let name = describe(&config);
+        Ok(Target { config, name })
+    }
+
+    /// An [`StorageError::Unreachable`] naming this server.
+    pub fn unreachable(&self, reason: impl std::fmt::Display) -> StorageError {
+        StorageError::Unreachable {
+            target: self.name.clone(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+fn describe(config: &Config) -> String {
+    use tokio_postgres::config::Host;
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let host = match h {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            };
+            match config.get_ports().get(i).or(config.get_ports().first()) {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            }
+        })
+        .collect();
+    let user = config.get_user().unwrap_or("(default user)");
+    let db = config.get_dbname().unwrap_or(user);
+    format!("{user}@{}/{db}", hosts.join(","))
+}
+
+/// Builds the pool, checks the server answers, and migrates.
+pub async fn open_pool(target: &Target, size: usize) -> Result<Pool, StorageError> {
+    let manager = Manager::from_config(
+        target.config.clone(),
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    let pool = Pool::builder(manager)
+        .max_size(size)
+        .runtime(Runtime::Tokio1)
+        .timeouts(Timeouts {
+            wait: Some(POOL_WAIT),
+            create: Some(POOL_WAIT),
+            recycle: Some(POOL_WAIT),
+        })
+        .build()
+        .map_err(|e| target.unreachable(e))?;
+    let mut client = get(&pool, target).await?;
+    migrate(&mut client).await?;
+    Ok(pool)
+}
+
+/// A pooled connection; a server that does not answer is [`StorageError::Unreachable`].
+pub async fn get(pool: &Pool, target: &Target) -> Result<Client, StorageError> {
+    pool.get().await.map_err(|e| match e {
+        PoolError::Backend(e) => target.unreachable(e),
+        PoolError::Timeout(_) => target.unreachable(format!(
+            "no connection free or made within {} s",
+            POOL_WAIT.as_secs()
+        )),
+        other => target.unreachable(other),
+    })
+}
+
+/// Applies the missing migrations in one transaction, under an advisory lock so that several
+/// server processes starting at once migrate once.
+pub async fn migrate(client: &mut Client) -> Result<(), StorageError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (
+             version    integer PRIMARY KEY,
+             name       text    NOT NULL,
+             applied_ms bigint  NOT NULL
+         )",
+    )
+    .await?;
+    let current: i32 = tx
+        .query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])
+        .await?
+        .get(0);
+    if current > latest_version() {
+        return Err(StorageError::NewerSchema {
+            found: current.into(),
+            supported: latest_version().into(),
+        });
+    }
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.batch_execute(sql).await?;
+        tx.execute(
+            "INSERT INTO schema_version (version, name, applied_ms) VALUES ($1, $2, $3)",
+            &[&(i as i32 + 1), name, &(clock::now_ms() as i64)],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The schema version stored in the database (0 before the first migration).
+pub async fn schema_version(client: &Client) -> Result<i32, StorageError> {
+    Ok(client
+        .query_one("SELECT coalesce(max(version), 0) FROM schema_version", &[])
+        .await?
+        .get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_named_without_its_password() {
+        let t = Target::parse("postgres://gridwork:s3cret@db.internal:5433/city").unwrap();
+        assert_eq!(t.name, "gridwork@db.internal:5433/city");
+        assert!(!format!("{t:?}").contains("s3cret"));
+        let err = t.unreachable("connection refused").to_string();
+        assert!(!err.contains("s3cret"), "{err}");
+        assert!(err.contains("db.internal:5433/city"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_url_is_refused_with_the_expected_shape() {
+        let err = Target::parse("postgres://host:notaport/db").unwrap_err();
+        assert!(matches!(err, StorageError::BadUrl(_)), "{err:?}");
+        assert!(err.to_string().contains("postgres://USER"), "{err}");
+    }
+
+    #[test]
+    fn the_migrations_are_numbered_in_order() {
+        for (i, (name, _)) in MIGRATIONS.iter().enumerate() {
+            assert!(name.starts_with(&format!("{:03}_", i + 1)), "{name}");
+        }
+    }
+}

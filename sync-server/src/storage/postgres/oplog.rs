@@ -1,0 +1,209 @@
+//! The operation log: appending a push batch in one transaction, reading pages after a cursor.
+//!
+//! # Sequence numbers in commit order
+//! A puller reads `seq > cursor` and moves its cursor to the last seq it got, so a seq that
+//! becomes visible after a larger one was read would be skipped for ever. An identity column
+//! alone does not prevent that: two pushes in two server processes can take 7 and 8, and 8 can
+//! commit first. So every push takes a transaction-level advisory lock ([`OPLOG_LOCK`]) before
+//! its first number and holds it until commit: pushes append one at a time, and numbers become
+//! visible in the order they were handed out. (A push that rolls back leaves a gap; pulls step
+//! over it.) See `docs/adr/0011-postgresql-backend.md` for the alternatives weighed.
+
+use deadpool_postgres::{Client, GenericClient, Transaction};
+use gridwork_domain::ids::Id;
+use gridwork_domain::op::Op;
+use gridwork_domain::sync::{PushOutcome, PushResult, SequencedOp};
+
+use super::open::OPLOG_LOCK;
+use super::records::RecordCache;
+use crate::rules::{self, Admitted, PushContext};
+use crate::storage::{PullPage, ScopeFilter, StorageError};
+
+/// The last stored sequence number (0 for an empty log).
+pub async fn last_seq(client: &impl GenericClient) -> Result<u64, StorageError> {
+    let seq: Option<i64> = client
+        .query_one("SELECT max(seq) FROM ops", &[])
+        .await?
+        .get(0);
+    Ok(seq.unwrap_or(0) as u64)
+}
+
+/// Decides and stores a batch (see [`crate::storage::Storage::push`]); returns the answers and
+/// the last sequence number after the batch. When something was stored, the commit also
+/// notifies `channel` with that number (PostgreSQL delivers it only once committed, to every
+/// server process listening).
+pub async fn push(
+    client: &mut Client,
+    ctx: &PushContext,
+    ops: &[Op],
+    channel: &str,
+) -> Result<(Vec<PushResult>, u64), StorageError> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OPLOG_LOCK])
+        .await?;
+    let mut cache = RecordCache::default();
+    let mut results = Vec::with_capacity(ops.len());
+    let mut stored = false;
+    for op in ops {
+        let outcome = push_one(&tx, &mut cache, ctx, op).await?;
+        stored |= matches!(outcome, PushOutcome::Accepted { .. });
+        results.push(PushResult {
+            op_id: op.id,
+            outcome,
+        });
+    }
+    let last = last_seq(&tx).await?;
+    if stored {
+        tx.execute("SELECT pg_notify($1, $2)", &[&channel, &last.to_string()])
+            .await?;
+    }
+    tx.commit().await?;
+    Ok((results, last))
+}
+
+/// One operation, in the order of `sqlite/oplog.rs`'s `push_one`: the same rules, called the
+/// same way, so the two backends cannot disagree.
+async fn push_one(
+    tx: &Transaction<'_>,
+    cache: &mut RecordCache,
+    ctx: &PushContext,
+    op: &Op,
+) -> Result<PushOutcome, StorageError> {
+    if let Err(r) = rules::check_author(op, ctx) {
+        return Ok(PushOutcome::Rejected {
+            code: r.code,
+            message: r.message,
+        });
+    }
+    if let Some(seq) = seq_of(tx, op.id).await? {
+        return Ok(PushOutcome::Duplicate { seq });
+    }
+    let current = cache.load(tx, op.entity_id).await?;
+    let admitted = match rules::admit(op, ctx, current) {
+        Ok(a) => a,
+        Err(r) => {
+            return Ok(PushOutcome::Rejected {
+                code: r.code,
+                message: r.message,
+            });
+        }
+    };
+    let (changed, event) = match admitted {
+        Admitted::Record(state) => (Some(state), None),
+        Admitted::Event { event, new_case } => (new_case, Some(event)),
+    };
+    // The key is the merged record's; a case event goes where its case goes.
+    let scope_key = match &changed {
+        Some(state) => {
+            cache
+                .resolve(tx, |mut lookup| rules::scope_key(state, &mut lookup))
+                .await?
+        }
+        None => match cache.load(tx, op.entity_id).await? {
+            Some(case) => {
+                cache
+                    .resolve(tx, |mut lookup| rules::scope_key(&case, &mut lookup))
+                    .await?
+            }
+            None => None,
+        },
+    };
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO ops (op_id, entity_id, kind, device_id, hlc, scope_key, op, received_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
+        )
+        .await?;
+    let seq: i64 = tx
+        .query_one(
+            &insert,
+            &[
+                &op.id,
+                &op.entity_id,
+                &op.entity.as_str(),
+                &op.stamp.device,
+                &op.stamp.hlc.as_i64(),
+                &scope_key,
+                &serde_json::to_string(op)?,
+                &(ctx.now_ms as i64),
+            ],
+        )
+        .await?
+        .get(0);
+    let seq = seq as u64;
+    if let Some(state) = &changed {
+        cache.save(tx, state, scope_key.as_deref(), seq).await?;
+    }
+    if let Some(event) = &event {
+        // Union by event id: an event already known (sent again inside another operation)
+        // keeps its first copy.
+        let add = tx
+            .prepare_cached(
+                "INSERT INTO case_events (id, case_id, hlc, event, seq) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .await?;
+        tx.execute(
+            &add,
+            &[
+                &event.id,
+                &event.case_id,
+                &event.stamp.hlc.as_i64(),
+                &serde_json::to_string(event)?,
+                &(seq as i64),
+            ],
+        )
+        .await?;
+    }
+    Ok(PushOutcome::Accepted { seq })
+}
+
+/// The sequence number of a stored operation.
+async fn seq_of(client: &impl GenericClient, op_id: Id) -> Result<Option<u64>, StorageError> {
+    let stmt = client
+        .prepare_cached("SELECT seq FROM ops WHERE op_id = $1")
+        .await?;
+    let row = client.query_opt(&stmt, &[&op_id]).await?;
+    Ok(row.map(|r| r.get::<_, i64>(0) as u64))
+}
+
+/// The scope key stored with an operation.
+pub async fn scope_key_of(
+    client: &impl GenericClient,
+    op_id: Id,
+) -> Result<Option<String>, StorageError> {
+    let stmt = client
+        .prepare_cached("SELECT scope_key FROM ops WHERE op_id = $1")
+        .await?;
+    let row = client.query_opt(&stmt, &[&op_id]).await?;
+    Ok(row.and_then(|r| r.get::<_, Option<String>>(0)))
+}
+
+/// Up to `limit` operations after `after`. One row more than asked is read to tell whether
+/// more follow.
+pub async fn pull(
+    client: &impl GenericClient,
+    after: u64,
+    limit: usize,
+    filter: ScopeFilter,
+) -> Result<PullPage, StorageError> {
+    // The scope issue adds `AND scope_key ...` here, as in the SQLite backend.
+    let ScopeFilter::Everything = filter;
+    let after_i = i64::try_from(after).unwrap_or(i64::MAX);
+    let stmt = client
+        .prepare_cached("SELECT seq, op FROM ops WHERE seq > $1 ORDER BY seq LIMIT $2")
+        .await?;
+    let rows = client
+        .query(&stmt, &[&after_i, &(limit as i64 + 1)])
+        .await?;
+    let more = rows.len() > limit;
+    let mut ops = Vec::with_capacity(rows.len().min(limit));
+    for row in rows.iter().take(limit) {
+        ops.push(SequencedOp {
+            seq: row.get::<_, i64>(0) as u64,
+            op: serde_json::from_str(row.get::<_, &str>(1))?,
+        });
+    }
+    let next = ops.last().map_or(after, |o: &SequencedOp| o.seq);
+    Ok(PullPage { ops, next, more })
+}
