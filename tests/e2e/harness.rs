@@ -74,15 +74,20 @@ pub struct Device {
 impl Device {
     /// A new device enrolled as a new user of `role` (scope: everything, until scopes land).
     pub async fn enrolled(server: &TestServer, name: &str, role: Role) -> Device {
+        let code = server.user_code(name, role, vec![]).await;
+        Device::enrolled_at(&server.url(), &code, name).await
+    }
+
+    /// A new device enrolled with `code` at the server at `url`.
+    pub async fn enrolled_at(url: &str, code: &str, name: &str) -> Device {
         let clock = Arc::new(AtomicU64::new(gridwork_server::clock::now_ms()));
         let c = clock.clone();
         let gw = Gridwork::open_in_memory(OpenOptions {
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
         })
         .unwrap();
-        let net = HttpTransport::new(&server.url(), None).unwrap();
-        let code = server.user_code(name, role, vec![]).await;
-        gw.enroll(&net, &code, &format!("{name}的手机"))
+        let net = HttpTransport::new(url, None).unwrap();
+        gw.enroll(&net, code, &format!("{name}的手机"))
             .await
             .unwrap();
         Device { gw, net, clock }

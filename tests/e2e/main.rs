@@ -1,7 +1,9 @@
 //! End-to-end tests, one binary: real `gridwork-server` instances on loopback (random ports,
-//! temporary SQLite files) and several devices, each its own store.
+//! temporary SQLite files, or server processes sharing a PostgreSQL database of their own) and
+//! several devices, each its own store.
 
 mod harness;
+mod postgres;
 mod sync;
 mod sync_faults;
 mod sync_property;
