@@ -7,7 +7,8 @@
 //!   which area path it belongs to ([`rules::scope_key`]). No I/O, tested without a database.
 //! - [`auth`]: bearer tokens and one-time enrollment codes (random, kept only as SHA-256 hashes).
 //! - [`storage`]: the one [`storage::Storage`] trait (operation log, materialized records, case
-//!   events, users, devices) and its SQLite backend, the embedded default.
+//!   events, users, devices), its SQLite backend (the embedded default) and its PostgreSQL
+//!   backend (several server processes on one database; `docs/deploy.md`).
 //! - [`http`]: the axum router: `/healthz`, `/v1/enroll`, `/v1/push`, `/v1/pull`,
 //!   `/v1/snapshot`, with one mapping of every error to a JSON [`ErrorBody`].
 //! - [`server`]: start the router on a listener, get its address, shut it down.
