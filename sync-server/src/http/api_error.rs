@@ -74,6 +74,11 @@ impl From<StorageError> for ApiError {
                     "the server is busy; try again shortly",
                 )
             }
+            StorageError::Postgres(ref e) if postgres_is_transient(e) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is busy; try again shortly",
+            ),
             StorageError::Unreachable { .. } => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
@@ -86,6 +91,24 @@ impl From<StorageError> for ApiError {
             ),
         }
     }
+}
+
+/// A PostgreSQL failure that a retry may not meet: the connection dropped (a restart, a
+/// failover), the server is shutting down or full, or a transaction lost a race.
+fn postgres_is_transient(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.is_closed()
+        || e.code().is_some_and(|c| {
+            [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+                SqlState::TOO_MANY_CONNECTIONS,
+                SqlState::T_R_SERIALIZATION_FAILURE,
+                SqlState::T_R_DEADLOCK_DETECTED,
+            ]
+            .contains(c)
+        })
 }
 
 impl From<EnrollError> for ApiError {

@@ -9,6 +9,8 @@
 //! visible in the order they were handed out. (A push that rolls back leaves a gap; pulls step
 //! over it.) See `docs/adr/0011-postgresql-backend.md` for the alternatives weighed.
 
+use std::collections::HashMap;
+
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use gridwork_domain::ids::Id;
 use gridwork_domain::op::Op;
@@ -41,11 +43,18 @@ pub async fn push(
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OPLOG_LOCK])
         .await?;
+    // Two reads for the whole batch instead of two per operation: the lock keeps every other
+    // writer out, so what they return stays true except for this push's own writes, which
+    // `known` and `cache` take in as they happen.
+    let ids: Vec<Id> = ops.iter().map(|o| o.id).collect();
+    let mut known = stored_seqs(&tx, &ids).await?;
     let mut cache = RecordCache::default();
+    let entities: Vec<Id> = ops.iter().map(|o| o.entity_id).collect();
+    cache.preload(&tx, &entities).await?;
     let mut results = Vec::with_capacity(ops.len());
     let mut stored = false;
     for op in ops {
-        let outcome = push_one(&tx, &mut cache, ctx, op).await?;
+        let outcome = push_one(&tx, &mut cache, &mut known, ctx, op).await?;
         stored |= matches!(outcome, PushOutcome::Accepted { .. });
         results.push(PushResult {
             op_id: op.id,
@@ -66,6 +75,7 @@ pub async fn push(
 async fn push_one(
     tx: &Transaction<'_>,
     cache: &mut RecordCache,
+    known: &mut HashMap<Id, u64>,
     ctx: &PushContext,
     op: &Op,
 ) -> Result<PushOutcome, StorageError> {
@@ -75,7 +85,7 @@ async fn push_one(
             message: r.message,
         });
     }
-    if let Some(seq) = seq_of(tx, op.id).await? {
+    if let Some(&seq) = known.get(&op.id) {
         return Ok(PushOutcome::Duplicate { seq });
     }
     let current = cache.load(tx, op.entity_id).await?;
@@ -131,6 +141,7 @@ async fn push_one(
         .await?
         .get(0);
     let seq = seq as u64;
+    known.insert(op.id, seq);
     if let Some(state) = &changed {
         cache.save(tx, state, scope_key.as_deref(), seq).await?;
     }
@@ -158,13 +169,19 @@ async fn push_one(
     Ok(PushOutcome::Accepted { seq })
 }
 
-/// The sequence number of a stored operation.
-async fn seq_of(client: &impl GenericClient, op_id: Id) -> Result<Option<u64>, StorageError> {
+/// The sequence numbers of those of `op_ids` already stored.
+async fn stored_seqs(
+    client: &impl GenericClient,
+    op_ids: &[Id],
+) -> Result<HashMap<Id, u64>, StorageError> {
     let stmt = client
-        .prepare_cached("SELECT seq FROM ops WHERE op_id = $1")
+        .prepare_cached("SELECT op_id, seq FROM ops WHERE op_id = ANY($1)")
         .await?;
-    let row = client.query_opt(&stmt, &[&op_id]).await?;
-    Ok(row.map(|r| r.get::<_, i64>(0) as u64))
+    let rows = client.query(&stmt, &[&op_ids]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
+        .collect())
 }
 
 /// The scope key stored with an operation.

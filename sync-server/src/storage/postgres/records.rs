@@ -80,6 +80,25 @@ impl RecordCache {
         Ok(state)
     }
 
+    /// Reads the records of `ids` in one query (those not stored are remembered as absent).
+    pub async fn preload(
+        &mut self,
+        client: &impl GenericClient,
+        ids: &[Id],
+    ) -> Result<(), StorageError> {
+        let stmt = client
+            .prepare_cached("SELECT id, state FROM records WHERE id = ANY($1)")
+            .await?;
+        for row in client.query(&stmt, &[&ids]).await? {
+            let state: RecordState = serde_json::from_str(row.get::<_, &str>(1))?;
+            self.seen.insert(row.get(0), Some(state));
+        }
+        for id in ids {
+            self.seen.entry(*id).or_insert(None);
+        }
+        Ok(())
+    }
+
     /// Writes a record and keeps it for later lookups in the same push.
     pub async fn save(
         &mut self,
