@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use gridwork_domain::op::EntityKind;
 use gridwork_server::storage::postgres::ScratchDatabase;
-use gridwork_server::storage::postgres::open::latest_version;
+use gridwork_server::storage::postgres::open::{latest_version, migrate_to};
 use gridwork_server::storage::{PgStorage, ScopeFilter, Storage, StorageError};
 use serde_json::json;
 use tokio_postgres::NoTls;
@@ -174,6 +174,62 @@ async fn processes_starting_together_migrate_once() {
         .unwrap()
         .get(0);
     assert_eq!(rows, i64::from(latest_version()));
+}
+
+/// The tables, columns and indexes of a database, as text to compare.
+async fn schema_of(db: &ScratchDatabase) -> Vec<String> {
+    let client = sql(db).await;
+    let mut schema = Vec::new();
+    for row in client
+        .query(
+            "SELECT table_name, column_name, data_type, is_nullable, coalesce(column_default, '')
+             FROM information_schema.columns WHERE table_schema = current_schema()
+             ORDER BY table_name, column_name",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        let cols: Vec<String> = (0..5).map(|i| row.get::<_, String>(i)).collect();
+        schema.push(cols.join(" "));
+    }
+    for row in client
+        .query(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexdef",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        schema.push(row.get(0));
+    }
+    schema
+}
+
+/// A database made by every older server, migrated step by step by this one, ends up with the
+/// schema of a fresh one.
+#[tokio::test]
+async fn every_older_schema_migrates_to_the_fresh_one() {
+    let fresh = ScratchDatabase::for_test().await;
+    drop(PgStorage::connect(fresh.url()).await.unwrap());
+    let want = schema_of(&fresh).await;
+    for old in 1..latest_version() {
+        let db = ScratchDatabase::for_test().await;
+        let pool = deadpool_postgres::Config {
+            url: Some(db.url().to_string()),
+            ..Default::default()
+        }
+        .create_pool(Some(deadpool_postgres::Runtime::Tokio1), NoTls)
+        .unwrap();
+        migrate_to(&mut pool.get().await.unwrap(), old)
+            .await
+            .unwrap();
+        drop(pool);
+        let storage = PgStorage::connect(db.url()).await.unwrap();
+        assert_eq!(storage.schema_version().await.unwrap(), latest_version());
+        drop(storage);
+        assert_eq!(schema_of(&db).await, want, "migrated from version {old}");
+    }
 }
 
 /// An old server pointed at a database a newer one migrated refuses to touch it.

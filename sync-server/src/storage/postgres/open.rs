@@ -144,6 +144,12 @@ pub async fn get(pool: &Pool, target: &Target) -> Result<Client, StorageError> {
 /// Applies the missing migrations in one transaction, under an advisory lock so that several
 /// server processes starting at once migrate once.
 pub async fn migrate(client: &mut Client) -> Result<(), StorageError> {
+    migrate_to(client, latest_version()).await
+}
+
+/// [`migrate`], stopping at schema version `target` (tests make an old server's database with
+/// it). A database already past `target` is left alone; one past [`latest_version`] is refused.
+pub async fn migrate_to(client: &mut Client, target: i32) -> Result<(), StorageError> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
@@ -165,7 +171,8 @@ pub async fn migrate(client: &mut Client) -> Result<(), StorageError> {
             supported: latest_version().into(),
         });
     }
-    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    let wanted = MIGRATIONS.iter().enumerate().take(target.max(0) as usize);
+    for (i, (name, sql)) in wanted.skip(current as usize) {
         tx.batch_execute(sql).await?;
         tx.execute(
             "INSERT INTO schema_version (version, name, applied_ms) VALUES ($1, $2, $3)",
