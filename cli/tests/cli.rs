@@ -70,12 +70,9 @@ fn a_device_in_the_terminal_enrolls_works_and_syncs_with_a_real_server() {
         .block_on(gridwork_server::serve(listener, storage.clone()))
         .unwrap();
     let url = server.url();
-    let code = |name: &str, role| {
+    let code = |name: &str, role, scope| {
         rt.block_on(async {
-            let u = storage
-                .create_user(name.into(), role, vec![])
-                .await
-                .unwrap();
+            let u = storage.create_user(name.into(), role, scope).await.unwrap();
             storage
                 .create_enrollment_code(u.id, gridwork_server::clock::now_ms())
                 .await
@@ -83,16 +80,16 @@ fn a_device_in_the_terminal_enrolls_works_and_syncs_with_a_real_server() {
         })
     };
 
-    // The command centre's phone loads a small grid.
+    // The operator's phone (an admin: only admins create areas) loads a small subdistrict.
     let centre = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
     let net = HttpTransport::new(&url, None).unwrap();
-    rt.block_on(centre.enroll(&net, &code("陈静", Role::Dispatcher), "centre"))
+    rt.block_on(centre.enroll(&net, &code("运维", Role::Admin, vec![]), "centre"))
         .unwrap();
     let seeded = seed_subdistrict(&centre, 3, SeedSize::TINY, |_, _| {}).unwrap();
     rt.block_on(centre.sync_now(&net)).unwrap();
 
     let store = dir.path().join("phone.db");
-    let c = code("王芳", Role::Gridworker);
+    let c = code("王芳", Role::Gridworker, vec![seeded.grids[0].id]);
     let out = gridwork(
         &store,
         &["device", "enroll", "--server", &url, "--code", &c],

@@ -314,6 +314,11 @@ impl Gridwork {
         self.read(|conn| records::load(conn, id))
     }
 
+    /// The id of every record held on this device (deleted or partial ones included).
+    pub fn record_ids(&self) -> Result<Vec<Id>> {
+        self.read(records::all_ids)
+    }
+
     /// How many local operations wait to be pushed.
     pub fn pending_count(&self) -> Result<u64> {
         self.read(outbox::pending_count)

@@ -51,6 +51,17 @@ enum Admin {
         #[arg(long, value_delimiter = ',')]
         scope: Vec<Id>,
     },
+    /// Replace a user's scope (a grid redrawn, another building): their devices take the new
+    /// scope on their next sync, purging what they may no longer hold.
+    SetScope {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        user: Id,
+        /// The new scope ids, comma separated (empty: nothing, except for an admin).
+        #[arg(long, value_delimiter = ',', num_args = 0..)]
+        scope: Vec<Id>,
+    },
     /// Make a one-time enrollment code for a user (valid 24 hours); prints it.
     EnrollmentCode {
         #[command(flatten)]
@@ -114,6 +125,7 @@ impl Admin {
     fn store(&self) -> &Store {
         match self {
             Admin::CreateUser { store, .. }
+            | Admin::SetScope { store, .. }
             | Admin::EnrollmentCode { store, .. }
             | Admin::RevokeDevice { store, .. }
             | Admin::ListDevices { store } => store,
@@ -200,6 +212,12 @@ async fn run_admin<S: Storage>(
         } => {
             let user = storage.create_user(name, role, scope).await?;
             println!("{}", user.id);
+        }
+        Admin::SetScope { user, scope, .. } => {
+            if !storage.set_user_scope(user, scope).await? {
+                return Err(format!("no user {user}").into());
+            }
+            println!("scope of {user} replaced");
         }
         Admin::EnrollmentCode { user, .. } => {
             let code = storage

@@ -72,9 +72,10 @@ pub struct Device {
 }
 
 impl Device {
-    /// A new device enrolled as a new user of `role` (scope: everything, until scopes land).
-    pub async fn enrolled(server: &TestServer, name: &str, role: Role) -> Device {
-        let code = server.user_code(name, role, vec![]).await;
+    /// A new device enrolled as a new user of `role` with `scope` (an admin with an empty
+    /// scope holds the whole installation; anyone else with an empty scope, nothing).
+    pub async fn enrolled(server: &TestServer, name: &str, role: Role, scope: Vec<Id>) -> Device {
+        let code = server.user_code(name, role, scope).await;
         Device::enrolled_at(&server.url(), &code, name).await
     }
 
@@ -107,11 +108,21 @@ impl Device {
     }
 }
 
-/// A gridworker's device that seeded a tiny subdistrict and pushed it.
-pub async fn seeded_gridworker(server: &TestServer, name: &str) -> (Device, Seeded) {
-    let d = Device::enrolled(server, name, Role::Gridworker).await;
+/// The operator's device (an admin holding the whole installation) that seeded a tiny
+/// subdistrict and pushed it: only an admin may create areas.
+pub async fn seeded_by_admin(server: &TestServer, name: &str) -> (Device, Seeded) {
+    let d = Device::enrolled(server, name, Role::Admin, vec![]).await;
     d.sync().await;
     let seeded = seed_subdistrict(&d.gw, 11, SeedSize::TINY, |_, _| {}).unwrap();
     d.sync().await;
     (d, seeded)
+}
+
+/// The seeded subdistrict's id: a dispatcher's scope, which holds everything seeded.
+pub fn subdistrict(seeded: &Seeded) -> Id {
+    seeded
+        .subdistrict
+        .as_ref()
+        .expect("a seeded subdistrict")
+        .id
 }

@@ -4,6 +4,7 @@
 
 mod harness;
 mod postgres;
+mod scopes;
 mod sync;
 mod sync_faults;
 mod sync_property;

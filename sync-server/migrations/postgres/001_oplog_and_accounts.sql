@@ -1,5 +1,6 @@
--- The server's first schema on PostgreSQL: the same tables as the SQLite schema
--- (`../001_oplog_and_accounts.sql`), in PostgreSQL's types: ids are `uuid` (they sort as the
+-- The server's first schema on PostgreSQL: the same tables as the SQLite schema after its
+-- migrations 001 and 002 (`../001_oplog_and_accounts.sql`, `../002_places.sql`; no PostgreSQL
+-- database predates places), in PostgreSQL's types: ids are `uuid` (they sort as the
 -- server's ids sort, so snapshot pages by id work the same), times and HLCs `bigint`, JSON kept as
 -- the exact `text` the server wrote (the server never queries inside it; cast to `jsonb` to look).
 
@@ -18,7 +19,11 @@ CREATE TABLE ops (
     scope_key   text,
     -- The whole operation as JSON, exactly as pulled.
     op          text    NOT NULL,
-    received_ms bigint  NOT NULL
+    received_ms bigint  NOT NULL,
+    -- The record's place (JSON `Place`) after the operation (for a case event: the case's), and
+    -- before it (NULL when the operation created the record): who sees it, gains or evicts it.
+    place       text,
+    prior       text
 );
 CREATE INDEX ops_by_scope ON ops (scope_key, seq);
 
@@ -28,8 +33,14 @@ CREATE TABLE records (
     kind        text    NOT NULL,
     state       text    NOT NULL,
     scope_key   text,
-    updated_seq bigint  NOT NULL
+    updated_seq bigint  NOT NULL,
+    -- Where the record sits for the scope rules (JSON `Place`).
+    place       text,
+    -- The record it hangs from (a household's building, a building's grid...): when a record
+    -- moves, everything hanging from it moves with it.
+    parent      uuid
 );
+CREATE INDEX records_by_parent ON records (parent) WHERE parent IS NOT NULL;
 
 -- Case histories: union of events by event id.
 CREATE TABLE case_events (

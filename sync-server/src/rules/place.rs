@@ -60,6 +60,15 @@ pub fn place<E>(
     Ok(place)
 }
 
+/// Whether a record's move changes where the records hanging from it sit (its areas, its
+/// building or its station; a case's facts concern the case alone): then their places are
+/// recomputed in the same push.
+pub fn moved(before: &Place, after: &Place) -> bool {
+    before.areas != after.areas
+        || before.building != after.building
+        || before.station != after.station
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

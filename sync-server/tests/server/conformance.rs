@@ -7,10 +7,12 @@
 use std::collections::{BTreeMap, HashSet};
 
 use gridwork_domain::merge::RecordState;
+use gridwork_domain::model::{Area, AreaLevel};
 use gridwork_domain::op::{EntityKind, Op};
 use gridwork_domain::sync::{PushOutcome, RejectCode, Role};
 use gridwork_domain::workflow::CaseAction;
 use gridwork_server::clock;
+use gridwork_server::rules::PushContext;
 use gridwork_server::storage::{EnrollError, ScopeFilter, Storage};
 use serde_json::json;
 use uuid::Uuid;
@@ -301,6 +303,116 @@ pub async fn a_revoked_or_forged_token_is_refused<S: Storage>(s: &S) {
     assert!(listed[0].revoked_ms.is_some());
 }
 
+/// 梅花碑 is redrawn: building 1 moves from the first grid to a new second one. Its households
+/// and residents move with it in the same push; the second grid's gridworker gains them on the
+/// next pull and the first grid's evicts them. Before the move, the second grid's gridworker
+/// may not touch them.
+pub async fn a_building_moved_to_another_grid_takes_its_family_and_the_scopes_follow<S: Storage>(
+    s: &S,
+) {
+    let mut admin = Phone::offline();
+    let town = town(&mut admin, 2);
+    s.push(admin.ctx(), town.ops.clone()).await.unwrap();
+    let west = town.areas[4].id;
+    let east = Area {
+        id: Uuid::now_v7(),
+        level: AreaLevel::Grid,
+        code: "330106001001002".into(),
+        name: "梅花碑第二网格".into(),
+        parent_id: Some(town.areas[3].id),
+    };
+    let created = admin.create(&east);
+    accepted(&s.push(admin.ctx(), vec![created]).await.unwrap()[0]);
+    let (building, household, resident) = (
+        town.households[0].building_id,
+        town.households[0].id,
+        town.residents[0].id,
+    );
+    let place = s.place_of(resident).await.unwrap().unwrap();
+    assert_eq!(place.building, Some(building));
+    assert_eq!(place.areas.last(), Some(&west));
+    let family: HashSet<Uuid> = s
+        .family(building)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.state.id)
+        .collect();
+    assert!(family.is_superset(&HashSet::from([building, household, resident])));
+    assert!(
+        !family.contains(&town.households[1].building_id),
+        "{family:?}"
+    );
+
+    let west_user = s
+        .create_user("王芳".into(), Role::Gridworker, vec![west])
+        .await
+        .unwrap();
+    let east_user = s
+        .create_user("陈刚".into(), Role::Gridworker, vec![Uuid::now_v7()])
+        .await
+        .unwrap();
+    assert!(s.set_user_scope(east_user.id, vec![east.id]).await.unwrap());
+    assert!(!s.set_user_scope(Uuid::now_v7(), vec![]).await.unwrap());
+    let east_user = s.user(east_user.id).await.unwrap().unwrap();
+    assert_eq!(east_user.scope, vec![east.id]);
+    let west_view = s.scope_view(&west_user).await.unwrap();
+    let east_view = s.scope_view(&east_user).await.unwrap();
+
+    let mut east_phone = Phone::offline();
+    let trespass = east_phone.set(EntityKind::Household, household, json!({ "unit": "9-901" }));
+    let east_ctx = PushContext {
+        device: east_phone.device,
+        user: east_user.id,
+        view: east_view.clone(),
+        now_ms: clock::now_ms(),
+    };
+    let refused = s.push(east_ctx, vec![trespass]).await.unwrap();
+    assert_eq!(rejected(&refused[0]).0, RejectCode::Forbidden);
+
+    let before = s.pull(0, 1000, ScopeFilter::Everything).await.unwrap().next;
+    let moved = admin.set(
+        EntityKind::Building,
+        building,
+        json!({ "grid_id": east.id }),
+    );
+    accepted(&s.push(admin.ctx(), vec![moved]).await.unwrap()[0]);
+    let place = s.place_of(resident).await.unwrap().unwrap();
+    assert_eq!(
+        place.areas.last(),
+        Some(&east.id),
+        "the resident moved along"
+    );
+
+    let gained = s
+        .pull(before, 1000, ScopeFilter::for_view(east_view.clone()))
+        .await
+        .unwrap();
+    let gained_ids: HashSet<Uuid> = gained.records.iter().map(|r| r.id).collect();
+    assert!(
+        gained_ids.is_superset(&HashSet::from([building, household, resident])),
+        "{gained_ids:?}"
+    );
+    let lost = s
+        .pull(before, 1000, ScopeFilter::for_view(west_view.clone()))
+        .await
+        .unwrap();
+    assert!(lost.evict.contains(&building) && lost.evict.contains(&household));
+    assert!(lost.ops.is_empty() && lost.records.is_empty());
+    let snapshot = s
+        .snapshot_page(None, 1000, ScopeFilter::for_view(east_view))
+        .await
+        .unwrap();
+    let seen: HashSet<Uuid> = snapshot.records.iter().map(|r| r.id).collect();
+    assert!(seen.contains(&resident) && !seen.contains(&town.households[1].building_id));
+    let snapshot = s
+        .snapshot_page(None, 1000, ScopeFilter::for_view(west_view))
+        .await
+        .unwrap();
+    let seen: HashSet<Uuid> = snapshot.records.iter().map(|r| r.id).collect();
+    assert!(!seen.contains(&resident) && seen.contains(&town.households[1].building_id));
+}
+
 /// Declares one `#[tokio::test]` per conformance check for a backend, given an expression
 /// that makes a fresh one (`(storage, guard)`: the guard lives as long as the test).
 macro_rules! conformance_for {
@@ -317,6 +429,7 @@ macro_rules! conformance_for {
                 an_enrollment_code_works_once,
                 an_enrollment_code_expires_after_a_day,
                 a_revoked_or_forged_token_is_refused,
+                a_building_moved_to_another_grid_takes_its_family_and_the_scopes_follow,
             );
         }
     };

@@ -47,6 +47,14 @@ pub async fn user(client: &impl GenericClient, id: Id) -> Result<Option<User>, S
     row.map(|r| decode_user(&r, 0)).transpose()
 }
 
+/// Replaces a user's scope; `false` when there is no such user.
+pub async fn set_user_scope(client: &Client, id: Id, scope: &[Id]) -> Result<bool, StorageError> {
+    let n = client
+        .execute("UPDATE users SET scope = $2 WHERE id = $1", &[&id, &scope])
+        .await?;
+    Ok(n == 1)
+}
+
 /// The user in the four columns `id, name, role, scope` starting at `first`.
 fn decode_user(row: &Row, first: usize) -> Result<User, StorageError> {
     let role: &str = row.get(first + 2);

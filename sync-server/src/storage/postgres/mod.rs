@@ -15,11 +15,13 @@ use deadpool_postgres::{Client, Pool};
 use gridwork_domain::ids::{DeviceId, Id};
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::Op;
+use gridwork_domain::scope::Place;
 use gridwork_domain::sync::{PushResult, Role};
+use gridwork_domain::workflow::CaseEvent;
 use tokio::sync::watch;
 
 use super::{
-    DeviceCredentials, DeviceInfo, EnrollError, PullPage, ScopeFilter, SnapshotPage, Storage,
+    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, RecordRows, Storage,
     StorageError, User,
 };
 use crate::rules::PushContext;
@@ -102,26 +104,32 @@ impl Storage for PgStorage {
         Ok(results)
     }
 
-    async fn pull(
-        &self,
-        after: u64,
-        limit: usize,
-        filter: ScopeFilter,
-    ) -> Result<PullPage, StorageError> {
-        oplog::pull(&self.client().await?, after, limit, filter).await
+    async fn log_page(&self, after: u64, limit: usize) -> Result<LogPage, StorageError> {
+        oplog::log_page(&self.client().await?, after, limit).await
     }
 
     fn subscribe(&self) -> watch::Receiver<u64> {
         self.last_seq.subscribe()
     }
 
-    async fn snapshot_page(
+    async fn record_rows(
         &self,
         after: Option<Id>,
         limit: usize,
-        filter: ScopeFilter,
-    ) -> Result<SnapshotPage, StorageError> {
-        snapshot::page(&mut self.client().await?, after, limit, filter).await
+    ) -> Result<RecordRows, StorageError> {
+        snapshot::rows(&mut self.client().await?, after, limit).await
+    }
+
+    async fn family(&self, root: Id) -> Result<Vec<PlacedRecord>, StorageError> {
+        records::family(&self.client().await?, root).await
+    }
+
+    async fn case_events(&self, cases: Vec<Id>) -> Result<Vec<CaseEvent>, StorageError> {
+        snapshot::events(&self.client().await?, &cases).await
+    }
+
+    async fn place_of(&self, id: Id) -> Result<Option<Place>, StorageError> {
+        records::load_place(&self.client().await?, id).await
     }
 
     async fn record(&self, id: Id) -> Result<Option<RecordState>, StorageError> {
@@ -139,6 +147,10 @@ impl Storage for PgStorage {
         scope: Vec<Id>,
     ) -> Result<User, StorageError> {
         accounts::create_user(&self.client().await?, name, role, scope).await
+    }
+
+    async fn set_user_scope(&self, id: Id, scope: Vec<Id>) -> Result<bool, StorageError> {
+        accounts::set_user_scope(&self.client().await?, id, &scope).await
     }
 
     async fn user(&self, id: Id) -> Result<Option<User>, StorageError> {

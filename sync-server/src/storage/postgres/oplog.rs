@@ -14,12 +14,13 @@ use std::collections::HashMap;
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use gridwork_domain::ids::Id;
 use gridwork_domain::op::Op;
-use gridwork_domain::sync::{PushOutcome, PushResult, SequencedOp};
+use gridwork_domain::scope::Place;
+use gridwork_domain::sync::{PushOutcome, PushResult};
 
 use super::open::OPLOG_LOCK;
-use super::records::RecordCache;
+use super::records::{self, RecordCache};
 use crate::rules::{self, Admitted, PushContext};
-use crate::storage::{PullPage, ScopeFilter, StorageError};
+use crate::storage::{LogEntry, LogPage, StorageError};
 
 /// The last stored sequence number (0 for an empty log).
 pub async fn last_seq(client: &impl GenericClient) -> Result<u64, StorageError> {
@@ -89,6 +90,7 @@ async fn push_one(
         return Ok(PushOutcome::Duplicate { seq });
     }
     let current = cache.load(tx, op.entity_id).await?;
+    let prior = records::load_place(tx, op.entity_id).await?;
     let admitted = match rules::admit(op, ctx, current) {
         Ok(a) => a,
         Err(r) => {
@@ -102,26 +104,25 @@ async fn push_one(
         Admitted::Record(state) => (Some(state), None),
         Admitted::Event { event, new_case } => (new_case, Some(event)),
     };
-    // The key is the merged record's; a case event goes where its case goes.
-    let scope_key = match &changed {
-        Some(state) => {
-            cache
-                .resolve(tx, |mut lookup| rules::scope_key(state, &mut lookup))
-                .await?
-        }
+    // Where the record sits once the operation is applied; a case event places its case.
+    let place = match &changed {
+        Some(state) => cache.compute_place(tx, state, event.as_ref()).await?,
         None => match cache.load(tx, op.entity_id).await? {
-            Some(case) => {
-                cache
-                    .resolve(tx, |mut lookup| rules::scope_key(&case, &mut lookup))
-                    .await?
-            }
-            None => None,
+            Some(case) => cache.compute_place(tx, &case, event.as_ref()).await?,
+            None => Place::unresolved(op.entity, op.entity_id),
         },
     };
+    if let Err(r) = rules::authorize(&ctx.view, op, prior.as_ref(), &place) {
+        return Ok(PushOutcome::Rejected {
+            code: r.code,
+            message: r.message,
+        });
+    }
     let insert = tx
         .prepare_cached(
-            "INSERT INTO ops (op_id, entity_id, kind, device_id, hlc, scope_key, op, received_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
+            "INSERT INTO ops (op_id, entity_id, kind, device_id, hlc, scope_key, op, received_ms,
+                              place, prior)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq",
         )
         .await?;
     let seq: i64 = tx
@@ -133,17 +134,23 @@ async fn push_one(
                 &op.entity.as_str(),
                 &op.stamp.device,
                 &op.stamp.hlc.as_i64(),
-                &scope_key,
+                &rules::key_of(&place.areas),
                 &serde_json::to_string(op)?,
                 &(ctx.now_ms as i64),
+                &serde_json::to_string(&place)?,
+                &prior.as_ref().map(serde_json::to_string).transpose()?,
             ],
         )
         .await?
         .get(0);
     let seq = seq as u64;
     known.insert(op.id, seq);
-    if let Some(state) = &changed {
-        cache.save(tx, state, scope_key.as_deref(), seq).await?;
+    match &changed {
+        Some(state) => cache.save(tx, state, &place, seq).await?,
+        None if prior.as_ref() != Some(&place) => {
+            records::set_place(tx, op.entity_id, &place).await?
+        }
+        None => {}
     }
     if let Some(event) = &event {
         // Union by event id: an event already known (sent again inside another operation)
@@ -165,6 +172,12 @@ async fn push_one(
             ],
         )
         .await?;
+    }
+    // A record that moved (another grid, another station) takes everything hanging from it
+    // along: their places are recomputed in this same transaction. So does a new record that
+    // others arrived before (an index probe when none did).
+    if prior.as_ref().is_none_or(|p| rules::moved(p, &place)) {
+        cache.replace_family(tx, op.entity_id).await?;
     }
     Ok(PushOutcome::Accepted { seq })
 }
@@ -196,31 +209,38 @@ pub async fn scope_key_of(
     Ok(row.and_then(|r| r.get::<_, Option<String>>(0)))
 }
 
-/// Up to `limit` operations after `after`. One row more than asked is read to tell whether
-/// more follow.
-pub async fn pull(
+/// Up to `limit` operations after `after`, with their places. One row more than asked is
+/// read to tell whether more follow.
+pub async fn log_page(
     client: &impl GenericClient,
     after: u64,
     limit: usize,
-    filter: ScopeFilter,
-) -> Result<PullPage, StorageError> {
-    // The scope issue adds `AND scope_key ...` here, as in the SQLite backend.
-    let ScopeFilter::Everything = filter;
+) -> Result<LogPage, StorageError> {
     let after_i = i64::try_from(after).unwrap_or(i64::MAX);
     let stmt = client
-        .prepare_cached("SELECT seq, op FROM ops WHERE seq > $1 ORDER BY seq LIMIT $2")
+        .prepare_cached(
+            "SELECT seq, op, place, prior FROM ops WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
         .await?;
     let rows = client
         .query(&stmt, &[&after_i, &(limit as i64 + 1)])
         .await?;
     let more = rows.len() > limit;
-    let mut ops = Vec::with_capacity(rows.len().min(limit));
+    let mut entries = Vec::with_capacity(rows.len().min(limit));
     for row in rows.iter().take(limit) {
-        ops.push(SequencedOp {
+        let place: Option<&str> = row.get(2);
+        let prior: Option<&str> = row.get(3);
+        entries.push(LogEntry {
             seq: row.get::<_, i64>(0) as u64,
             op: serde_json::from_str(row.get::<_, &str>(1))?,
+            place: place.map(serde_json::from_str).transpose()?,
+            prior: prior.map(serde_json::from_str).transpose()?,
         });
     }
-    let next = ops.last().map_or(after, |o: &SequencedOp| o.seq);
-    Ok(PullPage { ops, next, more })
+    let next = entries.last().map_or(after, |e: &LogEntry| e.seq);
+    Ok(LogPage {
+        entries,
+        next,
+        more,
+    })
 }
