@@ -1,6 +1,7 @@
 //! End-to-end tests, one binary: real `gridwork-server` instances on loopback (random ports,
 //! temporary SQLite files) and several devices, each its own store.
 
+mod clock_skew;
 mod harness;
 mod sync;
 mod sync_faults;

@@ -1,6 +1,7 @@
 //! Sync through a transport that loses answers, sends pushes twice and replays pulls from the
 //! start: nothing is lost and nothing is applied twice.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use gridwork_core::sync::transport::Sized;
@@ -24,6 +25,8 @@ pub struct Faulty<'a> {
     /// Every pull asks from the beginning, so every operation arrives again and again.
     pub replay_pulls: bool,
     pub pushes_sent: AtomicUsize,
+    /// Every push answer that came back, in order.
+    pub push_answers: Mutex<Vec<PushResponse>>,
 }
 
 impl<'a> Faulty<'a> {
@@ -35,6 +38,7 @@ impl<'a> Faulty<'a> {
             replay_pulls: false,
             tamper_with: None,
             pushes_sent: AtomicUsize::new(0),
+            push_answers: Mutex::new(Vec::new()),
         }
     }
 }
@@ -59,6 +63,9 @@ impl Transport for Faulty<'_> {
             return Err(TransportError::Unreachable(
                 "connection reset before the answer".into(),
             ));
+        }
+        if let Ok(a) = &answer {
+            self.push_answers.lock().unwrap().push(a.value.clone());
         }
         answer
     }
