@@ -2,7 +2,9 @@
 //! temporary SQLite files) and several devices, each its own store.
 
 mod clock_skew;
+mod fault_proxy;
 mod harness;
 mod sync;
+mod sync_fault_network;
 mod sync_faults;
 mod sync_property;
