@@ -9,6 +9,9 @@ use gridwork_core::{Gridwork, HttpTransport, OpenOptions};
 use gridwork_domain::sync::Role;
 use gridwork_server::storage::{SqliteStorage, Storage};
 
+#[path = "cli/device_crash.rs"]
+mod device_crash;
+
 fn gridwork(store: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gridwork"))
         .arg("--store")
