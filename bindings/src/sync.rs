@@ -134,6 +134,8 @@ pub struct SyncReport {
     pub pulled: u64,
     /// Received changes refused locally (stamped too far in the future).
     pub refused: u64,
+    /// Changes of this device stamped while its clock was wrong, stamped again and resent.
+    pub restamped: u64,
     /// New conflicts: values this device wrote that lost to concurrent writes.
     pub conflicts: u64,
     /// Bytes on the wire, both ways.
@@ -149,6 +151,7 @@ impl From<gridwork_core::SyncReport> for SyncReport {
             snapshot_records: r.snapshot_records,
             pulled: r.pulled,
             refused: r.refused,
+            restamped: r.restamped,
             conflicts: r.conflicts,
             bytes: r.bytes,
             duration_ms: r.duration_ms,

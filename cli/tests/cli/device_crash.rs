@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -23,12 +22,11 @@ use gridwork_domain::model::Household;
 use gridwork_domain::op::{Op, OpBody};
 use gridwork_domain::sync::{MAX_PULL_LIMIT, Role};
 use gridwork_domain::workflow::CaseAction;
-use gridwork_server::storage::{SqliteStorage, Storage};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
-use super::{gridwork, stderr};
+use super::{LocalServer, gridwork, stderr};
 
 fn kills() -> usize {
     let long = std::env::var("GRIDWORK_LONG_FAULTS").is_ok_and(|v| v == "1");
@@ -134,26 +132,9 @@ struct KillFigures {
 fn a_phone_killed_at_random_instants_while_writing_and_syncing_loses_no_acknowledged_edit() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let storage = Arc::new(SqliteStorage::open(dir.path().join("server.db")).unwrap());
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let server = rt
-        .block_on(gridwork_server::serve(listener, storage.clone()))
-        .unwrap();
-    let url = server.url();
-    let code = |name: &str| {
-        rt.block_on(async {
-            let u = storage
-                .create_user(name.into(), Role::Admin, vec![])
-                .await
-                .unwrap();
-            storage
-                .create_enrollment_code(u.id, gridwork_server::clock::now_ms())
-                .await
-                .unwrap()
-        })
-    };
+    let server = LocalServer::start(&rt, dir.path());
+    let url = server.handle.url();
+    let code = |name: &str| server.code(&rt, name, Role::Admin);
 
     let centre = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
     let net = HttpTransport::new(&url, None).unwrap();
@@ -234,7 +215,7 @@ fn a_phone_killed_at_random_instants_while_writing_and_syncing_loses_no_acknowle
         figures.between,
         log.ops.len()
     );
-    rt.block_on(server.shutdown()).unwrap();
+    rt.block_on(server.handle.shutdown()).unwrap();
 }
 
 /// Starts `gridwork soak` on a phone's store, kills it (SIGKILL) 0-60 ms after it is ready,
