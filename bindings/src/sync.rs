@@ -140,6 +140,8 @@ pub struct SyncReport {
     pub evicted: u64,
     /// Received changes refused locally (stamped too far in the future).
     pub refused: u64,
+    /// Changes of this device stamped while its clock was wrong, stamped again and resent.
+    pub restamped: u64,
     /// New conflicts: values this device wrote that lost to concurrent writes.
     pub conflicts: u64,
     /// Bytes on the wire, both ways.
@@ -157,6 +159,7 @@ impl From<gridwork_core::SyncReport> for SyncReport {
             gained: r.gained,
             evicted: r.evicted,
             refused: r.refused,
+            restamped: r.restamped,
             conflicts: r.conflicts,
             bytes: r.bytes,
             duration_ms: r.duration_ms,

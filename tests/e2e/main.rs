@@ -2,9 +2,12 @@
 //! temporary SQLite files, or server processes sharing a PostgreSQL database of their own) and
 //! several devices, each its own store.
 
+mod clock_skew;
+mod fault_proxy;
 mod harness;
 mod postgres;
 mod scopes;
 mod sync;
+mod sync_fault_network;
 mod sync_faults;
 mod sync_property;

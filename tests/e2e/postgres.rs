@@ -68,8 +68,8 @@ async fn phones_on_two_server_processes_sharing_one_postgresql_database_converge
     let east = ServerProcess::start(db.url());
     let west = ServerProcess::start(db.url());
 
-    let zhang = Device::enrolled_at(&east.url, &code(&admin, "张伟").await, "张伟").await;
-    let li = Device::enrolled_at(&west.url, &code(&admin, "李娜").await, "李娜").await;
+    let zhang = Device::enrolled_at(&east.url, &code(&admin, "张伟").await, "张伟", 0).await;
+    let li = Device::enrolled_at(&west.url, &code(&admin, "李娜").await, "李娜", 0).await;
     zhang.sync().await;
     let seeded = seed_subdistrict(&zhang.gw, 11, SeedSize::TINY, |_, _| {}).unwrap();
     zhang.sync().await;

@@ -13,7 +13,7 @@ use crate::harness::*;
 #[tokio::test]
 async fn two_phones_edit_the_same_household_offline_and_both_converge() {
     let server = TestServer::start().await;
-    let (a, seeded) = seeded_by_admin(&server, "张伟").await;
+    let (a, seeded) = seeded_admin(&server, "张伟").await;
     // The dispatcher's scope (the subdistrict) holds everything seeded, so whole digests compare.
     let b = Device::enrolled(
         &server,
@@ -74,7 +74,7 @@ async fn two_phones_edit_the_same_household_offline_and_both_converge() {
 #[tokio::test]
 async fn a_building_heads_check_in_and_a_gridworkers_edit_of_the_same_household_both_survive() {
     let server = TestServer::start().await;
-    let (operator, seeded) = seeded_by_admin(&server, "运维").await;
+    let (operator, seeded) = seeded_admin(&server, "运维").await;
     let room = seeded.households[1].id;
     let building = seeded.households[1].building_id;
     let grid = seeded
@@ -165,7 +165,7 @@ async fn a_building_heads_check_in_and_a_gridworkers_edit_of_the_same_household_
 #[tokio::test]
 async fn an_alarm_raised_by_the_dispatcher_reaches_the_crew_through_the_long_poll() {
     let server = TestServer::start().await;
-    let (dispatcher, seeded) = seeded_by_admin(&server, "指挥中心").await;
+    let (dispatcher, seeded) = seeded_admin(&server, "指挥中心").await;
     let station = seeded.stations[0].id;
     let crew = Device::enrolled(&server, "消防站一队", Role::FireCrew, vec![station]).await;
     crew.sync().await;
@@ -233,7 +233,7 @@ async fn an_alarm_raised_by_the_dispatcher_reaches_the_crew_through_the_long_pol
 #[tokio::test]
 async fn a_new_device_bootstrapped_from_a_snapshot_has_the_same_state_as_an_old_one() {
     let server = TestServer::start().await;
-    let (old, seeded) = seeded_by_admin(&server, "周杰").await;
+    let (old, seeded) = seeded_admin(&server, "周杰").await;
     let case = old
         .gw
         .open_case(Case {
@@ -284,7 +284,7 @@ async fn a_new_device_bootstrapped_from_a_snapshot_has_the_same_state_as_an_old_
 #[tokio::test]
 async fn a_server_restart_loses_nothing_already_accepted() {
     let mut server = TestServer::start().await;
-    let (mut a, seeded) = seeded_by_admin(&server, "孙丽").await;
+    let (mut a, seeded) = seeded_admin(&server, "孙丽").await;
     a.gw.update::<Household>(seeded.households[0].id, |h| h.unit = "9-901".into())
         .unwrap();
     a.sync().await;
@@ -328,7 +328,7 @@ async fn an_unenrolled_device_is_told_to_enroll_and_a_bad_code_is_refused() {
 #[tokio::test]
 async fn an_alarm_resolved_on_two_phones_at_once_keeps_both_events_and_flags_the_second() {
     let server = TestServer::start().await;
-    let (dispatcher, seeded) = seeded_by_admin(&server, "调度员").await;
+    let (dispatcher, seeded) = seeded_admin(&server, "调度员").await;
     let crew = Device::enrolled(&server, "二队", Role::FireCrew, vec![seeded.stations[0].id]).await;
     crew.sync().await;
     let b = &seeded.buildings[1];

@@ -110,7 +110,7 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
             let server = TestServer::start().await;
-            let (seeder, seeded) = seeded_by_admin(&server, "种子").await;
+            let (seeder, seeded) = seeded_admin(&server, "种子").await;
             let case = seeder.gw.open_case(gridwork_domain::model::Case {
                 id: uuid::Uuid::nil(),
                 kind: gridwork_domain::model::CaseKind::Hazard,

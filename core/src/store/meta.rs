@@ -26,6 +26,8 @@ pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
 pub const DEVICE_ID: &str = "device_id";
 pub const USER_ID: &str = "user_id";
 pub const HLC_LAST: &str = "hlc_last";
+/// The highest stamp known to be on the server (`HlcClock::trusted`).
+pub const HLC_TRUSTED: &str = "hlc_trusted";
 pub const CLOCK_OFFSET_MS: &str = "clock_offset_ms";
 pub const TOKEN: &str = "token";
 pub const ROLE: &str = "role";

@@ -155,6 +155,20 @@ pub fn insert_case_event(conn: &Connection, event: &CaseEvent) -> Result<bool> {
     Ok(inserted > 0)
 }
 
+/// Replaces a case event kept under the same id (its stamp changed: `sync::restamp`); the
+/// caller refolds the case. Returns whether it was there.
+pub fn replace_case_event(conn: &Connection, event: &CaseEvent) -> Result<bool> {
+    let replaced = conn
+        .prepare_cached("UPDATE case_events SET hlc = ?2, device = ?3, event = ?4 WHERE id = ?1")?
+        .execute(params![
+            event.id.to_string(),
+            event.stamp.hlc.as_i64(),
+            event.stamp.device.to_string(),
+            serde_json::to_string(event)?,
+        ])?;
+    Ok(replaced > 0)
+}
+
 /// Records, as conflicts, the values written by this device that a concurrent write displaced.
 fn keep_lost_values(
     conn: &Connection,

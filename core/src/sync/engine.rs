@@ -15,7 +15,7 @@ use gridwork_domain::op::EntityKind;
 use gridwork_domain::scope::ScopeView;
 use gridwork_domain::sync::{
     EnrollRequest, EnrollResponse, MAX_PULL_LIMIT, MAX_PUSH_OPS, MAX_SNAPSHOT_LIMIT, PushOutcome,
-    PushRequest, UserScope,
+    PushRequest, RejectCode, UserScope,
 };
 use gridwork_domain::workflow::CaseEvent;
 use rand::Rng;
@@ -30,6 +30,10 @@ use crate::sync::transport::{Transport, TransportError};
 
 /// Pushes carry at most this many bytes of operations (besides [`MAX_PUSH_OPS`]).
 pub const MAX_PUSH_BYTES: usize = 1 << 20;
+
+/// How often one push step may restamp changes refused as `clock_ahead` (a server whose own
+/// clock disagrees with what it reports must not make a device loop).
+const MAX_RESTAMPS_PER_RUN: u32 = 2;
 
 /// Why a sync run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -231,7 +235,10 @@ impl Gridwork {
         transport: &T,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
+        // Stamps refused as too far ahead in an earlier run are replaced first (ADR 0011).
+        report.restamped += self.restamp_stamped_ahead()?;
         let total = self.pending_count()?;
+        let mut recoveries = 0;
         loop {
             let mut batch = Vec::new();
             let mut size = 0;
@@ -266,7 +273,9 @@ impl Gridwork {
                         }
                     }
                 }
-                outbox::mark_accepted(tx, &accepted)?;
+                if let Some(highest) = outbox::mark_accepted(tx, &accepted)? {
+                    clock.trust(highest);
+                }
                 report.pushed += accepted.len() as u64;
                 Ok(resp.results.len())
             })?;
@@ -275,6 +284,21 @@ impl Gridwork {
                 done: report.pushed + report.rejected,
                 total: Some(total),
             });
+            let clock_ahead = resp
+                .results
+                .iter()
+                .filter(|r| {
+                    matches!(&r.outcome, PushOutcome::Rejected { code, .. }
+                        if *code == RejectCode::ClockAhead)
+                })
+                .count() as u64;
+            if clock_ahead > 0 && recoveries < MAX_RESTAMPS_PER_RUN {
+                // This answer carried the server's time: stamp the refused changes again with
+                // the corrected clock and push them in this same run.
+                recoveries += 1;
+                report.restamped += self.restamp_stamped_ahead()?;
+                report.rejected -= clock_ahead;
+            }
             if settled < sent {
                 // The server answered for fewer operations than sent; the rest stay queued for
                 // the next run rather than looping here.

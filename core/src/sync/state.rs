@@ -58,6 +58,9 @@ pub struct SyncReport {
     pub evicted: u64,
     /// Received operations that were refused locally (stamped too far in the future).
     pub refused: u64,
+    /// Local changes the server refused as stamped too far ahead (the phone's clock was wrong),
+    /// stamped again with the corrected clock and resent (ADR 0011).
+    pub restamped: u64,
     /// New conflicts: values this device wrote that lost to concurrent writes.
     pub conflicts: u64,
     /// Bytes on the wire, both ways.
