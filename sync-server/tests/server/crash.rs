@@ -37,6 +37,7 @@ fn kills() -> usize {
 /// Starts `gridwork-server serve` on the database; returns it and its URL.
 fn start_server(db: &Path) -> (Child, String) {
     let mut child = Command::new(BIN)
+        .env_remove("GRIDWORK_DATABASE_URL")
         .args(["serve", "--listen", "127.0.0.1:0", "--db"])
         .arg(db)
         .stdout(Stdio::piped())
