@@ -6,6 +6,8 @@
 use gridwork_domain::ids::Id;
 use gridwork_domain::model::{Area, Building, Case, Household, KeyGroup, Registration, Resident};
 use gridwork_domain::op::EntityKind;
+use gridwork_domain::scope::hidden_fields;
+use gridwork_domain::sync::Role;
 use gridwork_domain::validate::resident_id;
 use gridwork_domain::workflow::{CaseFold, sort_by_urgency};
 use serde::Serialize;
@@ -14,6 +16,7 @@ use crate::cases::CaseView;
 use crate::error::Result;
 use crate::gridwork::{Gridwork, live_state};
 use crate::store::area_records::{SUBTREE, decode_fields, decode_rows};
+use crate::store::meta;
 
 /// A resident as every list shows them: the ID number masked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -122,6 +125,26 @@ impl Gridwork {
             )?;
             Ok(all.into_iter().map(ResidentSummary::from).collect())
         })
+    }
+
+    /// The role of the user this device acts for, once enrolled.
+    pub fn role(&self) -> Result<Option<Role>> {
+        self.read(|c| Ok(meta::get(c, meta::ROLE)?.and_then(|r| Role::parse(&r))))
+    }
+
+    /// One resident as the single-record view shows them: the whole ID number when this
+    /// device's role may hold ID numbers (or the device is not enrolled, so everything in it
+    /// was typed here), masked otherwise. Lists never show it: see
+    /// [`Gridwork::residents_of_household`].
+    pub fn resident_for_view(&self, resident_id: Id) -> Result<Resident> {
+        let mut r: Resident = self.get(resident_id)?;
+        let hidden = self
+            .role()?
+            .is_some_and(|role| hidden_fields(role, EntityKind::Resident).contains(&"id_number"));
+        if hidden {
+            r.id_number = r.id_number.as_deref().map(resident_id::mask);
+        }
+        Ok(r)
     }
 
     /// A resident's stays, newest check-in first.

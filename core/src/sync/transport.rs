@@ -148,8 +148,10 @@ impl HttpTransport {
                 message,
             });
         }
-        let value =
-            serde_json::from_slice(&body).map_err(|e| TransportError::BadAnswer(e.to_string()))?;
+        let value = serde_json::from_slice(&body).map_err(|e| {
+            // Not `e.to_string()`: serde_json quotes the input, and answers carry records.
+            TransportError::BadAnswer(crate::error::DecodeError::from(&e).to_string())
+        })?;
         Ok(Sized { value, bytes })
     }
 
@@ -158,8 +160,9 @@ impl HttpTransport {
         path: &str,
         body: &B,
     ) -> Result<Sized<T>, TransportError> {
-        let json =
-            serde_json::to_vec(body).map_err(|e| TransportError::BadAnswer(e.to_string()))?;
+        let json = serde_json::to_vec(body).map_err(|e| {
+            TransportError::BadAnswer(crate::error::DecodeError::from(&e).to_string())
+        })?;
         let len = json.len() as u64;
         let req = self
             .client
