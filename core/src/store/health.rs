@@ -89,7 +89,7 @@ pub fn inspect(db: &Path) -> Result<FileKind> {
     let read = read_prefix(&files.db, &mut header)?;
     if read >= SQLITE_MAGIC.len() && header[..16] == SQLITE_MAGIC[..] {
         let page = plain_page_size(&header);
-        if read < header.len() || page == 0 || db_len % page != 0 {
+        if read < header.len() || page == 0 || !db_len.is_multiple_of(page) {
             return Err(Error::StoreDamaged(
                 "the store file is cut short (not a whole number of pages)".into(),
             ));
@@ -103,7 +103,7 @@ pub fn inspect(db: &Path) -> Result<FileKind> {
             "the store file's header is damaged".into(),
         ));
     }
-    if db_len % CIPHER_PAGE_SIZE != 0 {
+    if !db_len.is_multiple_of(CIPHER_PAGE_SIZE) {
         return Err(Error::StoreDamaged(
             "the store file is cut short (not a whole number of pages) or is not a gridwork \
              store"
