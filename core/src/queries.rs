@@ -243,3 +243,39 @@ impl Gridwork {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use gridwork_domain::validate::resident_id;
+
+    use crate::seed::{SeedSize, seed_subdistrict};
+    use crate::store::meta;
+    use crate::{Gridwork, OpenOptions};
+
+    #[test]
+    fn the_single_record_view_shows_the_whole_id_number_only_to_roles_that_may_hold_it() {
+        let gw = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
+        let seeded = seed_subdistrict(&gw, 3, SeedSize::TINY, |_, _| {}).unwrap();
+        let r = seeded
+            .residents
+            .iter()
+            .find(|r| r.id_number.is_some())
+            .unwrap();
+        let whole = r.id_number.clone().unwrap();
+        let listed = gw.residents_of_household(r.household_id).unwrap();
+        let mine = listed.iter().find(|s| s.id == r.id).unwrap();
+        assert_eq!(
+            mine.id_number_masked.as_deref(),
+            Some(resident_id::mask(&whole).as_str())
+        );
+        for (role, shown) in [
+            ("gridworker", whole.clone()),
+            ("building_head", whole.clone()),
+            ("fire_crew", resident_id::mask(&whole)),
+        ] {
+            gw.read(|c| meta::set(c, meta::ROLE, role)).unwrap();
+            let view = gw.resident_for_view(r.id).unwrap();
+            assert_eq!(view.id_number.as_deref(), Some(shown.as_str()), "{role}");
+        }
+    }
+}

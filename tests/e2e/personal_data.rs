@@ -1,5 +1,6 @@
 //! No personal data in any log line: a field day (seeding, bootstrap of an encrypted phone,
-//! offline edits that conflict, a stored record that no longer decodes) runs with every crate's
+//! offline edits of a phone and an ID number that conflict (the conflict list masks the ID
+//! number), a stored record that no longer decodes) runs with every crate's
 //! tracing at TRACE level (the device core, the sync server, hyper, reqwest through `log`), every
 //! line is captured, and none holds a seeded resident's name, phone or ID number. The sync
 //! state's error message, which the app shows, is checked the same way.
@@ -8,10 +9,11 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use gridwork_core::seed::{SeedSize, seed_subdistrict};
+use gridwork_core::seed::{SeedSize, id_number, seed_subdistrict};
 use gridwork_core::{Gridwork, HttpTransport, OpenOptions, StoreKey, SyncState};
 use gridwork_domain::model::{Household, Resident};
 use gridwork_domain::sync::Role;
+use gridwork_domain::validate::resident_id;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::harness::*;
@@ -75,20 +77,41 @@ async fn a_field_day_at_trace_level_logs_no_name_phone_or_id_number() {
     let report = phone.sync_now(&net).await.unwrap();
     assert!(report.snapshot_records > 0);
 
-    // Both edit the same household's phone offline: a conflict, with phones in it.
+    // Both edit the same household's phone and the same resident's ID number offline:
+    // conflicts, with phones and ID numbers in them.
     let h = seeded.households[0].id;
+    let other = seeded.residents.last().unwrap().id;
+    let day = chrono::NaiveDate::from_ymd_opt(1990, 5, 17).unwrap();
+    let (lost_number, won_number) = (id_number(day, 401), id_number(day, 402));
     seeder
         .gw
         .update::<Household>(h, |h| h.phone = Some("13811112222".into()))
+        .unwrap();
+    seeder
+        .gw
+        .update::<Resident>(other, |r| r.id_number = Some(lost_number.clone()))
         .unwrap();
     clock.fetch_add(60_000, Ordering::SeqCst);
     phone
         .update::<Household>(h, |h| h.phone = Some("13933334444".into()))
         .unwrap();
+    phone
+        .update::<Resident>(other, |r| r.id_number = Some(won_number.clone()))
+        .unwrap();
     phone.sync_now(&net).await.unwrap();
     seeder.sync().await;
     phone.sync_now(&net).await.unwrap();
-    assert_eq!(seeder.gw.field_conflicts().unwrap().len(), 1);
+    let conflicts = seeder.gw.field_conflicts().unwrap();
+    assert_eq!(conflicts.len(), 2);
+    // A list: the ID numbers in it are masked; re-applying writes the whole number back.
+    let on_number = conflicts.iter().find(|c| c.field == "id_number").unwrap();
+    assert_eq!(on_number.lost_value, resident_id::mask(&lost_number));
+    assert_eq!(on_number.won_value, resident_id::mask(&won_number));
+    seeder.gw.reapply_conflict(on_number.id).unwrap();
+    assert_eq!(
+        seeder.gw.get::<Resident>(other).unwrap().id_number,
+        Some(lost_number.clone())
+    );
 
     // A resident's stored stamps are damaged so that decoding them quotes the name and the ID
     // number; the next pull that touches the resident fails.
@@ -133,6 +156,7 @@ async fn a_field_day_at_trace_level_logs_no_name_phone_or_id_number() {
     let mut secrets: Vec<String> = ["13811112222", "13933334444", "13755556666"]
         .map(String::from)
         .to_vec();
+    secrets.extend([lost_number, won_number]);
     for r in &seeded.residents {
         secrets.push(r.name.clone());
         secrets.extend(r.id_number.clone());
