@@ -48,9 +48,11 @@ fn open_checked(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_URI,
     )?;
     unlock(&conn, key, kind)?;
+    let started = std::time::Instant::now();
     if kind != FileKind::New {
         health::quick_check(&conn)?;
     }
+    let check_ms = started.elapsed().as_millis() as u64;
     let conn = prepare(conn, latest_version())?;
     if key.is_some() {
         record_cipher(&conn)?;
@@ -59,6 +61,7 @@ fn open_checked(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
         encrypted = key.is_some(),
         new = kind == FileKind::New,
         schema = latest_version(),
+        check_ms,
         "store opened"
     );
     Ok(conn)
