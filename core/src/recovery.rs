@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::gridwork::{Gridwork, OpenOptions};
-use crate::store::health::StoreFiles;
+use crate::store::health::{self, StoreFiles};
 use crate::store::key::StoreKey;
 use crate::store::{meta, open, outbox, records};
 
@@ -195,12 +195,29 @@ fn salvage(aside: &StoreFiles, key: Option<&StoreKey>, stamp: u64) -> Result<Sal
     for (from, to) in aside.all().into_iter().zip(scratch.all()) {
         copy(from, to)?;
     }
+    rebuild_first_page(&scratch)?;
     let result = read_salvage(&scratch.db, key);
     for f in scratch.all() {
         // Our own copies; the originals stay where they were moved.
         let _ = std::fs::remove_file(f);
     }
     Ok(result.unwrap_or_default())
+}
+
+/// An empty store file beside a log: SQLite would delete the log, so the scratch copy's
+/// store file gets the log's newest committed first page, and SQLite then reads every other
+/// page from the log.
+fn rebuild_first_page(scratch: &StoreFiles) -> Result<()> {
+    if std::fs::metadata(&scratch.db).map_or(0, |m| m.len()) > 0 {
+        return Ok(());
+    }
+    if let Some(page) = health::read_wal(&scratch.wal)?.and_then(|w| w.first_page) {
+        std::fs::write(&scratch.db, page).map_err(|source| Error::File {
+            action: "rebuilding the store's first page from its log".into(),
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 fn read_salvage(db: &Path, key: Option<&StoreKey>) -> Result<Salvage> {

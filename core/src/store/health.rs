@@ -70,7 +70,7 @@ pub fn inspect(db: &Path) -> Result<FileKind> {
     let db_len = len(&files.db);
     let wal_len = len(&files.wal);
     if db_len == 0 {
-        if wal_len > WAL_HEADER_LEN {
+        if wal_len > WAL_HEADER_LEN && read_wal(&files.wal)?.is_some_and(|w| w.committed) {
             // SQLite would delete this log on open, and the changes in it with it.
             return Err(Error::StoreDamaged(
                 "the store file is empty but its write-ahead log holds changes".into(),
@@ -162,6 +162,63 @@ fn wal_missing_frames(files: &StoreFiles) -> Result<bool> {
     let word = |at: usize| u32::from_ne_bytes([shm[at], shm[at + 1], shm[at + 2], shm[at + 3]]);
     let initialised = word(0) == 3_007_000 && shm[12] == 1 && shm[..48] == shm[48..96];
     Ok(initialised && word(16) > word(96))
+}
+
+/// What a write-ahead log holds, read without SQLite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalContents {
+    /// At least one transaction was committed into it (a frame of the log's current generation
+    /// that ends a transaction).
+    pub committed: bool,
+    /// The newest committed image of page 1 (the schema, and for an encrypted store the salt
+    /// that the key is combined with).
+    pub first_page: Option<Vec<u8>>,
+}
+
+/// Reads a log's header and frame headers (SQLite's WAL format: a 32-byte header with the
+/// magic, page size and two salts, big-endian; then frames of a 24-byte header, whose second
+/// word is non-zero on the frame that commits a transaction, and a page). Frames whose salts
+/// are not the header's belong to an earlier generation and are skipped. Checksums are left to
+/// SQLite, which checks them when it opens the log.
+pub fn read_wal(wal: &Path) -> Result<Option<WalContents>> {
+    let bytes = match std::fs::read(wal) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::File {
+                action: "reading the store's write-ahead log".into(),
+                source,
+            });
+        }
+    };
+    let word =
+        |at: usize| u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    if bytes.len() < WAL_HEADER_LEN as usize || (word(0) & !1) != 0x377f_0682 {
+        return Ok(None);
+    }
+    let page = word(8) as usize;
+    let salts = &bytes[16..24];
+    let mut contents = WalContents {
+        committed: false,
+        first_page: None,
+    };
+    let mut pending_first_page = None;
+    let mut at = WAL_HEADER_LEN as usize;
+    while at + 24 + page <= bytes.len() {
+        if &bytes[at + 8..at + 16] == salts {
+            if word(at) == 1 {
+                pending_first_page = Some(bytes[at + 24..at + 24 + page].to_vec());
+            }
+            if word(at + 4) != 0 {
+                contents.committed = true;
+                if pending_first_page.is_some() {
+                    contents.first_page = pending_first_page.take();
+                }
+            }
+        }
+        at += 24 + page;
+    }
+    Ok(Some(contents))
 }
 
 /// SQLite's structural check of every page and index (`PRAGMA quick_check`), on an unlocked

@@ -99,13 +99,24 @@ fn bytes_of(db: &Path) -> Vec<(String, Vec<u8>)> {
 /// Opens the damaged store (must be refused as damaged), recovers it, and checks the recovery:
 /// files moved aside byte for byte, every readable operation kept in order, exported, queued.
 fn refused_then_recovered(db: &Path, key: Option<&StoreKey>, all_ops: &[Id], case: &str) -> u64 {
+    let readable = readable_op_ids(db, key, all_ops.len());
+    recovered_expecting(db, key, all_ops, case, readable)
+}
+
+/// As [`refused_then_recovered`], with the operations recovery must keep given.
+fn recovered_expecting(
+    db: &Path,
+    key: Option<&StoreKey>,
+    all_ops: &[Id],
+    case: &str,
+    readable: BTreeSet<Id>,
+) -> u64 {
     let err = Gridwork::open_with(db, options(key)).unwrap_err();
     assert!(
         matches!(err, Error::StoreDamaged(_)),
         "{case}: expected a damaged store, got {err:?}"
     );
     assert!(err.to_string().contains("recover"), "{case}: {err}");
-    let readable = readable_op_ids(db, key, all_ops.len());
     let damaged_bytes = bytes_of(db);
 
     let export = db.with_extension("unsynced.jsonl");
@@ -324,11 +335,17 @@ fn a_write_ahead_log_removed_mid_way_is_refused_and_the_store_files_changes_are_
 }
 
 #[test]
-fn an_empty_store_file_beside_a_log_full_of_changes_is_refused_not_reset() {
+fn an_empty_store_file_beside_a_log_full_of_changes_is_refused_and_recovered_from_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("phone.db");
     let gw = Gridwork::open_with(&db, options(None)).unwrap();
     offline_morning(&gw, 5);
+    let queued: Vec<Id> = gw
+        .pending_ops(usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.op.id)
+        .collect();
     let killed = dir.path().join("killed.db");
     crash_image(&db, &killed);
     drop(gw);
@@ -341,6 +358,47 @@ fn an_empty_store_file_beside_a_log_full_of_changes_is_refused_not_reset() {
         wal_before,
         "the log is still there, untouched"
     );
+    // Everything was in the log: recovery rebuilds the first page from it and keeps it all
+    // (SQLite alone reads nothing here: it would delete the log).
+    let all = queued.iter().copied().collect();
+    let kept = recovered_expecting(&killed, None, &queued, "empty store file, full log", all);
+    assert_eq!(kept as usize, queued.len());
+}
+
+#[test]
+fn an_encrypted_store_cut_to_nothing_beside_its_log_is_recovered_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = StoreKey::generate();
+    let db = dir.path().join("phone.db");
+    let gw = Gridwork::open_with(&db, options(Some(&key))).unwrap();
+    offline_morning(&gw, 5);
+    let queued: Vec<Id> = gw
+        .pending_ops(usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.op.id)
+        .collect();
+    let killed = dir.path().join("killed.db");
+    crash_image(&db, &killed);
+    drop(gw);
+    std::fs::write(&killed, b"").unwrap();
+    let all = queued.iter().copied().collect();
+    let kept = recovered_expecting(&killed, Some(&key), &queued, "encrypted, empty file", all);
+    assert_eq!(kept as usize, queued.len());
+}
+
+#[test]
+fn a_new_store_killed_before_its_first_commit_opens_as_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("phone.db");
+    // What a kill during the very first write leaves: an empty file and a log whose frames
+    // never committed (here: only the log's header).
+    std::fs::write(&db, b"").unwrap();
+    let mut header = vec![0u8; 32];
+    header[..4].copy_from_slice(&0x377f_0682u32.to_be_bytes());
+    header[8..12].copy_from_slice(&4096u32.to_be_bytes());
+    std::fs::write(format!("{}-wal", db.display()), &header).unwrap();
+    assert!(Gridwork::open_with(&db, options(None)).is_ok());
 }
 
 #[test]
