@@ -19,6 +19,7 @@ pub mod error;
 pub mod gridwork;
 pub mod queries;
 pub mod recovery;
+pub mod retention;
 pub mod seed;
 pub mod store;
 pub mod sync;

@@ -1,5 +1,5 @@
 //! A damaged store, recovered without losing what the user typed (see
-//! `docs/adr/0012-damaged-store-recovery.md`).
+//! `docs/adr/0013-damaged-store-recovery.md`).
 //!
 //! [`recover_store`] never deletes anything: it moves the damaged files aside, reads from a
 //! copy of them every outbox operation SQLite can still reach (by four paths: the table in

@@ -52,7 +52,7 @@ async fn a_field_day_at_trace_level_logs_no_name_phone_or_id_number() {
 
     let server = TestServer::start().await;
     // Admins: an empty scope is everything (docs/scopes.md).
-    let seeder = Device::enrolled(&server, "测试甲", Role::Admin).await;
+    let seeder = Device::enrolled(&server, "测试甲", Role::Admin, vec![]).await;
     seeder.sync().await;
     let seeded = seed_subdistrict(&seeder.gw, 17, SeedSize::TINY, |_, _| {}).unwrap();
     seeder.sync().await;

@@ -26,7 +26,7 @@ enum Auth {
 #[tokio::test]
 async fn every_kind_of_bad_input_gets_a_4xx_with_an_error_body() {
     let server = TestServer::start().await;
-    let phone = server.phone("张伟", Role::Gridworker).await;
+    let phone = server.phone("张伟", Role::Admin).await;
     let huge = {
         let mut b = b"{\"ops\":[\"".to_vec();
         b.extend(std::iter::repeat_n(b'x', 9 * 1024 * 1024));
