@@ -268,26 +268,9 @@ fn gridwork_with(
 fn an_encrypted_phone_logs_at_trace_level_without_a_name_phone_or_id_number() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let storage = Arc::new(SqliteStorage::open(dir.path().join("server.db")).unwrap());
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let server = rt
-        .block_on(gridwork_server::serve(listener, storage.clone()))
-        .unwrap();
-    let url = server.url();
-    let code = |name: &str, role| {
-        rt.block_on(async {
-            let u = storage
-                .create_user(name.into(), role, vec![])
-                .await
-                .unwrap();
-            storage
-                .create_enrollment_code(u.id, gridwork_server::clock::now_ms())
-                .await
-                .unwrap()
-        })
-    };
+    let server = LocalServer::start(&rt, dir.path());
+    let url = server.handle.url();
+    let code = |name: &str, role| server.code(&rt, name, role, vec![]);
     let centre = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
     let net = HttpTransport::new(&url, None).unwrap();
     rt.block_on(centre.enroll(&net, &code("陈静", Role::Admin), "centre"))
@@ -417,7 +400,7 @@ fn an_encrypted_phone_logs_at_trace_level_without_a_name_phone_or_id_number() {
         "{}",
         stderr(&out)
     );
-    rt.block_on(server.shutdown()).unwrap();
+    rt.block_on(server.handle.shutdown()).unwrap();
 }
 
 #[test]

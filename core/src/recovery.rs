@@ -63,7 +63,9 @@ const KEPT_META: &[&str] = &[
     meta::ROLE,
     meta::SCOPE,
     meta::HLC_LAST,
+    meta::HLC_TRUSTED,
     meta::CLOCK_OFFSET_MS,
+    meta::SCOPE_DIGEST,
 ];
 
 /// The app settings kept in the store (`app.*`) are taken over too.
@@ -355,7 +357,12 @@ fn refill(
     let mut kept = salvage.meta.clone();
     if !identity_kept {
         // Without the device id, the token and user are of no use: the device enrolls again.
-        kept.retain(|k, _| k.starts_with(APP_SETTING_PREFIX) || k == meta::CLOCK_OFFSET_MS);
+        kept.retain(|k, _| {
+            k.starts_with(APP_SETTING_PREFIX)
+                || k == meta::CLOCK_OFFSET_MS
+                || k == meta::HLC_LAST
+                || k == meta::HLC_TRUSTED
+        });
     }
     let last_op = salvage.ops.iter().map(|o| o.op.stamp.hlc).max();
     let last_meta = kept

@@ -167,3 +167,15 @@ pub fn hazard(grid: &Grid, building: Id, title: &str, severity: Severity) -> Cas
         patrol_id: None,
     }
 }
+
+/// Every file of a store (the database, its write-ahead log and its index, where they exist),
+/// read whole, by suffix.
+pub fn store_file_bytes(db: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    ["", "-wal", "-shm"]
+        .into_iter()
+        .filter_map(|suffix| {
+            let path = format!("{}{suffix}", db.display());
+            std::fs::read(&path).ok().map(|b| (suffix.to_string(), b))
+        })
+        .collect()
+}

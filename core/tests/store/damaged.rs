@@ -47,8 +47,16 @@ fn closed_store(dir: &Path, key: Option<&StoreKey>, buildings: usize) -> (PathBu
     let db = dir.join("pristine.db");
     let gw = Gridwork::open_with(&db, options(key)).unwrap();
     offline_morning(&gw, buildings);
-    let ops = gw.pending_ops(usize::MAX).unwrap();
-    (db, ops.into_iter().map(|e| e.op.id).collect())
+    (db, queued(&gw))
+}
+
+/// The ids of the operations in a store's outbox, oldest first.
+fn queued(gw: &Gridwork) -> Vec<Id> {
+    gw.pending_ops(usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.op.id)
+        .collect()
 }
 
 fn copy_store(from: &Path, to: &Path) {
@@ -85,17 +93,6 @@ fn readable_op_ids(db: &Path, key: Option<&StoreKey>, count: usize) -> BTreeSet<
         .collect()
 }
 
-fn bytes_of(db: &Path) -> Vec<(String, Vec<u8>)> {
-    ["", "-wal", "-shm"]
-        .into_iter()
-        .filter_map(|s| {
-            std::fs::read(format!("{}{s}", db.display()))
-                .ok()
-                .map(|b| (s.to_string(), b))
-        })
-        .collect()
-}
-
 /// Opens the damaged store (must be refused as damaged), recovers it, and checks the recovery:
 /// files moved aside byte for byte, every readable operation kept in order, exported, queued.
 fn refused_then_recovered(db: &Path, key: Option<&StoreKey>, all_ops: &[Id], case: &str) -> u64 {
@@ -117,7 +114,7 @@ fn recovered_expecting(
         "{case}: expected a damaged store, got {err:?}"
     );
     assert!(err.to_string().contains("recover"), "{case}: {err}");
-    let damaged_bytes = bytes_of(db);
+    let damaged_bytes = store_file_bytes(db);
 
     let export = db.with_extension("unsynced.jsonl");
     let rec = recover_store(db, &options(key), Some(&export)).unwrap();
@@ -155,13 +152,7 @@ fn recovered_expecting(
     assert_eq!(rec.salvaged as usize, readable.len());
     // The fresh store opens, is the same device, and has them queued for the next sync.
     let fresh = Gridwork::open_with(db, options(key)).unwrap();
-    let queued: Vec<Id> = fresh
-        .pending_ops(usize::MAX)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.op.id)
-        .collect();
-    assert_eq!(queued, in_order, "{case}: queued again");
+    assert_eq!(queued(&fresh), in_order, "{case}: queued again");
     eprintln!(
         "figure: {case}: {} of {} operations kept, {} unreadable",
         rec.salvaged,
@@ -287,12 +278,7 @@ fn a_write_ahead_log_removed_mid_way_is_refused_and_the_store_files_changes_are_
     // Morning: written and closed, so it is in the store file.
     let gw = Gridwork::open_with(&db, options(None)).unwrap();
     offline_morning(&gw, 10);
-    let morning: Vec<Id> = gw
-        .pending_ops(usize::MAX)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.op.id)
-        .collect();
+    let morning = queued(&gw);
     drop(gw);
     // Afternoon: more changes, in the log only, and then the process is killed.
     let gw = Gridwork::open_with(&db, options(None)).unwrap();
@@ -334,22 +320,24 @@ fn a_write_ahead_log_removed_mid_way_is_refused_and_the_store_files_changes_are_
     assert_eq!(kept as usize, morning.len());
 }
 
-#[test]
-fn an_empty_store_file_beside_a_log_full_of_changes_is_refused_and_recovered_from_the_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("phone.db");
-    let gw = Gridwork::open_with(&db, options(None)).unwrap();
+/// A store whose process was killed with everything still in the log, and whose store file
+/// was then cut to nothing; returns the damaged store and the operations made.
+fn emptied_after_a_kill(dir: &Path, key: Option<&StoreKey>) -> (PathBuf, Vec<Id>) {
+    let db = dir.join("phone.db");
+    let gw = Gridwork::open_with(&db, options(key)).unwrap();
     offline_morning(&gw, 5);
-    let queued: Vec<Id> = gw
-        .pending_ops(usize::MAX)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.op.id)
-        .collect();
-    let killed = dir.path().join("killed.db");
+    let made = queued(&gw);
+    let killed = dir.join("killed.db");
     crash_image(&db, &killed);
     drop(gw);
     std::fs::write(&killed, b"").unwrap();
+    (killed, made)
+}
+
+#[test]
+fn an_empty_store_file_beside_a_log_full_of_changes_is_refused_and_recovered_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (killed, made) = emptied_after_a_kill(dir.path(), None);
     let wal_before = std::fs::read(format!("{}-wal", killed.display())).unwrap();
     let err = Gridwork::open_with(&killed, options(None)).unwrap_err();
     assert!(matches!(err, Error::StoreDamaged(_)), "{err:?}");
@@ -360,31 +348,19 @@ fn an_empty_store_file_beside_a_log_full_of_changes_is_refused_and_recovered_fro
     );
     // Everything was in the log: recovery rebuilds the first page from it and keeps it all
     // (SQLite alone reads nothing here: it would delete the log).
-    let all = queued.iter().copied().collect();
-    let kept = recovered_expecting(&killed, None, &queued, "empty store file, full log", all);
-    assert_eq!(kept as usize, queued.len());
+    let all = made.iter().copied().collect();
+    let kept = recovered_expecting(&killed, None, &made, "empty store file, full log", all);
+    assert_eq!(kept as usize, made.len());
 }
 
 #[test]
 fn an_encrypted_store_cut_to_nothing_beside_its_log_is_recovered_from_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let key = StoreKey::generate();
-    let db = dir.path().join("phone.db");
-    let gw = Gridwork::open_with(&db, options(Some(&key))).unwrap();
-    offline_morning(&gw, 5);
-    let queued: Vec<Id> = gw
-        .pending_ops(usize::MAX)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.op.id)
-        .collect();
-    let killed = dir.path().join("killed.db");
-    crash_image(&db, &killed);
-    drop(gw);
-    std::fs::write(&killed, b"").unwrap();
-    let all = queued.iter().copied().collect();
-    let kept = recovered_expecting(&killed, Some(&key), &queued, "encrypted, empty file", all);
-    assert_eq!(kept as usize, queued.len());
+    let (killed, made) = emptied_after_a_kill(dir.path(), Some(&key));
+    let all = made.iter().copied().collect();
+    let kept = recovered_expecting(&killed, Some(&key), &made, "encrypted, empty file", all);
+    assert_eq!(kept as usize, made.len());
 }
 
 #[test]

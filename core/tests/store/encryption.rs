@@ -42,19 +42,8 @@ fn record_people(gw: &Gridwork) -> Household {
     h
 }
 
-/// Every file of the store, read whole.
-fn store_bytes(db: &Path) -> Vec<(String, Vec<u8>)> {
-    ["", "-wal", "-shm"]
-        .into_iter()
-        .filter_map(|suffix| {
-            let path = format!("{}{suffix}", db.display());
-            std::fs::read(&path).ok().map(|b| (suffix.to_string(), b))
-        })
-        .collect()
-}
-
 fn assert_no_plaintext(db: &Path) {
-    let files = store_bytes(db);
+    let files = store_file_bytes(db);
     assert!(!files.is_empty());
     let mut needles: Vec<Vec<u8>> = vec![b"SQLite format 3".to_vec(), "梅花碑".as_bytes().to_vec()];
     for (name, number, phone) in people() {
@@ -120,7 +109,7 @@ fn a_wrong_key_and_no_key_are_refused_clearly_and_leave_the_file_as_it_was() {
     drop(record_people(
         &Gridwork::open_with(&db, keyed(&clock, &key)).unwrap(),
     ));
-    let before = store_bytes(&db);
+    let before = store_file_bytes(&db);
 
     let wrong = Gridwork::open_with(&db, keyed(&clock, &StoreKey::generate())).unwrap_err();
     assert!(matches!(wrong, Error::WrongKey), "{wrong:?}");
@@ -130,7 +119,11 @@ fn a_wrong_key_and_no_key_are_refused_clearly_and_leave_the_file_as_it_was() {
     assert!(matches!(none, Error::KeyRequired), "{none:?}");
     assert!(none.to_string().contains("open it with its key"), "{none}");
 
-    assert_eq!(store_bytes(&db), before, "a refused open changes nothing");
+    assert_eq!(
+        store_file_bytes(&db),
+        before,
+        "a refused open changes nothing"
+    );
     assert!(Gridwork::open_with(&db, keyed(&clock, &key)).is_ok());
 }
 
