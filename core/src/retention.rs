@@ -93,3 +93,92 @@ fn china_date(ms: u64) -> NaiveDate {
         .with_timezone(&offset)
         .date_naive()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use gridwork_domain::model::Resident;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::OpenOptions;
+    use crate::seed::{SeedSize, id_number, seed_subdistrict};
+
+    /// 2026-11-23 12:00 in China.
+    const NOW_MS: u64 = 1_795_406_400_000;
+
+    fn tenant(gw: &Gridwork, household: Id, serial: u16) -> Resident {
+        gw.create(Resident {
+            id: Uuid::nil(),
+            household_id: household,
+            name: "刘洋".into(),
+            id_number: Some(id_number(
+                NaiveDate::from_ymd_opt(1998, 4, 2).unwrap(),
+                serial,
+            )),
+            phone: None,
+            key_groups: vec![],
+            last_visit_ms: None,
+            archived: false,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_tenant_gone_longer_than_the_retention_leaves_the_phone_and_others_stay() {
+        let gw = Gridwork::open_in_memory(OpenOptions {
+            clock: Arc::new(|| NOW_MS),
+        })
+        .unwrap();
+        let seeded = seed_subdistrict(&gw, 5, SeedSize::TINY, |_, _| {}).unwrap();
+        let room = seeded.households[0].id;
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+
+        // Left 100 days ago; left 30 days ago; still living there; left long ago but living
+        // in another room now.
+        let gone = tenant(&gw, room, 601);
+        let stay = gw.check_in(gone.id, room, day(2025, 6, 1), None).unwrap();
+        gw.check_out(stay.id, day(2026, 8, 15)).unwrap();
+        let recent = tenant(&gw, room, 602);
+        let recent_stay = gw.check_in(recent.id, room, day(2026, 1, 1), None).unwrap();
+        gw.check_out(recent_stay.id, day(2026, 10, 24)).unwrap();
+        let living = tenant(&gw, room, 603);
+        gw.check_in(living.id, room, day(2026, 3, 1), None).unwrap();
+        let moved = tenant(&gw, room, 604);
+        let old = gw.check_in(moved.id, room, day(2024, 1, 1), None).unwrap();
+        gw.check_out(old.id, day(2024, 6, 30)).unwrap();
+        let other_room = seeded.households[1].id;
+        let current = gw
+            .check_in(moved.id, other_room, day(2024, 7, 1), None)
+            .unwrap();
+
+        let pending = gw.pending_count().unwrap();
+        assert_eq!(gw.tenant_retention_days().unwrap(), 90);
+        // The stay gone 100 days and its tenant; the old stay of the tenant who moved rooms.
+        assert_eq!(gw.purge_expired_tenants().unwrap(), 3);
+        let held = |id| gw.record_state(id).unwrap().is_some();
+        assert!(!held(stay.id) && !held(gone.id));
+        assert!(!held(old.id));
+        assert!(
+            held(moved.id) && held(current.id),
+            "still living in the other room"
+        );
+        assert!(
+            held(recent_stay.id) && held(recent.id),
+            "30 days is within retention"
+        );
+        assert!(held(living.id));
+        assert_eq!(
+            gw.pending_count().unwrap(),
+            pending,
+            "the outbox is never touched"
+        );
+
+        // A shorter policy takes the recent one too; purging again finds nothing more.
+        gw.set_tenant_retention_days(20).unwrap();
+        assert_eq!(gw.purge_expired_tenants().unwrap(), 2);
+        assert!(!held(recent_stay.id) && !held(recent.id));
+        assert_eq!(gw.purge_expired_tenants().unwrap(), 0);
+    }
+}
