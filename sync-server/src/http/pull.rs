@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use gridwork_domain::sync::{MAX_PULL_LIMIT, MAX_PULL_WAIT_S, PullResponse};
 use serde::Deserialize;
 
-use super::bearer::Authenticated;
+use super::bearer::{self, Authenticated};
 use super::{ApiError, AppState};
 use crate::storage::{PullPage, ScopeFilter, Storage};
 
@@ -51,6 +51,7 @@ pub async fn pull<S: Storage>(
     let mut page = state.storage.pull(after, limit, filter).await?;
     if page.ops.is_empty() && !wait.is_zero() {
         page = wait_for_news(&state, &mut latest, page, limit, filter, wait).await?;
+        bearer::still_enrolled(&state, &auth).await?;
     }
     tracing::info!(user = %auth.user.id, after, ops = page.ops.len(), more = page.more, "pull");
     Ok(Json(PullResponse {
