@@ -2,6 +2,7 @@
 //! temporary SQLite files) and several devices, each its own store.
 
 mod harness;
+mod secure_transport;
 mod sync;
 mod sync_faults;
 mod sync_property;

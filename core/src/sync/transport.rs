@@ -87,7 +87,12 @@ impl TransportError {
                 };
                 return TransportError::Tls(format!("{tls}{hint}"));
             }
-            source = cause.source();
+            // rustls reaches us wrapped in io::Errors (sometimes two deep), whose `source()`
+            // skips the wrapped error itself: step into them instead.
+            source = match cause.downcast_ref::<std::io::Error>() {
+                Some(io) => io.get_ref().map(|inner| inner as _),
+                None => cause.source(),
+            };
         }
         TransportError::Unreachable(error_chain(e))
     }
