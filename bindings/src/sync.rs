@@ -132,8 +132,16 @@ pub struct SyncReport {
     pub snapshot_records: u64,
     /// Changes received from others.
     pub pulled: u64,
+    /// Records that entered the user's scope (a building moved into their grid, an alarm
+    /// dispatched to their station).
+    pub gained: u64,
+    /// Local copies purged: records that left the user's scope, or tenants past retention.
+    /// Unsynced edits are never dropped.
+    pub evicted: u64,
     /// Received changes refused locally (stamped too far in the future).
     pub refused: u64,
+    /// Changes of this device stamped while its clock was wrong, stamped again and resent.
+    pub restamped: u64,
     /// New conflicts: values this device wrote that lost to concurrent writes.
     pub conflicts: u64,
     /// Bytes on the wire, both ways.
@@ -148,7 +156,10 @@ impl From<gridwork_core::SyncReport> for SyncReport {
             rejected: r.rejected,
             snapshot_records: r.snapshot_records,
             pulled: r.pulled,
+            gained: r.gained,
+            evicted: r.evicted,
             refused: r.refused,
+            restamped: r.restamped,
             conflicts: r.conflicts,
             bytes: r.bytes,
             duration_ms: r.duration_ms,

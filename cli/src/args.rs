@@ -84,6 +84,24 @@ pub enum Command {
         #[arg(long)]
         week_start: Option<NaiveDate>,
     },
+    /// For crash tests: write and sync without end, printing a JSON line before and after each
+    /// step, until killed (see `commands/soak.rs`).
+    #[command(hide = true)]
+    Soak(SoakArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    /// The grid whose buildings get the households and hazards.
+    #[arg(long)]
+    pub area: Uuid,
+    /// This device's mark, one digit 1-9: its households' units start with it, its phone
+    /// numbers with `13` and it; it edits only households it made.
+    #[arg(long)]
+    pub tag: u8,
+    /// Makes values unique across runs (below 1000) and picks the random steps.
+    #[arg(long)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]

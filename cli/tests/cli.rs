@@ -9,6 +9,49 @@ use gridwork_core::{Gridwork, HttpTransport, OpenOptions};
 use gridwork_domain::sync::Role;
 use gridwork_server::storage::{SqliteStorage, Storage};
 
+#[path = "cli/device_crash.rs"]
+mod device_crash;
+
+/// The sync server on a free loopback port, over a SQLite file in `dir`, served by `rt`.
+struct LocalServer {
+    storage: Arc<SqliteStorage>,
+    handle: gridwork_server::ServerHandle,
+}
+
+impl LocalServer {
+    fn start(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> LocalServer {
+        let storage = Arc::new(SqliteStorage::open(dir.join("server.db")).unwrap());
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let handle = rt
+            .block_on(gridwork_server::serve(listener, storage.clone()))
+            .unwrap();
+        LocalServer { storage, handle }
+    }
+
+    /// A new user and a one-time enrollment code for their device.
+    fn code(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        name: &str,
+        role: Role,
+        scope: Vec<gridwork_domain::ids::Id>,
+    ) -> String {
+        rt.block_on(async {
+            let u = self
+                .storage
+                .create_user(name.into(), role, scope)
+                .await
+                .unwrap();
+            self.storage
+                .create_enrollment_code(u.id, gridwork_server::clock::now_ms())
+                .await
+                .unwrap()
+        })
+    }
+}
+
 fn gridwork(store: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_gridwork"))
         .arg("--store")
@@ -62,37 +105,20 @@ fn the_demo_runs_end_to_end_and_shows_the_system_doing_its_job() {
 fn a_device_in_the_terminal_enrolls_works_and_syncs_with_a_real_server() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let storage = Arc::new(SqliteStorage::open(dir.path().join("server.db")).unwrap());
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let server = rt
-        .block_on(gridwork_server::serve(listener, storage.clone()))
-        .unwrap();
-    let url = server.url();
-    let code = |name: &str, role| {
-        rt.block_on(async {
-            let u = storage
-                .create_user(name.into(), role, vec![])
-                .await
-                .unwrap();
-            storage
-                .create_enrollment_code(u.id, gridwork_server::clock::now_ms())
-                .await
-                .unwrap()
-        })
-    };
+    let server = LocalServer::start(&rt, dir.path());
+    let url = server.handle.url();
+    let code = |name: &str, role, scope| server.code(&rt, name, role, scope);
 
-    // The command centre's phone loads a small grid.
+    // The operator's phone (an admin: only admins create areas) loads a small subdistrict.
     let centre = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
     let net = HttpTransport::new(&url, None).unwrap();
-    rt.block_on(centre.enroll(&net, &code("陈静", Role::Dispatcher), "centre"))
+    rt.block_on(centre.enroll(&net, &code("运维", Role::Admin, vec![]), "centre"))
         .unwrap();
     let seeded = seed_subdistrict(&centre, 3, SeedSize::TINY, |_, _| {}).unwrap();
     rt.block_on(centre.sync_now(&net)).unwrap();
 
     let store = dir.path().join("phone.db");
-    let c = code("王芳", Role::Gridworker);
+    let c = code("王芳", Role::Gridworker, vec![seeded.grids[0].id]);
     let out = gridwork(
         &store,
         &["device", "enroll", "--server", &url, "--code", &c],
@@ -163,7 +189,7 @@ fn a_device_in_the_terminal_enrolls_works_and_syncs_with_a_real_server() {
             .unit,
         "6-601"
     );
-    rt.block_on(server.shutdown()).unwrap();
+    rt.block_on(server.handle.shutdown()).unwrap();
 }
 
 #[test]

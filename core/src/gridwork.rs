@@ -110,10 +110,13 @@ impl Gridwork {
         let offset = meta::get(&conn, meta::CLOCK_OFFSET_MS)?
             .and_then(|v| v.parse::<i64>().ok())
             .unwrap_or(0);
+        let trusted = meta::get(&conn, meta::HLC_TRUSTED)?
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(Hlc::ZERO, Hlc::from_u64);
         Ok(Gridwork {
             inner: Mutex::new(Inner {
                 conn,
-                clock: HlcClock::new(last, offset),
+                clock: HlcClock::new(last, offset).with_trusted(trusted),
             }),
             device,
             wall: options.clock,
@@ -214,6 +217,11 @@ impl Gridwork {
         let tx = Transaction::new_unchecked(&inner.conn, TransactionBehavior::Immediate)?;
         let out = f(&tx, &mut clock, wall)?;
         meta::set(&tx, meta::HLC_LAST, &clock.last().as_u64().to_string())?;
+        meta::set(
+            &tx,
+            meta::HLC_TRUSTED,
+            &clock.trusted().as_u64().to_string(),
+        )?;
         meta::set(&tx, meta::CLOCK_OFFSET_MS, &clock.offset_ms().to_string())?;
         tx.commit()?;
         inner.clock = clock;
@@ -312,6 +320,11 @@ impl Gridwork {
     /// The merged state of a record, deleted or partial ones included (sync and tools).
     pub fn record_state(&self, id: Id) -> Result<Option<RecordState>> {
         self.read(|conn| records::load(conn, id))
+    }
+
+    /// The id of every record held on this device (deleted or partial ones included).
+    pub fn record_ids(&self) -> Result<Vec<Id>> {
+        self.read(records::all_ids)
     }
 
     /// How many local operations wait to be pushed.

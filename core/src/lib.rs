@@ -18,6 +18,7 @@ pub mod digest;
 pub mod error;
 pub mod gridwork;
 pub mod queries;
+pub mod retention;
 pub mod seed;
 pub mod store;
 pub mod sync;

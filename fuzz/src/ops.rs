@@ -2,7 +2,8 @@
 //! from small pools (8 record ids, 3 devices, stamps within a few ticks) so that operations hit
 //! the same records, overwrite each other, tie, and target records of another kind: the cases
 //! the merge and apply code must get right. Some sets carry a whole valid record, so cases are
-//! folded and search rows refreshed; others a few fields of any shape.
+//! folded and search rows refreshed; others a few fields of any shape. Pages may also evict
+//! records (scope changes).
 
 use arbitrary::{Result, Unstructured};
 use gridwork_domain::op::Op;
@@ -302,10 +303,19 @@ pub fn pull_page(u: &mut Unstructured) -> Result<PullResponse> {
             ops.push(SequencedOp { seq, op });
         }
     }
+    // Sometimes records leave the device's scope in the same page (evictions).
+    let mut evict = Vec::new();
+    for _ in 0..u.int_in_range(0..=2)? {
+        evict.push(record_id(u)?.parse().expect("pool ids are uuids"));
+    }
     Ok(PullResponse {
         next: ops.len() as u64,
         ops,
         more: false,
         server_time_ms: NOW_MS + u.int_in_range(0..=1000u64)?,
+        records: vec![],
+        events: vec![],
+        evict,
+        user: None,
     })
 }

@@ -57,6 +57,10 @@ impl Transport for Replay {
             next: after,
             more: false,
             server_time_ms: NOW_MS,
+            records: vec![],
+            events: vec![],
+            evict: vec![],
+            user: None,
         }))
     }
 

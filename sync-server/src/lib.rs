@@ -37,6 +37,7 @@ pub mod auth;
 pub mod clock;
 pub mod http;
 pub mod rules;
+pub mod scoping;
 pub mod server;
 pub mod storage;
 

@@ -79,6 +79,17 @@ enum Admin {
         #[arg(long, value_delimiter = ',')]
         scope: Vec<Id>,
     },
+    /// Replace a user's scope (a grid redrawn, another building): their devices take the new
+    /// scope on their next sync, purging what they may no longer hold.
+    SetScope {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        user: Id,
+        /// The new scope ids, comma separated (empty: nothing, except for an admin).
+        #[arg(long, value_delimiter = ',', num_args = 0..)]
+        scope: Vec<Id>,
+    },
     /// Make a one-time enrollment code for a user (valid 24 hours); prints it.
     EnrollmentCode {
         #[arg(long)]
@@ -190,6 +201,15 @@ async fn run_admin(admin: Admin) -> Result<(), Box<dyn std::error::Error>> {
                 .create_user(name, role, scope)
                 .await?;
             println!("{}", user.id);
+        }
+        Admin::SetScope { db, user, scope } => {
+            if !SqliteStorage::open(&db)?
+                .set_user_scope(user, scope)
+                .await?
+            {
+                return Err(format!("no user {user}").into());
+            }
+            println!("scope of {user} replaced");
         }
         Admin::EnrollmentCode { db, user } => {
             let code = SqliteStorage::open(&db)?

@@ -72,16 +72,34 @@ pub struct Device {
 }
 
 impl Device {
-    /// A new device enrolled as a new user of `role` (scope: everything, until scopes land).
-    pub async fn enrolled(server: &TestServer, name: &str, role: Role) -> Device {
-        let clock = Arc::new(AtomicU64::new(gridwork_server::clock::now_ms()));
+    /// A new device enrolled as a new user of `role` with `scope` (an admin with an empty
+    /// scope holds the whole installation; anyone else with an empty scope, nothing).
+    pub async fn enrolled(server: &TestServer, name: &str, role: Role, scope: Vec<Id>) -> Device {
+        Device::enrolled_with_skew(server, name, role, scope, 0).await
+    }
+
+    /// A new administrator's device (an empty scope: everything) whose wall clock is `skew_ms`
+    /// off real time (a year fast: `+YEAR_MS`).
+    pub async fn admin(server: &TestServer, name: &str, skew_ms: i64) -> Device {
+        Device::enrolled_with_skew(server, name, Role::Admin, vec![], skew_ms).await
+    }
+
+    async fn enrolled_with_skew(
+        server: &TestServer,
+        name: &str,
+        role: Role,
+        scope: Vec<Id>,
+        skew: i64,
+    ) -> Device {
+        let wall = gridwork_server::clock::now_ms().saturating_add_signed(skew);
+        let clock = Arc::new(AtomicU64::new(wall));
         let c = clock.clone();
         let gw = Gridwork::open_in_memory(OpenOptions {
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
         })
         .unwrap();
         let net = HttpTransport::new(&server.url(), None).unwrap();
-        let code = server.user_code(name, role, vec![]).await;
+        let code = server.user_code(name, role, scope).await;
         gw.enroll(&net, &code, &format!("{name}的手机"))
             .await
             .unwrap();
@@ -102,11 +120,43 @@ impl Device {
     }
 }
 
-/// A gridworker's device that seeded a tiny subdistrict and pushed it.
-pub async fn seeded_gridworker(server: &TestServer, name: &str) -> (Device, Seeded) {
-    let d = Device::enrolled(server, name, Role::Gridworker).await;
+/// One year, in ms.
+pub const YEAR_MS: u64 = 365 * 24 * 3_600_000;
+
+/// The operator's device (an admin holding the whole installation) that seeded a tiny
+/// subdistrict and pushed it: only an admin may create areas.
+pub async fn seeded_admin(server: &TestServer, name: &str) -> (Device, Seeded) {
+    let d = Device::admin(server, name, 0).await;
     d.sync().await;
     let seeded = seed_subdistrict(&d.gw, 11, SeedSize::TINY, |_, _| {}).unwrap();
     d.sync().await;
     (d, seeded)
+}
+
+/// The seeded subdistrict's id: a dispatcher's scope, which holds everything seeded.
+pub fn subdistrict(seeded: &Seeded) -> Id {
+    seeded
+        .subdistrict
+        .as_ref()
+        .expect("a seeded subdistrict")
+        .id
+}
+
+/// The server's whole operation log as `net` may read it (an administrator's device sees all).
+pub async fn server_log(net: &HttpTransport) -> Vec<gridwork_domain::sync::SequencedOp> {
+    use gridwork_core::Transport;
+    let mut log = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = net
+            .pull(after, gridwork_domain::sync::MAX_PULL_LIMIT, 0)
+            .await
+            .unwrap()
+            .value;
+        log.extend(page.ops);
+        after = page.next;
+        if !page.more {
+            return log;
+        }
+    }
 }

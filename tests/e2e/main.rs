@@ -1,8 +1,12 @@
 //! End-to-end tests, one binary: real `gridwork-server` instances on loopback (random ports,
 //! temporary SQLite files) and several devices, each its own store.
 
+mod clock_skew;
+mod fault_proxy;
 mod harness;
+mod scopes;
 mod secure_transport;
 mod sync;
+mod sync_fault_network;
 mod sync_faults;
 mod sync_property;

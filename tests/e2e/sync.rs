@@ -11,10 +11,17 @@ use uuid::Uuid;
 use crate::harness::*;
 
 #[tokio::test]
-async fn two_gridworkers_edit_the_same_household_phone_offline_and_both_converge() {
+async fn two_phones_edit_the_same_household_offline_and_both_converge() {
     let server = TestServer::start().await;
-    let (a, seeded) = seeded_gridworker(&server, "张伟").await;
-    let b = Device::enrolled(&server, "李娜", Role::Gridworker).await;
+    let (a, seeded) = seeded_admin(&server, "张伟").await;
+    // The dispatcher's scope (the subdistrict) holds everything seeded, so whole digests compare.
+    let b = Device::enrolled(
+        &server,
+        "李娜",
+        Role::Dispatcher,
+        vec![subdistrict(&seeded)],
+    )
+    .await;
     b.sync().await;
     let h = seeded.households[0].id;
     assert_eq!(
@@ -67,10 +74,19 @@ async fn two_gridworkers_edit_the_same_household_phone_offline_and_both_converge
 #[tokio::test]
 async fn a_building_heads_check_in_and_a_gridworkers_edit_of_the_same_household_both_survive() {
     let server = TestServer::start().await;
-    let (worker, seeded) = seeded_gridworker(&server, "王芳").await;
-    let head = Device::enrolled(&server, "赵磊", Role::BuildingHead).await;
-    head.sync().await;
+    let (operator, seeded) = seeded_admin(&server, "运维").await;
     let room = seeded.households[1].id;
+    let building = seeded.households[1].building_id;
+    let grid = seeded
+        .buildings
+        .iter()
+        .find(|b| b.id == building)
+        .unwrap()
+        .grid_id;
+    let worker = Device::enrolled(&server, "王芳", Role::Gridworker, vec![grid]).await;
+    let head = Device::enrolled(&server, "赵磊", Role::BuildingHead, vec![building]).await;
+    worker.sync().await;
+    head.sync().await;
 
     let tenant = head
         .gw
@@ -122,17 +138,36 @@ async fn a_building_heads_check_in_and_a_gridworkers_edit_of_the_same_household_
             "different fields never conflict"
         );
     }
-    assert_eq!(
-        worker.gw.state_digest().unwrap(),
-        head.gw.state_digest().unwrap()
+    // The head's phone holds their building alone; the operator's holds it all and agrees.
+    operator.sync().await;
+    for id in [room, tenant.id] {
+        assert!(operator.gw.record_state(id).unwrap().is_some());
+        assert_eq!(
+            head.gw.record_state(id).unwrap(),
+            operator.gw.record_state(id).unwrap()
+        );
+    }
+    assert!(
+        head.gw
+            .get::<Household>(
+                seeded
+                    .households
+                    .iter()
+                    .find(|h| h.building_id != building)
+                    .unwrap()
+                    .id
+            )
+            .is_err(),
+        "another building's household is not on the head's phone"
     );
 }
 
 #[tokio::test]
 async fn an_alarm_raised_by_the_dispatcher_reaches_the_crew_through_the_long_poll() {
     let server = TestServer::start().await;
-    let (dispatcher, seeded) = seeded_gridworker(&server, "指挥中心").await;
-    let crew = Device::enrolled(&server, "消防站一队", Role::FireCrew).await;
+    let (dispatcher, seeded) = seeded_admin(&server, "指挥中心").await;
+    let station = seeded.stations[0].id;
+    let crew = Device::enrolled(&server, "消防站一队", Role::FireCrew, vec![station]).await;
     crew.sync().await;
 
     let crew_gw = &crew.gw;
@@ -198,7 +233,7 @@ async fn an_alarm_raised_by_the_dispatcher_reaches_the_crew_through_the_long_pol
 #[tokio::test]
 async fn a_new_device_bootstrapped_from_a_snapshot_has_the_same_state_as_an_old_one() {
     let server = TestServer::start().await;
-    let (old, seeded) = seeded_gridworker(&server, "周杰").await;
+    let (old, seeded) = seeded_admin(&server, "周杰").await;
     let case = old
         .gw
         .open_case(Case {
@@ -229,7 +264,7 @@ async fn a_new_device_bootstrapped_from_a_snapshot_has_the_same_state_as_an_old_
         .unwrap();
     old.sync().await;
 
-    let new = Device::enrolled(&server, "新手机", Role::Gridworker).await;
+    let new = Device::enrolled(&server, "新手机", Role::Admin, vec![]).await;
     let report = new.sync().await;
     assert!(
         report.snapshot_records > 0,
@@ -249,7 +284,7 @@ async fn a_new_device_bootstrapped_from_a_snapshot_has_the_same_state_as_an_old_
 #[tokio::test]
 async fn a_server_restart_loses_nothing_already_accepted() {
     let mut server = TestServer::start().await;
-    let (mut a, seeded) = seeded_gridworker(&server, "孙丽").await;
+    let (mut a, seeded) = seeded_admin(&server, "孙丽").await;
     a.gw.update::<Household>(seeded.households[0].id, |h| h.unit = "9-901".into())
         .unwrap();
     a.sync().await;
@@ -261,7 +296,7 @@ async fn a_server_restart_loses_nothing_already_accepted() {
         .unwrap();
     let r = a.sync().await;
     assert_eq!(r.pushed, 1);
-    let fresh = Device::enrolled(&server, "新设备", Role::Gridworker).await;
+    let fresh = Device::enrolled(&server, "新设备", Role::Admin, vec![]).await;
     fresh.sync().await;
     assert_eq!(
         fresh.gw.state_digest().unwrap(),
@@ -293,8 +328,8 @@ async fn an_unenrolled_device_is_told_to_enroll_and_a_bad_code_is_refused() {
 #[tokio::test]
 async fn an_alarm_resolved_on_two_phones_at_once_keeps_both_events_and_flags_the_second() {
     let server = TestServer::start().await;
-    let (dispatcher, seeded) = seeded_gridworker(&server, "调度员").await;
-    let crew = Device::enrolled(&server, "二队", Role::FireCrew).await;
+    let (dispatcher, seeded) = seeded_admin(&server, "调度员").await;
+    let crew = Device::enrolled(&server, "二队", Role::FireCrew, vec![seeded.stations[0].id]).await;
     crew.sync().await;
     let b = &seeded.buildings[1];
     let alarm = dispatcher
@@ -354,8 +389,13 @@ async fn an_alarm_resolved_on_two_phones_at_once_keeps_both_events_and_flags_the
         assert_eq!(conflicts.len(), 1);
         assert_eq!(conflicts[0].event_id, resolves[1].event.id);
     }
+    // The crew holds the alarm (dispatched to its station) exactly as the dispatcher does.
     assert_eq!(
-        dispatcher.gw.state_digest().unwrap(),
-        crew.gw.state_digest().unwrap()
+        crew.gw.record_state(alarm).unwrap(),
+        dispatcher.gw.record_state(alarm).unwrap()
+    );
+    assert_eq!(
+        crew.gw.case_timeline(alarm).unwrap().len(),
+        dispatcher.gw.case_timeline(alarm).unwrap().len()
     );
 }

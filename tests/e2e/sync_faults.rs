@@ -1,6 +1,7 @@
 //! Sync through a transport that loses answers, sends pushes twice and replays pulls from the
 //! start: nothing is lost and nothing is applied twice.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use gridwork_core::sync::transport::Sized;
@@ -24,6 +25,8 @@ pub struct Faulty<'a> {
     /// Every pull asks from the beginning, so every operation arrives again and again.
     pub replay_pulls: bool,
     pub pushes_sent: AtomicUsize,
+    /// Every push answer that came back, in order.
+    pub push_answers: Mutex<Vec<PushResponse>>,
 }
 
 impl<'a> Faulty<'a> {
@@ -35,6 +38,7 @@ impl<'a> Faulty<'a> {
             replay_pulls: false,
             tamper_with: None,
             pushes_sent: AtomicUsize::new(0),
+            push_answers: Mutex::new(Vec::new()),
         }
     }
 }
@@ -59,6 +63,9 @@ impl Transport for Faulty<'_> {
             return Err(TransportError::Unreachable(
                 "connection reset before the answer".into(),
             ));
+        }
+        if let Ok(a) = &answer {
+            self.push_answers.lock().unwrap().push(a.value.clone());
         }
         answer
     }
@@ -89,7 +96,7 @@ impl Transport for Faulty<'_> {
 #[tokio::test]
 async fn a_push_whose_answer_is_lost_is_retried_and_stored_once() {
     let server = TestServer::start().await;
-    let (a, seeded) = seeded_gridworker(&server, "吴敏").await;
+    let (a, seeded) = seeded_admin(&server, "吴敏").await;
     let h = seeded.households[0].id;
     a.gw.update::<Household>(h, |h| h.phone = Some("13500001234".into()))
         .unwrap();
@@ -113,7 +120,7 @@ async fn a_push_whose_answer_is_lost_is_retried_and_stored_once() {
     assert_eq!(a.gw.pending_count().unwrap(), 0);
 
     // Another device sees the edit exactly once in the log.
-    let b = Device::enrolled(&server, "郑强", gridwork_domain::sync::Role::Gridworker).await;
+    let b = Device::enrolled(&server, "郑强", gridwork_domain::sync::Role::Admin, vec![]).await;
     let mut after = 0;
     let mut seen = 0;
     loop {
@@ -137,7 +144,7 @@ async fn a_push_whose_answer_is_lost_is_retried_and_stored_once() {
 #[tokio::test]
 async fn retry_with_backoff_gets_through_once_the_network_is_back() {
     let server = TestServer::start().await;
-    let (a, seeded) = seeded_gridworker(&server, "冯军").await;
+    let (a, seeded) = seeded_admin(&server, "冯军").await;
     a.gw.update::<Household>(seeded.households[0].id, |h| h.unit = "8-801".into())
         .unwrap();
     let faulty = Faulty::new(&a.net);
@@ -160,7 +167,7 @@ async fn retry_with_backoff_gets_through_once_the_network_is_back() {
 #[tokio::test]
 async fn a_rejected_operation_is_quarantined_with_its_reason_and_does_not_block_the_rest() {
     let server = TestServer::start().await;
-    let (a, seeded) = seeded_gridworker(&server, "何静").await;
+    let (a, seeded) = seeded_admin(&server, "何静").await;
     for (i, h) in seeded.households.iter().take(3).enumerate() {
         a.gw.update::<Household>(h.id, |h| h.unit = format!("7-70{i}"))
             .unwrap();
@@ -191,7 +198,7 @@ async fn a_rejected_operation_is_quarantined_with_its_reason_and_does_not_block_
     let report = a.gw.sync_now(&a.net).await.unwrap();
     assert_eq!(report.pushed + report.rejected, 0);
     assert_eq!(faulty.pushes_sent.load(Ordering::SeqCst), sent);
-    let b = Device::enrolled(&server, "韩梅", gridwork_domain::sync::Role::Gridworker).await;
+    let b = Device::enrolled(&server, "韩梅", gridwork_domain::sync::Role::Admin, vec![]).await;
     b.sync().await;
     assert_eq!(
         b.gw.get::<Household>(seeded.households[0].id).unwrap().unit,

@@ -110,7 +110,7 @@ proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async move {
             let server = TestServer::start().await;
-            let (seeder, seeded) = seeded_gridworker(&server, "种子").await;
+            let (seeder, seeded) = seeded_admin(&server, "种子").await;
             let case = seeder.gw.open_case(gridwork_domain::model::Case {
                 id: uuid::Uuid::nil(),
                 kind: gridwork_domain::model::CaseKind::Hazard,
@@ -127,7 +127,7 @@ proptest! {
             seeder.sync().await;
             let mut replicas = Vec::new();
             for i in 0..n {
-                let d = Device::enrolled(&server, &format!("网格员{i}"), Role::Gridworker).await;
+                let d = Device::enrolled(&server, &format!("调度员{i}"), Role::Dispatcher, vec![subdistrict(&seeded)]).await;
                 d.sync().await;
                 replicas.push(d);
             }

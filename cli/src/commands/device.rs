@@ -11,13 +11,13 @@ const SERVER_URL: &str = "server_url";
 /// The PEM of a private CA given at enrollment (`--ca-cert`).
 const SERVER_CA_PEM: &str = "server_ca_pem";
 
-fn runtime() -> CliResult<tokio::runtime::Runtime> {
+pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
 }
 
-fn transport(gw: &Gridwork) -> CliResult<HttpTransport> {
+pub fn transport(gw: &Gridwork) -> CliResult<HttpTransport> {
     let url = gw.setting(SERVER_URL)?.ok_or_else(|| {
         CliError::Usage(
             "this device is not enrolled: run `gridwork device enroll --server URL --code CODE`"

@@ -4,6 +4,7 @@
 mod cases;
 mod device;
 mod records;
+mod soak;
 
 use gridwork_core::{Error as CoreError, Gridwork, SyncError};
 
@@ -59,6 +60,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Case(cmd) => cases::case(&gw, cmd, json),
         Command::Conflicts(cmd) => cases::conflicts(&gw, cmd, json),
         Command::Brief { area, week_start } => cases::brief(&gw, area, week_start, json),
+        Command::Soak(args) => soak::soak(&gw, &args),
     }
 }
 

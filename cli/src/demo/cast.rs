@@ -14,6 +14,7 @@ use super::SimClock;
 pub struct Phone {
     pub name: &'static str,
     pub role: Role,
+    pub scope: Vec<Id>,
     pub gw: Gridwork,
     pub net: HttpTransport,
 }
@@ -29,7 +30,9 @@ impl Phone {
         role: Role,
         scope: Vec<Id>,
     ) -> Result<Phone, Box<dyn std::error::Error>> {
-        let user = storage.create_user(name.into(), role, scope).await?;
+        let user = storage
+            .create_user(name.into(), role, scope.clone())
+            .await?;
         let code = storage.create_enrollment_code(user.id, clock.now()).await?;
         let gw = Gridwork::open_with(
             dir.join(format!("phone-{name}.db")),
@@ -42,9 +45,35 @@ impl Phone {
         Ok(Phone {
             name,
             role,
+            scope,
             gw,
             net,
         })
+    }
+
+    /// The digest of a fresh phone enrolled now for a new user with this phone's role and
+    /// scope: exactly what this phone must hold once synced, no more and no less.
+    pub async fn reference_digest(
+        &self,
+        dir: &Path,
+        server_url: &str,
+        storage: &SqliteStorage,
+        clock: &SimClock,
+    ) -> Result<String, Box<dyn std::error::Error>> {
+        let folder = dir.join(format!("check-{}", self.name));
+        std::fs::create_dir_all(&folder)?;
+        let check = Phone::enroll(
+            &folder,
+            server_url,
+            storage,
+            clock,
+            "核对",
+            self.role,
+            self.scope.clone(),
+        )
+        .await?;
+        check.sync().await?;
+        Ok(check.gw.state_digest()?)
     }
 
     pub async fn sync(&self) -> Result<SyncReport, gridwork_core::SyncError> {

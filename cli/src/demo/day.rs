@@ -33,6 +33,9 @@ pub struct PhoneLine {
     pub name: &'static str,
     pub role: Role,
     pub digest: String,
+    /// The digest of a fresh phone enrolled at the end with the same role and scope: what the
+    /// phone must hold, no more and no less.
+    pub reference: String,
     pub pending: u64,
 }
 
@@ -92,21 +95,22 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         dir.join("server.db").display()
     );
 
-    // Tuesday of last week: the command centre loads the subdistrict.
-    let dispatcher = Phone::enroll(
+    // Tuesday of last week: the operator (an admin, who alone may create areas) loads the
+    // subdistrict; the command centre's dispatcher then works inside it.
+    let operator = Phone::enroll(
         dir,
         &url,
         &storage,
         &clock,
-        "陈静",
-        Role::Dispatcher,
+        "系统管理员",
+        Role::Admin,
         vec![],
     )
     .await?;
     let size = SeedSize::DEMO;
     let total = (size.grid_layers * size.communities * size.grids * size.buildings) as u64;
     let stage = Stage::new(total, "seeding the subdistrict");
-    let seeded = seed_subdistrict(&dispatcher.gw, seed, size, |done, _| stage.set(done as u64))?;
+    let seeded = seed_subdistrict(&operator.gw, seed, size, |done, _| stage.set(done as u64))?;
     stage.done(format!(
         "seeded 北山街道: {} communities, {} grids, {} buildings, {} households, {} residents, {} micro fire stations",
         seeded.communities.len(),
@@ -116,23 +120,34 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         seeded.residents.len(),
         seeded.stations.len()
     ));
-    let push = Stage::new(dispatcher.gw.pending_count()?, "uploading to the server");
-    let report = dispatcher.sync().await?;
+    let push = Stage::new(operator.gw.pending_count()?, "uploading to the server");
+    let report = operator.sync().await?;
     push.done(format!(
         "uploaded {} operations ({} KB)",
         report.pushed,
         report.bytes / 1024
     ));
+    let subdistrict = seeded
+        .subdistrict
+        .as_ref()
+        .map(|a| a.id)
+        .ok_or("the seed made a subdistrict")?;
+    let dispatcher = Phone::enroll(
+        dir,
+        &url,
+        &storage,
+        &clock,
+        "陈静",
+        Role::Dispatcher,
+        vec![subdistrict],
+    )
+    .await?;
+    dispatcher.sync().await?;
 
     history(&dispatcher, &seeded, &clock).await?;
 
     // Monday 07:30: the team's phones enroll with one-time codes and bootstrap.
     clock.at(7, 30);
-    let subdistrict = seeded
-        .subdistrict
-        .as_ref()
-        .map(|a| a.id)
-        .unwrap_or_default();
     let (grid1, grid2) = (seeded.grids[0].clone(), seeded.grids[1].clone());
     let in_grid = |g: &Area| -> Vec<Building> {
         seeded
@@ -144,7 +159,14 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
     };
     let (b1, b2) = (in_grid(&grid1), in_grid(&grid2));
     let head_building = b1[0].clone();
-    let crew_station = seeded.stations[0].clone();
+    // The alarm of the afternoon goes to the station assigned to its building: that crew.
+    let alarm_building = b2[7].clone();
+    let crew_station = seeded
+        .stations
+        .iter()
+        .find(|s| Some(s.id) == alarm_building.station_id)
+        .unwrap_or(&seeded.stations[0])
+        .clone();
     let cast = [
         ("王芳", Role::Gridworker, vec![grid1.id]),
         ("李强", Role::Gridworker, vec![grid2.id]),
@@ -159,7 +181,6 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         stage.inc();
         phones.push(p);
     }
-    let _ = subdistrict;
     let [wang, li, zhao, crew]: [Phone; 4] =
         phones.try_into().map_err(|_| "four phones were enrolled")?;
     stage.done(
@@ -296,7 +317,6 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
     // is waiting on the live long poll and gets it at once.
     clock.at(14, 0);
     crew.sync().await?;
-    let alarm_building = b2[7].clone();
     let crew_wait = async { crew.gw.wait_for_changes(&crew.net, 30).await };
     let raise = async {
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
@@ -323,7 +343,7 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         &crew.gw,
         a,
         CaseAction::EnRoute {
-            position: crew_station_position(&seeded),
+            position: Some(crew_station.position),
         },
     )?;
     clock.advance_minutes(2.8);
@@ -422,18 +442,20 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         .stations
         .iter()
         .find(|s| Some(s.id) == arrival.station_id);
+    // Each phone must hold exactly its user's scope: what a fresh phone with the same role and
+    // scope receives from the server now.
+    let mut phones = Vec::new();
+    for p in all {
+        phones.push(PhoneLine {
+            name: p.name,
+            role: p.role,
+            digest: p.gw.state_digest()?,
+            reference: p.reference_digest(dir, &url, &storage, &clock).await?,
+            pending: p.gw.pending_count()?,
+        });
+    }
     let outcome = Outcome {
-        phones: all
-            .iter()
-            .map(|p| {
-                Ok(PhoneLine {
-                    name: p.name,
-                    role: p.role,
-                    digest: p.gw.state_digest()?,
-                    pending: p.gw.pending_count()?,
-                })
-            })
-            .collect::<Result<_, gridwork_core::Error>>()?,
+        phones,
         conflict,
         alarm: AlarmStory {
             title: alarm.case.title.clone(),
@@ -455,10 +477,6 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
     };
     server.shutdown().await?;
     Ok(outcome)
-}
-
-fn crew_station_position(seeded: &Seeded) -> Option<gridwork_domain::validate::Position> {
-    seeded.stations.first().map(|s| s.position)
 }
 
 /// Last week, as the command centre's records show it: cases opened and handled on earlier

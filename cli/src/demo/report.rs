@@ -5,12 +5,7 @@ use super::day::Outcome;
 use crate::commands::local_time;
 
 pub fn print(o: &Outcome) {
-    println!("\n== Convergence: every phone holds the same state");
-    let first = o
-        .phones
-        .first()
-        .map(|p| p.digest.clone())
-        .unwrap_or_default();
+    println!("\n== Convergence: every phone holds exactly its scope, all of it");
     for p in &o.phones {
         println!(
             "  {:<12} {:<14} digest {}  unsynced {}  {}",
@@ -18,14 +13,17 @@ pub fn print(o: &Outcome) {
             p.role.as_str(),
             &p.digest[..16],
             p.pending,
-            if p.digest == first {
-                "✓"
+            if p.digest == p.reference {
+                "✓ = a fresh phone with the same scope"
             } else {
-                "✗ DIFFERENT"
+                "✗ DIFFERENT from a fresh phone with the same scope"
             }
         );
     }
-    let converged = o.phones.iter().all(|p| p.digest == first && p.pending == 0);
+    let converged = o
+        .phones
+        .iter()
+        .all(|p| p.digest == p.reference && p.pending == 0);
     println!(
         "  {}",
         if converged {

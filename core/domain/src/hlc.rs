@@ -5,6 +5,11 @@
 //! remote stamp it observes, and it reads the wall clock through the offset the server reported
 //! on the last sync, so a phone whose clock is a year ahead cannot win every conflict.
 //!
+//! The one exception to "never backwards" is [`HlcClock::rebase`]: when the server refuses this
+//! device's stamps as too far ahead (its wall clock was wrong before it learned the offset), the
+//! clock goes back to the highest stamp known to be legitimate, and the caller stamps the refused
+//! changes again in the same transaction (ADR 0011).
+//!
 //! The clock is pure: the caller passes the wall time in, which keeps it testable.
 
 use std::fmt;
@@ -112,6 +117,9 @@ pub struct HlcClock {
     /// Milliseconds to add to the local wall clock to get server time (from the last sync).
     offset_ms: i64,
     max_drift_ms: u64,
+    /// The highest stamp known to be on the server: observed remote stamps and this device's
+    /// own stamps the server accepted. [`HlcClock::rebase`] never goes below it.
+    trusted: Hlc,
 }
 
 impl HlcClock {
@@ -121,7 +129,14 @@ impl HlcClock {
             last,
             offset_ms,
             max_drift_ms: DEFAULT_MAX_DRIFT_MS,
+            trusted: Hlc::ZERO,
         }
+    }
+
+    /// Resumes the highest stamp known to be on the server (persisted beside `last`).
+    pub fn with_trusted(mut self, trusted: Hlc) -> HlcClock {
+        self.trusted = trusted;
+        self
     }
 
     /// Changes how far ahead a remote stamp may be.
@@ -133,6 +148,48 @@ impl HlcClock {
     /// The last stamp handed out or observed.
     pub fn last(&self) -> Hlc {
         self.last
+    }
+
+    /// How far ahead of the corrected clock a stamp may be.
+    pub fn max_drift_ms(&self) -> u64 {
+        self.max_drift_ms
+    }
+
+    /// The highest stamp known to be on the server.
+    pub fn trusted(&self) -> Hlc {
+        self.trusted
+    }
+
+    /// Notes a stamp the server holds (one of ours it accepted).
+    pub fn trust(&mut self, stamp: Hlc) {
+        self.trusted = self.trusted.max(stamp);
+    }
+
+    /// The highest stamp the server admits now: corrected time plus the allowed drift (counter
+    /// included). A stamp above it is refused as `clock_ahead`.
+    pub fn horizon(&self, wall_ms: u64) -> Hlc {
+        Hlc::new(
+            self.corrected_ms(wall_ms).saturating_add(self.max_drift_ms),
+            u16::MAX,
+        )
+    }
+
+    /// Brings back a clock that ran beyond [`HlcClock::horizon`] (stamps made before the
+    /// device learned its offset): `last` becomes the highest of the corrected time, the trusted
+    /// stamp and `floor` (the highest legitimate stamp the caller holds). Returns the stamp the
+    /// clock was at when it moved, `None` when it was not ahead.
+    ///
+    /// Every stamp above the new `last` that the caller holds must be replaced by a fresh one
+    /// from [`HlcClock::tick`] in the same transaction, or two changes could share a stamp.
+    pub fn rebase(&mut self, wall_ms: u64, floor: Hlc) -> Option<Hlc> {
+        if self.last <= self.horizon(wall_ms) {
+            return None;
+        }
+        let was = self.last;
+        self.last = Hlc::new(self.corrected_ms(wall_ms), 0)
+            .max(self.trusted)
+            .max(floor);
+        Some(was)
     }
 
     /// The current correction (server time minus local wall time), in ms.
@@ -173,6 +230,7 @@ impl HlcClock {
         if remote > self.last {
             self.last = remote;
         }
+        self.trust(remote);
         Ok(())
     }
 
@@ -263,6 +321,46 @@ mod tests {
     fn counter_exhaustion_is_an_error_not_a_wrap() {
         let mut c = HlcClock::new(Hlc::new(10, u16::MAX), 0);
         assert_eq!(c.tick(10), Err(ClockError::CounterExhausted));
+    }
+
+    #[test]
+    fn a_clock_that_ran_a_year_ahead_is_rebased_to_the_highest_trusted_stamp() {
+        let year_ms: u64 = 365 * 24 * 3600 * 1000;
+        let now = 1_800_000_000_000;
+        // The phone stamped with a clock a year fast before it learned the offset.
+        let mut c = HlcClock::new(Hlc::ZERO, 0);
+        c.observe(Hlc::new(now - 10, 3), now + year_ms).unwrap();
+        let ahead = c.tick(now + year_ms).unwrap();
+        assert_eq!(ahead.physical_ms(), now + year_ms);
+        // A sync reports the offset; every new stamp would still be a year ahead.
+        c.set_offset_ms(-(year_ms as i64));
+        assert!(c.tick(now + year_ms).unwrap() > c.horizon(now + year_ms));
+
+        let was = c.rebase(now + year_ms, Hlc::new(now + 2_000, 1)).unwrap();
+        assert!(was > ahead);
+        assert_eq!(
+            c.last(),
+            Hlc::new(now + 2_000, 1),
+            "the caller's floor is highest"
+        );
+        let next = c.tick(now + year_ms).unwrap();
+        assert!(next > Hlc::new(now + 2_000, 1) && next <= c.horizon(now + year_ms));
+        assert_eq!(
+            c.rebase(now + year_ms, Hlc::ZERO),
+            None,
+            "a sane clock stays"
+        );
+    }
+
+    #[test]
+    fn a_rebase_never_goes_below_a_stamp_the_server_holds() {
+        let now = 1_800_000_000_000;
+        let mut c = HlcClock::new(Hlc::new(now + 3_600_000, 0), 0);
+        c.observe(Hlc::new(now + 240_000, 0), now).unwrap(); // another phone, 4 min fast
+        c.trust(Hlc::new(now + 100, 7)); // one of ours, accepted
+        assert_eq!(c.trusted(), Hlc::new(now + 240_000, 0));
+        c.rebase(now, Hlc::ZERO).unwrap();
+        assert_eq!(c.last(), Hlc::new(now + 240_000, 0));
     }
 
     proptest! {

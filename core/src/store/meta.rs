@@ -26,10 +26,15 @@ pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
 pub const DEVICE_ID: &str = "device_id";
 pub const USER_ID: &str = "user_id";
 pub const HLC_LAST: &str = "hlc_last";
+/// The highest stamp known to be on the server (`HlcClock::trusted`).
+pub const HLC_TRUSTED: &str = "hlc_trusted";
 pub const CLOCK_OFFSET_MS: &str = "clock_offset_ms";
 pub const TOKEN: &str = "token";
 pub const ROLE: &str = "role";
 pub const SCOPE: &str = "scope";
+/// The digest of the user's role and scope the server last reported; a different one means
+/// the scope was changed and the device takes a new snapshot.
+pub const SCOPE_DIGEST: &str = "scope_digest";
 /// The pull cursor: the last server sequence number applied. Absent until bootstrapped.
 pub const CURSOR: &str = "cursor";
 /// A bootstrap in progress: the snapshot's sequence number and the last record id received.

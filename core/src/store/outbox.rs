@@ -1,6 +1,7 @@
 //! The outbox: local operations waiting for the server, appended in the same transaction as the
 //! state they changed, so a crash leaves both or neither.
 
+use gridwork_domain::hlc::Hlc;
 use gridwork_domain::op::Op;
 use rusqlite::{Connection, params};
 
@@ -36,22 +37,18 @@ pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<OutboxEntry>> {
     list(
         conn,
         "WHERE status = 'pending' ORDER BY seq LIMIT ?1",
-        limit,
+        [limit as i64],
     )
 }
 
 /// Operations the server rejected, with the reasons.
 pub fn rejected(conn: &Connection) -> Result<Vec<OutboxEntry>> {
-    list(
-        conn,
-        "WHERE status = 'rejected' ORDER BY seq LIMIT ?1",
-        usize::MAX >> 1,
-    )
+    list(conn, "WHERE status = 'rejected' ORDER BY seq", [])
 }
 
-fn list(conn: &Connection, tail: &str, limit: usize) -> Result<Vec<OutboxEntry>> {
+fn list(conn: &Connection, tail: &str, params: impl rusqlite::Params) -> Result<Vec<OutboxEntry>> {
     let mut stmt = conn.prepare_cached(&format!("SELECT seq, op, reason FROM outbox {tail}"))?;
-    let rows = stmt.query_map([limit as i64], |r| {
+    let rows = stmt.query_map(params, |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,
@@ -78,12 +75,47 @@ pub fn pending_count(conn: &Connection) -> Result<u64> {
     Ok(n as u64)
 }
 
-/// Removes operations the server accepted.
-pub fn mark_accepted(conn: &Connection, op_ids: &[gridwork_domain::Id]) -> Result<()> {
-    let mut stmt = conn.prepare_cached("DELETE FROM outbox WHERE op_id = ?1")?;
+/// Removes operations the server accepted; returns the highest stamp among them (the server
+/// now holds it: see `HlcClock::trust`).
+pub fn mark_accepted(conn: &Connection, op_ids: &[gridwork_domain::Id]) -> Result<Option<Hlc>> {
+    let mut stmt = conn.prepare_cached("DELETE FROM outbox WHERE op_id = ?1 RETURNING hlc")?;
+    let mut highest = None;
     for id in op_ids {
-        stmt.execute([id.to_string()])?;
+        let mut rows = stmt.query([id.to_string()])?;
+        while let Some(r) = rows.next()? {
+            highest = highest.max(Some(Hlc::from_i64(r.get(0)?)));
+        }
     }
+    Ok(highest)
+}
+
+/// The reason prefix of operations the server refused as stamped too far ahead.
+pub const CLOCK_AHEAD: &str = "clock_ahead";
+
+/// Operations whose stamp the server refuses: rejected as `clock_ahead`, or still pending with
+/// a stamp above `horizon`. Oldest first.
+pub fn stamped_ahead(conn: &Connection, horizon: Hlc) -> Result<Vec<OutboxEntry>> {
+    list(
+        conn,
+        "WHERE (status = 'rejected' AND reason LIKE ?1 || ':%')
+            OR (status = 'pending' AND hlc > ?2)
+         ORDER BY seq",
+        params![CLOCK_AHEAD, horizon.as_i64()],
+    )
+}
+
+/// The highest stamp in the outbox that is not above `horizon`.
+pub fn highest_stamp_within(conn: &Connection, horizon: Hlc) -> Result<Option<Hlc>> {
+    let h: Option<i64> = conn
+        .prepare_cached("SELECT max(hlc) FROM outbox WHERE hlc <= ?1")?
+        .query_row([horizon.as_i64()], |r| r.get(0))?;
+    Ok(h.map(Hlc::from_i64))
+}
+
+/// Takes an operation out of the outbox (it is replaced by another, see `sync::restamp`).
+pub fn remove(conn: &Connection, seq: i64) -> Result<()> {
+    conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
+        .execute([seq])?;
     Ok(())
 }
 

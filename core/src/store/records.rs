@@ -155,6 +155,20 @@ pub fn insert_case_event(conn: &Connection, event: &CaseEvent) -> Result<bool> {
     Ok(inserted > 0)
 }
 
+/// Replaces a case event kept under the same id (its stamp changed: `sync::restamp`); the
+/// caller refolds the case. Returns whether it was there.
+pub fn replace_case_event(conn: &Connection, event: &CaseEvent) -> Result<bool> {
+    let replaced = conn
+        .prepare_cached("UPDATE case_events SET hlc = ?2, device = ?3, event = ?4 WHERE id = ?1")?
+        .execute(params![
+            event.id.to_string(),
+            event.stamp.hlc.as_i64(),
+            event.stamp.device.to_string(),
+            serde_json::to_string(event)?,
+        ])?;
+    Ok(replaced > 0)
+}
+
 /// Records, as conflicts, the values written by this device that a concurrent write displaced.
 fn keep_lost_values(
     conn: &Connection,
@@ -237,4 +251,41 @@ pub fn case_fold(conn: &Connection, case_id: Id) -> Result<Option<CaseFold>> {
 /// The stamp of one field of a record, if it has been written.
 pub fn field_stamp(state: &RecordState, field: &str) -> Option<Stamp> {
     state.stamps.get(field).copied()
+}
+
+/// Removes every local trace of a record that left this user's scope: its state, search row,
+/// case events and fold, and the conflicts kept for it. The outbox is never touched, so an
+/// unsynced edit to it is still pushed (and, if now out of reach, comes back rejected with the
+/// reason). Returns whether the record was held.
+pub fn purge(conn: &Connection, id: Id) -> Result<bool> {
+    let key = id.to_string();
+    conn.prepare_cached(
+        "DELETE FROM search WHERE rowid = (SELECT rid FROM records WHERE id = ?1)",
+    )?
+    .execute([&key])?;
+    let held = conn
+        .prepare_cached("DELETE FROM records WHERE id = ?1")?
+        .execute([&key])?
+        > 0;
+    conn.prepare_cached("DELETE FROM case_events WHERE case_id = ?1")?
+        .execute([&key])?;
+    conn.prepare_cached("DELETE FROM case_folds WHERE case_id = ?1")?
+        .execute([&key])?;
+    conn.prepare_cached("DELETE FROM conflicts WHERE entity_id = ?1")?
+        .execute([&key])?;
+    Ok(held)
+}
+
+/// The ids of every record held, for the sweep after a new snapshot.
+pub fn all_ids(conn: &Connection) -> Result<Vec<Id>> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM records")?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut ids = Vec::new();
+    for row in rows {
+        ids.push(
+            row?.parse()
+                .map_err(|_| Error::Corrupt("a record id is not a UUID".into()))?,
+        );
+    }
+    Ok(ids)
 }

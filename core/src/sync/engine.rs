@@ -8,13 +8,18 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use gridwork_domain::hlc::HlcClock;
 use gridwork_domain::ids::Id;
+use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::EntityKind;
+use gridwork_domain::scope::ScopeView;
 use gridwork_domain::sync::{
     EnrollRequest, EnrollResponse, MAX_PULL_LIMIT, MAX_PUSH_OPS, MAX_SNAPSHOT_LIMIT, PushOutcome,
-    PushRequest,
+    PushRequest, RejectCode, UserScope,
 };
+use gridwork_domain::workflow::CaseEvent;
 use rand::Rng;
+use rusqlite::Transaction;
 
 use crate::error::Error;
 use crate::gridwork::Gridwork;
@@ -25,6 +30,10 @@ use crate::sync::transport::{Transport, TransportError};
 
 /// Pushes carry at most this many bytes of operations (besides [`MAX_PUSH_OPS`]).
 pub const MAX_PUSH_BYTES: usize = 1 << 20;
+
+/// How often one push step may restamp changes refused as `clock_ahead` (a server whose own
+/// clock disagrees with what it reports must not make a device loop).
+const MAX_RESTAMPS_PER_RUN: u32 = 2;
 
 /// Why a sync run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -64,9 +73,14 @@ impl Gridwork {
             clock.set_offset_ms(resp.server_time_ms as i64 - wall as i64);
             meta::set(tx, meta::TOKEN, &resp.token)?;
             meta::set(tx, meta::USER_ID, &resp.user_id.to_string())?;
-            meta::set(tx, meta::ROLE, resp.role.as_str())?;
-            meta::set(tx, meta::SCOPE, &serde_json::to_string(&resp.scope)?)?;
-            Ok(())
+            save_scope(
+                tx,
+                &UserScope {
+                    role: resp.role,
+                    scope: resp.scope.clone(),
+                    anchors: resp.anchors.clone(),
+                },
+            )
         })?;
         transport.set_token(Some(resp.token.clone()));
         Ok(resp)
@@ -169,7 +183,10 @@ impl Gridwork {
             self.bootstrap(transport, report).await?;
         }
         self.push(transport, report).await?;
-        self.pull(transport, report, 0).await
+        self.pull(transport, report, 0).await?;
+        // A snapshot or a gain may have brought back stays past retention.
+        report.evicted += self.purge_expired_tenants()?;
+        Ok(())
     }
 
     /// Step: a new device takes the current state of its scope, page by page. Each page and
@@ -189,33 +206,7 @@ impl Gridwork {
             let done = page.next_after.is_none();
             self.with_tx(|tx, clock, wall| {
                 clock.set_offset_ms(page.server_time_ms as i64 - wall as i64);
-                let mut cases = Vec::new();
-                for incoming in &page.records {
-                    let mut state = records::load(tx, incoming.id)?.unwrap_or_else(|| {
-                        gridwork_domain::merge::RecordState::new(incoming.kind, incoming.id)
-                    });
-                    if state.kind != incoming.kind {
-                        continue;
-                    }
-                    if state.absorb(incoming) {
-                        records::save(tx, &state)?;
-                    }
-                    if let Some(s) = incoming.latest_stamp() {
-                        let _ = clock.observe(s.hlc, wall);
-                    }
-                    if incoming.kind == EntityKind::Case {
-                        cases.push(incoming.id);
-                    }
-                }
-                for event in &page.events {
-                    records::insert_case_event(tx, event)?;
-                    cases.push(event.case_id);
-                }
-                cases.sort();
-                cases.dedup();
-                for case in cases {
-                    records::refold_case(tx, case)?;
-                }
+                absorb(tx, clock, wall, &page.records, &page.events)?;
                 if meta::get(tx, meta::SNAPSHOT_SEQ)?.is_none() {
                     meta::set(tx, meta::SNAPSHOT_SEQ, &page.seq.to_string())?;
                 }
@@ -249,7 +240,10 @@ impl Gridwork {
         transport: &T,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
+        // Stamps refused as too far ahead in an earlier run are replaced first (ADR 0011).
+        report.restamped += self.restamp_stamped_ahead()?;
         let total = self.pending_count()?;
+        let mut recoveries = 0;
         loop {
             let mut batch = Vec::new();
             let mut size = 0;
@@ -284,7 +278,9 @@ impl Gridwork {
                         }
                     }
                 }
-                outbox::mark_accepted(tx, &accepted)?;
+                if let Some(highest) = outbox::mark_accepted(tx, &accepted)? {
+                    clock.trust(highest);
+                }
                 report.pushed += accepted.len() as u64;
                 Ok(resp.results.len())
             })?;
@@ -293,6 +289,21 @@ impl Gridwork {
                 done: report.pushed + report.rejected,
                 total: Some(total),
             });
+            let clock_ahead = resp
+                .results
+                .iter()
+                .filter(|r| {
+                    matches!(&r.outcome, PushOutcome::Rejected { code, .. }
+                        if *code == RejectCode::ClockAhead)
+                })
+                .count() as u64;
+            if clock_ahead > 0 && recoveries < MAX_RESTAMPS_PER_RUN {
+                // This answer carried the server's time: stamp the refused changes again with
+                // the corrected clock and push them in this same run.
+                recoveries += 1;
+                report.restamped += self.restamp_stamped_ahead()?;
+                report.rejected -= clock_ahead;
+            }
             if settled < sent {
                 // The server answered for fewer operations than sent; the rest stay queued for
                 // the next run rather than looping here.
@@ -320,7 +331,7 @@ impl Gridwork {
             wait = 0;
             report.bytes += page.bytes;
             let page = page.value;
-            self.with_tx(|tx, clock, wall| {
+            let rescope = self.with_tx(|tx, clock, wall| {
                 clock.set_offset_ms(page.server_time_ms as i64 - wall as i64);
                 let now = clock.corrected_ms(wall);
                 for s in &page.ops {
@@ -332,10 +343,37 @@ impl Gridwork {
                     let applied = records::apply_op(tx, &s.op, me, now)?;
                     report.conflicts += applied.conflicts as u64;
                 }
+                // Records that entered the scope, whole; then those that left it. The server
+                // decides both on current places, so no id is in both.
+                absorb(tx, clock, wall, &page.records, &page.events)?;
+                report.gained += page.records.len() as u64;
+                for id in &page.evict {
+                    report.evicted += u64::from(records::purge(tx, *id)?);
+                }
                 meta::set(tx, meta::CURSOR, &page.next.max(cursor).to_string())?;
-                Ok(())
+                // A role or scope other than the one held means an administrator changed it:
+                // take a new snapshot (the new scope is saved once that is done).
+                let held = meta::get(tx, meta::SCOPE_DIGEST)?;
+                Ok(match &page.user {
+                    Some(user) => {
+                        let digest = ScopeView::digest(user.role, &user.scope, &user.anchors);
+                        match held {
+                            Some(held) if held == digest => None,
+                            Some(_) => Some(user.clone()),
+                            None => {
+                                save_scope(tx, user)?;
+                                None
+                            }
+                        }
+                    }
+                    None => None,
+                })
             })?;
             report.pulled += page.ops.len() as u64;
+            if let Some(user) = rescope {
+                self.rescope(transport, report, &user).await?;
+                continue;
+            }
             self.sync.progress(SyncProgress {
                 step: SyncStep::Pull,
                 done: report.pulled,
@@ -346,4 +384,97 @@ impl Gridwork {
             }
         }
     }
+
+    /// The user's scope was changed: take the whole snapshot of the new scope, absorbing each
+    /// page, then purge every local record the snapshot did not hold and remember the new
+    /// digest, in one transaction. Interrupted, it starts over at the next sync (the old digest
+    /// is still stored). The outbox is not touched; the cursor stays where it is (what lies
+    /// between it and the snapshot is pulled again, which merging makes harmless).
+    async fn rescope<T: Transport>(
+        &self,
+        transport: &T,
+        report: &mut SyncReport,
+        user: &UserScope,
+    ) -> Result<(), SyncError> {
+        let mut held = std::collections::HashSet::new();
+        let mut after = None;
+        loop {
+            let page = transport.snapshot(after, MAX_SNAPSHOT_LIMIT).await?;
+            report.bytes += page.bytes;
+            let page = page.value;
+            self.with_tx(|tx, clock, wall| {
+                clock.set_offset_ms(page.server_time_ms as i64 - wall as i64);
+                absorb(tx, clock, wall, &page.records, &page.events)
+            })?;
+            held.extend(page.records.iter().map(|r| r.id));
+            report.snapshot_records += page.records.len() as u64;
+            self.sync.progress(SyncProgress {
+                step: SyncStep::Bootstrap,
+                done: report.snapshot_records,
+                total: None,
+            });
+            match page.next_after {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        self.with_tx(|tx, _, _| {
+            for id in records::all_ids(tx)? {
+                if !held.contains(&id) {
+                    report.evicted += u64::from(records::purge(tx, id)?);
+                }
+            }
+            save_scope(tx, user)
+        })?;
+        Ok(())
+    }
+}
+
+/// Merges whole records (a snapshot page, or records that entered the scope) and their cases'
+/// events into the store, observing their stamps, and refolds the cases touched.
+fn absorb(
+    tx: &Transaction<'_>,
+    clock: &mut HlcClock,
+    wall: u64,
+    incoming: &[RecordState],
+    events: &[CaseEvent],
+) -> Result<(), Error> {
+    let mut cases = Vec::new();
+    for record in incoming {
+        let mut state = records::load(tx, record.id)?
+            .unwrap_or_else(|| RecordState::new(record.kind, record.id));
+        if state.kind != record.kind {
+            continue;
+        }
+        if state.absorb(record) {
+            records::save(tx, &state)?;
+        }
+        if let Some(s) = record.latest_stamp() {
+            let _ = clock.observe(s.hlc, wall);
+        }
+        if record.kind == EntityKind::Case {
+            cases.push(record.id);
+        }
+    }
+    for event in events {
+        records::insert_case_event(tx, event)?;
+        cases.push(event.case_id);
+    }
+    cases.sort();
+    cases.dedup();
+    for case in cases {
+        records::refold_case(tx, case)?;
+    }
+    Ok(())
+}
+
+/// Stores the user's role and scope and their digest.
+fn save_scope(tx: &Transaction<'_>, user: &UserScope) -> Result<(), Error> {
+    meta::set(tx, meta::ROLE, user.role.as_str())?;
+    meta::set(tx, meta::SCOPE, &serde_json::to_string(&user.scope)?)?;
+    meta::set(
+        tx,
+        meta::SCOPE_DIGEST,
+        &ScopeView::digest(user.role, &user.scope, &user.anchors),
+    )
 }

@@ -50,8 +50,17 @@ pub struct SyncReport {
     pub snapshot_records: u64,
     /// Operations received from the server.
     pub pulled: u64,
+    /// Records that entered this user's scope (a building moved into their grid, an alarm
+    /// dispatched to their station), received whole.
+    pub gained: u64,
+    /// Local copies purged because their records left this user's scope (the outbox is never
+    /// touched: unsynced edits are still pushed), or a checked-out tenant's retention ran out.
+    pub evicted: u64,
     /// Received operations that were refused locally (stamped too far in the future).
     pub refused: u64,
+    /// Local changes the server refused as stamped too far ahead (the phone's clock was wrong),
+    /// stamped again with the corrected clock and resent (ADR 0011).
+    pub restamped: u64,
     /// New conflicts: values this device wrote that lost to concurrent writes.
     pub conflicts: u64,
     /// Bytes on the wire, both ways.

@@ -35,12 +35,14 @@ pub async fn enroll<S: Storage>(
         .await
         .inspect_err(|e| tracing::info!(reason = %e, "enrollment refused"))?;
     tracing::info!(device = %request.device_id, user = %enrolled.user.id, "device enrolled");
+    let view = state.storage.scope_view(&enrolled.user).await?;
     Ok(Json(EnrollResponse {
         token: enrolled.token,
         user_id: enrolled.user.id,
         user_name: enrolled.user.name,
         role: enrolled.user.role,
         scope: enrolled.user.scope,
+        anchors: view.anchors,
         server_time_ms: state.now_ms(),
     }))
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use gridwork_domain::sync::{MAX_PULL_LIMIT, MAX_PULL_WAIT_S, PullResponse};
+use gridwork_domain::sync::{MAX_PULL_LIMIT, MAX_PULL_WAIT_S, PullResponse, UserScope};
 use serde::Deserialize;
 
 use super::bearer::{self, Authenticated};
@@ -42,23 +42,40 @@ pub async fn pull<S: Storage>(
         .unwrap_or(MAX_PULL_LIMIT)
         .clamp(1, MAX_PULL_LIMIT);
     let wait = Duration::from_secs(params.wait.unwrap_or(0).min(MAX_PULL_WAIT_S));
-    // The scope issue derives this from `auth.user`.
-    let filter = ScopeFilter::Everything;
+    let view = state.storage.scope_view(&auth.user).await?;
+    let user = UserScope {
+        role: view.role,
+        scope: view.scope.clone(),
+        anchors: view.anchors.clone(),
+    };
+    let filter = ScopeFilter::for_view(view);
 
     // Subscribe before reading, so an operation stored between the read and the wait still
     // wakes us.
     let mut latest = state.storage.subscribe();
-    let mut page = state.storage.pull(after, limit, filter).await?;
-    if page.ops.is_empty() && !wait.is_zero() {
-        page = wait_for_news(&state, &mut latest, page, limit, filter, wait).await?;
+    let mut page = state.storage.pull(after, limit, filter.clone()).await?;
+    if page.is_empty() && !page.more && !wait.is_zero() {
+        page = wait_for_news(&state, &mut latest, page, limit, &filter, wait).await?;
         bearer::still_enrolled(&state, &auth).await?;
     }
-    tracing::info!(user = %auth.user.id, after, ops = page.ops.len(), more = page.more, "pull");
+    tracing::info!(
+        user = %auth.user.id,
+        after,
+        ops = page.ops.len(),
+        gained = page.records.len(),
+        evicted = page.evict.len(),
+        more = page.more,
+        "pull"
+    );
     Ok(Json(PullResponse {
         ops: page.ops,
         next: page.next,
         more: page.more,
         server_time_ms: state.now_ms(),
+        records: page.records,
+        events: page.events,
+        evict: page.evict,
+        user: Some(user),
     }))
 }
 
@@ -76,7 +93,7 @@ async fn wait_for_news<S: Storage>(
     latest: &mut tokio::sync::watch::Receiver<u64>,
     mut page: PullPage,
     limit: usize,
-    filter: ScopeFilter,
+    filter: &ScopeFilter,
     wait: Duration,
 ) -> Result<PullPage, ApiError> {
     let deadline = tokio::time::Instant::now() + wait;
@@ -92,10 +109,10 @@ async fn wait_for_news<S: Storage>(
             _ = tokio::time::sleep_until(deadline) => return Ok(page),
             _ = stopping(&mut shutdown) => return Ok(page),
         }
-        page = state.storage.pull(seen, limit, filter).await?;
-        // With scope filtering, news may be out of this device's scope: keep waiting, from
-        // the newer cursor.
-        if !page.ops.is_empty() {
+        page = state.storage.pull(seen, limit, filter.clone()).await?;
+        // News may be out of this device's scope: keep waiting, from the newer cursor (a page
+        // that is full of skipped operations answers at once, so the device moves on).
+        if !page.is_empty() || page.more {
             return Ok(page);
         }
     }

@@ -74,8 +74,7 @@ pub async fn push<S: Storage>(
     let ctx = PushContext {
         device: auth.device,
         user: auth.user.id,
-        role: auth.user.role,
-        scope: auth.user.scope,
+        view: state.storage.scope_view(&auth.user).await?,
         now_ms: state.now_ms(),
     };
     let stored = if ops.is_empty() {

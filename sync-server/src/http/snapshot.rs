@@ -38,9 +38,10 @@ pub async fn snapshot<S: Storage>(
         .limit
         .unwrap_or(MAX_SNAPSHOT_LIMIT)
         .clamp(1, MAX_SNAPSHOT_LIMIT);
+    let view = state.storage.scope_view(&auth.user).await?;
     let page = state
         .storage
-        .snapshot_page(params.after, limit, ScopeFilter::Everything)
+        .snapshot_page(params.after, limit, ScopeFilter::for_view(view))
         .await?;
     tracing::info!(
         user = %auth.user.id,

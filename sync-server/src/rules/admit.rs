@@ -14,7 +14,8 @@ use gridwork_domain::model::{
     Area, Building, Case, Entity, Household, Patrol, PatrolVisit, Registration, Resident, Station,
 };
 use gridwork_domain::op::{EntityKind, Op, OpBody};
-use gridwork_domain::sync::{RejectCode, Role};
+use gridwork_domain::scope::ScopeView;
+use gridwork_domain::sync::RejectCode;
 use gridwork_domain::workflow::CaseEvent;
 
 /// Who is pushing, and the server's time when the push arrived.
@@ -22,10 +23,11 @@ use gridwork_domain::workflow::CaseEvent;
 pub struct PushContext {
     /// The authenticated device.
     pub device: DeviceId,
-    /// Its user (role and scope checks come with the scope issue).
+    /// Its user.
     pub user: Id,
-    pub role: Role,
-    pub scope: Vec<Id>,
+    /// The user's role and scope, with the area paths the scope hangs from: every operation
+    /// is authorized against it ([`crate::rules::authorize`]).
+    pub view: ScopeView,
     /// Server time, ms since the epoch.
     pub now_ms: u64,
 }
@@ -202,8 +204,7 @@ mod tests {
         PushContext {
             device,
             user: Uuid::now_v7(),
-            role: Role::Gridworker,
-            scope: vec![],
+            view: ScopeView::new(gridwork_domain::sync::Role::Admin, vec![], vec![]),
             now_ms: NOW,
         }
     }

@@ -11,4 +11,4 @@ pub mod scope_key;
 pub use admit::{Admitted, PushContext, Rejection, admit, check_author};
 pub use authorize::authorize;
 pub use place::place;
-pub use scope_key::scope_key;
+pub use scope_key::{key_of, parent, scope_key};

@@ -136,6 +136,25 @@ fn fetch<E>(
     lookup(id)
 }
 
+/// The record `state` hangs from for scopes: the link its scope key follows (a building's
+/// grid, a household's building, a resident's household, a case's building or else its area,
+/// an area's parent...). When a record moves, everything hanging from it moves with it.
+pub fn parent(state: &RecordState) -> Option<Id> {
+    match state.kind {
+        EntityKind::Area => link(state, "parent_id"),
+        EntityKind::Building => link(state, "grid_id"),
+        EntityKind::Station | EntityKind::Patrol => link(state, "area_id"),
+        EntityKind::Household | EntityKind::PatrolVisit => link(state, "building_id"),
+        EntityKind::Resident | EntityKind::Registration => link(state, "household_id"),
+        EntityKind::Case => link(state, "building_id").or_else(|| link(state, "area_id")),
+    }
+}
+
+/// The scope key of a resolved area path (`/<district>/.../<area>`); `None` when empty.
+pub fn key_of(areas: &[Id]) -> Option<String> {
+    (!areas.is_empty()).then(|| areas.iter().map(|id| format!("/{id}")).collect())
+}
+
 /// The id in a link field (`null`, absent or not an id: no link).
 pub(crate) fn link(state: &RecordState, field: &str) -> Option<Id> {
     state.fields.get(field)?.as_str()?.parse().ok()

@@ -15,10 +15,10 @@ use crate::conformance::replay;
 #[tokio::test]
 async fn a_new_phone_takes_snapshot_pages_then_pulls_from_their_seq() {
     let server = TestServer::start().await;
-    let mut zhang = server.phone("张伟", Role::Gridworker).await;
+    let mut zhang = server.phone("张伟", Role::Admin).await;
     let town = town(&mut zhang, 5);
     server.push(&zhang, &town.ops).await;
-    let newcomer = server.phone("新来的网格员", Role::Gridworker).await;
+    let newcomer = server.phone("新来的网格员", Role::Admin).await;
 
     let mut state: BTreeMap<Uuid, RecordState> = BTreeMap::new();
     let mut seen = HashSet::new();

@@ -9,6 +9,7 @@ use gridwork_domain::hlc::{Hlc, HlcClock, Stamp};
 use gridwork_domain::ids::{DeviceId, Id};
 use gridwork_domain::model::*;
 use gridwork_domain::op::{EntityKind, FieldWrite, Op, OpBody};
+use gridwork_domain::scope::ScopeView;
 use gridwork_domain::sync::*;
 use gridwork_domain::validate::resident_id;
 use gridwork_domain::workflow::{CaseAction, CaseEvent};
@@ -291,8 +292,8 @@ impl Phone {
         PushContext {
             device: self.device,
             user: Uuid::nil(),
-            role: Role::Gridworker,
-            scope: vec![],
+            // The whole installation: storage tests exercise admission, not scopes.
+            view: ScopeView::new(Role::Admin, vec![], vec![]),
             now_ms: clock::now_ms(),
         }
     }

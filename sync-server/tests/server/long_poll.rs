@@ -14,8 +14,8 @@ use crate::common::{TestServer, accepted};
 #[tokio::test]
 async fn a_waiting_crew_phone_gets_the_alarm_as_soon_as_the_dispatcher_pushes_it() {
     let server = TestServer::start().await;
-    let mut dispatcher = server.phone("调度员", Role::Dispatcher).await;
-    let crew = server.phone("消防队员", Role::FireCrew).await;
+    let mut dispatcher = server.phone("调度员", Role::Admin).await;
+    let crew = server.phone("消防队员", Role::Admin).await;
     let cursor = server.pull(&crew, 0, 10, 0).await.next;
 
     let started = Instant::now();
@@ -71,7 +71,7 @@ async fn a_waiting_crew_phone_gets_the_alarm_as_soon_as_the_dispatcher_pushes_it
 #[tokio::test]
 async fn a_poll_with_nothing_new_answers_empty_when_its_wait_runs_out() {
     let server = TestServer::start().await;
-    let crew = server.phone("消防队员", Role::FireCrew).await;
+    let crew = server.phone("消防队员", Role::Admin).await;
     let started = Instant::now();
     let page = server.pull(&crew, 0, 10, 1).await;
     assert!(page.ops.is_empty());
@@ -86,7 +86,7 @@ async fn a_poll_with_nothing_new_answers_empty_when_its_wait_runs_out() {
 #[tokio::test]
 async fn stopping_the_server_ends_waiting_polls() {
     let mut server = TestServer::start().await;
-    let crew = server.phone("消防队员", Role::FireCrew).await;
+    let crew = server.phone("消防队员", Role::Admin).await;
     let poll = tokio::spawn({
         let http = server.http.clone();
         let url = server.url("/v1/pull?after=0&wait=30");

@@ -6,6 +6,7 @@ mod bootstrap;
 mod cli;
 mod common;
 mod conformance;
+mod crash;
 mod enroll;
 mod limits;
 mod logs;

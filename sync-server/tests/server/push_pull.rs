@@ -9,8 +9,8 @@ use crate::common::{TestServer, accepted, town};
 #[tokio::test]
 async fn what_one_gridworker_pushes_the_other_pulls_in_order_and_in_pages() {
     let server = TestServer::start().await;
-    let mut zhang = server.phone("张伟", Role::Gridworker).await;
-    let li = server.phone("李娜", Role::Gridworker).await;
+    let mut zhang = server.phone("张伟", Role::Admin).await;
+    let li = server.phone("李娜", Role::Admin).await;
     let town = town(&mut zhang, 3);
 
     let answer = server.push(&zhang, &town.ops).await;
@@ -47,7 +47,7 @@ async fn what_one_gridworker_pushes_the_other_pulls_in_order_and_in_pages() {
 #[tokio::test]
 async fn a_push_retried_after_a_lost_answer_is_answered_duplicate_and_stores_nothing() {
     let server = TestServer::start().await;
-    let mut zhang = server.phone("张伟", Role::Gridworker).await;
+    let mut zhang = server.phone("张伟", Role::Admin).await;
     let town = town(&mut zhang, 1);
     server.push(&zhang, &town.ops).await;
     let edit = zhang.set(
@@ -70,7 +70,7 @@ async fn a_push_retried_after_a_lost_answer_is_answered_duplicate_and_stores_not
 #[tokio::test]
 async fn an_empty_push_and_a_pull_past_the_end_are_fine() {
     let server = TestServer::start().await;
-    let phone = server.phone("王芳", Role::BuildingHead).await;
+    let phone = server.phone("王芳", Role::Admin).await;
     assert!(server.push(&phone, &[]).await.results.is_empty());
     let page = server.pull(&phone, 42, 10, 0).await;
     assert!(page.ops.is_empty());

@@ -14,8 +14,8 @@ use crate::common::{TestServer, accepted, id_number, rejected, town};
 #[tokio::test]
 async fn the_server_refuses_what_it_must_and_says_why() {
     let server = TestServer::start().await;
-    let mut zhang = server.phone("张伟", Role::Gridworker).await;
-    let mut li = server.phone("李娜", Role::Gridworker).await;
+    let mut zhang = server.phone("张伟", Role::Admin).await;
+    let mut li = server.phone("李娜", Role::Admin).await;
     let town = town(&mut zhang, 1);
     server.push(&zhang, &town.ops).await;
     let household = town.households[0].id;
@@ -111,7 +111,7 @@ async fn the_server_refuses_what_it_must_and_says_why() {
 #[tokio::test]
 async fn an_operation_that_does_not_decode_is_refused_alone() {
     let server = TestServer::start().await;
-    let mut zhang = server.phone("张伟", Role::Gridworker).await;
+    let mut zhang = server.phone("张伟", Role::Admin).await;
     let town = town(&mut zhang, 1);
     let good = zhang.set(
         EntityKind::Household,

@@ -9,7 +9,7 @@ use crate::common::{TestServer, accepted, town};
 #[tokio::test]
 async fn everything_accepted_is_still_there_after_a_restart() {
     let mut server = TestServer::start().await;
-    let mut zhang = server.phone("张伟", Role::Gridworker).await;
+    let mut zhang = server.phone("张伟", Role::Admin).await;
     let town = town(&mut zhang, 2);
     let seqs: Vec<u64> = server
         .push(&zhang, &town.ops)

@@ -2,12 +2,12 @@
 //! made at test time by a throwaway CA; a client that trusts the CA gets answers, one speaking
 //! plain HTTP to the TLS port gets none, one that does not trust the CA is refused.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::ffi::OsStr;
+use std::process::Command;
 
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
-use crate::cli::{BIN, Running};
+use crate::cli::{BIN, serve};
 
 /// A throwaway CA and a server certificate it signed for `localhost` and `127.0.0.1`, in PEM.
 pub struct TestPki {
@@ -44,27 +44,14 @@ async fn the_server_binary_serves_https_and_only_https_with_the_given_certificat
     std::fs::write(&key, &pki.key_pem).unwrap();
     let db = dir.path().join("server.db");
 
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .arg("--db")
-        .arg(&db)
-        .args(["--listen", "127.0.0.1:0", "--tls-cert"])
-        .arg(&cert)
-        .arg("--tls-key")
-        .arg(&key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _server = Running(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("prints where it listens")
-        .to_string();
+    let (_server, base) = serve::<&OsStr>(&[
+        "--db".as_ref(),
+        db.as_os_str(),
+        "--tls-cert".as_ref(),
+        cert.as_os_str(),
+        "--tls-key".as_ref(),
+        key.as_os_str(),
+    ]);
     assert!(base.starts_with("https://"), "{base}");
 
     // A client trusting the CA gets the health answer over TLS.
@@ -127,7 +114,7 @@ fn a_missing_or_wrong_certificate_file_is_a_clear_error() {
             .arg("serve")
             .arg("--db")
             .arg(&db)
-            .args(["--listen", "127.0.0.1:0", "--tls-cert"])
+            .arg("--tls-cert")
             .arg(&cert)
             .arg("--tls-key")
             .arg(&key)

@@ -95,6 +95,14 @@ fn the_wire_shapes_are_the_documented_ones() {
             next: 42,
             more: false,
             server_time_ms: 1_795_395_600_456,
+            records: vec![],
+            events: vec![],
+            evict: vec![],
+            user: Some(UserScope {
+                role: Role::Gridworker,
+                scope: vec![household],
+                anchors: vec![],
+            }),
         },
     );
     assert_eq!(pull["ops"][0]["seq"], 42);
@@ -107,6 +115,7 @@ fn the_wire_shapes_are_the_documented_ones() {
             user_name: "张伟".into(),
             role: Role::Gridworker,
             scope: vec![household],
+            anchors: vec![],
             server_time_ms: 1_795_395_600_000,
         },
     );

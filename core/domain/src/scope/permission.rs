@@ -106,11 +106,13 @@ fn may_write_kind(role: Role, place: &Place) -> Result<(), String> {
         Role::Gridworker => !matches!(kind, EntityKind::Area | EntityKind::Station),
         Role::BuildingHead => match kind {
             EntityKind::Household | EntityKind::Resident | EntityKind::Registration => true,
-            // A building head reports hazards; every other case is someone else's.
+            // A building head reports hazards, and raises the alarm when their building is on
+            // fire (the crew must not wait for the command centre); every other case is
+            // someone else's.
             EntityKind::Case => place
                 .case
                 .as_ref()
-                .is_some_and(|c| c.kind == CaseKind::Hazard),
+                .is_some_and(|c| matches!(c.kind, CaseKind::Hazard | CaseKind::Alarm)),
             _ => false,
         },
         Role::FireCrew | Role::Mediator => false,
@@ -183,7 +185,12 @@ fn decide_event(view: &ScopeView, case: &Place, action: &CaseAction) -> Decision
             if let Some(why) = out_of_reach(view, case) {
                 return Decision::deny(why);
             }
-            if action.is_annotation() {
+            let first_dispatch_of_alarm = matches!(action, CaseAction::Dispatch { .. })
+                && case
+                    .case
+                    .as_ref()
+                    .is_some_and(|c| c.kind == CaseKind::Alarm && c.dispatched_to.is_empty());
+            if action.is_annotation() || first_dispatch_of_alarm {
                 Decision::Allow
             } else {
                 Decision::deny(
@@ -262,6 +269,7 @@ fn role_words(role: Role) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scope::CaseFacts;
     use crate::scope::test_support::City;
     use crate::workflow::DefenceLevel;
 
@@ -341,6 +349,43 @@ mod tests {
         assert!(!allowed(&v, write(&building)));
         assert!(!allowed(&v, Change::Delete { place: &reg }));
         assert!(!allowed(&v, write(&c.household(c.grid_a))), "next door");
+    }
+
+    #[test]
+    fn a_building_head_raises_the_alarm_in_their_building_and_dispatches_it_once() {
+        let c = City::new();
+        let v = c.building_head();
+        let mut fresh = c.alarm(None);
+        fresh.areas = c.path(c.grid_a);
+        fresh.building = Some(c.building_a);
+        assert!(allowed(
+            &v,
+            Change::Write {
+                before: None,
+                after: &fresh
+            }
+        ));
+        let dispatch = CaseAction::Dispatch {
+            station_id: c.station_id,
+        };
+        assert!(allowed(
+            &v,
+            Change::Event {
+                case: &fresh,
+                action: &dispatch
+            }
+        ));
+        let mut sent = fresh.clone();
+        sent.case = Some(CaseFacts::from_events(CaseKind::Alarm, []));
+        sent.case.as_mut().unwrap().dispatched_to = vec![c.station_id];
+        let again = decide(
+            &v,
+            Change::Event {
+                case: &sent,
+                action: &dispatch,
+            },
+        );
+        assert!(matches!(again, Decision::Deny(r) if r.contains("status")));
     }
 
     #[test]

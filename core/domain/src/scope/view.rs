@@ -57,6 +57,51 @@ impl ScopeView {
                 .any(|anchor| anchor.len() >= areas.len() && anchor[..areas.len()] == *areas)
     }
 
+    /// A short digest of a role, a scope and its anchors, sent with every pull answer: when it
+    /// changes, the device knows what its user sees changed (an administrator changed the
+    /// scope, or a scope entry moved) and takes a new snapshot. The order of the scope entries
+    /// does not matter. (FNV-1a over the canonical text; it detects change, it protects
+    /// nothing.)
+    ///
+    /// ```
+    /// use gridwork_domain::scope::ScopeView;
+    /// use gridwork_domain::sync::Role;
+    /// use uuid::Uuid;
+    ///
+    /// let (a, b, grid) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    /// let one = ScopeView::digest(Role::Gridworker, &[a, b], &[]);
+    /// assert_eq!(one, ScopeView::digest(Role::Gridworker, &[b, a], &[]));
+    /// assert_ne!(one, ScopeView::digest(Role::Gridworker, &[a], &[]));
+    /// assert_ne!(one, ScopeView::digest(Role::Dispatcher, &[a, b], &[]));
+    /// assert_ne!(one, ScopeView::digest(Role::Gridworker, &[a, b], &[vec![grid]]));
+    /// ```
+    pub fn digest(role: Role, scope: &[Id], anchors: &[Vec<Id>]) -> String {
+        let mut ids: Vec<&Id> = scope.iter().collect();
+        ids.sort();
+        ids.dedup();
+        let mut paths: Vec<&Vec<Id>> = anchors.iter().collect();
+        paths.sort();
+        paths.dedup();
+        let mut text = format!("{role:?}");
+        for id in ids {
+            text.push(':');
+            text.push_str(&id.to_string());
+        }
+        for path in paths {
+            text.push('|');
+            for id in path {
+                text.push('/');
+                text.push_str(&id.to_string());
+            }
+        }
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in text.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{hash:016x}")
+    }
+
     /// The line of defence a mediator scoped to an area at depth `path_len` works at: a
     /// subdistrict's mediation centre, a community's secretary, a grid's gridworker, a
     /// micro-grid's leader.

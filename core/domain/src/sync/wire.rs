@@ -86,6 +86,9 @@ pub struct EnrollResponse {
     pub role: Role,
     /// The areas (or buildings, for a building head; stations, for a crew) the user is scoped to.
     pub scope: Vec<Id>,
+    /// The area path down to each scope entry (see [`UserScope::anchors`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anchors: Vec<Vec<Id>>,
     pub server_time_ms: u64,
 }
 
@@ -151,11 +154,40 @@ pub struct SequencedOp {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullResponse {
     pub ops: Vec<SequencedOp>,
-    /// The cursor to ask from next time (the last sequence number looked at).
+    /// The cursor to ask from next time (the last sequence number looked at, which may be
+    /// beyond the last operation sent: operations outside the device's scope are skipped).
     pub next: u64,
     /// More operations wait beyond this page.
     pub more: bool,
     pub server_time_ms: u64,
+    /// Records that entered the device's scope in this page (a building moved into its grid,
+    /// an alarm dispatched to its station), in their current state: absorbed like snapshot
+    /// records. Absent when nothing entered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<RecordState>,
+    /// Every event of the cases in `records`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<CaseEvent>,
+    /// Records that left the device's scope: the device purges its copies (never its outbox).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evict: Vec<Id>,
+    /// The user's role and scope now. When they differ from what the device holds, an
+    /// administrator changed them: the device takes a new snapshot and purges what the
+    /// snapshot no longer holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserScope>,
+}
+
+/// A user's role and scope, as enrollment gave them and pulls confirm them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserScope {
+    pub role: Role,
+    pub scope: Vec<Id>,
+    /// The area path down to each scope entry (a building head's building's grid path...).
+    /// When one changes (the building moved to another grid), so do the areas and stations
+    /// the user sees above their scope, and the device takes a new snapshot as for a new scope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anchors: Vec<Vec<Id>>,
 }
 
 /// `GET /v1/snapshot?after=ID&limit=N`: a page of the current state of the device's scope,

@@ -43,6 +43,15 @@ pub fn user(conn: &mut Connection, id: Id) -> Result<Option<User>, StorageError>
     row.map(decode_user).transpose()
 }
 
+/// Replaces a user's scope; `false` when there is no such user.
+pub fn set_user_scope(conn: &mut Connection, id: Id, scope: &[Id]) -> Result<bool, StorageError> {
+    let n = conn.execute(
+        "UPDATE users SET scope = ?2 WHERE id = ?1",
+        params![id.to_string(), serde_json::to_string(scope)?],
+    )?;
+    Ok(n == 1)
+}
+
 type UserColumns = (String, String, String, String);
 
 fn user_columns(r: &Row<'_>) -> rusqlite::Result<UserColumns> {

@@ -11,12 +11,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use gridwork_domain::ids::{DeviceId, Id};
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::Op;
+use gridwork_domain::scope::Place;
 use gridwork_domain::sync::{PushResult, Role};
+use gridwork_domain::workflow::CaseEvent;
 use rusqlite::Connection;
 use tokio::sync::watch;
 
 use super::{
-    DeviceCredentials, DeviceInfo, EnrollError, PullPage, ScopeFilter, SnapshotPage, Storage,
+    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, RecordRows, Storage,
     StorageError, User,
 };
 use crate::rules::PushContext;
@@ -124,13 +126,8 @@ impl Storage for SqliteStorage {
         Ok(results)
     }
 
-    async fn pull(
-        &self,
-        after: u64,
-        limit: usize,
-        filter: ScopeFilter,
-    ) -> Result<PullPage, StorageError> {
-        self.read(move |conn| oplog::pull(conn, after, limit, filter))
+    async fn log_page(&self, after: u64, limit: usize) -> Result<LogPage, StorageError> {
+        self.read(move |conn| oplog::log_page(conn, after, limit))
             .await
     }
 
@@ -138,14 +135,25 @@ impl Storage for SqliteStorage {
         self.last_seq.subscribe()
     }
 
-    async fn snapshot_page(
+    async fn record_rows(
         &self,
         after: Option<Id>,
         limit: usize,
-        filter: ScopeFilter,
-    ) -> Result<SnapshotPage, StorageError> {
-        self.read(move |conn| snapshot::page(conn, after, limit, filter))
+    ) -> Result<RecordRows, StorageError> {
+        self.read(move |conn| snapshot::rows(conn, after, limit))
             .await
+    }
+
+    async fn family(&self, root: Id) -> Result<Vec<PlacedRecord>, StorageError> {
+        self.read(move |conn| records::family(conn, root)).await
+    }
+
+    async fn case_events(&self, cases: Vec<Id>) -> Result<Vec<CaseEvent>, StorageError> {
+        self.read(move |conn| snapshot::events(conn, &cases)).await
+    }
+
+    async fn place_of(&self, id: Id) -> Result<Option<Place>, StorageError> {
+        self.read(move |conn| records::load_place(conn, id)).await
     }
 
     async fn record(&self, id: Id) -> Result<Option<RecordState>, StorageError> {
@@ -164,6 +172,11 @@ impl Storage for SqliteStorage {
         scope: Vec<Id>,
     ) -> Result<User, StorageError> {
         self.write(move |conn| accounts::create_user(conn, name, role, scope))
+            .await
+    }
+
+    async fn set_user_scope(&self, id: Id, scope: Vec<Id>) -> Result<bool, StorageError> {
+        self.write(move |conn| accounts::set_user_scope(conn, id, &scope))
             .await
     }
 

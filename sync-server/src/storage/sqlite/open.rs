@@ -10,10 +10,19 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::storage::StorageError;
 
 /// The numbered migrations, in order; migration `i` (1-based) brings `user_version` to `i`.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "001_oplog_and_accounts",
-    include_str!("../../../migrations/001_oplog_and_accounts.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "001_oplog_and_accounts",
+        include_str!("../../../migrations/001_oplog_and_accounts.sql"),
+    ),
+    (
+        "002_places",
+        include_str!("../../../migrations/002_places.sql"),
+    ),
+];
+
+/// The version that added places: upgrading past it computes the places of what is stored.
+const PLACES_VERSION: i64 = 2;
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {
@@ -79,6 +88,9 @@ fn migrate(conn: &Connection) -> Result<(), StorageError> {
     for (i, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        if i as i64 + 1 == PLACES_VERSION {
+            super::records::backfill_places(&tx)?;
+        }
     }
     tx.commit()?;
     Ok(())

@@ -2,12 +2,13 @@
 
 use gridwork_domain::ids::Id;
 use gridwork_domain::op::Op;
-use gridwork_domain::sync::{PushOutcome, PushResult, SequencedOp};
+use gridwork_domain::scope::Place;
+use gridwork_domain::sync::{PushOutcome, PushResult};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::records;
 use crate::rules::{self, Admitted, PushContext};
-use crate::storage::{PullPage, ScopeFilter, StorageError};
+use crate::storage::{LogEntry, LogPage, StorageError};
 
 /// The last stored sequence number (0 for an empty log).
 pub fn last_seq(conn: &Connection) -> Result<u64, StorageError> {
@@ -47,6 +48,7 @@ fn push_one(tx: &Transaction<'_>, ctx: &PushContext, op: &Op) -> Result<PushOutc
         return Ok(PushOutcome::Duplicate { seq });
     }
     let current = records::load(tx, op.entity_id)?;
+    let prior = records::load_place(tx, op.entity_id)?;
     let admitted = match rules::admit(op, ctx, current) {
         Ok(a) => a,
         Err(r) => {
@@ -56,22 +58,28 @@ fn push_one(tx: &Transaction<'_>, ctx: &PushContext, op: &Op) -> Result<PushOutc
             });
         }
     };
-    let mut lookup = |id: Id| records::load(tx, id);
     let (changed, event) = match admitted {
         Admitted::Record(state) => (Some(state), None),
         Admitted::Event { event, new_case } => (new_case, Some(event)),
     };
-    // The key is the merged record's; a case event goes where its case goes.
-    let scope_key = match &changed {
-        Some(state) => rules::scope_key(state, &mut lookup)?,
+    // Where the record sits once the operation is applied; a case event places its case.
+    let place = match &changed {
+        Some(state) => records::compute_place(tx, state, event.as_ref())?,
         None => match records::load(tx, op.entity_id)? {
-            Some(case) => rules::scope_key(&case, &mut lookup)?,
-            None => None,
+            Some(case) => records::compute_place(tx, &case, event.as_ref())?,
+            None => Place::unresolved(op.entity, op.entity_id),
         },
     };
+    if let Err(r) = rules::authorize(&ctx.view, op, prior.as_ref(), &place) {
+        return Ok(PushOutcome::Rejected {
+            code: r.code,
+            message: r.message,
+        });
+    }
     tx.prepare_cached(
-        "INSERT INTO ops (op_id, entity_id, kind, device_id, hlc, scope_key, op, received_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO ops (op_id, entity_id, kind, device_id, hlc, scope_key, op, received_ms,
+                          place, prior)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         op.id.to_string(),
@@ -79,13 +87,17 @@ fn push_one(tx: &Transaction<'_>, ctx: &PushContext, op: &Op) -> Result<PushOutc
         op.entity.as_str(),
         op.stamp.device.to_string(),
         op.stamp.hlc.as_i64(),
-        scope_key,
+        rules::key_of(&place.areas),
         serde_json::to_string(op)?,
         ctx.now_ms as i64,
+        serde_json::to_string(&place)?,
+        prior.as_ref().map(serde_json::to_string).transpose()?,
     ])?;
     let seq = tx.last_insert_rowid() as u64;
-    if let Some(state) = &changed {
-        records::save(tx, state, scope_key.as_deref(), seq)?;
+    match &changed {
+        Some(state) => records::save(tx, state, &place, seq)?,
+        None if prior.as_ref() != Some(&place) => records::set_place(tx, op.entity_id, &place)?,
+        None => {}
     }
     if let Some(event) = &event {
         // Union by event id: an event already known (sent again inside another operation)
@@ -101,6 +113,12 @@ fn push_one(tx: &Transaction<'_>, ctx: &PushContext, op: &Op) -> Result<PushOutc
             serde_json::to_string(event)?,
             seq as i64,
         ])?;
+    }
+    // A record that moved (another grid, another station) takes everything hanging from it
+    // along: their places are recomputed in this same transaction. So does a new record that
+    // others arrived before (an index probe when none did).
+    if prior.as_ref().is_none_or(|p| moved(p, &place)) {
+        records::replace_family(tx, op.entity_id)?;
     }
     Ok(PushOutcome::Accepted { seq })
 }
@@ -123,36 +141,48 @@ pub fn scope_key_of(conn: &mut Connection, op_id: Id) -> Result<Option<String>, 
     Ok(key.flatten())
 }
 
-/// Up to `limit` operations after `after`. One row more than asked is read to tell whether
-/// more follow.
-pub fn pull(
-    conn: &mut Connection,
-    after: u64,
-    limit: usize,
-    filter: ScopeFilter,
-) -> Result<PullPage, StorageError> {
-    // The scope issue adds `AND scope_key ...` here for a filter other than Everything, and
-    // then `next` must become the last seq scanned rather than the last one returned.
-    let ScopeFilter::Everything = filter;
+/// Up to `limit` operations after `after`, with their places. One row more than asked is
+/// read to tell whether more follow.
+pub fn log_page(conn: &mut Connection, after: u64, limit: usize) -> Result<LogPage, StorageError> {
     let after_i = i64::try_from(after).unwrap_or(i64::MAX);
-    let mut stmt =
-        conn.prepare_cached("SELECT seq, op FROM ops WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, op, place, prior FROM ops WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
     let rows = stmt.query_map(params![after_i, limit as i64 + 1], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
     })?;
-    let mut ops = Vec::with_capacity(limit.min(1024));
+    let mut entries = Vec::with_capacity(limit.min(1024));
     let mut more = false;
     for row in rows {
-        let (seq, json) = row?;
-        if ops.len() == limit {
+        let (seq, op, place, prior) = row?;
+        if entries.len() == limit {
             more = true;
             break;
         }
-        ops.push(SequencedOp {
+        entries.push(LogEntry {
             seq: seq as u64,
-            op: serde_json::from_str(&json)?,
+            op: serde_json::from_str(&op)?,
+            place: place.map(|p| serde_json::from_str(&p)).transpose()?,
+            prior: prior.map(|p| serde_json::from_str(&p)).transpose()?,
         });
     }
-    let next = ops.last().map_or(after, |o: &SequencedOp| o.seq);
-    Ok(PullPage { ops, next, more })
+    let next = entries.last().map_or(after, |e: &LogEntry| e.seq);
+    Ok(LogPage {
+        entries,
+        next,
+        more,
+    })
+}
+
+/// Whether a record's move changes where the records hanging from it sit (its areas, its
+/// building or its station; a case's facts concern the case alone).
+fn moved(before: &Place, after: &Place) -> bool {
+    before.areas != after.areas
+        || before.building != after.building
+        || before.station != after.station
 }

@@ -1,64 +1,34 @@
-//! Snapshot pages: the current state of records in id order, with their cases' events, read in
-//! one read transaction so the page and its sequence number agree.
+//! Snapshot reads: records in id order with their places, read in one read transaction with the
+//! last sequence number so the two agree; and the events of a set of cases.
 
 use gridwork_domain::ids::Id;
-use gridwork_domain::op::EntityKind;
 use gridwork_domain::workflow::CaseEvent;
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
-use super::oplog;
-use crate::storage::{ScopeFilter, SnapshotPage, StorageError};
+use super::{oplog, records};
+use crate::storage::{RecordRows, StorageError};
 
-/// Up to `limit` records with ids after `after`.
-pub fn page(
+/// Up to `limit` records with ids after `after`, with the sequence number they include.
+pub fn rows(
     conn: &mut Connection,
     after: Option<Id>,
     limit: usize,
-    filter: ScopeFilter,
-) -> Result<SnapshotPage, StorageError> {
-    let ScopeFilter::Everything = filter;
+) -> Result<RecordRows, StorageError> {
     // A read transaction: WAL gives it one consistent view of the log and the records.
     let tx = conn.transaction()?;
     let seq = oplog::last_seq(&tx)?;
-    // Hyphenated lower-case UUIDs sort as text the way `Uuid` sorts, so `next_after` works.
-    let after = after.map(|a| a.to_string()).unwrap_or_default();
-    let mut records = Vec::with_capacity(limit.min(1024));
-    let mut more = false;
-    {
-        let mut stmt =
-            tx.prepare_cached("SELECT state FROM records WHERE id > ?1 ORDER BY id LIMIT ?2")?;
-        let rows = stmt.query_map(params![after, limit as i64 + 1], |r| r.get::<_, String>(0))?;
-        for row in rows {
-            if records.len() == limit {
-                more = true;
-                break;
-            }
-            records.push(serde_json::from_str::<gridwork_domain::merge::RecordState>(
-                &row?,
-            )?);
-        }
-    }
+    let (records, more) = records::rows(&tx, after, limit)?;
+    tx.commit()?;
+    Ok(RecordRows { seq, records, more })
+}
+
+/// Every event of these cases, each case's in stamp order.
+pub fn events(conn: &mut Connection, cases: &[Id]) -> Result<Vec<CaseEvent>, StorageError> {
+    let tx = conn.transaction()?;
     let mut events = Vec::new();
-    {
-        let mut stmt =
-            tx.prepare_cached("SELECT event FROM case_events WHERE case_id = ?1 ORDER BY hlc, id")?;
-        for case in records.iter().filter(|r| r.kind == EntityKind::Case) {
-            let rows = stmt.query_map([case.id.to_string()], |r| r.get::<_, String>(0))?;
-            for row in rows {
-                events.push(serde_json::from_str::<CaseEvent>(&row?)?);
-            }
-        }
+    for case in cases {
+        events.extend(records::events_of(&tx, *case)?);
     }
     tx.commit()?;
-    let next_after = if more {
-        records.last().map(|r| r.id)
-    } else {
-        None
-    };
-    Ok(SnapshotPage {
-        seq,
-        records,
-        events,
-        next_after,
-    })
+    Ok(events)
 }

@@ -50,8 +50,9 @@ final class TestServer {
     }
 
     /// Creates a user and returns a one-time enrollment code for them.
-    func enrollmentCode(name: String, role: String, scope: String) throws -> String {
-        let user = try admin(["create-user", "--name", name, "--role", role, "--scope", scope])
+    func enrollmentCode(name: String, role: String, scope: String?) throws -> String {
+        let scopeArgs = scope.map { ["--scope", $0] } ?? []
+        let user = try admin(["create-user", "--name", name, "--role", role] + scopeArgs)
         return try admin(["enrollment-code", "--user", user])
     }
 
@@ -101,16 +102,31 @@ final class FieldScenarioTests: XCTestCase {
             guard case GridworkError.EncryptionUnavailable = error else { return XCTFail("\(error)") }
         }
 
-        // The gridworker's phone sets up its grid, station, building, room and tenant.
+        // The operator's phone (an admin: only admins create areas) loads the areas and the station.
+        let operatorPhone = try GridworkClient.open(dbPath: store("operator.db"), serverUrl: server.url, encryptionKey: nil)
+        let district = try operatorPhone.createArea(area: Area(id: "", level: .district, code: "330106", name: "西湖区", parentId: nil))
+        let subdistrict = try operatorPhone.createArea(area: Area(id: "", level: .subdistrict, code: "330106001", name: "北山街道", parentId: district.id))
+        let layer = try operatorPhone.createArea(area: Area(id: "", level: .gridLayer, code: "330106001L01", name: "第一网格层", parentId: subdistrict.id))
+        let community = try operatorPhone.createArea(area: Area(id: "", level: .community, code: "330106001001", name: "梅花碑社区", parentId: layer.id))
+        let grid = try operatorPhone.createArea(area: Area(id: "", level: .grid, code: "330106001001001", name: "梅花碑第一网格", parentId: community.id))
+        let station = try operatorPhone.createStation(station: Station(id: "", name: "梅花碑微型消防站", areaId: grid.id, position: Position(lat: 30.25, lon: 120.17), phone: "0571-87000000"))
+        let op = try await operatorPhone.enroll(code: try server.enrollmentCode(name: "系统管理员", role: "admin", scope: nil), deviceName: "operator")
+        XCTAssertEqual(op.role, .admin)
+        let loaded = try await operatorPhone.syncNow()
+        XCTAssertEqual(loaded.pushed, 6)
+
+        // The gridworker enrolls with a one-time code and bootstraps the grid.
         let gridworker = try GridworkClient.open(dbPath: store("gridworker.db"), serverUrl: server.url, encryptionKey: nil)
         let observer = RecordingObserver()
         gridworker.addSyncObserver(observer: observer)
-        let district = try gridworker.createArea(area: Area(id: "", level: .district, code: "330106", name: "西湖区", parentId: nil))
-        let subdistrict = try gridworker.createArea(area: Area(id: "", level: .subdistrict, code: "330106001", name: "北山街道", parentId: district.id))
-        let layer = try gridworker.createArea(area: Area(id: "", level: .gridLayer, code: "330106001L01", name: "第一网格层", parentId: subdistrict.id))
-        let community = try gridworker.createArea(area: Area(id: "", level: .community, code: "330106001001", name: "梅花碑社区", parentId: layer.id))
-        let grid = try gridworker.createArea(area: Area(id: "", level: .grid, code: "330106001001001", name: "梅花碑第一网格", parentId: community.id))
-        let station = try gridworker.createStation(station: Station(id: "", name: "梅花碑微型消防站", areaId: grid.id, position: Position(lat: 30.25, lon: 120.17), phone: "0571-87000000"))
+        let me = try await gridworker.enroll(code: try server.enrollmentCode(name: "王芳", role: "gridworker", scope: grid.id), deviceName: "王芳's phone")
+        XCTAssertEqual(me.role, .gridworker)
+        let boot = try await gridworker.syncNow()
+        XCTAssertEqual(boot.snapshotRecords, 6)
+        XCTAssertTrue(observer.states.contains(.syncing))
+        XCTAssertEqual(observer.states.last, .idle)
+
+        // Its phone records a building, a room and a tenant.
         let building = try gridworker.createBuilding(building: Building(
             id: "", addressCode: "3301060010010010001", address: "梅花碑3号", kind: .rental, gridId: grid.id,
             microGridId: nil, headUserId: nil, stationId: station.id, position: Position(lat: 30.251, lon: 120.171)))
@@ -129,14 +145,13 @@ final class FieldScenarioTests: XCTestCase {
             XCTAssertFalse(reason.contains("110105194912310021"))
         }
 
-        // Both phones enroll with one-time codes; the building head bootstraps the building.
-        let me = try await gridworker.enroll(code: try server.enrollmentCode(name: "王芳", role: "gridworker", scope: grid.id), deviceName: "王芳's phone")
-        XCTAssertEqual(me.role, .gridworker)
+        // It sends them.
         let first = try await gridworker.syncNow()
-        XCTAssertGreaterThanOrEqual(first.pushed, 8)
+        XCTAssertEqual(first.pushed, 3)
+        XCTAssertEqual(first.rejected, 0)
         XCTAssertEqual(try gridworker.pendingCount(), 0)
-        XCTAssertTrue(observer.states.contains(.syncing))
-        XCTAssertEqual(observer.states.last, .idle)
+
+        // The building head enrolls with a one-time code and bootstraps the building.
         let head = try GridworkClient.open(dbPath: store("head.db"), serverUrl: server.url, encryptionKey: nil)
         let headUser = try await head.enroll(code: try server.enrollmentCode(name: "张伟", role: "building_head", scope: building.id), deviceName: "张伟's phone")
         XCTAssertEqual(headUser.role, .buildingHead)
@@ -155,7 +170,10 @@ final class FieldScenarioTests: XCTestCase {
         _ = try gridworker.updateHousehold(household: edited)
         XCTAssertEqual(try gridworker.pendingCount(), 2)
 
-        // The building head checks the tenant in and edits the same phone, then syncs.
+        // The building head checks the tenant in and edits the same phone, then syncs. A few ms
+        // later by the clock, so the head's edit is the later one (within one millisecond the
+        // HLC tie-break, not the order of typing, would pick the winner).
+        try await Task.sleep(nanoseconds: 20_000_000)
         let stay = try head.checkIn(residentId: tenant.id, householdId: room.id, checkIn: today, expectedEnd: later)
         XCTAssertEqual(stay.checkIn, today)
         var headEdit = try head.household(householdId: room.id)
