@@ -91,7 +91,11 @@ fuzz_target!(|data: &[u8]| {
         0 => (Method::POST, "/v1/push".to_string(), rest.to_vec()),
         1 => (Method::POST, "/v1/enroll".to_string(), rest.to_vec()),
         2 => (Method::GET, format!("/v1/pull?{}", uri_part(rest)), vec![]),
-        3 => (Method::GET, format!("/v1/snapshot?{}", uri_part(rest)), vec![]),
+        3 => (
+            Method::GET,
+            format!("/v1/snapshot?{}", uri_part(rest)),
+            vec![],
+        ),
         _ => {
             let method = if selector & 0x80 == 0 {
                 Method::GET
@@ -101,7 +105,10 @@ fuzz_target!(|data: &[u8]| {
             (method, format!("/{}", uri_part(rest)), vec![])
         }
     };
-    let Ok(mut request) = Request::builder().method(method).uri(&uri).body(Body::from(body))
+    let Ok(mut request) = Request::builder()
+        .method(method)
+        .uri(&uri)
+        .body(Body::from(body))
     else {
         return;
     };
@@ -135,7 +142,10 @@ fuzz_target!(|data: &[u8]| {
     if !status.is_success() {
         let error: ErrorBody = serde_json::from_slice(&bytes)
             .unwrap_or_else(|e| panic!("{uri}: {status}: not an ErrorBody ({e}): {bytes:?}"));
-        assert!(!error.error.is_empty() && !error.message.is_empty(), "{uri}");
+        assert!(
+            !error.error.is_empty() && !error.message.is_empty(),
+            "{uri}"
+        );
         return;
     }
     match endpoint {

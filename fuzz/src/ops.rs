@@ -149,7 +149,10 @@ fn value(u: &mut Unstructured, depth: u8) -> Result<Value> {
         1 => Value::Bool(u.arbitrary()?),
         2 => json!(u.int_in_range(-2..=2i64)?),
         3 => json!(u.arbitrary::<u64>()?),
-        4 => json!(u.arbitrary::<f64>().map(|f| if f.is_finite() { f } else { 0.5 })?),
+        4 => json!(
+            u.arbitrary::<f64>()
+                .map(|f| if f.is_finite() { f } else { 0.5 })?
+        ),
         5 | 6 => json!(pick(u, &STRINGS)?),
         7 | 8 => json!(record_id(u)?),
         9 => json!(u.arbitrary::<String>()?),
@@ -212,7 +215,10 @@ fn action(u: &mut Unstructured) -> Result<Value> {
     let mut a = json!({ "type": pick(u, &ACTIONS)? });
     let fields: [(&str, Value); 12] = [
         ("assignee", json!(record_id(u)?)),
-        ("deadline_ms", json!(NOW_MS + u.int_in_range(0..=3_600_000u64)?)),
+        (
+            "deadline_ms",
+            json!(NOW_MS + u.int_in_range(0..=3_600_000u64)?),
+        ),
         ("reason", json!("住户不在家")),
         ("satisfied", json!(u.arbitrary::<bool>()?)),
         ("station_id", json!(record_id(u)?)),

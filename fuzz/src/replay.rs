@@ -35,7 +35,9 @@ fn sized<T>(value: T) -> Result<Sized<T>, TransportError> {
 
 impl Transport for Replay {
     async fn enroll(&self, _: &EnrollRequest) -> Result<Sized<EnrollResponse>, TransportError> {
-        Err(TransportError::Unreachable("no enrollment while fuzzing".into()))
+        Err(TransportError::Unreachable(
+            "no enrollment while fuzzing".into(),
+        ))
     }
 
     async fn push(&self, _: &PushRequest) -> Result<Sized<PushResponse>, TransportError> {
