@@ -127,6 +127,18 @@ impl From<TransportError> for GridworkError {
             TransportError::BadAnswer(reason) => GridworkError::Internal {
                 reason: format!("the server's answer could not be read: {reason}"),
             },
+            // No answer was trusted, so, to the app, the server was not reached; the reason
+            // says why (a certificate refused) for the user and the support desk.
+            e @ TransportError::Tls(_) => GridworkError::Offline {
+                reason: e.to_string(),
+            },
+            TransportError::RateLimited {
+                retry_after_s,
+                message,
+            } => GridworkError::Server {
+                status: 429,
+                reason: format!("rate_limited: {message} (retry after {retry_after_s} s)"),
+            },
         }
     }
 }

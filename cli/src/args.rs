@@ -135,6 +135,10 @@ pub enum DeviceCmd {
         code: String,
         #[arg(long, default_value = "terminal")]
         name: String,
+        /// A PEM file with the CA certificate of an https:// server that uses a private CA;
+        /// kept by the device and trusted, besides the public roots, from then on.
+        #[arg(long, value_name = "PEM")]
+        ca_cert: Option<std::path::PathBuf>,
     },
     /// This device: id, user, server, unsynced changes, sync state.
     Status,

@@ -10,7 +10,8 @@
 //!   events, users, devices) and its SQLite backend, the embedded default.
 //! - [`http`]: the axum router: `/healthz`, `/v1/enroll`, `/v1/push`, `/v1/pull`,
 //!   `/v1/snapshot`, with one mapping of every error to a JSON [`ErrorBody`].
-//! - [`server`]: start the router on a listener, get its address, shut it down.
+//! - [`server`]: start the router on a listener (plain HTTP or TLS with rustls), get its
+//!   address, shut it down.
 //!
 //! Starting a server in-process on a free port, with a fresh SQLite file:
 //!
@@ -40,4 +41,4 @@ pub mod scoping;
 pub mod server;
 pub mod storage;
 
-pub use server::{ServerHandle, serve, serve_with_clock};
+pub use server::{ServerHandle, ServerOptions, serve, serve_with, serve_with_clock};

@@ -6,6 +6,7 @@ mod fault_proxy;
 mod harness;
 mod personal_data;
 mod scopes;
+mod secure_transport;
 mod sync;
 mod sync_fault_network;
 mod sync_faults;

@@ -10,6 +10,8 @@ use crate::args::DeviceCmd;
 use crate::output;
 
 const SERVER_URL: &str = "server_url";
+/// The PEM of a private CA given at enrollment (`--ca-cert`).
+const SERVER_CA_PEM: &str = "server_ca_pem";
 
 pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
@@ -24,21 +26,42 @@ pub fn transport(gw: &Gridwork) -> CliResult<HttpTransport> {
                 .into(),
         )
     })?;
-    HttpTransport::new(&url, gw.token()?).map_err(|e| CliError::Usage(e.to_string()))
+    connect(&url, gw.token()?, gw.setting(SERVER_CA_PEM)?.as_deref())
+}
+
+fn connect(url: &str, token: Option<String>, ca_pem: Option<&str>) -> CliResult<HttpTransport> {
+    match ca_pem {
+        Some(pem) => HttpTransport::with_extra_ca(url, token, pem.as_bytes()),
+        None => HttpTransport::new(url, token),
+    }
+    .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 pub fn device(gw: &Gridwork, cmd: DeviceCmd, json: bool) -> CliResult {
     match cmd {
-        DeviceCmd::Enroll { server, code, name } => {
+        DeviceCmd::Enroll {
+            server,
+            code,
+            name,
+            ca_cert,
+        } => {
             if !server.starts_with("http://") && !server.starts_with("https://") {
                 return Err(CliError::Usage(format!(
                     "--server must be an http:// or https:// URL, not {server:?}"
                 )));
             }
-            let net =
-                HttpTransport::new(&server, None).map_err(|e| CliError::Usage(e.to_string()))?;
+            let ca_pem = match &ca_cert {
+                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                    CliError::Usage(format!("--ca-cert: cannot read {}: {e}", path.display()))
+                })?),
+                None => None,
+            };
+            let net = connect(&server, None, ca_pem.as_deref())?;
             let resp = runtime()?.block_on(gw.enroll(&net, &code, &name))?;
             gw.set_setting(SERVER_URL, &server)?;
+            if let Some(pem) = &ca_pem {
+                gw.set_setting(SERVER_CA_PEM, pem)?;
+            }
             output::one(
                 json,
                 &json!({"user": resp.user_name, "role": resp.role, "device": gw.device_id()}),

@@ -154,7 +154,8 @@ impl Gridwork {
     }
 
     /// [`Gridwork::sync_now`], retried with exponential backoff and jitter while the failure is
-    /// one that may pass (no network, server overloaded).
+    /// one that may pass (no network, server overloaded); a server that says how long to wait
+    /// (429 with `Retry-After`) is waited for at least that long.
     pub async fn sync_with_retry<T: Transport>(
         &self,
         transport: &T,
@@ -166,7 +167,11 @@ impl Gridwork {
             match self.sync_now(transport).await {
                 Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
                     let unit: f64 = rand::rng().random();
-                    tokio::time::sleep(policy.delay(attempt, unit)).await;
+                    let asked = match &e {
+                        SyncError::Transport(t) => t.retry_after(),
+                        _ => None,
+                    };
+                    tokio::time::sleep(policy.delay_after(attempt, unit, asked)).await;
                 }
                 other => return other,
             }
