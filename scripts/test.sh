@@ -39,4 +39,7 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+step "fuzz (20 s per target, cargo-fuzz)"
+./scripts/fuzz.sh 20
+
 ./scripts/test-bindings.sh

@@ -6,9 +6,10 @@
 //! `Dispatchers.IO` coroutine; Swift: a `Task` or a background queue). The three network calls
 //! are `suspend` / `async` and run on uniffi's tokio runtime.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use gridwork_core::{Gridwork, HttpTransport};
+use gridwork_core::{Gridwork, HttpTransport, OpenOptions, StoreKey};
 use gridwork_domain::model as core;
 
 use crate::brief::{OverdueVisit, RegistrationRate, StayView, UnregisteredRoom, WeeklyBrief};
@@ -38,20 +39,29 @@ pub struct GridworkClient {
 #[uniffi::export]
 impl GridworkClient {
     /// Opens (or creates) the store at `db_path` and prepares sync with `server_url`
-    /// (`https://…`). `encryption_key` must be `null`/`nil` for now: this build stores data
-    /// unencrypted and refuses a key rather than ignore it.
+    /// (`https://…`). `encryption_key` is the store's key as 64 hexadecimal digits (32 random
+    /// bytes the app keeps in the Android Keystore / iOS Keychain, see docs/mobile.md), or
+    /// `null`/`nil` for an unencrypted store. A new store opened with a key is created
+    /// encrypted.
+    ///
+    /// Fails with `WrongKey` when the key does not open the store, `KeyRequired` when an
+    /// encrypted store is opened without one, and `StoreDamaged` when the file is damaged:
+    /// then call [`recover_store`] (nothing is ever wiped to make a store open).
     #[uniffi::constructor]
     pub fn open(
         db_path: String,
         server_url: String,
         encryption_key: Option<String>,
     ) -> Result<Arc<Self>> {
-        if encryption_key.is_some() {
-            return Err(GridworkError::encryption_unavailable());
-        }
-        let core = Gridwork::open(&db_path)?;
+        let core = Gridwork::open_with(&db_path, options(encryption_key.as_deref())?)?;
         let transport = HttpTransport::new(&server_url, core.token()?)?;
         Ok(Arc::new(GridworkClient { core, transport }))
+    }
+
+    /// Writes every change the server has not accepted yet to `path` (JSON lines; the file
+    /// must not exist). Returns how many. The file is plaintext: keep it in app storage.
+    pub fn export_unsynced(&self, path: String) -> Result<u64> {
+        Ok(self.core.export_unsynced(Path::new(&path))?)
     }
 
     // -- the device -----------------------------------------------------------------------
@@ -221,11 +231,12 @@ impl GridworkClient {
             .into())
     }
 
-    /// One resident, with the full ID number.
+    /// One resident (the single-record view): the full ID number when this device's role may
+    /// see it, masked otherwise.
     pub fn resident(&self, resident_id: String) -> Result<Resident> {
         Ok(self
             .core
-            .get::<core::Resident>(id("resident_id", &resident_id)?)?
+            .resident_for_view(id("resident_id", &resident_id)?)?
             .into())
     }
 
@@ -530,6 +541,61 @@ impl GridworkClient {
             .await?
             .into())
     }
+}
+
+/// What [`recover_store`] found and did.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Recovery {
+    /// Where the damaged files now are (moved, never deleted).
+    pub moved_aside: Vec<String>,
+    /// Unsynced changes kept in the fresh store (and the export).
+    pub salvaged: u64,
+    /// Unsynced changes found but no longer readable.
+    pub unreadable: u64,
+    /// False when the device's identity was lost: enroll again; the kept changes are then
+    /// listed as rejected, to be entered again.
+    pub identity_kept: bool,
+}
+
+/// Recovers a damaged store (after `open` failed with `StoreDamaged`): moves its files aside
+/// (never deleted), keeps every unsynced change still readable in a fresh store at `db_path`
+/// (and in `export_path`, JSON lines, when given; the file must not exist), which the next
+/// sync fills again from the server. Then `open` the store again. Blocks: call it off the
+/// main thread.
+#[uniffi::export]
+pub fn recover_store(
+    db_path: String,
+    encryption_key: Option<String>,
+    export_path: Option<String>,
+) -> Result<Recovery> {
+    let options = options(encryption_key.as_deref())?;
+    let rec = gridwork_core::recover_store(
+        Path::new(&db_path),
+        &options,
+        export_path.as_deref().map(Path::new),
+    )?;
+    Ok(Recovery {
+        moved_aside: rec
+            .moved_aside
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        salvaged: rec.salvaged,
+        unreadable: rec.unreadable,
+        identity_kept: rec.identity_kept,
+    })
+}
+
+/// The open options for a key given as hex (or none).
+fn options(encryption_key: Option<&str>) -> Result<OpenOptions> {
+    let key = encryption_key
+        .map(StoreKey::from_hex)
+        .transpose()
+        .map_err(gridwork_core::Error::from)?;
+    Ok(OpenOptions {
+        key,
+        ..OpenOptions::default()
+    })
 }
 
 /// Converts every item of a list from the core's type.

@@ -3,10 +3,9 @@
 //!
 //! The core's errors are rich and typed for Rust callers; an app needs a small set of cases it
 //! can branch on (show the field, ask to enroll again, wait for the network) and a message it can
-//! show. Messages never carry personal data: the core's validation and lifecycle messages are
-//! written without echoing values, and the errors whose text could hold stored values (a
-//! decoding error quotes the JSON it choked on; SQLite can quote a row) are reduced to a fixed
-//! phrase here.
+//! show. Messages never carry personal data: the core's messages are written without echoing
+//! values (a decoding error keeps only its category and position, see `gridwork_core::error`),
+//! and SQLite's are reduced to the result code here.
 
 use gridwork_core::{SyncError, TransportError};
 
@@ -36,25 +35,23 @@ pub enum GridworkError {
     /// The server answered with an error.
     #[error("the server answered {status}: {reason}")]
     Server { status: u16, reason: String },
-    /// The store could not be read or written (disk full, damaged file, newer app's database).
+    /// The store could not be read or written (disk full, newer app's database).
     #[error("storage error: {reason}")]
     Storage { reason: String },
-    /// An encryption key was given, but this build stores data unencrypted.
+    /// The store's file is damaged: call `recoverStore` / `recover_store`, which keeps the
+    /// unsynced changes it can still read and never deletes the damaged file.
     #[error("{reason}")]
-    EncryptionUnavailable { reason: String },
+    StoreDamaged { reason: String },
+    /// The key does not open the store ("wrong key or not a gridwork database"), or a key was
+    /// given for an unencrypted store, or none for an encrypted one.
+    #[error("{reason}")]
+    WrongKey { reason: String },
     /// Anything else; the reason is safe to show and to log.
     #[error("internal error: {reason}")]
     Internal { reason: String },
 }
 
 impl GridworkError {
-    /// The refusal of an encryption key by a build without encryption at rest.
-    pub(crate) fn encryption_unavailable() -> GridworkError {
-        GridworkError::EncryptionUnavailable {
-            reason: "encryption at rest is not available in this build".to_string(),
-        }
-    }
-
     /// A refusal of a value the app passed across the boundary (an id that is not a UUID, a date
     /// that is not `YYYY-MM-DD`).
     pub(crate) fn invalid(field: &str, reason: &str) -> GridworkError {
@@ -83,17 +80,25 @@ impl From<gridwork_core::Error> for GridworkError {
             e @ Core::NewerSchema { .. } => GridworkError::Storage {
                 reason: e.to_string(),
             },
-            // The core's corruption messages describe structure ("device id is not a uuid"),
-            // never stored values.
-            Core::Corrupt(what) => GridworkError::Storage {
-                reason: format!("the database is damaged or not a gridwork store: {what}"),
+            // The core's messages describe structure ("device id is not a uuid"), never stored
+            // values (see gridwork_core::error).
+            e @ Core::StoreDamaged(_) => GridworkError::StoreDamaged {
+                reason: e.to_string(),
+            },
+            e @ (Core::WrongKey | Core::KeyRequired | Core::NotEncrypted) => {
+                GridworkError::WrongKey {
+                    reason: e.to_string(),
+                }
+            }
+            e @ Core::File { .. } => GridworkError::Storage {
+                reason: e.to_string(),
             },
             e @ Core::Clock(_) => GridworkError::Internal {
                 reason: e.to_string(),
             },
-            // serde_json quotes the offending input, which may be a resident's record.
-            Core::Decode(_) => GridworkError::Storage {
-                reason: "stored data could not be decoded".to_string(),
+            // The core keeps only the category and position of a decoding failure.
+            e @ Core::Decode(_) => GridworkError::Storage {
+                reason: e.to_string(),
             },
             // SQLite's messages can quote values from a row; keep the result code only.
             Core::Sqlite(e) => GridworkError::Storage {
@@ -122,6 +127,18 @@ impl From<TransportError> for GridworkError {
             TransportError::BadAnswer(reason) => GridworkError::Internal {
                 reason: format!("the server's answer could not be read: {reason}"),
             },
+            // No answer was trusted, so, to the app, the server was not reached; the reason
+            // says why (a certificate refused) for the user and the support desk.
+            e @ TransportError::Tls(_) => GridworkError::Offline {
+                reason: e.to_string(),
+            },
+            TransportError::RateLimited {
+                retry_after_s,
+                message,
+            } => GridworkError::Server {
+                status: 429,
+                reason: format!("rate_limited: {message} (retry after {retry_after_s} s)"),
+            },
         }
     }
 }
@@ -146,7 +163,7 @@ mod tests {
     #[test]
     fn decode_errors_do_not_leak_stored_values() {
         let decode = serde_json::from_str::<u64>("\"王芳 11010519491231002X\"").unwrap_err();
-        let shown = GridworkError::from(gridwork_core::Error::Decode(decode)).to_string();
+        let shown = GridworkError::from(gridwork_core::Error::from(decode)).to_string();
         assert!(!shown.contains("王芳"), "{shown}");
         assert!(!shown.contains("11010519491231002X"), "{shown}");
     }

@@ -20,9 +20,20 @@ pub struct Cli {
         default_value = "gridwork-device.db"
     )]
     pub store: PathBuf,
+    /// The store's encryption key: a file holding 64 hexadecimal digits (make one with
+    /// `gridwork device new-key`). A new store opened with a key is created encrypted; an
+    /// encrypted store opens only with its key. The key is read from a file, never taken on the
+    /// command line or from an environment variable, so it stays out of shell history and
+    /// process listings.
+    #[arg(long, global = true, env = "GRIDWORK_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
     /// Print listings and results as JSON.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Log to standard error at this level (error, warn, info, debug, trace); no log by default.
+    /// Log lines never carry names, phones or ID numbers.
+    #[arg(long, global = true, env = "GRIDWORK_LOG")]
+    pub log: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -124,9 +135,33 @@ pub enum DeviceCmd {
         code: String,
         #[arg(long, default_value = "terminal")]
         name: String,
+        /// A PEM file with the CA certificate of an https:// server that uses a private CA;
+        /// kept by the device and trusted, besides the public roots, from then on.
+        #[arg(long, value_name = "PEM")]
+        ca_cert: Option<std::path::PathBuf>,
     },
     /// This device: id, user, server, unsynced changes, sync state.
     Status,
+    /// Write a new random encryption key to a file (readable by its owner only), for
+    /// `--key-file`.
+    NewKey {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write every change not yet accepted by the server to a file, as JSON lines. Works on a
+    /// damaged store too (it reads a copy and changes nothing).
+    ExportUnsynced {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Recover a damaged store: move its files aside (never deleted), keep every unsynced
+    /// change that can still be read (in a new store and in an export file), and let the next
+    /// sync fetch the rest from the server again.
+    Recover {
+        /// Where to write the export (default: beside the store, named with the time).
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,9 +224,14 @@ pub enum HouseholdCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum ResidentCmd {
+    /// The residents of a household, ID numbers masked.
     List {
         #[arg(long)]
         household: Uuid,
+    },
+    /// One resident, with the whole ID number for the roles that may see it.
+    Show {
+        id: Uuid,
     },
     Add {
         #[arg(long)]

@@ -23,6 +23,9 @@ use crate::args::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(level) = cli.log.as_deref() {
+        init_log(level);
+    }
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -30,4 +33,16 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Logs of the device core (and of the embedded server in `demo`) to standard error. The
+/// filter is an `EnvFilter` directive (`debug`, `gridwork_core=trace`, …).
+fn init_log(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
 }

@@ -249,3 +249,210 @@ fn bad_input_gets_a_clear_error_and_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("http://"), "{}", stderr(&out));
 }
+
+/// Runs `gridwork` with extra environment (the key file, the log level).
+fn gridwork_with(
+    store: &std::path::Path,
+    env: &[(&str, &std::path::Path)],
+    args: &[&str],
+) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gridwork"));
+    cmd.arg("--store").arg(store).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the gridwork binary runs")
+}
+
+#[test]
+fn an_encrypted_phone_logs_at_trace_level_without_a_name_phone_or_id_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = LocalServer::start(&rt, dir.path());
+    let url = server.handle.url();
+    let code = |name: &str, role| server.code(&rt, name, role, vec![]);
+    let centre = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
+    let net = HttpTransport::new(&url, None).unwrap();
+    rt.block_on(centre.enroll(&net, &code("陈静", Role::Admin), "centre"))
+        .unwrap();
+    let seeded = seed_subdistrict(&centre, 5, SeedSize::TINY, |_, _| {}).unwrap();
+    rt.block_on(centre.sync_now(&net)).unwrap();
+
+    // The key lives in a file readable by its owner only.
+    let key = dir.path().join("phone.key");
+    let store = dir.path().join("phone.db");
+    let out = gridwork(
+        &store,
+        &["device", "new-key", "--out", key.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let env: &[(&str, &std::path::Path)] = &[
+        ("GRIDWORK_KEY_FILE", &key),
+        ("GRIDWORK_LOG", std::path::Path::new("trace")),
+    ];
+    let mut log = String::new();
+    let mut run = |args: &[&str]| {
+        let out = gridwork_with(&store, env, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        log.push_str(&stderr(&out));
+        stdout(&out)
+    };
+    // An admin: an empty scope is everything (see docs/scopes.md).
+    let c = code("王芳", Role::Admin);
+    run(&["device", "enroll", "--server", &url, "--code", &c]);
+    run(&["sync"]);
+    let resident = seeded
+        .residents
+        .iter()
+        .find(|r| r.id_number.is_some())
+        .unwrap();
+    let number = resident.id_number.clone().unwrap();
+    let masked = gridwork_domain::validate::resident_id::mask(&number);
+    let household = resident.household_id.to_string();
+    // A list shows the number masked; the single-record view shows it whole to this role.
+    let listed = run(&["resident", "list", "--household", &household]);
+    assert!(
+        listed.contains(&masked) && !listed.contains(&number),
+        "{listed}"
+    );
+    let listed = run(&["resident", "list", "--household", &household, "--json"]);
+    assert!(
+        listed.contains(&masked) && !listed.contains(&number),
+        "{listed}"
+    );
+    let shown = run(&["resident", "show", &resident.id.to_string()]);
+    assert!(shown.contains(&number), "{shown}");
+    run(&[
+        "resident",
+        "add",
+        "--household",
+        &household,
+        "--name",
+        "欧阳秀兰",
+        "--id-number",
+        "11010519491231002X",
+        "--phone",
+        "13912345678",
+    ]);
+    run(&["sync"]);
+    run(&["device", "status"]);
+
+    assert!(log.contains("sync finished"), "the log is on:\n{log}");
+    let mut secrets: Vec<String> = vec![
+        "欧阳秀兰".into(),
+        "11010519491231002X".into(),
+        "13912345678".into(),
+    ];
+    for r in &seeded.residents {
+        secrets.push(r.name.clone());
+        secrets.extend(r.id_number.clone());
+        secrets.extend(r.phone.clone());
+    }
+    for h in &seeded.households {
+        secrets.extend(h.phone.clone());
+    }
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a log line holds personal data"
+        );
+    }
+    eprintln!(
+        "figure: {} log lines of 8 commands at TRACE checked against {} names, phones and ID \
+         numbers",
+        log.lines().count(),
+        secrets.len()
+    );
+    // And the store itself holds none of it in plaintext.
+    let bytes = std::fs::read(&store).unwrap();
+    for secret in &secrets {
+        let s = secret.as_bytes();
+        assert!(
+            !bytes.windows(s.len()).any(|w| w == s),
+            "the store file holds plaintext"
+        );
+    }
+
+    // Without the key, or with another one: refused, exit code 3, a message to act on.
+    let out = gridwork(&store, &["device", "status"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("open it with its key"),
+        "{}",
+        stderr(&out)
+    );
+    let other = dir.path().join("other.key");
+    std::fs::write(&other, format!("{}\n", "7e".repeat(32))).unwrap();
+    let out = gridwork_with(
+        &store,
+        &[("GRIDWORK_KEY_FILE", &other)],
+        &["device", "status"],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("wrong key or not a gridwork database"),
+        "{}",
+        stderr(&out)
+    );
+    rt.block_on(server.handle.shutdown()).unwrap();
+}
+
+#[test]
+fn a_damaged_store_is_refused_with_exit_code_3_and_recovered_keeping_its_unsynced_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("phone.db");
+    let queued = {
+        let gw = Gridwork::open(&store).unwrap();
+        seed_subdistrict(&gw, 2, SeedSize::TINY, |_, _| {}).unwrap();
+        gw.pending_count().unwrap()
+    };
+    let len = std::fs::metadata(&store).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&store)
+        .unwrap()
+        .set_len(len - 4096 + 100)
+        .unwrap();
+
+    let out = gridwork(&store, &["device", "status"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(err.contains("damaged") && err.contains("recover"), "{err}");
+
+    // An export first, which changes nothing.
+    let export = dir.path().join("before.jsonl");
+    let out = gridwork(
+        &store,
+        &[
+            "device",
+            "export-unsynced",
+            "--out",
+            export.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let exported = std::fs::read_to_string(&export).unwrap().lines().count() as u64;
+    assert!(exported > 0 && exported <= queued, "{exported} of {queued}");
+    assert_eq!(std::fs::metadata(&store).unwrap().len(), len - 4096 + 100);
+
+    let out = gridwork(&store, &["device", "recover", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rec: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(rec["salvaged"], exported);
+    assert_eq!(rec["identity_kept"], true);
+    let aside = rec["moved_aside"][0].as_str().unwrap();
+    assert_eq!(std::fs::metadata(aside).unwrap().len(), len - 4096 + 100);
+    let kept = std::fs::read_to_string(rec["export"].as_str().unwrap()).unwrap();
+    assert_eq!(kept.lines().count() as u64, exported);
+
+    let out = gridwork(&store, &["device", "status", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(status["unsynced_changes"], exported);
+}

@@ -5,6 +5,7 @@
 use gridwork_domain::hlc::Stamp;
 use gridwork_domain::ids::Id;
 use gridwork_domain::op::{EntityKind, FieldWrite};
+use gridwork_domain::validate::resident_id;
 use rusqlite::params;
 use serde::Serialize;
 use serde_json::Value;
@@ -29,6 +30,14 @@ pub struct FieldConflict {
     pub detected_ms: u64,
 }
 
+/// An ID number shown in a list is masked; other values are shown as they are.
+fn masked(field: &str, value: Value) -> Value {
+    match value {
+        Value::String(s) if field == "id_number" => Value::String(resident_id::mask(&s)),
+        other => other,
+    }
+}
+
 /// A case event the fold could not apply (e.g. an alarm resolved on two phones at once).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseEventConflict {
@@ -38,8 +47,19 @@ pub struct CaseEventConflict {
 }
 
 impl Gridwork {
-    /// Open field conflicts, newest first.
+    /// Open field conflicts, newest first. It is a list: an ID number in it is masked (the
+    /// whole value stays in the store, and [`Gridwork::reapply_conflict`] writes it back).
     pub fn field_conflicts(&self) -> Result<Vec<FieldConflict>> {
+        let mut all = self.field_conflicts_whole()?;
+        for c in &mut all {
+            c.lost_value = masked(&c.field, std::mem::take(&mut c.lost_value));
+            c.won_value = masked(&c.field, std::mem::take(&mut c.won_value));
+        }
+        Ok(all)
+    }
+
+    /// The open field conflicts with their values whole.
+    fn field_conflicts_whole(&self) -> Result<Vec<FieldConflict>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, entity_kind, entity_id, field, lost_value, lost_stamp, won_value,
@@ -62,15 +82,17 @@ impl Gridwork {
             let mut out = Vec::new();
             for row in rows {
                 let (id, kind, entity_id, field, lv, ls, wv, ws, at) = row?;
-                let bad = |what: &str| Error::Corrupt(format!("conflict {id}: bad {what}"));
+                let bad = |what: &str| Error::StoreDamaged(format!("conflict {id}: bad {what}"));
+                let lost_value = serde_json::from_str(&lv)?;
+                let won_value = serde_json::from_str(&wv)?;
                 out.push(FieldConflict {
                     id: id.parse().map_err(|_| bad("id"))?,
                     entity: EntityKind::parse(&kind).ok_or_else(|| bad("kind"))?,
                     entity_id: entity_id.parse().map_err(|_| bad("entity id"))?,
                     field,
-                    lost_value: serde_json::from_str(&lv)?,
+                    lost_value,
                     lost_stamp: serde_json::from_str(&ls)?,
-                    won_value: serde_json::from_str(&wv)?,
+                    won_value,
                     won_stamp: serde_json::from_str(&ws)?,
                     detected_ms: at as u64,
                 });
@@ -94,7 +116,7 @@ impl Gridwork {
                 let fold: gridwork_domain::workflow::CaseFold = serde_json::from_str(&fold)?;
                 let case_id: Id = case_id
                     .parse()
-                    .map_err(|_| Error::Corrupt("case id is not a uuid".into()))?;
+                    .map_err(|_| Error::StoreDamaged("case id is not a uuid".into()))?;
                 out.extend(fold.flagged.into_iter().map(|f| CaseEventConflict {
                     case_id,
                     event_id: f.event_id,
@@ -109,7 +131,7 @@ impl Gridwork {
     /// winner (so it wins, and is not itself reported as a conflict elsewhere).
     pub fn reapply_conflict(&self, conflict_id: Id) -> Result<()> {
         let c = self
-            .field_conflicts()?
+            .field_conflicts_whole()?
             .into_iter()
             .find(|c| c.id == conflict_id)
             .ok_or_else(|| Error::NotFound {

@@ -18,6 +18,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::store::key::StoreKey;
 use crate::store::{meta, open, outbox, records};
 use crate::sync::state::SyncStatus;
 
@@ -39,19 +40,35 @@ pub fn system_clock() -> WallClock {
 pub struct OpenOptions {
     /// The wall clock (default: the system clock).
     pub clock: WallClock,
+    /// The encryption key (default: none, an unencrypted store). A new store opened with a key
+    /// is created encrypted; an encrypted store opens only with its key.
+    pub key: Option<StoreKey>,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
         OpenOptions {
             clock: system_clock(),
+            key: None,
+        }
+    }
+}
+
+impl OpenOptions {
+    /// The default options with an encryption key.
+    pub fn with_key(key: StoreKey) -> OpenOptions {
+        OpenOptions {
+            key: Some(key),
+            ..OpenOptions::default()
         }
     }
 }
 
 impl std::fmt::Debug for OpenOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenOptions").finish_non_exhaustive()
+        f.debug_struct("OpenOptions")
+            .field("encrypted", &self.key.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,9 +100,14 @@ impl Gridwork {
         Self::open_with(path, OpenOptions::default())
     }
 
-    /// Opens the store with options (a test clock, for instance).
+    /// Opens the store with options (an encryption key, a test clock).
+    ///
+    /// A damaged store gives [`Error::StoreDamaged`] (recover it with
+    /// [`crate::recovery::recover_store`]), a wrong key [`Error::WrongKey`], an encrypted store
+    /// opened without a key [`Error::KeyRequired`]; nothing is ever wiped to make it open.
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Gridwork> {
-        Self::from_connection(open::open_database(path.as_ref())?, options)
+        let conn = open::open_database(path.as_ref(), options.key.as_ref())?;
+        Self::from_connection(conn, options)
     }
 
     /// A private in-memory store (tests and tools).
@@ -97,7 +119,7 @@ impl Gridwork {
         let device = match meta::get(&conn, meta::DEVICE_ID)? {
             Some(d) => d
                 .parse()
-                .map_err(|_| Error::Corrupt("device id is not a uuid".into()))?,
+                .map_err(|_| Error::StoreDamaged("device id is not a uuid".into()))?,
             None => {
                 let d = new_id();
                 meta::set(&conn, meta::DEVICE_ID, &d.to_string())?;
@@ -156,6 +178,12 @@ impl Gridwork {
     /// Stores an app setting.
     pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
         self.read(|c| meta::set(c, &format!("app.{key}"), value))
+    }
+
+    /// How the store is encrypted (cipher, version, settings, as JSON), or `None` for an
+    /// unencrypted store.
+    pub fn cipher_settings(&self) -> Result<Option<String>> {
+        self.read(|c| meta::get(c, open::CIPHER_META))
     }
 
     /// This device's id.
@@ -396,7 +424,7 @@ pub(crate) fn set_op(
 fn to_object<T: Entity>(value: &T) -> Result<serde_json::Map<String, Value>> {
     match serde_json::to_value(value)? {
         Value::Object(m) => Ok(m),
-        _ => Err(Error::Corrupt(format!(
+        _ => Err(Error::StoreDamaged(format!(
             "{} does not serialize to an object",
             T::KIND.as_str()
         ))),

@@ -18,6 +18,7 @@ pub mod digest;
 pub mod error;
 pub mod gridwork;
 pub mod queries;
+pub mod recovery;
 pub mod retention;
 pub mod seed;
 pub mod store;
@@ -29,6 +30,8 @@ pub use conflicts::{CaseEventConflict, FieldConflict};
 pub use error::{Error, Result};
 pub use gridwork::{Gridwork, OpenOptions, WallClock, system_clock};
 pub use queries::{ResidentSummary, SearchHit};
+pub use recovery::{Recovery, UnsyncedOp, recover_store};
+pub use store::key::StoreKey;
 pub use sync::{
     HttpTransport, RetryPolicy, SyncError, SyncObserver, SyncProgress, SyncReport, SyncState,
     Transport, TransportError,

@@ -6,6 +6,8 @@
 use gridwork_domain::ids::Id;
 use gridwork_domain::model::{Area, Building, Case, Household, KeyGroup, Registration, Resident};
 use gridwork_domain::op::EntityKind;
+use gridwork_domain::scope::hidden_fields;
+use gridwork_domain::sync::Role;
 use gridwork_domain::validate::resident_id;
 use gridwork_domain::workflow::{CaseFold, sort_by_urgency};
 use serde::Serialize;
@@ -14,6 +16,7 @@ use crate::cases::CaseView;
 use crate::error::Result;
 use crate::gridwork::{Gridwork, live_state};
 use crate::store::area_records::{SUBTREE, decode_fields, decode_rows};
+use crate::store::meta;
 
 /// A resident as every list shows them: the ID number masked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -124,6 +127,26 @@ impl Gridwork {
         })
     }
 
+    /// The role of the user this device acts for, once enrolled.
+    pub fn role(&self) -> Result<Option<Role>> {
+        self.read(|c| Ok(meta::get(c, meta::ROLE)?.and_then(|r| Role::parse(&r))))
+    }
+
+    /// One resident as the single-record view shows them: the whole ID number when this
+    /// device's role may hold ID numbers (or the device is not enrolled, so everything in it
+    /// was typed here), masked otherwise. Lists never show it: see
+    /// [`Gridwork::residents_of_household`].
+    pub fn resident_for_view(&self, resident_id: Id) -> Result<Resident> {
+        let mut r: Resident = self.get(resident_id)?;
+        let hidden = self
+            .role()?
+            .is_some_and(|role| hidden_fields(role, EntityKind::Resident).contains(&"id_number"));
+        if hidden {
+            r.id_number = r.id_number.as_deref().map(resident_id::mask);
+        }
+        Ok(r)
+    }
+
     /// A resident's stays, newest check-in first.
     pub fn registrations_of_resident(&self, resident_id: Id) -> Result<Vec<Registration>> {
         self.read(|conn| {
@@ -218,5 +241,41 @@ impl Gridwork {
                 })
                 .collect())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gridwork_domain::validate::resident_id;
+
+    use crate::seed::{SeedSize, seed_subdistrict};
+    use crate::store::meta;
+    use crate::{Gridwork, OpenOptions};
+
+    #[test]
+    fn the_single_record_view_shows_the_whole_id_number_only_to_roles_that_may_hold_it() {
+        let gw = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
+        let seeded = seed_subdistrict(&gw, 3, SeedSize::TINY, |_, _| {}).unwrap();
+        let r = seeded
+            .residents
+            .iter()
+            .find(|r| r.id_number.is_some())
+            .unwrap();
+        let whole = r.id_number.clone().unwrap();
+        let listed = gw.residents_of_household(r.household_id).unwrap();
+        let mine = listed.iter().find(|s| s.id == r.id).unwrap();
+        assert_eq!(
+            mine.id_number_masked.as_deref(),
+            Some(resident_id::mask(&whole).as_str())
+        );
+        for (role, shown) in [
+            ("gridworker", whole.clone()),
+            ("building_head", whole.clone()),
+            ("fire_crew", resident_id::mask(&whole)),
+        ] {
+            gw.read(|c| meta::set(c, meta::ROLE, role)).unwrap();
+            let view = gw.resident_for_view(r.id).unwrap();
+            assert_eq!(view.id_number.as_deref(), Some(shown.as_str()), "{role}");
+        }
     }
 }

@@ -129,6 +129,7 @@ mod tests {
     fn a_tenant_gone_longer_than_the_retention_leaves_the_phone_and_others_stay() {
         let gw = Gridwork::open_in_memory(OpenOptions {
             clock: Arc::new(|| NOW_MS),
+            key: None,
         })
         .unwrap();
         let seeded = seed_subdistrict(&gw, 5, SeedSize::TINY, |_, _| {}).unwrap();

@@ -11,7 +11,8 @@
 //!   backend (several server processes on one database; `docs/deploy.md`).
 //! - [`http`]: the axum router: `/healthz`, `/v1/enroll`, `/v1/push`, `/v1/pull`,
 //!   `/v1/snapshot`, with one mapping of every error to a JSON [`ErrorBody`].
-//! - [`server`]: start the router on a listener, get its address, shut it down.
+//! - [`server`]: start the router on a listener (plain HTTP or TLS with rustls), get its
+//!   address, shut it down.
 //!
 //! Starting a server in-process on a free port, with a fresh SQLite file:
 //!
@@ -41,4 +42,4 @@ pub mod scoping;
 pub mod server;
 pub mod storage;
 
-pub use server::{ServerHandle, serve, serve_with_clock};
+pub use server::{ServerHandle, ServerOptions, serve, serve_with, serve_with_clock};

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use gridwork_domain::ids::Id;
 use gridwork_domain::sync::Role;
-use gridwork_server::clock;
+use gridwork_server::http::{RateLimit, RateLimits};
 use gridwork_server::storage::{PgStorage, SqliteStorage, Storage};
+use gridwork_server::{ServerOptions, clock, server};
 
 #[derive(Debug, Parser)]
 #[command(name = "gridwork-server", version, about = "The gridwork sync server")]
@@ -24,12 +25,39 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the sync protocol.
+    ///
+    /// With --tls-cert and --tls-key it serves HTTPS (rustls; TLS 1.2 and 1.3) and nothing else
+    /// on that port; without them, plain HTTP, for loopback or behind a TLS-terminating proxy
+    /// only: tokens and residents' data must never cross a network in clear.
+    ///
+    /// Every authenticated request takes a token from its device's bucket, every enrollment
+    /// attempt one from its client address's bucket; an empty bucket answers 429 with
+    /// Retry-After. A limit of 0 per minute switches that limit off.
+    #[command(verbatim_doc_comment)]
     Serve {
         #[command(flatten)]
         store: Store,
         /// Address to listen on; port 0 picks a free port (the bound address is printed).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// PEM file with the server's certificate, then any intermediates; needs --tls-key.
+        #[arg(long, requires = "tls_key", value_name = "PEM")]
+        tls_cert: Option<PathBuf>,
+        /// PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, requires = "tls_cert", value_name = "PEM")]
+        tls_key: Option<PathBuf>,
+        /// Requests a device may make at once after a quiet spell.
+        #[arg(long, default_value_t = 600)]
+        device_burst: u32,
+        /// Requests a device may make per minute in the long run (0: no limit).
+        #[arg(long, default_value_t = 1200.0)]
+        device_per_minute: f64,
+        /// Enrollment attempts one client address may make at once.
+        #[arg(long, default_value_t = 30)]
+        enroll_burst: u32,
+        /// Enrollment attempts per client address per minute in the long run (0: no limit).
+        #[arg(long, default_value_t = 30.0)]
+        enroll_per_minute: f64,
     },
     /// Manage users and devices.
     #[command(subcommand)]
@@ -163,16 +191,43 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
     match command {
-        Command::Serve { store, listen } => {
+        Command::Serve {
+            store,
+            listen,
+            tls_cert,
+            tls_key,
+            device_burst,
+            device_per_minute,
+            enroll_burst,
+            enroll_per_minute,
+        } => {
             init_logs();
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(server::tls_config(&cert, &key)?),
+                _ => None,
+            };
+            let limit = |burst: u32, per_minute: f64| -> Result<Option<RateLimit>, String> {
+                if !per_minute.is_finite() || per_minute < 0.0 {
+                    return Err("a per-minute limit must be a number ≥ 0".into());
+                }
+                Ok((per_minute > 0.0).then_some(RateLimit::new(burst.max(1), per_minute)))
+            };
+            let options = ServerOptions {
+                rate_limits: RateLimits {
+                    device: limit(device_burst, device_per_minute)?,
+                    enroll: limit(enroll_burst, enroll_per_minute)?,
+                },
+                tls,
+                ..ServerOptions::default()
+            };
             match store.open().await? {
                 Opened::Sqlite(s) => {
                     tracing::info!(db = %s.path().display(), "SQLite storage");
-                    serve(s, listen).await
+                    serve(s, listen, options).await
                 }
                 Opened::Postgres(s) => {
                     tracing::info!(db = %s.target(), "PostgreSQL storage");
-                    serve(s, listen).await
+                    serve(s, listen, options).await
                 }
             }
         }
@@ -189,11 +244,12 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
 async fn serve<S: Storage>(
     storage: Arc<S>,
     listen: SocketAddr,
+    options: ServerOptions,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let server = gridwork_server::serve(listener, storage).await?;
+    let server = gridwork_server::serve_with(listener, storage, options).await?;
     println!("listening on {}", server.url());
     tracing::info!(addr = %server.local_addr(), "serving");
     stop_requested().await?;

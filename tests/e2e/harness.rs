@@ -103,6 +103,7 @@ impl Device {
         let c = clock.clone();
         let gw = Gridwork::open_in_memory(OpenOptions {
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
+            key: None,
         })
         .unwrap();
         let net = HttpTransport::new(url, None).unwrap();

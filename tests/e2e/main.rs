@@ -5,8 +5,10 @@
 mod clock_skew;
 mod fault_proxy;
 mod harness;
+mod personal_data;
 mod postgres;
 mod scopes;
+mod secure_transport;
 mod sync;
 mod sync_fault_network;
 mod sync_faults;

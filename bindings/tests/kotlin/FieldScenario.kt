@@ -123,11 +123,41 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
     lateinit var hazard: CaseView
     lateinit var alarm: CaseView
 
-    steps.step("a store with an encryption key is refused clearly") {
-        val e = assertFailsWith<GridworkException.EncryptionUnavailable> {
-            GridworkClient.open(File(scratch, "locked.db").path, server.url, "a key")
+    steps.step("a store opened with a key is encrypted, reopens with it and refuses a wrong one") {
+        // In the app: 32 random bytes kept wrapped by an Android Keystore key (docs/mobile.md).
+        val key = "5a".repeat(16) + "c3".repeat(16)
+        val path = File(scratch, "locked.db").path
+        GridworkClient.open(path, server.url, key).use { locked ->
+            locked.createArea(Area("", AreaLevel.DISTRICT, "330106", "西湖区", null))
         }
-        assertTrue(e.message!!.contains("not available"), e.message)
+        GridworkClient.open(path, server.url, key).use { again ->
+            assertEquals(listOf("西湖区"), again.childAreas(null).map { it.name })
+        }
+        val bytes = String(File(path).readBytes(), Charsets.UTF_8)
+        assertFalse(bytes.contains("西湖区") || bytes.contains("SQLite format 3"), "the file is opaque")
+        val wrong = assertFailsWith<GridworkException.WrongKey> {
+            GridworkClient.open(path, server.url, "0f".repeat(32))
+        }
+        assertTrue(wrong.message!!.contains("wrong key or not a gridwork database"), wrong.message)
+        assertFailsWith<GridworkException.WrongKey> { GridworkClient.open(path, server.url, null) }
+        assertFailsWith<GridworkException.InvalidInput> { GridworkClient.open(path, server.url, "a key") }
+    }
+
+    steps.step("a damaged store is refused and recovered without deleting anything") {
+        val path = File(scratch, "damaged.db").path
+        GridworkClient.open(path, server.url, null).use { phone ->
+            phone.createArea(Area("", AreaLevel.DISTRICT, "330106", "西湖区", null))
+        }
+        java.io.RandomAccessFile(path, "rw").use { it.setLength(5000) }
+        assertFailsWith<GridworkException.StoreDamaged> { GridworkClient.open(path, server.url, null) }
+        val export = File(scratch, "damaged-unsynced.jsonl")
+        val recovery = recoverStore(path, null, export.path)
+        assertEquals(1, recovery.movedAside.size)
+        assertEquals(5000L, File(recovery.movedAside[0]).length(), "the damaged file is kept as it was")
+        assertTrue(export.exists())
+        GridworkClient.open(path, server.url, null).use { fresh ->
+            assertEquals(recovery.salvaged, fresh.pendingCount())
+        }
     }
 
     steps.step("the operator's phone loads the district's areas and the station") {

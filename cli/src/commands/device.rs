@@ -1,6 +1,8 @@
-//! `gridwork device enroll|status` and `gridwork sync`.
+//! `gridwork device enroll|status|new-key|export-unsynced|recover` and `gridwork sync`.
 
-use gridwork_core::{Gridwork, HttpTransport};
+use std::path::{Path, PathBuf};
+
+use gridwork_core::{Error as CoreError, Gridwork, HttpTransport, OpenOptions, StoreKey};
 use serde_json::json;
 
 use super::{CliError, CliResult};
@@ -8,6 +10,8 @@ use crate::args::DeviceCmd;
 use crate::output;
 
 const SERVER_URL: &str = "server_url";
+/// The PEM of a private CA given at enrollment (`--ca-cert`).
+const SERVER_CA_PEM: &str = "server_ca_pem";
 
 pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
@@ -22,21 +26,42 @@ pub fn transport(gw: &Gridwork) -> CliResult<HttpTransport> {
                 .into(),
         )
     })?;
-    HttpTransport::new(&url, gw.token()?).map_err(|e| CliError::Usage(e.to_string()))
+    connect(&url, gw.token()?, gw.setting(SERVER_CA_PEM)?.as_deref())
+}
+
+fn connect(url: &str, token: Option<String>, ca_pem: Option<&str>) -> CliResult<HttpTransport> {
+    match ca_pem {
+        Some(pem) => HttpTransport::with_extra_ca(url, token, pem.as_bytes()),
+        None => HttpTransport::new(url, token),
+    }
+    .map_err(|e| CliError::Usage(e.to_string()))
 }
 
 pub fn device(gw: &Gridwork, cmd: DeviceCmd, json: bool) -> CliResult {
     match cmd {
-        DeviceCmd::Enroll { server, code, name } => {
+        DeviceCmd::Enroll {
+            server,
+            code,
+            name,
+            ca_cert,
+        } => {
             if !server.starts_with("http://") && !server.starts_with("https://") {
                 return Err(CliError::Usage(format!(
                     "--server must be an http:// or https:// URL, not {server:?}"
                 )));
             }
-            let net =
-                HttpTransport::new(&server, None).map_err(|e| CliError::Usage(e.to_string()))?;
+            let ca_pem = match &ca_cert {
+                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+                    CliError::Usage(format!("--ca-cert: cannot read {}: {e}", path.display()))
+                })?),
+                None => None,
+            };
+            let net = connect(&server, None, ca_pem.as_deref())?;
             let resp = runtime()?.block_on(gw.enroll(&net, &code, &name))?;
             gw.set_setting(SERVER_URL, &server)?;
+            if let Some(pem) = &ca_pem {
+                gw.set_setting(SERVER_CA_PEM, pem)?;
+            }
             output::one(
                 json,
                 &json!({"user": resp.user_name, "role": resp.role, "device": gw.device_id()}),
@@ -49,6 +74,9 @@ pub fn device(gw: &Gridwork, cmd: DeviceCmd, json: bool) -> CliResult {
                     )
                 },
             );
+        }
+        DeviceCmd::NewKey { .. } | DeviceCmd::ExportUnsynced { .. } | DeviceCmd::Recover { .. } => {
+            unreachable!("run before the store is opened")
         }
         DeviceCmd::Status => {
             let status = json!({
@@ -92,6 +120,83 @@ pub fn sync(gw: &Gridwork, wait: u64, json: bool) -> CliResult {
             r.bytes,
             r.duration_ms
         )
+    });
+    Ok(())
+}
+
+/// `device new-key`: a fresh random key in a new file, readable by its owner only.
+pub fn new_key(out: &Path, json: bool) -> CliResult {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(out)
+        .map_err(|e| CliError::Usage(format!("--out {}: {e}", out.display())))?;
+    std::io::Write::write_all(
+        &mut file,
+        format!("{}\n", StoreKey::generate().to_hex()).as_bytes(),
+    )?;
+    file.sync_all()?;
+    output::one(json, &json!({"key_file": out}), |_| {
+        format!(
+            "a new key is in {}: keep it safe; without it the store cannot be read",
+            out.display()
+        )
+    });
+    Ok(())
+}
+
+/// `device export-unsynced`: from the store when it opens, else from a copy of its damaged
+/// files (which are left as they are).
+pub fn export_unsynced(store: &Path, options: &OpenOptions, out: &Path, json: bool) -> CliResult {
+    let written = match Gridwork::open_with(store, options.clone()) {
+        Ok(gw) => gw.export_unsynced(out)?,
+        Err(CoreError::StoreDamaged(_)) => {
+            gridwork_core::recovery::export_from_damaged(store, options.key.as_ref(), out)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    output::one(json, &json!({"export": out, "changes": written}), |_| {
+        format!("{written} unsynced change(s) written to {}", out.display())
+    });
+    Ok(())
+}
+
+/// `device recover`.
+pub fn recover(
+    store: &Path,
+    options: &OpenOptions,
+    export: Option<PathBuf>,
+    json: bool,
+) -> CliResult {
+    let export = export.unwrap_or_else(|| {
+        let ms = (options.clock)();
+        let mut name = store.as_os_str().to_owned();
+        name.push(format!(".unsynced-{ms}.jsonl"));
+        PathBuf::from(name)
+    });
+    let rec = gridwork_core::recover_store(store, options, Some(&export))?;
+    output::one(json, &rec, |r| {
+        let mut lines = vec![
+            format!(
+                "recovered: {} unsynced change(s) kept, {} unreadable",
+                r.salvaged, r.unreadable
+            ),
+            format!("exported to {}", export.display()),
+        ];
+        for p in &r.moved_aside {
+            lines.push(format!("damaged file kept at {}", p.display()));
+        }
+        lines.push(if r.identity_kept {
+            "run `gridwork sync` to fetch the rest from the server and send the kept changes"
+                .to_string()
+        } else {
+            "the device's identity was lost: enroll again; the kept changes are listed as \
+             rejected so they can be entered again"
+                .to_string()
+        });
+        lines.join("\n")
     });
     Ok(())
 }

@@ -6,9 +6,11 @@ mod device;
 mod records;
 mod soak;
 
-use gridwork_core::{Error as CoreError, Gridwork, SyncError};
+use std::path::Path;
 
-use crate::args::{Cli, Command};
+use gridwork_core::{Error as CoreError, Gridwork, OpenOptions, StoreKey, SyncError};
+
+use crate::args::{Cli, Command, DeviceCmd};
 
 /// What went wrong, and the exit code it gives: 2 for input the user can correct, 1 otherwise.
 #[derive(Debug, thiserror::Error)]
@@ -24,12 +26,20 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// 2: input the user can correct; 3: the store cannot be opened as it is (damaged: run
+    /// `gridwork device recover`; or a wrong or missing key); 1: anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_)
             | CliError::Core(
                 CoreError::Invalid(_) | CoreError::Transition(_) | CoreError::NotFound { .. },
             ) => 2,
+            CliError::Core(
+                CoreError::StoreDamaged(_)
+                | CoreError::WrongKey
+                | CoreError::KeyRequired
+                | CoreError::NotEncrypted,
+            ) => 3,
             _ => 1,
         }
     }
@@ -42,8 +52,23 @@ pub fn run(cli: Cli) -> CliResult {
     if let Command::Demo(args) = cli.command {
         return crate::demo::run(&args).map_err(|e| CliError::Usage(e.to_string()));
     }
-    let gw = Gridwork::open(&cli.store)?;
     let json = cli.json;
+    let options = OpenOptions {
+        key: cli.key_file.as_deref().map(read_key).transpose()?,
+        ..OpenOptions::default()
+    };
+    // The commands that work on a store that does not open, or on no store at all.
+    match cli.command {
+        Command::Device(DeviceCmd::NewKey { out }) => return device::new_key(&out, json),
+        Command::Device(DeviceCmd::Recover { export }) => {
+            return device::recover(&cli.store, &options, export, json);
+        }
+        Command::Device(DeviceCmd::ExportUnsynced { out }) => {
+            return device::export_unsynced(&cli.store, &options, &out, json);
+        }
+        _ => {}
+    }
+    let gw = Gridwork::open_with(&cli.store, options)?;
     match cli.command {
         Command::Demo(_) => unreachable!("handled above"),
         Command::Device(cmd) => device::device(&gw, cmd, json),
@@ -62,6 +87,13 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Brief { area, week_start } => cases::brief(&gw, area, week_start, json),
         Command::Soak(args) => soak::soak(&gw, &args),
     }
+}
+
+/// Reads a key file: 64 hexadecimal digits.
+fn read_key(path: &Path) -> CliResult<StoreKey> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("--key-file {}: {e}", path.display())))?;
+    Ok(StoreKey::from_hex(&text).map_err(CoreError::from)?)
 }
 
 /// Today by the device's corrected clock, in China time.

@@ -148,6 +148,25 @@ pub fn resident(gw: &Gridwork, cmd: ResidentCmd, json: bool) -> CliResult {
                 },
             );
         }
+        ResidentCmd::Show { id } => {
+            let r = gw.resident_for_view(id)?;
+            output::one(json, &r, |r| {
+                format!(
+                    "{}\nid         {}\nhousehold  {}\nID number  {}\nphone      {}\nkey groups {}{}",
+                    r.name,
+                    r.id,
+                    r.household_id,
+                    r.id_number.as_deref().unwrap_or("-"),
+                    r.phone.as_deref().unwrap_or("-"),
+                    r.key_groups
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    if r.archived { "\narchived" } else { "" }
+                )
+            });
+        }
         ResidentCmd::Add {
             household,
             name,

@@ -38,6 +38,7 @@ impl Phone {
             dir.join(format!("phone-{name}.db")),
             OpenOptions {
                 clock: clock.wall(),
+                key: None,
             },
         )?;
         let net = HttpTransport::new(server_url, None)?;

@@ -3,6 +3,8 @@
 //! [`crate::Gridwork`] API composes them into one transaction per user action.
 
 pub(crate) mod area_records;
+pub mod health;
+pub mod key;
 pub mod meta;
 pub mod open;
 pub mod outbox;

@@ -7,6 +7,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::{Error, Result};
+use crate::store::health::{self, FileKind};
+use crate::store::key::StoreKey;
+use crate::store::meta;
 
 /// The numbered migrations, in order; migration `i` (1-based) brings `user_version` to `i`.
 pub const MIGRATIONS: &[(&str, &str)] = &[
@@ -25,8 +28,18 @@ pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
 }
 
-/// Opens (creating if needed) the store at `path` and brings its schema up to date.
-pub fn open_database(path: &Path) -> Result<Connection> {
+/// Opens (creating if needed) the store at `path`, unlocking it with `key` when it is
+/// encrypted (a new store is created encrypted when a key is given), checks that it is whole,
+/// and brings its schema up to date.
+///
+/// The order matters: the files are inspected before SQLite touches them; the key is the first
+/// statement on the connection; the structural check runs before any write.
+pub fn open_database(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
+    open_checked(path, key).inspect_err(|e| tracing::warn!(error = %e, "store not opened"))
+}
+
+fn open_checked(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
+    let kind = health::inspect(path)?;
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -34,7 +47,24 @@ pub fn open_database(path: &Path) -> Result<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI,
     )?;
-    prepare(conn, latest_version())
+    unlock(&conn, key, kind)?;
+    let started = std::time::Instant::now();
+    if kind != FileKind::New {
+        health::quick_check(&conn)?;
+    }
+    let check_ms = started.elapsed().as_millis() as u64;
+    let conn = prepare(conn, latest_version())?;
+    if key.is_some() {
+        record_cipher(&conn)?;
+    }
+    tracing::debug!(
+        encrypted = key.is_some(),
+        new = kind == FileKind::New,
+        schema = latest_version(),
+        check_ms,
+        "store opened"
+    );
+    Ok(conn)
 }
 
 /// Opens a private in-memory store (tests, tools).
@@ -45,18 +75,70 @@ pub fn open_in_memory() -> Result<Connection> {
 /// Applies the pragmas and runs migrations up to `target` (tests pass an older target to make
 /// a database of an older version).
 pub fn prepare(conn: Connection, target: i64) -> Result<Connection> {
-    apply_pragmas(&conn).map_err(classify_open_error)?;
+    apply_pragmas(&conn)?;
     migrate(&conn, target)?;
     Ok(conn)
 }
 
+/// Gives SQLCipher the key (first, before anything reads the file), pins the cipher settings
+/// and proves the file can be read, turning SQLite's "file is not a database" into the typed
+/// error that says what to do.
+fn unlock(conn: &Connection, key: Option<&StoreKey>, kind: FileKind) -> Result<()> {
+    if let Some(key) = key {
+        conn.execute_batch(&key.pragma())?;
+        // SQLCipher 4's settings, pinned so that a later SQLCipher with other defaults still
+        // reads the stores made now (see docs/adr: encryption at rest).
+        conn.execute_batch("PRAGMA cipher_compatibility = 4")?;
+    }
+    let readable = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    });
+    match readable {
+        Ok(_) => Ok(()),
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+            Err(match (key, kind) {
+                (Some(_), FileKind::Plain) => Error::NotEncrypted,
+                (Some(_), _) => Error::WrongKey,
+                (None, FileKind::Opaque) => Error::KeyRequired,
+                (None, _) => Error::StoreDamaged("its first page is not a database page".into()),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What protects the store, kept in its metadata so that a later version knows how to open it.
+pub const CIPHER_META: &str = "cipher";
+
+/// Records the cipher, its version and settings (once, or when they change).
+fn record_cipher(conn: &Connection) -> Result<()> {
+    let pragma = |name: &str| -> Result<String> {
+        Ok(conn
+            .query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, String>(0))
+            .unwrap_or_default())
+    };
+    let settings = serde_json::json!({
+        "cipher": "sqlcipher",
+        "version": pragma("cipher_version")?,
+        "provider": pragma("cipher_provider")?,
+        "compatibility": 4,
+        "key": "raw 256-bit",
+        "page_size": health::CIPHER_PAGE_SIZE,
+    })
+    .to_string();
+    if meta::get(conn, CIPHER_META)?.as_deref() != Some(settings.as_str()) {
+        meta::set(conn, CIPHER_META, &settings)?;
+    }
+    Ok(())
+}
+
 /// Every pragma the store relies on, in one place.
-fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
+fn apply_pragmas(conn: &Connection) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     // WAL: readers never block the writer, and a commit is one append (fast, crash-safe).
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
-        return Err(rusqlite::Error::InvalidQuery);
+        return Err(Error::Sqlite(rusqlite::Error::InvalidQuery));
     }
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;
@@ -71,9 +153,7 @@ fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
 /// Steps `user_version` from its current value to `target`, all in one immediate transaction,
 /// so a crash mid-upgrade leaves the old schema intact.
 fn migrate(conn: &Connection, target: i64) -> Result<()> {
-    let current: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(classify_open_error)?;
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > latest_version() {
         return Err(Error::NewerSchema {
             found: current,
@@ -97,16 +177,6 @@ fn migrate(conn: &Connection, target: i64) -> Result<()> {
     Ok(())
 }
 
-/// Turns SQLite's "not a database" into a clear [`Error::Corrupt`].
-fn classify_open_error(e: rusqlite::Error) -> Error {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::NotADatabase) | Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
-            Error::Corrupt(e.to_string())
-        }
-        _ => Error::Sqlite(e),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,7 +194,7 @@ mod tests {
     #[test]
     fn a_fresh_store_gets_every_migration_and_the_pragmas() {
         let dir = tempfile::tempdir().unwrap();
-        let conn = open_database(&dir.path().join("g.db")).unwrap();
+        let conn = open_database(&dir.path().join("g.db"), None).unwrap();
         let v: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
@@ -164,8 +234,8 @@ mod tests {
             )
             .unwrap();
         }
-        let upgraded = open_database(&old_path).unwrap();
-        let fresh = open_database(&dir.path().join("fresh.db")).unwrap();
+        let upgraded = open_database(&old_path, None).unwrap();
+        let fresh = open_database(&dir.path().join("fresh.db"), None).unwrap();
         assert_eq!(schema(&upgraded), schema(&fresh));
         // The data written under version 1 is there and indexed by version 2.
         let hits: i64 = upgraded
@@ -183,21 +253,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("new.db");
         {
-            let c = open_database(&path).unwrap();
+            let c = open_database(&path, None).unwrap();
             c.pragma_update(None, "user_version", latest_version() + 1)
                 .unwrap();
         }
-        let err = open_database(&path).unwrap_err();
+        let err = open_database(&path, None).unwrap_err();
         assert!(matches!(err, Error::NewerSchema { .. }), "{err:?}");
         assert!(err.to_string().contains("update the app"));
     }
 
     #[test]
-    fn a_file_that_is_not_a_database_is_reported_as_damaged() {
+    fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("junk.db");
+        // Whole pages of noise look like an encrypted store: a key is asked for.
         std::fs::write(&path, vec![0x5a; 8192]).unwrap();
-        let err = open_database(&path).unwrap_err();
-        assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
+        let err = open_database(&path, None).unwrap_err();
+        assert!(matches!(err, Error::KeyRequired), "{err:?}");
+        // Anything else is not a store.
+        std::fs::write(&path, vec![0x5a; 5000]).unwrap();
+        let err = open_database(&path, None).unwrap_err();
+        assert!(matches!(err, Error::StoreDamaged(_)), "{err:?}");
+        assert_eq!(std::fs::read(&path).unwrap(), vec![0x5a; 5000]);
     }
 }

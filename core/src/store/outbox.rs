@@ -31,6 +31,29 @@ pub fn append(conn: &Connection, op: &Op, now_ms: u64) -> Result<()> {
     Ok(())
 }
 
+/// Queues again an operation salvaged from a damaged store, keeping when it was made and, for
+/// one the server had rejected, the reason (inside the caller's transaction).
+pub fn restore(conn: &Connection, op: &Op, created_ms: i64, rejected: Option<&str>) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO outbox (op_id, entity_id, hlc, op, created_ms, status, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        op.id.to_string(),
+        op.entity_id.to_string(),
+        op.stamp.hlc.as_i64(),
+        serde_json::to_string(op)?,
+        created_ms,
+        if rejected.is_some() {
+            "rejected"
+        } else {
+            "pending"
+        },
+        rejected,
+    ])?;
+    Ok(())
+}
+
 /// Operations waiting to be pushed, oldest first (rejected ones are skipped: they never block
 /// the operations behind them).
 pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<OutboxEntry>> {

@@ -41,7 +41,7 @@ pub fn load(conn: &Connection, id: Id) -> Result<Option<RecordState>> {
         return Ok(None);
     };
     let kind = EntityKind::parse(&kind)
-        .ok_or_else(|| Error::Corrupt(format!("unknown record kind {kind:?}")))?;
+        .ok_or_else(|| Error::StoreDamaged(format!("unknown record kind {kind:?}")))?;
     Ok(Some(RecordState {
         kind,
         id,
@@ -93,7 +93,7 @@ pub fn apply_op(conn: &Connection, op: &Op, me: DeviceId, now_ms: u64) -> Result
         OpBody::Set { .. } | OpBody::Delete => {
             let mut state = match load(conn, op.entity_id)? {
                 Some(s) if s.kind != op.entity => {
-                    return Err(Error::Corrupt(format!(
+                    return Err(Error::StoreDamaged(format!(
                         "operation {} targets a {} but record {} is a {}",
                         op.id,
                         op.entity.as_str(),
@@ -120,7 +120,7 @@ pub fn apply_op(conn: &Connection, op: &Op, me: DeviceId, now_ms: u64) -> Result
         }
         OpBody::CaseEvent { event } => {
             if event.case_id != op.entity_id {
-                return Err(Error::Corrupt(format!(
+                return Err(Error::StoreDamaged(format!(
                     "case event {} names case {} but its operation targets {}",
                     event.id, event.case_id, op.entity_id
                 )));
@@ -284,7 +284,7 @@ pub fn all_ids(conn: &Connection) -> Result<Vec<Id>> {
     for row in rows {
         ids.push(
             row?.parse()
-                .map_err(|_| Error::Corrupt("a record id is not a UUID".into()))?,
+                .map_err(|_| Error::StoreDamaged("a record id is not a UUID".into()))?,
         );
     }
     Ok(ids)

@@ -117,24 +117,45 @@ impl Gridwork {
             return Err(SyncError::NotEnrolled);
         }
         let started = Instant::now();
+        tracing::debug!(device = %self.device_id(), "sync started");
         self.sync.set(SyncState::Syncing);
         let mut report = SyncReport::default();
         let result = self.run_steps(transport, &mut report).await;
         report.duration_ms = started.elapsed().as_millis() as u64;
+        // Every message of the core's errors is free of stored values (see `crate::error`), so
+        // it can be shown in the app's status line and logged as it is.
         match &result {
-            Ok(()) => self.sync.set(SyncState::Idle),
+            Ok(()) => {
+                tracing::debug!(
+                    pushed = report.pushed,
+                    rejected = report.rejected,
+                    snapshot_records = report.snapshot_records,
+                    pulled = report.pulled,
+                    refused = report.refused,
+                    conflicts = report.conflicts,
+                    bytes = report.bytes,
+                    duration_ms = report.duration_ms,
+                    "sync finished"
+                );
+                self.sync.set(SyncState::Idle)
+            }
             Err(SyncError::Transport(TransportError::Unreachable(_))) => {
+                tracing::debug!("sync: the server is unreachable, changes stay queued");
                 self.sync.set(SyncState::Offline)
             }
-            Err(e) => self.sync.set(SyncState::Error {
-                message: e.to_string(),
-            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "sync failed");
+                self.sync.set(SyncState::Error {
+                    message: e.to_string(),
+                })
+            }
         }
         result.map(|()| report)
     }
 
     /// [`Gridwork::sync_now`], retried with exponential backoff and jitter while the failure is
-    /// one that may pass (no network, server overloaded).
+    /// one that may pass (no network, server overloaded); a server that says how long to wait
+    /// (429 with `Retry-After`) is waited for at least that long.
     pub async fn sync_with_retry<T: Transport>(
         &self,
         transport: &T,
@@ -146,7 +167,11 @@ impl Gridwork {
             match self.sync_now(transport).await {
                 Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
                     let unit: f64 = rand::rng().random();
-                    tokio::time::sleep(policy.delay(attempt, unit)).await;
+                    let asked = match &e {
+                        SyncError::Transport(t) => t.retry_after(),
+                        _ => None,
+                    };
+                    tokio::time::sleep(policy.delay_after(attempt, unit, asked)).await;
                 }
                 other => return other,
             }
@@ -199,6 +224,12 @@ impl Gridwork {
             report.bytes += page.bytes;
             let page = page.value;
             let done = page.next_after.is_none();
+            tracing::trace!(
+                records = page.records.len(),
+                events = page.events.len(),
+                seq = page.seq,
+                "bootstrap page"
+            );
             self.with_tx(|tx, clock, wall| {
                 clock.set_offset_ms(page.server_time_ms as i64 - wall as i64);
                 absorb(tx, clock, wall, &page.records, &page.events)?;
@@ -253,6 +284,7 @@ impl Gridwork {
                 return Ok(());
             }
             let sent = batch.len();
+            tracing::trace!(ops = sent, bytes = size, "push batch");
             let resp = transport.push(&PushRequest { ops: batch }).await?;
             report.bytes += resp.bytes;
             let resp = resp.value;
@@ -266,6 +298,7 @@ impl Gridwork {
                         }
                         PushOutcome::Rejected { code, message } => {
                             let code = serde_json::to_value(code)?;
+                            tracing::debug!(op = %r.op_id, code = %code, "operation rejected");
                             let reason =
                                 format!("{}: {message}", code.as_str().unwrap_or("rejected"));
                             outbox::mark_rejected(tx, r.op_id, &reason)?;
@@ -326,11 +359,19 @@ impl Gridwork {
             wait = 0;
             report.bytes += page.bytes;
             let page = page.value;
+            tracing::trace!(
+                after = cursor,
+                ops = page.ops.len(),
+                next = page.next,
+                more = page.more,
+                "pull page"
+            );
             let rescope = self.with_tx(|tx, clock, wall| {
                 clock.set_offset_ms(page.server_time_ms as i64 - wall as i64);
                 let now = clock.corrected_ms(wall);
                 for s in &page.ops {
                     if clock.observe(s.op.stamp.hlc, wall).is_err() {
+                        tracing::debug!(op = %s.op.id, "operation refused: stamped too far ahead");
                         // A stamp too far ahead would win every conflict: refuse it here too.
                         report.refused += 1;
                         continue;

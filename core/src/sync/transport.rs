@@ -1,5 +1,10 @@
 //! How the device reaches the server: a [`Transport`] trait (so tests can put a fault-injecting
 //! or in-process transport in its place) and [`HttpTransport`], the real one (reqwest, rustls).
+//!
+//! Over `https://`, the server's certificate is checked against the Mozilla roots built into the
+//! app (webpki-roots) plus, when given, one extra CA certificate: the way a deployment with a
+//! private CA (or a test with a self-signed certificate) is trusted without trusting anything
+//! else. A certificate that does not verify is [`TransportError::Tls`], never retried.
 
 use std::future::Future;
 use std::sync::RwLock;
@@ -32,6 +37,14 @@ pub enum TransportError {
     /// The answer could not be understood.
     #[error("the server's answer could not be read: {0}")]
     BadAnswer(String),
+    /// The TLS connection failed: the server's certificate is not trusted (a wrong server, or a
+    /// private CA the device was not given), expired, or made for another name. Retrying will
+    /// not help; the configuration must change.
+    #[error("the secure connection to the server failed: {0}")]
+    Tls(String),
+    /// The server asks this device to slow down (429) and to wait before trying again.
+    #[error("the server asks to wait {retry_after_s} s before trying again: {message}")]
+    RateLimited { retry_after_s: u64, message: String },
 }
 
 impl TransportError {
@@ -42,9 +55,62 @@ impl TransportError {
             TransportError::Server { status, .. } => {
                 *status >= 500 || *status == 429 || *status == 408
             }
-            TransportError::Unauthorized(_) | TransportError::BadAnswer(_) => false,
+            TransportError::RateLimited { .. } => true,
+            TransportError::Unauthorized(_)
+            | TransportError::BadAnswer(_)
+            | TransportError::Tls(_) => false,
         }
     }
+
+    /// How long the server asked to wait before the next try, when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            TransportError::RateLimited { retry_after_s, .. } => {
+                Some(Duration::from_secs(*retry_after_s))
+            }
+            _ => None,
+        }
+    }
+
+    /// The error for a request that got no answer: a TLS failure when the chain of causes holds
+    /// one (a certificate refused, a handshake with something that does not speak TLS), else
+    /// the server is unreachable.
+    fn from_send(e: &reqwest::Error) -> TransportError {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(cause) = source {
+            if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+                let hint = match tls {
+                    rustls::Error::InvalidCertificate(_) => {
+                        "; if the server uses a private CA, give the device that CA's certificate"
+                    }
+                    _ => "",
+                };
+                return TransportError::Tls(format!("{tls}{hint}"));
+            }
+            // rustls reaches us wrapped in io::Errors (sometimes two deep), whose `source()`
+            // skips the wrapped error itself: step into them instead.
+            source = match cause.downcast_ref::<std::io::Error>() {
+                Some(io) => io.get_ref().map(|inner| inner as _),
+                None => cause.source(),
+            };
+        }
+        TransportError::Unreachable(error_chain(e))
+    }
+}
+
+/// An error and its causes, `: `-separated (reqwest's own message names only the URL).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// A transport answer with the number of bytes that crossed the wire (both ways).
@@ -95,12 +161,43 @@ impl HttpTransport {
     /// A transport to the server at `base_url` (e.g. `http://127.0.0.1:8080`), with a token if
     /// the device is already enrolled.
     pub fn new(base_url: &str, token: Option<String>) -> Result<HttpTransport, TransportError> {
-        let client = reqwest::Client::builder()
+        Self::build(base_url, token, None)
+    }
+
+    /// [`HttpTransport::new`] that also trusts the CA certificate(s) in `ca_pem` (PEM) for
+    /// `https://` servers: a deployment's private CA, or a test's self-signed certificate.
+    pub fn with_extra_ca(
+        base_url: &str,
+        token: Option<String>,
+        ca_pem: &[u8],
+    ) -> Result<HttpTransport, TransportError> {
+        Self::build(base_url, token, Some(ca_pem))
+    }
+
+    fn build(
+        base_url: &str,
+        token: Option<String>,
+        ca_pem: Option<&[u8]>,
+    ) -> Result<HttpTransport, TransportError> {
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
             .connect_timeout(Duration::from_secs(10))
             // Long polls last up to 30 s; leave room for the answer.
-            .timeout(Duration::from_secs(45))
+            .timeout(Duration::from_secs(45));
+        if let Some(pem) = ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    TransportError::Tls("the extra CA file holds no PEM certificate".into())
+                })?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder
             .build()
-            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+            .map_err(|e| TransportError::Tls(error_chain(&e)))?;
         Ok(HttpTransport {
             base: base_url.trim_end_matches('/').to_string(),
             client,
@@ -124,8 +221,13 @@ impl HttpTransport {
         let resp = req
             .send()
             .await
-            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+            .map_err(|e| TransportError::from_send(&e))?;
         let status = resp.status();
+        let retry_after_s = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let body = resp
             .bytes()
             .await
@@ -142,14 +244,23 @@ impl HttpTransport {
             if status.as_u16() == 401 {
                 return Err(TransportError::Unauthorized(message));
             }
+            if status.as_u16() == 429 {
+                return Err(TransportError::RateLimited {
+                    // A 429 without the header still means "not now": wait a little.
+                    retry_after_s: retry_after_s.unwrap_or(1),
+                    message,
+                });
+            }
             return Err(TransportError::Server {
                 status: status.as_u16(),
                 code,
                 message,
             });
         }
-        let value =
-            serde_json::from_slice(&body).map_err(|e| TransportError::BadAnswer(e.to_string()))?;
+        let value = serde_json::from_slice(&body).map_err(|e| {
+            // Not `e.to_string()`: serde_json quotes the input, and answers carry records.
+            TransportError::BadAnswer(crate::error::DecodeError::from(&e).to_string())
+        })?;
         Ok(Sized { value, bytes })
     }
 
@@ -158,8 +269,9 @@ impl HttpTransport {
         path: &str,
         body: &B,
     ) -> Result<Sized<T>, TransportError> {
-        let json =
-            serde_json::to_vec(body).map_err(|e| TransportError::BadAnswer(e.to_string()))?;
+        let json = serde_json::to_vec(body).map_err(|e| {
+            TransportError::BadAnswer(crate::error::DecodeError::from(&e).to_string())
+        })?;
         let len = json.len() as u64;
         let req = self
             .client

@@ -28,6 +28,7 @@ impl TestClock {
         let c = self.0.clone();
         OpenOptions {
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
+            key: None,
         }
     }
 }
@@ -165,4 +166,16 @@ pub fn hazard(grid: &Grid, building: Id, title: &str, severity: Severity) -> Cas
         opened_at_ms: 0,
         patrol_id: None,
     }
+}
+
+/// Every file of a store (the database, its write-ahead log and its index, where they exist),
+/// read whole, by suffix.
+pub fn store_file_bytes(db: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    ["", "-wal", "-shm"]
+        .into_iter()
+        .filter_map(|suffix| {
+            let path = format!("{}{suffix}", db.display());
+            std::fs::read(&path).ok().map(|b| (suffix.to_string(), b))
+        })
+        .collect()
 }

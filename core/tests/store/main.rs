@@ -4,6 +4,8 @@
 mod alarms;
 mod common;
 mod crash;
+mod damaged;
+mod encryption;
 mod field;
 mod key_groups;
 mod patrols;

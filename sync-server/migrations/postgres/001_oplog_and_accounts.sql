@@ -7,7 +7,7 @@
 -- Every accepted operation, once. `seq` is the server's order: an identity never hands a
 -- number out twice, even after a rolled-back push (which leaves a gap that pulls step over).
 -- Pushes append under a transaction-level advisory lock, so numbers also commit in order
--- (docs/adr/0012-postgresql-backend.md).
+-- (docs/adr/0015-postgresql-backend.md).
 CREATE TABLE ops (
     seq         bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     op_id       uuid    NOT NULL UNIQUE,

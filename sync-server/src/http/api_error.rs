@@ -14,6 +14,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds the client should wait before trying again, sent as `Retry-After`.
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -23,7 +25,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after_s: None,
         }
+    }
+
+    /// The same error telling the client to wait `secs` seconds (`Retry-After`).
+    pub fn with_retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after_s = Some(secs);
+        self
     }
 
     /// 400 with a code naming the problem.
@@ -49,6 +58,11 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(secs) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response
     }
 }
@@ -73,6 +87,7 @@ impl From<StorageError> for ApiError {
                     "busy",
                     "the server is busy; try again shortly",
                 )
+                .with_retry_after(1)
             }
             StorageError::Postgres(ref e) if postgres_is_transient(e) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

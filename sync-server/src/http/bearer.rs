@@ -1,6 +1,7 @@
 //! The bearer-token check every `/v1` endpoint but enrollment goes through: an extractor that
 //! yields the authenticated device or answers 401. It reads the database on every request, so a
-//! revocation counts from the very next request.
+//! revocation counts from the very next request. An authenticated request then takes a token
+//! from its device's rate-limit bucket (429 when it is empty).
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -43,6 +44,24 @@ impl<S: Storage> FromRequestParts<AppState<S>> for Authenticated {
         };
         // The request's log line names the device (an id, not a person).
         tracing::Span::current().record("device", tracing::field::display(device.device));
+        state
+            .limiter
+            .devices
+            .take(&device.device, state.now_ms(), "requests from this device")?;
         Ok(Authenticated(device))
+    }
+}
+
+/// Checks, before a long poll answers with news, that its device was not revoked while it
+/// waited: a stolen phone revoked mid-poll gets 401, not the alarm that woke the poll.
+pub async fn still_enrolled<S: Storage>(
+    state: &AppState<S>,
+    device: &AuthedDevice,
+) -> Result<(), ApiError> {
+    match state.storage.device_credentials(device.device).await? {
+        Some(creds) if !creds.revoked => Ok(()),
+        _ => Err(ApiError::unauthorized(
+            "this device was revoked while it waited; enroll again",
+        )),
     }
 }

@@ -1,27 +1,33 @@
 //! `POST /v1/enroll`: a new device redeems a one-time code for a bearer token.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use gridwork_domain::sync::{EnrollRequest, EnrollResponse};
 
-use super::{ApiError, AppState, json_body};
+use super::json_body::JsonBody;
+use super::rate_limit::address_key;
+use super::{ApiError, AppState, ClientAddr, json_body};
 use crate::storage::Storage;
 
+/// The longest code accepted, dashes and spaces included (a code is 14 characters).
+pub const MAX_CODE_CHARS: usize = 64;
+/// The longest device label accepted.
+pub const MAX_DEVICE_NAME_CHARS: usize = 100;
+
 /// Redeems the code; a bad, used or expired code is 401 `invalid_code`, a device id already
-/// enrolled 409 `device_exists`.
+/// enrolled 409 `device_exists`. Attempts are rate-limited per client address (429).
 pub async fn enroll<S: Storage>(
     State(state): State<AppState<S>>,
-    body: Result<Bytes, BytesRejection>,
+    ClientAddr(peer): ClientAddr,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<EnrollResponse>, ApiError> {
-    let request: EnrollRequest = json_body::parse(&json_body::body_bytes(body)?)?;
-    if request.device_id.is_nil() {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "device_id must not be the nil id",
-        ));
-    }
+    state.limiter.enrollments.take(
+        &peer.map(|p| address_key(p.ip())),
+        state.now_ms(),
+        "enrollment attempts from this address",
+    )?;
+    let request: EnrollRequest = json_body::parse(&body)?;
+    check(&request)?;
     let now = state.now_ms();
     let enrolled = state
         .storage
@@ -39,4 +45,29 @@ pub async fn enroll<S: Storage>(
         anchors: view.anchors,
         server_time_ms: state.now_ms(),
     }))
+}
+
+/// Refuses what no code or label can be, before touching storage.
+fn check(request: &EnrollRequest) -> Result<(), ApiError> {
+    if request.device_id.is_nil() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "device_id must not be the nil id",
+        ));
+    }
+    if request.code.chars().count() > MAX_CODE_CHARS {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!(
+                "code is longer than {MAX_CODE_CHARS} characters; codes look like K7QM-2XWD-9HTR"
+            ),
+        ));
+    }
+    if request.device_name.chars().count() > MAX_DEVICE_NAME_CHARS {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!("device_name is longer than {MAX_DEVICE_NAME_CHARS} characters"),
+        ));
+    }
+    Ok(())
 }

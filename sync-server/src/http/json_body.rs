@@ -1,5 +1,6 @@
 //! Reading a JSON request body into a wire type, with the problem named in the error: a body
-//! too large (413), not JSON (400 `bad_json`), JSON of the wrong shape (400 `invalid_body`).
+//! sent as something else than JSON (415), too large (413), not JSON (400 `bad_json`), JSON of
+//! the wrong shape (400 `invalid_body`).
 //!
 //! serde's messages quote the offending value ("invalid type: string \"1380…\""), which may be a
 //! phone or an ID number; quoted text is cut from messages so that error answers, like logs,
@@ -7,10 +8,57 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::ApiError;
+
+/// The bytes of a request body declared as JSON (`Content-Type: application/json`, or any
+/// `application/…+json`), read up to the body limit. Decoding is left to the handler, which
+/// knows the type.
+#[derive(Debug, Clone)]
+pub struct JsonBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        require_json(request.headers())?;
+        let body = Bytes::from_request(request, state).await;
+        body_bytes(body).map(JsonBody)
+    }
+}
+
+/// 415 unless the request says its body is JSON.
+pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if json {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        if content_type.is_empty() {
+            "the body must be JSON, sent with `Content-Type: application/json`".to_string()
+        } else {
+            "the body must be JSON, sent with `Content-Type: application/json` (this request \
+             declared another type)"
+                .to_string()
+        },
+    ))
+}
 
 /// The body bytes, or the error for a body that could not be read (too large, cut off).
 pub fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
@@ -80,6 +128,31 @@ pub fn redact(e: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_json_content_types_pass() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, v.parse().unwrap());
+            require_json(&h)
+        };
+        assert!(with("application/json").is_ok());
+        assert!(with("Application/JSON; charset=utf-8").is_ok());
+        assert!(with("application/merge-patch+json").is_ok());
+        for bad in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "json",
+            "",
+        ] {
+            let err = with(bad).unwrap_err();
+            assert_eq!(err.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{bad}");
+        }
+        assert_eq!(
+            require_json(&HeaderMap::new()).unwrap_err().code,
+            "unsupported_media_type"
+        );
+    }
 
     #[test]
     fn a_wrong_type_is_named_without_the_value() {

@@ -10,6 +10,7 @@
 //! | `GET /v1/pull?after=&limit=&wait=` | bearer | `PullResponse` |
 //! | `GET /v1/snapshot?after=&limit=` | bearer | `SnapshotResponse` |
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -18,22 +19,29 @@ use axum::routing::{get, post};
 use tokio::sync::watch;
 use tower_http::limit::RequestBodyLimitLayer;
 
+use gridwork_domain::ids::DeviceId;
+
 use crate::clock::{self, ServerClock};
 use crate::storage::Storage;
+use rate_limit::Buckets;
 
 pub mod api_error;
 pub mod bearer;
+pub mod client_addr;
 pub mod enroll;
 pub mod error_body;
 pub mod health;
 pub mod json_body;
 pub mod pull;
 pub mod push;
+pub mod rate_limit;
 pub mod request_log;
 pub mod snapshot;
 pub mod unknown_path;
 
 pub use api_error::ApiError;
+pub use client_addr::ClientAddr;
+pub use rate_limit::{RateLimit, RateLimits};
 
 /// The largest request body accepted (a push of 500 operations with long notes fits easily).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
@@ -45,6 +53,25 @@ pub struct AppState<S> {
     pub shutdown: watch::Receiver<bool>,
     /// The time every answer and check uses.
     pub clock: ServerClock,
+    /// The rate-limit buckets (shared by every clone of the state).
+    pub limiter: Arc<Limiter>,
+}
+
+/// The buckets of a running server: one per device, one per client address for enrollment.
+#[derive(Debug)]
+pub struct Limiter {
+    pub devices: Buckets<DeviceId>,
+    pub enrollments: Buckets<Option<IpAddr>>,
+}
+
+impl Limiter {
+    /// Empty buckets for `limits`.
+    pub fn new(limits: RateLimits) -> Limiter {
+        Limiter {
+            devices: Buckets::new(limits.device),
+            enrollments: Buckets::new(limits.enroll),
+        }
+    }
 }
 
 impl<S> std::fmt::Debug for AppState<S> {
@@ -59,6 +86,7 @@ impl<S> Clone for AppState<S> {
             storage: self.storage.clone(),
             shutdown: self.shutdown.clone(),
             clock: self.clock.clone(),
+            limiter: self.limiter.clone(),
         }
     }
 }
@@ -70,7 +98,14 @@ impl<S: Storage> AppState<S> {
             storage,
             shutdown,
             clock: clock::system(),
+            limiter: Arc::new(Limiter::new(RateLimits::DEFAULT)),
         }
+    }
+
+    /// The same state with other rate limits.
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> AppState<S> {
+        self.limiter = Arc::new(Limiter::new(limits));
+        self
     }
 
     /// The same state reading another clock.
@@ -88,11 +123,7 @@ impl<S: Storage> AppState<S> {
     pub fn without_shutdown(storage: Arc<S>) -> AppState<S> {
         // The sender is dropped at once; long polls read a closed channel as "no shutdown".
         let (_, shutdown) = watch::channel(false);
-        AppState {
-            storage,
-            shutdown,
-            clock: clock::system(),
-        }
+        AppState::new(storage, shutdown)
     }
 }
 

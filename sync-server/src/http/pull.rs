@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use gridwork_domain::sync::{MAX_PULL_LIMIT, MAX_PULL_WAIT_S, PullResponse, UserScope};
 use serde::Deserialize;
 
-use super::bearer::Authenticated;
+use super::bearer::{self, Authenticated};
 use super::{ApiError, AppState};
 use crate::storage::{PullPage, ScopeFilter, Storage};
 
@@ -56,6 +56,7 @@ pub async fn pull<S: Storage>(
     let mut page = state.storage.pull(after, limit, filter.clone()).await?;
     if page.is_empty() && !page.more && !wait.is_zero() {
         page = wait_for_news(&state, &mut latest, page, limit, &filter, wait).await?;
+        bearer::still_enrolled(&state, &auth).await?;
     }
     tracing::info!(
         user = %auth.user.id,

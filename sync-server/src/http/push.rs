@@ -5,9 +5,7 @@
 //! goes through, so one bad operation cannot block a device's outbox forever.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use gridwork_domain::ids::Id;
 use gridwork_domain::op::Op;
@@ -15,6 +13,7 @@ use gridwork_domain::sync::{MAX_PUSH_OPS, PushOutcome, PushResponse, PushResult,
 use serde::Deserialize;
 
 use super::bearer::Authenticated;
+use super::json_body::JsonBody;
 use super::{ApiError, AppState, json_body};
 use crate::rules::PushContext;
 use crate::storage::Storage;
@@ -29,9 +28,9 @@ struct RawPush {
 pub async fn push<S: Storage>(
     State(state): State<AppState<S>>,
     Authenticated(auth): Authenticated,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody,
 ) -> Result<Json<PushResponse>, ApiError> {
-    let raw: RawPush = json_body::parse(&json_body::body_bytes(body)?)?;
+    let raw: RawPush = json_body::parse(&body)?;
     if raw.ops.len() > MAX_PUSH_OPS {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -34,6 +34,30 @@ impl Drop for Running {
     }
 }
 
+/// Starts `gridwork-server serve ARGS --listen 127.0.0.1:0` and returns it with the base URL it
+/// prints.
+pub fn serve<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Running, String) {
+    let mut child = Command::new(BIN)
+        .env_remove("GRIDWORK_DATABASE_URL")
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("prints where it listens")
+        .to_string();
+    (running, base)
+}
+
 #[tokio::test]
 async fn an_admin_sets_up_a_phone_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -77,22 +101,7 @@ async fn sets_up_a_phone(store: [&str; 2]) {
     assert!(ok, "{err}");
     assert_eq!(code.len(), 14, "{code}");
 
-    let mut child = Command::new(BIN)
-        .env_remove("GRIDWORK_DATABASE_URL")
-        .args(["serve", flag, db, "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _server = Running(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("prints where it listens")
-        .to_string();
+    let (_server, base) = serve(&[flag, db]);
 
     let device = Uuid::now_v7();
     let http = reqwest::Client::new();

@@ -16,7 +16,7 @@ use gridwork_domain::workflow::{CaseAction, CaseEvent};
 use gridwork_server::clock;
 use gridwork_server::rules::PushContext;
 use gridwork_server::storage::{SqliteStorage, Storage};
-use gridwork_server::{ServerHandle, serve};
+use gridwork_server::{ServerHandle, ServerOptions, serve_with};
 use serde_json::Value;
 use tempfile::TempDir;
 use uuid::Uuid;
@@ -34,18 +34,25 @@ pub struct TestServer {
     pub storage: Arc<SqliteStorage>,
     pub handle: Option<ServerHandle>,
     pub http: reqwest::Client,
+    options: ServerOptions,
 }
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        TestServer::start_with(ServerOptions::default()).await
+    }
+
+    /// A server with other options (rate limits, TLS).
+    pub async fn start_with(options: ServerOptions) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let storage = Arc::new(SqliteStorage::open(dir.path().join("server.db")).unwrap());
-        let handle = Some(listen(storage.clone()).await);
+        let handle = Some(listen(storage.clone(), options.clone()).await);
         TestServer {
             dir,
             storage,
             handle,
             http: reqwest::Client::new(),
+            options,
         }
     }
 
@@ -72,7 +79,7 @@ impl TestServer {
             Arc::new(SqliteStorage::open(&path).unwrap()),
         );
         drop(old);
-        self.handle = Some(listen(self.storage.clone()).await);
+        self.handle = Some(listen(self.storage.clone(), self.options.clone()).await);
     }
 
     /// A user made by the admin.
@@ -185,9 +192,9 @@ impl TestServer {
     }
 }
 
-async fn listen(storage: Arc<SqliteStorage>) -> ServerHandle {
+async fn listen(storage: Arc<SqliteStorage>, options: ServerOptions) -> ServerHandle {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    serve(listener, storage).await.unwrap()
+    serve_with(listener, storage, options).await.unwrap()
 }
 
 /// A device: its id, its token and its hybrid logical clock.

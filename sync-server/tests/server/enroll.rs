@@ -168,3 +168,45 @@ async fn an_expired_code_and_a_nil_device_id_are_refused() {
         .await;
     assert_eq!(res.status(), 400);
 }
+
+#[tokio::test]
+async fn a_phone_revoked_while_its_long_poll_waits_gets_no_news_and_nothing_after() {
+    let server = TestServer::start().await;
+    let lost = server.phone("丢失的手机", Role::Admin).await;
+    let mut dispatcher = server.phone("调度员", Role::Admin).await;
+    let cursor = server.pull(&lost, 0, 10, 0).await.next;
+
+    // The stolen phone is waiting for news when the admin revokes it.
+    let poll = tokio::spawn({
+        let http = server.http.clone();
+        let url = server.url(&format!("/v1/pull?after={cursor}&wait=30"));
+        let token = lost.token.clone();
+        async move { http.get(url).bearer_auth(token).send().await.unwrap() }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!poll.is_finished(), "nothing new yet: the poll waits");
+    assert!(
+        server
+            .storage
+            .revoke_device(lost.device, clock::now_ms())
+            .await
+            .unwrap()
+    );
+
+    // News arrives: the waiting poll wakes, and answers 401 instead of the news.
+    let town = crate::common::town(&mut dispatcher, 1);
+    server.push(&dispatcher, &town.ops).await;
+    let res = poll.await.unwrap();
+    assert_eq!(res.status(), 401);
+    let body: ErrorBody = res.json().await.unwrap();
+    assert_eq!(body.error, "unauthorized");
+    assert!(body.message.contains("revoked"), "{}", body.message);
+
+    // And its very next call of any kind is refused.
+    for path in ["/v1/pull?after=0&wait=30", "/v1/snapshot"] {
+        assert_eq!(server.get(path, &lost.token).await.status(), 401, "{path}");
+    }
+    // The other phone is not affected.
+    let seen = server.pull(&dispatcher, 0, 100, 0).await.ops.len();
+    assert_eq!(seen, town.ops.len());
+}

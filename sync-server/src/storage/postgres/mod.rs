@@ -1,5 +1,5 @@
 //! The PostgreSQL backend: several stateless server processes share one database, the way to
-//! outgrow one machine (`docs/deploy.md`, ADR 0012).
+//! outgrow one machine (`docs/deploy.md`, ADR 0015).
 //!
 //! tokio-postgres is async, so unlike the SQLite backend nothing runs on blocking threads: each
 //! call takes a connection from a small pool (deadpool) for the length of one query or one

@@ -7,7 +7,7 @@
 //! commit first. So every push takes a transaction-level advisory lock ([`OPLOG_LOCK`]) before
 //! its first number and holds it until commit: pushes append one at a time, and numbers become
 //! visible in the order they were handed out. (A push that rolls back leaves a gap; pulls step
-//! over it.) See `docs/adr/0012-postgresql-backend.md` for the alternatives weighed.
+//! over it.) See `docs/adr/0015-postgresql-backend.md` for the alternatives weighed.
 
 use std::collections::HashMap;
 

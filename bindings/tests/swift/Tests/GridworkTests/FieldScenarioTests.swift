@@ -97,10 +97,46 @@ final class FieldScenarioTests: XCTestCase {
         let today = formatter.string(from: Date())
         let later = formatter.string(from: Date().addingTimeInterval(180 * 86_400))
 
-        // A key is refused clearly: this build has no encryption at rest.
-        XCTAssertThrowsError(try GridworkClient.open(dbPath: store("locked.db"), serverUrl: server.url, encryptionKey: "a key")) { error in
-            guard case GridworkError.EncryptionUnavailable = error else { return XCTFail("\(error)") }
+        // A store opened with a key is encrypted, reopens with it, and refuses a wrong key or
+        // none. In the app the key is 32 random bytes kept in the Keychain (docs/mobile.md).
+        let key = String(repeating: "5a", count: 16) + String(repeating: "c3", count: 16)
+        do {
+            let locked = try GridworkClient.open(dbPath: store("locked.db"), serverUrl: server.url, encryptionKey: key)
+            _ = try locked.createArea(area: Area(id: "", level: .district, code: "330106", name: "西湖区", parentId: nil))
         }
+        do {
+            let again = try GridworkClient.open(dbPath: store("locked.db"), serverUrl: server.url, encryptionKey: key)
+            XCTAssertEqual(try again.childAreas(parentId: nil).map { $0.name }, ["西湖区"])
+        }
+        let lockedBytes = try Data(contentsOf: URL(fileURLWithPath: store("locked.db")))
+        XCTAssertNil(lockedBytes.range(of: Data("西湖区".utf8)), "the file is opaque")
+        XCTAssertNil(lockedBytes.range(of: Data("SQLite format 3".utf8)), "the file is opaque")
+        XCTAssertThrowsError(try GridworkClient.open(dbPath: store("locked.db"), serverUrl: server.url, encryptionKey: String(repeating: "0f", count: 32))) { error in
+            guard case GridworkError.WrongKey(let reason) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(reason, "wrong key or not a gridwork database")
+        }
+        XCTAssertThrowsError(try GridworkClient.open(dbPath: store("locked.db"), serverUrl: server.url, encryptionKey: nil)) { error in
+            guard case GridworkError.WrongKey = error else { return XCTFail("\(error)") }
+        }
+
+        // A damaged store is refused, and recovery keeps the damaged file and the changes.
+        do {
+            let phone = try GridworkClient.open(dbPath: store("damaged.db"), serverUrl: server.url, encryptionKey: nil)
+            _ = try phone.createArea(area: Area(id: "", level: .district, code: "330106", name: "西湖区", parentId: nil))
+        }
+        let damaged = try FileHandle(forWritingTo: URL(fileURLWithPath: store("damaged.db")))
+        try damaged.truncate(atOffset: 5000)
+        try damaged.close()
+        XCTAssertThrowsError(try GridworkClient.open(dbPath: store("damaged.db"), serverUrl: server.url, encryptionKey: nil)) { error in
+            guard case GridworkError.StoreDamaged = error else { return XCTFail("\(error)") }
+        }
+        let recovery = try recoverStore(dbPath: store("damaged.db"), encryptionKey: nil, exportPath: store("damaged-unsynced.jsonl"))
+        XCTAssertEqual(recovery.movedAside.count, 1)
+        let kept = try FileManager.default.attributesOfItem(atPath: recovery.movedAside[0])[.size] as? Int
+        XCTAssertEqual(kept, 5000, "the damaged file is kept as it was")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: store("damaged-unsynced.jsonl")))
+        let fresh = try GridworkClient.open(dbPath: store("damaged.db"), serverUrl: server.url, encryptionKey: nil)
+        XCTAssertEqual(try fresh.pendingCount(), recovery.salvaged)
 
         // The operator's phone (an admin: only admins create areas) loads the areas and the station.
         let operatorPhone = try GridworkClient.open(dbPath: store("operator.db"), serverUrl: server.url, encryptionKey: nil)
