@@ -30,6 +30,7 @@ struct Fixture {
 fn options() -> OpenOptions {
     OpenOptions {
         clock: Arc::new(|| NOW_MS),
+        ..OpenOptions::default()
     }
 }
 
