@@ -22,6 +22,7 @@ use crate::error::GridworkError;
 use crate::model::{
     Area, Building, Household, Position, Registration, Resident, ResidentSummary, Station,
 };
+use crate::permission::Permission;
 use crate::sync::{Enrollment, ObserverBridge, SyncObserver, SyncReport, SyncState};
 
 type Result<T, E = GridworkError> = std::result::Result<T, E>;
@@ -386,10 +387,34 @@ impl GridworkClient {
         Ok(into_all(self.core.case_timeline(id("case_id", &case_id)?)?))
     }
 
-    /// The steps the case allows now, by action name (`"fix"`, `"en_route"`…).
+    /// The steps the case allows now that this user may take, by action name (`"fix"`,
+    /// `"en_route"`…): the buttons to show. Before the first sync (role not yet known) every
+    /// step the case allows is listed and the server decides.
     pub fn available_actions(&self, case_id: String) -> Result<Vec<String>> {
         let actions = self.core.available_actions(id("case_id", &case_id)?)?;
         Ok(actions.into_iter().map(str::to_string).collect())
+    }
+
+    /// Whether this user may record `action` on the case (their role and scope, by the rule
+    /// the server enforces), with the reason when not.
+    pub fn may_act(&self, case_id: String, action: CaseAction) -> Result<Permission> {
+        let case = id("case_id", &case_id)?;
+        Ok(self.core.may_act(case, &action.to_core()?)?.into())
+    }
+
+    /// Whether this user may edit the record (any kind) where it is.
+    pub fn may_edit(&self, record_id: String) -> Result<Permission> {
+        Ok(self.core.may_edit(id("record_id", &record_id)?)?.into())
+    }
+
+    /// Whether this user may delete the record (any kind).
+    pub fn may_delete(&self, record_id: String) -> Result<Permission> {
+        Ok(self.core.may_delete(id("record_id", &record_id)?)?.into())
+    }
+
+    /// Whether this user may open this case (a building head: hazards in their building).
+    pub fn may_open_case(&self, new_case: NewCase) -> Result<Permission> {
+        Ok(self.core.may_create(&new_case.to_core()?)?.into())
     }
 
     /// Every open case on the device, most urgent first.

@@ -20,6 +20,7 @@ pub mod client;
 mod convert;
 pub mod error;
 pub mod model;
+pub mod permission;
 pub mod sync;
 
 pub use client::GridworkClient;

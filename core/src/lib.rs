@@ -17,6 +17,7 @@ pub mod conflicts;
 pub mod digest;
 pub mod error;
 pub mod gridwork;
+pub mod permissions;
 pub mod queries;
 pub mod recovery;
 pub mod retention;

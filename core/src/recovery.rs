@@ -62,6 +62,7 @@ const KEPT_META: &[&str] = &[
     meta::TOKEN,
     meta::ROLE,
     meta::SCOPE,
+    meta::ANCHORS,
     meta::HLC_LAST,
     meta::HLC_TRUSTED,
     meta::CLOCK_OFFSET_MS,

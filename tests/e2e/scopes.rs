@@ -523,6 +523,36 @@ async fn each_role_holds_exactly_its_scope_and_nothing_leaks_in_any_answer() {
     }
     assert!(checked > 100, "the leak check looked at {checked} items");
 
+    // What each phone offers, by the rule the server enforces: the dispatcher every step the
+    // hazard's state allows, the gridworker the field steps, the building head none (notes and
+    // photos only), the crew the alarm's crew steps and nothing the command centre does.
+    let all_steps = dispatcher.gw.available_actions(c.hazard).unwrap();
+    assert!(!all_steps.is_empty());
+    let worker_steps = worker.gw.available_actions(c.hazard).unwrap();
+    assert!(worker_steps.iter().all(|s| all_steps.contains(s)));
+    assert!(!worker_steps.contains(&"review"), "{worker_steps:?}");
+    assert_eq!(
+        head.gw.available_actions(c.hazard).unwrap(),
+        Vec::<&str>::new()
+    );
+    let crew_steps = crew.gw.available_actions(c.our_alarm).unwrap();
+    assert!(!crew_steps.is_empty());
+    assert!(
+        crew_steps
+            .iter()
+            .all(|s| ["acknowledge", "en_route", "arrive", "resolve"].contains(s)),
+        "{crew_steps:?}"
+    );
+    assert!(
+        dispatcher
+            .gw
+            .available_actions(c.our_alarm)
+            .unwrap()
+            .iter()
+            .any(|s| !crew_steps.contains(s)),
+        "the centre has steps the crew does not"
+    );
+
     // Writes inside and outside each scope.
     let other_household = c.other.households[0].id;
     let next_door = c
@@ -696,6 +726,15 @@ async fn each_role_holds_exactly_its_scope_and_nothing_leaks_in_any_answer() {
     ];
     let mut refused = 0;
     for (m, op, allowed, what) in cases {
+        // The phone judges the operation with the same rule, on its own copies, before the
+        // server does: what the app offers is what the server accepts.
+        let predicted = m.gw.may_apply(&op).unwrap();
+        assert_eq!(
+            predicted.is_allowed(),
+            allowed,
+            "{} / {what}: the phone predicted {predicted:?}",
+            m.user.name
+        );
         let outcome = m.push_raw(vec![op]).await.remove(0);
         if allowed {
             assert!(accepted(&outcome), "{} / {what}: {outcome:?}", m.user.name);

@@ -312,6 +312,16 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals("dispatched", gridworker.case(alarm.id).state)
     }
 
+    steps.step("the building head's phone offers no status step, by the server's rule") {
+        assertTrue(head.availableActions(alarm.id).isEmpty(), "${head.availableActions(alarm.id)}")
+        val ack = head.mayAct(alarm.id, CaseAction.Acknowledge)
+        assertFalse(ack.allowed)
+        assertTrue(ack.reason!!.contains("status"), ack.reason)
+        assertTrue(head.mayAct(alarm.id, CaseAction.Note("已通知住户撤离")).allowed)
+        assertTrue(head.mayEdit(room.id).allowed, "a household of their building")
+        assertFalse(head.mayDelete(room.id).allowed)
+    }
+
     steps.step("the crew's arrival is recorded and within the target") {
         assertTrue(gridworker.availableActions(alarm.id).contains("acknowledge"))
         gridworker.recordCaseEvent(alarm.id, CaseAction.Acknowledge)

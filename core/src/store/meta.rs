@@ -32,6 +32,9 @@ pub const CLOCK_OFFSET_MS: &str = "clock_offset_ms";
 pub const TOKEN: &str = "token";
 pub const ROLE: &str = "role";
 pub const SCOPE: &str = "scope";
+/// The area path down to each scope entry, as the server last sent it (the device judges
+/// changes with the same rule as the server: `crate::permissions`).
+pub const ANCHORS: &str = "anchors";
 /// The digest of the user's role and scope the server last reported; a different one means
 /// the scope was changed and the device takes a new snapshot.
 pub const SCOPE_DIGEST: &str = "scope_digest";

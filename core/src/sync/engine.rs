@@ -394,7 +394,13 @@ impl Gridwork {
                     Some(user) => {
                         let digest = ScopeView::digest(user.role, &user.scope, &user.anchors);
                         match held {
-                            Some(held) if held == digest => None,
+                            Some(held) if held == digest => {
+                                // A store from before anchors were kept learns them now.
+                                if meta::get(tx, meta::ANCHORS)?.is_none() {
+                                    save_scope(tx, user)?;
+                                }
+                                None
+                            }
                             Some(_) => Some(user.clone()),
                             None => {
                                 save_scope(tx, user)?;
@@ -508,6 +514,7 @@ fn absorb(
 fn save_scope(tx: &Transaction<'_>, user: &UserScope) -> Result<(), Error> {
     meta::set(tx, meta::ROLE, user.role.as_str())?;
     meta::set(tx, meta::SCOPE, &serde_json::to_string(&user.scope)?)?;
+    meta::set(tx, meta::ANCHORS, &serde_json::to_string(&user.anchors)?)?;
     meta::set(
         tx,
         meta::SCOPE_DIGEST,

@@ -11,26 +11,44 @@
 use gridwork_domain::ids::Id;
 use gridwork_domain::model::Case;
 use gridwork_domain::op::EntityKind;
+use gridwork_domain::scope::{Change, decide};
 use gridwork_domain::workflow::{self, CaseFold, sort_by_urgency};
 
 use crate::cases::CaseView;
 use crate::error::{Error, Result};
 use crate::gridwork::{Gridwork, live_state};
+use crate::permissions;
 use crate::store::area_records::{self, CaseFilter};
 use crate::store::records;
 
 impl Gridwork {
-    /// The steps the case can take next in its current state, by
+    /// The steps the case can take next in its current state that this device's user may take
+    /// (their role and scope, by the rule the server enforces: [`crate::permissions`]), by
     /// [`CaseAction::name`](gridwork_domain::workflow::CaseAction::name) (notes and photos are
     /// always possible and not listed). Empty for a closed case.
     pub fn available_actions(&self, case_id: Id) -> Result<Vec<&'static str>> {
         self.read(|conn| {
-            let case: Case = live_state(conn, EntityKind::Case, case_id)?.decode()?;
+            let state = live_state(conn, EntityKind::Case, case_id)?;
             let fold = records::case_fold(conn, case_id)?.ok_or_else(|| Error::NotFound {
                 kind: "case",
                 id: case_id.to_string(),
             })?;
-            Ok(workflow::available_actions(case.kind, &fold.state))
+            let view = permissions::scope_view(conn)?;
+            let place = match &view {
+                Some(_) => Some(permissions::place(conn, &state)?),
+                None => None,
+            };
+            let case: Case = state.decode()?;
+            Ok(workflow::available_actions_where(
+                case.kind,
+                &fold.state,
+                |action| match (&view, &place) {
+                    (Some(view), Some(case)) => {
+                        decide(view, Change::Event { case, action }).is_allowed()
+                    }
+                    _ => true,
+                },
+            ))
         })
     }
 

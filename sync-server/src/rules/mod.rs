@@ -5,10 +5,8 @@
 
 pub mod admit;
 pub mod authorize;
-pub mod place;
-pub mod scope_key;
 
 pub use admit::{Admitted, PushContext, Rejection, admit, check_author};
 pub use authorize::authorize;
-pub use place::{moved, place};
-pub use scope_key::{key_of, parent, scope_key};
+// The lookups are pure and shared with the device, so they live in the domain crate.
+pub use gridwork_domain::scope::{key_of, locate as place, moved, parent, scope_key};

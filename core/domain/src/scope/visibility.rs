@@ -13,7 +13,8 @@ use crate::sync::Role;
 ///   them;
 /// - fire crew: their station, alarms dispatched to it, and the buildings assigned to it with
 ///   their households and residents (ID numbers removed, see [`crate::scope::redact`]);
-/// - mediator: disputes in their area that reached their line of defence;
+/// - mediator: disputes in their area that reached their line of defence, and the areas under
+///   theirs (names);
 /// - everyone: the areas above their scope and the stations serving them (names, dispatch).
 ///
 /// A record whose place is not resolved is visible to nobody but an all-seeing admin.
@@ -65,6 +66,11 @@ pub fn visible(view: &ScopeView, place: &Place) -> bool {
             _ => false,
         },
         Role::Mediator => {
+            // The area tree under their area, names only: a mediator's phone names the grid a
+            // dispute is in and judges, as the server does, whether it lies in their area.
+            if place.kind == EntityKind::Area {
+                return view.covers_path(&place.areas);
+            }
             let Some(case) = place.case.as_ref() else {
                 return false;
             };

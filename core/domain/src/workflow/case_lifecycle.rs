@@ -670,6 +670,17 @@ pub fn apply(
 /// notes and photos: the buttons the app shows. Payload-dependent steps (escalate, settle)
 /// are listed when some payload is accepted.
 pub fn available_actions(kind: CaseKind, state: &CaseState) -> Vec<&'static str> {
+    available_actions_where(kind, state, |_| true)
+}
+
+/// [`available_actions`] narrowed to the steps `allowed` accepts (the device passes the scope
+/// rule, `crate::scope::decide`, so a user sees only the steps their role may take). A step
+/// is listed when some sample of it is both possible now and allowed.
+pub fn available_actions_where(
+    kind: CaseKind,
+    state: &CaseState,
+    allowed: impl Fn(&CaseAction) -> bool,
+) -> Vec<&'static str> {
     let id = Id::nil();
     let text = String::from("-");
     let mut samples = vec![
@@ -714,7 +725,7 @@ pub fn available_actions(kind: CaseKind, state: &CaseState) -> Vec<&'static str>
     }));
     let mut names: Vec<&'static str> = Vec::new();
     for action in &samples {
-        if step(kind, state, action).is_ok() && !names.contains(&action.name()) {
+        if !names.contains(&action.name()) && step(kind, state, action).is_ok() && allowed(action) {
             names.push(action.name());
         }
     }

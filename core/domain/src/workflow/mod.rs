@@ -24,8 +24,8 @@ pub use alarm::{
 };
 pub use case_event::{CaseAction, CaseEvent, DefenceLevel};
 pub use case_lifecycle::{
-    CaseFold, CaseState, FlaggedEvent, TransitionError, apply, available_actions, fold, fold_until,
-    initial_state,
+    CaseFold, CaseState, FlaggedEvent, TransitionError, apply, available_actions,
+    available_actions_where, fold, fold_until, initial_state,
 };
 pub use deadline::{
     Colour, Deadline, DeadlinePolicy, SeverityDurations, UrgencyKey, colour, next_deadline,

@@ -194,6 +194,17 @@ final class FieldScenarioTests: XCTestCase {
         _ = try await head.syncNow()
         XCTAssertEqual(try head.building(buildingId: building.id).address, "梅花碑3号")
 
+        // The head's phone shows what the server will accept: their building's households, not
+        // a case's status.
+        XCTAssertTrue(try head.mayEdit(recordId: room.id).allowed)
+        XCTAssertFalse(try head.mayDelete(recordId: room.id).allowed)
+        let otherBuilding = NewCase(
+            kind: .dispute, title: "邻里噪音", category: "noise", severity: .low,
+            areaId: grid.id, buildingId: nil, householdId: nil, position: nil)
+        let refused = try head.mayOpenCase(newCase: otherBuilding)
+        XCTAssertFalse(refused.allowed)
+        XCTAssertNotNil(refused.reason)
+
         // Offline, the gridworker logs a hazard and edits the room's phone.
         gridworker.setOnline(online: false)
         XCTAssertEqual(gridworker.syncState(), .offline)

@@ -3,18 +3,18 @@
 //! was dispatched, how far a dispute went). The scope rules in `gridwork_domain::scope` decide
 //! from it who sees the record and who may change it.
 
-use gridwork_domain::ids::Id;
-use gridwork_domain::merge::RecordState;
-use gridwork_domain::model::CaseKind;
-use gridwork_domain::op::EntityKind;
-use gridwork_domain::scope::{CaseFacts, Place};
-use gridwork_domain::workflow::CaseEvent;
+use crate::ids::Id;
+use crate::merge::RecordState;
+use crate::model::CaseKind;
+use crate::op::EntityKind;
+use crate::scope::{CaseFacts, Place};
+use crate::workflow::CaseEvent;
 
 use super::scope_key::{link, scope_key};
 
 /// The place of `state`, following links with `lookup`; `events` are the case's events (empty
 /// for other kinds).
-pub fn place<E>(
+pub fn locate<E>(
     state: &RecordState,
     events: &[CaseEvent],
     lookup: &mut impl FnMut(Id) -> Result<Option<RecordState>, E>,
@@ -73,8 +73,8 @@ pub fn moved(before: &Place, after: &Place) -> bool {
 mod tests {
     use std::collections::HashMap;
 
-    use gridwork_domain::hlc::{Hlc, Stamp};
-    use gridwork_domain::workflow::CaseAction;
+    use crate::hlc::{Hlc, Stamp};
+    use crate::workflow::CaseAction;
     use serde_json::json;
     use uuid::Uuid;
 
@@ -109,7 +109,7 @@ mod tests {
             .collect();
         let mut lookup = |id: Id| Ok::<_, ()>(all.get(&id).cloned());
 
-        let p = place(&resident, &[], &mut lookup).unwrap();
+        let p = locate(&resident, &[], &mut lookup).unwrap();
         assert_eq!(p.areas, vec![grid.id]);
         assert_eq!(p.building, Some(building.id));
         assert_eq!(p.station, Some(station.id));
@@ -123,7 +123,7 @@ mod tests {
                 station_id: station.id,
             },
         };
-        let p = place(&alarm, &[dispatch], &mut lookup).unwrap();
+        let p = locate(&alarm, &[dispatch], &mut lookup).unwrap();
         let facts = p.case.unwrap();
         assert_eq!(facts.kind, CaseKind::Alarm);
         assert_eq!(facts.dispatched_to, vec![station.id]);

@@ -11,9 +11,9 @@
 //! The path is `None` while a link on the way is unknown (an operation that arrived before the
 //! record it points to) or broken (a cycle, a link to a record of the wrong kind).
 
-use gridwork_domain::ids::Id;
-use gridwork_domain::merge::RecordState;
-use gridwork_domain::op::EntityKind;
+use crate::ids::Id;
+use crate::merge::RecordState;
+use crate::op::EntityKind;
 
 /// The most records walked for one key. The area tree has six levels and the longest chain
 /// (registration → household → building → grid → ... → district) has nine records; anything
@@ -24,9 +24,9 @@ const MAX_HOPS: usize = 12;
 /// records; its errors are passed through).
 ///
 /// ```
-/// use gridwork_domain::merge::RecordState;
-/// use gridwork_domain::op::EntityKind;
-/// use gridwork_server::rules::scope_key;
+/// use crate::merge::RecordState;
+/// use crate::op::EntityKind;
+/// use gridwork_domain::scope::scope_key;
 /// use uuid::Uuid;
 ///
 /// let district = RecordState::new(EntityKind::Area, Uuid::now_v7());
@@ -150,6 +150,64 @@ pub fn parent(state: &RecordState) -> Option<Id> {
     }
 }
 
+/// The areas above `state` as far as `lookup` knows them, top first: the scope key's areas when
+/// every record on the way is found, else the path cut at the first record missing, that
+/// missing one included when the link to it is an area link (a building's grid held by the
+/// server, not by a fire crew's phone). A phone holds only its part of the city, so it judges
+/// with the part of the path it has; a role whose rule looks higher up is refused by it.
+pub fn known_areas<E>(
+    state: &RecordState,
+    lookup: &mut impl FnMut(Id) -> Result<Option<RecordState>, E>,
+) -> Result<Vec<Id>, E> {
+    let mut areas = Vec::new();
+    let mut current = state.clone();
+    for _ in 0..MAX_HOPS {
+        if current.kind == EntityKind::Area {
+            areas.push(current.id);
+        }
+        let Some(mut next) = parent(&current) else {
+            break;
+        };
+        let mut found = lookup(next)?;
+        // A case whose building is not held still names its area.
+        if found.is_none()
+            && current.kind == EntityKind::Case
+            && let Some(area) = link(&current, "area_id")
+        {
+            next = area;
+            found = lookup(next)?;
+            if found.is_none() {
+                areas.push(next);
+                break;
+            }
+        }
+        match found {
+            Some(record) if !areas.contains(&record.id) => current = record,
+            Some(_) => break,
+            None => {
+                if links_to_area(&current) {
+                    areas.push(next);
+                }
+                break;
+            }
+        }
+    }
+    areas.reverse();
+    Ok(areas)
+}
+
+/// Whether the record's [`parent`] link points at an area.
+fn links_to_area(state: &RecordState) -> bool {
+    match state.kind {
+        EntityKind::Area | EntityKind::Building | EntityKind::Station | EntityKind::Patrol => true,
+        EntityKind::Case => link(state, "building_id").is_none(),
+        EntityKind::Household
+        | EntityKind::PatrolVisit
+        | EntityKind::Resident
+        | EntityKind::Registration => false,
+    }
+}
+
 /// The scope key of a resolved area path (`/<district>/.../<area>`); `None` when empty.
 pub fn key_of(areas: &[Id]) -> Option<String> {
     (!areas.is_empty()).then(|| areas.iter().map(|id| format!("/{id}")).collect())
@@ -255,5 +313,37 @@ mod tests {
             grid: a.id,
         };
         assert_eq!(key(&looped, &a), None);
+    }
+
+    #[test]
+    fn known_areas_cut_the_path_at_the_first_area_not_held() {
+        let t = town();
+        let building = record(EntityKind::Building, json!({ "grid_id": t.grid }));
+        let household = record(EntityKind::Household, json!({ "building_id": building.id }));
+        let mut held = t.records.clone();
+        held.insert(building.id, building.clone());
+        let full = scope_key::<()>(&household, &mut |id| Ok(held.get(&id).cloned()))
+            .unwrap()
+            .unwrap();
+        let areas = known_areas::<()>(&household, &mut |id| Ok(held.get(&id).cloned())).unwrap();
+        assert_eq!(
+            key_of(&areas).unwrap(),
+            full,
+            "everything held: the whole path"
+        );
+
+        // A phone holding the building but not its grid knows the grid's id from the link.
+        let only_building = |id: Id| Ok::<_, ()>((id == building.id).then(|| building.clone()));
+        let mut lookup = only_building;
+        assert_eq!(known_areas(&household, &mut lookup).unwrap(), vec![t.grid]);
+        // A household whose building is not held: no area is known.
+        let mut nothing = |_| Ok::<_, ()>(None);
+        assert!(known_areas(&household, &mut nothing).unwrap().is_empty());
+        // A case without its building still names its area.
+        let case = record(
+            EntityKind::Case,
+            json!({ "building_id": building.id, "area_id": t.grid }),
+        );
+        assert_eq!(known_areas(&case, &mut nothing).unwrap(), vec![t.grid]);
     }
 }
