@@ -83,8 +83,12 @@ run_swift() {
     if [ ! -d "$root" ]; then
       # The host's own Debian mirror, so the download goes where apt already goes.
       local mirror
-      mirror=$(grep -rhoE 'https?://[^ ]*debian[^ ]*' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-        | grep -v security | head -n1)
+      # One-line (`deb URL ...`) and deb822 (`URIs: URL`) sources; comments skipped; a missing
+      # sources.list (deb822-only systems) is no error.
+      mirror=$({ cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+        /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } \
+        | grep -E '^[[:space:]]*(deb[[:space:]]|URIs:)' \
+        | grep -oE 'https?://[^ ]*debian[^ ]*' | grep -v security | head -n1 || true)
       mirror=${mirror:-http://deb.debian.org/debian}
       step "Swift: debootstrap --variant=minbase trixie from $mirror (about 2.5 minutes the first time)"
       rm -rf "$root.partial"
