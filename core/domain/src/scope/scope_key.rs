@@ -24,8 +24,8 @@ const MAX_HOPS: usize = 12;
 /// records; its errors are passed through).
 ///
 /// ```
-/// use crate::merge::RecordState;
-/// use crate::op::EntityKind;
+/// use gridwork_domain::merge::RecordState;
+/// use gridwork_domain::op::EntityKind;
 /// use gridwork_domain::scope::scope_key;
 /// use uuid::Uuid;
 ///
