@@ -17,6 +17,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::sync::watch;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 
 use gridwork_domain::ids::DeviceId;
@@ -144,5 +145,9 @@ pub fn router<S: Storage>(state: AppState<S>) -> Router {
         .layer(axum::middleware::map_response(
             error_body::ensure_json_error_body,
         ))
+        // Answers are gzipped for a client that asks (the device does): snapshot pages of
+        // JSON with a stamp per field shrink about tenfold. The fastest level: the server's
+        // CPU matters more than the last few percent.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(request_log::layer())
 }
