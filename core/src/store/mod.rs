@@ -9,3 +9,4 @@ pub mod meta;
 pub mod open;
 pub mod outbox;
 pub mod records;
+pub mod search_index;

@@ -145,7 +145,7 @@ fn apply_pragmas(conn: &Connection) -> Result<()> {
          PRAGMA synchronous = NORMAL;
          PRAGMA temp_store = MEMORY;
          PRAGMA journal_size_limit = 4194304;
-         PRAGMA cache_size = -8000;",
+         PRAGMA cache_size = -32000;",
     )?;
     Ok(())
 }

@@ -14,6 +14,7 @@ use gridwork_domain::workflow::{self, CaseEvent, CaseFold};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{Error, Result};
+use crate::store::search_index::{self, SearchRow};
 
 /// What applying one operation did to the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -53,6 +54,12 @@ pub fn load(conn: &Connection, id: Id) -> Result<Option<RecordState>> {
 
 /// Writes a record's merged state and refreshes its search row.
 pub fn save(conn: &Connection, state: &RecordState) -> Result<()> {
+    save_with(conn, state, SearchRow::Changed)
+}
+
+/// Writes a record's merged state; `search` says what happened to its searchable text (a new
+/// record's row is only added, an unchanged one is left alone).
+pub fn save_with(conn: &Connection, state: &RecordState, search: SearchRow) -> Result<()> {
     let updated = state.latest_stamp().map_or(0, |s| s.hlc.as_i64());
     let rid: i64 = conn
         .prepare_cached(
@@ -76,14 +83,7 @@ pub fn save(conn: &Connection, state: &RecordState) -> Result<()> {
             ],
             |r| r.get(0),
         )?;
-    conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
-        .execute([rid])?;
-    conn.prepare_cached(
-        "INSERT INTO search (rowid, record_id, kind, text)
-         SELECT rid, id, kind, text FROM search_source WHERE rid = ?1",
-    )?
-    .execute([rid])?;
-    Ok(())
+    search_index::refresh(conn, rid, search)
 }
 
 /// Applies one operation, local or remote. Idempotent: the same operation twice changes
@@ -91,7 +91,9 @@ pub fn save(conn: &Connection, state: &RecordState) -> Result<()> {
 pub fn apply_op(conn: &Connection, op: &Op, me: DeviceId, now_ms: u64) -> Result<Applied> {
     match &op.body {
         OpBody::Set { .. } | OpBody::Delete => {
-            let mut state = match load(conn, op.entity_id)? {
+            let held = load(conn, op.entity_id)?;
+            let new = held.is_none();
+            let mut state = match held {
                 Some(s) if s.kind != op.entity => {
                     return Err(Error::StoreDamaged(format!(
                         "operation {} targets a {} but record {} is a {}",
@@ -110,7 +112,12 @@ pub fn apply_op(conn: &Connection, op: &Op, me: DeviceId, now_ms: u64) -> Result
                 conflicts: 0,
             };
             if applied.changed {
-                save(conn, &state)?;
+                let search = if new {
+                    SearchRow::New
+                } else {
+                    SearchRow::after_writing(&outcome.applied, outcome.deleted)
+                };
+                save_with(conn, &state, search)?;
                 if state.kind == EntityKind::Case {
                     refold_case(conn, state.id)?;
                 }

@@ -23,6 +23,7 @@ use rusqlite::Transaction;
 
 use crate::error::Error;
 use crate::gridwork::Gridwork;
+use crate::store::search_index::SearchRow;
 use crate::store::{meta, outbox, records};
 use crate::sync::backoff::RetryPolicy;
 use crate::sync::state::{SyncObserver, SyncProgress, SyncReport, SyncState, SyncStep};
@@ -483,13 +484,18 @@ fn absorb(
 ) -> Result<(), Error> {
     let mut cases = Vec::new();
     for record in incoming {
-        let mut state = records::load(tx, record.id)?
-            .unwrap_or_else(|| RecordState::new(record.kind, record.id));
+        let held = records::load(tx, record.id)?;
+        let search = if held.is_some() {
+            SearchRow::Changed
+        } else {
+            SearchRow::New
+        };
+        let mut state = held.unwrap_or_else(|| RecordState::new(record.kind, record.id));
         if state.kind != record.kind {
             continue;
         }
         if state.absorb(record) {
-            records::save(tx, &state)?;
+            records::save_with(tx, &state, search)?;
         }
         if let Some(s) = record.latest_stamp() {
             let _ = clock.observe(s.hlc, wall);

@@ -63,7 +63,8 @@ pub struct SyncReport {
     pub restamped: u64,
     /// New conflicts: values this device wrote that lost to concurrent writes.
     pub conflicts: u64,
-    /// Bytes on the wire, both ways.
+    /// JSON bytes sent and received, both ways (answers travel gzipped, so the wire carries
+    /// fewer).
     pub bytes: u64,
     pub duration_ms: u64,
 }

@@ -113,7 +113,8 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// A transport answer with the number of bytes that crossed the wire (both ways).
+/// A transport answer with the number of JSON bytes sent and received (both ways; the answer's
+/// bytes as decoded, before the gzip the HTTP transport asks the server for).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sized<T> {
     pub value: T,

@@ -1,0 +1,175 @@
+//! `gridwork-bench`: every benchmark scenario of `docs/benchmarks.md`, each measured beside a
+//! reference in the same run, written as `benchmarks.md` (the table) and `benchmarks.json`
+//! (the raw numbers).
+//!
+//! ```text
+//! cargo run --release -p gridwork-bench -- all                  # everything, into docs/
+//! cargo run --release -p gridwork-bench -- all --only apply     # one scenario (repeatable)
+//! cargo run -p gridwork-bench -- all --quick --out /tmp/b       # the smoke run of the tests
+//! ```
+//!
+//! The server-load scenario runs on SQLite and on PostgreSQL: `--postgres URL` (or
+//! `GRIDWORK_TEST_DATABASE_URL`) names a server whose user may create databases; without one,
+//! a full run starts a throwaway server with `scripts/test-postgres.sh` and stops it after. If
+//! none can be had, the report says the PostgreSQL row was not measured, and why.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+mod dataset;
+mod machine;
+mod mem_transport;
+mod postgres;
+mod report;
+mod scenarios;
+mod server;
+mod stats;
+
+/// The scenarios, in the order they run, as `--only` names them.
+const SCENARIOS: [&str; 8] = [
+    "local_edit",
+    "apply",
+    "stale",
+    "bootstrap",
+    "server_load",
+    "alarm",
+    "peer",
+    "growth",
+];
+
+#[derive(Debug, Parser)]
+#[command(name = "gridwork-bench", about = "gridwork's benchmark harness")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Runs the scenarios and writes benchmarks.md and benchmarks.json.
+    All {
+        /// Small sizes, for a smoke run (the figures mean nothing).
+        #[arg(long)]
+        quick: bool,
+        /// Run only these scenarios (repeatable): local_edit, apply, stale, bootstrap,
+        /// server_load, alarm, peer, growth. `apply` and `stale` are measured together.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SCENARIOS))]
+        only: Vec<String>,
+        /// Where to write the files (default: the workspace's docs/ for a full run, a folder
+        /// under the system's temporary folder for a quick one).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The PostgreSQL server for the server-load scenario (a user who may create
+        /// databases).
+        #[arg(long, env = postgres::TEST_DATABASE_URL_VAR)]
+        postgres: Option<String>,
+    },
+    /// One phone's bootstrap in a process of its own (run by the bootstrap scenario).
+    #[command(hide = true)]
+    BootstrapChild {
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        store: String,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match cli.command {
+        Cmd::BootstrapChild {
+            server,
+            code,
+            store,
+        } => {
+            let report = runtime.block_on(scenarios::bootstrap::child(&server, &code, &store));
+            println!("{}", serde_json::to_string(&report).expect("serializes"));
+        }
+        Cmd::All {
+            quick,
+            only,
+            out,
+            postgres,
+        } => runtime.block_on(all(quick, only, out, postgres)),
+    }
+}
+
+async fn all(quick: bool, only: Vec<String>, out: Option<PathBuf>, pg: Option<String>) {
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    let out = out.unwrap_or_else(|| {
+        if quick {
+            std::env::temp_dir().join("gridwork-bench-quick")
+        } else {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs")
+        }
+    });
+    let started_utc = chrono::Utc::now().format("%Y-%m-%d %H:%M").to_string();
+    let machine = machine::Machine::detect();
+    let started = Instant::now();
+    let pg_server = if wanted("server_load") {
+        Some(postgres::PgServer::find_or_start(pg, !quick))
+    } else {
+        None
+    };
+    let cfg = scenarios::Config {
+        quick,
+        postgres: match &pg_server {
+            Some(Ok(s)) => Ok(s.url.clone()),
+            Some(Err(why)) => Err(why.clone()),
+            None => Err("not asked for".into()),
+        },
+    };
+    let mut results = Vec::new();
+    let step = |name: &str| eprintln!("[{:>6.1} s] {name}", started.elapsed().as_secs_f64());
+    if wanted("local_edit") {
+        step("local_edit");
+        results.push(scenarios::local_edit::run(&cfg));
+    }
+    if wanted("apply") || wanted("stale") {
+        step("apply + stale");
+        results.extend(scenarios::apply::run(&cfg).await);
+    }
+    if wanted("bootstrap") {
+        step("bootstrap");
+        results.push(scenarios::bootstrap::run(&cfg).await);
+    }
+    if wanted("server_load") {
+        step("server_load");
+        results.push(scenarios::server_load::run(&cfg).await);
+    }
+    if wanted("alarm") {
+        step("alarm");
+        results.push(scenarios::alarm::run(&cfg).await);
+    }
+    if wanted("peer") {
+        step("peer");
+        results.push(scenarios::peer::run(&cfg).await);
+    }
+    if wanted("growth") {
+        step("growth");
+        results.push(scenarios::growth::run(&cfg).await);
+    }
+    drop(pg_server);
+    let report = report::Report {
+        quick,
+        started_utc,
+        seconds: started.elapsed().as_secs_f64(),
+        machine,
+        scenarios: results,
+    };
+    report.write(&out).expect("the report is written");
+    print!("{}", report.markdown_block());
+    eprintln!(
+        "wrote {} and {}",
+        out.join("benchmarks.md").display(),
+        out.join("benchmarks.json").display()
+    );
+}

@@ -1,0 +1,139 @@
+//! Scenario 1, local edit: a gridworker reports hazards and changes households' phones on an
+//! encrypted store, each one transaction writing the state and the outbox. Reference: a raw
+//! single-row commit on a connection opened the same way.
+
+use std::time::{Duration, Instant};
+
+use gridwork_core::seed::{SeedSize, seed_subdistrict};
+use gridwork_domain::model::{Building, Case, CaseKind, Household, Severity};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Config, device, raw_connection};
+use crate::report::{Figure, ScenarioResult, Target};
+use crate::stats::{Latencies, rate};
+
+pub fn run(cfg: &Config) -> ScenarioResult {
+    let edits: usize = cfg.pick(4_000, 60);
+    let warmup: usize = cfg.pick(400, 10);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let gw = device(dir.path(), "device.db");
+    let size = SeedSize {
+        grid_layers: 1,
+        communities: 1,
+        grids: 1,
+        buildings: cfg.pick(100, 4),
+        households: 5,
+        stations: 1,
+    };
+    let seeded = seed_subdistrict(&gw, 3, size, |_, _| {}).expect("the grid seeds");
+    let buildings: Vec<Building> = seeded.buildings.clone();
+    let households: Vec<Household> = seeded.households.clone();
+
+    let mut n = 0usize;
+    let mut edit = || {
+        n += 1;
+        if n.is_multiple_of(2) {
+            let b = &buildings[n % buildings.len()];
+            gw.open_case(Case {
+                id: Uuid::nil(),
+                kind: CaseKind::Hazard,
+                title: "电动车楼道充电".into(),
+                category: "ebike_indoors".into(),
+                severity: Severity::High,
+                area_id: b.grid_id,
+                building_id: Some(b.id),
+                household_id: None,
+                position: b.position,
+                opened_at_ms: 0,
+                patrol_id: None,
+            })
+            .expect("the hazard is reported");
+        } else {
+            let h = &households[n % households.len()];
+            gw.update::<Household>(h.id, |h| {
+                h.phone = Some(format!("139{:08}", n));
+            })
+            .expect("the household changes");
+        }
+    };
+    for _ in 0..warmup {
+        edit();
+    }
+    let mut times = Vec::with_capacity(edits);
+    let started = Instant::now();
+    for _ in 0..edits {
+        let t = Instant::now();
+        edit();
+        times.push(t.elapsed());
+    }
+    let total = started.elapsed();
+    let pending = gw.pending_count().expect("the outbox counts");
+
+    let raw = raw_connection(dir.path(), "raw.db");
+    raw.execute_batch("CREATE TABLE raw_commit (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+        .expect("the raw table");
+    let commit = |i: usize| {
+        raw.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        raw.prepare_cached("INSERT INTO raw_commit (v) VALUES (?1)")
+            .expect("prepare")
+            .execute([format!("139{i:08}")])
+            .expect("insert");
+        raw.execute_batch("COMMIT").expect("commit");
+    };
+    for i in 0..warmup {
+        commit(i);
+    }
+    let mut raw_times: Vec<Duration> = Vec::with_capacity(edits);
+    let raw_started = Instant::now();
+    for i in 0..edits {
+        let t = Instant::now();
+        commit(i);
+        raw_times.push(t.elapsed());
+    }
+    let raw_total = raw_started.elapsed();
+
+    let ours = Latencies::from_durations(&times);
+    let theirs = Latencies::from_durations(&raw_times);
+    let edits_s = rate(edits as u64, total);
+    let raw_s = rate(edits as u64, raw_total);
+    ScenarioResult {
+        scenario: "local_edit".into(),
+        title: "1. Local edit".into(),
+        figures: vec![
+            Figure::against(
+                "edits/s (hazard report or household field, state + outbox, one transaction)",
+                edits_s,
+                "/s",
+                "raw single-row commit",
+                raw_s,
+                Target::RatioAtLeast { min: 1.0 / 3.0 },
+            ),
+            Figure::new("p50 latency", ours.p50_ms(), "ms", Target::None),
+            Figure::against(
+                "p99 latency",
+                ours.p99_ms(),
+                "ms",
+                "raw commit p99",
+                theirs.p99_ms(),
+                Target::Below { max: 1.0 },
+            ),
+        ],
+        raw: json!({
+            "edits": edits,
+            "warmup": warmup,
+            "outbox_pending_after": pending,
+            "seconds": total.as_secs_f64(),
+            "edits_per_s": edits_s,
+            "p50_ms": ours.p50_ms(),
+            "p99_ms": ours.p99_ms(),
+            "max_ms": ours.max_ms(),
+            "raw_commits_per_s": raw_s,
+            "raw_p50_ms": theirs.p50_ms(),
+            "raw_p99_ms": theirs.p99_ms(),
+            "raw_max_ms": theirs.max_ms(),
+            "encrypted": true,
+        }),
+        not_measured: None,
+    }
+}

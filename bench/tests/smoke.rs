@@ -1,0 +1,99 @@
+//! The benchmark harness's smoke test: `all --quick` runs every scenario at small sizes and
+//! writes both files with every scenario's figures. No timing is judged here, ever: the
+//! figures of a quick run on a shared CI machine mean nothing; only their shape is checked.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn a_quick_run_writes_every_scenarios_figures() {
+    let pg = std::env::var("GRIDWORK_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!(
+            "GRIDWORK_TEST_DATABASE_URL is not set: the benchmark's server-load scenario runs on \
+             PostgreSQL too. Run ./scripts/test.sh (it starts one), or start one with \
+             `eval \"$(./scripts/test-postgres.sh start)\"`"
+        )
+    });
+    let out = tempfile::tempdir().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_gridwork-bench"))
+        .args(["all", "--quick", "--out"])
+        .arg(out.path())
+        .args(["--postgres", &pg])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "the quick run failed:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("benchmarks.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["quick"], true);
+    assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
+    let scenarios = json["scenarios"].as_array().unwrap();
+    let by_name = |name: &str| -> &Value {
+        scenarios
+            .iter()
+            .find(|s| s["scenario"] == name)
+            .unwrap_or_else(|| panic!("scenario {name} is missing"))
+    };
+    for name in [
+        "local_edit",
+        "apply",
+        "stale",
+        "bootstrap",
+        "server_load",
+        "alarm",
+        "peer",
+        "growth",
+    ] {
+        let s = by_name(name);
+        assert!(s["not_measured"].is_null(), "{name}: {}", s["not_measured"]);
+        let figures = s["figures"].as_array().unwrap();
+        assert!(!figures.is_empty(), "{name} has figures");
+        for f in figures {
+            let v = f["value"].as_f64().unwrap();
+            assert!(v.is_finite() && v > 0.0, "{name}: {f}");
+            if let Some(r) = f["reference"]["value"].as_f64() {
+                assert!(r.is_finite() && r > 0.0, "{name}: {f}");
+            }
+        }
+    }
+
+    // The counts are what was asked for.
+    let edit = &by_name("local_edit")["raw"];
+    assert!(edit["outbox_pending_after"].as_u64().unwrap() >= edit["edits"].as_u64().unwrap());
+    let apply = &by_name("apply")["raw"];
+    assert_eq!(apply["held_after_bulk"], apply["records"]);
+    let boot = &by_name("bootstrap")["raw"];
+    for scope in ["grid", "subdistrict"] {
+        let b = &boot[scope];
+        assert!(
+            b["held"].as_u64().unwrap() >= b["records_in_scope"].as_u64().unwrap(),
+            "{scope}: {b}"
+        );
+        assert!(b["wire_bytes"].as_u64().unwrap() > 0);
+    }
+    let load = &by_name("server_load")["raw"];
+    for backend in ["sqlite", "postgres"] {
+        let l = &load[backend];
+        assert_eq!(
+            l["accepted"].as_u64().unwrap(),
+            l["devices"].as_u64().unwrap() * l["ops_each"].as_u64().unwrap(),
+            "{backend}: every pushed operation is accepted"
+        );
+    }
+    let alarm = &by_name("alarm")["raw"];
+    assert!(alarm["crew_applied"].as_u64().unwrap() >= alarm["rounds"].as_u64().unwrap());
+    assert_eq!(
+        by_name("growth")["raw"]["points"].as_array().unwrap().len(),
+        3
+    );
+
+    let md = std::fs::read_to_string(out.path().join("benchmarks.md")).unwrap();
+    assert!(md.contains("| 8. Growth |"), "{md}");
+    assert!(md.contains("PostgreSQL: accepted ops/s"), "{md}");
+}
