@@ -5,6 +5,7 @@
 //! parallel).
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
 
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::model::{Area, AreaLevel};
@@ -75,6 +76,62 @@ pub async fn a_retried_push_is_a_duplicate_with_the_same_seq<S: Storage>(s: &S) 
     let both = s.push(phone.ctx(), vec![op.clone(), op]).await.unwrap();
     let seq = accepted(&both[0]);
     assert_eq!(both[1].outcome, PushOutcome::Duplicate { seq });
+}
+
+/// A guard against a hang, not a timing check: far longer than a wake-up ever takes.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// A long poll waiting on `waiter`'s `subscribe()` is woken by a push stored through `pusher`
+/// (the same storage, or another server process on the same database) and reads the new last
+/// sequence number.
+async fn a_push_through_wakes_a_waiting_subscriber<S: Storage>(waiter: &S, pusher: &S) {
+    let mut phone = Phone::offline();
+    let town = town(&mut phone, 1);
+    let first = pusher
+        .push(phone.ctx(), town.ops[..2].to_vec())
+        .await
+        .unwrap();
+    let before = accepted(&first[1]);
+    // The waiter may have heard of the first push already, or not yet (another process).
+    let mut latest = waiter.subscribe();
+    let poll = tokio::spawn(async move {
+        loop {
+            latest.changed().await.expect("the storage is still open");
+            let seen = *latest.borrow_and_update();
+            if seen > before {
+                return seen;
+            }
+        }
+    });
+    // Let the waiter park on `changed()` first (its receiver would still see a change made
+    // before it got there; this makes the wake-up the thing tested).
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert!(!poll.is_finished(), "nothing new yet: the waiter waits");
+    let results = pusher
+        .push(phone.ctx(), town.ops[2..].to_vec())
+        .await
+        .unwrap();
+    let last = accepted(results.last().unwrap());
+    let woken = tokio::time::timeout(PATIENCE, poll)
+        .await
+        .expect("the push woke the waiter")
+        .unwrap();
+    assert_eq!(woken, last, "it reads the new last sequence number");
+    assert_eq!(*waiter.subscribe().borrow(), last);
+}
+
+/// A phone's long poll waits on the storage's `subscribe()`: a push stored through the same
+/// storage wakes it with the new last sequence number.
+pub async fn a_stored_push_wakes_a_waiting_subscriber<S: Storage>(s: &S) {
+    a_push_through_wakes_a_waiting_subscriber(s, s).await;
+}
+
+/// For backends that run as several processes on one database: a push stored by another
+/// process wakes this one's waiter (on PostgreSQL, through LISTEN/NOTIFY).
+pub async fn a_push_by_another_process_wakes_a_waiting_subscriber<S: Storage>(s: &S, other: &S) {
+    a_push_through_wakes_a_waiting_subscriber(s, other).await;
 }
 
 /// Refused operations leave no trace; the rest of the batch goes through.
@@ -414,14 +471,17 @@ pub async fn a_building_moved_to_another_grid_takes_its_family_and_the_scopes_fo
 }
 
 /// Declares one `#[tokio::test]` per conformance check for a backend, given an expression
-/// that makes a fresh one (`(storage, guard)`: the guard lives as long as the test).
+/// that makes a fresh one (`(storage, guard)`: the guard lives as long as the test). A backend
+/// that runs as several processes on one database also names an `async fn(&guard) -> storage`
+/// that opens a second one on the same database, for the checks between processes.
 macro_rules! conformance_for {
-    ($backend:ident, $make:expr) => {
+    ($backend:ident, $make:expr $(, another_process: $another:ident)? $(,)?) => {
         mod $backend {
             use super::*;
             conformance_for!(@tests $make;
                 a_batch_is_numbered_in_order_and_pulled_in_pages,
                 a_retried_push_is_a_duplicate_with_the_same_seq,
+                a_stored_push_wakes_a_waiting_subscriber,
                 rejected_operations_are_not_stored,
                 operations_carry_the_scope_key_of_their_grid,
                 snapshot_pages_cover_every_record_once_and_match_the_log,
@@ -431,6 +491,11 @@ macro_rules! conformance_for {
                 a_revoked_or_forged_token_is_refused,
                 a_building_moved_to_another_grid_takes_its_family_and_the_scopes_follow,
             );
+            $(
+                conformance_for!(@between_processes $make, $another;
+                    a_push_by_another_process_wakes_a_waiting_subscriber,
+                );
+            )?
         }
     };
     (@tests $make:expr; $($check:ident),* $(,)?) => {
@@ -440,6 +505,19 @@ macro_rules! conformance_for {
                 let (storage, guard) = $make;
                 super::$check(&storage).await;
                 // The storage closes its connections before its database goes.
+                drop(storage);
+                drop(guard);
+            }
+        )*
+    };
+    (@between_processes $make:expr, $another:ident; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                let (storage, guard) = $make;
+                let other = super::$another(&guard).await;
+                super::$check(&storage, &other).await;
+                drop(other);
                 drop(storage);
                 drop(guard);
             }
@@ -466,4 +544,13 @@ async fn postgres() -> (
     (storage, db)
 }
 
-conformance_for!(postgres_backend, postgres().await);
+/// A second server process on the same database: its own pool and listening connection.
+async fn postgres_again(
+    db: &gridwork_server::storage::postgres::ScratchDatabase,
+) -> gridwork_server::storage::PgStorage {
+    gridwork_server::storage::PgStorage::connect(db.url())
+        .await
+        .unwrap()
+}
+
+conformance_for!(postgres_backend, postgres().await, another_process: postgres_again);
