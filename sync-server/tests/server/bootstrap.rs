@@ -9,12 +9,11 @@ use gridwork_domain::sync::Role;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::common::{TestServer, town};
+use crate::common::{Backend, TestServer, on_both_backends, town};
 use crate::conformance::replay;
 
-#[tokio::test]
-async fn a_new_phone_takes_snapshot_pages_then_pulls_from_their_seq() {
-    let server = TestServer::start().await;
+async fn a_new_phone_takes_snapshot_pages_then_pulls_from_their_seq<S: Backend>() {
+    let server = TestServer::<S>::fresh().await;
     let mut zhang = server.phone("张伟", Role::Admin).await;
     let town = town(&mut zhang, 5);
     server.push(&zhang, &town.ops).await;
@@ -67,3 +66,5 @@ async fn a_new_phone_takes_snapshot_pages_then_pulls_from_their_seq() {
     assert_eq!(state, replay(everything.ops.iter().map(|o| &o.op)));
     assert_eq!(state[&town.households[0].id].fields["unit"], "1-402");
 }
+
+on_both_backends!(a_new_phone_takes_snapshot_pages_then_pulls_from_their_seq,);

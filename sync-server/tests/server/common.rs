@@ -1,8 +1,10 @@
-//! Fixtures for the server tests: a server on a free loopback port over a fresh SQLite file,
-//! phones that enroll and stamp operations with their own clock, and a small town
+//! Fixtures for the server tests: a server on a free loopback port over a fresh database (a
+//! SQLite file, or a PostgreSQL scratch database for the tests [`on_both_backends!`] runs on
+//! both), phones that enroll and stamp operations with their own clock, and a small town
 //! (西湖区 → 北山街道 → 第一网层 → 梅花碑社区 → 第一网格) written as operations.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use gridwork_domain::hlc::{Hlc, HlcClock, Stamp};
@@ -15,7 +17,8 @@ use gridwork_domain::validate::resident_id;
 use gridwork_domain::workflow::{CaseAction, CaseEvent};
 use gridwork_server::clock;
 use gridwork_server::rules::PushContext;
-use gridwork_server::storage::{SqliteStorage, Storage};
+use gridwork_server::storage::postgres::ScratchDatabase;
+use gridwork_server::storage::{PgStorage, SqliteStorage, Storage};
 use gridwork_server::{ServerHandle, ServerOptions, serve_with};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -28,44 +31,97 @@ pub fn id_number(birth: &str, serial: u16) -> String {
     format!("{first17}{check}")
 }
 
-/// A server on 127.0.0.1:0 over a SQLite file in a temporary directory.
-pub struct TestServer {
-    pub dir: TempDir,
-    pub storage: Arc<SqliteStorage>,
+/// A storage backend the HTTP tests run on: how to make a fresh database for one test, and how
+/// a server process opens it. [`on_both_backends!`] runs a test on each.
+pub trait Backend: Storage + Sized {
+    /// What keeps the database alive: a temporary folder, a scratch database on the test
+    /// PostgreSQL server. Dropped after the storage.
+    type Database;
+
+    /// A new, empty database of this backend's own.
+    fn create() -> impl Future<Output = Self::Database>;
+
+    /// Opens (migrating if needed) the storage on it, as a server process starting would.
+    fn open(database: &Self::Database) -> impl Future<Output = Self>;
+}
+
+impl Backend for SqliteStorage {
+    type Database = TempDir;
+
+    async fn create() -> TempDir {
+        tempfile::tempdir().unwrap()
+    }
+
+    async fn open(dir: &TempDir) -> SqliteStorage {
+        SqliteStorage::open(dir.path().join("server.db")).unwrap()
+    }
+}
+
+impl Backend for PgStorage {
+    type Database = ScratchDatabase;
+
+    /// A database on the server of `GRIDWORK_TEST_DATABASE_URL`: the test fails without one.
+    async fn create() -> ScratchDatabase {
+        ScratchDatabase::for_test().await
+    }
+
+    async fn open(db: &ScratchDatabase) -> PgStorage {
+        PgStorage::connect(db.url()).await.unwrap()
+    }
+}
+
+/// A server on 127.0.0.1:0 over a fresh database of backend `S` (SQLite unless named).
+pub struct TestServer<S: Backend = SqliteStorage> {
+    pub storage: Arc<S>,
     pub handle: Option<ServerHandle>,
     pub http: reqwest::Client,
     options: ServerOptions,
+    /// Declared last so it is dropped last: the storage closes before its database goes.
+    database: S::Database,
 }
 
 impl TestServer {
+    /// A server over a SQLite file in a temporary folder.
     pub async fn start() -> TestServer {
-        TestServer::start_with(ServerOptions::default()).await
+        TestServer::fresh().await
     }
 
-    /// A server with other options (rate limits, TLS).
+    /// A SQLite server with other options (rate limits, TLS).
     pub async fn start_with(options: ServerOptions) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = Arc::new(SqliteStorage::open(dir.path().join("server.db")).unwrap());
+        TestServer::fresh_with(options).await
+    }
+
+    pub fn db_path(&self) -> std::path::PathBuf {
+        self.database.path().join("server.db")
+    }
+}
+
+impl<S: Backend> TestServer<S> {
+    /// A server over a fresh database of backend `S`.
+    pub async fn fresh() -> TestServer<S> {
+        TestServer::fresh_with(ServerOptions::default()).await
+    }
+
+    /// [`TestServer::fresh`] with other options.
+    pub async fn fresh_with(options: ServerOptions) -> TestServer<S> {
+        let database = S::create().await;
+        let storage = Arc::new(S::open(&database).await);
         let handle = Some(listen(storage.clone(), options.clone()).await);
         TestServer {
-            dir,
             storage,
             handle,
             http: reqwest::Client::new(),
             options,
+            database,
         }
-    }
-
-    pub fn db_path(&self) -> std::path::PathBuf {
-        self.dir.path().join("server.db")
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.handle.as_ref().expect("running").url())
     }
 
-    /// Stops the server, drops the storage, opens the same file again and serves it on a new
-    /// port: what a restart after a deploy (or a crash) looks like to the devices.
+    /// Stops the server, drops the storage, opens the same database again and serves it on a
+    /// new port: what a restart after a deploy (or a crash) looks like to the devices.
     pub async fn restart(&mut self) {
         self.handle
             .take()
@@ -73,11 +129,7 @@ impl TestServer {
             .shutdown()
             .await
             .unwrap();
-        let path = self.db_path();
-        let old = std::mem::replace(
-            &mut self.storage,
-            Arc::new(SqliteStorage::open(&path).unwrap()),
-        );
+        let old = std::mem::replace(&mut self.storage, Arc::new(S::open(&self.database).await));
         drop(old);
         self.handle = Some(listen(self.storage.clone(), self.options.clone()).await);
     }
@@ -192,7 +244,7 @@ impl TestServer {
     }
 }
 
-async fn listen(storage: Arc<SqliteStorage>, options: ServerOptions) -> ServerHandle {
+async fn listen<S: Storage>(storage: Arc<S>, options: ServerOptions) -> ServerHandle {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     serve_with(listener, storage, options).await.unwrap()
 }
@@ -422,3 +474,29 @@ pub fn rejected(result: &PushResult) -> (RejectCode, &str) {
         other => panic!("expected a rejection, got {other:?}"),
     }
 }
+
+/// Runs HTTP tests on both backends: for each `async fn check<S: Backend>()` named, one
+/// `#[tokio::test]` on SQLite (`sqlite_backend::check`) and one on PostgreSQL
+/// (`postgres_backend::check`, on a scratch database of its own), as `conformance_for!` does for
+/// the storage checks.
+macro_rules! on_both_backends {
+    ($($check:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    super::$check::<gridwork_server::storage::SqliteStorage>().await;
+                }
+            )*
+        }
+        mod postgres_backend {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    super::$check::<gridwork_server::storage::PgStorage>().await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;

@@ -2,14 +2,12 @@
 
 use gridwork_domain::sync::{EnrollRequest, EnrollResponse, ErrorBody, Role};
 use gridwork_server::clock;
-use gridwork_server::storage::Storage;
 use uuid::Uuid;
 
-use crate::common::TestServer;
+use crate::common::{Backend, TestServer, on_both_backends};
 
-#[tokio::test]
-async fn a_gridworker_enrolls_a_new_phone_with_the_admins_code_once() {
-    let server = TestServer::start().await;
+async fn a_gridworker_enrolls_a_new_phone_with_the_admins_code_once<S: Backend>() {
+    let server = TestServer::<S>::fresh().await;
     let grid = Uuid::now_v7();
     let user = server
         .storage
@@ -98,9 +96,8 @@ async fn the_database_file_holds_only_hashes_of_tokens_and_codes() {
     );
 }
 
-#[tokio::test]
-async fn a_revoked_phone_is_refused_on_its_very_next_request() {
-    let server = TestServer::start().await;
+async fn a_revoked_phone_is_refused_on_its_very_next_request<S: Backend>() {
+    let server = TestServer::<S>::fresh().await;
     let phone = server.phone("陈静", Role::Gridworker).await;
     assert_eq!(
         server.get("/v1/pull?after=0", &phone.token).await.status(),
@@ -130,9 +127,8 @@ async fn a_revoked_phone_is_refused_on_its_very_next_request() {
     assert_eq!(res.status(), 401);
 }
 
-#[tokio::test]
-async fn an_expired_code_and_a_nil_device_id_are_refused() {
-    let server = TestServer::start().await;
+async fn an_expired_code_and_a_nil_device_id_are_refused<S: Backend>() {
+    let server = TestServer::<S>::fresh().await;
     let user = server.user("周杰", Role::Mediator).await;
     let old = server
         .storage
@@ -169,9 +165,8 @@ async fn an_expired_code_and_a_nil_device_id_are_refused() {
     assert_eq!(res.status(), 400);
 }
 
-#[tokio::test]
-async fn a_phone_revoked_while_its_long_poll_waits_gets_no_news_and_nothing_after() {
-    let server = TestServer::start().await;
+async fn a_phone_revoked_while_its_long_poll_waits_gets_no_news_and_nothing_after<S: Backend>() {
+    let server = TestServer::<S>::fresh().await;
     let lost = server.phone("丢失的手机", Role::Admin).await;
     let mut dispatcher = server.phone("调度员", Role::Admin).await;
     let cursor = server.pull(&lost, 0, 10, 0).await.next;
@@ -210,3 +205,10 @@ async fn a_phone_revoked_while_its_long_poll_waits_gets_no_news_and_nothing_afte
     let seen = server.pull(&dispatcher, 0, 100, 0).await.ops.len();
     assert_eq!(seen, town.ops.len());
 }
+
+on_both_backends!(
+    a_gridworker_enrolls_a_new_phone_with_the_admins_code_once,
+    a_revoked_phone_is_refused_on_its_very_next_request,
+    an_expired_code_and_a_nil_device_id_are_refused,
+    a_phone_revoked_while_its_long_poll_waits_gets_no_news_and_nothing_after,
+);

@@ -1,5 +1,7 @@
 //! The server's integration tests, compiled into one binary: storage conformance (any backend),
-//! and the HTTP protocol through a real listener on 127.0.0.1:0 the way phones use it.
+//! and the HTTP protocol through a real listener on 127.0.0.1:0 the way phones use it: push and
+//! pull, long polls, bootstrap, enrollment and revocation, rejections and restarts on both
+//! backends (`sqlite_backend::` and `postgres_backend::` in the test names), the rest on SQLite.
 
 mod bad_input;
 mod bootstrap;

@@ -4,11 +4,10 @@ use gridwork_domain::op::EntityKind;
 use gridwork_domain::sync::{PushOutcome, Role};
 use serde_json::json;
 
-use crate::common::{TestServer, accepted, town};
+use crate::common::{Backend, TestServer, accepted, on_both_backends, town};
 
-#[tokio::test]
-async fn what_one_gridworker_pushes_the_other_pulls_in_order_and_in_pages() {
-    let server = TestServer::start().await;
+async fn what_one_gridworker_pushes_the_other_pulls_in_order_and_in_pages<S: Backend>() {
+    let server = TestServer::<S>::fresh().await;
     let mut zhang = server.phone("张伟", Role::Admin).await;
     let li = server.phone("李娜", Role::Admin).await;
     let town = town(&mut zhang, 3);
@@ -44,9 +43,8 @@ async fn what_one_gridworker_pushes_the_other_pulls_in_order_and_in_pages() {
     );
 }
 
-#[tokio::test]
-async fn a_push_retried_after_a_lost_answer_is_answered_duplicate_and_stores_nothing() {
-    let server = TestServer::start().await;
+async fn a_push_retried_after_a_lost_answer_is_answered_duplicate_and_stores_nothing<S: Backend>() {
+    let server = TestServer::<S>::fresh().await;
     let mut zhang = server.phone("张伟", Role::Admin).await;
     let town = town(&mut zhang, 1);
     server.push(&zhang, &town.ops).await;
@@ -67,9 +65,8 @@ async fn a_push_retried_after_a_lost_answer_is_answered_duplicate_and_stores_not
     assert_eq!(log.next, seq, "nothing after the first copy");
 }
 
-#[tokio::test]
-async fn an_empty_push_and_a_pull_past_the_end_are_fine() {
-    let server = TestServer::start().await;
+async fn an_empty_push_and_a_pull_past_the_end_are_fine<S: Backend>() {
+    let server = TestServer::<S>::fresh().await;
     let phone = server.phone("王芳", Role::Admin).await;
     assert!(server.push(&phone, &[]).await.results.is_empty());
     let page = server.pull(&phone, 42, 10, 0).await;
@@ -77,3 +74,9 @@ async fn an_empty_push_and_a_pull_past_the_end_are_fine() {
     assert_eq!(page.next, 42);
     assert!(!page.more);
 }
+
+on_both_backends!(
+    what_one_gridworker_pushes_the_other_pulls_in_order_and_in_pages,
+    a_push_retried_after_a_lost_answer_is_answered_duplicate_and_stores_nothing,
+    an_empty_push_and_a_pull_past_the_end_are_fine,
+);

@@ -9,11 +9,10 @@ use gridwork_server::clock;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::common::{TestServer, accepted, id_number, rejected, town};
+use crate::common::{Backend, TestServer, accepted, id_number, on_both_backends, rejected, town};
 
-#[tokio::test]
-async fn the_server_refuses_what_it_must_and_says_why() {
-    let server = TestServer::start().await;
+async fn the_server_refuses_what_it_must_and_says_why<S: Backend>() {
+    let server = TestServer::<S>::fresh().await;
     let mut zhang = server.phone("张伟", Role::Admin).await;
     let mut li = server.phone("李娜", Role::Admin).await;
     let town = town(&mut zhang, 1);
@@ -108,9 +107,8 @@ async fn the_server_refuses_what_it_must_and_says_why() {
     accepted(&server.push(&zhang, &[fixed]).await.results[0]);
 }
 
-#[tokio::test]
-async fn an_operation_that_does_not_decode_is_refused_alone() {
-    let server = TestServer::start().await;
+async fn an_operation_that_does_not_decode_is_refused_alone<S: Backend>() {
+    let server = TestServer::<S>::fresh().await;
     let mut zhang = server.phone("张伟", Role::Admin).await;
     let town = town(&mut zhang, 1);
     let good = zhang.set(
@@ -141,3 +139,8 @@ async fn an_operation_that_does_not_decode_is_refused_alone() {
     assert_eq!(rejected(&answer.results[n]).0, RejectCode::Malformed);
     accepted(&answer.results[n + 1]);
 }
+
+on_both_backends!(
+    the_server_refuses_what_it_must_and_says_why,
+    an_operation_that_does_not_decode_is_refused_alone,
+);

@@ -4,11 +4,10 @@ use gridwork_domain::op::EntityKind;
 use gridwork_domain::sync::{PushOutcome, Role};
 use serde_json::json;
 
-use crate::common::{TestServer, accepted, town};
+use crate::common::{Backend, TestServer, accepted, on_both_backends, town};
 
-#[tokio::test]
-async fn everything_accepted_is_still_there_after_a_restart() {
-    let mut server = TestServer::start().await;
+async fn everything_accepted_is_still_there_after_a_restart<S: Backend>() {
+    let mut server = TestServer::<S>::fresh().await;
     let mut zhang = server.phone("张伟", Role::Admin).await;
     let town = town(&mut zhang, 2);
     let seqs: Vec<u64> = server
@@ -41,3 +40,5 @@ async fn everything_accepted_is_still_there_after_a_restart() {
     assert_eq!(snapshot.seq, seq);
     assert_eq!(snapshot.records.len(), 5 + 2 * 3 + 1);
 }
+
+on_both_backends!(everything_accepted_is_still_there_after_a_restart,);
