@@ -18,5 +18,6 @@ mod push_pull;
 mod rate_limits;
 mod rejections;
 mod restart;
+mod sqlite;
 mod tls;
 mod wire_examples;

@@ -1,8 +1,8 @@
 //! What only the PostgreSQL backend has to prove: several server processes on one database
 //! (each `PgStorage` here has its own pool and listening connection, as a process would) keep
-//! sequence numbers in commit order and wake each other's long polls; migrations run once and a
-//! newer schema is refused; an unreachable server is named clearly. The checks every backend
-//! passes are in `conformance.rs`.
+//! sequence numbers in commit order and wake each other's long polls; migrations run once, bring
+//! every older schema with its data to the current one, and a newer schema is refused; an
+//! unreachable server is named clearly. The checks every backend passes are in `conformance.rs`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use gridwork_domain::op::EntityKind;
 use gridwork_server::storage::postgres::ScratchDatabase;
-use gridwork_server::storage::postgres::open::{latest_version, migrate_to};
+use gridwork_server::storage::postgres::open::{latest_version, migrate_to, schema_version};
 use gridwork_server::storage::{PgStorage, ScopeFilter, Storage, StorageError};
 use serde_json::json;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-use crate::common::{Phone, accepted, town};
+use crate::common::{FieldData, Phone, accepted, town};
 
 /// A guard against a hang, not a timing check: far longer than anything here takes.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -176,13 +176,14 @@ async fn processes_starting_together_migrate_once() {
     assert_eq!(rows, i64::from(latest_version()));
 }
 
-/// The tables, columns and indexes of a database, as text to compare.
+/// The tables, columns, constraints and indexes of a database, as text to compare.
 async fn schema_of(db: &ScratchDatabase) -> Vec<String> {
     let client = sql(db).await;
     let mut schema = Vec::new();
     for row in client
         .query(
-            "SELECT table_name, column_name, data_type, is_nullable, coalesce(column_default, '')
+            "SELECT table_name, column_name, data_type, is_nullable, coalesce(column_default, ''),
+                    is_identity, coalesce(identity_generation, '')
              FROM information_schema.columns WHERE table_schema = current_schema()
              ORDER BY table_name, column_name",
             &[],
@@ -190,8 +191,20 @@ async fn schema_of(db: &ScratchDatabase) -> Vec<String> {
         .await
         .unwrap()
     {
-        let cols: Vec<String> = (0..5).map(|i| row.get::<_, String>(i)).collect();
+        let cols: Vec<String> = (0..7).map(|i| row.get::<_, String>(i)).collect();
         schema.push(cols.join(" "));
+    }
+    for row in client
+        .query(
+            "SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
+             FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        schema.push(row.get(0));
     }
     for row in client
         .query(
@@ -206,14 +219,145 @@ async fn schema_of(db: &ScratchDatabase) -> Vec<String> {
     schema
 }
 
-/// A database made by every older server, migrated step by step by this one, ends up with the
-/// schema of a fresh one.
+/// The data tables of a database (not the migrations' own `schema_version`) with their columns,
+/// tables before the tables whose foreign keys point at them.
+async fn tables_of(client: &tokio_postgres::Client) -> Vec<(String, Vec<String>)> {
+    let mut tables = Vec::new();
+    for row in client
+        .query(
+            "SELECT table_name::text FROM information_schema.tables
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'
+               AND table_name <> 'schema_version'
+             ORDER BY table_name",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        let table: String = row.get(0);
+        let columns = client
+            .query(
+                "SELECT column_name::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1
+                 ORDER BY ordinal_position",
+                &[&table],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        tables.push((table, columns));
+    }
+    let references: Vec<(String, String)> = client
+        .query(
+            "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint
+             WHERE contype = 'f' AND connamespace = current_schema()::regnamespace",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut ordered: Vec<(String, Vec<String>)> = Vec::new();
+    while !tables.is_empty() {
+        let ready = tables
+            .iter()
+            .position(|(t, _)| {
+                references.iter().all(|(from, to)| {
+                    from != t || to == t || ordered.iter().any(|(done, _)| done == to)
+                })
+            })
+            .expect("no cycle of foreign keys");
+        ordered.push(tables.remove(ready));
+    }
+    ordered
+}
+
+fn column_list(columns: &[String]) -> String {
+    let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+    quoted.join(", ")
+}
+
+/// The rows of `table`, only `columns`, as JSON text in a stable order.
+async fn rows_of(client: &tokio_postgres::Client, table: &str, columns: &[String]) -> Vec<String> {
+    client
+        .query(
+            &format!(
+                "SELECT row_to_json(t)::text FROM (SELECT {} FROM \"{table}\") t ORDER BY 1",
+                column_list(columns)
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Copies into `to` (a database at an older version) the rows of `from` (a current one), only
+/// the columns the older schema has, as the older server would have stored them; identities
+/// carry on after the copied numbers, as they would have.
+async fn copy_rows(from: &tokio_postgres::Client, to: &tokio_postgres::Client) {
+    for (table, columns) in tables_of(to).await {
+        let list = column_list(&columns);
+        let rows: String = from
+            .query_one(
+                &format!(
+                    "SELECT coalesce(json_agg(t), '[]')::text FROM (SELECT {list} FROM \"{table}\") t"
+                ),
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        to.execute(
+            &format!(
+                "INSERT INTO \"{table}\" ({list}) OVERRIDING SYSTEM VALUE
+                 SELECT {list} FROM json_populate_recordset(NULL::\"{table}\", $1::text::json)"
+            ),
+            &[&rows],
+        )
+        .await
+        .unwrap();
+    }
+    for row in to
+        .query(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns
+             WHERE table_schema = current_schema() AND is_identity = 'YES'",
+            &[],
+        )
+        .await
+        .unwrap()
+    {
+        let (table, column): (String, String) = (row.get(0), row.get(1));
+        to.execute(
+            &format!(
+                "SELECT setval(pg_get_serial_sequence($1, $2), max(\"{column}\"))
+                 FROM \"{table}\" HAVING count(*) > 0"
+            ),
+            &[&table, &column],
+        )
+        .await
+        .unwrap();
+    }
+}
+
+/// A database made by every older server (version 0: an empty one; then one per migration),
+/// holding what that server would hold, migrated by this one: it ends up with the schema of a
+/// fresh database, keeps every row, and serves it as a server that never upgraded does. The
+/// current version runs too, as the control (reopened, nothing changes).
 #[tokio::test]
 async fn every_older_schema_migrates_to_the_fresh_one() {
     let fresh = ScratchDatabase::for_test().await;
-    drop(PgStorage::connect(fresh.url()).await.unwrap());
+    let original = PgStorage::connect(fresh.url()).await.unwrap();
+    let mut data = FieldData::store(&original).await;
     let want = schema_of(&fresh).await;
-    for old in 1..latest_version() {
+    let source = sql(&fresh).await;
+    let mut older_compared = Vec::new();
+    for old in 0..=latest_version() {
         let db = ScratchDatabase::for_test().await;
         let pool = deadpool_postgres::Config {
             url: Some(db.url().to_string()),
@@ -221,15 +365,44 @@ async fn every_older_schema_migrates_to_the_fresh_one() {
         }
         .create_pool(Some(deadpool_postgres::Runtime::Tokio1), NoTls)
         .unwrap();
-        migrate_to(&mut pool.get().await.unwrap(), old)
-            .await
-            .unwrap();
+        let mut client = pool.get().await.unwrap();
+        migrate_to(&mut client, old).await.unwrap();
+        assert_eq!(schema_version(&client).await.unwrap(), old);
+        drop(client);
         drop(pool);
+        if old < latest_version() {
+            assert_ne!(
+                schema_of(&db).await,
+                want,
+                "version {old} is not the latest: a migration is still to run"
+            );
+        }
+        let target = sql(&db).await;
+        copy_rows(&source, &target).await;
+        let kept = tables_of(&target).await;
+
         let storage = PgStorage::connect(db.url()).await.unwrap();
         assert_eq!(storage.schema_version().await.unwrap(), latest_version());
-        drop(storage);
         assert_eq!(schema_of(&db).await, want, "migrated from version {old}");
+        for (table, columns) in &kept {
+            assert_eq!(
+                rows_of(&target, table, columns).await,
+                rows_of(&source, table, columns).await,
+                "{table} migrated from version {old}"
+            );
+        }
+        if old >= 1 {
+            data.assert_served_alike(&storage, &original).await;
+        }
+        drop(storage);
+        if old < latest_version() {
+            older_compared.push(old);
+        }
     }
+    // Version 0 at least: the loop can never again compare nothing.
+    assert!(!older_compared.is_empty(), "no older version was compared");
+    let older: Vec<i32> = (0..latest_version()).collect();
+    assert_eq!(older_compared, older, "every older version was compared");
 }
 
 /// An old server pointed at a database a newer one migrated refuses to touch it.
