@@ -26,7 +26,12 @@ step "PostgreSQL for the tests"
 if [ -n "${GRIDWORK_TEST_DATABASE_URL:-}" ]; then
   echo "using the PostgreSQL server in GRIDWORK_TEST_DATABASE_URL"
 else
-  eval "$(./scripts/test-postgres.sh start)"
+  # Captured first: `eval "$(...)"` would carry on past a failed start with no server.
+  pg_env="$(./scripts/test-postgres.sh start)" || {
+    echo "could not start PostgreSQL for the tests (see above); or set GRIDWORK_TEST_DATABASE_URL" >&2
+    exit 1
+  }
+  eval "$pg_env"
   trap './scripts/test-postgres.sh stop "$GRIDWORK_TEST_PG_DIR"' EXIT
 fi
 export GRIDWORK_TEST_DATABASE_URL
