@@ -370,12 +370,10 @@ async fn every_older_schema_migrates_to_the_fresh_one() {
         assert_eq!(schema_version(&client).await.unwrap(), old);
         drop(client);
         drop(pool);
-        if old < latest_version() {
-            assert_ne!(
-                schema_of(&db).await,
-                want,
-                "version {old} is not the latest: a migration is still to run"
-            );
+        if old == 0 {
+            // What the comparison below sees is the schema indeed: an empty database differs.
+            // (Later versions may differ from the latest in data only.)
+            assert_ne!(schema_of(&db).await, want, "version 0 has no tables yet");
         }
         let target = sql(&db).await;
         copy_rows(&source, &target).await;

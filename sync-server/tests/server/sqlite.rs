@@ -119,12 +119,10 @@ async fn every_older_schema_migrates_to_the_fresh_one() {
     for old in 0..=latest_version() {
         let path = dir.path().join(format!("from-{old}.db"));
         let conn = database_at(&path, old);
-        if old < latest_version() {
-            assert_ne!(
-                schema_of(&conn),
-                want,
-                "version {old} is not the latest: a migration is still to run"
-            );
+        if old == 0 {
+            // What the comparison below sees is the schema indeed: an empty database differs.
+            // (Later versions may differ from the latest in data only.)
+            assert_ne!(schema_of(&conn), want, "version 0 has no tables yet");
         }
         // What that server stored: the rows of the current database, in the columns it had.
         conn.execute("ATTACH DATABASE ?1 AS original", [fresh.to_str().unwrap()])
