@@ -11,9 +11,12 @@
 
 use gridwork_domain::ids::Id;
 use gridwork_domain::merge::RecordState;
+use gridwork_domain::model::CaseKind;
 use gridwork_domain::model::Entity;
 use gridwork_domain::op::{EntityKind, Op, OpBody};
-use gridwork_domain::scope::{Change, Decision, Place, ScopeView, decide, known_areas, locate};
+use gridwork_domain::scope::{
+    CaseFacts, Change, Decision, Place, ScopeView, decide, known_areas, locate, responders,
+};
 use gridwork_domain::sync::Role;
 use gridwork_domain::workflow::CaseAction;
 use rusqlite::Connection;
@@ -184,12 +187,36 @@ pub(crate) fn place(conn: &Connection, state: &RecordState) -> Result<Place> {
         // their grids): judge with the part of the path it has.
         place.areas = known_areas(state, &mut lookup)?;
     }
+    if state.kind == EntityKind::Building {
+        place.responders = responders_here(conn, state.id)?;
+    }
     Ok(place)
+}
+
+/// The stations the alarms this device holds in `building` were dispatched to: the building's
+/// [`Place::responders`], as the server finds them from its cases.
+fn responders_here(conn: &Connection, building: Id) -> Result<Vec<Id>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM records WHERE kind = 'case'
+             AND json_extract(fields, '$.building_id') = ?1
+             AND json_extract(fields, '$.kind') = 'alarm'",
+    )?;
+    let ids: Vec<String> = stmt
+        .query_map([building.to_string()], |r| r.get(0))?
+        .collect::<std::result::Result<_, _>>()?;
+    let mut alarms = Vec::with_capacity(ids.len());
+    for id in ids.iter().filter_map(|id| id.parse().ok()) {
+        alarms.push(CaseFacts::from_events(
+            CaseKind::Alarm,
+            &records::case_events(conn, id)?,
+        ));
+    }
+    Ok(responders(&alarms))
 }
 
 #[cfg(test)]
 mod tests {
-    use gridwork_domain::model::{Case, CaseKind, Household, Severity};
+    use gridwork_domain::model::{Case, Household, Severity};
     use uuid::Uuid;
 
     use super::*;
@@ -333,6 +360,36 @@ mod tests {
         become_(&gw, Role::Gridworker, vec![Uuid::now_v7()], vec![]);
         assert_eq!(gw.available_actions(case.id).unwrap(), Vec::<&str>::new());
         assert!(!gw.may_edit(s.households[0].id).unwrap().is_allowed());
+    }
+
+    #[test]
+    fn a_building_knows_the_stations_its_alarms_were_sent_to_as_the_server_does() {
+        let (gw, s) = city();
+        let building = &s.buildings[0];
+        assert!(gw.place_of(building.id).unwrap().responders.is_empty());
+        let alarm = gw
+            .raise_alarm(building.id, "闻到烟味", "smoke", None)
+            .unwrap()
+            .case;
+        let assigned = building
+            .station_id
+            .expect("seeded buildings have a station");
+        assert_eq!(gw.place_of(building.id).unwrap().responders, vec![assigned]);
+        // The dispatcher sends another station as well: its crew sees the building too.
+        let other = Uuid::now_v7();
+        gw.record_case_event(alarm.id, CaseAction::Dispatch { station_id: other })
+            .unwrap();
+        let mut both = vec![assigned, other];
+        both.sort();
+        assert_eq!(gw.place_of(building.id).unwrap().responders, both);
+        // A hazard sends nobody; another building's place is untouched.
+        hazard(&gw, &s, 1);
+        assert!(
+            gw.place_of(s.buildings[1].id)
+                .unwrap()
+                .responders
+                .is_empty()
+        );
     }
 
     #[test]

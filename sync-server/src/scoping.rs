@@ -62,6 +62,64 @@ pub fn fate(view: &ScopeView, place: Option<&Place>, prior: Option<&Place>) -> F
     }
 }
 
+/// The buildings a case operation concerns besides the case, for one reader. A crew sees the
+/// building of an alarm dispatched to it even when another station serves it
+/// ([`Place::responders`]), and nothing is written to the building when that happens: the
+/// building travels with the case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CaseBuildings {
+    /// The case's building, to send with it when the reader sees that building only through
+    /// its alarms (the case was gained, created, or moved into that building).
+    pub offer: Option<Id>,
+    /// The building the case left, to evict when the reader no longer sees it.
+    pub left: Option<Id>,
+}
+
+/// [`CaseBuildings`] of an operation of fate `fate` whose record sat at `prior` and sits at
+/// `place` (nothing for records other than cases).
+///
+/// ```
+/// use gridwork_domain::op::EntityKind;
+/// use gridwork_domain::scope::Place;
+/// use gridwork_server::scoping::{Fate, case_buildings};
+/// use uuid::Uuid;
+///
+/// let mut alarm = Place::unresolved(EntityKind::Case, Uuid::now_v7());
+/// alarm.building = Some(Uuid::now_v7());
+/// // Dispatched to the reader's station: the case is gained, its building offered.
+/// let gained = case_buildings(Fate::Gain, Some(&alarm), Some(&alarm));
+/// assert_eq!(gained.offer, alarm.building);
+/// // A step on an alarm the reader already holds brings nothing more.
+/// assert_eq!(case_buildings(Fate::Send, Some(&alarm), Some(&alarm)).offer, None);
+/// ```
+pub fn case_buildings(fate: Fate, place: Option<&Place>, prior: Option<&Place>) -> CaseBuildings {
+    let Some(place) = place.filter(|p| p.kind == EntityKind::Case) else {
+        return CaseBuildings::default();
+    };
+    let (now, before) = (place.building, prior.and_then(|p| p.building));
+    let offer = match fate {
+        Fate::Gain => now,
+        Fate::Send if prior.is_none() || before != now => now,
+        _ => None,
+    };
+    let left = match fate {
+        Fate::Send | Fate::Evict if before != now => before,
+        _ => None,
+    };
+    CaseBuildings { offer, left }
+}
+
+/// Whether the reader sees the building at `place` only because alarms in it were dispatched
+/// to their station (a crew, another station's building).
+pub fn seen_through_alarms(view: &ScopeView, place: &Place) -> bool {
+    if place.responders.is_empty() || !visible(view, place) {
+        return false;
+    }
+    let mut without = place.clone();
+    without.responders.clear();
+    !visible(view, &without)
+}
+
 /// A stored record as the reader of `filter` receives it: `None` when out of their scope,
 /// otherwise with the fields their role must not hold removed.
 pub fn admit_record(filter: &ScopeFilter, row: PlacedRecord) -> Option<RecordState> {
@@ -137,6 +195,30 @@ impl<'a> PageBuilder<'a> {
         if !root_seen {
             self.gained.remove(&root);
             self.evicted.insert(root);
+        }
+    }
+
+    /// Adds a case's building that the reader sees only through its alarms
+    /// ([`seen_through_alarms`]); a building they see anyway is theirs already.
+    pub fn offer_building(&mut self, row: PlacedRecord) {
+        if row
+            .place
+            .as_ref()
+            .is_some_and(|p| seen_through_alarms(self.view, p))
+        {
+            self.gain(vec![row]);
+        }
+    }
+
+    /// Evicts the building `id` a case left, unless the reader still sees it (`row`: its
+    /// current state; `None` when unknown).
+    pub fn drop_building(&mut self, id: Id, row: Option<PlacedRecord>) {
+        let visible_now = row
+            .as_ref()
+            .and_then(|r| r.place.as_ref())
+            .is_some_and(|p| visible(self.view, p));
+        if !visible_now {
+            self.evict(id, row.into_iter().collect());
         }
     }
 
@@ -216,6 +298,75 @@ mod tests {
         let got = admit_record(&ScopeFilter::Scoped(crew), resident).unwrap();
         assert!(!got.fields.contains_key("id_number"));
         assert_eq!(got.fields["phone"], "13800000000");
+    }
+
+    #[test]
+    fn a_crew_is_offered_the_building_of_its_alarm_only_when_it_sees_it_through_the_alarm() {
+        let (station, other, grid) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let crew = ScopeView::new(Role::FireCrew, vec![station], vec![]);
+        let building = |assigned: Id, responders: Vec<Id>| {
+            let mut row = placed(EntityKind::Building, grid, json!({ "name": "3幢" }));
+            let place = row.place.as_mut().unwrap();
+            place.building = Some(row.state.id);
+            place.station = Some(assigned);
+            place.responders = responders;
+            row
+        };
+        // Another station's building, the alarm dispatched here: offered, and sent.
+        let theirs = building(other, vec![station]);
+        let mut page = PageBuilder::new(&crew, 3, false);
+        page.offer_building(theirs.clone());
+        let out = page.finish(vec![]);
+        assert_eq!(out.records.len(), 1);
+        assert_eq!(out.records[0].id, theirs.state.id);
+        // Its own building is not sent again; a building with no alarm sent here is not sent.
+        let mut page = PageBuilder::new(&crew, 3, false);
+        page.offer_building(building(station, vec![station]));
+        page.offer_building(building(other, vec![other]));
+        assert!(page.finish(vec![]).records.is_empty());
+        // A gridworker never gets buildings through alarms.
+        let worker = ScopeView::new(Role::Gridworker, vec![grid], vec![vec![grid]]);
+        let mut page = PageBuilder::new(&worker, 3, false);
+        page.offer_building(theirs.clone());
+        assert!(
+            page.finish(vec![]).records.is_empty(),
+            "it holds it already"
+        );
+
+        // The alarm moved to another building: the one it left goes, unless still seen.
+        let mut page = PageBuilder::new(&crew, 3, false);
+        let mut left = building(other, vec![]);
+        left.state.id = theirs.state.id;
+        page.drop_building(left.state.id, Some(left));
+        let ours = building(station, vec![]);
+        page.drop_building(ours.state.id, Some(ours));
+        let out = page.finish(vec![]);
+        assert_eq!(out.evict, vec![theirs.state.id]);
+    }
+
+    #[test]
+    fn case_buildings_follow_the_case_on_gain_creation_and_move() {
+        let mut alarm = Place::unresolved(EntityKind::Case, Uuid::now_v7());
+        alarm.building = Some(Uuid::now_v7());
+        let mut moved = alarm.clone();
+        moved.building = Some(Uuid::now_v7());
+        let created = case_buildings(Fate::Send, Some(&alarm), None);
+        assert_eq!(created.offer, alarm.building);
+        assert_eq!(created.left, None);
+        let m = case_buildings(Fate::Send, Some(&moved), Some(&alarm));
+        assert_eq!((m.offer, m.left), (moved.building, alarm.building));
+        let out = case_buildings(Fate::Evict, Some(&moved), Some(&alarm));
+        assert_eq!((out.offer, out.left), (None, alarm.building));
+        assert_eq!(
+            case_buildings(Fate::Skip, Some(&moved), Some(&alarm)),
+            CaseBuildings::default()
+        );
+        let mut household = alarm.clone();
+        household.kind = EntityKind::Household;
+        assert_eq!(
+            case_buildings(Fate::Gain, Some(&household), None),
+            CaseBuildings::default()
+        );
     }
 
     #[test]

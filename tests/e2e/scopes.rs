@@ -506,6 +506,64 @@ async fn each_role_holds_exactly_its_scope_and_nothing_leaks_in_any_answer() {
         "the dispatched alarm came whole: {report:?}"
     );
     assert!(crew.gw.record_state(alarm).unwrap().is_some());
+
+    // An alarm in a building another station serves, sent to this crew (its own station is
+    // out, or the nearest one was called): the crew gains the alarm and the building on the
+    // live long poll, but not the building's households and residents.
+    let elsewhere = c
+        .main
+        .buildings
+        .iter()
+        .rev()
+        .find(|b| b.station_id != Some(station0))
+        .expect("a building another station serves")
+        .clone();
+    assert!(!crew.held().contains(&elsewhere.id));
+    let waiting = async { crew_gw.wait_for_changes(crew_net, 20).await.unwrap() };
+    let (report, sent_here) = tokio::join!(waiting, async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let alarm = c
+            .operator
+            .gw
+            .open_case(Case {
+                id: Uuid::nil(),
+                kind: CaseKind::Alarm,
+                title: "三楼冒烟".into(),
+                category: "smoke".into(),
+                severity: Severity::High,
+                area_id: elsewhere.grid_id,
+                building_id: Some(elsewhere.id),
+                household_id: None,
+                position: elsewhere.position,
+                opened_at_ms: 0,
+                patrol_id: None,
+            })
+            .unwrap()
+            .case
+            .id;
+        c.operator
+            .gw
+            .record_case_event(
+                alarm,
+                CaseAction::Dispatch {
+                    station_id: station0,
+                },
+            )
+            .unwrap();
+        c.operator.sync().await;
+        alarm
+    });
+    assert!(report.gained >= 2, "the alarm and its building: {report:?}");
+    let held = crew.held();
+    assert!(held.contains(&sent_here), "the alarm sent to the crew");
+    assert!(held.contains(&elsewhere.id), "and the building it is in");
+    assert!(
+        !c.main
+            .households
+            .iter()
+            .any(|h| h.building_id == elsewhere.id && held.contains(&h.id)),
+        "but not the households of another station's building"
+    );
     for m in &members {
         m.sync().await;
     }

@@ -9,4 +9,19 @@ pub mod authorize;
 pub use admit::{Admitted, PushContext, Rejection, admit, check_author};
 pub use authorize::authorize;
 // The lookups are pure and shared with the device, so they live in the domain crate.
-pub use gridwork_domain::scope::{key_of, locate as place, moved, parent, scope_key};
+pub use gridwork_domain::scope::{key_of, locate as place, moved, parent, responders, scope_key};
+
+use gridwork_domain::ids::Id;
+use gridwork_domain::scope::Place;
+
+/// The buildings whose [`Place::responders`] a case's new place may change: the building it
+/// was in and the one it is in (the same one, most often).
+pub fn case_buildings(prior: Option<&Place>, place: &Place) -> Vec<Id> {
+    let mut buildings: Vec<Id> = prior
+        .and_then(|p| p.building)
+        .into_iter()
+        .chain(place.building)
+        .collect();
+    buildings.dedup();
+    buildings
+}

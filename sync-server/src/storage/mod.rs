@@ -405,6 +405,20 @@ pub trait Storage: Send + Sync + 'static {
         }
     }
 
+    /// One stored record with its current place; `None` when unknown.
+    fn placed_record(
+        &self,
+        id: Id,
+    ) -> impl Future<Output = Result<Option<PlacedRecord>, StorageError>> + Send {
+        async move {
+            let Some(state) = self.record(id).await? else {
+                return Ok(None);
+            };
+            let place = self.place_of(id).await?;
+            Ok(Some(PlacedRecord { state, place }))
+        }
+    }
+
     /// Up to `limit` operations after `after` as the reader of `filter` sees them: operations
     /// in scope (redacted), records that entered the scope (with their cases' events), records
     /// that left it. See `docs/scopes.md` and [`crate::scoping`].
@@ -436,7 +450,21 @@ pub trait Storage: Send + Sync + 'static {
             };
             let mut page = crate::scoping::PageBuilder::new(&view, log.next, log.more);
             for entry in log.entries {
-                match crate::scoping::fate(&view, entry.place.as_ref(), entry.prior.as_ref()) {
+                let fate = crate::scoping::fate(&view, entry.place.as_ref(), entry.prior.as_ref());
+                let around = crate::scoping::case_buildings(
+                    fate,
+                    entry.place.as_ref(),
+                    entry.prior.as_ref(),
+                );
+                if let Some(building) = around.offer
+                    && let Some(row) = self.placed_record(building).await?
+                {
+                    page.offer_building(row);
+                }
+                if let Some(building) = around.left {
+                    page.drop_building(building, self.placed_record(building).await?);
+                }
+                match fate {
                     Fate::Send => page.send(entry.seq, entry.op),
                     Fate::Gain => {
                         let root = entry.op.entity_id;

@@ -29,7 +29,7 @@ pub(crate) mod test_support;
 
 pub use locate::{locate, moved};
 pub use permission::{Change, Decision, decide};
-pub use place::{CaseFacts, Place};
+pub use place::{CaseFacts, Place, responders};
 pub use redact::{hidden_fields, redact_op, redact_record};
 pub use retention::{DEFAULT_TENANT_RETENTION_DAYS, tenant_data_expired};
 pub use scope_key::{key_of, known_areas, parent, scope_key};

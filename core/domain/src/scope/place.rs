@@ -53,6 +53,36 @@ impl CaseFacts {
     }
 }
 
+/// The stations the alarms among `cases` (the facts of the cases in one building) were
+/// dispatched to, sorted and without repeats: the building's [`Place::responders`]. Other kinds
+/// of case bring no crew.
+///
+/// ```
+/// use gridwork_domain::model::CaseKind;
+/// use gridwork_domain::scope::{CaseFacts, responders};
+/// use uuid::Uuid;
+///
+/// let (near, far) = (Uuid::now_v7(), Uuid::now_v7());
+/// let mut alarm = CaseFacts::from_events(CaseKind::Alarm, []);
+/// alarm.dispatched_to = vec![near, far];
+/// let hazard = CaseFacts::from_events(CaseKind::Hazard, []);
+/// let mut again = CaseFacts::from_events(CaseKind::Alarm, []);
+/// again.dispatched_to = vec![far];
+/// let mut both = vec![near, far];
+/// both.sort();
+/// assert_eq!(responders([&alarm, &hazard, &again]), both);
+/// ```
+pub fn responders<'a>(cases: impl IntoIterator<Item = &'a CaseFacts>) -> Vec<Id> {
+    let mut stations: Vec<Id> = cases
+        .into_iter()
+        .filter(|c| c.kind == CaseKind::Alarm)
+        .flat_map(|c| c.dispatched_to.iter().copied())
+        .collect();
+    stations.sort();
+    stations.dedup();
+    stations
+}
+
 /// Where a record sits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Place {
@@ -71,6 +101,11 @@ pub struct Place {
     /// For a case, what its kind and events say.
     #[serde(default)]
     pub case: Option<CaseFacts>,
+    /// For a building: the stations the alarms in it were dispatched to ([`responders`]). Their
+    /// crews see the building itself (not its households): dispatch may fall back to the
+    /// nearest station, or a dispatcher send another, and the crew must find the building.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responders: Vec<Id>,
 }
 
 impl Place {
@@ -83,6 +118,7 @@ impl Place {
             building: None,
             station: None,
             case: None,
+            responders: vec![],
         }
     }
 

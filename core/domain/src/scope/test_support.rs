@@ -89,6 +89,17 @@ impl City {
         p
     }
 
+    /// A building of grid B, assigned to `station` (another station when `None`), with the
+    /// stations its alarms were dispatched to.
+    pub fn building(&self, station: Option<Id>, responders: Vec<Id>) -> Place {
+        let mut p = Place::unresolved(EntityKind::Building, Uuid::now_v7());
+        p.areas = self.path(self.grid_b);
+        p.building = Some(p.id);
+        p.station = Some(station.unwrap_or_else(Uuid::now_v7));
+        p.responders = responders;
+        p
+    }
+
     pub fn case(&self, grid: Id, facts: CaseFacts) -> Place {
         let mut p = Place::unresolved(EntityKind::Case, Uuid::now_v7());
         p.areas = self.path(grid);
@@ -160,6 +171,11 @@ impl City {
             vec![self.station_id],
             vec![self.path(self.community)],
         )
+    }
+
+    /// The crew of some other station.
+    pub fn crew_of(&self, station: Id) -> ScopeView {
+        ScopeView::new(Role::FireCrew, vec![station], vec![])
     }
 
     pub fn mediator(&self) -> ScopeView {

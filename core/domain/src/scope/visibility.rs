@@ -11,8 +11,9 @@ use crate::sync::Role;
 /// - gridworker, dispatcher: records under their grids / subdistrict;
 /// - building head: their buildings and the households, residents, registrations and cases in
 ///   them;
-/// - fire crew: their station, alarms dispatched to it, and the buildings assigned to it with
-///   their households and residents (ID numbers removed, see [`crate::scope::redact`]);
+/// - fire crew: their station, alarms dispatched to it, the buildings assigned to it with
+///   their households and residents (ID numbers removed, see [`crate::scope::redact`]), and
+///   the building of every alarm dispatched to it (the building alone: [`Place::responders`]);
 /// - mediator: disputes in their area that reached their line of defence, and the areas under
 ///   theirs (names);
 /// - everyone: the areas above their scope and the stations serving them (names, dispatch).
@@ -60,7 +61,13 @@ pub fn visible(view: &ScopeView, place: &Place) -> bool {
             EntityKind::Case => place.case.as_ref().is_some_and(|c| {
                 c.kind == CaseKind::Alarm && c.dispatched_to.iter().any(|s| view.holds(*s))
             }),
-            EntityKind::Building | EntityKind::Household | EntityKind::Resident => {
+            // The building of an alarm dispatched to the crew, whichever station it is
+            // assigned to; its households and residents only when it is the crew's own.
+            EntityKind::Building => {
+                place.station.is_some_and(|s| view.holds(s))
+                    || place.responders.iter().any(|s| view.holds(*s))
+            }
+            EntityKind::Household | EntityKind::Resident => {
                 place.station.is_some_and(|s| view.holds(s))
             }
             _ => false,
@@ -91,6 +98,7 @@ mod tests {
     use super::*;
     use crate::scope::test_support::City;
     use crate::workflow::DefenceLevel;
+    use uuid::Uuid;
 
     #[test]
     fn a_gridworker_sees_their_grid_and_the_areas_above_it_but_not_the_next_grid() {
@@ -148,6 +156,35 @@ mod tests {
             &c.in_building(EntityKind::Registration, c.building_a)
         ));
         assert!(!visible(&v, &c.household(c.grid_b)));
+    }
+
+    #[test]
+    fn a_crew_sees_the_building_of_an_alarm_dispatched_to_it_but_not_what_is_inside() {
+        let c = City::new();
+        let v = c.crew();
+        // Another station's building, the alarm sent here (the nearest station, or the
+        // dispatcher's choice): the crew must find the building.
+        let theirs = c.building(None, vec![Uuid::now_v7(), c.station_id]);
+        assert!(visible(&v, &theirs));
+        assert!(!visible(&c.crew_of(Uuid::now_v7()), &theirs));
+        let mut household = c.household(c.grid_b);
+        household.building = Some(theirs.id);
+        household.station = theirs.station;
+        household.responders = theirs.responders.clone();
+        assert!(
+            !visible(&v, &household),
+            "its households stay its own crew's"
+        );
+        let mut resident = household.clone();
+        resident.kind = EntityKind::Resident;
+        assert!(!visible(&v, &resident));
+        // No alarm sent here: not ours.
+        assert!(!visible(&v, &c.building(None, vec![Uuid::now_v7()])));
+        // Our own building, with or without alarms.
+        assert!(visible(&v, &c.building(Some(c.station_id), vec![])));
+        // Other roles do not gain buildings through alarms.
+        let worker = c.gridworker();
+        assert!(!visible(&worker, &theirs), "grid B is not the gridworker's");
     }
 
     #[test]

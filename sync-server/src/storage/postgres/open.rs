@@ -15,10 +15,16 @@ use crate::clock;
 use crate::storage::StorageError;
 
 /// The numbered migrations, in order; migration `i` (1-based) brings the schema to version `i`.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "001_oplog_and_accounts",
-    include_str!("../../../migrations/postgres/001_oplog_and_accounts.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "001_oplog_and_accounts",
+        include_str!("../../../migrations/postgres/001_oplog_and_accounts.sql"),
+    ),
+    (
+        "002_alarm_responders",
+        include_str!("../../../migrations/postgres/002_alarm_responders.sql"),
+    ),
+];
 
 /// The schema version this build writes.
 pub fn latest_version() -> i32 {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use gridwork_domain::ids::Id;
-use gridwork_domain::op::Op;
+use gridwork_domain::op::{EntityKind, Op};
 use gridwork_domain::scope::Place;
 use gridwork_domain::sync::{PushOutcome, PushResult};
 
@@ -172,6 +172,13 @@ async fn push_one(
             ],
         )
         .await?;
+    }
+    // A case placed anew (an alarm dispatched, a case moved between buildings) changes which
+    // crews see its building(s).
+    if op.entity == EntityKind::Case && prior.as_ref() != Some(&place) {
+        for building in rules::case_buildings(prior.as_ref(), &place) {
+            records::refresh_responders(tx, building).await?;
+        }
     }
     // A record that moved (another grid, another station) takes everything hanging from it
     // along: their places are recomputed in this same transaction. So does a new record that

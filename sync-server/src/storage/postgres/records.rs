@@ -131,6 +131,45 @@ pub async fn events_of(
     Ok(events)
 }
 
+/// The stations the alarms in `building` were dispatched to, from its cases' stored places.
+pub async fn responders_of(
+    client: &impl GenericClient,
+    building: Id,
+) -> Result<Vec<Id>, StorageError> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT place FROM records WHERE parent = $1 AND kind = 'case' AND place IS NOT NULL",
+        )
+        .await?;
+    let mut facts = Vec::new();
+    for row in client.query(&stmt, &[&building]).await? {
+        let place: Place = serde_json::from_str(row.get::<_, &str>(0))?;
+        facts.extend(place.case);
+    }
+    Ok(rules::responders(&facts))
+}
+
+/// After a case's place changed (an alarm dispatched, a case moved to another building):
+/// brings the building's stored responders up to date. Nothing hangs from them (they show
+/// the building alone), so nothing else moves.
+pub async fn refresh_responders(
+    client: &impl GenericClient,
+    building: Id,
+) -> Result<(), StorageError> {
+    let Some(mut place) = load_place(client, building).await? else {
+        return Ok(());
+    };
+    if place.kind != EntityKind::Building {
+        return Ok(());
+    }
+    let now = responders_of(client, building).await?;
+    if place.responders != now {
+        place.responders = now;
+        set_place(client, building, &place).await?;
+    }
+    Ok(())
+}
+
 fn placed(row: &Row) -> Result<PlacedRecord, StorageError> {
     Ok(PlacedRecord {
         state: serde_json::from_str(row.get::<_, &str>(0))?,
@@ -285,10 +324,15 @@ impl RecordCache {
             vec![]
         };
         events.extend(extra.cloned());
-        self.resolve(client, |mut lookup| {
-            rules::place(state, &events, &mut lookup)
-        })
-        .await
+        let mut place = self
+            .resolve(client, |mut lookup| {
+                rules::place(state, &events, &mut lookup)
+            })
+            .await?;
+        if state.kind == EntityKind::Building {
+            place.responders = responders_of(client, state.id).await?;
+        }
+        Ok(place)
     }
 
     /// After `root`'s place changed: recomputes the places of everything hanging from it.

@@ -19,9 +19,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "002_places",
         include_str!("../../../migrations/002_places.sql"),
     ),
+    (
+        "003_alarm_responders",
+        include_str!("../../../migrations/003_alarm_responders.sql"),
+    ),
 ];
 
-/// The version that added places: upgrading past it computes the places of what is stored.
+/// The version that added places: upgrading to it, and past it, computes the places a
+/// migration left empty.
 const PLACES_VERSION: i64 = 2;
 
 /// The schema version this build writes.
@@ -88,7 +93,7 @@ fn migrate(conn: &Connection) -> Result<(), StorageError> {
     for (i, (_name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        if i as i64 + 1 == PLACES_VERSION {
+        if i as i64 + 1 >= PLACES_VERSION {
             super::records::backfill_places(&tx)?;
         }
     }
@@ -122,6 +127,73 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn an_older_database_learns_which_crews_its_buildings_alarms_went_to() {
+        use gridwork_domain::merge::RecordState;
+        use gridwork_domain::op::EntityKind;
+        use gridwork_domain::workflow::{CaseAction, CaseEvent};
+        use serde_json::json;
+        use uuid::Uuid;
+
+        use crate::storage::sqlite::records;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let conn = open_writer(&path).unwrap();
+        let (assigned, sent) = (Uuid::now_v7(), Uuid::now_v7());
+        let record = |kind, fields: serde_json::Value| {
+            let mut r = RecordState::new(kind, Uuid::now_v7());
+            r.fields = fields.as_object().cloned().unwrap();
+            r
+        };
+        let grid = record(EntityKind::Area, json!({ "parent_id": null }));
+        let building = record(
+            EntityKind::Building,
+            json!({ "grid_id": grid.id, "station_id": assigned }),
+        );
+        let alarm = record(
+            EntityKind::Case,
+            json!({ "kind": "alarm", "area_id": grid.id, "building_id": building.id }),
+        );
+        for (seq, state) in [&grid, &building, &alarm].into_iter().enumerate() {
+            let place = records::compute_place(&conn, state, None).unwrap();
+            records::save(&conn, state, &place, seq as u64 + 1).unwrap();
+        }
+        let dispatch = CaseEvent {
+            id: Uuid::now_v7(),
+            case_id: alarm.id,
+            stamp: gridwork_domain::hlc::Stamp::new(
+                gridwork_domain::hlc::Hlc::new(1_795_000_000_000, 0),
+                Uuid::now_v7(),
+            ),
+            actor: None,
+            action: CaseAction::Dispatch { station_id: sent },
+        };
+        conn.execute(
+            "INSERT INTO case_events (id, case_id, hlc, event, seq) VALUES (?1, ?2, 1, ?3, 4)",
+            rusqlite::params![
+                dispatch.id.to_string(),
+                alarm.id.to_string(),
+                serde_json::to_string(&dispatch).unwrap()
+            ],
+        )
+        .unwrap();
+        let place = records::compute_place(&conn, &alarm, None).unwrap();
+        records::set_place(&conn, alarm.id, &place).unwrap();
+        // As a server of version 2 left it: the building's place without its responders.
+        let mut old = records::load_place(&conn, building.id).unwrap().unwrap();
+        old.responders.clear();
+        records::set_place(&conn, building.id, &old).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        drop(conn);
+
+        let conn = open_writer(&path).unwrap();
+        let place = records::load_place(&conn, building.id).unwrap().unwrap();
+        assert_eq!(place.responders, vec![sent]);
+        assert_eq!(place.station, Some(assigned));
+        assert!(place.is_resolved());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The operation log: appending a push batch in one transaction, reading pages after a cursor.
 
 use gridwork_domain::ids::Id;
-use gridwork_domain::op::Op;
+use gridwork_domain::op::{EntityKind, Op};
 use gridwork_domain::scope::Place;
 use gridwork_domain::sync::{PushOutcome, PushResult};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -113,6 +113,13 @@ fn push_one(tx: &Transaction<'_>, ctx: &PushContext, op: &Op) -> Result<PushOutc
             serde_json::to_string(event)?,
             seq as i64,
         ])?;
+    }
+    // A case placed anew (an alarm dispatched, a case moved between buildings) changes which
+    // crews see its building(s).
+    if op.entity == EntityKind::Case && prior.as_ref() != Some(&place) {
+        for building in rules::case_buildings(prior.as_ref(), &place) {
+            records::refresh_responders(tx, building)?;
+        }
     }
     // A record that moved (another grid, another station) takes everything hanging from it
     // along: their places are recomputed in this same transaction. So does a new record that

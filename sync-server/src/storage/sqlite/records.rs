@@ -101,7 +101,43 @@ pub fn compute_place(
     };
     events.extend(extra.cloned());
     let mut lookup = |id: Id| load(conn, id);
-    rules::place(state, &events, &mut lookup)
+    let mut place = rules::place(state, &events, &mut lookup)?;
+    if state.kind == EntityKind::Building {
+        place.responders = responders_of(conn, state.id)?;
+    }
+    Ok(place)
+}
+
+/// The stations the alarms in `building` were dispatched to, from its cases' stored places.
+pub fn responders_of(conn: &Connection, building: Id) -> Result<Vec<Id>, StorageError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT place FROM records WHERE parent = ?1 AND kind = 'case' AND place IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([building.to_string()], |r| r.get::<_, String>(0))?;
+    let mut facts = Vec::new();
+    for row in rows {
+        let place: Place = serde_json::from_str(&row?)?;
+        facts.extend(place.case);
+    }
+    Ok(rules::responders(&facts))
+}
+
+/// After a case's place changed (an alarm dispatched, a case moved to another building):
+/// brings the building's stored responders up to date. Nothing hangs from them (they show
+/// the building alone), so nothing else moves.
+pub fn refresh_responders(conn: &Connection, building: Id) -> Result<(), StorageError> {
+    let Some(mut place) = load_place(conn, building)? else {
+        return Ok(());
+    };
+    if place.kind != EntityKind::Building {
+        return Ok(());
+    }
+    let now = responders_of(conn, building)?;
+    if place.responders != now {
+        place.responders = now;
+        set_place(conn, building, &place)?;
+    }
+    Ok(())
 }
 
 /// A record and everything hanging from it, with current places.
