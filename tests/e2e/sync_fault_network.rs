@@ -1,7 +1,8 @@
 //! Three phones sync through the fault-injecting proxy ([`crate::fault_proxy`]) while they
-//! work: requests and answers dropped, delayed, duplicated, truncated and reordered. Once the
-//! network is clean again they converge, every edit made on any phone is there, and the server
-//! holds every operation exactly once.
+//! work: requests and answers dropped, delayed, duplicated (answers: a stale earlier answer
+//! replayed), truncated and reordered, each kind in both directions. Once the network is clean
+//! again they converge, every edit made on any phone is there, and the server holds every
+//! operation exactly once and never acted on half a request.
 //!
 //! `GRIDWORK_LONG_FAULTS=1` runs ten times as many rounds; `GRIDWORK_FAULT_SEED=N` picks
 //! another schedule.
@@ -237,13 +238,21 @@ async fn phones_syncing_through_a_faulty_network_converge_with_nothing_lost_or_a
         edits += w.phones.len() + w.created.len() + w.cases.len();
     }
     let event_ops = events.len();
-    for kind in Fault::ALL {
+    for fault in Fault::ALL {
         assert!(
-            faults.get(kind) > 0,
-            "no {} fault was injected",
-            kind.name()
+            faults.get(fault) > 0,
+            "no {} fault was injected: {faults}",
+            fault.name()
         );
     }
+    assert_eq!(
+        faults.truncated_requests_served, 0,
+        "the server answered a truncated request with a success"
+    );
+    assert!(
+        faults.truncated_requests_refused > 0,
+        "no truncated push reached the server with half its body: {faults}"
+    );
     let syncs: u64 = workers.iter().map(|w| w.syncs).sum();
     let failed: u64 = workers.iter().map(|w| w.failed_syncs).sum();
     eprintln!(
