@@ -404,6 +404,93 @@ fn an_encrypted_phone_logs_at_trace_level_without_a_name_phone_or_id_number() {
 }
 
 #[test]
+fn a_conflict_on_an_id_number_is_listed_masked_in_the_table_and_in_json() {
+    use gridwork_core::seed::id_number;
+    use gridwork_domain::model::Resident;
+    use gridwork_domain::validate::resident_id::mask;
+
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = LocalServer::start(&rt, dir.path());
+    let url = server.handle.url();
+    let code = |name: &str| server.code(&rt, name, Role::Admin, vec![]);
+    let centre = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
+    let net = HttpTransport::new(&url, None).unwrap();
+    rt.block_on(centre.enroll(&net, &code("陈静"), "centre"))
+        .unwrap();
+    let seeded = seed_subdistrict(&centre, 7, SeedSize::TINY, |_, _| {}).unwrap();
+    rt.block_on(centre.sync_now(&net)).unwrap();
+
+    let store = dir.path().join("phone.db");
+    let c = code("王芳");
+    let out = gridwork(
+        &store,
+        &["device", "enroll", "--server", &url, "--code", &c],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = gridwork(&store, &["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // The phone corrects a resident's ID number offline; the command centre, not having seen
+    // it, corrects it to another number a moment later. The phone's value loses and is kept
+    // as a conflict holding two whole ID numbers.
+    let resident = seeded.residents.last().unwrap().id;
+    let day = chrono::NaiveDate::from_ymd_opt(1987, 9, 23).unwrap();
+    let (phones_number, centres_number) = (id_number(day, 611), id_number(day, 612));
+    {
+        let phone = Gridwork::open(&store).unwrap();
+        phone
+            .update::<Resident>(resident, |r| r.id_number = Some(phones_number.clone()))
+            .unwrap();
+    }
+    // Later by far more than the devices' clock corrections can differ (both read the
+    // server's clock on loopback), so the centre's value is the one that wins.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    centre
+        .update::<Resident>(resident, |r| r.id_number = Some(centres_number.clone()))
+        .unwrap();
+    rt.block_on(centre.sync_now(&net)).unwrap();
+    let out = gridwork(&store, &["sync"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let mut whole: Vec<String> = vec![phones_number.clone(), centres_number.clone()];
+    whole.extend(seeded.residents.iter().filter_map(|r| r.id_number.clone()));
+    for args in [&["conflicts", "list"][..], &["conflicts", "list", "--json"]] {
+        let out = gridwork(&store, args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let listed = stdout(&out);
+        assert!(
+            listed.contains(&mask(&phones_number)) && listed.contains(&mask(&centres_number)),
+            "{args:?}: the conflict on the ID number is listed, masked:\n{listed}"
+        );
+        for number in &whole {
+            assert!(
+                !listed.contains(number.as_str()),
+                "{args:?}: a whole ID number is listed:\n{listed}"
+            );
+        }
+    }
+    // `--json` prints the field conflicts, then the flagged case events: two documents.
+    let out = gridwork(&store, &["conflicts", "list", "--json"]);
+    let listed = stdout(&out);
+    let mut documents =
+        serde_json::Deserializer::from_str(&listed).into_iter::<serde_json::Value>();
+    let fields = documents.next().unwrap().unwrap();
+    let on_number = fields
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["field"] == "id_number")
+        .expect("a conflict on the ID number");
+    assert_eq!(on_number["lost_value"], mask(&phones_number));
+    assert_eq!(on_number["won_value"], mask(&centres_number));
+    // The single-record view still shows the whole (winning) number to this role.
+    let out = gridwork(&store, &["resident", "show", &resident.to_string()]);
+    assert!(stdout(&out).contains(&centres_number), "{}", stdout(&out));
+    rt.block_on(server.handle.shutdown()).unwrap();
+}
+
+#[test]
 fn a_damaged_store_is_refused_with_exit_code_3_and_recovered_keeping_its_unsynced_changes() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("phone.db");

@@ -3,7 +3,8 @@
 //! kill the store opens, passes SQLite's integrity check, and its outbox and state agree: every
 //! queued change is in the state, and every change of this phone in the state is either queued
 //! or already on the server. At the end, after a clean sync, every phone has converged and every
-//! acknowledged edit is there exactly once.
+//! acknowledged edit is there exactly once. Some kills must land after a write began and before
+//! it was acknowledged, and some during a sync, or the test fails.
 //!
 //! `GRIDWORK_CRASH_KILLS=N` sets the number of kills (default 100); `GRIDWORK_LONG_FAULTS=1`
 //! makes it 1,000.
@@ -174,6 +175,11 @@ fn a_phone_killed_at_random_instants_while_writing_and_syncing_loses_no_acknowle
         log.catch_up(&rt, &net);
         check_outbox_and_state_agree(&phones[p], &log, round);
     }
+    // The kills must have landed where it matters, or the checks above proved nothing.
+    assert!(
+        figures.mid_write > 0 && figures.mid_sync > 0,
+        "no kill landed mid-write or none mid-sync: {figures:?}"
+    );
 
     // The network is fine and nobody is killed: a clean sync, and everyone converges.
     for _ in 0..2 {
