@@ -32,6 +32,10 @@ struct Answers {
     ops: Vec<Op>,
     /// Case events that came with records.
     events: Vec<CaseEvent>,
+    /// The ids of the records in snapshot pages (whole or restricted to some scope entries).
+    snapshot_ids: Vec<Id>,
+    /// Snapshot pages asked for part of the scope (`?scope=`).
+    restricted_snapshots: usize,
     pulls: usize,
     snapshots: usize,
 }
@@ -73,15 +77,34 @@ impl Transport for Recording {
         limit: usize,
     ) -> Result<Sized<SnapshotResponse>, TransportError> {
         let answer = self.inner.snapshot(after, limit).await?;
-        let mut seen = self.seen.lock().unwrap();
-        seen.snapshots += 1;
-        seen.records.extend(answer.value.records.iter().cloned());
-        seen.events.extend(answer.value.events.iter().cloned());
+        self.saw_snapshot(&answer.value);
+        Ok(answer)
+    }
+
+    async fn snapshot_of(
+        &self,
+        after: Option<Id>,
+        limit: usize,
+        entries: &[Id],
+    ) -> Result<Sized<SnapshotResponse>, TransportError> {
+        let answer = self.inner.snapshot_of(after, limit, entries).await?;
+        self.seen.lock().unwrap().restricted_snapshots += 1;
+        self.saw_snapshot(&answer.value);
         Ok(answer)
     }
 
     fn set_token(&self, token: Option<String>) {
         self.inner.set_token(token)
+    }
+}
+
+impl Recording {
+    fn saw_snapshot(&self, page: &SnapshotResponse) {
+        let mut seen = self.seen.lock().unwrap();
+        seen.snapshots += 1;
+        seen.records.extend(page.records.iter().cloned());
+        seen.events.extend(page.events.iter().cloned());
+        seen.snapshot_ids.extend(page.records.iter().map(|r| r.id));
     }
 }
 
@@ -927,8 +950,45 @@ async fn a_grid_redraw_moves_records_between_phones_online_and_offline_and_loses
     // The building head kept their building wherever its grid went.
     assert!(head.held().contains(&a_buildings[0].id));
 
-    // An administrator gives the online gridworker grid B instead: the phone takes the new
-    // scope on its next sync, purging A's records.
+    // An administrator gives the online gridworker grid B as well: the phone fetches what B
+    // gives and only that (a snapshot restricted to the new entry), purging nothing.
+    let held_before = online.held();
+    let gb_only = Member::enroll(&server, "核对B", Role::Gridworker, vec![gb]).await;
+    let b_gives = expected(&server, &gb_only.user).await;
+    assert!(
+        server
+            .storage
+            .set_user_scope(online.user.id, vec![ga, gb])
+            .await
+            .unwrap()
+    );
+    *online.net.seen.lock().unwrap() = Answers::default();
+    let r = online.sync().await;
+    let received: BTreeSet<Id> = {
+        let seen = online.net.seen.lock().unwrap();
+        assert!(seen.restricted_snapshots > 0, "a restricted snapshot");
+        seen.snapshot_ids.iter().copied().collect()
+    };
+    assert_eq!(received, b_gives, "exactly what grid B gives");
+    assert_eq!(r.snapshot_records, b_gives.len() as u64, "{r:?}");
+    assert!(
+        received
+            .iter()
+            .all(|id| !held_before.contains(id) || is_area_or_station(&online, *id)),
+        "nothing it held came again but the areas and stations above both grids"
+    );
+    assert_eq!(r.evicted, 0, "{r:?}");
+    let now = server.storage.user(online.user.id).await.unwrap().unwrap();
+    assert_eq!(online.held(), expected(&server, &now).await);
+    let fresh = Member::enroll(&server, "核对AB", Role::Gridworker, vec![ga, gb]).await;
+    fresh.sync().await;
+    assert_eq!(online.held(), fresh.held());
+    assert_eq!(
+        online.gw.state_digest().unwrap(),
+        fresh.gw.state_digest().unwrap()
+    );
+
+    // Then grid B alone: nothing to fetch, A's records purged on the phone.
     assert!(
         server
             .storage
@@ -937,14 +997,77 @@ async fn a_grid_redraw_moves_records_between_phones_online_and_offline_and_loses
             .unwrap()
     );
     let r = online.sync().await;
-    assert!(r.snapshot_records > 0 && r.evicted > 0, "{r:?}");
-    let fresh = Member::enroll(&server, "核对B", Role::Gridworker, vec![gb]).await;
-    fresh.sync().await;
-    assert_eq!(online.held(), fresh.held());
+    assert_eq!(r.snapshot_records, 0, "{r:?}");
+    assert!(r.evicted > 0, "{r:?}");
+    gb_only.sync().await;
+    assert_eq!(online.held(), gb_only.held());
     assert_eq!(
         online.gw.state_digest().unwrap(),
-        fresh.gw.state_digest().unwrap()
+        gb_only.gw.state_digest().unwrap()
     );
+
+    // The restriction narrows, never widens: entries outside the user's scope are ignored
+    // (nothing at all when none is theirs), and what comes lies inside the scope.
+    let other_grid = c.other.grids[0].id;
+    let page = online
+        .net
+        .inner
+        .snapshot_of(None, 2000, &[ga, other_grid])
+        .await
+        .unwrap()
+        .value;
+    assert!(page.records.is_empty(), "grid A is not theirs any more");
+    let page = online
+        .net
+        .inner
+        .snapshot_of(None, 2000, &[other_grid, gb])
+        .await
+        .unwrap()
+        .value;
+    let now = server.storage.user(online.user.id).await.unwrap().unwrap();
+    let allowed = expected(&server, &now).await;
+    assert!(!page.records.is_empty());
+    assert!(page.records.iter().all(|r| allowed.contains(&r.id)));
+    let root = c
+        .operator
+        .net
+        .snapshot_of(None, 2000, &[gb])
+        .await
+        .unwrap()
+        .value;
+    assert!(
+        root.records.is_empty(),
+        "an admin seeing everything names no entry of its (empty) scope"
+    );
+    let token = online.gw.token().unwrap().unwrap();
+    let status = status_of_get(&server.url(), "/v1/snapshot?scope=grid-b", &token).await;
+    assert_eq!(
+        status, 400,
+        "a scope that is not a list of ids is bad input"
+    );
+}
+
+/// The status code of a plain HTTP/1.1 GET to `path` with a bearer token.
+async fn status_of_get(base: &str, path: &str, token: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let head = String::from_utf8_lossy(&answer);
+    head.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Whether the phone holds `id` as an area or a station (the read-only path above a scope).
+fn is_area_or_station(m: &Member, id: Id) -> bool {
+    m.gw.record_state(id)
+        .unwrap()
+        .is_some_and(|r| matches!(r.kind, EntityKind::Area | EntityKind::Station))
 }
 
 /// The phone field of a household as the centre's phone holds it after a sync.

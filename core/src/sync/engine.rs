@@ -26,6 +26,7 @@ use crate::gridwork::Gridwork;
 use crate::store::search_index::SearchRow;
 use crate::store::{meta, outbox, records};
 use crate::sync::backoff::RetryPolicy;
+use crate::sync::rescope;
 use crate::sync::state::{SyncObserver, SyncProgress, SyncReport, SyncState, SyncStep};
 use crate::sync::transport::{Transport, TransportError};
 
@@ -428,28 +429,86 @@ impl Gridwork {
         }
     }
 
-    /// The user's scope was changed: take the whole snapshot of the new scope, absorbing each
-    /// page, then purge every local record the snapshot did not hold and remember the new
-    /// digest, in one transaction. Interrupted, it starts over at the next sync (the old digest
-    /// is still stored). The outbox is not touched; the cursor stays where it is (what lies
-    /// between it and the snapshot is pulled again, which merging makes harmless).
+    /// The user's scope was changed: fetch what the new scope adds, purge what it no longer
+    /// covers, and remember the new scope, the purge and the scope in one transaction
+    /// (`super::rescope` says what is fetched and purged). Entries added to the scope are
+    /// fetched alone (a snapshot restricted to them); entries kept are fetched again only when
+    /// one of them moved to another area path; a new role takes the whole snapshot again.
+    /// Interrupted, it starts over at the next sync (the old scope is still stored). The outbox
+    /// is not touched; the cursor stays where it is (what lies between it and the snapshot is
+    /// pulled again, which merging makes harmless).
     async fn rescope<T: Transport>(
         &self,
         transport: &T,
         report: &mut SyncReport,
         user: &UserScope,
     ) -> Result<(), SyncError> {
-        let mut held = std::collections::HashSet::new();
+        let new = ScopeView::new(user.role, user.scope.clone(), user.anchors.clone());
+        let old = self.read(crate::permissions::scope_view)?;
+        let mut fetched = std::collections::HashSet::new();
+        let old = match (rescope::plan(old.as_ref(), &new), old) {
+            (rescope::Plan::Gained(gained), Some(old)) => {
+                if !gained.is_empty() {
+                    self.fetch_scope(transport, report, Some(&gained), &mut fetched)
+                        .await?;
+                }
+                let gained_anchors = self.read(|c| rescope::anchors_of(c, &gained))?;
+                let kept = rescope::kept(&old, &new);
+                if !kept.is_empty() && rescope::kept_entries_moved(&old, &new, &gained_anchors) {
+                    self.fetch_scope(transport, report, Some(&kept), &mut fetched)
+                        .await?;
+                }
+                Some(old)
+            }
+            _ => {
+                self.fetch_scope(transport, report, None, &mut fetched)
+                    .await?;
+                None
+            }
+        };
+        self.with_tx(|tx, _, _| {
+            let gone = match &old {
+                Some(old) => rescope::to_purge(tx, old, &new, &fetched)?,
+                // The whole scope was fetched: whatever it did not hold goes.
+                None => records::all_ids(tx)?
+                    .into_iter()
+                    .filter(|id| !fetched.contains(id))
+                    .collect(),
+            };
+            for id in gone {
+                report.evicted += u64::from(records::purge(tx, id)?);
+            }
+            save_scope(tx, user)
+        })?;
+        Ok(())
+    }
+
+    /// Snapshot pages of the user's scope, restricted to `entries` when given, each absorbed in
+    /// its own transaction; the ids received are added to `fetched`.
+    async fn fetch_scope<T: Transport>(
+        &self,
+        transport: &T,
+        report: &mut SyncReport,
+        entries: Option<&[Id]>,
+        fetched: &mut std::collections::HashSet<Id>,
+    ) -> Result<(), SyncError> {
         let mut after = None;
         loop {
-            let page = transport.snapshot(after, MAX_SNAPSHOT_LIMIT).await?;
+            let page = match entries {
+                Some(entries) => {
+                    transport
+                        .snapshot_of(after, MAX_SNAPSHOT_LIMIT, entries)
+                        .await?
+                }
+                None => transport.snapshot(after, MAX_SNAPSHOT_LIMIT).await?,
+            };
             report.bytes += page.bytes;
             let page = page.value;
             self.with_tx(|tx, clock, wall| {
                 clock.set_offset_ms(page.server_time_ms as i64 - wall as i64);
                 absorb(tx, clock, wall, &page.records, &page.events)
             })?;
-            held.extend(page.records.iter().map(|r| r.id));
+            fetched.extend(page.records.iter().map(|r| r.id));
             report.snapshot_records += page.records.len() as u64;
             self.sync.progress(SyncProgress {
                 step: SyncStep::Bootstrap,
@@ -458,18 +517,9 @@ impl Gridwork {
             });
             match page.next_after {
                 Some(next) => after = Some(next),
-                None => break,
+                None => return Ok(()),
             }
         }
-        self.with_tx(|tx, _, _| {
-            for id in records::all_ids(tx)? {
-                if !held.contains(&id) {
-                    report.evicted += u64::from(records::purge(tx, id)?);
-                }
-            }
-            save_scope(tx, user)
-        })?;
-        Ok(())
     }
 }
 

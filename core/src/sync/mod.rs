@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod engine;
+mod rescope;
 mod restamp;
 pub mod state;
 pub mod transport;

@@ -146,6 +146,19 @@ pub trait Transport: Send + Sync {
         after: Option<Id>,
         limit: usize,
     ) -> impl Future<Output = Result<Sized<SnapshotResponse>, TransportError>> + Send;
+    /// A snapshot page restricted to what `entries` (entries of the user's scope) give: what a
+    /// scope change added (`GET /v1/snapshot?scope=ID,ID`). The server ignores entries that are
+    /// not the user's. By default the whole scope's page, which a device absorbs as well, only
+    /// with more to download: a transport that can send the parameter overrides it.
+    fn snapshot_of(
+        &self,
+        after: Option<Id>,
+        limit: usize,
+        entries: &[Id],
+    ) -> impl Future<Output = Result<Sized<SnapshotResponse>, TransportError>> + Send {
+        let _ = entries;
+        self.snapshot(after, limit)
+    }
     /// Sets the bearer token used from now on.
     fn set_token(&self, token: Option<String>);
 }
@@ -311,6 +324,24 @@ impl Transport for HttpTransport {
         limit: usize,
     ) -> Result<Sized<SnapshotResponse>, TransportError> {
         let mut url = format!("{}/v1/snapshot?limit={limit}", self.base);
+        if let Some(a) = after {
+            url.push_str(&format!("&after={a}"));
+        }
+        self.send(self.client.get(url), 0).await
+    }
+
+    async fn snapshot_of(
+        &self,
+        after: Option<Id>,
+        limit: usize,
+        entries: &[Id],
+    ) -> Result<Sized<SnapshotResponse>, TransportError> {
+        let scope: Vec<String> = entries.iter().map(Id::to_string).collect();
+        let mut url = format!(
+            "{}/v1/snapshot?limit={limit}&scope={}",
+            self.base,
+            scope.join(",")
+        );
         if let Some(a) = after {
             url.push_str(&format!("&after={a}"));
         }

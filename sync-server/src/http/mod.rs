@@ -8,7 +8,7 @@
 //! | `POST /v1/enroll` | none (the code is the credential) | `EnrollRequest` → `EnrollResponse` |
 //! | `POST /v1/push` | bearer | `PushRequest` → `PushResponse` |
 //! | `GET /v1/pull?after=&limit=&wait=` | bearer | `PullResponse` |
-//! | `GET /v1/snapshot?after=&limit=` | bearer | `SnapshotResponse` |
+//! | `GET /v1/snapshot?after=&limit=&scope=` | bearer | `SnapshotResponse` |
 
 use std::net::IpAddr;
 use std::sync::Arc;
