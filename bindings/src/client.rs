@@ -23,12 +23,18 @@ use crate::model::{
     Area, Building, Household, Position, Registration, Resident, ResidentSummary, Station,
 };
 use crate::permission::Permission;
-use crate::sync::{Enrollment, ObserverBridge, SyncObserver, SyncReport, SyncState};
+use crate::sync::{
+    Enrollment, ObserverBridge, RejectedChange, SyncObserver, SyncReport, SyncState,
+};
 
 type Result<T, E = GridworkError> = std::result::Result<T, E>;
 
 /// The longest live wait the server allows, in seconds.
 const MAX_WAIT_SECONDS: u32 = 30;
+
+/// The longest tenant retention a phone accepts: ten years (a typo of a few zeros must not keep
+/// tenants' data on phones for ever).
+pub const MAX_TENANT_RETENTION_DAYS: u32 = 3650;
 
 /// One device's gridwork: its local store, and sync with the server it was opened with.
 #[derive(Debug, uniffi::Object)]
@@ -114,6 +120,39 @@ impl GridworkClient {
     /// How many changes the server rejected (kept, shown, never resent).
     pub fn rejected_count(&self) -> Result<u64> {
         Ok(self.core.rejected_ops()?.len() as u64)
+    }
+
+    /// The changes the server refused, oldest first, with its reason (e.g. "forbidden: this
+    /// household is outside your building(s)"), so the app can show why. They name the record
+    /// and the rule, never a stored value; the changes stay on the device (see
+    /// `export_unsynced`).
+    pub fn rejected_changes(&self) -> Result<Vec<RejectedChange>> {
+        Ok(self
+            .core
+            .rejected_ops()?
+            .into_iter()
+            .map(RejectedChange::from)
+            .collect())
+    }
+
+    /// Days after check-out before a tenant's personal data leaves this phone (the
+    /// subdistrict's policy; 90 unless set). The registration ledger stays on the server.
+    pub fn tenant_retention_days(&self) -> Result<u32> {
+        Ok(self.core.tenant_retention_days()?)
+    }
+
+    /// Sets that period, then purges the stays it now puts past retention (and their tenants
+    /// when no other stay keeps them); returns how many records left the phone. Refused with
+    /// `InvalidInput` beyond [`MAX_TENANT_RETENTION_DAYS`].
+    pub fn set_tenant_retention_days(&self, days: u32) -> Result<u64> {
+        if days > MAX_TENANT_RETENTION_DAYS {
+            return Err(GridworkError::InvalidInput {
+                field: "tenant_retention_days".into(),
+                reason: format!("at most {MAX_TENANT_RETENTION_DAYS} days (ten years)"),
+            });
+        }
+        self.core.set_tenant_retention_days(days)?;
+        Ok(self.core.purge_expired_tenants()?)
     }
 
     // -- places -----------------------------------------------------------------------------
@@ -417,6 +456,35 @@ impl GridworkClient {
         Ok(self.core.may_create(&new_case.to_core()?)?.into())
     }
 
+    /// Whether this user may add this household where its building puts it (a building head:
+    /// in their building; a gridworker: in their grid).
+    pub fn may_create_household(&self, household: Household) -> Result<Permission> {
+        Ok(self.core.may_create(&household.to_core()?)?.into())
+    }
+
+    /// Whether this user may add this resident to their household.
+    pub fn may_create_resident(&self, resident: Resident) -> Result<Permission> {
+        Ok(self.core.may_create(&resident.to_core()?)?.into())
+    }
+
+    /// Whether this user may check a tenant into a room, i.e. create a registration of
+    /// `resident_id` in `household_id` (`check_in`'s question, asked before the form).
+    pub fn may_create_registration(
+        &self,
+        resident_id: String,
+        household_id: String,
+    ) -> Result<Permission> {
+        let stay = core::Registration {
+            id: gridwork_domain::ids::new_id(),
+            resident_id: id("resident_id", &resident_id)?,
+            household_id: id("household_id", &household_id)?,
+            check_in: chrono::NaiveDate::default(),
+            expected_end: None,
+            check_out: None,
+        };
+        Ok(self.core.may_create(&stay)?.into())
+    }
+
     /// Every open case on the device, most urgent first.
     pub fn open_cases(&self) -> Result<Vec<CaseView>> {
         Ok(into_all(self.core.open_cases()?))
@@ -626,4 +694,296 @@ fn options(encryption_key: Option<&str>) -> Result<OpenOptions> {
 /// Converts every item of a list from the core's type.
 fn into_all<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
     items.into_iter().map(Into::into).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use gridwork_core::seed::{SeedSize, Seeded, seed_subdistrict};
+    use gridwork_core::sync::transport::Sized;
+    use gridwork_core::{Transport, TransportError};
+    use gridwork_domain::ids::{Id, new_id};
+    use gridwork_domain::op::EntityKind;
+    use gridwork_domain::sync::{
+        EnrollRequest, EnrollResponse, PullResponse, PushOutcome, PushRequest, PushResponse,
+        PushResult, RejectCode, Role, SnapshotResponse, UserScope,
+    };
+
+    use super::*;
+    use crate::model::HouseholdKind;
+
+    /// A stand-in sync server: enrolls the device as a building head of `building`, refuses
+    /// every change to the household `refused` as out of scope, accepts the rest.
+    struct Desk {
+        building: Id,
+        anchors: Vec<Vec<Id>>,
+        refused: Id,
+    }
+
+    impl Desk {
+        fn user(&self) -> UserScope {
+            UserScope {
+                role: Role::BuildingHead,
+                scope: vec![self.building],
+                anchors: self.anchors.clone(),
+            }
+        }
+    }
+
+    fn sized<T>(value: T) -> Result<Sized<T>, TransportError> {
+        Ok(Sized { value, bytes: 0 })
+    }
+
+    impl Transport for Desk {
+        async fn enroll(
+            &self,
+            _req: &EnrollRequest,
+        ) -> Result<Sized<EnrollResponse>, TransportError> {
+            let user = self.user();
+            sized(EnrollResponse {
+                token: "token".into(),
+                user_id: new_id(),
+                user_name: "赵磊".into(),
+                role: user.role,
+                scope: user.scope,
+                anchors: user.anchors,
+                server_time_ms: gridwork_core::system_clock()(),
+            })
+        }
+
+        async fn push(&self, req: &PushRequest) -> Result<Sized<PushResponse>, TransportError> {
+            let results = req
+                .ops
+                .iter()
+                .enumerate()
+                .map(|(i, op)| PushResult {
+                    op_id: op.id,
+                    outcome: if op.entity_id == self.refused {
+                        PushOutcome::Rejected {
+                            code: RejectCode::Forbidden,
+                            message: "this household is outside your building(s)".into(),
+                        }
+                    } else {
+                        PushOutcome::Accepted { seq: i as u64 + 1 }
+                    },
+                })
+                .collect();
+            sized(PushResponse {
+                results,
+                server_time_ms: gridwork_core::system_clock()(),
+            })
+        }
+
+        async fn pull(
+            &self,
+            after: u64,
+            _limit: usize,
+            _wait_s: u64,
+        ) -> Result<Sized<PullResponse>, TransportError> {
+            sized(PullResponse {
+                ops: vec![],
+                next: after,
+                more: false,
+                server_time_ms: gridwork_core::system_clock()(),
+                records: vec![],
+                events: vec![],
+                evict: vec![],
+                user: Some(self.user()),
+            })
+        }
+
+        async fn snapshot(
+            &self,
+            _after: Option<Id>,
+            _limit: usize,
+        ) -> Result<Sized<SnapshotResponse>, TransportError> {
+            sized(SnapshotResponse {
+                seq: 0,
+                records: vec![],
+                events: vec![],
+                next_after: None,
+                server_time_ms: gridwork_core::system_clock()(),
+            })
+        }
+
+        fn set_token(&self, _token: Option<String>) {}
+    }
+
+    /// A phone holding a small subdistrict, enrolled as the building head of its first
+    /// building through the stand-in server.
+    async fn building_head(dir: &tempfile::TempDir) -> (Arc<GridworkClient>, Seeded, Desk) {
+        let path = dir.path().join("phone.db").display().to_string();
+        let client = GridworkClient::open(path, "http://127.0.0.1:9".into(), None).unwrap();
+        let seeded = seed_subdistrict(&client.core, 5, SeedSize::TINY, |_, _| {}).unwrap();
+        let mine = &seeded.buildings[0];
+        let theirs = seeded
+            .households
+            .iter()
+            .find(|h| h.building_id != mine.id)
+            .unwrap();
+        let desk = Desk {
+            building: mine.id,
+            anchors: vec![client.core.place_of(mine.id).unwrap().areas],
+            refused: theirs.id,
+        };
+        client
+            .core
+            .enroll(&desk, "K7QM-2XWD-9HTR", "楼长的手机")
+            .await
+            .unwrap();
+        (client, seeded, desk)
+    }
+
+    fn household_in(building: Id) -> Household {
+        Household {
+            id: String::new(),
+            building_id: id_text(building),
+            unit: "2-301".into(),
+            kind: HouseholdKind::Rental,
+            phone: None,
+            archived: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_building_head_may_create_households_residents_and_stays_in_their_building_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (client, s, _desk) = building_head(&dir).await;
+        let mine = s.buildings[0].id;
+        let theirs = s.buildings.iter().find(|b| b.id != mine).unwrap().id;
+
+        assert!(
+            client
+                .may_create_household(household_in(mine))
+                .unwrap()
+                .allowed
+        );
+        let refused = client.may_create_household(household_in(theirs)).unwrap();
+        assert!(!refused.allowed);
+        let reason = refused.reason.unwrap();
+        assert!(reason.contains("outside your building"), "{reason}");
+
+        let room = |b: Id| s.households.iter().find(|h| h.building_id == b).unwrap();
+        let (my_room, their_room) = (room(mine), room(theirs));
+        let tenant = |household: Id| Resident {
+            id: String::new(),
+            household_id: id_text(household),
+            name: "李娜".into(),
+            id_number: None,
+            phone: None,
+            key_groups: vec![],
+            last_visit_ms: None,
+            archived: false,
+        };
+        assert!(
+            client
+                .may_create_resident(tenant(my_room.id))
+                .unwrap()
+                .allowed
+        );
+        assert!(
+            !client
+                .may_create_resident(tenant(their_room.id))
+                .unwrap()
+                .allowed
+        );
+
+        let resident = id_text(s.residents[0].id);
+        let here = client
+            .may_create_registration(resident.clone(), id_text(my_room.id))
+            .unwrap();
+        assert!(here.allowed, "{here:?}");
+        let there = client
+            .may_create_registration(resident, id_text(their_room.id))
+            .unwrap();
+        assert!(!there.allowed);
+        assert!(there.reason.is_some());
+        // Ids that are not ids are bad input, not a refusal.
+        assert!(matches!(
+            client.may_create_registration("x".into(), id_text(my_room.id)),
+            Err(GridworkError::InvalidInput { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn rejected_changes_name_the_record_and_the_reason_but_no_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let (client, _s, desk) = building_head(&dir).await;
+        assert!(client.rejected_changes().unwrap().is_empty());
+        let mut household = client.household(id_text(desk.refused)).unwrap();
+        household.phone = Some("13912345678".into());
+        client.update_household(household).unwrap();
+        client.core.sync_now(&desk).await.unwrap();
+
+        let rejected = client.rejected_changes().unwrap();
+        assert!(!rejected.is_empty());
+        assert_eq!(rejected.len() as u64, client.rejected_count().unwrap());
+        for change in &rejected {
+            assert_eq!(change.entity_kind, EntityKind::Household.as_str());
+            assert_eq!(change.entity_id, id_text(desk.refused));
+            assert_eq!(
+                change.reason,
+                "forbidden: this household is outside your building(s)"
+            );
+            assert!(!format!("{change:?}").contains("13912345678"));
+            assert!(id("change_id", &change.change_id).is_ok());
+        }
+    }
+
+    #[tokio::test]
+    async fn tenant_retention_is_set_from_the_app_and_purges_what_it_now_covers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (client, s, _desk) = building_head(&dir).await;
+        assert_eq!(client.tenant_retention_days().unwrap(), 90);
+
+        // A tenant who left 40 days ago: within 90 days, past 30.
+        let today = chrono::DateTime::from_timestamp_millis(client.now_ms() as i64)
+            .unwrap()
+            .date_naive();
+        let day = |back: i64| (today - chrono::Duration::days(back)).to_string();
+        let room = s
+            .households
+            .iter()
+            .find(|h| h.building_id == s.buildings[0].id)
+            .unwrap();
+        let tenant = client
+            .create_resident(Resident {
+                id: String::new(),
+                household_id: id_text(room.id),
+                name: "周杰".into(),
+                id_number: None,
+                phone: None,
+                key_groups: vec![],
+                last_visit_ms: None,
+                archived: false,
+            })
+            .unwrap();
+        let stay = client
+            .check_in(tenant.id.clone(), id_text(room.id), day(200), None)
+            .unwrap();
+        client.check_out(stay.id.clone(), day(40)).unwrap();
+
+        assert_eq!(client.set_tenant_retention_days(90).unwrap(), 0);
+        assert_eq!(
+            client
+                .registrations_of_resident(tenant.id.clone())
+                .unwrap()
+                .len(),
+            1
+        );
+        let purged = client.set_tenant_retention_days(30).unwrap();
+        assert!(purged >= 1, "{purged}");
+        assert_eq!(client.tenant_retention_days().unwrap(), 30);
+        assert!(client.registration_gone(&stay.id));
+
+        let too_long = client.set_tenant_retention_days(MAX_TENANT_RETENTION_DAYS + 1);
+        assert!(matches!(too_long, Err(GridworkError::InvalidInput { .. })));
+        assert_eq!(client.tenant_retention_days().unwrap(), 30, "unchanged");
+    }
+
+    impl GridworkClient {
+        fn registration_gone(&self, registration: &str) -> bool {
+            let id = id("registration", registration).unwrap();
+            self.core.record_state(id).unwrap().is_none()
+        }
+    }
 }

@@ -49,6 +49,31 @@ impl From<gridwork_domain::sync::EnrollResponse> for Enrollment {
     }
 }
 
+/// A change the server refused: which record, and why (the rule or the check, never a stored
+/// value). Kept on the device, never resent.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RejectedChange {
+    /// The change's own id.
+    pub change_id: String,
+    /// `household`, `resident`, `case`...
+    pub entity_kind: String,
+    pub entity_id: String,
+    /// The server's code and message, e.g. "forbidden: this household is outside your
+    /// building(s)".
+    pub reason: String,
+}
+
+impl From<gridwork_core::store::outbox::OutboxEntry> for RejectedChange {
+    fn from(entry: gridwork_core::store::outbox::OutboxEntry) -> Self {
+        RejectedChange {
+            change_id: id_text(entry.op.id),
+            entity_kind: entry.op.entity.as_str().to_string(),
+            entity_id: id_text(entry.op.entity_id),
+            reason: entry.rejected.unwrap_or_else(|| "rejected".into()),
+        }
+    }
+}
+
 /// The state of sync, for the app's status line.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum SyncState {
