@@ -32,10 +32,6 @@ type Result<T, E = GridworkError> = std::result::Result<T, E>;
 /// The longest live wait the server allows, in seconds.
 const MAX_WAIT_SECONDS: u32 = 30;
 
-/// The longest tenant retention a phone accepts: ten years (a typo of a few zeros must not keep
-/// tenants' data on phones for ever).
-pub const MAX_TENANT_RETENTION_DAYS: u32 = 3650;
-
 /// One device's gridwork: its local store, and sync with the server it was opened with.
 #[derive(Debug, uniffi::Object)]
 pub struct GridworkClient {
@@ -143,14 +139,8 @@ impl GridworkClient {
 
     /// Sets that period, then purges the stays it now puts past retention (and their tenants
     /// when no other stay keeps them); returns how many records left the phone. Refused with
-    /// `InvalidInput` beyond [`MAX_TENANT_RETENTION_DAYS`].
+    /// `InvalidInput` beyond 3,650 days (ten years).
     pub fn set_tenant_retention_days(&self, days: u32) -> Result<u64> {
-        if days > MAX_TENANT_RETENTION_DAYS {
-            return Err(GridworkError::InvalidInput {
-                field: "tenant_retention_days".into(),
-                reason: format!("at most {MAX_TENANT_RETENTION_DAYS} days (ten years)"),
-            });
-        }
         self.core.set_tenant_retention_days(days)?;
         Ok(self.core.purge_expired_tenants()?)
     }
@@ -975,7 +965,7 @@ mod tests {
         assert_eq!(client.tenant_retention_days().unwrap(), 30);
         assert!(client.registration_gone(&stay.id));
 
-        let too_long = client.set_tenant_retention_days(MAX_TENANT_RETENTION_DAYS + 1);
+        let too_long = client.set_tenant_retention_days(3651);
         assert!(matches!(too_long, Err(GridworkError::InvalidInput { .. })));
         assert_eq!(client.tenant_retention_days().unwrap(), 30, "unchanged");
     }

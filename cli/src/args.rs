@@ -142,6 +142,13 @@ pub enum DeviceCmd {
     },
     /// This device: id, user, server, unsynced changes, sync state.
     Status,
+    /// How long a checked-out tenant's personal data stays on this device (the subdistrict's
+    /// policy); with `--days`, set it and purge what the new period covers at once.
+    Retention {
+        /// Days after check-out (0 to 3650; the default policy is 90).
+        #[arg(long)]
+        days: Option<u32>,
+    },
     /// Write a new random encryption key to a file (readable by its owner only), for
     /// `--key-file`.
     NewKey {

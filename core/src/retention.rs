@@ -9,7 +9,10 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use gridwork_domain::ids::Id;
-use gridwork_domain::scope::{DEFAULT_TENANT_RETENTION_DAYS, tenant_data_expired};
+use gridwork_domain::scope::{
+    DEFAULT_TENANT_RETENTION_DAYS, MAX_TENANT_RETENTION_DAYS, tenant_data_expired,
+};
+use gridwork_domain::validate::ValidationError;
 
 use crate::error::Result;
 use crate::gridwork::Gridwork;
@@ -27,8 +30,17 @@ impl Gridwork {
             .unwrap_or(DEFAULT_TENANT_RETENTION_DAYS))
     }
 
-    /// Sets the retention period (the subdistrict's policy).
+    /// Sets the retention period (the subdistrict's policy); refused as invalid beyond
+    /// [`MAX_TENANT_RETENTION_DAYS`]. The next purge ([`Gridwork::purge_expired_tenants`], run
+    /// after every sync) applies it.
     pub fn set_tenant_retention_days(&self, days: u32) -> Result<()> {
+        if days > MAX_TENANT_RETENTION_DAYS {
+            return Err(ValidationError::new(
+                "tenant_retention_days",
+                format!("at most {MAX_TENANT_RETENTION_DAYS} days (ten years)"),
+            )
+            .into());
+        }
         self.read(|c| meta::set(c, RETENTION_DAYS, &days.to_string()))
     }
 
@@ -181,5 +193,12 @@ mod tests {
         assert_eq!(gw.purge_expired_tenants().unwrap(), 2);
         assert!(!held(recent_stay.id) && !held(recent.id));
         assert_eq!(gw.purge_expired_tenants().unwrap(), 0);
+
+        // Ten years at most: a slip of the finger is refused and the policy stays.
+        let err = gw
+            .set_tenant_retention_days(MAX_TENANT_RETENTION_DAYS + 1)
+            .unwrap_err();
+        assert!(matches!(err, crate::Error::Invalid(_)), "{err:?}");
+        assert_eq!(gw.tenant_retention_days().unwrap(), 20);
     }
 }

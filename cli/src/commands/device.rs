@@ -1,4 +1,4 @@
-//! `gridwork device enroll|status|new-key|export-unsynced|recover` and `gridwork sync`.
+//! `gridwork device enroll|status|retention|new-key|export-unsynced|recover` and `gridwork sync`.
 
 use std::path::{Path, PathBuf};
 
@@ -77,6 +77,29 @@ pub fn device(gw: &Gridwork, cmd: DeviceCmd, json: bool) -> CliResult {
         }
         DeviceCmd::NewKey { .. } | DeviceCmd::ExportUnsynced { .. } | DeviceCmd::Recover { .. } => {
             unreachable!("run before the store is opened")
+        }
+        DeviceCmd::Retention { days } => {
+            let purged = match days {
+                Some(days) => {
+                    gw.set_tenant_retention_days(days)?;
+                    Some(gw.purge_expired_tenants()?)
+                }
+                None => None,
+            };
+            let days = gw.tenant_retention_days()?;
+            output::one(
+                json,
+                &json!({"tenant_retention_days": days, "purged": purged}),
+                |_| match purged {
+                    Some(n) => format!(
+                        "checked-out tenants now leave this device {days} days after check-out \
+                         ({n} records purged now)"
+                    ),
+                    None => {
+                        format!("checked-out tenants leave this device {days} days after check-out")
+                    }
+                },
+            );
         }
         DeviceCmd::Status => {
             let status = json!({
@@ -199,4 +222,42 @@ pub fn recover(
         lines.join("\n")
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::args::{Cli, Command};
+
+    fn retention_cmd(args: &[&str]) -> DeviceCmd {
+        let cli =
+            Cli::try_parse_from([&["gridwork", "device", "retention"], args].concat()).unwrap();
+        match cli.command {
+            Command::Device(cmd @ DeviceCmd::Retention { .. }) => cmd,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn retention_is_shown_set_and_refused_past_ten_years_as_bad_input() {
+        let gw = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
+        device(&gw, retention_cmd(&[]), true).unwrap();
+        assert_eq!(
+            gw.tenant_retention_days().unwrap(),
+            90,
+            "shown, not changed"
+        );
+
+        device(&gw, retention_cmd(&["--days", "30"]), true).unwrap();
+        assert_eq!(gw.tenant_retention_days().unwrap(), 30);
+
+        let err = device(&gw, retention_cmd(&["--days", "3651"]), true).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{err}");
+        assert!(err.to_string().contains("tenant_retention_days"), "{err}");
+        assert_eq!(gw.tenant_retention_days().unwrap(), 30);
+
+        assert!(Cli::try_parse_from(["gridwork", "device", "retention", "--days", "-1"]).is_err());
+    }
 }

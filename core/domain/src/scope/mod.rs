@@ -31,7 +31,9 @@ pub use locate::{locate, moved};
 pub use permission::{Change, Decision, decide};
 pub use place::{CaseFacts, Place, responders};
 pub use redact::{hidden_fields, redact_op, redact_record};
-pub use retention::{DEFAULT_TENANT_RETENTION_DAYS, tenant_data_expired};
+pub use retention::{
+    DEFAULT_TENANT_RETENTION_DAYS, MAX_TENANT_RETENTION_DAYS, tenant_data_expired,
+};
 pub use scope_key::{key_of, known_areas, parent, scope_key};
 pub use view::ScopeView;
 pub use visibility::visible;

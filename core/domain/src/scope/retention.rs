@@ -7,6 +7,10 @@ use chrono::NaiveDate;
 /// Days after check-out before a tenant's personal data leaves the phones, unless configured.
 pub const DEFAULT_TENANT_RETENTION_DAYS: u32 = 90;
 
+/// The longest retention a phone accepts: ten years (a typo of a few zeros must not keep
+/// tenants' data on phones for ever).
+pub const MAX_TENANT_RETENTION_DAYS: u32 = 3650;
+
 /// Whether a stay checked out on `check_out` is past retention on `today`.
 ///
 /// ```
