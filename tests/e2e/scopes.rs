@@ -140,6 +140,11 @@ impl Member {
         self.gw.sync_now(&self.net).await.unwrap()
     }
 
+    /// One live wait of up to `wait_s` seconds.
+    async fn long_poll(&self, wait_s: u64) -> gridwork_core::SyncReport {
+        self.gw.wait_for_changes(&self.net, wait_s).await.unwrap()
+    }
+
     /// Pushes hand-made operations with this phone's credentials, as a modified app could:
     /// the server must judge every one.
     async fn push_raw(&self, ops: Vec<Op>) -> Vec<PushOutcome> {
@@ -482,35 +487,66 @@ async fn each_role_holds_exactly_its_scope_and_nothing_leaks_in_any_answer() {
     assert!(c.other.households.iter().all(|h| held.contains(&h.id)));
     assert!(!c.main.households.iter().any(|h| held.contains(&h.id)));
 
-    // Changes everywhere, while the crew waits on the live long poll: a change in another
-    // community must not wake it with anything; then an alarm dispatched to its station does.
+    // Changes out of scope while every phone waits on the live long poll: a household in the
+    // other community of the subdistrict (only the dispatcher's) and one in the other
+    // subdistrict (only its admin's). The four others must not be woken with anything; the
+    // dispatcher and the admin each get exactly their one change, and no answer of the six
+    // carries anything outside its scope.
+    let far_building = |b: &&Building| community_of(&c.main, b.grid_id) != community0;
+    let far_building = c.main.buildings.iter().find(far_building).unwrap();
+    assert_ne!(far_building.station_id, Some(station0));
     let far_household = c
         .main
         .households
         .iter()
-        .find(|h| {
-            let b = c
-                .main
-                .buildings
-                .iter()
-                .find(|b| b.id == h.building_id)
-                .unwrap();
-            b.station_id != Some(station0)
-        })
+        .find(|h| h.building_id == far_building.id)
         .unwrap()
         .id;
+    let other_household = c.other.households[1].id;
     c.operator
         .gw
         .update::<Household>(far_household, |h| h.phone = Some("13800001111".into()))
         .unwrap();
+    c.operator
+        .gw
+        .update::<Household>(other_household, |h| h.phone = Some("13800002222".into()))
+        .unwrap();
+    let before: Vec<usize> = members
+        .iter()
+        .map(|m| m.net.seen.lock().unwrap().ops.len())
+        .collect();
+    let (polls, ()) = tokio::join!(
+        async {
+            tokio::join!(
+                worker.long_poll(2),
+                head.long_poll(2),
+                crew.long_poll(2),
+                dispatcher.long_poll(2),
+                mediator.long_poll(2),
+                local_admin.long_poll(2)
+            )
+        },
+        async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            c.operator.sync().await;
+        }
+    );
+    let reports = [polls.0, polls.1, polls.2, polls.3, polls.4, polls.5];
+    for ((m, report), from) in members.iter().zip(&reports).zip(before) {
+        let seen = m.net.seen.lock().unwrap();
+        let ops: Vec<Id> = seen.ops[from..].iter().map(|op| op.entity_id).collect();
+        let mine = match m.user.role {
+            Role::Dispatcher => vec![far_household],
+            Role::Admin => vec![other_household],
+            _ => vec![],
+        };
+        assert_eq!(ops, mine, "{}'s long poll got only its own", m.user.name);
+        assert_eq!(report.pulled, mine.len() as u64, "{}", m.user.name);
+        assert_eq!(report.gained + report.evicted, 0, "{}", m.user.name);
+    }
+    assert!(checked_before_alarm(&server, &members).await > 100);
     let crew_gw = &crew.gw;
     let crew_net = &crew.net;
-    let quiet = async { crew_gw.wait_for_changes(crew_net, 2).await.unwrap() };
-    let (report, ()) = tokio::join!(quiet, async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        c.operator.sync().await;
-    });
-    assert_eq!(report.pulled + report.gained + report.evicted, 0);
     let waiting = async { crew_gw.wait_for_changes(crew_net, 20).await.unwrap() };
     let (report, alarm) = tokio::join!(waiting, async {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -1068,6 +1104,15 @@ fn is_area_or_station(m: &Member, id: Id) -> bool {
     m.gw.record_state(id)
         .unwrap()
         .is_some_and(|r| matches!(r.kind, EntityKind::Area | EntityKind::Station))
+}
+
+/// [`assert_no_leak`] over every phone; returns how many items were checked.
+async fn checked_before_alarm(server: &TestServer, members: &[Member]) -> usize {
+    let mut checked = 0;
+    for m in members {
+        checked += assert_no_leak(server, m).await;
+    }
+    checked
 }
 
 /// The phone field of a household as the centre's phone holds it after a sync.
