@@ -840,6 +840,18 @@ async fn each_role_holds_exactly_its_scope_and_nothing_leaks_in_any_answer() {
             false,
             "outside its areas",
         ),
+        (
+            local_admin,
+            new_area(local_admin, community_of(&c.other, c.other.grids[0].id)),
+            true,
+            "a new grid in its subdistrict",
+        ),
+        (
+            local_admin,
+            new_area(local_admin, community),
+            false,
+            "a new grid outside its areas",
+        ),
     ];
     let mut refused = 0;
     for (m, op, allowed, what) in cases {
@@ -863,7 +875,7 @@ async fn each_role_holds_exactly_its_scope_and_nothing_leaks_in_any_answer() {
             refused += 1;
         }
     }
-    assert_eq!(refused, 13);
+    assert_eq!(refused, 14);
 }
 
 #[tokio::test]
