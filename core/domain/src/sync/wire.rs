@@ -161,8 +161,8 @@ pub struct PullResponse {
     pub more: bool,
     pub server_time_ms: u64,
     /// Records that entered the device's scope in this page (a building moved into its grid,
-    /// an alarm dispatched to its station), in their current state: absorbed like snapshot
-    /// records. Absent when nothing entered.
+    /// an alarm dispatched to its station and the alarm's building), in their current state:
+    /// absorbed like snapshot records. Absent when nothing entered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub records: Vec<RecordState>,
     /// Every event of the cases in `records`.
@@ -172,8 +172,8 @@ pub struct PullResponse {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evict: Vec<Id>,
     /// The user's role and scope now. When they differ from what the device holds, an
-    /// administrator changed them: the device takes a new snapshot and purges what the
-    /// snapshot no longer holds.
+    /// administrator changed them: the device fetches what the new scope adds (a snapshot
+    /// restricted to the new entries) and purges what the new scope no longer covers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<UserScope>,
 }
@@ -185,13 +185,14 @@ pub struct UserScope {
     pub scope: Vec<Id>,
     /// The area path down to each scope entry (a building head's building's grid path...).
     /// When one changes (the building moved to another grid), so do the areas and stations
-    /// the user sees above their scope, and the device takes a new snapshot as for a new scope.
+    /// the user sees above their scope, and the device fetches that entry's part again as for
+    /// a new scope.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub anchors: Vec<Vec<Id>>,
 }
 
-/// `GET /v1/snapshot?after=ID&limit=N`: a page of the current state of the device's scope,
-/// records ordered by id. The first page fixes `seq`; the device pulls from there once it has
+/// `GET /v1/snapshot?after=ID&limit=N&scope=ID,ID`: a page of the current state of the
+/// device's scope (or of the named entries of it), records ordered by id. The first page fixes `seq`; the device pulls from there once it has
 /// every page. Pages taken later may already include newer changes, which the merge rules make
 /// harmless.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
