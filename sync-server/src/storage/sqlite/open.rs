@@ -182,10 +182,13 @@ mod tests {
         .unwrap();
         let place = records::compute_place(&conn, &alarm, None).unwrap();
         records::set_place(&conn, alarm.id, &place).unwrap();
-        // As a server of version 2 left it: the building's place without its responders.
+        // As a server of version 2 left it: the building's place without its responders, and
+        // no index of cases by parent.
         let mut old = records::load_place(&conn, building.id).unwrap().unwrap();
         old.responders.clear();
         records::set_place(&conn, building.id, &old).unwrap();
+        conn.execute_batch("DROP INDEX records_cases_by_parent")
+            .unwrap();
         conn.pragma_update(None, "user_version", 2).unwrap();
         drop(conn);
 
