@@ -213,50 +213,66 @@ impl Gridwork {
 
     /// Step: a new device takes the current state of its scope, page by page. Each page and
     /// the position reached are committed together, so an interrupted bootstrap resumes.
+    ///
+    /// The next page is asked for before this one is applied, so the server prepares and sends
+    /// it while the device writes (a subdistrict is hundreds of pages; the two halves of the
+    /// work overlap instead of taking turns).
     async fn bootstrap<T: Transport>(
         &self,
         transport: &T,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
+        let after: Option<Id> = self
+            .read(|c| meta::get(c, meta::SNAPSHOT_AFTER))?
+            .and_then(|a| a.parse().ok());
+        let mut fetched = transport.snapshot(after, MAX_SNAPSHOT_LIMIT).await?;
         loop {
-            let after: Option<Id> = self
-                .read(|c| meta::get(c, meta::SNAPSHOT_AFTER))?
-                .and_then(|a| a.parse().ok());
-            let page = transport.snapshot(after, MAX_SNAPSHOT_LIMIT).await?;
-            report.bytes += page.bytes;
-            let page = page.value;
-            let done = page.next_after.is_none();
+            report.bytes += fetched.bytes;
+            let page = fetched.value;
+            let next = page.next_after;
             tracing::trace!(
                 records = page.records.len(),
                 events = page.events.len(),
                 seq = page.seq,
                 "bootstrap page"
             );
-            self.with_tx(|tx, clock, wall| {
-                clock.set_offset_ms(page.server_time_ms as i64 - wall as i64);
-                absorb(tx, clock, wall, &page.records, &page.events)?;
-                if meta::get(tx, meta::SNAPSHOT_SEQ)?.is_none() {
-                    meta::set(tx, meta::SNAPSHOT_SEQ, &page.seq.to_string())?;
+            let prefetch = async {
+                match next {
+                    Some(n) => Some(transport.snapshot(Some(n), MAX_SNAPSHOT_LIMIT).await),
+                    None => None,
                 }
-                match page.next_after {
-                    Some(next) => meta::set(tx, meta::SNAPSHOT_AFTER, &next.to_string())?,
-                    None => {
-                        let seq = meta::get(tx, meta::SNAPSHOT_SEQ)?.unwrap_or_default();
-                        meta::set(tx, meta::CURSOR, &seq)?;
-                        meta::delete(tx, meta::SNAPSHOT_SEQ)?;
-                        meta::delete(tx, meta::SNAPSHOT_AFTER)?;
+            };
+            let apply = async {
+                self.with_tx(|tx, clock, wall| {
+                    clock.set_offset_ms(page.server_time_ms as i64 - wall as i64);
+                    absorb(tx, clock, wall, &page.records, &page.events)?;
+                    if meta::get(tx, meta::SNAPSHOT_SEQ)?.is_none() {
+                        meta::set(tx, meta::SNAPSHOT_SEQ, &page.seq.to_string())?;
                     }
-                }
-                Ok(())
-            })?;
+                    match next {
+                        Some(next) => meta::set(tx, meta::SNAPSHOT_AFTER, &next.to_string())?,
+                        None => {
+                            let seq = meta::get(tx, meta::SNAPSHOT_SEQ)?.unwrap_or_default();
+                            meta::set(tx, meta::CURSOR, &seq)?;
+                            meta::delete(tx, meta::SNAPSHOT_SEQ)?;
+                            meta::delete(tx, meta::SNAPSHOT_AFTER)?;
+                        }
+                    }
+                    Ok(())
+                })
+            };
+            // The request goes out first; the page is written while the answer is on its way.
+            let (prefetched, applied) = tokio::join!(prefetch, apply);
+            applied?;
             report.snapshot_records += page.records.len() as u64;
             self.sync.progress(SyncProgress {
                 step: SyncStep::Bootstrap,
                 done: report.snapshot_records,
                 total: None,
             });
-            if done {
-                return Ok(());
+            match prefetched {
+                Some(answer) => fetched = answer?,
+                None => return Ok(()),
             }
         }
     }
