@@ -135,10 +135,15 @@ impl Gridwork {
         let trusted = meta::get(&conn, meta::HLC_TRUSTED)?
             .and_then(|v| v.parse::<u64>().ok())
             .map_or(Hlc::ZERO, Hlc::from_u64);
+        let server_seen = meta::get(&conn, meta::SERVER_TIME_SEEN)?
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
         Ok(Gridwork {
             inner: Mutex::new(Inner {
                 conn,
-                clock: HlcClock::new(last, offset).with_trusted(trusted),
+                clock: HlcClock::new(last, offset)
+                    .with_trusted(trusted)
+                    .with_server_seen_ms(server_seen),
             }),
             device,
             wall: options.clock,
@@ -251,6 +256,11 @@ impl Gridwork {
             &clock.trusted().as_u64().to_string(),
         )?;
         meta::set(&tx, meta::CLOCK_OFFSET_MS, &clock.offset_ms().to_string())?;
+        meta::set(
+            &tx,
+            meta::SERVER_TIME_SEEN,
+            &clock.server_seen_ms().to_string(),
+        )?;
         tx.commit()?;
         inner.clock = clock;
         Ok(out)

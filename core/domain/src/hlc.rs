@@ -120,7 +120,18 @@ pub struct HlcClock {
     /// The highest stamp known to be on the server: observed remote stamps and this device's
     /// own stamps the server accepted. [`HlcClock::rebase`] never goes below it.
     trusted: Hlc,
+    /// The latest server time taken from an answer ([`HlcClock::learn_server_time`]).
+    server_seen_ms: u64,
+    /// Answers in a row whose server time was behind `server_seen_ms`.
+    behind: u8,
 }
+
+/// How many answers in a row must report a server time behind one already taken before the
+/// clock believes that the server's clock was set back. One such answer is a stale answer (a
+/// network replaying an old response, or a slow answer overtaken by a newer one): taking its
+/// time would set the phone's corrected clock back, date its new cases in the past and make its
+/// edits lose to older ones.
+pub const SERVER_SETBACK_ANSWERS: u8 = 3;
 
 impl HlcClock {
     /// A clock that resumes after `last` (persisted) with the given wall-clock correction.
@@ -130,7 +141,48 @@ impl HlcClock {
             offset_ms,
             max_drift_ms: DEFAULT_MAX_DRIFT_MS,
             trusted: Hlc::ZERO,
+            server_seen_ms: 0,
+            behind: 0,
         }
+    }
+
+    /// Resumes the latest server time taken from an answer (persisted beside the offset).
+    pub fn with_server_seen_ms(mut self, server_ms: u64) -> HlcClock {
+        self.server_seen_ms = server_ms;
+        self
+    }
+
+    /// The latest server time taken from an answer (0 before the first).
+    pub fn server_seen_ms(&self) -> u64 {
+        self.server_seen_ms
+    }
+
+    /// Takes the correction from an answer that reports the server's time `server_ms`,
+    /// received when the local wall clock read `wall_ms`; returns whether it was taken.
+    ///
+    /// An answer older than one already taken is stale and leaves the correction alone,
+    /// unless [`SERVER_SETBACK_ANSWERS`] answers in a row agree that the server's clock went
+    /// back (then it did, and the phone follows it).
+    ///
+    /// ```
+    /// use gridwork_domain::hlc::HlcClock;
+    /// let mut clock = HlcClock::new(Default::default(), 0);
+    /// assert!(clock.learn_server_time(10_000, 9_000));
+    /// // An answer from before that one, replayed: ignored.
+    /// assert!(!clock.learn_server_time(4_000, 9_500));
+    /// assert_eq!(clock.offset_ms(), 1_000);
+    /// ```
+    pub fn learn_server_time(&mut self, server_ms: u64, wall_ms: u64) -> bool {
+        if server_ms < self.server_seen_ms {
+            self.behind = self.behind.saturating_add(1);
+            if self.behind < SERVER_SETBACK_ANSWERS {
+                return false;
+            }
+        }
+        self.behind = 0;
+        self.server_seen_ms = server_ms;
+        self.offset_ms = server_ms as i64 - wall_ms as i64;
+        true
     }
 
     /// Resumes the highest stamp known to be on the server (persisted beside `last`).
@@ -374,5 +426,58 @@ mod tests {
                 prev = h;
             }
         }
+    }
+
+    #[test]
+    fn a_stale_answer_replayed_hours_late_does_not_set_the_clock_back() {
+        let hour = 3_600_000u64;
+        let t0 = 1_780_000_000_000u64;
+        let mut c = HlcClock::new(Hlc::ZERO, 0);
+        // A sync at t0: phone and server agree.
+        assert!(c.learn_server_time(t0, t0));
+        // Two hours later a sync gets a fresh answer, then the network replays the first one.
+        assert!(c.learn_server_time(t0 + 2 * hour, t0 + 2 * hour));
+        assert!(!c.learn_server_time(t0, t0 + 2 * hour + 10));
+        assert_eq!(c.offset_ms(), 0, "the replay did not move the correction");
+        assert_eq!(c.corrected_ms(t0 + 2 * hour + 10), t0 + 2 * hour + 10);
+        // A fresh answer after the replay is taken as usual.
+        assert!(c.learn_server_time(t0 + 2 * hour + 500, t0 + 2 * hour + 400));
+        assert_eq!(c.offset_ms(), 100);
+    }
+
+    #[test]
+    fn a_server_clock_really_set_back_is_followed_after_several_answers_agree() {
+        let t0 = 1_780_000_000_000u64;
+        let mut c = HlcClock::new(Hlc::ZERO, 0).with_server_seen_ms(t0 + 60_000);
+        // The server's clock was a minute fast and was corrected: every answer now says so.
+        for i in 1..SERVER_SETBACK_ANSWERS {
+            assert!(
+                !c.learn_server_time(t0 + u64::from(i), t0 + u64::from(i)),
+                "answer {i}"
+            );
+        }
+        let n = u64::from(SERVER_SETBACK_ANSWERS);
+        assert!(c.learn_server_time(t0 + n, t0 + n));
+        assert_eq!(c.offset_ms(), 0);
+        assert_eq!(c.server_seen_ms(), t0 + n);
+        // One newer answer between stale ones starts the count again.
+        let mut c = HlcClock::new(Hlc::ZERO, 0).with_server_seen_ms(t0);
+        assert!(!c.learn_server_time(t0 - 1, t0));
+        assert!(c.learn_server_time(t0 + 5, t0));
+        assert!(!c.learn_server_time(t0 - 1, t0));
+        assert!(!c.learn_server_time(t0 - 1, t0));
+        assert_eq!(c.offset_ms(), 5);
+    }
+
+    #[test]
+    fn the_first_answer_corrects_a_clock_a_year_off_either_way() {
+        let year = 365 * 86_400_000u64;
+        let t0 = 1_780_000_000_000u64;
+        let mut ahead = HlcClock::new(Hlc::ZERO, 0);
+        assert!(ahead.learn_server_time(t0, t0 + year));
+        assert_eq!(ahead.corrected_ms(t0 + year), t0);
+        let mut behind = HlcClock::new(Hlc::ZERO, 0);
+        assert!(behind.learn_server_time(t0, t0 - year));
+        assert_eq!(behind.corrected_ms(t0 - year), t0);
     }
 }

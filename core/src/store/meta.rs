@@ -29,6 +29,9 @@ pub const HLC_LAST: &str = "hlc_last";
 /// The highest stamp known to be on the server (`HlcClock::trusted`).
 pub const HLC_TRUSTED: &str = "hlc_trusted";
 pub const CLOCK_OFFSET_MS: &str = "clock_offset_ms";
+/// The latest server time taken from an answer: an older answer is stale and does not move
+/// the offset (`HlcClock::learn_server_time`).
+pub const SERVER_TIME_SEEN: &str = "server_time_seen_ms";
 pub const TOKEN: &str = "token";
 pub const ROLE: &str = "role";
 pub const SCOPE: &str = "scope";

@@ -72,7 +72,7 @@ impl Gridwork {
         };
         let resp = transport.enroll(&req).await?.value;
         self.with_tx(|tx, clock, wall| {
-            clock.set_offset_ms(resp.server_time_ms as i64 - wall as i64);
+            clock.learn_server_time(resp.server_time_ms, wall);
             meta::set(tx, meta::TOKEN, &resp.token)?;
             meta::set(tx, meta::USER_ID, &resp.user_id.to_string())?;
             save_scope(
@@ -244,7 +244,7 @@ impl Gridwork {
             };
             let apply = async {
                 self.with_tx(|tx, clock, wall| {
-                    clock.set_offset_ms(page.server_time_ms as i64 - wall as i64);
+                    clock.learn_server_time(page.server_time_ms, wall);
                     absorb(tx, clock, wall, &page.records, &page.events)?;
                     if meta::get(tx, meta::SNAPSHOT_SEQ)?.is_none() {
                         meta::set(tx, meta::SNAPSHOT_SEQ, &page.seq.to_string())?;
@@ -307,7 +307,7 @@ impl Gridwork {
             report.bytes += resp.bytes;
             let resp = resp.value;
             let settled = self.with_tx(|tx, clock, wall| {
-                clock.set_offset_ms(resp.server_time_ms as i64 - wall as i64);
+                clock.learn_server_time(resp.server_time_ms, wall);
                 let mut accepted = Vec::new();
                 for r in &resp.results {
                     match &r.outcome {
@@ -385,7 +385,7 @@ impl Gridwork {
                 "pull page"
             );
             let rescope = self.with_tx(|tx, clock, wall| {
-                clock.set_offset_ms(page.server_time_ms as i64 - wall as i64);
+                clock.learn_server_time(page.server_time_ms, wall);
                 let now = clock.corrected_ms(wall);
                 for s in &page.ops {
                     if clock.observe(s.op.stamp.hlc, wall).is_err() {
@@ -521,7 +521,7 @@ impl Gridwork {
             report.bytes += page.bytes;
             let page = page.value;
             self.with_tx(|tx, clock, wall| {
-                clock.set_offset_ms(page.server_time_ms as i64 - wall as i64);
+                clock.learn_server_time(page.server_time_ms, wall);
                 absorb(tx, clock, wall, &page.records, &page.events)
             })?;
             fetched.extend(page.records.iter().map(|r| r.id));
