@@ -165,8 +165,8 @@ impl HlcClock {
     /// back (then it did, and the phone follows it).
     ///
     /// ```
-    /// use gridwork_domain::hlc::HlcClock;
-    /// let mut clock = HlcClock::new(Default::default(), 0);
+    /// use gridwork_domain::hlc::{Hlc, HlcClock};
+    /// let mut clock = HlcClock::new(Hlc::ZERO, 0);
     /// assert!(clock.learn_server_time(10_000, 9_000));
     /// // An answer from before that one, replayed: ignored.
     /// assert!(!clock.learn_server_time(4_000, 9_500));
