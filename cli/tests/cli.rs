@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use gridwork_core::seed::{SeedSize, seed_subdistrict};
+use gridwork_core::seed::{SeedSize, Seeded, seed_subdistrict};
 use gridwork_core::{Gridwork, HttpTransport, OpenOptions};
 use gridwork_domain::sync::Role;
 use gridwork_server::storage::{SqliteStorage, Storage};
@@ -28,6 +28,23 @@ impl LocalServer {
             .block_on(gridwork_server::serve(listener, storage.clone()))
             .unwrap();
         LocalServer { storage, handle }
+    }
+
+    /// The operator's phone (an admin: only admins create areas), enrolled, with a tiny
+    /// subdistrict seeded from `seed` and pushed to the server.
+    fn seeded_centre(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        name: &str,
+        seed: u64,
+    ) -> (Gridwork, HttpTransport, Seeded) {
+        let centre = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
+        let net = HttpTransport::new(&self.handle.url(), None).unwrap();
+        let code = self.code(rt, name, Role::Admin, vec![]);
+        rt.block_on(centre.enroll(&net, &code, "centre")).unwrap();
+        let seeded = seed_subdistrict(&centre, seed, SeedSize::TINY, |_, _| {}).unwrap();
+        rt.block_on(centre.sync_now(&net)).unwrap();
+        (centre, net, seeded)
     }
 
     /// A new user and a one-time enrollment code for their device.
@@ -109,13 +126,8 @@ fn a_device_in_the_terminal_enrolls_works_and_syncs_with_a_real_server() {
     let url = server.handle.url();
     let code = |name: &str, role, scope| server.code(&rt, name, role, scope);
 
-    // The operator's phone (an admin: only admins create areas) loads a small subdistrict.
-    let centre = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
-    let net = HttpTransport::new(&url, None).unwrap();
-    rt.block_on(centre.enroll(&net, &code("运维", Role::Admin, vec![]), "centre"))
-        .unwrap();
-    let seeded = seed_subdistrict(&centre, 3, SeedSize::TINY, |_, _| {}).unwrap();
-    rt.block_on(centre.sync_now(&net)).unwrap();
+    // The operator's phone loads a small subdistrict.
+    let (centre, net, seeded) = server.seeded_centre(&rt, "运维", 3);
 
     let store = dir.path().join("phone.db");
     let c = code("王芳", Role::Gridworker, vec![seeded.grids[0].id]);
@@ -271,12 +283,7 @@ fn an_encrypted_phone_logs_at_trace_level_without_a_name_phone_or_id_number() {
     let server = LocalServer::start(&rt, dir.path());
     let url = server.handle.url();
     let code = |name: &str, role| server.code(&rt, name, role, vec![]);
-    let centre = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
-    let net = HttpTransport::new(&url, None).unwrap();
-    rt.block_on(centre.enroll(&net, &code("陈静", Role::Admin), "centre"))
-        .unwrap();
-    let seeded = seed_subdistrict(&centre, 5, SeedSize::TINY, |_, _| {}).unwrap();
-    rt.block_on(centre.sync_now(&net)).unwrap();
+    let (_centre, _net, seeded) = server.seeded_centre(&rt, "陈静", 5);
 
     // The key lives in a file readable by its owner only.
     let key = dir.path().join("phone.key");
@@ -414,12 +421,7 @@ fn a_conflict_on_an_id_number_is_listed_masked_in_the_table_and_in_json() {
     let server = LocalServer::start(&rt, dir.path());
     let url = server.handle.url();
     let code = |name: &str| server.code(&rt, name, Role::Admin, vec![]);
-    let centre = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
-    let net = HttpTransport::new(&url, None).unwrap();
-    rt.block_on(centre.enroll(&net, &code("陈静"), "centre"))
-        .unwrap();
-    let seeded = seed_subdistrict(&centre, 7, SeedSize::TINY, |_, _| {}).unwrap();
-    rt.block_on(centre.sync_now(&net)).unwrap();
+    let (centre, net, seeded) = server.seeded_centre(&rt, "陈静", 7);
 
     let store = dir.path().join("phone.db");
     let c = code("王芳");

@@ -16,8 +16,7 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use gridwork_core::seed::{SeedSize, seed_subdistrict};
-use gridwork_core::{Gridwork, HttpTransport, OpenOptions, Transport};
+use gridwork_core::{Gridwork, HttpTransport, Transport};
 use gridwork_domain::hlc::Stamp;
 use gridwork_domain::model::Household;
 use gridwork_domain::op::{Op, OpBody};
@@ -137,12 +136,7 @@ fn a_phone_killed_at_random_instants_while_writing_and_syncing_loses_no_acknowle
     let url = server.handle.url();
     let code = |name: &str| server.code(&rt, name, Role::Admin, vec![]);
 
-    let centre = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
-    let net = HttpTransport::new(&url, None).unwrap();
-    rt.block_on(centre.enroll(&net, &code("陈静"), "centre"))
-        .unwrap();
-    let seeded = seed_subdistrict(&centre, 5, SeedSize::TINY, |_, _| {}).unwrap();
-    rt.block_on(centre.sync_now(&net)).unwrap();
+    let (centre, net, seeded) = server.seeded_centre(&rt, "陈静", 5);
     let grid = seeded.grids[0].id.to_string();
 
     let phones: Vec<PathBuf> = (1..=2)
