@@ -451,11 +451,13 @@ pub trait Storage: Send + Sync + 'static {
             let mut page = crate::scoping::PageBuilder::new(&view, log.next, log.more);
             for entry in log.entries {
                 let fate = crate::scoping::fate(&view, entry.place.as_ref(), entry.prior.as_ref());
-                let around = crate::scoping::case_buildings(
-                    fate,
-                    entry.place.as_ref(),
-                    entry.prior.as_ref(),
-                );
+                // Only a crew sees buildings through the alarms sent to it: for any other
+                // reader a case's building needs no lookup here.
+                let around = if view.role == Role::FireCrew {
+                    crate::scoping::case_buildings(fate, entry.place.as_ref(), entry.prior.as_ref())
+                } else {
+                    crate::scoping::CaseBuildings::default()
+                };
                 if let Some(building) = around.offer
                     && let Some(row) = self.placed_record(building).await?
                 {
