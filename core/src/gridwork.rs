@@ -18,6 +18,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::store::checkpoint::Checkpointer;
 use crate::store::key::StoreKey;
 use crate::store::{meta, open, outbox, records};
 use crate::sync::state::SyncStatus;
@@ -84,6 +85,8 @@ pub struct Gridwork {
     wall: WallClock,
     policy: Mutex<DeadlinePolicy>,
     pub(crate) sync: SyncStatus,
+    /// Copies the write-ahead log into the database off the write path (file stores only).
+    checkpointer: Option<Checkpointer>,
 }
 
 impl std::fmt::Debug for Gridwork {
@@ -106,8 +109,18 @@ impl Gridwork {
     /// [`crate::recovery::recover_store`]), a wrong key [`Error::WrongKey`], an encrypted store
     /// opened without a key [`Error::KeyRequired`]; nothing is ever wiped to make it open.
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Gridwork> {
-        let conn = open::open_database(path.as_ref(), options.key.as_ref())?;
-        Self::from_connection(conn, options)
+        let mut conn = open::open_database(path.as_ref(), options.key.as_ref())?;
+        let checkpointer =
+            match Checkpointer::attach(&mut conn, path.as_ref(), options.key.as_ref()) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "no checkpoint thread; SQLite checkpoints inline");
+                    None
+                }
+            };
+        let mut gw = Self::from_connection(conn, options)?;
+        gw.checkpointer = checkpointer;
+        Ok(gw)
     }
 
     /// A private in-memory store (tests and tools).
@@ -149,6 +162,7 @@ impl Gridwork {
             wall: options.clock,
             policy: Mutex::new(DeadlinePolicy::default()),
             sync: SyncStatus::default(),
+            checkpointer: None,
         })
     }
 
