@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::store::checkpoint::Checkpointer;
 use crate::store::key::StoreKey;
-use crate::store::{meta, open, outbox, records};
+use crate::store::{meta, open, outbox, records, search_index};
 use crate::sync::state::SyncStatus;
 
 /// The source of wall-clock time, in ms since the Unix epoch. Tests substitute a fixed clock.
@@ -247,9 +247,17 @@ impl Gridwork {
             outbox::append(&tx, op, now)?;
         }
         meta::set(&tx, meta::HLC_LAST, &clock.last().as_u64().to_string())?;
+        search_index::catch_up_past(&tx, search_index::LOCAL_CATCH_UP_AT)?;
         tx.commit()?;
         inner.clock = clock;
         Ok(out)
+    }
+
+    /// Brings the search index up to date with every write so far (searches do this first;
+    /// the app may call it when idle). Returns the records re-indexed.
+    pub fn refresh_search(&self) -> Result<usize> {
+        let inner = self.lock();
+        search_index::catch_up_now(&inner.conn)
     }
 
     /// Runs `f` in one immediate transaction with the clock (for applying pulled pages: the
@@ -275,6 +283,7 @@ impl Gridwork {
             meta::SERVER_TIME_SEEN,
             &clock.server_seen_ms().to_string(),
         )?;
+        search_index::catch_up_past(&tx, search_index::PULL_CATCH_UP_AT)?;
         tx.commit()?;
         inner.clock = clock;
         Ok(out)

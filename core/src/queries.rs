@@ -205,6 +205,8 @@ impl Gridwork {
         }
         let limit = limit.clamp(1, MAX_SEARCH_HITS) as i64;
         self.read(|conn| {
+            // Records written since the last search are re-indexed first (ADR 0018).
+            crate::store::search_index::catch_up_now(conn)?;
             let rows: Vec<(String, String, String)> = if q.chars().count() >= 3 {
                 // Quote as one FTS5 string so operators in user input mean nothing.
                 let phrase = format!("\"{}\"", q.replace('"', "\"\""));

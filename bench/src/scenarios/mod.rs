@@ -52,12 +52,14 @@ pub fn raw_connection(dir: &Path, name: &str) -> Connection {
     open_database(&dir.join(name), Some(&bench_key())).expect("the raw store opens")
 }
 
-/// Applies everything waiting in `log` through the device's pull step; returns the time taken.
+/// Applies everything waiting in `log` through the device's pull step, search index included
+/// (re-indexing what the pages left marked is part of the work); returns the time taken.
 pub async fn pull_all(gw: &Gridwork, log: &MemLog) -> Duration {
     let started = Instant::now();
     gw.wait_for_changes(log, 0)
         .await
         .expect("the pulled pages apply");
+    gw.refresh_search().expect("the search index catches up");
     started.elapsed()
 }
 

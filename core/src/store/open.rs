@@ -21,6 +21,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "002_search",
         include_str!("../../migrations/002_search.sql"),
     ),
+    (
+        "003_search_catch_up",
+        include_str!("../../migrations/003_search_catch_up.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -52,7 +52,7 @@ pub fn load(conn: &Connection, id: Id) -> Result<Option<RecordState>> {
     }))
 }
 
-/// Writes a record's merged state and refreshes its search row.
+/// Writes a record's merged state and marks its search row for refreshing.
 pub fn save(conn: &Connection, state: &RecordState) -> Result<()> {
     save_with(conn, state, SearchRow::Changed)
 }
@@ -268,6 +268,10 @@ pub fn purge(conn: &Connection, id: Id) -> Result<bool> {
     let key = id.to_string();
     conn.prepare_cached(
         "DELETE FROM search WHERE rowid = (SELECT rid FROM records WHERE id = ?1)",
+    )?
+    .execute([&key])?;
+    conn.prepare_cached(
+        "DELETE FROM search_stale WHERE rid = (SELECT rid FROM records WHERE id = ?1)",
     )?
     .execute([&key])?;
     let held = conn

@@ -1,5 +1,12 @@
 //! The search index's rows (ADR 0005): which fields feed a record's searchable text, and
-//! refreshing a record's row in the same transaction as the record.
+//! keeping the rows current.
+//!
+//! A write does not re-index its record: FTS5 writes a new index segment for every transaction
+//! that touches it, and merges segments as they pile up, which made the search row more than
+//! half the cost of a local edit. The write only marks the record in `search_stale` (same
+//! transaction, so a crash loses no mark); [`catch_up`] re-indexes every marked record in one
+//! go. It runs before every search, at the end of a sync run, and inside any write transaction
+//! that finds [`LOCAL_CATCH_UP_AT`] or [`PULL_CATCH_UP_AT`] marks waiting (ADR 0018).
 //!
 //! The SQL view `search_source` is the one definition of the text; [`SEARCHED_FIELDS`] names
 //! the fields it reads, so a write that changes none of them (a household's kind, a case's
@@ -21,6 +28,14 @@ pub const SEARCHED_FIELDS: [&str; 8] = [
     "category",
     "code",
 ];
+
+/// Marks after which a local edit's transaction re-indexes them (a day or two of a
+/// gridworker's edits without a search; the edit that crosses it pays for the batch).
+pub const LOCAL_CATCH_UP_AT: i64 = 500;
+
+/// Marks after which a pulled page's transaction re-indexes them (bulk work: the larger the
+/// batch, the fewer index segments are written and merged).
+pub const PULL_CATCH_UP_AT: i64 = 20_000;
 
 /// What a save did to a record's searchable text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,27 +66,170 @@ impl SearchRow {
     }
 }
 
-/// Brings the search row of the record `rid` up to date.
+/// Notes that the search row of the record `rid` must be brought up to date (by the next
+/// [`catch_up`]).
 pub fn refresh(conn: &Connection, rid: i64, row: SearchRow) -> Result<()> {
     if row == SearchRow::Unchanged {
         return Ok(());
     }
-    if row == SearchRow::Changed {
-        conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
-            .execute([rid])?;
+    conn.prepare_cached("INSERT OR IGNORE INTO search_stale (rid) VALUES (?1)")?
+        .execute([rid])?;
+    Ok(())
+}
+
+/// How many records wait to be re-indexed.
+pub fn stale_count(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM search_stale")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Re-indexes every marked record (its row replaced, or removed when the record is gone,
+/// deleted or of a kind that is not searched) and clears the marks; call inside a write
+/// transaction. Returns the records re-indexed.
+pub fn catch_up(conn: &Connection) -> Result<usize> {
+    let rids: Vec<i64> = conn
+        .prepare_cached("SELECT rid FROM search_stale")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if rids.is_empty() {
+        return Ok(0);
     }
-    conn.prepare_cached(
+    let mut delete = conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?;
+    let mut insert = conn.prepare_cached(
         "INSERT INTO search (rowid, record_id, kind, text)
          SELECT rid, id, kind, text FROM search_source WHERE rid = ?1",
-    )?
-    .execute([rid])?;
-    Ok(())
+    )?;
+    for rid in &rids {
+        delete.execute([rid])?;
+        insert.execute([rid])?;
+    }
+    conn.prepare_cached("DELETE FROM search_stale")?
+        .execute([])?;
+    Ok(rids.len())
+}
+
+/// [`catch_up`] in a transaction of its own, when any record waits (a connection outside a
+/// transaction: before a search, at the end of a sync run).
+pub fn catch_up_now(conn: &Connection) -> Result<usize> {
+    if stale_count(conn)? == 0 {
+        return Ok(0);
+    }
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let n = catch_up(&tx)?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// [`catch_up`] when at least `at` records wait.
+pub fn catch_up_past(conn: &Connection, at: i64) -> Result<usize> {
+    if stale_count(conn)? >= at {
+        catch_up(conn)
+    } else {
+        Ok(0)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::open::open_in_memory;
+
+    fn hits(conn: &Connection, text: &str) -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM search WHERE text MATCH ?1",
+            [format!("\"{text}\"")],
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    fn put(conn: &Connection, id: &str, kind: &str, fields: &str, tombstone: Option<&str>) -> i64 {
+        conn.query_row(
+            "INSERT INTO records (id, kind, fields, stamps, tombstone, updated_hlc)
+             VALUES (?1, ?2, ?3, '{}', ?4, 1)
+             ON CONFLICT (id) DO UPDATE SET fields = excluded.fields,
+                 tombstone = excluded.tombstone
+             RETURNING rid",
+            (id, kind, fields, tombstone),
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_write_only_marks_its_record_and_the_catch_up_indexes_every_mark_once() {
+        let conn = open_in_memory().unwrap();
+        let rid = put(
+            &conn,
+            "b1",
+            "building",
+            r#"{"address":"梅花碑社区3幢"}"#,
+            None,
+        );
+        refresh(&conn, rid, SearchRow::New).unwrap();
+        refresh(&conn, rid, SearchRow::Changed).unwrap();
+        assert_eq!(stale_count(&conn).unwrap(), 1, "one mark per record");
+        assert_eq!(hits(&conn, "梅花碑"), 0, "nothing indexed inside the write");
+
+        assert_eq!(catch_up(&conn).unwrap(), 1);
+        assert_eq!(stale_count(&conn).unwrap(), 0);
+        assert_eq!(hits(&conn, "梅花碑"), 1);
+
+        // A changed text replaces the row; an unchanged one leaves no mark.
+        put(
+            &conn,
+            "b1",
+            "building",
+            r#"{"address":"阳明华庭2幢"}"#,
+            None,
+        );
+        refresh(&conn, rid, SearchRow::Changed).unwrap();
+        refresh(&conn, rid, SearchRow::Unchanged).unwrap();
+        assert_eq!(catch_up(&conn).unwrap(), 1);
+        assert_eq!(hits(&conn, "梅花碑"), 0);
+        assert_eq!(hits(&conn, "阳明华"), 1);
+        refresh(&conn, rid, SearchRow::Unchanged).unwrap();
+        assert_eq!(stale_count(&conn).unwrap(), 0);
+
+        // A deleted record's row goes at the next catch-up.
+        put(
+            &conn,
+            "b1",
+            "building",
+            r#"{"address":"阳明华庭2幢"}"#,
+            Some("{}"),
+        );
+        refresh(&conn, rid, SearchRow::Changed).unwrap();
+        catch_up(&conn).unwrap();
+        assert_eq!(hits(&conn, "阳明华"), 0);
+    }
+
+    #[test]
+    fn the_catch_up_waits_for_its_threshold_and_runs_in_its_own_transaction_when_asked() {
+        let conn = open_in_memory().unwrap();
+        for i in 0..3 {
+            let rid = put(
+                &conn,
+                &format!("h{i}"),
+                "household",
+                &format!(r#"{{"phone":"1390000000{i}"}}"#),
+                None,
+            );
+            refresh(&conn, rid, SearchRow::New).unwrap();
+        }
+        assert_eq!(catch_up_past(&conn, 4).unwrap(), 0);
+        assert_eq!(stale_count(&conn).unwrap(), 3);
+        assert_eq!(catch_up_past(&conn, 3).unwrap(), 3);
+        assert_eq!(hits(&conn, "13900000002"), 1);
+
+        let rid = put(&conn, "h9", "household", r#"{"phone":"13900000009"}"#, None);
+        refresh(&conn, rid, SearchRow::New).unwrap();
+        assert_eq!(catch_up_now(&conn).unwrap(), 1);
+        assert!(conn.is_autocommit(), "its transaction is committed");
+        assert_eq!(catch_up_now(&conn).unwrap(), 0);
+        assert_eq!(hits(&conn, "13900000009"), 1);
+    }
 
     #[test]
     fn the_list_of_searched_fields_is_the_views() {

@@ -208,6 +208,9 @@ impl Gridwork {
         self.pull(transport, report, 0).await?;
         // A snapshot or a gain may have brought back stays past retention.
         report.evicted += self.purge_expired_tenants()?;
+        // Index what the run brought while the phone is online and waiting anyway, so the
+        // next search does not pay for it.
+        self.refresh_search()?;
         Ok(())
     }
 

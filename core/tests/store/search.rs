@@ -83,3 +83,32 @@ fn an_edited_name_is_found_by_its_new_value_only() {
     assert!(gw.search("欧阳明华", 10).unwrap().is_empty());
     assert_eq!(gw.search("欧阳晓东", 10).unwrap()[0].id, id);
 }
+
+#[test]
+fn an_edit_is_found_by_the_next_search_without_anything_else_running_between() {
+    let (gw, grid) = seeded();
+    let h = household(&gw, grid.buildings[0].id, "1-101", HouseholdKind::Rental);
+    gw.update::<Household>(h.id, |h| h.phone = Some("13912345678".into()))
+        .unwrap();
+    let hits = gw.search("12345678", 10).unwrap();
+    assert!(hits.iter().any(|hit| hit.id == h.id), "{hits:?}");
+    // And nothing is left to index afterwards.
+    assert_eq!(gw.refresh_search().unwrap(), 0);
+}
+
+#[test]
+fn many_edits_without_a_search_are_indexed_in_batches_by_the_edits_themselves() {
+    let (gw, grid) = seeded();
+    let h = household(&gw, grid.buildings[0].id, "1-101", HouseholdKind::Rental);
+    let n = gridwork_core::store::search_index::LOCAL_CATCH_UP_AT as usize + 20;
+    for i in 0..n {
+        gw.update::<Household>(h.id, |h| h.phone = Some(format!("138{i:08}")))
+            .unwrap();
+    }
+    // An edit crossed the threshold and indexed the batch; only the edits after it wait.
+    let waiting = gw.refresh_search().unwrap();
+    assert!(
+        waiting < 100,
+        "{waiting} records waited: the edits never caught up"
+    );
+}
