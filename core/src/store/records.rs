@@ -27,29 +27,67 @@ pub struct Applied {
 
 /// Loads a record's merged state (tombstoned ones included).
 pub fn load(conn: &Connection, id: Id) -> Result<Option<RecordState>> {
+    Ok(load_held(conn, id)?.map(|(_, state)| state))
+}
+
+/// Loads a record's merged state with its row id, for [`save_held`].
+pub fn load_held(conn: &Connection, id: Id) -> Result<Option<(i64, RecordState)>> {
     let row = conn
-        .prepare_cached("SELECT kind, fields, stamps, tombstone FROM records WHERE id = ?1")?
+        .prepare_cached("SELECT rid, kind, fields, stamps, tombstone FROM records WHERE id = ?1")?
         .query_row([id.to_string()], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
             ))
         })
         .optional()?;
-    let Some((kind, fields, stamps, tombstone)) = row else {
+    let Some((rid, kind, fields, stamps, tombstone)) = row else {
         return Ok(None);
     };
     let kind = EntityKind::parse(&kind)
         .ok_or_else(|| Error::StoreDamaged(format!("unknown record kind {kind:?}")))?;
-    Ok(Some(RecordState {
-        kind,
-        id,
-        fields: serde_json::from_str(&fields)?,
-        stamps: serde_json::from_str(&stamps)?,
-        tombstone: tombstone.map(|t| serde_json::from_str(&t)).transpose()?,
-    }))
+    Ok(Some((
+        rid,
+        RecordState {
+            kind,
+            id,
+            fields: serde_json::from_str(&fields)?,
+            stamps: serde_json::from_str(&stamps)?,
+            tombstone: tombstone.map(|t| serde_json::from_str(&t)).transpose()?,
+        },
+    )))
+}
+
+/// Writes the merged state of a record loaded by [`load_held`] in this transaction (an update
+/// by row id: no probe of the id index, no conflict clause), or a new record when `rid` is
+/// `None`.
+pub fn save_held(
+    conn: &Connection,
+    rid: Option<i64>,
+    state: &RecordState,
+    search: SearchRow,
+) -> Result<()> {
+    let Some(rid) = rid else {
+        return save_with(conn, state, search);
+    };
+    conn.prepare_cached(
+        "UPDATE records SET fields = ?2, stamps = ?3, tombstone = ?4, updated_hlc = ?5
+         WHERE rid = ?1",
+    )?
+    .execute(params![
+        rid,
+        serde_json::to_string(&state.fields)?,
+        serde_json::to_string(&state.stamps)?,
+        state
+            .tombstone
+            .map(|t| serde_json::to_string(&t))
+            .transpose()?,
+        state.latest_stamp().map_or(0, |s| s.hlc.as_i64()),
+    ])?;
+    search_index::refresh(conn, rid, search)
 }
 
 /// Writes a record's merged state and marks its search row for refreshing.
@@ -91,9 +129,10 @@ pub fn save_with(conn: &Connection, state: &RecordState, search: SearchRow) -> R
 pub fn apply_op(conn: &Connection, op: &Op, me: DeviceId, now_ms: u64) -> Result<Applied> {
     match &op.body {
         OpBody::Set { .. } | OpBody::Delete => {
-            let held = load(conn, op.entity_id)?;
+            let held = load_held(conn, op.entity_id)?;
+            let rid = held.as_ref().map(|(rid, _)| *rid);
             let new = held.is_none();
-            let mut state = match held {
+            let mut state = match held.map(|(_, s)| s) {
                 Some(s) if s.kind != op.entity => {
                     return Err(Error::StoreDamaged(format!(
                         "operation {} targets a {} but record {} is a {}",
@@ -117,7 +156,7 @@ pub fn apply_op(conn: &Connection, op: &Op, me: DeviceId, now_ms: u64) -> Result
                 } else {
                     SearchRow::after_writing(&outcome.applied, outcome.deleted)
                 };
-                save_with(conn, &state, search)?;
+                save_held(conn, rid, &state, search)?;
                 if state.kind == EntityKind::Case {
                     refold_case(conn, state.id)?;
                 }

@@ -553,18 +553,19 @@ fn absorb(
 ) -> Result<(), Error> {
     let mut cases = Vec::new();
     for record in incoming {
-        let held = records::load(tx, record.id)?;
-        let search = if held.is_some() {
-            SearchRow::Changed
-        } else {
-            SearchRow::New
+        let held = records::load_held(tx, record.id)?;
+        let (rid, search) = match &held {
+            Some((rid, _)) => (Some(*rid), SearchRow::Changed),
+            None => (None, SearchRow::New),
         };
-        let mut state = held.unwrap_or_else(|| RecordState::new(record.kind, record.id));
+        let mut state = held
+            .map(|(_, s)| s)
+            .unwrap_or_else(|| RecordState::new(record.kind, record.id));
         if state.kind != record.kind {
             continue;
         }
         if state.absorb(record) {
-            records::save_with(tx, &state, search)?;
+            records::save_held(tx, rid, &state, search)?;
         }
         if let Some(s) = record.latest_stamp() {
             let _ = clock.observe(s.hlc, wall);
