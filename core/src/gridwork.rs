@@ -44,6 +44,10 @@ pub struct OpenOptions {
     /// The encryption key (default: none, an unencrypted store). A new store opened with a key
     /// is created encrypted; an encrypted store opens only with its key.
     pub key: Option<StoreKey>,
+    /// SQLite's page cache in MB (default: 32, see ADR 0016). More helps a store far larger
+    /// than the cache (a dispatcher's subdistrict) at the price of as much memory; the
+    /// benchmark uses it to show what the default costs (`docs/benchmarks.md`, growth).
+    pub cache_mb: Option<u32>,
 }
 
 impl Default for OpenOptions {
@@ -51,9 +55,13 @@ impl Default for OpenOptions {
         OpenOptions {
             clock: system_clock(),
             key: None,
+            cache_mb: None,
         }
     }
 }
+
+/// The largest page cache [`OpenOptions::cache_mb`] accepts.
+pub const MAX_CACHE_MB: u32 = 4_096;
 
 impl OpenOptions {
     /// The default options with an encryption key.
@@ -110,6 +118,16 @@ impl Gridwork {
     /// opened without a key [`Error::KeyRequired`]; nothing is ever wiped to make it open.
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Gridwork> {
         let mut conn = open::open_database(path.as_ref(), options.key.as_ref())?;
+        if let Some(mb) = options.cache_mb {
+            if !(1..=MAX_CACHE_MB).contains(&mb) {
+                return Err(ValidationError::new(
+                    "cache_mb",
+                    format!("must be between 1 and {MAX_CACHE_MB} (MB)"),
+                )
+                .into());
+            }
+            conn.pragma_update(None, "cache_size", -(i64::from(mb) * 1024))?;
+        }
         let checkpointer =
             match Checkpointer::attach(&mut conn, path.as_ref(), options.key.as_ref()) {
                 Ok(c) => c,
@@ -251,6 +269,12 @@ impl Gridwork {
         tx.commit()?;
         inner.clock = clock;
         Ok(out)
+    }
+
+    /// Pages written to the store's log by every commit since it was opened (`None` for an
+    /// in-memory store): what a change costs in encrypted pages, for the benchmarks.
+    pub fn pages_written(&self) -> Option<u64> {
+        self.checkpointer.as_ref().map(Checkpointer::pages_written)
     }
 
     /// Brings the search index up to date with every write so far (searches do this first;

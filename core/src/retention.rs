@@ -142,6 +142,7 @@ mod tests {
         let gw = Gridwork::open_in_memory(OpenOptions {
             clock: Arc::new(|| NOW_MS),
             key: None,
+            ..OpenOptions::default()
         })
         .unwrap();
         let seeded = seed_subdistrict(&gw, 5, SeedSize::TINY, |_, _| {}).unwrap();

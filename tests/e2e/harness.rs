@@ -104,6 +104,7 @@ impl Device {
         let gw = Gridwork::open_in_memory(OpenOptions {
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
             key: None,
+            ..OpenOptions::default()
         })
         .unwrap();
         let net = HttpTransport::new(url, None).unwrap();

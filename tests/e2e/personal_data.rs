@@ -68,6 +68,7 @@ async fn a_field_day_at_trace_level_logs_no_name_phone_or_id_number() {
         OpenOptions {
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
             key: Some(key.clone()),
+            ..OpenOptions::default()
         },
     )
     .unwrap();

@@ -18,7 +18,9 @@ use gridwork_domain::sync::MAX_PULL_LIMIT;
 use rusqlite::{Connection, params};
 use serde_json::json;
 
-use super::{Config, device, held, pull_all, raw_connection};
+use std::sync::atomic::Ordering;
+
+use super::{Config, count_raw_pages, device, held, pull_all, raw_connection};
 use crate::dataset::{DAY_MS, Updates, Writer, households, now_ms};
 use crate::mem_transport::MemLog;
 use crate::report::{Figure, ScenarioResult, Target};
@@ -48,12 +50,17 @@ pub async fn run(cfg: &Config) -> Vec<ScenarioResult> {
             .sum()
     };
 
+    let pages = || gw.pages_written().unwrap_or(0);
     log.append(creates.clone());
+    let p0 = pages();
     let bulk = pull_all(&gw, &log).await;
+    let bulk_pages = pages() - p0;
     log.clear();
     let after_bulk = held(&gw);
     log.append(changes.clone());
+    let p0 = pages();
     let random = pull_all(&gw, &log).await;
+    let random_pages = pages() - p0;
     log.clear();
     let mut losers = stale.clone();
     losers.extend(dups.iter().cloned());
@@ -62,7 +69,9 @@ pub async fn run(cfg: &Config) -> Vec<ScenarioResult> {
     log.clear();
     let conflicts = gw.field_conflicts().map(|c| c.len()).unwrap_or(0);
 
-    let raw = raw_connection(dir.path(), "raw.db");
+    let mut raw = raw_connection(dir.path(), "raw.db");
+    let raw_written = count_raw_pages(&mut raw);
+    let raw_pages = || raw_written.load(Ordering::Relaxed);
     raw.execute_batch(
         "CREATE TABLE lww (
              id TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
@@ -71,8 +80,12 @@ pub async fn run(cfg: &Config) -> Vec<ScenarioResult> {
          ) WITHOUT ROWID",
     )
     .expect("the raw table");
+    let p0 = raw_pages();
     let raw_bulk = raw_upsert(&raw, &creates);
+    let raw_bulk_pages = raw_pages() - p0;
+    let p0 = raw_pages();
     let raw_random = raw_upsert(&raw, &changes);
+    let raw_random_pages = raw_pages() - p0;
     let raw_losing = raw_upsert(&raw, &losers);
 
     let bulk_s = rate(creates.len() as u64, bulk);
@@ -107,6 +120,22 @@ pub async fn run(cfg: &Config) -> Vec<ScenarioResult> {
                 raw_bulk_s,
                 Target::None,
             ),
+            Figure::against(
+                "random keys: encrypted pages written per 1,000 ops",
+                per_thousand(random_pages, changes.len()),
+                "",
+                "raw LWW upsert",
+                per_thousand(raw_random_pages, changes.len()),
+                Target::None,
+            ),
+            Figure::against(
+                "bulk: encrypted pages written per 1,000 ops",
+                per_thousand(bulk_pages, creates.len()),
+                "",
+                "raw LWW upsert",
+                per_thousand(raw_bulk_pages, creates.len()),
+                Target::None,
+            ),
         ],
         raw: json!({
             "page_ops": MAX_PULL_LIMIT,
@@ -125,6 +154,10 @@ pub async fn run(cfg: &Config) -> Vec<ScenarioResult> {
             "random_ops_per_s": random_s,
             "raw_random_seconds": raw_random.as_secs_f64(),
             "raw_random_ops_per_s": raw_random_s,
+            "bulk_pages_written": bulk_pages,
+            "raw_bulk_pages_written": raw_bulk_pages,
+            "random_pages_written": random_pages,
+            "raw_random_pages_written": raw_random_pages,
             "encrypted": true,
         }),
         not_measured: None,
@@ -151,6 +184,10 @@ pub async fn run(cfg: &Config) -> Vec<ScenarioResult> {
         not_measured: None,
     };
     vec![apply, stale_result]
+}
+
+fn per_thousand(pages: u64, ops: usize) -> f64 {
+    pages as f64 * 1_000.0 / ops.max(1) as f64
 }
 
 /// One upsert per field write, one transaction per page; returns the time taken.

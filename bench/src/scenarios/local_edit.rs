@@ -9,7 +9,9 @@ use gridwork_domain::model::{Building, Case, CaseKind, Household, Severity};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Config, device, raw_connection};
+use std::sync::atomic::Ordering;
+
+use super::{Config, count_raw_pages, device, raw_connection};
 use crate::report::{Figure, ScenarioResult, Target};
 use crate::stats::{Latencies, rate};
 
@@ -61,6 +63,7 @@ pub fn run(cfg: &Config) -> ScenarioResult {
         edit();
     }
     let mut times = Vec::with_capacity(edits);
+    let pages_before = gw.pages_written();
     let started = Instant::now();
     for _ in 0..edits {
         let t = Instant::now();
@@ -68,9 +71,14 @@ pub fn run(cfg: &Config) -> ScenarioResult {
         times.push(t.elapsed());
     }
     let total = started.elapsed();
+    let pages = gw
+        .pages_written()
+        .zip(pages_before)
+        .map(|(after, before)| (after - before) as f64 / edits as f64);
     let pending = gw.pending_count().expect("the outbox counts");
 
-    let raw = raw_connection(dir.path(), "raw.db");
+    let mut raw = raw_connection(dir.path(), "raw.db");
+    let raw_written = count_raw_pages(&mut raw);
     raw.execute_batch("CREATE TABLE raw_commit (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
         .expect("the raw table");
     let commit = |i: usize| {
@@ -85,6 +93,7 @@ pub fn run(cfg: &Config) -> ScenarioResult {
         commit(i);
     }
     let mut raw_times: Vec<Duration> = Vec::with_capacity(edits);
+    let raw_pages_before = raw_written.load(Ordering::Relaxed);
     let raw_started = Instant::now();
     for i in 0..edits {
         let t = Instant::now();
@@ -92,6 +101,7 @@ pub fn run(cfg: &Config) -> ScenarioResult {
         raw_times.push(t.elapsed());
     }
     let raw_total = raw_started.elapsed();
+    let raw_pages = (raw_written.load(Ordering::Relaxed) - raw_pages_before) as f64 / edits as f64;
 
     let ours = Latencies::from_durations(&times);
     let theirs = Latencies::from_durations(&raw_times);
@@ -111,6 +121,14 @@ pub fn run(cfg: &Config) -> ScenarioResult {
             ),
             Figure::new("p50 latency", ours.p50_ms(), "ms", Target::None),
             Figure::against(
+                "encrypted pages written per edit (log frames)",
+                pages.unwrap_or(f64::NAN),
+                "",
+                "raw single-row commit",
+                raw_pages,
+                Target::None,
+            ),
+            Figure::against(
                 "p99 latency",
                 ours.p99_ms(),
                 "ms",
@@ -127,6 +145,9 @@ pub fn run(cfg: &Config) -> ScenarioResult {
             "edits_per_s": edits_s,
             "p50_ms": ours.p50_ms(),
             "p99_ms": ours.p99_ms(),
+            "p999_ms": ours.percentile_ms(99.9),
+            "pages_per_edit": pages,
+            "raw_pages_per_commit": raw_pages,
             "max_ms": ours.max_ms(),
             "raw_commits_per_s": raw_s,
             "raw_p50_ms": theirs.p50_ms(),

@@ -52,6 +52,28 @@ pub fn raw_connection(dir: &Path, name: &str) -> Connection {
     open_database(&dir.join(name), Some(&bench_key())).expect("the raw store opens")
 }
 
+/// Counts the pages (log frames) a raw connection's commits write, keeping SQLite's own
+/// automatic checkpoint (a WAL hook replaces it, so the hook runs it as SQLite would): the
+/// reference side of the "pages written" figures, beside [`Gridwork::pages_written`].
+pub fn count_raw_pages(conn: &mut Connection) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let written = std::sync::Arc::new(AtomicU64::new(0));
+    let counter = std::sync::Arc::clone(&written);
+    let mut last = 0i32;
+    conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: i32| {
+        let added = if pages >= last { pages - last } else { pages };
+        counter.fetch_add(added as u64, Ordering::Relaxed);
+        last = pages;
+        if pages >= 1_000 {
+            // SQLite's default hook: a PASSIVE checkpoint past 1,000 pages; never an error.
+            let _ = wal.checkpoint();
+        }
+        Ok(())
+    }))
+    .expect("the WAL hook installs");
+    written
+}
+
 /// Applies everything waiting in `log` through the device's pull step, search index included
 /// (re-indexing what the pages left marked is part of the work); returns the time taken.
 pub async fn pull_all(gw: &Gridwork, log: &MemLog) -> Duration {

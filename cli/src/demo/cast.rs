@@ -39,6 +39,7 @@ impl Phone {
             OpenOptions {
                 clock: clock.wall(),
                 key: None,
+                ..OpenOptions::default()
             },
         )?;
         let net = HttpTransport::new(server_url, None)?;

@@ -51,6 +51,10 @@ struct Flags {
     stop: bool,
     /// Frames of the log known to be copied (by the last pass of either side).
     copied: i32,
+    /// Frames in the log after the last commit, and frames written by all commits since the
+    /// store was opened (each frame is one page; the benchmark reports pages per edit).
+    last_pages: i32,
+    written: u64,
     /// Passes of the thread that found the log in WAL mode and copied frames (tests,
     /// diagnostics).
     passes: u64,
@@ -109,6 +113,14 @@ impl Checkpointer {
         let hook_shared = shared;
         writer.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: i32| {
             let mut flags = hook_shared.flags();
+            // A log that started over holds only this commit's frames.
+            let added = if pages >= flags.last_pages {
+                pages - flags.last_pages
+            } else {
+                pages
+            };
+            flags.written += added as u64;
+            flags.last_pages = pages;
             if pages < flags.copied {
                 // The log started over since the last pass.
                 flags.copied = 0;
@@ -137,6 +149,11 @@ impl Checkpointer {
     /// Checkpoint passes of the thread that copied frames.
     pub fn passes(&self) -> u64 {
         self.shared.flags().passes
+    }
+
+    /// Pages (log frames) written by every commit since the store was opened.
+    pub fn pages_written(&self) -> u64 {
+        self.shared.flags().written
     }
 }
 
@@ -278,6 +295,38 @@ mod tests {
         assert!(
             most < (LIMIT_PAGES + 2_000) as u64,
             "the log reached {most} pages under a writer that never pauses"
+        );
+    }
+
+    #[test]
+    fn the_pages_written_by_commits_are_counted_across_restarts_of_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let mut writer = open_database(&path, None).unwrap();
+        writer
+            .execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+            .unwrap();
+        let ckpt = Checkpointer::attach(&mut writer, &path, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(ckpt.pages_written(), 0);
+        writer
+            .execute("INSERT INTO t (v) VALUES ('x')", [])
+            .unwrap();
+        let first = ckpt.pages_written();
+        assert!(first >= 1, "a commit writes at least one page");
+        // The same one-page change, committed 6,000 times: the log starts over several times
+        // (the writer finishes a checkpoint past 4,000 pages), and every commit still counts
+        // what the first one did.
+        for i in 0..6_000 {
+            writer
+                .execute("UPDATE t SET v = ?1 WHERE id = 1", [i])
+                .unwrap();
+        }
+        let per_commit = (ckpt.pages_written() - first) as f64 / 6_000.0;
+        assert!(
+            (0.99..=first as f64 + 0.01).contains(&per_commit),
+            "{per_commit} pages per commit (the first wrote {first})"
         );
     }
 
