@@ -226,6 +226,57 @@ mod tests {
     }
 
     #[test]
+    fn queued_operations_survive_the_outbox_rebuild_of_version_3() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        {
+            let old = prepare(Connection::open(&path).unwrap(), 2).unwrap();
+            old.execute_batch(
+                "INSERT INTO outbox (op_id, entity_id, hlc, op, created_ms)
+                     VALUES ('o1', 'e1', 5, '{}', 1), ('o2', 'e2', 6, '{}', 2);
+                 UPDATE outbox SET status = 'rejected', reason = 'r' WHERE op_id = 'o2';",
+            )
+            .unwrap();
+        }
+        let conn = open_database(&path, None).unwrap();
+        let rows: Vec<(i64, String, String, Option<String>)> = conn
+            .prepare("SELECT seq, op_id, status, reason FROM outbox ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (1, "o1".into(), "pending".into(), None),
+                (2, "o2".into(), "rejected".into(), Some("r".into()))
+            ]
+        );
+        // A new operation comes after them, and no longer writes sqlite_sequence.
+        conn.execute(
+            "INSERT INTO outbox (op_id, entity_id, hlc, op, created_ms)
+             VALUES ('o3', 'e3', 7, '{}', 3)",
+            [],
+        )
+        .unwrap();
+        let seq: i64 = conn
+            .query_row("SELECT seq FROM outbox WHERE op_id = 'o3'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(seq, 3);
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'outbox'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
+    }
+
+    #[test]
     fn an_old_database_upgraded_equals_a_fresh_one() {
         let dir = tempfile::tempdir().unwrap();
         let old_path = dir.path().join("old.db");

@@ -28,7 +28,7 @@ impl TestClock {
         let c = self.0.clone();
         OpenOptions {
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
-            key: None,
+            ..OpenOptions::default()
         }
     }
 }
