@@ -29,9 +29,9 @@ pub const SEARCHED_FIELDS: [&str; 8] = [
     "code",
 ];
 
-/// Marks after which a local edit's transaction re-indexes them (a day or two of a
-/// gridworker's edits without a search; the edit that crosses it pays for the batch).
-pub const LOCAL_CATCH_UP_AT: i64 = 500;
+/// Marks after which a local edit's transaction re-indexes them (weeks of a gridworker's edits
+/// without a single search; the edit that crosses it pays for the batch, tens of ms).
+pub const LOCAL_CATCH_UP_AT: i64 = 2_000;
 
 /// Marks after which a pulled page's transaction re-indexes them (bulk work: the larger the
 /// batch, the fewer index segments are written and merged).
