@@ -72,14 +72,7 @@ pub async fn run(cfg: &Config) -> Vec<ScenarioResult> {
     let mut raw = raw_connection(dir.path(), "raw.db");
     let raw_written = count_raw_pages(&mut raw);
     let raw_pages = || raw_written.load(Ordering::Relaxed);
-    raw.execute_batch(
-        "CREATE TABLE lww (
-             id TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
-             hlc INTEGER NOT NULL, device TEXT NOT NULL,
-             PRIMARY KEY (id, field)
-         ) WITHOUT ROWID",
-    )
-    .expect("the raw table");
+    raw.execute_batch(LWW_TABLE).expect("the raw table");
     let p0 = raw_pages();
     let raw_bulk = raw_upsert(&raw, &creates);
     let raw_bulk_pages = raw_pages() - p0;
@@ -185,6 +178,13 @@ pub async fn run(cfg: &Config) -> Vec<ScenarioResult> {
     };
     vec![apply, stale_result]
 }
+
+/// The raw reference's table: one row per field, last writer wins by (hlc, device).
+pub const LWW_TABLE: &str = "CREATE TABLE lww (
+    id TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL,
+    hlc INTEGER NOT NULL, device TEXT NOT NULL,
+    PRIMARY KEY (id, field)
+) WITHOUT ROWID";
 
 fn per_thousand(pages: u64, ops: usize) -> f64 {
     pages as f64 * 1_000.0 / ops.max(1) as f64
