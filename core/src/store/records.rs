@@ -73,21 +73,41 @@ pub fn save_held(
     let Some(rid) = rid else {
         return save_with(conn, state, search);
     };
+    let row = Encoded::of(state)?;
     conn.prepare_cached(
         "UPDATE records SET fields = ?2, stamps = ?3, tombstone = ?4, updated_hlc = ?5
          WHERE rid = ?1",
     )?
     .execute(params![
         rid,
-        serde_json::to_string(&state.fields)?,
-        serde_json::to_string(&state.stamps)?,
-        state
-            .tombstone
-            .map(|t| serde_json::to_string(&t))
-            .transpose()?,
-        state.latest_stamp().map_or(0, |s| s.hlc.as_i64()),
+        row.fields,
+        row.stamps,
+        row.tombstone,
+        row.updated_hlc
     ])?;
     search_index::refresh(conn, rid, search)
+}
+
+/// The stored columns of a record's state.
+struct Encoded {
+    fields: String,
+    stamps: String,
+    tombstone: Option<String>,
+    updated_hlc: i64,
+}
+
+impl Encoded {
+    fn of(state: &RecordState) -> Result<Encoded> {
+        Ok(Encoded {
+            fields: serde_json::to_string(&state.fields)?,
+            stamps: serde_json::to_string(&state.stamps)?,
+            tombstone: state
+                .tombstone
+                .map(|t| serde_json::to_string(&t))
+                .transpose()?,
+            updated_hlc: state.latest_stamp().map_or(0, |s| s.hlc.as_i64()),
+        })
+    }
 }
 
 /// Writes a record's merged state and marks its search row for refreshing.
@@ -98,7 +118,7 @@ pub fn save(conn: &Connection, state: &RecordState) -> Result<()> {
 /// Writes a record's merged state; `search` says what happened to its searchable text (a new
 /// record's row is only added, an unchanged one is left alone).
 pub fn save_with(conn: &Connection, state: &RecordState, search: SearchRow) -> Result<()> {
-    let updated = state.latest_stamp().map_or(0, |s| s.hlc.as_i64());
+    let row = Encoded::of(state)?;
     let rid: i64 = conn
         .prepare_cached(
             "INSERT INTO records (id, kind, fields, stamps, tombstone, updated_hlc)
@@ -111,13 +131,10 @@ pub fn save_with(conn: &Connection, state: &RecordState, search: SearchRow) -> R
             params![
                 state.id.to_string(),
                 state.kind.as_str(),
-                serde_json::to_string(&state.fields)?,
-                serde_json::to_string(&state.stamps)?,
-                state
-                    .tombstone
-                    .map(|t| serde_json::to_string(&t))
-                    .transpose()?,
-                updated,
+                row.fields,
+                row.stamps,
+                row.tombstone,
+                row.updated_hlc,
             ],
             |r| r.get(0),
         )?;
