@@ -63,6 +63,25 @@ impl Default for OpenOptions {
 /// The largest page cache [`OpenOptions::cache_mb`] accepts.
 pub const MAX_CACHE_MB: u32 = 4_096;
 
+/// Refuses a page cache out of range before anything is opened.
+fn check_cache(options: &OpenOptions) -> Result<()> {
+    match options.cache_mb {
+        Some(mb) if !(1..=MAX_CACHE_MB).contains(&mb) => Err(ValidationError::new(
+            "cache_mb",
+            format!("must be between 1 and {MAX_CACHE_MB} (MB)"),
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+fn set_cache(conn: &Connection, options: &OpenOptions) -> Result<()> {
+    if let Some(mb) = options.cache_mb {
+        conn.pragma_update(None, "cache_size", -(i64::from(mb) * 1024))?;
+    }
+    Ok(())
+}
+
 impl OpenOptions {
     /// The default options with an encryption key.
     pub fn with_key(key: StoreKey) -> OpenOptions {
@@ -117,17 +136,9 @@ impl Gridwork {
     /// [`crate::recovery::recover_store`]), a wrong key [`Error::WrongKey`], an encrypted store
     /// opened without a key [`Error::KeyRequired`]; nothing is ever wiped to make it open.
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Gridwork> {
+        check_cache(&options)?;
         let mut conn = open::open_database(path.as_ref(), options.key.as_ref())?;
-        if let Some(mb) = options.cache_mb {
-            if !(1..=MAX_CACHE_MB).contains(&mb) {
-                return Err(ValidationError::new(
-                    "cache_mb",
-                    format!("must be between 1 and {MAX_CACHE_MB} (MB)"),
-                )
-                .into());
-            }
-            conn.pragma_update(None, "cache_size", -(i64::from(mb) * 1024))?;
-        }
+        set_cache(&conn, &options)?;
         let checkpointer =
             match Checkpointer::attach(&mut conn, path.as_ref(), options.key.as_ref()) {
                 Ok(c) => c,
@@ -143,7 +154,10 @@ impl Gridwork {
 
     /// A private in-memory store (tests and tools).
     pub fn open_in_memory(options: OpenOptions) -> Result<Gridwork> {
-        Self::from_connection(open::open_in_memory()?, options)
+        check_cache(&options)?;
+        let conn = open::open_in_memory()?;
+        set_cache(&conn, &options)?;
+        Self::from_connection(conn, options)
     }
 
     fn from_connection(conn: Connection, options: OpenOptions) -> Result<Gridwork> {
@@ -599,4 +613,37 @@ fn check_codes<T: Entity>(
         _ => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn a_page_cache_out_of_range_is_refused_before_anything_opens_and_one_in_range_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        for bad in [0, MAX_CACHE_MB + 1] {
+            let options = OpenOptions {
+                cache_mb: Some(bad),
+                ..OpenOptions::default()
+            };
+            let err = Gridwork::open_with(&path, options.clone()).unwrap_err();
+            assert!(matches!(err, Error::Invalid(_)), "{err:?}");
+            assert!(!path.exists(), "a refused option created the store");
+            assert!(Gridwork::open_in_memory(options).is_err());
+        }
+        let gw = Gridwork::open_with(
+            &path,
+            OpenOptions {
+                cache_mb: Some(64),
+                ..OpenOptions::default()
+            },
+        )
+        .unwrap();
+        let kib: i64 = gw
+            .read(|c| Ok(c.query_row("PRAGMA cache_size", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(kib, -64 * 1024);
+    }
 }

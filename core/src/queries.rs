@@ -205,8 +205,12 @@ impl Gridwork {
         }
         let limit = limit.clamp(1, MAX_SEARCH_HITS) as i64;
         self.read(|conn| {
-            // Records written since the last search are re-indexed first (ADR 0018).
-            crate::store::search_index::catch_up_now(conn)?;
+            // Records written since the last search are re-indexed first (ADR 0018). Should
+            // that fail (a full disk, the store locked by another process), the search still
+            // runs on the index as it is rather than failing.
+            if let Err(e) = crate::store::search_index::catch_up_now(conn) {
+                tracing::warn!(error = %e, "search index not brought up to date");
+            }
             let rows: Vec<(String, String, String)> = if q.chars().count() >= 3 {
                 // Quote as one FTS5 string so operators in user input mean nothing.
                 let phrase = format!("\"{}\"", q.replace('"', "\"\""));

@@ -209,8 +209,11 @@ impl Gridwork {
         // A snapshot or a gain may have brought back stays past retention.
         report.evicted += self.purge_expired_tenants()?;
         // Index what the run brought while the phone is online and waiting anyway, so the
-        // next search does not pay for it.
-        self.refresh_search()?;
+        // next search does not pay for it. Housekeeping: a failure is logged, not the run's
+        // (the next search tries again).
+        if let Err(e) = self.refresh_search() {
+            tracing::warn!(error = %e, "search index not brought up to date after sync");
+        }
         Ok(())
     }
 
