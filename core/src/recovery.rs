@@ -233,8 +233,7 @@ fn read_salvage(db: &Path, key: Option<&StoreKey>) -> Result<Salvage> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     if let Some(key) = key {
-        conn.execute_batch(&key.pragma())?;
-        conn.execute_batch("PRAGMA cipher_compatibility = 4")?;
+        crate::store::open::apply_key(&conn, key)?;
     }
     // SQLite refuses a file shorter than its header says unless the schema is "writable";
     // nothing is written here (and this is a scratch copy).

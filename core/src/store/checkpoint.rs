@@ -179,8 +179,7 @@ fn open_checkpointer(path: &Path, key: Option<&StoreKey>) -> Result<Connection> 
             | OpenFlags::SQLITE_OPEN_URI,
     )?;
     if let Some(key) = key {
-        conn.execute_batch(&key.pragma())?;
-        conn.execute_batch("PRAGMA cipher_compatibility = 4")?;
+        crate::store::open::apply_key(&conn, key)?;
     }
     conn.busy_timeout(Duration::from_millis(100))?;
     // A connection learns that the store is in WAL mode when it first reads it; until then a

@@ -89,10 +89,7 @@ pub fn prepare(conn: Connection, target: i64) -> Result<Connection> {
 /// error that says what to do.
 fn unlock(conn: &Connection, key: Option<&StoreKey>, kind: FileKind) -> Result<()> {
     if let Some(key) = key {
-        conn.execute_batch(&key.pragma())?;
-        // SQLCipher 4's settings, pinned so that a later SQLCipher with other defaults still
-        // reads the stores made now (see docs/adr: encryption at rest).
-        conn.execute_batch("PRAGMA cipher_compatibility = 4")?;
+        apply_key(conn, key)?;
     }
     let readable = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
@@ -109,6 +106,16 @@ fn unlock(conn: &Connection, key: Option<&StoreKey>, kind: FileKind) -> Result<(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Gives SQLCipher the key and pins its settings: the first statements on every connection to
+/// an encrypted store (the writer, the checkpointer's, recovery's).
+pub(crate) fn apply_key(conn: &Connection, key: &StoreKey) -> Result<()> {
+    conn.execute_batch(&key.pragma())?;
+    // SQLCipher 4's settings, pinned so that a later SQLCipher with other defaults still
+    // reads the stores made now (see docs/adr: encryption at rest).
+    conn.execute_batch("PRAGMA cipher_compatibility = 4")?;
+    Ok(())
 }
 
 /// What protects the store, kept in its metadata so that a later version knows how to open it.
