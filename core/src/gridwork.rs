@@ -147,9 +147,7 @@ impl Gridwork {
                     None
                 }
             };
-        let mut gw = Self::from_connection(conn, options)?;
-        gw.checkpointer = checkpointer;
-        Ok(gw)
+        Self::from_connection(conn, options, checkpointer)
     }
 
     /// A private in-memory store (tests and tools).
@@ -157,10 +155,14 @@ impl Gridwork {
         check_cache(&options)?;
         let conn = open::open_in_memory()?;
         set_cache(&conn, &options)?;
-        Self::from_connection(conn, options)
+        Self::from_connection(conn, options, None)
     }
 
-    fn from_connection(conn: Connection, options: OpenOptions) -> Result<Gridwork> {
+    fn from_connection(
+        conn: Connection,
+        options: OpenOptions,
+        checkpointer: Option<Checkpointer>,
+    ) -> Result<Gridwork> {
         let device = match meta::get(&conn, meta::DEVICE_ID)? {
             Some(d) => d
                 .parse()
@@ -194,7 +196,7 @@ impl Gridwork {
             wall: options.clock,
             policy: Mutex::new(DeadlinePolicy::default()),
             sync: SyncStatus::default(),
-            checkpointer: None,
+            checkpointer,
         })
     }
 

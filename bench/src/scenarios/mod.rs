@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use gridwork_core::store::checkpoint::log_growth;
 use gridwork_core::store::open::open_database;
 use gridwork_core::{Gridwork, OpenOptions, StoreKey};
 use rusqlite::Connection;
@@ -61,7 +62,7 @@ pub fn count_raw_pages(conn: &mut Connection) -> std::sync::Arc<std::sync::atomi
     let counter = std::sync::Arc::clone(&written);
     let mut last = 0i32;
     conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: i32| {
-        let added = if pages >= last { pages - last } else { pages };
+        let (added, _) = log_growth(last, pages);
         counter.fetch_add(added as u64, Ordering::Relaxed);
         last = pages;
         if pages >= 1_000 {

@@ -113,16 +113,11 @@ impl Checkpointer {
         let hook_shared = shared;
         writer.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, pages: i32| {
             let mut flags = hook_shared.flags();
-            // A log that started over holds only this commit's frames.
-            let added = if pages >= flags.last_pages {
-                pages - flags.last_pages
-            } else {
-                pages
-            };
+            let (added, restarted) = log_growth(flags.last_pages, pages);
             flags.written += added as u64;
             flags.last_pages = pages;
-            if pages < flags.copied {
-                // The log started over since the last pass.
+            if restarted {
+                // What the last pass copied belongs to the log before it started over.
                 flags.copied = 0;
             }
             let behind = pages - flags.copied;
@@ -151,10 +146,9 @@ impl Checkpointer {
         self.shared.flags().passes
     }
 
-    /// Pages (log frames) written by every commit since the store was opened. The hook sees
-    /// only the log's length after each commit, so a log that started over is recognised by
-    /// being shorter than before; a single commit that writes more frames than the log held
-    /// when it started over (over 4,000 pages, more than any benchmark commit) is undercounted.
+    /// Pages (log frames) written by every commit since the store was opened, by
+    /// [`log_growth`] (undercounted only for a commit of over 4,000 pages right after the log
+    /// started over, more than any benchmark commit).
     pub fn pages_written(&self) -> u64 {
         self.shared.flags().written
     }
@@ -167,6 +161,18 @@ impl Drop for Checkpointer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// The frames one commit added to the log, given the log's length (in frames) after the
+/// commit before and after this one, and whether the log started over in between: a log that
+/// started over is shorter than before and holds only this commit's frames. (A commit of more
+/// frames than the log held before it started over is taken for growth: undercounted.)
+pub fn log_growth(before: i32, after: i32) -> (i32, bool) {
+    if after >= before {
+        (after - before, false)
+    } else {
+        (after, true)
     }
 }
 

@@ -115,8 +115,8 @@ pub fn save(conn: &Connection, state: &RecordState) -> Result<()> {
     save_with(conn, state, SearchRow::Changed)
 }
 
-/// Writes a record's merged state; `search` says what happened to its searchable text (a new
-/// record's row is only added, an unchanged one is left alone).
+/// Writes a record's merged state; `search` says whether its searchable text may have changed
+/// (an unchanged one is left alone).
 pub fn save_with(conn: &Connection, state: &RecordState, search: SearchRow) -> Result<()> {
     let row = Encoded::of(state)?;
     let rid: i64 = conn
@@ -169,7 +169,7 @@ pub fn apply_op(conn: &Connection, op: &Op, me: DeviceId, now_ms: u64) -> Result
             };
             if applied.changed {
                 let search = if new {
-                    SearchRow::New
+                    SearchRow::Changed
                 } else {
                     SearchRow::after_writing(&outcome.applied, outcome.deleted)
                 };
@@ -322,18 +322,17 @@ pub fn field_stamp(state: &RecordState, field: &str) -> Option<Stamp> {
 /// reason). Returns whether the record was held.
 pub fn purge(conn: &Connection, id: Id) -> Result<bool> {
     let key = id.to_string();
-    conn.prepare_cached(
-        "DELETE FROM search WHERE rowid = (SELECT rid FROM records WHERE id = ?1)",
-    )?
-    .execute([&key])?;
-    conn.prepare_cached(
-        "DELETE FROM search_stale WHERE rid = (SELECT rid FROM records WHERE id = ?1)",
-    )?
-    .execute([&key])?;
-    let held = conn
-        .prepare_cached("DELETE FROM records WHERE id = ?1")?
-        .execute([&key])?
-        > 0;
+    let rid: Option<i64> = conn
+        .prepare_cached("DELETE FROM records WHERE id = ?1 RETURNING rid")?
+        .query_row([&key], |r| r.get(0))
+        .optional()?;
+    if let Some(rid) = rid {
+        conn.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+            .execute([rid])?;
+        conn.prepare_cached("DELETE FROM search_stale WHERE rid = ?1")?
+            .execute([rid])?;
+    }
+    let held = rid.is_some();
     conn.prepare_cached("DELETE FROM case_events WHERE case_id = ?1")?
         .execute([&key])?;
     conn.prepare_cached("DELETE FROM case_folds WHERE case_id = ?1")?

@@ -40,9 +40,8 @@ pub const PULL_CATCH_UP_AT: i64 = 20_000;
 /// What a save did to a record's searchable text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchRow {
-    /// The record is new: its row is added.
-    New,
-    /// A searched field or the tombstone may have changed: the row is replaced.
+    /// The record is new, or a searched field or the tombstone may have changed: the record is
+    /// marked for the next [`catch_up`].
     Changed,
     /// No searched field changed: the row stays as it is.
     Unchanged,
@@ -180,7 +179,7 @@ mod tests {
             r#"{"address":"梅花碑社区3幢"}"#,
             None,
         );
-        refresh(&conn, rid, SearchRow::New).unwrap();
+        refresh(&conn, rid, SearchRow::Changed).unwrap();
         refresh(&conn, rid, SearchRow::Changed).unwrap();
         assert_eq!(stale_count(&conn).unwrap(), 1, "one mark per record");
         assert_eq!(hits(&conn, "梅花碑"), 0, "nothing indexed inside the write");
@@ -229,7 +228,7 @@ mod tests {
                 &format!(r#"{{"phone":"1390000000{i}"}}"#),
                 None,
             );
-            refresh(&conn, rid, SearchRow::New).unwrap();
+            refresh(&conn, rid, SearchRow::Changed).unwrap();
         }
         assert_eq!(catch_up_past(&conn, 4).unwrap(), 0);
         assert_eq!(stale_count(&conn).unwrap(), 3);
@@ -237,7 +236,7 @@ mod tests {
         assert_eq!(hits(&conn, "13900000002"), 1);
 
         let rid = put(&conn, "h9", "household", r#"{"phone":"13900000009"}"#, None);
-        refresh(&conn, rid, SearchRow::New).unwrap();
+        refresh(&conn, rid, SearchRow::Changed).unwrap();
         assert_eq!(catch_up_now(&conn).unwrap(), 1);
         assert!(conn.is_autocommit(), "its transaction is committed");
         assert_eq!(catch_up_now(&conn).unwrap(), 0);

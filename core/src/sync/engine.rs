@@ -557,10 +557,7 @@ fn absorb(
     let mut cases = Vec::new();
     for record in incoming {
         let held = records::load_held(tx, record.id)?;
-        let (rid, search) = match &held {
-            Some((rid, _)) => (Some(*rid), SearchRow::Changed),
-            None => (None, SearchRow::New),
-        };
+        let rid = held.as_ref().map(|(rid, _)| *rid);
         let mut state = held
             .map(|(_, s)| s)
             .unwrap_or_else(|| RecordState::new(record.kind, record.id));
@@ -568,7 +565,7 @@ fn absorb(
             continue;
         }
         if state.absorb(record) {
-            records::save_held(tx, rid, &state, search)?;
+            records::save_held(tx, rid, &state, SearchRow::Changed)?;
         }
         if let Some(s) = record.latest_stamp() {
             let _ = clock.observe(s.hlc, wall);
