@@ -32,10 +32,12 @@ use crate::scoping::Fate;
 
 pub mod error;
 pub mod postgres;
+pub mod read_counts;
 pub mod sqlite;
 
 pub use error::{EnrollError, StorageError};
 pub use postgres::PgStorage;
+pub use read_counts::{ReadCounters, ReadCounts};
 pub use sqlite::SqliteStorage;
 
 /// A user an admin created: who they are, their role and the ids (areas, buildings or stations)
@@ -215,6 +217,11 @@ pub trait Storage: Send + Sync + 'static {
         after: u64,
         limit: usize,
     ) -> impl Future<Output = Result<LogPage, StorageError>> + Send;
+
+    /// How many rows of the operation log and of the records table this storage has read for
+    /// pulls and snapshots since it opened: the cost that must follow a phone's scope, not the
+    /// city (`gridwork-bench city` divides it by the operations delivered).
+    fn read_counts(&self) -> ReadCounts;
 
     /// The last stored sequence number, updated whenever operations are stored (by any server
     /// process sharing the database, for backends that allow several). Long polls wait on it.

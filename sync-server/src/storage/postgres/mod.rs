@@ -21,8 +21,8 @@ use gridwork_domain::workflow::CaseEvent;
 use tokio::sync::watch;
 
 use super::{
-    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, RecordRows, Storage,
-    StorageError, User,
+    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, ReadCounters, ReadCounts,
+    RecordRows, Storage, StorageError, User,
 };
 use crate::rules::PushContext;
 
@@ -48,6 +48,7 @@ pub struct PgStorage {
     /// the notifications of every process's pushes.
     last_seq: Arc<watch::Sender<u64>>,
     _listener: notify::Listener,
+    reads: ReadCounters,
 }
 
 impl PgStorage {
@@ -77,6 +78,7 @@ impl PgStorage {
             channel,
             last_seq,
             _listener: listener,
+            reads: ReadCounters::default(),
         })
     }
 
@@ -105,7 +107,15 @@ impl Storage for PgStorage {
     }
 
     async fn log_page(&self, after: u64, limit: usize) -> Result<LogPage, StorageError> {
-        oplog::log_page(&self.client().await?, after, limit).await
+        let page = oplog::log_page(&self.client().await?, after, limit).await?;
+        // The row read past the page to tell whether more follow counts too.
+        self.reads
+            .log_rows(page.entries.len() + usize::from(page.more));
+        Ok(page)
+    }
+
+    fn read_counts(&self) -> ReadCounts {
+        self.reads.get()
     }
 
     fn subscribe(&self) -> watch::Receiver<u64> {
@@ -117,11 +127,16 @@ impl Storage for PgStorage {
         after: Option<Id>,
         limit: usize,
     ) -> Result<RecordRows, StorageError> {
-        snapshot::rows(&mut self.client().await?, after, limit).await
+        let rows = snapshot::rows(&mut self.client().await?, after, limit).await?;
+        self.reads
+            .record_rows(rows.records.len() + usize::from(rows.more));
+        Ok(rows)
     }
 
     async fn family(&self, root: Id) -> Result<Vec<PlacedRecord>, StorageError> {
-        records::family(&self.client().await?, root).await
+        let family = records::family(&self.client().await?, root).await?;
+        self.reads.record_rows(family.len());
+        Ok(family)
     }
 
     async fn case_events(&self, cases: Vec<Id>) -> Result<Vec<CaseEvent>, StorageError> {

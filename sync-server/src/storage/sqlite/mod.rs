@@ -18,8 +18,8 @@ use rusqlite::Connection;
 use tokio::sync::watch;
 
 use super::{
-    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, RecordRows, Storage,
-    StorageError, User,
+    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, ReadCounters, ReadCounts,
+    RecordRows, Storage, StorageError, User,
 };
 use crate::rules::PushContext;
 
@@ -38,6 +38,7 @@ pub struct SqliteStorage {
     inner: Arc<Inner>,
     /// The last stored sequence number, for long polls.
     last_seq: watch::Sender<u64>,
+    reads: ReadCounters,
 }
 
 #[derive(Debug)]
@@ -60,6 +61,7 @@ impl SqliteStorage {
                 readers: Mutex::new(vec![]),
             }),
             last_seq: watch::Sender::new(last),
+            reads: ReadCounters::default(),
         })
     }
 
@@ -127,8 +129,17 @@ impl Storage for SqliteStorage {
     }
 
     async fn log_page(&self, after: u64, limit: usize) -> Result<LogPage, StorageError> {
-        self.read(move |conn| oplog::log_page(conn, after, limit))
-            .await
+        let page = self
+            .read(move |conn| oplog::log_page(conn, after, limit))
+            .await?;
+        // The row read past the page to tell whether more follow counts too.
+        self.reads
+            .log_rows(page.entries.len() + usize::from(page.more));
+        Ok(page)
+    }
+
+    fn read_counts(&self) -> ReadCounts {
+        self.reads.get()
     }
 
     fn subscribe(&self) -> watch::Receiver<u64> {
@@ -140,12 +151,18 @@ impl Storage for SqliteStorage {
         after: Option<Id>,
         limit: usize,
     ) -> Result<RecordRows, StorageError> {
-        self.read(move |conn| snapshot::rows(conn, after, limit))
-            .await
+        let rows = self
+            .read(move |conn| snapshot::rows(conn, after, limit))
+            .await?;
+        self.reads
+            .record_rows(rows.records.len() + usize::from(rows.more));
+        Ok(rows)
     }
 
     async fn family(&self, root: Id) -> Result<Vec<PlacedRecord>, StorageError> {
-        self.read(move |conn| records::family(conn, root)).await
+        let family = self.read(move |conn| records::family(conn, root)).await?;
+        self.reads.record_rows(family.len());
+        Ok(family)
     }
 
     async fn case_events(&self, cases: Vec<Id>) -> Result<Vec<CaseEvent>, StorageError> {
