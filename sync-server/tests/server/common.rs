@@ -459,6 +459,100 @@ pub fn town(phone: &mut Phone, n: usize) -> Town {
     }
 }
 
+/// A subdistrict of `grids` grids under one community, each with `per_grid` buildings holding
+/// a household and a resident: the city whose size a phone's pulls must not feel.
+pub struct City {
+    pub subdistrict: Id,
+    pub grids: Vec<Id>,
+    /// The households of each grid, in the order of `grids`.
+    pub households: Vec<Vec<Id>>,
+    /// Every record id of each grid (its area record, buildings, households, residents).
+    pub records: Vec<Vec<Id>>,
+    pub ops: Vec<Op>,
+}
+
+pub fn city(phone: &mut Phone, grids: usize, per_grid: usize) -> City {
+    let mut ops = Vec::new();
+    let mut above: Vec<Area> = Vec::new();
+    for (level, code, name) in [
+        (AreaLevel::District, "330106", "西湖区"),
+        (AreaLevel::Subdistrict, "330106001", "北山街道"),
+        (AreaLevel::GridLayer, "330106001L01", "第一网层"),
+        (AreaLevel::Community, "330106001001", "梅花碑社区"),
+    ] {
+        let area = Area {
+            id: Uuid::now_v7(),
+            level,
+            code: code.into(),
+            name: name.into(),
+            parent_id: above.last().map(|a| a.id),
+        };
+        ops.push(phone.create(&area));
+        above.push(area);
+    }
+    let community = above.last().unwrap().id;
+    let mut out = City {
+        subdistrict: above[1].id,
+        grids: vec![],
+        households: vec![],
+        records: vec![],
+        ops: vec![],
+    };
+    for g in 0..grids {
+        let grid = Area {
+            id: Uuid::now_v7(),
+            level: AreaLevel::Grid,
+            code: format!("330106001001{:03}", g + 1),
+            name: format!("梅花碑第{}网格", g + 1),
+            parent_id: Some(community),
+        };
+        ops.push(phone.create(&grid));
+        let mut records = vec![grid.id];
+        let mut households = vec![];
+        for i in 0..per_grid {
+            let building = Building {
+                id: Uuid::now_v7(),
+                address_code: format!("330106001001{:03}{:04}", g + 1, i + 1),
+                address: format!("梅花碑社区{}-{}幢", g + 1, i + 1),
+                kind: BuildingKind::Residential,
+                grid_id: grid.id,
+                micro_grid_id: None,
+                head_user_id: None,
+                station_id: None,
+                position: None,
+            };
+            let household = Household {
+                id: Uuid::now_v7(),
+                building_id: building.id,
+                unit: format!("{}-301", i + 1),
+                kind: HouseholdKind::OwnerOccupied,
+                phone: None,
+                archived: false,
+            };
+            let resident = Resident {
+                id: Uuid::now_v7(),
+                household_id: household.id,
+                name: format!("住户{g}-{i}"),
+                id_number: Some(id_number("19800101", (g * per_grid + i) as u16 % 999 + 1)),
+                phone: None,
+                key_groups: vec![],
+                last_visit_ms: None,
+                archived: false,
+            };
+            ops.push(phone.create(&building));
+            ops.push(phone.create(&household));
+            ops.push(phone.create(&resident));
+            records.extend([building.id, household.id, resident.id]);
+            households.push(household.id);
+        }
+        out.grids.push(grid.id);
+        out.households.push(households);
+        out.records.push(records);
+    }
+    out.ops = ops;
+    out
+}
+
 /// What a server in the field holds when it is upgraded: a town one phone pushed (a household
 /// edited since), and a gridworker of its grid with an enrolled phone. Stored once on a current
 /// database; the migration tests copy it into older ones and check an upgraded server serves it

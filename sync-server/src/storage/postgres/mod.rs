@@ -50,6 +50,8 @@ pub struct PgStorage {
     target: Target,
     /// The NOTIFY channel of this database's log.
     channel: String,
+    /// This process among those notifying on the channel (a random number).
+    origin: u64,
     /// The last stored sequence number, for long polls; moved by this process's pushes and by
     /// the notifications of every process's pushes.
     last_seq: Arc<watch::Sender<u64>>,
@@ -80,9 +82,11 @@ impl PgStorage {
         let channel = notify::channel(&schema);
         let last_seq = Arc::new(watch::Sender::new(last));
         let wakeups = Arc::new(Wakeups::default());
+        let origin = rand::random();
         let listener = notify::spawn(
             target.clone(),
             channel.clone(),
+            origin,
             last_seq.clone(),
             wakeups.clone(),
         )
@@ -91,6 +95,7 @@ impl PgStorage {
             pool,
             target,
             channel,
+            origin,
             last_seq,
             wakeups,
             _listener: listener,
@@ -116,7 +121,7 @@ impl PgStorage {
 impl Storage for PgStorage {
     async fn push(&self, ctx: PushContext, ops: Vec<Op>) -> Result<Vec<PushResult>, StorageError> {
         let mut client = self.client().await?;
-        let pushed = oplog::push(&mut client, &ctx, &ops, &self.channel).await?;
+        let pushed = oplog::push(&mut client, &ctx, &ops, &self.channel, self.origin).await?;
         drop(client);
         if pushed.last > 0 {
             // Our own notification will say the same; this wakes local polls without waiting.

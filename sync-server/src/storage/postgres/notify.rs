@@ -25,22 +25,32 @@ use crate::storage::{StorageError, Wakeups};
 /// PostgreSQL refuses payloads of 8,000 bytes or more; the rest of a longer list wakes all.
 const MAX_PAYLOAD: usize = 7_900;
 
-/// The notification of a push: its last position, then each touched bucket in hex, separated
-/// by spaces; `<position> *` when they do not fit.
+/// One push's notification: the process that stored it (which woke its own polls already),
+/// the last log position it stored, and the buckets it touched (`None`: too many to name, every
+/// poll looks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub origin: u64,
+    pub last: u64,
+    pub buckets: Option<Vec<Bucket>>,
+}
+
+/// The text of a notice: origin, position, then each bucket in hex, separated by spaces; `*`
+/// instead of the buckets when they do not fit.
 ///
 /// ```
 /// use gridwork_domain::scope::Bucket;
-/// use gridwork_server::storage::postgres::notify::{parse, payload};
+/// use gridwork_server::storage::postgres::notify::{Notice, parse, payload};
 /// use uuid::Uuid;
 ///
 /// let grid = Bucket::Under(Uuid::now_v7());
-/// let text = payload(42, &[grid]);
-/// assert_eq!(parse(&text), Some((42, Some(vec![grid]))));
+/// let text = payload(7, 42, &[grid]);
+/// assert_eq!(parse(&text), Some(Notice { origin: 7, last: 42, buckets: Some(vec![grid]) }));
 /// let many: Vec<Bucket> = (0..1000).map(|_| Bucket::Under(Uuid::now_v7())).collect();
-/// assert_eq!(parse(&payload(43, &many)), Some((43, None)));
+/// assert_eq!(parse(&payload(7, 43, &many)).unwrap().buckets, None);
 /// ```
-pub fn payload(last: u64, touched: &[Bucket]) -> String {
-    let mut text = last.to_string();
+pub fn payload(origin: u64, last: u64, touched: &[Bucket]) -> String {
+    let mut text = format!("{origin} {last}");
     if (touched.len() * 35) + text.len() > MAX_PAYLOAD {
         text.push_str(" *");
         return text;
@@ -52,18 +62,27 @@ pub fn payload(last: u64, touched: &[Bucket]) -> String {
     text
 }
 
-/// A notification's position and buckets (`None`: every poll); `None` when it is not one.
-pub fn parse(text: &str) -> Option<(u64, Option<Vec<Bucket>>)> {
+/// A notice from its text; `None` when it is not one.
+pub fn parse(text: &str) -> Option<Notice> {
     let mut parts = text.split(' ');
+    let origin = parts.next()?.parse().ok()?;
     let last = parts.next()?.parse().ok()?;
     let mut buckets = Vec::new();
     for part in parts {
         if part == "*" {
-            return Some((last, None));
+            return Some(Notice {
+                origin,
+                last,
+                buckets: None,
+            });
         }
         buckets.push(Bucket::from_hex(part)?);
     }
-    Some((last, Some(buckets)))
+    Some(Notice {
+        origin,
+        last,
+        buckets: Some(buckets),
+    })
 }
 
 /// The channel of one schema's log: deployments sharing a database in different schemas do
@@ -100,6 +119,7 @@ const MAX_PAUSE: Duration = Duration::from_secs(5);
 pub async fn spawn(
     target: Target,
     channel: String,
+    origin: u64,
     last: Arc<watch::Sender<u64>>,
     wakeups: Arc<Wakeups>,
 ) -> Result<Listener, StorageError> {
@@ -110,7 +130,7 @@ pub async fn spawn(
         let mut connection = first;
         let mut pause = FIRST_PAUSE;
         loop {
-            match relay(connection, &last, &wakeups).await {
+            match relay(connection, origin, &last, &wakeups).await {
                 Ok(()) => tracing::warn!(db = %target.name, "the notification connection closed"),
                 Err(e) => {
                     tracing::warn!(db = %target.name, error = %e, "the notification connection failed")
@@ -195,18 +215,22 @@ impl Drop for Listening {
 /// Passes notifications on to `last` and the waiting polls until the connection ends.
 async fn relay(
     mut listening: Listening,
+    origin: u64,
     last: &watch::Sender<u64>,
     wakeups: &Wakeups,
 ) -> Result<(), tokio_postgres::Error> {
     while let Some(message) = listening.inbox.recv().await {
         if let AsyncMessage::Notification(n) = message? {
             match parse(n.payload()) {
-                Some((seq, buckets)) => {
-                    advance(last, seq);
-                    match buckets {
-                        Some(buckets) => wakeups.wake(&buckets, seq),
-                        None => wakeups.wake_all(seq),
-                    };
+                Some(notice) => {
+                    advance(last, notice.last);
+                    // This process's own pushes woke its polls when they committed.
+                    if notice.origin != origin {
+                        match notice.buckets {
+                            Some(buckets) => wakeups.wake(&buckets, notice.last),
+                            None => wakeups.wake_all(notice.last),
+                        };
+                    }
                 }
                 None => tracing::warn!(
                     channel = n.channel(),

@@ -82,6 +82,7 @@ pub async fn push(
     ctx: &PushContext,
     ops: &[Op],
     channel: &str,
+    origin: u64,
 ) -> Result<Pushed, StorageError> {
     let mut locks = LockSet::default();
     for op in ops {
@@ -99,7 +100,7 @@ pub async fn push(
                     .iter()
                     .any(|r| matches!(r.outcome, PushOutcome::Accepted { .. }))
                 {
-                    let payload = notify::payload(pushed.last, &pushed.touched);
+                    let payload = notify::payload(origin, pushed.last, &pushed.touched);
                     tx.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
                         .await?;
                 }
