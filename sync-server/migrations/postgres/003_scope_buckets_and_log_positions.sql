@@ -35,3 +35,21 @@ CREATE TABLE log_position (
 INSERT INTO log_position (base)
 SELECT greatest(0, coalesce(max(seq), 0) + 1 - (pg_current_xact_id()::text::bigint << 16))
 FROM ops;
+
+-- Token checks and users' views are cached by each server process (`auth/device_cache.rs`).
+-- `accounts_version` moves whenever what they depend on changes: a device revoked, a user's
+-- scope replaced, or a record that is some user's scope entry placed anew (its place is that
+-- user's anchor); each request reads it (one row) and a cached entry of an older version is
+-- read again. `scope_entries` says which records are scope entries.
+CREATE TABLE accounts_version (
+    version bigint NOT NULL
+);
+INSERT INTO accounts_version (version) VALUES (0);
+
+CREATE TABLE scope_entries (
+    id      uuid NOT NULL,
+    user_id uuid NOT NULL,
+    PRIMARY KEY (id, user_id)
+);
+INSERT INTO scope_entries (id, user_id)
+SELECT DISTINCT unnest(scope), id FROM users;

@@ -42,7 +42,7 @@ pub async fn pull<S: Storage>(
         .unwrap_or(MAX_PULL_LIMIT)
         .clamp(1, MAX_PULL_LIMIT);
     let wait = Duration::from_secs(params.wait.unwrap_or(0).min(MAX_PULL_WAIT_S));
-    let view = state.storage.scope_view(&auth.user).await?;
+    let view = state.view_of(&auth).await?;
     let user = UserScope {
         role: view.role,
         scope: view.scope.clone(),

@@ -210,6 +210,11 @@ pub trait Storage: Send + Sync + 'static {
     /// it).
     fn log_end(&self) -> impl Future<Output = Result<u64, StorageError>> + Send;
 
+    /// A number that moves whenever a cached token check or user's view may have become wrong:
+    /// a device revoked, a user's scope replaced, a scope entry placed anew by a push (any
+    /// process). `crate::auth::DeviceCache` reads it on every request.
+    fn accounts_version(&self) -> impl Future<Output = Result<u64, StorageError>> + Send;
+
     /// The long polls waiting on this storage's pushes (and, for backends shared by several
     /// processes, on every process's pushes).
     fn wakeups(&self) -> &Arc<Wakeups>;

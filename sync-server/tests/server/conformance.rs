@@ -231,7 +231,11 @@ async fn a_push_wakes_only_the_polls_it_concerns<S: Storage>(waiter: &S, pusher:
             .await
             .unwrap();
         let view = waiter.scope_view(&user).await.unwrap();
-        polls.push(waiter.wakeups().register(ScopeFilter::for_view(view).buckets()));
+        polls.push(
+            waiter
+                .wakeups()
+                .register(ScopeFilter::for_view(view).buckets()),
+        );
     }
     let dispatcher = waiter
         .create_user("调度员".into(), Role::Dispatcher, vec![city.subdistrict])
@@ -281,6 +285,60 @@ pub async fn a_push_by_another_process_wakes_only_the_polls_of_its_buckets<S: St
     other: &S,
 ) {
     a_push_wakes_only_the_polls_it_concerns(s, other).await;
+}
+
+/// Each process caches token checks and users' views, keyed by the accounts version: it moves
+/// when a device is revoked, a user's scope is replaced, or a push places anew a record that is
+/// some user's scope entry (a building head's building redrawn into another grid: the head's
+/// anchor changed); an ordinary edit leaves it, so the caches hold.
+pub async fn the_accounts_version_moves_when_a_cached_view_may_be_wrong<S: Storage>(s: &S) {
+    let mut admin = Phone::offline();
+    let city = city(&mut admin, 2, 2);
+    s.push(admin.ctx(), city.ops.clone()).await.unwrap();
+    let building = city.records[0][1];
+    let head = s
+        .create_user("楼长".into(), Role::BuildingHead, vec![building])
+        .await
+        .unwrap();
+    let code = s
+        .create_enrollment_code(head.id, clock::now_ms())
+        .await
+        .unwrap();
+    let device = Uuid::now_v7();
+    s.enroll(code, device, "楼长的手机".into(), clock::now_ms())
+        .await
+        .unwrap();
+
+    let v0 = s.accounts_version().await.unwrap();
+    let edit = admin.set(
+        EntityKind::Household,
+        city.households[0][0],
+        json!({ "unit": "1-302" }),
+    );
+    accepted(&s.push(admin.ctx(), vec![edit]).await.unwrap()[0]);
+    assert_eq!(
+        s.accounts_version().await.unwrap(),
+        v0,
+        "an edit keeps the caches"
+    );
+
+    let redrawn = admin.set(
+        EntityKind::Building,
+        building,
+        json!({ "grid_id": city.grids[1] }),
+    );
+    accepted(&s.push(admin.ctx(), vec![redrawn]).await.unwrap()[0]);
+    let v1 = s.accounts_version().await.unwrap();
+    assert!(
+        v1 > v0,
+        "the head's building moved: its view must be read again"
+    );
+
+    assert!(s.set_user_scope(head.id, vec![building]).await.unwrap());
+    let v2 = s.accounts_version().await.unwrap();
+    assert!(v2 > v1, "a scope replaced");
+    assert!(s.revoke_device(device, clock::now_ms()).await.unwrap());
+    assert!(s.accounts_version().await.unwrap() > v2, "a device revoked");
 }
 
 /// Refused operations leave no trace; the rest of the batch goes through.
@@ -641,6 +699,7 @@ macro_rules! conformance_for {
                 a_building_moved_to_another_grid_takes_its_family_and_the_scopes_follow,
                 a_pull_and_a_snapshot_read_the_phones_scope_not_the_city,
                 a_push_wakes_only_the_polls_of_its_buckets,
+                the_accounts_version_moves_when_a_cached_view_may_be_wrong,
             );
             $(
                 conformance_for!(@between_processes $make, $another;

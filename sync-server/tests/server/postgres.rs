@@ -395,14 +395,15 @@ async fn rows_of(client: &tokio_postgres::Client, table: &str, columns: &[String
         .collect()
 }
 
-/// The tables holding what a server stored, as opposed to what its migrations set up:
+/// The tables holding what a server stored, as opposed to the rows its migrations set up:
 /// `log_position` holds the base of log positions, which each database's migration computes
-/// from the log it found (and every start raises above the stored log).
+/// from the log it found (and every start raises above the stored log); `accounts_version` the
+/// version of cached views.
 async fn stored_tables(client: &tokio_postgres::Client) -> Vec<(String, Vec<String>)> {
     tables_of(client)
         .await
         .into_iter()
-        .filter(|(table, _)| table != "log_position")
+        .filter(|(table, _)| table != "log_position" && table != "accounts_version")
         .collect()
 }
 

@@ -12,7 +12,7 @@ use crate::storage::{DeviceCredentials, DeviceInfo, EnrollError, StorageError, U
 
 /// Creates a user with a fresh id.
 pub async fn create_user(
-    client: &Client,
+    client: &mut Client,
     name: String,
     role: Role,
     scope: Vec<Id>,
@@ -23,19 +23,68 @@ pub async fn create_user(
         role,
         scope,
     };
+    let tx = client.transaction().await?;
+    tx.execute(
+        "INSERT INTO users (id, name, role, scope, created_ms) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &user.id,
+            &user.name,
+            &user.role.as_str(),
+            &user.scope,
+            &(clock::now_ms() as i64),
+        ],
+    )
+    .await?;
+    file_scope(&tx, user.id, &user.scope).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Records `scope` as `user`'s scope entries (replacing any before).
+async fn file_scope(
+    client: &impl GenericClient,
+    user: Id,
+    scope: &[Id],
+) -> Result<(), StorageError> {
+    client
+        .execute("DELETE FROM scope_entries WHERE user_id = $1", &[&user])
+        .await?;
     client
         .execute(
-            "INSERT INTO users (id, name, role, scope, created_ms) VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &user.id,
-                &user.name,
-                &user.role.as_str(),
-                &user.scope,
-                &(clock::now_ms() as i64),
-            ],
+            "INSERT INTO scope_entries (id, user_id) SELECT DISTINCT unnest($2::uuid[]), $1::uuid
+             ON CONFLICT DO NOTHING",
+            &[&user, &scope],
         )
         .await?;
-    Ok(user)
+    Ok(())
+}
+
+/// Moves the accounts version on: every cached token check and view is read again.
+pub async fn bump_version(client: &impl GenericClient) -> Result<(), StorageError> {
+    let stmt = client
+        .prepare_cached("UPDATE accounts_version SET version = version + 1")
+        .await?;
+    client.execute(&stmt, &[]).await?;
+    Ok(())
+}
+
+/// The accounts version (see migration 003).
+pub async fn version(client: &impl GenericClient) -> Result<u64, StorageError> {
+    let stmt = client
+        .prepare_cached("SELECT version FROM accounts_version")
+        .await?;
+    Ok(client.query_one(&stmt, &[]).await?.get::<_, i64>(0) as u64)
+}
+
+/// Whether any of `ids` is some user's scope entry.
+pub async fn any_scope_entry(
+    client: &impl GenericClient,
+    ids: &[Id],
+) -> Result<bool, StorageError> {
+    let stmt = client
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM scope_entries WHERE id = ANY($1))")
+        .await?;
+    Ok(client.query_one(&stmt, &[&ids]).await?.get(0))
 }
 
 /// A user by id.
@@ -48,10 +97,20 @@ pub async fn user(client: &impl GenericClient, id: Id) -> Result<Option<User>, S
 }
 
 /// Replaces a user's scope; `false` when there is no such user.
-pub async fn set_user_scope(client: &Client, id: Id, scope: &[Id]) -> Result<bool, StorageError> {
-    let n = client
+pub async fn set_user_scope(
+    client: &mut Client,
+    id: Id,
+    scope: &[Id],
+) -> Result<bool, StorageError> {
+    let tx = client.transaction().await?;
+    let n = tx
         .execute("UPDATE users SET scope = $2 WHERE id = $1", &[&id, &scope])
         .await?;
+    if n == 1 {
+        file_scope(&tx, id, scope).await?;
+        bump_version(&tx).await?;
+    }
+    tx.commit().await?;
     Ok(n == 1)
 }
 
@@ -183,13 +242,22 @@ pub async fn credentials(
 }
 
 /// Marks a device revoked (keeping the first revocation time).
-pub async fn revoke(client: &Client, device: DeviceId, now_ms: u64) -> Result<bool, StorageError> {
-    let n = client
+pub async fn revoke(
+    client: &mut Client,
+    device: DeviceId,
+    now_ms: u64,
+) -> Result<bool, StorageError> {
+    let tx = client.transaction().await?;
+    let n = tx
         .execute(
             "UPDATE devices SET revoked_ms = coalesce(revoked_ms, $1) WHERE id = $2",
             &[&(now_ms as i64), &device],
         )
         .await?;
+    if n > 0 {
+        bump_version(&tx).await?;
+    }
+    tx.commit().await?;
     Ok(n > 0)
 }
 

@@ -151,6 +151,10 @@ impl Storage for PgStorage {
         Ok(oplog::end_of_log(&self.client().await?).await?.0)
     }
 
+    async fn accounts_version(&self) -> Result<u64, StorageError> {
+        accounts::version(&self.client().await?).await
+    }
+
     fn wakeups(&self) -> &Arc<Wakeups> {
         &self.wakeups
     }
@@ -207,11 +211,11 @@ impl Storage for PgStorage {
         role: Role,
         scope: Vec<Id>,
     ) -> Result<User, StorageError> {
-        accounts::create_user(&self.client().await?, name, role, scope).await
+        accounts::create_user(&mut self.client().await?, name, role, scope).await
     }
 
     async fn set_user_scope(&self, id: Id, scope: Vec<Id>) -> Result<bool, StorageError> {
-        accounts::set_user_scope(&self.client().await?, id, &scope).await
+        accounts::set_user_scope(&mut self.client().await?, id, &scope).await
     }
 
     async fn user(&self, id: Id) -> Result<Option<User>, StorageError> {
@@ -255,7 +259,7 @@ impl Storage for PgStorage {
     }
 
     async fn revoke_device(&self, device: DeviceId, now_ms: u64) -> Result<bool, StorageError> {
-        accounts::revoke(&self.client().await?, device, now_ms).await
+        accounts::revoke(&mut self.client().await?, device, now_ms).await
     }
 
     async fn list_devices(&self) -> Result<Vec<DeviceInfo>, StorageError> {

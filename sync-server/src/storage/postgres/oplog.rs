@@ -21,6 +21,7 @@ use gridwork_domain::scope::Bucket;
 use gridwork_domain::sync::{PushOutcome, PushResult};
 use tokio_postgres::error::SqlState;
 
+use super::accounts;
 use super::locks::{LockSet, Mode};
 use super::notify;
 use super::plan_facts::{PgFacts, Retry};
@@ -159,6 +160,7 @@ async fn try_push(
     let mut next_position = first as u64;
     let mut results = Vec::with_capacity(ops.len());
     let mut touched = Vec::new();
+    let mut placed = Vec::new();
     let mut last = 0;
     for op in ops {
         let decision = loop {
@@ -193,9 +195,12 @@ async fn try_push(
                         device: op.stamp.device,
                     },
                 );
-                for (id, _, after) in store.places_written(op.entity_id) {
+                for (id, before, after) in store.places_written(op.entity_id) {
                     let state = store.record.as_ref().filter(|_| id == op.entity_id);
                     facts.wrote(state, id, after);
+                    if before != Some(after) {
+                        placed.push(id);
+                    }
                 }
                 touched.extend_from_slice(&store.buckets);
                 last = seq;
@@ -206,6 +211,10 @@ async fn try_push(
             op_id: op.id,
             outcome,
         });
+    }
+    // A user's anchor is the place of a scope entry: cached views of it are read again.
+    if !placed.is_empty() && accounts::any_scope_entry(tx, &placed).await? {
+        accounts::bump_version(tx).await?;
     }
     touched.sort();
     touched.dedup();

@@ -21,7 +21,8 @@ pub fn create_user(
         role,
         scope,
     };
-    conn.execute(
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
         "INSERT INTO users (id, name, role, scope, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             user.id.to_string(),
@@ -31,7 +32,51 @@ pub fn create_user(
             clock::now_ms() as i64
         ],
     )?;
+    file_scope(&tx, user.id, &user.scope)?;
+    tx.commit()?;
     Ok(user)
+}
+
+/// Records `scope` as `user`'s scope entries (replacing any before).
+fn file_scope(conn: &Connection, user: Id, scope: &[Id]) -> Result<(), StorageError> {
+    conn.execute(
+        "DELETE FROM scope_entries WHERE user_id = ?1",
+        [user.to_string()],
+    )?;
+    for id in scope {
+        conn.execute(
+            "INSERT OR IGNORE INTO scope_entries (id, user_id) VALUES (?1, ?2)",
+            params![id.to_string(), user.to_string()],
+        )?;
+    }
+    Ok(())
+}
+
+/// Moves the accounts version on: every cached token check and view is read again.
+pub fn bump_version(conn: &Connection) -> Result<(), StorageError> {
+    conn.prepare_cached("UPDATE accounts_version SET version = version + 1")?
+        .execute([])?;
+    Ok(())
+}
+
+/// The accounts version (see migration 004).
+pub fn version(conn: &Connection) -> Result<u64, StorageError> {
+    let v: i64 = conn
+        .prepare_cached("SELECT version FROM accounts_version")?
+        .query_row([], |r| r.get(0))?;
+    Ok(v as u64)
+}
+
+/// Whether any of `ids` is some user's scope entry.
+pub fn any_scope_entry(conn: &Connection, ids: &[Id]) -> Result<bool, StorageError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM scope_entries WHERE id = ?1)")?;
+    for id in ids {
+        if stmt.query_row([id.to_string()], |r| r.get::<_, bool>(0))? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// A user by id.
@@ -45,10 +90,16 @@ pub fn user(conn: &mut Connection, id: Id) -> Result<Option<User>, StorageError>
 
 /// Replaces a user's scope; `false` when there is no such user.
 pub fn set_user_scope(conn: &mut Connection, id: Id, scope: &[Id]) -> Result<bool, StorageError> {
-    let n = conn.execute(
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let n = tx.execute(
         "UPDATE users SET scope = ?2 WHERE id = ?1",
         params![id.to_string(), serde_json::to_string(scope)?],
     )?;
+    if n == 1 {
+        file_scope(&tx, id, scope)?;
+        bump_version(&tx)?;
+    }
+    tx.commit()?;
     Ok(n == 1)
 }
 
@@ -181,10 +232,15 @@ pub fn credentials(
 
 /// Marks a device revoked (keeping the first revocation time).
 pub fn revoke(conn: &mut Connection, device: DeviceId, now_ms: u64) -> Result<bool, StorageError> {
-    let n = conn.execute(
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let n = tx.execute(
         "UPDATE devices SET revoked_ms = coalesce(revoked_ms, ?1) WHERE id = ?2",
         params![now_ms as i64, device.to_string()],
     )?;
+    if n > 0 {
+        bump_version(&tx)?;
+    }
+    tx.commit()?;
     Ok(n > 0)
 }
 

@@ -161,6 +161,10 @@ impl Storage for SqliteStorage {
         self.read(|conn| oplog::last_seq(conn)).await
     }
 
+    async fn accounts_version(&self) -> Result<u64, StorageError> {
+        self.read(|conn| accounts::version(conn)).await
+    }
+
     fn wakeups(&self) -> &Arc<Wakeups> {
         &self.wakeups
     }

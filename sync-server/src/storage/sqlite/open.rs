@@ -201,6 +201,8 @@ mod tests {
             "DROP INDEX records_cases_by_parent;
              DROP TABLE op_buckets;
              DROP TABLE record_buckets;
+             DROP TABLE accounts_version;
+             DROP TABLE scope_entries;
              CREATE INDEX ops_by_scope ON ops (scope_key, seq);",
         )
         .unwrap();

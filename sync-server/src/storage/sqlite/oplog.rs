@@ -6,6 +6,7 @@ use gridwork_domain::scope::Bucket;
 use gridwork_domain::sync::{PushOutcome, PushResult};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
+use super::accounts;
 use super::records::{self, SqliteFacts};
 use crate::rules::plan::{self, Decision, Store};
 use crate::rules::{self, PushContext};
@@ -114,6 +115,16 @@ fn store_op(
     }
     for change in store.record_buckets(op.entity_id) {
         records::refile(tx, &change)?;
+    }
+    // A user's anchor is the place of a scope entry: cached views of it are read again.
+    let placed: Vec<Id> = store
+        .places_written(op.entity_id)
+        .into_iter()
+        .filter(|(_, before, after)| *before != Some(*after))
+        .map(|(id, _, _)| id)
+        .collect();
+    if accounts::any_scope_entry(tx, &placed)? {
+        accounts::bump_version(tx)?;
     }
     Ok(seq)
 }
