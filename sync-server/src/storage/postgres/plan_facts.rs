@@ -156,6 +156,14 @@ impl PgFacts {
             held.add(*id, Mode::Shared);
         }
         facts.read_records(client, &above).await?;
+        // A new record is checked for records that arrived before it and hang from it (the
+        // planner places them anew): one query for all of the batch's new records.
+        let new: Vec<Id> = entities
+            .iter()
+            .copied()
+            .filter(|id| matches!(facts.records.get(id), Some(None)))
+            .collect();
+        facts.read_families(client, &new).await?;
         Ok(Ok(facts))
     }
 
@@ -188,7 +196,7 @@ impl PgFacts {
             Need::Record(id) => self.read_records(client, &[id]).await?,
             Need::Events(case) => self.read_events(client, &[case]).await?,
             Need::StoredOp(op) => self.read_ops(client, &[op]).await?,
-            Need::Children(root) => self.read_family(client, root).await?,
+            Need::Children(root) => self.read_families(client, &[root]).await?,
             Need::CasePlaces(building) => self.read_case_places(client, building).await?,
         }
         Ok(Ok(()))
@@ -319,18 +327,21 @@ impl PgFacts {
         Ok(())
     }
 
-    /// Reads `root`'s whole family in one query: every member's state and place, and the
-    /// children of each (none for the leaves).
-    async fn read_family(
+    /// Reads the whole families of `roots` in one query: every member's state and place, and
+    /// the children of each (none for the leaves).
+    async fn read_families(
         &mut self,
         client: &impl GenericClient,
-        root: Id,
+        roots: &[Id],
     ) -> Result<(), StorageError> {
+        if roots.is_empty() {
+            return Ok(());
+        }
         // UNION (not UNION ALL) ends a cycle of parent links; the depth bounds a broken chain.
         let stmt = client
             .prepare_cached(
                 "WITH RECURSIVE fam (id, depth) AS (
-                     SELECT $1::uuid, 0
+                     SELECT unnest($1::uuid[]), 0
                      UNION
                      SELECT r.id, fam.depth + 1 FROM records r JOIN fam ON r.parent = fam.id
                      WHERE fam.depth < 12
@@ -339,14 +350,14 @@ impl PgFacts {
                  WHERE r.id IN (SELECT id FROM fam)",
             )
             .await?;
-        let rows = client.query(&stmt, &[&root]).await?;
-        let mut members = HashSet::from([root]);
+        let rows = client.query(&stmt, &[&roots]).await?;
+        let mut members: HashSet<Id> = roots.iter().copied().collect();
         let mut children: HashMap<Id, Vec<Id>> = HashMap::new();
         for row in &rows {
             let id: Id = row.get(0);
             members.insert(id);
-            if id != root
-                && let Some(parent) = row.get::<_, Option<Id>>(3)
+            if let Some(parent) = row.get::<_, Option<Id>>(3)
+                && !roots.contains(&id)
             {
                 children.entry(parent).or_default().push(id);
             }
