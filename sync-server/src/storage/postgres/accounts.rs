@@ -7,6 +7,7 @@ use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
+use crate::auth::{self, enrollment_code::StoredCode};
 use crate::clock;
 use crate::storage::{DeviceCredentials, DeviceInfo, EnrollError, StorageError, User};
 
@@ -162,17 +163,11 @@ pub async fn redeem(
         )
         .await
         .map_err(db)?;
-    let Some(code) = code else {
-        return Err(EnrollError::UnknownCode);
-    };
-    let (user_id, expires_ms, used_ms): (Id, i64, Option<i64>) =
-        (code.get(0), code.get(1), code.get(2));
-    if used_ms.is_some() {
-        return Err(EnrollError::CodeUsed);
-    }
-    if now_ms as i64 >= expires_ms {
-        return Err(EnrollError::CodeExpired);
-    }
+    let code = code.map(|row| StoredCode {
+        user: row.get(0),
+        expires_ms: row.get::<_, i64>(1).max(0) as u64,
+        used: row.get::<_, Option<i64>>(2).is_some(),
+    });
     let exists: bool = tx
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM devices WHERE id = $1)",
@@ -181,9 +176,7 @@ pub async fn redeem(
         .await
         .map_err(db)?
         .get(0);
-    if exists {
-        return Err(EnrollError::DeviceExists(device));
-    }
+    let user_id = auth::enrollment_code::judge(code, device, exists, now_ms)?;
     tx.execute(
         "UPDATE enrollment_codes SET used_ms = $1, device_id = $2 WHERE code_hash = $3",
         &[&(now_ms as i64), &device, &code_hash],

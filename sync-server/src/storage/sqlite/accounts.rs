@@ -5,6 +5,7 @@ use gridwork_domain::sync::Role;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use uuid::Uuid;
 
+use crate::auth::{self, enrollment_code::StoredCode};
 use crate::clock;
 use crate::storage::{DeviceCredentials, DeviceInfo, EnrollError, StorageError, User};
 
@@ -157,15 +158,15 @@ pub fn redeem(
         )
         .optional()
         .map_err(db)?;
-    let Some((user_id, expires_ms, used_ms)) = code else {
-        return Err(EnrollError::UnknownCode);
-    };
-    if used_ms.is_some() {
-        return Err(EnrollError::CodeUsed);
-    }
-    if now_ms as i64 >= expires_ms {
-        return Err(EnrollError::CodeExpired);
-    }
+    let code = code
+        .map(|(user_id, expires_ms, used_ms)| {
+            Ok::<_, StorageError>(StoredCode {
+                user: parse_id(&user_id)?,
+                expires_ms: expires_ms.max(0) as u64,
+                used: used_ms.is_some(),
+            })
+        })
+        .transpose()?;
     let exists: bool = tx
         .query_row(
             "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1)",
@@ -173,9 +174,7 @@ pub fn redeem(
             |r| r.get(0),
         )
         .map_err(db)?;
-    if exists {
-        return Err(EnrollError::DeviceExists(device));
-    }
+    let user_id = auth::enrollment_code::judge(code, device, exists, now_ms)?.to_string();
     tx.execute(
         "UPDATE enrollment_codes SET used_ms = ?1, device_id = ?2 WHERE code_hash = ?3",
         params![now_ms as i64, device.to_string(), code_hash],
