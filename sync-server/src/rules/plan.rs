@@ -28,7 +28,7 @@ use gridwork_domain::ids::{DeviceId, Id};
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::{EntityKind, Op};
 use gridwork_domain::scope::{Bucket, Place, filed_under, filed_under_move};
-use gridwork_domain::sync::RejectCode;
+use gridwork_domain::sync::{PushOutcome, RejectCode};
 use gridwork_domain::workflow::CaseEvent;
 
 use super::admit::{Admitted, PushContext, Rejection, admit, check_author};
@@ -79,6 +79,21 @@ pub enum Decision {
     Duplicate { seq: u64 },
     /// Store it.
     Store(Box<Store>),
+}
+
+impl Decision {
+    /// The answer for an operation that is not stored (`Ok`), or what to store (`Err`), whose
+    /// answer is `accepted` with the sequence number the backend gives it.
+    pub fn settled(self) -> Result<PushOutcome, Box<Store>> {
+        match self {
+            Decision::Rejected(r) => Ok(PushOutcome::Rejected {
+                code: r.code,
+                message: r.message,
+            }),
+            Decision::Duplicate { seq } => Ok(PushOutcome::Duplicate { seq }),
+            Decision::Store(store) => Err(store),
+        }
+    }
 }
 
 /// Everything a backend writes for one admitted operation.
@@ -470,20 +485,7 @@ mod tests {
     }
 
     fn set(device: DeviceId, kind: EntityKind, id: Id, fields: serde_json::Value) -> Op {
-        let fields = fields
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    FieldWrite {
-                        value: v.clone(),
-                        base: None,
-                    },
-                )
-            })
-            .collect();
+        let fields = FieldWrite::first_writes(fields.as_object().unwrap());
         Op {
             id: Uuid::now_v7(),
             stamp: Stamp::new(tick(), device),

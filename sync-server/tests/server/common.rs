@@ -3,7 +3,6 @@
 //! both), phones that enroll and stamp operations with their own clock, and a small town
 //! (西湖区 → 北山街道 → 第一网层 → 梅花碑社区 → 第一网格) written as operations.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -286,20 +285,7 @@ impl Phone {
 
     /// Sets some fields of a record (as a first write: no base).
     pub fn set(&mut self, kind: EntityKind, id: Id, fields: Value) -> Op {
-        let fields: BTreeMap<String, FieldWrite> = fields
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    FieldWrite {
-                        value: v.clone(),
-                        base: None,
-                    },
-                )
-            })
-            .collect();
+        let fields = FieldWrite::first_writes(fields.as_object().unwrap());
         Op {
             id: Uuid::now_v7(),
             stamp: self.stamp(),
@@ -371,24 +357,11 @@ impl Town {
 /// resident in each, and a hazard in the first building with two steps taken on it.
 pub fn town(phone: &mut Phone, n: usize) -> Town {
     let mut ops = Vec::new();
-    let mut areas: Vec<Area> = Vec::new();
-    for (level, code, name) in [
-        (AreaLevel::District, "330106", "西湖区"),
-        (AreaLevel::Subdistrict, "330106001", "北山街道"),
-        (AreaLevel::GridLayer, "330106001L01", "第一网层"),
-        (AreaLevel::Community, "330106001001", "梅花碑社区"),
-        (AreaLevel::Grid, "330106001001001", "梅花碑第一网格"),
-    ] {
-        let area = Area {
-            id: Uuid::now_v7(),
-            level,
-            code: code.into(),
-            name: name.into(),
-            parent_id: areas.last().map(|a| a.id),
-        };
-        ops.push(phone.create(&area));
-        areas.push(area);
-    }
+    let areas = areas_down(
+        phone,
+        &mut ops,
+        &[(AreaLevel::Grid, "330106001001001", "梅花碑第一网格")],
+    );
     let grid = areas.last().unwrap().id;
     let (mut buildings, mut households, mut residents) = (vec![], vec![], vec![]);
     for i in 1..=n {
@@ -471,25 +444,37 @@ pub struct City {
     pub ops: Vec<Op>,
 }
 
-pub fn city(phone: &mut Phone, grids: usize, per_grid: usize) -> City {
-    let mut ops = Vec::new();
-    let mut above: Vec<Area> = Vec::new();
-    for (level, code, name) in [
+/// 西湖区 → 北山街道 → 第一网层 → 梅花碑社区, then `below` (each under the one before), created
+/// by `phone` into `ops`.
+fn areas_down(
+    phone: &mut Phone,
+    ops: &mut Vec<Op>,
+    below: &[(AreaLevel, &str, &str)],
+) -> Vec<Area> {
+    let mut areas: Vec<Area> = Vec::new();
+    let top = [
         (AreaLevel::District, "330106", "西湖区"),
         (AreaLevel::Subdistrict, "330106001", "北山街道"),
         (AreaLevel::GridLayer, "330106001L01", "第一网层"),
         (AreaLevel::Community, "330106001001", "梅花碑社区"),
-    ] {
+    ];
+    for (level, code, name) in top.iter().chain(below) {
         let area = Area {
             id: Uuid::now_v7(),
-            level,
-            code: code.into(),
-            name: name.into(),
-            parent_id: above.last().map(|a| a.id),
+            level: *level,
+            code: code.to_string(),
+            name: name.to_string(),
+            parent_id: areas.last().map(|a| a.id),
         };
         ops.push(phone.create(&area));
-        above.push(area);
+        areas.push(area);
     }
+    areas
+}
+
+pub fn city(phone: &mut Phone, grids: usize, per_grid: usize) -> City {
+    let mut ops = Vec::new();
+    let above = areas_down(phone, &mut ops, &[]);
     let community = above.last().unwrap().id;
     let mut out = City {
         subdistrict: above[1].id,

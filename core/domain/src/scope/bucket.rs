@@ -302,21 +302,9 @@ mod tests {
         }
     }
 
-    const KINDS: [EntityKind; 9] = [
-        EntityKind::Area,
-        EntityKind::Building,
-        EntityKind::Station,
-        EntityKind::Household,
-        EntityKind::Resident,
-        EntityKind::Registration,
-        EntityKind::Case,
-        EntityKind::Patrol,
-        EntityKind::PatrolVisit,
-    ];
-
     /// Choices that pick a place in `w`: kind, path, building, responders, case facts.
     fn place_in(w: &World, pick: &[usize]) -> Place {
-        let kind = KINDS[pick[0] % KINDS.len()];
+        let kind = EntityKind::ALL[pick[0] % EntityKind::ALL.len()];
         let mut p = Place::unresolved(kind, Uuid::now_v7());
         let (building, grid, station) = w.buildings[pick[1] % w.buildings.len()];
         match kind {

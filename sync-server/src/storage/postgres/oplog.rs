@@ -26,7 +26,7 @@ use super::locks::{LockSet, Mode};
 use super::notify;
 use super::plan_facts::{PgFacts, Retry};
 use super::records;
-use crate::rules::plan::{self, Decision, Store, StoredOp};
+use crate::rules::plan::{self, Store, StoredOp};
 use crate::rules::{self, PushContext};
 use crate::storage::bucket_scan::Merge;
 use crate::storage::{LogEntry, LogPage, Pushed, ReadCounters, StorageError};
@@ -173,13 +173,9 @@ async fn try_push(
                 }
             }
         };
-        let outcome = match decision {
-            Decision::Rejected(r) => PushOutcome::Rejected {
-                code: r.code,
-                message: r.message,
-            },
-            Decision::Duplicate { seq } => PushOutcome::Duplicate { seq },
-            Decision::Store(store) => {
+        let outcome = match decision.settled() {
+            Ok(answer) => answer,
+            Err(store) => {
                 if next_position - first as u64 >= POSITIONS_PER_TRANSACTION {
                     return Err(StorageError::Corrupt(
                         "a push stored more operations than one transaction may number".into(),

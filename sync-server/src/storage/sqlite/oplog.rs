@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 
 use super::accounts;
 use super::records::{self, SqliteFacts};
-use crate::rules::plan::{self, Decision, Store};
+use crate::rules::plan::{self, Store};
 use crate::rules::{self, PushContext};
 use crate::storage::bucket_scan::Merge;
 use crate::storage::{LogEntry, LogPage, Pushed, ReadCounters, StorageError};
@@ -29,13 +29,9 @@ pub fn push(conn: &mut Connection, ctx: &PushContext, ops: &[Op]) -> Result<Push
     let mut touched = Vec::new();
     for op in ops {
         let decision = plan::plan(ctx, op, &mut SqliteFacts { conn: &tx })?;
-        let outcome = match decision {
-            Decision::Rejected(r) => PushOutcome::Rejected {
-                code: r.code,
-                message: r.message,
-            },
-            Decision::Duplicate { seq } => PushOutcome::Duplicate { seq },
-            Decision::Store(store) => {
+        let outcome = match decision.settled() {
+            Ok(answer) => answer,
+            Err(store) => {
                 let seq = store_op(&tx, ctx, op, &store)?;
                 touched.extend_from_slice(&store.buckets);
                 PushOutcome::Accepted { seq }
