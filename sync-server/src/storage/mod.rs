@@ -31,10 +31,12 @@ use crate::rules::PushContext;
 use crate::scoping::Fate;
 
 pub mod error;
+pub mod pool_status;
 pub mod postgres;
 pub mod sqlite;
 
 pub use error::{EnrollError, StorageError};
+pub use pool_status::PoolStatus;
 pub use postgres::PgStorage;
 pub use sqlite::SqliteStorage;
 
@@ -219,6 +221,13 @@ pub trait Storage: Send + Sync + 'static {
     /// The last stored sequence number, updated whenever operations are stored (by any server
     /// process sharing the database, for backends that allow several). Long polls wait on it.
     fn subscribe(&self) -> watch::Receiver<u64>;
+
+    /// Whether the storage answers now: a fresh read of the database (`GET /readyz`, for a
+    /// load balancer). An error says why not; it carries no request content.
+    fn ready(&self) -> impl Future<Output = Result<(), StorageError>> + Send;
+
+    /// The database connections now, for the metrics.
+    fn pool_status(&self) -> PoolStatus;
 
     /// Up to `limit` records with ids after `after` (from the start when `None`), with their
     /// places and the sequence number they are consistent with. [`Storage::snapshot_page`]

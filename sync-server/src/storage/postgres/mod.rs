@@ -21,8 +21,8 @@ use gridwork_domain::workflow::CaseEvent;
 use tokio::sync::watch;
 
 use super::{
-    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, RecordRows, Storage,
-    StorageError, User,
+    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, PoolStatus, RecordRows,
+    Storage, StorageError, User,
 };
 use crate::rules::PushContext;
 
@@ -106,6 +106,20 @@ impl Storage for PgStorage {
 
     async fn log_page(&self, after: u64, limit: usize) -> Result<LogPage, StorageError> {
         oplog::log_page(&self.client().await?, after, limit).await
+    }
+
+    async fn ready(&self) -> Result<(), StorageError> {
+        oplog::last_seq(&self.client().await?).await.map(|_| ())
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus {
+            open: status.size,
+            in_use: status.size.saturating_sub(status.available),
+            max: status.max_size,
+            waiting: status.waiting,
+        }
     }
 
     fn subscribe(&self) -> watch::Receiver<u64> {

@@ -6,6 +6,7 @@
 //! `tokio::task::spawn_blocking`, so the async runtime's threads never wait on the disk.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use gridwork_domain::ids::{DeviceId, Id};
@@ -18,8 +19,8 @@ use rusqlite::Connection;
 use tokio::sync::watch;
 
 use super::{
-    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, RecordRows, Storage,
-    StorageError, User,
+    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, PoolStatus, RecordRows,
+    Storage, StorageError, User,
 };
 use crate::rules::PushContext;
 
@@ -45,6 +46,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Read connections in use now (for the metrics).
+    reading: AtomicUsize,
 }
 
 impl SqliteStorage {
@@ -58,6 +61,7 @@ impl SqliteStorage {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(vec![]),
+                reading: AtomicUsize::new(0),
             }),
             last_seq: watch::Sender::new(last),
         })
@@ -90,6 +94,8 @@ impl SqliteStorage {
     ) -> Result<T, StorageError> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
+            inner.reading.fetch_add(1, Ordering::Relaxed);
+            let _done = ReadingGuard(&inner.reading);
             let taken = lock(&inner.readers).pop();
             let mut conn = match taken {
                 Some(c) => c,
@@ -104,6 +110,15 @@ impl SqliteStorage {
         })
         .await
         .map_err(|e| StorageError::Task(e.to_string()))?
+    }
+}
+
+/// Counts a read as finished when dropped, whichever way it ends.
+struct ReadingGuard<'a>(&'a AtomicUsize);
+
+impl Drop for ReadingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -129,6 +144,26 @@ impl Storage for SqliteStorage {
     async fn log_page(&self, after: u64, limit: usize) -> Result<LogPage, StorageError> {
         self.read(move |conn| oplog::log_page(conn, after, limit))
             .await
+    }
+
+    async fn ready(&self) -> Result<(), StorageError> {
+        // A fresh connection, not a pooled one: a file moved away or unreadable shows here.
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || oplog::last_seq(&open::open_reader(&path)?).map(|_| ()))
+            .await
+            .map_err(|e| StorageError::Task(e.to_string()))?
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let idle = lock(&self.inner.readers).len();
+        let reading = self.inner.reading.load(Ordering::Relaxed);
+        let writing = usize::from(self.inner.writer.try_lock().is_err());
+        PoolStatus {
+            open: 1 + idle + reading,
+            in_use: writing + reading,
+            max: 1 + IDLE_READERS,
+            waiting: 0,
+        }
     }
 
     fn subscribe(&self) -> watch::Receiver<u64> {
