@@ -70,28 +70,27 @@ pub fn decode(body: &[u8]) -> Result<DecodedPush, ApiError> {
     let mut values = 0usize;
     for (i, op) in raw.ops.kept.into_iter().enumerate() {
         let text = op.get();
-        let refused = if text.len() > MAX_OP_BYTES {
-            Some(format!(
+        let refused = match count_values(text, MAX_OP_VALUES) {
+            // Nested deeper than serde_json's recursion limit: not JSON we read, as before.
+            Err(Uncountable::Invalid(e)) => return Err(json_body::json_error(&e)),
+            Err(Uncountable::TooMany) => Some(format!(
+                "the operation holds more than {MAX_OP_VALUES} JSON values"
+            )),
+            Ok(_) if text.len() > MAX_OP_BYTES => Some(format!(
                 "the operation is larger than {MAX_OP_BYTES} bytes of JSON"
-            ))
-        } else {
-            match count_values(text, MAX_OP_VALUES) {
-                Some(n) => {
-                    values += n;
-                    if values > MAX_PUSH_VALUES {
-                        return Err(ApiError::new(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "too_many_values",
-                            format!(
-                                "a push carries at most {MAX_PUSH_VALUES} JSON values; send fewer operations at once"
-                            ),
-                        ));
-                    }
-                    None
+            )),
+            Ok(n) => {
+                values += n;
+                if values > MAX_PUSH_VALUES {
+                    return Err(ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "too_many_values",
+                        format!(
+                            "a push carries at most {MAX_PUSH_VALUES} JSON values; send fewer operations at once"
+                        ),
+                    ));
                 }
-                None => Some(format!(
-                    "the operation holds more than {MAX_OP_VALUES} JSON values"
-                )),
+                None
             }
         };
         let outcome = match refused {
@@ -185,29 +184,53 @@ fn op_id(text: &str) -> Option<Id> {
     only.id.parse().ok()
 }
 
+/// Why values could not be counted.
+#[derive(Debug)]
+pub enum Uncountable {
+    /// More than the most asked for.
+    TooMany,
+    /// Not JSON, or nested deeper than serde_json's recursion limit (128).
+    Invalid(serde_json::Error),
+}
+
 /// The number of JSON values in `text` (every string, number, literal, list and object,
-/// object keys not counted), or `None` when there are more than `most` (or it is not JSON).
+/// object keys not counted), unless there are more than `most` or it is not JSON.
 /// Allocates nothing but serde_json's buffer for strings with escapes.
-pub fn count_values(text: &str, most: usize) -> Option<usize> {
+pub fn count_values(text: &str, most: usize) -> Result<usize, Uncountable> {
     let budget = Cell::new(most);
+    let exceeded = Cell::new(false);
     let mut de = serde_json::Deserializer::from_str(text);
-    Counter(&budget).deserialize(&mut de).ok()?;
-    de.end().ok()?;
-    Some(most - budget.get())
+    let counted = Counter {
+        left: &budget,
+        exceeded: &exceeded,
+    }
+    .deserialize(&mut de)
+    .and_then(|()| de.end());
+    match counted {
+        Ok(()) => Ok(most - budget.get()),
+        Err(_) if exceeded.get() => Err(Uncountable::TooMany),
+        Err(e) => Err(Uncountable::Invalid(e)),
+    }
 }
 
 /// Counts the values it walks, failing past its budget.
 #[derive(Clone, Copy)]
-struct Counter<'b>(&'b Cell<usize>);
+struct Counter<'b> {
+    left: &'b Cell<usize>,
+    exceeded: &'b Cell<bool>,
+}
 
 impl Counter<'_> {
     fn tick<E: de::Error>(self) -> Result<(), E> {
-        match self.0.get().checked_sub(1) {
+        match self.left.get().checked_sub(1) {
             Some(left) => {
-                self.0.set(left);
+                self.left.set(left);
                 Ok(())
             }
-            None => Err(E::custom("too many values")),
+            None => {
+                self.exceeded.set(true);
+                Err(E::custom("too many values"))
+            }
         }
     }
 }
@@ -267,15 +290,24 @@ mod tests {
 
     #[test]
     fn values_are_counted_without_keys() {
-        assert_eq!(count_values("0", 10), Some(1));
-        assert_eq!(count_values("[]", 10), Some(1));
-        assert_eq!(
-            count_values(r#"{"a":[1,"x",null,true],"b":{}}"#, 10),
-            Some(7)
-        );
-        assert_eq!(count_values(r#"{"a":[1,"x",null,true],"b":{}}"#, 6), None);
-        assert_eq!(count_values("[1,2", 10), None, "not JSON");
-        assert_eq!(count_values("[1] 2", 10), None, "trailing value");
+        assert_eq!(count_values("0", 10).unwrap(), 1);
+        assert_eq!(count_values("[]", 10).unwrap(), 1);
+        let doc = r#"{"a":[1,"x",null,true],"b":{}}"#;
+        assert_eq!(count_values(doc, 10).unwrap(), 7);
+        assert!(matches!(count_values(doc, 6), Err(Uncountable::TooMany)));
+        assert!(matches!(
+            count_values("[1,2", 10),
+            Err(Uncountable::Invalid(_))
+        ));
+        assert!(matches!(
+            count_values("[1] 2", 10),
+            Err(Uncountable::Invalid(_))
+        ));
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert!(matches!(
+            count_values(&deep, 10_000),
+            Err(Uncountable::Invalid(_))
+        ));
     }
 
     #[test]
