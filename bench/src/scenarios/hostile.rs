@@ -437,7 +437,7 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
     ];
     ScenarioResult {
         scenario: "hostile".into(),
-        title: "Hostile clients against the server process (memory per connection, what is held, time to refuse)".into(),
+        title: "9. Hostile clients".into(),
         figures,
         raw: json!({
             "idle_sockets": idle_n,

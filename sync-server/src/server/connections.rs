@@ -162,10 +162,10 @@ pub(crate) async fn run(l: Listener, mut stopping: watch::Receiver<bool>) -> io:
                         Some(acceptor) => {
                             // A TLS client can only read an answer after a handshake; without a
                             // free handshake slot it gets none.
-                            if let Ok(_h) = handshakes.try_acquire() {
-                                if let Some(stream) = handshake(&acceptor, tcp, name).await {
-                                    refuse(stream).await;
-                                }
+                            if let Ok(_turn) = handshakes.try_acquire()
+                                && let Some(stream) = handshake(&acceptor, tcp, name).await
+                            {
+                                refuse(stream).await;
                             }
                         }
                     }
@@ -190,11 +190,12 @@ pub(crate) async fn run(l: Listener, mut stopping: watch::Receiver<bool>) -> io:
             match tls {
                 None => conn.serve(tcp).await,
                 Some(acceptor) => {
-                    let Ok(_h) = handshakes.acquire().await else {
+                    let Ok(turn) = handshakes.acquire().await else {
                         return;
                     };
-                    if let Some(stream) = handshake(&acceptor, tcp, conn.name).await {
-                        drop(_h);
+                    let shaken = handshake(&acceptor, tcp, conn.name).await;
+                    drop(turn);
+                    if let Some(stream) = shaken {
                         conn.serve(stream).await;
                     }
                 }
