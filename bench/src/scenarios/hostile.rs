@@ -179,15 +179,14 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
     // 1. Sockets that never send a byte.
     let before = server.rss();
     let mut idle = Vec::with_capacity(idle_n);
-    let opened = Instant::now();
     for _ in 0..idle_n {
         if let Ok(s) = TcpStream::connect(&addr).await {
-            idle.push(s);
+            idle.push((s, Instant::now()));
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_per_conn = server.rss().saturating_sub(before) as f64 / idle.len().max(1) as f64;
-    let closes = futures_join(idle.into_iter().map(|mut s| async move {
+    let closes = futures_join(idle.into_iter().map(|(mut s, opened)| async move {
         let (_, closed) = until_closed(&mut s, Duration::from_secs(10)).await;
         (closed, opened.elapsed().as_secs_f64())
     }))

@@ -86,12 +86,18 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// TLS handshakes under way at once (each costs CPU); more wait their turn.
 pub const MAX_HANDSHAKES: usize = 256;
 
-/// Refusals (503 `too_many_connections`) being written at once; past this, a connection over
-/// the cap is closed without a word (a flood must not open a second unbounded set).
-pub const MAX_REFUSALS: usize = 64;
+/// Refusals (503 `too_many_connections`) being written at once, at most; past this (or half
+/// the cap, when smaller: each holds a descriptor), a connection over the cap is closed without
+/// a word, so that a flood cannot open a second unbounded set.
+pub const MAX_REFUSALS: usize = 256;
 
 /// The longest a refusal takes: write the answer, read what the client sent, close.
-const REFUSAL_TIME: Duration = Duration::from_secs(2);
+const REFUSAL_TIME: Duration = Duration::from_secs(1);
+
+/// How long a refusal waits for more of the request once it has answered: what the client
+/// sent must be read before closing, or the close resets the connection and the client may
+/// lose the answer; a client still sending after this is not waited for.
+const REFUSAL_DRAIN: Duration = Duration::from_millis(100);
 
 /// How long shutdown waits for answers in flight.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(35);
@@ -129,7 +135,7 @@ pub(crate) struct Listener {
 /// Serves until `stopping` turns true, then shuts down gracefully.
 pub(crate) async fn run(l: Listener, mut stopping: watch::Receiver<bool>) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(l.cap));
-    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS));
+    let refusals = Arc::new(Semaphore::new((l.cap / 2).clamp(1, MAX_REFUSALS)));
     let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
     let graceful = GracefulShutdown::new();
     ::metrics::gauge!(names::CONNECTIONS_MAX, "listener" => l.name).set(l.cap as f64);
@@ -300,9 +306,9 @@ async fn refuse<IO: AsyncRead + AsyncWrite + Unpin>(mut io: IO) {
         let mut sink = [0u8; 4096];
         let mut read = 0usize;
         while read < 64 * 1024 {
-            match io.read(&mut sink).await? {
-                0 => break,
-                n => read += n,
+            match tokio::time::timeout(REFUSAL_DRAIN, io.read(&mut sink)).await {
+                Ok(Ok(n)) if n > 0 => read += n,
+                _ => break,
             }
         }
         Ok::<_, io::Error>(())
