@@ -28,7 +28,7 @@ mod server;
 mod stats;
 
 /// The scenarios, in the order they run, as `--only` names them.
-const SCENARIOS: [&str; 8] = [
+const SCENARIOS: [&str; 9] = [
     "local_edit",
     "apply",
     "stale",
@@ -37,6 +37,7 @@ const SCENARIOS: [&str; 8] = [
     "alarm",
     "peer",
     "growth",
+    "hostile",
 ];
 
 #[derive(Debug, Parser)]
@@ -54,7 +55,7 @@ enum Cmd {
         #[arg(long)]
         quick: bool,
         /// Run only these scenarios (repeatable): local_edit, apply, stale, bootstrap,
-        /// server_load, alarm, peer, growth. `apply` and `stale` are measured together.
+        /// server_load, alarm, peer, growth, hostile. `apply` and `stale` are measured together.
         #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SCENARIOS))]
         only: Vec<String>,
         /// Where to write the files (default: the workspace's docs/ for a full run, a folder
@@ -65,6 +66,13 @@ enum Cmd {
         /// databases).
         #[arg(long, env = postgres::TEST_DATABASE_URL_VAR)]
         postgres: Option<String>,
+    },
+    /// The `gridwork-server` command line, in a process of its own (run by the hostile
+    /// scenario, which measures the server process's memory): the binary's very code.
+    #[command(hide = true)]
+    Server {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
     /// One phone's bootstrap in a process of its own (run by the bootstrap scenario).
     #[command(hide = true)]
@@ -80,6 +88,14 @@ enum Cmd {
 
 fn main() {
     let cli = Cli::parse();
+    if let Cmd::Server { args } = cli.command {
+        let mut argv = vec![std::ffi::OsString::from("gridwork-server")];
+        argv.extend(args);
+        std::process::exit(match gridwork_server::cli::main_from(argv) {
+            code if code == std::process::ExitCode::SUCCESS => 0,
+            _ => 1,
+        });
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -99,6 +115,7 @@ fn main() {
             out,
             postgres,
         } => runtime.block_on(all(quick, only, out, postgres)),
+        Cmd::Server { .. } => unreachable!("run above, before the runtime"),
     }
 }
 
@@ -156,6 +173,10 @@ async fn all(quick: bool, only: Vec<String>, out: Option<PathBuf>, pg: Option<St
     if wanted("growth") {
         step("growth");
         results.push(scenarios::growth::run(&cfg).await);
+    }
+    if wanted("hostile") {
+        step("hostile");
+        results.push(scenarios::hostile::run(&cfg).await);
     }
     drop(pg_server);
     let report = report::Report {

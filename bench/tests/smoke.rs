@@ -49,6 +49,7 @@ fn a_quick_run_writes_every_scenarios_figures() {
         "alarm",
         "peer",
         "growth",
+        "hostile",
     ] {
         let s = by_name(name);
         assert!(s["not_measured"].is_null(), "{name}: {}", s["not_measured"]);
@@ -91,6 +92,17 @@ fn a_quick_run_writes_every_scenarios_figures() {
     assert_eq!(
         by_name("growth")["raw"]["points"].as_array().unwrap().len(),
         3
+    );
+
+    // Every hostile client was dealt with as it must be (the tests assert it; a run that did
+    // not would measure something else).
+    let hostile = &by_name("hostile")["raw"];
+    assert_eq!(hostile["idle_closed"], hostile["idle_sockets"]);
+    assert_eq!(hostile["slow_cut"], hostile["slow_sockets"]);
+    assert_eq!(hostile["answered_503"], hostile["over_the_cap"]);
+    assert_eq!(
+        hostile["enrollments_answered_429"],
+        hostile["locked_out_enrollments"]
     );
 
     let md = std::fs::read_to_string(out.path().join("benchmarks.md")).unwrap();

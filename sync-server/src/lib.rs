@@ -10,10 +10,13 @@
 //! - [`storage`]: the one [`storage::Storage`] trait (operation log, materialized records, case
 //!   events, users, devices), its SQLite backend (the embedded default) and its PostgreSQL
 //!   backend (several server processes on one database; `docs/deploy.md`).
-//! - [`http`]: the axum router: `/healthz`, `/v1/enroll`, `/v1/push`, `/v1/pull`,
-//!   `/v1/snapshot`, with one mapping of every error to a JSON [`ErrorBody`].
-//! - [`server`]: start the router on a listener (plain HTTP or TLS with rustls), get its
-//!   address, shut it down.
+//! - [`http`]: the axum router: `/healthz`, `/readyz`, `/v1/enroll`, `/v1/push`, `/v1/pull`,
+//!   `/v1/snapshot`, with one mapping of every error to a JSON [`ErrorBody`]; every body read
+//!   against a limit of its endpoint's own.
+//! - [`server`]: start the router on a listener (plain HTTP or TLS with rustls) with a
+//!   connection cap and timeouts, get its address, shut it down.
+//! - [`metrics`]: Prometheus metrics on an address of their own.
+//! - [`cli`]: the `gridwork-server` command line (`serve`, `admin …`).
 //!
 //! Starting a server in-process on a free port, with a fresh SQLite file:
 //!
@@ -36,8 +39,10 @@
 //! [`ErrorBody`]: gridwork_domain::sync::ErrorBody
 
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod http;
+pub mod metrics;
 pub mod rules;
 pub mod server;
 pub mod storage;

@@ -15,6 +15,7 @@ pub mod alarm;
 pub mod apply;
 pub mod bootstrap;
 pub mod growth;
+pub mod hostile;
 pub mod local_edit;
 pub mod peer;
 pub mod server_load;

@@ -1,10 +1,14 @@
 //! `POST /v1/enroll`: a new device redeems a one-time code for a bearer token.
+//!
+//! Anyone may call it, so it spends as little as it can on a caller before knowing more: the
+//! per-address rate limit is taken from the request head alone, before a byte of the body is
+//! read, and the body is read against a limit of [`MAX_ENROLL_BODY_BYTES`] (a real request is
+//! under 300 bytes), not the 8 MiB a push may carry.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use gridwork_domain::sync::{EnrollRequest, EnrollResponse};
 
-use super::json_body::JsonBody;
 use super::rate_limit::address_key;
 use super::{ApiError, AppState, ClientAddr, json_body};
 use crate::storage::Storage;
@@ -13,19 +17,24 @@ use crate::storage::Storage;
 pub const MAX_CODE_CHARS: usize = 64;
 /// The longest device label accepted.
 pub const MAX_DEVICE_NAME_CHARS: usize = 100;
+/// The largest enrollment body read: a code, a device id and a label of the longest lengths,
+/// each character escaped (`\uXXXX`), with room to spare.
+pub const MAX_ENROLL_BODY_BYTES: usize = 4 * 1024;
 
 /// Redeems the code; a bad, used or expired code is 401 `invalid_code`, a device id already
-/// enrolled 409 `device_exists`. Attempts are rate-limited per client address (429).
+/// enrolled 409 `device_exists`. Attempts are rate-limited per client address (429), before
+/// the body is read.
 pub async fn enroll<S: Storage>(
     State(state): State<AppState<S>>,
-    ClientAddr(peer): ClientAddr,
-    JsonBody(body): JsonBody,
+    ClientAddr(client): ClientAddr,
+    request: Request,
 ) -> Result<Json<EnrollResponse>, ApiError> {
     state.limiter.enrollments.take(
-        &peer.map(|p| address_key(p.ip())),
+        &client.map(address_key),
         state.now_ms(),
         "enrollment attempts from this address",
     )?;
+    let body = json_body::read(request, MAX_ENROLL_BODY_BYTES).await?;
     let request: EnrollRequest = json_body::parse(&body)?;
     check(&request)?;
     let now = state.now_ms();

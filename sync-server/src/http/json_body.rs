@@ -1,33 +1,81 @@
 //! Reading a JSON request body into a wire type, with the problem named in the error: a body
-//! sent as something else than JSON (415), too large (413), not JSON (400 `bad_json`), JSON of
-//! the wrong shape (400 `invalid_body`).
+//! sent as something else than JSON (415), too large (413), stalled (408), not JSON (400
+//! `bad_json`), JSON of the wrong shape (400 `invalid_body`).
+//!
+//! Every body is read against a limit of its endpoint's own ([`read`]): a body declared longer
+//! is refused before a byte of it is read, and one that turns out longer is dropped as soon as
+//! it passes the limit, so what a request can make the server hold is its limit, not what the
+//! client sends.
 //!
 //! serde's messages quote the offending value ("invalid type: string \"1380…\""), which may be a
 //! phone or an ID number; quoted text is cut from messages so that error answers, like logs,
 //! never carry personal data.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::de::DeserializeOwned;
+use tower_http::timeout::TimeoutError;
 
 use super::ApiError;
 
 /// The bytes of a request body declared as JSON (`Content-Type: application/json`, or any
-/// `application/…+json`), read up to the body limit. Decoding is left to the handler, which
-/// knows the type.
+/// `application/…+json`), read up to [`super::MAX_BODY_BYTES`]. Decoding is left to the
+/// handler, which knows the type.
 #[derive(Debug, Clone)]
 pub struct JsonBody(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        require_json(request.headers())?;
-        let body = Bytes::from_request(request, state).await;
-        body_bytes(body).map(JsonBody)
+    async fn from_request(request: Request, _: &S) -> Result<Self, Self::Rejection> {
+        read(request, super::MAX_BODY_BYTES).await.map(JsonBody)
     }
+}
+
+/// Reads the JSON body of `request`, at most `limit` bytes: 415 unless declared JSON; 413 at
+/// once when `Content-Length` says more (nothing is read), or as soon as more arrived; 408 when
+/// the body stalls (the connection's body timeout); 400 `bad_body` when it is cut off.
+pub async fn read(request: Request, limit: usize) -> Result<Bytes, ApiError> {
+    require_json(request.headers())?;
+    if declared_length(request.headers()).is_some_and(|len| len > limit as u64) {
+        return Err(too_large(limit));
+    }
+    match Limited::new(request.into_body(), limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) => Err(body_error(e.as_ref(), limit)),
+    }
+}
+
+/// The `Content-Length` of a request, when it has a readable one.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The answer for a body that could not be read: over the limit, stalled, or cut off.
+fn body_error(e: &(dyn std::error::Error + 'static), limit: usize) -> ApiError {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if c.is::<LengthLimitError>() {
+            return too_large(limit);
+        }
+        if c.is::<TimeoutError>() {
+            return ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the request body stopped arriving; send it again",
+            );
+        }
+        cause = c.source();
+    }
+    ApiError::bad_request("bad_body", "the request body could not be read")
 }
 
 /// 415 unless the request says its body is JSON.
@@ -60,26 +108,12 @@ pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     ))
 }
 
-/// The body bytes, or the error for a body that could not be read (too large, cut off).
-pub fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            ApiError::bad_request("bad_body", "the request body could not be read")
-        }
-    })
-}
-
-/// 413 for a body over [`super::MAX_BODY_BYTES`].
-pub fn too_large() -> ApiError {
+/// 413 for a body over `limit` bytes.
+pub fn too_large(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
-        format!(
-            "the request body is larger than {} bytes",
-            super::MAX_BODY_BYTES
-        ),
+        format!("the request body is larger than {limit} bytes"),
     )
 }
 

@@ -1,10 +1,12 @@
 //! The HTTP face of the server (axum): one module per endpoint, one error mapping
 //! ([`api_error`]), and the layers every request goes through (body cap, JSON error bodies,
-//! request logs without personal data).
+//! request metrics, request logs without personal data). Connections, their timeouts and cap
+//! are [`crate::server`]'s.
 //!
 //! | endpoint | auth | body |
 //! |---|---|---|
-//! | `GET /healthz` | none | `{"status":"ok","server_time_ms":…}` |
+//! | `GET /healthz` | none | `{"status":"ok","server_time_ms":…}` (liveness) |
+//! | `GET /readyz` | none | `{"status":"ready",…}`, or 503 `not_ready` (storage checked) |
 //! | `POST /v1/enroll` | none (the code is the credential) | `EnrollRequest` → `EnrollResponse` |
 //! | `POST /v1/push` | bearer | `PushRequest` → `PushResponse` |
 //! | `GET /v1/pull?after=&limit=&wait=` | bearer | `PullResponse` |
@@ -39,13 +41,15 @@ pub mod health;
 pub mod json_body;
 pub mod pull;
 pub mod push;
+pub mod push_body;
 pub mod rate_limit;
 pub mod request_log;
+pub mod request_metrics;
 pub mod snapshot;
 pub mod unknown_path;
 
 pub use api_error::ApiError;
-pub use client_addr::ClientAddr;
+pub use client_addr::{ClientAddr, TrustedProxies};
 pub use rate_limit::{RateLimit, RateLimits};
 
 /// The largest request body accepted (a push of 500 operations with long notes fits easily).
@@ -75,8 +79,8 @@ impl Limiter {
     /// Empty buckets for `limits`.
     pub fn new(limits: RateLimits) -> Limiter {
         Limiter {
-            devices: Buckets::new(limits.device),
-            enrollments: Buckets::new(limits.enroll),
+            devices: Buckets::named("device", limits.device),
+            enrollments: Buckets::named("enrollment", limits.enroll),
         }
     }
 }
@@ -149,6 +153,7 @@ impl<S: Storage> AppState<S> {
 pub fn router<S: Storage>(state: AppState<S>) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz::<S>))
+        .route("/readyz", get(health::readyz::<S>))
         .route("/v1/enroll", post(enroll::enroll::<S>))
         .route("/v1/push", post(push::push::<S>))
         .route("/v1/pull", get(pull::pull::<S>))
@@ -162,6 +167,8 @@ pub fn router<S: Storage>(state: AppState<S>) -> Router {
         .layer(axum::middleware::map_response(
             error_body::ensure_json_error_body,
         ))
+        // Outside the JSON error body, so the metrics count the status the client gets.
+        .layer(axum::middleware::from_fn(request_metrics::record))
         // Answers are gzipped for a client that asks (the device does): snapshot pages of
         // JSON with a stamp per field shrink about tenfold. The fastest level: the server's
         // CPU matters more than the last few percent. Only successful answers over 1 kB: an

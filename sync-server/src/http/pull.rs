@@ -102,6 +102,7 @@ async fn wait_for_news<S: Storage>(
     wait: Duration,
 ) -> Result<PullPage, ApiError> {
     let deadline = tokio::time::Instant::now() + wait;
+    let _waiting = crate::metrics::WaitingPoll::start();
     let mut shutdown = state.shutdown.clone();
     loop {
         tokio::select! {

@@ -117,6 +117,8 @@ const PRUNE_ABOVE: usize = 50_000;
 /// The buckets of one kind of key.
 #[derive(Debug)]
 pub struct Buckets<K> {
+    /// The `limit` label of the refusals counted in the metrics.
+    name: &'static str,
     limit: Option<RateLimit>,
     map: Mutex<HashMap<K, Bucket>>,
 }
@@ -124,7 +126,13 @@ pub struct Buckets<K> {
 impl<K: Eq + Hash + Clone> Buckets<K> {
     /// Buckets of `limit` (`None`: every request passes).
     pub fn new(limit: Option<RateLimit>) -> Buckets<K> {
+        Buckets::named("unnamed", limit)
+    }
+
+    /// Buckets of `limit` whose refusals the metrics count as `name`'s.
+    pub fn named(name: &'static str, limit: Option<RateLimit>) -> Buckets<K> {
         Buckets {
+            name,
             limit,
             map: Mutex::new(HashMap::new()),
         }
@@ -142,9 +150,10 @@ impl<K: Eq + Hash + Clone> Buckets<K> {
         let bucket = map
             .entry(key.clone())
             .or_insert_with(|| Bucket::full(limit, now_ms));
-        bucket
-            .take(limit, now_ms)
-            .map_err(|wait_ms| too_many(what, limit, wait_ms))
+        bucket.take(limit, now_ms).map_err(|wait_ms| {
+            crate::metrics::rate_limited(self.name);
+            too_many(what, limit, wait_ms)
+        })
     }
 }
 

@@ -41,6 +41,7 @@ use crate::rules::reading::{self, Fate, PageBuilder};
 
 pub mod bucket_scan;
 pub mod error;
+pub mod pool_status;
 pub mod postgres;
 pub mod read_counts;
 pub mod sqlite;
@@ -48,6 +49,7 @@ pub mod wakeups;
 
 pub use crate::rules::reading::{PlacedRecord, PullPage, ScopeFilter};
 pub use error::{EnrollError, StorageError};
+pub use pool_status::PoolStatus;
 pub use postgres::PgStorage;
 pub use read_counts::{ReadCounters, ReadCounts};
 pub use sqlite::SqliteStorage;
@@ -204,6 +206,13 @@ pub trait Storage: Send + Sync + 'static {
     /// backends shared by several processes, every process's notifications). For tools and
     /// tests; a cursor handed to a device comes from [`Storage::log_end`].
     fn subscribe(&self) -> watch::Receiver<u64>;
+
+    /// Whether the storage answers now: a fresh read of the database (`GET /readyz`, for a
+    /// load balancer). An error says why not; it carries no request content.
+    fn ready(&self) -> impl Future<Output = Result<(), StorageError>> + Send;
+
+    /// The database connections now, for the metrics.
+    fn pool_status(&self) -> PoolStatus;
 
     /// The end of the log a reader may read to now: every operation up to it is stored and no
     /// operation will ever be stored at or below it (the cursor of an answer with nothing in

@@ -100,12 +100,15 @@ fn cases() -> Vec<Case> {
         r#"{{"ops":[{{"id":"0193a5c2-7d41-7c3e-9b7a-2f4e8d1c6a01","entity":"household","entity_id":"0193a5c2-7d41-7c3e-9b7a-2f4e8d1c6a02","stamp":{{"hlc":1,"device":"0193a5c2-7d41-7c3e-9b7a-2f4e8d1c6a03"}},"body":{{"set":{{"fields":{{"phone":{{"value":{}}}}}}}}}}}]}}"#,
         String::from_utf8(nested(200, "1")).unwrap()
     );
-    let deep_code = format!(
-        r#"{{"code":{}1{},"device_id":"0193a5c2-7d41-7c3e-9b7a-2f4e8d1c6a01"}}"#,
-        r#"{"a":"#.repeat(5_000),
-        "}".repeat(5_000)
-    )
-    .into_bytes();
+    let deep_code = |depth: usize| {
+        format!(
+            r#"{{"code":{}1{},"device_id":"0193a5c2-7d41-7c3e-9b7a-2f4e8d1c6a01"}}"#,
+            r#"{"a":"#.repeat(depth),
+            "}".repeat(depth)
+        )
+        .into_bytes()
+    };
+    let (deep_code, deeper_code) = (deep_code(600), deep_code(5_000));
     let long_token = Box::leak(format!("Bearer {}", "a".repeat(16 * 1024)).into_boxed_str());
     use Auth::*;
     vec![
@@ -127,7 +130,9 @@ fn cases() -> Vec<Case> {
         post("a lone surrogate", "/v1/enroll", None, br#"{"code":"\ud800","device_id":"0193a5c2-7d41-7c3e-9b7a-2f4e8d1c6a01"}"#, 400, "bad_json"),
         post("100,000 nested arrays", "/v1/push", Good, &deep_ops, 400, "bad_json"),
         post("a field value nested 200 deep", "/v1/push", Good, deep_field.as_bytes(), 400, "bad_json"),
-        post("a code nested 5,000 objects deep", "/v1/enroll", None, &deep_code, 400, "invalid_body"),
+        post("a code nested 600 objects deep", "/v1/enroll", None, &deep_code, 400, "invalid_body"),
+        // Over the 4 KiB an enrollment may take: refused before it is decoded.
+        post("a code nested 5,000 objects deep", "/v1/enroll", None, &deeper_code, 413, "payload_too_large"),
         // JSON of the wrong shape or types.
         post("ops is not a list", "/v1/push", Good, b"{\"ops\": 5}", 400, "invalid_body"),
         post("ops is null", "/v1/push", Good, b"{\"ops\": null}", 400, "invalid_body"),

@@ -309,7 +309,9 @@ fn a_server_killed_while_phones_push_loses_nothing_it_acknowledged_and_stores_no
     );
     assert!(
         acknowledged_while_killing > kills(),
-        "the phones got pushes through between kills"
+        "the phones got pushes through between kills ({acknowledged_while_killing} operations \
+         acknowledged over {} kills, {mid_push} with a push in flight)",
+        kills()
     );
     eprintln!(
         "server crash: {} kill -9 of gridwork-server while 3 phones pushed ({mid_push} with a \

@@ -25,8 +25,8 @@ use tokio::sync::watch;
 use gridwork_domain::scope::Bucket;
 
 use super::{
-    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, ReadCounters, ReadCounts,
-    RecordRows, Storage, StorageError, User, Wakeups,
+    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, PoolStatus, ReadCounters,
+    ReadCounts, RecordRows, Storage, StorageError, User, Wakeups,
 };
 use crate::rules::PushContext;
 
@@ -161,6 +161,20 @@ impl Storage for PgStorage {
 
     fn read_counts(&self) -> ReadCounts {
         self.reads.get()
+    }
+
+    async fn ready(&self) -> Result<(), StorageError> {
+        oplog::end_of_log(&self.client().await?).await.map(|_| ())
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let status = self.pool.status();
+        PoolStatus {
+            open: status.size,
+            in_use: status.size.saturating_sub(status.available),
+            max: status.max_size,
+            waiting: status.waiting,
+        }
     }
 
     fn subscribe(&self) -> watch::Receiver<u64> {

@@ -6,6 +6,7 @@
 //! `tokio::task::spawn_blocking`, so the async runtime's threads never wait on the disk.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use gridwork_domain::ids::{DeviceId, Id};
@@ -20,8 +21,8 @@ use tokio::sync::watch;
 use gridwork_domain::scope::Bucket;
 
 use super::{
-    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, ReadCounters, ReadCounts,
-    RecordRows, Storage, StorageError, User, Wakeups,
+    DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, PoolStatus, ReadCounters,
+    ReadCounts, RecordRows, Storage, StorageError, User, Wakeups,
 };
 use crate::rules::PushContext;
 
@@ -50,6 +51,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Read connections in use now (for the metrics).
+    reading: AtomicUsize,
 }
 
 impl SqliteStorage {
@@ -63,6 +66,7 @@ impl SqliteStorage {
                 path,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(vec![]),
+                reading: AtomicUsize::new(0),
             }),
             last_seq: watch::Sender::new(last),
             wakeups: Arc::default(),
@@ -97,6 +101,8 @@ impl SqliteStorage {
     ) -> Result<T, StorageError> {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
+            inner.reading.fetch_add(1, Ordering::Relaxed);
+            let _done = ReadingGuard(&inner.reading);
             let taken = lock(&inner.readers).pop();
             let mut conn = match taken {
                 Some(c) => c,
@@ -111,6 +117,15 @@ impl SqliteStorage {
         })
         .await
         .map_err(|e| StorageError::Task(e.to_string()))?
+    }
+}
+
+/// Counts a read as finished when dropped, whichever way it ends.
+struct ReadingGuard<'a>(&'a AtomicUsize);
+
+impl Drop for ReadingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -171,6 +186,26 @@ impl Storage for SqliteStorage {
 
     fn read_counts(&self) -> ReadCounts {
         self.reads.get()
+    }
+
+    async fn ready(&self) -> Result<(), StorageError> {
+        // A fresh connection, not a pooled one: a file moved away or unreadable shows here.
+        let path = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || oplog::last_seq(&open::open_reader(&path)?).map(|_| ()))
+            .await
+            .map_err(|e| StorageError::Task(e.to_string()))?
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let idle = lock(&self.inner.readers).len();
+        let reading = self.inner.reading.load(Ordering::Relaxed);
+        let writing = usize::from(self.inner.writer.try_lock().is_err());
+        PoolStatus {
+            open: 1 + idle + reading,
+            in_use: writing + reading,
+            max: 1 + IDLE_READERS,
+            waiting: 0,
+        }
     }
 
     fn subscribe(&self) -> watch::Receiver<u64> {

@@ -1,0 +1,486 @@
+//! The `gridwork-server` command line (the binary's `main` is [`main`]): `serve` runs the sync
+//! server; `admin ...` manages users, enrollment codes and devices in the same database (safe
+//! while servers run: SQLite serialises the writes, PostgreSQL is made for it). Every command
+//! takes exactly one of `--db PATH` (SQLite, one server process) and `--database URL`
+//! (PostgreSQL, several processes).
+//!
+//! Every flag of `serve` may also come from an environment variable (`GRIDWORK_…`, named in
+//! `--help`) or from a TOML file given by `--config` ([`config_file`]). Logs go to standard
+//! error, as text or as one JSON object per line (`--log-format json`, [`logs`]).
+//!
+//! It lives in the library so that the benchmark harness can run the very code of the binary in
+//! a process of its own ([`main_from`]).
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use gridwork_domain::ids::Id;
+use gridwork_domain::sync::Role;
+use ipnet::IpNet;
+
+use crate::http::{RateLimit, RateLimits, TrustedProxies};
+use crate::server::{ConnectionLimits, descriptors};
+use crate::storage::{PgStorage, SqliteStorage, Storage};
+use crate::{ServerOptions, clock, server};
+
+pub mod config_file;
+pub mod logs;
+
+use config_file::{ConfigError, Flag};
+
+#[derive(Debug, Parser)]
+#[command(name = "gridwork-server", version, about = "The gridwork sync server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the sync protocol.
+    ///
+    /// With --tls-cert and --tls-key it serves HTTPS (rustls; TLS 1.2 and 1.3) and nothing else
+    /// on that port; without them, plain HTTP, for loopback or behind a TLS-terminating proxy
+    /// only: tokens and residents' data must never cross a network in clear.
+    ///
+    /// Every authenticated request takes a token from its device's bucket, every enrollment
+    /// attempt one from its client address's bucket; an empty bucket answers 429 with
+    /// Retry-After. A limit of 0 per minute switches that limit off.
+    #[command(verbatim_doc_comment)]
+    Serve {
+        /// A TOML file of flags (`listen = "10.0.0.11:8080"`, `trusted-proxy = ["10.0.0.0/24"]`):
+        /// a flag on the command line or in its environment variable wins over the file.
+        #[arg(long, value_name = "FILE", env = "GRIDWORK_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        store: Store,
+        /// Address to listen on; port 0 picks a free port (the bound address is printed).
+        #[arg(long, default_value = "127.0.0.1:8080", env = "GRIDWORK_LISTEN")]
+        listen: SocketAddr,
+        /// PEM file with the server's certificate, then any intermediates; needs --tls-key.
+        #[arg(
+            long,
+            requires = "tls_key",
+            value_name = "PEM",
+            env = "GRIDWORK_TLS_CERT"
+        )]
+        tls_cert: Option<PathBuf>,
+        /// PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+        #[arg(
+            long,
+            requires = "tls_cert",
+            value_name = "PEM",
+            env = "GRIDWORK_TLS_KEY"
+        )]
+        tls_key: Option<PathBuf>,
+        /// Requests a device may make at once after a quiet spell.
+        #[arg(long, default_value_t = 600, env = "GRIDWORK_DEVICE_BURST")]
+        device_burst: u32,
+        /// Requests a device may make per minute in the long run (0: no limit).
+        #[arg(long, default_value_t = 1200.0, env = "GRIDWORK_DEVICE_PER_MINUTE")]
+        device_per_minute: f64,
+        /// Enrollment attempts one client address may make at once.
+        #[arg(long, default_value_t = 30, env = "GRIDWORK_ENROLL_BURST")]
+        enroll_burst: u32,
+        /// Enrollment attempts per client address per minute in the long run (0: no limit).
+        #[arg(long, default_value_t = 30.0, env = "GRIDWORK_ENROLL_PER_MINUTE")]
+        enroll_per_minute: f64,
+        /// A reverse proxy (address or CIDR network) whose X-Forwarded-For names the client;
+        /// repeat the flag (or separate by commas) for several. None by default: the socket's
+        /// peer is the client.
+        #[arg(
+            long,
+            value_name = "CIDR",
+            value_parser = parse_proxy,
+            value_delimiter = ',',
+            env = "GRIDWORK_TRUSTED_PROXY"
+        )]
+        trusted_proxy: Vec<IpNet>,
+        /// Connections served at once; one more gets 503 too_many_connections. Default: what
+        /// the descriptor limit allows (half of it, less 64), at most 10,000.
+        #[arg(long, value_name = "N", env = "GRIDWORK_MAX_CONNECTIONS")]
+        max_connections: Option<usize>,
+        /// Seconds a connection has to send a whole request head, and may stay idle between
+        /// requests; then it is closed.
+        #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = parse_seconds, env = "GRIDWORK_HEADER_READ_TIMEOUT")]
+        header_read_timeout: Duration,
+        /// Seconds a request body may send nothing before it is given up (408).
+        #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds, env = "GRIDWORK_BODY_TIMEOUT")]
+        body_timeout: Duration,
+        /// Seconds a client may take no bytes of an answer before its connection is closed.
+        #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = parse_seconds, env = "GRIDWORK_WRITE_TIMEOUT")]
+        write_timeout: Duration,
+        /// Serve Prometheus metrics at http://ADDR/metrics (keep it on a private address; the
+        /// bound address is printed). No metrics without it.
+        #[arg(long, value_name = "ADDR", env = "GRIDWORK_METRICS_LISTEN")]
+        metrics_listen: Option<SocketAddr>,
+        /// Log lines as text, or as one JSON object per line (for a log collector).
+        #[arg(long, value_enum, default_value_t = logs::LogFormat::Text, env = "GRIDWORK_LOG_FORMAT")]
+        log_format: logs::LogFormat,
+    },
+    /// Manage users and devices.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Debug, Subcommand)]
+enum Admin {
+    /// Create a user; prints the new user id.
+    CreateUser {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        name: String,
+        /// gridworker, building_head, fire_crew, dispatcher, mediator or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Ids of the areas (buildings, stations) the user works in, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        scope: Vec<Id>,
+    },
+    /// Replace a user's scope (a grid redrawn, another building): their devices take the new
+    /// scope on their next sync, purging what they may no longer hold.
+    SetScope {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        user: Id,
+        /// The new scope ids, comma separated (empty: nothing, except for an admin).
+        #[arg(long, value_delimiter = ',', num_args = 0..)]
+        scope: Vec<Id>,
+    },
+    /// Make a one-time enrollment code for a user (valid 24 hours); prints it.
+    EnrollmentCode {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        user: Id,
+    },
+    /// Revoke a device: its next request is refused.
+    RevokeDevice {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        device: Id,
+    },
+    /// List enrolled devices.
+    ListDevices {
+        #[command(flatten)]
+        store: Store,
+    },
+}
+
+/// Where the data is: exactly one of `--db` and `--database`.
+#[derive(Debug, Clone, clap::Args)]
+#[group(required = true, multiple = false)]
+struct Store {
+    /// The SQLite database file (created if missing): the default, for one server process.
+    #[arg(long, value_name = "PATH", env = "GRIDWORK_DB")]
+    db: Option<PathBuf>,
+    /// A PostgreSQL database, postgres://USER:PASSWORD@HOST:PORT/DATABASE (migrated if
+    /// needed), which several server processes may share. Read from GRIDWORK_DATABASE_URL when
+    /// not given (which keeps the password out of the process list).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GRIDWORK_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database: Option<String>,
+}
+
+/// An opened store of either kind.
+enum Opened {
+    Sqlite(Arc<SqliteStorage>),
+    Postgres(Arc<PgStorage>),
+}
+
+impl Store {
+    async fn open(&self) -> Result<Opened, Box<dyn std::error::Error>> {
+        match (&self.db, &self.database) {
+            (Some(path), None) => Ok(Opened::Sqlite(Arc::new(SqliteStorage::open(path)?))),
+            (None, Some(url)) => Ok(Opened::Postgres(Arc::new(PgStorage::connect(url).await?))),
+            // clap's group already refuses both and neither.
+            _ => {
+                Err("give exactly one of --db PATH (SQLite) and --database URL (PostgreSQL)".into())
+            }
+        }
+    }
+}
+
+impl Admin {
+    fn store(&self) -> &Store {
+        match self {
+            Admin::CreateUser { store, .. }
+            | Admin::SetScope { store, .. }
+            | Admin::EnrollmentCode { store, .. }
+            | Admin::RevokeDevice { store, .. }
+            | Admin::ListDevices { store } => store,
+        }
+    }
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!("unknown role; use one of {}", names.join(", "))
+    })
+}
+
+fn parse_proxy(s: &str) -> Result<IpNet, String> {
+    TrustedProxies::parse_one(s)
+}
+
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .trim_end_matches('s')
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !secs.is_finite() || secs <= 0.0 || secs > 86_400.0 {
+        return Err("a timeout must be more than 0 and at most 86400 seconds".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// The binary's `main`: the process's arguments.
+pub fn main() -> ExitCode {
+    main_from(std::env::args_os().collect())
+}
+
+/// Runs the command line `args` (the program name first), as the binary does.
+pub fn main_from(args: Vec<OsString>) -> ExitCode {
+    let args = match with_config_file(args) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = Cli::parse_from(args);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        Command::Serve {
+            config: _,
+            store,
+            listen,
+            tls_cert,
+            tls_key,
+            device_burst,
+            device_per_minute,
+            enroll_burst,
+            enroll_per_minute,
+            trusted_proxy,
+            max_connections,
+            header_read_timeout,
+            body_timeout,
+            write_timeout,
+            metrics_listen,
+            log_format,
+        } => {
+            logs::init(log_format);
+            match descriptors::raise_limit() {
+                Some(r) if r.after > r.before => {
+                    tracing::info!(from = r.before, to = r.after, "descriptor limit raised");
+                }
+                Some(r) => tracing::info!(limit = r.after, "descriptor limit"),
+                None => {}
+            }
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(server::tls_config(&cert, &key)?),
+                _ => None,
+            };
+            let limit = |burst: u32, per_minute: f64| -> Result<Option<RateLimit>, String> {
+                if !per_minute.is_finite() || per_minute < 0.0 {
+                    return Err("a per-minute limit must be a number ≥ 0".into());
+                }
+                Ok((per_minute > 0.0).then_some(RateLimit::new(burst.max(1), per_minute)))
+            };
+            let options = ServerOptions {
+                rate_limits: RateLimits {
+                    device: limit(device_burst, device_per_minute)?,
+                    enroll: limit(enroll_burst, enroll_per_minute)?,
+                },
+                tls,
+                connections: ConnectionLimits {
+                    max_connections,
+                    header_read_timeout,
+                    body_idle_timeout: body_timeout,
+                    write_timeout,
+                },
+                trusted_proxies: TrustedProxies::new(trusted_proxy),
+                metrics_listen,
+                ..ServerOptions::default()
+            };
+            match store.open().await? {
+                Opened::Sqlite(s) => {
+                    tracing::info!(db = %s.path().display(), "SQLite storage");
+                    serve(s, listen, options).await
+                }
+                Opened::Postgres(s) => {
+                    tracing::info!(db = %s.target(), "PostgreSQL storage");
+                    serve(s, listen, options).await
+                }
+            }
+        }
+        Command::Admin(Admin::CreateUser { name, .. }) if name.trim().is_empty() => {
+            Err("--name must not be empty".into())
+        }
+        Command::Admin(admin) => match admin.store().open().await? {
+            Opened::Sqlite(s) => run_admin(&*s, admin).await,
+            Opened::Postgres(s) => run_admin(&*s, admin).await,
+        },
+    }
+}
+
+async fn serve<S: Storage>(
+    storage: Arc<S>,
+    listen: SocketAddr,
+    options: ServerOptions,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let server = crate::serve_with(listener, storage, options).await?;
+    println!("listening on {}", server.url());
+    if let Some(metrics) = server.metrics_addr() {
+        println!("metrics on http://{metrics}/metrics");
+    }
+    tracing::info!(
+        addr = %server.local_addr(),
+        max_connections = server.max_connections(),
+        "serving"
+    );
+    stop_requested().await?;
+    tracing::info!("stopping");
+    server.shutdown().await?;
+    Ok(())
+}
+
+async fn run_admin<S: Storage>(
+    storage: &S,
+    admin: Admin,
+) -> Result<(), Box<dyn std::error::Error>> {
+    match admin {
+        Admin::CreateUser {
+            name, role, scope, ..
+        } => {
+            let user = storage.create_user(name, role, scope).await?;
+            println!("{}", user.id);
+        }
+        Admin::SetScope { user, scope, .. } => {
+            if !storage.set_user_scope(user, scope).await? {
+                return Err(format!("no user {user}").into());
+            }
+            println!("scope of {user} replaced");
+        }
+        Admin::EnrollmentCode { user, .. } => {
+            let code = storage
+                .create_enrollment_code(user, clock::now_ms())
+                .await?;
+            println!("{code}");
+        }
+        Admin::RevokeDevice { device, .. } => {
+            if !storage.revoke_device(device, clock::now_ms()).await? {
+                return Err(format!("no device {device}").into());
+            }
+            println!("revoked {device}");
+        }
+        Admin::ListDevices { .. } => {
+            for d in storage.list_devices().await? {
+                let state = if d.revoked_ms.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!("{}\t{}\t{}\t{}", d.id, d.user_id, state, d.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what systemd and container runtimes send), whichever comes first.
+async fn stop_requested() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}
+
+/// `args` with the flags of `serve`'s configuration file (`--config FILE` or `GRIDWORK_CONFIG`)
+/// put in after `serve`, except those the command line or the environment already gives.
+fn with_config_file(mut args: Vec<OsString>) -> Result<Vec<OsString>, ConfigError> {
+    if args.get(1).and_then(|a| a.to_str()) != Some("serve") {
+        return Ok(args);
+    }
+    let from_args = args.iter().enumerate().find_map(|(i, a)| {
+        let a = a.to_str()?;
+        if a == "--config" {
+            args.get(i + 1).map(PathBuf::from)
+        } else {
+            a.strip_prefix("--config=").map(PathBuf::from)
+        }
+    });
+    let Some(path) = from_args.or_else(|| std::env::var_os("GRIDWORK_CONFIG").map(PathBuf::from))
+    else {
+        return Ok(args);
+    };
+    let command = Cli::command();
+    let flags: Vec<Flag> = command
+        .find_subcommand("serve")
+        .map(|serve| {
+            serve
+                .get_arguments()
+                .filter_map(|a| {
+                    Some(Flag {
+                        long: a.get_long()?.to_string(),
+                        env: a.get_env().map(|e| e.to_string_lossy().into_owned()),
+                    })
+                })
+                .filter(|f| f.long != "config" && f.long != "help")
+                .collect()
+        })
+        .unwrap_or_default();
+    let given = |f: &Flag| {
+        config_file::on_command_line(&args, f)
+            || f.env
+                .as_ref()
+                .is_some_and(|e| std::env::var_os(e).is_some())
+    };
+    let extra = config_file::read(&path, &flags, &given)?;
+    args.splice(2..2, extra);
+    Ok(args)
+}

@@ -1,0 +1,17 @@
+//! How busy a storage's database connections are, for the metrics (`/metrics`,
+//! `gridwork_storage_connections`): read at each scrape, never kept.
+
+/// A storage's connections at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PoolStatus {
+    /// Connections open now (idle or in use).
+    pub open: usize,
+    /// Connections answering a request now.
+    pub in_use: usize,
+    /// The most the storage opens (for SQLite: the writer and the idle readers it keeps; more
+    /// readers are opened under load and closed after).
+    pub max: usize,
+    /// Requests waiting for a connection (PostgreSQL's pool; SQLite waits for none but the
+    /// writer, counted in `in_use`).
+    pub waiting: usize,
+}
