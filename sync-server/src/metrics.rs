@@ -57,6 +57,12 @@ pub mod names {
     pub const STORAGE_CONNECTIONS: &str = "gridwork_storage_connections";
     /// Gauge: 1 while the storage answers (the `/readyz` check, made at each scrape).
     pub const STORAGE_READY: &str = "gridwork_storage_ready";
+    /// Counter: rows the storage read to answer pulls and snapshots, by `table` (`log`: stored
+    /// operations; `bucket`: entries of the scope bucket indexes; `records`). Divided by the
+    /// operations delivered, it stays near 1 whatever the size of the city (ADR 0019).
+    pub const STORAGE_ROWS_READ: &str = "gridwork_storage_rows_read_total";
+    /// Counter: long polls woken by pushes (one per poll per push that concerned it).
+    pub const POLLS_WOKEN: &str = "gridwork_long_polls_woken_total";
     /// Gauge: always 1, labelled with the server's `version`.
     pub const BUILD_INFO: &str = "gridwork_build_info";
 }
@@ -144,6 +150,14 @@ pub fn describe() {
     describe_gauge!(
         names::STORAGE_READY,
         "1 while the storage answers its readiness check."
+    );
+    describe_counter!(
+        names::STORAGE_ROWS_READ,
+        "Rows read for pulls and snapshots, by table (log, bucket, records)."
+    );
+    describe_counter!(
+        names::POLLS_WOKEN,
+        "Long polls woken by a push that concerned them."
     );
     describe_gauge!(
         names::BUILD_INFO,
@@ -251,8 +265,18 @@ impl<S> Clone for Scrape<S> {
     }
 }
 
-/// Reads the gauges that are cheaper to read than to keep (the pool, readiness), then renders.
+/// Reads the gauges that are cheaper to read than to keep (the pool, readiness, the storage's
+/// own counters), then renders.
 async fn scrape<S: Storage>(State(s): State<Scrape<S>>) -> impl IntoResponse {
+    let reads = s.storage.read_counts();
+    for (table, value) in [
+        ("log", reads.log_rows),
+        ("bucket", reads.bucket_rows),
+        ("records", reads.record_rows),
+    ] {
+        counter!(names::STORAGE_ROWS_READ, "table" => table).absolute(value);
+    }
+    counter!(names::POLLS_WOKEN).absolute(s.storage.wakeups().woken_total());
     let pool = s.storage.pool_status();
     for (state, value) in [
         ("open", pool.open),

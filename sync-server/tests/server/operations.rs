@@ -189,6 +189,14 @@ async fn metrics_count_requests_operations_refusals_and_waiting_polls() {
         1.0
     );
     assert_eq!(get("gridwork_long_polls_waiting"), 0.0);
+    // The admin reads the whole log (no bucket): every operation once, plus the ones read to
+    // tell whether more follow.
+    assert!(get(r#"gridwork_storage_rows_read_total{table="log"}"#) >= ops.len() as f64);
+    assert_eq!(
+        get("gridwork_long_polls_woken_total"),
+        0.0,
+        "nothing was pushed while the poll waited"
+    );
     assert!(
         get(r#"gridwork_http_request_duration_seconds_count{route="/v1/push",status="200"}"#)
             >= 2.0
