@@ -1,0 +1,162 @@
+//! Part 3 of the city scenario: a closed loop of D phones for a fixed time. Each is a
+//! gridworker of a grid of its own; each round it pushes a small batch (5 changes to households
+//! of its grid) and then pulls from its cursor, every page until `more` is false, and starts
+//! the next round at once. Figures: operations accepted per second, and the time of every
+//! request (push or pull page). On PostgreSQL, with one server process or two on the same
+//! database (phones split between them).
+
+use std::time::{Duration, Instant};
+
+use gridwork_domain::op::EntityKind;
+use serde::Serialize;
+
+use super::seed::{CityPlan, Seeded};
+use crate::load::Phone;
+use crate::load::answers::{PullAnswer, PushCount};
+use crate::load::conn::Conn;
+use crate::load::push_template::PushTemplate;
+use crate::server_process::{Db, ServerProcess};
+use crate::stats::Latencies;
+
+/// Changes in each push.
+pub const BATCH: usize = 5;
+
+/// What part 3 measured for one number of phones and server processes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClosedLoop {
+    pub devices: usize,
+    pub processes: usize,
+    /// From the start until the last phone finished its last round.
+    pub seconds: f64,
+    pub accepted: u64,
+    pub refused: u64,
+    pub pushes: usize,
+    pub pull_pages: usize,
+    /// Operations the pulls delivered (each phone's own come back too).
+    pub pulled_ops: u64,
+    pub accepted_ops_per_s: f64,
+    pub request_p50_ms: f64,
+    pub request_p99_ms: f64,
+    pub push_p99_ms: f64,
+    pub pull_p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// One phone's loop until `until`.
+struct PhoneRun {
+    accepted: u64,
+    refused: u64,
+    pulled: u64,
+    pushes: Vec<Duration>,
+    pulls: Vec<Duration>,
+}
+
+async fn phone_loop(
+    addr: std::net::SocketAddr,
+    phone: Phone,
+    mut push: PushTemplate,
+    after: u64,
+    until: Instant,
+) -> PhoneRun {
+    let mut conn = Conn::open(addr).await;
+    let mut run = PhoneRun {
+        accepted: 0,
+        refused: 0,
+        pulled: 0,
+        pushes: Vec::new(),
+        pulls: Vec::new(),
+    };
+    let mut cursor = after;
+    while Instant::now() < until {
+        let a = conn.send(phone.push(push.next())).await.ok("a push");
+        run.pushes.push(a.elapsed);
+        let counted = PushCount::parse(&a.body);
+        run.accepted += counted.accepted as u64;
+        run.refused += counted.refused as u64;
+        loop {
+            let a = conn.send(phone.pull(cursor, 0)).await.ok("a pull");
+            run.pulls.push(a.elapsed);
+            let page = PullAnswer::parse(&a.body);
+            run.pulled += page.ops() as u64;
+            cursor = page.next;
+            if !page.more {
+                break;
+            }
+        }
+    }
+    run
+}
+
+/// Runs the loop with `devices` phones for `duration` on `processes` new server processes
+/// over `db`.
+pub async fn measure(
+    db: &Db,
+    logs: &std::path::Path,
+    seeded: &Seeded,
+    plan: &CityPlan,
+    devices: usize,
+    processes: usize,
+    duration: Duration,
+) -> ClosedLoop {
+    assert!(devices <= plan.grids, "one phone per grid");
+    let mut servers = Vec::new();
+    for p in 0..processes {
+        let log = logs.join(format!("server-loop-{devices}-{processes}-{p}.log"));
+        servers.push(ServerProcess::start(db, &log).await);
+    }
+    let latest = servers[0].stats().await.last_seq;
+    let until = Instant::now() + duration;
+    let started = Instant::now();
+    let tasks: Vec<_> = seeded.gridworkers[..devices]
+        .iter()
+        .enumerate()
+        .map(|(d, phone)| {
+            let push = PushTemplate::new(
+                phone.device,
+                EntityKind::Household,
+                &plan.households[phone.grid][..BATCH],
+                "phone",
+                serde_json::json!("13612345678"),
+            );
+            tokio::spawn(phone_loop(
+                servers[d % processes].addr,
+                phone.clone(),
+                push,
+                latest,
+                until,
+            ))
+        })
+        .collect();
+    let (mut accepted, mut refused, mut pulled) = (0, 0, 0);
+    let (mut pushes, mut pulls) = (Vec::new(), Vec::new());
+    for t in tasks {
+        let run = t.await.expect("a phone's loop");
+        accepted += run.accepted;
+        refused += run.refused;
+        pulled += run.pulled;
+        pushes.extend(run.pushes);
+        pulls.extend(run.pulls);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    for s in servers {
+        s.stop().await;
+    }
+    let all: Vec<Duration> = pushes.iter().chain(&pulls).copied().collect();
+    let all = Latencies::from_durations(&all);
+    ClosedLoop {
+        devices,
+        processes,
+        seconds,
+        accepted,
+        refused,
+        pushes: pushes.len(),
+        pull_pages: pulls.len(),
+        pulled_ops: pulled,
+        accepted_ops_per_s: accepted as f64 / seconds,
+        request_p50_ms: all.p50_ms(),
+        request_p99_ms: all.p99_ms(),
+        push_p99_ms: Latencies::from_durations(&pushes).p99_ms(),
+        pull_p99_ms: Latencies::from_durations(&pulls).p99_ms(),
+        max_ms: all.max_ms(),
+    }
+}
