@@ -52,10 +52,12 @@ impl SnapshotAnswer {
     }
 }
 
-/// How a push went: operations accepted, and the first refusal if any.
+/// How a push went: operations accepted, already stored (a push sent again after a 503 whose
+/// first try had been stored), refused, and the first refusal if any.
 #[derive(Debug, Clone, Default)]
 pub struct PushCount {
     pub accepted: usize,
+    pub duplicate: usize,
     pub refused: usize,
     pub first_refusal: Option<String>,
 }
@@ -67,6 +69,7 @@ impl PushCount {
         for r in answer.results {
             match r.outcome {
                 PushOutcome::Accepted { .. } => count.accepted += 1,
+                PushOutcome::Duplicate { .. } => count.duplicate += 1,
                 other => {
                     count.refused += 1;
                     count

@@ -9,7 +9,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::CONTENT_ENCODING;
+use hyper::header::{CONTENT_ENCODING, RETRY_AFTER};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
@@ -18,6 +18,8 @@ use tokio::net::TcpStream;
 pub struct Answer {
     pub status: u16,
     pub body: Bytes,
+    /// The `Retry-After` header's seconds, when sent (a 503 or 429).
+    pub retry_after_s: Option<u64>,
     /// From the request's send to the answer's last byte (un-gzipping not included).
     pub elapsed: Duration,
 }
@@ -55,26 +57,30 @@ impl Conn {
         Conn { send }
     }
 
-    /// Sends `request` and reads its whole answer.
+    /// Sends `request` and reads its whole answer; panics if the connection fails.
     pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Answer {
-        self.send.ready().await.expect("the connection is usable");
+        self.try_send(request).await.expect("the server answers")
+    }
+
+    /// Sends `request` and reads its whole answer, or says how the connection failed.
+    pub async fn try_send(
+        &mut self,
+        request: Request<Full<Bytes>>,
+    ) -> Result<Answer, hyper::Error> {
+        self.send.ready().await?;
         let started = Instant::now();
-        let response = self
-            .send
-            .send_request(request)
-            .await
-            .expect("the server answers");
+        let response = self.send.send_request(request).await?;
         let status = response.status().as_u16();
+        let retry_after_s = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
         let gzipped = response
             .headers()
             .get(CONTENT_ENCODING)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("the answer's body arrives")
-            .to_bytes();
+        let body = response.into_body().collect().await?.to_bytes();
         let elapsed = started.elapsed();
         let body = if gzipped {
             let mut plain = Vec::with_capacity(body.len() * 8);
@@ -85,10 +91,11 @@ impl Conn {
         } else {
             body
         };
-        Answer {
+        Ok(Answer {
             status,
             body,
+            retry_after_s,
             elapsed,
-        }
+        })
     }
 }

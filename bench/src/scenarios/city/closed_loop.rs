@@ -4,6 +4,11 @@
 //! the next round at once. Figures: operations accepted per second, and the time of every
 //! request (push or pull page). On PostgreSQL, with one server process or two on the same
 //! database (phones split between them).
+//!
+//! A phone answered 503 ("busy": the server waited too long for a database connection) or
+//! whose connection failed does what the app does: it waits (the `Retry-After` seconds, else
+//! one) and sends the same request again, over a new connection if needed. Those answers are
+//! counted, and their time is in the request percentiles.
 
 use std::time::{Duration, Instant};
 
@@ -13,7 +18,7 @@ use serde::Serialize;
 use super::seed::{CityPlan, Seeded};
 use crate::load::Phone;
 use crate::load::answers::{PullAnswer, PushCount};
-use crate::load::conn::Conn;
+use crate::load::conn::{Answer, Conn};
 use crate::load::push_template::PushTemplate;
 use crate::server_process::{Db, ServerProcess};
 use crate::stats::Latencies;
@@ -34,6 +39,9 @@ pub struct ClosedLoop {
     pub pull_pages: usize,
     /// Operations the pulls delivered (each phone's own come back too).
     pub pulled_ops: u64,
+    /// Requests answered 503 (busy) or whose connection failed, each sent again.
+    pub busy_answers: u64,
+    pub failed_connections: u64,
     pub accepted_ops_per_s: f64,
     pub request_p50_ms: f64,
     pub request_p99_ms: f64,
@@ -47,8 +55,47 @@ struct PhoneRun {
     accepted: u64,
     refused: u64,
     pulled: u64,
+    busy: u64,
+    failed: u64,
     pushes: Vec<Duration>,
     pulls: Vec<Duration>,
+}
+
+/// Sends a request until it is answered 200, as the app would (see the module doc); every
+/// attempt's time goes into `times`.
+async fn send_until_ok(
+    conn: &mut Conn,
+    addr: std::net::SocketAddr,
+    request: impl Fn() -> hyper::Request<http_body_util::Full<hyper::body::Bytes>>,
+    times: &mut Vec<Duration>,
+    busy: &mut u64,
+    failed: &mut u64,
+) -> Answer {
+    loop {
+        let sent = Instant::now();
+        let wait = match conn.try_send(request()).await {
+            Ok(a) if a.status == 200 => {
+                times.push(a.elapsed);
+                return a;
+            }
+            Ok(a) if a.status == 503 => {
+                times.push(a.elapsed);
+                *busy += 1;
+                a.retry_after_s.unwrap_or(1)
+            }
+            Ok(a) => {
+                a.ok("a closed-loop request");
+                unreachable!("only a 200 passes")
+            }
+            Err(_) => {
+                times.push(sent.elapsed());
+                *failed += 1;
+                *conn = Conn::open(addr).await;
+                1
+            }
+        };
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
 }
 
 async fn phone_loop(
@@ -63,19 +110,36 @@ async fn phone_loop(
         accepted: 0,
         refused: 0,
         pulled: 0,
+        busy: 0,
+        failed: 0,
         pushes: Vec::new(),
         pulls: Vec::new(),
     };
     let mut cursor = after;
     while Instant::now() < until {
-        let a = conn.send(phone.push(push.next())).await.ok("a push");
-        run.pushes.push(a.elapsed);
+        let body = push.next();
+        let a = send_until_ok(
+            &mut conn,
+            addr,
+            || phone.push(body.clone()),
+            &mut run.pushes,
+            &mut run.busy,
+            &mut run.failed,
+        )
+        .await;
         let counted = PushCount::parse(&a.body);
         run.accepted += counted.accepted as u64;
         run.refused += counted.refused as u64;
         loop {
-            let a = conn.send(phone.pull(cursor, 0)).await.ok("a pull");
-            run.pulls.push(a.elapsed);
+            let a = send_until_ok(
+                &mut conn,
+                addr,
+                || phone.pull(cursor, 0),
+                &mut run.pulls,
+                &mut run.busy,
+                &mut run.failed,
+            )
+            .await;
             let page = PullAnswer::parse(&a.body);
             run.pulled += page.ops() as u64;
             cursor = page.next;
@@ -127,13 +191,15 @@ pub async fn measure(
             ))
         })
         .collect();
-    let (mut accepted, mut refused, mut pulled) = (0, 0, 0);
+    let (mut accepted, mut refused, mut pulled, mut busy, mut failed) = (0, 0, 0, 0, 0);
     let (mut pushes, mut pulls) = (Vec::new(), Vec::new());
     for t in tasks {
         let run = t.await.expect("a phone's loop");
         accepted += run.accepted;
         refused += run.refused;
         pulled += run.pulled;
+        busy += run.busy;
+        failed += run.failed;
         pushes.extend(run.pushes);
         pulls.extend(run.pulls);
     }
@@ -152,6 +218,8 @@ pub async fn measure(
         pushes: pushes.len(),
         pull_pages: pulls.len(),
         pulled_ops: pulled,
+        busy_answers: busy,
+        failed_connections: failed,
         accepted_ops_per_s: accepted as f64 / seconds,
         request_p50_ms: all.p50_ms(),
         request_p99_ms: all.p99_ms(),

@@ -134,6 +134,13 @@ impl CityDb {
 
 async fn measure(sizes: &Sizes, pg: Option<&str>, dir: &Path) -> Measured {
     let backend = if pg.is_some() { "postgres" } else { "sqlite" };
+    let started = std::time::Instant::now();
+    let step = |what: String| {
+        eprintln!(
+            "  city [{:>5.0} s] {backend}: {what}",
+            started.elapsed().as_secs_f64()
+        )
+    };
     let mut measured = Measured {
         reads: vec![],
         wakeups: vec![],
@@ -148,11 +155,11 @@ async fn measure(sizes: &Sizes, pg: Option<&str>, dir: &Path) -> Measured {
         } else {
             0
         };
-        eprintln!("  city: {backend}, {grids} grids: seeding");
+        step(format!("{}: seeding", grids_label(grids)));
         let plan = CityPlan::new(grids);
         let city = CityDb::new(pg, dir, grids).await;
         let seeded = city.seed(&plan, heads).await;
-        eprintln!("  city: {backend}, {grids} grids: pulls and snapshots");
+        step(format!("{}: pulls and snapshots", grids_label(grids)));
         let log = dir.join(format!("server-{backend}-{grids}.log"));
         let mut server = ServerProcess::start(&city.db, &log).await;
         measured
@@ -163,7 +170,7 @@ async fn measure(sizes: &Sizes, pg: Option<&str>, dir: &Path) -> Measured {
             continue;
         }
         for &polls in &sizes.polls {
-            eprintln!("  city: {backend}: {polls} waiting polls");
+            step(format!("{polls} waiting polls"));
             let log = dir.join(format!("server-{backend}-polls-{polls}.log"));
             measured
                 .wakeups
@@ -171,18 +178,19 @@ async fn measure(sizes: &Sizes, pg: Option<&str>, dir: &Path) -> Measured {
         }
         let duration = Duration::from_secs(sizes.loop_seconds);
         for &devices in &sizes.devices {
-            eprintln!("  city: {backend}: closed loop, {devices} devices");
+            step(format!("closed loop, {devices} devices"));
             measured.loops.push(
                 closed_loop::measure(&city.db, dir, &seeded, &plan, devices, 1, duration).await,
             );
             if pg.is_some() {
-                eprintln!("  city: {backend}: closed loop, {devices} devices, 2 processes");
+                step(format!("closed loop, {devices} devices, 2 processes"));
                 measured.loops_two.push(
                     closed_loop::measure(&city.db, dir, &seeded, &plan, devices, 2, duration).await,
                 );
             }
         }
     }
+    step("done".into());
     measured
 }
 
@@ -213,7 +221,7 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
 }
 
 /// "1 grid", "1,000 grids".
-fn grids(n: usize) -> String {
+fn grids_label(n: usize) -> String {
     let count = crate::report::group(n as f64);
     if n == 1 {
         format!("{count} grid")
@@ -234,7 +242,7 @@ fn time_figures(
     let base = &reads[0];
     for r in reads {
         let s = pick(r);
-        let name = format!("{b}: {what}, {}", grids(r.grids));
+        let name = format!("{b}: {what}, {}", grids_label(r.grids));
         if r.grids == base.grids {
             out.push(Figure::new(
                 format!("{name}: p50"),
@@ -252,7 +260,7 @@ fn time_figures(
                 format!("{name}: p50"),
                 s.p50_ms,
                 "ms",
-                grids(base.grids),
+                grids_label(base.grids),
                 pick(base).p50_ms,
                 target,
             ));
@@ -284,7 +292,10 @@ fn backend_figures(b: &str, sizes: &Sizes, m: &Measured) -> Vec<Figure> {
     ));
     for r in &m.reads {
         out.push(Figure::new(
-            format!("{b}: pull, nothing new, {}: log rows read", grids(r.grids)),
+            format!(
+                "{b}: pull, nothing new, {}: log rows read",
+                grids_label(r.grids)
+            ),
             r.nothing_new.log_rows_per_run,
             "rows",
             Target::None,
@@ -292,7 +303,7 @@ fn backend_figures(b: &str, sizes: &Sizes, m: &Measured) -> Vec<Figure> {
         out.push(Figure::new(
             format!(
                 "{b}: pull, 10 new ops, {}: log rows read per op delivered",
-                grids(r.grids)
+                grids_label(r.grids)
             ),
             r.ten_new.log_rows_per_op(),
             "rows",
@@ -301,7 +312,7 @@ fn backend_figures(b: &str, sizes: &Sizes, m: &Measured) -> Vec<Figure> {
         out.push(Figure::new(
             format!(
                 "{b}: one grid's snapshot, {}: record rows read per record delivered",
-                grids(r.grids)
+                grids_label(r.grids)
             ),
             r.snapshot.record_rows_per_record(),
             "rows",
