@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::Config;
-use crate::report::{Figure, ScenarioResult, Target};
+use crate::report::{Figure, ScenarioResult, Target, group};
 use crate::server_process::{Db, ServerProcess, raise_fd_limit};
 
 pub mod closed_loop;
@@ -170,7 +170,7 @@ async fn measure(sizes: &Sizes, pg: Option<&str>, dir: &Path) -> Measured {
             continue;
         }
         for &polls in &sizes.polls {
-            step(format!("{polls} waiting polls"));
+            step(format!("{} waiting polls", group(polls as f64)));
             let log = dir.join(format!("server-{backend}-polls-{polls}.log"));
             measured
                 .wakeups
@@ -178,12 +178,15 @@ async fn measure(sizes: &Sizes, pg: Option<&str>, dir: &Path) -> Measured {
         }
         let duration = Duration::from_secs(sizes.loop_seconds);
         for &devices in &sizes.devices {
-            step(format!("closed loop, {devices} devices"));
+            step(format!("closed loop, {} devices", group(devices as f64)));
             measured.loops.push(
                 closed_loop::measure(&city.db, dir, &seeded, &plan, devices, 1, duration).await,
             );
             if pg.is_some() {
-                step(format!("closed loop, {devices} devices, 2 processes"));
+                step(format!(
+                    "closed loop, {} devices, 2 processes",
+                    group(devices as f64)
+                ));
                 measured.loops_two.push(
                     closed_loop::measure(&city.db, dir, &seeded, &plan, devices, 2, duration).await,
                 );
@@ -222,7 +225,7 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
 
 /// "1 grid", "1,000 grids".
 fn grids_label(n: usize) -> String {
-    let count = crate::report::group(n as f64);
+    let count = group(n as f64);
     if n == 1 {
         format!("{count} grid")
     } else {
@@ -322,7 +325,7 @@ fn backend_figures(b: &str, sizes: &Sizes, m: &Measured) -> Vec<Figure> {
     let most_polls = sizes.polls.iter().copied().max().unwrap_or(0);
     for w in &m.wakeups {
         let judged = w.polls == most_polls;
-        let name = format!("{b}: {} waiting polls", w.polls);
+        let name = format!("{b}: {} waiting polls", group(w.polls as f64));
         out.push(Figure::new(
             format!("{name}: server CPU per push (mean)"),
             w.cpu_ms_mean,
@@ -365,7 +368,7 @@ fn loop_figures(b: &str, sizes: &Sizes, loops: &[ClosedLoop]) -> Vec<Figure> {
     let mut out = Vec::new();
     for l in loops {
         let judged = l.devices == most;
-        let name = format!("{b}: closed loop, {} devices", l.devices);
+        let name = format!("{b}: closed loop, {} devices", group(l.devices as f64));
         out.push(Figure::new(
             format!("{name}: accepted ops/s"),
             l.accepted_ops_per_s,
@@ -394,6 +397,12 @@ fn loop_figures(b: &str, sizes: &Sizes, loops: &[ClosedLoop]) -> Vec<Figure> {
                 Target::None
             },
         ));
+        out.push(Figure::new(
+            format!("{name}: requests answered 503 (busy) or cut off, sent again"),
+            (l.busy_answers + l.failed_connections) as f64,
+            "requests",
+            Target::None,
+        ));
     }
     out
 }
@@ -405,7 +414,7 @@ fn postgres_figures(sizes: &Sizes, sqlite: &Measured, pg: &Measured) -> Vec<Figu
         out.push(Figure::against(
             format!(
                 "PostgreSQL, closed loop, {} devices: 2 processes against 1, accepted ops/s",
-                two.devices
+                group(two.devices as f64)
             ),
             two.accepted_ops_per_s,
             "ops/s",
@@ -418,7 +427,7 @@ fn postgres_figures(sizes: &Sizes, sqlite: &Measured, pg: &Measured) -> Vec<Figu
         out.push(Figure::against(
             format!(
                 "PostgreSQL against SQLite, closed loop, {} devices, 1 process each: accepted ops/s",
-                p.devices
+                group(p.devices as f64)
             ),
             p.accepted_ops_per_s,
             "ops/s",

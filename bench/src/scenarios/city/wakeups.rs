@@ -55,19 +55,37 @@ pub struct Wakeups {
     pub other_answers_with_ops: usize,
 }
 
+/// What the waiting phones share: a limit on connections opened at once (the server's accept
+/// queue), and counts of polls sent, answered, and answered with operations.
+#[derive(Debug)]
+struct Waiting {
+    connecting: Semaphore,
+    sent: AtomicUsize,
+    answers: AtomicUsize,
+    with_ops: AtomicUsize,
+}
+
+impl Waiting {
+    /// Polls sent and answered so far.
+    fn counts(&self) -> (usize, usize) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.answers.load(Ordering::Relaxed),
+        )
+    }
+}
+
 /// One waiting phone: sends its poll again whenever it returns, until told to stop.
 async fn keep_polling(
     addr: std::net::SocketAddr,
     phone: Phone,
     after: u64,
-    connecting: Arc<Semaphore>,
-    sent: Arc<AtomicUsize>,
-    answers: Arc<AtomicUsize>,
-    with_ops: Arc<AtomicUsize>,
+    shared: Arc<Waiting>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut conn = {
-        let _turn = connecting
+        let _turn = shared
+            .connecting
             .acquire()
             .await
             .expect("the semaphore stays open");
@@ -75,15 +93,15 @@ async fn keep_polling(
     };
     let mut cursor = after;
     loop {
-        sent.fetch_add(1, Ordering::Relaxed);
+        shared.sent.fetch_add(1, Ordering::Relaxed);
         let answer = tokio::select! {
             a = conn.send(phone.pull(cursor, WAIT_S)) => a.ok("a waiting poll"),
             _ = stop.wait_for(|s| *s) => return,
         };
         let page = PullAnswer::parse(&answer.body);
-        answers.fetch_add(1, Ordering::Relaxed);
+        shared.answers.fetch_add(1, Ordering::Relaxed);
         if page.ops() > 0 {
-            with_ops.fetch_add(1, Ordering::Relaxed);
+            shared.with_ops.fetch_add(1, Ordering::Relaxed);
         }
         cursor = page.next;
     }
@@ -132,29 +150,28 @@ pub async fn measure(
     let rss_before_bytes = server.rss_bytes();
 
     let (stop_tx, stop) = watch::channel(false);
-    let connecting = Arc::new(Semaphore::new(64));
-    let sent = Arc::new(AtomicUsize::new(0));
-    let answers = Arc::new(AtomicUsize::new(0));
-    let with_ops = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::new(Waiting {
+        connecting: Semaphore::new(64),
+        sent: AtomicUsize::new(0),
+        answers: AtomicUsize::new(0),
+        with_ops: AtomicUsize::new(0),
+    });
     let mut waiting = Vec::with_capacity(polls);
     for p in seeded.outsiders(polls) {
         waiting.push(tokio::spawn(keep_polling(
             server.addr,
             p,
             latest,
-            connecting.clone(),
-            sent.clone(),
-            answers.clone(),
-            with_ops.clone(),
+            shared.clone(),
             stop.clone(),
         )));
     }
     // Every poll sent, and the server done with them: they all wait.
     let armed_by = Instant::now() + Duration::from_secs(120);
-    while sent.load(Ordering::Relaxed) < polls && Instant::now() < armed_by {
+    while shared.counts().0 < polls && Instant::now() < armed_by {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(sent.load(Ordering::Relaxed) >= polls, "every poll was sent");
+    assert!(shared.counts().0 >= polls, "every poll was sent");
     server.settle(SETTLE_LIMIT).await;
     let rss_waiting_bytes = server.rss_bytes();
 
@@ -162,13 +179,7 @@ pub async fn measure(
     let mut idle = server.settle(SETTLE_LIMIT).await;
     // The other phones' requests so far: a round counts only if none came in its window (from
     // the server idle before the push to idle again after it).
-    let others = || {
-        (
-            answers.load(Ordering::Relaxed),
-            sent.load(Ordering::Relaxed),
-        )
-    };
-    let mut others_at_idle = others();
+    let mut others_at_idle = shared.counts();
     let (mut cpu, mut woken) = (Vec::new(), Vec::new());
     let mut left_out = 0;
     let mut attempts = 0;
@@ -191,7 +202,7 @@ pub async fn measure(
         // The phone sends its poll again at once, as a phone does: part of the push's cost.
         pending = Some(poll_in_background(conn, phone.clone(), page.next));
         let after = server.settle(SETTLE_LIMIT).await;
-        let others_now = others();
+        let others_now = shared.counts();
         if others_now != others_at_idle {
             left_out += 1;
         } else {
@@ -226,7 +237,7 @@ pub async fn measure(
         woken_p50_ms: woken.p50_ms(),
         woken_p99_ms: woken.p99_ms(),
         woken_max_ms: woken.max_ms(),
-        other_answers: answers.load(Ordering::Relaxed),
-        other_answers_with_ops: with_ops.load(Ordering::Relaxed),
+        other_answers: shared.answers.load(Ordering::Relaxed),
+        other_answers_with_ops: shared.with_ops.load(Ordering::Relaxed),
     }
 }
