@@ -3,8 +3,9 @@
 //! from snapshot pages of the current state. The protocol is `docs/sync-protocol.md`; its wire
 //! types live in [`gridwork_domain::sync`], shared with the device.
 //!
-//! - [`rules`]: pure decisions: whether a pushed operation is admitted ([`rules::admit`]) and
-//!   which area path it belongs to ([`rules::scope_key`]). No I/O, tested without a database.
+//! - [`rules`]: pure decisions: whether a pushed operation is admitted ([`rules::admit`]),
+//!   everything a push stores ([`rules::plan`]: place, moves, scope buckets) and what each
+//!   reader receives ([`rules::reading`]). No I/O, tested without a database.
 //! - [`auth`]: bearer tokens and one-time enrollment codes (random, kept only as SHA-256 hashes).
 //! - [`storage`]: the one [`storage::Storage`] trait (operation log, materialized records, case
 //!   events, users, devices), its SQLite backend (the embedded default) and its PostgreSQL
@@ -38,7 +39,6 @@ pub mod auth;
 pub mod clock;
 pub mod http;
 pub mod rules;
-pub mod scoping;
 pub mod server;
 pub mod storage;
 

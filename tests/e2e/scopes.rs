@@ -207,7 +207,7 @@ impl Member {
 async fn stored(server: &TestServer) -> Vec<PlacedRecord> {
     server
         .storage
-        .record_rows(None, 1_000_000)
+        .record_rows(None, None, 1_000_000)
         .await
         .unwrap()
         .records

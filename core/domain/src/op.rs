@@ -72,6 +72,36 @@ pub struct FieldWrite {
     pub base: Option<Stamp>,
 }
 
+impl FieldWrite {
+    /// The writes of a record's fields made without reading it first (no base): a record
+    /// created, or fields set by a tool that loads data.
+    ///
+    /// ```
+    /// use gridwork_domain::op::FieldWrite;
+    /// use serde_json::json;
+    ///
+    /// let writes = FieldWrite::first_writes(json!({ "unit": "2-301" }).as_object().unwrap());
+    /// assert_eq!(writes["unit"].value, "2-301");
+    /// assert_eq!(writes["unit"].base, None);
+    /// ```
+    pub fn first_writes(
+        fields: &serde_json::Map<String, serde_json::Value>,
+    ) -> BTreeMap<String, FieldWrite> {
+        fields
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.clone(),
+                    FieldWrite {
+                        value: value.clone(),
+                        base: None,
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
 /// What an operation does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -2,6 +2,8 @@
 //! a new phone. Twelve characters from an alphabet without look-alikes (no 0/O, 1/I), shown in
 //! groups of four; typing is forgiving (case, spaces and dashes are ignored).
 
+use crate::storage::EnrollError;
+use gridwork_domain::ids::{DeviceId, Id};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -38,9 +40,68 @@ pub fn hash_enrollment_code(typed: &str) -> String {
     hex::encode(Sha256::digest(normal.as_bytes()))
 }
 
+/// An enrollment code as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredCode {
+    pub user: Id,
+    pub expires_ms: u64,
+    pub used: bool,
+}
+
+/// Whether a code may enroll a device at `now_ms`: the user it enrolls for, or why not. Every
+/// backend reads the code and whether the device exists inside its transaction, asks this, and
+/// writes the enrollment only when it says yes.
+pub fn judge(
+    code: Option<StoredCode>,
+    device: DeviceId,
+    device_exists: bool,
+    now_ms: u64,
+) -> Result<Id, EnrollError> {
+    let Some(code) = code else {
+        return Err(EnrollError::UnknownCode);
+    };
+    if code.used {
+        return Err(EnrollError::CodeUsed);
+    }
+    if now_ms >= code.expires_ms {
+        return Err(EnrollError::CodeExpired);
+    }
+    if device_exists {
+        return Err(EnrollError::DeviceExists(device));
+    }
+    Ok(code.user)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_code_works_once_before_it_expires_for_a_new_device() {
+        let (user, device) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let code = StoredCode {
+            user,
+            expires_ms: 1_000,
+            used: false,
+        };
+        assert_eq!(judge(Some(code), device, false, 999).unwrap(), user);
+        assert!(matches!(
+            judge(None, device, false, 0),
+            Err(EnrollError::UnknownCode)
+        ));
+        assert!(matches!(
+            judge(Some(StoredCode { used: true, ..code }), device, false, 0),
+            Err(EnrollError::CodeUsed)
+        ));
+        assert!(matches!(
+            judge(Some(code), device, false, 1_000),
+            Err(EnrollError::CodeExpired)
+        ));
+        assert!(matches!(
+            judge(Some(code), device, true, 0),
+            Err(EnrollError::DeviceExists(d)) if d == device
+        ));
+    }
 
     #[test]
     fn a_code_typed_sloppily_still_matches() {

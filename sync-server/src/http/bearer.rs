@@ -1,7 +1,9 @@
 //! The bearer-token check every `/v1` endpoint but enrollment goes through: an extractor that
-//! yields the authenticated device or answers 401. It reads the database on every request, so a
-//! revocation counts from the very next request. An authenticated request then takes a token
-//! from its device's rate-limit bucket (429 when it is empty).
+//! yields the authenticated device or answers 401. The check and the user's view are cached per
+//! device ([`crate::auth::DeviceCache`]) and the cache is validated against the storage's
+//! accounts version on every request, so a revocation counts from the very next request. An
+//! authenticated request then takes a token from its device's rate-limit bucket (429 when it is
+//! empty).
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -37,11 +39,12 @@ impl<S: Storage> FromRequestParts<AppState<S>> for Authenticated {
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
             })?;
-        let Some(device) = state.storage.authenticate(token.to_string()).await? else {
+        let Some(checked) = state.devices.check(&*state.storage, token).await? else {
             return Err(ApiError::unauthorized(
                 "the token is not valid (unknown or revoked device); enroll again",
             ));
         };
+        let device = checked.device;
         // The request's log line names the device (an id, not a person).
         tracing::Span::current().record("device", tracing::field::display(device.device));
         state

@@ -23,8 +23,11 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use gridwork_domain::ids::DeviceId;
 
+use gridwork_domain::scope::ScopeView;
+
+use crate::auth::DeviceCache;
 use crate::clock::{self, ServerClock};
-use crate::storage::Storage;
+use crate::storage::{AuthedDevice, Storage, StorageError};
 use rate_limit::Buckets;
 
 pub mod api_error;
@@ -57,6 +60,8 @@ pub struct AppState<S> {
     pub clock: ServerClock,
     /// The rate-limit buckets (shared by every clone of the state).
     pub limiter: Arc<Limiter>,
+    /// Token checks and users' views, per device (shared by every clone of the state).
+    pub devices: Arc<DeviceCache>,
 }
 
 /// The buckets of a running server: one per device, one per client address for enrollment.
@@ -89,6 +94,7 @@ impl<S> Clone for AppState<S> {
             shutdown: self.shutdown.clone(),
             clock: self.clock.clone(),
             limiter: self.limiter.clone(),
+            devices: self.devices.clone(),
         }
     }
 }
@@ -101,6 +107,16 @@ impl<S: Storage> AppState<S> {
             shutdown,
             clock: clock::system(),
             limiter: Arc::new(Limiter::new(RateLimits::DEFAULT)),
+            devices: Arc::default(),
+        }
+    }
+
+    /// The view of the user of an authenticated device: the one cached with its token check,
+    /// or read from storage when the cache was cleared meanwhile.
+    pub async fn view_of(&self, device: &AuthedDevice) -> Result<ScopeView, StorageError> {
+        match self.devices.view(device.device) {
+            Some(view) => Ok(view),
+            None => self.storage.scope_view(&device.user).await,
         }
     }
 

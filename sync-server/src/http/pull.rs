@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::bearer::{self, Authenticated};
 use super::{ApiError, AppState};
-use crate::storage::{PullPage, ScopeFilter, Storage};
+use crate::storage::{Interest, PullPage, ScopeFilter, Storage};
 
 /// The query parameters; all optional.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -42,7 +42,7 @@ pub async fn pull<S: Storage>(
         .unwrap_or(MAX_PULL_LIMIT)
         .clamp(1, MAX_PULL_LIMIT);
     let wait = Duration::from_secs(params.wait.unwrap_or(0).min(MAX_PULL_WAIT_S));
-    let view = state.storage.scope_view(&auth.user).await?;
+    let view = state.view_of(&auth).await?;
     let user = UserScope {
         role: view.role,
         scope: view.scope.clone(),
@@ -50,14 +50,18 @@ pub async fn pull<S: Storage>(
     };
     let filter = ScopeFilter::for_view(view);
 
-    // Subscribe before reading, so an operation stored between the read and the wait still
-    // wakes us.
-    let mut latest = state.storage.subscribe();
+    // A poll that may wait registers for its buckets before reading, so a push stored between
+    // the read and the wait still wakes it.
+    let interest = (!wait.is_zero()).then(|| state.storage.wakeups().register(filter.buckets()));
     let mut page = state.storage.pull(after, limit, filter.clone()).await?;
-    if page.is_empty() && !page.more && !wait.is_zero() {
-        page = wait_for_news(&state, &mut latest, page, limit, &filter, wait).await?;
+    if let Some(interest) = &interest
+        && page.is_empty()
+        && !page.more
+    {
+        page = wait_for_news(&state, interest, page, limit, &filter, wait).await?;
         bearer::still_enrolled(&state, &auth).await?;
     }
+    drop(interest);
     tracing::info!(
         user = %auth.user.id,
         after,
@@ -87,10 +91,11 @@ async fn stopping(shutdown: &mut tokio::sync::watch::Receiver<bool>) {
 }
 
 /// Waits until an operation the device may see is stored, the wait is over, or the server
-/// stops; returns the page to answer with (empty when nothing came).
+/// stops; returns the page to answer with (empty when nothing came). Only a push filed under
+/// one of the device's buckets wakes it ([`crate::storage::Wakeups`]).
 async fn wait_for_news<S: Storage>(
     state: &AppState<S>,
-    latest: &mut tokio::sync::watch::Receiver<u64>,
+    interest: &Interest,
     mut page: PullPage,
     limit: usize,
     filter: &ScopeFilter,
@@ -99,21 +104,31 @@ async fn wait_for_news<S: Storage>(
     let deadline = tokio::time::Instant::now() + wait;
     let mut shutdown = state.shutdown.clone();
     loop {
-        let seen = page.next;
         tokio::select! {
-            changed = latest.wait_for(|seq| *seq > seen) => {
-                if changed.is_err() {
-                    return Ok(page);
-                }
-            }
+            () = interest.notified() => {}
             _ = tokio::time::sleep_until(deadline) => return Ok(page),
             _ = stopping(&mut shutdown) => return Ok(page),
         }
-        page = state.storage.pull(seen, limit, filter.clone()).await?;
-        // News may be out of this device's scope: keep waiting, from the newer cursor (a page
-        // that is full of skipped operations answers at once, so the device moves on).
-        if !page.is_empty() || page.more {
-            return Ok(page);
+        // A wake names the log position the push reached. On PostgreSQL readers read below a
+        // horizon (`storage/postgres/oplog.rs`): a push that committed while an older one still
+        // runs becomes readable a moment later. So look again, briefly, until the cursor passes
+        // the position woken for.
+        let mut pause = Duration::from_millis(2);
+        loop {
+            page = state.storage.pull(page.next, limit, filter.clone()).await?;
+            // Pushes to the device's buckets may still be out of its exact scope (a record
+            // moved out of it elsewhere): keep waiting, from the newer cursor.
+            if !page.is_empty() || page.more {
+                return Ok(page);
+            }
+            if interest.latest() <= page.next || tokio::time::Instant::now() + pause >= deadline {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stopping(&mut shutdown) => return Ok(page),
+            }
+            pause = (pause * 2).min(Duration::from_millis(100));
         }
     }
 }

@@ -74,7 +74,7 @@ pub async fn push<S: Storage>(
     let ctx = PushContext {
         device: auth.device,
         user: auth.user.id,
-        view: state.storage.scope_view(&auth.user).await?,
+        view: state.view_of(&auth).await?,
         now_ms: state.now_ms(),
     };
     let stored = if ops.is_empty() {

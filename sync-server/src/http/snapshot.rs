@@ -82,7 +82,7 @@ pub async fn snapshot<S: Storage>(
                 // not fall back to an admin's "everything").
                 tracing::info!(user = %auth.user.id, records = 0, "snapshot of no entry");
                 return Ok(Json(SnapshotResponse {
-                    seq: *state.storage.subscribe().borrow(),
+                    seq: state.storage.log_end().await?,
                     records: vec![],
                     events: vec![],
                     next_after: None,

@@ -1,10 +1,14 @@
 //! The server's decisions as plain functions over plain data: whether a pushed operation is
 //! admitted and allowed for the user's role and scope, which area path (scope key) it belongs
-//! to and where a record sits for the scope rules (`place`). Every storage backend calls these
-//! same functions, so SQLite and PostgreSQL cannot disagree about what is accepted.
+//! to and where a record sits for the scope rules (`place`), everything a push stores
+//! ([`plan`]), and what a reader receives of what is stored ([`reading`]). Every storage
+//! backend calls these same functions, so SQLite and PostgreSQL cannot disagree about what is
+//! accepted or sent. Nothing here reads a database.
 
 pub mod admit;
 pub mod authorize;
+pub mod plan;
+pub mod reading;
 
 pub use admit::{Admitted, PushContext, Rejection, admit, check_author};
 pub use authorize::authorize;

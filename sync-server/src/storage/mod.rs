@@ -1,6 +1,13 @@
 //! Server storage behind one trait, [`Storage`]: the operation log with its sequence numbers and
-//! scope keys, the materialized state of every record, the case event histories, and the
-//! accounts (users, enrollment codes, devices).
+//! scope buckets, the materialized state of every record (filed under the same buckets), the
+//! case event histories, and the accounts (users, enrollment codes, devices).
+//!
+//! # Cost in proportion to the asking phone's scope
+//! Every stored operation and record is filed under the scope buckets of its place
+//! ([`gridwork_domain::scope::filed_under`]); a pull or a snapshot reads only the buckets of the
+//! reader's scope through an index ([`Storage::log_page`], [`Storage::record_rows`]), and a push
+//! wakes only the long polls registered on the buckets it touched ([`Wakeups`]). A phone with
+//! nothing new costs the same in a city of one grid or ten thousand. ADR 0019.
 //!
 //! # Async, and why
 //! Every method returns a `Send` future. The SQLite backend ([`SqliteStorage`]) does its blocking
@@ -9,36 +16,42 @@
 //! the async driver directly. Handlers just `.await`, whichever backend it is.
 //!
 //! # What a backend must do
-//! Backends keep data; they do not decide. Whether an operation is admitted and what its scope
-//! key is are decided by [`crate::rules`], which every backend calls the same way (see
-//! [`Storage::push`]). Hashing and comparing secrets happens in the provided methods
+//! Backends keep data; they do not decide. What a push stores is decided by one pure planner,
+//! [`crate::rules::plan::plan`], which every backend runs over the facts it reads and whose
+//! decisions it writes (see [`Storage::push`]); what a reader receives is decided by
+//! [`crate::rules::reading`]. Hashing and comparing secrets happens in the provided methods
 //! ([`Storage::create_enrollment_code`], [`Storage::enroll`], [`Storage::authenticate`]), so a
 //! backend only ever sees hashes. The conformance suite in `tests/server/conformance.rs` runs
 //! against every backend.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use gridwork_domain::ids::{DeviceId, Id};
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::{EntityKind, Op};
-use gridwork_domain::scope::{Place, ScopeView};
+use gridwork_domain::scope::{Bucket, Place, ScopeView};
 use gridwork_domain::sync::{PushResult, Role, SequencedOp};
 use gridwork_domain::workflow::CaseEvent;
 use tokio::sync::watch;
 
 use crate::auth;
 use crate::rules::PushContext;
-use crate::scoping::Fate;
+use crate::rules::reading::{self, Fate, PageBuilder};
 
+pub mod bucket_scan;
 pub mod error;
 pub mod postgres;
 pub mod read_counts;
 pub mod sqlite;
+pub mod wakeups;
 
+pub use crate::rules::reading::{PlacedRecord, PullPage, ScopeFilter};
 pub use error::{EnrollError, StorageError};
 pub use postgres::PgStorage;
 pub use read_counts::{ReadCounters, ReadCounts};
 pub use sqlite::SqliteStorage;
+pub use wakeups::{Interest, Wakeups};
 
 /// A user an admin created: who they are, their role and the ids (areas, buildings or stations)
 /// their scope covers.
@@ -84,53 +97,6 @@ pub struct Enrolled {
     pub user: User,
 }
 
-/// Which operations and records a reader may see.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum ScopeFilter {
-    /// No filtering: tools, tests and an admin with an empty scope (the whole installation).
-    #[default]
-    Everything,
-    /// What this user may see ([`gridwork_domain::scope::visible`]), with the fields their role
-    /// must not hold removed ([`gridwork_domain::scope::redact_record`]).
-    Scoped(ScopeView),
-}
-
-impl ScopeFilter {
-    /// The filter for a user's view: `Everything` for an all-seeing admin.
-    pub fn for_view(view: ScopeView) -> ScopeFilter {
-        if view.is_everything() {
-            ScopeFilter::Everything
-        } else {
-            ScopeFilter::Scoped(view)
-        }
-    }
-}
-
-/// A page of the operation log as a device sees it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct PullPage {
-    /// Operations after the cursor that the device may see, in sequence order.
-    pub ops: Vec<SequencedOp>,
-    /// Records that entered the device's scope in this page, in their current state.
-    pub records: Vec<RecordState>,
-    /// Every event of the cases in `records`.
-    pub events: Vec<CaseEvent>,
-    /// Records that left the device's scope.
-    pub evict: Vec<Id>,
-    /// The last sequence number looked at (the cursor for the next page), or the cursor asked
-    /// from when there was nothing. Operations out of scope are skipped but still move it.
-    pub next: u64,
-    /// More operations wait beyond `next`.
-    pub more: bool,
-}
-
-impl PullPage {
-    /// Whether the page carries anything for the device (the cursor may move regardless).
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty() && self.records.is_empty() && self.evict.is_empty()
-    }
-}
-
 /// One stored operation with where its record sat.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogEntry {
@@ -141,31 +107,38 @@ pub struct LogEntry {
     pub place: Option<Place>,
     /// The record's place before the operation; `None` when the operation created the record.
     pub prior: Option<Place>,
+    /// The length of the stored operation's JSON (what it adds to an answer, before gzip).
+    pub bytes: usize,
 }
 
-/// A page of the raw operation log.
+/// A page of the operation log: the operations filed under some buckets, or all of them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogPage {
     pub entries: Vec<LogEntry>,
-    /// The last sequence number read, or the cursor asked from when there was nothing.
+    /// When `more`: the last entry's sequence number. Otherwise the end of the log as the read
+    /// saw it (every operation up to it is stored and was looked at), or the cursor asked from
+    /// when that is later.
     pub next: u64,
     pub more: bool,
 }
 
-/// A stored record with its current place (`None` only for a record stored before places
-/// were kept and never touched since).
+/// What one push stored, as a backend reports it: the answers, the end of the log after it,
+/// and the buckets its stored operations were filed under (the long polls to wake).
 #[derive(Debug, Clone, PartialEq)]
-pub struct PlacedRecord {
-    pub state: RecordState,
-    pub place: Option<Place>,
+pub struct Pushed {
+    pub results: Vec<PushResult>,
+    pub last: u64,
+    pub touched: Vec<Bucket>,
 }
 
 /// A page of records in id order, read in one transaction with the last sequence number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordRows {
-    /// The last stored sequence number when the rows were read.
+    /// The end of the log when the rows were read: the rows include every operation up to it.
     pub seq: u64,
     pub records: Vec<PlacedRecord>,
+    /// The length of each record's stored JSON, in the order of `records`.
+    pub bytes: Vec<usize>,
     /// More records follow the last one.
     pub more: bool,
 }
@@ -186,52 +159,73 @@ pub struct SnapshotPage {
     pub next_after: Option<Id>,
 }
 
-/// How many records a scoped snapshot page looks at, at most, per record it may return: a
-/// grid's phone paging through a subdistrict skips most rows, and a page must not take long.
+/// How many records a scoped snapshot page looks at, at most, per record it may return. The
+/// buckets it reads hold little but what the reader may see, so this only bounds the rare page
+/// of records filed under a reader's bucket that the exact rule then refuses.
 pub const SNAPSHOT_SCAN_FACTOR: usize = 20;
+
+/// The most bytes of stored JSON a pull or snapshot page carries (before gzip; a page always
+/// carries at least one operation or record, so a page is never empty for its size).
+pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The server's storage. See the module doc for the async choice and what backends do.
 pub trait Storage: Send + Sync + 'static {
     /// Admits and appends a batch of operations in ONE transaction, answering per operation in
-    /// the same order. For each operation, in order (later ones see earlier ones' effects):
-    /// 1. [`crate::rules::check_author`]; refused → `Rejected`, nothing stored;
-    /// 2. an operation id already stored (even earlier in this batch) → `Duplicate` with its
-    ///    original sequence number, nothing stored;
-    /// 3. [`crate::rules::admit`] against the record's stored state; refused → `Rejected`;
-    /// 4. otherwise store the operation with the next sequence number and its scope key
-    ///    ([`crate::rules::scope_key`] of the merged state; for a case event, of the case), save
-    ///    the merged record (and its scope key), add a case event by union on its id →
-    ///    `Accepted`.
+    /// the same order. Each operation, in order (later ones see earlier ones' effects), is
+    /// decided by [`crate::rules::plan::plan`] (author, duplicate or another device's id,
+    /// admission, place and authorization, what moves with it, its buckets) and the backend
+    /// writes what it decided: the operation with the next sequence number and its buckets,
+    /// the merged record, the case event, every changed place with the record's buckets.
     ///
-    /// After commit, the watch from [`Storage::subscribe`] shows the new last sequence number.
+    /// After commit, the watch from [`Storage::subscribe`] shows the new end of the log and
+    /// the long polls registered on the touched buckets are woken ([`Storage::wakeups`]).
     fn push(
         &self,
         ctx: PushContext,
         ops: Vec<Op>,
     ) -> impl Future<Output = Result<Vec<PushResult>, StorageError>> + Send;
 
-    /// Up to `limit` stored operations with sequence numbers after `after`, in order, with
-    /// their places. [`Storage::pull`] filters them for a device.
+    /// Up to `limit` stored operations after `after`, in order, with their places: those filed
+    /// under any of `buckets` (each read through the bucket index), or every operation when
+    /// `None`. [`Storage::pull`] decides what a device receives of them.
     fn log_page(
         &self,
+        buckets: Option<Vec<Bucket>>,
         after: u64,
         limit: usize,
     ) -> impl Future<Output = Result<LogPage, StorageError>> + Send;
 
-    /// How many rows of the operation log and of the records table this storage has read for
-    /// pulls and snapshots since it opened: the cost that must follow a phone's scope, not the
-    /// city (`gridwork-bench city` divides it by the operations delivered).
+    /// How many rows this storage has read for pulls and snapshots since it opened: the cost
+    /// that must follow a phone's scope, not the city (`gridwork-bench city` divides it by the
+    /// operations delivered).
     fn read_counts(&self) -> ReadCounts;
 
-    /// The last stored sequence number, updated whenever operations are stored (by any server
-    /// process sharing the database, for backends that allow several). Long polls wait on it.
+    /// The last sequence number stored, as this process last heard (its own pushes and, for
+    /// backends shared by several processes, every process's notifications). For tools and
+    /// tests; a cursor handed to a device comes from [`Storage::log_end`].
     fn subscribe(&self) -> watch::Receiver<u64>;
 
-    /// Up to `limit` records with ids after `after` (from the start when `None`), with their
-    /// places and the sequence number they are consistent with. [`Storage::snapshot_page`]
-    /// filters them for a device.
+    /// The end of the log a reader may read to now: every operation up to it is stored and no
+    /// operation will ever be stored at or below it (the cursor of an answer with nothing in
+    /// it).
+    fn log_end(&self) -> impl Future<Output = Result<u64, StorageError>> + Send;
+
+    /// A number that moves whenever a cached token check or user's view may have become wrong:
+    /// a device revoked, a user's scope replaced, a scope entry placed anew by a push (any
+    /// process). `crate::auth::DeviceCache` reads it on every request.
+    fn accounts_version(&self) -> impl Future<Output = Result<u64, StorageError>> + Send;
+
+    /// The long polls waiting on this storage's pushes (and, for backends shared by several
+    /// processes, on every process's pushes).
+    fn wakeups(&self) -> &Arc<Wakeups>;
+
+    /// Up to `limit` records with ids after `after` (from the start when `None`), in id order,
+    /// with their places and the end of the log they are consistent with: those filed under any
+    /// of `buckets` (through the bucket index), or every record when `None`.
+    /// [`Storage::snapshot_page`] decides what a device receives of them.
     fn record_rows(
         &self,
+        buckets: Option<Vec<Bucket>>,
         after: Option<Id>,
         limit: usize,
     ) -> impl Future<Output = Result<RecordRows, StorageError>> + Send;
@@ -428,7 +422,8 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Up to `limit` operations after `after` as the reader of `filter` sees them: operations
     /// in scope (redacted), records that entered the scope (with their cases' events), records
-    /// that left it. See `docs/scopes.md` and [`crate::scoping`].
+    /// that left it. Only the reader's buckets are read. See `docs/scopes.md` and
+    /// [`crate::rules::reading`].
     fn pull(
         &self,
         after: u64,
@@ -436,34 +431,48 @@ pub trait Storage: Send + Sync + 'static {
         filter: ScopeFilter,
     ) -> impl Future<Output = Result<PullPage, StorageError>> + Send {
         async move {
-            let log = self.log_page(after, limit).await?;
+            let log = self.log_page(filter.buckets(), after, limit).await?;
+            // A page ends early once it carries MAX_PAGE_BYTES of operations; the cursor then
+            // stops at the last one it carries.
+            let (mut entries, mut next, mut more) = (log.entries, log.next, log.more);
+            let mut bytes = 0;
+            if let Some(cut) = entries.iter().position(|e| {
+                bytes += e.bytes;
+                bytes > MAX_PAGE_BYTES
+            }) {
+                let cut = cut.max(1);
+                if cut < entries.len() {
+                    entries.truncate(cut);
+                    next = entries.last().map_or(next, |e| e.seq);
+                    more = true;
+                }
+            }
             let view = match filter {
                 ScopeFilter::Everything => {
                     return Ok(PullPage {
-                        ops: log
-                            .entries
+                        ops: entries
                             .into_iter()
                             .map(|e| SequencedOp {
                                 seq: e.seq,
                                 op: e.op,
                             })
                             .collect(),
-                        next: log.next,
-                        more: log.more,
+                        next,
+                        more,
                         ..PullPage::default()
                     });
                 }
                 ScopeFilter::Scoped(view) => view,
             };
-            let mut page = crate::scoping::PageBuilder::new(&view, log.next, log.more);
-            for entry in log.entries {
-                let fate = crate::scoping::fate(&view, entry.place.as_ref(), entry.prior.as_ref());
+            let mut page = PageBuilder::new(&view, next, more);
+            for entry in entries {
+                let fate = reading::fate(&view, entry.place.as_ref(), entry.prior.as_ref());
                 // Only a crew sees buildings through the alarms sent to it: for any other
                 // reader a case's building needs no lookup here.
                 let around = if view.role == Role::FireCrew {
-                    crate::scoping::case_buildings(fate, entry.place.as_ref(), entry.prior.as_ref())
+                    reading::case_buildings(fate, entry.place.as_ref(), entry.prior.as_ref())
                 } else {
-                    crate::scoping::CaseBuildings::default()
+                    reading::CaseBuildings::default()
                 };
                 if let Some(building) = around.offer
                     && let Some(row) = self.placed_record(building).await?
@@ -498,8 +507,9 @@ pub trait Storage: Send + Sync + 'static {
     }
 
     /// Up to `limit` records after `after` that the reader of `filter` may see, redacted, with
-    /// their cases' events. A scoped reader's page looks at no more than
-    /// [`SNAPSHOT_SCAN_FACTOR`] × `limit` records; `next_after` is the last one looked at.
+    /// their cases' events, read from the reader's buckets. A scoped reader's page looks at no
+    /// more than [`SNAPSHOT_SCAN_FACTOR`] × `limit` records and carries at most
+    /// [`MAX_PAGE_BYTES`] of them; `next_after` is the last one looked at.
     fn snapshot_page(
         &self,
         after: Option<Id>,
@@ -511,22 +521,30 @@ pub trait Storage: Send + Sync + 'static {
                 ScopeFilter::Everything => limit,
                 ScopeFilter::Scoped(_) => limit.saturating_mul(SNAPSHOT_SCAN_FACTOR),
             };
+            let buckets = filter.buckets();
             let mut seq = None;
             let mut records = Vec::new();
             let mut cursor = after;
             let mut scanned = 0;
+            let mut bytes = 0;
             let mut more = true;
-            while more && records.len() < limit && scanned < budget {
-                let rows = self.record_rows(cursor, limit - records.len()).await?;
+            'pages: while more && records.len() < limit && scanned < budget {
+                let rows = self
+                    .record_rows(buckets.clone(), cursor, limit - records.len())
+                    .await?;
                 // The earliest page's sequence number: every later page holds at least as much.
                 seq = Some(seq.map_or(rows.seq, |s: u64| s.min(rows.seq)));
                 more = rows.more;
-                scanned += rows.records.len();
-                if let Some(last) = rows.records.last() {
-                    cursor = Some(last.state.id);
-                }
-                for row in rows.records {
-                    if let Some(state) = crate::scoping::admit_record(&filter, row) {
+                for (row, size) in rows.records.into_iter().zip(rows.bytes) {
+                    if !records.is_empty() && bytes + size > MAX_PAGE_BYTES {
+                        // Full: the next page starts at this record.
+                        more = true;
+                        break 'pages;
+                    }
+                    scanned += 1;
+                    cursor = Some(row.state.id);
+                    if let Some(state) = reading::admit_record(&filter, row) {
+                        bytes += size;
                         records.push(state);
                     }
                 }

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct ReadCounts {
     /// Rows of the operation log read for pulls and long polls.
     pub log_rows: u64,
+    /// Entries of the bucket indexes read to find them (operations and records).
+    pub bucket_rows: u64,
     /// Rows of the records table read for snapshot pages and for records gained in pulls.
     pub record_rows: u64,
 }
@@ -19,6 +21,7 @@ impl ReadCounts {
     pub fn since(self, earlier: ReadCounts) -> ReadCounts {
         ReadCounts {
             log_rows: self.log_rows.saturating_sub(earlier.log_rows),
+            bucket_rows: self.bucket_rows.saturating_sub(earlier.bucket_rows),
             record_rows: self.record_rows.saturating_sub(earlier.record_rows),
         }
     }
@@ -28,6 +31,7 @@ impl ReadCounts {
 #[derive(Debug, Default)]
 pub struct ReadCounters {
     log_rows: AtomicU64,
+    bucket_rows: AtomicU64,
     record_rows: AtomicU64,
 }
 
@@ -35,6 +39,11 @@ impl ReadCounters {
     /// Adds `n` log rows read.
     pub fn log_rows(&self, n: usize) {
         self.log_rows.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Adds `n` bucket index entries read.
+    pub fn bucket_rows(&self, n: usize) {
+        self.bucket_rows.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     /// Adds `n` record rows read.
@@ -46,6 +55,7 @@ impl ReadCounters {
     pub fn get(&self) -> ReadCounts {
         ReadCounts {
             log_rows: self.log_rows.load(Ordering::Relaxed),
+            bucket_rows: self.bucket_rows.load(Ordering::Relaxed),
             record_rows: self.record_rows.load(Ordering::Relaxed),
         }
     }
@@ -62,11 +72,13 @@ mod tests {
         let first = c.get();
         c.log_rows(1001);
         c.record_rows(55);
+        c.bucket_rows(7);
         let d = c.get().since(first);
         assert_eq!(
             d,
             ReadCounts {
                 log_rows: 1001,
+                bucket_rows: 7,
                 record_rows: 55
             }
         );

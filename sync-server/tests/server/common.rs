@@ -3,7 +3,6 @@
 //! both), phones that enroll and stamp operations with their own clock, and a small town
 //! (西湖区 → 北山街道 → 第一网层 → 梅花碑社区 → 第一网格) written as operations.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -286,20 +285,7 @@ impl Phone {
 
     /// Sets some fields of a record (as a first write: no base).
     pub fn set(&mut self, kind: EntityKind, id: Id, fields: Value) -> Op {
-        let fields: BTreeMap<String, FieldWrite> = fields
-            .as_object()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    FieldWrite {
-                        value: v.clone(),
-                        base: None,
-                    },
-                )
-            })
-            .collect();
+        let fields = FieldWrite::first_writes(fields.as_object().unwrap());
         Op {
             id: Uuid::now_v7(),
             stamp: self.stamp(),
@@ -371,24 +357,11 @@ impl Town {
 /// resident in each, and a hazard in the first building with two steps taken on it.
 pub fn town(phone: &mut Phone, n: usize) -> Town {
     let mut ops = Vec::new();
-    let mut areas: Vec<Area> = Vec::new();
-    for (level, code, name) in [
-        (AreaLevel::District, "330106", "西湖区"),
-        (AreaLevel::Subdistrict, "330106001", "北山街道"),
-        (AreaLevel::GridLayer, "330106001L01", "第一网层"),
-        (AreaLevel::Community, "330106001001", "梅花碑社区"),
-        (AreaLevel::Grid, "330106001001001", "梅花碑第一网格"),
-    ] {
-        let area = Area {
-            id: Uuid::now_v7(),
-            level,
-            code: code.into(),
-            name: name.into(),
-            parent_id: areas.last().map(|a| a.id),
-        };
-        ops.push(phone.create(&area));
-        areas.push(area);
-    }
+    let areas = areas_down(
+        phone,
+        &mut ops,
+        &[(AreaLevel::Grid, "330106001001001", "梅花碑第一网格")],
+    );
     let grid = areas.last().unwrap().id;
     let (mut buildings, mut households, mut residents) = (vec![], vec![], vec![]);
     for i in 1..=n {
@@ -457,6 +430,112 @@ pub fn town(phone: &mut Phone, n: usize) -> Town {
         hazard,
         ops,
     }
+}
+
+/// A subdistrict of `grids` grids under one community, each with `per_grid` buildings holding
+/// a household and a resident: the city whose size a phone's pulls must not feel.
+pub struct City {
+    pub subdistrict: Id,
+    pub grids: Vec<Id>,
+    /// The households of each grid, in the order of `grids`.
+    pub households: Vec<Vec<Id>>,
+    /// Every record id of each grid (its area record, buildings, households, residents).
+    pub records: Vec<Vec<Id>>,
+    pub ops: Vec<Op>,
+}
+
+/// 西湖区 → 北山街道 → 第一网层 → 梅花碑社区, then `below` (each under the one before), created
+/// by `phone` into `ops`.
+fn areas_down(
+    phone: &mut Phone,
+    ops: &mut Vec<Op>,
+    below: &[(AreaLevel, &str, &str)],
+) -> Vec<Area> {
+    let mut areas: Vec<Area> = Vec::new();
+    let top = [
+        (AreaLevel::District, "330106", "西湖区"),
+        (AreaLevel::Subdistrict, "330106001", "北山街道"),
+        (AreaLevel::GridLayer, "330106001L01", "第一网层"),
+        (AreaLevel::Community, "330106001001", "梅花碑社区"),
+    ];
+    for (level, code, name) in top.iter().chain(below) {
+        let area = Area {
+            id: Uuid::now_v7(),
+            level: *level,
+            code: code.to_string(),
+            name: name.to_string(),
+            parent_id: areas.last().map(|a| a.id),
+        };
+        ops.push(phone.create(&area));
+        areas.push(area);
+    }
+    areas
+}
+
+pub fn city(phone: &mut Phone, grids: usize, per_grid: usize) -> City {
+    let mut ops = Vec::new();
+    let above = areas_down(phone, &mut ops, &[]);
+    let community = above.last().unwrap().id;
+    let mut out = City {
+        subdistrict: above[1].id,
+        grids: vec![],
+        households: vec![],
+        records: vec![],
+        ops: vec![],
+    };
+    for g in 0..grids {
+        let grid = Area {
+            id: Uuid::now_v7(),
+            level: AreaLevel::Grid,
+            code: format!("330106001001{:03}", g + 1),
+            name: format!("梅花碑第{}网格", g + 1),
+            parent_id: Some(community),
+        };
+        ops.push(phone.create(&grid));
+        let mut records = vec![grid.id];
+        let mut households = vec![];
+        for i in 0..per_grid {
+            let building = Building {
+                id: Uuid::now_v7(),
+                address_code: format!("330106001001{:03}{:04}", g + 1, i + 1),
+                address: format!("梅花碑社区{}-{}幢", g + 1, i + 1),
+                kind: BuildingKind::Residential,
+                grid_id: grid.id,
+                micro_grid_id: None,
+                head_user_id: None,
+                station_id: None,
+                position: None,
+            };
+            let household = Household {
+                id: Uuid::now_v7(),
+                building_id: building.id,
+                unit: format!("{}-301", i + 1),
+                kind: HouseholdKind::OwnerOccupied,
+                phone: None,
+                archived: false,
+            };
+            let resident = Resident {
+                id: Uuid::now_v7(),
+                household_id: household.id,
+                name: format!("住户{g}-{i}"),
+                id_number: Some(id_number("19800101", (g * per_grid + i) as u16 % 999 + 1)),
+                phone: None,
+                key_groups: vec![],
+                last_visit_ms: None,
+                archived: false,
+            };
+            ops.push(phone.create(&building));
+            ops.push(phone.create(&household));
+            ops.push(phone.create(&resident));
+            records.extend([building.id, household.id, resident.id]);
+            households.push(household.id);
+        }
+        out.grids.push(grid.id);
+        out.households.push(households);
+        out.records.push(records);
+    }
+    out.ops = ops;
+    out
 }
 
 /// What a server in the field holds when it is upgraded: a town one phone pushed (a household

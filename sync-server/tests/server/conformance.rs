@@ -14,11 +14,11 @@ use gridwork_domain::sync::{PushOutcome, RejectCode, Role};
 use gridwork_domain::workflow::CaseAction;
 use gridwork_server::clock;
 use gridwork_server::rules::PushContext;
-use gridwork_server::storage::{EnrollError, ScopeFilter, Storage};
+use gridwork_server::storage::{EnrollError, ReadCounts, ScopeFilter, Storage};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::common::{Phone, accepted, rejected, town};
+use crate::common::{Phone, accepted, city, rejected, town};
 
 /// A gridworker's first sync: the whole town in one batch, numbered in order.
 pub async fn a_batch_is_numbered_in_order_and_pulled_in_pages<S: Storage>(s: &S) {
@@ -132,6 +132,213 @@ pub async fn a_stored_push_wakes_a_waiting_subscriber<S: Storage>(s: &S) {
 /// process wakes this one's waiter (on PostgreSQL, through LISTEN/NOTIFY).
 pub async fn a_push_by_another_process_wakes_a_waiting_subscriber<S: Storage>(s: &S, other: &S) {
     a_push_through_wakes_a_waiting_subscriber(s, other).await;
+}
+
+/// A gridworker's pulls and snapshot cost what its grid holds, not what the city holds: with
+/// nothing new a pull reads no row at all; with ten new operations in its grid (and ten in every
+/// other grid) it reads at most two log rows and two index entries per operation delivered; its
+/// snapshot reads at most two rows per record delivered. (Counted by the storage itself.)
+pub async fn a_pull_and_a_snapshot_read_the_phones_scope_not_the_city<S: Storage>(s: &S) {
+    let mut admin = Phone::offline();
+    let city = city(&mut admin, 12, 3);
+    for chunk in city.ops.chunks(400) {
+        for r in s.push(admin.ctx(), chunk.to_vec()).await.unwrap() {
+            accepted(&r);
+        }
+    }
+    let user = s
+        .create_user("王芳".into(), Role::Gridworker, vec![city.grids[0]])
+        .await
+        .unwrap();
+    let view = s.scope_view(&user).await.unwrap();
+    let mine = ScopeFilter::for_view(view);
+    let cursor = s.log_end().await.unwrap();
+
+    let before = s.read_counts();
+    let quiet = s.pull(cursor, 1000, mine.clone()).await.unwrap();
+    assert!(quiet.is_empty() && !quiet.more);
+    assert_eq!(quiet.next, cursor);
+    assert_eq!(
+        s.read_counts().since(before),
+        ReadCounts::default(),
+        "nothing new: nothing read"
+    );
+
+    for (g, households) in city.households.iter().enumerate() {
+        let edits: Vec<Op> = (0..10)
+            .map(|i| {
+                admin.set(
+                    EntityKind::Household,
+                    households[i % households.len()],
+                    json!({ "unit": format!("{g}-{i}") }),
+                )
+            })
+            .collect();
+        for r in s.push(admin.ctx(), edits).await.unwrap() {
+            accepted(&r);
+        }
+    }
+    let before = s.read_counts();
+    let news = s.pull(cursor, 1000, mine.clone()).await.unwrap();
+    let read = s.read_counts().since(before);
+    assert_eq!(news.ops.len(), 10, "its grid's ten, none of the others'");
+    assert!(
+        read.log_rows <= 2 * 10 && read.bucket_rows <= 2 * 10,
+        "{read:?} for 10 operations delivered"
+    );
+
+    let before = s.read_counts();
+    let mut records = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s.snapshot_page(after, 1000, mine.clone()).await.unwrap();
+        records.extend(page.records.iter().map(|r| r.id));
+        after = page.next_after;
+        if after.is_none() {
+            break;
+        }
+    }
+    let read = s.read_counts().since(before);
+    let expected: HashSet<Uuid> = city.records[0].iter().copied().collect();
+    let got: HashSet<Uuid> = records.iter().copied().collect();
+    assert!(got.is_superset(&expected), "its grid's records");
+    assert!(
+        got.len() <= expected.len() + 4,
+        "and the four areas above it, nothing else: {} records",
+        got.len()
+    );
+    assert!(
+        read.record_rows <= 2 * got.len() as u64 && read.bucket_rows <= 2 * got.len() as u64,
+        "{read:?} for {} records delivered",
+        got.len()
+    );
+}
+
+/// Long polls registered on the buckets of their scopes: a push to one grid wakes that grid's
+/// phone and the subdistrict's dispatcher, and none of the other grids' phones, on the process
+/// that stored it and (through `waiter`, another process on the same database, or the same
+/// storage) wherever they wait.
+async fn a_push_wakes_only_the_polls_it_concerns<S: Storage>(waiter: &S, pusher: &S) {
+    let mut admin = Phone::offline();
+    let city = city(&mut admin, 8, 1);
+    for r in pusher.push(admin.ctx(), city.ops.clone()).await.unwrap() {
+        accepted(&r);
+    }
+    let mut polls = Vec::new();
+    for grid in &city.grids {
+        let user = waiter
+            .create_user("网格员".into(), Role::Gridworker, vec![*grid])
+            .await
+            .unwrap();
+        let view = waiter.scope_view(&user).await.unwrap();
+        polls.push(
+            waiter
+                .wakeups()
+                .register(ScopeFilter::for_view(view).buckets()),
+        );
+    }
+    let dispatcher = waiter
+        .create_user("调度员".into(), Role::Dispatcher, vec![city.subdistrict])
+        .await
+        .unwrap();
+    let view = waiter.scope_view(&dispatcher).await.unwrap();
+    let centre = waiter
+        .wakeups()
+        .register(ScopeFilter::for_view(view).buckets());
+    assert_eq!(waiter.wakeups().waiting(), city.grids.len() + 1);
+
+    let woken_before = waiter.wakeups().woken_total();
+    let edit = admin.set(
+        EntityKind::Household,
+        city.households[3][0],
+        json!({ "unit": "3-302" }),
+    );
+    let seq = accepted(&pusher.push(admin.ctx(), vec![edit]).await.unwrap()[0]);
+    tokio::time::timeout(PATIENCE, polls[3].notified())
+        .await
+        .expect("grid 3's phone is woken");
+    tokio::time::timeout(PATIENCE, centre.notified())
+        .await
+        .expect("the command centre is woken");
+    assert!(polls[3].latest() >= seq);
+    assert_eq!(
+        waiter.wakeups().woken_total() - woken_before,
+        2,
+        "one push, two polls woken: the grid's phone and the centre"
+    );
+    for (g, poll) in polls.iter().enumerate() {
+        if g != 3 {
+            assert_eq!(poll.latest(), 0, "grid {g}'s phone was not woken");
+        }
+    }
+    drop(polls);
+    drop(centre);
+    assert_eq!(waiter.wakeups().waiting(), 0);
+}
+
+pub async fn a_push_wakes_only_the_polls_of_its_buckets<S: Storage>(s: &S) {
+    a_push_wakes_only_the_polls_it_concerns(s, s).await;
+}
+
+pub async fn a_push_by_another_process_wakes_only_the_polls_of_its_buckets<S: Storage>(
+    s: &S,
+    other: &S,
+) {
+    a_push_wakes_only_the_polls_it_concerns(s, other).await;
+}
+
+/// Each process caches token checks and users' views, keyed by the accounts version: it moves
+/// when a device is revoked, a user's scope is replaced, or a push places anew a record that is
+/// some user's scope entry (a building head's building redrawn into another grid: the head's
+/// anchor changed); an ordinary edit leaves it, so the caches hold.
+pub async fn the_accounts_version_moves_when_a_cached_view_may_be_wrong<S: Storage>(s: &S) {
+    let mut admin = Phone::offline();
+    let city = city(&mut admin, 2, 2);
+    s.push(admin.ctx(), city.ops.clone()).await.unwrap();
+    let building = city.records[0][1];
+    let head = s
+        .create_user("楼长".into(), Role::BuildingHead, vec![building])
+        .await
+        .unwrap();
+    let code = s
+        .create_enrollment_code(head.id, clock::now_ms())
+        .await
+        .unwrap();
+    let device = Uuid::now_v7();
+    s.enroll(code, device, "楼长的手机".into(), clock::now_ms())
+        .await
+        .unwrap();
+
+    let v0 = s.accounts_version().await.unwrap();
+    let edit = admin.set(
+        EntityKind::Household,
+        city.households[0][0],
+        json!({ "unit": "1-302" }),
+    );
+    accepted(&s.push(admin.ctx(), vec![edit]).await.unwrap()[0]);
+    assert_eq!(
+        s.accounts_version().await.unwrap(),
+        v0,
+        "an edit keeps the caches"
+    );
+
+    let redrawn = admin.set(
+        EntityKind::Building,
+        building,
+        json!({ "grid_id": city.grids[1] }),
+    );
+    accepted(&s.push(admin.ctx(), vec![redrawn]).await.unwrap()[0]);
+    let v1 = s.accounts_version().await.unwrap();
+    assert!(
+        v1 > v0,
+        "the head's building moved: its view must be read again"
+    );
+
+    assert!(s.set_user_scope(head.id, vec![building]).await.unwrap());
+    let v2 = s.accounts_version().await.unwrap();
+    assert!(v2 > v1, "a scope replaced");
+    assert!(s.revoke_device(device, clock::now_ms()).await.unwrap());
+    assert!(s.accounts_version().await.unwrap() > v2, "a device revoked");
 }
 
 /// Refused operations leave no trace; the rest of the batch goes through.
@@ -490,10 +697,14 @@ macro_rules! conformance_for {
                 an_enrollment_code_expires_after_a_day,
                 a_revoked_or_forged_token_is_refused,
                 a_building_moved_to_another_grid_takes_its_family_and_the_scopes_follow,
+                a_pull_and_a_snapshot_read_the_phones_scope_not_the_city,
+                a_push_wakes_only_the_polls_of_its_buckets,
+                the_accounts_version_moves_when_a_cached_view_may_be_wrong,
             );
             $(
                 conformance_for!(@between_processes $make, $another;
                     a_push_by_another_process_wakes_a_waiting_subscriber,
+                    a_push_by_another_process_wakes_only_the_polls_of_its_buckets,
                 );
             )?
         }

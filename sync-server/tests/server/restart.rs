@@ -35,7 +35,9 @@ async fn everything_accepted_is_still_there_after_a_restart<S: Backend>() {
         json!({ "unit": "1-101" }),
     );
     let seq = accepted(&server.push(&zhang, &[edit]).await.results[0]);
-    assert_eq!(seq, seqs.last().unwrap() + 1);
+    // Numbers carry on above everything stored (on PostgreSQL they are log positions, not
+    // consecutive).
+    assert!(seq > *seqs.last().unwrap(), "{seq} after {seqs:?}");
     let snapshot = server.snapshot(&zhang, None, 100).await;
     assert_eq!(snapshot.seq, seq);
     assert_eq!(snapshot.records.len(), 5 + 2 * 3 + 1);

@@ -127,7 +127,12 @@ async fn every_older_schema_migrates_to_the_fresh_one() {
         // What that server stored: the rows of the current database, in the columns it had.
         conn.execute("ATTACH DATABASE ?1 AS original", [fresh.to_str().unwrap()])
             .unwrap();
-        let kept = tables_of(&conn);
+        // `accounts_version` is the migration's own row (the version of cached views), not
+        // something a server stored.
+        let kept: Vec<_> = tables_of(&conn)
+            .into_iter()
+            .filter(|(t, _)| t != "accounts_version")
+            .collect();
         // `sqlite_sequence` follows the copied numbers by itself (and is compared below).
         for (table, columns) in kept.iter().filter(|(t, _)| t != "sqlite_sequence") {
             let list = column_list(columns);

@@ -9,12 +9,15 @@
 //! - [`place`]: where a record sits, the facts visibility depends on.
 //! - [`scope_key`] and [`locate`]: a record's area path and its [`Place`], found by following its
 //!   links through a lookup (the server's tables, the device's store).
+//! - [`bucket`]: the index keys a record is filed under and a user reads (pulls and snapshots
+//!   that cost what a phone's scope holds, not the city).
 //! - [`view`]: a user's role, scope and the area paths their scope hangs from.
 //! - [`visibility`]: whether a user may see a record.
 //! - [`permission`]: whether a user may make a change, with the reason when not.
 //! - [`redact`]: personal fields a role must not hold, removed before sending.
 //! - [`retention`]: when a checked-out tenant's personal data leaves the phones.
 
+pub mod bucket;
 pub mod locate;
 pub mod permission;
 pub mod place;
@@ -27,6 +30,7 @@ pub mod visibility;
 #[cfg(test)]
 pub(crate) mod test_support;
 
+pub use bucket::{Bucket, filed_under, filed_under_move, read_by};
 pub use locate::{locate, moved};
 pub use permission::{Change, Decision, decide};
 pub use place::{CaseFacts, Place, responders};

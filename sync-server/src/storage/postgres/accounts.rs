@@ -7,12 +7,13 @@ use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
+use crate::auth::{self, enrollment_code::StoredCode};
 use crate::clock;
 use crate::storage::{DeviceCredentials, DeviceInfo, EnrollError, StorageError, User};
 
 /// Creates a user with a fresh id.
 pub async fn create_user(
-    client: &Client,
+    client: &mut Client,
     name: String,
     role: Role,
     scope: Vec<Id>,
@@ -23,19 +24,68 @@ pub async fn create_user(
         role,
         scope,
     };
+    let tx = client.transaction().await?;
+    tx.execute(
+        "INSERT INTO users (id, name, role, scope, created_ms) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &user.id,
+            &user.name,
+            &user.role.as_str(),
+            &user.scope,
+            &(clock::now_ms() as i64),
+        ],
+    )
+    .await?;
+    file_scope(&tx, user.id, &user.scope).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Records `scope` as `user`'s scope entries (replacing any before).
+async fn file_scope(
+    client: &impl GenericClient,
+    user: Id,
+    scope: &[Id],
+) -> Result<(), StorageError> {
+    client
+        .execute("DELETE FROM scope_entries WHERE user_id = $1", &[&user])
+        .await?;
     client
         .execute(
-            "INSERT INTO users (id, name, role, scope, created_ms) VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &user.id,
-                &user.name,
-                &user.role.as_str(),
-                &user.scope,
-                &(clock::now_ms() as i64),
-            ],
+            "INSERT INTO scope_entries (id, user_id) SELECT DISTINCT unnest($2::uuid[]), $1::uuid
+             ON CONFLICT DO NOTHING",
+            &[&user, &scope],
         )
         .await?;
-    Ok(user)
+    Ok(())
+}
+
+/// Moves the accounts version on: every cached token check and view is read again.
+pub async fn bump_version(client: &impl GenericClient) -> Result<(), StorageError> {
+    let stmt = client
+        .prepare_cached("UPDATE accounts_version SET version = version + 1")
+        .await?;
+    client.execute(&stmt, &[]).await?;
+    Ok(())
+}
+
+/// The accounts version (see migration 003).
+pub async fn version(client: &impl GenericClient) -> Result<u64, StorageError> {
+    let stmt = client
+        .prepare_cached("SELECT version FROM accounts_version")
+        .await?;
+    Ok(client.query_one(&stmt, &[]).await?.get::<_, i64>(0) as u64)
+}
+
+/// Whether any of `ids` is some user's scope entry.
+pub async fn any_scope_entry(
+    client: &impl GenericClient,
+    ids: &[Id],
+) -> Result<bool, StorageError> {
+    let stmt = client
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM scope_entries WHERE id = ANY($1))")
+        .await?;
+    Ok(client.query_one(&stmt, &[&ids]).await?.get(0))
 }
 
 /// A user by id.
@@ -48,10 +98,20 @@ pub async fn user(client: &impl GenericClient, id: Id) -> Result<Option<User>, S
 }
 
 /// Replaces a user's scope; `false` when there is no such user.
-pub async fn set_user_scope(client: &Client, id: Id, scope: &[Id]) -> Result<bool, StorageError> {
-    let n = client
+pub async fn set_user_scope(
+    client: &mut Client,
+    id: Id,
+    scope: &[Id],
+) -> Result<bool, StorageError> {
+    let tx = client.transaction().await?;
+    let n = tx
         .execute("UPDATE users SET scope = $2 WHERE id = $1", &[&id, &scope])
         .await?;
+    if n == 1 {
+        file_scope(&tx, id, scope).await?;
+        bump_version(&tx).await?;
+    }
+    tx.commit().await?;
     Ok(n == 1)
 }
 
@@ -103,17 +163,11 @@ pub async fn redeem(
         )
         .await
         .map_err(db)?;
-    let Some(code) = code else {
-        return Err(EnrollError::UnknownCode);
-    };
-    let (user_id, expires_ms, used_ms): (Id, i64, Option<i64>) =
-        (code.get(0), code.get(1), code.get(2));
-    if used_ms.is_some() {
-        return Err(EnrollError::CodeUsed);
-    }
-    if now_ms as i64 >= expires_ms {
-        return Err(EnrollError::CodeExpired);
-    }
+    let code = code.map(|row| StoredCode {
+        user: row.get(0),
+        expires_ms: row.get::<_, i64>(1).max(0) as u64,
+        used: row.get::<_, Option<i64>>(2).is_some(),
+    });
     let exists: bool = tx
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM devices WHERE id = $1)",
@@ -122,9 +176,7 @@ pub async fn redeem(
         .await
         .map_err(db)?
         .get(0);
-    if exists {
-        return Err(EnrollError::DeviceExists(device));
-    }
+    let user_id = auth::enrollment_code::judge(code, device, exists, now_ms)?;
     tx.execute(
         "UPDATE enrollment_codes SET used_ms = $1, device_id = $2 WHERE code_hash = $3",
         &[&(now_ms as i64), &device, &code_hash],
@@ -183,13 +235,22 @@ pub async fn credentials(
 }
 
 /// Marks a device revoked (keeping the first revocation time).
-pub async fn revoke(client: &Client, device: DeviceId, now_ms: u64) -> Result<bool, StorageError> {
-    let n = client
+pub async fn revoke(
+    client: &mut Client,
+    device: DeviceId,
+    now_ms: u64,
+) -> Result<bool, StorageError> {
+    let tx = client.transaction().await?;
+    let n = tx
         .execute(
             "UPDATE devices SET revoked_ms = coalesce(revoked_ms, $1) WHERE id = $2",
             &[&(now_ms as i64), &device],
         )
         .await?;
+    if n > 0 {
+        bump_version(&tx).await?;
+    }
+    tx.commit().await?;
     Ok(n > 0)
 }
 

@@ -3,10 +3,12 @@
 //!
 //! tokio-postgres is async, so unlike the SQLite backend nothing runs on blocking threads: each
 //! call takes a connection from a small pool (deadpool) for the length of one query or one
-//! transaction. Pushes append under a transaction-level advisory lock so sequence numbers
-//! commit in order whichever process stored them (`oplog.rs`); each push that stores something
-//! NOTIFYs the new last sequence number, and every process LISTENs (`notify.rs`), so a long poll
-//! on one process wakes when a phone pushes through another. Tables are unqualified: a URL
+//! transaction. Pushes from every process run in parallel, locking only the records they touch
+//! (`locks.rs`); an operation's sequence number is a log position readers read only below a
+//! horizon that no running push can write under (`oplog.rs`), so no reader skips an operation
+//! committed late. Each push that stores something NOTIFYs its last position and the buckets it
+//! touched, and every process LISTENs (`notify.rs`), so a long poll on one process wakes when a
+//! phone of its scope pushes through another, and no other poll does. ADR 0019. Tables are unqualified: a URL
 //! with `options=-csearch_path=NAME` puts them in a schema of its own.
 
 use std::sync::Arc;
@@ -20,16 +22,20 @@ use gridwork_domain::sync::{PushResult, Role};
 use gridwork_domain::workflow::CaseEvent;
 use tokio::sync::watch;
 
+use gridwork_domain::scope::Bucket;
+
 use super::{
     DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, ReadCounters, ReadCounts,
-    RecordRows, Storage, StorageError, User,
+    RecordRows, Storage, StorageError, User, Wakeups,
 };
 use crate::rules::PushContext;
 
 mod accounts;
-mod notify;
+mod locks;
+pub mod notify;
 pub mod open;
 mod oplog;
+mod plan_facts;
 mod records;
 pub mod scratch;
 mod snapshot;
@@ -44,11 +50,15 @@ pub struct PgStorage {
     target: Target,
     /// The NOTIFY channel of this database's log.
     channel: String,
+    /// This process among those notifying on the channel (a random number).
+    origin: u64,
     /// The last stored sequence number, for long polls; moved by this process's pushes and by
     /// the notifications of every process's pushes.
     last_seq: Arc<watch::Sender<u64>>,
+    /// The long polls waiting in this process, woken by the notifications of every process.
+    wakeups: Arc<Wakeups>,
     _listener: notify::Listener,
-    reads: ReadCounters,
+    reads: Arc<ReadCounters>,
 }
 
 impl PgStorage {
@@ -67,18 +77,29 @@ impl PgStorage {
             .query_one("SELECT current_schema()", &[])
             .await?
             .get(0);
-        let last = oplog::last_seq(&client).await?;
+        let (last, _) = oplog::end_of_log(&client).await?;
         drop(client);
         let channel = notify::channel(&schema);
         let last_seq = Arc::new(watch::Sender::new(last));
-        let listener = notify::spawn(target.clone(), channel.clone(), last_seq.clone()).await?;
+        let wakeups = Arc::new(Wakeups::default());
+        let origin = rand::random();
+        let listener = notify::spawn(
+            target.clone(),
+            channel.clone(),
+            origin,
+            last_seq.clone(),
+            wakeups.clone(),
+        )
+        .await?;
         Ok(PgStorage {
             pool,
             target,
             channel,
+            origin,
             last_seq,
+            wakeups,
             _listener: listener,
-            reads: ReadCounters::default(),
+            reads: Arc::default(),
         })
     }
 
@@ -100,18 +121,42 @@ impl PgStorage {
 impl Storage for PgStorage {
     async fn push(&self, ctx: PushContext, ops: Vec<Op>) -> Result<Vec<PushResult>, StorageError> {
         let mut client = self.client().await?;
-        let (results, last) = oplog::push(&mut client, &ctx, &ops, &self.channel).await?;
-        // Our own notification will say the same; this wakes local polls without waiting.
-        notify::advance(&self.last_seq, last);
-        Ok(results)
+        let pushed = oplog::push(&mut client, &ctx, &ops, &self.channel, self.origin).await?;
+        drop(client);
+        if pushed.last > 0 {
+            // Our own notification will say the same; this wakes local polls without waiting.
+            notify::advance(&self.last_seq, pushed.last);
+            self.wakeups.wake(&pushed.touched, pushed.last);
+        }
+        Ok(pushed.results)
     }
 
-    async fn log_page(&self, after: u64, limit: usize) -> Result<LogPage, StorageError> {
-        let page = oplog::log_page(&self.client().await?, after, limit).await?;
-        // The row read past the page to tell whether more follow counts too.
-        self.reads
-            .log_rows(page.entries.len() + usize::from(page.more));
-        Ok(page)
+    async fn log_page(
+        &self,
+        buckets: Option<Vec<Bucket>>,
+        after: u64,
+        limit: usize,
+    ) -> Result<LogPage, StorageError> {
+        oplog::log_page(
+            &self.client().await?,
+            buckets.as_deref(),
+            after,
+            limit,
+            &self.reads,
+        )
+        .await
+    }
+
+    async fn log_end(&self) -> Result<u64, StorageError> {
+        Ok(oplog::end_of_log(&self.client().await?).await?.0)
+    }
+
+    async fn accounts_version(&self) -> Result<u64, StorageError> {
+        accounts::version(&self.client().await?).await
+    }
+
+    fn wakeups(&self) -> &Arc<Wakeups> {
+        &self.wakeups
     }
 
     fn read_counts(&self) -> ReadCounts {
@@ -124,13 +169,18 @@ impl Storage for PgStorage {
 
     async fn record_rows(
         &self,
+        buckets: Option<Vec<Bucket>>,
         after: Option<Id>,
         limit: usize,
     ) -> Result<RecordRows, StorageError> {
-        let rows = snapshot::rows(&mut self.client().await?, after, limit).await?;
-        self.reads
-            .record_rows(rows.records.len() + usize::from(rows.more));
-        Ok(rows)
+        snapshot::rows(
+            &self.client().await?,
+            buckets.as_deref(),
+            after,
+            limit,
+            &self.reads,
+        )
+        .await
     }
 
     async fn family(&self, root: Id) -> Result<Vec<PlacedRecord>, StorageError> {
@@ -161,11 +211,11 @@ impl Storage for PgStorage {
         role: Role,
         scope: Vec<Id>,
     ) -> Result<User, StorageError> {
-        accounts::create_user(&self.client().await?, name, role, scope).await
+        accounts::create_user(&mut self.client().await?, name, role, scope).await
     }
 
     async fn set_user_scope(&self, id: Id, scope: Vec<Id>) -> Result<bool, StorageError> {
-        accounts::set_user_scope(&self.client().await?, id, &scope).await
+        accounts::set_user_scope(&mut self.client().await?, id, &scope).await
     }
 
     async fn user(&self, id: Id) -> Result<Option<User>, StorageError> {
@@ -209,7 +259,7 @@ impl Storage for PgStorage {
     }
 
     async fn revoke_device(&self, device: DeviceId, now_ms: u64) -> Result<bool, StorageError> {
-        accounts::revoke(&self.client().await?, device, now_ms).await
+        accounts::revoke(&mut self.client().await?, device, now_ms).await
     }
 
     async fn list_devices(&self) -> Result<Vec<DeviceInfo>, StorageError> {

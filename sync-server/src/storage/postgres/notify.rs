@@ -1,11 +1,14 @@
 //! Waking long polls across server processes with LISTEN/NOTIFY.
 //!
-//! Every push that stores something notifies a channel with the new last sequence number, in
-//! its transaction, so PostgreSQL delivers it after the commit and to every connection that
-//! LISTENs, in commit order. Each server process keeps one connection outside its pool that
-//! listens and moves its `watch` (the one [`crate::storage::Storage::subscribe`] hands out)
-//! forward. If that connection drops, it reconnects with a growing pause and re-reads the log's
-//! end, so a notification lost while it was away still wakes the waiting polls.
+//! Every push that stores something notifies a channel, in its transaction, so PostgreSQL
+//! delivers it after the commit and to every connection that LISTENs. The payload names the
+//! push's last log position and the buckets it touched ([`payload`]): each server process keeps
+//! one connection outside its pool that listens, moves its `watch` (the one
+//! [`crate::storage::Storage::subscribe`] hands out) forward and wakes only the polls waiting on
+//! those buckets ([`Wakeups::wake`]). A push touching more buckets than a notification holds
+//! says `*`, and every poll wakes. If the connection drops, it reconnects with a growing pause,
+//! re-reads the log's end and wakes every poll, so a notification lost while it was away is not
+//! waited for.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +17,73 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_postgres::{AsyncMessage, Config, NoTls};
 
+use gridwork_domain::scope::Bucket;
+
 use super::open::Target;
-use crate::storage::StorageError;
+use crate::storage::{StorageError, Wakeups};
+
+/// PostgreSQL refuses payloads of 8,000 bytes or more; the rest of a longer list wakes all.
+const MAX_PAYLOAD: usize = 7_900;
+
+/// One push's notification: the process that stored it (which woke its own polls already),
+/// the last log position it stored, and the buckets it touched (`None`: too many to name, every
+/// poll looks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub origin: u64,
+    pub last: u64,
+    pub buckets: Option<Vec<Bucket>>,
+}
+
+/// The text of a notice: origin, position, then each bucket in hex, separated by spaces; `*`
+/// instead of the buckets when they do not fit.
+///
+/// ```
+/// use gridwork_domain::scope::Bucket;
+/// use gridwork_server::storage::postgres::notify::{Notice, parse, payload};
+/// use uuid::Uuid;
+///
+/// let grid = Bucket::Under(Uuid::now_v7());
+/// let text = payload(7, 42, &[grid]);
+/// assert_eq!(parse(&text), Some(Notice { origin: 7, last: 42, buckets: Some(vec![grid]) }));
+/// let many: Vec<Bucket> = (0..1000).map(|_| Bucket::Under(Uuid::now_v7())).collect();
+/// assert_eq!(parse(&payload(7, 43, &many)).unwrap().buckets, None);
+/// ```
+pub fn payload(origin: u64, last: u64, touched: &[Bucket]) -> String {
+    let mut text = format!("{origin} {last}");
+    if (touched.len() * 35) + text.len() > MAX_PAYLOAD {
+        text.push_str(" *");
+        return text;
+    }
+    for bucket in touched {
+        text.push(' ');
+        text.push_str(&bucket.to_hex());
+    }
+    text
+}
+
+/// A notice from its text; `None` when it is not one.
+pub fn parse(text: &str) -> Option<Notice> {
+    let mut parts = text.split(' ');
+    let origin = parts.next()?.parse().ok()?;
+    let last = parts.next()?.parse().ok()?;
+    let mut buckets = Vec::new();
+    for part in parts {
+        if part == "*" {
+            return Some(Notice {
+                origin,
+                last,
+                buckets: None,
+            });
+        }
+        buckets.push(Bucket::from_hex(part)?);
+    }
+    Some(Notice {
+        origin,
+        last,
+        buckets: Some(buckets),
+    })
+}
 
 /// The channel of one schema's log: deployments sharing a database in different schemas do
 /// not wake each other.
@@ -51,7 +119,9 @@ const MAX_PAUSE: Duration = Duration::from_secs(5);
 pub async fn spawn(
     target: Target,
     channel: String,
+    origin: u64,
     last: Arc<watch::Sender<u64>>,
+    wakeups: Arc<Wakeups>,
 ) -> Result<Listener, StorageError> {
     let first = listen(&target.config, &channel, &last)
         .await
@@ -60,7 +130,7 @@ pub async fn spawn(
         let mut connection = first;
         let mut pause = FIRST_PAUSE;
         loop {
-            match relay(connection, &last).await {
+            match relay(connection, origin, &last, &wakeups).await {
                 Ok(()) => tracing::warn!(db = %target.name, "the notification connection closed"),
                 Err(e) => {
                     tracing::warn!(db = %target.name, error = %e, "the notification connection failed")
@@ -77,6 +147,8 @@ pub async fn spawn(
                 }
             };
             tracing::info!(db = %target.name, "listening for notifications again");
+            // Notifications sent while nobody listened are lost: every poll looks again.
+            wakeups.wake_all(*last.borrow());
             pause = FIRST_PAUSE;
         }
     });
@@ -140,18 +212,29 @@ impl Drop for Listening {
     }
 }
 
-/// Passes notifications on to `last` until the connection ends.
+/// Passes notifications on to `last` and the waiting polls until the connection ends.
 async fn relay(
     mut listening: Listening,
+    origin: u64,
     last: &watch::Sender<u64>,
+    wakeups: &Wakeups,
 ) -> Result<(), tokio_postgres::Error> {
     while let Some(message) = listening.inbox.recv().await {
         if let AsyncMessage::Notification(n) = message? {
-            match n.payload().parse::<u64>() {
-                Ok(seq) => advance(last, seq),
-                Err(_) => tracing::warn!(
+            match parse(n.payload()) {
+                Some(notice) => {
+                    advance(last, notice.last);
+                    // This process's own pushes woke its polls when they committed.
+                    if notice.origin != origin {
+                        match notice.buckets {
+                            Some(buckets) => wakeups.wake(&buckets, notice.last),
+                            None => wakeups.wake_all(notice.last),
+                        };
+                    }
+                }
+                None => tracing::warn!(
                     channel = n.channel(),
-                    "a notification without a sequence number"
+                    "a notification that is not a log position and buckets"
                 ),
             }
         }

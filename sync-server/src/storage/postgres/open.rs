@@ -7,8 +7,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use deadpool_postgres::{
-    Client, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime, Timeouts,
+    Client, GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime,
+    Timeouts,
 };
+use gridwork_domain::scope::{Place, filed_under, filed_under_move};
 use tokio_postgres::{Config, NoTls};
 
 use crate::clock;
@@ -24,7 +26,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "002_alarm_responders",
         include_str!("../../../migrations/postgres/002_alarm_responders.sql"),
     ),
+    (
+        "003_scope_buckets_and_log_positions",
+        include_str!("../../../migrations/postgres/003_scope_buckets_and_log_positions.sql"),
+    ),
 ];
+
+/// The version that added scope buckets: upgrading to it files what was stored before.
+const BUCKETS_VERSION: i32 = 3;
 
 /// The schema version this build writes.
 pub fn latest_version() -> i32 {
@@ -40,11 +49,11 @@ pub const POOL_SIZE: usize = 16;
 /// answered 503.
 const POOL_WAIT: Duration = Duration::from_secs(10);
 
-/// Advisory lock keys (`pg_advisory_xact_lock`). They are per database: deployments sharing
-/// one database in different schemas contend for them, which is correct, only slower.
-/// ASCII "gridwork", and the next number.
-pub const OPLOG_LOCK: i64 = 0x6772_6964_776f_726b;
-const MIGRATION_LOCK: i64 = OPLOG_LOCK + 1;
+/// The advisory lock key migrations take (`pg_advisory_xact_lock`), so that several processes
+/// starting at once migrate once: ASCII "gridwork", plus one. It is per database: deployments
+/// sharing one database in different schemas contend for it, which is correct, only slower.
+/// (Pushes lock records by keys derived from their ids: `locks.rs`.)
+const MIGRATION_LOCK: i64 = 0x6772_6964_776f_726b + 1;
 
 /// A parsed `postgres://` URL, and how to name its server in messages without the password.
 #[derive(Clone)]
@@ -185,8 +194,95 @@ pub async fn migrate_to(client: &mut Client, target: i32) -> Result<(), StorageE
             &[&(i as i32 + 1), name, &(clock::now_ms() as i64)],
         )
         .await?;
+        if i as i32 + 1 == BUCKETS_VERSION {
+            backfill_buckets(&tx).await?;
+        }
+    }
+    if current.max(target) >= BUCKETS_VERSION {
+        keep_positions_ahead(&tx).await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Files every stored operation and record under the buckets of the places an older server
+/// kept (the upgrade to [`BUCKETS_VERSION`]), in batches, logging progress on a large log.
+async fn backfill_buckets(tx: &impl GenericClient) -> Result<(), StorageError> {
+    const BATCH: i64 = 5_000;
+    let file_ops = tx
+        .prepare("INSERT INTO op_buckets (bucket, seq) SELECT * FROM unnest($1::bytea[], $2::int8[]) ON CONFLICT DO NOTHING")
+        .await?;
+    let mut after = i64::MIN;
+    let mut filed = 0usize;
+    loop {
+        let rows = tx
+            .query(
+                "SELECT seq, place, prior FROM ops WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&after, &BATCH],
+            )
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = last.get(0);
+        let (mut keys, mut seqs) = (Vec::new(), Vec::new());
+        for row in &rows {
+            let place: Option<Place> = row
+                .get::<_, Option<&str>>(1)
+                .map(serde_json::from_str)
+                .transpose()?;
+            let prior: Option<Place> = row
+                .get::<_, Option<&str>>(2)
+                .map(serde_json::from_str)
+                .transpose()?;
+            let Some(place) = place else { continue };
+            for bucket in filed_under_move(&place, prior.as_ref()) {
+                keys.push(bucket.to_bytes().to_vec());
+                seqs.push(row.get::<_, i64>(0));
+            }
+        }
+        tx.execute(&file_ops, &[&keys, &seqs]).await?;
+        filed += rows.len();
+        if filed % 100_000 < BATCH as usize {
+            tracing::info!(operations = filed, "filing the log under scope buckets");
+        }
+    }
+    let file_records = tx
+        .prepare("INSERT INTO record_buckets (bucket, id) SELECT * FROM unnest($1::bytea[], $2::uuid[]) ON CONFLICT DO NOTHING")
+        .await?;
+    let mut after: Option<uuid::Uuid> = None;
+    loop {
+        let rows = tx
+            .query(
+                "SELECT id, place FROM records WHERE ($1::uuid IS NULL OR id > $1) AND place IS NOT NULL ORDER BY id LIMIT $2",
+                &[&after, &BATCH],
+            )
+            .await?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.get(0));
+        let (mut keys, mut ids) = (Vec::new(), Vec::new());
+        for row in &rows {
+            let place: Place = serde_json::from_str(row.get::<_, &str>(1))?;
+            for bucket in filed_under(&place) {
+                keys.push(bucket.to_bytes().to_vec());
+                ids.push(row.get::<_, uuid::Uuid>(0));
+            }
+        }
+        tx.execute(&file_records, &[&keys, &ids]).await?;
+    }
+    Ok(())
+}
+
+/// Keeps every new log position above every stored one. Positions grow with transaction ids;
+/// a database restored into another PostgreSQL cluster, whose ids start lower, would otherwise
+/// hand out positions below the cursors phones hold. Run at every start, under the migration
+/// lock.
+async fn keep_positions_ahead(tx: &impl GenericClient) -> Result<(), StorageError> {
+    tx.execute(
+        "UPDATE log_position SET base = greatest(base,
+             (SELECT coalesce(max(seq), 0) + 1 FROM ops)
+             - (pg_current_xact_id()::text::bigint << 16))",
+        &[],
+    )
+    .await?;
     Ok(())
 }
 

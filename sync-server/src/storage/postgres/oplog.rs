@@ -1,158 +1,280 @@
-//! The operation log: appending a push batch in one transaction, reading pages after a cursor.
+//! The operation log on PostgreSQL: a push decided by the planner and written in one
+//! transaction that holds only the locks of the records it touches, and pages read from the
+//! reader's buckets below the log's safe horizon.
 //!
-//! # Sequence numbers in commit order
-//! A puller reads `seq > cursor` and moves its cursor to the last seq it got, so a seq that
-//! becomes visible after a larger one was read would be skipped for ever. An identity column
-//! alone does not prevent that: two pushes in two server processes can take 7 and 8, and 8 can
-//! commit first. So every push takes a transaction-level advisory lock ([`OPLOG_LOCK`]) before
-//! its first number and holds it until commit: pushes append one at a time, and numbers become
-//! visible in the order they were handed out. (A push that rolls back leaves a gap; pulls step
-//! over it.) See `docs/adr/0015-postgresql-backend.md` for the alternatives weighed.
-
-use std::collections::HashMap;
+//! # Positions instead of a lock over the log
+//! A puller reads `seq > cursor` and moves its cursor to what it read, so a number that becomes
+//! visible after a larger one was read would be skipped for ever. Pushes from several processes
+//! run at once here, and commit in any order. So an operation's number is its *log position*,
+//! `base + (transaction id << 16) + its index in the push`, and readers read only below the
+//! *horizon* `base + (oldest << 16)`, where `oldest` is the oldest transaction id still running
+//! in this database ([`horizon`]): every transaction with a smaller id has committed or rolled
+//! back, so every position below the horizon that will ever exist exists now, and a later push
+//! can only write above it. A push that runs long holds the horizon back
+//! (its readers wait, they skip nothing). `sync-server/tests/server/postgres.rs` proves it with a
+//! push held open mid-transaction while another commits and a third process pulls. ADR 0019.
 
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use gridwork_domain::ids::Id;
-use gridwork_domain::op::{EntityKind, Op};
-use gridwork_domain::scope::Place;
+use gridwork_domain::op::Op;
+use gridwork_domain::scope::Bucket;
 use gridwork_domain::sync::{PushOutcome, PushResult};
+use tokio_postgres::error::SqlState;
 
-use super::open::OPLOG_LOCK;
-use super::records::{self, RecordCache};
-use crate::rules::{self, Admitted, PushContext};
-use crate::storage::{LogEntry, LogPage, StorageError};
+use super::accounts;
+use super::locks::{LockSet, Mode};
+use super::notify;
+use super::plan_facts::{PgFacts, Retry};
+use super::records;
+use crate::rules::plan::{self, Store, StoredOp};
+use crate::rules::{self, PushContext};
+use crate::storage::bucket_scan::Merge;
+use crate::storage::{LogEntry, LogPage, Pushed, ReadCounters, StorageError};
 
-/// The last stored sequence number (0 for an empty log).
-pub async fn last_seq(client: &impl GenericClient) -> Result<u64, StorageError> {
-    let seq: Option<i64> = client
-        .query_one("SELECT max(seq) FROM ops", &[])
-        .await?
-        .get(0);
-    Ok(seq.unwrap_or(0) as u64)
+/// Positions one transaction may hand out (`<< 16`): far more than the operations of a push.
+const POSITIONS_PER_TRANSACTION: u64 = 1 << 16;
+
+/// How many times a push starts again (a lock it found taken, a deadlock another client's
+/// transaction caused) before it gives up with the error.
+const MAX_ATTEMPTS: usize = 50;
+
+/// The end of the log a reader may read to: the last position below the horizon (0 for an
+/// empty log), and the horizon itself.
+pub async fn end_of_log(client: &impl GenericClient) -> Result<(u64, u64), StorageError> {
+    let horizon = horizon(client).await?;
+    let stmt = client
+        .prepare_cached("SELECT max(seq) FROM ops WHERE seq < $1")
+        .await?;
+    let end: Option<i64> = client.query_one(&stmt, &[&horizon]).await?.get(0);
+    Ok((end.unwrap_or(0) as u64, horizon as u64))
 }
 
-/// Decides and stores a batch (see [`crate::storage::Storage::push`]); returns the answers and
-/// the last sequence number after the batch. When something was stored, the commit also
-/// notifies `channel` with that number (PostgreSQL delivers it only once committed, to every
-/// server process listening).
+/// Every position below this is final: `base + (id << 16)` for the oldest transaction id still
+/// running in this database, or the next id to be handed out when none runs.
+///
+/// Only this database's transactions count (a long transaction in another database of the same
+/// cluster must not hold every phone back), so the running ids come from `pg_stat_activity`,
+/// read after the statement's snapshot was taken: an id below the snapshot's `xmax` that is not
+/// running then has committed or rolled back, and every later statement sees it; an id handed
+/// out after the snapshot is at or above `xmax`. `pg_stat_activity` shows `backend_xid` for the
+/// sessions of the same role (every server process and `gridwork-server admin` connect as one
+/// role; a role that writes the log besides needs `pg_read_all_stats` granted to the server's).
+async fn horizon(client: &impl GenericClient) -> Result<i64, StorageError> {
+    let stmt = client
+        .prepare_cached(
+            "SELECT base + (least(
+                 pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+                 (SELECT min(backend_xid::text::bigint) FROM pg_stat_activity
+                  WHERE datname = current_database() AND backend_xid IS NOT NULL)
+             ) << 16)
+             FROM log_position",
+        )
+        .await?;
+    Ok(client.query_one(&stmt, &[]).await?.get(0))
+}
+
+/// Decides and stores a batch (see [`crate::storage::Storage::push`]): each attempt takes its
+/// locks, plans and writes every operation, and commits; an attempt that finds a record locked
+/// by another push, or that PostgreSQL cancels to break a deadlock, starts again. When
+/// something was stored, the commit notifies `channel` with the last position and the buckets
+/// touched.
 pub async fn push(
     client: &mut Client,
     ctx: &PushContext,
     ops: &[Op],
     channel: &str,
-) -> Result<(Vec<PushResult>, u64), StorageError> {
-    let tx = client.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&OPLOG_LOCK])
-        .await?;
-    // Two reads for the whole batch instead of two per operation: the lock keeps every other
-    // writer out, so what they return stays true except for this push's own writes, which
-    // `known` and `cache` take in as they happen.
-    let ids: Vec<Id> = ops.iter().map(|o| o.id).collect();
-    let mut known = stored_seqs(&tx, &ids).await?;
-    let mut cache = RecordCache::default();
-    let entities: Vec<Id> = ops.iter().map(|o| o.entity_id).collect();
-    cache.preload(&tx, &entities).await?;
-    let mut results = Vec::with_capacity(ops.len());
-    let mut stored = false;
+    origin: u64,
+) -> Result<Pushed, StorageError> {
+    let mut locks = LockSet::default();
     for op in ops {
-        let outcome = push_one(&tx, &mut cache, &mut known, ctx, op).await?;
-        stored |= matches!(outcome, PushOutcome::Accepted { .. });
+        locks.add(op.entity_id, Mode::Exclusive);
+    }
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let tx = client.transaction().await?;
+        let tried = try_push(&tx, ctx, ops, &mut locks).await;
+        match tried {
+            Ok(Ok(pushed)) => {
+                if pushed
+                    .results
+                    .iter()
+                    .any(|r| matches!(r.outcome, PushOutcome::Accepted { .. }))
+                {
+                    let payload = notify::payload(origin, pushed.last, &pushed.touched);
+                    tx.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
+                        .await?;
+                }
+                match tx.commit().await {
+                    Ok(()) => return Ok(pushed),
+                    Err(e) if attempt < MAX_ATTEMPTS && retryable(&e) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(Err(retry)) => {
+                drop(tx);
+                for (id, mode) in retry.locks {
+                    locks.add(id, mode);
+                }
+            }
+            Err(StorageError::Postgres(e)) if attempt < MAX_ATTEMPTS && retryable(&e) => {
+                drop(tx);
+                // Another client's transaction was in the way; let it finish.
+                tokio::time::sleep(std::time::Duration::from_millis(attempt as u64)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether PostgreSQL refused a transaction that may succeed when run again.
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::UNIQUE_VIOLATION
+    })
+}
+
+/// One attempt; `Ok(Err(retry))` when a lock must be taken first.
+async fn try_push(
+    tx: &Transaction<'_>,
+    ctx: &PushContext,
+    ops: &[Op],
+    locks: &mut LockSet,
+) -> Result<Result<Pushed, Retry>, StorageError> {
+    locks.acquire(tx).await?;
+    let mut held = locks.clone();
+    let mut facts = match PgFacts::read_ahead(tx, ops, &mut held).await? {
+        Ok(facts) => facts,
+        Err(retry) => return Ok(Err(retry)),
+    };
+    // The transaction's id (taken now) fixes its positions.
+    let first: i64 = tx
+        .query_one(
+            "SELECT base + (pg_current_xact_id()::text::bigint << 16) FROM log_position",
+            &[],
+        )
+        .await?
+        .get(0);
+    let mut next_position = first as u64;
+    let mut results = Vec::with_capacity(ops.len());
+    let mut touched = Vec::new();
+    let mut placed = Vec::new();
+    let mut last = 0;
+    for op in ops {
+        let decision = loop {
+            match plan::plan(ctx, op, &mut facts) {
+                Ok(decision) => break decision,
+                Err(need) => {
+                    if let Err(retry) = facts.resolve(tx, need, &mut held).await? {
+                        return Ok(Err(retry));
+                    }
+                }
+            }
+        };
+        let outcome = match decision.settled() {
+            Ok(answer) => answer,
+            Err(store) => {
+                if next_position - first as u64 >= POSITIONS_PER_TRANSACTION {
+                    return Err(StorageError::Corrupt(
+                        "a push stored more operations than one transaction may number".into(),
+                    ));
+                }
+                let seq = next_position;
+                next_position += 1;
+                store_op(tx, ctx, op, &store, seq).await?;
+                facts.stored(
+                    op.id,
+                    StoredOp {
+                        seq,
+                        device: op.stamp.device,
+                    },
+                );
+                for (id, before, after) in store.places_written(op.entity_id) {
+                    let state = store.record.as_ref().filter(|_| id == op.entity_id);
+                    facts.wrote(state, id, after);
+                    if before != Some(after) {
+                        placed.push(id);
+                    }
+                }
+                touched.extend_from_slice(&store.buckets);
+                last = seq;
+                PushOutcome::Accepted { seq }
+            }
+        };
         results.push(PushResult {
             op_id: op.id,
             outcome,
         });
     }
-    let last = last_seq(&tx).await?;
-    if stored {
-        tx.execute("SELECT pg_notify($1, $2)", &[&channel, &last.to_string()])
-            .await?;
+    // A user's anchor is the place of a scope entry: cached views of it are read again.
+    if !placed.is_empty() && accounts::any_scope_entry(tx, &placed).await? {
+        accounts::bump_version(tx).await?;
     }
-    tx.commit().await?;
-    Ok((results, last))
+    touched.sort();
+    touched.dedup();
+    Ok(Ok(Pushed {
+        results,
+        last,
+        touched,
+    }))
 }
 
-/// One operation, in the order of `sqlite/oplog.rs`'s `push_one`: the same rules, called the
-/// same way, so the two backends cannot disagree.
-async fn push_one(
+/// Writes what the planner decided for one operation, at position `seq`.
+async fn store_op(
     tx: &Transaction<'_>,
-    cache: &mut RecordCache,
-    known: &mut HashMap<Id, u64>,
     ctx: &PushContext,
     op: &Op,
-) -> Result<PushOutcome, StorageError> {
-    if let Err(r) = rules::check_author(op, ctx) {
-        return Ok(PushOutcome::Rejected {
-            code: r.code,
-            message: r.message,
-        });
-    }
-    if let Some(&seq) = known.get(&op.id) {
-        return Ok(PushOutcome::Duplicate { seq });
-    }
-    let current = cache.load(tx, op.entity_id).await?;
-    let prior = records::load_place(tx, op.entity_id).await?;
-    let admitted = match rules::admit(op, ctx, current) {
-        Ok(a) => a,
-        Err(r) => {
-            return Ok(PushOutcome::Rejected {
-                code: r.code,
-                message: r.message,
-            });
-        }
-    };
-    let (changed, event) = match admitted {
-        Admitted::Record(state) => (Some(state), None),
-        Admitted::Event { event, new_case } => (new_case, Some(event)),
-    };
-    // Where the record sits once the operation is applied; a case event places its case.
-    let place = match &changed {
-        Some(state) => cache.compute_place(tx, state, event.as_ref()).await?,
-        None => match cache.load(tx, op.entity_id).await? {
-            Some(case) => cache.compute_place(tx, &case, event.as_ref()).await?,
-            None => Place::unresolved(op.entity, op.entity_id),
-        },
-    };
-    if let Err(r) = rules::authorize(&ctx.view, op, prior.as_ref(), &place) {
-        return Ok(PushOutcome::Rejected {
-            code: r.code,
-            message: r.message,
-        });
-    }
+    store: &Store,
+    seq: u64,
+) -> Result<(), StorageError> {
+    let seq_i = seq as i64;
     let insert = tx
         .prepare_cached(
-            "INSERT INTO ops (op_id, entity_id, kind, device_id, hlc, scope_key, op, received_ms,
-                              place, prior)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq",
+            "INSERT INTO ops (seq, op_id, entity_id, kind, device_id, hlc, scope_key, op,
+                              received_ms, place, prior)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .await?;
-    let seq: i64 = tx
-        .query_one(
-            &insert,
-            &[
-                &op.id,
-                &op.entity_id,
-                &op.entity.as_str(),
-                &op.stamp.device,
-                &op.stamp.hlc.as_i64(),
-                &rules::key_of(&place.areas),
-                &serde_json::to_string(op)?,
-                &(ctx.now_ms as i64),
-                &serde_json::to_string(&place)?,
-                &prior.as_ref().map(serde_json::to_string).transpose()?,
-            ],
-        )
-        .await?
-        .get(0);
-    let seq = seq as u64;
-    known.insert(op.id, seq);
-    match &changed {
-        Some(state) => cache.save(tx, state, &place, seq).await?,
-        None if prior.as_ref() != Some(&place) => {
-            records::set_place(tx, op.entity_id, &place).await?
-        }
+    tx.execute(
+        &insert,
+        &[
+            &seq_i,
+            &op.id,
+            &op.entity_id,
+            &op.entity.as_str(),
+            &op.stamp.device,
+            &op.stamp.hlc.as_i64(),
+            &rules::key_of(&store.place.areas),
+            &serde_json::to_string(op)?,
+            &(ctx.now_ms as i64),
+            &serde_json::to_string(&store.place)?,
+            &store
+                .prior
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?,
+        ],
+    )
+    .await?;
+    if !store.buckets.is_empty() {
+        let keys: Vec<Vec<u8>> = store
+            .buckets
+            .iter()
+            .map(|b| b.to_bytes().to_vec())
+            .collect();
+        let file = tx
+            .prepare_cached("INSERT INTO op_buckets (bucket, seq) SELECT unnest($1::bytea[]), $2")
+            .await?;
+        tx.execute(&file, &[&keys, &seq_i]).await?;
+    }
+    match &store.record {
+        Some(state) => records::save(tx, state, &store.place, seq).await?,
+        None if store.place_only() => records::set_place(tx, op.entity_id, &store.place).await?,
         None => {}
     }
-    if let Some(event) = &event {
+    if let Some(event) = &store.event {
         // Union by event id: an event already known (sent again inside another operation)
         // keeps its first copy.
         let add = tx
@@ -168,40 +290,18 @@ async fn push_one(
                 &event.case_id,
                 &event.stamp.hlc.as_i64(),
                 &serde_json::to_string(event)?,
-                &(seq as i64),
+                &seq_i,
             ],
         )
         .await?;
     }
-    // A case placed anew (an alarm dispatched, a case moved between buildings) changes which
-    // crews see its building(s).
-    if op.entity == EntityKind::Case && prior.as_ref() != Some(&place) {
-        for building in rules::case_buildings(prior.as_ref(), &place) {
-            records::refresh_responders(tx, building).await?;
-        }
+    for moved in &store.replaced {
+        records::set_place(tx, moved.id, &moved.after).await?;
     }
-    // A record that moved (another grid, another station) takes everything hanging from it
-    // along: their places are recomputed in this same transaction. So does a new record that
-    // others arrived before (an index probe when none did).
-    if prior.as_ref().is_none_or(|p| rules::moved(p, &place)) {
-        cache.replace_family(tx, op.entity_id).await?;
+    for change in store.record_buckets(op.entity_id) {
+        records::refile(tx, &change).await?;
     }
-    Ok(PushOutcome::Accepted { seq })
-}
-
-/// The sequence numbers of those of `op_ids` already stored.
-async fn stored_seqs(
-    client: &impl GenericClient,
-    op_ids: &[Id],
-) -> Result<HashMap<Id, u64>, StorageError> {
-    let stmt = client
-        .prepare_cached("SELECT op_id, seq FROM ops WHERE op_id = ANY($1)")
-        .await?;
-    let rows = client.query(&stmt, &[&op_ids]).await?;
-    Ok(rows
-        .iter()
-        .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
-        .collect())
+    Ok(())
 }
 
 /// The scope key stored with an operation.
@@ -216,38 +316,96 @@ pub async fn scope_key_of(
     Ok(row.and_then(|r| r.get::<_, Option<String>>(0)))
 }
 
-/// Up to `limit` operations after `after`, with their places. One row more than asked is
-/// read to tell whether more follow.
+/// Up to `limit` operations after `after`, below the horizon, filed under any of `buckets`
+/// (every operation when `None`), with their places. Counts what it reads in `reads`.
 pub async fn log_page(
     client: &impl GenericClient,
+    buckets: Option<&[Bucket]>,
     after: u64,
     limit: usize,
+    reads: &ReadCounters,
 ) -> Result<LogPage, StorageError> {
     let after_i = i64::try_from(after).unwrap_or(i64::MAX);
-    let stmt = client
-        .prepare_cached(
-            "SELECT seq, op, place, prior FROM ops WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .await?;
-    let rows = client
-        .query(&stmt, &[&after_i, &(limit as i64 + 1)])
-        .await?;
-    let more = rows.len() > limit;
-    let mut entries = Vec::with_capacity(rows.len().min(limit));
-    for row in rows.iter().take(limit) {
-        let place: Option<&str> = row.get(2);
-        let prior: Option<&str> = row.get(3);
-        entries.push(LogEntry {
-            seq: row.get::<_, i64>(0) as u64,
-            op: serde_json::from_str(row.get::<_, &str>(1))?,
-            place: place.map(serde_json::from_str).transpose()?,
-            prior: prior.map(serde_json::from_str).transpose()?,
-        });
-    }
-    let next = entries.last().map_or(after, |e: &LogEntry| e.seq);
+    let horizon = horizon(client).await?;
+    let (mut rows, more) = match buckets {
+        None => {
+            // One row more than asked tells whether more follow.
+            let stmt = client
+                .prepare_cached(
+                    "SELECT seq, op, place, prior FROM ops WHERE seq > $1 AND seq < $2
+                     ORDER BY seq LIMIT $3",
+                )
+                .await?;
+            let rows = client
+                .query(&stmt, &[&after_i, &horizon, &(limit as i64 + 1)])
+                .await?;
+            reads.log_rows(rows.len());
+            let more = rows.len() > limit;
+            (rows, more)
+        }
+        Some(buckets) => {
+            let scan = client
+                .prepare_cached(
+                    "SELECT seq FROM op_buckets
+                     WHERE bucket = $1 AND seq > $2 AND seq < $3 AND seq <= $4
+                     ORDER BY seq LIMIT $5",
+                )
+                .await?;
+            let mut merge = Merge::new(limit);
+            for bucket in buckets {
+                let bound = merge.bound().unwrap_or(i64::MAX);
+                let key = bucket.to_bytes().to_vec();
+                let seqs: Vec<i64> = client
+                    .query(
+                        &scan,
+                        &[&key, &after_i, &horizon, &bound, &(merge.ask() as i64)],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                reads.bucket_rows(seqs.len());
+                merge.add(seqs);
+            }
+            let (seqs, more) = merge.finish();
+            let fetch = client
+                .prepare_cached(
+                    "SELECT seq, op, place, prior FROM ops WHERE seq = ANY($1) ORDER BY seq",
+                )
+                .await?;
+            let rows = client.query(&fetch, &[&seqs]).await?;
+            reads.log_rows(rows.len());
+            (rows, more)
+        }
+    };
+    rows.truncate(limit);
+    let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+    let next = match entries.last() {
+        Some(last) if more => last.seq,
+        _ => {
+            let stmt = client
+                .prepare_cached("SELECT max(seq) FROM ops WHERE seq < $1")
+                .await?;
+            let end: Option<i64> = client.query_one(&stmt, &[&horizon]).await?.get(0);
+            (end.unwrap_or(0) as u64).max(after)
+        }
+    };
     Ok(LogPage {
         entries,
         next,
         more,
+    })
+}
+
+fn entry(row: &tokio_postgres::Row) -> Result<LogEntry, StorageError> {
+    let op: &str = row.get(1);
+    let place: Option<&str> = row.get(2);
+    let prior: Option<&str> = row.get(3);
+    Ok(LogEntry {
+        seq: row.get::<_, i64>(0) as u64,
+        bytes: op.len(),
+        op: serde_json::from_str(op)?,
+        place: place.map(serde_json::from_str).transpose()?,
+        prior: prior.map(serde_json::from_str).transpose()?,
     })
 }

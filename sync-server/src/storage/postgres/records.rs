@@ -1,6 +1,5 @@
-//! Reading and writing the materialized state of records (`records` table) with their places,
-//! and the case histories (`case_events`); and [`RecordCache`]: the records one push has read,
-//! through which the pure rules look records up.
+//! Reading and writing the materialized state of records (`records` table) with their places and
+//! bucket rows, and the case histories (`case_events`).
 
 use std::collections::HashMap;
 
@@ -13,6 +12,7 @@ use gridwork_domain::workflow::CaseEvent;
 use tokio_postgres::Row;
 
 use crate::rules;
+use crate::rules::plan::BucketChange;
 use crate::storage::{PlacedRecord, StorageError};
 
 /// A record's merged state, tombstoned ones included.
@@ -131,41 +131,31 @@ pub async fn events_of(
     Ok(events)
 }
 
-/// The stations the alarms in `building` were dispatched to, from its cases' stored places.
-pub async fn responders_of(
+/// Changes a record's rows in `record_buckets`.
+pub async fn refile(
     client: &impl GenericClient,
-    building: Id,
-) -> Result<Vec<Id>, StorageError> {
-    let stmt = client
-        .prepare_cached(
-            "SELECT place FROM records WHERE parent = $1 AND kind = 'case' AND place IS NOT NULL",
-        )
-        .await?;
-    let mut facts = Vec::new();
-    for row in client.query(&stmt, &[&building]).await? {
-        let place: Place = serde_json::from_str(row.get::<_, &str>(0))?;
-        facts.extend(place.case);
-    }
-    Ok(rules::responders(&facts))
-}
-
-/// After a case's place changed (an alarm dispatched, a case moved to another building):
-/// brings the building's stored responders up to date. Nothing hangs from them (they show
-/// the building alone), so nothing else moves.
-pub async fn refresh_responders(
-    client: &impl GenericClient,
-    building: Id,
+    change: &BucketChange,
 ) -> Result<(), StorageError> {
-    let Some(mut place) = load_place(client, building).await? else {
-        return Ok(());
-    };
-    if place.kind != EntityKind::Building {
-        return Ok(());
+    if !change.remove.is_empty() {
+        let keys: Vec<Vec<u8>> = change
+            .remove
+            .iter()
+            .map(|b| b.to_bytes().to_vec())
+            .collect();
+        let stmt = client
+            .prepare_cached("DELETE FROM record_buckets WHERE id = $1 AND bucket = ANY($2)")
+            .await?;
+        client.execute(&stmt, &[&change.id, &keys]).await?;
     }
-    let now = responders_of(client, building).await?;
-    if place.responders != now {
-        place.responders = now;
-        set_place(client, building, &place).await?;
+    if !change.add.is_empty() {
+        let keys: Vec<Vec<u8>> = change.add.iter().map(|b| b.to_bytes().to_vec()).collect();
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO record_buckets (bucket, id) SELECT unnest($2::bytea[]), $1
+                 ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        client.execute(&stmt, &[&change.id, &keys]).await?;
     }
     Ok(())
 }
@@ -205,12 +195,13 @@ pub async fn family(
         .collect()
 }
 
-/// Up to `limit` records after `after` in id order, and whether more follow.
+/// Up to `limit` records after `after` in id order, the length of each one's stored JSON, and
+/// whether more follow.
 pub async fn rows(
     client: &impl GenericClient,
     after: Option<Id>,
     limit: usize,
-) -> Result<(Vec<PlacedRecord>, bool), StorageError> {
+) -> Result<(Vec<PlacedRecord>, Vec<usize>, bool), StorageError> {
     // `uuid` sorts as `Uuid` does (byte order), so `after` works as in SQLite.
     let stmt = client
         .prepare_cached(
@@ -220,136 +211,29 @@ pub async fn rows(
         .await?;
     let rows = client.query(&stmt, &[&after, &(limit as i64 + 1)]).await?;
     let more = rows.len() > limit;
-    let records = rows
-        .iter()
-        .take(limit)
-        .map(placed)
-        .collect::<Result<_, _>>()?;
-    Ok((records, more))
+    let mut records = Vec::with_capacity(rows.len().min(limit));
+    let mut bytes = Vec::with_capacity(rows.len().min(limit));
+    for row in rows.iter().take(limit) {
+        records.push(placed(row)?);
+        bytes.push(row.get::<_, &str>(0).len());
+    }
+    Ok((records, bytes, more))
 }
 
-/// A lookup found a record this push has not read yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Miss(pub Id);
-
-/// The records one push transaction has read or written, as that transaction sees them (every
-/// write of a state goes through [`RecordCache::save`]; the oplog lock keeps other writers out
-/// meanwhile). Places are not kept here: they are read from the transaction each time.
-#[derive(Debug, Default)]
-pub struct RecordCache {
-    seen: HashMap<Id, Option<RecordState>>,
-}
-
-impl RecordCache {
-    /// A record, read once per push.
-    pub async fn load(
-        &mut self,
-        client: &impl GenericClient,
-        id: Id,
-    ) -> Result<Option<RecordState>, StorageError> {
-        if let Some(state) = self.seen.get(&id) {
-            return Ok(state.clone());
-        }
-        let state = load(client, id).await?;
-        self.seen.insert(id, state.clone());
-        Ok(state)
+/// These records (those stored), in id order, with the length of each one's stored JSON.
+pub async fn load_placed(
+    client: &impl GenericClient,
+    ids: &[Id],
+) -> Result<(Vec<PlacedRecord>, Vec<usize>), StorageError> {
+    let stmt = client
+        .prepare_cached("SELECT state, place FROM records WHERE id = ANY($1) ORDER BY id")
+        .await?;
+    let rows = client.query(&stmt, &[&ids]).await?;
+    let mut records = Vec::with_capacity(rows.len());
+    let mut bytes = Vec::with_capacity(rows.len());
+    for row in &rows {
+        records.push(placed(row)?);
+        bytes.push(row.get::<_, &str>(0).len());
     }
-
-    /// Reads the records of `ids` in one query (those not stored are remembered as absent).
-    pub async fn preload(
-        &mut self,
-        client: &impl GenericClient,
-        ids: &[Id],
-    ) -> Result<(), StorageError> {
-        let stmt = client
-            .prepare_cached("SELECT id, state FROM records WHERE id = ANY($1)")
-            .await?;
-        for row in client.query(&stmt, &[&ids]).await? {
-            let state: RecordState = serde_json::from_str(row.get::<_, &str>(1))?;
-            self.seen.insert(row.get(0), Some(state));
-        }
-        for id in ids {
-            self.seen.entry(*id).or_insert(None);
-        }
-        Ok(())
-    }
-
-    /// Writes a record and keeps it for later lookups in the same push.
-    pub async fn save(
-        &mut self,
-        client: &impl GenericClient,
-        state: &RecordState,
-        place: &Place,
-        seq: u64,
-    ) -> Result<(), StorageError> {
-        save(client, state, place, seq).await?;
-        self.seen.insert(state.id, Some(state.clone()));
-        Ok(())
-    }
-
-    /// Runs a rule that looks records up ([`rules::place`], [`rules::scope_key`]) with those
-    /// read so far. The rules are pure and synchronous, so a record not read yet stops the run
-    /// with a [`Miss`]; it is read and the rule runs again. A chain of n links costs n reads,
-    /// as a blocking lookup would, and the rule itself is the same function the SQLite backend
-    /// calls.
-    pub async fn resolve<T>(
-        &mut self,
-        client: &impl GenericClient,
-        mut rule: impl FnMut(&mut dyn FnMut(Id) -> Result<Option<RecordState>, Miss>) -> Result<T, Miss>,
-    ) -> Result<T, StorageError> {
-        loop {
-            let seen = &self.seen;
-            let mut lookup = |id: Id| seen.get(&id).cloned().ok_or(Miss(id));
-            match rule(&mut lookup) {
-                Ok(value) => return Ok(value),
-                Err(Miss(id)) => {
-                    let state = load(client, id).await?;
-                    self.seen.insert(id, state);
-                }
-            }
-        }
-    }
-
-    /// The place of `state` computed from the stored records it links to, with `extra` events
-    /// besides the stored ones (a case event being admitted).
-    pub async fn compute_place(
-        &mut self,
-        client: &impl GenericClient,
-        state: &RecordState,
-        extra: Option<&CaseEvent>,
-    ) -> Result<Place, StorageError> {
-        let mut events = if state.kind == EntityKind::Case {
-            events_of(client, &[state.id]).await?
-        } else {
-            vec![]
-        };
-        events.extend(extra.cloned());
-        let mut place = self
-            .resolve(client, |mut lookup| {
-                rules::place(state, &events, &mut lookup)
-            })
-            .await?;
-        if state.kind == EntityKind::Building {
-            place.responders = responders_of(client, state.id).await?;
-        }
-        Ok(place)
-    }
-
-    /// After `root`'s place changed: recomputes the places of everything hanging from it.
-    pub async fn replace_family(
-        &mut self,
-        client: &impl GenericClient,
-        root: Id,
-    ) -> Result<(), StorageError> {
-        for member in family(client, root).await? {
-            if member.state.id == root {
-                continue;
-            }
-            let place = self.compute_place(client, &member.state, None).await?;
-            if member.place.as_ref() != Some(&place) {
-                set_place(client, member.state.id, &place).await?;
-            }
-        }
-        Ok(())
-    }
+    Ok((records, bytes))
 }

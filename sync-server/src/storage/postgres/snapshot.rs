@@ -1,34 +1,78 @@
-//! Snapshot reads: records in id order with their places, read in one repeatable-read
-//! transaction with the last sequence number so the two agree; and the events of a set of cases.
+//! Snapshot reads: records in id order with their places (those filed under a reader's buckets,
+//! or all of them), with the end of the log they include; and the events of a set of cases.
+//!
+//! The end of the log is read first, below the horizon (`oplog.rs`): every operation up to it
+//! had committed when it was read, so every record read afterwards includes it (later ones too,
+//! which merging makes harmless).
 
-use deadpool_postgres::Client;
+use deadpool_postgres::GenericClient;
 use gridwork_domain::ids::Id;
+use gridwork_domain::scope::Bucket;
 use gridwork_domain::workflow::CaseEvent;
-use tokio_postgres::IsolationLevel;
 
 use super::{oplog, records};
-use crate::storage::{RecordRows, StorageError};
+use crate::storage::bucket_scan::Merge;
+use crate::storage::{ReadCounters, RecordRows, StorageError};
 
-/// Up to `limit` records with ids after `after`, with the sequence number they include.
+/// Up to `limit` records with ids after `after` filed under any of `buckets` (all records when
+/// `None`), with the end of the log they include. Counts what it reads in `reads`.
 pub async fn rows(
-    client: &mut Client,
+    client: &impl GenericClient,
+    buckets: Option<&[Bucket]>,
     after: Option<Id>,
     limit: usize,
+    reads: &ReadCounters,
 ) -> Result<RecordRows, StorageError> {
-    // One snapshot of the database for both reads: the log's end and the records agree.
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
-    let seq = oplog::last_seq(&tx).await?;
-    let (records, more) = records::rows(&tx, after, limit).await?;
-    tx.commit().await?;
-    Ok(RecordRows { seq, records, more })
+    let (seq, _) = oplog::end_of_log(client).await?;
+    let (records, bytes, more) = match buckets {
+        None => {
+            let rows = records::rows(client, after, limit).await?;
+            reads.record_rows(rows.0.len() + usize::from(rows.2));
+            rows
+        }
+        Some(buckets) => {
+            // `uuid` compares as `Uuid` does, so the merge and the ranges agree.
+            let scan = client
+                .prepare_cached(
+                    "SELECT id FROM record_buckets
+                     WHERE bucket = $1 AND ($2::uuid IS NULL OR id > $2)
+                       AND ($3::uuid IS NULL OR id <= $3)
+                     ORDER BY id LIMIT $4",
+                )
+                .await?;
+            let mut merge = Merge::new(limit);
+            for bucket in buckets {
+                let key = bucket.to_bytes().to_vec();
+                let ids: Vec<Id> = client
+                    .query(
+                        &scan,
+                        &[&key, &after, &merge.bound(), &(merge.ask() as i64)],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                reads.bucket_rows(ids.len());
+                merge.add(ids);
+            }
+            let (ids, more) = merge.finish();
+            let (records, bytes) = records::load_placed(client, &ids).await?;
+            reads.record_rows(records.len());
+            (records, bytes, more)
+        }
+    };
+    Ok(RecordRows {
+        seq,
+        records,
+        bytes,
+        more,
+    })
 }
 
 /// Every event of these cases, each case's in stamp order.
-pub async fn events(client: &Client, cases: &[Id]) -> Result<Vec<CaseEvent>, StorageError> {
+pub async fn events(
+    client: &impl GenericClient,
+    cases: &[Id],
+) -> Result<Vec<CaseEvent>, StorageError> {
     records::events_of(client, cases).await
 }

@@ -5,6 +5,7 @@ use gridwork_domain::sync::Role;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use uuid::Uuid;
 
+use crate::auth::{self, enrollment_code::StoredCode};
 use crate::clock;
 use crate::storage::{DeviceCredentials, DeviceInfo, EnrollError, StorageError, User};
 
@@ -21,7 +22,8 @@ pub fn create_user(
         role,
         scope,
     };
-    conn.execute(
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
         "INSERT INTO users (id, name, role, scope, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             user.id.to_string(),
@@ -31,7 +33,51 @@ pub fn create_user(
             clock::now_ms() as i64
         ],
     )?;
+    file_scope(&tx, user.id, &user.scope)?;
+    tx.commit()?;
     Ok(user)
+}
+
+/// Records `scope` as `user`'s scope entries (replacing any before).
+fn file_scope(conn: &Connection, user: Id, scope: &[Id]) -> Result<(), StorageError> {
+    conn.execute(
+        "DELETE FROM scope_entries WHERE user_id = ?1",
+        [user.to_string()],
+    )?;
+    for id in scope {
+        conn.execute(
+            "INSERT OR IGNORE INTO scope_entries (id, user_id) VALUES (?1, ?2)",
+            params![id.to_string(), user.to_string()],
+        )?;
+    }
+    Ok(())
+}
+
+/// Moves the accounts version on: every cached token check and view is read again.
+pub fn bump_version(conn: &Connection) -> Result<(), StorageError> {
+    conn.prepare_cached("UPDATE accounts_version SET version = version + 1")?
+        .execute([])?;
+    Ok(())
+}
+
+/// The accounts version (see migration 004).
+pub fn version(conn: &Connection) -> Result<u64, StorageError> {
+    let v: i64 = conn
+        .prepare_cached("SELECT version FROM accounts_version")?
+        .query_row([], |r| r.get(0))?;
+    Ok(v as u64)
+}
+
+/// Whether any of `ids` is some user's scope entry.
+pub fn any_scope_entry(conn: &Connection, ids: &[Id]) -> Result<bool, StorageError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM scope_entries WHERE id = ?1)")?;
+    for id in ids {
+        if stmt.query_row([id.to_string()], |r| r.get::<_, bool>(0))? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// A user by id.
@@ -45,10 +91,16 @@ pub fn user(conn: &mut Connection, id: Id) -> Result<Option<User>, StorageError>
 
 /// Replaces a user's scope; `false` when there is no such user.
 pub fn set_user_scope(conn: &mut Connection, id: Id, scope: &[Id]) -> Result<bool, StorageError> {
-    let n = conn.execute(
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let n = tx.execute(
         "UPDATE users SET scope = ?2 WHERE id = ?1",
         params![id.to_string(), serde_json::to_string(scope)?],
     )?;
+    if n == 1 {
+        file_scope(&tx, id, scope)?;
+        bump_version(&tx)?;
+    }
+    tx.commit()?;
     Ok(n == 1)
 }
 
@@ -106,15 +158,15 @@ pub fn redeem(
         )
         .optional()
         .map_err(db)?;
-    let Some((user_id, expires_ms, used_ms)) = code else {
-        return Err(EnrollError::UnknownCode);
-    };
-    if used_ms.is_some() {
-        return Err(EnrollError::CodeUsed);
-    }
-    if now_ms as i64 >= expires_ms {
-        return Err(EnrollError::CodeExpired);
-    }
+    let code = code
+        .map(|(user_id, expires_ms, used_ms)| {
+            Ok::<_, StorageError>(StoredCode {
+                user: parse_id(&user_id)?,
+                expires_ms: expires_ms.max(0) as u64,
+                used: used_ms.is_some(),
+            })
+        })
+        .transpose()?;
     let exists: bool = tx
         .query_row(
             "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1)",
@@ -122,9 +174,7 @@ pub fn redeem(
             |r| r.get(0),
         )
         .map_err(db)?;
-    if exists {
-        return Err(EnrollError::DeviceExists(device));
-    }
+    let user_id = auth::enrollment_code::judge(code, device, exists, now_ms)?.to_string();
     tx.execute(
         "UPDATE enrollment_codes SET used_ms = ?1, device_id = ?2 WHERE code_hash = ?3",
         params![now_ms as i64, device.to_string(), code_hash],
@@ -181,10 +231,15 @@ pub fn credentials(
 
 /// Marks a device revoked (keeping the first revocation time).
 pub fn revoke(conn: &mut Connection, device: DeviceId, now_ms: u64) -> Result<bool, StorageError> {
-    let n = conn.execute(
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let n = tx.execute(
         "UPDATE devices SET revoked_ms = coalesce(revoked_ms, ?1) WHERE id = ?2",
         params![now_ms as i64, device.to_string()],
     )?;
+    if n > 0 {
+        bump_version(&tx)?;
+    }
+    tx.commit()?;
     Ok(n > 0)
 }
 

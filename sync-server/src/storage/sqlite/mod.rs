@@ -17,9 +17,11 @@ use gridwork_domain::workflow::CaseEvent;
 use rusqlite::Connection;
 use tokio::sync::watch;
 
+use gridwork_domain::scope::Bucket;
+
 use super::{
     DeviceCredentials, DeviceInfo, EnrollError, LogPage, PlacedRecord, ReadCounters, ReadCounts,
-    RecordRows, Storage, StorageError, User,
+    RecordRows, Storage, StorageError, User, Wakeups,
 };
 use crate::rules::PushContext;
 
@@ -38,7 +40,9 @@ pub struct SqliteStorage {
     inner: Arc<Inner>,
     /// The last stored sequence number, for long polls.
     last_seq: watch::Sender<u64>,
-    reads: ReadCounters,
+    /// The long polls waiting, by the buckets they read.
+    wakeups: Arc<Wakeups>,
+    reads: Arc<ReadCounters>,
 }
 
 #[derive(Debug)]
@@ -61,7 +65,8 @@ impl SqliteStorage {
                 readers: Mutex::new(vec![]),
             }),
             last_seq: watch::Sender::new(last),
-            reads: ReadCounters::default(),
+            wakeups: Arc::default(),
+            reads: Arc::default(),
         })
     }
 
@@ -117,25 +122,51 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Storage for SqliteStorage {
     async fn push(&self, ctx: PushContext, ops: Vec<Op>) -> Result<Vec<PushResult>, StorageError> {
-        let (results, last) = self
+        let pushed = self
             .write(move |conn| oplog::push(conn, &ctx, &ops))
             .await?;
+        let last = pushed.last;
         self.last_seq.send_if_modified(|seen| {
             let moved = last > *seen;
             *seen = (*seen).max(last);
             moved
         });
-        Ok(results)
+        if !pushed.touched.is_empty() {
+            self.wakeups.wake(&pushed.touched, last);
+        } else if pushed.results.iter().any(|r| {
+            matches!(
+                r.outcome,
+                gridwork_domain::sync::PushOutcome::Accepted { .. }
+            )
+        }) {
+            // Stored, but filed under no bucket (a record whose place is not resolved yet):
+            // only readers of everything can see it.
+            self.wakeups.wake(&[], last);
+        }
+        Ok(pushed.results)
     }
 
-    async fn log_page(&self, after: u64, limit: usize) -> Result<LogPage, StorageError> {
-        let page = self
-            .read(move |conn| oplog::log_page(conn, after, limit))
-            .await?;
-        // The row read past the page to tell whether more follow counts too.
-        self.reads
-            .log_rows(page.entries.len() + usize::from(page.more));
-        Ok(page)
+    async fn log_page(
+        &self,
+        buckets: Option<Vec<Bucket>>,
+        after: u64,
+        limit: usize,
+    ) -> Result<LogPage, StorageError> {
+        let reads = self.reads.clone();
+        self.read(move |conn| oplog::log_page(conn, buckets.as_deref(), after, limit, &reads))
+            .await
+    }
+
+    async fn log_end(&self) -> Result<u64, StorageError> {
+        self.read(|conn| oplog::last_seq(conn)).await
+    }
+
+    async fn accounts_version(&self) -> Result<u64, StorageError> {
+        self.read(|conn| accounts::version(conn)).await
+    }
+
+    fn wakeups(&self) -> &Arc<Wakeups> {
+        &self.wakeups
     }
 
     fn read_counts(&self) -> ReadCounts {
@@ -148,15 +179,13 @@ impl Storage for SqliteStorage {
 
     async fn record_rows(
         &self,
+        buckets: Option<Vec<Bucket>>,
         after: Option<Id>,
         limit: usize,
     ) -> Result<RecordRows, StorageError> {
-        let rows = self
-            .read(move |conn| snapshot::rows(conn, after, limit))
-            .await?;
-        self.reads
-            .record_rows(rows.records.len() + usize::from(rows.more));
-        Ok(rows)
+        let reads = self.reads.clone();
+        self.read(move |conn| snapshot::rows(conn, buckets.as_deref(), after, limit, &reads))
+            .await
     }
 
     async fn family(&self, root: Id) -> Result<Vec<PlacedRecord>, StorageError> {

@@ -23,7 +23,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "003_alarm_responders",
         include_str!("../../../migrations/003_alarm_responders.sql"),
     ),
+    (
+        "004_scope_buckets",
+        include_str!("../../../migrations/004_scope_buckets.sql"),
+    ),
 ];
+
+/// The version that added scope buckets: upgrading to it files what was stored before.
+const BUCKETS_VERSION: i64 = 4;
 
 /// The version that added places: upgrading to it, and past it, computes the places a
 /// migration left empty.
@@ -96,6 +103,9 @@ fn migrate(conn: &Connection) -> Result<(), StorageError> {
         if i as i64 + 1 >= PLACES_VERSION {
             super::records::backfill_places(&tx)?;
         }
+        if i as i64 + 1 == BUCKETS_VERSION {
+            super::records::backfill_buckets(&tx)?;
+        }
     }
     tx.commit()?;
     Ok(())
@@ -158,7 +168,7 @@ mod tests {
             json!({ "kind": "alarm", "area_id": grid.id, "building_id": building.id }),
         );
         for (seq, state) in [&grid, &building, &alarm].into_iter().enumerate() {
-            let place = records::compute_place(&conn, state, None).unwrap();
+            let place = records::compute_place(&conn, state).unwrap();
             records::save(&conn, state, &place, seq as u64 + 1).unwrap();
         }
         let dispatch = CaseEvent {
@@ -180,15 +190,22 @@ mod tests {
             ],
         )
         .unwrap();
-        let place = records::compute_place(&conn, &alarm, None).unwrap();
+        let place = records::compute_place(&conn, &alarm).unwrap();
         records::set_place(&conn, alarm.id, &place).unwrap();
-        // As a server of version 2 left it: the building's place without its responders, and
-        // no index of cases by parent.
+        // As a server of version 2 left it: the building's place without its responders, no
+        // index of cases by parent, no scope buckets.
         let mut old = records::load_place(&conn, building.id).unwrap().unwrap();
         old.responders.clear();
         records::set_place(&conn, building.id, &old).unwrap();
-        conn.execute_batch("DROP INDEX records_cases_by_parent")
-            .unwrap();
+        conn.execute_batch(
+            "DROP INDEX records_cases_by_parent;
+             DROP TABLE op_buckets;
+             DROP TABLE record_buckets;
+             DROP TABLE accounts_version;
+             DROP TABLE scope_entries;
+             CREATE INDEX ops_by_scope ON ops (scope_key, seq);",
+        )
+        .unwrap();
         conn.pragma_update(None, "user_version", 2).unwrap();
         drop(conn);
 

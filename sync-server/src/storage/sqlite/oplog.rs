@@ -1,14 +1,17 @@
 //! The operation log: appending a push batch in one transaction, reading pages after a cursor.
 
 use gridwork_domain::ids::Id;
-use gridwork_domain::op::{EntityKind, Op};
-use gridwork_domain::scope::Place;
+use gridwork_domain::op::Op;
+use gridwork_domain::scope::Bucket;
 use gridwork_domain::sync::{PushOutcome, PushResult};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::records;
-use crate::rules::{self, Admitted, PushContext};
-use crate::storage::{LogEntry, LogPage, StorageError};
+use super::accounts;
+use super::records::{self, SqliteFacts};
+use crate::rules::plan::{self, Store};
+use crate::rules::{self, PushContext};
+use crate::storage::bucket_scan::Merge;
+use crate::storage::{LogEntry, LogPage, Pushed, ReadCounters, StorageError};
 
 /// The last stored sequence number (0 for an empty log).
 pub fn last_seq(conn: &Connection) -> Result<u64, StorageError> {
@@ -16,17 +19,24 @@ pub fn last_seq(conn: &Connection) -> Result<u64, StorageError> {
     Ok(seq.unwrap_or(0) as u64)
 }
 
-/// Decides and stores a batch (see [`crate::storage::Storage::push`]); returns the answers and
-/// the last sequence number after the batch.
-pub fn push(
-    conn: &mut Connection,
-    ctx: &PushContext,
-    ops: &[Op],
-) -> Result<(Vec<PushResult>, u64), StorageError> {
+/// Decides and stores a batch (see [`crate::storage::Storage::push`]) in one immediate
+/// transaction: the planner decides each operation, this writes what it decided. Returns the
+/// answers, the last sequence number after the batch, and the buckets the stored operations
+/// were filed under (whose waiting polls to wake).
+pub fn push(conn: &mut Connection, ctx: &PushContext, ops: &[Op]) -> Result<Pushed, StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(ops.len());
+    let mut touched = Vec::new();
     for op in ops {
-        let outcome = push_one(&tx, ctx, op)?;
+        let decision = plan::plan(ctx, op, &mut SqliteFacts { conn: &tx })?;
+        let outcome = match decision.settled() {
+            Ok(answer) => answer,
+            Err(store) => {
+                let seq = store_op(&tx, ctx, op, &store)?;
+                touched.extend_from_slice(&store.buckets);
+                PushOutcome::Accepted { seq }
+            }
+        };
         results.push(PushResult {
             op_id: op.id,
             outcome,
@@ -34,48 +44,22 @@ pub fn push(
     }
     let last = last_seq(&tx)?;
     tx.commit()?;
-    Ok((results, last))
+    touched.sort();
+    touched.dedup();
+    Ok(Pushed {
+        results,
+        last,
+        touched,
+    })
 }
 
-fn push_one(tx: &Transaction<'_>, ctx: &PushContext, op: &Op) -> Result<PushOutcome, StorageError> {
-    if let Err(r) = rules::check_author(op, ctx) {
-        return Ok(PushOutcome::Rejected {
-            code: r.code,
-            message: r.message,
-        });
-    }
-    if let Some(seq) = seq_of(tx, op.id)? {
-        return Ok(PushOutcome::Duplicate { seq });
-    }
-    let current = records::load(tx, op.entity_id)?;
-    let prior = records::load_place(tx, op.entity_id)?;
-    let admitted = match rules::admit(op, ctx, current) {
-        Ok(a) => a,
-        Err(r) => {
-            return Ok(PushOutcome::Rejected {
-                code: r.code,
-                message: r.message,
-            });
-        }
-    };
-    let (changed, event) = match admitted {
-        Admitted::Record(state) => (Some(state), None),
-        Admitted::Event { event, new_case } => (new_case, Some(event)),
-    };
-    // Where the record sits once the operation is applied; a case event places its case.
-    let place = match &changed {
-        Some(state) => records::compute_place(tx, state, event.as_ref())?,
-        None => match records::load(tx, op.entity_id)? {
-            Some(case) => records::compute_place(tx, &case, event.as_ref())?,
-            None => Place::unresolved(op.entity, op.entity_id),
-        },
-    };
-    if let Err(r) = rules::authorize(&ctx.view, op, prior.as_ref(), &place) {
-        return Ok(PushOutcome::Rejected {
-            code: r.code,
-            message: r.message,
-        });
-    }
+/// Writes what the planner decided for one operation; returns its sequence number.
+fn store_op(
+    tx: &Transaction<'_>,
+    ctx: &PushContext,
+    op: &Op,
+    store: &Store,
+) -> Result<u64, StorageError> {
     tx.prepare_cached(
         "INSERT INTO ops (op_id, entity_id, kind, device_id, hlc, scope_key, op, received_ms,
                           place, prior)
@@ -87,19 +71,27 @@ fn push_one(tx: &Transaction<'_>, ctx: &PushContext, op: &Op) -> Result<PushOutc
         op.entity.as_str(),
         op.stamp.device.to_string(),
         op.stamp.hlc.as_i64(),
-        rules::key_of(&place.areas),
+        rules::key_of(&store.place.areas),
         serde_json::to_string(op)?,
         ctx.now_ms as i64,
-        serde_json::to_string(&place)?,
-        prior.as_ref().map(serde_json::to_string).transpose()?,
+        serde_json::to_string(&store.place)?,
+        store
+            .prior
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?,
     ])?;
     let seq = tx.last_insert_rowid() as u64;
-    match &changed {
-        Some(state) => records::save(tx, state, &place, seq)?,
-        None if prior.as_ref() != Some(&place) => records::set_place(tx, op.entity_id, &place)?,
+    for bucket in &store.buckets {
+        tx.prepare_cached("INSERT INTO op_buckets (bucket, seq) VALUES (?1, ?2)")?
+            .execute(params![bucket.to_bytes().as_slice(), seq as i64])?;
+    }
+    match &store.record {
+        Some(state) => records::save(tx, state, &store.place, seq)?,
+        None if store.place_only() => records::set_place(tx, op.entity_id, &store.place)?,
         None => {}
     }
-    if let Some(event) = &event {
+    if let Some(event) = &store.event {
         // Union by event id: an event already known (sent again inside another operation)
         // keeps its first copy.
         tx.prepare_cached(
@@ -114,29 +106,23 @@ fn push_one(tx: &Transaction<'_>, ctx: &PushContext, op: &Op) -> Result<PushOutc
             seq as i64,
         ])?;
     }
-    // A case placed anew (an alarm dispatched, a case moved between buildings) changes which
-    // crews see its building(s).
-    if op.entity == EntityKind::Case && prior.as_ref() != Some(&place) {
-        for building in rules::case_buildings(prior.as_ref(), &place) {
-            records::refresh_responders(tx, building)?;
-        }
+    for moved in &store.replaced {
+        records::set_place(tx, moved.id, &moved.after)?;
     }
-    // A record that moved (another grid, another station) takes everything hanging from it
-    // along: their places are recomputed in this same transaction. So does a new record that
-    // others arrived before (an index probe when none did).
-    if prior.as_ref().is_none_or(|p| rules::moved(p, &place)) {
-        records::replace_family(tx, op.entity_id)?;
+    for change in store.record_buckets(op.entity_id) {
+        records::refile(tx, &change)?;
     }
-    Ok(PushOutcome::Accepted { seq })
-}
-
-/// The sequence number of a stored operation.
-fn seq_of(conn: &Connection, op_id: Id) -> Result<Option<u64>, StorageError> {
-    let seq: Option<i64> = conn
-        .prepare_cached("SELECT seq FROM ops WHERE op_id = ?1")?
-        .query_row([op_id.to_string()], |r| r.get(0))
-        .optional()?;
-    Ok(seq.map(|s| s as u64))
+    // A user's anchor is the place of a scope entry: cached views of it are read again.
+    let placed: Vec<Id> = store
+        .places_written(op.entity_id)
+        .into_iter()
+        .filter(|(_, before, after)| *before != Some(*after))
+        .map(|(id, _, _)| id)
+        .collect();
+    if accounts::any_scope_entry(tx, &placed)? {
+        accounts::bump_version(tx)?;
+    }
+    Ok(seq)
 }
 
 /// The scope key stored with an operation.
@@ -148,40 +134,95 @@ pub fn scope_key_of(conn: &mut Connection, op_id: Id) -> Result<Option<String>, 
     Ok(key.flatten())
 }
 
-/// Up to `limit` operations after `after`, with their places. One row more than asked is
-/// read to tell whether more follow.
-pub fn log_page(conn: &mut Connection, after: u64, limit: usize) -> Result<LogPage, StorageError> {
+/// Up to `limit` operations after `after` filed under any of `buckets` (every operation when
+/// `None`), with their places, read in one read transaction with the end of the log so the
+/// two agree. Counts what it reads in `reads`.
+pub fn log_page(
+    conn: &mut Connection,
+    buckets: Option<&[Bucket]>,
+    after: u64,
+    limit: usize,
+    reads: &ReadCounters,
+) -> Result<LogPage, StorageError> {
     let after_i = i64::try_from(after).unwrap_or(i64::MAX);
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, op, place, prior FROM ops WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![after_i, limit as i64 + 1], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
-    })?;
-    let mut entries = Vec::with_capacity(limit.min(1024));
-    let mut more = false;
-    for row in rows {
-        let (seq, op, place, prior) = row?;
-        if entries.len() == limit {
-            more = true;
-            break;
+    let tx = conn.transaction()?;
+    let end = last_seq(&tx)?;
+    let (entries, more) = match buckets {
+        None => {
+            // One row more than asked tells whether more follow.
+            let mut stmt = tx.prepare_cached(
+                "SELECT seq, op, place, prior FROM ops WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let mut rows = stmt.query(params![after_i, limit as i64 + 1])?;
+            let mut entries = Vec::with_capacity(limit.min(1024));
+            let mut more = false;
+            while let Some(row) = rows.next()? {
+                if entries.len() == limit {
+                    more = true;
+                    break;
+                }
+                entries.push(entry(row)?);
+            }
+            reads.log_rows(entries.len() + usize::from(more));
+            (entries, more)
         }
-        entries.push(LogEntry {
-            seq: seq as u64,
-            op: serde_json::from_str(&op)?,
-            place: place.map(|p| serde_json::from_str(&p)).transpose()?,
-            prior: prior.map(|p| serde_json::from_str(&p)).transpose()?,
-        });
-    }
-    let next = entries.last().map_or(after, |e: &LogEntry| e.seq);
+        Some(buckets) => {
+            let mut merge = Merge::new(limit);
+            for bucket in buckets {
+                let bound = merge.bound().unwrap_or(i64::MAX);
+                let mut stmt = tx.prepare_cached(
+                    "SELECT seq FROM op_buckets WHERE bucket = ?1 AND seq > ?2 AND seq <= ?3
+                     ORDER BY seq LIMIT ?4",
+                )?;
+                let seqs = stmt
+                    .query_map(
+                        params![
+                            bucket.to_bytes().as_slice(),
+                            after_i,
+                            bound,
+                            merge.ask() as i64
+                        ],
+                        |r| r.get::<_, i64>(0),
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?;
+                reads.bucket_rows(seqs.len());
+                merge.add(seqs);
+            }
+            let (seqs, more) = merge.finish();
+            let mut entries = Vec::with_capacity(seqs.len());
+            let mut stmt =
+                tx.prepare_cached("SELECT seq, op, place, prior FROM ops WHERE seq = ?1")?;
+            for seq in seqs {
+                let mut rows = stmt.query([seq])?;
+                if let Some(row) = rows.next()? {
+                    entries.push(entry(row)?);
+                }
+            }
+            reads.log_rows(entries.len());
+            (entries, more)
+        }
+    };
+    let next = match entries.last() {
+        Some(last) if more => last.seq,
+        _ => end.max(after),
+    };
     Ok(LogPage {
         entries,
         next,
         more,
+    })
+}
+
+/// A log entry from a row of `seq, op, place, prior`.
+fn entry(row: &rusqlite::Row<'_>) -> Result<LogEntry, StorageError> {
+    let op: String = row.get(1)?;
+    let place: Option<String> = row.get(2)?;
+    let prior: Option<String> = row.get(3)?;
+    Ok(LogEntry {
+        seq: row.get::<_, i64>(0)? as u64,
+        bytes: op.len(),
+        op: serde_json::from_str(&op)?,
+        place: place.map(|p| serde_json::from_str(&p)).transpose()?,
+        prior: prior.map(|p| serde_json::from_str(&p)).transpose()?,
     })
 }

@@ -4,11 +4,12 @@
 use gridwork_domain::ids::Id;
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::EntityKind;
-use gridwork_domain::scope::Place;
+use gridwork_domain::scope::{Place, filed_under, filed_under_move};
 use gridwork_domain::workflow::CaseEvent;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::rules;
+use crate::rules::plan::{BucketChange, Facts, StoredOp};
+use crate::rules::{self, plan};
 use crate::storage::{PlacedRecord, StorageError};
 
 /// A record's merged state, tombstoned ones included.
@@ -87,55 +88,89 @@ pub fn events_of(conn: &Connection, case: Id) -> Result<Vec<CaseEvent>, StorageE
     Ok(events)
 }
 
-/// The place of `state` computed from the stored records it links to, with `extra` events
-/// besides the stored ones (a case event being admitted).
-pub fn compute_place(
-    conn: &Connection,
-    state: &RecordState,
-    extra: Option<&CaseEvent>,
-) -> Result<Place, StorageError> {
-    let mut events = if state.kind == EntityKind::Case {
-        events_of(conn, state.id)?
-    } else {
-        vec![]
-    };
-    events.extend(extra.cloned());
-    let mut lookup = |id: Id| load(conn, id);
-    let mut place = rules::place(state, &events, &mut lookup)?;
-    if state.kind == EntityKind::Building {
-        place.responders = responders_of(conn, state.id)?;
-    }
-    Ok(place)
+/// The planner's view of the database inside one push transaction (see
+/// [`crate::rules::plan::Facts`]): each fact is one indexed read.
+pub struct SqliteFacts<'c> {
+    pub conn: &'c Connection,
 }
 
-/// The stations the alarms in `building` were dispatched to, from its cases' stored places.
-pub fn responders_of(conn: &Connection, building: Id) -> Result<Vec<Id>, StorageError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT place FROM records WHERE parent = ?1 AND kind = 'case' AND place IS NOT NULL",
-    )?;
-    let rows = stmt.query_map([building.to_string()], |r| r.get::<_, String>(0))?;
-    let mut facts = Vec::new();
-    for row in rows {
-        let place: Place = serde_json::from_str(&row?)?;
-        facts.extend(place.case);
+impl Facts for SqliteFacts<'_> {
+    type Error = StorageError;
+
+    fn record(&mut self, id: Id) -> Result<Option<RecordState>, StorageError> {
+        load(self.conn, id)
     }
-    Ok(rules::responders(&facts))
+
+    fn place(&mut self, id: Id) -> Result<Option<Place>, StorageError> {
+        load_place(self.conn, id)
+    }
+
+    fn events(&mut self, case: Id) -> Result<Vec<CaseEvent>, StorageError> {
+        events_of(self.conn, case)
+    }
+
+    fn stored_op(&mut self, op_id: Id) -> Result<Option<StoredOp>, StorageError> {
+        let row: Option<(i64, String)> = self
+            .conn
+            .prepare_cached("SELECT seq, device_id FROM ops WHERE op_id = ?1")?
+            .query_row([op_id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(row.and_then(|(seq, device)| {
+            Some(StoredOp {
+                seq: seq as u64,
+                device: device.parse().ok()?,
+            })
+        }))
+    }
+
+    fn children(&mut self, id: Id) -> Result<Vec<Id>, StorageError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM records WHERE parent = ?1")?;
+        let rows = stmt.query_map([id.to_string()], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for row in rows {
+            if let Ok(id) = row?.parse() {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    fn case_places(&mut self, building: Id) -> Result<Vec<(Id, Place)>, StorageError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, place FROM records
+             WHERE parent = ?1 AND kind = 'case' AND place IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([building.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, place) = row?;
+            if let Ok(id) = id.parse() {
+                out.push((id, serde_json::from_str(&place)?));
+            }
+        }
+        Ok(out)
+    }
 }
 
-/// After a case's place changed (an alarm dispatched, a case moved to another building):
-/// brings the building's stored responders up to date. Nothing hangs from them (they show
-/// the building alone), so nothing else moves.
-pub fn refresh_responders(conn: &Connection, building: Id) -> Result<(), StorageError> {
-    let Some(mut place) = load_place(conn, building)? else {
-        return Ok(());
-    };
-    if place.kind != EntityKind::Building {
-        return Ok(());
+/// The place of a stored record, computed from the records it links to.
+pub fn compute_place(conn: &Connection, state: &RecordState) -> Result<Place, StorageError> {
+    plan::place_now(&mut SqliteFacts { conn }, state)
+}
+
+/// Changes a record's rows in `record_buckets`.
+pub fn refile(conn: &Connection, change: &BucketChange) -> Result<(), StorageError> {
+    let id = change.id.to_string();
+    for bucket in &change.remove {
+        conn.prepare_cached("DELETE FROM record_buckets WHERE bucket = ?1 AND id = ?2")?
+            .execute(params![bucket.to_bytes().as_slice(), id])?;
     }
-    let now = responders_of(conn, building)?;
-    if place.responders != now {
-        place.responders = now;
-        set_place(conn, building, &place)?;
+    for bucket in &change.add {
+        conn.prepare_cached("INSERT OR IGNORE INTO record_buckets (bucket, id) VALUES (?1, ?2)")?
+            .execute(params![bucket.to_bytes().as_slice(), id])?;
     }
     Ok(())
 }
@@ -166,23 +201,6 @@ pub fn family(conn: &Connection, root: Id) -> Result<Vec<PlacedRecord>, StorageE
     Ok(out)
 }
 
-/// After `root`'s place changed: recomputes the places of everything hanging from it.
-/// Returns how many records were updated.
-pub fn replace_family(conn: &Connection, root: Id) -> Result<usize, StorageError> {
-    let mut updated = 0;
-    for member in family(conn, root)? {
-        if member.state.id == root {
-            continue;
-        }
-        let place = compute_place(conn, &member.state, None)?;
-        if member.place.as_ref() != Some(&place) {
-            set_place(conn, member.state.id, &place)?;
-            updated += 1;
-        }
-    }
-    Ok(updated)
-}
-
 /// Computes and stores the place and parent of every record, and gives every operation stored
 /// without a place its record's: the upgrade of a database from before places were kept.
 pub fn backfill_places(conn: &Connection) -> Result<usize, StorageError> {
@@ -195,7 +213,7 @@ pub fn backfill_places(conn: &Connection) -> Result<usize, StorageError> {
         let Some(state) = load(conn, id)? else {
             continue;
         };
-        let place = compute_place(conn, &state, None)?;
+        let place = compute_place(conn, &state)?;
         conn.prepare_cached("UPDATE records SET place = ?2, parent = ?3 WHERE id = ?1")?
             .execute(params![
                 id.to_string(),
@@ -211,31 +229,92 @@ pub fn backfill_places(conn: &Connection) -> Result<usize, StorageError> {
     Ok(ids.len())
 }
 
-/// Up to `limit` records after `after` in id order, and whether more follow.
+/// Files every stored operation and record under the buckets of the places an older server
+/// kept: the upgrade to scope buckets (migration 004). Logs progress on a large log.
+pub fn backfill_buckets(conn: &Connection) -> Result<(), StorageError> {
+    let mut file_op =
+        conn.prepare("INSERT OR IGNORE INTO op_buckets (bucket, seq) VALUES (?1, ?2)")?;
+    let mut ops = conn.prepare("SELECT seq, place, prior FROM ops WHERE place IS NOT NULL")?;
+    let mut rows = ops.query([])?;
+    let mut filed = 0usize;
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let place: Place = serde_json::from_str(&row.get::<_, String>(1)?)?;
+        let prior: Option<Place> = row
+            .get::<_, Option<String>>(2)?
+            .map(|p| serde_json::from_str(&p))
+            .transpose()?;
+        for bucket in filed_under_move(&place, prior.as_ref()) {
+            file_op.execute(params![bucket.to_bytes().as_slice(), seq])?;
+        }
+        filed += 1;
+        if filed.is_multiple_of(100_000) {
+            tracing::info!(operations = filed, "filing the log under scope buckets");
+        }
+    }
+    let mut file_record =
+        conn.prepare("INSERT OR IGNORE INTO record_buckets (bucket, id) VALUES (?1, ?2)")?;
+    let mut records = conn.prepare("SELECT id, place FROM records WHERE place IS NOT NULL")?;
+    let mut rows = records.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        let place: Place = serde_json::from_str(&row.get::<_, String>(1)?)?;
+        for bucket in filed_under(&place) {
+            file_record.execute(params![bucket.to_bytes().as_slice(), id])?;
+        }
+    }
+    Ok(())
+}
+
+/// Up to `limit` records after `after` in id order, the length of each one's stored JSON, and
+/// whether more follow.
 pub fn rows(
     conn: &Connection,
     after: Option<Id>,
     limit: usize,
-) -> Result<(Vec<PlacedRecord>, bool), StorageError> {
+) -> Result<(Vec<PlacedRecord>, Vec<usize>, bool), StorageError> {
     // Hyphenated lower-case UUIDs sort as text the way `Uuid` sorts, so `after` works.
     let after = after.map(|a| a.to_string()).unwrap_or_default();
     let mut stmt =
         conn.prepare_cached("SELECT state, place FROM records WHERE id > ?1 ORDER BY id LIMIT ?2")?;
-    let rows = stmt.query_map(params![after, limit as i64 + 1], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-    })?;
+    let mut rows = stmt.query(params![after, limit as i64 + 1])?;
     let mut out = Vec::with_capacity(limit.min(1024));
+    let mut bytes = Vec::with_capacity(limit.min(1024));
     let mut more = false;
-    for row in rows {
+    while let Some(row) = rows.next()? {
         if out.len() == limit {
             more = true;
             break;
         }
-        let (state, place) = row?;
-        out.push(PlacedRecord {
+        let (record, size) = placed(row)?;
+        out.push(record);
+        bytes.push(size);
+    }
+    Ok((out, bytes, more))
+}
+
+/// One record with its place and the length of its stored JSON.
+pub fn load_placed(
+    conn: &Connection,
+    id: Id,
+) -> Result<Option<(PlacedRecord, usize)>, StorageError> {
+    let mut stmt = conn.prepare_cached("SELECT state, place FROM records WHERE id = ?1")?;
+    let mut rows = stmt.query([id.to_string()])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(placed(row)?)),
+        None => Ok(None),
+    }
+}
+
+/// A record from a row of `state, place`, with the length of its state's JSON.
+fn placed(row: &rusqlite::Row<'_>) -> Result<(PlacedRecord, usize), StorageError> {
+    let state: String = row.get(0)?;
+    let place: Option<String> = row.get(1)?;
+    Ok((
+        PlacedRecord {
             state: serde_json::from_str(&state)?,
             place: place.map(|p| serde_json::from_str(&p)).transpose()?,
-        });
-    }
-    Ok((out, more))
+        },
+        state.len(),
+    ))
 }

@@ -1,25 +1,86 @@
-//! Snapshot reads: records in id order with their places, read in one read transaction with the
-//! last sequence number so the two agree; and the events of a set of cases.
+//! Snapshot reads: records in id order with their places (those filed under a reader's buckets,
+//! or all of them), read in one read transaction with the end of the log so the two agree; and
+//! the events of a set of cases.
 
 use gridwork_domain::ids::Id;
+use gridwork_domain::scope::Bucket;
 use gridwork_domain::workflow::CaseEvent;
-use rusqlite::Connection;
+use rusqlite::{Connection, params};
 
 use super::{oplog, records};
-use crate::storage::{RecordRows, StorageError};
+use crate::storage::bucket_scan::Merge;
+use crate::storage::{ReadCounters, RecordRows, StorageError};
 
-/// Up to `limit` records with ids after `after`, with the sequence number they include.
+/// Up to `limit` records with ids after `after` filed under any of `buckets` (all records when
+/// `None`), with the end of the log they include. Counts what it reads in `reads`.
 pub fn rows(
     conn: &mut Connection,
+    buckets: Option<&[Bucket]>,
     after: Option<Id>,
     limit: usize,
+    reads: &ReadCounters,
 ) -> Result<RecordRows, StorageError> {
     // A read transaction: WAL gives it one consistent view of the log and the records.
     let tx = conn.transaction()?;
     let seq = oplog::last_seq(&tx)?;
-    let (records, more) = records::rows(&tx, after, limit)?;
+    let rows = match buckets {
+        None => {
+            let rows = records::rows(&tx, after, limit)?;
+            reads.record_rows(rows.0.len() + usize::from(rows.2));
+            rows
+        }
+        Some(buckets) => {
+            // Hyphenated lower-case UUIDs sort as text the way `Uuid` sorts, so the merge of
+            // ids and the ranges of text agree.
+            let after = after.map(|a| a.to_string()).unwrap_or_default();
+            let mut merge = Merge::new(limit);
+            for bucket in buckets {
+                // "~" sorts after every id: no bound yet.
+                let bound = merge
+                    .bound()
+                    .map_or_else(|| "~".to_string(), |b: Id| b.to_string());
+                let mut stmt = tx.prepare_cached(
+                    "SELECT id FROM record_buckets WHERE bucket = ?1 AND id > ?2 AND id <= ?3
+                     ORDER BY id LIMIT ?4",
+                )?;
+                let ids = stmt
+                    .query_map(
+                        params![
+                            bucket.to_bytes().as_slice(),
+                            after,
+                            bound,
+                            merge.ask() as i64
+                        ],
+                        |r| r.get::<_, String>(0),
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?;
+                reads.bucket_rows(ids.len());
+                merge.add(ids.iter().filter_map(|id| id.parse::<Id>().ok()));
+            }
+            let (ids, more) = merge.finish();
+            let mut out = (
+                Vec::with_capacity(ids.len()),
+                Vec::with_capacity(ids.len()),
+                more,
+            );
+            for id in ids {
+                if let Some((record, bytes)) = records::load_placed(&tx, id)? {
+                    out.0.push(record);
+                    out.1.push(bytes);
+                }
+            }
+            reads.record_rows(out.0.len());
+            out
+        }
+    };
     tx.commit()?;
-    Ok(RecordRows { seq, records, more })
+    let (records, bytes, more) = rows;
+    Ok(RecordRows {
+        seq,
+        records,
+        bytes,
+        more,
+    })
 }
 
 /// Every event of these cases, each case's in stamp order.

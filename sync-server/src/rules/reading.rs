@@ -3,18 +3,83 @@
 //! or out of the device's scope, which brings the record and everything hanging from it
 //! (a *gain*) or purges them (an *eviction*). Plain functions over plain data, shared by every
 //! storage backend through [`crate::storage::Storage::pull`] and
-//! [`crate::storage::Storage::snapshot_page`].
+//! [`crate::storage::Storage::snapshot_page`]. The storage reads only the buckets of the
+//! reader's scope ([`gridwork_domain::scope::read_by`]); these rules then decide exactly.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use gridwork_domain::ids::Id;
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::{EntityKind, Op};
-use gridwork_domain::scope::{Place, ScopeView, redact_op, redact_record, visible};
+use gridwork_domain::scope::{
+    Bucket, Place, ScopeView, read_by, redact_op, redact_record, visible,
+};
 use gridwork_domain::sync::SequencedOp;
 use gridwork_domain::workflow::CaseEvent;
 
-use crate::storage::{PlacedRecord, PullPage, ScopeFilter};
+/// Which operations and records a reader may see.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ScopeFilter {
+    /// No filtering: tools, tests and an admin with an empty scope (the whole installation).
+    #[default]
+    Everything,
+    /// What this user may see ([`gridwork_domain::scope::visible`]), with the fields their role
+    /// must not hold removed ([`gridwork_domain::scope::redact_record`]).
+    Scoped(ScopeView),
+}
+
+impl ScopeFilter {
+    /// The filter for a user's view: `Everything` for an all-seeing admin.
+    pub fn for_view(view: ScopeView) -> ScopeFilter {
+        if view.is_everything() {
+            ScopeFilter::Everything
+        } else {
+            ScopeFilter::Scoped(view)
+        }
+    }
+
+    /// The buckets to read for this reader (`None`: the whole log, unfiltered).
+    pub fn buckets(&self) -> Option<Vec<Bucket>> {
+        match self {
+            ScopeFilter::Everything => None,
+            ScopeFilter::Scoped(view) => Some(read_by(view).unwrap_or_default()),
+        }
+    }
+}
+
+/// A stored record with its current place (`None` only for a record stored before places
+/// were kept and never touched since).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedRecord {
+    pub state: RecordState,
+    pub place: Option<Place>,
+}
+
+/// A page of the operation log as a device sees it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PullPage {
+    /// Operations after the cursor that the device may see, in sequence order.
+    pub ops: Vec<SequencedOp>,
+    /// Records that entered the device's scope in this page, in their current state.
+    pub records: Vec<RecordState>,
+    /// Every event of the cases in `records`.
+    pub events: Vec<CaseEvent>,
+    /// Records that left the device's scope.
+    pub evict: Vec<Id>,
+    /// The cursor for the next page: the last sequence number of this page when more follow,
+    /// else the end of the log when it was read (operations out of scope move it too), or the
+    /// cursor asked from when that is later.
+    pub next: u64,
+    /// More operations for this reader wait beyond `next`.
+    pub more: bool,
+}
+
+impl PullPage {
+    /// Whether the page carries anything for the device (the cursor may move regardless).
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty() && self.records.is_empty() && self.evict.is_empty()
+    }
+}
 
 /// What one stored operation means for one reader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +102,7 @@ pub enum Fate {
 /// use gridwork_domain::op::EntityKind;
 /// use gridwork_domain::scope::{Place, ScopeView};
 /// use gridwork_domain::sync::Role;
-/// use gridwork_server::scoping::{Fate, fate};
+/// use gridwork_server::rules::reading::{Fate, fate};
 /// use uuid::Uuid;
 ///
 /// let (grid_a, grid_b) = (Uuid::now_v7(), Uuid::now_v7());
@@ -81,7 +146,7 @@ pub struct CaseBuildings {
 /// ```
 /// use gridwork_domain::op::EntityKind;
 /// use gridwork_domain::scope::Place;
-/// use gridwork_server::scoping::{Fate, case_buildings};
+/// use gridwork_server::rules::reading::{Fate, case_buildings};
 /// use uuid::Uuid;
 ///
 /// let mut alarm = Place::unresolved(EntityKind::Case, Uuid::now_v7());
