@@ -8,7 +8,7 @@
 //! cargo run -p gridwork-bench -- all --quick --out /tmp/b       # the smoke run of the tests
 //! ```
 //!
-//! The server-load scenario runs on SQLite and on PostgreSQL: `--postgres URL` (or
+//! The server-load and city scenarios run on SQLite and on PostgreSQL: `--postgres URL` (or
 //! `GRIDWORK_TEST_DATABASE_URL`) names a server whose user may create databases; without one,
 //! a full run starts a throwaway server with `scripts/test-postgres.sh` and stops it after. If
 //! none can be had, the report says the PostgreSQL row was not measured, and why.
@@ -19,16 +19,18 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 
 mod dataset;
+mod load;
 mod machine;
 mod mem_transport;
 mod postgres;
 mod report;
 mod scenarios;
 mod server;
+mod server_process;
 mod stats;
 
 /// The scenarios, in the order they run, as `--only` names them.
-const SCENARIOS: [&str; 9] = [
+const SCENARIOS: [&str; 10] = [
     "local_edit",
     "apply",
     "stale",
@@ -38,6 +40,7 @@ const SCENARIOS: [&str; 9] = [
     "peer",
     "growth",
     "hostile",
+    "city",
 ];
 
 #[derive(Debug, Parser)]
@@ -55,14 +58,14 @@ enum Cmd {
         #[arg(long)]
         quick: bool,
         /// Run only these scenarios (repeatable): local_edit, apply, stale, bootstrap,
-        /// server_load, alarm, peer, growth, hostile. `apply` and `stale` are measured together.
+        /// server_load, alarm, peer, growth, hostile, city. `apply` and `stale` are measured together.
         #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SCENARIOS))]
         only: Vec<String>,
         /// Where to write the files (default: the workspace's docs/ for a full run, a folder
         /// under the system's temporary folder for a quick one).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// The PostgreSQL server for the server-load scenario (a user who may create
+        /// The PostgreSQL server for the server-load and city scenarios (a user who may create
         /// databases).
         #[arg(long, env = postgres::TEST_DATABASE_URL_VAR)]
         postgres: Option<String>,
@@ -83,6 +86,19 @@ enum Cmd {
         code: String,
         #[arg(long)]
         store: String,
+    },
+    /// The sync server in a process of its own (run by the city scenario): serves the SQLite
+    /// file or the PostgreSQL database until its standard input ends, answering `stats`.
+    #[command(hide = true)]
+    CityServer {
+        #[arg(
+            long,
+            conflicts_with = "database",
+            required_unless_present = "database"
+        )]
+        db: Option<PathBuf>,
+        #[arg(long)]
+        database: Option<String>,
     },
 }
 
@@ -109,6 +125,17 @@ fn main() {
             let report = runtime.block_on(scenarios::bootstrap::child(&server, &code, &store));
             println!("{}", serde_json::to_string(&report).expect("serializes"));
         }
+        Cmd::CityServer { db, database } => {
+            let db = match (db, database) {
+                (Some(path), _) => server_process::Db::Sqlite(path),
+                (None, Some(url)) => server_process::Db::Postgres(url),
+                (None, None) => unreachable!("clap requires one"),
+            };
+            if let Err(e) = runtime.block_on(server_process::child(db)) {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+        }
         Cmd::All {
             quick,
             only,
@@ -131,7 +158,7 @@ async fn all(quick: bool, only: Vec<String>, out: Option<PathBuf>, pg: Option<St
     let started_utc = chrono::Utc::now().format("%Y-%m-%d %H:%M").to_string();
     let machine = machine::Machine::detect();
     let started = Instant::now();
-    let pg_server = if wanted("server_load") {
+    let pg_server = if wanted("server_load") || wanted("city") {
         Some(postgres::PgServer::find_or_start(pg, !quick))
     } else {
         None
@@ -177,6 +204,10 @@ async fn all(quick: bool, only: Vec<String>, out: Option<PathBuf>, pg: Option<St
     if wanted("hostile") {
         step("hostile");
         results.push(scenarios::hostile::run(&cfg).await);
+    }
+    if wanted("city") {
+        step("city");
+        results.push(scenarios::city::run(&cfg).await);
     }
     drop(pg_server);
     let report = report::Report {

@@ -17,10 +17,14 @@ use crate::machine::Machine;
 pub enum Target {
     /// The ratio to the same-run reference must be at least this.
     RatioAtLeast { min: f64 },
+    /// The ratio to the same-run reference must be at most this ("within 1.5× of").
+    RatioAtMost { max: f64 },
     /// The value must be at least this.
     AtLeast { min: f64 },
     /// The value must be below this.
     Below { max: f64 },
+    /// The value must be at most this.
+    AtMost { max: f64 },
     /// Reported, not judged.
     None,
 }
@@ -29,8 +33,10 @@ impl Target {
     fn describe(&self, unit: &str) -> String {
         match self {
             Target::RatioAtLeast { min } => format!("ratio ≥ {}", trim(*min)),
+            Target::RatioAtMost { max } => format!("ratio ≤ {}", trim(*max)),
             Target::AtLeast { min } => format!("≥ {} {unit}", group(*min)),
             Target::Below { max } => format!("< {} {unit}", trim(*max)),
+            Target::AtMost { max } => format!("≤ {} {unit}", trim(*max)),
             Target::None => "—".into(),
         }
     }
@@ -63,7 +69,8 @@ impl Figure {
         let met = match target {
             Target::AtLeast { min } => Some(value >= min),
             Target::Below { max } => Some(value < max),
-            Target::RatioAtLeast { .. } | Target::None => None,
+            Target::AtMost { max } => Some(value <= max),
+            Target::RatioAtLeast { .. } | Target::RatioAtMost { .. } | Target::None => None,
         };
         Figure {
             name: name.into(),
@@ -92,8 +99,10 @@ impl Figure {
             value: reference,
         });
         f.ratio = Some(ratio);
-        if let Target::RatioAtLeast { min } = target {
-            f.met = Some(ratio >= min);
+        match target {
+            Target::RatioAtLeast { min } => f.met = Some(ratio >= min),
+            Target::RatioAtMost { max } => f.met = Some(ratio <= max),
+            _ => {}
         }
         f
     }
@@ -274,6 +283,18 @@ mod tests {
         );
         assert_eq!(f.met, Some(false));
         let f = Figure::new("p99", 0.9, "ms", Target::Below { max: 1.0 });
+        assert_eq!(f.met, Some(true));
+        // A pull in a city of 1,000 grids against the same pull in a city of one.
+        let f = Figure::against(
+            "p50",
+            16.0,
+            "ms",
+            "1 grid",
+            10.0,
+            Target::RatioAtMost { max: 1.5 },
+        );
+        assert_eq!(f.met, Some(false));
+        let f = Figure::new("rows per op", 2.0, "rows", Target::AtMost { max: 2.0 });
         assert_eq!(f.met, Some(true));
     }
 }

@@ -14,6 +14,7 @@ use crate::mem_transport::MemLog;
 pub mod alarm;
 pub mod apply;
 pub mod bootstrap;
+pub mod city;
 pub mod growth;
 pub mod hostile;
 pub mod local_edit;

@@ -1,0 +1,440 @@
+//! Scenario 10, the city: whether the server's cost follows each phone's scope or the whole city
+//! (issue 17). The server runs in a process of its own ([`crate::server_process`]), loaded by
+//! a generator much lighter than it ([`crate::load`]); on SQLite, and on PostgreSQL beside it.
+//!
+//! 1. [`reads`]: in cities of 1, 100 and 1,000 grids, one phone's pull with nothing new, the
+//!    same pull with 10 new operations, and its grid's snapshot: time, and rows read per
+//!    operation (or record) delivered, from the storage's own counts.
+//! 2. [`wakeups`]: one push to one grid while 1,000 or 5,000 other phones wait in long polls:
+//!    server CPU per push, time until the concerned phone's poll returns, memory per poll.
+//! 3. [`closed_loop`]: 50, 200 and 1,000 phones each pushing a small batch and pulling, for a
+//!    fixed time: accepted operations per second, request latency; on PostgreSQL with one
+//!    server process and with two.
+//!
+//! The data and phones are made by [`seed`]. Parts 2 and 3 run in the largest city, after
+//! part 1 measured it.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gridwork_server::storage::postgres::ScratchDatabase;
+use gridwork_server::storage::{PgStorage, SqliteStorage};
+use serde::Serialize;
+use serde_json::json;
+
+use super::Config;
+use crate::report::{Figure, ScenarioResult, Target, group};
+use crate::server_process::{Db, ServerProcess, raise_fd_limit};
+
+pub mod closed_loop;
+pub mod reads;
+pub mod seed;
+pub mod wakeups;
+
+use closed_loop::ClosedLoop;
+use reads::{Reads, Series};
+use seed::{CityPlan, Seeded};
+use wakeups::Wakeups;
+
+/// Today's closed-loop rate at 1,000 phones (issue 17), which the target multiplies by 5.
+const ISSUE_OPS_PER_S_AT_1000: f64 = 227.0;
+
+/// The sizes of a run.
+#[derive(Debug, Clone, Serialize)]
+struct Sizes {
+    cities: Vec<usize>,
+    /// Repeats of each pull and snapshot.
+    runs: usize,
+    polls: Vec<usize>,
+    /// Pushes counted with each number of polls.
+    rounds: usize,
+    devices: Vec<usize>,
+    loop_seconds: u64,
+}
+
+impl Sizes {
+    fn of(cfg: &Config) -> Sizes {
+        if cfg.quick {
+            Sizes {
+                cities: vec![1, 20],
+                runs: 3,
+                polls: vec![50],
+                rounds: 3,
+                devices: vec![20],
+                loop_seconds: 2,
+            }
+        } else {
+            Sizes {
+                cities: vec![1, 100, 1_000],
+                runs: 20,
+                polls: vec![1_000, 5_000],
+                rounds: 20,
+                devices: vec![50, 200, 1_000],
+                loop_seconds: 30,
+            }
+        }
+    }
+
+    fn largest_city(&self) -> usize {
+        *self.cities.last().expect("a city")
+    }
+}
+
+/// Everything measured on one backend.
+#[derive(Debug, Clone, Serialize)]
+struct Measured {
+    reads: Vec<Reads>,
+    wakeups: Vec<Wakeups>,
+    /// One server process.
+    loops: Vec<ClosedLoop>,
+    /// Two server processes on one database (PostgreSQL only).
+    loops_two: Vec<ClosedLoop>,
+}
+
+/// A database for one city: a file, or a scratch PostgreSQL database (dropped with it).
+struct CityDb {
+    db: Db,
+    _scratch: Option<ScratchDatabase>,
+}
+
+impl CityDb {
+    async fn new(pg: Option<&str>, dir: &Path, grids: usize) -> CityDb {
+        match pg {
+            None => CityDb {
+                db: Db::Sqlite(dir.join(format!("city-{grids}.db"))),
+                _scratch: None,
+            },
+            Some(url) => {
+                let scratch = ScratchDatabase::create(url)
+                    .await
+                    .expect("a scratch PostgreSQL database");
+                CityDb {
+                    db: Db::Postgres(scratch.url().to_string()),
+                    _scratch: Some(scratch),
+                }
+            }
+        }
+    }
+
+    /// Stores the city and enrolls its phones through the `Storage` API, in this process.
+    async fn seed(&self, plan: &CityPlan, heads: usize) -> Seeded {
+        match &self.db {
+            Db::Sqlite(path) => {
+                let s = SqliteStorage::open(path).expect("the SQLite storage opens");
+                seed::seed(Arc::new(s), plan, heads).await
+            }
+            Db::Postgres(url) => {
+                let s = PgStorage::connect(url).await.expect("PostgreSQL opens");
+                seed::seed(Arc::new(s), plan, heads).await
+            }
+        }
+    }
+}
+
+async fn measure(sizes: &Sizes, pg: Option<&str>, dir: &Path) -> Measured {
+    let backend = if pg.is_some() { "postgres" } else { "sqlite" };
+    let started = std::time::Instant::now();
+    let step = |what: String| {
+        eprintln!(
+            "  city [{:>5.0} s] {backend}: {what}",
+            started.elapsed().as_secs_f64()
+        )
+    };
+    let mut measured = Measured {
+        reads: vec![],
+        wakeups: vec![],
+        loops: vec![],
+        loops_two: vec![],
+    };
+    for &grids in &sizes.cities {
+        let largest = grids == sizes.largest_city();
+        let heads = if largest {
+            let most = sizes.polls.iter().copied().max().unwrap_or(0);
+            most.saturating_sub(grids - 1)
+        } else {
+            0
+        };
+        step(format!("{}: seeding", grids_label(grids)));
+        let plan = CityPlan::new(grids);
+        let city = CityDb::new(pg, dir, grids).await;
+        let seeded = city.seed(&plan, heads).await;
+        step(format!("{}: pulls and snapshots", grids_label(grids)));
+        let log = dir.join(format!("server-{backend}-{grids}.log"));
+        let mut server = ServerProcess::start(&city.db, &log).await;
+        measured
+            .reads
+            .push(reads::measure(&mut server, &seeded, &plan, sizes.runs).await);
+        server.stop().await;
+        if !largest {
+            continue;
+        }
+        for &polls in &sizes.polls {
+            step(format!("{} waiting polls", group(polls as f64)));
+            let log = dir.join(format!("server-{backend}-polls-{polls}.log"));
+            measured
+                .wakeups
+                .push(wakeups::measure(&city.db, &log, &seeded, &plan, polls, sizes.rounds).await);
+        }
+        let duration = Duration::from_secs(sizes.loop_seconds);
+        for &devices in &sizes.devices {
+            step(format!("closed loop, {} devices", group(devices as f64)));
+            measured.loops.push(
+                closed_loop::measure(&city.db, dir, &seeded, &plan, devices, 1, duration).await,
+            );
+            if pg.is_some() {
+                step(format!(
+                    "closed loop, {} devices, 2 processes",
+                    group(devices as f64)
+                ));
+                measured.loops_two.push(
+                    closed_loop::measure(&city.db, dir, &seeded, &plan, devices, 2, duration).await,
+                );
+            }
+        }
+    }
+    step("done".into());
+    measured
+}
+
+pub async fn run(cfg: &Config) -> ScenarioResult {
+    raise_fd_limit();
+    let sizes = Sizes::of(cfg);
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let sqlite = measure(&sizes, None, dir.path()).await;
+    let mut figures = backend_figures("SQLite", &sizes, &sqlite);
+    let mut not_measured = None;
+    let mut pg_raw = serde_json::Value::Null;
+    match &cfg.postgres {
+        Ok(url) => {
+            let pg = measure(&sizes, Some(url), dir.path()).await;
+            figures.extend(backend_figures("PostgreSQL", &sizes, &pg));
+            figures.extend(postgres_figures(&sizes, &sqlite, &pg));
+            pg_raw = json!(pg);
+        }
+        Err(why) => not_measured = Some(format!("the PostgreSQL rows were not measured: {why}")),
+    }
+    ScenarioResult {
+        scenario: "city".into(),
+        title: "9. City scale".into(),
+        figures,
+        raw: json!({ "sizes": sizes, "sqlite": sqlite, "postgres": pg_raw }),
+        not_measured,
+    }
+}
+
+/// "1 grid", "1,000 grids".
+fn grids_label(n: usize) -> String {
+    let count = group(n as f64);
+    if n == 1 {
+        format!("{count} grid")
+    } else {
+        format!("{count} grids")
+    }
+}
+
+/// Part 1's figures for one series: p50 beside the 1-grid city's, p99.
+fn time_figures(
+    b: &str,
+    what: &str,
+    sizes: &Sizes,
+    reads: &[Reads],
+    pick: fn(&Reads) -> &Series,
+) -> Vec<Figure> {
+    let mut out = Vec::new();
+    let base = &reads[0];
+    for r in reads {
+        let s = pick(r);
+        let name = format!("{b}: {what}, {}", grids_label(r.grids));
+        if r.grids == base.grids {
+            out.push(Figure::new(
+                format!("{name}: p50"),
+                s.p50_ms,
+                "ms",
+                Target::None,
+            ));
+        } else {
+            let target = if r.grids == sizes.largest_city() {
+                Target::RatioAtMost { max: 1.5 }
+            } else {
+                Target::None
+            };
+            out.push(Figure::against(
+                format!("{name}: p50"),
+                s.p50_ms,
+                "ms",
+                grids_label(base.grids),
+                pick(base).p50_ms,
+                target,
+            ));
+        }
+        out.push(Figure::new(
+            format!("{name}: p99"),
+            s.p99_ms,
+            "ms",
+            Target::None,
+        ));
+    }
+    out
+}
+
+fn backend_figures(b: &str, sizes: &Sizes, m: &Measured) -> Vec<Figure> {
+    let mut out = Vec::new();
+    out.extend(time_figures(b, "pull, nothing new", sizes, &m.reads, |r| {
+        &r.nothing_new
+    }));
+    out.extend(time_figures(b, "pull, 10 new ops", sizes, &m.reads, |r| {
+        &r.ten_new
+    }));
+    out.extend(time_figures(
+        b,
+        "one grid's snapshot",
+        sizes,
+        &m.reads,
+        |r| &r.snapshot,
+    ));
+    for r in &m.reads {
+        out.push(Figure::new(
+            format!(
+                "{b}: pull, nothing new, {}: log rows read",
+                grids_label(r.grids)
+            ),
+            r.nothing_new.log_rows_per_run,
+            "rows",
+            Target::None,
+        ));
+        out.push(Figure::new(
+            format!(
+                "{b}: pull, 10 new ops, {}: log rows read per op delivered",
+                grids_label(r.grids)
+            ),
+            r.ten_new.log_rows_per_op(),
+            "rows",
+            Target::AtMost { max: 2.0 },
+        ));
+        out.push(Figure::new(
+            format!(
+                "{b}: one grid's snapshot, {}: record rows read per record delivered",
+                grids_label(r.grids)
+            ),
+            r.snapshot.record_rows_per_record(),
+            "rows",
+            Target::AtMost { max: 2.0 },
+        ));
+    }
+    let most_polls = sizes.polls.iter().copied().max().unwrap_or(0);
+    for w in &m.wakeups {
+        let judged = w.polls == most_polls;
+        let name = format!("{b}: {} waiting polls", group(w.polls as f64));
+        out.push(Figure::new(
+            format!("{name}: server CPU per push (mean)"),
+            w.cpu_ms_mean,
+            "ms",
+            if judged {
+                Target::Below { max: 5.0 }
+            } else {
+                Target::None
+            },
+        ));
+        out.push(Figure::new(
+            format!("{name}: concerned phone's poll returns, p50"),
+            w.woken_p50_ms,
+            "ms",
+            Target::None,
+        ));
+        out.push(Figure::new(
+            format!("{name}: concerned phone's poll returns, p99"),
+            w.woken_p99_ms,
+            "ms",
+            if judged {
+                Target::Below { max: 20.0 }
+            } else {
+                Target::None
+            },
+        ));
+        out.push(Figure::new(
+            format!("{name}: server memory per waiting poll"),
+            w.bytes_per_poll / 1024.0,
+            "kB",
+            Target::None,
+        ));
+    }
+    out.extend(loop_figures(b, sizes, &m.loops));
+    out
+}
+
+fn loop_figures(b: &str, sizes: &Sizes, loops: &[ClosedLoop]) -> Vec<Figure> {
+    let most = sizes.devices.iter().copied().max().unwrap_or(0);
+    let mut out = Vec::new();
+    for l in loops {
+        let judged = l.devices == most;
+        let name = format!("{b}: closed loop, {} devices", group(l.devices as f64));
+        out.push(Figure::new(
+            format!("{name}: accepted ops/s"),
+            l.accepted_ops_per_s,
+            "ops/s",
+            if judged {
+                Target::AtLeast {
+                    min: 5.0 * ISSUE_OPS_PER_S_AT_1000,
+                }
+            } else {
+                Target::None
+            },
+        ));
+        out.push(Figure::new(
+            format!("{name}: request p50"),
+            l.request_p50_ms,
+            "ms",
+            Target::None,
+        ));
+        out.push(Figure::new(
+            format!("{name}: request p99"),
+            l.request_p99_ms,
+            "ms",
+            if judged {
+                Target::Below { max: 1000.0 }
+            } else {
+                Target::None
+            },
+        ));
+        out.push(Figure::new(
+            format!("{name}: requests answered 503 (busy) or cut off, sent again"),
+            (l.busy_answers + l.failed_connections) as f64,
+            "requests",
+            Target::None,
+        ));
+    }
+    out
+}
+
+/// Two PostgreSQL processes beside one, and PostgreSQL beside SQLite.
+fn postgres_figures(sizes: &Sizes, sqlite: &Measured, pg: &Measured) -> Vec<Figure> {
+    let mut out = loop_figures("PostgreSQL, 2 processes", sizes, &pg.loops_two);
+    for (two, one) in pg.loops_two.iter().zip(&pg.loops) {
+        out.push(Figure::against(
+            format!(
+                "PostgreSQL, closed loop, {} devices: 2 processes against 1, accepted ops/s",
+                group(two.devices as f64)
+            ),
+            two.accepted_ops_per_s,
+            "ops/s",
+            "1 process",
+            one.accepted_ops_per_s,
+            Target::None,
+        ));
+    }
+    for (p, s) in pg.loops.iter().zip(&sqlite.loops) {
+        out.push(Figure::against(
+            format!(
+                "PostgreSQL against SQLite, closed loop, {} devices, 1 process each: accepted ops/s",
+                group(p.devices as f64)
+            ),
+            p.accepted_ops_per_s,
+            "ops/s",
+            "SQLite",
+            s.accepted_ops_per_s,
+            Target::RatioAtLeast { min: 1.0 },
+        ));
+    }
+    out
+}
