@@ -77,17 +77,20 @@ pub async fn version(client: &impl GenericClient) -> Result<u64, StorageError> {
     Ok(client.query_one(&stmt, &[]).await?.get::<_, i64>(0) as u64)
 }
 
-/// Whether any of `ids` is some user's scope entry.
-pub async fn any_scope_entry(
+/// Moves the accounts version on when any of `ids` is some user's scope entry (one statement).
+pub async fn bump_version_if_scope_entry(
     client: &impl GenericClient,
     ids: &[Id],
-) -> Result<bool, StorageError> {
+) -> Result<(), StorageError> {
     let stmt = client
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM scope_entries WHERE id = ANY($1))")
+        .prepare_cached(
+            "UPDATE accounts_version SET version = version + 1
+             WHERE EXISTS (SELECT 1 FROM scope_entries WHERE id = ANY($1))",
+        )
         .await?;
-    Ok(client.query_one(&stmt, &[&ids]).await?.get(0))
+    client.execute(&stmt, &[&ids]).await?;
+    Ok(())
 }
-
 /// A user by id.
 pub async fn user(client: &impl GenericClient, id: Id) -> Result<Option<User>, StorageError> {
     let stmt = client

@@ -39,6 +39,7 @@ mod plan_facts;
 mod records;
 pub mod scratch;
 mod snapshot;
+mod write_buffer;
 
 pub use open::Target;
 pub use scratch::ScratchDatabase;

@@ -25,9 +25,9 @@ use super::accounts;
 use super::locks::{LockSet, Mode};
 use super::notify;
 use super::plan_facts::{PgFacts, Retry};
-use super::records;
-use crate::rules::plan::{self, Store, StoredOp};
-use crate::rules::{self, PushContext};
+use super::write_buffer::WriteBuffer;
+use crate::rules::PushContext;
+use crate::rules::plan::{self, StoredOp};
 use crate::storage::bucket_scan::Merge;
 use crate::storage::{LogEntry, LogPage, Pushed, ReadCounters, StorageError};
 
@@ -158,6 +158,7 @@ async fn try_push(
         .await?
         .get(0);
     let mut next_position = first as u64;
+    let mut writes = WriteBuffer::default();
     let mut results = Vec::with_capacity(ops.len());
     let mut touched = Vec::new();
     let mut placed = Vec::new();
@@ -167,6 +168,8 @@ async fn try_push(
             match plan::plan(ctx, op, &mut facts) {
                 Ok(decision) => break decision,
                 Err(need) => {
+                    // The read must see this push's earlier writes.
+                    writes.flush(tx).await?;
                     if let Err(retry) = facts.resolve(tx, need, &mut held).await? {
                         return Ok(Err(retry));
                     }
@@ -183,7 +186,7 @@ async fn try_push(
                 }
                 let seq = next_position;
                 next_position += 1;
-                store_op(tx, ctx, op, &store, seq).await?;
+                writes.add(ctx, op, &store, seq)?;
                 facts.stored(
                     op.id,
                     StoredOp {
@@ -208,9 +211,10 @@ async fn try_push(
             outcome,
         });
     }
+    writes.flush(tx).await?;
     // A user's anchor is the place of a scope entry: cached views of it are read again.
-    if !placed.is_empty() && accounts::any_scope_entry(tx, &placed).await? {
-        accounts::bump_version(tx).await?;
+    if !placed.is_empty() {
+        accounts::bump_version_if_scope_entry(tx, &placed).await?;
     }
     touched.sort();
     touched.dedup();
@@ -219,89 +223,6 @@ async fn try_push(
         last,
         touched,
     }))
-}
-
-/// Writes what the planner decided for one operation, at position `seq`.
-async fn store_op(
-    tx: &Transaction<'_>,
-    ctx: &PushContext,
-    op: &Op,
-    store: &Store,
-    seq: u64,
-) -> Result<(), StorageError> {
-    let seq_i = seq as i64;
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO ops (seq, op_id, entity_id, kind, device_id, hlc, scope_key, op,
-                              received_ms, place, prior)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .await?;
-    tx.execute(
-        &insert,
-        &[
-            &seq_i,
-            &op.id,
-            &op.entity_id,
-            &op.entity.as_str(),
-            &op.stamp.device,
-            &op.stamp.hlc.as_i64(),
-            &rules::key_of(&store.place.areas),
-            &serde_json::to_string(op)?,
-            &(ctx.now_ms as i64),
-            &serde_json::to_string(&store.place)?,
-            &store
-                .prior
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()?,
-        ],
-    )
-    .await?;
-    if !store.buckets.is_empty() {
-        let keys: Vec<Vec<u8>> = store
-            .buckets
-            .iter()
-            .map(|b| b.to_bytes().to_vec())
-            .collect();
-        let file = tx
-            .prepare_cached("INSERT INTO op_buckets (bucket, seq) SELECT unnest($1::bytea[]), $2")
-            .await?;
-        tx.execute(&file, &[&keys, &seq_i]).await?;
-    }
-    match &store.record {
-        Some(state) => records::save(tx, state, &store.place, seq).await?,
-        None if store.place_only() => records::set_place(tx, op.entity_id, &store.place).await?,
-        None => {}
-    }
-    if let Some(event) = &store.event {
-        // Union by event id: an event already known (sent again inside another operation)
-        // keeps its first copy.
-        let add = tx
-            .prepare_cached(
-                "INSERT INTO case_events (id, case_id, hlc, event, seq) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .await?;
-        tx.execute(
-            &add,
-            &[
-                &event.id,
-                &event.case_id,
-                &event.stamp.hlc.as_i64(),
-                &serde_json::to_string(event)?,
-                &seq_i,
-            ],
-        )
-        .await?;
-    }
-    for moved in &store.replaced {
-        records::set_place(tx, moved.id, &moved.after).await?;
-    }
-    for change in store.record_buckets(op.entity_id) {
-        records::refile(tx, &change).await?;
-    }
-    Ok(())
 }
 
 /// The scope key stored with an operation.

@@ -121,26 +121,29 @@ impl PgFacts {
     ) -> Result<Result<PgFacts, Retry>, StorageError> {
         let mut facts = PgFacts::default();
         let op_ids: Vec<Id> = ops.iter().map(|o| o.id).collect();
-        facts.read_ops(client, &op_ids).await?;
         let entities: Vec<Id> = ops.iter().map(|o| o.entity_id).collect();
-        facts.read_records(client, &entities).await?;
         let cases: Vec<Id> = ops
             .iter()
             .filter(|o| o.entity == EntityKind::Case)
             .map(|o| o.entity_id)
             .collect();
-        facts.read_events(client, &cases).await?;
         let seeds: Vec<Id> = entities
             .iter()
             .copied()
             .chain(ops.iter().flat_map(links))
             .collect();
+        // Sent together: their round trips overlap.
+        let (stored, records, events, chains) = tokio::try_join!(
+            fetch_ops(client, &op_ids),
+            fetch_records(client, &entities),
+            fetch_events(client, &cases),
+            read_chains(client, &seeds),
+        )?;
+        facts.absorb_ops(&op_ids, stored);
+        facts.absorb_records(&entities, records)?;
+        facts.absorb_events(&cases, events)?;
         let own: HashSet<Id> = entities.iter().copied().collect();
-        let above: Vec<Id> = read_chains(client, &seeds)
-            .await?
-            .into_iter()
-            .filter(|id| !own.contains(id))
-            .collect();
+        let above: Vec<Id> = chains.into_iter().filter(|id| !own.contains(id)).collect();
         let unlocked: Vec<Id> = above
             .iter()
             .copied()
@@ -248,14 +251,17 @@ impl PgFacts {
         client: &impl GenericClient,
         ids: &[Id],
     ) -> Result<(), StorageError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let stmt = client
-            .prepare_cached("SELECT id, state, place FROM records WHERE id = ANY($1)")
-            .await?;
+        let rows = fetch_records(client, ids).await?;
+        self.absorb_records(ids, rows)
+    }
+
+    fn absorb_records(
+        &mut self,
+        ids: &[Id],
+        rows: Vec<tokio_postgres::Row>,
+    ) -> Result<(), StorageError> {
         let mut found = HashSet::new();
-        for row in client.query(&stmt, &[&ids]).await? {
+        for row in rows {
             let id: Id = row.get(0);
             found.insert(id);
             self.records.insert(
@@ -282,18 +288,19 @@ impl PgFacts {
         client: &impl GenericClient,
         cases: &[Id],
     ) -> Result<(), StorageError> {
-        if cases.is_empty() {
-            return Ok(());
-        }
+        let rows = fetch_events(client, cases).await?;
+        self.absorb_events(cases, rows)
+    }
+
+    fn absorb_events(
+        &mut self,
+        cases: &[Id],
+        rows: Vec<tokio_postgres::Row>,
+    ) -> Result<(), StorageError> {
         for case in cases {
             self.events.insert(*case, vec![]);
         }
-        let stmt = client
-            .prepare_cached(
-                "SELECT case_id, event FROM case_events WHERE case_id = ANY($1) ORDER BY hlc, id",
-            )
-            .await?;
-        for row in client.query(&stmt, &[&cases]).await? {
+        for row in rows {
             let case: Id = row.get(0);
             let event: CaseEvent = serde_json::from_str(row.get::<_, &str>(1))?;
             self.events.entry(case).or_default().push(event);
@@ -306,16 +313,16 @@ impl PgFacts {
         client: &impl GenericClient,
         op_ids: &[Id],
     ) -> Result<(), StorageError> {
+        let rows = fetch_ops(client, op_ids).await?;
+        self.absorb_ops(op_ids, rows);
+        Ok(())
+    }
+
+    fn absorb_ops(&mut self, op_ids: &[Id], rows: Vec<tokio_postgres::Row>) {
         for id in op_ids {
             self.ops.insert(*id, None);
         }
-        if op_ids.is_empty() {
-            return Ok(());
-        }
-        let stmt = client
-            .prepare_cached("SELECT op_id, seq, device_id FROM ops WHERE op_id = ANY($1)")
-            .await?;
-        for row in client.query(&stmt, &[&op_ids]).await? {
+        for row in rows {
             self.ops.insert(
                 row.get(0),
                 Some(StoredOp {
@@ -324,7 +331,6 @@ impl PgFacts {
                 }),
             );
         }
-        Ok(())
     }
 
     /// Reads the whole families of `roots` in one query: every member's state and place, and
@@ -398,6 +404,47 @@ impl PgFacts {
         self.case_places.insert(building, places);
         Ok(())
     }
+}
+
+async fn fetch_records(
+    client: &impl GenericClient,
+    ids: &[Id],
+) -> Result<Vec<tokio_postgres::Row>, StorageError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let stmt = client
+        .prepare_cached("SELECT id, state, place FROM records WHERE id = ANY($1)")
+        .await?;
+    Ok(client.query(&stmt, &[&ids]).await?)
+}
+
+async fn fetch_events(
+    client: &impl GenericClient,
+    cases: &[Id],
+) -> Result<Vec<tokio_postgres::Row>, StorageError> {
+    if cases.is_empty() {
+        return Ok(vec![]);
+    }
+    let stmt = client
+        .prepare_cached(
+            "SELECT case_id, event FROM case_events WHERE case_id = ANY($1) ORDER BY hlc, id",
+        )
+        .await?;
+    Ok(client.query(&stmt, &[&cases]).await?)
+}
+
+async fn fetch_ops(
+    client: &impl GenericClient,
+    op_ids: &[Id],
+) -> Result<Vec<tokio_postgres::Row>, StorageError> {
+    if op_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let stmt = client
+        .prepare_cached("SELECT op_id, seq, device_id FROM ops WHERE op_id = ANY($1)")
+        .await?;
+    Ok(client.query(&stmt, &[&op_ids]).await?)
 }
 
 /// `seeds` and the ids above them along stored parent links, each once, in id order.

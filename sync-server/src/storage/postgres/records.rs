@@ -11,8 +11,6 @@ use gridwork_domain::scope::Place;
 use gridwork_domain::workflow::CaseEvent;
 use tokio_postgres::Row;
 
-use crate::rules;
-use crate::rules::plan::BucketChange;
 use crate::storage::{PlacedRecord, StorageError};
 
 /// A record's merged state, tombstoned ones included.
@@ -47,63 +45,6 @@ pub async fn load_place(
     }
 }
 
-/// Writes a record's merged state with its place (and the scope key and parent that follow
-/// from them) and the sequence number that changed it.
-pub async fn save(
-    client: &impl GenericClient,
-    state: &RecordState,
-    place: &Place,
-    seq: u64,
-) -> Result<(), StorageError> {
-    let stmt = client
-        .prepare_cached(
-            "INSERT INTO records (id, kind, state, scope_key, updated_seq, place, parent)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (id) DO UPDATE SET state = excluded.state,
-                 scope_key = excluded.scope_key, updated_seq = excluded.updated_seq,
-                 place = excluded.place, parent = excluded.parent",
-        )
-        .await?;
-    client
-        .execute(
-            &stmt,
-            &[
-                &state.id,
-                &state.kind.as_str(),
-                &serde_json::to_string(state)?,
-                &rules::key_of(&place.areas),
-                &(seq as i64),
-                &serde_json::to_string(place)?,
-                &rules::parent(state),
-            ],
-        )
-        .await?;
-    Ok(())
-}
-
-/// Updates a stored record's place (and scope key) alone: a case that got an event, a
-/// household whose building moved.
-pub async fn set_place(
-    client: &impl GenericClient,
-    id: Id,
-    place: &Place,
-) -> Result<(), StorageError> {
-    let stmt = client
-        .prepare_cached("UPDATE records SET place = $2, scope_key = $3 WHERE id = $1")
-        .await?;
-    client
-        .execute(
-            &stmt,
-            &[
-                &id,
-                &serde_json::to_string(place)?,
-                &rules::key_of(&place.areas),
-            ],
-        )
-        .await?;
-    Ok(())
-}
-
 /// Every event of these cases, case by case in the order given, each case's in stamp order.
 pub async fn events_of(
     client: &impl GenericClient,
@@ -129,35 +70,6 @@ pub async fn events_of(
         events.extend(by_case.get(case).into_iter().flatten().cloned());
     }
     Ok(events)
-}
-
-/// Changes a record's rows in `record_buckets`.
-pub async fn refile(
-    client: &impl GenericClient,
-    change: &BucketChange,
-) -> Result<(), StorageError> {
-    if !change.remove.is_empty() {
-        let keys: Vec<Vec<u8>> = change
-            .remove
-            .iter()
-            .map(|b| b.to_bytes().to_vec())
-            .collect();
-        let stmt = client
-            .prepare_cached("DELETE FROM record_buckets WHERE id = $1 AND bucket = ANY($2)")
-            .await?;
-        client.execute(&stmt, &[&change.id, &keys]).await?;
-    }
-    if !change.add.is_empty() {
-        let keys: Vec<Vec<u8>> = change.add.iter().map(|b| b.to_bytes().to_vec()).collect();
-        let stmt = client
-            .prepare_cached(
-                "INSERT INTO record_buckets (bucket, id) SELECT unnest($2::bytea[]), $1
-                 ON CONFLICT DO NOTHING",
-            )
-            .await?;
-        client.execute(&stmt, &[&change.id, &keys]).await?;
-    }
-    Ok(())
 }
 
 fn placed(row: &Row) -> Result<PlacedRecord, StorageError> {
