@@ -28,7 +28,6 @@ use super::plan_facts::{PgFacts, Retry};
 use super::write_buffer::WriteBuffer;
 use crate::rules::PushContext;
 use crate::rules::plan::{self, StoredOp};
-use crate::storage::bucket_scan::Merge;
 use crate::storage::{LogEntry, LogPage, Pushed, ReadCounters, StorageError};
 
 /// Positions one transaction may hand out (`<< 16`): far more than the operations of a push.
@@ -61,17 +60,21 @@ pub async fn end_of_log(client: &impl GenericClient) -> Result<(u64, u64), Stora
 /// role; a role that writes the log besides needs `pg_read_all_stats` granted to the server's).
 async fn horizon(client: &impl GenericClient) -> Result<i64, StorageError> {
     let stmt = client
-        .prepare_cached(
-            "SELECT base + (least(
-                 pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
-                 (SELECT min(backend_xid::text::bigint) FROM pg_stat_activity
-                  WHERE datname = current_database() AND backend_xid IS NOT NULL)
-             ) << 16)
-             FROM log_position",
-        )
+        .prepare_cached(&format!("{HORIZON} SELECT horizon FROM h"))
         .await?;
     Ok(client.query_one(&stmt, &[]).await?.get(0))
 }
+
+/// A common table `h` with one column, `horizon` (see [`horizon`]), for statements that read
+/// below it.
+const HORIZON: &str = "WITH h AS (
+    SELECT base + (least(
+        pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
+        (SELECT min(backend_xid::text::bigint) FROM pg_stat_activity
+         WHERE datname = current_database() AND backend_xid IS NOT NULL)
+    ) << 16) AS horizon
+    FROM log_position
+)";
 
 /// Decides and stores a batch (see [`crate::storage::Storage::push`]): each attempt takes its
 /// locks, plans and writes every operation, and commits; an attempt that finds a record locked
@@ -247,69 +250,73 @@ pub async fn log_page(
     reads: &ReadCounters,
 ) -> Result<LogPage, StorageError> {
     let after_i = i64::try_from(after).unwrap_or(i64::MAX);
-    let horizon = horizon(client).await?;
-    let (mut rows, more) = match buckets {
+    // One statement (an idle phone's poll is one round trip): a first row with the rows read
+    // and the end of the log below the horizon, then the page's operations and one more, in
+    // order. Each bucket is read as an index range, at most a page and one.
+    let rows = match buckets {
         None => {
-            // One row more than asked tells whether more follow.
             let stmt = client
-                .prepare_cached(
-                    "SELECT seq, op, place, prior FROM ops WHERE seq > $1 AND seq < $2
-                     ORDER BY seq LIMIT $3",
-                )
+                .prepare_cached(&format!(
+                    "{HORIZON},
+                     picked AS (
+                         SELECT seq, op, place, prior FROM ops, h
+                         WHERE seq > $1 AND seq < h.horizon ORDER BY seq LIMIT $2
+                     )
+                     SELECT NULL::bigint, NULL::text, NULL::text, NULL::text,
+                            0::bigint, (SELECT count(*) FROM picked),
+                            (SELECT max(ops.seq) FROM ops, h WHERE ops.seq < h.horizon)
+                     UNION ALL
+                     SELECT seq, op, place, prior, NULL, NULL, NULL FROM picked
+                     ORDER BY 1 NULLS FIRST"
+                ))
                 .await?;
-            let rows = client
-                .query(&stmt, &[&after_i, &horizon, &(limit as i64 + 1)])
-                .await?;
-            reads.log_rows(rows.len());
-            let more = rows.len() > limit;
-            (rows, more)
+            client
+                .query(&stmt, &[&after_i, &(limit as i64 + 1)])
+                .await?
         }
         Some(buckets) => {
-            let scan = client
-                .prepare_cached(
-                    "SELECT seq FROM op_buckets
-                     WHERE bucket = $1 AND seq > $2 AND seq < $3 AND seq <= $4
-                     ORDER BY seq LIMIT $5",
-                )
+            let keys: Vec<Vec<u8>> = buckets.iter().map(|b| b.to_bytes().to_vec()).collect();
+            let stmt = client
+                .prepare_cached(&format!(
+                    "{HORIZON},
+                     scanned AS (
+                         SELECT s.seq FROM unnest($1::bytea[]) AS b (bucket) CROSS JOIN h,
+                         LATERAL (
+                             SELECT seq FROM op_buckets
+                             WHERE bucket = b.bucket AND seq > $2 AND seq < h.horizon
+                             ORDER BY seq LIMIT $3
+                         ) AS s
+                     ),
+                     picked AS (SELECT DISTINCT seq FROM scanned ORDER BY seq LIMIT $3)
+                     SELECT NULL::bigint, NULL::text, NULL::text, NULL::text,
+                            (SELECT count(*) FROM scanned), (SELECT count(*) FROM picked),
+                            (SELECT max(ops.seq) FROM ops, h WHERE ops.seq < h.horizon)
+                     UNION ALL
+                     SELECT o.seq, o.op, o.place, o.prior, NULL, NULL, NULL
+                     FROM picked JOIN ops AS o ON o.seq = picked.seq
+                     ORDER BY 1 NULLS FIRST"
+                ))
                 .await?;
-            let mut merge = Merge::new(limit);
-            for bucket in buckets {
-                let bound = merge.bound().unwrap_or(i64::MAX);
-                let key = bucket.to_bytes().to_vec();
-                let seqs: Vec<i64> = client
-                    .query(
-                        &scan,
-                        &[&key, &after_i, &horizon, &bound, &(merge.ask() as i64)],
-                    )
-                    .await?
-                    .iter()
-                    .map(|r| r.get(0))
-                    .collect();
-                reads.bucket_rows(seqs.len());
-                merge.add(seqs);
-            }
-            let (seqs, more) = merge.finish();
-            let fetch = client
-                .prepare_cached(
-                    "SELECT seq, op, place, prior FROM ops WHERE seq = ANY($1) ORDER BY seq",
-                )
-                .await?;
-            let rows = client.query(&fetch, &[&seqs]).await?;
-            reads.log_rows(rows.len());
-            (rows, more)
+            client
+                .query(&stmt, &[&keys, &after_i, &(limit as i64 + 1)])
+                .await?
         }
     };
-    rows.truncate(limit);
-    let entries = rows.iter().map(entry).collect::<Result<Vec<_>, _>>()?;
+    let Some((meta, found)) = rows.split_first() else {
+        return Err(StorageError::Corrupt("a log page without its summary row".into()));
+    };
+    reads.bucket_rows(meta.get::<_, i64>(4) as usize);
+    reads.log_rows(meta.get::<_, i64>(5) as usize);
+    let end = meta.get::<_, Option<i64>>(6).unwrap_or(0) as u64;
+    let more = found.len() > limit;
+    let entries = found
+        .iter()
+        .take(limit)
+        .map(entry)
+        .collect::<Result<Vec<_>, _>>()?;
     let next = match entries.last() {
         Some(last) if more => last.seq,
-        _ => {
-            let stmt = client
-                .prepare_cached("SELECT max(seq) FROM ops WHERE seq < $1")
-                .await?;
-            let end: Option<i64> = client.query_one(&stmt, &[&horizon]).await?.get(0);
-            (end.unwrap_or(0) as u64).max(after)
-        }
+        _ => end.max(after),
     };
     Ok(LogPage {
         entries,
