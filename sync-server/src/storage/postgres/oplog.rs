@@ -259,12 +259,13 @@ pub async fn log_page(
                 .prepare_cached(&format!(
                     "{HORIZON},
                      picked AS (
-                         SELECT seq, op, place, prior FROM ops, h
-                         WHERE seq > $1 AND seq < h.horizon ORDER BY seq LIMIT $2
+                         SELECT seq, op, place, prior FROM ops
+                         WHERE seq > $1 AND seq < (SELECT horizon FROM h) ORDER BY seq LIMIT $2
                      )
                      SELECT NULL::bigint, NULL::text, NULL::text, NULL::text,
                             0::bigint, (SELECT count(*) FROM picked),
-                            (SELECT max(ops.seq) FROM ops, h WHERE ops.seq < h.horizon)
+                            (SELECT seq FROM ops WHERE seq < (SELECT horizon FROM h)
+                             ORDER BY seq DESC LIMIT 1)
                      UNION ALL
                      SELECT seq, op, place, prior, NULL, NULL, NULL FROM picked
                      ORDER BY 1 NULLS FIRST"
@@ -280,17 +281,19 @@ pub async fn log_page(
                 .prepare_cached(&format!(
                     "{HORIZON},
                      scanned AS (
-                         SELECT s.seq FROM unnest($1::bytea[]) AS b (bucket) CROSS JOIN h,
+                         SELECT s.seq FROM unnest($1::bytea[]) AS b (bucket),
                          LATERAL (
                              SELECT seq FROM op_buckets
-                             WHERE bucket = b.bucket AND seq > $2 AND seq < h.horizon
+                             WHERE bucket = b.bucket AND seq > $2
+                               AND seq < (SELECT horizon FROM h)
                              ORDER BY seq LIMIT $3
                          ) AS s
                      ),
                      picked AS (SELECT DISTINCT seq FROM scanned ORDER BY seq LIMIT $3)
                      SELECT NULL::bigint, NULL::text, NULL::text, NULL::text,
                             (SELECT count(*) FROM scanned), (SELECT count(*) FROM picked),
-                            (SELECT max(ops.seq) FROM ops, h WHERE ops.seq < h.horizon)
+                            (SELECT seq FROM ops WHERE seq < (SELECT horizon FROM h)
+                             ORDER BY seq DESC LIMIT 1)
                      UNION ALL
                      SELECT o.seq, o.op, o.place, o.prior, NULL, NULL, NULL
                      FROM picked JOIN ops AS o ON o.seq = picked.seq
