@@ -306,7 +306,9 @@ pub async fn log_page(
         }
     };
     let Some((meta, found)) = rows.split_first() else {
-        return Err(StorageError::Corrupt("a log page without its summary row".into()));
+        return Err(StorageError::Corrupt(
+            "a log page without its summary row".into(),
+        ));
     };
     reads.bucket_rows(meta.get::<_, i64>(4) as usize);
     reads.log_rows(meta.get::<_, i64>(5) as usize);
