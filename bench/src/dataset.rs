@@ -190,6 +190,7 @@ pub fn subdistrict(writer: &mut Writer, size: Size, seed: u64) -> Subdistrict {
             code,
             name,
             parent_id: parent,
+            response_policies: vec![],
         };
         out.ops.push(w.create(&a));
         out.areas += 1;
@@ -313,10 +314,13 @@ pub fn subdistrict(writer: &mut Writer, size: Size, seed: u64) -> Subdistrict {
     }
     for h in 0..size.households {
         let b = h % out.buildings.len();
+        // The k-th household of its building: one unit each (a server refuses a second
+        // household on a unit of a building), two flats a floor, five floors a stairwell.
+        let k = h / out.buildings.len();
         let household = Household {
             id: new_id(),
             building_id: out.buildings[b].0,
-            unit: format!("{}-{}0{}", h / 40 % 30 + 1, h % 4 + 1, h % 2 + 1),
+            unit: format!("{}-{}0{}", k / 10 + 1, k % 10 / 2 + 1, k % 2 + 1),
             kind: HouseholdKind::ALL[rng.random_range(0..HouseholdKind::ALL.len())],
             phone: Some(mobile(&mut rng)),
             archived: false,

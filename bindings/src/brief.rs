@@ -29,13 +29,18 @@ impl From<gridwork_core::StayView> for StayView {
     }
 }
 
-/// A rented room with nobody checked in.
+/// A rented room where someone is still to register: nobody checked in, or a person living
+/// there without a stay in it.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct UnregisteredRoom {
     pub household_id: String,
     pub unit: String,
     pub building_id: String,
     pub address: String,
+    /// People recorded in the room without a stay in it (0: nobody recorded).
+    pub unregistered_people: u32,
+    /// Whether any stay in the room is open.
+    pub any_registered: bool,
 }
 
 impl From<gridwork_core::UnregisteredRoom> for UnregisteredRoom {
@@ -45,17 +50,50 @@ impl From<gridwork_core::UnregisteredRoom> for UnregisteredRoom {
             unit: r.unit,
             building_id: id_text(r.building_id),
             address: r.address,
+            unregistered_people: u32::try_from(r.unregistered_people).unwrap_or(u32::MAX),
+            any_registered: r.any_registered,
         }
     }
 }
 
-/// How many occupied rented rooms have a tenant checked in.
+/// A person living in a rented room without an open stay in it (ID number masked).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct UnregisteredTenant {
+    pub resident_id: String,
+    pub name: String,
+    pub id_number_masked: Option<String>,
+    pub household_id: String,
+    pub unit: String,
+    pub building_id: String,
+    pub address: String,
+}
+
+impl From<gridwork_core::UnregisteredTenant> for UnregisteredTenant {
+    fn from(t: gridwork_core::UnregisteredTenant) -> Self {
+        UnregisteredTenant {
+            resident_id: id_text(t.resident_id),
+            name: t.name,
+            id_number_masked: t.id_number_masked,
+            household_id: id_text(t.household_id),
+            unit: t.unit,
+            building_id: id_text(t.building_id),
+            address: t.address,
+        }
+    }
+}
+
+/// Registration per person (人房匹配: people holding an open stay in the room they live in) and
+/// per room (rooms with at least one open stay).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct RegistrationRate {
     pub occupied_rental_rooms: u64,
     pub registered_rooms: u64,
     /// `registered_rooms / occupied_rental_rooms`; 1.0 when there is no such room.
-    pub rate: f64,
+    pub room_rate: f64,
+    pub people_in_rentals: u64,
+    pub registered_people: u64,
+    /// `registered_people / people_in_rentals`; 1.0 when nobody lives in a rented room.
+    pub person_rate: f64,
 }
 
 impl From<workflow::RegistrationRate> for RegistrationRate {
@@ -63,7 +101,10 @@ impl From<workflow::RegistrationRate> for RegistrationRate {
         RegistrationRate {
             occupied_rental_rooms: r.occupied_rental_rooms as u64,
             registered_rooms: r.registered_rooms as u64,
-            rate: r.rate,
+            room_rate: r.room_rate,
+            people_in_rentals: r.people_in_rentals as u64,
+            registered_people: r.registered_people as u64,
+            person_rate: r.person_rate,
         }
     }
 }
@@ -122,9 +163,22 @@ pub struct WeeklyBrief {
     pub alarms_without_arrival: u64,
     /// The median crew arrival time in minutes, when there was an arrival.
     pub median_arrival_minutes: Option<f64>,
+    /// The share of the week's crew arrivals within their target.
+    pub alarms_within_target: Option<f64>,
+    pub incidents_opened: u64,
     pub hazards_found: u64,
     pub hazards_fixed: u64,
-    pub registration_rate: f64,
+    /// Per person (人房匹配), the registration figure.
+    pub registration_rate_per_person: f64,
+    pub registration_rate_per_room: f64,
+    /// Small disputes settled overnight (小事不过夜) among those whose outcome came in the week.
+    pub disputes_settled_overnight: Option<f64>,
+    /// Big disputes settled within the month (大事不满月).
+    pub disputes_settled_within_month: Option<f64>,
+    /// The response policy in force at week end, summarised.
+    pub response_policy: String,
+    /// The brief was made before the week is over: the figures stand as at when it was made.
+    pub week_not_over: bool,
     pub patrol_visits: u64,
     pub markdown: String,
     pub json: String,
@@ -152,9 +206,16 @@ impl From<workflow::WeeklyBrief> for WeeklyBrief {
             alarms_opened: b.alarms.opened as u64,
             alarms_without_arrival: b.alarms.without_arrival as u64,
             median_arrival_minutes: b.alarms.arrival.as_ref().map(|a| a.median_minutes),
+            alarms_within_target: b.alarms.arrival.as_ref().map(|a| a.share_within_target),
+            incidents_opened: b.incidents.opened as u64,
             hazards_found: b.hazards.found as u64,
             hazards_fixed: b.hazards.fixed as u64,
-            registration_rate: b.registration.rate.rate,
+            registration_rate_per_person: b.registration.rate.person_rate,
+            registration_rate_per_room: b.registration.rate.room_rate,
+            disputes_settled_overnight: b.disputes.overnight.share,
+            disputes_settled_within_month: b.disputes.within_month.share,
+            response_policy: b.policy.in_force.summary(),
+            week_not_over: b.week_not_over,
             patrol_visits: b.patrol_visits as u64,
             markdown: b.to_markdown(),
             json: serde_json::to_string(&b).unwrap_or_default(),

@@ -23,6 +23,9 @@ mirror_enum! {
         Hotline,
         /// Something found on patrol.
         PatrolFinding,
+        /// 事件: an event the command centre dispatches on minute-level response times (a 110
+        /// non-police event, a dispute at the scene…).
+        Incident,
     }
 }
 
@@ -320,8 +323,12 @@ pub struct CaseView {
     pub assignee: Option<String>,
     pub dispatched_station_id: Option<String>,
     pub arrived_at_ms: Option<u64>,
+    /// The deadline that governs the colour now: the awaited step's, or for a fire alarm not
+    /// yet reached the crew's arrival target when that is more urgent.
     pub deadline: Option<Deadline>,
     pub colour: Option<Colour>,
+    /// A fire not yet out or an incident not yet reached: lists put these first.
+    pub live: bool,
     /// Events of this case that could not be applied (recorded concurrently on two devices).
     pub conflicting_events: u32,
 }
@@ -355,6 +362,7 @@ impl From<gridwork_core::CaseView> for CaseView {
                 due_ms: d.due_ms,
             }),
             colour: v.colour.map(Into::into),
+            live: v.live,
             conflicting_events: u32::try_from(f.flagged.len()).unwrap_or(u32::MAX),
         }
     }
@@ -369,7 +377,13 @@ pub struct CaseEvent {
     pub at_ms: u64,
     /// Who recorded it (the enrolled user of that device).
     pub actor: Option<String>,
+    /// The step, with what it carries (the line of defence, the reason, the agreement, the
+    /// assignee, the position, the resident's satisfaction).
     pub action: CaseAction,
+    /// The step as the users name it (签收, 到达现场, 升级, 化解…).
+    pub label: String,
+    /// The state the step led to (`"mediating:gridworker"`); `null` when it was not applied.
+    pub state_after: Option<String>,
     /// Why the event could not be applied, when it conflicts with another device's.
     pub conflict: Option<String>,
 }
@@ -382,7 +396,9 @@ impl From<gridwork_core::TimelineEntry> for CaseEvent {
             case_id: id_text(e.case_id),
             at_ms: e.stamp.hlc.physical_ms(),
             actor: opt_id_text(e.actor),
+            label: e.action.label_zh().to_string(),
             action: e.action.into(),
+            state_after: t.state.map(|s| s.to_string()),
             conflict: t.flagged,
         }
     }
@@ -392,8 +408,11 @@ impl From<gridwork_core::TimelineEntry> for CaseEvent {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ArrivalFigure {
     pub minutes: f64,
-    /// Within the 5-minute target (five minutes exactly counts as within).
+    /// Within the target (the target exactly counts as within).
     pub within_target: bool,
+    /// The arrival target in minutes of the response policy in force when the alarm was raised
+    /// (5 under 1-3-10).
+    pub target_minutes: f64,
     pub station_id: Option<String>,
 }
 
@@ -402,9 +421,61 @@ impl From<gridwork_core::ArrivalFigure> for ArrivalFigure {
         ArrivalFigure {
             minutes: a.minutes,
             within_target: a.within_target,
+            target_minutes: a.target_minutes,
             station_id: opt_id_text(a.station_id),
         }
     }
+}
+
+/// A subdistrict's response policy (响应时限): minutes to receive, respond to and reach the
+/// events the command centre dispatches, and the fire crew's arrival target. All in ms.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ResponsePolicy {
+    /// `1-3-10`, `wulin-1-5-30`, or the subdistrict's own name.
+    pub name: String,
+    pub receive_ms: u64,
+    pub respond_ms: u64,
+    pub on_scene_ms: u64,
+    pub report_back_ms: Option<u64>,
+    pub fire_arrival_target_ms: u64,
+    /// When it took effect (0 for the built-in default); ignored when setting one (it takes
+    /// effect when set).
+    pub since_ms: u64,
+}
+
+impl From<workflow::ResponsePolicy> for ResponsePolicy {
+    fn from(p: workflow::ResponsePolicy) -> Self {
+        ResponsePolicy {
+            name: p.name,
+            receive_ms: p.receive_ms,
+            respond_ms: p.respond_ms,
+            on_scene_ms: p.on_scene_ms,
+            report_back_ms: p.report_back_ms,
+            fire_arrival_target_ms: p.fire_arrival_target_ms,
+            since_ms: p.since_ms,
+        }
+    }
+}
+
+impl From<ResponsePolicy> for workflow::ResponsePolicy {
+    fn from(p: ResponsePolicy) -> Self {
+        workflow::ResponsePolicy {
+            name: p.name,
+            receive_ms: p.receive_ms,
+            respond_ms: p.respond_ms,
+            on_scene_ms: p.on_scene_ms,
+            report_back_ms: p.report_back_ms,
+            fire_arrival_target_ms: p.fire_arrival_target_ms,
+            since_ms: p.since_ms,
+        }
+    }
+}
+
+/// A preset response policy by name: `1-3-10` (the city's) or `wulin` (Wulin's 1/5/30);
+/// `null` for another name.
+#[uniffi::export]
+pub fn response_policy_preset(name: String) -> Option<ResponsePolicy> {
+    workflow::ResponsePolicy::preset(name.trim()).map(Into::into)
 }
 
 /// A patrol of an area by one user.

@@ -12,10 +12,12 @@ use std::sync::Arc;
 use gridwork_core::{Gridwork, HttpTransport, OpenOptions, StoreKey};
 use gridwork_domain::model as core;
 
-use crate::brief::{OverdueVisit, RegistrationRate, StayView, UnregisteredRoom, WeeklyBrief};
+use crate::brief::{
+    OverdueVisit, RegistrationRate, StayView, UnregisteredRoom, UnregisteredTenant, WeeklyBrief,
+};
 use crate::cases::{
     ArrivalFigure, CaseAction, CaseEvent, CaseEventConflict, CaseKind, CaseView, FieldConflict,
-    NewCase, Patrol, PatrolSummary, PatrolVisit, SearchHit, Severity,
+    NewCase, Patrol, PatrolSummary, PatrolVisit, ResponsePolicy, SearchHit, Severity,
 };
 use crate::convert::{day, id, id_text, opt_day, opt_id_text};
 use crate::error::GridworkError;
@@ -152,13 +154,48 @@ impl GridworkClient {
         Ok(self.core.create(area.to_core()?)?.into())
     }
 
-    /// Changes an area: every field of `area` is written where it differs.
+    /// Changes an area: every field of `area` is written where it differs (a subdistrict's
+    /// response policies are kept: they change with `set_response_policy`).
     pub fn update_area(&self, area: Area) -> Result<Area> {
         let new = area.to_core()?;
         Ok(self
             .core
-            .update(new.id, |a: &mut core::Area| *a = new.clone())?
+            .update(new.id, |a: &mut core::Area| {
+                let policies = std::mem::take(&mut a.response_policies);
+                *a = new.clone();
+                a.response_policies = policies;
+            })?
             .into())
+    }
+
+    /// A subdistrict's response policies, oldest first, each with when it took effect; empty
+    /// when none was set (1-3-10 applies).
+    pub fn response_policies(&self, subdistrict_id: String) -> Result<Vec<ResponsePolicy>> {
+        Ok(into_all(self.core.response_policies(id(
+            "subdistrict_id",
+            &subdistrict_id,
+        )?)?))
+    }
+
+    /// The response policy in force now where `area_id` lies.
+    pub fn response_policy_in_force(&self, area_id: String) -> Result<ResponsePolicy> {
+        Ok(self
+            .core
+            .response_policy_in_force(id("area_id", &area_id)?)?
+            .into())
+    }
+
+    /// Sets a subdistrict's response policy from now on (an admin's step; the server refuses
+    /// anyone else's). Alarms and incidents opened before keep theirs. Returns the history.
+    pub fn set_response_policy(
+        &self,
+        subdistrict_id: String,
+        policy: ResponsePolicy,
+    ) -> Result<Vec<ResponsePolicy>> {
+        Ok(into_all(self.core.set_response_policy(
+            id("subdistrict_id", &subdistrict_id)?,
+            policy.into(),
+        )?))
     }
 
     /// One area.
@@ -348,7 +385,7 @@ impl GridworkClient {
         )?))
     }
 
-    /// The share of an area's occupied rented rooms with a tenant checked in.
+    /// An area's registration per person and per room.
     pub fn registration_rate(&self, area_id: String) -> Result<RegistrationRate> {
         Ok(self
             .core
@@ -357,10 +394,17 @@ impl GridworkClient {
             .into())
     }
 
-    /// Rented rooms of an area with nobody checked in.
+    /// Rented rooms of an area where someone is still to register.
     pub fn unregistered_rooms(&self, area_id: String) -> Result<Vec<UnregisteredRoom>> {
         Ok(into_all(
             self.core.unregistered_rooms(id("area_id", &area_id)?)?,
+        ))
+    }
+
+    /// People of an area living in rented rooms without an open stay in them.
+    pub fn unregistered_tenants(&self, area_id: String) -> Result<Vec<UnregisteredTenant>> {
+        Ok(into_all(
+            self.core.unregistered_tenants(id("area_id", &area_id)?)?,
         ))
     }
 
@@ -370,6 +414,36 @@ impl GridworkClient {
     pub fn open_case(&self, new_case: NewCase) -> Result<CaseView> {
         // Not `case`: parameter names reach the C header, where `case` is a keyword.
         Ok(self.core.open_case(new_case.to_core()?)?.into())
+    }
+
+    /// Takes a 12345 case in (`new_case.kind` must be `Hotline`) and, with an assignee,
+    /// accepts it and assigns it to them, with the platform's handling deadline if given.
+    pub fn receive_hotline_case(
+        &self,
+        new_case: NewCase,
+        assignee: Option<String>,
+        deadline_ms: Option<u64>,
+    ) -> Result<CaseView> {
+        let assignment = crate::convert::opt_id("assignee", assignee.as_deref())?.map(|assignee| {
+            gridwork_core::HotlineAssignment {
+                assignee,
+                deadline_ms,
+            }
+        });
+        Ok(self
+            .core
+            .receive_hotline_case(new_case.to_core()?, assignment)?
+            .into())
+    }
+
+    /// Opens an incident (`new_case.kind` must be `Incident`) and, with a responder,
+    /// dispatches it to them.
+    pub fn raise_incident(&self, new_case: NewCase, responder: Option<String>) -> Result<CaseView> {
+        let responder = crate::convert::opt_id("responder", responder.as_deref())?;
+        Ok(self
+            .core
+            .raise_incident(new_case.to_core()?, responder)?
+            .into())
     }
 
     /// Records a step of a case's lifecycle; refused when the case's state does not allow it.
@@ -562,8 +636,14 @@ impl GridworkClient {
         Ok(into_all(self.core.search(&query, limit as usize)?))
     }
 
+    /// The Monday (`YYYY-MM-DD`) of the week the Tuesday meeting reviews today: the previous
+    /// Monday–Sunday.
+    pub fn review_week(&self) -> String {
+        crate::convert::day_text(self.core.review_week())
+    }
+
     /// The weekly brief of an area for the seven days from `week_start` (`YYYY-MM-DD`, the
-    /// Monday).
+    /// Monday; `review_week()` for the Tuesday meeting's).
     pub fn weekly_brief(&self, area_id: String, week_start: String) -> Result<WeeklyBrief> {
         Ok(self
             .core
@@ -940,7 +1020,11 @@ mod tests {
                 id: String::new(),
                 household_id: id_text(room.id),
                 name: "周杰".into(),
-                id_number: None,
+                // A tenant is checked in with a valid ID number.
+                id_number: Some(gridwork_core::seed::id_number(
+                    chrono::NaiveDate::from_ymd_opt(1992, 5, 17).unwrap(),
+                    41,
+                )),
                 phone: None,
                 key_groups: vec![],
                 last_visit_ms: None,

@@ -114,6 +114,9 @@ impl Area {
             code: self.code.clone(),
             name: self.name.clone(),
             parent_id: opt_id("area.parent_id", self.parent_id.as_deref())?,
+            // A subdistrict's response policies are set with `set_response_policy`; writing an
+            // area keeps them (see `GridworkClient::update_area`).
+            response_policies: vec![],
         })
     }
 }

@@ -72,9 +72,16 @@ pub enum Command {
     /// Log a dispute (矛盾纠纷).
     #[command(subcommand)]
     Dispute(DisputeCmd),
-    /// Raise a fire alarm, confirm arrival.
+    /// Raise a fire alarm; the crew acknowledges, sets off and arrives.
     #[command(subcommand)]
     Alarm(AlarmCmd),
+    /// Take a 12345 hotline case in (签收, 审核交办 to a named assignee).
+    #[command(subcommand)]
+    Hotline(HotlineCmd),
+    /// Raise an incident (事件: a 110 non-police event, a dispute at the scene…) and dispatch
+    /// it on minute-level response times.
+    #[command(subcommand)]
+    Incident(IncidentCmd),
     /// Cases: list open ones most urgent first, show a timeline, record a step.
     #[command(subcommand)]
     Case(CaseCmd),
@@ -91,7 +98,8 @@ pub enum Command {
     Brief {
         #[arg(long)]
         area: Uuid,
-        /// The week's first day (default: the Tuesday of this week's review).
+        /// The week's first day, a Monday (default: the previous Monday–Sunday, the week the
+        /// Tuesday meeting reviews).
         #[arg(long)]
         week_start: Option<NaiveDate>,
     },
@@ -177,6 +185,37 @@ pub enum AreaCmd {
     List {
         #[arg(long)]
         parent: Option<Uuid>,
+    },
+    /// One area, with the response policy in force there.
+    Show { id: Uuid },
+    /// A subdistrict's response policy (响应时限) for alarms and incidents: with no option, its
+    /// history; with `--preset` and/or minutes, set a new one from now on (an admin's step: the
+    /// server refuses anyone else's; events opened before keep theirs).
+    Policy {
+        /// The subdistrict.
+        #[arg(long)]
+        area: Uuid,
+        /// `1-3-10` (the city's) or `wulin` (1/5/30); the minutes below change it.
+        #[arg(long)]
+        preset: Option<String>,
+        /// The policy's name (default: the preset's, or `custom` with changed minutes).
+        #[arg(long)]
+        name: Option<String>,
+        /// Minutes to receive (接收).
+        #[arg(long, value_name = "MIN")]
+        receive: Option<f64>,
+        /// Minutes to respond (响应).
+        #[arg(long, value_name = "MIN")]
+        respond: Option<f64>,
+        /// Minutes to be on scene (到达现场).
+        #[arg(long, value_name = "MIN")]
+        on_scene: Option<f64>,
+        /// Minutes to report back (反馈).
+        #[arg(long, value_name = "MIN")]
+        report_back: Option<f64>,
+        /// Minutes for a fire crew to be on scene (五分钟救援圈).
+        #[arg(long, value_name = "MIN")]
+        fire_arrival: Option<f64>,
     },
 }
 
@@ -289,6 +328,21 @@ pub enum TenantCmd {
         #[arg(long)]
         resident: Uuid,
     },
+    /// Registration per person (人房匹配) and per room of an area, its grids and buildings.
+    Rate {
+        #[arg(long)]
+        area: Uuid,
+    },
+    /// Occupied rental rooms of an area where someone is still to register.
+    Rooms {
+        #[arg(long)]
+        area: Uuid,
+    },
+    /// People of an area living in rental rooms without a registration (ID numbers masked).
+    Unregistered {
+        #[arg(long)]
+        area: Uuid,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -330,13 +384,69 @@ pub enum AlarmCmd {
         #[arg(long)]
         title: String,
     },
-    /// The crew confirms arrival on scene.
+    /// The crew has received the alarm (接收).
+    Acknowledge { case: Uuid },
+    /// The crew sets off (出发), from where it is.
+    EnRoute {
+        case: Uuid,
+        #[arg(long, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat")]
+        lon: Option<f64>,
+    },
+    /// The crew confirms arrival on scene (到达现场), where it is.
     Arrive {
         case: Uuid,
         #[arg(long, requires = "lon")]
         lat: Option<f64>,
         #[arg(long, requires = "lat")]
         lon: Option<f64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HotlineCmd {
+    /// Take a case in from the 12345 platform; with `--assignee`, accept it (签收) and assign it
+    /// (审核交办) to that user.
+    Open {
+        /// The grid the request is about (default: the building's grid).
+        #[arg(long, required_unless_present = "building")]
+        area: Option<Uuid>,
+        #[arg(long)]
+        building: Option<Uuid>,
+        #[arg(long)]
+        title: String,
+        #[arg(long, default_value = "request")]
+        category: String,
+        #[arg(long, value_parser = parse_severity, default_value = "medium")]
+        severity: Severity,
+        /// The user who handles it (审核办理).
+        #[arg(long)]
+        assignee: Option<Uuid>,
+        /// The handling deadline the platform set: the end of this day (local time).
+        #[arg(long, requires = "assignee")]
+        due: Option<NaiveDate>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCmd {
+    /// Raise an incident; with `--responder`, dispatch it (派单) to that user.
+    Raise {
+        /// The grid it happens in (default: the building's grid).
+        #[arg(long, required_unless_present = "building")]
+        area: Option<Uuid>,
+        #[arg(long)]
+        building: Option<Uuid>,
+        #[arg(long)]
+        title: String,
+        /// e.g. `police_110`, `grid_event`, `dispute_at_scene`.
+        #[arg(long, default_value = "event")]
+        category: String,
+        #[arg(long, value_parser = parse_severity, default_value = "medium")]
+        severity: Severity,
+        #[arg(long)]
+        responder: Option<Uuid>,
     },
 }
 
@@ -353,20 +463,35 @@ pub enum CaseCmd {
     },
     /// A case and its timeline.
     Show { id: Uuid },
-    /// Record a lifecycle step: accept, assign, handle, completion-review, call-back, close,
-    /// acknowledge, en-route, resolve, review, fix, recheck-pass, recheck-fail, mediate,
-    /// escalate, settle, not-settled, note.
+    /// Record a lifecycle step: accept, review-assign, handle, completion-review, send-back,
+    /// call-back, close, dispatch, acknowledge, en-route, arrive, resolve, review, assign, fix,
+    /// recheck-pass, recheck-fail, mediate, escalate, settle, not-settled, note.
     Act {
         id: Uuid,
         action: String,
         /// The defence level for mediate/escalate/settle/not-settled.
         #[arg(long, value_parser = parse_level)]
         level: Option<DefenceLevel>,
-        /// The reason, agreement or note text.
+        /// The reason (send-back, escalate, not-settled), agreement (settle) or note text.
         #[arg(long)]
         text: Option<String>,
+        /// The station for dispatch.
         #[arg(long)]
         station: Option<Uuid>,
+        /// The user for review-assign and assign (an incident's responder).
+        #[arg(long)]
+        assignee: Option<Uuid>,
+        /// The deadline for review-assign and assign: the end of this day (local time).
+        #[arg(long)]
+        due: Option<NaiveDate>,
+        /// The resident's answer at the call-back (回访): yes (满意) or no (不满意).
+        #[arg(long, value_parser = parse_yes_no)]
+        satisfied: Option<bool>,
+        /// Where the crew or responder is, for en-route and arrive.
+        #[arg(long, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat")]
+        lon: Option<f64>,
     },
 }
 
@@ -409,6 +534,13 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 }
 fn parse_case_kind(s: &str) -> Result<CaseKind, String> {
     parse_with(s, CaseKind::parse, &CaseKind::ALL.map(CaseKind::as_str))
+}
+fn parse_yes_no(s: &str) -> Result<bool, String> {
+    match s {
+        "yes" | "y" | "true" => Ok(true),
+        "no" | "n" | "false" => Ok(false),
+        _ => Err("expected yes or no".into()),
+    }
 }
 fn parse_level(s: &str) -> Result<DefenceLevel, String> {
     parse_with(

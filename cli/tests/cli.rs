@@ -112,6 +112,40 @@ fn the_demo_runs_end_to_end_and_shows_the_system_doing_its_job() {
         text.contains("工作简报"),
         "the weekly brief is printed:\n{text}"
     );
+    // The rules as the seeds tell them.
+    for shown in [
+        "拱墅区祥符街道",
+        "the crew acknowledged, set off and arrived on its own phone",
+        // Who took each step, read back from the command centre's timeline: the crew's own
+        // steps on the crew's phone, dispatch and review by the dispatcher.
+        "timeline: 派警 dispatch by 陈静 · 接收 acknowledge by 消防站一队 · \
+         出发 en_route by 消防站一队 · 到达现场 arrive by 消防站一队 · \
+         处置完毕 resolve by 消防站一队 · 审核 review by 陈静",
+        "set wulin-1-5-30",
+        "refused a check-in: invalid input: resident.id_number",
+        "refused a household: invalid input: household.unit",
+        "disputes climb the lines of defence in order",
+        // The Tuesday meeting reviews the previous Monday–Sunday, made after the week.
+        "2026-11-16 – 2026-11-22（截至 as at 2026-11-22 23:59）",
+        "- 本周调整 Changed this week, 2026-11-18 12:00: wulin-1-5-30",
+        "小事不过夜 Small ones settled overnight: 100.0% (2/2)",
+        "| 村书记 village secretary | 1 |",
+        "5 分钟内到场 Within 5 minutes: 50.0% (2 起 arrivals)",
+        "按人 Per person",
+        "重点人员 Residents",
+    ] {
+        assert!(
+            text.contains(shown),
+            "the demo should show {shown:?}:\n{text}"
+        );
+    }
+    let visited: usize = text
+        .lines()
+        .find_map(|l| l.split("本周走访 Visited this week ").nth(1))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the key-group line");
+    assert!(visited > 0, "key-group visits happen:\n{text}");
     assert!(
         dir.path().join("server.db").exists(),
         "--data-dir keeps the stores"
@@ -201,6 +235,396 @@ fn a_device_in_the_terminal_enrolls_works_and_syncs_with_a_real_server() {
             .unit,
         "6-601"
     );
+    rt.block_on(server.handle.shutdown()).unwrap();
+}
+
+/// Runs `gridwork --json` and parses what it prints; panics with its stderr when it fails.
+fn json_of(store: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let out = gridwork(store, &with_json);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+#[test]
+fn the_field_rules_through_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = LocalServer::start(&rt, dir.path());
+    let url = server.handle.url();
+    let (_centre, _net, seeded) = server.seeded_centre(&rt, "运维", 11);
+    let sub = seeded.subdistrict.as_ref().unwrap().id.to_string();
+    let grid = seeded.grids[0].id.to_string();
+    let building = seeded.buildings[0].id.to_string();
+
+    // The admin sets Wulin's 1/5/30 on the subdistrict; the gridworker's phone takes it.
+    let admin = dir.path().join("admin.db");
+    let c = server.code(&rt, "管理员", Role::Admin, vec![]);
+    assert!(
+        gridwork(
+            &admin,
+            &["device", "enroll", "--server", &url, "--code", &c]
+        )
+        .status
+        .success()
+    );
+    assert!(gridwork(&admin, &["sync"]).status.success());
+    let history = json_of(
+        &admin,
+        &["area", "policy", "--area", &sub, "--preset", "wulin"],
+    );
+    assert_eq!(history[0]["name"], "wulin-1-5-30");
+    let out = gridwork(
+        &admin,
+        &["area", "policy", "--area", &grid, "--preset", "wulin"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "only a subdistrict takes a policy"
+    );
+    assert!(
+        stderr(&out).contains("area.response_policies"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(gridwork(&admin, &["sync"]).status.success());
+    let phone = dir.path().join("phone.db");
+    let c = server.code(&rt, "王芳", Role::Gridworker, vec![seeded.grids[0].id]);
+    assert!(
+        gridwork(
+            &phone,
+            &["device", "enroll", "--server", &url, "--code", &c]
+        )
+        .status
+        .success()
+    );
+    assert!(gridwork(&phone, &["sync"]).status.success());
+    let shown = json_of(&phone, &["area", "show", &grid]);
+    assert_eq!(shown["response_policy_in_force"]["name"], "wulin-1-5-30");
+    let me = json_of(&phone, &["device", "status"])["user"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // An incident dispatched to her: on scene within Wulin's five minutes; she sets off from
+    // where she is.
+    let raised = json_of(
+        &phone,
+        &[
+            "incident",
+            "raise",
+            "--building",
+            &building,
+            "--title",
+            "老人走失",
+            "--responder",
+            &me,
+        ],
+    );
+    let incident = raised["case"]["id"].as_str().unwrap().to_string();
+    assert_eq!(raised["fold"]["state"], "dispatched");
+    json_of(&phone, &["case", "act", &incident, "acknowledge"]);
+    let on_way = json_of(
+        &phone,
+        &[
+            "case", "act", &incident, "en-route", "--lat", "30.31", "--lon", "120.12",
+        ],
+    );
+    let opened = on_way["case"]["opened_at_ms"].as_u64().unwrap();
+    assert_eq!(
+        on_way["deadline"]["due_ms"].as_u64().unwrap(),
+        opened + 5 * 60_000
+    );
+    assert_eq!(on_way["fold"]["en_route_position"]["lat"], 30.31);
+    let text = stdout(&gridwork(&phone, &["case", "show", &incident]));
+    assert!(text.contains("出发 en_route · by me → en_route"), "{text}");
+    assert!(text.contains("position: 30.31000,120.12000"), "{text}");
+
+    // A fire alarm: the crew's steps from the terminal, each with its position.
+    let alarm = json_of(
+        &phone,
+        &["alarm", "raise", "--building", &building, "--title", "冒烟"],
+    );
+    let alarm = alarm["case"]["id"].as_str().unwrap().to_string();
+    json_of(&phone, &["alarm", "acknowledge", &alarm]);
+    json_of(
+        &phone,
+        &[
+            "alarm", "en-route", &alarm, "--lat", "30.30", "--lon", "120.13",
+        ],
+    );
+    let arrived = stdout(&gridwork(
+        &phone,
+        &[
+            "alarm", "arrive", &alarm, "--lat", "30.31", "--lon", "120.13",
+        ],
+    ));
+    assert!(arrived.contains("the 5-minute target"), "{arrived}");
+
+    // 12345: taken in with its assignee and deadline; the call-back's answer is a flag.
+    let due = "2030-01-31";
+    let case = json_of(
+        &admin,
+        &[
+            "hotline",
+            "open",
+            "--area",
+            &grid,
+            "--title",
+            "12345：路灯不亮",
+            "--assignee",
+            &me,
+            "--due",
+            due,
+        ],
+    );
+    assert_eq!(case["fold"]["state"], "assigned");
+    assert_eq!(case["fold"]["assignee"], me.as_str());
+    let hotline = case["case"]["id"].as_str().unwrap().to_string();
+    for step in ["handle", "completion-review"] {
+        json_of(&admin, &["case", "act", &hotline, step]);
+    }
+    let out = gridwork(
+        &admin,
+        &["case", "act", &hotline, "call-back", "--text", "不满意"],
+    );
+    assert_eq!(out.status.code(), Some(2), "free text is not the answer");
+    assert!(stderr(&out).contains("--satisfied"), "{}", stderr(&out));
+    let called = json_of(
+        &admin,
+        &["case", "act", &hotline, "call-back", "--satisfied", "no"],
+    );
+    assert_eq!(called["fold"]["callback_satisfied"], false);
+
+    // A dispute climbs from the micro-grid leader to the gridworker, who settles it; a jump
+    // over a line is refused. `case show` tells who took each step, at which line, why and
+    // what was agreed.
+    let dispute = json_of(
+        &phone,
+        &["dispute", "log", "--area", &grid, "--title", "楼上楼下噪音"],
+    );
+    let dispute = dispute["case"]["id"].as_str().unwrap().to_string();
+    json_of(
+        &phone,
+        &[
+            "case",
+            "act",
+            &dispute,
+            "mediate",
+            "--level",
+            "micro_grid_leader",
+        ],
+    );
+    let out = gridwork(
+        &phone,
+        &[
+            "case",
+            "act",
+            &dispute,
+            "escalate",
+            "--level",
+            "village_secretary",
+            "--text",
+            "直接上交",
+        ],
+    );
+    assert_ne!(out.status.code(), Some(0), "a line is never skipped");
+    assert!(
+        stderr(&out).contains("the gridworker next"),
+        "{}",
+        stderr(&out)
+    );
+    json_of(
+        &phone,
+        &[
+            "case",
+            "act",
+            &dispute,
+            "escalate",
+            "--level",
+            "gridworker",
+            "--text",
+            "双方分歧较大",
+        ],
+    );
+    json_of(
+        &phone,
+        &[
+            "case",
+            "act",
+            &dispute,
+            "settle",
+            "--level",
+            "gridworker",
+            "--text",
+            "晚十点后不使用跑步机",
+        ],
+    );
+    let text = stdout(&gridwork(&phone, &["case", "show", &dispute]));
+    for shown in [
+        "调解 mediate · by me → mediating:micro_grid_leader",
+        "level: 微网格长 micro-grid leader",
+        "升级 escalate · by me → mediating:gridworker",
+        "reason: 双方分歧较大",
+        "化解 settle · by me → settled:gridworker",
+        "agreement: 晚十点后不使用跑步机",
+    ] {
+        assert!(text.contains(shown), "{shown:?} in:\n{text}");
+    }
+
+    // The ledger: a unit taken, a tenant without an ID number, the people still to register.
+    let units = json_of(&phone, &["household", "list", "--building", &building]);
+    let taken = units[0]["unit"].as_str().unwrap().to_string();
+    let out = gridwork(
+        &phone,
+        &[
+            "household",
+            "add",
+            "--building",
+            &building,
+            "--unit",
+            &taken,
+            "--kind",
+            "rental",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("household.unit"), "{}", stderr(&out));
+    let room = json_of(
+        &phone,
+        &[
+            "household",
+            "add",
+            "--building",
+            &building,
+            "--unit",
+            "9-901",
+            "--kind",
+            "rental",
+        ],
+    );
+    let room = room["id"].as_str().unwrap().to_string();
+    let tenant = json_of(
+        &phone,
+        &[
+            "resident",
+            "add",
+            "--household",
+            &room,
+            "--name",
+            "无证租客",
+        ],
+    );
+    let tenant = tenant["id"].as_str().unwrap().to_string();
+    let out = gridwork(
+        &phone,
+        &[
+            "tenant",
+            "check-in",
+            "--resident",
+            &tenant,
+            "--household",
+            &room,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("resident.id_number"),
+        "{}",
+        stderr(&out)
+    );
+    let people = json_of(&phone, &["tenant", "unregistered", "--area", &grid]);
+    assert!(
+        people
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "无证租客" && p["unit"] == "9-901"),
+        "{people}"
+    );
+    let rooms = json_of(&phone, &["tenant", "rooms", "--area", &grid]);
+    let listed = rooms
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["unit"] == "9-901")
+        .unwrap();
+    assert_eq!(listed["unregistered_people"], 1);
+    let rate = json_of(&phone, &["tenant", "rate", "--area", &grid]);
+    assert!(rate["area"]["person_rate"].as_f64().unwrap() < 1.0);
+
+    // The brief's default week is the Monday–Sunday before this one.
+    let brief = json_of(&phone, &["brief", "--area", &grid]);
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let monday = gridwork_domain::workflow::weekly_brief::review_week(today);
+    assert_eq!(brief["week_start"], monday.to_string());
+    assert!(!brief["week_not_over"].as_bool().unwrap());
+
+    // The subdistrict may also set its own minutes per step; the history keeps both.
+    let history = json_of(
+        &admin,
+        &[
+            "area",
+            "policy",
+            "--area",
+            &sub,
+            "--name",
+            "祥符-2-4-8",
+            "--receive",
+            "2",
+            "--respond",
+            "4",
+            "--on-scene",
+            "8",
+            "--fire-arrival",
+            "4",
+        ],
+    );
+    assert_eq!(history.as_array().unwrap().len(), 2);
+    assert_eq!(history[1]["name"], "祥符-2-4-8");
+    assert_eq!(
+        (
+            history[1]["receive_ms"].as_u64(),
+            history[1]["respond_ms"].as_u64(),
+            history[1]["on_scene_ms"].as_u64(),
+            history[1]["fire_arrival_target_ms"].as_u64()
+        ),
+        (Some(120_000), Some(240_000), Some(480_000), Some(240_000))
+    );
+    let out = gridwork(
+        &admin,
+        &[
+            "area",
+            "policy",
+            "--area",
+            &sub,
+            "--receive",
+            "5",
+            "--respond",
+            "3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "steps out of order");
+    assert!(
+        stderr(&out).contains("response_policy.respond_ms"),
+        "{}",
+        stderr(&out)
+    );
+
+    assert!(gridwork(&admin, &["sync"]).status.success());
+    assert!(gridwork(&phone, &["sync"]).status.success());
+    let shown = json_of(&phone, &["area", "show", &grid]);
+    assert_eq!(shown["response_policy_in_force"]["name"], "祥符-2-4-8");
+    for store in [&phone, &admin] {
+        let status = json_of(store, &["device", "status"]);
+        assert_eq!(status["unsynced_changes"], 0, "{status}");
+        assert_eq!(
+            status["rejected_changes"], 0,
+            "the server took every step: {status}"
+        );
+    }
     rt.block_on(server.handle.shutdown()).unwrap();
 }
 

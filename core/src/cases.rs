@@ -1,51 +1,92 @@
 //! Cases on the device: opening them, recording lifecycle events (refused locally when the
-//! lifecycle does not allow them), and reading a case with its state, deadline and colour.
+//! lifecycle does not allow them), reading a case with its state, deadline and colour, and its
+//! timeline: who took each step, when, with what it carried (the line of defence, the reason,
+//! the agreement, the assignee, the position) and the state it led to.
 
 use gridwork_domain::ids::Id;
 use gridwork_domain::model::Case;
 use gridwork_domain::new_id;
 use gridwork_domain::op::{EntityKind, Op, OpBody};
 use gridwork_domain::workflow::{
-    self, CaseAction, CaseEvent, CaseFold, Colour, Deadline, DeadlinePolicy,
+    self, CaseAction, CaseEvent, CaseFold, CaseState, Colour, Deadline, DeadlinePolicy, UrgencyKey,
 };
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::gridwork::{Gridwork, live_state};
 use crate::store::records;
+use crate::workflows::response_policy::PolicyBook;
 
 /// A case as a list or detail view shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CaseView {
     pub case: Case,
     pub fold: CaseFold,
-    /// The next deadline of an open case.
+    /// The deadline that governs the case's colour now: the step it waits for, or for a fire
+    /// alarm not yet reached, the crew's arrival target when that is more urgent.
     pub deadline: Option<Deadline>,
     /// Its colour now (红黄绿).
     pub colour: Option<Colour>,
+    /// Whether its minute-level response is under way (a fire not yet out, an incident not yet
+    /// reached): these head every list.
+    pub live: bool,
+    /// Where it sorts in "most urgent first", computed with the figures that time it.
+    #[serde(skip)]
+    pub(crate) urgency: UrgencyKey,
 }
 
 /// One event of a case's timeline, in HLC order, with the reason when the fold could not apply
 /// it (a conflict between devices).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TimelineEntry {
+    /// The event: when (`stamp`), who (`actor`, the user of the device that recorded it) and
+    /// the step with what it carries (`action`; [`CaseAction::details`] lists it).
     pub event: CaseEvent,
+    /// The state the step led to; `None` when it was not applied.
+    pub state: Option<CaseState>,
+    /// Why the step was not applied (a conflict between devices).
     pub flagged: Option<String>,
 }
 
 impl CaseView {
+    /// The view of `case` at `now_ms` by `policy`, the figures that time it (the device's with
+    /// its subdistrict's response policies: [`PolicyBook`]).
     pub(crate) fn build(case: Case, fold: CaseFold, policy: &DeadlinePolicy, now_ms: u64) -> Self {
-        let deadline = workflow::next_deadline(policy, &case, &fold);
-        let colour = deadline
-            .as_ref()
-            .map(|d| workflow::colour(policy, d, now_ms));
+        let supervised = workflow::supervise(policy, &case, &fold, now_ms);
+        let urgency = workflow::urgency_key(policy, &case, &fold, now_ms);
+        let live = workflow::is_live(&case, &fold);
         CaseView {
+            deadline: supervised.map(|(d, _)| d),
+            colour: supervised.map(|(_, c)| c),
+            live,
+            urgency,
             case,
             fold,
-            deadline,
-            colour,
         }
     }
+}
+
+/// Sorts views most urgent first (see [`workflow::UrgencyKey`]), each by the figures that
+/// timed it.
+pub(crate) fn most_urgent_first(views: &mut [CaseView]) {
+    views.sort_by_key(|v| v.urgency);
+}
+
+/// Views of `cases` at `now_ms`, most urgent first, each timed by its subdistrict's policy.
+pub(crate) fn views_of(
+    conn: &rusqlite::Connection,
+    base: DeadlinePolicy,
+    cases: impl IntoIterator<Item = (Case, CaseFold)>,
+    now_ms: u64,
+) -> Result<Vec<CaseView>> {
+    let mut book = PolicyBook::load(conn, base)?;
+    let mut views = Vec::new();
+    for (case, fold) in cases {
+        let policy = book.for_case(conn, &case)?;
+        views.push(CaseView::build(case, fold, &policy, now_ms));
+    }
+    most_urgent_first(&mut views);
+    Ok(views)
 }
 
 impl Gridwork {
@@ -89,9 +130,10 @@ impl Gridwork {
         self.case(case_id)
     }
 
-    /// A case with its state, next deadline and colour.
+    /// A case with its state, governing deadline and colour, timed by its subdistrict's
+    /// response policy.
     pub fn case(&self, case_id: Id) -> Result<CaseView> {
-        let policy = self.deadline_policy();
+        let base = self.deadline_policy();
         let now = self.now_ms();
         self.read(|conn| {
             let case: Case = live_state(conn, EntityKind::Case, case_id)?.decode()?;
@@ -99,17 +141,21 @@ impl Gridwork {
                 kind: "case",
                 id: case_id.to_string(),
             })?;
+            let policy = PolicyBook::load(conn, base)?.for_case(conn, &case)?;
             Ok(CaseView::build(case, fold, &policy, now))
         })
     }
 
-    /// A case's history in HLC order; events the fold could not apply are flagged.
+    /// A case's history in HLC order (duplicates dropped, as the fold drops them), each step
+    /// with the state it led to; events the fold could not apply are flagged with the reason.
     pub fn case_timeline(&self, case_id: Id) -> Result<Vec<TimelineEntry>> {
         self.read(|conn| {
-            live_state(conn, EntityKind::Case, case_id)?;
+            let case: Case = live_state(conn, EntityKind::Case, case_id)?.decode()?;
             let mut events = records::case_events(conn, case_id)?;
             events.sort_by_key(|e| (e.stamp, e.id));
+            events.dedup_by_key(|e| e.id);
             let fold = records::case_fold(conn, case_id)?;
+            let mut state = workflow::initial_state(case.kind);
             Ok(events
                 .into_iter()
                 .map(|event| {
@@ -119,7 +165,20 @@ impl Gridwork {
                             .find(|x| x.event_id == event.id)
                             .map(|x| x.reason.clone())
                     });
-                    TimelineEntry { event, flagged }
+                    let after = match flagged {
+                        Some(_) => None,
+                        // The fold applied it in this same order, so it applies again here.
+                        None => {
+                            state =
+                                workflow::apply(case.kind, &state, &event.action).unwrap_or(state);
+                            Some(state)
+                        }
+                    };
+                    TimelineEntry {
+                        event,
+                        state: after,
+                        flagged,
+                    }
                 })
                 .collect())
         })

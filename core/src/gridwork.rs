@@ -208,7 +208,10 @@ impl Gridwork {
             .clone()
     }
 
-    /// Replaces the deadline policy (e.g. [`DeadlinePolicy::wulin`], 1 / 5 / 30 minutes).
+    /// Replaces the device's deadline figures (hotline, hazards, disputes, colours). Alarms and
+    /// incidents are timed by their subdistrict's response policy, set by an admin on the
+    /// subdistrict's area ([`Gridwork::set_response_policy`]); `responses` here only times the
+    /// cases of a subdistrict this device does not hold.
     pub fn set_deadline_policy(&self, policy: DeadlinePolicy) {
         *self.policy.lock().unwrap_or_else(|p| p.into_inner()) = policy;
     }
@@ -348,6 +351,7 @@ impl Gridwork {
     ///     code: "330106".into(),
     ///     name: "西湖区".into(),
     ///     parent_id: None,
+    ///     response_policies: vec![],
     /// }).unwrap();
     /// assert_eq!(gw.get::<Area>(district.id).unwrap().name, "西湖区");
     /// ```
@@ -364,6 +368,7 @@ impl Gridwork {
             let obj = to_object(&value)?;
             check_references(tx, T::KIND, &obj)?;
             check_codes::<T>(tx, &obj, true)?;
+            crate::workflows::registrations::check_ledger(tx, T::KIND, &obj, None)?;
             Ok((vec![op], value))
         })
     }
@@ -380,6 +385,12 @@ impl Gridwork {
             let after = to_object(&value)?;
             check_references(tx, T::KIND, &after)?;
             check_codes::<T>(tx, &after, false)?;
+            let written: Vec<&str> = after
+                .iter()
+                .filter(|(k, v)| state.fields.get(*k) != Some(*v))
+                .map(|(k, _)| k.as_str())
+                .collect();
+            crate::workflows::registrations::check_ledger(tx, T::KIND, &after, Some(&written))?;
             let fields: BTreeMap<String, FieldWrite> = after
                 .into_iter()
                 .filter(|(k, v)| k != "id" && state.fields.get(k) != Some(v))

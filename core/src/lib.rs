@@ -38,6 +38,6 @@ pub use sync::{
     Transport, TransportError,
 };
 pub use workflows::{
-    AreaArrivals, ArrivalFigure, OverdueVisit, PatrolSummary, RegistrationReport, StayView,
-    UnregisteredRoom,
+    AreaArrivals, ArrivalFigure, HotlineAssignment, OverdueVisit, PatrolSummary,
+    RegistrationReport, StayView, UnregisteredRoom, UnregisteredTenant,
 };

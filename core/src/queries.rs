@@ -9,7 +9,7 @@ use gridwork_domain::op::EntityKind;
 use gridwork_domain::scope::hidden_fields;
 use gridwork_domain::sync::Role;
 use gridwork_domain::validate::resident_id;
-use gridwork_domain::workflow::{CaseFold, sort_by_urgency};
+use gridwork_domain::workflow::CaseFold;
 use serde::Serialize;
 
 use crate::cases::CaseView;
@@ -161,12 +161,14 @@ impl Gridwork {
         })
     }
 
-    /// The open cases of an area (and the areas below it), most urgent first: red (most overdue
-    /// first), then yellow, then green by due time, then cases with no running deadline.
+    /// The open cases of an area (and the areas below it), most urgent first: live fire
+    /// alarms, then incidents nobody has reached, then red (most overdue first), yellow, green
+    /// by due time, then cases with no running deadline; each timed by its subdistrict's
+    /// response policy.
     pub fn open_cases_in_area(&self, area_id: Id) -> Result<Vec<CaseView>> {
-        let policy = self.deadline_policy();
+        let base = self.deadline_policy();
         let now = self.now_ms();
-        let mut views = self.read(|conn| {
+        self.read(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
             let mut stmt = conn.prepare_cached(&format!(
                 "{SUBTREE}
@@ -181,18 +183,16 @@ impl Gridwork {
                     r.get::<_, String>(2)?,
                 ))
             })?;
-            let mut views = Vec::new();
+            let mut cases = Vec::new();
             for row in rows {
                 let (id, fields, fold) = row?;
                 if let Some(case) = decode_fields::<Case>(id, &fields)? {
                     let fold: CaseFold = serde_json::from_str(&fold)?;
-                    views.push(CaseView::build(case, fold, &policy, now));
+                    cases.push((case, fold));
                 }
             }
-            Ok(views)
-        })?;
-        sort_by_urgency(&mut views, &policy, now, |v| (&v.case, &v.fold));
-        Ok(views)
+            crate::cases::views_of(conn, base, cases, now)
+        })
     }
 
     /// Searches names, addresses, units, phones and case titles. Works for Chinese substrings:

@@ -163,6 +163,9 @@ mod tests {
         let old = gw.check_in(moved.id, room, day(2024, 1, 1), None).unwrap();
         gw.check_out(old.id, day(2024, 6, 30)).unwrap();
         let other_room = seeded.households[1].id;
+        // Checked in where they live now (人房匹配): the move is recorded first.
+        gw.update::<Resident>(moved.id, |r| r.household_id = other_room)
+            .unwrap();
         let current = gw
             .check_in(moved.id, other_room, day(2024, 7, 1), None)
             .unwrap();

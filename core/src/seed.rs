@@ -1,6 +1,10 @@
 //! A realistic subdistrict made up from a seed: areas with nested codes, buildings with unified
-//! address codes, households, residents with valid ID numbers and phones, micro fire stations.
-//! Used by `gridwork demo`, the benchmarks and the tests; the same seed gives the same data.
+//! address codes, households, residents with valid ID numbers and phones, tenants registered
+//! hotel-style (most, not all), micro fire stations. Used by `gridwork demo`, the benchmarks and
+//! the tests; the same seed gives the same data.
+//!
+//! The places are real: 祥符街道 of 拱墅区, Hangzhou, and the communities the source reports
+//! name there (申慧, 祥符桥, 申悦, 蓝孔雀). The codes, buildings and people are made up.
 
 use chrono::NaiveDate;
 use gridwork_domain::ids::Id;
@@ -40,7 +44,7 @@ impl SeedSize {
         stations: 1,
     };
     /// The demo: 2 layers × 2 communities × 2 grids × 40 buildings × 8 households
-    /// (320 buildings, 2,560 households, ~6,000 residents).
+    /// (320 buildings, 2,560 households, ~5,800 residents).
     pub const DEMO: SeedSize = SeedSize {
         grid_layers: 2,
         communities: 2,
@@ -77,20 +81,17 @@ const GIVEN: &[&str] = &[
     "超", "秀英", "霞", "平", "刚", "桂英", "建华", "文", "华", "玉兰", "志强", "海燕", "晓东",
     "婷",
 ];
-const COMMUNITY_NAMES: &[&str] = &[
-    "梅花碑",
-    "清波",
-    "湖滨",
-    "小营",
-    "紫阳",
-    "望江",
-    "采荷",
-    "凯旋",
-    "闸弄口",
-    "四季青",
-];
+/// The communities of 祥符街道 (拱墅区) the source reports name; a fifth community and beyond
+/// get a number after the name.
+const COMMUNITY_NAMES: &[&str] = &["申慧", "祥符桥", "申悦", "蓝孔雀"];
 
-/// A valid resident ID number for the Xihu district, a birth date and a serial.
+/// The district and subdistrict the seed sits in: 拱墅区 and its 祥符街道. The district code is
+/// 拱墅区's administrative code; the subdistrict's three digits are made up.
+pub const DISTRICT: (&str, &str) = ("330105", "拱墅区");
+pub const SUBDISTRICT: (&str, &str) = ("330105012", "祥符街道");
+
+/// A valid resident ID number for a birth date and a serial (registered in 西湖区, 330106:
+/// people are born elsewhere than they live).
 pub fn id_number(birth: NaiveDate, serial: u16) -> String {
     let first17 = format!("330106{}{:03}", birth.format("%Y%m%d"), serial % 1000);
     let check = resident_id::check_digit(&first17).unwrap_or('0');
@@ -127,6 +128,7 @@ fn area(
         code,
         name,
         parent_id: parent,
+        response_policies: vec![],
     })
 }
 
@@ -148,36 +150,43 @@ pub fn seed_subdistrict(
     let district = area(
         gw,
         AreaLevel::District,
-        "330106".into(),
-        "西湖区".into(),
+        DISTRICT.0.into(),
+        DISTRICT.1.into(),
         None,
     )?;
     let sub = area(
         gw,
         AreaLevel::Subdistrict,
-        "330106001".into(),
-        "北山街道".into(),
+        SUBDISTRICT.0.into(),
+        SUBDISTRICT.1.into(),
         Some(district.id),
     )?;
     let total = size.grid_layers * size.communities * size.grids * size.buildings;
-    // Around West Lake.
-    let origin = (30.259, 120.140);
+    // 祥符, north of the city centre.
+    let origin = (30.318, 120.128);
     let mut serial = 0u16;
     for l in 0..size.grid_layers {
         let layer = area(
             gw,
             AreaLevel::GridLayer,
-            format!("330106001L{:02}", l + 1),
+            format!("{}L{:02}", SUBDISTRICT.0, l + 1),
             format!("第{}网层", l + 1),
             Some(sub.id),
         )?;
         for c in 0..size.communities {
             let n = l * size.communities + c;
-            let cname = COMMUNITY_NAMES[n % COMMUNITY_NAMES.len()];
+            let cname = match n / COMMUNITY_NAMES.len() {
+                0 => COMMUNITY_NAMES[n].to_string(),
+                round => format!(
+                    "{}{}",
+                    COMMUNITY_NAMES[n % COMMUNITY_NAMES.len()],
+                    round + 1
+                ),
+            };
             let community = area(
                 gw,
                 AreaLevel::Community,
-                format!("330106001{:03}", n + 1),
+                format!("{}{:03}", SUBDISTRICT.0, n + 1),
                 format!("{cname}社区"),
                 Some(layer.id),
             )?;
@@ -260,6 +269,7 @@ pub fn seed_subdistrict(
                         } else {
                             rng.random_range(1..=4)
                         };
+                        let mut room_registered = false;
                         for p in 0..people {
                             let year = if p == 0 {
                                 rng.random_range(1940..2000)
@@ -295,9 +305,16 @@ pub fn seed_subdistrict(
                                 last_visit_ms,
                                 archived: false,
                             })?;
-                            // Hotel-style registration of the first tenant of most rented
-                            // rooms (Caima keeps 100%; most communities do not).
-                            if p == 0 && hkind.is_rental() && rng.random_range(0..100) < 92 {
+                            // Hotel-style registration of the tenants of most rented rooms;
+                            // in a registered room about half the lodgers have not registered
+                            // (Caima keeps 100%; most communities do not).
+                            if p == 0 {
+                                room_registered = rng.random_range(0..100) < 92;
+                            }
+                            if hkind.is_rental()
+                                && room_registered
+                                && (p == 0 || rng.random_range(0..100) < 50)
+                            {
                                 let check_in = today - chrono::Days::new(rng.random_range(1..200));
                                 out.registrations.push(gw.create(Registration {
                                     id: Uuid::nil(),

@@ -4,6 +4,7 @@
 
 mod clock_skew;
 mod fault_proxy;
+mod field_rules;
 mod harness;
 mod personal_data;
 mod postgres;

@@ -93,6 +93,7 @@ fn district(gw: &Gridwork, code: &str) -> Area {
         code: code.into(),
         name: "西湖区".into(),
         parent_id: None,
+        response_policies: vec![],
     })
     .unwrap()
 }

@@ -173,6 +173,10 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         runBlocking {
             assertEquals(Role.ADMIN, operator.enroll(server.enrollmentCode("系统管理员", "admin", null), "operator").role)
             assertEquals(6UL, operator.syncNow().pushed)
+            // The subdistrict adopts Wulin's 1/5/30: a field of its area, set by the admin.
+            val history = operator.setResponsePolicy(subdistrict.id, assertNotNull(responsePolicyPreset("wulin")))
+            assertEquals("wulin-1-5-30", history.single().name)
+            assertEquals(1UL, operator.syncNow().pushed)
         }
     }
 
@@ -190,6 +194,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
             assertEquals(me.userId, gridworker.userId())
             val report = gridworker.syncNow()
             assertEquals(6UL, report.snapshotRecords, "the areas down to the grid and the station")
+            assertEquals(5UL * 60_000UL, gridworker.responsePolicyInForce(grid.id).onSceneMs, "the policy came with the subdistrict")
             assertEquals(SyncState.Idle, gridworker.syncState())
             assertTrue(gridworkerSync.states.contains(SyncState.Syncing), "observer saw syncing")
             assertEquals(SyncState.Idle, gridworkerSync.states.last())
@@ -355,7 +360,10 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals(0UL, brief.alarmsWithoutArrival)
         assertEquals(1UL, brief.hazardsFound)
         assertTrue(brief.markdown.isNotEmpty())
-        assertEquals(1.0, gridworker.registrationRate(grid.id).rate)
+        val rate = gridworker.registrationRate(grid.id)
+        assertEquals(1.0, rate.personRate)
+        assertEquals(1.0, rate.roomRate)
+        assertTrue(gridworker.unregisteredTenants(grid.id).isEmpty())
         assertEquals("on_scene", head.case(alarm.id).state)
         assertEquals(gridworker.stateDigest(), head.stateDigest())
     }

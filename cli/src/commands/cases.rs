@@ -1,15 +1,17 @@
-//! Hazards, disputes, alarms, cases and their steps, conflicts, the weekly brief.
+//! Hazards, disputes, alarms, hotline cases, incidents, cases and their steps (and their
+//! timelines), conflicts, the weekly brief.
 
 use chrono::NaiveDate;
-use gridwork_core::{CaseView, Gridwork};
-use gridwork_domain::model::{Building, Case, CaseKind};
+use gridwork_core::{CaseView, Gridwork, HotlineAssignment, TimelineEntry};
+use gridwork_domain::ids::Id;
+use gridwork_domain::model::{Building, Case, CaseKind, Severity};
 use gridwork_domain::validate::Position;
 use gridwork_domain::workflow::{CaseAction, DefenceLevel};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{CliError, CliResult, local_time, today};
-use crate::args::{AlarmCmd, CaseCmd, ConflictCmd, DisputeCmd, HazardCmd};
+use super::{CliError, CliResult, end_of_day_ms, local_time};
+use crate::args::{AlarmCmd, CaseCmd, ConflictCmd, DisputeCmd, HazardCmd, HotlineCmd, IncidentCmd};
 use crate::output;
 
 fn case_line(v: &CaseView) -> String {
@@ -20,11 +22,108 @@ fn case_line(v: &CaseView) -> String {
         .map(|d| format!(" (due {})", local_time(d.due_ms)))
         .unwrap_or_default();
     format!(
-        "[{colour}] {} {} · {}{due}",
+        "[{colour}] {}{} {} · {}{due}",
+        if v.live { "LIVE " } else { "" },
         v.case.kind.as_str(),
         v.case.title,
         v.fold.state,
     )
+}
+
+/// A position given as `--lat` and `--lon`.
+fn position(lat: Option<f64>, lon: Option<f64>) -> CliResult<Option<Position>> {
+    match (lat, lon) {
+        (Some(lat), Some(lon)) => Ok(Some(
+            Position::new("position", lat, lon).map_err(gridwork_core::Error::from)?,
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// A new case of `kind` at a building (in its grid, at its position) or in an area.
+fn new_case(
+    gw: &Gridwork,
+    kind: CaseKind,
+    area: Option<Uuid>,
+    building: Option<Uuid>,
+    title: String,
+    category: String,
+    severity: Severity,
+) -> CliResult<Case> {
+    let b: Option<Building> = building.map(|id| gw.get(id)).transpose()?;
+    let area_id = match (area, &b) {
+        (Some(area), _) => area,
+        (None, Some(b)) => b.grid_id,
+        (None, None) => return Err(CliError::Usage("give --area or --building".into())),
+    };
+    Ok(Case {
+        id: Uuid::nil(),
+        kind,
+        title,
+        category,
+        severity,
+        area_id,
+        building_id: b.as_ref().map(|b| b.id),
+        household_id: None,
+        position: b.and_then(|b| b.position),
+        opened_at_ms: 0,
+        patrol_id: None,
+    })
+}
+
+pub fn hotline(gw: &Gridwork, cmd: HotlineCmd, json: bool) -> CliResult {
+    let HotlineCmd::Open {
+        area,
+        building,
+        title,
+        category,
+        severity,
+        assignee,
+        due,
+    } = cmd;
+    let case = new_case(
+        gw,
+        CaseKind::Hotline,
+        area,
+        building,
+        title,
+        category,
+        severity,
+    )?;
+    let assignment = assignee.map(|assignee| HotlineAssignment {
+        assignee,
+        deadline_ms: due.map(end_of_day_ms),
+    });
+    let view = gw.receive_hotline_case(case, assignment)?;
+    output::one(json, &view, |v| {
+        format!("12345 case taken in: {}\n{}", v.case.id, case_line(v))
+    });
+    Ok(())
+}
+
+pub fn incident(gw: &Gridwork, cmd: IncidentCmd, json: bool) -> CliResult {
+    let IncidentCmd::Raise {
+        area,
+        building,
+        title,
+        category,
+        severity,
+        responder,
+    } = cmd;
+    let case = new_case(
+        gw,
+        CaseKind::Incident,
+        area,
+        building,
+        title,
+        category,
+        severity,
+    )?;
+    let view = gw.raise_incident(case, responder)?;
+    output::one(json, &view, |v| {
+        format!("incident raised: {}\n{}", v.case.id, case_line(v))
+    });
+    Ok(())
 }
 
 pub fn hazard(gw: &Gridwork, cmd: HazardCmd, json: bool) -> CliResult {
@@ -92,13 +191,17 @@ pub fn alarm(gw: &Gridwork, cmd: AlarmCmd, json: bool) -> CliResult {
                 )
             });
         }
+        AlarmCmd::Acknowledge { case } => {
+            let view = gw.record_case_event(case, CaseAction::Acknowledge)?;
+            output::one(json, &view, case_line);
+        }
+        AlarmCmd::EnRoute { case, lat, lon } => {
+            let position = position(lat, lon)?;
+            let view = gw.record_case_event(case, CaseAction::EnRoute { position })?;
+            output::one(json, &view, case_line);
+        }
         AlarmCmd::Arrive { case, lat, lon } => {
-            let position = match (lat, lon) {
-                (Some(lat), Some(lon)) => {
-                    Some(Position::new("position", lat, lon).map_err(gridwork_core::Error::from)?)
-                }
-                _ => None,
-            };
+            let position = position(lat, lon)?;
             let view = gw.record_case_event(case, CaseAction::Arrive { position })?;
             let figure = gw.alarm_arrival(case)?;
             output::one(
@@ -106,13 +209,10 @@ pub fn alarm(gw: &Gridwork, cmd: AlarmCmd, json: bool) -> CliResult {
                 &json!({"case": view, "arrival": figure}),
                 |_| match &figure {
                     Some(f) => format!(
-                        "arrived on scene after {:.1} min: {}",
+                        "arrived on scene after {:.1} min: {} the {}-minute target",
                         f.minutes,
-                        if f.within_target {
-                            "within the 5-minute target"
-                        } else {
-                            "beyond the 5-minute target"
-                        }
+                        if f.within_target { "within" } else { "beyond" },
+                        f.target_minutes
                     ),
                     None => "arrival recorded".into(),
                 },
@@ -122,12 +222,27 @@ pub fn alarm(gw: &Gridwork, cmd: AlarmCmd, json: bool) -> CliResult {
     Ok(())
 }
 
-fn action(
-    name: &str,
-    level: Option<DefenceLevel>,
-    text: Option<String>,
-    station: Option<Uuid>,
-) -> CliResult<CaseAction> {
+/// What `case act` was given besides the step's name.
+pub(crate) struct StepArgs {
+    pub level: Option<DefenceLevel>,
+    pub text: Option<String>,
+    pub station: Option<Uuid>,
+    pub assignee: Option<Id>,
+    pub due: Option<NaiveDate>,
+    pub satisfied: Option<bool>,
+    pub position: Option<Position>,
+}
+
+fn action(name: &str, args: StepArgs) -> CliResult<CaseAction> {
+    let StepArgs {
+        level,
+        text,
+        station,
+        assignee,
+        due,
+        satisfied,
+        position,
+    } = args;
     let need_level = || level.ok_or_else(|| CliError::Usage(format!("`{name}` needs --level")));
     let need_text = || {
         text.clone()
@@ -136,30 +251,42 @@ fn action(
     Ok(match name {
         "accept" => CaseAction::Accept,
         "review-assign" => CaseAction::ReviewAssign {
-            assignee: None,
-            deadline_ms: None,
+            assignee,
+            deadline_ms: due.map(end_of_day_ms),
         },
         "handle" => CaseAction::Handle,
         "completion-review" => CaseAction::CompletionReview,
         "send-back" => CaseAction::SendBack {
             reason: need_text()?,
         },
-        "call-back" => CaseAction::CallBack {
-            satisfied: text.as_deref() != Some("unsatisfied"),
-        },
+        // The resident's answer is the flag, never read out of words: "不满意" contains "满意".
+        "call-back" => {
+            if text.is_some() {
+                return Err(CliError::Usage(
+                    "`call-back` records the answer with --satisfied yes|no, not --text; \
+                     add what the resident said as a `note`"
+                        .into(),
+                ));
+            }
+            CaseAction::CallBack {
+                satisfied: satisfied.ok_or_else(|| {
+                    CliError::Usage("`call-back` needs --satisfied yes|no".into())
+                })?,
+            }
+        }
         "close" => CaseAction::Close,
         "dispatch" => CaseAction::Dispatch {
             station_id: station
                 .ok_or_else(|| CliError::Usage("`dispatch` needs --station".into()))?,
         },
         "acknowledge" => CaseAction::Acknowledge,
-        "en-route" => CaseAction::EnRoute { position: None },
-        "arrive" => CaseAction::Arrive { position: None },
+        "en-route" => CaseAction::EnRoute { position },
+        "arrive" => CaseAction::Arrive { position },
         "resolve" => CaseAction::Resolve,
         "review" => CaseAction::Review,
         "assign" => CaseAction::Assign {
-            assignee: None,
-            deadline_ms: None,
+            assignee,
+            deadline_ms: due.map(end_of_day_ms),
         },
         "fix" => CaseAction::Fix,
         "recheck-pass" => CaseAction::Recheck { passed: true },
@@ -218,18 +345,11 @@ pub fn case(gw: &Gridwork, cmd: CaseCmd, json: bool) -> CliResult {
         CaseCmd::Show { id } => {
             let view = gw.case(id)?;
             let timeline = gw.case_timeline(id)?;
+            let me = gw.user_id()?;
             output::one(json, &json!({"case": view, "timeline": timeline}), |_| {
                 let mut out = case_line(&view);
                 for t in &timeline {
-                    out.push_str(&format!(
-                        "\n  {}  {}{}",
-                        local_time(t.event.at_ms()),
-                        t.event.action.verb(),
-                        t.flagged
-                            .as_ref()
-                            .map(|r| format!("  ⚠ not applied: {r}"))
-                            .unwrap_or_default()
-                    ));
+                    out.push_str(&timeline_line(t, me));
                 }
                 out
             });
@@ -240,8 +360,25 @@ pub fn case(gw: &Gridwork, cmd: CaseCmd, json: bool) -> CliResult {
             level,
             text,
             station,
+            assignee,
+            due,
+            satisfied,
+            lat,
+            lon,
         } => {
-            let view = gw.record_case_event(id, action(&name, level, text, station)?)?;
+            let step = action(
+                &name,
+                StepArgs {
+                    level,
+                    text,
+                    station,
+                    assignee,
+                    due,
+                    satisfied,
+                    position: position(lat, lon)?,
+                },
+            )?;
+            let view = gw.record_case_event(id, step)?;
             output::one(json, &view, case_line);
         }
     }
@@ -298,8 +435,43 @@ pub fn conflicts(gw: &Gridwork, cmd: ConflictCmd, json: bool) -> CliResult {
     Ok(())
 }
 
+/// One step of a timeline: when, what (in the users' words), by whom, to which state, with what
+/// it carried; and why it was not applied, if it was not.
+fn timeline_line(t: &TimelineEntry, me: Option<Id>) -> String {
+    let action = &t.event.action;
+    let who = match t.event.actor {
+        Some(actor) if Some(actor) == me => "me".to_string(),
+        Some(actor) => format!("user {actor}"),
+        None => "—".into(),
+    };
+    let state = t.state.map(|s| format!(" → {s}")).unwrap_or_default();
+    let details: Vec<String> = action
+        .details()
+        .into_iter()
+        .map(|(what, value)| match (what, value.parse::<u64>()) {
+            ("due_ms", Ok(ms)) => format!("due {}", local_time(ms)),
+            _ => format!("{what}: {value}"),
+        })
+        .collect();
+    let details = if details.is_empty() {
+        String::new()
+    } else {
+        format!("\n      {}", details.join(" · "))
+    };
+    format!(
+        "\n  {}  {} {} · by {who}{state}{details}{}",
+        local_time(t.event.at_ms()),
+        action.label_zh(),
+        action.name(),
+        t.flagged
+            .as_ref()
+            .map(|r| format!("\n      ⚠ not applied: {r}"))
+            .unwrap_or_default()
+    )
+}
+
 pub fn brief(gw: &Gridwork, area: Uuid, week_start: Option<NaiveDate>, json: bool) -> CliResult {
-    let start = week_start.unwrap_or_else(|| today(gw) - chrono::Days::new(6));
+    let start = week_start.unwrap_or_else(|| gw.review_week());
     let brief = gw.weekly_brief(area, start)?;
     output::one(json, &brief, |b| b.to_markdown());
     Ok(())

@@ -82,6 +82,8 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Hazard(cmd) => cases::hazard(&gw, cmd, json),
         Command::Dispute(cmd) => cases::dispute(&gw, cmd, json),
         Command::Alarm(cmd) => cases::alarm(&gw, cmd, json),
+        Command::Hotline(cmd) => cases::hotline(&gw, cmd, json),
+        Command::Incident(cmd) => cases::incident(&gw, cmd, json),
         Command::Case(cmd) => cases::case(&gw, cmd, json),
         Command::Conflicts(cmd) => cases::conflicts(&gw, cmd, json),
         Command::Brief { area, week_start } => cases::brief(&gw, area, week_start, json),
@@ -102,6 +104,17 @@ pub fn today(gw: &Gridwork) -> chrono::NaiveDate {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|d| d.date_naive())
         .unwrap_or_default()
+}
+
+/// The last millisecond of `day` in China time: a deadline given as a day.
+pub fn end_of_day_ms(day: chrono::NaiveDate) -> u64 {
+    let next = day.succ_opt().unwrap_or(day);
+    let local = next
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp_millis();
+    (local - 8 * 3_600_000 - 1).max(0) as u64
 }
 
 /// A time in ms as China local time, `MM-DD HH:MM`.

@@ -1,24 +1,116 @@
 //! Areas, buildings, households, residents, tenants and search.
 
 use gridwork_core::Gridwork;
-use gridwork_domain::model::{Household, Resident};
+use gridwork_domain::model::{Area, Household, Resident};
+use gridwork_domain::workflow::ResponsePolicy;
+use serde_json::json;
 use uuid::Uuid;
 
-use super::{CliResult, today};
+use super::{CliError, CliResult, local_time, today};
 use crate::args::{AreaCmd, BuildingCmd, HouseholdCmd, ResidentCmd, TenantCmd};
 use crate::output;
 
 pub fn area(gw: &Gridwork, cmd: AreaCmd, json: bool) -> CliResult {
-    let AreaCmd::List { parent } = cmd;
-    let areas = gw.child_areas(parent)?;
-    output::list(json, &areas, &["id", "level", "code", "name"], |a| {
-        vec![
-            a.id.to_string(),
-            a.level.as_str().into(),
-            a.code.clone(),
-            a.name.clone(),
-        ]
-    });
+    match cmd {
+        AreaCmd::List { parent } => {
+            let areas = gw.child_areas(parent)?;
+            output::list(json, &areas, &["id", "level", "code", "name"], |a| {
+                vec![
+                    a.id.to_string(),
+                    a.level.as_str().into(),
+                    a.code.clone(),
+                    a.name.clone(),
+                ]
+            });
+        }
+        AreaCmd::Show { id } => {
+            let area: Area = gw.get(id)?;
+            let in_force = gw.response_policy_in_force(id)?;
+            output::one(
+                json,
+                &json!({ "area": area, "response_policy_in_force": in_force }),
+                |_| {
+                    format!(
+                        "{} ({} {})\nid        {}\nparent    {}\n响应时限   {}",
+                        area.name,
+                        area.level.as_str(),
+                        area.code,
+                        area.id,
+                        area.parent_id.map(|p| p.to_string()).unwrap_or("-".into()),
+                        in_force.summary()
+                    )
+                },
+            );
+        }
+        AreaCmd::Policy {
+            area,
+            preset,
+            name,
+            receive,
+            respond,
+            on_scene,
+            report_back,
+            fire_arrival,
+        } => {
+            let minutes = [receive, respond, on_scene, report_back, fire_arrival];
+            if preset.is_none() && name.is_none() && minutes.iter().all(Option::is_none) {
+                let history = gw.response_policies(area)?;
+                output::list(json, &history, &["since", "policy"], |p| {
+                    vec![
+                        if p.since_ms == 0 {
+                            "-".into()
+                        } else {
+                            local_time(p.since_ms)
+                        },
+                        p.summary(),
+                    ]
+                });
+                return Ok(());
+            }
+            let mut policy = match preset.as_deref() {
+                Some(p) => ResponsePolicy::preset(p).ok_or_else(|| {
+                    CliError::Usage(format!("unknown preset {p:?}; expected 1-3-10 or wulin"))
+                })?,
+                None => ResponsePolicy::one_three_ten(),
+            };
+            let ms = |m: f64| -> CliResult<u64> {
+                if m.is_finite() && m > 0.0 {
+                    Ok((m * 60_000.0).round() as u64)
+                } else {
+                    Err(CliError::Usage("minutes must be a positive number".into()))
+                }
+            };
+            if let Some(m) = receive {
+                policy.receive_ms = ms(m)?;
+            }
+            if let Some(m) = respond {
+                policy.respond_ms = ms(m)?;
+            }
+            if let Some(m) = on_scene {
+                policy.on_scene_ms = ms(m)?;
+            }
+            if let Some(m) = report_back {
+                policy.report_back_ms = Some(ms(m)?);
+            }
+            if let Some(m) = fire_arrival {
+                policy.fire_arrival_target_ms = ms(m)?;
+            }
+            if minutes.iter().any(Option::is_some) {
+                policy.name = "custom".into();
+            }
+            if let Some(name) = name {
+                policy.name = name;
+            }
+            let history = gw.set_response_policy(area, policy)?;
+            output::one(json, &history, |h| {
+                let set = h.last().map(|p| p.summary()).unwrap_or_default();
+                format!(
+                    "response policy set from now on: {set}\n\
+                     alarms and incidents opened before keep theirs; sync to send it"
+                )
+            });
+        }
+    }
     Ok(())
 }
 
@@ -236,6 +328,70 @@ pub fn tenant(gw: &Gridwork, cmd: TenantCmd, json: bool) -> CliResult {
                     r.check_out.map(|d| d.to_string()).unwrap_or_default()
                 )
             });
+        }
+        TenantCmd::Rate { area } => {
+            let report = gw.registration_rate(area)?;
+            output::one(json, &report, |r| {
+                let line = |name: &str, rate: &gridwork_domain::workflow::RegistrationRate| {
+                    format!(
+                        "{name}: 按人 per person {:.1}% ({}/{}) · 按间 per room {:.1}% ({}/{})",
+                        rate.person_rate * 100.0,
+                        rate.registered_people,
+                        rate.people_in_rentals,
+                        rate.room_rate * 100.0,
+                        rate.registered_rooms,
+                        rate.occupied_rental_rooms
+                    )
+                };
+                let mut out = line("area", &r.area);
+                for g in &r.grids {
+                    out.push('\n');
+                    out.push_str(&line(&format!("  {}", g.grid_name), &g.rate));
+                }
+                out
+            });
+        }
+        TenantCmd::Rooms { area } => {
+            let rooms = gw.unregistered_rooms(area)?;
+            output::list(
+                json,
+                &rooms,
+                &[
+                    "household",
+                    "address",
+                    "unit",
+                    "unregistered people",
+                    "nobody registered",
+                ],
+                |r| {
+                    vec![
+                        r.household_id.to_string(),
+                        r.address.clone(),
+                        r.unit.clone(),
+                        r.unregistered_people.to_string(),
+                        if r.any_registered { "" } else { "yes" }.into(),
+                    ]
+                },
+            );
+        }
+        TenantCmd::Unregistered { area } => {
+            let people = gw.unregistered_tenants(area)?;
+            output::list(
+                json,
+                &people,
+                &["resident", "name", "ID number", "address", "unit"],
+                |p| {
+                    vec![
+                        p.resident_id.to_string(),
+                        p.name.clone(),
+                        p.id_number_masked
+                            .clone()
+                            .unwrap_or_else(|| "(none)".into()),
+                        p.address.clone(),
+                        p.unit.clone(),
+                    ]
+                },
+            );
         }
         TenantCmd::List { resident } => {
             let list = gw.registrations_of_resident(resident)?;

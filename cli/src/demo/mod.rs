@@ -1,13 +1,17 @@
 //! `gridwork demo`: the whole system doing its job on embedded defaults.
 //!
 //! A real sync server runs in-process on loopback with its SQLite backend in a temporary folder
-//! (or `--data-dir`); a command centre seeds a realistic subdistrict; five devices enroll with
-//! one-time codes (two gridworkers, a building head, a fire crew, a dispatcher) and bootstrap;
-//! then a day is played on a simulated clock shared by the server and the phones (so deadlines,
-//! colours and arrival minutes are real figures, not waits): patrols offline with hazards
-//! found, a dispute escalated and settled, tenants checked in and out, a fire alarm reaching
-//! the crew through the live long poll, two offline edits of the same household. Everyone syncs
-//! and the demo prints what a person wants to see.
+//! (or `--data-dir`); an operator seeds a realistic subdistrict (祥符街道 of 拱墅区); five phones
+//! enroll with one-time codes (two gridworkers, a building head, a fire crew, a dispatcher) and
+//! bootstrap; then a week is played on a simulated clock shared by the server and the phones
+//! (so deadlines, colours and arrival minutes are real figures, not waits): Monday to Thursday
+//! as history (the admin sets Wulin's 1/5/30 response policy on Wednesday), then Friday scene by
+//! scene: a patrol offline with hazards found and key-group visits, tenants checked in by the
+//! rules, a dispute climbing the three lines of defence in order, an incident dispatched on
+//! minute-level times, a fire alarm reaching the crew through the live long poll and the crew
+//! (not the dispatcher) acknowledging, setting off and arriving, a 12345 case taken in with its
+//! assignee, two offline edits of the same household. Everyone syncs, and the demo prints what a
+//! person wants to see, and the brief the Tuesday meeting reviews.
 
 mod cast;
 mod day;
@@ -21,9 +25,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::DemoArgs;
 
-/// Monday 2026-11-23, 07:30 China time: the day the demo plays.
-pub const DAY_START_MS: u64 = 1_795_390_200_000;
+/// Monday 2026-11-16, 00:00 China time: the week the demo plays.
+pub const MONDAY_MS: u64 = 1_794_758_400_000;
 const MINUTE: u64 = 60_000;
+const DAY: u64 = 24 * 60 * MINUTE;
 
 /// The clock the server and every phone read in the demo; scenes move it forward.
 #[derive(Clone, Debug)]
@@ -36,11 +41,15 @@ impl SimClock {
     pub fn now(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
     }
-    /// Sets the time of day (minutes after midnight, China time) on the demo day.
-    pub fn at(&self, hour: u64, minute: u64) {
-        let midnight = DAY_START_MS - (7 * 60 + 30) * MINUTE;
-        let t = midnight + (hour * 60 + minute) * MINUTE;
+    /// Sets the time to `hour:minute` (China time) on the day `day` days after the week's
+    /// Monday (0 is Monday); never backwards.
+    pub fn on(&self, day: u64, hour: u64, minute: u64) {
+        let t = MONDAY_MS + day * DAY + (hour * 60 + minute) * MINUTE;
         self.0.fetch_max(t, Ordering::SeqCst);
+    }
+    /// Sets the time of day on the demo day (Friday).
+    pub fn at(&self, hour: u64, minute: u64) {
+        self.on(4, hour, minute);
     }
     pub fn advance_minutes(&self, m: f64) {
         self.0

@@ -1,5 +1,5 @@
-//! What the demo prints at the end: convergence, the conflict, the alarm, the open cases with
-//! their colours, and the weekly brief.
+//! What the demo prints at the end: convergence, the conflict, the field rules at work, the
+//! alarm, the open cases with their colours, and the weekly brief.
 
 use super::day::Outcome;
 use crate::commands::local_time;
@@ -57,6 +57,12 @@ pub fn print(o: &Outcome) {
         None => println!("  (none detected)"),
     }
 
+    println!("\n== The field rules at work");
+    println!("  response policy: {}", o.policy);
+    for line in &o.refusals {
+        println!("  {line}");
+    }
+
     println!("\n== The fire alarm");
     let a = &o.alarm;
     println!(
@@ -68,16 +74,22 @@ pub fn print(o: &Outcome) {
         a.live_delivery_ms
     );
     println!(
-        "  crew on scene after {:.1} min: {}",
+        "  the crew acknowledged, set off and arrived on its own phone: on scene after {:.1} min, {} the {}-minute target {}",
         a.arrival_minutes,
-        if a.within_target {
-            "within the 5-minute target ✓"
-        } else {
-            "beyond the 5-minute target ✗"
-        }
+        if a.within_target { "within" } else { "beyond" },
+        a.target_minutes,
+        if a.within_target { "✓" } else { "✗" }
     );
+    let steps: Vec<String> = a
+        .steps
+        .iter()
+        .map(|(step, who)| format!("{step} by {who}"))
+        .collect();
+    println!("  timeline: {}", steps.join(" · "));
 
-    println!("\n== Open cases at 18:00, most urgent first (红 overdue · 黄 close · 绿 on track)");
+    println!(
+        "\n== Open cases on Friday at 18:00, most urgent first (live alarms first; 红 overdue · 黄 close · 绿 on track)"
+    );
     for v in &o.open_cases {
         println!(
             "  [{}] {:<14} {:<20} {}{}",
@@ -92,7 +104,7 @@ pub fn print(o: &Outcome) {
         );
     }
 
-    println!("\n== The weekly brief for Tuesday's review\n");
+    println!("\n== The weekly brief, made on Tuesday for the meeting's review of Monday–Sunday\n");
     for line in o.brief_markdown.lines() {
         println!("  {line}");
     }

@@ -1,17 +1,17 @@
 //! Fire alarms and micro fire stations (微型消防站), on the phone: raising an alarm at a building
 //! dispatches it to a station in the same transaction, and the figure that counts, minutes from
-//! the alarm to the crew on scene, is read per alarm and over an area.
+//! the alarm to the crew on scene against the arrival target of the subdistrict's response
+//! policy in force when the alarm was raised, is read per alarm and over an area.
 //!
-//! The crew's steps (acknowledge 接收, en route 出发, arrive 到达 with a position, resolve,
-//! review) are ordinary case events: [`Gridwork::record_case_event`].
+//! The crew's steps (acknowledge 接收, en route 出发 and arrive 到达 each with the crew's
+//! position, resolve; the command centre's review) are ordinary case events:
+//! [`Gridwork::record_case_event`].
 
 use gridwork_domain::ids::{Id, new_id};
 use gridwork_domain::model::{Building, Case, CaseKind, Severity};
 use gridwork_domain::op::{EntityKind, Op, OpBody};
 use gridwork_domain::validate::ValidationError;
-use gridwork_domain::workflow::{
-    self, ARRIVAL_TARGET_MS, ArrivalStats, CaseAction, CaseEvent, arrival_minutes,
-};
+use gridwork_domain::workflow::{self, ArrivalStats, CaseAction, CaseEvent};
 use serde::Serialize;
 
 use crate::cases::CaseView;
@@ -19,6 +19,7 @@ use crate::error::Result;
 use crate::gridwork::create_op;
 use crate::gridwork::{Gridwork, live_state};
 use crate::store::area_records::{self, CaseFilter};
+use crate::workflows::response_policy::PolicyBook;
 
 /// The severity of an alarm raised without one: a fire is serious until the crew says
 /// otherwise. (Alarm deadlines do not depend on severity; lists and the brief show it.)
@@ -29,8 +30,11 @@ pub const DEFAULT_ALARM_SEVERITY: Severity = Severity::High;
 pub struct ArrivalFigure {
     /// Minutes from the alarm's opening to the crew's arrival.
     pub minutes: f64,
-    /// On scene within five minutes (五分钟救援圈); exactly five counts as within.
+    /// On scene within the target (五分钟救援圈 under 1-3-10); exactly on it counts as within.
     pub within_target: bool,
+    /// The target the alarm is held to, in minutes: the response policy's in force when it
+    /// was raised.
+    pub target_minutes: f64,
     /// The station the alarm was last dispatched to.
     pub station_id: Option<Id>,
 }
@@ -42,7 +46,7 @@ pub struct AreaArrivals {
     pub alarms: usize,
     /// Of those, alarms with no arrival recorded (still on the way, or the crew forgot).
     pub without_arrival: usize,
-    /// Median, worst and share within five minutes over the arrivals; `None` with none.
+    /// Median, worst and share within each alarm's target over the arrivals; `None` with none.
     pub stats: Option<ArrivalStats>,
 }
 
@@ -118,44 +122,53 @@ impl Gridwork {
         self.case(case_id)
     }
 
-    /// How long the crew took to reach an alarm; `None` until the crew has arrived (and for a
-    /// case that is not an alarm).
+    /// How long the crew took to reach an alarm, against its target; `None` until the crew
+    /// has arrived (and for a case that is not an alarm).
     pub fn alarm_arrival(&self, case_id: Id) -> Result<Option<ArrivalFigure>> {
-        let view = self.case(case_id)?;
-        Ok(arrival_figure(&view.case, &view.fold))
+        let base = self.deadline_policy();
+        self.read(|conn| {
+            let case: Case = live_state(conn, EntityKind::Case, case_id)?.decode()?;
+            if case.kind != CaseKind::Alarm {
+                return Ok(None);
+            }
+            let Some(fold) = crate::store::records::case_fold(conn, case_id)? else {
+                return Ok(None);
+            };
+            let policy = PolicyBook::load(conn, base)?.for_case(conn, &case)?;
+            // Judged in whole milliseconds, not in rounded minutes, as the domain's figures are.
+            Ok(
+                workflow::arrival(&policy, &case, &fold).map(|a| ArrivalFigure {
+                    minutes: a.minutes(),
+                    within_target: a.within_target(),
+                    target_minutes: a.target_ms as f64 / 60_000.0,
+                    station_id: fold.dispatched_station,
+                }),
+            )
+        })
     }
 
     /// Arrival figures of the alarms of an area (and the areas below it) opened in
-    /// `[from_ms, to_ms)`.
+    /// `[from_ms, to_ms)`, each against the target of the policy in force when it was raised.
     pub fn arrival_stats(&self, area_id: Id, from_ms: u64, to_ms: u64) -> Result<AreaArrivals> {
-        let cases = self.read(|conn| {
+        let base = self.deadline_policy();
+        self.read(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
-            area_records::cases(conn, Some(area_id), CaseFilter::OpenedBy(to_ms))
-        })?;
-        let alarms: Vec<_> = cases
-            .iter()
-            .filter(|(c, _)| c.kind == CaseKind::Alarm)
-            .filter(|(c, _)| c.opened_at_ms >= from_ms && c.opened_at_ms < to_ms)
-            .collect();
-        let minutes: Vec<f64> = alarms
-            .iter()
-            .filter_map(|(c, f)| arrival_minutes(c, f))
-            .collect();
-        Ok(AreaArrivals {
-            alarms: alarms.len(),
-            without_arrival: alarms.len() - minutes.len(),
-            stats: workflow::arrival_stats(&minutes),
+            let cases = area_records::cases(conn, Some(area_id), CaseFilter::OpenedBy(to_ms))?;
+            let mut book = PolicyBook::load(conn, base)?;
+            let mut alarms = 0;
+            let mut arrivals = Vec::new();
+            for (case, fold) in cases.iter().filter(|(c, _)| {
+                c.kind == CaseKind::Alarm && c.opened_at_ms >= from_ms && c.opened_at_ms < to_ms
+            }) {
+                alarms += 1;
+                let policy = book.for_case(conn, case)?;
+                arrivals.extend(workflow::arrival(&policy, case, fold));
+            }
+            Ok(AreaArrivals {
+                alarms,
+                without_arrival: alarms - arrivals.len(),
+                stats: workflow::arrival_stats(&arrivals),
+            })
         })
     }
-}
-
-fn arrival_figure(case: &Case, fold: &workflow::CaseFold) -> Option<ArrivalFigure> {
-    let minutes = arrival_minutes(case, fold)?;
-    // Judged in whole milliseconds, not in rounded minutes, as the domain's figures are.
-    let took_ms = fold.arrived_at_ms?.saturating_sub(case.opened_at_ms);
-    Some(ArrivalFigure {
-        minutes,
-        within_target: took_ms <= ARRIVAL_TARGET_MS,
-        station_id: fold.dispatched_station,
-    })
 }

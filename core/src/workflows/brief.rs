@@ -16,6 +16,10 @@
 //! Cases filed against an area above grid level (a community, the subdistrict) belong to no
 //! grid; when there are any they are given one extra row, "<area>（网格外）", so that the counts
 //! by kind stay complete.
+//!
+//! Alarms and incidents are timed by the area's subdistrict's response policies (a brief of a
+//! whole district with several subdistricts times them by the device's default). A brief made
+//! before the week is over shows the figures as they stand when it is made.
 
 use std::collections::{HashMap, HashSet};
 
@@ -30,12 +34,25 @@ use crate::error::Result;
 use crate::gridwork::{Gridwork, live_state};
 use crate::store::area_records::{self, CaseFilter};
 use crate::store::records;
+use crate::workflows::response_policy::PolicyBook;
 
 impl Gridwork {
+    /// The Monday of the week the Tuesday meeting reviews today (by the device's corrected
+    /// clock, local time): the Monday–Sunday week before this one.
+    pub fn review_week(&self) -> NaiveDate {
+        let offset = self.deadline_policy().utc_offset_minutes;
+        let local = self.now_ms() as i64 + i64::from(offset) * 60_000;
+        let today = chrono::DateTime::from_timestamp_millis(local)
+            .map(|t| t.date_naive())
+            .unwrap_or_default();
+        workflow::weekly_brief::review_week(today)
+    }
+
     /// The weekly brief of an area (a subdistrict, a community, a grid) for the seven days
-    /// from `week_start` (local dates, both ends included: pass the Monday for the Tuesday
-    /// meeting's Monday–Sunday week), from this device's records, with
-    /// [`Gridwork::deadline_policy`] and [`Gridwork::key_group_policy`].
+    /// from `week_start` (local dates, both ends included: pass [`Gridwork::review_week`] for
+    /// the Tuesday meeting's previous Monday–Sunday), from this device's records, with
+    /// [`Gridwork::deadline_policy`], the area's subdistrict's response policies and
+    /// [`Gridwork::key_group_policy`]. A week not over yet is shown as it stands now.
     ///
     /// ```no_run
     /// # fn brief(gw: &gridwork_core::Gridwork, subdistrict: uuid::Uuid) -> gridwork_core::Result<()> {
@@ -46,10 +63,12 @@ impl Gridwork {
     /// # let _ = json; Ok(()) }
     /// ```
     pub fn weekly_brief(&self, area_id: Id, week_start: NaiveDate) -> Result<WeeklyBrief> {
-        let deadlines = self.deadline_policy();
+        let base = self.deadline_policy();
         let key_groups = self.key_group_policy()?;
-        let input = self.read(|conn| {
+        let now = self.now_ms();
+        let (input, deadlines) = self.read(|conn| {
             let area: Area = live_state(conn, EntityKind::Area, area_id)?.decode()?;
+            let deadlines = PolicyBook::load(conn, base)?.for_area(conn, area_id)?;
             let week_end = week_start
                 .checked_add_days(Days::new(6))
                 .unwrap_or(NaiveDate::MAX);
@@ -58,11 +77,12 @@ impl Gridwork {
                 week_start,
                 week_end,
                 grids: vec![],
+                made_at_ms: Some(now),
             };
             let (from_ms, _) = input.window_ms(deadlines.utc_offset_minutes);
             let as_of = input.as_of_ms(deadlines.utc_offset_minutes);
             input.grids = grid_facts(conn, &area, from_ms, as_of, week_end)?;
-            Ok(input)
+            Ok((input, deadlines))
         })?;
         Ok(workflow::weekly_brief(&input, &deadlines, &key_groups)?)
     }

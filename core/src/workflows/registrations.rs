@@ -1,11 +1,16 @@
 //! Tenant registration (流动人口登记, hotel-style 旅店式) on the phone: the building head checks
 //! a tenant in and out, and the gridworker reads the figures they are judged on: stays expiring
-//! or overdue, the registration rate per building and per grid, and the occupied rental rooms
-//! with nobody registered (where to knock).
+//! or overdue, the registration rate per person and per room for each building and grid, the
+//! occupied rental rooms where someone is still to register, and the people living in rentals
+//! without a registration (where to knock, and whom to ask for).
 //!
 //! What counts as an occupied rental room, and as registered, is the domain's rule
-//! ([`gridwork_domain::workflow::registration`]): a non-archived rental or group-rental household;
-//! registered when at least one stay in it is not checked out.
+//! ([`gridwork_domain::workflow::registration`]): a non-archived rental or group-rental
+//! household; a person is registered when they hold an open stay in the room they live in
+//! (人房匹配). The ledger rules (a valid ID number, the tenant's own room, one open stay per
+//! person, one household per unit of a building) are judged here before anything is written,
+//! by [`check_ledger`], whichever way the record is written (a check-in, `create`, `update`);
+//! the server judges them again when the change arrives.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -13,10 +18,13 @@ use chrono::NaiveDate;
 use gridwork_domain::ids::Id;
 use gridwork_domain::model::{Area, Building, Household, Registration, Resident};
 use gridwork_domain::op::{EntityKind, FieldWrite};
-use gridwork_domain::validate::ValidationError;
-use gridwork_domain::workflow::{self, RegistrationRate};
+use gridwork_domain::validate::resident_id;
+use gridwork_domain::workflow::{
+    self, Ledger, RegistrationRate, household_rules, ledger_fields, registration_rules,
+};
 use rusqlite::Connection;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::error::Result;
 use crate::gridwork::create_op;
@@ -36,9 +44,29 @@ pub struct StayView {
     pub address: String,
 }
 
-/// An occupied rental room with no tenant registered.
+/// An occupied rental room where someone is still to register: nobody is registered in it, or
+/// a person living there holds no stay in it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UnregisteredRoom {
+    pub household_id: Id,
+    pub unit: String,
+    pub building_id: Id,
+    pub address: String,
+    /// The people recorded in the room without a stay in it (0 when nobody is recorded: the
+    /// room is occupied and nobody knows by whom).
+    pub unregistered_people: usize,
+    /// Whether any stay in the room is open.
+    pub any_registered: bool,
+}
+
+/// A person living in a rental room without an open stay in it: whom to ask for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnregisteredTenant {
+    pub resident_id: Id,
+    pub name: String,
+    /// Masked (`3301**********1234`), as every list shows it; `None` when not recorded (then
+    /// the check-in is refused until it is).
+    pub id_number_masked: Option<String>,
     pub household_id: Id,
     pub unit: String,
     pub building_id: Id,
@@ -77,9 +105,10 @@ pub struct RegistrationReport {
 impl Gridwork {
     /// Checks a tenant into a room (旅店式登记): a new stay from `check_in`, expected to end on
     /// `expected_end` if known. Refused, naming the field, when the expected end is before the
-    /// check-in day (`registration.expected_end`), the room is archived
-    /// (`registration.household_id`), or the resident already has a stay in this room that is
-    /// not checked out (`registration.resident_id`).
+    /// check-in day (`registration.expected_end`), the resident holds no valid ID number
+    /// (`resident.id_number`), the room is not the resident's own household's or is archived
+    /// (`registration.household_id`), or the resident already has an open stay anywhere
+    /// (`registration.resident_id`): check that one out first.
     pub fn check_in(
         &self,
         resident_id: Id,
@@ -95,31 +124,12 @@ impl Gridwork {
                 EntityKind::Resident,
                 resident_id,
             )?;
-            let room: Household = referenced(
+            referenced(
                 tx,
                 "registration.household_id",
                 EntityKind::Household,
                 household_id,
-            )?
-            .decode()?;
-            if room.archived {
-                return Err(ValidationError::new(
-                    "registration.household_id",
-                    "the room is archived (moved out); restore it before checking a tenant in",
-                )
-                .into());
-            }
-            let stays = stays_of_resident(tx, resident_id)?;
-            if stays
-                .iter()
-                .any(|r| r.household_id == household_id && r.is_active())
-            {
-                return Err(ValidationError::new(
-                    "registration.resident_id",
-                    "the tenant is already checked in to this room; check the old stay out first",
-                )
-                .into());
-            }
+            )?;
             let mut stay = Registration {
                 id: uuid::Uuid::nil(),
                 resident_id,
@@ -129,6 +139,7 @@ impl Gridwork {
                 check_out: None,
             };
             let op = create_op(stamp, &mut stay)?;
+            registration_rules(&stay, &ledger_of_stay(tx, &stay)?)?;
             Ok((vec![op], stay))
         })
     }
@@ -175,12 +186,13 @@ impl Gridwork {
         self.stays_view(area_id, |stays| workflow::overdue_stays(stays, today))
     }
 
-    /// The registration rate of the area, of each of its grids and of each building with
-    /// rental rooms.
+    /// The registration rate per person and per room of the area, of each of its grids and of
+    /// each building with rental rooms.
     pub fn registration_rate(&self, area_id: Id) -> Result<RegistrationReport> {
         self.read(|conn| {
             let area: Area = live_state(conn, EntityKind::Area, area_id)?.decode()?;
             let households = area_records::households(conn, area_id)?;
+            let people = area_records::residents(conn, area_id)?;
             let stays = area_records::registrations(conn, area_id)?;
             let mut grids = Vec::new();
             for grid in area_records::grids_of(conn, &area)? {
@@ -188,7 +200,7 @@ impl Gridwork {
                 grids.push(GridRegistration {
                     grid_id: grid.id,
                     grid_name: grid.name,
-                    rate: workflow::registration_rate(&rooms, &stays),
+                    rate: workflow::registration_rate(&rooms, &people, &stays),
                 });
             }
             let mut by_building: HashMap<Id, Vec<Household>> = HashMap::new();
@@ -201,7 +213,7 @@ impl Gridwork {
             let mut buildings = Vec::new();
             for b in area_records::buildings(conn, area_id)? {
                 let rooms = by_building.remove(&b.id).unwrap_or_default();
-                let rate = workflow::registration_rate(&rooms, &stays);
+                let rate = workflow::registration_rate(&rooms, &people, &stays);
                 if rate.occupied_rental_rooms > 0 {
                     buildings.push(BuildingRegistration {
                         building_id: b.id,
@@ -211,22 +223,35 @@ impl Gridwork {
                 }
             }
             Ok(RegistrationReport {
-                area: workflow::registration_rate(&households, &stays),
+                area: workflow::registration_rate(&households, &people, &stays),
                 grids,
                 buildings,
             })
         })
     }
 
-    /// The occupied rental rooms of the area with no tenant registered, by building address code
+    /// The occupied rental rooms of the area where someone is still to register (nobody
+    /// registered, or a person living there without a stay in it), by building address code
     /// and unit: where to knock.
     pub fn unregistered_rooms(&self, area_id: Id) -> Result<Vec<UnregisteredRoom>> {
         self.read(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
             let households = area_records::households(conn, area_id)?;
+            let people = area_records::residents(conn, area_id)?;
             let stays = area_records::registrations(conn, area_id)?;
-            let missing: HashSet<Id> = workflow::unregistered_rooms(&households, &stays)
+            let missing: HashSet<Id> = workflow::unregistered_rooms(&households, &people, &stays)
                 .into_iter()
+                .collect();
+            let mut unregistered: HashMap<Id, usize> = HashMap::new();
+            for person in workflow::unregistered_people(&households, &people, &stays) {
+                if let Some(p) = people.iter().find(|p| p.id == person) {
+                    *unregistered.entry(p.household_id).or_default() += 1;
+                }
+            }
+            let open: HashSet<Id> = stays
+                .iter()
+                .filter(|r| r.is_active())
+                .map(|r| r.household_id)
                 .collect();
             let mut by_building: HashMap<Id, Vec<&Household>> = HashMap::new();
             for h in households.iter().filter(|h| missing.contains(&h.id)) {
@@ -242,10 +267,56 @@ impl Gridwork {
                         unit: h.unit.clone(),
                         building_id: b.id,
                         address: b.address.clone(),
+                        unregistered_people: unregistered.get(&h.id).copied().unwrap_or(0),
+                        any_registered: open.contains(&h.id),
                     });
                 }
             }
             Ok(rooms)
+        })
+    }
+
+    /// The people of the area living in rental rooms without an open stay in the room they
+    /// live in, by building address code, unit and name: whom to register (ID numbers masked).
+    pub fn unregistered_tenants(&self, area_id: Id) -> Result<Vec<UnregisteredTenant>> {
+        self.read(|conn| {
+            live_state(conn, EntityKind::Area, area_id)?;
+            let households = area_records::households(conn, area_id)?;
+            let people = area_records::residents(conn, area_id)?;
+            let stays = area_records::registrations(conn, area_id)?;
+            let missing: HashSet<Id> = workflow::unregistered_people(&households, &people, &stays)
+                .into_iter()
+                .collect();
+            let rooms: HashMap<Id, &Household> = households.iter().map(|h| (h.id, h)).collect();
+            let mut by_room: HashMap<Id, Vec<&Resident>> = HashMap::new();
+            for p in people.iter().filter(|p| missing.contains(&p.id)) {
+                by_room.entry(p.household_id).or_default().push(p);
+            }
+            let mut by_building: HashMap<Id, Vec<&Household>> = HashMap::new();
+            for room in by_room.keys().filter_map(|id| rooms.get(id)) {
+                by_building.entry(room.building_id).or_default().push(room);
+            }
+            let mut out = Vec::with_capacity(missing.len());
+            for b in area_records::buildings(conn, area_id)? {
+                let mut in_building = by_building.remove(&b.id).unwrap_or_default();
+                in_building.sort_by(|x, y| x.unit.cmp(&y.unit).then(x.id.cmp(&y.id)));
+                for room in in_building {
+                    let mut tenants = by_room.remove(&room.id).unwrap_or_default();
+                    tenants.sort_by(|x, y| x.name.cmp(&y.name).then(x.id.cmp(&y.id)));
+                    for t in tenants {
+                        out.push(UnregisteredTenant {
+                            resident_id: t.id,
+                            name: t.name.clone(),
+                            id_number_masked: t.id_number.as_deref().map(resident_id::mask),
+                            household_id: room.id,
+                            unit: room.unit.clone(),
+                            building_id: b.id,
+                            address: b.address.clone(),
+                        });
+                    }
+                }
+            }
+            Ok(out)
         })
     }
 
@@ -277,6 +348,66 @@ impl Gridwork {
                 .collect()
         })
     }
+}
+
+/// Judges a household or a stay about to be written (created, or `written` fields changed) by
+/// the ledger rules against what this phone holds of its building or tenant. Called by
+/// [`Gridwork::create`] and [`Gridwork::update`] inside their transaction, so no path writes a
+/// second household on a unit or a second open stay for a person.
+pub(crate) fn check_ledger(
+    conn: &Connection,
+    kind: EntityKind,
+    record: &Map<String, Value>,
+    written: Option<&[&str]>,
+) -> Result<()> {
+    let fields = ledger_fields(kind);
+    if fields.is_empty() || written.is_some_and(|w| !w.iter().any(|f| fields.contains(f))) {
+        return Ok(());
+    }
+    let value = Value::Object(record.clone());
+    match kind {
+        EntityKind::Household => {
+            let household: Household = serde_json::from_value(value)?;
+            let ledger = Ledger {
+                households: households_of_building(conn, household.building_id)?,
+                ..Ledger::default()
+            };
+            household_rules(&household, &ledger)?;
+        }
+        EntityKind::Registration => {
+            let stay: Registration = serde_json::from_value(value)?;
+            registration_rules(&stay, &ledger_of_stay(conn, &stay)?)?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A stay's room, tenant and the tenant's stays, as this phone holds them.
+fn ledger_of_stay(conn: &Connection, stay: &Registration) -> Result<Ledger> {
+    Ok(Ledger {
+        households: vec![],
+        room: live::<Household>(conn, stay.household_id)?,
+        tenant: live::<Resident>(conn, stay.resident_id)?,
+        stays: stays_of_resident(conn, stay.resident_id)?,
+    })
+}
+
+fn live<T: gridwork_domain::model::Entity>(conn: &Connection, id: Id) -> Result<Option<T>> {
+    Ok(match records::load(conn, id)? {
+        Some(state) if !state.is_deleted() && state.kind == T::KIND => state.decode().ok(),
+        _ => None,
+    })
+}
+
+/// Every household of a building, archived ones included (the rule skips them).
+fn households_of_building(conn: &Connection, building_id: Id) -> Result<Vec<Household>> {
+    area_records::decode_rows(
+        conn,
+        "SELECT id, fields FROM records WHERE kind = 'household' AND tombstone IS NULL
+         AND json_extract(fields, '$.building_id') = ?1",
+        &[building_id.to_string()],
+    )
 }
 
 /// Every stay of a resident.

@@ -12,7 +12,7 @@ use gridwork_domain::ids::Id;
 use gridwork_domain::model::Case;
 use gridwork_domain::op::EntityKind;
 use gridwork_domain::scope::{Change, decide};
-use gridwork_domain::workflow::{self, CaseFold, sort_by_urgency};
+use gridwork_domain::workflow::{self, CaseFold};
 
 use crate::cases::CaseView;
 use crate::error::{Error, Result};
@@ -52,9 +52,11 @@ impl Gridwork {
         })
     }
 
-    /// Every open case on the device, most urgent first: red (most overdue first), yellow,
-    /// green by due time, then those with no running deadline. Colours use the corrected clock
-    /// ([`Gridwork::now_ms`]) and [`Gridwork::deadline_policy`].
+    /// Every open case on the device, most urgent first: live fire alarms (a fire 10 s overdue
+    /// before a hazard overdue for weeks), incidents nobody has reached yet, then red (most
+    /// overdue first), yellow, green by due time, then those with no running deadline. Colours
+    /// use the corrected clock ([`Gridwork::now_ms`]), [`Gridwork::deadline_policy`] and each
+    /// case's subdistrict's response policy.
     pub fn open_cases(&self) -> Result<Vec<CaseView>> {
         self.queue(|_| true)
     }
@@ -67,15 +69,16 @@ impl Gridwork {
     }
 
     fn queue(&self, keep: impl Fn(&CaseFold) -> bool) -> Result<Vec<CaseView>> {
-        let policy = self.deadline_policy();
+        let base = self.deadline_policy();
         let now = self.now_ms();
-        let cases = self.read(|conn| area_records::cases(conn, None, CaseFilter::Open))?;
-        let mut views: Vec<CaseView> = cases
-            .into_iter()
-            .filter(|(_, fold)| keep(fold))
-            .map(|(case, fold)| CaseView::build(case, fold, &policy, now))
-            .collect();
-        sort_by_urgency(&mut views, &policy, now, |v| (&v.case, &v.fold));
-        Ok(views)
+        self.read(|conn| {
+            let cases = area_records::cases(conn, None, CaseFilter::Open)?;
+            crate::cases::views_of(
+                conn,
+                base,
+                cases.into_iter().filter(|(_, fold)| keep(fold)),
+                now,
+            )
+        })
     }
 }

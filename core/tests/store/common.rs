@@ -55,6 +55,7 @@ fn area(gw: &Gridwork, level: AreaLevel, code: &str, name: &str, parent: Option<
         code: code.into(),
         name: name.into(),
         parent_id: parent,
+        response_policies: vec![],
     })
     .unwrap()
 }

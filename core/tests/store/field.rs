@@ -222,6 +222,7 @@ fn records_must_point_at_records_that_exist_and_codes_must_nest() {
             code: "330106002001001".into(), // another subdistrict's code
             name: "错位网格".into(),
             parent_id: Some(g.community.id),
+            response_policies: vec![],
         })
         .unwrap_err();
     assert!(

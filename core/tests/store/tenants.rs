@@ -50,7 +50,15 @@ fn a_building_with_three_rental_rooms_and_two_registered_is_at_two_thirds() {
         ),
         (2, 3)
     );
-    assert!((building.rate.rate - 2.0 / 3.0).abs() < 1e-12);
+    assert!((building.rate.room_rate - 2.0 / 3.0).abs() < 1e-12);
+    assert_eq!(
+        (
+            building.rate.registered_people,
+            building.rate.people_in_rentals
+        ),
+        (2, 2),
+        "both tenants recorded in the rooms are registered"
+    );
     assert_eq!(report.grids.len(), 1);
     assert_eq!(report.grids[0].grid_id, w.g.grid.id);
     assert_eq!(report.grids[0].rate, building.rate);

@@ -92,7 +92,13 @@ fn the_brief_of_a_week_with_cases_a_dispute_settled_by_the_village_secretary_and
     let w = World::new(2);
     a_week(&w);
     let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    assert_eq!(
+        w.gw.review_week(),
+        monday,
+        "on Tuesday 12-01 the meeting reviews Monday 11-23 to Sunday 11-29"
+    );
     let brief = w.gw.weekly_brief(w.g.subdistrict.id, monday).unwrap();
+    assert!(!brief.week_not_over);
 
     assert_eq!(brief.area_name, "北山街道");
     assert_eq!(
@@ -146,10 +152,13 @@ fn the_brief_of_a_week_with_cases_a_dispute_settled_by_the_village_secretary_and
         "| 村书记 village secretary | 1 |",
         "Settled inside the grid: 0.0% · 大事不出村社 Inside the village: 100.0%",
         "到场中位数 Median arrival: 4.0 分钟 min",
-        "五分钟内到场 Within 5 minutes: 100.0% (1 起 arrivals)",
-        "登记率 Registration rate 66.7% (2/3 间 rooms) · 未登记 Unregistered 1",
+        "5 分钟内到场 Within 5 minutes: 100.0% (1 起 arrivals)",
+        "小事不过夜 Small ones settled overnight: 100.0% (1/1)",
+        "现行 In force: 1-3-10",
+        "按人 Per person 100.0% (2/2 人 people) · 按间 Per room 66.7% (2/3 间 rooms)",
+        "待登记 To register: 0 人 people in 1 间 rooms",
         "发现 Found 2 · 整改复查通过 Fixed and rechecked 1 · 未结 Open 1",
-        "| 1 | 梅花碑第一网格 | 1 | 66.7% | 1 |",
+        "| 1 | 梅花碑第一网格 | 1 | 100.0% | 1 |",
     ] {
         assert!(
             md.contains(figure),
@@ -264,7 +273,16 @@ fn the_brief_of_a_seeded_subdistrict_ranks_every_grid_and_agrees_with_the_other_
         "the brief and the list of rooms to knock on agree"
     );
     assert!(
-        brief.registration.rate.rate > 0.5,
+        brief.registration.rate.room_rate > 0.5,
         "the seed registers most rented rooms"
+    );
+    assert!(
+        brief.registration.rate.person_rate < brief.registration.rate.room_rate,
+        "and not every lodger in them: per person is lower"
+    );
+    assert_eq!(
+        gw.unregistered_tenants(sub.id).unwrap().len(),
+        brief.registration.unregistered_people,
+        "the brief and the list of people to register agree"
     );
 }

@@ -6,6 +6,12 @@
 //!
 //! Rejection messages name a field and a problem, never a value: they are shown on the phone
 //! and may be logged.
+//!
+//! One more question needs other records than the one changed: does the change keep the
+//! tenant ledger whole ([`check_ledger`]: one household per unit of a building; a check-in's
+//! tenant has a valid ID number, lives in the room, holds no other open stay). The storage
+//! gathers those records in the push's own transaction ([`crate::storage::Storage::ledger`])
+//! and this module judges, with the same rules the phone ran.
 
 use gridwork_domain::hlc::{self, ClockError};
 use gridwork_domain::ids::{DeviceId, Id};
@@ -16,7 +22,9 @@ use gridwork_domain::model::{
 use gridwork_domain::op::{EntityKind, Op, OpBody};
 use gridwork_domain::scope::ScopeView;
 use gridwork_domain::sync::RejectCode;
-use gridwork_domain::workflow::CaseEvent;
+use gridwork_domain::workflow::{
+    CaseEvent, Ledger, household_rules, ledger_fields, registration_rules,
+};
 
 /// Who is pushing, and the server's time when the push arrived.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,6 +140,56 @@ pub fn admit(
             Ok(Admitted::Record(state))
         }
     }
+}
+
+/// Whether an admitted operation must be judged by the ledger rules before it is stored: a set
+/// on a household or a stay that writes a field the rules are about (a creation writes them
+/// all). The storage gathers the [`Ledger`] only then.
+pub fn needs_ledger(op: &Op) -> bool {
+    let OpBody::Set { fields } = &op.body else {
+        return false;
+    };
+    ledger_fields(op.entity)
+        .iter()
+        .any(|field| fields.contains_key(*field))
+}
+
+/// Judges the merged `state` of a household or a stay by the ledger rules against `ledger`,
+/// what the server holds of its building or tenant. Of two phones that added the same unit (or
+/// checked the same person in) offline, the second to arrive is refused here, and its phone
+/// shows why; which of the two came first cannot be known offline, so the server's order
+/// decides.
+pub fn check_ledger(state: &RecordState, ledger: &Ledger) -> Result<(), Rejection> {
+    if state.is_deleted() {
+        return Ok(());
+    }
+    let refuse = |e: gridwork_domain::validate::ValidationError| {
+        Rejection::new(RejectCode::Invalid, e.to_string())
+    };
+    match state.kind {
+        EntityKind::Household => {
+            let household: Household = decode_for_rules(state)?;
+            household_rules(&household, ledger).map_err(refuse)
+        }
+        EntityKind::Registration => {
+            let stay: Registration = decode_for_rules(state)?;
+            registration_rules(&stay, ledger).map_err(refuse)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The record as its model type; [`admit`] has already checked that it decodes.
+fn decode_for_rules<T: Entity>(state: &RecordState) -> Result<T, Rejection> {
+    state.decode().map_err(|_| {
+        Rejection::new(
+            RejectCode::Invalid,
+            format!(
+                "a field of the {} has the wrong type or shape",
+                T::KIND.as_str()
+            ),
+        )
+    })
 }
 
 fn check_clock(stamp: hlc::Hlc, now_ms: u64) -> Result<(), Rejection> {
@@ -372,5 +430,73 @@ mod tests {
             admit(&op, &ctx(me), Some(household)).unwrap_err().code,
             RejectCode::Malformed
         );
+    }
+
+    #[test]
+    fn only_writes_to_a_unit_or_a_check_in_are_judged_by_the_ledger_rules() {
+        let device = Uuid::now_v7();
+        let id = Uuid::now_v7();
+        let phone = set(
+            device,
+            NOW,
+            EntityKind::Household,
+            id,
+            json!({ "phone": "1" }),
+        );
+        assert!(!needs_ledger(&phone));
+        let unit = set(
+            device,
+            NOW,
+            EntityKind::Household,
+            id,
+            json!({ "unit": "1-1" }),
+        );
+        assert!(needs_ledger(&unit));
+        let out = set(
+            device,
+            NOW,
+            EntityKind::Registration,
+            id,
+            json!({ "check_out": "2026-11-23" }),
+        );
+        assert!(needs_ledger(&out));
+        let resident = set(
+            device,
+            NOW,
+            EntityKind::Resident,
+            id,
+            json!({ "name": "x" }),
+        );
+        assert!(!needs_ledger(&resident));
+    }
+
+    #[test]
+    fn a_household_on_a_taken_unit_is_refused_naming_the_field() {
+        let device = Uuid::now_v7();
+        let op = set(
+            device,
+            NOW,
+            EntityKind::Household,
+            Uuid::now_v7(),
+            household_fields("13800138000"),
+        );
+        let Admitted::Record(state) = admit(&op, &ctx(device), None).unwrap() else {
+            panic!()
+        };
+        let mut taken: Household = state.decode().unwrap();
+        taken.id = Uuid::now_v7();
+        let ledger = Ledger {
+            households: vec![taken.clone()],
+            ..Ledger::default()
+        };
+        let err = check_ledger(&state, &ledger).unwrap_err();
+        assert_eq!(err.code, RejectCode::Invalid);
+        assert!(err.message.starts_with("household.unit"), "{}", err.message);
+        taken.archived = true;
+        let freed = Ledger {
+            households: vec![taken],
+            ..Ledger::default()
+        };
+        check_ledger(&state, &freed).unwrap();
     }
 }

@@ -10,7 +10,9 @@ pub mod authorize;
 pub mod plan;
 pub mod reading;
 
-pub use admit::{Admitted, PushContext, Rejection, admit, check_author};
+pub use admit::{
+    Admitted, PushContext, Rejection, admit, check_author, check_ledger, needs_ledger,
+};
 pub use authorize::authorize;
 // The lookups are pure and shared with the device, so they live in the domain crate.
 pub use gridwork_domain::scope::{key_of, locate as place, moved, parent, responders, scope_key};

@@ -26,14 +26,17 @@ use std::collections::{BTreeMap, HashMap};
 
 use gridwork_domain::ids::{DeviceId, Id};
 use gridwork_domain::merge::RecordState;
+use gridwork_domain::model::{Entity, Registration, Resident};
 use gridwork_domain::op::{EntityKind, Op};
 use gridwork_domain::scope::{Bucket, Place, filed_under, filed_under_move};
 use gridwork_domain::sync::{PushOutcome, RejectCode};
-use gridwork_domain::workflow::CaseEvent;
+use gridwork_domain::workflow::{CaseEvent, Ledger};
 
-use super::admit::{Admitted, PushContext, Rejection, admit, check_author};
+use super::admit::{
+    Admitted, PushContext, Rejection, admit, check_author, check_ledger, needs_ledger,
+};
 use super::authorize::authorize;
-use super::{case_buildings, moved, place as locate, responders};
+use super::{case_buildings, moved, parent, place as locate, responders};
 
 /// The deepest chain of records hanging from one another that a move follows (the area tree
 /// has six levels, registration → household → building → grid adds three); anything deeper is
@@ -68,6 +71,10 @@ pub trait Facts {
     /// The stored places of the cases whose parent is `building` (their facts say which
     /// stations its alarms went to).
     fn case_places(&mut self, building: Id) -> Result<Vec<(Id, Place)>, Self::Error>;
+    /// The decision being planned depends on everything hanging from `id` (the units of a
+    /// building, a tenant's stays): a backend whose pushes run at once holds `id` exclusively
+    /// until the push commits, so two pushes cannot both pass a rule only one may.
+    fn guard(&mut self, id: Id) -> Result<(), Self::Error>;
 }
 
 /// What to do with one operation.
@@ -219,6 +226,16 @@ pub fn plan<F: Facts>(ctx: &PushContext, op: &Op, facts: &mut F) -> Result<Decis
     if let Err(r) = authorize(&ctx.view, op, prior.as_ref(), &place) {
         return Ok(Decision::Rejected(r));
     }
+    // One household per unit of a building, one open stay per tenant in their own room: judged
+    // against what the server holds, in the order changes reach it.
+    if needs_ledger(op)
+        && let Some(state) = &record
+    {
+        let ledger = ledger_of(facts, state)?;
+        if let Err(r) = check_ledger(state, &ledger) {
+            return Ok(Decision::Rejected(r));
+        }
+    }
     pending.places.insert(op.entity_id, place.clone());
     let mut replaced = Vec::new();
     // A case placed anew (an alarm dispatched, a case moved between buildings) changes which
@@ -271,6 +288,70 @@ pub fn plan<F: Facts>(ctx: &PushContext, op: &Op, facts: &mut F) -> Result<Decis
         replaced,
         buckets,
     })))
+}
+
+/// What the tenant ledger rules ([`check_ledger`]) need to judge `state`, a household or a
+/// stay, from what `facts` holds: the live households of its building, or the stay's room,
+/// tenant and the tenant's live stays under their household and the room. The building (for a
+/// household) or the tenant (for a stay) is [guarded](Facts::guard).
+pub fn ledger_of<F: Facts>(facts: &mut F, state: &RecordState) -> Result<Ledger, F::Error> {
+    let mut ledger = Ledger::default();
+    match state.kind {
+        EntityKind::Household => {
+            if let Some(building) = parent(state) {
+                facts.guard(building)?;
+                ledger.households = live_children(facts, building, EntityKind::Household)?;
+            }
+        }
+        EntityKind::Registration => {
+            let Ok(stay) = state.decode::<Registration>() else {
+                return Ok(ledger);
+            };
+            facts.guard(stay.resident_id)?;
+            ledger.room = live_as(facts, stay.household_id)?;
+            ledger.tenant = live_as::<Resident, F>(facts, stay.resident_id)?;
+            let mut rooms = vec![stay.household_id];
+            rooms.extend(ledger.tenant.as_ref().map(|t| t.household_id));
+            rooms.dedup();
+            for room in rooms {
+                let stays: Vec<Registration> =
+                    live_children(facts, room, EntityKind::Registration)?;
+                ledger.stays.extend(
+                    stays
+                        .into_iter()
+                        .filter(|r| r.resident_id == stay.resident_id),
+                );
+            }
+        }
+        _ => {}
+    }
+    Ok(ledger)
+}
+
+/// A live record as its model type (`None` when absent, deleted, of another kind or
+/// incomplete).
+fn live_as<T: Entity, F: Facts>(facts: &mut F, id: Id) -> Result<Option<T>, F::Error> {
+    Ok(facts
+        .record(id)?
+        .filter(|s| !s.is_deleted() && s.kind == T::KIND)
+        .and_then(|s| s.decode().ok()))
+}
+
+/// The live records of `kind` hanging from `parent`, as their model type.
+fn live_children<T: Entity, F: Facts>(
+    facts: &mut F,
+    parent: Id,
+    kind: EntityKind,
+) -> Result<Vec<T>, F::Error> {
+    let mut out = Vec::new();
+    for child in facts.children(parent)? {
+        if let Some(record) = facts.record(child)?.filter(|s| s.kind == kind)
+            && let Some(record) = live_as(facts, record.id)?
+        {
+            out.push(record);
+        }
+    }
+    Ok(out)
 }
 
 /// The place of a stored record from what `facts` holds: for upgrades that compute the places
@@ -393,7 +474,6 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::rules::parent;
 
     const NOW: u64 = 1_795_395_600_000;
 
@@ -437,6 +517,9 @@ mod tests {
                 .filter(|r| r.kind == EntityKind::Case && parent(r) == Some(building))
                 .filter_map(|r| self.places.get(&r.id).map(|p| (r.id, p.clone())))
                 .collect())
+        }
+        fn guard(&mut self, _: Id) -> Result<(), Infallible> {
+            Ok(())
         }
     }
 

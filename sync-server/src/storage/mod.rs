@@ -32,7 +32,7 @@ use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::{EntityKind, Op};
 use gridwork_domain::scope::{Bucket, Place, ScopeView};
 use gridwork_domain::sync::{PushResult, Role, SequencedOp};
-use gridwork_domain::workflow::CaseEvent;
+use gridwork_domain::workflow::{CaseEvent, Ledger};
 use tokio::sync::watch;
 
 use crate::auth;
@@ -175,7 +175,7 @@ pub trait Storage: Send + Sync + 'static {
     /// Admits and appends a batch of operations in ONE transaction, answering per operation in
     /// the same order. Each operation, in order (later ones see earlier ones' effects), is
     /// decided by [`crate::rules::plan::plan`] (author, duplicate or another device's id,
-    /// admission, place and authorization, what moves with it, its buckets) and the backend
+    /// admission, place and authorization, the tenant ledger, what moves with it, its buckets) and the backend
     /// writes what it decided: the operation with the next sequence number and its buckets,
     /// the merged record, the case event, every changed place with the record's buckets.
     ///
@@ -261,6 +261,15 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         id: Id,
     ) -> impl Future<Output = Result<Option<RecordState>, StorageError>> + Send;
+
+    /// What the ledger rules ([`crate::rules::check_ledger`]) need to judge `state`, a
+    /// household or a stay, from the stored records: the other households of its building,
+    /// or the stay's room, tenant and the tenant's stays. [`Storage::push`] gathers the same
+    /// inside its transaction before storing a change to a unit or a check-in.
+    fn ledger(
+        &self,
+        state: RecordState,
+    ) -> impl Future<Output = Result<Ledger, StorageError>> + Send;
 
     /// The scope key stored with an operation (`Ok(None)` when unknown or unresolved).
     fn op_scope_key(

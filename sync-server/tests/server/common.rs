@@ -465,6 +465,7 @@ fn areas_down(
             code: code.to_string(),
             name: name.to_string(),
             parent_id: areas.last().map(|a| a.id),
+            response_policies: vec![],
         };
         ops.push(phone.create(&area));
         areas.push(area);
@@ -490,6 +491,7 @@ pub fn city(phone: &mut Phone, grids: usize, per_grid: usize) -> City {
             code: format!("330106001001{:03}", g + 1),
             name: format!("梅花碑第{}网格", g + 1),
             parent_id: Some(community),
+            response_policies: vec![],
         };
         ops.push(phone.create(&grid));
         let mut records = vec![grid.id];

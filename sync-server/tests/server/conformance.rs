@@ -584,6 +584,7 @@ pub async fn a_building_moved_to_another_grid_takes_its_family_and_the_scopes_fo
         code: "330106001001002".into(),
         name: "梅花碑第二网格".into(),
         parent_id: Some(town.areas[3].id),
+        response_policies: vec![],
     };
     let created = admin.create(&east);
     accepted(&s.push(admin.ctx(), vec![created]).await.unwrap()[0]);

@@ -11,6 +11,7 @@ mod conformance;
 mod crash;
 mod enroll;
 mod hostile;
+mod ledger;
 mod limits;
 mod logs;
 mod long_poll;

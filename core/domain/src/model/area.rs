@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::Id;
+use crate::workflow::ResponsePolicy;
 
 /// A level of the area hierarchy, from the widest to the narrowest.
 ///
@@ -75,4 +76,10 @@ pub struct Area {
     pub name: String,
     /// `None` only for a district.
     pub parent_id: Option<Id>,
+    /// A subdistrict's response policies (1-3-10, Wulin 1/5/30, custom minutes), each with the
+    /// moment it took effect: set by an admin, applied by every phone below to the events
+    /// opened while it is in force ([`crate::workflow::response_policy`]). Empty: 1-3-10.
+    /// Only a subdistrict carries them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_policies: Vec<ResponsePolicy>,
 }

@@ -1,4 +1,5 @@
-//! Cases: hazards, disputes, alarms, hotline requests and patrol findings, each with an
+//! Cases: hazards, disputes, alarms, hotline requests, patrol findings and dispatched
+//! incidents, each with an
 //! append-only event history whose fold (see [`crate::workflow`]) gives the case's state.
 
 use serde::{Deserialize, Serialize};
@@ -20,15 +21,20 @@ pub enum CaseKind {
     Hotline,
     /// Something noticed on patrol that is not (yet) a hazard or dispute.
     PatrolFinding,
+    /// 事件: an event the command centre receives and dispatches to its "hands and feet"
+    /// (手脚) on minute-level response times (1-3-10): a 110 non-police event (非警务警情), an
+    /// event a gridworker reports or another department passes on, a dispute at the scene.
+    Incident,
 }
 
 impl CaseKind {
-    pub const ALL: [CaseKind; 5] = [
+    pub const ALL: [CaseKind; 6] = [
         CaseKind::Hazard,
         CaseKind::Dispute,
         CaseKind::Alarm,
         CaseKind::Hotline,
         CaseKind::PatrolFinding,
+        CaseKind::Incident,
     ];
 
     /// The stable name used in storage and on the wire.
@@ -39,7 +45,15 @@ impl CaseKind {
             CaseKind::Alarm => "alarm",
             CaseKind::Hotline => "hotline",
             CaseKind::PatrolFinding => "patrol_finding",
+            CaseKind::Incident => "incident",
         }
+    }
+
+    /// Timed in minutes by the subdistrict's response policy
+    /// ([`crate::workflow::ResponsePolicy`]): the events the command centre dispatches to be
+    /// received, responded to and reached within minutes (fire alarms and incidents).
+    pub fn is_minute_timed(self) -> bool {
+        matches!(self, CaseKind::Alarm | CaseKind::Incident)
     }
 
     /// Parses [`CaseKind::as_str`].

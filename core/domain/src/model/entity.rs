@@ -6,7 +6,8 @@ use serde::de::DeserializeOwned;
 
 use crate::ids::Id;
 use crate::model::{
-    Area, Building, Case, Household, Patrol, PatrolVisit, Registration, Resident, Station,
+    Area, AreaLevel, Building, Case, Household, Patrol, PatrolVisit, Registration, Resident,
+    Station,
 };
 use crate::op::EntityKind;
 use crate::validate::{AddressCode, Phone, ResidentId, ValidationError, address_code};
@@ -65,7 +66,13 @@ impl Entity for Area {
                 "only a district has no parent",
             ));
         }
-        Ok(())
+        if !self.response_policies.is_empty() && self.level != AreaLevel::Subdistrict {
+            return Err(ValidationError::new(
+                "area.response_policies",
+                "only a subdistrict sets a response policy",
+            ));
+        }
+        crate::workflow::response_policy::check_history(&self.response_policies)
     }
 }
 

@@ -73,6 +73,14 @@ impl DefenceLevel {
         }
     }
 
+    /// The next line up, where a dispute this line could not settle goes; `None` above the
+    /// village (the subdistrict's mediation centre is the last).
+    pub fn next(self) -> Option<DefenceLevel> {
+        let all = DefenceLevel::ALL;
+        let at = all.iter().position(|l| *l == self)?;
+        all.get(at + 1).copied()
+    }
+
     /// Settled here counts as "small matters stay in the grid" (小事不出网格): the micro-grid
     /// leader and the gridworker work inside the grid.
     pub fn is_inside_grid(self) -> bool {
@@ -218,6 +226,108 @@ impl CaseAction {
     /// Notes and photos annotate a case without moving it.
     pub fn is_annotation(&self) -> bool {
         matches!(self, CaseAction::Note { .. } | CaseAction::Photo { .. })
+    }
+
+    /// The step as the users name it: 签收, 审核交办, 到达现场, 升级, 化解…
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            CaseAction::Accept => "签收",
+            CaseAction::ReviewAssign { .. } => "审核交办",
+            CaseAction::Handle => "审核办理",
+            CaseAction::CompletionReview => "办结审核",
+            CaseAction::SendBack { .. } => "退回",
+            CaseAction::CallBack { .. } => "回访反馈",
+            CaseAction::Close => "办结",
+            CaseAction::Dispatch { .. } => "派警",
+            CaseAction::Acknowledge => "接收",
+            CaseAction::EnRoute { .. } => "出发",
+            CaseAction::Arrive { .. } => "到达现场",
+            CaseAction::Resolve => "处置完毕",
+            CaseAction::Review => "审核",
+            CaseAction::Assign { .. } => "交办",
+            CaseAction::Fix => "整改",
+            CaseAction::Recheck { .. } => "复查",
+            CaseAction::Mediate { .. } => "调解",
+            CaseAction::Escalate { .. } => "升级",
+            CaseAction::Settle { .. } => "化解",
+            CaseAction::NotSettled { .. } => "调解未果",
+            CaseAction::Note { .. } => "备注",
+            CaseAction::Photo { .. } => "照片",
+        }
+    }
+
+    /// What the step carries besides its name, as (what, value) pairs for a timeline: the line
+    /// of defence, the reason, the agreement, the assignee and deadline (ms since the epoch),
+    /// the station, the position, the resident's satisfaction, the recheck's result. Empty for
+    /// steps that carry nothing.
+    pub fn details(&self) -> Vec<(&'static str, String)> {
+        let position =
+            |p: &Option<Position>| p.map(|p| ("position", format!("{:.5},{:.5}", p.lat, p.lon)));
+        let assignment = |assignee: &Option<Id>, deadline_ms: &Option<u64>| {
+            let mut out = Vec::new();
+            if let Some(a) = assignee {
+                out.push(("assignee", a.to_string()));
+            }
+            if let Some(d) = deadline_ms {
+                out.push(("due_ms", d.to_string()));
+            }
+            out
+        };
+        let level = |l: &DefenceLevel| ("level", format!("{} {}", l.label_zh(), l.words()));
+        match self {
+            CaseAction::ReviewAssign {
+                assignee,
+                deadline_ms,
+            }
+            | CaseAction::Assign {
+                assignee,
+                deadline_ms,
+            } => assignment(assignee, deadline_ms),
+            CaseAction::SendBack { reason } => vec![("reason", reason.clone())],
+            CaseAction::CallBack { satisfied } => vec![(
+                "satisfied",
+                if *satisfied {
+                    "满意 yes"
+                } else {
+                    "不满意 no"
+                }
+                .into(),
+            )],
+            CaseAction::Dispatch { station_id } => vec![("station", station_id.to_string())],
+            CaseAction::EnRoute { position: p } | CaseAction::Arrive { position: p } => {
+                position(p).into_iter().collect()
+            }
+            CaseAction::Recheck { passed } => vec![(
+                "passed",
+                if *passed {
+                    "通过 yes"
+                } else {
+                    "未通过 no"
+                }
+                .into(),
+            )],
+            CaseAction::Mediate { level: l } => vec![level(l)],
+            CaseAction::Escalate { to, reason } => vec![level(to), ("reason", reason.clone())],
+            CaseAction::Settle {
+                level: l,
+                agreement,
+            } => {
+                vec![level(l), ("agreement", agreement.clone())]
+            }
+            CaseAction::NotSettled { level: l, reason } => {
+                vec![level(l), ("reason", reason.clone())]
+            }
+            CaseAction::Note { text } => vec![("text", text.clone())],
+            CaseAction::Photo { uri } => vec![("photo", uri.clone())],
+            CaseAction::Accept
+            | CaseAction::Handle
+            | CaseAction::CompletionReview
+            | CaseAction::Close
+            | CaseAction::Acknowledge
+            | CaseAction::Resolve
+            | CaseAction::Review
+            | CaseAction::Fix => vec![],
+        }
     }
 }
 

@@ -7,7 +7,9 @@
 //!   reviewed (closed);
 //! - hazard: reported → assigned → fixed → (recheck passed) closed;
 //! - dispute: logged → mediating(level) → settled(level) / not settled(level) → closed;
-//! - patrol finding: open → resolved → closed, or open → assigned → fixed → (recheck) closed.
+//! - patrol finding: open → resolved → closed, or open → assigned → fixed → (recheck) closed;
+//! - incident (事件, dispatched by the command centre): raised → dispatched (`assign` to the
+//!   hands and feet) → acknowledged → en route → on scene → resolved → reviewed (closed).
 //!
 //! Choices beyond the happy paths (each one is tested):
 //! - Hotline send-back (退回) undoes the step before the review that refuses it: from
@@ -23,8 +25,13 @@
 //!   "en route" has still arrived, and the arrival time is the figure that matters.
 //! - A hazard may be fixed straight from `reported` (当场整改, fixed on the spot); it still needs
 //!   its recheck. A failed recheck sends it back to `assigned`.
-//! - A dispute escalates strictly upwards, with a reason, from `mediating` or `not_settled`; it is
-//!   settled (or not) at the level currently mediating it, never at another.
+//! - A dispute climbs the lines of defence one at a time (三道防线, in order: the micro-grid
+//!   leader, the gridworker, the village secretary, then the subdistrict's mediation centre),
+//!   with a reason, from `mediating` or `not_settled`; it is settled (or not) at the level
+//!   currently mediating it, never at another. It may start at any line (a gridworker who
+//!   logs a dispute mediates it himself).
+//! - An incident is dispatched with `assign` (派单 to a responder) and may be dispatched again
+//!   until someone acknowledges it, as an alarm is re-dispatched to the next station.
 //!
 //! The fold sorts the events by (stamp, id) (HLC order), drops duplicate ids, and applies each
 //! through [`apply`]. An event that cannot be applied (resolved twice, a step from a state the
@@ -65,10 +72,10 @@ pub enum CaseState {
     CalledBack,
     /// Closed (hotline, hazard, dispute, patrol finding).
     Closed,
-    // alarm
-    /// An alarm raised, not yet sent to a station.
+    // alarm (and incident)
+    /// An alarm or incident raised, not yet sent to anyone.
     Raised,
-    /// Sent to a micro fire station.
+    /// Sent to a micro fire station (an alarm) or a responder (an incident).
     Dispatched,
     /// The crew has received it.
     Acknowledged,
@@ -213,6 +220,15 @@ impl CaseState {
             CaseKind::PatrolFinding => {
                 vec![S::Open, S::Resolved, S::Assigned, S::Fixed, S::Closed]
             }
+            CaseKind::Incident => vec![
+                S::Raised,
+                S::Dispatched,
+                S::Acknowledged,
+                S::EnRoute,
+                S::OnScene,
+                S::Resolved,
+                S::Reviewed,
+            ],
         }
     }
 
@@ -271,6 +287,7 @@ pub fn initial_state(kind: CaseKind) -> CaseState {
         CaseKind::Hazard => CaseState::Reported,
         CaseKind::Dispute => CaseState::Logged,
         CaseKind::PatrolFinding => CaseState::Open,
+        CaseKind::Incident => CaseState::Raised,
     }
 }
 
@@ -320,6 +337,21 @@ pub enum TransitionError {
         from: DefenceLevel,
         to: DefenceLevel,
     },
+    /// An escalation that jumps over a line of defence.
+    #[error(
+        "cannot escalate the {} from the {} to the {}: disputes climb the lines of defence in \
+         order, the {} next",
+        kind_words(*kind), from.words(), to.words(), next.words()
+    )]
+    SkipsALine {
+        kind: CaseKind,
+        state: CaseState,
+        action: &'static str,
+        from: DefenceLevel,
+        to: DefenceLevel,
+        /// The line the dispute goes to next.
+        next: DefenceLevel,
+    },
     /// Settling (or failing to) at a level other than the one mediating the dispute.
     #[error(
         "cannot {} at the {}: the {} is {}",
@@ -352,6 +384,7 @@ impl TransitionError {
             | TransitionError::AlreadyDone { kind, .. }
             | TransitionError::WrongState { kind, .. }
             | TransitionError::NotUpward { kind, .. }
+            | TransitionError::SkipsALine { kind, .. }
             | TransitionError::WrongLevel { kind, .. }
             | TransitionError::EmptyText { kind, .. } => *kind,
         }
@@ -364,6 +397,7 @@ impl TransitionError {
             | TransitionError::AlreadyDone { state, .. }
             | TransitionError::WrongState { state, .. }
             | TransitionError::NotUpward { state, .. }
+            | TransitionError::SkipsALine { state, .. }
             | TransitionError::WrongLevel { state, .. }
             | TransitionError::EmptyText { state, .. } => *state,
         }
@@ -376,6 +410,7 @@ impl TransitionError {
             | TransitionError::AlreadyDone { action, .. }
             | TransitionError::WrongState { action, .. }
             | TransitionError::NotUpward { action, .. }
+            | TransitionError::SkipsALine { action, .. }
             | TransitionError::WrongLevel { action, .. }
             | TransitionError::EmptyText { action, .. } => action,
         }
@@ -394,6 +429,7 @@ pub(crate) fn kind_words(kind: CaseKind) -> &'static str {
         CaseKind::Alarm => "alarm",
         CaseKind::Hotline => "hotline case",
         CaseKind::PatrolFinding => "patrol finding",
+        CaseKind::Incident => "incident",
     }
 }
 
@@ -422,6 +458,11 @@ enum Refusal {
     NotUpward {
         from: DefenceLevel,
         to: DefenceLevel,
+    },
+    SkipsALine {
+        from: DefenceLevel,
+        to: DefenceLevel,
+        next: DefenceLevel,
     },
     WrongLevel {
         level: DefenceLevel,
@@ -477,6 +518,15 @@ fn is_step_of(kind: CaseKind, action: &CaseAction) -> bool {
         CaseKind::PatrolFinding => matches!(
             action,
             A::Resolve | A::Close | A::Assign { .. } | A::Fix | A::Recheck { .. }
+        ),
+        CaseKind::Incident => matches!(
+            action,
+            A::Assign { .. }
+                | A::Acknowledge
+                | A::EnRoute { .. }
+                | A::Arrive { .. }
+                | A::Resolve
+                | A::Review
         ),
     }
 }
@@ -551,6 +601,15 @@ fn step(kind: CaseKind, state: &CaseState, action: &CaseAction) -> Result<CaseSt
                         to: *to,
                     });
                 }
+                if let Some(next) = from.next()
+                    && *to != next
+                {
+                    return Err(Refusal::SkipsALine {
+                        from: *from,
+                        to: *to,
+                        next,
+                    });
+                }
                 non_blank(reason, "reason")?;
                 S::Mediating { level: *to }
             }
@@ -569,6 +628,15 @@ fn step(kind: CaseKind, state: &CaseState, action: &CaseAction) -> Result<CaseSt
                 S::NotSettled { level: *level }
             }
             (S::Settled { .. } | S::NotSettled { .. }, A::Close) => S::Closed,
+            _ => return Err(Refusal::WrongState),
+        },
+        CaseKind::Incident => match (state, action) {
+            (S::Raised | S::Dispatched, A::Assign { .. }) => S::Dispatched,
+            (S::Dispatched, A::Acknowledge) => S::Acknowledged,
+            (S::Acknowledged, A::EnRoute { .. }) => S::EnRoute,
+            (S::Acknowledged | S::EnRoute, A::Arrive { .. }) => S::OnScene,
+            (S::OnScene, A::Resolve) => S::Resolved,
+            (S::Resolved, A::Review) => S::Reviewed,
             _ => return Err(Refusal::WrongState),
         },
     };
@@ -609,6 +677,14 @@ pub fn apply(
             action: action_name,
             from,
             to,
+        },
+        Refusal::SkipsALine { from, to, next } => TransitionError::SkipsALine {
+            kind,
+            state,
+            action: action_name,
+            from,
+            to,
+            next,
         },
         Refusal::WrongLevel { level } => TransitionError::WrongLevel {
             kind,
@@ -759,9 +835,13 @@ pub struct CaseFold {
     pub explicit_deadline_ms: Option<u64>,
     /// The station the alarm was (last) dispatched to.
     pub dispatched_station: Option<Id>,
+    /// When the alarm was (last) dispatched to a station, or the incident to a responder.
     pub dispatched_at_ms: Option<u64>,
     pub acknowledged_at_ms: Option<u64>,
     pub en_route_at_ms: Option<u64>,
+    /// Where the crew (or responder) was when it set off.
+    #[serde(default)]
+    pub en_route_position: Option<Position>,
     pub arrived_at_ms: Option<u64>,
     pub arrived_position: Option<Position>,
     /// When the alarm or patrol finding was resolved.
@@ -797,6 +877,7 @@ impl CaseFold {
             dispatched_at_ms: None,
             acknowledged_at_ms: None,
             en_route_at_ms: None,
+            en_route_position: None,
             arrived_at_ms: None,
             arrived_position: None,
             resolved_at_ms: None,
@@ -844,6 +925,9 @@ impl CaseFold {
                 // means "the policy's default", not "keep the previous one".
                 self.assignee = *assignee;
                 self.explicit_deadline_ms = *deadline_ms;
+                if kind == CaseKind::Incident {
+                    self.dispatched_at_ms = Some(at);
+                }
             }
             CaseAction::Handle => self.explicit_deadline_ms = None,
             CaseAction::Fix => {
@@ -857,7 +941,10 @@ impl CaseFold {
                 self.dispatched_at_ms = Some(at);
             }
             CaseAction::Acknowledge => self.acknowledged_at_ms = Some(at),
-            CaseAction::EnRoute { .. } => self.en_route_at_ms = Some(at),
+            CaseAction::EnRoute { position } => {
+                self.en_route_at_ms = Some(at);
+                self.en_route_position = *position;
+            }
             CaseAction::Arrive { position } => {
                 self.arrived_at_ms = Some(at);
                 self.arrived_position = *position;
@@ -1182,6 +1269,43 @@ mod tests {
     }
 
     #[test]
+    fn the_crews_position_is_kept_when_it_sets_off_and_when_it_arrives() {
+        // The crew confirms "en route" from the station and "arrived" at the building, each
+        // with where its phone was: the command centre sees both on the map.
+        let station = pos(30.2460, 120.1500);
+        let building = pos(30.2500, 120.1550);
+        let mut s = Story::new(CaseKind::Alarm, Severity::High, t0());
+        s.after(10_000, A::Dispatch { station_id: id(1) });
+        s.after(30_000, A::Acknowledge);
+        s.after(
+            MINUTE,
+            A::EnRoute {
+                position: Some(station),
+            },
+        );
+        let on_the_way = s.fold();
+        assert_eq!(on_the_way.en_route_position, Some(station));
+        assert_eq!(on_the_way.arrived_position, None);
+        s.after(
+            4 * MINUTE,
+            A::Arrive {
+                position: Some(building),
+            },
+        );
+        let f = s.fold();
+        assert_eq!(
+            (f.en_route_position, f.arrived_position),
+            (Some(station), Some(building))
+        );
+        // A fold stored before the en-route position existed reads as "no position".
+        let mut stored = serde_json::to_value(&f).unwrap();
+        stored.as_object_mut().unwrap().remove("en_route_position");
+        let old: CaseFold = serde_json::from_value(stored).unwrap();
+        assert_eq!(old.en_route_position, None);
+        assert_eq!(old.arrived_position, Some(building));
+    }
+
+    #[test]
     fn a_crew_cannot_arrive_at_an_alarm_not_yet_dispatched() {
         let arrive = A::Arrive { position: None };
         let err = apply(CaseKind::Alarm, &CaseState::Raised, &arrive).unwrap_err();
@@ -1426,17 +1550,129 @@ mod tests {
             "cannot escalate the dispute from the gridworker to the micro-grid leader: \
              escalation must go strictly up"
         );
-        let up = apply(
-            CaseKind::Dispute,
-            &state,
-            &escalate(L::SubdistrictMediationCentre),
-        );
+        let up = apply(CaseKind::Dispute, &state, &escalate(L::VillageSecretary));
         assert_eq!(
             up,
             Ok(CaseState::Mediating {
-                level: L::SubdistrictMediationCentre
+                level: L::VillageSecretary
             })
         );
+    }
+
+    #[test]
+    fn disputes_climb_the_three_lines_of_defence_in_order() {
+        // 第一道防线 → 第二道 → 第三道 (村书记) → 街道: no line is skipped.
+        let first = CaseState::Mediating {
+            level: L::MicroGridLeader,
+        };
+        let skip = apply(CaseKind::Dispute, &first, &escalate(L::VillageSecretary)).unwrap_err();
+        assert!(matches!(
+            skip,
+            TransitionError::SkipsALine {
+                next: L::Gridworker,
+                ..
+            }
+        ));
+        assert_eq!(
+            skip.to_string(),
+            "cannot escalate the dispute from the micro-grid leader to the village secretary: \
+             disputes climb the lines of defence in order, the gridworker next"
+        );
+        let mut s = Story::new(CaseKind::Dispute, Severity::High, t0());
+        s.after(
+            MINUTE,
+            A::Mediate {
+                level: L::MicroGridLeader,
+            },
+        );
+        for (i, level) in [
+            L::Gridworker,
+            L::VillageSecretary,
+            L::SubdistrictMediationCentre,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            s.after((i as u64 + 1) * DAY, escalate(level));
+        }
+        let f = s.fold();
+        assert!(f.flagged.is_empty(), "{:?}", f.flagged);
+        assert_eq!(f.escalations, 3);
+        assert_eq!(
+            f.state,
+            CaseState::Mediating {
+                level: L::SubdistrictMediationCentre
+            }
+        );
+        // After a failed mediation the next line is the same.
+        let failed = CaseState::NotSettled {
+            level: L::Gridworker,
+        };
+        assert!(
+            apply(
+                CaseKind::Dispute,
+                &failed,
+                &escalate(L::SubdistrictMediationCentre)
+            )
+            .is_err()
+        );
+        assert!(apply(CaseKind::Dispute, &failed, &escalate(L::VillageSecretary)).is_ok());
+        assert_eq!(L::SubdistrictMediationCentre.next(), None);
+    }
+
+    #[test]
+    fn an_incident_is_dispatched_acknowledged_reached_resolved_and_reviewed() {
+        let mut s = Story::new(CaseKind::Incident, Severity::Medium, t0());
+        assert_eq!(s.fold().state, CaseState::Raised);
+        assert_eq!(
+            available_actions(CaseKind::Incident, &CaseState::Raised),
+            vec!["assign"]
+        );
+        s.after(
+            30_000,
+            A::Assign {
+                assignee: Some(id(5)),
+                deadline_ms: None,
+            },
+        );
+        // Nobody picked it up: dispatched to someone else.
+        s.after(
+            50_000,
+            A::Assign {
+                assignee: Some(id(6)),
+                deadline_ms: None,
+            },
+        );
+        s.after(MINUTE, A::Acknowledge);
+        s.after(
+            2 * MINUTE,
+            A::EnRoute {
+                position: Some(pos(30.27, 120.16)),
+            },
+        );
+        s.after(8 * MINUTE, A::Arrive { position: None });
+        s.after(40 * MINUTE, A::Resolve);
+        s.after(HOUR, A::Review);
+        let f = s.fold();
+        assert!(f.flagged.is_empty(), "{:?}", f.flagged);
+        assert_eq!(f.state, CaseState::Reviewed);
+        assert_eq!(f.assignee, Some(id(6)));
+        assert_eq!(f.dispatched_at_ms, Some(t0() + 50_000));
+        assert_eq!(f.en_route_position, Some(pos(30.27, 120.16)));
+        assert_eq!(f.arrived_at_ms, Some(t0() + 8 * MINUTE));
+        let late = apply(
+            CaseKind::Incident,
+            &CaseState::Acknowledged,
+            &A::Assign {
+                assignee: None,
+                deadline_ms: None,
+            },
+        );
+        assert!(
+            late.is_err(),
+            "once acknowledged it is not dispatched again"
+        );
+        assert!(apply(CaseKind::Incident, &CaseState::Raised, &A::Fix).is_err());
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! Deadlines and the three supervision colours (红黄绿三色督办): which step of a case is due by
 //! when, and whether it is on track (green), close to its deadline (yellow) or overdue (red).
 //!
-//! A case has at most one running deadline: the one for the step it waits for. The figures
-//! come from the brief and are all configurable in [`DeadlinePolicy`]:
-//! - alarms, all measured from the alarm's opening: received by the crew within 1 minute,
-//!   responding (en route) within 3, on scene within 10 ([`DeadlinePolicy::default`]); Wulin's
-//!   "1 minute response, 5 minutes arrival, 30 minutes report back" is [`DeadlinePolicy::wulin`];
+//! A case has at most one running step deadline: the one for the step it waits for. The
+//! figures come from the brief and are all configurable in [`DeadlinePolicy`]:
+//! - fire alarms and incidents (the minute-timed kinds), all measured from the opening, by the
+//!   subdistrict's response policy in force when the case was opened
+//!   ([`crate::workflow::response_policy`]): 1-3-10 (received within 1 minute, responding within
+//!   3, on scene within 10) unless an admin set another, such as Wulin's 1/5/30;
+//! - a fire alarm is also judged against the crew's arrival target (five minutes): until the
+//!   crew is on scene its colour is the more urgent of its step deadline and the target
+//!   ([`supervise`]);
 //! - disputes: "small matters settled overnight, big ones within the month"
 //!   (小事不过夜、大事不满月);
 //! - hotline steps, hazard rectification and rechecks by severity.
@@ -21,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::Id;
 use crate::model::{Case, CaseKind, Severity};
 use crate::workflow::case_lifecycle::{CaseFold, CaseState};
+use crate::workflow::response_policy::{ResponsePolicy, in_force_at};
 
 const MINUTE_MS: u64 = 60 * 1000;
 const HOUR_MS: u64 = 60 * MINUTE_MS;
@@ -66,14 +71,10 @@ pub struct DeadlinePolicy {
     /// The local time zone as minutes east of UTC (+480 for China), for "end of the day".
     pub utc_offset_minutes: i32,
 
-    /// Alarm: from opening until the crew has received it (dispatched and acknowledged, 接收).
-    pub alarm_accept_ms: u64,
-    /// Alarm: from opening until the crew is en route (响应).
-    pub alarm_respond_ms: u64,
-    /// Alarm: from opening until the crew is on scene (到达现场).
-    pub alarm_on_scene_ms: u64,
-    /// Alarm: from opening until the crew reports it resolved (反馈); `None`: no deadline.
-    pub alarm_report_back_ms: Option<u64>,
+    /// The subdistrict's response policies with the moments they took effect (its area
+    /// record's [`crate::model::Area::response_policies`]): alarms and incidents are timed by
+    /// the one in force when they were opened. Empty: 1-3-10.
+    pub responses: Vec<ResponsePolicy>,
 
     /// Hotline: from opening until accepted (签收).
     pub hotline_accept_ms: u64,
@@ -103,16 +104,13 @@ pub struct DeadlinePolicy {
 }
 
 impl Default for DeadlinePolicy {
-    /// The brief's figures: alarms 1 / 3 / 10 minutes, hotline, hazards and disputes as in
-    /// `docs/workflows.md`.
+    /// The brief's figures: alarms and incidents 1 / 3 / 10 minutes, hotline, hazards and
+    /// disputes as in `docs/workflows.md`.
     fn default() -> DeadlinePolicy {
         DeadlinePolicy {
             yellow_share: 0.75,
             utc_offset_minutes: 8 * 60,
-            alarm_accept_ms: MINUTE_MS,
-            alarm_respond_ms: 3 * MINUTE_MS,
-            alarm_on_scene_ms: 10 * MINUTE_MS,
-            alarm_report_back_ms: None,
+            responses: Vec::new(),
             hotline_accept_ms: HOUR_MS,
             hotline_assign_ms: DAY_MS,
             // The platform counts 3/5/10 working days; the core has no holiday calendar, so it
@@ -130,18 +128,17 @@ impl Default for DeadlinePolicy {
 }
 
 impl DeadlinePolicy {
-    /// Wulin subdistrict's alarm figures: "1 minute response, 5 minutes arrival, 30 minutes
-    /// report back" (1分钟响应、5分钟到达、30分钟反馈). Wulin names no separate receiving step, so
-    /// receiving and responding share the first minute: within a minute of the alarm the crew
-    /// has acknowledged it and set off. Everything else as the default.
-    pub fn wulin() -> DeadlinePolicy {
+    /// The default figures with a subdistrict's response policies.
+    pub fn with_responses(responses: Vec<ResponsePolicy>) -> DeadlinePolicy {
         DeadlinePolicy {
-            alarm_accept_ms: MINUTE_MS,
-            alarm_respond_ms: MINUTE_MS,
-            alarm_on_scene_ms: 5 * MINUTE_MS,
-            alarm_report_back_ms: Some(30 * MINUTE_MS),
+            responses,
             ..DeadlinePolicy::default()
         }
+    }
+
+    /// The response policy that times `case`: the one in force when it was opened.
+    pub fn response_for(&self, case: &Case) -> ResponsePolicy {
+        in_force_at(&self.responses, case.opened_at_ms)
     }
 
     /// The yellow share, made safe: a value outside [0, 1] is clamped, a NaN falls back to the
@@ -154,8 +151,23 @@ impl DeadlinePolicy {
         }
     }
 
-    fn is_small_dispute(&self, severity: Severity) -> bool {
+    /// A dispute of this severity is "small" (小事不过夜): settled by the end of its day.
+    pub fn is_small_dispute(&self, severity: Severity) -> bool {
         severity <= self.dispute_small_up_to
+    }
+
+    /// When a dispute must be settled by: the end of the local day it was opened for a small
+    /// one (小事不过夜), 30 days after for a big one (大事不满月). `None` for another kind.
+    pub fn dispute_due_ms(&self, case: &Case) -> Option<u64> {
+        if case.kind != CaseKind::Dispute {
+            return None;
+        }
+        let opened = case.opened_at_ms;
+        Some(if self.is_small_dispute(case.severity) {
+            end_of_local_day_ms(opened, self.utc_offset_minutes)
+        } else {
+            opened.saturating_add(self.dispute_big_ms)
+        })
     }
 }
 
@@ -214,14 +226,23 @@ pub fn next_deadline(policy: &DeadlinePolicy, case: &Case, fold: &CaseFold) -> O
     };
     let recheck = || from("recheck", since, policy.hazard_recheck_ms);
 
+    // Minute-timed kinds: every step from the opening, by the policy of the opening's moment.
+    let minutes = |first: &'static str| -> Option<Deadline> {
+        let r = policy.response_for(case);
+        Some(match &fold.state {
+            S::Raised => from(first, opened, r.receive_ms),
+            S::Dispatched => from("acknowledge", opened, r.receive_ms),
+            S::Acknowledged => from("en_route", opened, r.respond_ms),
+            S::EnRoute => from("arrive", opened, r.on_scene_ms),
+            S::OnScene => from("resolve", opened, r.report_back_ms?),
+            _ => return None,
+        })
+    };
+
     let deadline = match (case.kind, &fold.state) {
         (_, state) if state.is_closed() => return None,
-        (CaseKind::Alarm, S::Raised) => from("dispatch", opened, policy.alarm_accept_ms),
-        (CaseKind::Alarm, S::Dispatched) => from("acknowledge", opened, policy.alarm_accept_ms),
-        (CaseKind::Alarm, S::Acknowledged) => from("en_route", opened, policy.alarm_respond_ms),
-        (CaseKind::Alarm, S::EnRoute) => from("arrive", opened, policy.alarm_on_scene_ms),
-        (CaseKind::Alarm, S::OnScene) => from("resolve", opened, policy.alarm_report_back_ms?),
-        (CaseKind::Alarm, _) => return None,
+        (CaseKind::Alarm, _) => return minutes("dispatch"),
+        (CaseKind::Incident, _) => return minutes("assign"),
 
         (CaseKind::Hotline, S::Received) => from("accept", opened, policy.hotline_accept_ms),
         (CaseKind::Hotline, S::Accepted) => from("review_assign", since, policy.hotline_assign_ms),
@@ -252,17 +273,11 @@ pub fn next_deadline(policy: &DeadlinePolicy, case: &Case, fold: &CaseFold) -> O
         (CaseKind::PatrolFinding, S::Fixed) => recheck(),
         (CaseKind::PatrolFinding, _) => return None,
 
-        (CaseKind::Dispute, S::Logged | S::Mediating { .. } | S::NotSettled { .. }) => {
-            if policy.is_small_dispute(case.severity) {
-                Deadline {
-                    step: "settle",
-                    started_ms: opened,
-                    due_ms: end_of_local_day_ms(opened, policy.utc_offset_minutes),
-                }
-            } else {
-                from("settle", opened, policy.dispute_big_ms)
-            }
-        }
+        (CaseKind::Dispute, S::Logged | S::Mediating { .. } | S::NotSettled { .. }) => Deadline {
+            step: "settle",
+            started_ms: opened,
+            due_ms: policy.dispute_due_ms(case)?,
+        },
         (CaseKind::Dispute, _) => return None,
     };
     Some(deadline)
@@ -351,23 +366,81 @@ pub fn colour(policy: &DeadlinePolicy, deadline: &Deadline, now_ms: u64) -> Colo
     }
 }
 
-/// The running deadline of a case and its colour now, or `None` when nothing is running.
+/// The fire crew's arrival target of an alarm not yet reached: on scene within the response
+/// policy's `fire_arrival_target_ms` of the opening (五分钟救援圈). `None` for other kinds, and
+/// once the crew is on scene or the alarm is over.
+pub fn arrival_target(policy: &DeadlinePolicy, case: &Case, fold: &CaseFold) -> Option<Deadline> {
+    if case.kind != CaseKind::Alarm || !is_awaiting_arrival(&fold.state) {
+        return None;
+    }
+    let target = policy.response_for(case).fire_arrival_target_ms;
+    Some(Deadline {
+        step: "arrive",
+        started_ms: case.opened_at_ms,
+        due_ms: case.opened_at_ms.saturating_add(target),
+    })
+}
+
+/// A minute-timed case that nobody has reached yet.
+fn is_awaiting_arrival(state: &CaseState) -> bool {
+    matches!(
+        state,
+        CaseState::Raised | CaseState::Dispatched | CaseState::Acknowledged | CaseState::EnRoute
+    )
+}
+
+/// The deadline that governs a case's colour now, and the colour, or `None` when nothing is
+/// running: the step deadline ([`next_deadline`]); for an alarm not yet reached, the more
+/// urgent of that and the arrival target ([`arrival_target`]): the redder, or of two of one
+/// colour the sooner due. An alarm 5.5 minutes old with the crew still on its way is red even
+/// though 1-3-10 gives the crew ten minutes to arrive.
 pub fn supervise(
     policy: &DeadlinePolicy,
     case: &Case,
     fold: &CaseFold,
     now_ms: u64,
 ) -> Option<(Deadline, Colour)> {
-    let deadline = next_deadline(policy, case, fold)?;
-    Some((deadline, colour(policy, &deadline, now_ms)))
+    let step = next_deadline(policy, case, fold).map(|d| (d, colour(policy, &d, now_ms)));
+    let target = arrival_target(policy, case, fold).map(|d| (d, colour(policy, &d, now_ms)));
+    match (step, target) {
+        (Some(a), Some(b)) => Some(
+            if (b.1, std::cmp::Reverse(b.0.due_ms)) > (a.1, std::cmp::Reverse(a.0.due_ms)) {
+                b
+            } else {
+                a
+            },
+        ),
+        (a, b) => a.or(b),
+    }
 }
 
-/// A sort key for "my open cases, most urgent first": red before yellow before green, each by
+/// A case whose minute-level response is still under way: an alarm until the fire is out
+/// (raised to on scene), an incident until someone is on scene. These come first in every
+/// "most urgent" list, alarms before incidents.
+pub fn is_live(case: &Case, fold: &CaseFold) -> bool {
+    live_class(case, fold).is_some()
+}
+
+fn live_class(case: &Case, fold: &CaseFold) -> Option<u8> {
+    match case.kind {
+        CaseKind::Alarm if is_awaiting_arrival(&fold.state) || fold.state == CaseState::OnScene => {
+            Some(0)
+        }
+        CaseKind::Incident if is_awaiting_arrival(&fold.state) => Some(1),
+        _ => None,
+    }
+}
+
+/// A sort key for "my open cases, most urgent first": live fire alarms first (raised to on
+/// scene: a fire 10 s overdue comes before a hazard overdue for weeks), then incidents nobody
+/// has reached yet, then everything else; within each, red before yellow before green, each by
 /// due time (the most overdue red first, then the soonest due); then open cases with no running
 /// deadline, oldest first; closed cases last. The case id breaks ties so every device shows the
 /// same order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UrgencyKey {
+    /// 0: a live alarm, 1: an incident not yet reached, 2: anything else.
+    class: u8,
     rank: u8,
     due_ms: u64,
     opened_at_ms: u64,
@@ -401,6 +474,7 @@ pub fn urgency_key(
         None => (3, u64::MAX),
     };
     UrgencyKey {
+        class: live_class(case, fold).unwrap_or(2),
         rank,
         due_ms,
         opened_at_ms: case.opened_at_ms,
@@ -436,6 +510,7 @@ pub fn urgency_order(
 mod tests {
     use super::*;
     use crate::workflow::case_event::{CaseAction, CaseAction as A, DefenceLevel};
+    use crate::workflow::response_policy::ResponsePolicy;
     use crate::workflow::test_support::*;
 
     fn alarm_story() -> Story {
@@ -482,7 +557,7 @@ mod tests {
 
     #[test]
     fn wulin_wants_a_response_in_1_minute_arrival_in_5_and_a_report_back_in_30() {
-        let p = DeadlinePolicy::wulin();
+        let p = DeadlinePolicy::with_responses(vec![ResponsePolicy::wulin()]);
         let mut s = alarm_story();
         s.after(10_000, A::Dispatch { station_id: id(1) });
         s.after(20_000, A::Acknowledge);
@@ -506,6 +581,149 @@ mod tests {
         let (d, c) = supervise(&p, &s.case, &s.fold(), t0() + 10 * MINUTE + 1).unwrap();
         assert_eq!(d.step, "arrive");
         assert_eq!(c, Colour::Red);
+    }
+
+    #[test]
+    fn an_alarm_with_no_crew_on_scene_at_5_and_a_half_minutes_is_red() {
+        // 1-3-10 gives the crew ten minutes to arrive, but the rescue circle is five: the
+        // alarm is held to the nearer of the two.
+        let p = DeadlinePolicy::default();
+        let mut s = alarm_story();
+        s.after(10_000, A::Dispatch { station_id: id(1) });
+        s.after(30_000, A::Acknowledge);
+        s.after(2 * MINUTE, A::EnRoute { position: None });
+        let at = t0() + 5 * MINUTE + 30_000;
+        let step = next_deadline(&p, &s.case, &s.fold()).unwrap();
+        assert_eq!(
+            colour(&p, &step, at),
+            Colour::Green,
+            "the step alone: green"
+        );
+        let (d, c) = supervise(&p, &s.case, &s.fold(), at).unwrap();
+        assert_eq!(
+            (d.step, d.due_ms, c),
+            ("arrive", t0() + 5 * MINUTE, Colour::Red)
+        );
+    }
+
+    #[test]
+    fn an_alarm_turns_yellow_in_the_last_quarter_of_its_arrival_target() {
+        let p = DeadlinePolicy::default();
+        let mut s = alarm_story();
+        s.after(10_000, A::Dispatch { station_id: id(1) });
+        s.after(30_000, A::Acknowledge);
+        s.after(MINUTE, A::EnRoute { position: None });
+        let fold = s.fold();
+        // 3 min 45 s is 75% of five minutes.
+        let (_, c) = supervise(&p, &s.case, &fold, t0() + 225_000 - 1).unwrap();
+        assert_eq!(c, Colour::Green);
+        let (d, c) = supervise(&p, &s.case, &fold, t0() + 225_000).unwrap();
+        assert_eq!((d.due_ms, c), (t0() + 5 * MINUTE, Colour::Yellow));
+        // Once the crew is on scene the target no longer runs.
+        s.after(4 * MINUTE, A::Arrive { position: None });
+        assert_eq!(arrival_target(&p, &s.case, &s.fold()), None);
+        assert_eq!(supervise(&p, &s.case, &s.fold(), t0() + HOUR), None);
+    }
+
+    #[test]
+    fn a_step_deadline_redder_than_the_target_still_governs() {
+        // Nobody acknowledged within the minute: red on the step while the five minutes run.
+        let p = DeadlinePolicy::default();
+        let mut s = alarm_story();
+        s.after(10_000, A::Dispatch { station_id: id(1) });
+        let (d, c) = supervise(&p, &s.case, &s.fold(), t0() + MINUTE + 1).unwrap();
+        assert_eq!((d.step, c), ("acknowledge", Colour::Red));
+    }
+
+    #[test]
+    fn an_incident_is_received_in_1_minute_responded_to_in_3_and_reached_in_10() {
+        let p = DeadlinePolicy::default();
+        let mut s = Story::new(CaseKind::Incident, Severity::Medium, t0());
+        let d = deadline_of(&p, &s).unwrap();
+        assert_eq!((d.step, d.due_ms), ("assign", t0() + MINUTE));
+        s.after(
+            30_000,
+            A::Assign {
+                assignee: Some(id(5)),
+                deadline_ms: None,
+            },
+        );
+        assert_eq!(deadline_of(&p, &s).unwrap().step, "acknowledge");
+        s.after(50_000, A::Acknowledge);
+        assert_eq!(
+            deadline_of(&p, &s).map(|d| (d.step, d.due_ms)),
+            Some(("en_route", t0() + 3 * MINUTE))
+        );
+        s.after(2 * MINUTE, A::EnRoute { position: None });
+        assert_eq!(
+            deadline_of(&p, &s).map(|d| (d.step, d.due_ms)),
+            Some(("arrive", t0() + 10 * MINUTE))
+        );
+        assert_eq!(
+            arrival_target(&p, &s.case, &s.fold()),
+            None,
+            "the fire target is for fire crews"
+        );
+    }
+
+    #[test]
+    fn a_policy_change_applies_to_new_cases_only() {
+        // Wulin's 1/5/30 took effect at noon: the 09:00 alarm keeps 1-3-10, the 13:00 one
+        // has five minutes to be on scene.
+        let noon = t0() + 3 * HOUR;
+        let p = DeadlinePolicy::with_responses(vec![ResponsePolicy::wulin().since(noon)]);
+        let mut before = alarm_story();
+        let mut after = Story::new(CaseKind::Alarm, Severity::High, noon + HOUR);
+        for s in [&mut before, &mut after] {
+            s.after(10_000, A::Dispatch { station_id: id(1) });
+            s.after(20_000, A::Acknowledge);
+            s.after(40_000, A::EnRoute { position: None });
+        }
+        assert_eq!(deadline_of(&p, &before).unwrap().due_ms, t0() + 10 * MINUTE);
+        assert_eq!(
+            deadline_of(&p, &after).unwrap().due_ms,
+            noon + HOUR + 5 * MINUTE
+        );
+        assert_eq!(p.response_for(&after.case).name, "wulin-1-5-30");
+    }
+
+    #[test]
+    fn a_live_alarm_sorts_before_every_non_alarm_case() {
+        let p = DeadlinePolicy::default();
+        let now = t0() + 30 * DAY;
+        // A critical hazard overdue for four weeks.
+        let mut hazard = Story::new(CaseKind::Hazard, Severity::Critical, t0());
+        hazard.case.id = id(1);
+        // An incident raised a minute ago, not yet assigned: red by a few seconds.
+        let mut incident = Story::new(CaseKind::Incident, Severity::Medium, now - MINUTE - 5_000);
+        incident.case.id = id(2);
+        // A fire 10 s overdue: still waiting for its crew's acknowledgement.
+        let mut fire = Story::new(CaseKind::Alarm, Severity::High, now - MINUTE - 10_000);
+        fire.case.id = id(3);
+        fire.after(5_000, A::Dispatch { station_id: id(9) });
+        // A fire whose crew is on scene, still burning: live, no running deadline.
+        let mut burning = Story::new(CaseKind::Alarm, Severity::High, now - 20 * MINUTE);
+        burning.case.id = id(4);
+        burning.after(10_000, A::Dispatch { station_id: id(9) });
+        burning.after(30_000, A::Acknowledge);
+        burning.after(4 * MINUTE, A::Arrive { position: None });
+        // A fire that is out, awaiting review: not live.
+        let mut out = burning.clone();
+        out.case.id = id(5);
+        out.after(15 * MINUTE, A::Resolve);
+        let mut rows: Vec<(Case, CaseFold)> = [hazard, incident, fire, burning, out]
+            .into_iter()
+            .map(|s| {
+                let f = s.fold();
+                (s.case, f)
+            })
+            .collect();
+        rows.reverse();
+        sort_by_urgency(&mut rows, &p, now, |(c, f)| (c, f));
+        let order: Vec<Id> = rows.iter().map(|(c, _)| c.id).collect();
+        assert_eq!(order, vec![id(3), id(4), id(2), id(1), id(5)]);
+        assert!(is_live(&rows[0].0, &rows[0].1));
+        assert!(!is_live(&rows[4].0, &rows[4].1));
     }
 
     // -- colour boundaries --------------------------------------------------------------------
@@ -964,7 +1182,7 @@ mod tests {
 
     #[test]
     fn the_policy_travels_as_json() {
-        let p = DeadlinePolicy::wulin();
+        let p = DeadlinePolicy::with_responses(vec![ResponsePolicy::wulin().since(t0())]);
         let json = serde_json::to_string(&p).unwrap();
         assert_eq!(serde_json::from_str::<DeadlinePolicy>(&json).unwrap(), p);
         assert_ne!(p, DeadlinePolicy::default());

@@ -13,14 +13,15 @@ pub mod case_lifecycle;
 pub mod deadline;
 pub mod key_group;
 pub mod registration;
+pub mod response_policy;
 pub mod weekly_brief;
 
 #[cfg(test)]
 pub(crate) mod test_support;
 
 pub use alarm::{
-    ARRIVAL_TARGET_MS, ArrivalStats, arrival_minutes, arrival_stats, dispatch_target,
-    nearest_station,
+    ARRIVAL_TARGET_MS, Arrival, ArrivalStats, arrival, arrival_minutes, arrival_stats,
+    dispatch_target, nearest_station,
 };
 pub use case_event::{CaseAction, CaseEvent, DefenceLevel};
 pub use case_lifecycle::{
@@ -28,12 +29,14 @@ pub use case_lifecycle::{
     available_actions_where, fold, fold_until, initial_state,
 };
 pub use deadline::{
-    Colour, Deadline, DeadlinePolicy, SeverityDurations, UrgencyKey, colour, next_deadline,
-    sort_by_urgency, supervise, urgency_key, urgency_order, yellow_from_ms,
+    Colour, Deadline, DeadlinePolicy, SeverityDurations, UrgencyKey, arrival_target, colour,
+    is_live, next_deadline, sort_by_urgency, supervise, urgency_key, urgency_order, yellow_from_ms,
 };
 pub use key_group::{KeyGroupPolicy, VisitDue, overdue_visits, visit_due};
 pub use registration::{
-    RegistrationRate, check_in_rules, check_out_rules, expiring_soon, overdue_stays,
-    registration_rate, unregistered_rooms,
+    Ledger, RegistrationRate, check_in_rules, check_out_rules, expiring_soon, household_rules,
+    ledger_fields, overdue_stays, registration_rate, registration_rules, unit_key,
+    unregistered_people, unregistered_rooms,
 };
+pub use response_policy::{ResponsePolicy, in_force_at, with_policy};
 pub use weekly_brief::{BriefInput, FoldedCase, GridFacts, WeeklyBrief, weekly_brief};

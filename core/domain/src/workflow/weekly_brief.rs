@@ -2,10 +2,12 @@
 //! area and its grids, ranked grid against grid (晾晒比拼), as data (serde) and as Markdown.
 //!
 //! The week: `week_start` to `week_end`, both included, in local dates (the policy's UTC
-//! offset). The Tuesday meeting reviews the Monday–Sunday week just ended, so the store passes
-//! the previous Monday and Sunday; any range of days works. Events count in the week when their
+//! offset). The Tuesday meeting reviews the Monday–Sunday week just ended ([`review_week`]
+//! gives that Monday for any day); any range of days works. Events count in the week when their
 //! time falls in `[start of week_start, start of the day after week_end)`; states "at week end"
-//! are evaluated at the last millisecond of `week_end` ([`BriefInput::as_of_ms`]).
+//! are evaluated at the last millisecond of `week_end`, or when the brief is made if that is
+//! earlier (a week not over yet is shown as it stands, never "as at 23:59" hours ahead:
+//! [`BriefInput::as_of_ms`]).
 //!
 //! The input is plain data the store fills from its queries, one [`GridFacts`] per grid. For an
 //! exact "as at week end" picture the folds should be made with
@@ -17,8 +19,16 @@
 //! - red at week end: a case whose running deadline is red at the week's last millisecond;
 //! - disputes settled in the week by the level that settled them; "inside the grid" is the
 //!   micro-grid leader or the gridworker (小事不出网格);
-//! - alarm arrival: alarms opened in the week whose crew arrived, minutes from opening;
-//! - registration rate: over the grids' households and registrations as given (a snapshot);
+//! - disputes on time (小事不过夜、大事不满月): each dispute is counted once, in the week its
+//!   outcome is known: settled by its due time (met, counted when settled), or its due time
+//!   passed unsettled (missed, counted when it passed);
+//! - alarm arrival: alarms opened in the week whose crew arrived, minutes from opening, against
+//!   the arrival target of the response policy in force when each was raised; incidents the
+//!   same against their on-scene minutes;
+//! - the response policy in force at week end, the ones that took effect in the week, and the
+//!   alarms and incidents opened in the week by the policy that times them;
+//! - registration: per person and per room over the grids' households, residents and
+//!   registrations as given (a snapshot); the rooms and people still to register;
 //! - hazards found: hazard cases opened in the week; fixed: hazard cases closed in the week,
 //!   i.e. whose fix passed its recheck (a fix counts once it is confirmed);
 //! - key-group visits: key-group residents whose last visit falls in the week. Only the last
@@ -27,7 +37,7 @@
 //!
 //! Ranking (晾晒比拼), best first, each criterion breaking the ties of the one before:
 //! 1. fewer red cases at week end (an overdue case outweighs everything else);
-//! 2. higher registration rate;
+//! 2. higher registration rate per person (人房匹配);
 //! 3. more hazards fixed in the week;
 //! 4. fewer key-group residents overdue for a visit at week end.
 //!
@@ -39,15 +49,20 @@ use std::fmt::Write as _;
 use chrono::{Days, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use chrono::Datelike;
+
 use crate::ids::Id;
 use crate::model::{Case, CaseKind, Household, PatrolVisit, Registration, Resident};
 use crate::validate::ValidationError;
-use crate::workflow::alarm::{ArrivalStats, arrival_minutes, arrival_stats};
+use crate::workflow::alarm::{Arrival, ArrivalStats, arrival, arrival_stats};
 use crate::workflow::case_event::DefenceLevel;
 use crate::workflow::case_lifecycle::CaseFold;
 use crate::workflow::deadline::{Colour, DeadlinePolicy, supervise};
 use crate::workflow::key_group::{KeyGroupPolicy, overdue_visits};
-use crate::workflow::registration::{RegistrationRate, overdue_stays};
+use crate::workflow::registration::{
+    RegistrationRate, overdue_stays, registration_rate, unregistered_people, unregistered_rooms,
+};
+use crate::workflow::response_policy::{ResponsePolicy, in_force_at};
 
 const MINUTE_MS: u64 = 60 * 1000;
 const HOUR_MS: u64 = 60 * MINUTE_MS;
@@ -85,6 +100,26 @@ pub struct BriefInput {
     /// The week's last day (included), local date.
     pub week_end: NaiveDate,
     pub grids: Vec<GridFacts>,
+    /// When the brief is made (ms since the epoch), if known: a brief made before the week is
+    /// over shows the figures as they stand then.
+    #[serde(default)]
+    pub made_at_ms: Option<u64>,
+}
+
+/// The Monday of the week the Tuesday meeting reviews on `today`: the Monday–Sunday week
+/// before the one `today` is in (on Tuesday 12-08 it is 11-30, for 11-30 to 12-06).
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use gridwork_domain::workflow::weekly_brief::review_week;
+/// let tuesday = NaiveDate::from_ymd_opt(2026, 12, 8).unwrap();
+/// assert_eq!(review_week(tuesday), NaiveDate::from_ymd_opt(2026, 11, 30).unwrap());
+/// ```
+pub fn review_week(today: NaiveDate) -> NaiveDate {
+    let since_monday = u64::from(today.weekday().num_days_from_monday());
+    today
+        .checked_sub_days(Days::new(since_monday + 7))
+        .unwrap_or(NaiveDate::MIN)
 }
 
 impl BriefInput {
@@ -99,10 +134,19 @@ impl BriefInput {
         (from, local_midnight_ms(after, utc_offset_minutes).max(from))
     }
 
-    /// The week's last millisecond: when "at week end" figures are taken.
+    /// When the "at week end" figures are taken: the week's last millisecond, or the moment
+    /// the brief is made if the week is not over by then.
     pub fn as_of_ms(&self, utc_offset_minutes: i32) -> u64 {
         let (from, until) = self.window_ms(utc_offset_minutes);
-        until.saturating_sub(1).max(from)
+        let end = until.saturating_sub(1);
+        self.made_at_ms.map_or(end, |made| made.min(end)).max(from)
+    }
+
+    /// Whether the brief is made before the week is over.
+    pub fn week_not_over(&self, utc_offset_minutes: i32) -> bool {
+        let (_, until) = self.window_ms(utc_offset_minutes);
+        self.made_at_ms
+            .is_some_and(|made| made < until.saturating_sub(1))
     }
 }
 
@@ -160,24 +204,66 @@ pub struct DisputeFigures {
     pub share_inside_grid: Option<f64>,
     /// Settled by one of the three lines, i.e. not by the subdistrict (大事不出村社).
     pub share_inside_village: Option<f64>,
+    /// Small disputes settled by the end of their day (小事不过夜).
+    pub overnight: OnTime,
+    /// Big disputes settled within the month (大事不满月).
+    pub within_month: OnTime,
 }
 
-/// Fire alarms of the week.
+/// Disputes whose outcome against their due time became known in the week: settled in time,
+/// or their time ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OnTime {
+    pub counted: usize,
+    pub met: usize,
+    /// `met / counted`; `None` when nothing was counted.
+    pub share: Option<f64>,
+}
+
+impl OnTime {
+    fn of(counted: usize, met: usize) -> OnTime {
+        OnTime {
+            counted,
+            met,
+            share: (counted > 0).then(|| met as f64 / counted as f64),
+        }
+    }
+}
+
+/// The response policy (响应时限) the week's minute-timed events were held to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyFigures {
+    /// In force at week end.
+    pub in_force: ResponsePolicy,
+    /// Policies that took effect during the week, in the order they did: each applies to the
+    /// events opened from then on, earlier ones keep theirs.
+    pub changed_in_week: Vec<ResponsePolicy>,
+    /// Alarms and incidents opened in the week, by the policy that times them (name, count),
+    /// in the order the policies took effect.
+    pub cases_by_policy: Vec<(String, usize)>,
+}
+
+/// Fire alarms (or incidents) of the week.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlarmFigures {
     pub opened: usize,
-    /// Alarms opened in the week whose crew has not (yet) recorded an arrival.
+    /// Opened in the week with no arrival recorded (yet).
     pub without_arrival: usize,
-    /// Over the alarms opened in the week that have an arrival.
+    /// Over those opened in the week that have an arrival, each against the target of the
+    /// policy in force when it was opened.
     pub arrival: Option<ArrivalStats>,
 }
 
 /// Tenant registration at week end (as given by the store: a snapshot).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegistrationFigures {
+    /// Per person and per room.
     pub rate: RegistrationRate,
-    /// Occupied rental rooms with no active registration.
+    /// Occupied rental rooms where someone is still to register (nobody registered, or a
+    /// person living there without a stay in it).
     pub unregistered_rooms: usize,
+    /// People living in rental rooms without a stay in the room they live in.
+    pub unregistered_people: usize,
     /// Active stays whose expected end is before the week's last day.
     pub overdue_stays: usize,
 }
@@ -239,6 +325,11 @@ pub struct WeeklyBrief {
     pub red_cases: Vec<RedCase>,
     pub disputes: DisputeFigures,
     pub alarms: AlarmFigures,
+    /// Incidents (事件) the command centre dispatched, reached against their on-scene minutes.
+    pub incidents: AlarmFigures,
+    pub policy: PolicyFigures,
+    /// The brief was made before the week is over: the week-end figures are as at `as_of_ms`.
+    pub week_not_over: bool,
     pub registration: RegistrationFigures,
     pub hazards: HazardFigures,
     pub key_groups: KeyGroupFigures,
@@ -291,10 +382,15 @@ pub fn weekly_brief(
     let mut settled_by_level: Vec<(DefenceLevel, usize)> =
         DefenceLevel::ALL.iter().map(|&l| (l, 0)).collect();
     let mut disputes_opened = 0;
-    let mut alarms_opened = 0;
-    let mut alarms_without_arrival = 0;
-    let mut arrivals = Vec::new();
+    // (counted, met) for small and big disputes whose outcome came in the week.
+    let mut overnight = (0, 0);
+    let mut within_month = (0, 0);
+    let mut alarms = Responses::default();
+    let mut incidents = Responses::default();
+    // Minute-timed cases opened in the week, by (since, name) of the policy timing them.
+    let mut by_policy: Vec<((u64, String), usize)> = Vec::new();
     let mut all_households = Vec::new();
+    let mut all_residents = Vec::new();
     let mut all_registrations = Vec::new();
     let mut key_group_totals = KeyGroupFigures {
         residents: 0,
@@ -311,7 +407,7 @@ pub fn weekly_brief(
             grid_name: grid.grid_name.clone(),
             cases_opened: 0,
             red_cases: 0,
-            registration: RegistrationRate::from_counts(0, 0),
+            registration: RegistrationRate::empty(),
             hazards_found: 0,
             hazards_fixed: 0,
             key_group_visits: 0,
@@ -348,17 +444,40 @@ pub fn weekly_brief(
                     {
                         settled_by_level[level_index(level)].1 += 1;
                     }
-                }
-                CaseKind::Alarm if opened => {
-                    alarms_opened += 1;
-                    // An arrival stamped after the week (current folds) still belongs to this
-                    // week's alarm: the figure is about the alarm.
-                    match arrival_minutes(case, fold) {
-                        Some(minutes) => arrivals.push(minutes),
-                        None => alarms_without_arrival += 1,
+                    if let Some(due) = deadlines.dispute_due_ms(case) {
+                        let settled = fold.settled_at_ms.filter(|t| *t <= as_of);
+                        // Known in the week: settled in time (then), or late (once due passed).
+                        let outcome = match settled {
+                            Some(at) if at <= due => Some((true, at)),
+                            _ if due < as_of => Some((false, due.saturating_add(1))),
+                            _ => None,
+                        };
+                        if let Some((met, at)) = outcome
+                            && in_week(at)
+                        {
+                            let tally = if deadlines.is_small_dispute(case.severity) {
+                                &mut overnight
+                            } else {
+                                &mut within_month
+                            };
+                            tally.0 += 1;
+                            tally.1 += usize::from(met);
+                        }
                     }
                 }
+                // An arrival stamped after the week (current folds) still belongs to this
+                // week's alarm: the figure is about the alarm.
+                CaseKind::Alarm if opened => alarms.add(arrival(deadlines, case, fold)),
+                CaseKind::Incident if opened => incidents.add(arrival(deadlines, case, fold)),
                 _ => {}
+            }
+            if opened && case.kind.is_minute_timed() {
+                let r = deadlines.response_for(case);
+                let key = (r.since_ms, r.name);
+                match by_policy.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, n)) => *n += 1,
+                    None => by_policy.push((key, 1)),
+                }
             }
             if closed_by_week_end {
                 continue;
@@ -384,8 +503,9 @@ pub fn weekly_brief(
         }
 
         row.registration =
-            crate::workflow::registration::registration_rate(&grid.households, &grid.registrations);
+            registration_rate(&grid.households, &grid.residents, &grid.registrations);
         all_households.extend(grid.households.iter().cloned());
+        all_residents.extend(grid.residents.iter().cloned());
         all_registrations.extend(grid.registrations.iter().cloned());
 
         let in_key_group = |r: &&Resident| !r.archived && !r.key_groups.is_empty();
@@ -429,9 +549,19 @@ pub fn weekly_brief(
         .sum();
     let share = |part: usize| (settled > 0).then(|| part as f64 / settled as f64);
 
-    let rate =
-        crate::workflow::registration::registration_rate(&all_households, &all_registrations);
+    let rate = registration_rate(&all_households, &all_residents, &all_registrations);
     let hazards = &cases[kind_index(CaseKind::Hazard)];
+    by_policy.sort();
+    let changed_in_week: Vec<ResponsePolicy> = {
+        let mut changed: Vec<(usize, &ResponsePolicy)> = deadlines
+            .responses
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| in_week(p.since_ms) && p.since_ms <= as_of)
+            .collect();
+        changed.sort_by_key(|(i, p)| (p.since_ms, *i));
+        changed.into_iter().map(|(_, p)| p.clone()).collect()
+    };
     Ok(WeeklyBrief {
         area_name: input.area_name.clone(),
         week_start: input.week_start,
@@ -455,14 +585,33 @@ pub fn weekly_brief(
             settled_inside_grid,
             share_inside_grid: share(settled_inside_grid),
             share_inside_village: share(settled_inside_village),
+            overnight: OnTime::of(overnight.0, overnight.1),
+            within_month: OnTime::of(within_month.0, within_month.1),
         },
-        alarms: AlarmFigures {
-            opened: alarms_opened,
-            without_arrival: alarms_without_arrival,
-            arrival: arrival_stats(&arrivals),
+        alarms: alarms.figures(),
+        incidents: incidents.figures(),
+        policy: PolicyFigures {
+            in_force: in_force_at(&deadlines.responses, as_of),
+            changed_in_week,
+            cases_by_policy: by_policy
+                .into_iter()
+                .map(|((_, name), n)| (name, n))
+                .collect(),
         },
+        week_not_over: input.week_not_over(offset),
         registration: RegistrationFigures {
-            unregistered_rooms: rate.occupied_rental_rooms - rate.registered_rooms,
+            unregistered_rooms: unregistered_rooms(
+                &all_households,
+                &all_residents,
+                &all_registrations,
+            )
+            .len(),
+            unregistered_people: unregistered_people(
+                &all_households,
+                &all_residents,
+                &all_registrations,
+            )
+            .len(),
             overdue_stays: overdue_stays(&all_registrations, input.week_end).len(),
             rate,
         },
@@ -470,6 +619,28 @@ pub fn weekly_brief(
         patrol_visits: patrol_visits_total,
         grids: rows,
     })
+}
+
+/// Alarms (or incidents) opened in the week and their arrivals.
+#[derive(Default)]
+struct Responses {
+    opened: usize,
+    arrivals: Vec<Arrival>,
+}
+
+impl Responses {
+    fn add(&mut self, arrival: Option<Arrival>) {
+        self.opened += 1;
+        self.arrivals.extend(arrival);
+    }
+
+    fn figures(&self) -> AlarmFigures {
+        AlarmFigures {
+            opened: self.opened,
+            without_arrival: self.opened - self.arrivals.len(),
+            arrival: arrival_stats(&self.arrivals),
+        }
+    }
 }
 
 fn kind_index(kind: CaseKind) -> usize {
@@ -492,12 +663,12 @@ fn compare_performance(a: &GridRow, b: &GridRow) -> Ordering {
         .then_with(|| a.key_group_overdue.cmp(&b.key_group_overdue))
 }
 
-/// Compares two registration rates exactly (cross-multiplied counts, no float rounding);
-/// no rooms counts as 1/1.
+/// Compares two registration rates per person exactly (cross-multiplied counts, no float
+/// rounding); nobody in a rental room counts as 1/1.
 fn compare_rates(a: &RegistrationRate, b: &RegistrationRate) -> Ordering {
-    let parts = |r: &RegistrationRate| match r.occupied_rental_rooms {
+    let parts = |r: &RegistrationRate| match r.people_in_rentals {
         0 => (1u128, 1u128),
-        n => (r.registered_rooms as u128, n as u128),
+        n => (r.registered_people as u128, n as u128),
     };
     let ((an, ad), (bn, bd)) = (parts(a), parts(b));
     (an * bd).cmp(&(bn * ad))
@@ -526,6 +697,7 @@ fn kind_label(kind: CaseKind) -> &'static str {
         CaseKind::Alarm => "火警 Fire alarm",
         CaseKind::Hotline => "12345 热线 Hotline",
         CaseKind::PatrolFinding => "巡查发现 Patrol finding",
+        CaseKind::Incident => "事件 Incident",
     }
 }
 
@@ -546,6 +718,34 @@ fn duration_zh(ms: u64) -> String {
         format!("{hours}小时{mins}分")
     } else {
         format!("{mins}分钟")
+    }
+}
+
+/// The arrival lines of alarms or incidents.
+fn write_arrivals(md: &mut String, what: &str, a: &AlarmFigures) {
+    let _ = writeln!(
+        md,
+        "{what} {} · 未记录到场 No arrival recorded {}",
+        a.opened, a.without_arrival
+    );
+    if let Some(stats) = &a.arrival {
+        let _ = writeln!(md);
+        let _ = writeln!(
+            md,
+            "- 到场中位数 Median arrival: {}",
+            minutes(stats.median_minutes)
+        );
+        let _ = writeln!(md, "- 最慢 Worst: {}", minutes(stats.worst_minutes));
+        let target = match stats.target_minutes {
+            Some(t) => format!("{t} 分钟内到场 Within {t} minutes"),
+            None => "按时到场 Within their policy's target".into(),
+        };
+        let _ = writeln!(
+            md,
+            "- {target}: {} ({} 起 arrivals)",
+            percent(stats.share_within_target),
+            stats.count
+        );
     }
 }
 
@@ -576,10 +776,15 @@ impl WeeklyBrief {
         let _ = writeln!(md);
         let _ = writeln!(
             md,
-            "{} – {}（截至 as at {}）",
+            "{} – {}（截至 as at {}{}）",
             self.week_start,
             self.week_end,
-            self.local_time(self.as_of_ms)
+            self.local_time(self.as_of_ms),
+            if self.week_not_over {
+                " · 本周未完 the week is not over"
+            } else {
+                ""
+            }
         );
 
         let _ = writeln!(md, "\n## 案件 Cases\n");
@@ -654,41 +859,71 @@ impl WeeklyBrief {
                 .map(percent)
                 .unwrap_or_else(|| "—".into())
         );
-
-        let a = &self.alarms;
-        let _ = writeln!(md, "\n## 消防 Fire alarms\n");
+        let on_time = |t: &OnTime| {
+            format!(
+                "{} ({}/{})",
+                t.share.map(percent).unwrap_or_else(|| "—".into()),
+                t.met,
+                t.counted
+            )
+        };
         let _ = writeln!(
             md,
-            "火警 Alarms {} · 未记录到场 No arrival recorded {}",
-            a.opened, a.without_arrival
+            "小事不过夜 Small ones settled overnight: {} · 大事不满月 Big ones within the month: {}",
+            on_time(&d.overnight),
+            on_time(&d.within_month)
         );
-        if let Some(stats) = &a.arrival {
-            let _ = writeln!(md);
+
+        let p = &self.policy;
+        let _ = writeln!(md, "\n## 响应时限 Response policy\n");
+        let since = if p.in_force.since_ms == 0 {
+            "默认 the built-in default".to_string()
+        } else {
+            format!("自 since {}", self.local_time(p.in_force.since_ms))
+        };
+        let _ = writeln!(md, "现行 In force: {}（{since}）", p.in_force.summary());
+        for changed in &p.changed_in_week {
             let _ = writeln!(
                 md,
-                "- 到场中位数 Median arrival: {}",
-                minutes(stats.median_minutes)
-            );
-            let _ = writeln!(md, "- 最慢 Worst: {}", minutes(stats.worst_minutes));
-            let _ = writeln!(
-                md,
-                "- 五分钟内到场 Within 5 minutes: {} ({} 起 arrivals)",
-                percent(stats.share_within_target),
-                stats.count
+                "- 本周调整 Changed this week, {}: {} — applies to events opened from then on; \
+                 earlier ones keep their policy",
+                self.local_time(changed.since_ms),
+                changed.summary()
             );
         }
+        if !p.cases_by_policy.is_empty() {
+            let _ = writeln!(
+                md,
+                "- 本周火警与事件 Alarms and incidents this week by policy: {}",
+                p.cases_by_policy
+                    .iter()
+                    .map(|(name, n)| format!("{} {n}", cell(name)))
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            );
+        }
+
+        let _ = writeln!(md, "\n## 消防 Fire alarms\n");
+        write_arrivals(&mut md, "火警 Alarms", &self.alarms);
+        let _ = writeln!(md, "\n## 事件 Incidents\n");
+        write_arrivals(&mut md, "派单事件 Incidents", &self.incidents);
 
         let r = &self.registration;
         let _ = writeln!(md, "\n## 流动人口登记 Tenant registration\n");
         let _ = writeln!(
             md,
-            "登记率 Registration rate {} ({}/{} 间 rooms) · 未登记 Unregistered {} · 逾期未退 \
-             Overdue stays {}",
-            percent(r.rate.rate),
+            "按人 Per person {} ({}/{} 人 people) · 按间 Per room {} ({}/{} 间 rooms)",
+            percent(r.rate.person_rate),
+            r.rate.registered_people,
+            r.rate.people_in_rentals,
+            percent(r.rate.room_rate),
             r.rate.registered_rooms,
             r.rate.occupied_rental_rooms,
-            r.unregistered_rooms,
-            r.overdue_stays
+        );
+        let _ = writeln!(
+            md,
+            "待登记 To register: {} 人 people in {} 间 rooms · 逾期未退 Overdue stays {}",
+            r.unregistered_people, r.unregistered_rooms, r.overdue_stays
         );
 
         let h = &self.hazards;
@@ -711,7 +946,7 @@ impl WeeklyBrief {
         let _ = writeln!(md, "\n## 晾晒比拼 Grid ranking\n");
         let _ = writeln!(
             md,
-            "| 名次 Rank | 网格 Grid | 红色案件 Red | 登记率 Registration | 隐患整改 Hazards fixed \
+            "| 名次 Rank | 网格 Grid | 红色案件 Red | 登记率(按人) Registered people | 隐患整改 Hazards fixed \
              | 走访逾期 Visits overdue | 新增案件 Cases opened | 巡查 Patrol visits |"
         );
         let _ = writeln!(md, "|---:|---|---:|---:|---:|---:|---:|---:|");
@@ -722,7 +957,7 @@ impl WeeklyBrief {
                 row.rank,
                 cell(&row.grid_name),
                 row.red_cases,
-                percent(row.registration.rate),
+                percent(row.registration.person_rate),
                 row.hazards_fixed,
                 row.key_group_overdue,
                 row.cases_opened,
@@ -732,7 +967,7 @@ impl WeeklyBrief {
         let _ = writeln!(
             md,
             "\n排名依据 Ranked by: 红色案件少 fewer red cases → \
-             登记率高 higher registration rate → \
+             登记率(按人)高 higher registration per person → \
              隐患整改多 more hazards fixed → 走访逾期少 fewer overdue visits."
         );
         md
@@ -745,6 +980,7 @@ mod tests {
     use crate::model::{HouseholdKind, KeyGroup, Severity};
     use crate::workflow::case_event::CaseAction as A;
     use crate::workflow::case_lifecycle::fold_until;
+    use crate::workflow::response_policy::ResponsePolicy;
     use crate::workflow::test_support::*;
 
     /// Monday 2025-03-03 at `h:m` China time, plus `day` days.
@@ -793,6 +1029,19 @@ mod tests {
             phone: None,
             key_groups: vec![KeyGroup::ElderlyLivingAlone],
             last_visit_ms,
+            archived: false,
+        }
+    }
+
+    fn tenant(n: u128, household: u128) -> Resident {
+        Resident {
+            id: id(n),
+            household_id: id(household),
+            name: "租客".into(),
+            id_number: Some("11010519491231002X".into()),
+            phone: None,
+            key_groups: vec![],
+            last_visit_ms: None,
             archived: false,
         }
     }
@@ -859,7 +1108,13 @@ mod tests {
             ],
             households: vec![rental(101), rental(102)],
             registrations: vec![registered(201, 101), registered(202, 102)],
-            residents: vec![elderly(301, Some(week_day(3, 10, 0)))],
+            // Two registered tenants, and a lodger in 1-102 who never registered.
+            residents: vec![
+                elderly(301, Some(week_day(3, 10, 0))),
+                tenant(1201, 101),
+                tenant(1202, 102),
+                tenant(1299, 102),
+            ],
             patrol_visits: vec![
                 visit(401, week_day(0, 9, 0)),
                 visit(402, week_day(2, 9, 0)),
@@ -945,7 +1200,8 @@ mod tests {
             ],
             households: vec![rental(111), rental(112)],
             registrations: vec![registered(211, 111)],
-            residents: vec![elderly(311, None)],
+            // 1-111's tenant is registered; 1-112's is not (nobody there registered at all).
+            residents: vec![elderly(311, None), tenant(1211, 111), tenant(1300, 112)],
             patrol_visits: vec![visit(411, week_day(6, 23, 59))],
         }
     }
@@ -956,6 +1212,7 @@ mod tests {
             week_start: date(2025, 3, 3),
             week_end: date(2025, 3, 9),
             grids: vec![grid_one(), grid_two()],
+            made_at_ms: None,
         }
     }
 
@@ -981,7 +1238,7 @@ mod tests {
     fn the_tuesday_meeting_sees_the_weeks_cases_by_kind() {
         let b = brief(&input());
         let line = |kind| b.cases.iter().find(|l| l.kind == kind).unwrap().clone();
-        assert_eq!(b.cases.len(), 5);
+        assert_eq!(b.cases.len(), 6);
         assert_eq!(
             b.cases[0].kind,
             CaseKind::Hazard,
@@ -1065,8 +1322,12 @@ mod tests {
         assert_eq!(arrival.median_minutes, 5.5);
         assert_eq!(arrival.worst_minutes, 7.0);
         assert_eq!(arrival.share_within_target, 0.5);
-        assert_eq!(b.registration.rate, RegistrationRate::from_counts(4, 3));
-        assert_eq!(b.registration.unregistered_rooms, 1);
+        assert_eq!(
+            b.registration.rate,
+            RegistrationRate::from_counts(4, 3, 5, 3)
+        );
+        assert_eq!(b.registration.unregistered_rooms, 2);
+        assert_eq!(b.registration.unregistered_people, 2);
         assert_eq!(b.registration.overdue_stays, 0);
         assert_eq!(
             b.key_groups,
@@ -1101,12 +1362,15 @@ mod tests {
             ),
             (1, 0, 3)
         );
-        assert_eq!(one.registration.rate, 1.0);
+        assert_eq!(
+            (one.registration.room_rate, one.registration.person_rate),
+            (1.0, 2.0 / 3.0)
+        );
         let two = &b.grids[0];
         assert_eq!(
             (
                 two.cases_opened,
-                two.registration.rate,
+                two.registration.person_rate,
                 two.key_group_overdue
             ),
             (3, 0.5, 1)
@@ -1120,7 +1384,7 @@ mod tests {
             grid_name: name.into(),
             cases_opened: 0,
             red_cases: red,
-            registration: RegistrationRate::from_counts(rooms, registered),
+            registration: RegistrationRate::from_counts(rooms, registered, rooms, registered),
             hazards_fixed: fixed,
             hazards_found: 0,
             key_group_visits: 0,
@@ -1198,12 +1462,13 @@ mod tests {
             week_start: date(2025, 3, 3),
             week_end: date(2025, 3, 9),
             grids: vec![],
+            made_at_ms: None,
         };
         let b = brief(&i);
         assert!(b.grids.is_empty());
         assert_eq!(b.alarms.arrival, None);
         assert_eq!(b.disputes.share_inside_grid, None);
-        assert_eq!(b.registration.rate.rate, 1.0);
+        assert_eq!(b.registration.rate, RegistrationRate::empty());
         assert!(b.to_markdown().contains("## 晾晒比拼 Grid ranking"));
     }
 
@@ -1233,7 +1498,16 @@ mod tests {
         assert!(md.contains(red_row), "{md}");
         assert!(md.contains("小事不出网格 Settled inside the grid: 50.0%"));
         assert!(md.contains("- 到场中位数 Median arrival: 5.5 分钟 min"));
-        assert!(md.contains("登记率 Registration rate 75.0% (3/4 间 rooms)"));
+        assert!(
+            md.contains(
+                "按人 Per person 60.0% (3/5 人 people) · 按间 Per room 75.0% (3/4 间 rooms)"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("待登记 To register: 2 人 people in 2 间 rooms"));
+        assert!(md.contains("小事不过夜 Small ones settled overnight: 100.0% (1/1)"));
+        assert!(md.contains("- 5 分钟内到场 Within 5 minutes: 50.0% (2 起 arrivals)"));
+        assert!(md.contains("现行 In force: 1-3-10"));
         assert!(md.contains("| 1 | 梅花碑二网格 | 0 | 50.0% |"));
     }
 
@@ -1265,5 +1539,220 @@ mod tests {
         assert_eq!(duration_zh(45 * MINUTE), "45分钟");
         assert_eq!(duration_zh(5 * HOUR + 20 * MINUTE), "5小时20分");
         assert_eq!(duration_zh(2 * DAY + 3 * HOUR + 59 * MINUTE), "2天3小时");
+    }
+
+    #[test]
+    fn the_default_week_is_the_previous_monday_to_sunday() {
+        // The Tuesday meeting of 2026-12-08 reviews Monday 11-30 to Sunday 12-06.
+        assert_eq!(review_week(date(2026, 12, 8)), date(2026, 11, 30));
+        // Any day of that week gives the same review week; a Monday reviews the week before.
+        assert_eq!(review_week(date(2026, 12, 13)), date(2026, 11, 30));
+        assert_eq!(review_week(date(2026, 12, 7)), date(2026, 11, 30));
+        assert_eq!(review_week(date(2026, 12, 14)), date(2026, 12, 7));
+    }
+
+    #[test]
+    fn a_week_not_over_is_shown_as_it_stands_not_as_at_23_59() {
+        let mut i = input();
+        // Made on Sunday at 15:00: the week ends at midnight.
+        i.made_at_ms = Some(week_day(6, 15, 0));
+        let b = brief(&i);
+        assert_eq!(b.as_of_ms, week_day(6, 15, 0));
+        assert!(b.week_not_over);
+        let md = b.to_markdown();
+        assert!(
+            md.contains("（截至 as at 2025-03-09 15:00 · 本周未完 the week is not over）"),
+            "{md}"
+        );
+        // Made on the Tuesday after: the whole week, as at its last minute.
+        i.made_at_ms = Some(week_day(8, 9, 0));
+        let b = brief(&i);
+        assert_eq!(b.as_of_ms, week_day(7, 0, 0) - 1);
+        assert!(!b.week_not_over);
+    }
+
+    #[test]
+    fn small_disputes_settled_overnight_and_big_ones_within_the_month_are_counted() {
+        let settle = |s: &mut Story, at: u64| {
+            s.at(
+                at,
+                A::Mediate {
+                    level: DefenceLevel::Gridworker,
+                },
+            );
+            s.at(
+                at + 1,
+                A::Settle {
+                    level: DefenceLevel::Gridworker,
+                    agreement: "和解".into(),
+                },
+            );
+        };
+        // Small, settled the same evening: met.
+        let mut evening = Story::new(CaseKind::Dispute, Severity::Low, week_day(0, 9, 0));
+        settle(&mut evening, week_day(0, 21, 0));
+        // Small, settled the next morning: missed (counted when its day ended, Monday night).
+        let mut next_morning = Story::new(CaseKind::Dispute, Severity::Medium, week_day(1, 9, 0));
+        settle(&mut next_morning, week_day(2, 8, 0));
+        // Small, opened Sunday 22:00 and still open at week end: its day ended at midnight,
+        // after the week: not counted.
+        let late_sunday = Story::new(CaseKind::Dispute, Severity::Low, week_day(6, 22, 0));
+        // Big, opened 40 days before the week, still open: its month ran out before the week.
+        let old = Story::new(
+            CaseKind::Dispute,
+            Severity::High,
+            week_day(0, 9, 0) - 40 * DAY,
+        );
+        // Big, opened 31 days before Wednesday, never settled: missed in the week.
+        let expired = Story::new(
+            CaseKind::Dispute,
+            Severity::High,
+            week_day(2, 9, 0) - 30 * DAY,
+        );
+        // Big, opened in the week and settled within it: met.
+        let mut quick = Story::new(CaseKind::Dispute, Severity::Critical, week_day(3, 9, 0));
+        settle(&mut quick, week_day(4, 9, 0));
+        let i = BriefInput {
+            area_name: "万市镇".into(),
+            week_start: date(2025, 3, 3),
+            week_end: date(2025, 3, 9),
+            grids: vec![GridFacts {
+                grid_id: id(0x70),
+                grid_name: "彭家村网格".into(),
+                cases: vec![
+                    folded(1, "a", evening),
+                    folded(2, "b", next_morning),
+                    folded(3, "c", late_sunday),
+                    folded(4, "d", old),
+                    folded(5, "e", expired),
+                    folded(6, "f", quick),
+                ],
+                households: vec![],
+                registrations: vec![],
+                residents: vec![],
+                patrol_visits: vec![],
+            }],
+            made_at_ms: None,
+        };
+        let d = brief(&i).disputes;
+        assert_eq!(
+            d.overnight,
+            OnTime {
+                counted: 2,
+                met: 1,
+                share: Some(0.5)
+            }
+        );
+        assert_eq!(
+            d.within_month,
+            OnTime {
+                counted: 2,
+                met: 1,
+                share: Some(0.5)
+            }
+        );
+    }
+
+    #[test]
+    fn a_policy_change_is_recorded_in_the_brief_and_each_alarm_keeps_its_own_target() {
+        // Wulin's 1/5/30 with a three-minute fire target from Thursday noon: Wednesday's smoke
+        // (4 minutes) was within 1-3-10's five; Friday's kitchen fire (7 minutes) was not
+        // within three.
+        let mut strict = ResponsePolicy::wulin();
+        strict.fire_arrival_target_ms = 3 * MINUTE;
+        let thursday_noon = week_day(3, 12, 0);
+        let deadlines = DeadlinePolicy::with_responses(vec![strict.clone().since(thursday_noon)]);
+        let b = weekly_brief(&input(), &deadlines, &KeyGroupPolicy::default()).unwrap();
+        assert_eq!(b.policy.in_force.name, "wulin-1-5-30");
+        assert_eq!(b.policy.changed_in_week.len(), 1);
+        assert_eq!(b.policy.changed_in_week[0].since_ms, thursday_noon);
+        assert_eq!(
+            b.policy.cases_by_policy,
+            vec![("1-3-10".to_string(), 1), ("wulin-1-5-30".to_string(), 1)]
+        );
+        let arrival = b.alarms.arrival.clone().unwrap();
+        assert_eq!(arrival.share_within_target, 0.5);
+        assert_eq!(arrival.target_minutes, None, "two targets in one week");
+        let md = b.to_markdown();
+        assert!(md.contains("## 响应时限 Response policy"), "{md}");
+        assert!(
+            md.contains("- 本周调整 Changed this week, 2025-03-06 12:00: wulin-1-5-30"),
+            "{md}"
+        );
+        assert!(md.contains("1-3-10 1 · wulin-1-5-30 1"), "{md}");
+    }
+
+    #[test]
+    fn incidents_are_reached_against_their_on_scene_minutes() {
+        let mut lost_child = Story::new(CaseKind::Incident, Severity::High, week_day(5, 16, 0));
+        lost_child.at(
+            week_day(5, 16, 0) + 30_000,
+            A::Assign {
+                assignee: Some(id(8)),
+                deadline_ms: None,
+            },
+        );
+        lost_child.at(week_day(5, 16, 1), A::Acknowledge);
+        lost_child.at(week_day(5, 16, 8), A::Arrive { position: None });
+        let mut i = input();
+        i.grids[1].cases.push(folded(26, "儿童走失", lost_child));
+        let b = brief(&i);
+        let arrival = b.incidents.arrival.clone().unwrap();
+        assert_eq!((b.incidents.opened, arrival.count), (1, 1));
+        assert_eq!(arrival.target_minutes, Some(10.0));
+        assert_eq!(arrival.share_within_target, 1.0);
+        assert!(b.to_markdown().contains("## 事件 Incidents"));
+    }
+
+    #[test]
+    fn the_brief_counts_registration_per_person_and_ranks_grids_by_it() {
+        // Every rental room of both grids has an open stay, so per room both are at 100%; in
+        // 申慧's grid only one lodger in three holds a stay (人房匹配), in 申悦's all do.
+        let grid = |n: u128, name: &str, lodgers: &[u128], stays: &[u128]| GridFacts {
+            grid_id: id(n),
+            grid_name: name.into(),
+            cases: vec![],
+            households: vec![rental(n + 1)],
+            registrations: stays.iter().map(|r| registered(*r, n + 1)).collect(),
+            residents: lodgers.iter().map(|p| tenant(*p, n + 1)).collect(),
+            patrol_visits: vec![],
+        };
+        let i = BriefInput {
+            area_name: "祥符街道".into(),
+            week_start: date(2025, 3, 3),
+            week_end: date(2025, 3, 9),
+            grids: vec![
+                grid(0x500, "申慧一网格", &[1501, 1502, 1503], &[501]),
+                grid(0x600, "申悦一网格", &[1601, 1602], &[601, 602]),
+            ],
+            made_at_ms: None,
+        };
+        let b = brief(&i);
+        assert_eq!(
+            b.registration.rate,
+            RegistrationRate::from_counts(2, 2, 5, 3)
+        );
+        assert_eq!(b.registration.rate.room_rate, 1.0);
+        assert_eq!(b.registration.rate.person_rate, 0.6);
+        assert_eq!(
+            (
+                b.registration.unregistered_people,
+                b.registration.unregistered_rooms
+            ),
+            (2, 1)
+        );
+        let ranked: Vec<(&str, usize)> = b
+            .grids
+            .iter()
+            .map(|g| (g.grid_name.as_str(), g.rank))
+            .collect();
+        assert_eq!(ranked, [("申悦一网格", 1), ("申慧一网格", 2)]);
+        assert!(
+            b.to_markdown().contains(
+                "按人 Per person 60.0% (3/5 人 people) · 按间 Per room 100.0% (2/2 间 rooms)"
+            ),
+            "{}",
+            b.to_markdown()
+        );
     }
 }

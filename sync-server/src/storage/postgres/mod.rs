@@ -19,7 +19,7 @@ use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::Op;
 use gridwork_domain::scope::Place;
 use gridwork_domain::sync::{PushResult, Role};
-use gridwork_domain::workflow::CaseEvent;
+use gridwork_domain::workflow::{CaseEvent, Ledger};
 use tokio::sync::watch;
 
 use gridwork_domain::scope::Bucket;
@@ -214,6 +214,10 @@ impl Storage for PgStorage {
 
     async fn record(&self, id: Id) -> Result<Option<RecordState>, StorageError> {
         records::load(&self.client().await?, id).await
+    }
+
+    async fn ledger(&self, state: RecordState) -> Result<Ledger, StorageError> {
+        plan_facts::PgFacts::ledger(&self.client().await?, &state).await
     }
 
     async fn op_scope_key(&self, op_id: Id) -> Result<Option<String>, StorageError> {

@@ -13,7 +13,7 @@ use gridwork_domain::ids::Id;
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::{EntityKind, Op, OpBody};
 use gridwork_domain::scope::Place;
-use gridwork_domain::workflow::CaseEvent;
+use gridwork_domain::workflow::{CaseEvent, Ledger};
 
 use super::locks::{LockSet, Mode, try_lock};
 use crate::rules::plan::{Facts, StoredOp};
@@ -27,6 +27,7 @@ pub enum Need {
     StoredOp(Id),
     Children(Id),
     CasePlaces(Id),
+    Guard(Id),
 }
 
 /// A stored record as read: its state and its place (`None` when stored without one).
@@ -44,6 +45,8 @@ pub struct PgFacts {
     ops: HashMap<Id, Option<StoredOp>>,
     children: HashMap<Id, Vec<Id>>,
     case_places: HashMap<Id, Vec<(Id, Place)>>,
+    /// Records held exclusively for a rule over what hangs from them ([`Facts::guard`]).
+    guarded: HashSet<Id>,
 }
 
 /// Locks the push must take before it may read on: start again with them.
@@ -86,12 +89,29 @@ impl Facts for PgFacts {
         self.children.get(&id).cloned().ok_or(Need::Children(id))
     }
 
+    fn guard(&mut self, id: Id) -> Result<(), Need> {
+        if self.guarded.contains(&id) {
+            Ok(())
+        } else {
+            Err(Need::Guard(id))
+        }
+    }
+
     fn case_places(&mut self, building: Id) -> Result<Vec<(Id, Place)>, Need> {
         self.case_places
             .get(&building)
             .cloned()
             .ok_or(Need::CasePlaces(building))
     }
+}
+
+/// A lock set that holds what `need` would lock, so that resolving it reads without locking.
+fn everything_held(need: Need) -> LockSet {
+    let mut held = LockSet::default();
+    if let Need::Record(id) | Need::CasePlaces(id) | Need::Guard(id) = need {
+        held.add(id, Mode::Exclusive);
+    }
+    held
 }
 
 /// The ids an operation's fields link to (a household's building, a case's area...): the
@@ -182,7 +202,7 @@ impl PgFacts {
         // whose responders may be rewritten is written.
         let lock = match need {
             Need::Record(id) => Some((id, Mode::Shared)),
-            Need::CasePlaces(building) => Some((building, Mode::Exclusive)),
+            Need::CasePlaces(building) | Need::Guard(building) => Some((building, Mode::Exclusive)),
             Need::Events(_) | Need::StoredOp(_) | Need::Children(_) => None,
         };
         if let Some((id, mode)) = lock
@@ -201,6 +221,9 @@ impl PgFacts {
             Need::StoredOp(op) => self.read_ops(client, &[op]).await?,
             Need::Children(root) => self.read_families(client, &[root]).await?,
             Need::CasePlaces(building) => self.read_case_places(client, building).await?,
+            Need::Guard(id) => {
+                self.guarded.insert(id);
+            }
         }
         Ok(Ok(()))
     }
@@ -238,6 +261,34 @@ impl PgFacts {
                 self.case_places.remove(&parent);
             }
             self.events.remove(&id);
+        }
+    }
+
+    /// What the ledger rules need to judge `state`, read outside a push (for tools and checks:
+    /// no lock is kept).
+    pub async fn ledger(
+        client: &impl GenericClient,
+        state: &RecordState,
+    ) -> Result<Ledger, StorageError> {
+        let mut facts = PgFacts::default();
+        loop {
+            match crate::rules::plan::ledger_of(&mut facts, state) {
+                Ok(ledger) => return Ok(ledger),
+                Err(Need::Guard(id)) => {
+                    facts.guarded.insert(id);
+                }
+                Err(need) => {
+                    // Outside a transaction a lock taken by a read ends with its statement.
+                    let mut held = LockSet::default();
+                    if facts.resolve(client, need, &mut held).await?.is_err() {
+                        // Someone writes the record now: read it anyway, as it stands.
+                        facts
+                            .resolve(client, need, &mut everything_held(need))
+                            .await?
+                            .ok();
+                    }
+                }
+            }
         }
     }
 

@@ -14,7 +14,7 @@ use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::Op;
 use gridwork_domain::scope::Place;
 use gridwork_domain::sync::{PushResult, Role};
-use gridwork_domain::workflow::CaseEvent;
+use gridwork_domain::workflow::{CaseEvent, Ledger};
 use rusqlite::Connection;
 use tokio::sync::watch;
 
@@ -239,6 +239,10 @@ impl Storage for SqliteStorage {
 
     async fn record(&self, id: Id) -> Result<Option<RecordState>, StorageError> {
         self.read(move |conn| records::load(conn, id)).await
+    }
+
+    async fn ledger(&self, state: RecordState) -> Result<Ledger, StorageError> {
+        self.read(move |conn| records::ledger(conn, &state)).await
     }
 
     async fn op_scope_key(&self, op_id: Id) -> Result<Option<String>, StorageError> {

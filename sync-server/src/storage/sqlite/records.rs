@@ -5,7 +5,7 @@ use gridwork_domain::ids::Id;
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::EntityKind;
 use gridwork_domain::scope::{Place, filed_under, filed_under_move};
-use gridwork_domain::workflow::CaseEvent;
+use gridwork_domain::workflow::{CaseEvent, Ledger};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::rules::plan::{BucketChange, Facts, StoredOp};
@@ -135,6 +135,11 @@ impl Facts for SqliteFacts<'_> {
             }
         }
         Ok(out)
+    }
+
+    fn guard(&mut self, _: Id) -> Result<(), StorageError> {
+        // One writer: a push's transaction holds the whole database already.
+        Ok(())
     }
 
     fn case_places(&mut self, building: Id) -> Result<Vec<(Id, Place)>, StorageError> {
@@ -317,4 +322,9 @@ fn placed(row: &rusqlite::Row<'_>) -> Result<(PlacedRecord, usize), StorageError
         },
         state.len(),
     ))
+}
+
+/// What the ledger rules need to judge `state` ([`plan::ledger_of`] over the stored records).
+pub fn ledger(conn: &Connection, state: &RecordState) -> Result<Ledger, StorageError> {
+    plan::ledger_of(&mut SqliteFacts { conn }, state)
 }

@@ -150,6 +150,12 @@ final class FieldScenarioTests: XCTestCase {
         XCTAssertEqual(op.role, .admin)
         let loaded = try await operatorPhone.syncNow()
         XCTAssertEqual(loaded.pushed, 6)
+        // The subdistrict adopts Wulin's 1/5/30: a field of its area, set by the admin.
+        let wulin = try XCTUnwrap(responsePolicyPreset(name: "wulin"))
+        let history = try operatorPhone.setResponsePolicy(subdistrictId: subdistrict.id, policy: wulin)
+        XCTAssertEqual(history.map(\.name), ["wulin-1-5-30"])
+        let policySent = try await operatorPhone.syncNow()
+        XCTAssertEqual(policySent.pushed, 1)
 
         // The gridworker enrolls with a one-time code and bootstraps the grid.
         let gridworker = try GridworkClient.open(dbPath: store("gridworker.db"), serverUrl: server.url, encryptionKey: nil)
@@ -159,6 +165,7 @@ final class FieldScenarioTests: XCTestCase {
         XCTAssertEqual(me.role, .gridworker)
         let boot = try await gridworker.syncNow()
         XCTAssertEqual(boot.snapshotRecords, 6)
+        XCTAssertEqual(try gridworker.responsePolicyInForce(areaId: grid.id).onSceneMs, 5 * 60_000, "the policy came with the subdistrict")
         XCTAssertTrue(observer.states.contains(.syncing))
         XCTAssertEqual(observer.states.last, .idle)
 
