@@ -216,7 +216,7 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
     }
     ScenarioResult {
         scenario: "city".into(),
-        title: "9. City scale".into(),
+        title: "10. City scale".into(),
         figures,
         raw: json!({ "sizes": sizes, "sqlite": sqlite, "postgres": pg_raw }),
         not_measured,
