@@ -11,6 +11,7 @@ mod conformance;
 mod crash;
 mod enroll;
 mod hostile;
+mod intake;
 mod ledger;
 mod limits;
 mod logs;
