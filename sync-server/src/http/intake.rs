@@ -411,3 +411,34 @@ pub async fn post_audit<S: Storage>(
     }
     Ok(Json(AuditReported { stored, already }))
 }
+
+/// Records each operation of a push refused as forbidden (a write outside the user's scope or
+/// role) in the audit log: who, which record, the rule's reason. Other rejections (malformed,
+/// clock ahead) are no access and are not recorded.
+pub async fn audit_forbidden<S: Storage>(
+    state: &AppState<S>,
+    device: &crate::storage::AuthedDevice,
+    targets: &[(Id, gridwork_domain::op::EntityKind, Id)],
+    results: &[gridwork_domain::sync::PushResult],
+) {
+    for r in results {
+        if let PushOutcome::Rejected {
+            code: RejectCode::Forbidden,
+            message,
+        } = &r.outcome
+        {
+            let (kind, id) = targets
+                .iter()
+                .find(|(op, _, _)| *op == r.op_id)
+                .map_or(("operation", r.op_id), |(_, kind, id)| (kind.as_str(), *id));
+            audit_refusal(
+                state,
+                format!("user:{}/device:{}", device.user.id, device.device),
+                kind,
+                Some(id.to_string()),
+                message,
+            )
+            .await;
+        }
+    }
+}

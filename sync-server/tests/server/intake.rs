@@ -87,6 +87,7 @@ struct Place {
     grid: Id,
     other_grid: Id,
     other_building: String,
+    other_building_id: Id,
 }
 
 async fn place<S: Backend>(s: &TestServer<S>) -> Place {
@@ -123,6 +124,7 @@ async fn place<S: Backend>(s: &TestServer<S>) -> Place {
         town,
         grid,
         other_grid: other.id,
+        other_building_id: building.id,
         other_building: building.address_code,
     }
 }
@@ -286,6 +288,35 @@ async fn orders_are_taken_in_once_refused_clearly_and_reach_the_grid<S: Backend>
     assert_eq!(status.state, CaseState::Assigned);
     let steps: Vec<&str> = status.timeline.iter().map(|s| s.step.as_str()).collect();
     assert_eq!(steps, ["note", "accept", "review_assign"]);
+
+    // A phone's write outside its grid is refused, and the refusal is in the log by record.
+    let mut gridworker = gridworker;
+    let outside = gridworker.set(
+        gridwork_domain::op::EntityKind::Building,
+        p.other_building_id,
+        json!({ "address": "改写" }),
+    );
+    let pushed = s.push(&gridworker, &[outside]).await;
+    assert_eq!(
+        crate::common::rejected(&pushed.results[0]).0,
+        gridwork_domain::sync::RejectCode::Forbidden
+    );
+    let about = s
+        .storage
+        .find_audit(AuditFilter {
+            target_id: Some(p.other_building_id.to_string()),
+            action: Some(AuditAction::Refused),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    // The service account's order for that building, then the phone's write.
+    assert_eq!(about.len(), 2, "{about:?}");
+    assert!(about[0].fact.actor.starts_with("service:"));
+    let phone = &about[1].fact;
+    assert_eq!(phone.target_kind.as_deref(), Some("building"));
+    assert!(phone.actor.contains(&gridworker.device.to_string()));
+    assert!(!phone.reason.contains("改写"), "no value in the log");
 }
 
 /// The fake 12345 platform's callback endpoint: every delivery it saw, and whether it answers
