@@ -308,3 +308,71 @@ mod tests {
         assert_eq!(log.iter().filter(|e| none.matches(e)).count(), 0);
     }
 }
+
+/// What the server finds of one patrol's chain (`gridwork-server audit patrols`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatrolCheck {
+    pub patrol: gridwork_domain::ids::Id,
+    pub verdict: gridwork_domain::workflow::patrol_chain::ChainVerdict,
+}
+
+/// Checks every patrol among `records` (the stored patrols and patrol visits, any order, others
+/// ignored): its live visits' chain ([`gridwork_domain::workflow::patrol_chain::verify`]) and,
+/// what only the server's field stamps can show, that no chained field of a visit and not the
+/// patrol's sealed head was written after the record was made.
+pub fn verify_patrols(records: &[gridwork_domain::merge::RecordState]) -> Vec<PatrolCheck> {
+    use gridwork_domain::model::{Patrol, PatrolVisit};
+    use gridwork_domain::op::EntityKind;
+    use gridwork_domain::workflow::patrol_chain::{self, ChainVerdict};
+    use std::collections::BTreeMap;
+
+    let mut patrols = BTreeMap::new();
+    let mut visits: BTreeMap<gridwork_domain::ids::Id, Vec<PatrolVisit>> = BTreeMap::new();
+    let mut restamped: BTreeMap<gridwork_domain::ids::Id, (gridwork_domain::ids::Id, String)> =
+        BTreeMap::new();
+    for r in records {
+        match r.kind {
+            EntityKind::Patrol if r.tombstone.is_none() => {
+                if let Ok(p) = r.decode::<Patrol>() {
+                    patrols.insert(
+                        p.id,
+                        (p, r.stamps.get("chain_head") != r.stamps.get("ended_at_ms")),
+                    );
+                }
+            }
+            EntityKind::PatrolVisit if r.tombstone.is_none() => {
+                if let Ok(v) = r.decode::<PatrolVisit>() {
+                    if let Err(why) = patrol_chain::verify_stamps(&r.stamps) {
+                        restamped.entry(v.patrol_id).or_insert((v.id, why));
+                    }
+                    visits.entry(v.patrol_id).or_default().push(v);
+                }
+            }
+            _ => {}
+        }
+    }
+    patrols
+        .into_values()
+        .map(|(patrol, head_rewritten)| {
+            let own = visits.remove(&patrol.id).unwrap_or_default();
+            let mut verdict = patrol_chain::verify(&patrol, &own);
+            if verdict.is_intact() {
+                if let Some((visit, why)) = restamped.remove(&patrol.id) {
+                    verdict = ChainVerdict::Broken {
+                        visit: Some(visit),
+                        problem: why,
+                    };
+                } else if head_rewritten && patrol.chain_head.is_some() {
+                    verdict = ChainVerdict::Broken {
+                        visit: None,
+                        problem: "the patrol's sealed chain was rewritten after it ended".into(),
+                    };
+                }
+            }
+            PatrolCheck {
+                patrol: patrol.id,
+                verdict,
+            }
+        })
+        .collect()
+}

@@ -22,6 +22,12 @@ pub enum Audit {
         #[arg(long, value_name = "HASH")]
         expect_head: Option<String>,
     },
+    /// Check every patrol's chain of visits: prints each patrol whose visits were removed,
+    /// inserted or back-dated after the fact (and exits with an error), or how many verify.
+    Patrols {
+        #[command(flatten)]
+        store: Store,
+    },
     /// List entries, oldest first: seq, time, actor, action, record, reason.
     List {
         #[command(flatten)]
@@ -51,7 +57,9 @@ pub enum Audit {
 impl Audit {
     pub fn store(&self) -> &Store {
         match self {
-            Audit::Verify { store, .. } | Audit::List { store, .. } => store,
+            Audit::Verify { store, .. } | Audit::List { store, .. } | Audit::Patrols { store } => {
+                store
+            }
         }
     }
 }
@@ -84,6 +92,43 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
                     Err(format!("the audit log is broken at entry {seq}: {problem}").into())
                 }
             }
+        }
+        Audit::Patrols { .. } => {
+            use gridwork_domain::op::EntityKind;
+            use gridwork_domain::workflow::patrol_chain::ChainVerdict;
+            let mut records = Vec::new();
+            let mut after = None;
+            loop {
+                let page = storage.record_rows(None, after, 1000).await?;
+                after = page.records.last().map(|r| r.state.id);
+                records.extend(
+                    page.records
+                        .into_iter()
+                        .map(|r| r.state)
+                        .filter(|s| matches!(s.kind, EntityKind::Patrol | EntityKind::PatrolVisit)),
+                );
+                if !page.more || after.is_none() {
+                    break;
+                }
+            }
+            let checks = audit::verify_patrols(&records);
+            let (mut intact, mut unchained, mut broken) = (0, 0, 0);
+            for c in &checks {
+                match &c.verdict {
+                    ChainVerdict::Intact => intact += 1,
+                    ChainVerdict::Unchained => unchained += 1,
+                    ChainVerdict::Broken { visit, problem } => {
+                        broken += 1;
+                        let at = visit.map_or_else(|| "-".to_string(), |v| v.to_string());
+                        println!("{}\tflagged\t{at}\t{problem}", c.patrol);
+                    }
+                }
+            }
+            println!("patrols: {intact} verify, {broken} flagged, {unchained} made before chains");
+            if broken > 0 {
+                return Err(format!("{broken} patrol(s) flagged").into());
+            }
+            Ok(())
         }
         Audit::List {
             resident,

@@ -519,6 +519,7 @@ on_both_backends!(
     orders_are_taken_in_once_refused_clearly_and_reach_the_grid,
     every_step_goes_back_signed_through_refusals_and_a_restart,
     the_audit_log_records_and_verify_catches_an_edit,
+    a_patrol_with_a_visit_removed_or_back_dated_is_flagged,
 );
 
 /// Direct access to a backend's database, as someone with the database password (not the
@@ -733,4 +734,128 @@ async fn the_audit_log_records_and_verify_catches_an_edit<S: Raw>() {
     assert!(!ok);
     assert!(err.contains("cut"), "{err}");
     server.shutdown().await.unwrap();
+}
+
+/// A patrol as a phone makes it (ADR 0025): started, `n` visits each chained to the one
+/// before, ended with the chain sealed in the same operation as the end.
+fn patrol_ops(
+    phone: &mut Phone,
+    grid: Id,
+    buildings: &[Id],
+) -> (
+    gridwork_domain::model::Patrol,
+    Vec<gridwork_domain::model::PatrolVisit>,
+    Vec<gridwork_domain::op::Op>,
+) {
+    use gridwork_domain::model::{Patrol, PatrolVisit};
+    use gridwork_domain::workflow::patrol_chain;
+    let start = clock::now_ms() - 3_600_000;
+    let patrol = Patrol {
+        id: Uuid::now_v7(),
+        user_id: Uuid::now_v7(),
+        area_id: grid,
+        started_at_ms: start,
+        ended_at_ms: None,
+        chain_head: None,
+    };
+    let mut ops = vec![phone.create(&patrol)];
+    let mut prev = patrol_chain::genesis(&patrol);
+    let mut visits = vec![];
+    for (i, b) in buildings.iter().enumerate() {
+        let mut v = PatrolVisit {
+            id: Uuid::now_v7(),
+            patrol_id: patrol.id,
+            building_id: *b,
+            at_ms: start + 600_000 * (i as u64 + 1),
+            position: None,
+            note: None,
+            chain: None,
+        };
+        prev = patrol_chain::link(&prev, &v);
+        v.chain = Some(prev.clone());
+        ops.push(phone.create(&v));
+        visits.push(v);
+    }
+    ops.push(phone.set(
+        gridwork_domain::op::EntityKind::Patrol,
+        patrol.id,
+        json!({ "ended_at_ms": start + 3_000_000, "chain_head": prev }),
+    ));
+    (patrol, visits, ops)
+}
+
+async fn a_patrol_with_a_visit_removed_or_back_dated_is_flagged<S: Raw>() {
+    use gridwork_domain::op::EntityKind;
+    let db = S::create().await;
+    let storage = S::open(&db).await;
+    let args = S::store_args(&db);
+    let patrols = || {
+        let mut cmd = vec!["audit", "patrols"];
+        cmd.extend(args.iter().map(String::as_str));
+        cli::admin(&cmd)
+    };
+    let mut phone = Phone::offline();
+    let t = town(&mut phone, 3);
+    let grid = t.areas[4].id;
+    let buildings: Vec<Id> = t.households.iter().map(|h| h.building_id).collect();
+    storage.push(phone.ctx(), t.ops.clone()).await.unwrap();
+    let (_, _, ops) = patrol_ops(&mut phone, grid, &buildings);
+    storage.push(phone.ctx(), ops).await.unwrap();
+    let (removed, visits, ops) = patrol_ops(&mut phone, grid, &buildings);
+    storage.push(phone.ctx(), ops).await.unwrap();
+    let (ok, out, err) = patrols();
+    assert!(ok, "{out} {err}");
+    assert!(out.contains("patrols: 2 verify, 0 flagged"), "{out}");
+
+    // A visit of the second patrol removed after the fact.
+    let delete = phone.delete(EntityKind::PatrolVisit, visits[1].id);
+    storage.push(phone.ctx(), vec![delete]).await.unwrap();
+    let (ok, out, _) = patrols();
+    assert!(!ok, "a flagged patrol fails the command");
+    let flagged: Vec<&str> = out.lines().filter(|l| l.contains("flagged\t")).collect();
+    assert_eq!(flagged.len(), 1, "{out}");
+    assert!(flagged[0].starts_with(&removed.id.to_string()), "{out}");
+    assert!(
+        flagged[0].contains(&visits[2].id.to_string()),
+        "the visit after the gap: {out}"
+    );
+
+    // A third patrol back-dated later, its links recomputed to hide it: the stamps show it.
+    let (dated, visits, ops) = patrol_ops(&mut phone, grid, &buildings);
+    storage.push(phone.ctx(), ops).await.unwrap();
+    let mut earlier = visits[0].clone();
+    earlier.at_ms -= 1_000_000;
+    let mut prev =
+        gridwork_domain::workflow::patrol_chain::genesis(&gridwork_domain::model::Patrol {
+            id: dated.id,
+            user_id: dated.user_id,
+            area_id: dated.area_id,
+            started_at_ms: dated.started_at_ms,
+            ended_at_ms: None,
+            chain_head: None,
+        });
+    let mut rewrite = vec![];
+    for (i, v) in visits.iter().enumerate() {
+        let v = if i == 0 { earlier.clone() } else { v.clone() };
+        prev = gridwork_domain::workflow::patrol_chain::link(&prev, &v);
+        let fields = if i == 0 {
+            json!({ "at_ms": v.at_ms, "chain": prev })
+        } else {
+            json!({ "chain": prev })
+        };
+        rewrite.push(phone.set(EntityKind::PatrolVisit, v.id, fields));
+    }
+    rewrite.push(phone.set(EntityKind::Patrol, dated.id, json!({ "chain_head": prev })));
+    storage.push(phone.ctx(), rewrite).await.unwrap();
+    let (ok, out, _) = patrols();
+    assert!(!ok);
+    let flagged: Vec<&str> = out.lines().filter(|l| l.contains("flagged\t")).collect();
+    assert_eq!(flagged.len(), 2, "{out}");
+    assert!(
+        flagged
+            .iter()
+            .any(|l| l.starts_with(&dated.id.to_string()) && l.contains("changed after")),
+        "{out}"
+    );
+    assert!(out.contains("patrols: 1 verify, 2 flagged"), "{out}");
 }
