@@ -12,6 +12,7 @@ mod crash;
 mod enroll;
 mod hostile;
 mod intake;
+mod integration_doc;
 mod ledger;
 mod limits;
 mod logs;
