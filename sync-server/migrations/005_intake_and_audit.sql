@@ -17,6 +17,10 @@ CREATE TABLE service_accounts (
     revoked_ms      INTEGER
 );
 
+-- Orders name their building by unified address code.
+CREATE INDEX records_building_by_address_code
+    ON records (json_extract(state, '$.fields.address_code')) WHERE kind = 'building';
+
 -- One row per work order taken in: the source system's own id makes a retried delivery the
 -- same case.
 CREATE TABLE intake_orders (

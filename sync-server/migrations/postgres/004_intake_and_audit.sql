@@ -13,6 +13,10 @@ CREATE TABLE service_accounts (
     revoked_ms      bigint
 );
 
+-- Orders name their building by unified address code.
+CREATE INDEX records_building_by_address_code
+    ON records (((state::jsonb -> 'fields') ->> 'address_code')) WHERE kind = 'building';
+
 CREATE TABLE intake_orders (
     account_id  uuid    NOT NULL,
     source_id   text    NOT NULL,

@@ -77,17 +77,21 @@ fn decode_audit(r: &Row) -> Result<AuditEntry, StorageError> {
 
 async fn live_by_field(
     client: &impl GenericClient,
-    kind: &str,
-    field: &str,
+    kind: &'static str,
+    field: &'static str,
     value: &str,
 ) -> Result<Option<Id>, StorageError> {
+    // Kind and field written into the statement (they are ours, never a request's), so the
+    // partial expression index of migration 004 serves the building lookup.
     let row = client
         .query_opt(
-            "SELECT id FROM records WHERE kind = $1
-               AND (state::jsonb -> 'fields' ->> $2) = $3
-               AND COALESCE(state::jsonb -> 'tombstone', 'null'::jsonb) = 'null'::jsonb
-             ORDER BY id LIMIT 1",
-            &[&kind, &field, &value],
+            &format!(
+                "SELECT id FROM records WHERE kind = '{kind}'
+                   AND ((state::jsonb -> 'fields') ->> '{field}') = $1
+                   AND COALESCE(state::jsonb -> 'tombstone', 'null'::jsonb) = 'null'::jsonb
+                 ORDER BY id LIMIT 1"
+            ),
+            &[&value],
         )
         .await?;
     Ok(row.map(|r| r.get(0)))
