@@ -12,6 +12,7 @@
 //! Layout: [`store`] (opening, migrations, applying operations, the outbox), [`gridwork`] (the
 //! API object and the write path), [`cases`], [`queries`].
 
+pub mod access_log;
 pub mod cases;
 pub mod conflicts;
 pub mod digest;

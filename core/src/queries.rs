@@ -143,6 +143,18 @@ impl Gridwork {
             .is_some_and(|role| hidden_fields(role, EntityKind::Resident).contains(&"id_number"));
         if hidden {
             r.id_number = r.id_number.as_deref().map(resident_id::mask);
+        } else if r.id_number.is_some() {
+            // The whole number is on the screen: the server's audit log will know who saw whose.
+            let now = self.now_ms();
+            self.read(|c| {
+                crate::access_log::record(
+                    c,
+                    now,
+                    "read_id_number",
+                    Some(("resident", resident_id)),
+                    "resident view",
+                )
+            })?;
         }
         Ok(r)
     }

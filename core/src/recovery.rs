@@ -141,6 +141,10 @@ impl Gridwork {
                 .collect::<Vec<_>>())
         })?;
         write_export(to, &ops)?;
+        let now = self.now_ms();
+        self.read(|c| {
+            crate::access_log::record(c, now, "export", None, "export of unsynced changes")
+        })?;
         Ok(ops.len() as u64)
     }
 }

@@ -38,10 +38,12 @@
 //!
 //! [`ErrorBody`]: gridwork_domain::sync::ErrorBody
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod http;
+pub mod intake;
 pub mod metrics;
 pub mod rules;
 pub mod server;

@@ -6,6 +6,7 @@ mod clock_skew;
 mod fault_proxy;
 mod field_rules;
 mod harness;
+mod intake;
 mod personal_data;
 mod postgres;
 mod scopes;

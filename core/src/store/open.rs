@@ -25,6 +25,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "003_search_catch_up",
         include_str!("../../migrations/003_search_catch_up.sql"),
     ),
+    (
+        "004_access_facts",
+        include_str!("../../migrations/004_access_facts.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

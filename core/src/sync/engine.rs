@@ -205,6 +205,11 @@ impl Gridwork {
             self.bootstrap(transport, report).await?;
         }
         self.push(transport, report).await?;
+        // What this device showed or exported, for the server's audit log. Housekeeping: a
+        // failure leaves the facts queued for the next run.
+        if let Err(e) = self.report_access(transport).await {
+            tracing::debug!(error = %e, "audit facts not sent; they stay queued");
+        }
         self.pull(transport, report, 0).await?;
         // A snapshot or a gain may have brought back stays past retention.
         report.evicted += self.purge_expired_tenants()?;

@@ -159,6 +159,20 @@ pub trait Transport: Send + Sync {
         let _ = entries;
         self.snapshot(after, limit)
     }
+    /// Sends facts for the server's audit log (`POST /v1/audit`, ADR 0025). A transport that
+    /// cannot send them answers an error: the facts stay queued.
+    fn report_access(
+        &self,
+        report: &crate::access_log::AccessReport,
+    ) -> impl Future<Output = Result<Sized<crate::access_log::AccessReported>, TransportError>> + Send
+    {
+        let _ = report;
+        async {
+            Err(TransportError::Unreachable(
+                "this transport does not carry audit facts".into(),
+            ))
+        }
+    }
     /// Sets the bearer token used from now on.
     fn set_token(&self, token: Option<String>);
 }
@@ -303,6 +317,13 @@ impl Transport for HttpTransport {
 
     async fn push(&self, req: &PushRequest) -> Result<Sized<PushResponse>, TransportError> {
         self.post("/v1/push", req).await
+    }
+
+    async fn report_access(
+        &self,
+        report: &crate::access_log::AccessReport,
+    ) -> Result<Sized<crate::access_log::AccessReported>, TransportError> {
+        self.post("/v1/audit", report).await
     }
 
     async fn pull(

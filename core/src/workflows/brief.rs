@@ -25,9 +25,11 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{Days, NaiveDate};
 use gridwork_domain::ids::Id;
-use gridwork_domain::model::{Area, Registration};
+use gridwork_domain::model::{Area, Patrol, PatrolVisit, Registration};
 use gridwork_domain::op::EntityKind;
-use gridwork_domain::workflow::{self, BriefInput, FoldedCase, GridFacts, WeeklyBrief};
+use gridwork_domain::workflow::{
+    self, BriefInput, FoldedCase, GridFacts, WeeklyBrief, patrol_chain,
+};
 use rusqlite::Connection;
 
 use crate::error::Result;
@@ -135,7 +137,7 @@ fn grid_facts(
                 .filter_map(|r| as_at(r, week_end))
                 .collect(),
             residents: area_records::residents(conn, grid.id)?,
-            patrol_visits: area_records::patrol_visits(conn, grid.id)?,
+            patrol_visits: chained_visits(conn, area_records::patrol_visits(conn, grid.id)?)?,
             grid_id: grid.id,
             grid_name: grid.name,
         });
@@ -152,6 +154,38 @@ fn grid_facts(
         });
     }
     Ok(facts)
+}
+
+/// The visits of patrols whose chain verifies (ADR 0025): a visit removed, inserted or
+/// back-dated after the fact takes its whole patrol out of the brief, and so does a patrol this
+/// device does not hold or made before visits were chained.
+fn chained_visits(conn: &Connection, visits: Vec<PatrolVisit>) -> Result<Vec<PatrolVisit>> {
+    let mut verdicts: HashMap<Id, bool> = HashMap::new();
+    let mut kept = Vec::with_capacity(visits.len());
+    for v in visits {
+        let intact = match verdicts.get(&v.patrol_id) {
+            Some(ok) => *ok,
+            None => {
+                let ok = match records::load(conn, v.patrol_id)? {
+                    Some(state) if state.tombstone.is_none() => match state.decode::<Patrol>() {
+                        Ok(patrol) => patrol_chain::verify(
+                            &patrol,
+                            &crate::workflows::patrols::visits_of(conn, patrol.id)?,
+                        )
+                        .is_intact(),
+                        Err(_) => false,
+                    },
+                    _ => false,
+                };
+                verdicts.insert(v.patrol_id, ok);
+                ok
+            }
+        };
+        if intact {
+            kept.push(v);
+        }
+    }
+    Ok(kept)
 }
 
 /// A stay as it stood at the end of `day`: `None` if it had not begun, and not yet checked out

@@ -20,6 +20,29 @@ use crate::gridwork::{Gridwork, live_state, set_op};
 use crate::store::area_records::{self, CaseFilter};
 use crate::store::records;
 use crate::workflows::new_record::referenced;
+use gridwork_domain::ids::new_id;
+use gridwork_domain::workflow::patrol_chain::{self, ChainVerdict};
+
+/// The live visits of a patrol, in chain order (time, then id).
+pub(crate) fn visits_of(conn: &rusqlite::Connection, patrol_id: Id) -> Result<Vec<PatrolVisit>> {
+    let mut visits: Vec<PatrolVisit> = area_records::decode_rows(
+        conn,
+        "SELECT id, fields FROM records WHERE kind = 'patrol_visit' AND tombstone IS NULL
+         AND json_extract(fields, '$.patrol_id') = ?1",
+        &[patrol_id.to_string()],
+    )?;
+    patrol_chain::chain_order(&mut visits);
+    Ok(visits)
+}
+
+/// The last link of `visits` (in chain order) after the patrol's first.
+fn head(patrol: &Patrol, visits: &[PatrolVisit]) -> String {
+    visits
+        .iter()
+        .fold(patrol_chain::genesis(patrol), |prev, v| {
+            patrol_chain::link(&prev, v)
+        })
+}
 
 /// A patrol with what it did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -54,6 +77,7 @@ impl Gridwork {
                 area_id,
                 started_at_ms: now,
                 ended_at_ms: None,
+                chain_head: None,
             };
             let op = create_op(stamp, &mut patrol)?;
             Ok((vec![op], patrol))
@@ -85,17 +109,23 @@ impl Gridwork {
                 EntityKind::Building,
                 building_id,
             )?;
+            // Chained after the visits before it (ADR 0025): never before the last one, even
+            // when the phone's clock was corrected backwards meanwhile.
+            let before = visits_of(tx, patrol_id)?;
+            let at_ms = before.last().map_or(now, |last| now.max(last.at_ms));
             let mut visit = PatrolVisit {
-                id: uuid::Uuid::nil(),
+                id: new_id(),
                 patrol_id,
                 building_id,
-                at_ms: now,
+                at_ms,
                 position,
                 note: note
                     .map(str::trim)
                     .filter(|n| !n.is_empty())
                     .map(String::from),
+                chain: None,
             };
+            visit.chain = Some(patrol_chain::link(&head(&patrol, &before), &visit));
             let op = create_op(stamp, &mut visit)?;
             Ok((vec![op], visit))
         })
@@ -117,17 +147,20 @@ impl Gridwork {
             // A phone whose clock was corrected backwards mid-patrol must not end it before it
             // started.
             patrol.ended_at_ms = Some(now.max(patrol.started_at_ms));
-            let field = "ended_at_ms".to_string();
-            let write = FieldWrite {
-                value: serde_json::to_value(patrol.ended_at_ms)?,
-                base: records::field_stamp(&state, &field),
-            };
-            let op = set_op(
-                stamp,
-                EntityKind::Patrol,
-                patrol_id,
-                [(field, write)].into(),
-            );
+            // The chain is sealed with the end, in the same operation.
+            patrol.chain_head = Some(head(&patrol, &visits_of(tx, patrol_id)?));
+            let mut fields = std::collections::BTreeMap::new();
+            for (field, value) in [
+                ("ended_at_ms", serde_json::to_value(patrol.ended_at_ms)?),
+                ("chain_head", serde_json::to_value(&patrol.chain_head)?),
+            ] {
+                let write = FieldWrite {
+                    value,
+                    base: records::field_stamp(&state, field),
+                };
+                fields.insert(field.to_string(), write);
+            }
+            let op = set_op(stamp, EntityKind::Patrol, patrol_id, fields);
             Ok((vec![op], patrol))
         })
     }
@@ -169,19 +202,22 @@ impl Gridwork {
         })
     }
 
+    /// Whether a patrol's visits still form the chain they were made as
+    /// ([`patrol_chain::verify`]).
+    pub fn verify_patrol(&self, patrol_id: Id) -> Result<ChainVerdict> {
+        self.read(|conn| {
+            let patrol: Patrol = live_state(conn, EntityKind::Patrol, patrol_id)?.decode()?;
+            Ok(patrol_chain::verify(&patrol, &visits_of(conn, patrol_id)?))
+        })
+    }
+
     /// A patrol with its visits and findings.
     pub fn patrol_summary(&self, patrol_id: Id) -> Result<PatrolSummary> {
         let policy = self.deadline_policy();
         let now = self.now_ms();
         self.read(|conn| {
             let patrol: Patrol = live_state(conn, EntityKind::Patrol, patrol_id)?.decode()?;
-            let visits: Vec<PatrolVisit> = area_records::decode_rows(
-                conn,
-                "SELECT id, fields FROM records WHERE kind = 'patrol_visit' AND tombstone IS NULL
-                 AND json_extract(fields, '$.patrol_id') = ?1
-                 ORDER BY json_extract(fields, '$.at_ms'), id",
-                &[patrol_id.to_string()],
-            )?;
+            let visits = visits_of(conn, patrol_id)?;
             let mut buildings: Vec<Id> = visits.iter().map(|v| v.building_id).collect();
             buildings.sort();
             buildings.dedup();

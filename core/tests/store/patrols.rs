@@ -122,3 +122,69 @@ fn a_phone_with_no_user_cannot_start_a_patrol() {
         "{err:?}"
     );
 }
+
+/// Issue 26: visits are chained as they are made; a visit removed, inserted or back-dated after
+/// the fact breaks the chain, and the weekly brief counts only patrols whose chain verifies.
+#[test]
+fn a_patrol_with_a_visit_removed_after_the_fact_is_flagged_and_left_out_of_the_brief() {
+    use gridwork_domain::workflow::patrol_chain::ChainVerdict;
+
+    let w = World::new(3);
+    let walk = |n: usize| {
+        let patrol = w.gw.start_patrol(w.g.grid.id).unwrap();
+        let mut visits = vec![];
+        for b in w.g.buildings.iter().take(n) {
+            w.wait(5 * MINUTE);
+            visits.push(
+                w.gw.visit_building(patrol.id, b.id, b.position, None)
+                    .unwrap(),
+            );
+        }
+        w.wait(5 * MINUTE);
+        let ended = w.gw.end_patrol(patrol.id).unwrap();
+        assert!(ended.chain_head.is_some(), "sealed when it ends");
+        (patrol, visits)
+    };
+    let (kept, _) = walk(2);
+    let (tampered, visits) = walk(3);
+    assert!(visits.iter().all(|v| v.chain.is_some()), "chained as made");
+    assert_eq!(w.gw.verify_patrol(kept.id).unwrap(), ChainVerdict::Intact);
+    assert_eq!(
+        w.gw.verify_patrol(tampered.id).unwrap(),
+        ChainVerdict::Intact
+    );
+    let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    assert_eq!(
+        w.gw.weekly_brief(w.g.grid.id, monday)
+            .unwrap()
+            .patrol_visits,
+        5
+    );
+
+    // The middle visit taken out later: the one after it no longer follows.
+    w.gw.delete::<PatrolVisit>(visits[1].id).unwrap();
+    let verdict = w.gw.verify_patrol(tampered.id).unwrap();
+    assert!(
+        matches!(verdict, ChainVerdict::Broken { visit: Some(v), .. } if v == visits[2].id),
+        "{verdict:?}"
+    );
+    assert_eq!(
+        w.gw.weekly_brief(w.g.grid.id, monday)
+            .unwrap()
+            .patrol_visits,
+        2,
+        "only the intact patrol counts"
+    );
+
+    // Back-dating a visit of the other patrol breaks it too.
+    let first = w.gw.patrol_summary(kept.id).unwrap().visits[0].clone();
+    w.gw.update::<PatrolVisit>(first.id, |v| v.at_ms -= 2 * HOUR)
+        .unwrap();
+    assert!(!w.gw.verify_patrol(kept.id).unwrap().is_intact());
+    assert_eq!(
+        w.gw.weekly_brief(w.g.grid.id, monday)
+            .unwrap()
+            .patrol_visits,
+        0
+    );
+}

@@ -28,6 +28,7 @@ use crate::server::{ConnectionLimits, descriptors};
 use crate::storage::{PgStorage, SqliteStorage, Storage};
 use crate::{ServerOptions, clock, server};
 
+mod audit_cli;
 pub mod config_file;
 pub mod logs;
 
@@ -126,6 +127,10 @@ enum Command {
     /// Manage users and devices.
     #[command(subcommand)]
     Admin(Admin),
+    /// Read and check the audit log (who saw a full ID number, exports, admin changes,
+    /// refused accesses).
+    #[command(subcommand)]
+    Audit(audit_cli::Audit),
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,6 +175,30 @@ enum Admin {
     },
     /// List enrolled devices.
     ListDevices {
+        #[command(flatten)]
+        store: Store,
+    },
+    /// Create a service account for a system that sends work orders (the 12345 platform, the
+    /// 110 linkage), scoped to an area; prints its id and its token (shown only here).
+    CreateServiceAccount {
+        #[command(flatten)]
+        store: Store,
+        /// What the system is, e.g. "12345 hotline platform".
+        #[arg(long)]
+        name: String,
+        /// The id of the area (subdistrict, community, grid) it may send work orders into.
+        #[arg(long)]
+        area: Id,
+    },
+    /// Revoke a service account: its token is refused from the next request.
+    RevokeServiceAccount {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        account: Id,
+    },
+    /// List service accounts: id, state, area, callback URL, name.
+    ListServiceAccounts {
         #[command(flatten)]
         store: Store,
     },
@@ -220,7 +249,10 @@ impl Admin {
             | Admin::SetScope { store, .. }
             | Admin::EnrollmentCode { store, .. }
             | Admin::RevokeDevice { store, .. }
-            | Admin::ListDevices { store } => store,
+            | Admin::ListDevices { store }
+            | Admin::CreateServiceAccount { store, .. }
+            | Admin::RevokeServiceAccount { store, .. }
+            | Admin::ListServiceAccounts { store } => store,
         }
     }
 }
@@ -351,8 +383,12 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             Err("--name must not be empty".into())
         }
         Command::Admin(admin) => match admin.store().open().await? {
-            Opened::Sqlite(s) => run_admin(&*s, admin).await,
-            Opened::Postgres(s) => run_admin(&*s, admin).await,
+            Opened::Sqlite(s) => audit_cli::audited(&*s, admin).await,
+            Opened::Postgres(s) => audit_cli::audited(&*s, admin).await,
+        },
+        Command::Audit(audit) => match audit.store().open().await? {
+            Opened::Sqlite(s) => audit_cli::run(&*s, audit).await,
+            Opened::Postgres(s) => audit_cli::run(&*s, audit).await,
         },
     }
 }
@@ -410,6 +446,9 @@ async fn run_admin<S: Storage>(
             }
             println!("revoked {device}");
         }
+        service @ (Admin::CreateServiceAccount { .. }
+        | Admin::RevokeServiceAccount { .. }
+        | Admin::ListServiceAccounts { .. }) => audit_cli::service_admin(storage, service).await?,
         Admin::ListDevices { .. } => {
             for d in storage.list_devices().await? {
                 let state = if d.revoked_ms.is_some() {

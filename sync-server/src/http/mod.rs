@@ -11,13 +11,15 @@
 //! | `POST /v1/push` | bearer | `PushRequest` → `PushResponse` |
 //! | `GET /v1/pull?after=&limit=&wait=` | bearer | `PullResponse` |
 //! | `GET /v1/snapshot?after=&limit=&scope=` | bearer | `SnapshotResponse` |
+//! | `POST /v1/audit` | bearer | facts a phone reports for the audit log ([`intake`]) |
+//! | `/v1/intake/...` | service token | work orders from other systems ([`intake`]) |
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tokio::sync::watch;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
@@ -38,6 +40,7 @@ pub mod client_addr;
 pub mod enroll;
 pub mod error_body;
 pub mod health;
+pub mod intake;
 pub mod json_body;
 pub mod pull;
 pub mod push;
@@ -158,6 +161,10 @@ pub fn router<S: Storage>(state: AppState<S>) -> Router {
         .route("/v1/push", post(push::push::<S>))
         .route("/v1/pull", get(pull::pull::<S>))
         .route("/v1/snapshot", get(snapshot::snapshot::<S>))
+        .route("/v1/audit", post(intake::post_audit::<S>))
+        .route("/v1/intake/orders", post(intake::post_order::<S>))
+        .route("/v1/intake/orders/{source_id}", get(intake::get_order::<S>))
+        .route("/v1/intake/callback", put(intake::put_callback::<S>))
         .fallback(unknown_path::unknown_path)
         .with_state(state)
         // Layers run outside-in in reverse order of these calls: the log sees the final

@@ -31,6 +31,8 @@ pub async fn push<S: Storage>(
         view: state.view_of(&auth).await?,
         now_ms: state.now_ms(),
     };
+    // Which record each operation is about, for the audit of refused ones.
+    let targets: Vec<_> = ops.iter().map(|o| (o.id, o.entity, o.entity_id)).collect();
     let stored = if ops.is_empty() {
         vec![]
     } else {
@@ -42,6 +44,7 @@ pub async fn push<S: Storage>(
         .filter_map(|slot| slot.or_else(|| stored.next()))
         .collect();
     crate::metrics::push(&results);
+    super::intake::audit_forbidden(&state, &auth, &targets, &results).await;
     let count = |f: fn(&PushOutcome) -> bool| results.iter().filter(|r| f(&r.outcome)).count();
     tracing::info!(
         accepted = count(|o| matches!(o, PushOutcome::Accepted { .. })),

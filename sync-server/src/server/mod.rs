@@ -191,6 +191,12 @@ pub async fn serve_with<S: Storage>(
         header_read_timeout_s = options.connections.header_read_timeout.as_secs_f64(),
         "connection limits"
     );
+    // Callbacks to the systems that sent work orders (`crate::intake::callbacks`).
+    tokio::spawn(crate::intake::callbacks::run(
+        storage.clone(),
+        options.clock.clone(),
+        stopping.clone(),
+    ));
     let state = AppState::new(storage.clone(), stopping.clone())
         .with_clock(options.clock)
         .with_rate_limits(options.rate_limits);

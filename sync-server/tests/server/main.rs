@@ -11,6 +11,8 @@ mod conformance;
 mod crash;
 mod enroll;
 mod hostile;
+mod intake;
+mod integration_doc;
 mod ledger;
 mod limits;
 mod logs;

@@ -15,6 +15,11 @@ pub struct Patrol {
     pub area_id: Id,
     pub started_at_ms: u64,
     pub ended_at_ms: Option<u64>,
+    /// The link of the last visit's chain, sealed when the patrol ends
+    /// ([`crate::workflow::patrol_chain`]); `None` while under way, and for patrols made
+    /// before visits were chained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_head: Option<String>,
 }
 
 /// A check-in at a building during a patrol.
@@ -26,4 +31,9 @@ pub struct PatrolVisit {
     pub at_ms: u64,
     pub position: Option<Position>,
     pub note: Option<String>,
+    /// This visit's link in its patrol's chain: the hash of the link before it and of this
+    /// visit's building, time and position ([`crate::workflow::patrol_chain`]). `None` for
+    /// visits made before visits were chained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
 }

@@ -12,6 +12,7 @@ pub mod case_event;
 pub mod case_lifecycle;
 pub mod deadline;
 pub mod key_group;
+pub mod patrol_chain;
 pub mod registration;
 pub mod response_policy;
 pub mod weekly_brief;

@@ -1054,6 +1054,7 @@ mod tests {
             at_ms,
             position: None,
             note: None,
+            chain: None,
         }
     }
 

@@ -30,6 +30,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "003_scope_buckets_and_log_positions",
         include_str!("../../../migrations/postgres/003_scope_buckets_and_log_positions.sql"),
     ),
+    (
+        "004_intake_and_audit",
+        include_str!("../../../migrations/postgres/004_intake_and_audit.sql"),
+    ),
 ];
 
 /// The version that added scope buckets: upgrading to it files what was stored before.

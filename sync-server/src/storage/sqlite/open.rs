@@ -27,6 +27,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "004_scope_buckets",
         include_str!("../../../migrations/004_scope_buckets.sql"),
     ),
+    (
+        "005_intake_and_audit",
+        include_str!("../../../migrations/005_intake_and_audit.sql"),
+    ),
 ];
 
 /// The version that added scope buckets: upgrading to it files what was stored before.
@@ -203,6 +207,12 @@ mod tests {
              DROP TABLE record_buckets;
              DROP TABLE accounts_version;
              DROP TABLE scope_entries;
+             DROP TABLE service_accounts;
+             DROP TABLE intake_orders;
+             DROP TABLE callback_cursor;
+             DROP TABLE callbacks;
+             DROP TABLE audit_log;
+             DROP INDEX records_building_by_address_code;
              CREATE INDEX ops_by_scope ON ops (scope_key, seq);",
         )
         .unwrap();
