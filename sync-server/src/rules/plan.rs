@@ -26,10 +26,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use gridwork_domain::ids::{DeviceId, Id};
 use gridwork_domain::merge::RecordState;
-use gridwork_domain::model::{Entity, Registration, Resident};
-use gridwork_domain::op::{EntityKind, Op};
-use gridwork_domain::scope::{Bucket, Place, filed_under, filed_under_move};
-use gridwork_domain::sync::{PushOutcome, RejectCode};
+use gridwork_domain::model::{Entity, Household, Registration, Resident};
+use gridwork_domain::op::{EntityKind, Op, OpBody};
+use gridwork_domain::scope::{
+    Bucket, Decision as ScopeDecision, Place, ScopeView, decide_tenant, filed_under,
+    filed_under_move,
+};
+use gridwork_domain::sync::{PushOutcome, RejectCode, Role};
 use gridwork_domain::workflow::{CaseEvent, Ledger};
 
 use super::admit::{
@@ -226,6 +229,13 @@ pub fn plan<F: Facts>(ctx: &PushContext, op: &Op, facts: &mut F) -> Result<Decis
     if let Err(r) = authorize(&ctx.view, op, prior.as_ref(), &place) {
         return Ok(Decision::Rejected(r));
     }
+    // A building head checks in only residents of its own building's households.
+    if let Some(state) = &record
+        && writes_tenant(op)
+        && let Err(r) = check_tenant(facts, &ctx.view, state)?
+    {
+        return Ok(Decision::Rejected(r));
+    }
     // One household per unit of a building, one open stay per tenant in their own room: judged
     // against what the server holds, in the order changes reach it.
     if needs_ledger(op)
@@ -326,6 +336,38 @@ pub fn ledger_of<F: Facts>(facts: &mut F, state: &RecordState) -> Result<Ledger,
         _ => {}
     }
     Ok(ledger)
+}
+
+/// Whether `op` sets who a stay is for or where (a check-in writes both).
+fn writes_tenant(op: &Op) -> bool {
+    op.entity == EntityKind::Registration
+        && matches!(&op.body, OpBody::Set { fields }
+            if fields.contains_key("resident_id") || fields.contains_key("household_id"))
+}
+
+/// Judges a stay's tenant by [`decide_tenant`]: the building of the tenant's own household,
+/// from what `facts` holds (unknown when the tenant or the household is not stored).
+pub fn check_tenant<F: Facts>(
+    facts: &mut F,
+    view: &ScopeView,
+    state: &RecordState,
+) -> Result<Result<(), Rejection>, F::Error> {
+    if view.role != Role::BuildingHead || state.is_deleted() {
+        return Ok(Ok(()));
+    }
+    let Ok(stay) = state.decode::<Registration>() else {
+        return Ok(Ok(()));
+    };
+    let building = match live_as::<Resident, F>(facts, stay.resident_id)? {
+        Some(tenant) => {
+            live_as::<Household, F>(facts, tenant.household_id)?.map(|h| h.building_id)
+        }
+        None => None,
+    };
+    Ok(match decide_tenant(view, building) {
+        ScopeDecision::Allow => Ok(()),
+        ScopeDecision::Deny(why) => Err(Rejection::new(RejectCode::Forbidden, why)),
+    })
 }
 
 /// A live record as its model type (`None` when absent, deleted, of another kind or
