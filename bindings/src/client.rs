@@ -26,7 +26,7 @@ use crate::model::{
 };
 use crate::permission::Permission;
 use crate::sync::{
-    Enrollment, ObserverBridge, RejectedChange, SyncObserver, SyncReport, SyncState,
+    Enrollment, ObserverBridge, RefusedChange, RejectedChange, SyncObserver, SyncReport, SyncState,
 };
 
 type Result<T, E = GridworkError> = std::result::Result<T, E>;
@@ -131,6 +131,33 @@ impl GridworkClient {
             .into_iter()
             .map(RejectedChange::from)
             .collect())
+    }
+
+    /// The changes the server refused, oldest first, each with what it was and why in words
+    /// for the user. The records they were about already show the server's values again.
+    pub fn refused_changes(&self) -> Result<Vec<RefusedChange>> {
+        Ok(self
+            .core
+            .refused_changes()?
+            .into_iter()
+            .map(RefusedChange::from)
+            .collect())
+    }
+
+    /// Drops a refused change for good; the record keeps the server's values.
+    pub fn discard_refused(&self, change_id: String) -> Result<()> {
+        Ok(self.core.discard_refused(id("change_id", &change_id)?)?)
+    }
+
+    /// Makes a refused change again as a new change, checked like any change made now
+    /// (`NotAllowed` with the reason when the user's role or scope still does not allow it; the
+    /// refused change then stays listed). Returns the new change's id, or `None` when the record
+    /// already holds its values.
+    pub fn redo_refused(&self, change_id: String) -> Result<Option<String>> {
+        Ok(self
+            .core
+            .redo_refused(id("change_id", &change_id)?)?
+            .map(id_text))
     }
 
     /// Days after check-out before a tenant's personal data leaves this phone (the
@@ -840,6 +867,9 @@ mod tests {
             sized(PushResponse {
                 results,
                 server_time_ms: gridwork_core::system_clock()(),
+                records: vec![],
+                events: vec![],
+                evict: vec![],
             })
         }
 

@@ -8,6 +8,7 @@ mod field_rules;
 mod harness;
 mod personal_data;
 mod postgres;
+mod refusals;
 mod scopes;
 mod secure_transport;
 mod sync;

@@ -613,7 +613,11 @@ pub(crate) fn revert_to_server(
     events: &[CaseEvent],
     evict: &[Id],
 ) -> Result<u64, Error> {
-    let ids: Vec<Id> = records.iter().map(|r| r.id).chain(evict.iter().copied()).collect();
+    let ids: Vec<Id> = records
+        .iter()
+        .map(|r| r.id)
+        .chain(evict.iter().copied())
+        .collect();
     if ids.is_empty() {
         return Ok(0);
     }

@@ -166,7 +166,9 @@ pub fn redact(e: &serde_json::Error) -> String {
         "lone leading surrogate",
     ];
     let text = e.to_string();
-    let what = text.rsplit_once(" at line ").map_or(text.as_str(), |(w, _)| w);
+    let what = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(w, _)| w);
     let kind = match what.strip_prefix("missing field `") {
         Some(rest) => {
             let name = rest.split('`').next().unwrap_or_default();

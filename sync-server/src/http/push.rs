@@ -54,7 +54,12 @@ pub async fn push<S: Storage>(
         .collect();
     crate::metrics::push(&results);
     let refused_on = refused_records(&results, &entities);
-    let truth = server_truth(state.storage.as_ref(), ScopeFilter::for_view(view), refused_on).await?;
+    let truth = server_truth(
+        state.storage.as_ref(),
+        ScopeFilter::for_view(view),
+        refused_on,
+    )
+    .await?;
     let count = |f: fn(&PushOutcome) -> bool| results.iter().filter(|r| f(&r.outcome)).count();
     tracing::info!(
         accepted = count(|o| matches!(o, PushOutcome::Accepted { .. })),
@@ -101,7 +106,7 @@ pub struct Truth {
 
 /// The server's state of `ids` for the reader of `filter` (read after the push committed):
 /// visible ones redacted for the role, with their cases' events; the others (out of scope, or
-/// not held by the server) to evict.
+/// not held by the server), with everything hanging from them, to evict.
 pub async fn server_truth<S: Storage>(
     storage: &S,
     filter: ScopeFilter,
@@ -115,7 +120,16 @@ pub async fn server_truth<S: Storage>(
         };
         match admitted {
             Some(state) => truth.records.push(state),
-            None => truth.evict.push(id),
+            None => {
+                // Everything hanging from a record the reader may not see goes with it (a
+                // household's residents and stays), as in a pull.
+                truth.evict.push(id);
+                for member in storage.family(id).await? {
+                    if !truth.evict.contains(&member.state.id) {
+                        truth.evict.push(member.state.id);
+                    }
+                }
+            }
         }
     }
     let cases: Vec<Id> = truth

@@ -359,9 +359,7 @@ pub fn check_tenant<F: Facts>(
         return Ok(Ok(()));
     };
     let building = match live_as::<Resident, F>(facts, stay.resident_id)? {
-        Some(tenant) => {
-            live_as::<Household, F>(facts, tenant.household_id)?.map(|h| h.building_id)
-        }
+        Some(tenant) => live_as::<Household, F>(facts, tenant.household_id)?.map(|h| h.building_id),
         None => None,
     };
     Ok(match decide_tenant(view, building) {

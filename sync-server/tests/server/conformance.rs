@@ -392,7 +392,10 @@ pub async fn an_operation_id_stored_for_another_device_is_refused<S: Storage>(s:
     assert_eq!(code, RejectCode::Malformed);
     assert!(message.contains("another device"), "{message}");
     assert!(!message.contains(&seq.to_string()), "{message}");
-    assert_eq!(s.record(household).await.unwrap().unwrap().fields["unit"], "1-401");
+    assert_eq!(
+        s.record(household).await.unwrap().unwrap().fields["unit"],
+        "1-401"
+    );
     // Its own device still gets the duplicate answer.
     let again = s.push(phone.ctx(), vec![mine]).await.unwrap();
     assert_eq!(again[0].outcome, PushOutcome::Duplicate { seq });
@@ -409,9 +412,19 @@ pub async fn a_case_step_in_another_users_or_devices_name_is_refused<S: Storage>
     let mut ctx = phone.ctx();
     ctx.user = Uuid::now_v7();
     let dispatcher = Uuid::now_v7();
-    let mut as_dispatcher = phone.event(case, CaseAction::Note { text: "已派".into() });
+    let mut as_dispatcher = phone.event(
+        case,
+        CaseAction::Note {
+            text: "已派".into(),
+        },
+    );
     let mut other_device = phone.event(case, CaseAction::Note { text: "到".into() });
-    let mut own = phone.event(case, CaseAction::Note { text: "看过".into() });
+    let mut own = phone.event(
+        case,
+        CaseAction::Note {
+            text: "看过".into(),
+        },
+    );
     for (op, actor) in [
         (&mut as_dispatcher, Some(dispatcher)),
         (&mut other_device, Some(ctx.user)),

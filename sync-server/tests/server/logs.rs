@@ -244,7 +244,13 @@ async fn an_id_number_and_a_phone_in_every_position_are_never_echoed() {
         }
     }
     for body in &bodies {
-        for path in ["/v1/push", "/v1/enroll", "/v1/pull", "/v1/snapshot", "/healthz"] {
+        for path in [
+            "/v1/push",
+            "/v1/enroll",
+            "/v1/pull",
+            "/v1/snapshot",
+            "/healthz",
+        ] {
             send!(
                 http.post(format!("{base}{path}"))
                     .bearer_auth(&token)
@@ -264,7 +270,10 @@ async fn an_id_number_and_a_phone_in_every_position_are_never_echoed() {
             format!("after=0&scope={secret},{}", Uuid::now_v7()),
         ] {
             for path in ["/v1/pull", "/v1/snapshot"] {
-                send!(http.get(format!("{base}{path}?{query}")).bearer_auth(&token));
+                send!(
+                    http.get(format!("{base}{path}?{query}"))
+                        .bearer_auth(&token)
+                );
             }
         }
         for path in [
@@ -289,7 +298,10 @@ async fn an_id_number_and_a_phone_in_every_position_are_never_echoed() {
     assert!(answers.len() > 300, "{} requests", answers.len());
     for secret in [id_digits, phone] {
         for answer in &answers {
-            assert!(!answer.contains(secret), "an answer echoes {secret}: {answer}");
+            assert!(
+                !answer.contains(secret),
+                "an answer echoes {secret}: {answer}"
+            );
         }
         assert!(!logs.contains(secret), "the logs echo {secret}:\n{logs}");
     }
