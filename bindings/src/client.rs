@@ -151,13 +151,11 @@ impl GridworkClient {
 
     /// Makes a refused change again as a new change, checked like any change made now
     /// (`NotAllowed` with the reason when the user's role or scope still does not allow it; the
-    /// refused change then stays listed). Returns the new change's id, or `None` when the record
-    /// already holds its values.
-    pub fn redo_refused(&self, change_id: String) -> Result<Option<String>> {
-        Ok(self
-            .core
-            .redo_refused(id("change_id", &change_id)?)?
-            .map(id_text))
+    /// refused change then stays listed). Returns the new change's id.
+    pub fn redo_refused(&self, change_id: String) -> Result<String> {
+        Ok(id_text(
+            self.core.redo_refused(id("change_id", &change_id)?)?,
+        ))
     }
 
     /// Days after check-out before a tenant's personal data leaves this phone (the
@@ -1007,11 +1005,39 @@ mod tests {
     #[tokio::test]
     async fn rejected_changes_name_the_record_and_the_reason_but_no_value() {
         let dir = tempfile::tempdir().unwrap();
-        let (client, _s, desk) = building_head(&dir).await;
-        assert!(client.rejected_changes().unwrap().is_empty());
+        let path = dir.path().join("phone.db").display().to_string();
+        let client = GridworkClient::open(path, "http://127.0.0.1:9".into(), None).unwrap();
+        let seeded = seed_subdistrict(&client.core, 5, SeedSize::TINY, |_, _| {}).unwrap();
+        let mine = &seeded.buildings[0];
+        let theirs = seeded
+            .households
+            .iter()
+            .find(|h| h.building_id != mine.id)
+            .unwrap();
+        let desk = Desk {
+            building: mine.id,
+            anchors: vec![client.core.place_of(mine.id).unwrap().areas],
+            refused: theirs.id,
+        };
+        // Before enrollment the phone does not know its role: the edit is queued and the
+        // server decides.
         let mut household = client.household(id_text(desk.refused)).unwrap();
         household.phone = Some("13912345678".into());
-        client.update_household(household).unwrap();
+        client.update_household(household.clone()).unwrap();
+        client
+            .core
+            .enroll(&desk, "K7QM-2XWD-9HTR", "楼长的手机")
+            .await
+            .unwrap();
+        // Enrolled, the phone refuses the same edit itself, with the server's reason.
+        household.phone = Some("13912345679".into());
+        let refused_here = client.update_household(household).unwrap_err();
+        assert!(
+            matches!(&refused_here, GridworkError::NotAllowed { reason }
+                if reason == "this household is outside your building(s)"),
+            "{refused_here:?}"
+        );
+        assert!(client.rejected_changes().unwrap().is_empty());
         client.core.sync_now(&desk).await.unwrap();
 
         let rejected = client.rejected_changes().unwrap();
@@ -1027,6 +1053,28 @@ mod tests {
             assert!(!format!("{change:?}").contains("13912345678"));
             assert!(id("change_id", &change.change_id).is_ok());
         }
+        // The refused list says the same in words, and each can be discarded or re-done.
+        let refused = client.refused_changes().unwrap();
+        assert_eq!(refused.len(), rejected.len());
+        let edit = refused
+            .iter()
+            .find(|r| r.change == "edit household: phone")
+            .expect("the phone edit");
+        assert_eq!(edit.code, "forbidden");
+        assert_eq!(
+            edit.reason,
+            "not allowed for your role or area: this household is outside your building(s)"
+        );
+        assert!(!format!("{refused:?}").contains("13912345678"));
+        let redo = client.redo_refused(edit.change_id.clone()).unwrap_err();
+        assert!(matches!(redo, GridworkError::NotAllowed { .. }), "{redo:?}");
+        assert_eq!(client.refused_changes().unwrap().len(), refused.len());
+        client.discard_refused(edit.change_id.clone()).unwrap();
+        assert_eq!(client.refused_changes().unwrap().len(), refused.len() - 1);
+        assert!(matches!(
+            client.discard_refused(edit.change_id.clone()),
+            Err(GridworkError::NotFound { .. })
+        ));
     }
 
     #[tokio::test]

@@ -82,9 +82,10 @@ impl Gridwork {
     /// it is now), and drops the refused one, in one transaction. The new change passes every
     /// check a change made now passes: the user's role and scope ([`Error::NotAllowed`]), the
     /// values ([`Error::Invalid`]), the case's lifecycle ([`Error::Transition`]); refused, it
-    /// leaves the refused change where it is. Returns the new operation's id (`None` when the
-    /// record already holds every value the change wrote: nothing to send).
-    pub fn redo_refused(&self, op_id: Id) -> Result<Option<Id>> {
+    /// leaves the refused change where it is. Every field the change wrote is written again,
+    /// even one the record holds already (a server that did not send the record back leaves
+    /// the refused value in place). Returns the new operation's id.
+    pub fn redo_refused(&self, op_id: Id) -> Result<Id> {
         let actor = self.user_id()?;
         self.commit_local(|tx, stamp| {
             let entry = refused_entry(tx, op_id)?;
@@ -98,9 +99,6 @@ impl Gridwork {
                         .unwrap_or_else(|| RecordState::new(old.entity, old.entity_id));
                     let mut writes = BTreeMap::new();
                     for (name, write) in fields {
-                        if state.fields.get(&name) == Some(&write.value) {
-                            continue;
-                        }
                         let base = held.as_ref().and_then(|s| records::field_stamp(s, &name));
                         state.fields.insert(name.clone(), write.value.clone());
                         writes.insert(
@@ -112,10 +110,6 @@ impl Gridwork {
                         );
                     }
                     check_state(&state)?;
-                    if writes.is_empty() {
-                        outbox::remove(tx, entry.seq)?;
-                        return Ok((vec![], None));
-                    }
                     OpBody::Set { fields: writes }
                 }
                 OpBody::Delete => {
@@ -150,7 +144,7 @@ impl Gridwork {
                 body,
             };
             let id = op.id;
-            Ok((vec![op], Some(id)))
+            Ok((vec![op], id))
         })
     }
 }

@@ -270,7 +270,7 @@ async fn validation<S: Storage>(server: Server<S>) {
     wang.sync().await;
     head.sync().await;
     let redone = head.gw.redo_refused(refused.op_id).unwrap();
-    assert!(redone.is_some());
+    assert_ne!(redone, refused.op_id, "a new change");
     assert!(head.gw.refused_changes().unwrap().is_empty());
     head.sync().await;
     wang.sync().await;

@@ -413,9 +413,8 @@ pub fn refused(gw: &Gridwork, cmd: RefusedCmd, json: bool) -> CliResult {
         }
         RefusedCmd::Redo { id } => {
             let new = gw.redo_refused(id)?;
-            output::one(json, &json!({"redone": id, "op_id": new}), |_| match new {
-                Some(_) => "made again as a new change; sync to send it".into(),
-                None => "the record already holds these values; nothing to send".into(),
+            output::one(json, &json!({"redone": id, "op_id": new}), |_| {
+                "made again as a new change; sync to send it".into()
             });
         }
     }
