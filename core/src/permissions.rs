@@ -456,4 +456,60 @@ mod tests {
         unknown.entity_id = Uuid::now_v7();
         assert!(!gw.may_apply(&unknown).unwrap().is_allowed());
     }
+
+    #[test]
+    fn a_step_or_a_change_the_role_may_not_make_is_refused_on_the_phone_and_never_queued() {
+        let (gw, s) = city();
+        let mine = &s.buildings[0];
+        let case = hazard(&gw, &s, 0);
+        become_(
+            &gw,
+            Role::BuildingHead,
+            vec![mine.id],
+            vec![path_to(&s, mine.grid_id)],
+        );
+        let queued = gw.pending_count().unwrap();
+        let Err(Error::NotAllowed(why)) = gw.record_case_event(case.id, CaseAction::Fix) else {
+            panic!("a building head fixed a hazard")
+        };
+        assert!(why.contains("building head"), "{why}");
+        let theirs = s
+            .households
+            .iter()
+            .find(|h| h.building_id != mine.id)
+            .unwrap();
+        let Err(Error::NotAllowed(why)) =
+            gw.update::<Household>(theirs.id, |h| h.phone = Some("13912345678".into()))
+        else {
+            panic!("a household of another building was edited")
+        };
+        assert_eq!(why, "this household is outside your building(s)");
+        assert_eq!(gw.pending_count().unwrap(), queued, "nothing queued");
+        assert!(
+            gw.case_timeline(case.id).unwrap().is_empty(),
+            "no step recorded"
+        );
+        // A note is the head's to add.
+        gw.record_case_event(
+            case.id,
+            CaseAction::Note {
+                text: "已提醒住户".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(gw.pending_count().unwrap(), queued + 1);
+    }
+
+    #[test]
+    fn a_text_over_its_limit_or_an_unknown_field_never_reaches_the_outbox() {
+        let (gw, s) = city();
+        let queued = gw.pending_count().unwrap();
+        let room = s.households[0].id;
+        let Err(Error::Invalid(e)) = gw.update::<Household>(room, |h| h.unit = "1".repeat(21))
+        else {
+            panic!("a 21-character unit")
+        };
+        assert_eq!(e.field, "household.unit");
+        assert_eq!(gw.pending_count().unwrap(), queued);
+    }
 }

@@ -525,4 +525,44 @@ mod tests {
         };
         check_ledger(&state, &freed).unwrap();
     }
+
+    #[test]
+    fn unknown_fields_and_overlong_texts_are_refused_without_repeating_them() {
+        let device = Uuid::now_v7();
+        let mut fields = household_fields("13800138000");
+        fields["owner_name"] = json!("张三");
+        let op = set(device, NOW, EntityKind::Household, Uuid::now_v7(), fields);
+        let err = admit(&op, &ctx(device), None).unwrap_err();
+        assert_eq!(err.code, RejectCode::Invalid);
+        assert!(!err.message.contains("owner_name") && !err.message.contains("张三"));
+        let mut fields = household_fields("13800138000");
+        fields["unit"] = json!("1".repeat(1 << 20));
+        let op = set(device, NOW, EntityKind::Household, Uuid::now_v7(), fields);
+        let err = admit(&op, &ctx(device), None).unwrap_err();
+        assert_eq!(err.code, RejectCode::Invalid);
+        assert!(err.message.contains("household.unit"), "{}", err.message);
+        assert!(err.message.len() < 200, "{}", err.message);
+        let case = Uuid::now_v7();
+        let stamp = Stamp::new(Hlc::new(NOW, 0), device);
+        let note = Op {
+            id: Uuid::now_v7(),
+            stamp,
+            entity: EntityKind::Case,
+            entity_id: case,
+            body: OpBody::CaseEvent {
+                event: CaseEvent {
+                    id: Uuid::now_v7(),
+                    case_id: case,
+                    stamp,
+                    actor: None,
+                    action: CaseAction::Note {
+                        text: "x".repeat(1 << 20),
+                    },
+                },
+            },
+        };
+        let err = admit(&note, &ctx(device), None).unwrap_err();
+        assert_eq!(err.code, RejectCode::Invalid);
+        assert!(err.message.contains("case_event.note"), "{}", err.message);
+    }
 }

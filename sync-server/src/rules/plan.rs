@@ -837,4 +837,76 @@ mod tests {
         assert_eq!(r.code, RejectCode::Forbidden);
         assert_eq!(mem.places[&t.building].areas.last(), Some(&t.grid_a));
     }
+
+    #[test]
+    fn a_building_head_checks_in_only_residents_of_its_own_buildings_households() {
+        let t = town();
+        let mut mem = t.mem;
+        let admin_ctx = admin(t.device);
+        let n = Uuid::now_v7;
+        let (other_building, other_room, stranger, neighbour) = (n(), n(), n(), n());
+        for op in [
+            set(
+                t.device,
+                EntityKind::Building,
+                other_building,
+                json!({ "address_code": "3301060010010010012", "address": "4幢",
+                        "kind": "residential", "grid_id": t.grid_a, "micro_grid_id": null,
+                        "head_user_id": null, "station_id": t.station, "position": null }),
+            ),
+            set(
+                t.device,
+                EntityKind::Household,
+                other_room,
+                json!({ "building_id": other_building, "unit": "1-101", "kind": "rental",
+                        "phone": null, "archived": false }),
+            ),
+        ] {
+            stored(mem.push(&admin_ctx, &op));
+        }
+        for (id, room) in [(stranger, other_room), (neighbour, t.household)] {
+            stored(mem.push(
+                &admin_ctx,
+                &set(
+                    t.device,
+                    EntityKind::Resident,
+                    id,
+                    json!({ "household_id": room, "name": "刘洋",
+                            "id_number": "11010519491231002X", "phone": null,
+                            "key_groups": [], "last_visit_ms": null, "archived": false }),
+                ),
+            ));
+        }
+        let head = PushContext {
+            device: t.device,
+            user: Uuid::now_v7(),
+            view: ScopeView::new(Role::BuildingHead, vec![t.building], vec![vec![t.grid_a]]),
+            now_ms: NOW,
+        };
+        let stay = |resident: Id| {
+            set(
+                t.device,
+                EntityKind::Registration,
+                Uuid::now_v7(),
+                json!({ "resident_id": resident, "household_id": t.household,
+                        "check_in": "2026-11-20", "expected_end": null, "check_out": null }),
+            )
+        };
+        let Decision::Rejected(r) = mem.push(&head, &stay(stranger)) else {
+            panic!("a resident of another building was checked in")
+        };
+        assert_eq!(r.code, RejectCode::Forbidden);
+        assert!(r.message.contains("own building"), "{}", r.message);
+        let check = check_tenant(&mut mem, &head.view, &{
+            let mut s = RecordState::new(EntityKind::Registration, Uuid::now_v7());
+            s.fields = json!({ "resident_id": neighbour, "household_id": t.household,
+                               "check_in": "2026-11-20", "expected_end": null,
+                               "check_out": null })
+            .as_object()
+            .unwrap()
+            .clone();
+            s
+        });
+        assert_eq!(check, Ok(Ok(())), "a resident of its own building");
+    }
 }
