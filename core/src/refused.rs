@@ -110,6 +110,20 @@ impl Gridwork {
                         );
                     }
                     check_state(&state)?;
+                    // The tenant ledger, as a change made now: a unit taken meanwhile, a tenant
+                    // checked in elsewhere, is refused here.
+                    let written: Vec<&str> = writes.keys().map(String::as_str).collect();
+                    let mut record = state.fields.clone();
+                    record.insert(
+                        "id".into(),
+                        serde_json::Value::String(old.entity_id.to_string()),
+                    );
+                    crate::workflows::registrations::check_ledger(
+                        tx,
+                        old.entity,
+                        &record,
+                        held.as_ref().map(|_| written.as_slice()),
+                    )?;
                     OpBody::Set { fields: writes }
                 }
                 OpBody::Delete => {
