@@ -26,7 +26,7 @@ use crate::model::{
 };
 use crate::permission::Permission;
 use crate::sync::{
-    Enrollment, ObserverBridge, RejectedChange, SyncObserver, SyncReport, SyncState,
+    Enrollment, ObserverBridge, RefusedChange, RejectedChange, SyncObserver, SyncReport, SyncState,
 };
 
 type Result<T, E = GridworkError> = std::result::Result<T, E>;
@@ -131,6 +131,31 @@ impl GridworkClient {
             .into_iter()
             .map(RejectedChange::from)
             .collect())
+    }
+
+    /// The changes the server refused, oldest first, each with what it was and why in words
+    /// for the user. The records they were about already show the server's values again.
+    pub fn refused_changes(&self) -> Result<Vec<RefusedChange>> {
+        Ok(self
+            .core
+            .refused_changes()?
+            .into_iter()
+            .map(RefusedChange::from)
+            .collect())
+    }
+
+    /// Drops a refused change for good; the record keeps the server's values.
+    pub fn discard_refused(&self, change_id: String) -> Result<()> {
+        Ok(self.core.discard_refused(id("change_id", &change_id)?)?)
+    }
+
+    /// Makes a refused change again as a new change, checked like any change made now
+    /// (`NotAllowed` with the reason when the user's role or scope still does not allow it; the
+    /// refused change then stays listed). Returns the new change's id.
+    pub fn redo_refused(&self, change_id: String) -> Result<String> {
+        Ok(id_text(
+            self.core.redo_refused(id("change_id", &change_id)?)?,
+        ))
     }
 
     /// Days after check-out before a tenant's personal data leaves this phone (the
@@ -840,6 +865,9 @@ mod tests {
             sized(PushResponse {
                 results,
                 server_time_ms: gridwork_core::system_clock()(),
+                records: vec![],
+                events: vec![],
+                evict: vec![],
             })
         }
 
@@ -977,11 +1005,39 @@ mod tests {
     #[tokio::test]
     async fn rejected_changes_name_the_record_and_the_reason_but_no_value() {
         let dir = tempfile::tempdir().unwrap();
-        let (client, _s, desk) = building_head(&dir).await;
-        assert!(client.rejected_changes().unwrap().is_empty());
+        let path = dir.path().join("phone.db").display().to_string();
+        let client = GridworkClient::open(path, "http://127.0.0.1:9".into(), None).unwrap();
+        let seeded = seed_subdistrict(&client.core, 5, SeedSize::TINY, |_, _| {}).unwrap();
+        let mine = &seeded.buildings[0];
+        let theirs = seeded
+            .households
+            .iter()
+            .find(|h| h.building_id != mine.id)
+            .unwrap();
+        let desk = Desk {
+            building: mine.id,
+            anchors: vec![client.core.place_of(mine.id).unwrap().areas],
+            refused: theirs.id,
+        };
+        // Before enrollment the phone does not know its role: the edit is queued and the
+        // server decides.
         let mut household = client.household(id_text(desk.refused)).unwrap();
         household.phone = Some("13912345678".into());
-        client.update_household(household).unwrap();
+        client.update_household(household.clone()).unwrap();
+        client
+            .core
+            .enroll(&desk, "K7QM-2XWD-9HTR", "楼长的手机")
+            .await
+            .unwrap();
+        // Enrolled, the phone refuses the same edit itself, with the server's reason.
+        household.phone = Some("13912345679".into());
+        let refused_here = client.update_household(household).unwrap_err();
+        assert!(
+            matches!(&refused_here, GridworkError::NotAllowed { reason }
+                if reason == "this household is outside your building(s)"),
+            "{refused_here:?}"
+        );
+        assert!(client.rejected_changes().unwrap().is_empty());
         client.core.sync_now(&desk).await.unwrap();
 
         let rejected = client.rejected_changes().unwrap();
@@ -997,6 +1053,28 @@ mod tests {
             assert!(!format!("{change:?}").contains("13912345678"));
             assert!(id("change_id", &change.change_id).is_ok());
         }
+        // The refused list says the same in words, and each can be discarded or re-done.
+        let refused = client.refused_changes().unwrap();
+        assert_eq!(refused.len(), rejected.len());
+        let edit = refused
+            .iter()
+            .find(|r| r.change == "edit household: phone")
+            .expect("the phone edit");
+        assert_eq!(edit.code, "forbidden");
+        assert_eq!(
+            edit.reason,
+            "not allowed for your role or area: this household is outside your building(s)"
+        );
+        assert!(!format!("{refused:?}").contains("13912345678"));
+        let redo = client.redo_refused(edit.change_id.clone()).unwrap_err();
+        assert!(matches!(redo, GridworkError::NotAllowed { .. }), "{redo:?}");
+        assert_eq!(client.refused_changes().unwrap().len(), refused.len());
+        client.discard_refused(edit.change_id.clone()).unwrap();
+        assert_eq!(client.refused_changes().unwrap().len(), refused.len() - 1);
+        assert!(matches!(
+            client.discard_refused(edit.change_id.clone()),
+            Err(GridworkError::NotFound { .. })
+        ));
     }
 
     #[tokio::test]

@@ -17,8 +17,10 @@ pub enum GridworkError {
     /// fix, without echoing the value.
     #[error("invalid input: {field}: {reason}")]
     InvalidInput { field: String, reason: String },
-    /// The case's lifecycle does not allow this step in its current state.
-    #[error("not allowed now: {reason}")]
+    /// The step or change is not allowed: the case's lifecycle does not allow it in its current
+    /// state, or the user's role or scope does not (the same rule the server enforces; nothing
+    /// was written or queued). `reason` says which, in words for the user.
+    #[error("not allowed: {reason}")]
     NotAllowed { reason: String },
     /// No live record of that kind with that id on this device.
     #[error("no {kind} with id {id} on this device")]
@@ -73,6 +75,7 @@ impl From<gridwork_core::Error> for GridworkError {
             Core::Transition(t) => GridworkError::NotAllowed {
                 reason: t.to_string(),
             },
+            Core::NotAllowed(reason) => GridworkError::NotAllowed { reason },
             Core::NotFound { kind, id } => GridworkError::NotFound {
                 kind: kind.to_string(),
                 id,

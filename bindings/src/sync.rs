@@ -74,6 +74,41 @@ impl From<gridwork_core::store::outbox::OutboxEntry> for RejectedChange {
     }
 }
 
+/// A change of this device's the server refused ([`crate::GridworkClient::refused_changes`]).
+/// The record already shows the server's values again; the user discards the change or makes it
+/// again as a new one.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RefusedChange {
+    /// The refused change's id: what `discard_refused` and `redo_refused` take.
+    pub change_id: String,
+    /// `household`, `resident`, `case`...
+    pub entity_kind: String,
+    pub entity_id: String,
+    /// What the change was, without its values: `edit household: unit, phone`,
+    /// `case step: fix (整改)`.
+    pub change: String,
+    /// The server's code: `forbidden`, `invalid`, `malformed`, `wrong_device`.
+    pub code: String,
+    /// Why, in words for the user (never a stored value).
+    pub reason: String,
+    /// When the change was made, ms since the epoch.
+    pub made_at_ms: u64,
+}
+
+impl From<gridwork_core::RefusedChange> for RefusedChange {
+    fn from(r: gridwork_core::RefusedChange) -> Self {
+        RefusedChange {
+            change_id: id_text(r.op_id),
+            entity_kind: r.kind.as_str().to_string(),
+            entity_id: id_text(r.record_id),
+            change: r.change,
+            code: r.code,
+            reason: r.reason,
+            made_at_ms: r.made_at_ms,
+        }
+    }
+}
+
 /// The state of sync, for the app's status line.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum SyncState {
@@ -151,8 +186,10 @@ impl From<&gridwork_core::SyncProgress> for SyncProgress {
 pub struct SyncReport {
     /// Changes of this device the server accepted.
     pub pushed: u64,
-    /// Changes the server rejected (kept and shown, never resent).
+    /// Changes the server rejected (kept in the refused list, never resent).
     pub rejected: u64,
+    /// Records put back to the server's values because a change to them was refused.
+    pub reverted: u64,
     /// Records received in a snapshot (a new device).
     pub snapshot_records: u64,
     /// Changes received from others.
@@ -179,6 +216,7 @@ impl From<gridwork_core::SyncReport> for SyncReport {
         SyncReport {
             pushed: r.pushed,
             rejected: r.rejected,
+            reverted: r.reverted,
             snapshot_records: r.snapshot_records,
             pulled: r.pulled,
             gained: r.gained,

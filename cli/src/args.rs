@@ -94,6 +94,10 @@ pub enum Command {
     /// Values of yours that lost to a concurrent edit, and flagged case events.
     #[command(subcommand)]
     Conflicts(ConflictCmd),
+    /// Your changes the server refused (the records show the server's values again): list
+    /// them with the reason, discard one, or make it again as a new change.
+    #[command(subcommand)]
+    Refused(RefusedCmd),
     /// The weekly brief (工作简报) of an area.
     Brief {
         #[arg(long)]
@@ -493,6 +497,16 @@ pub enum CaseCmd {
         #[arg(long, requires = "lat")]
         lon: Option<f64>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RefusedCmd {
+    /// Every refused change, oldest first, with why it was refused.
+    List,
+    /// Drop a refused change for good (the record keeps the server's values).
+    Discard { id: Uuid },
+    /// Make the refused change again, as a new change checked like any other.
+    Redo { id: Uuid },
 }
 
 #[derive(Debug, Subcommand)]

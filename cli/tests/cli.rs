@@ -124,6 +124,11 @@ fn the_demo_runs_end_to_end_and_shows_the_system_doing_its_job() {
         "set wulin-1-5-30",
         "refused a check-in: invalid input: resident.id_number",
         "refused a household: invalid input: household.unit",
+        // A change only the server could refuse: the phone put the record back and listed it.
+        "the server refused",
+        "household on unit 9-901 (edit household: archived, building_id, kind, phone, unit): \
+         a value was refused: household.unit",
+        "the phone put the record back to the server's",
         "disputes climb the lines of defence in order",
         // The Tuesday meeting reviews the previous Monday–Sunday, made after the week.
         "2026-11-16 – 2026-11-22（截至 as at 2026-11-22 23:59）",

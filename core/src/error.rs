@@ -19,6 +19,10 @@ pub enum Error {
     /// A case action that its lifecycle does not allow in the case's current state.
     #[error("not allowed now: {0}")]
     Transition(#[from] TransitionError),
+    /// The user's role or scope does not allow the change; the rule's reason, the same the
+    /// server would give. Nothing was written or queued.
+    #[error("not allowed: {0}")]
+    NotAllowed(String),
     /// No live record of that kind with that id.
     #[error("no {kind} with id {id}")]
     NotFound { kind: &'static str, id: String },

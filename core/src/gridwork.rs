@@ -12,7 +12,8 @@ use gridwork_domain::ids::{DeviceId, Id, new_id};
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::model::{Area, AreaLevel, Building, Entity};
 use gridwork_domain::op::{EntityKind, FieldWrite, Op, OpBody};
-use gridwork_domain::validate::{AddressCode, ValidationError, address_code};
+use gridwork_domain::scope::Decision;
+use gridwork_domain::validate::{AddressCode, ValidationError, address_code, schema};
 use gridwork_domain::workflow::DeadlinePolicy;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use serde_json::Value;
@@ -280,6 +281,12 @@ impl Gridwork {
         let tx = Transaction::new_unchecked(&inner.conn, TransactionBehavior::Immediate)?;
         let (ops, out) = f(&tx, stamp)?;
         for op in &ops {
+            // The server's own checks, run first here: the kind's schema, and whether the
+            // user's role and scope allow the change. A refused change is never queued.
+            schema::check_op(op)?;
+            if let Decision::Deny(reason) = crate::permissions::judge_op(&tx, op)? {
+                return Err(Error::NotAllowed(reason));
+            }
             records::apply_op(&tx, op, self.device, now)?;
             outbox::append(&tx, op, now)?;
         }

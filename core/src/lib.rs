@@ -21,6 +21,7 @@ pub mod gridwork;
 pub mod permissions;
 pub mod queries;
 pub mod recovery;
+pub mod refused;
 pub mod retention;
 pub mod seed;
 pub mod store;
@@ -33,6 +34,7 @@ pub use error::{Error, Result};
 pub use gridwork::{Gridwork, OpenOptions, WallClock, system_clock};
 pub use queries::{ResidentSummary, SearchHit};
 pub use recovery::{Recovery, UnsyncedOp, recover_store};
+pub use refused::RefusedChange;
 pub use store::key::StoreKey;
 pub use sync::{
     HttpTransport, RetryPolicy, SyncError, SyncObserver, SyncProgress, SyncReport, SyncState,

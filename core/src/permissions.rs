@@ -11,11 +11,11 @@
 
 use gridwork_domain::ids::Id;
 use gridwork_domain::merge::RecordState;
-use gridwork_domain::model::CaseKind;
-use gridwork_domain::model::Entity;
+use gridwork_domain::model::{CaseKind, Entity, Household, Registration, Resident};
 use gridwork_domain::op::{EntityKind, Op, OpBody};
 use gridwork_domain::scope::{
-    CaseFacts, Change, Decision, Place, ScopeView, decide, known_areas, locate, responders,
+    CaseFacts, Change, Decision, Place, ScopeView, decide, decide_tenant, known_areas, locate,
+    responders,
 };
 use gridwork_domain::sync::Role;
 use gridwork_domain::workflow::CaseAction;
@@ -96,49 +96,7 @@ impl Gridwork {
     /// by the rule the server runs on every pushed operation. A record the device does not hold
     /// is outside the scope it was given, so a change to it is refused here as there.
     pub fn may_apply(&self, op: &Op) -> Result<Decision> {
-        self.read(|conn| {
-            let Some(view) = scope_view(conn)? else {
-                return Ok(Decision::Allow);
-            };
-            let held = records::load(conn, op.entity_id)?.filter(|s| s.kind == op.entity);
-            let before = match &held {
-                Some(state) if !state.is_deleted() => Some(place(conn, state)?),
-                _ => None,
-            };
-            Ok(match &op.body {
-                OpBody::Set { fields } => {
-                    let mut state =
-                        held.unwrap_or_else(|| RecordState::new(op.entity, op.entity_id));
-                    for (name, write) in fields {
-                        state.fields.insert(name.clone(), write.value.clone());
-                    }
-                    let after = place(conn, &state)?;
-                    decide(
-                        &view,
-                        Change::Write {
-                            before: before.as_ref(),
-                            after: &after,
-                        },
-                    )
-                }
-                OpBody::Delete | OpBody::CaseEvent { .. } => {
-                    let place = match before {
-                        Some(p) => p,
-                        None => Place::unresolved(op.entity, op.entity_id),
-                    };
-                    match &op.body {
-                        OpBody::CaseEvent { event } => decide(
-                            &view,
-                            Change::Event {
-                                case: &place,
-                                action: &event.action,
-                            },
-                        ),
-                        _ => decide(&view, Change::Delete { place: &place }),
-                    }
-                }
-            })
-        })
+        self.read(|conn| judge_op(conn, op))
     }
 
     fn judge(&self, id: Id, rule: impl FnOnce(&ScopeView, &Place) -> Decision) -> Result<Decision> {
@@ -155,6 +113,76 @@ impl Gridwork {
             Ok(rule(&view, &place(conn, &state)?))
         })
     }
+}
+
+/// What the server will answer to `op` from this device's user, judged on the device's copies
+/// before `op` is applied: [`Gridwork::may_apply`], and the check every local write passes
+/// before it is applied and queued ([`Gridwork::commit_local`]).
+pub(crate) fn judge_op(conn: &Connection, op: &Op) -> Result<Decision> {
+    let Some(view) = scope_view(conn)? else {
+        return Ok(Decision::Allow);
+    };
+    let held = records::load(conn, op.entity_id)?.filter(|s| s.kind == op.entity);
+    let before = match &held {
+        Some(state) if !state.is_deleted() => Some(place(conn, state)?),
+        _ => None,
+    };
+    Ok(match &op.body {
+        OpBody::Set { fields } => {
+            let mut state = held.unwrap_or_else(|| RecordState::new(op.entity, op.entity_id));
+            for (name, write) in fields {
+                state.fields.insert(name.clone(), write.value.clone());
+            }
+            let after = place(conn, &state)?;
+            let decision = decide(
+                &view,
+                Change::Write {
+                    before: before.as_ref(),
+                    after: &after,
+                },
+            );
+            let tenant_written = op.entity == EntityKind::Registration
+                && (fields.contains_key("resident_id") || fields.contains_key("household_id"));
+            if decision.is_allowed() && tenant_written {
+                decide_tenant(&view, tenant_building(conn, &state)?)
+            } else {
+                decision
+            }
+        }
+        OpBody::Delete | OpBody::CaseEvent { .. } => {
+            let place = match before {
+                Some(p) => p,
+                None => Place::unresolved(op.entity, op.entity_id),
+            };
+            match &op.body {
+                OpBody::CaseEvent { event } => decide(
+                    &view,
+                    Change::Event {
+                        case: &place,
+                        action: &event.action,
+                    },
+                ),
+                _ => decide(&view, Change::Delete { place: &place }),
+            }
+        }
+    })
+}
+
+/// The building of the household a stay's tenant lives in, from the device's copies (`None`
+/// when the device holds neither).
+fn tenant_building(conn: &Connection, stay: &RecordState) -> Result<Option<Id>> {
+    let Ok(stay) = stay.decode::<Registration>() else {
+        return Ok(None);
+    };
+    let live = |id| -> Result<Option<RecordState>> {
+        Ok(records::load(conn, id)?.filter(|s| !s.is_deleted()))
+    };
+    let Some(tenant) = live(stay.resident_id)?.and_then(|s| s.decode::<Resident>().ok()) else {
+        return Ok(None);
+    };
+    Ok(live(tenant.household_id)?
+        .and_then(|s| s.decode::<Household>().ok())
+        .map(|h| h.building_id))
 }
 
 /// The stored role, scope and anchors, when the server has sent them.
@@ -427,5 +455,61 @@ mod tests {
         let mut unknown = close.clone();
         unknown.entity_id = Uuid::now_v7();
         assert!(!gw.may_apply(&unknown).unwrap().is_allowed());
+    }
+
+    #[test]
+    fn a_step_or_a_change_the_role_may_not_make_is_refused_on_the_phone_and_never_queued() {
+        let (gw, s) = city();
+        let mine = &s.buildings[0];
+        let case = hazard(&gw, &s, 0);
+        become_(
+            &gw,
+            Role::BuildingHead,
+            vec![mine.id],
+            vec![path_to(&s, mine.grid_id)],
+        );
+        let queued = gw.pending_count().unwrap();
+        let Err(Error::NotAllowed(why)) = gw.record_case_event(case.id, CaseAction::Fix) else {
+            panic!("a building head fixed a hazard")
+        };
+        assert!(why.contains("building head"), "{why}");
+        let theirs = s
+            .households
+            .iter()
+            .find(|h| h.building_id != mine.id)
+            .unwrap();
+        let Err(Error::NotAllowed(why)) =
+            gw.update::<Household>(theirs.id, |h| h.phone = Some("13912345678".into()))
+        else {
+            panic!("a household of another building was edited")
+        };
+        assert_eq!(why, "this household is outside your building(s)");
+        assert_eq!(gw.pending_count().unwrap(), queued, "nothing queued");
+        assert!(
+            gw.case_timeline(case.id).unwrap().is_empty(),
+            "no step recorded"
+        );
+        // A note is the head's to add.
+        gw.record_case_event(
+            case.id,
+            CaseAction::Note {
+                text: "已提醒住户".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(gw.pending_count().unwrap(), queued + 1);
+    }
+
+    #[test]
+    fn a_text_over_its_limit_or_an_unknown_field_never_reaches_the_outbox() {
+        let (gw, s) = city();
+        let queued = gw.pending_count().unwrap();
+        let room = s.households[0].id;
+        let Err(Error::Invalid(e)) = gw.update::<Household>(room, |h| h.unit = "1".repeat(21))
+        else {
+            panic!("a 21-character unit")
+        };
+        assert_eq!(e.field, "household.unit");
+        assert_eq!(gw.pending_count().unwrap(), queued);
     }
 }

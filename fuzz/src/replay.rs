@@ -44,6 +44,9 @@ impl Transport for Replay {
         sized(PushResponse {
             results: vec![],
             server_time_ms: NOW_MS,
+            records: vec![],
+            events: vec![],
+            evict: vec![],
         })
     }
 

@@ -147,18 +147,19 @@ async fn a_response_policy_set_by_the_admin_reaches_every_phone_and_times_what_i
     );
     assert_eq!(crew.sync().await.rejected, 0, "the crew took its own steps");
 
-    // Only an admin changes an area: the dispatcher's attempt is refused by the server, with
-    // the reason on her phone, and nobody else ever sees it.
-    centre
+    // Only an admin changes an area: the dispatcher's phone refuses her attempt itself, by the
+    // server's rule, with the reason; nothing is queued, and nobody else ever sees it.
+    let refused = centre
         .gw
         .set_response_policy(sub, ResponsePolicy::one_three_ten())
-        .unwrap();
-    let report = centre.sync().await;
-    assert_eq!(report.rejected, 1);
-    let refused = centre.gw.rejected_ops().unwrap();
-    assert_eq!(refused.len(), 1);
-    let reason = refused[0].rejected.as_deref().unwrap_or_default();
-    assert!(reason.contains("areas are managed by an admin"), "{reason}");
+        .unwrap_err();
+    assert!(
+        matches!(&refused, gridwork_core::Error::NotAllowed(reason)
+            if reason.contains("areas are managed by an admin")),
+        "{refused:?}"
+    );
+    assert_eq!(centre.gw.pending_count().unwrap(), 0);
+    assert_eq!(centre.sync().await.rejected, 0);
     for d in [&admin, &wang] {
         d.sync().await;
         let kept = d.gw.response_policies(sub).unwrap();

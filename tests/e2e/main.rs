@@ -9,6 +9,7 @@ mod harness;
 mod intake;
 mod personal_data;
 mod postgres;
+mod refusals;
 mod scopes;
 mod secure_transport;
 mod sync;

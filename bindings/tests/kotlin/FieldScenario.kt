@@ -367,4 +367,42 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals("on_scene", head.case(alarm.id).state)
         assertEquals(gridworker.stateDigest(), head.stateDigest())
     }
+
+    steps.step("a step the building head's role may not take is refused on the phone, never queued") {
+        val e = assertFailsWith<GridworkException.NotAllowed> {
+            head.recordCaseEvent(hazard.id, CaseAction.Fix)
+        }
+        assertTrue(e.reason.contains("building head"), e.reason)
+        assertEquals(0UL, head.pendingCount())
+        assertEquals("reported", head.case(hazard.id).state)
+    }
+
+    steps.step("a change the server refuses is undone on the phone and listed to discard or re-do") {
+        // Both record the same new unit offline; the server keeps the first to arrive.
+        val first = gridworker.createHousehold(Household("", building.id, "2-302", HouseholdKind.RENTAL, null, false))
+        val second = head.createHousehold(Household("", building.id, "2-302", HouseholdKind.VACANT, null, false))
+        runBlocking {
+            gridworker.syncNow()
+            val report = head.syncNow()
+            assertEquals(1UL, report.rejected)
+            assertEquals(1UL, report.reverted)
+        }
+        assertFailsWith<GridworkException.NotFound> { head.household(second.id) }
+        assertEquals(HouseholdKind.RENTAL, head.household(first.id).kind, "the server's household")
+        val refused = head.refusedChanges().single()
+        assertEquals(second.id, refused.entityId)
+        assertEquals("invalid", refused.code)
+        assertTrue(refused.change.contains("unit"), refused.change)
+        assertTrue(refused.reason.startsWith("a value was refused"), refused.reason)
+        // Re-done now, the phone refuses it itself: the unit is taken.
+        assertFailsWith<GridworkException.InvalidInput> { head.redoRefused(refused.changeId) }
+        assertEquals(1, head.refusedChanges().size)
+        head.discardRefused(refused.changeId)
+        assertTrue(head.refusedChanges().isEmpty())
+        runBlocking {
+            gridworker.syncNow()
+            head.syncNow()
+        }
+        assertEquals(gridworker.stateDigest(), head.stateDigest())
+    }
 }

@@ -11,7 +11,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{CliError, CliResult, end_of_day_ms, local_time};
-use crate::args::{AlarmCmd, CaseCmd, ConflictCmd, DisputeCmd, HazardCmd, HotlineCmd, IncidentCmd};
+use crate::args::{
+    AlarmCmd, CaseCmd, ConflictCmd, DisputeCmd, HazardCmd, HotlineCmd, IncidentCmd, RefusedCmd,
+};
 use crate::output;
 
 fn case_line(v: &CaseView) -> String {
@@ -380,6 +382,40 @@ pub fn case(gw: &Gridwork, cmd: CaseCmd, json: bool) -> CliResult {
             )?;
             let view = gw.record_case_event(id, step)?;
             output::one(json, &view, case_line);
+        }
+    }
+    Ok(())
+}
+
+pub fn refused(gw: &Gridwork, cmd: RefusedCmd, json: bool) -> CliResult {
+    match cmd {
+        RefusedCmd::List => {
+            let refused = gw.refused_changes()?;
+            output::list(
+                json,
+                &refused,
+                &["id", "record", "change", "why it was refused"],
+                |r| {
+                    vec![
+                        r.op_id.to_string(),
+                        format!("{} {}", r.kind.as_str(), r.record_id),
+                        r.change.clone(),
+                        r.reason.clone(),
+                    ]
+                },
+            );
+        }
+        RefusedCmd::Discard { id } => {
+            gw.discard_refused(id)?;
+            output::one(json, &json!({"discarded": id}), |_| {
+                "refused change discarded; the record keeps the server's values".into()
+            });
+        }
+        RefusedCmd::Redo { id } => {
+            let new = gw.redo_refused(id)?;
+            output::one(json, &json!({"redone": id, "op_id": new}), |_| {
+                "made again as a new change; sync to send it".into()
+            });
         }
     }
     Ok(())

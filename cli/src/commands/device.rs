@@ -112,7 +112,8 @@ pub fn device(gw: &Gridwork, cmd: DeviceCmd, json: bool) -> CliResult {
             });
             output::one(json, &status, |s| {
                 format!(
-                    "device {}\nserver {}\nunsynced changes: {}\nrejected changes: {}",
+                    "device {}\nserver {}\nunsynced changes: {}\nrefused changes: {} \
+                     (see `gridwork refused list`)",
                     s["device"].as_str().unwrap_or("?"),
                     s["server"].as_str().unwrap_or("(not enrolled)"),
                     s["unsynced_changes"],

@@ -32,7 +32,10 @@ impl CliError {
         match self {
             CliError::Usage(_)
             | CliError::Core(
-                CoreError::Invalid(_) | CoreError::Transition(_) | CoreError::NotFound { .. },
+                CoreError::Invalid(_)
+                | CoreError::Transition(_)
+                | CoreError::NotAllowed(_)
+                | CoreError::NotFound { .. },
             ) => 2,
             CliError::Core(
                 CoreError::StoreDamaged(_)
@@ -86,6 +89,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Incident(cmd) => cases::incident(&gw, cmd, json),
         Command::Case(cmd) => cases::case(&gw, cmd, json),
         Command::Conflicts(cmd) => cases::conflicts(&gw, cmd, json),
+        Command::Refused(cmd) => cases::refused(&gw, cmd, json),
         Command::Brief { area, week_start } => cases::brief(&gw, area, week_start, json),
         Command::Soak(args) => soak::soak(&gw, &args),
     }

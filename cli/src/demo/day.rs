@@ -353,6 +353,22 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
     zhao.gw
         .update::<Household>(household.id, |h| h.phone = Some("13905710002".into()))?;
 
+    // 09:50 a flat of 赵磊's building was divided: he and 王芳 each record its new household,
+    // offline, on the same unit. Neither phone can know of the other's; the server keeps the
+    // first to arrive and refuses the second.
+    clock.at(9, 50);
+    let divided = |unit: &str| Household {
+        id: Uuid::nil(),
+        building_id: head_building.id,
+        unit: unit.into(),
+        kind: HouseholdKind::Rental,
+        phone: None,
+        archived: false,
+    };
+    let wang_flat = wang.gw.create(divided("9-901"))?;
+    clock.advance_minutes(3.0);
+    let zhao_flat = zhao.gw.create(divided("9-901"))?;
+
     // 10:00 李强 takes a neighbours' dispute up the three lines of defence, in order: the
     // micro-grid leader, then the gridworker, then the village secretary, who settles it.
     clock.at(10, 0);
@@ -563,6 +579,27 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
     for _ in 0..2 {
         team.sync_all().await?;
     }
+    // One of the two households of unit 9-901 was refused: that phone shows the server's truth
+    // again (its household is gone, the other one is there) and lists the refused change with
+    // the reason; its user discards it.
+    let (loser, lost_flat) = if wang.gw.refused_changes()?.is_empty() {
+        (zhao, zhao_flat.id)
+    } else {
+        (wang, wang_flat.id)
+    };
+    let refused = loser.gw.refused_changes()?;
+    let Some(change) = refused.iter().find(|r| r.record_id == lost_flat) else {
+        return Err("the second household on one unit was not refused by the server".into());
+    };
+    if loser.gw.record_state(lost_flat)?.is_some() {
+        return Err("a household the server refused stayed on the phone".into());
+    }
+    refusals.push(format!(
+        "the server refused {}'s household on unit 9-901 ({}): {}; the phone put the record \
+         back to the server's and {} discarded the change",
+        loser.name, change.change, change.reason, loser.name
+    ));
+    loser.gw.discard_refused(change.op_id)?;
     // 王芳's number lost to 赵磊's later edit; she calls the household, confirms hers is right
     // and re-applies it.
     let lost = wang

@@ -64,6 +64,33 @@ pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<OutboxEntry>> {
     )
 }
 
+/// The operations on one record still waiting to be pushed, oldest first.
+pub fn pending_for(conn: &Connection, entity: gridwork_domain::Id) -> Result<Vec<OutboxEntry>> {
+    list(
+        conn,
+        "WHERE status = 'pending' AND entity_id = ?1 ORDER BY seq",
+        [entity.to_string()],
+    )
+}
+
+/// One operation the server rejected, by its id.
+pub fn rejected_one(conn: &Connection, op_id: gridwork_domain::Id) -> Result<Option<OutboxEntry>> {
+    Ok(list(
+        conn,
+        "WHERE status = 'rejected' AND op_id = ?1",
+        [op_id.to_string()],
+    )?
+    .pop())
+}
+
+/// When an operation was queued (ms, corrected device time), by its outbox position.
+pub fn created_ms(conn: &Connection, seq: i64) -> Result<u64> {
+    let ms: i64 = conn
+        .prepare_cached("SELECT created_ms FROM outbox WHERE seq = ?1")?
+        .query_row([seq], |r| r.get(0))?;
+    Ok(ms.max(0) as u64)
+}
+
 /// Operations the server rejected, with the reasons.
 pub fn rejected(conn: &Connection) -> Result<Vec<OutboxEntry>> {
     list(conn, "WHERE status = 'rejected' ORDER BY seq", [])

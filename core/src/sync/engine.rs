@@ -297,6 +297,7 @@ impl Gridwork {
     ) -> Result<(), SyncError> {
         // Stamps refused as too far ahead in an earlier run are replaced first (ADR 0011).
         report.restamped += self.restamp_stamped_ahead()?;
+        let me = self.device_id();
         let total = self.pending_count()?;
         let mut recoveries = 0;
         loop {
@@ -338,6 +339,18 @@ impl Gridwork {
                 if let Some(highest) = outbox::mark_accepted(tx, &accepted)? {
                     clock.trust(highest);
                 }
+                // The records changes were refused on go back to what the server holds (this
+                // device's changes still waiting go on top again): the phone shows what the
+                // command centre sees, and the refused change waits in the refused list.
+                report.reverted += revert_to_server(
+                    tx,
+                    clock,
+                    wall,
+                    me,
+                    &resp.records,
+                    &resp.events,
+                    &resp.evict,
+                )?;
                 report.pushed += accepted.len() as u64;
                 Ok(resp.results.len())
             })?;
@@ -589,6 +602,41 @@ fn absorb(
         records::refold_case(tx, case)?;
     }
     Ok(())
+}
+
+/// Puts the records the server sent back after refusing changes to them (`records`, with their
+/// cases' `events`; `evict`: those this user may not see or the server does not hold) in place
+/// of this device's copies, then applies this device's changes to them still waiting in the
+/// outbox on top, oldest first. Refused changes are not applied: they wait in the refused list
+/// (`crate::refused`). Returns the records put back.
+pub(crate) fn revert_to_server(
+    tx: &Transaction<'_>,
+    clock: &mut HlcClock,
+    wall: u64,
+    me: gridwork_domain::ids::DeviceId,
+    records: &[RecordState],
+    events: &[CaseEvent],
+    evict: &[Id],
+) -> Result<u64, Error> {
+    let ids: Vec<Id> = records
+        .iter()
+        .map(|r| r.id)
+        .chain(evict.iter().copied())
+        .collect();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    for id in &ids {
+        records::purge(tx, *id)?;
+    }
+    absorb(tx, clock, wall, records, events)?;
+    let now = clock.corrected_ms(wall);
+    for id in &ids {
+        for entry in outbox::pending_for(tx, *id)? {
+            records::apply_op(tx, &entry.op, me, now)?;
+        }
+    }
+    Ok(ids.len() as u64)
 }
 
 /// Stores the user's role and scope and their digest.

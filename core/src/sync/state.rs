@@ -44,8 +44,11 @@ pub struct SyncProgress {
 pub struct SyncReport {
     /// Local operations the server accepted (duplicates of an earlier push included).
     pub pushed: u64,
-    /// Local operations the server rejected (quarantined, shown, not resent).
+    /// Local operations the server rejected (kept in the list of refused changes, not resent).
     pub rejected: u64,
+    /// Records put back to the server's state (or purged, when this user may not see them)
+    /// because a change to them was refused.
+    pub reverted: u64,
     /// Records received in a snapshot (a new device).
     pub snapshot_records: u64,
     /// Operations received from the server.

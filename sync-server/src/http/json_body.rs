@@ -140,23 +140,54 @@ pub fn json_error(e: &serde_json::Error) -> ApiError {
     }
 }
 
-/// serde's message with every double-quoted part replaced by `"…"`.
+/// What serde's message says went wrong, and where, without any part of the input: the
+/// message is reduced to its kind (`invalid type`, `unknown field`, ...) and position, since
+/// serde quotes strings, numbers (`integer \`33010619…\``) and keys alike. Only a missing field
+/// is named: its name comes from our own types, not from the sender.
 pub fn redact(e: &serde_json::Error) -> String {
+    const KINDS: &[&str] = &[
+        "invalid type",
+        "invalid value",
+        "invalid length",
+        "unknown field",
+        "unknown variant",
+        "duplicate field",
+        "trailing characters",
+        "trailing comma",
+        "EOF while parsing",
+        "expected",
+        "key must be",
+        "number out of range",
+        "recursion limit exceeded",
+        "control character",
+        "invalid escape",
+        "invalid number",
+        "invalid unicode",
+        "lone leading surrogate",
+    ];
     let text = e.to_string();
-    let mut out = String::with_capacity(text.len());
-    let mut parts = text.split('"');
-    if let Some(first) = parts.next() {
-        out.push_str(first);
-    }
-    for (i, part) in parts.enumerate() {
-        // Odd pieces are inside quotes.
-        if i % 2 == 0 {
-            out.push_str("\"…\"");
-        } else {
-            out.push_str(part);
+    let what = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(w, _)| w);
+    let kind = match what.strip_prefix("missing field `") {
+        Some(rest) => {
+            let name = rest.split('`').next().unwrap_or_default();
+            if !name.is_empty()
+                && name.len() <= 40
+                && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            {
+                format!("missing field `{name}`")
+            } else {
+                "missing field".to_string()
+            }
         }
-    }
-    out
+        None => KINDS
+            .iter()
+            .find(|k| what.starts_with(*k))
+            .map_or("malformed value", |k| k)
+            .to_string(),
+    };
+    format!("{kind} at line {} column {}", e.line(), e.column())
 }
 
 #[cfg(test)]
@@ -200,5 +231,24 @@ mod tests {
         assert!(!err.message.contains("1101"), "{}", err.message);
         assert!(err.message.contains("invalid type"), "{}", err.message);
         assert_eq!(parse::<Form>(b"{\"age\":").unwrap_err().code, "bad_json");
+        // Numbers and keys are the sender's too.
+        for body in [
+            &br#"{"age": 330106199001011234}"#[..],
+            br#"{"age": -13800138000}"#,
+            br#"{"age": 1.3800138}"#,
+        ] {
+            let err = parse::<Form>(body).unwrap_err();
+            assert!(!err.message.contains("3301"), "{}", err.message);
+            assert!(!err.message.contains("13800"), "{}", err.message);
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Strict {
+            age: Option<u32>,
+        }
+        let err = parse::<Strict>(br#"{"13800138000": 1}"#).unwrap_err();
+        assert!(!err.message.contains("13800"), "{}", err.message);
+        assert!(err.message.contains("unknown field"), "{}", err.message);
     }
 }

@@ -30,13 +30,18 @@ pub async fn pull<S: Storage>(
     Authenticated(auth): Authenticated,
     params: Result<Query<PullParams>, QueryRejection>,
 ) -> Result<Json<PullResponse>, ApiError> {
-    let Query(params) = params.map_err(|e| {
+    let Query(params) = params.map_err(|_| {
         ApiError::bad_request(
             "bad_query",
-            format!("after, limit and wait must be non-negative whole numbers ({e})"),
+            "after, limit and wait must be non-negative whole numbers",
         )
     })?;
-    let after = params.after.unwrap_or(0);
+    // A cursor beyond the end of the log (no phone is given one) is read from the end: the
+    // answer never hands back a number the sender made up.
+    let after = params
+        .after
+        .unwrap_or(0)
+        .min(state.storage.log_end().await?);
     let limit = params
         .limit
         .unwrap_or(MAX_PULL_LIMIT)

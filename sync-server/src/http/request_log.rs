@@ -1,5 +1,6 @@
-//! One log line per request: method, path (never the query or body), status, latency and the
-//! authenticated device id. Handlers add counts (operations accepted, rejected, pulled).
+//! One log line per request: method, path (one the server serves; any other path is logged as
+//! `(unknown)`, since a path is typed by the sender too; never the query or body), status,
+//! latency and the authenticated device id. Handlers add counts (operations accepted, rejected, pulled).
 //! Nothing a user typed is logged: no bodies, names, phones, ID numbers, codes or tokens.
 
 use axum::body::Body;
@@ -18,10 +19,30 @@ impl MakeSpan<Body> for RequestSpan {
         tracing::info_span!(
             "request",
             method = %request.method(),
-            path = %request.uri().path(),
+            path = logged_path(request.uri().path()),
             device = tracing::field::Empty,
         )
     }
+}
+
+/// The paths the server serves; they alone are logged as they are.
+const SERVED: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/v1/enroll",
+    "/v1/push",
+    "/v1/pull",
+    "/v1/snapshot",
+    "/metrics",
+];
+
+/// `path` when the server serves it, else `(unknown)`.
+pub fn logged_path(path: &str) -> &'static str {
+    SERVED
+        .iter()
+        .find(|p| **p == path)
+        .copied()
+        .unwrap_or("(unknown)")
 }
 
 /// The tracing layer with our span and an info line per answer.
@@ -33,4 +54,13 @@ pub fn layer() -> TraceLayer<SharedClassifier<ServerErrorsAsFailures>, RequestSp
                 .level(Level::INFO)
                 .latency_unit(LatencyUnit::Millis),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_served_paths_are_logged_as_they_are() {
+        assert_eq!(super::logged_path("/v1/push"), "/v1/push");
+        assert_eq!(super::logged_path("/v1/13800138000"), "(unknown)");
+    }
 }

@@ -62,10 +62,10 @@ pub async fn snapshot<S: Storage>(
     Authenticated(auth): Authenticated,
     params: Result<Query<SnapshotParams>, QueryRejection>,
 ) -> Result<Json<SnapshotResponse>, ApiError> {
-    let Query(params) = params.map_err(|e| {
+    let Query(params) = params.map_err(|_| {
         ApiError::bad_request(
             "bad_query",
-            format!("after must be a record id and limit a positive whole number ({e})"),
+            "after must be a record id and limit a positive whole number",
         )
     })?;
     let limit = params

@@ -22,6 +22,7 @@ use gridwork_domain::model::{
 use gridwork_domain::op::{EntityKind, Op, OpBody};
 use gridwork_domain::scope::ScopeView;
 use gridwork_domain::sync::RejectCode;
+use gridwork_domain::validate::schema;
 use gridwork_domain::workflow::{
     CaseEvent, Ledger, household_rules, ledger_fields, registration_rules,
 };
@@ -83,6 +84,27 @@ pub fn check_author(op: &Op, ctx: &PushContext) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// Binds a case event to the device that pushes it: the step was recorded by this device (the
+/// event's own stamp) for this device's user (its actor, when it names one). Every event the
+/// server stores, and so every actor a timeline shows, is the pushing device's own; a phone
+/// cannot record a step in a dispatcher's name.
+pub fn check_actor(event: &CaseEvent, ctx: &PushContext) -> Result<(), Rejection> {
+    if event.stamp.device != ctx.device {
+        return Err(Rejection::new(
+            RejectCode::WrongDevice,
+            "the case step was recorded by another device than the one sending it",
+        ));
+    }
+    if event.actor.is_some_and(|actor| actor != ctx.user) {
+        return Err(Rejection::new(
+            RejectCode::Forbidden,
+            "the case step names another user as the one who took it; a device records steps \
+             only for its own user",
+        ));
+    }
+    Ok(())
+}
+
 /// Decides a new (not duplicate) operation against the record's `current` state.
 pub fn admit(
     op: &Op,
@@ -103,6 +125,9 @@ pub fn admit(
             ),
         ));
     }
+    // The kind's schema: only its fields, every text within its limit (the phone ran the same
+    // check before it wrote the change).
+    schema::check_op(op).map_err(|e| Rejection::new(RejectCode::Invalid, e.to_string()))?;
     match &op.body {
         OpBody::CaseEvent { event } => {
             if op.entity != EntityKind::Case {
@@ -117,6 +142,7 @@ pub fn admit(
                     "the event's case_id is not the operation's entity_id",
                 ));
             }
+            check_actor(event, ctx)?;
             // The fold orders a case's events by their own stamps, so a stamp from the future
             // would jump the queue just as a field write would.
             check_clock(event.stamp.hlc, ctx.now_ms)?;
@@ -498,5 +524,45 @@ mod tests {
             ..Ledger::default()
         };
         check_ledger(&state, &freed).unwrap();
+    }
+
+    #[test]
+    fn unknown_fields_and_overlong_texts_are_refused_without_repeating_them() {
+        let device = Uuid::now_v7();
+        let mut fields = household_fields("13800138000");
+        fields["owner_name"] = json!("张三");
+        let op = set(device, NOW, EntityKind::Household, Uuid::now_v7(), fields);
+        let err = admit(&op, &ctx(device), None).unwrap_err();
+        assert_eq!(err.code, RejectCode::Invalid);
+        assert!(!err.message.contains("owner_name") && !err.message.contains("张三"));
+        let mut fields = household_fields("13800138000");
+        fields["unit"] = json!("1".repeat(1 << 20));
+        let op = set(device, NOW, EntityKind::Household, Uuid::now_v7(), fields);
+        let err = admit(&op, &ctx(device), None).unwrap_err();
+        assert_eq!(err.code, RejectCode::Invalid);
+        assert!(err.message.contains("household.unit"), "{}", err.message);
+        assert!(err.message.len() < 200, "{}", err.message);
+        let case = Uuid::now_v7();
+        let stamp = Stamp::new(Hlc::new(NOW, 0), device);
+        let note = Op {
+            id: Uuid::now_v7(),
+            stamp,
+            entity: EntityKind::Case,
+            entity_id: case,
+            body: OpBody::CaseEvent {
+                event: CaseEvent {
+                    id: Uuid::now_v7(),
+                    case_id: case,
+                    stamp,
+                    actor: None,
+                    action: CaseAction::Note {
+                        text: "x".repeat(1 << 20),
+                    },
+                },
+            },
+        };
+        let err = admit(&note, &ctx(device), None).unwrap_err();
+        assert_eq!(err.code, RejectCode::Invalid);
+        assert!(err.message.contains("case_event.note"), "{}", err.message);
     }
 }

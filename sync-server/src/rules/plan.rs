@@ -26,10 +26,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use gridwork_domain::ids::{DeviceId, Id};
 use gridwork_domain::merge::RecordState;
-use gridwork_domain::model::{Entity, Registration, Resident};
-use gridwork_domain::op::{EntityKind, Op};
-use gridwork_domain::scope::{Bucket, Place, filed_under, filed_under_move};
-use gridwork_domain::sync::{PushOutcome, RejectCode};
+use gridwork_domain::model::{Entity, Household, Registration, Resident};
+use gridwork_domain::op::{EntityKind, Op, OpBody};
+use gridwork_domain::scope::{
+    Bucket, Decision as ScopeDecision, Place, ScopeView, decide_tenant, filed_under,
+    filed_under_move,
+};
+use gridwork_domain::sync::{PushOutcome, RejectCode, Role};
 use gridwork_domain::workflow::{CaseEvent, Ledger};
 
 use super::admit::{
@@ -226,6 +229,13 @@ pub fn plan<F: Facts>(ctx: &PushContext, op: &Op, facts: &mut F) -> Result<Decis
     if let Err(r) = authorize(&ctx.view, op, prior.as_ref(), &place) {
         return Ok(Decision::Rejected(r));
     }
+    // A building head checks in only residents of its own building's households.
+    if let Some(state) = &record
+        && writes_tenant(op)
+        && let Err(r) = check_tenant(facts, &ctx.view, state)?
+    {
+        return Ok(Decision::Rejected(r));
+    }
     // One household per unit of a building, one open stay per tenant in their own room: judged
     // against what the server holds, in the order changes reach it.
     if needs_ledger(op)
@@ -326,6 +336,36 @@ pub fn ledger_of<F: Facts>(facts: &mut F, state: &RecordState) -> Result<Ledger,
         _ => {}
     }
     Ok(ledger)
+}
+
+/// Whether `op` sets who a stay is for or where (a check-in writes both).
+fn writes_tenant(op: &Op) -> bool {
+    op.entity == EntityKind::Registration
+        && matches!(&op.body, OpBody::Set { fields }
+            if fields.contains_key("resident_id") || fields.contains_key("household_id"))
+}
+
+/// Judges a stay's tenant by [`decide_tenant`]: the building of the tenant's own household,
+/// from what `facts` holds (unknown when the tenant or the household is not stored).
+pub fn check_tenant<F: Facts>(
+    facts: &mut F,
+    view: &ScopeView,
+    state: &RecordState,
+) -> Result<Result<(), Rejection>, F::Error> {
+    if view.role != Role::BuildingHead || state.is_deleted() {
+        return Ok(Ok(()));
+    }
+    let Ok(stay) = state.decode::<Registration>() else {
+        return Ok(Ok(()));
+    };
+    let building = match live_as::<Resident, F>(facts, stay.resident_id)? {
+        Some(tenant) => live_as::<Household, F>(facts, tenant.household_id)?.map(|h| h.building_id),
+        None => None,
+    };
+    Ok(match decide_tenant(view, building) {
+        ScopeDecision::Allow => Ok(()),
+        ScopeDecision::Deny(why) => Err(Rejection::new(RejectCode::Forbidden, why)),
+    })
 }
 
 /// A live record as its model type (`None` when absent, deleted, of another kind or
@@ -796,5 +836,77 @@ mod tests {
         };
         assert_eq!(r.code, RejectCode::Forbidden);
         assert_eq!(mem.places[&t.building].areas.last(), Some(&t.grid_a));
+    }
+
+    #[test]
+    fn a_building_head_checks_in_only_residents_of_its_own_buildings_households() {
+        let t = town();
+        let mut mem = t.mem;
+        let admin_ctx = admin(t.device);
+        let n = Uuid::now_v7;
+        let (other_building, other_room, stranger, neighbour) = (n(), n(), n(), n());
+        for op in [
+            set(
+                t.device,
+                EntityKind::Building,
+                other_building,
+                json!({ "address_code": "3301060010010010012", "address": "4幢",
+                        "kind": "residential", "grid_id": t.grid_a, "micro_grid_id": null,
+                        "head_user_id": null, "station_id": t.station, "position": null }),
+            ),
+            set(
+                t.device,
+                EntityKind::Household,
+                other_room,
+                json!({ "building_id": other_building, "unit": "1-101", "kind": "rental",
+                        "phone": null, "archived": false }),
+            ),
+        ] {
+            stored(mem.push(&admin_ctx, &op));
+        }
+        for (id, room) in [(stranger, other_room), (neighbour, t.household)] {
+            stored(mem.push(
+                &admin_ctx,
+                &set(
+                    t.device,
+                    EntityKind::Resident,
+                    id,
+                    json!({ "household_id": room, "name": "刘洋",
+                            "id_number": "11010519491231002X", "phone": null,
+                            "key_groups": [], "last_visit_ms": null, "archived": false }),
+                ),
+            ));
+        }
+        let head = PushContext {
+            device: t.device,
+            user: Uuid::now_v7(),
+            view: ScopeView::new(Role::BuildingHead, vec![t.building], vec![vec![t.grid_a]]),
+            now_ms: NOW,
+        };
+        let stay = |resident: Id| {
+            set(
+                t.device,
+                EntityKind::Registration,
+                Uuid::now_v7(),
+                json!({ "resident_id": resident, "household_id": t.household,
+                        "check_in": "2026-11-20", "expected_end": null, "check_out": null }),
+            )
+        };
+        let Decision::Rejected(r) = mem.push(&head, &stay(stranger)) else {
+            panic!("a resident of another building was checked in")
+        };
+        assert_eq!(r.code, RejectCode::Forbidden);
+        assert!(r.message.contains("own building"), "{}", r.message);
+        let check = check_tenant(&mut mem, &head.view, &{
+            let mut s = RecordState::new(EntityKind::Registration, Uuid::now_v7());
+            s.fields = json!({ "resident_id": neighbour, "household_id": t.household,
+                               "check_in": "2026-11-20", "expected_end": null,
+                               "check_out": null })
+            .as_object()
+            .unwrap()
+            .clone();
+            s
+        });
+        assert_eq!(check, Ok(Ok(())), "a resident of its own building");
     }
 }

@@ -374,6 +374,88 @@ pub async fn rejected_operations_are_not_stored<S: Storage>(s: &S) {
     );
 }
 
+/// An operation id is unique per device: the same id pushed by another device (with its own
+/// stamp) is refused, never answered as a duplicate with the first device's sequence number,
+/// and the first device's stored change is untouched.
+pub async fn an_operation_id_stored_for_another_device_is_refused<S: Storage>(s: &S) {
+    let mut phone = Phone::offline();
+    let mut other = Phone::offline();
+    let town = town(&mut phone, 1);
+    s.push(phone.ctx(), town.ops.clone()).await.unwrap();
+    let household = town.households[0].id;
+    let mine = phone.set(EntityKind::Household, household, json!({ "unit": "1-401" }));
+    let seq = accepted(&s.push(phone.ctx(), vec![mine.clone()]).await.unwrap()[0]);
+    let mut theirs = other.set(EntityKind::Household, household, json!({ "unit": "1-402" }));
+    theirs.id = mine.id;
+    let answer = s.push(other.ctx(), vec![theirs]).await.unwrap();
+    let (code, message) = rejected(&answer[0]);
+    assert_eq!(code, RejectCode::Malformed);
+    assert!(message.contains("another device"), "{message}");
+    assert!(!message.contains(&seq.to_string()), "{message}");
+    assert_eq!(
+        s.record(household).await.unwrap().unwrap().fields["unit"],
+        "1-401"
+    );
+    // Its own device still gets the duplicate answer.
+    let again = s.push(phone.ctx(), vec![mine]).await.unwrap();
+    assert_eq!(again[0].outcome, PushOutcome::Duplicate { seq });
+}
+
+/// A case step is bound to the device that sends it: one recorded by another device, or in
+/// another user's name, is refused and never reaches the case's history; the pushing user's
+/// own step is stored.
+pub async fn a_case_step_in_another_users_or_devices_name_is_refused<S: Storage>(s: &S) {
+    let mut phone = Phone::offline();
+    let town = town(&mut phone, 1);
+    s.push(phone.ctx(), town.ops.clone()).await.unwrap();
+    let case = town.hazard.id;
+    let mut ctx = phone.ctx();
+    ctx.user = Uuid::now_v7();
+    let dispatcher = Uuid::now_v7();
+    let mut as_dispatcher = phone.event(
+        case,
+        CaseAction::Note {
+            text: "已派".into(),
+        },
+    );
+    let mut other_device = phone.event(case, CaseAction::Note { text: "到".into() });
+    let mut own = phone.event(
+        case,
+        CaseAction::Note {
+            text: "看过".into(),
+        },
+    );
+    for (op, actor) in [
+        (&mut as_dispatcher, Some(dispatcher)),
+        (&mut other_device, Some(ctx.user)),
+        (&mut own, Some(ctx.user)),
+    ] {
+        if let gridwork_domain::op::OpBody::CaseEvent { event } = &mut op.body {
+            event.actor = actor;
+        }
+    }
+    if let gridwork_domain::op::OpBody::CaseEvent { event } = &mut other_device.body {
+        event.stamp.device = Uuid::now_v7();
+    }
+    let results = s
+        .push(ctx, vec![as_dispatcher, other_device, own.clone()])
+        .await
+        .unwrap();
+    let (code, message) = rejected(&results[0]);
+    assert_eq!(code, RejectCode::Forbidden);
+    assert!(message.contains("another user"), "{message}");
+    assert_eq!(rejected(&results[1]).0, RejectCode::WrongDevice);
+    accepted(&results[2]);
+    let events = s.case_events(vec![case]).await.unwrap();
+    let actors: Vec<_> = events.iter().filter_map(|e| e.actor).collect();
+    assert!(!actors.contains(&dispatcher), "{actors:?}");
+    assert!(events.iter().all(|e| e.stamp.device == phone.device));
+    let gridwork_domain::op::OpBody::CaseEvent { event } = &own.body else {
+        panic!()
+    };
+    assert!(events.iter().any(|e| e.id == event.id));
+}
+
 /// Every record and every operation on it carries the path of its grid.
 pub async fn operations_carry_the_scope_key_of_their_grid<S: Storage>(s: &S) {
     let mut phone = Phone::offline();
@@ -691,6 +773,8 @@ macro_rules! conformance_for {
                 a_retried_push_is_a_duplicate_with_the_same_seq,
                 a_stored_push_wakes_a_waiting_subscriber,
                 rejected_operations_are_not_stored,
+                an_operation_id_stored_for_another_device_is_refused,
+                a_case_step_in_another_users_or_devices_name_is_refused,
                 operations_carry_the_scope_key_of_their_grid,
                 snapshot_pages_cover_every_record_once_and_match_the_log,
                 case_events_are_a_union_by_event_id,

@@ -80,8 +80,13 @@ fn the_wire_shapes_are_the_documented_ones() {
                 },
             ],
             server_time_ms: 1_795_395_600_123,
+            records: vec![],
+            events: vec![],
+            evict: vec![Uuid::max()],
         },
     );
+    assert_eq!(answer["evict"], json!([Uuid::max()]));
+    assert!(answer.get("records").is_none(), "empty lists are left out");
     assert_eq!(
         answer["results"][0],
         json!({ "op_id": op.id, "outcome": "accepted", "seq": 42 })

@@ -5,6 +5,7 @@
 //! (before and after the change) where the user's scope reaches. A denial carries a reason for
 //! the person: it names the rule, never a value.
 
+use crate::ids::Id;
 use crate::model::CaseKind;
 use crate::op::EntityKind;
 use crate::scope::{Place, ScopeView, visible};
@@ -94,6 +95,23 @@ pub fn decide(view: &ScopeView, change: Change<'_>) -> Decision {
             }
         }
         Change::Event { case, action } => decide_event(view, case, action),
+    }
+}
+
+/// Whether the user of `view` may check in (or edit the stay of) a tenant whose own household
+/// is in `tenant_building` (`None`: the tenant, or their household, is not known). A building
+/// head registers only residents of its own building's households: a person from another
+/// building is that building's business. Other roles are held to their areas by [`decide`] on
+/// the stay itself.
+pub fn decide_tenant(view: &ScopeView, tenant_building: Option<Id>) -> Decision {
+    if view.role != Role::BuildingHead {
+        return Decision::Allow;
+    }
+    match tenant_building {
+        Some(b) if view.holds(b) => Decision::Allow,
+        _ => Decision::deny(
+            "a building head may register only residents of its own building's households",
+        ),
     }
 }
 
@@ -305,6 +323,19 @@ mod tests {
         assert!(!allowed(&v, moved), "moving it out of reach");
         assert!(allowed(&c.dispatcher(), moved), "a redraw is the centre's");
         assert!(!allowed(&v, write(&c.area(&c.path(c.grid_a)))));
+    }
+
+    #[test]
+    fn a_building_head_registers_only_residents_of_its_own_building() {
+        let c = City::new();
+        let v = c.building_head();
+        assert!(decide_tenant(&v, Some(c.building_a)).is_allowed());
+        let Decision::Deny(why) = decide_tenant(&v, Some(c.grid_b)) else {
+            panic!("a resident of another building")
+        };
+        assert!(why.contains("own building"), "{why}");
+        assert!(!decide_tenant(&v, None).is_allowed(), "an unknown tenant");
+        assert!(decide_tenant(&c.gridworker(), Some(c.grid_b)).is_allowed());
     }
 
     #[test]

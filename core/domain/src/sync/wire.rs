@@ -140,6 +140,19 @@ pub struct PushResult {
 pub struct PushResponse {
     pub results: Vec<PushResult>,
     pub server_time_ms: u64,
+    /// The server's state, as the device may see it, of every record an operation of this push
+    /// was refused on (but for `clock_ahead`, which the device stamps again and resends): the
+    /// device puts its copy back to it (and applies its changes still waiting on top). Absent
+    /// when nothing was refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<RecordState>,
+    /// Every event of the cases in `records`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<CaseEvent>,
+    /// Records an operation was refused on that the device may not see, or that the server
+    /// does not hold (a refused creation): the device purges its copies (never its outbox).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evict: Vec<Id>,
 }
 
 /// An operation as stored by the server, with its sequence number.

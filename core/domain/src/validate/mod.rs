@@ -7,6 +7,7 @@ pub mod address_code;
 pub mod phone;
 pub mod position;
 pub mod resident_id;
+pub mod schema;
 
 pub use address_code::{AddressCode, check_area_code, check_child_code, code_len};
 pub use phone::{Phone, PhoneKind};

@@ -277,5 +277,36 @@ final class FieldScenarioTests: XCTestCase {
         XCTAssertTrue(try head.openCases().contains { $0.id == hazard.id })
         XCTAssertEqual(try head.`case`(caseId: alarm.id).state, "on_scene")
         XCTAssertEqual(try gridworker.stateDigest(), try head.stateDigest())
+
+        // A step the building head's role may not take is refused on the phone, never queued.
+        XCTAssertThrowsError(try head.recordCaseEvent(caseId: hazard.id, action: .fix)) { error in
+            guard case let GridworkError.NotAllowed(reason) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("building head"), reason)
+        }
+        XCTAssertEqual(try head.pendingCount(), 0)
+
+        // Both record the same new unit offline; the server keeps the first to arrive, and the
+        // head's phone puts the record back and lists the refused change.
+        let kept = try gridworker.createHousehold(household: Household(
+            id: "", buildingId: building.id, unit: "2-302", kind: .rental, phone: nil, archived: false))
+        let lost = try head.createHousehold(household: Household(
+            id: "", buildingId: building.id, unit: "2-302", kind: .vacant, phone: nil, archived: false))
+        _ = try await gridworker.syncNow()
+        let refusedSync = try await head.syncNow()
+        XCTAssertEqual(refusedSync.rejected, 1)
+        XCTAssertEqual(refusedSync.reverted, 1)
+        XCTAssertThrowsError(try head.household(householdId: lost.id))
+        XCTAssertEqual(try head.household(householdId: kept.id).kind, .rental)
+        let change = try XCTUnwrap(try head.refusedChanges().first)
+        XCTAssertEqual(change.entityId, lost.id)
+        XCTAssertEqual(change.code, "invalid")
+        XCTAssertTrue(change.reason.hasPrefix("a value was refused"), change.reason)
+        XCTAssertThrowsError(try head.redoRefused(changeId: change.changeId))
+        XCTAssertEqual(try head.refusedChanges().count, 1)
+        try head.discardRefused(changeId: change.changeId)
+        XCTAssertTrue(try head.refusedChanges().isEmpty)
+        _ = try await gridworker.syncNow()
+        _ = try await head.syncNow()
+        XCTAssertEqual(try gridworker.stateDigest(), try head.stateDigest())
     }
 }
