@@ -263,8 +263,9 @@ enum Admin {
     EnrollmentCode {
         #[command(flatten)]
         store: Store,
+        /// The user: their id, or their name when no one else has it.
         #[arg(long)]
-        user: Id,
+        user: String,
     },
     /// Revoke a device: its next request is refused.
     RevokeDevice {
@@ -544,6 +545,7 @@ async fn run_admin<S: Storage>(
             println!("scope of {user} replaced");
         }
         Admin::EnrollmentCode { user, .. } => {
+            let user = user_named(storage, &user).await?;
             let code = storage
                 .create_enrollment_code(user, clock::now_ms())
                 .await?;
@@ -567,6 +569,20 @@ async fn run_admin<S: Storage>(
         }
     }
     Ok(())
+}
+
+/// The user `s` names: an id, or a name only one user has.
+async fn user_named<S: Storage>(storage: &S, s: &str) -> Result<Id, Box<dyn std::error::Error>> {
+    if let Ok(id) = s.trim().parse::<Id>() {
+        return Ok(id);
+    }
+    let users = storage.users().await?;
+    let named: Vec<_> = users.iter().filter(|u| u.name == s.trim()).collect();
+    match named.as_slice() {
+        [one] => Ok(one.id),
+        [] => Err(format!("--user: no user {s}").into()),
+        _ => Err(format!("--user: {} users are named {s}; give the id", named.len()).into()),
+    }
 }
 
 impl AreaCommand {
