@@ -197,6 +197,27 @@ fn the_readme_walkthrough_takes_an_empty_server_to_phones_working_a_day() {
         .find(|h| h["unit"] == "3-101")
         .unwrap();
     assert_eq!(room["kind"], "rental", "出租 typed in Chinese");
+
+    // A key-group visit takes the resident off the overdue list.
+    let overdue = gridwork(
+        "wang.db",
+        &["key-group", "overdue", "--area", "330105012001001"],
+    );
+    let first = overdue
+        .as_array()
+        .unwrap()
+        .first()
+        .expect("someone to visit");
+    let resident = first["due"]["resident_id"].as_str().unwrap().to_string();
+    gridwork("wang.db", &["key-group", "visit", "--resident", &resident]);
+    let overdue = gridwork(
+        "wang.db",
+        &["key-group", "overdue", "--area", "330105012001001"],
+    );
+    assert!(!overdue.to_string().contains(&resident), "{overdue}");
+    // The crew's own work: the alarm dispatched to its station, until it is resolved.
+    let mine = gridwork("chen.db", &["case", "list", "--mine"]);
+    assert!(mine.to_string().contains("闻到烟味"), "{mine}");
 }
 
 #[test]

@@ -216,17 +216,20 @@ pub fn write(dir: &Path, size: SampleSize, seed: u64) -> std::io::Result<Written
                     };
                     for _ in 0..people {
                         serial += 1;
-                        let groups = match rng.random_range(0..40) {
-                            0 => "独居老人",
-                            1 => "留守儿童",
+                        let number = id_number(serial);
+                        let born: u32 = number[6..10].parse().unwrap_or(1980);
+                        // Key groups as the ages allow: the elderly living alone born before
+                        // 1960, left-behind children after 2010, disability at any age.
+                        let groups = match rng.random_range(0..30) {
+                            0 if born < 1960 => "独居老人",
+                            1 if born > 2010 => "留守儿童",
                             2 => "残疾人",
                             _ => "",
                         };
                         let _ = writeln!(
                             residents,
-                            "{},{},{},{code},{unit},{groups}",
+                            "{},{number},{},{code},{unit},{groups}",
                             person(&mut rng),
-                            id_number(serial),
                             mobile(&mut rng)
                         );
                         n.residents += 1;
