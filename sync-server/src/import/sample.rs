@@ -35,9 +35,10 @@ impl SampleSize {
         households: 4,
     };
 
-    /// About `residents` residents (2.5 a household on average), in grids of 40 buildings.
+    /// At least about `residents` residents (2.25 a household on average: 1 to 4 people in
+    /// nine rooms of ten, the tenth vacant), in grids of 40 buildings of 40 households.
     pub fn city(residents: usize) -> SampleSize {
-        let households = residents.div_ceil(5) * 2;
+        let households = (residents * 4).div_ceil(9);
         let buildings = households.div_ceil(40);
         let grids = buildings.div_ceil(40);
         let communities = grids.div_ceil(8).clamp(1, 99);
