@@ -30,7 +30,7 @@ mod server_process;
 mod stats;
 
 /// The scenarios, in the order they run, as `--only` names them.
-const SCENARIOS: [&str; 10] = [
+const SCENARIOS: [&str; 11] = [
     "local_edit",
     "apply",
     "stale",
@@ -41,6 +41,7 @@ const SCENARIOS: [&str; 10] = [
     "growth",
     "hostile",
     "city",
+    "import",
 ];
 
 #[derive(Debug, Parser)]
@@ -58,7 +59,8 @@ enum Cmd {
         #[arg(long)]
         quick: bool,
         /// Run only these scenarios (repeatable): local_edit, apply, stale, bootstrap,
-        /// server_load, alarm, peer, growth, hostile, city. `apply` and `stale` are measured together.
+        /// server_load, alarm, peer, growth, hostile, city, import. `apply` and `stale` are
+        /// measured together.
         #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(SCENARIOS))]
         only: Vec<String>,
         /// Where to write the files (default: the workspace's docs/ for a full run, a folder
@@ -208,6 +210,10 @@ async fn all(quick: bool, only: Vec<String>, out: Option<PathBuf>, pg: Option<St
     if wanted("city") {
         step("city");
         results.push(scenarios::city::run(&cfg).await);
+    }
+    if wanted("import") {
+        step("import");
+        results.push(scenarios::import::run(&cfg).await);
     }
     drop(pg_server);
     let report = report::Report {

@@ -51,6 +51,7 @@ fn a_quick_run_writes_every_scenarios_figures() {
         "growth",
         "hostile",
         "city",
+        "import",
     ] {
         let s = by_name(name);
         assert!(s["not_measured"].is_null(), "{name}: {}", s["not_measured"]);

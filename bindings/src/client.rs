@@ -259,6 +259,25 @@ impl GridworkClient {
             .into())
     }
 
+    /// The building with this unified address code (统一地址编码), or `null` when this device
+    /// holds none: how a building typed or scanned from a door plate is found.
+    pub fn building_by_address_code(&self, address_code: String) -> Result<Option<Building>> {
+        Ok(self
+            .core
+            .building_by_address_code(&address_code)?
+            .map(Into::into))
+    }
+
+    /// The area with this code (`330105012001001`), or `null` when this device holds none.
+    pub fn area_by_code(&self, code: String) -> Result<Option<Area>> {
+        Ok(self.core.area_by_code(&code)?.map(Into::into))
+    }
+
+    /// Every micro fire station this device holds, by name.
+    pub fn stations(&self) -> Result<Vec<Station>> {
+        Ok(into_all(self.core.stations()?))
+    }
+
     /// The buildings of an area and the areas below it.
     pub fn buildings_in_area(&self, area_id: String) -> Result<Vec<Building>> {
         Ok(into_all(

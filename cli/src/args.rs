@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
-use gridwork_domain::model::{BuildingKind, CaseKind, HouseholdKind, KeyGroup, Severity};
+use gridwork_domain::model::{BuildingKind, CaseKind, HouseholdKind, KeyGroup, Severity, Term};
 use gridwork_domain::workflow::DefenceLevel;
 use uuid::Uuid;
 
@@ -85,6 +85,15 @@ pub enum Command {
     /// Cases: list open ones most urgent first, show a timeline, record a step.
     #[command(subcommand)]
     Case(CaseCmd),
+    /// Patrols (巡查): start one, check in at buildings, report findings, end it, review it.
+    #[command(subcommand)]
+    Patrol(PatrolCmd),
+    /// Key groups (重点人群): record a visit, list the residents whose visit is overdue.
+    #[command(subcommand)]
+    KeyGroup(KeyGroupCmd),
+    /// Micro fire stations (微型消防站) on this device.
+    #[command(subcommand)]
+    Station(StationCmd),
     /// Search names, addresses, phones and case titles.
     Search {
         query: String,
@@ -100,8 +109,9 @@ pub enum Command {
     Refused(RefusedCmd),
     /// The weekly brief (工作简报) of an area.
     Brief {
+        /// The area: its code or id.
         #[arg(long)]
-        area: Uuid,
+        area: AreaRef,
         /// The week's first day, a Monday (default: the previous Monday–Sunday, the week the
         /// Tuesday meeting reviews).
         #[arg(long)]
@@ -187,18 +197,20 @@ pub enum DeviceCmd {
 pub enum AreaCmd {
     /// Areas under a parent (the districts without one).
     List {
+        /// The parent: its code or id.
         #[arg(long)]
-        parent: Option<Uuid>,
+        parent: Option<AreaRef>,
     },
-    /// One area, with the response policy in force there.
-    Show { id: Uuid },
+    /// One area (by code or id), with the response policy in force there.
+    Show { id: AreaRef },
     /// A subdistrict's response policy (响应时限) for alarms and incidents: with no option, its
     /// history; with `--preset` and/or minutes, set a new one from now on (an admin's step: the
     /// server refuses anyone else's; events opened before keep theirs).
     Policy {
         /// The subdistrict.
+        /// The area: its code or id.
         #[arg(long)]
-        area: Uuid,
+        area: AreaRef,
         /// `1-3-10` (the city's) or `wulin` (1/5/30); the minutes below change it.
         #[arg(long)]
         preset: Option<String>,
@@ -227,12 +239,14 @@ pub enum AreaCmd {
 pub enum BuildingCmd {
     /// Buildings in an area of any level.
     List {
+        /// The area: its code or id.
         #[arg(long)]
-        area: Uuid,
+        area: AreaRef,
     },
     /// Change a building's kind or head.
     Edit {
-        id: Uuid,
+        /// The building: its unified address code or id.
+        id: BuildingRef,
         #[arg(long, value_parser = parse_building_kind)]
         kind: Option<BuildingKind>,
         #[arg(long)]
@@ -243,15 +257,17 @@ pub enum BuildingCmd {
 #[derive(Debug, Subcommand)]
 pub enum HouseholdCmd {
     List {
+        /// The building: its unified address code (统一地址编码) or id.
         #[arg(long)]
-        building: Uuid,
+        building: BuildingRef,
         /// Include households that moved out.
         #[arg(long)]
         archived: bool,
     },
     Add {
+        /// The building: its unified address code (统一地址编码) or id.
         #[arg(long)]
-        building: Uuid,
+        building: BuildingRef,
         #[arg(long)]
         unit: String,
         #[arg(long, value_parser = parse_household_kind)]
@@ -276,16 +292,20 @@ pub enum HouseholdCmd {
 pub enum ResidentCmd {
     /// The residents of a household, ID numbers masked.
     List {
+        /// The household: its building's address code and unit (`3301050120010010001/2-301`),
+        /// or its id.
         #[arg(long)]
-        household: Uuid,
+        household: HouseholdRef,
     },
     /// One resident, with the whole ID number for the roles that may see it.
     Show {
         id: Uuid,
     },
     Add {
+        /// The household: its building's address code and unit (`3301050120010010001/2-301`),
+        /// or its id.
         #[arg(long)]
-        household: Uuid,
+        household: HouseholdRef,
         #[arg(long)]
         name: String,
         #[arg(long)]
@@ -313,8 +333,10 @@ pub enum TenantCmd {
     CheckIn {
         #[arg(long)]
         resident: Uuid,
+        /// The household: its building's address code and unit (`3301050120010010001/2-301`),
+        /// or its id.
         #[arg(long)]
-        household: Uuid,
+        household: HouseholdRef,
         /// Default: today.
         #[arg(long)]
         from: Option<NaiveDate>,
@@ -334,26 +356,108 @@ pub enum TenantCmd {
     },
     /// Registration per person (人房匹配) and per room of an area, its grids and buildings.
     Rate {
+        /// The area: its code or id.
         #[arg(long)]
-        area: Uuid,
+        area: AreaRef,
     },
     /// Occupied rental rooms of an area where someone is still to register.
     Rooms {
+        /// The area: its code or id.
         #[arg(long)]
-        area: Uuid,
+        area: AreaRef,
     },
     /// People of an area living in rental rooms without a registration (ID numbers masked).
     Unregistered {
+        /// The area: its code or id.
         #[arg(long)]
-        area: Uuid,
+        area: AreaRef,
     },
+    /// Stays of an area expected to end within some days (到期提醒).
+    Expiring {
+        /// The area: its code or id.
+        #[arg(long)]
+        area: AreaRef,
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
+    /// Stays of an area past their expected end and not checked out.
+    Overdue {
+        /// The area: its code or id.
+        #[arg(long)]
+        area: AreaRef,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PatrolCmd {
+    /// Start a patrol of an area (your grid) now; prints its id.
+    Start {
+        /// The area: its code or id.
+        #[arg(long)]
+        area: AreaRef,
+    },
+    /// Check in at a building on the patrol.
+    Visit {
+        patrol: Uuid,
+        /// The building: its unified address code or id.
+        #[arg(long)]
+        building: BuildingRef,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat")]
+        lon: Option<f64>,
+    },
+    /// Report what was found at a building on the patrol: a hazard (隐患) or a finding.
+    Finding {
+        patrol: Uuid,
+        /// The building: its unified address code or id.
+        #[arg(long)]
+        building: BuildingRef,
+        #[arg(long)]
+        title: String,
+        /// hazard (隐患) or patrol_finding (巡查发现).
+        #[arg(long, value_parser = parse_case_kind, default_value = "patrol_finding")]
+        kind: CaseKind,
+        #[arg(long, default_value = "fire")]
+        category: String,
+        #[arg(long, value_parser = parse_severity, default_value = "medium")]
+        severity: Severity,
+    },
+    /// End the patrol now.
+    End { patrol: Uuid },
+    /// A patrol with its visits and findings.
+    Show { patrol: Uuid },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyGroupCmd {
+    /// Record a visit to a key-group resident now.
+    Visit {
+        #[arg(long)]
+        resident: Uuid,
+    },
+    /// Key-group residents of an area whose visit is overdue, the latest first.
+    Overdue {
+        /// The area: its code or id.
+        #[arg(long)]
+        area: AreaRef,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StationCmd {
+    /// Every micro fire station this device holds.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum HazardCmd {
     Report {
+        /// The building: its unified address code (统一地址编码) or id.
         #[arg(long)]
-        building: Uuid,
+        building: BuildingRef,
         #[arg(long)]
         title: String,
         #[arg(long, default_value = "fire")]
@@ -367,8 +471,9 @@ pub enum HazardCmd {
 pub enum DisputeCmd {
     Log {
         /// The grid (or micro-grid) the dispute is in.
+        /// The area: its code or id.
         #[arg(long)]
-        area: Uuid,
+        area: AreaRef,
         #[arg(long)]
         title: String,
         #[arg(long, default_value = "neighbours")]
@@ -383,8 +488,9 @@ pub enum DisputeCmd {
 pub enum AlarmCmd {
     /// Raise a fire alarm at a building; it is dispatched to the building's micro fire station.
     Raise {
+        /// The building: its unified address code (统一地址编码) or id.
         #[arg(long)]
-        building: Uuid,
+        building: BuildingRef,
         #[arg(long)]
         title: String,
     },
@@ -415,9 +521,10 @@ pub enum HotlineCmd {
     Open {
         /// The grid the request is about (default: the building's grid).
         #[arg(long, required_unless_present = "building")]
-        area: Option<Uuid>,
+        area: Option<AreaRef>,
+        /// The building: its unified address code (统一地址编码) or id.
         #[arg(long)]
-        building: Option<Uuid>,
+        building: Option<BuildingRef>,
         #[arg(long)]
         title: String,
         #[arg(long, default_value = "request")]
@@ -439,9 +546,10 @@ pub enum IncidentCmd {
     Raise {
         /// The grid it happens in (default: the building's grid).
         #[arg(long, required_unless_present = "building")]
-        area: Option<Uuid>,
+        area: Option<AreaRef>,
+        /// The building: its unified address code (统一地址编码) or id.
         #[arg(long)]
-        building: Option<Uuid>,
+        building: Option<BuildingRef>,
         #[arg(long)]
         title: String,
         /// e.g. `police_110`, `grid_event`, `dispute_at_scene`.
@@ -458,12 +566,15 @@ pub enum IncidentCmd {
 pub enum CaseCmd {
     /// Open cases, most urgent first (red, yellow, green).
     List {
-        /// Only cases in this area.
+        /// Only cases in this area (code or id).
         #[arg(long)]
-        area: Option<Uuid>,
+        area: Option<AreaRef>,
         /// Only the cases of this kind.
         #[arg(long, value_parser = parse_case_kind)]
         kind: Option<CaseKind>,
+        /// Only the cases waiting on you (assigned to you, dispatched to your station).
+        #[arg(long, conflicts_with = "area")]
+        mine: bool,
     },
     /// A case and its timeline.
     Show { id: Uuid },
@@ -522,44 +633,79 @@ pub enum ConflictCmd {
     },
 }
 
-fn parse_with<T>(s: &str, parse: fn(&str) -> Option<T>, all: &[&str]) -> Result<T, String> {
-    parse(s).ok_or_else(|| format!("unknown value; expected one of: {}", all.join(", ")))
+/// A building named on the command line: by its unified address code (统一地址编码, the
+/// 19 digits offices use) or by its id. Resolved against the device's store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildingRef(pub String);
+
+impl std::str::FromStr for BuildingRef {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("give an address code or an id".into());
+        }
+        Ok(BuildingRef(s.to_string()))
+    }
+}
+
+/// A household named on the command line: by its building's address code and its unit
+/// (`3301050120010010001/2-301`), or by its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HouseholdRef(pub String);
+
+impl std::str::FromStr for HouseholdRef {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("give ADDRESS-CODE/UNIT or an id".into());
+        }
+        Ok(HouseholdRef(s.to_string()))
+    }
+}
+
+/// An area named on the command line: by its code (`330105012001001`) or by its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AreaRef(pub String);
+
+impl std::str::FromStr for AreaRef {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("give an area code or an id".into());
+        }
+        Ok(AreaRef(s.to_string()))
+    }
+}
+
+fn parse_term<T: Term>(s: &str) -> Result<T, String> {
+    T::from_term(s).ok_or_else(|| format!("unknown value; expected one of: {}", T::choices()))
 }
 
 fn parse_household_kind(s: &str) -> Result<HouseholdKind, String> {
-    parse_with(
-        s,
-        HouseholdKind::parse,
-        &HouseholdKind::ALL.map(HouseholdKind::as_str),
-    )
+    parse_term(s)
 }
 fn parse_building_kind(s: &str) -> Result<BuildingKind, String> {
-    parse_with(
-        s,
-        BuildingKind::parse,
-        &BuildingKind::ALL.map(BuildingKind::as_str),
-    )
+    parse_term(s)
 }
 fn parse_key_group(s: &str) -> Result<KeyGroup, String> {
-    parse_with(s, KeyGroup::parse, &KeyGroup::ALL.map(KeyGroup::as_str))
+    parse_term(s)
 }
 fn parse_severity(s: &str) -> Result<Severity, String> {
-    parse_with(s, Severity::parse, &Severity::ALL.map(Severity::as_str))
+    parse_term(s)
 }
 fn parse_case_kind(s: &str) -> Result<CaseKind, String> {
-    parse_with(s, CaseKind::parse, &CaseKind::ALL.map(CaseKind::as_str))
+    parse_term(s)
 }
 fn parse_yes_no(s: &str) -> Result<bool, String> {
-    match s {
-        "yes" | "y" | "true" => Ok(true),
-        "no" | "n" | "false" => Ok(false),
-        _ => Err("expected yes or no".into()),
+    match s.trim() {
+        "yes" | "y" | "true" | "是" | "满意" => Ok(true),
+        "no" | "n" | "false" | "否" | "不满意" => Ok(false),
+        _ => Err("expected yes (满意) or no (不满意)".into()),
     }
 }
 fn parse_level(s: &str) -> Result<DefenceLevel, String> {
-    parse_with(
-        s,
-        DefenceLevel::parse,
-        &DefenceLevel::ALL.map(DefenceLevel::as_str),
-    )
+    parse_term(s)
 }

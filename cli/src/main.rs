@@ -10,6 +10,17 @@
 //! gridwork case list --json
 //! ```
 
+/// `println!` that ends the process quietly when standard output is a closed pipe
+/// (`gridwork --json building list | head`) instead of panicking.
+macro_rules! outln {
+    () => {
+        $crate::output::write_line("")
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_line(&format!($($arg)*))
+    };
+}
+
 mod args;
 mod commands;
 mod demo;

@@ -1,7 +1,22 @@
 //! Printing results: aligned tables for people, JSON (`--json`) for scripts. Tables pad by
 //! display width so Chinese text lines up.
 
+use std::io::Write;
+
 use serde::Serialize;
+
+/// Writes a line to standard output. When the reader has gone (a closed pipe), the process
+/// ends at once, quietly and successfully: what it was printing is no longer wanted.
+pub fn write_line(line: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
 
 /// Terminal columns a string takes (CJK characters take two).
 pub fn width(s: &str) -> usize {
@@ -31,7 +46,7 @@ pub fn list<T: Serialize>(
     row: impl Fn(&T) -> Vec<String>,
 ) {
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(items).unwrap_or_else(|_| "[]".into())
         );
@@ -54,26 +69,26 @@ pub fn list<T: Serialize>(
                 out.push_str(&" ".repeat(widths[i].saturating_sub(width(cell)) + 2));
             }
         }
-        println!("{}", out.trim_end());
+        outln!("{}", out.trim_end());
     };
     line(header.iter().map(|h| h.to_string()).collect());
     for r in rows {
         line(r);
     }
     if items.is_empty() {
-        println!("(none)");
+        outln!("(none)");
     }
 }
 
 /// Prints one result: JSON with `--json`, else the human line.
 pub fn one<T: Serialize>(json: bool, item: &T, human: impl FnOnce(&T) -> String) {
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(item).unwrap_or_else(|_| "{}".into())
         );
     } else {
-        println!("{}", human(item));
+        outln!("{}", human(item));
     }
 }
 

@@ -11,6 +11,8 @@ use gridwork_server::storage::{SqliteStorage, Storage};
 
 #[path = "cli/device_crash.rs"]
 mod device_crash;
+#[path = "cli/readme.rs"]
+mod readme;
 
 /// The sync server on a free loopback port, over a SQLite file in `dir`, served by `rt`.
 struct LocalServer {

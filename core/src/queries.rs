@@ -76,6 +76,44 @@ impl Gridwork {
         })
     }
 
+    /// The building with this unified address code (统一地址编码), if this device holds it.
+    /// The code is how offices and other systems name a building; the id is ours.
+    pub fn building_by_address_code(&self, code: &str) -> Result<Option<Building>> {
+        let code = code.trim().to_string();
+        self.read(|conn| {
+            let found: Vec<Building> = decode_rows(
+                conn,
+                "SELECT id, fields FROM records WHERE kind = 'building' AND tombstone IS NULL
+                 AND json_extract(fields, '$.address_code') = ?1",
+                &[code],
+            )?;
+            Ok(found.into_iter().next())
+        })
+    }
+
+    /// Every micro fire station this device holds, by name.
+    pub fn stations(&self) -> Result<Vec<gridwork_domain::model::Station>> {
+        self.read(|conn| {
+            let mut all = crate::store::area_records::stations(conn)?;
+            all.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(all)
+        })
+    }
+
+    /// The area with this code (`330105012001001`), if this device holds it.
+    pub fn area_by_code(&self, code: &str) -> Result<Option<Area>> {
+        let code = code.trim().to_string();
+        self.read(|conn| {
+            let found: Vec<Area> = decode_rows(
+                conn,
+                "SELECT id, fields FROM records WHERE kind = 'area' AND tombstone IS NULL
+                 AND json_extract(fields, '$.code') = ?1",
+                &[code],
+            )?;
+            Ok(found.into_iter().next())
+        })
+    }
+
     /// Every building in an area of any level (a grid, a community, a whole subdistrict),
     /// ordered by address code.
     pub fn buildings_in_area(&self, area_id: Id) -> Result<Vec<Building>> {

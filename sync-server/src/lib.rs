@@ -16,7 +16,12 @@
 //! - [`server`]: start the router on a listener (plain HTTP or TLS with rustls) with a
 //!   connection cap and timeouts, get its address, shut it down.
 //! - [`metrics`]: Prometheus metrics on an address of their own.
-//! - [`cli`]: the `gridwork-server` command line (`serve`, `admin …`).
+//! - [`cli`]: the `gridwork-server` command line (`serve`, `import`, `area …`, `admin …`).
+//! - [`operator`]: the server's own operator, whose changes (an import, a redrawn grid) go
+//!   through the same push planner as a phone's, and the [`operator::Directory`] it names
+//!   records by (area codes, address codes, station names, ID numbers).
+//! - [`import`]: a subdistrict's base data from CSV and XLSX files, every row checked by the
+//!   domain's rules, refused rows reported (`docs/import.md`).
 //!
 //! Starting a server in-process on a free port, with a fresh SQLite file:
 //!
@@ -44,7 +49,9 @@ pub mod cli;
 pub mod clock;
 pub mod http;
 pub mod intake;
+pub mod import;
 pub mod metrics;
+pub mod operator;
 pub mod rules;
 pub mod server;
 pub mod storage;

@@ -17,6 +17,7 @@ pub mod bootstrap;
 pub mod city;
 pub mod growth;
 pub mod hostile;
+pub mod import;
 pub mod local_edit;
 pub mod peer;
 pub mod server_load;

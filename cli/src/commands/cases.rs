@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use super::{CliError, CliResult, end_of_day_ms, local_time};
 use crate::args::{
-    AlarmCmd, CaseCmd, ConflictCmd, DisputeCmd, HazardCmd, HotlineCmd, IncidentCmd, RefusedCmd,
+    AlarmCmd, AreaRef, BuildingRef, CaseCmd, ConflictCmd, DisputeCmd, HazardCmd, HotlineCmd,
+    IncidentCmd, RefusedCmd,
 };
 use crate::output;
 
@@ -46,15 +47,17 @@ fn position(lat: Option<f64>, lon: Option<f64>) -> CliResult<Option<Position>> {
 fn new_case(
     gw: &Gridwork,
     kind: CaseKind,
-    area: Option<Uuid>,
-    building: Option<Uuid>,
+    area: Option<AreaRef>,
+    building: Option<BuildingRef>,
     title: String,
     category: String,
     severity: Severity,
 ) -> CliResult<Case> {
-    let b: Option<Building> = building.map(|id| gw.get(id)).transpose()?;
+    let b: Option<Building> = building
+        .map(|b| -> CliResult<Building> { Ok(gw.get(b.id(gw)?)?) })
+        .transpose()?;
     let area_id = match (area, &b) {
-        (Some(area), _) => area,
+        (Some(area), _) => area.id(gw)?,
         (None, Some(b)) => b.grid_id,
         (None, None) => return Err(CliError::Usage("give --area or --building".into())),
     };
@@ -135,7 +138,7 @@ pub fn hazard(gw: &Gridwork, cmd: HazardCmd, json: bool) -> CliResult {
         category,
         severity,
     } = cmd;
-    let b: Building = gw.get(building)?;
+    let b: Building = gw.get(building.id(gw)?)?;
     let view = gw.open_case(Case {
         id: Uuid::nil(),
         kind: CaseKind::Hazard,
@@ -168,7 +171,7 @@ pub fn dispute(gw: &Gridwork, cmd: DisputeCmd, json: bool) -> CliResult {
         title,
         category,
         severity,
-        area_id: area,
+        area_id: area.id(gw)?,
         building_id: None,
         household_id: None,
         position: None,
@@ -184,7 +187,7 @@ pub fn dispute(gw: &Gridwork, cmd: DisputeCmd, json: bool) -> CliResult {
 pub fn alarm(gw: &Gridwork, cmd: AlarmCmd, json: bool) -> CliResult {
     match cmd {
         AlarmCmd::Raise { building, title } => {
-            let view = gw.raise_alarm(building, &title, "fire", None)?;
+            let view = gw.raise_alarm(building.id(gw)?, &title, "fire", None)?;
             output::one(json, &view, |v| {
                 format!(
                     "alarm raised and dispatched: {}\n{}",
@@ -319,9 +322,10 @@ fn action(name: &str, args: StepArgs) -> CliResult<CaseAction> {
 
 pub fn case(gw: &Gridwork, cmd: CaseCmd, json: bool) -> CliResult {
     match cmd {
-        CaseCmd::List { area, kind } => {
+        CaseCmd::List { area, kind, mine } => {
             let mut list = match area {
-                Some(a) => gw.open_cases_in_area(a)?,
+                Some(a) => gw.open_cases_in_area(a.id(gw)?)?,
+                None if mine => gw.my_open_cases()?,
                 None => gw.open_cases()?,
             };
             list.retain(|v| kind.is_none_or(|k| v.case.kind == k));

@@ -3,6 +3,7 @@
 
 mod cases;
 mod device;
+mod field;
 mod records;
 mod soak;
 
@@ -10,7 +11,9 @@ use std::path::Path;
 
 use gridwork_core::{Error as CoreError, Gridwork, OpenOptions, StoreKey, SyncError};
 
-use crate::args::{Cli, Command, DeviceCmd};
+use uuid::Uuid;
+
+use crate::args::{AreaRef, BuildingRef, Cli, Command, DeviceCmd, HouseholdRef};
 
 /// What went wrong, and the exit code it gives: 2 for input the user can correct, 1 otherwise.
 #[derive(Debug, thiserror::Error)]
@@ -88,10 +91,72 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Hotline(cmd) => cases::hotline(&gw, cmd, json),
         Command::Incident(cmd) => cases::incident(&gw, cmd, json),
         Command::Case(cmd) => cases::case(&gw, cmd, json),
+        Command::Patrol(cmd) => field::patrol(&gw, cmd, json),
+        Command::KeyGroup(cmd) => field::key_group(&gw, cmd, json),
+        Command::Station(cmd) => field::station(&gw, cmd, json),
         Command::Conflicts(cmd) => cases::conflicts(&gw, cmd, json),
         Command::Refused(cmd) => cases::refused(&gw, cmd, json),
-        Command::Brief { area, week_start } => cases::brief(&gw, area, week_start, json),
+        Command::Brief { area, week_start } => cases::brief(&gw, area.id(&gw)?, week_start, json),
         Command::Soak(args) => soak::soak(&gw, &args),
+    }
+}
+
+impl BuildingRef {
+    /// The building's id: the one given, or the building with that address code on this
+    /// device.
+    pub fn id(&self, gw: &Gridwork) -> CliResult<Uuid> {
+        if let Ok(id) = self.0.parse::<Uuid>() {
+            return Ok(id);
+        }
+        match gw.building_by_address_code(&self.0)? {
+            Some(b) => Ok(b.id),
+            None => Err(CliError::Usage(format!(
+                "--building: no building with the address code {} on this device (a code is 19 \
+                 digits; sync first, or check that it is in your scope)",
+                self.0
+            ))),
+        }
+    }
+}
+
+impl HouseholdRef {
+    /// The household's id: the one given, or the household of that unit of the building with
+    /// that address code on this device.
+    pub fn id(&self, gw: &Gridwork) -> CliResult<Uuid> {
+        if let Ok(id) = self.0.parse::<Uuid>() {
+            return Ok(id);
+        }
+        let usage = || {
+            CliError::Usage(format!(
+                "--household: no household {} on this device (give ADDRESS-CODE/UNIT, e.g. \
+                 3301050120010010001/2-301, or an id)",
+                self.0
+            ))
+        };
+        let (code, unit) = self.0.split_once('/').ok_or_else(usage)?;
+        let building = BuildingRef(code.to_string()).id(gw)?;
+        gw.households_of_building(building, true)?
+            .into_iter()
+            .find(|h| h.unit == unit.trim())
+            .map(|h| h.id)
+            .ok_or_else(usage)
+    }
+}
+
+impl AreaRef {
+    /// The area's id: the one given, or the area with that code on this device.
+    pub fn id(&self, gw: &Gridwork) -> CliResult<Uuid> {
+        if let Ok(id) = self.0.parse::<Uuid>() {
+            return Ok(id);
+        }
+        match gw.area_by_code(&self.0)? {
+            Some(a) => Ok(a.id),
+            None => Err(CliError::Usage(format!(
+                "--area: no area with the code {} on this device (sync first, or check that it \
+                 is in your scope)",
+                self.0
+            ))),
+        }
     }
 }
 

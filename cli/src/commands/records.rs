@@ -13,6 +13,7 @@ use crate::output;
 pub fn area(gw: &Gridwork, cmd: AreaCmd, json: bool) -> CliResult {
     match cmd {
         AreaCmd::List { parent } => {
+            let parent = parent.map(|p| p.id(gw)).transpose()?;
             let areas = gw.child_areas(parent)?;
             output::list(json, &areas, &["id", "level", "code", "name"], |a| {
                 vec![
@@ -24,6 +25,7 @@ pub fn area(gw: &Gridwork, cmd: AreaCmd, json: bool) -> CliResult {
             });
         }
         AreaCmd::Show { id } => {
+            let id = id.id(gw)?;
             let area: Area = gw.get(id)?;
             let in_force = gw.response_policy_in_force(id)?;
             output::one(
@@ -52,6 +54,7 @@ pub fn area(gw: &Gridwork, cmd: AreaCmd, json: bool) -> CliResult {
             report_back,
             fire_arrival,
         } => {
+            let area = area.id(gw)?;
             let minutes = [receive, respond, on_scene, report_back, fire_arrival];
             if preset.is_none() && name.is_none() && minutes.iter().all(Option::is_none) {
                 let history = gw.response_policies(area)?;
@@ -114,10 +117,39 @@ pub fn area(gw: &Gridwork, cmd: AreaCmd, json: bool) -> CliResult {
     Ok(())
 }
 
+/// Stays with their tenant and room.
+fn stay_list(json: bool, stays: &[gridwork_core::StayView]) {
+    output::list(
+        json,
+        stays,
+        &[
+            "registration",
+            "name",
+            "address",
+            "unit",
+            "check-in",
+            "expected end",
+        ],
+        |s| {
+            vec![
+                s.registration.id.to_string(),
+                s.resident_name.clone(),
+                s.address.clone(),
+                s.unit.clone(),
+                s.registration.check_in.to_string(),
+                s.registration
+                    .expected_end
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+            ]
+        },
+    );
+}
+
 pub fn building(gw: &Gridwork, cmd: BuildingCmd, json: bool) -> CliResult {
     match cmd {
         BuildingCmd::List { area } => {
-            let list = gw.buildings_in_area(area)?;
+            let list = gw.buildings_in_area(area.id(gw)?)?;
             output::list(
                 json,
                 &list,
@@ -133,6 +165,7 @@ pub fn building(gw: &Gridwork, cmd: BuildingCmd, json: bool) -> CliResult {
             );
         }
         BuildingCmd::Edit { id, kind, head } => {
+            let id = id.id(gw)?;
             let b = gw.update::<gridwork_domain::model::Building>(id, |b| {
                 if let Some(k) = kind {
                     b.kind = k;
@@ -150,7 +183,7 @@ pub fn building(gw: &Gridwork, cmd: BuildingCmd, json: bool) -> CliResult {
 pub fn household(gw: &Gridwork, cmd: HouseholdCmd, json: bool) -> CliResult {
     match cmd {
         HouseholdCmd::List { building, archived } => {
-            let list = gw.households_of_building(building, archived)?;
+            let list = gw.households_of_building(building.id(gw)?, archived)?;
             output::list(
                 json,
                 &list,
@@ -178,7 +211,7 @@ pub fn household(gw: &Gridwork, cmd: HouseholdCmd, json: bool) -> CliResult {
         } => {
             let h = gw.create(Household {
                 id: Uuid::nil(),
-                building_id: building,
+                building_id: building.id(gw)?,
                 unit,
                 kind,
                 phone,
@@ -220,7 +253,7 @@ pub fn household(gw: &Gridwork, cmd: HouseholdCmd, json: bool) -> CliResult {
 pub fn resident(gw: &Gridwork, cmd: ResidentCmd, json: bool) -> CliResult {
     match cmd {
         ResidentCmd::List { household } => {
-            let list = gw.residents_of_household(household)?;
+            let list = gw.residents_of_household(household.id(gw)?)?;
             output::list(
                 json,
                 &list,
@@ -268,7 +301,7 @@ pub fn resident(gw: &Gridwork, cmd: ResidentCmd, json: bool) -> CliResult {
         } => {
             let r = gw.create(Resident {
                 id: Uuid::nil(),
-                household_id: household,
+                household_id: household.id(gw)?,
                 name,
                 id_number,
                 phone,
@@ -312,7 +345,7 @@ pub fn tenant(gw: &Gridwork, cmd: TenantCmd, json: bool) -> CliResult {
         } => {
             let reg = gw.check_in(
                 resident,
-                household,
+                household.id(gw)?,
                 from.unwrap_or_else(|| today(gw)),
                 until,
             )?;
@@ -330,7 +363,7 @@ pub fn tenant(gw: &Gridwork, cmd: TenantCmd, json: bool) -> CliResult {
             });
         }
         TenantCmd::Rate { area } => {
-            let report = gw.registration_rate(area)?;
+            let report = gw.registration_rate(area.id(gw)?)?;
             output::one(json, &report, |r| {
                 let line = |name: &str, rate: &gridwork_domain::workflow::RegistrationRate| {
                     format!(
@@ -352,7 +385,7 @@ pub fn tenant(gw: &Gridwork, cmd: TenantCmd, json: bool) -> CliResult {
             });
         }
         TenantCmd::Rooms { area } => {
-            let rooms = gw.unregistered_rooms(area)?;
+            let rooms = gw.unregistered_rooms(area.id(gw)?)?;
             output::list(
                 json,
                 &rooms,
@@ -375,7 +408,7 @@ pub fn tenant(gw: &Gridwork, cmd: TenantCmd, json: bool) -> CliResult {
             );
         }
         TenantCmd::Unregistered { area } => {
-            let people = gw.unregistered_tenants(area)?;
+            let people = gw.unregistered_tenants(area.id(gw)?)?;
             output::list(
                 json,
                 &people,
@@ -392,6 +425,14 @@ pub fn tenant(gw: &Gridwork, cmd: TenantCmd, json: bool) -> CliResult {
                     ]
                 },
             );
+        }
+        TenantCmd::Expiring { area, days } => {
+            let stays = gw.expiring_stays(area.id(gw)?, today(gw), days)?;
+            stay_list(json, &stays);
+        }
+        TenantCmd::Overdue { area } => {
+            let stays = gw.overdue_stays(area.id(gw)?, today(gw))?;
+            stay_list(json, &stays);
         }
         TenantCmd::List { resident } => {
             let list = gw.registrations_of_resident(resident)?;

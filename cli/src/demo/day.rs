@@ -135,7 +135,7 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         gridwork_server::serve_with_clock(listener, storage.clone(), Arc::new(move || wall.now()))
             .await?;
     let url = server.url();
-    println!(
+    outln!(
         "  ✓ sync server listening on {url} (SQLite in {})",
         dir.join("server.db").display()
     );

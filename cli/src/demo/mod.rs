@@ -85,7 +85,7 @@ impl Stage {
     }
     pub fn done(self, line: String) {
         self.bar.finish_and_clear();
-        println!("  ✓ {line}");
+        outln!("  ✓ {line}");
     }
 }
 
@@ -103,7 +103,7 @@ pub fn run(args: &DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
             temp.path().to_path_buf()
         }
     };
-    println!(
+    outln!(
         "gridwork demo · seed {} · data in {}\n",
         args.seed,
         dir.display()
@@ -114,6 +114,6 @@ pub fn run(args: &DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let outcome = rt.block_on(day::play(&dir, args.seed))?;
     report::print(&outcome);
-    println!("\nfinished in {:.1} s", started.elapsed().as_secs_f64());
+    outln!("\nfinished in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }

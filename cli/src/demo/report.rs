@@ -5,9 +5,9 @@ use super::day::Outcome;
 use crate::commands::local_time;
 
 pub fn print(o: &Outcome) {
-    println!("\n== Convergence: every phone holds exactly its scope, all of it");
+    outln!("\n== Convergence: every phone holds exactly its scope, all of it");
     for p in &o.phones {
-        println!(
+        outln!(
             "  {:<12} {:<14} digest {}  unsynced {}  {}",
             p.name,
             p.role.as_str(),
@@ -24,7 +24,7 @@ pub fn print(o: &Outcome) {
         .phones
         .iter()
         .all(|p| p.digest == p.reference && p.pending == 0);
-    println!(
+    outln!(
         "  {}",
         if converged {
             "converged ✓"
@@ -32,48 +32,55 @@ pub fn print(o: &Outcome) {
             "NOT converged ✗"
         }
     );
-    println!(
+    outln!(
         "  ({} changes were made offline and queued until the phones came back online)",
         o.offline_queued
     );
 
-    println!("\n== The conflict");
+    outln!("\n== The conflict");
     match &o.conflict {
         Some(c) => {
-            println!(
+            outln!(
                 "  {} · field `{}` edited on two phones offline",
-                c.address, c.field
+                c.address,
+                c.field
             );
-            println!(
+            outln!(
                 "  {} wrote {} · {} wrote {} later → {}'s value won everywhere",
-                c.lost_by, c.lost_value, c.won_by, c.won_value, c.won_by
+                c.lost_by,
+                c.lost_value,
+                c.won_by,
+                c.won_value,
+                c.won_by
             );
-            println!(
+            outln!(
                 "  {}'s value was not dropped: it waited in her conflict list; she confirmed it by phone and re-applied it",
                 c.lost_by
             );
-            println!("  final value on every phone: {}", c.final_value);
+            outln!("  final value on every phone: {}", c.final_value);
         }
-        None => println!("  (none detected)"),
+        None => outln!("  (none detected)"),
     }
 
-    println!("\n== The field rules at work");
-    println!("  response policy: {}", o.policy);
+    outln!("\n== The field rules at work");
+    outln!("  response policy: {}", o.policy);
     for line in &o.refusals {
-        println!("  {line}");
+        outln!("  {line}");
     }
 
-    println!("\n== The fire alarm");
+    outln!("\n== The fire alarm");
     let a = &o.alarm;
-    println!(
+    outln!(
         "  {} at {} → dispatched to {}",
-        a.title, a.address, a.station
+        a.title,
+        a.address,
+        a.station
     );
-    println!(
+    outln!(
         "  reached the crew's phone through the live long poll in {} ms",
         a.live_delivery_ms
     );
-    println!(
+    outln!(
         "  the crew acknowledged, set off and arrived on its own phone: on scene after {:.1} min, {} the {}-minute target {}",
         a.arrival_minutes,
         if a.within_target { "within" } else { "beyond" },
@@ -85,13 +92,13 @@ pub fn print(o: &Outcome) {
         .iter()
         .map(|(step, who)| format!("{step} by {who}"))
         .collect();
-    println!("  timeline: {}", steps.join(" · "));
+    outln!("  timeline: {}", steps.join(" · "));
 
-    println!(
+    outln!(
         "\n== Open cases on Friday at 18:00, most urgent first (live alarms first; 红 overdue · 黄 close · 绿 on track)"
     );
     for v in &o.open_cases {
-        println!(
+        outln!(
             "  [{}] {:<14} {:<20} {}{}",
             v.colour.map_or("—", |c| c.label_zh()),
             v.case.kind.as_str(),
@@ -104,8 +111,8 @@ pub fn print(o: &Outcome) {
         );
     }
 
-    println!("\n== The weekly brief, made on Tuesday for the meeting's review of Monday–Sunday\n");
+    outln!("\n== The weekly brief, made on Tuesday for the meeting's review of Monday–Sunday\n");
     for line in o.brief_markdown.lines() {
-        println!("  {line}");
+        outln!("  {line}");
     }
 }

@@ -1,6 +1,8 @@
 //! The `gridwork-server` command line (the binary's `main` is [`main`]): `serve` runs the sync
-//! server; `admin ...` manages users, enrollment codes and devices in the same database (safe
-//! while servers run: SQLite serialises the writes, PostgreSQL is made for it). Every command
+//! server; `import` loads a subdistrict's base data ([`crate::import`]); `area ...` draws its
+//! areas and grids ([`areas`]); `admin ...` manages users, enrollment codes and devices in the
+//! same database (safe while servers run: SQLite serialises the writes, PostgreSQL is made for
+//! it). Every command
 //! takes exactly one of `--db PATH` (SQLite, one server process) and `--database URL`
 //! (PostgreSQL, several processes).
 //!
@@ -20,6 +22,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use gridwork_domain::ids::Id;
+use gridwork_domain::model::{AreaLevel, Term};
 use gridwork_domain::sync::Role;
 use ipnet::IpNet;
 
@@ -29,6 +32,7 @@ use crate::storage::{PgStorage, SqliteStorage, Storage};
 use crate::{ServerOptions, clock, server};
 
 mod audit_cli;
+pub mod areas;
 pub mod config_file;
 pub mod logs;
 
@@ -124,6 +128,41 @@ enum Command {
         #[arg(long, value_enum, default_value_t = logs::LogFormat::Text, env = "GRIDWORK_LOG_FORMAT")]
         log_format: logs::LogFormat,
     },
+    /// Import a subdistrict's base data from CSV or XLSX files (docs/import.md).
+    ///
+    /// Give files or folders; each file (or each sheet of a workbook) is named for its kind:
+    /// 区域 areas, 消防站 stations, 楼栋 buildings, 房屋 households, 居民 residents, 用户 users.
+    /// Every row is checked; refused rows are listed (file, row, column, reason) and the rest
+    /// is written. Importing a corrected file again changes only what changed. Exits 1 when a
+    /// row was refused.
+    #[command(verbatim_doc_comment)]
+    Import {
+        #[command(flatten)]
+        store: Store,
+        /// The files, or folders of files, to import.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+        /// Check every row and say what would change, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also write the refused rows to this CSV file (文件,行,字段,原因).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
+    /// Write a made-up subdistrict's files in the import templates (the README's sample is
+    /// `sample samples/xiangfu`; `--residents 250000` makes the benchmark's).
+    Sample {
+        /// The folder to write the files in.
+        dir: PathBuf,
+        /// About how many residents (default: the README's small sample).
+        #[arg(long)]
+        residents: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Areas and grids: list, create, rename, retire, move buildings between grids.
+    #[command(subcommand)]
+    Area(AreaCommand),
     /// Manage users and devices.
     #[command(subcommand)]
     Admin(Admin),
@@ -134,6 +173,69 @@ enum Command {
 }
 
 #[derive(Debug, Subcommand)]
+enum AreaCommand {
+    /// The areas as a tree, with the buildings, households and residents each holds.
+    List {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an area under another (a new grid when grids are redrawn).
+    Create {
+        #[command(flatten)]
+        store: Store,
+        /// Its code (a grid: its community's 12 digits and 3 more).
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// 区 district, 街道 subdistrict, 网层 grid_layer, 社区 community, 网格 grid, 微网格 micro_grid.
+        #[arg(long, value_parser = parse_term::<AreaLevel>)]
+        level: AreaLevel,
+        /// The code of the area above (none for a district).
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// Rename an area.
+    Rename {
+        #[command(flatten)]
+        store: Store,
+        /// The area's code.
+        #[arg(long)]
+        area: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Retire an area nothing is in any more (no areas, buildings, stations or users' scopes).
+    Retire {
+        #[command(flatten)]
+        store: Store,
+        /// The area's code.
+        #[arg(long)]
+        area: String,
+    },
+    /// Move buildings into another grid; their households, residents and cases follow, and so
+    /// does every phone (the old grid's phones drop them, the new grid's receive them).
+    MoveBuildings {
+        #[command(flatten)]
+        store: Store,
+        /// The grid's code.
+        #[arg(long)]
+        to: String,
+        /// A micro-grid of that grid.
+        #[arg(long)]
+        micro_grid: Option<String>,
+        /// A building's unified address code (or id); repeat, or separate by commas.
+        #[arg(long, value_delimiter = ',')]
+        building: Vec<String>,
+        /// Every building whose address code starts with these digits.
+        #[arg(long)]
+        prefix: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum Admin {
     /// Create a user; prints the new user id.
     CreateUser {
@@ -141,12 +243,14 @@ enum Admin {
         store: Store,
         #[arg(long)]
         name: String,
-        /// gridworker, building_head, fire_crew, dispatcher, mediator or admin.
+        /// 网格员 gridworker, 楼长 building_head, 消防队员 fire_crew, 调度员 dispatcher,
+        /// 调解员 mediator or 管理员 admin.
         #[arg(long, value_parser = parse_role)]
         role: Role,
-        /// Ids of the areas (buildings, stations) the user works in, comma separated.
+        /// What the user works in, comma separated: area codes (a building head: address
+        /// codes; a fire crew: station names), or ids. Each must be stored.
         #[arg(long, value_delimiter = ',')]
-        scope: Vec<Id>,
+        scope: Vec<String>,
     },
     /// Replace a user's scope (a grid redrawn, another building): their devices take the new
     /// scope on their next sync, purging what they may no longer hold.
@@ -155,16 +259,18 @@ enum Admin {
         store: Store,
         #[arg(long)]
         user: Id,
-        /// The new scope ids, comma separated (empty: nothing, except for an admin).
+        /// The new scope, comma separated, as for create-user (empty: nothing, except for an
+        /// admin).
         #[arg(long, value_delimiter = ',', num_args = 0..)]
-        scope: Vec<Id>,
+        scope: Vec<String>,
     },
     /// Make a one-time enrollment code for a user (valid 24 hours); prints it.
     EnrollmentCode {
         #[command(flatten)]
         store: Store,
+        /// The user: their id, or their name when no one else has it.
         #[arg(long)]
-        user: Id,
+        user: String,
     },
     /// Revoke a device: its next request is refused.
     RevokeDevice {
@@ -258,10 +364,11 @@ impl Admin {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| {
-        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-        format!("unknown role; use one of {}", names.join(", "))
-    })
+    Role::from_term(s).ok_or_else(|| format!("unknown role; use one of {}", Role::choices()))
+}
+
+fn parse_term<T: Term + Send + Sync + Clone>(s: &str) -> Result<T, String> {
+    T::from_term(s).ok_or_else(|| format!("unknown value; use one of {}", T::choices()))
 }
 
 fn parse_proxy(s: &str) -> Result<IpNet, String> {
@@ -390,6 +497,40 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             Opened::Sqlite(s) => audit_cli::run(&*s, audit).await,
             Opened::Postgres(s) => audit_cli::run(&*s, audit).await,
         },
+        Command::Import {
+            store,
+            paths,
+            dry_run,
+            report,
+        } => match store.open().await? {
+            Opened::Sqlite(s) => areas::run_import(&*s, &paths, dry_run, report).await,
+            Opened::Postgres(s) => areas::run_import(&*s, &paths, dry_run, report).await,
+        },
+        Command::Sample {
+            dir,
+            residents,
+            seed,
+        } => {
+            let size = residents.map_or(crate::import::sample::SampleSize::README, |n| {
+                crate::import::sample::SampleSize::city(n)
+            });
+            let n = crate::import::sample::write(&dir, size, seed)?;
+            println!(
+                "{}: {} areas, {} stations, {} buildings, {} households, {} residents, {} users",
+                dir.display(),
+                n.areas,
+                n.stations,
+                n.buildings,
+                n.households,
+                n.residents,
+                n.users
+            );
+            Ok(())
+        }
+        Command::Area(command) => match command.store().open().await? {
+            Opened::Sqlite(s) => run_area(&*s, command).await,
+            Opened::Postgres(s) => run_area(&*s, command).await,
+        },
     }
 }
 
@@ -425,16 +566,22 @@ async fn run_admin<S: Storage>(
         Admin::CreateUser {
             name, role, scope, ..
         } => {
+            let scope = areas::resolve_scope(storage, role, &scope).await?;
             let user = storage.create_user(name, role, scope).await?;
             println!("{}", user.id);
         }
         Admin::SetScope { user, scope, .. } => {
+            let Some(stored) = storage.user(user).await? else {
+                return Err(format!("no user {user}").into());
+            };
+            let scope = areas::resolve_scope(storage, stored.role, &scope).await?;
             if !storage.set_user_scope(user, scope).await? {
                 return Err(format!("no user {user}").into());
             }
             println!("scope of {user} replaced");
         }
         Admin::EnrollmentCode { user, .. } => {
+            let user = user_named(storage, &user).await?;
             let code = storage
                 .create_enrollment_code(user, clock::now_ms())
                 .await?;
@@ -461,6 +608,66 @@ async fn run_admin<S: Storage>(
         }
     }
     Ok(())
+}
+
+/// The user `s` names: an id, or a name only one user has.
+async fn user_named<S: Storage>(storage: &S, s: &str) -> Result<Id, Box<dyn std::error::Error>> {
+    if let Ok(id) = s.trim().parse::<Id>() {
+        return Ok(id);
+    }
+    let users = storage.users().await?;
+    let named: Vec<_> = users.iter().filter(|u| u.name == s.trim()).collect();
+    match named.as_slice() {
+        [one] => Ok(one.id),
+        [] => Err(format!("--user: no user {s}").into()),
+        _ => Err(format!("--user: {} users are named {s}; give the id", named.len()).into()),
+    }
+}
+
+impl AreaCommand {
+    fn store(&self) -> &Store {
+        match self {
+            AreaCommand::List { store, .. }
+            | AreaCommand::Create { store, .. }
+            | AreaCommand::Rename { store, .. }
+            | AreaCommand::Retire { store, .. }
+            | AreaCommand::MoveBuildings { store, .. } => store,
+        }
+    }
+}
+
+async fn run_area<S: Storage>(
+    storage: &S,
+    command: AreaCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    match command {
+        AreaCommand::List { json, .. } => areas::list(storage, json).await,
+        AreaCommand::Create {
+            code,
+            name,
+            level,
+            parent,
+            ..
+        } => areas::create(storage, &code, &name, level, parent.as_deref()).await,
+        AreaCommand::Rename { area, name, .. } => areas::rename(storage, &area, &name).await,
+        AreaCommand::Retire { area, .. } => areas::retire(storage, &area).await,
+        AreaCommand::MoveBuildings {
+            to,
+            micro_grid,
+            building,
+            prefix,
+            ..
+        } => {
+            areas::move_buildings(
+                storage,
+                &to,
+                micro_grid.as_deref(),
+                &building,
+                prefix.as_deref(),
+            )
+            .await
+        }
+    }
 }
 
 /// Ctrl-C, or SIGTERM (what systemd and container runtimes send), whichever comes first.

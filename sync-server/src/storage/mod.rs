@@ -290,6 +290,9 @@ pub trait Storage: intake::IntakeStorage + intake::AuditStorage + Send + Sync + 
     /// A user by id.
     fn user(&self, id: Id) -> impl Future<Output = Result<Option<User>, StorageError>> + Send;
 
+    /// Every user, in the order they were created (for the importer, which keys users by name).
+    fn users(&self) -> impl Future<Output = Result<Vec<User>, StorageError>> + Send;
+
     /// Replaces a user's scope (a grid redrawn, a building head taking another building). The
     /// user's devices see the change on their next pull: the answer's scope digest changes and
     /// they take a new snapshot. `Ok(false)` when there is no such user.

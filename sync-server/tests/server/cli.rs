@@ -74,7 +74,21 @@ async fn an_admin_sets_up_a_phone_on_postgresql() {
 /// The whole admin story over `store` (`--db PATH` or `--database URL`).
 async fn sets_up_a_phone(store: [&str; 2]) {
     let [flag, db] = store;
-    let grid = Uuid::now_v7().to_string();
+    // The area the user works in must exist: an admin creates it (or imports it).
+    let (ok, created, err) = admin(&[
+        "area",
+        "create",
+        flag,
+        db,
+        "--code",
+        "330106",
+        "--name",
+        "西湖区",
+        "--level",
+        "区",
+    ]);
+    assert!(ok, "{err}");
+    let grid = created.split('\t').next().unwrap().to_string();
 
     let (ok, user, err) = admin(&[
         "admin",
@@ -86,7 +100,7 @@ async fn sets_up_a_phone(store: [&str; 2]) {
         "--role",
         "gridworker",
         "--scope",
-        &grid,
+        "330106",
     ]);
     assert!(ok, "{err}");
     let user: Uuid = user.parse().expect("prints the user id");

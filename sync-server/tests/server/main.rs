@@ -3,6 +3,7 @@
 //! pull, long polls, bootstrap, enrollment and revocation, rejections and restarts on both
 //! backends (`sqlite_backend::` and `postgres_backend::` in the test names), the rest on SQLite.
 
+mod areas;
 mod bad_input;
 mod bootstrap;
 mod cli;
@@ -13,6 +14,7 @@ mod enroll;
 mod hostile;
 mod intake;
 mod integration_doc;
+mod import;
 mod ledger;
 mod limits;
 mod logs;

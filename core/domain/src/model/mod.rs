@@ -8,6 +8,7 @@ pub mod case;
 pub mod entity;
 pub mod household;
 pub mod patrol;
+pub mod terms;
 
 pub use area::{Area, AreaLevel};
 pub use building::{Building, BuildingKind, Station};
@@ -15,3 +16,4 @@ pub use case::{Case, CaseKind, Severity};
 pub use entity::Entity;
 pub use household::{Household, HouseholdKind, KeyGroup, Registration, Resident};
 pub use patrol::{Patrol, PatrolVisit};
+pub use terms::Term;

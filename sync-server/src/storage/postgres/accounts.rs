@@ -100,6 +100,15 @@ pub async fn user(client: &impl GenericClient, id: Id) -> Result<Option<User>, S
     row.map(|r| decode_user(&r, 0)).transpose()
 }
 
+/// Every user, by id (ids are time-ordered: oldest first).
+pub async fn users(client: &impl GenericClient) -> Result<Vec<User>, StorageError> {
+    let stmt = client
+        .prepare_cached("SELECT id, name, role, scope FROM users ORDER BY id")
+        .await?;
+    let rows = client.query(&stmt, &[]).await?;
+    rows.iter().map(|r| decode_user(r, 0)).collect()
+}
+
 /// Replaces a user's scope; `false` when there is no such user.
 pub async fn set_user_scope(
     client: &mut Client,

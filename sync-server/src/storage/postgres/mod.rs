@@ -242,6 +242,10 @@ impl Storage for PgStorage {
         accounts::user(&self.client().await?, id).await
     }
 
+    async fn users(&self) -> Result<Vec<User>, StorageError> {
+        accounts::users(&self.client().await?).await
+    }
+
     async fn store_enrollment_code(
         &self,
         code_hash: String,

@@ -89,6 +89,15 @@ pub fn user(conn: &mut Connection, id: Id) -> Result<Option<User>, StorageError>
     row.map(decode_user).transpose()
 }
 
+/// Every user, oldest first.
+pub fn users(conn: &mut Connection) -> Result<Vec<User>, StorageError> {
+    let mut stmt = conn.prepare_cached("SELECT id, name, role, scope FROM users ORDER BY id")?;
+    let rows = stmt
+        .query_map([], user_columns)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(decode_user).collect()
+}
+
 /// Replaces a user's scope; `false` when there is no such user.
 pub fn set_user_scope(conn: &mut Connection, id: Id, scope: &[Id]) -> Result<bool, StorageError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -270,6 +270,10 @@ impl Storage for SqliteStorage {
         self.read(move |conn| accounts::user(conn, id)).await
     }
 
+    async fn users(&self) -> Result<Vec<User>, StorageError> {
+        self.read(accounts::users).await
+    }
+
     async fn store_enrollment_code(
         &self,
         code_hash: String,

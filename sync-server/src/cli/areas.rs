@@ -1,0 +1,460 @@
+//! `gridwork-server import` and `gridwork-server area …`: the operator's commands over the
+//! records (areas, buildings, the whole base data), written through the push planner as the
+//! server's [`Operator`] so phones receive them by sync; and the check that a user's scope names
+//! records that exist ([`resolve_scope`]).
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use gridwork_domain::ids::Id;
+use gridwork_domain::model::{Area, AreaLevel, Entity, Term};
+use gridwork_domain::op::{EntityKind, Op};
+use gridwork_domain::sync::{PushOutcome, Role};
+use gridwork_domain::validate::address_code;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::import::{self, Kind, Progress, Table};
+use crate::operator::{Directory, Operator};
+use crate::storage::Storage;
+
+type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// The files given to `import`: each file, or each file of a folder.
+pub fn read_tables(paths: &[PathBuf]) -> CliResult<Vec<Table>> {
+    let mut files = vec![];
+    for path in paths {
+        if path.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            inside.sort();
+            files.extend(inside);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut tables = vec![];
+    for file in files {
+        tables.extend(import::table::read(&file)?);
+    }
+    if tables.is_empty() {
+        return Err(format!("no file to import; name the files {}", Kind::names()).into());
+    }
+    Ok(tables)
+}
+
+/// Progress on standard error, drawn only on a terminal.
+struct Bar(Option<ProgressBar>);
+
+impl Progress for Bar {
+    fn stage(&mut self, what: &str, total: u64) {
+        if let Some(bar) = self.0.take() {
+            bar.finish_and_clear();
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{msg:28} {bar:30} {pos}/{len} {per_sec} {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(what.to_string());
+        if !std::io::stderr().is_terminal() {
+            eprintln!("{what}: {total}");
+        }
+        self.0 = Some(bar);
+    }
+    fn set(&mut self, done: u64) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(done);
+        }
+    }
+}
+
+/// `import`: checks and writes the files, prints what happened and every refused row.
+pub async fn run_import<S: Storage>(
+    storage: &S,
+    paths: &[PathBuf],
+    dry_run: bool,
+    report_file: Option<PathBuf>,
+) -> CliResult<()> {
+    let tables = read_tables(paths)?;
+    let mut bar = Bar(None);
+    let report = import::import(storage, tables, dry_run, &mut bar).await?;
+    if let Some(bar) = bar.0.take() {
+        bar.finish_and_clear();
+    }
+    if dry_run {
+        println!("试运行，未写入任何数据 (dry run: nothing written)");
+    }
+    for (kind, c) in &report.counts {
+        println!(
+            "{} {}: 新建 created {}, 更新 updated {}, 未变 unchanged {}, 拒绝 refused {}",
+            kind.zh(),
+            kind.en(),
+            c.created,
+            c.updated,
+            c.unchanged,
+            c.refused
+        );
+    }
+    if let Some(path) = &report_file {
+        std::fs::write(path, report.refused_csv())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if report.refused.is_empty() {
+        return Ok(());
+    }
+    println!("文件 file\t行 row\t字段 field\t原因 reason");
+    for r in &report.refused {
+        println!("{}\t{}\t{}\t{}", r.source, r.row, r.field, r.reason);
+    }
+    Err(format!(
+        "{} rows refused (拒绝 {} 行); correct them and import the files again",
+        report.refused.len(),
+        report.refused.len()
+    )
+    .into())
+}
+
+/// The ids of a user's scope entries (area codes, address codes, station names or ids), each
+/// a stored record of the kind the role's scope holds.
+pub async fn resolve_scope<S: Storage>(
+    storage: &S,
+    role: Role,
+    entries: &[String],
+) -> CliResult<Vec<Id>> {
+    let entries: Vec<&str> = entries
+        .iter()
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+        .collect();
+    if entries.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut found = vec![];
+    let dir = if entries.iter().all(|e| e.parse::<Id>().is_ok()) {
+        None
+    } else {
+        Some(Directory::load(storage).await?)
+    };
+    for (i, entry) in entries.iter().enumerate() {
+        let hit = match (&dir, entry.parse::<Id>()) {
+            (Some(dir), _) => dir.scope_entry(entry),
+            (None, Ok(id)) => storage
+                .record(id)
+                .await?
+                .filter(|s| !s.is_deleted())
+                .map(|s| (id, s.kind))
+                .filter(|(_, k)| {
+                    matches!(
+                        k,
+                        EntityKind::Area | EntityKind::Building | EntityKind::Station
+                    )
+                }),
+            (None, Err(_)) => None,
+        };
+        let hit = hit.ok_or_else(|| {
+            format!(
+                "--scope: entry {} names no area, building or station the server holds \
+                 (give an area code, an address code, a station name or an id; import the areas first)",
+                i + 1
+            )
+        })?;
+        found.push(hit);
+    }
+    import::check_scope(role, &found).map_err(|e| format!("--scope: {e}"))?;
+    Ok(found.into_iter().map(|(id, _)| id).collect())
+}
+
+/// Pushes `ops` as the operator and fails with the server's reason if any is refused.
+async fn write<S: Storage>(storage: &S, operator: &Operator, ops: Vec<Op>) -> CliResult<()> {
+    for r in operator.push(storage, ops, |_| {}).await? {
+        if let PushOutcome::Rejected { message, .. } = r.outcome {
+            return Err(format!("refused: {message}").into());
+        }
+    }
+    Ok(())
+}
+
+fn area<'d>(dir: &'d Directory, code: &str) -> CliResult<&'d Area> {
+    dir.area_by_code(code.trim())
+        .or_else(|| code.parse::<Id>().ok().and_then(|id| dir.areas.get(&id)))
+        .ok_or_else(|| format!("no area has the code {}", code.trim()).into())
+}
+
+/// `area create`.
+pub async fn create<S: Storage>(
+    storage: &S,
+    code: &str,
+    name: &str,
+    level: AreaLevel,
+    parent: Option<&str>,
+) -> CliResult<()> {
+    let dir = Directory::load(storage).await?;
+    if dir.area_by_code(code).is_some() {
+        return Err(format!("an area with the code {code} exists already").into());
+    }
+    let parent_id = match (level.parent_level(), parent) {
+        (None, None) => None,
+        (None, Some(_)) => return Err("--parent: a district has no parent".into()),
+        (Some(_), None) => return Err("--parent: give the code of the area above".into()),
+        (Some(_), Some(p)) => {
+            let p = area(&dir, p)?;
+            address_code::check_child_code("--code", p.level, &p.code, level, code)?;
+            Some(p.id)
+        }
+    };
+    let mut new = Area {
+        id: uuid::Uuid::now_v7(),
+        level,
+        code: code.to_string(),
+        name: name.to_string(),
+        parent_id,
+        response_policies: vec![],
+    };
+    new.normalize()?;
+    let mut operator = Operator::new();
+    let op = operator.create(&new)?;
+    write(storage, &operator, vec![op]).await?;
+    println!("{}\t{}\t{}", new.id, new.code, new.name);
+    Ok(())
+}
+
+/// `area rename`.
+pub async fn rename<S: Storage>(storage: &S, code: &str, name: &str) -> CliResult<()> {
+    let dir = Directory::load(storage).await?;
+    let a = area(&dir, code)?;
+    let mut renamed = Area {
+        name: name.to_string(),
+        ..a.clone()
+    };
+    renamed.normalize()?;
+    let mut operator = Operator::new();
+    let Some(op) = operator.update(&dir.states[&a.id], &renamed)? else {
+        println!("{} already has that name", a.code);
+        return Ok(());
+    };
+    write(storage, &operator, vec![op]).await?;
+    println!("renamed {} to {}", a.code, renamed.name);
+    Ok(())
+}
+
+/// `area retire`: only an area nothing hangs from any more.
+pub async fn retire<S: Storage>(storage: &S, code: &str) -> CliResult<()> {
+    let dir = Directory::load(storage).await?;
+    let a = area(&dir, code)?;
+    let children = dir
+        .areas
+        .values()
+        .filter(|c| c.parent_id == Some(a.id))
+        .count();
+    let buildings = dir
+        .buildings
+        .values()
+        .filter(|b| b.grid_id == a.id || b.micro_grid_id == Some(a.id))
+        .count();
+    let stations = dir.stations.values().filter(|s| s.area_id == a.id).count();
+    let users = storage
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| u.scope.contains(&a.id))
+        .count();
+    if children + buildings + stations + users > 0 {
+        return Err(format!(
+            "{} still has {children} areas, {buildings} buildings, {stations} stations and \
+             {users} users' scopes in it: move them first (area move-buildings, admin set-scope)",
+            a.code
+        )
+        .into());
+    }
+    let mut operator = Operator::new();
+    let op = operator.delete(&dir.states[&a.id]);
+    write(storage, &operator, vec![op]).await?;
+    println!("retired {} {}", a.code, a.name);
+    Ok(())
+}
+
+/// `area move-buildings`: buildings named by address code (or id), or every building whose
+/// address code starts with a prefix, into a grid (and micro-grid). Their households,
+/// residents and cases move with them (the push planner), phones of the old grid lose them and
+/// phones of the new one receive them on their next sync.
+pub async fn move_buildings<S: Storage>(
+    storage: &S,
+    to: &str,
+    micro_grid: Option<&str>,
+    buildings: &[String],
+    prefix: Option<&str>,
+) -> CliResult<()> {
+    let dir = Directory::load(storage).await?;
+    let grid = area(&dir, to)?;
+    if grid.level != AreaLevel::Grid {
+        return Err(format!(
+            "--to: {} is a {}, not a grid 网格",
+            grid.code,
+            grid.level.zh()
+        )
+        .into());
+    }
+    let micro = match micro_grid {
+        Some(m) => {
+            let m = area(&dir, m)?;
+            if m.level != AreaLevel::MicroGrid || m.parent_id != Some(grid.id) {
+                return Err("--micro-grid: not a micro-grid of the grid given by --to".into());
+            }
+            Some(m.id)
+        }
+        None => None,
+    };
+    let mut chosen = vec![];
+    for b in buildings {
+        let found = dir
+            .building_by_code(b.trim())
+            .or_else(|| b.parse::<Id>().ok().and_then(|id| dir.buildings.get(&id)))
+            .ok_or_else(|| format!("--building: no building has the address code {}", b.trim()))?;
+        chosen.push(found.clone());
+    }
+    if let Some(prefix) = prefix {
+        if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("--prefix: an address code prefix is digits".into());
+        }
+        let mut matched: Vec<_> = dir
+            .buildings
+            .values()
+            .filter(|b| b.address_code.starts_with(prefix))
+            .cloned()
+            .collect();
+        matched.sort_by(|a, b| a.address_code.cmp(&b.address_code));
+        chosen.extend(matched);
+    }
+    if chosen.is_empty() {
+        return Err("no building chosen: give --building CODE or --prefix CODE".into());
+    }
+    chosen.sort_by(|a, b| a.address_code.cmp(&b.address_code));
+    chosen.dedup_by_key(|b| b.id);
+    let mut operator = Operator::new();
+    let mut ops = vec![];
+    for b in &chosen {
+        let mut moved = b.clone();
+        moved.grid_id = grid.id;
+        moved.micro_grid_id = micro;
+        if let Some(op) = operator.update(&dir.states[&b.id], &moved)? {
+            ops.push(op);
+        }
+    }
+    let n = ops.len();
+    let households: Vec<Id> = dir
+        .households
+        .values()
+        .filter(|h| chosen.iter().any(|b| b.id == h.building_id))
+        .map(|h| h.id)
+        .collect();
+    let residents = dir
+        .residents
+        .values()
+        .filter(|r| households.contains(&r.household_id))
+        .count();
+    write(storage, &operator, ops).await?;
+    println!(
+        "moved {n} buildings into {} {} ({} already there); {} households and {residents} \
+         residents follow, and phones follow on their next sync",
+        grid.code,
+        grid.name,
+        chosen.len() - n,
+        households.len()
+    );
+    Ok(())
+}
+
+/// What an area holds, itself and below.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct Held {
+    pub buildings: usize,
+    pub households: usize,
+    pub residents: usize,
+}
+
+/// Every area with what it holds (itself and below), in tree order with its depth.
+pub fn tree(dir: &Directory) -> Vec<(usize, &Area, Held)> {
+    let mut held: HashMap<Id, Held> = HashMap::new();
+    let mut per_building: HashMap<Id, Held> = HashMap::new();
+    for b in dir.buildings.values() {
+        per_building.entry(b.id).or_default().buildings += 1;
+    }
+    for h in dir.households.values() {
+        per_building.entry(h.building_id).or_default().households += 1;
+    }
+    for r in dir.residents.values() {
+        if let Some(h) = dir.households.get(&r.household_id) {
+            per_building.entry(h.building_id).or_default().residents += 1;
+        }
+    }
+    for (building, counts) in per_building {
+        let Some(b) = dir.buildings.get(&building) else {
+            continue;
+        };
+        for area in dir.area_path(b.micro_grid_id.unwrap_or(b.grid_id)) {
+            let h = held.entry(area).or_default();
+            h.buildings += counts.buildings;
+            h.households += counts.households;
+            h.residents += counts.residents;
+        }
+    }
+    let mut children: HashMap<Option<Id>, Vec<&Area>> = HashMap::new();
+    for a in dir.areas.values() {
+        let parent = a.parent_id.filter(|p| dir.areas.contains_key(p));
+        children.entry(parent).or_default().push(a);
+    }
+    for list in children.values_mut() {
+        list.sort_by(|a, b| a.code.cmp(&b.code));
+    }
+    let mut out = vec![];
+    let mut stack: Vec<(usize, &Area)> = children
+        .get(&None)
+        .map(|l| l.iter().rev().map(|a| (0, *a)).collect())
+        .unwrap_or_default();
+    while let Some((depth, a)) = stack.pop() {
+        out.push((depth, a, held.get(&a.id).copied().unwrap_or_default()));
+        if let Some(kids) = children.get(&Some(a.id)) {
+            stack.extend(kids.iter().rev().map(|k| (depth + 1, *k)));
+        }
+    }
+    out
+}
+
+/// `area list`: the tree, indented, with counts.
+pub async fn list<S: Storage>(storage: &S, json: bool) -> CliResult<()> {
+    let dir = Directory::load(storage).await?;
+    let tree = tree(&dir);
+    if json {
+        let rows: Vec<serde_json::Value> = tree
+            .iter()
+            .map(|(depth, a, h)| {
+                serde_json::json!({
+                    "id": a.id, "code": a.code, "name": a.name, "level": a.level.code(),
+                    "parent_id": a.parent_id, "depth": depth,
+                    "buildings": h.buildings, "households": h.households, "residents": h.residents,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!("区域 area\t层级 level\t楼栋 buildings\t房屋 households\t居民 residents\tid");
+    for (depth, a, h) in tree {
+        println!(
+            "{}{} {}\t{}\t{}\t{}\t{}\t{}",
+            "  ".repeat(depth),
+            a.code,
+            a.name,
+            a.level.zh(),
+            h.buildings,
+            h.households,
+            h.residents,
+            a.id
+        );
+    }
+    Ok(())
+}
