@@ -31,8 +31,8 @@ use crate::server::{ConnectionLimits, descriptors};
 use crate::storage::{PgStorage, SqliteStorage, Storage};
 use crate::{ServerOptions, clock, server};
 
-mod audit_cli;
 pub mod areas;
+mod audit_cli;
 pub mod config_file;
 pub mod logs;
 

@@ -44,7 +44,10 @@ pub async fn push<S: Storage>(
     // Which record each operation is about: to send back the records of refused ones, and for
     // the audit of those refused as forbidden.
     let targets: Vec<_> = ops.iter().map(|o| (o.id, o.entity, o.entity_id)).collect();
-    let entities: Vec<(Id, Id)> = targets.iter().map(|&(op, _, record)| (op, record)).collect();
+    let entities: Vec<(Id, Id)> = targets
+        .iter()
+        .map(|&(op, _, record)| (op, record))
+        .collect();
     let stored = if ops.is_empty() {
         vec![]
     } else {

@@ -74,9 +74,11 @@ impl Operator {
 
     /// The operation creating `record` (a fresh id when its id is nil).
     pub fn create<T: Entity>(&mut self, record: &T) -> Result<Op, serde_json::Error> {
-        let Value::Object(fields) = serde_json::to_value(record)? else {
+        let Value::Object(mut fields) = serde_json::to_value(record)? else {
             unreachable!("records serialize as objects")
         };
+        // The id is the operation's `entity_id`, not a field (the record schema refuses it).
+        fields.remove("id");
         let stamp = self.stamp(None);
         Ok(Op {
             id: uuid::Uuid::now_v7(),
@@ -96,9 +98,11 @@ impl Operator {
         current: &RecordState,
         record: &T,
     ) -> Result<Option<Op>, serde_json::Error> {
-        let Value::Object(fields) = serde_json::to_value(record)? else {
+        let Value::Object(mut fields) = serde_json::to_value(record)? else {
             unreachable!("records serialize as objects")
         };
+        // The id is the operation's `entity_id`, not a field (the record schema refuses it).
+        fields.remove("id");
         Ok(self.update_fields(current, &fields))
     }
 

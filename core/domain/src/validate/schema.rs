@@ -107,6 +107,8 @@ const PATROL: &[Field] = &[
     value("area_id"),
     value("started_at_ms"),
     value("ended_at_ms"),
+    // A SHA-256 link in hex (`workflow::patrol_chain`).
+    text("chain_head", 64),
 ];
 const PATROL_VISIT: &[Field] = &[
     value("patrol_id"),
@@ -114,6 +116,7 @@ const PATROL_VISIT: &[Field] = &[
     value("at_ms"),
     value("position"),
     text("note", 500),
+    text("chain", 64),
 ];
 
 /// The fields a record of `kind` may carry (its id aside).
@@ -219,6 +222,44 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// Every field the model writes is in its kind's schema: a field added to a record and
+    /// forgotten here would be refused on the phone and on the server.
+    #[test]
+    fn the_chained_patrol_fields_are_in_the_schema() {
+        use crate::ids::new_id;
+        use crate::model::{Patrol, PatrolVisit};
+        let patrol = Patrol {
+            id: new_id(),
+            user_id: new_id(),
+            area_id: new_id(),
+            started_at_ms: 1,
+            ended_at_ms: Some(2),
+            chain_head: Some("a".repeat(64)),
+        };
+        let visit = PatrolVisit {
+            id: new_id(),
+            patrol_id: patrol.id,
+            building_id: new_id(),
+            at_ms: 1,
+            position: None,
+            note: Some("消防通道畅通".into()),
+            chain: Some("b".repeat(64)),
+        };
+        for (kind, record) in [
+            (EntityKind::Patrol, serde_json::to_value(&patrol).unwrap()),
+            (
+                EntityKind::PatrolVisit,
+                serde_json::to_value(&visit).unwrap(),
+            ),
+        ] {
+            for (name, value) in record.as_object().unwrap() {
+                if name != "id" {
+                    check_field(kind, name, value).unwrap_or_else(|e| panic!("{name}: {e}"));
+                }
+            }
+        }
+    }
 
     #[test]
     fn an_unknown_field_is_refused_without_naming_it() {
