@@ -160,5 +160,5 @@ fn a_quick_run_writes_every_scenarios_figures() {
     let md = std::fs::read_to_string(out.path().join("benchmarks.md")).unwrap();
     assert!(md.contains("| 8. Growth |"), "{md}");
     assert!(md.contains("PostgreSQL: accepted ops/s"), "{md}");
-    assert!(md.contains("| 9. City scale |"), "{md}");
+    assert!(md.contains("| 10. City scale |"), "{md}");
 }

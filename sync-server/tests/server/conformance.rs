@@ -760,6 +760,109 @@ pub async fn a_building_moved_to_another_grid_takes_its_family_and_the_scopes_fo
     assert!(!seen.contains(&resident) && seen.contains(&town.households[1].building_id));
 }
 
+/// Pull and snapshot pages are bounded in bytes as well as in count: 900 subdistricts of ~7.5 KB each
+/// (a long history of response policies, within every limit) make ~6.7 MB; the first page of a
+/// pull or a snapshot asked for 1,000 stops near `MAX_PAGE_BYTES` with `more`, and the pages
+/// together deliver every record exactly once.
+pub async fn pages_are_bounded_in_bytes_as_well_as_in_count<S: Storage>(s: &S) {
+    use gridwork_domain::workflow::ResponsePolicy;
+    use gridwork_server::storage::MAX_PAGE_BYTES;
+
+    let mut admin = Phone::offline();
+    let cursor = s.log_end().await.unwrap();
+    // Only a subdistrict keeps response policies: a district of 900 subdistricts.
+    let district = Area {
+        id: Uuid::now_v7(),
+        level: AreaLevel::District,
+        code: "330107".into(),
+        name: "测试区".into(),
+        parent_id: None,
+        response_policies: vec![],
+    };
+    let history: Vec<ResponsePolicy> = (0..28)
+        .map(|i| ResponsePolicy {
+            name: format!("{i:02}{}", "分钟级响应".repeat(7)),
+            since_ms: 1_000 + i,
+            ..ResponsePolicy::default()
+        })
+        .collect();
+    let mut big = HashSet::new();
+    let mut ops = vec![admin.create(&district)];
+    ops.extend((0..900).map(|c| {
+        let subdistrict = Area {
+            id: Uuid::now_v7(),
+            level: AreaLevel::Subdistrict,
+            code: format!("330107{:03}", c + 1),
+            name: format!("第{}街道", c + 1),
+            parent_id: Some(district.id),
+            response_policies: history.clone(),
+        };
+        big.insert(subdistrict.id);
+        admin.create(&subdistrict)
+    }));
+    for chunk in ops.chunks(300) {
+        for r in s.push(admin.ctx(), chunk.to_vec()).await.unwrap() {
+            accepted(&r);
+        }
+    }
+
+    let first = s.pull(cursor, 1000, ScopeFilter::Everything).await.unwrap();
+    assert!(first.more, "the pull's first page is cut by its bytes");
+    assert!(
+        first.ops.len() < 900,
+        "{} operations in one page",
+        first.ops.len()
+    );
+    assert!(wire(&first.ops) <= MAX_PAGE_BYTES + 64 * 1024);
+    let mut seen: HashSet<Uuid> = first.ops.iter().map(|o| o.op.entity_id).collect();
+    let mut next = first.next;
+    loop {
+        let page = s.pull(next, 1000, ScopeFilter::Everything).await.unwrap();
+        assert!(wire(&page.ops) <= MAX_PAGE_BYTES + 64 * 1024);
+        for o in &page.ops {
+            assert!(seen.insert(o.op.entity_id), "an operation delivered twice");
+        }
+        next = page.next;
+        if !page.more {
+            break;
+        }
+    }
+    assert!(big.is_subset(&seen), "every area's operation delivered");
+
+    let first = s
+        .snapshot_page(None, 1000, ScopeFilter::Everything)
+        .await
+        .unwrap();
+    assert!(
+        first.next_after.is_some(),
+        "the snapshot's first page is cut by its bytes"
+    );
+    assert!(first.records.len() < 900);
+    assert!(wire(&first.records) <= MAX_PAGE_BYTES + 64 * 1024);
+    let mut seen: HashSet<Uuid> = first.records.iter().map(|r| r.id).collect();
+    let mut after = first.next_after;
+    loop {
+        let page = s
+            .snapshot_page(after, 1000, ScopeFilter::Everything)
+            .await
+            .unwrap();
+        assert!(wire(&page.records) <= MAX_PAGE_BYTES + 64 * 1024);
+        for r in &page.records {
+            assert!(seen.insert(r.id), "a record delivered twice");
+        }
+        after = page.next_after;
+        if after.is_none() {
+            break;
+        }
+    }
+    assert!(big.is_subset(&seen), "every area delivered by the snapshot");
+}
+
+/// The size of a value as the wire carries it (JSON).
+fn wire<T: serde::Serialize>(value: &T) -> usize {
+    serde_json::to_vec(value).unwrap().len()
+}
+
 /// Declares one `#[tokio::test]` per conformance check for a backend, given an expression
 /// that makes a fresh one (`(storage, guard)`: the guard lives as long as the test). A backend
 /// that runs as several processes on one database also names an `async fn(&guard) -> storage`
@@ -785,6 +888,7 @@ macro_rules! conformance_for {
                 a_pull_and_a_snapshot_read_the_phones_scope_not_the_city,
                 a_push_wakes_only_the_polls_of_its_buckets,
                 the_accounts_version_moves_when_a_cached_view_may_be_wrong,
+                pages_are_bounded_in_bytes_as_well_as_in_count,
             );
             $(
                 conformance_for!(@between_processes $make, $another;
