@@ -500,6 +500,57 @@ mod tests {
         assert_eq!(gw.pending_count().unwrap(), queued + 1);
     }
 
+    /// A building head registers only residents of its own building's households: a check-in of
+    /// another building's resident into one of its rooms is refused on the phone and queues
+    /// nothing, while its own resident's check-in goes through (the server's side:
+    /// `rules::plan`'s `a_building_head_checks_in_only_residents_of_its_own_buildings_households`).
+    #[test]
+    fn a_building_head_cannot_check_in_another_buildings_resident_on_the_phone() {
+        let (gw, s) = city();
+        let mine = &s.buildings[0];
+        let building_of = |r: &gridwork_domain::model::Resident| {
+            s.households
+                .iter()
+                .find(|h| h.id == r.household_id)
+                .map(|h| h.building_id)
+        };
+        let open_stay = |r: &gridwork_domain::model::Resident| {
+            s.registrations
+                .iter()
+                .any(|g| g.resident_id == r.id && g.check_out.is_none())
+        };
+        let own = s
+            .residents
+            .iter()
+            .find(|r| building_of(r) == Some(mine.id) && !open_stay(r))
+            .expect("a resident of building 0 with no open stay");
+        let stranger = s
+            .residents
+            .iter()
+            .find(|r| building_of(r) != Some(mine.id) && !open_stay(r))
+            .expect("a resident of another building");
+        become_(
+            &gw,
+            Role::BuildingHead,
+            vec![mine.id],
+            vec![path_to(&s, mine.grid_id)],
+        );
+        let queued = gw.pending_count().unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+        let refused = gw.check_in(stranger.id, own.household_id, day, None);
+        assert!(
+            matches!(
+                refused,
+                Err(Error::NotAllowed(_) | Error::Invalid(_) | Error::NotFound { .. })
+            ),
+            "another building's resident checked in: {refused:?}"
+        );
+        assert_eq!(gw.pending_count().unwrap(), queued, "nothing queued");
+        gw.check_in(own.id, own.household_id, day, None)
+            .expect("its own resident checks in");
+        assert_eq!(gw.pending_count().unwrap(), queued + 1);
+    }
+
     #[test]
     fn a_text_over_its_limit_or_an_unknown_field_never_reaches_the_outbox() {
         let (gw, s) = city();
