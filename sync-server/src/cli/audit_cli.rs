@@ -219,6 +219,27 @@ fn describe(admin: &Admin) -> Option<(&'static str, Option<String>, String)> {
     })
 }
 
+/// Appends the audit entry of an operator's change made outside `admin` (`area`, `import`).
+pub async fn record_admin_change<S: Storage>(
+    storage: &S,
+    kind: &'static str,
+    target: Option<String>,
+    reason: String,
+) -> Result<(), Box<dyn std::error::Error>> {
+    storage
+        .append_audit(AuditFact {
+            at_ms: clock::now_ms(),
+            actor: admin_actor(),
+            action: AuditAction::AdminChange,
+            target_kind: Some(kind.into()),
+            target_id: target,
+            reason,
+            fact_id: None,
+        })
+        .await?;
+    Ok(())
+}
+
 /// Runs an admin command and, when it changed something, appends its audit entry.
 pub async fn audited<S: Storage>(
     storage: &S,

@@ -503,8 +503,8 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             dry_run,
             report,
         } => match store.open().await? {
-            Opened::Sqlite(s) => areas::run_import(&*s, &paths, dry_run, report).await,
-            Opened::Postgres(s) => areas::run_import(&*s, &paths, dry_run, report).await,
+            Opened::Sqlite(s) => run_import(&*s, &paths, dry_run, report).await,
+            Opened::Postgres(s) => run_import(&*s, &paths, dry_run, report).await,
         },
         Command::Sample {
             dir,
@@ -636,7 +636,72 @@ impl AreaCommand {
     }
 }
 
+/// An `area` command, and its audit entry when it changed something (codes only: no name, no
+/// personal value). A command that fails leaves no entry: it changed nothing.
 async fn run_area<S: Storage>(
+    storage: &S,
+    command: AreaCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let described = match &command {
+        AreaCommand::List { .. } => None,
+        AreaCommand::Create { code, level, .. } => Some((
+            "area",
+            None,
+            format!("area create (code {code}, level {})", level.as_str()),
+        )),
+        AreaCommand::Rename { area, .. } => {
+            Some(("area", Some(area.clone()), "area rename".into()))
+        }
+        AreaCommand::Retire { area, .. } => {
+            Some(("area", Some(area.clone()), "area retire".into()))
+        }
+        AreaCommand::MoveBuildings {
+            to,
+            building,
+            prefix,
+            ..
+        } => Some((
+            "area",
+            Some(to.clone()),
+            format!(
+                "area move-buildings ({} named, prefix {})",
+                building.len(),
+                prefix.as_deref().unwrap_or("none")
+            ),
+        )),
+    };
+    run_area_command(storage, command).await?;
+    if let Some((kind, target, reason)) = described {
+        audit_cli::record_admin_change(storage, kind, target, reason).await?;
+    }
+    Ok(())
+}
+
+/// An import, and its audit entry unless it was a dry run (also when some rows were refused:
+/// the others were written).
+async fn run_import<S: Storage>(
+    storage: &S,
+    paths: &[PathBuf],
+    dry_run: bool,
+    report: Option<PathBuf>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let result = areas::run_import(storage, paths, dry_run, report).await;
+    if !dry_run {
+        let reason = format!(
+            "import ({} files or folders{})",
+            paths.len(),
+            if result.is_err() {
+                "; some rows refused"
+            } else {
+                ""
+            }
+        );
+        audit_cli::record_admin_change(storage, "import", None, reason).await?;
+    }
+    result
+}
+
+async fn run_area_command<S: Storage>(
     storage: &S,
     command: AreaCommand,
 ) -> Result<(), Box<dyn std::error::Error>> {

@@ -74,6 +74,17 @@ async fn an_admin_redraws_a_grid_and_records_and_phones_follow() {
     ]);
     assert!(ok, "{err}");
     assert!(out.contains("moved 3 buildings"), "{out}");
+    // Each change is in the audit log, by code, with no name in it.
+    let (ok, audit, err) = admin(&["audit", "list", "--db", db, "--action", "admin_change"]);
+    assert!(ok, "{err}");
+    for change in [
+        "import (1 files or folders)",
+        "area create (code 330105012001003, level grid)",
+        "area move-buildings (0 named, prefix 33010501200100100)",
+    ] {
+        assert!(audit.contains(change), "{change} missing from:\n{audit}");
+    }
+    assert!(!audit.contains("申慧第三网格"), "{audit}");
     // One more, named by its address code, from the second grid.
     let (ok, out, err) = admin(&[
         "area",
