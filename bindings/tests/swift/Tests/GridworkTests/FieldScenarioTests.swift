@@ -132,8 +132,8 @@ final class FieldScenarioTests: XCTestCase {
         }
         let recovery = try recoverStore(dbPath: store("damaged.db"), encryptionKey: nil, exportPath: store("damaged-unsynced.jsonl"))
         XCTAssertEqual(recovery.movedAside.count, 1)
-        let kept = try FileManager.default.attributesOfItem(atPath: recovery.movedAside[0])[.size] as? Int
-        XCTAssertEqual(kept, 5000, "the damaged file is kept as it was")
+        let keptSize = try FileManager.default.attributesOfItem(atPath: recovery.movedAside[0])[.size] as? Int
+        XCTAssertEqual(keptSize, 5000, "the damaged file is kept as it was")
         XCTAssertTrue(FileManager.default.fileExists(atPath: store("damaged-unsynced.jsonl")))
         let fresh = try GridworkClient.open(dbPath: store("damaged.db"), serverUrl: server.url, encryptionKey: nil)
         XCTAssertEqual(try fresh.pendingCount(), recovery.salvaged)
