@@ -50,6 +50,8 @@ const LEASE_MS: u64 = 60_000;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the task looks for work when nothing wakes it.
 const TICK: Duration = Duration::from_millis(200);
+/// How long the scan waits for the order row of a service account's case step (see `scan`).
+const HOLD_MS: u64 = 30_000;
 
 /// The body of a callback: one step of one case, with the source system's id of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,9 +171,49 @@ pub async fn scan<S: Storage>(storage: &S, now_ms: u64) -> Result<usize, Storage
             .collect();
         cases.sort();
         cases.dedup();
+        let orders = if cases.is_empty() {
+            vec![]
+        } else {
+            storage.intake_orders_of_cases(cases).await?
+        };
+        // A work order's case is stored before its order row (`http/intake.rs`): a step of a
+        // case sent by a service account whose order is not stored yet is not passed over. The
+        // cursor stops before it and the scan looks again at the next tick; after `HOLD_MS` the
+        // order is taken as never stored (the server stopped in between) and the step passed.
+        let mut accounts: HashMap<Id, bool> = HashMap::new();
+        let mut held_at = None;
+        for e in &page.entries {
+            let OpBody::CaseEvent { .. } = e.op.body else {
+                continue;
+            };
+            if orders.iter().any(|o| o.case_id == e.op.entity_id)
+                || now_ms.saturating_sub(e.op.stamp.hlc.physical_ms()) > HOLD_MS
+            {
+                continue;
+            }
+            let device = e.op.stamp.device;
+            let is_account = match accounts.get(&device) {
+                Some(known) => *known,
+                None => {
+                    let known = storage.service_account(device).await?.is_some();
+                    accounts.insert(device, known);
+                    known
+                }
+            };
+            if is_account {
+                held_at = Some(e.seq);
+                break;
+            }
+        }
+        let (entries, next) = match held_at {
+            Some(seq) => {
+                let before: Vec<_> = page.entries.iter().filter(|e| e.seq < seq).collect();
+                (before, seq - 1)
+            }
+            None => (page.entries.iter().collect(), page.next),
+        };
         let mut items = Vec::new();
-        if !cases.is_empty() {
-            let orders = storage.intake_orders_of_cases(cases).await?;
+        if !orders.is_empty() {
             let mut registered: HashMap<Id, bool> = HashMap::new();
             for order in orders {
                 let wanted = match registered.get(&order.account) {
@@ -200,8 +242,7 @@ pub async fn scan<S: Storage>(storage: &S, now_ms: u64) -> Result<usize, Storage
                     None => continue,
                 };
                 let steps = timeline(case.kind, case.opened_at_ms, &events);
-                let in_page: Vec<Id> = page
-                    .entries
+                let in_page: Vec<Id> = entries
                     .iter()
                     .filter_map(|e| match &e.op.body {
                         OpBody::CaseEvent { event } if event.case_id == order.case_id => {
@@ -228,12 +269,12 @@ pub async fn scan<S: Storage>(storage: &S, now_ms: u64) -> Result<usize, Storage
         }
         let n = items.len();
         if storage
-            .enqueue_callbacks(from, page.next.max(from), items, now_ms)
+            .enqueue_callbacks(from, next.max(from), items, now_ms)
             .await?
         {
             queued += n;
         }
-        if !page.more {
+        if !page.more || held_at.is_some() {
             return Ok(queued);
         }
     }

@@ -8,10 +8,9 @@ pub struct PoolStatus {
     pub open: usize,
     /// Connections answering a request now.
     pub in_use: usize,
-    /// The most the storage opens (for SQLite: the writer and the idle readers it keeps; more
-    /// readers are opened under load and closed after).
+    /// The most the storage opens (for SQLite: the writer and its readers).
     pub max: usize,
-    /// Requests waiting for a connection (PostgreSQL's pool; SQLite waits for none but the
-    /// writer, counted in `in_use`).
+    /// Requests waiting for a connection (PostgreSQL's pool; for SQLite, writes queued behind
+    /// the one the writer thread runs, and reads waiting for a read connection).
     pub waiting: usize,
 }

@@ -14,11 +14,14 @@ use axum::routing::post;
 use gridwork_domain::ids::Id;
 use gridwork_domain::model::{Area, AreaLevel, Building, BuildingKind};
 use gridwork_domain::op::OpBody;
+use gridwork_domain::scope::ScopeView;
 use gridwork_domain::sync::{EnrollRequest, EnrollResponse, Role};
 use gridwork_domain::workflow::{CaseAction, CaseState};
 use gridwork_server::audit::{self, AuditAction, AuditFilter, Verdict};
-use gridwork_server::intake::OrderStatus;
 use gridwork_server::intake::callbacks::{self, CallbackBody};
+use gridwork_server::intake::{OrderStatus, WorkOrder, case_ops};
+use gridwork_server::rules::PushContext;
+use gridwork_server::storage::intake::IntakeOrder;
 use gridwork_server::storage::postgres::ScratchDatabase;
 use gridwork_server::storage::{PgStorage, SqliteStorage, Storage};
 use gridwork_server::{auth, clock};
@@ -515,9 +518,101 @@ async fn every_step_goes_back_signed_through_refusals_and_a_restart<S: Backend>(
     assert_eq!((waiting, delivered), (0, 7));
 }
 
+/// A work order's case is stored before its order row (`http/intake.rs`). A callback scan that
+/// runs in between (the push's wake-up starts one at once) must not pass over the case's steps:
+/// it stops before them until the order row is there, then queues them; a step whose order never
+/// came (the server stopped in between) is passed over after the hold.
+async fn a_scan_between_the_case_and_its_order_row_waits_for_the_row<S: Backend>() {
+    let s = TestServer::<S>::fresh().await;
+    let p = place(&s).await;
+    let (account, token) = service_account(&*s.storage, p.grid).await;
+    let (_platform, url) = platform().await;
+    register(&s, &token, &url).await;
+    let account_user = s
+        .storage
+        .service_account(account)
+        .await
+        .unwrap()
+        .unwrap()
+        .user
+        .id;
+    let building = p.town.households[0].building_id;
+    let ctx = |now_ms| PushContext {
+        device: account,
+        user: account_user,
+        view: ScopeView::new(Role::Admin, vec![], vec![]),
+        now_ms,
+    };
+    let work = |source: &str| -> WorkOrder {
+        serde_json::from_value(order(source, "3301060010010010001", None)).unwrap()
+    };
+
+    // The case and its steps are stored; the order row is not yet.
+    let now = clock::now_ms();
+    let ops = case_ops(
+        account,
+        account_user,
+        &work("12345-0200"),
+        p.grid,
+        Some(building),
+        now,
+    );
+    let case_id = ops[0].entity_id;
+    let steps = ops
+        .iter()
+        .filter(|o| matches!(o.body, OpBody::CaseEvent { .. }))
+        .count();
+    assert!(steps >= 1);
+    let stored = s.storage.push(ctx(now), ops.clone()).await.unwrap();
+    let first_step = ops
+        .iter()
+        .zip(&stored)
+        .filter(|(o, _)| matches!(o.body, OpBody::CaseEvent { .. }))
+        .map(|(_, r)| crate::common::accepted(r))
+        .min()
+        .unwrap();
+    callbacks::scan(&*s.storage, clock::now_ms()).await.unwrap();
+    assert!(
+        s.storage.callback_cursor().await.unwrap() < first_step,
+        "the scan stopped before the steps of the case whose order row is missing"
+    );
+    assert_eq!(s.storage.callback_counts(account).await.unwrap(), (0, 0));
+
+    // The row arrives: the next scan queues every step.
+    s.storage
+        .insert_intake_order(IntakeOrder {
+            account,
+            source_id: "12345-0200".into(),
+            kind: "hotline_12345".into(),
+            case_id,
+            received_ms: now,
+        })
+        .await
+        .unwrap();
+    callbacks::scan(&*s.storage, clock::now_ms()).await.unwrap();
+    let (waiting, delivered) = s.storage.callback_counts(account).await.unwrap();
+    assert_eq!(waiting + delivered, steps as u64, "every step queued once");
+
+    // A case whose order row never comes holds the scan only for a while.
+    let later = clock::now_ms();
+    let ops = case_ops(
+        account,
+        account_user,
+        &work("12345-0201"),
+        p.grid,
+        Some(building),
+        later,
+    );
+    let stored = s.storage.push(ctx(later), ops).await.unwrap();
+    let last = stored.iter().map(crate::common::accepted).max().unwrap();
+    callbacks::scan(&*s.storage, later + 31_000).await.unwrap();
+    assert!(s.storage.callback_cursor().await.unwrap() >= last);
+}
+
 on_both_backends!(
     orders_are_taken_in_once_refused_clearly_and_reach_the_grid,
     every_step_goes_back_signed_through_refusals_and_a_restart,
+    a_scan_between_the_case_and_its_order_row_waits_for_the_row,
     the_audit_log_records_and_verify_catches_an_edit,
     a_patrol_with_a_visit_removed_or_back_dated_is_flagged,
 );

@@ -202,7 +202,8 @@ async fn metrics_count_requests_operations_refusals_and_waiting_polls() {
             >= 2.0
     );
     assert!(text.contains(r#"gridwork_http_request_duration_seconds_bucket{route="/v1/push",status="200",le="0.1"}"#), "{text}");
-    assert_eq!(get(r#"gridwork_storage_connections{state="max"}"#), 5.0);
+    // SQLite: the writer and its 8 readers (ADR 0031).
+    assert_eq!(get(r#"gridwork_storage_connections{state="max"}"#), 9.0);
     assert_eq!(get("gridwork_storage_ready"), 1.0);
     assert!(get(r#"gridwork_connections_max{listener="sync"}"#) >= 1.0);
     assert!(text.contains("# HELP gridwork_push_operations_total"));

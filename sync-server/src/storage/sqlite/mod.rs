@@ -1,13 +1,18 @@
 //! The SQLite backend: one file, zero setup, the embedded default.
 //!
-//! One writer connection (behind a mutex: SQLite has one writer anyway, and a push batch is one
-//! immediate transaction on it) and a small pool of read-only connections for pulls, snapshots
-//! and token checks, which WAL lets run beside the writer. All SQLite work runs in
-//! `tokio::task::spawn_blocking`, so the async runtime's threads never wait on the disk.
+//! One writer connection, owned by a thread of its own that runs every write in arrival order
+//! and commits concurrent pushes together (`writer.rs`: SQLite has one writer anyway), and a
+//! bounded pool of read-only connections for pulls, snapshots and token checks, which WAL lets
+//! run beside the writer. Reads run in `tokio::task::spawn_blocking` once a connection is free
+//! (a read waits for one rather than opening more: a connection opened per request would parse
+//! the schema and prepare its statements again each time), so the async runtime's threads never
+//! wait on the disk.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Semaphore;
 
 use gridwork_domain::ids::{DeviceId, Id};
 use gridwork_domain::merge::RecordState;
@@ -32,9 +37,14 @@ pub mod open;
 mod oplog;
 mod records;
 mod snapshot;
+mod writer;
 
-/// Read connections kept for reuse; more are opened under load and closed after.
-const IDLE_READERS: usize = 4;
+pub use writer::GroupStats;
+
+/// Read connections at most: reads beyond these wait for one to be free. WAL readers do not
+/// block each other, but more of them than cores only share the same CPU; a few more than two
+/// cover reads that wait on the disk.
+const READERS: usize = 8;
 
 /// The SQLite storage. Cheap to share through an `Arc`.
 #[derive(Debug)]
@@ -50,10 +60,14 @@ pub struct SqliteStorage {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
+    /// Idle read connections, opened as needed up to [`READERS`] and kept.
     readers: Mutex<Vec<Connection>>,
-    /// Read connections in use now (for the metrics).
+    /// A permit per read connection: a read holds one while it runs.
+    read_permits: Semaphore,
+    /// Read connections in use now, and reads waiting for one (for the metrics).
     reading: AtomicUsize,
+    read_waiting: AtomicUsize,
 }
 
 impl SqliteStorage {
@@ -62,12 +76,16 @@ impl SqliteStorage {
         let path = path.as_ref().to_path_buf();
         let writer = open::open_writer(&path)?;
         let last = oplog::last_seq(&writer)?;
+        let writer = writer::Writer::start(writer)
+            .map_err(|e| StorageError::Task(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStorage {
             inner: Arc::new(Inner {
                 path,
-                writer: Mutex::new(writer),
+                writer,
                 readers: Mutex::new(vec![]),
+                read_permits: Semaphore::new(READERS),
                 reading: AtomicUsize::new(0),
+                read_waiting: AtomicUsize::new(0),
             }),
             last_seq: watch::Sender::new(last),
             wakeups: Arc::default(),
@@ -80,7 +98,12 @@ impl SqliteStorage {
         &self.inner.path
     }
 
-    /// Runs `f` on the writer connection, off the async threads.
+    /// Commits and pushes carried by them so far (group commit, `writer.rs`).
+    pub fn group_stats(&self) -> &GroupStats {
+        self.inner.writer.stats()
+    }
+
+    /// Runs `f` on the writer connection, on the writer thread, after the writes sent before.
     async fn write<T, E>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
@@ -89,18 +112,21 @@ impl SqliteStorage {
         T: Send + 'static,
         E: From<StorageError> + Send + 'static,
     {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || f(&mut lock(&inner.writer)))
-            .await
-            .map_err(|e| E::from(StorageError::Task(e.to_string())))?
+        self.inner.writer.run(f).await
     }
 
-    /// Runs `f` on a pooled read-only connection, off the async threads.
+    /// Runs `f` on a pooled read-only connection, off the async threads, once one is free.
     async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, StorageError> {
         let inner = self.inner.clone();
+        self.inner.read_waiting.fetch_add(1, Ordering::Relaxed);
+        let permit = {
+            let _waited = ReadingGuard(&self.inner.read_waiting);
+            self.inner.read_permits.acquire().await
+        };
+        let _permit = permit.map_err(|e| StorageError::Task(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
             inner.reading.fetch_add(1, Ordering::Relaxed);
             let _done = ReadingGuard(&inner.reading);
@@ -110,10 +136,7 @@ impl SqliteStorage {
                 None => open::open_reader(&inner.path)?,
             };
             let out = f(&mut conn);
-            let mut idle = lock(&inner.readers);
-            if idle.len() < IDLE_READERS {
-                idle.push(conn);
-            }
+            lock(&inner.readers).push(conn);
             out
         })
         .await
@@ -138,9 +161,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Storage for SqliteStorage {
     async fn push(&self, ctx: PushContext, ops: Vec<Op>) -> Result<Vec<PushResult>, StorageError> {
-        let pushed = self
-            .write(move |conn| oplog::push(conn, &ctx, &ops))
-            .await?;
+        let pushed = self.inner.writer.push(ctx, ops).await?;
         let last = pushed.last;
         self.last_seq.send_if_modified(|seen| {
             let moved = last > *seen;
@@ -200,12 +221,12 @@ impl Storage for SqliteStorage {
     fn pool_status(&self) -> PoolStatus {
         let idle = lock(&self.inner.readers).len();
         let reading = self.inner.reading.load(Ordering::Relaxed);
-        let writing = usize::from(self.inner.writer.try_lock().is_err());
+        let writer = &self.inner.writer;
         PoolStatus {
             open: 1 + idle + reading,
-            in_use: writing + reading,
-            max: 1 + IDLE_READERS,
-            waiting: 0,
+            in_use: usize::from(writer.busy()) + reading,
+            max: 1 + READERS,
+            waiting: writer.queued() + self.inner.read_waiting.load(Ordering::Relaxed),
         }
     }
 

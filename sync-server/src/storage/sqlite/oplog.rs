@@ -4,7 +4,7 @@ use gridwork_domain::ids::Id;
 use gridwork_domain::op::Op;
 use gridwork_domain::scope::Bucket;
 use gridwork_domain::sync::{PushOutcome, PushResult};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::accounts;
 use super::records::{self, SqliteFacts};
@@ -19,20 +19,20 @@ pub fn last_seq(conn: &Connection) -> Result<u64, StorageError> {
     Ok(seq.unwrap_or(0) as u64)
 }
 
-/// Decides and stores a batch (see [`crate::storage::Storage::push`]) in one immediate
-/// transaction: the planner decides each operation, this writes what it decided. Returns the
-/// answers, the last sequence number after the batch, and the buckets the stored operations
-/// were filed under (whose waiting polls to wake).
-pub fn push(conn: &mut Connection, ctx: &PushContext, ops: &[Op]) -> Result<Pushed, StorageError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+/// Decides and stores a batch (see [`crate::storage::Storage::push`]) inside the transaction
+/// (or savepoint) `tx` is in: the planner decides each operation, this writes what it decided.
+/// Returns the answers, the last sequence number after the batch, and the buckets the stored
+/// operations were filed under (whose waiting polls to wake). The caller commits: the writer
+/// thread commits several pushes together (`writer.rs`).
+pub fn push_in(tx: &Connection, ctx: &PushContext, ops: &[Op]) -> Result<Pushed, StorageError> {
     let mut results = Vec::with_capacity(ops.len());
     let mut touched = Vec::new();
     for op in ops {
-        let decision = plan::plan(ctx, op, &mut SqliteFacts { conn: &tx })?;
+        let decision = plan::plan(ctx, op, &mut SqliteFacts { conn: tx })?;
         let outcome = match decision.settled() {
             Ok(answer) => answer,
             Err(store) => {
-                let seq = store_op(&tx, ctx, op, &store)?;
+                let seq = store_op(tx, ctx, op, &store)?;
                 touched.extend_from_slice(&store.buckets);
                 PushOutcome::Accepted { seq }
             }
@@ -42,8 +42,7 @@ pub fn push(conn: &mut Connection, ctx: &PushContext, ops: &[Op]) -> Result<Push
             outcome,
         });
     }
-    let last = last_seq(&tx)?;
-    tx.commit()?;
+    let last = last_seq(tx)?;
     touched.sort();
     touched.dedup();
     Ok(Pushed {
@@ -55,7 +54,7 @@ pub fn push(conn: &mut Connection, ctx: &PushContext, ops: &[Op]) -> Result<Push
 
 /// Writes what the planner decided for one operation; returns its sequence number.
 fn store_op(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     ctx: &PushContext,
     op: &Op,
     store: &Store,

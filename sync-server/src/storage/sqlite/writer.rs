@@ -1,0 +1,493 @@
+//! The writer thread: the one connection that writes, owned by a thread of its own, with
+//! concurrent pushes committed together (group commit).
+//!
+//! SQLite has one writer at a time. Before this, each push took a blocking-pool thread that
+//! waited on a mutex around the writer connection: under a thousand phones, hundreds of threads
+//! queued on a lock that is not fair (a push could wait behind pushes that came seconds later),
+//! and every push paid a commit of its own, writing the same hot pages (the end of the log, of
+//! its index, of the buckets' index) to the WAL again and again.
+//!
+//! Now every write is a job sent to this thread, answered through a oneshot channel. Jobs run in
+//! the order they arrived. When the thread takes a push and more pushes are already waiting, it
+//! runs them together: one immediate transaction, each push inside a savepoint of its own (a push
+//! that fails is rolled back alone and answered with its error; the others are kept), one commit,
+//! then every answer. A push never waits for a later one to arrive: the group is what was queued
+//! when the thread got to it, so a lone push is committed at once, and the busier the server, the
+//! more pushes share a commit. What a push decides is what it would have decided alone after the
+//! pushes before it in the group, since it reads their writes in the same transaction. ADR 0031.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use gridwork_domain::op::Op;
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::oneshot;
+
+use super::oplog;
+use crate::rules::PushContext;
+use crate::storage::{Pushed, StorageError};
+
+/// Pushes committed together at most; the operations they hold are bounded too
+/// ([`MAX_GROUP_OPS`]), so one commit never grows without end under load.
+const MAX_GROUP_PUSHES: usize = 64;
+/// Operations in one group at most (a group always takes its first push, however large).
+const MAX_GROUP_OPS: usize = 2_000;
+
+type Run = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// A push waiting for the writer.
+struct PushJob {
+    ctx: PushContext,
+    ops: Vec<Op>,
+    answer: oneshot::Sender<Result<Pushed, StorageError>>,
+}
+
+enum Job {
+    Push(PushJob),
+    /// Any other write (enrollment, accounts, intake, audit): run alone, in arrival order.
+    Run(Run),
+}
+
+/// The handle the storage keeps: sends jobs, and stops the thread (waiting for it) when dropped.
+#[derive(Debug)]
+pub struct Writer {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+    /// Jobs sent and not yet taken by the thread, and whether it is running one (for the
+    /// pool's status).
+    queued: Arc<AtomicUsize>,
+    busy: Arc<AtomicBool>,
+    /// Groups committed and the pushes they held, for the tests and metrics.
+    stats: Arc<GroupStats>,
+}
+
+/// How many commits carried how many pushes.
+#[derive(Debug, Default)]
+pub struct GroupStats {
+    pub groups: AtomicUsize,
+    pub pushes: AtomicUsize,
+    pub largest: AtomicUsize,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Push(p) => write!(f, "Push({} ops)", p.ops.len()),
+            Job::Run(_) => f.write_str("Run"),
+        }
+    }
+}
+
+impl Writer {
+    /// Starts the thread that owns `conn`.
+    pub fn start(conn: Connection) -> std::io::Result<Writer> {
+        let (jobs, rx) = mpsc::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let busy = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(GroupStats::default());
+        let thread = {
+            let counts = Counts {
+                queued: queued.clone(),
+                busy: busy.clone(),
+                stats: stats.clone(),
+            };
+            std::thread::Builder::new()
+                .name("gridwork-sqlite-writer".into())
+                .spawn(move || run(conn, rx, &counts))?
+        };
+        Ok(Writer {
+            jobs: Some(jobs),
+            thread: Some(thread),
+            queued,
+            busy,
+            stats,
+        })
+    }
+
+    /// Decides and stores a push, committed with whatever other pushes wait beside it.
+    pub async fn push(&self, ctx: PushContext, ops: Vec<Op>) -> Result<Pushed, StorageError> {
+        let (answer, answered) = oneshot::channel();
+        self.send(Job::Push(PushJob { ctx, ops, answer }))?;
+        answered.await.map_err(|_| stopped())?
+    }
+
+    /// Runs `f` on the writer connection, alone, after the jobs sent before it.
+    pub async fn run<T, E>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel();
+        self.send(Job::Run(Box::new(move |conn| {
+            let _ = answer.send(f(conn));
+        })))
+        .map_err(E::from)?;
+        answered.await.map_err(|_| E::from(stopped()))?
+    }
+
+    /// Jobs sent and not taken by the thread yet.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Whether the thread is running a job or a group now.
+    pub fn busy(&self) -> bool {
+        self.busy.load(Ordering::Relaxed)
+    }
+
+    /// Commits so far and the pushes they carried.
+    pub fn stats(&self) -> &GroupStats {
+        &self.stats
+    }
+
+    fn send(&self, job: Job) -> Result<(), StorageError> {
+        let jobs = self.jobs.as_ref().ok_or_else(stopped)?;
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        jobs.send(job).map_err(|_| {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            stopped()
+        })
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread's loop once it has answered what was sent; the
+        // connection closes with it, before the storage is gone (a test may open the file next).
+        self.jobs.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The same error for another caller of the group (a storage error is not `Clone`): SQLite's
+/// code is kept, so a busy database still answers 503 to every phone of the group.
+fn again(e: &StorageError) -> StorageError {
+    match e {
+        StorageError::Sqlite(rusqlite::Error::SqliteFailure(code, msg)) => {
+            StorageError::Sqlite(rusqlite::Error::SqliteFailure(*code, msg.clone()))
+        }
+        other => StorageError::Task(other.to_string()),
+    }
+}
+
+fn stopped() -> StorageError {
+    StorageError::Task("the SQLite writer thread has stopped".into())
+}
+
+/// What the thread keeps count of, shared with the handle.
+struct Counts {
+    queued: Arc<AtomicUsize>,
+    busy: Arc<AtomicBool>,
+    stats: Arc<GroupStats>,
+}
+
+impl Counts {
+    fn take(&self, job: Job) -> Job {
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+        job
+    }
+}
+
+/// The thread's loop: takes jobs in order; a push takes the pushes queued behind it along.
+fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, counts: &Counts) {
+    let mut next: Option<Job> = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => counts.take(job),
+                Err(_) => return,
+            },
+        };
+        counts.busy.store(true, Ordering::Relaxed);
+        match job {
+            Job::Run(f) => {
+                // A panic in a job drops its answer (the caller sees the task error); an open
+                // transaction is rolled back as it unwinds, so the connection stays usable.
+                let _ = catch_unwind(AssertUnwindSafe(|| f(&mut conn)));
+            }
+            Job::Push(first) => {
+                let mut group = vec![first];
+                let mut ops = group[0].ops.len();
+                while group.len() < MAX_GROUP_PUSHES && ops < MAX_GROUP_OPS {
+                    match rx.try_recv().map(|job| counts.take(job)) {
+                        Ok(Job::Push(p)) if ops + p.ops.len() <= MAX_GROUP_OPS => {
+                            ops += p.ops.len();
+                            group.push(p);
+                        }
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let stats = &counts.stats;
+                stats.groups.fetch_add(1, Ordering::Relaxed);
+                stats.pushes.fetch_add(group.len(), Ordering::Relaxed);
+                stats.largest.fetch_max(group.len(), Ordering::Relaxed);
+                commit_group(&mut conn, group);
+            }
+        }
+        counts.busy.store(false, Ordering::Relaxed);
+    }
+}
+
+/// Runs a group of pushes in one transaction, each in a savepoint, and answers each after the
+/// commit (or each with the error, if the commit failed).
+fn commit_group(conn: &mut Connection, group: Vec<PushJob>) {
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let e = StorageError::from(e);
+            for job in group {
+                let _ = job.answer.send(Err(again(&e)));
+            }
+            return;
+        }
+    };
+    let mut decided = Vec::with_capacity(group.len());
+    for job in group {
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let sp = tx.savepoint()?;
+            let pushed = oplog::push_in(&sp, &job.ctx, &job.ops)?;
+            sp.commit()?;
+            Ok::<_, StorageError>(pushed)
+        }))
+        .unwrap_or_else(|_| Err(StorageError::Task("a push panicked on the writer".into())));
+        decided.push((job.answer, outcome));
+    }
+    match tx.commit() {
+        Ok(()) => {
+            for (answer, outcome) in decided {
+                let _ = answer.send(outcome);
+            }
+        }
+        Err(e) => {
+            let e = StorageError::from(e);
+            for (answer, outcome) in decided {
+                let _ = answer.send(outcome.and(Err(again(&e))));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gridwork_domain::hlc::{Hlc, HlcClock, Stamp};
+    use gridwork_domain::model::{Area, AreaLevel};
+    use gridwork_domain::op::{EntityKind, FieldWrite, OpBody};
+    use gridwork_domain::scope::ScopeView;
+    use gridwork_domain::sync::{PushOutcome, Role};
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::storage::sqlite::open;
+
+    /// A district created by an admin: one operation the planner accepts.
+    fn district(clock: &mut HlcClock, device: Uuid, n: usize) -> Op {
+        let area = Area {
+            id: Uuid::now_v7(),
+            level: AreaLevel::District,
+            code: format!("3301{n:02}"),
+            name: format!("第{n}区"),
+            parent_id: None,
+            response_policies: vec![],
+        };
+        let serde_json::Value::Object(mut fields) = serde_json::to_value(&area).unwrap() else {
+            unreachable!()
+        };
+        fields.remove("id");
+        Op {
+            id: Uuid::now_v7(),
+            stamp: Stamp::new(clock.tick(crate::clock::now_ms()).unwrap(), device),
+            entity: EntityKind::Area,
+            entity_id: area.id,
+            body: OpBody::Set {
+                fields: FieldWrite::first_writes(&fields),
+            },
+        }
+    }
+
+    fn admin(device: Uuid) -> PushContext {
+        PushContext {
+            device,
+            user: Uuid::nil(),
+            view: ScopeView::new(Role::Admin, vec![], vec![]),
+            now_ms: crate::clock::now_ms(),
+        }
+    }
+
+    /// Pushes queued while the writer is busy are committed together, in the order they were
+    /// sent, each answered with its own positions; a lone push is committed alone at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pushes_queued_behind_a_write_share_one_commit_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer =
+            Arc::new(Writer::start(open::open_writer(&dir.path().join("s.db")).unwrap()).unwrap());
+        let device = Uuid::now_v7();
+        let mut clock = HlcClock::new(Hlc::ZERO, 0);
+
+        // A lone push: one group of one.
+        let lone = writer
+            .push(admin(device), vec![district(&mut clock, device, 0)])
+            .await
+            .unwrap();
+        assert!(matches!(
+            lone.results[0].outcome,
+            PushOutcome::Accepted { seq: 1 }
+        ));
+        assert_eq!(writer.stats().groups.load(Ordering::Relaxed), 1);
+
+        // Hold the writer with a job that waits for a signal, then queue 20 pushes behind it.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let hold = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .run(move |_conn| {
+                        held.recv().unwrap();
+                        Ok::<_, StorageError>(())
+                    })
+                    .await
+            })
+        };
+        while !writer.busy() {
+            tokio::task::yield_now().await;
+        }
+        let mut pushes = Vec::new();
+        for n in 1..=20 {
+            let op = district(&mut clock, device, n);
+            let w = writer.clone();
+            pushes.push(tokio::spawn(async move {
+                w.push(admin(device), vec![op]).await
+            }));
+            // Sent in this order: wait until it is queued before sending the next.
+            while writer.queued() < n {
+                tokio::task::yield_now().await;
+            }
+        }
+        release.send(()).unwrap();
+        hold.await.unwrap().unwrap();
+        let mut seqs = Vec::new();
+        for p in pushes {
+            let pushed = p.await.unwrap().unwrap();
+            let PushOutcome::Accepted { seq } = pushed.results[0].outcome else {
+                panic!("refused: {:?}", pushed.results[0].outcome)
+            };
+            assert_eq!(
+                pushed.last, seq,
+                "each push's end of log is its own last operation"
+            );
+            seqs.push(seq);
+        }
+        assert_eq!(
+            seqs,
+            (2..=21).collect::<Vec<u64>>(),
+            "stored in the order sent"
+        );
+        let stats = writer.stats();
+        assert_eq!(
+            stats.groups.load(Ordering::Relaxed),
+            2,
+            "the 20 queued pushes: one commit"
+        );
+        assert_eq!(stats.pushes.load(Ordering::Relaxed), 21);
+        assert_eq!(stats.largest.load(Ordering::Relaxed), 20);
+        assert_eq!(writer.queued(), 0);
+    }
+
+    /// A push of a group that fails is rolled back alone: the pushes before and after it in the
+    /// same commit are stored, it is answered with its error and leaves nothing behind.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_push_is_rolled_back_alone_and_its_group_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer =
+            Arc::new(Writer::start(open::open_writer(&dir.path().join("s.db")).unwrap()).unwrap());
+        let device = Uuid::now_v7();
+        let mut clock = HlcClock::new(Hlc::ZERO, 0);
+        let ops: Vec<Op> = (1..=3).map(|n| district(&mut clock, device, n)).collect();
+        // The database itself refuses the second push's operation (as a full disk or a damaged
+        // page would fail a write): a trigger on the log.
+        let failing = ops[1].entity_id.to_string();
+        writer
+            .run(move |conn| {
+                conn.execute_batch(&format!(
+                    "CREATE TRIGGER refuse BEFORE INSERT ON ops WHEN NEW.entity_id = '{failing}'
+                     BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+                ))
+                .map_err(StorageError::from)
+            })
+            .await
+            .unwrap();
+
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let hold = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                writer
+                    .run(move |_conn| {
+                        held.recv().unwrap();
+                        Ok::<_, StorageError>(())
+                    })
+                    .await
+            })
+        };
+        while !writer.busy() {
+            tokio::task::yield_now().await;
+        }
+        let mut pushes = Vec::new();
+        for (n, op) in ops.iter().cloned().enumerate() {
+            let w = writer.clone();
+            pushes.push(tokio::spawn(async move {
+                w.push(admin(device), vec![op]).await
+            }));
+            while writer.queued() < n + 1 {
+                tokio::task::yield_now().await;
+            }
+        }
+        release.send(()).unwrap();
+        hold.await.unwrap().unwrap();
+        let mut answers = Vec::new();
+        for p in pushes {
+            answers.push(p.await.unwrap());
+        }
+        let seq = |a: &Result<Pushed, StorageError>| match a.as_ref().unwrap().results[0].outcome {
+            PushOutcome::Accepted { seq } => seq,
+            ref other => panic!("{other:?}"),
+        };
+        assert_eq!(seq(&answers[0]), 1);
+        let err = answers[1].as_ref().unwrap_err().to_string();
+        assert!(err.contains("refused by the test"), "{err}");
+        assert_eq!(seq(&answers[2]), 2, "the failed push's number is not used");
+        assert_eq!(
+            writer.stats().largest.load(Ordering::Relaxed),
+            3,
+            "one group of three"
+        );
+
+        // What a reader sees after the commit: the first and third, not the second.
+        let stored: Vec<String> = writer
+            .run(|conn| {
+                let mut stmt = conn.prepare("SELECT entity_id FROM ops ORDER BY seq")?;
+                let ids = stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<Vec<String>, _>>()?;
+                Ok::<_, StorageError>(ids)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            stored,
+            vec![ops[0].entity_id.to_string(), ops[2].entity_id.to_string()]
+        );
+    }
+}
