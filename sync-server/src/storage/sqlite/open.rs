@@ -31,6 +31,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "005_intake_and_audit",
         include_str!("../../../migrations/005_intake_and_audit.sql"),
     ),
+    (
+        "006_console",
+        include_str!("../../../migrations/006_console.sql"),
+    ),
 ];
 
 /// The version that added scope buckets: upgrading to it files what was stored before.
