@@ -55,7 +55,10 @@ async fn driver() -> Driver {
         .spawn()
         .expect("chromedriver is not installed: run ./scripts/test-browser.sh (the README's test command does)");
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -111,14 +114,24 @@ async fn wait_for_text(c: &Client, css: &str, needle: &str) -> String {
 
 async fn sign_in(c: &Client, base: &str, name: &str, password: &str) {
     c.goto(&format!("{base}/console/login")).await.unwrap();
-    c.find(Locator::Id("name")).await.unwrap().send_keys(name).await.unwrap();
+    c.find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys(name)
+        .await
+        .unwrap();
     c.find(Locator::Id("password"))
         .await
         .unwrap()
         .send_keys(password)
         .await
         .unwrap();
-    c.find(Locator::Id("login")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 async fn console_user(storage: &SqliteStorage, name: &str, scope: Vec<Id>) -> Id {
@@ -228,7 +241,13 @@ async fn the_console_in_a_real_browser() {
     // A wrong password is refused, and says so.
     sign_in(&c, &base, "赵敏", "not-the-password").await;
     assert_eq!(text_of(&c, "#login-error").await, "用户名或密码错误");
-    assert!(c.current_url().await.unwrap().path().ends_with("/console/login"));
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/console/login")
+    );
 
     // The dispatcher signs in and sees the board.
     sign_in(&c, &base, "赵敏", PASSWORD).await;
@@ -263,7 +282,11 @@ async fn the_console_in_a_real_browser() {
         .execute("return window.__noReload || null;", vec![])
         .await
         .unwrap();
-    assert_eq!(mark, serde_json::json!("still here"), "the page was not reloaded");
+    assert_eq!(
+        mark,
+        serde_json::json!("still here"),
+        "the page was not reloaded"
+    );
 
     // The dispatcher opens it and assigns it to 王芳.
     c.find(Locator::LinkText("电动车楼道充电"))
@@ -308,7 +331,10 @@ async fn the_console_in_a_real_browser() {
     let t0 = text_of(&c, "#alarms li:first-child .timer").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let t1 = text_of(&c, "#alarms li:first-child .timer").await;
-    assert!(t0.starts_with("已过 ") && t1.starts_with("已过 "), "{t0} / {t1}");
+    assert!(
+        t0.starts_with("已过 ") && t1.starts_with("已过 "),
+        "{t0} / {t1}"
+    );
     assert_ne!(t0, t1, "the timer runs");
     // The alarms section comes before the case list on the page.
     let order = c
@@ -320,7 +346,11 @@ async fn the_console_in_a_real_browser() {
         .unwrap();
     assert_ne!(order, serde_json::json!(0));
     std::fs::create_dir_all(docs_console()).unwrap();
-    std::fs::write(docs_console().join("board.png"), c.screenshot().await.unwrap()).unwrap();
+    std::fs::write(
+        docs_console().join("board.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
 
     // The brief of this week, printable, exported.
     let today = chrono::Utc::now().date_naive();
@@ -331,14 +361,24 @@ async fn the_console_in_a_real_browser() {
     .await
     .unwrap();
     let title = text_of(&c, "#brief-title").await;
-    assert!(title.contains(&sub.name) && title.contains("工作简报"), "{title}");
+    assert!(
+        title.contains(&sub.name) && title.contains("工作简报"),
+        "{title}"
+    );
     let ranking = text_of(&c, "#ranking").await;
     assert!(ranking.contains(&grid.name), "{ranking}");
-    std::fs::write(docs_console().join("brief.png"), c.screenshot().await.unwrap()).unwrap();
+    std::fs::write(
+        docs_console().join("brief.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
     let cookie = http_cookie(&base, "赵敏").await;
     let http = reqwest::Client::new();
     let csv = http
-        .get(format!("{base}/console/brief.csv?area={}&week={today}", sub.code))
+        .get(format!(
+            "{base}/console/brief.csv?area={}&week={today}",
+            sub.code
+        ))
         .header("cookie", &cookie)
         .send()
         .await
@@ -347,7 +387,10 @@ async fn the_console_in_a_real_browser() {
     let csv = csv.text().await.unwrap();
     assert!(csv.contains("网格") && csv.contains(&grid.name), "{csv}");
     let xlsx = http
-        .get(format!("{base}/console/brief.xlsx?area={}&week={today}", sub.code))
+        .get(format!(
+            "{base}/console/brief.xlsx?area={}&week={today}",
+            sub.code
+        ))
         .header("cookie", &cookie)
         .send()
         .await
@@ -357,7 +400,11 @@ async fn the_console_in_a_real_browser() {
     assert_eq!(&bytes[..2], b"PK", "an XLSX is a zip");
 
     // A post without the session's CSRF token is refused and changes nothing.
-    let events_before = storage.case_events(vec![alarm.case.id]).await.unwrap().len();
+    let events_before = storage
+        .case_events(vec![alarm.case.id])
+        .await
+        .unwrap()
+        .len();
     let r = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -391,7 +438,11 @@ async fn the_console_in_a_real_browser() {
     c.goto(&evil_url).await.unwrap();
     let refused = text_of(&c, "body").await;
     assert!(refused.contains("拒绝"), "{refused}");
-    let events_after = storage.case_events(vec![alarm.case.id]).await.unwrap().len();
+    let events_after = storage
+        .case_events(vec![alarm.case.id])
+        .await
+        .unwrap()
+        .len();
     assert_eq!(events_before, events_after, "nothing was written");
     assert!(
         !storage
@@ -413,7 +464,10 @@ async fn the_console_in_a_real_browser() {
     sign_in(&c, &base, "钱力", PASSWORD).await;
     assert!(text_of(&c, "#who").await.contains("钱力"));
     let board = text_of(&c, "#board").await;
-    assert!(!board.contains("电动车楼道充电") && !board.contains("三楼闻到烟味"), "{board}");
+    assert!(
+        !board.contains("电动车楼道充电") && !board.contains("三楼闻到烟味"),
+        "{board}"
+    );
     c.goto(&format!("{base}/console/cases/{}", hazard.case.id))
         .await
         .unwrap();

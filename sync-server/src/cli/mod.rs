@@ -33,8 +33,8 @@ use crate::{ServerOptions, clock, server};
 
 pub mod areas;
 mod audit_cli;
-mod console_cli;
 pub mod config_file;
+mod console_cli;
 pub mod logs;
 
 use config_file::{ConfigError, Flag};

@@ -48,9 +48,8 @@ pub struct StepForm {
 
 /// The step a form asks for, or why it cannot be taken.
 pub fn step_of(form: &StepForm) -> Result<CaseAction, String> {
-    let id = |s: &str, what: &str| {
-        uuid::Uuid::try_parse(s.trim()).map_err(|_| format!("请选择{what}"))
-    };
+    let id =
+        |s: &str, what: &str| uuid::Uuid::try_parse(s.trim()).map_err(|_| format!("请选择{what}"));
     let text = form.text.trim();
     Ok(match form.action.as_str() {
         "accept" => CaseAction::Accept,
@@ -188,7 +187,10 @@ mod tests {
         assert_eq!(step_of(&form("accept")).unwrap(), CaseAction::Accept);
         assert_eq!(step_of(&form("review_assign")).unwrap_err(), "请选择承办人");
         assert_eq!(step_of(&form("send_back")).unwrap_err(), "退回须填写理由");
-        assert!(step_of(&form("handle")).is_err(), "handling is the assignee's");
+        assert!(
+            step_of(&form("handle")).is_err(),
+            "handling is the assignee's"
+        );
         let id = uuid::Uuid::now_v7();
         let f = StepForm {
             assignee: id.to_string(),

@@ -162,7 +162,10 @@ mod tests {
     #[test]
     fn cookies_and_origins_are_read_from_headers() {
         let mut h = HeaderMap::new();
-        h.insert("cookie", HeaderValue::from_static("a=1; gw_console=tok; b=2"));
+        h.insert(
+            "cookie",
+            HeaderValue::from_static("a=1; gw_console=tok; b=2"),
+        );
         h.insert("host", HeaderValue::from_static("127.0.0.1:8080"));
         assert_eq!(cookie(&h, COOKIE), Some("tok"));
         assert!(same_origin(&h));

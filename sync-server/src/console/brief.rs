@@ -74,7 +74,12 @@ pub fn brief_of(
         .filter(|g| world.within(g.id, area))
         .collect();
     let grid_ids: HashSet<Id> = grids.iter().map(|g| g.id).collect();
-    let grid_of = |a: Id| world.grid_of(a).map(|g| g.id).filter(|g| grid_ids.contains(g));
+    let grid_of = |a: Id| {
+        world
+            .grid_of(a)
+            .map(|g| g.id)
+            .filter(|g| grid_ids.contains(g))
+    };
 
     let mut cases: HashMap<Option<Id>, Vec<FoldedCase>> = HashMap::new();
     for row in &world.cases {
@@ -86,10 +91,13 @@ pub fn brief_of(
             continue;
         }
         let fold = fold_until(c.kind, c.opened_at_ms, &row.events, as_of);
-        cases.entry(grid_of(c.area_id)).or_default().push(FoldedCase {
-            case: c.clone(),
-            fold,
-        });
+        cases
+            .entry(grid_of(c.area_id))
+            .or_default()
+            .push(FoldedCase {
+                case: c.clone(),
+                fold,
+            });
     }
     // What hangs from each grid's buildings.
     let building_grid: HashMap<Id, Id> = world
@@ -182,7 +190,10 @@ fn resolve(
     let week = match non_empty(&q.week) {
         Some(s) => {
             let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-                Refusal::Status(StatusCode::BAD_REQUEST, "周次须为日期，如 2026-11-30".into())
+                Refusal::Status(
+                    StatusCode::BAD_REQUEST,
+                    "周次须为日期，如 2026-11-30".into(),
+                )
             })?;
             day - Days::new(u64::from(day.weekday().num_days_from_monday()))
         }
@@ -221,9 +232,7 @@ fn resolve(
             .find(|id| world.areas.contains_key(id))
             .copied()
             .or_else(|| areas.first().map(|a| a.id))
-            .ok_or_else(|| {
-                Refusal::Status(StatusCode::NOT_FOUND, "您的辖区内还没有区域".into())
-            })?,
+            .ok_or_else(|| Refusal::Status(StatusCode::NOT_FOUND, "您的辖区内还没有区域".into()))?,
     };
     let choices = areas
         .iter()
@@ -247,7 +256,11 @@ async fn load<S: Storage>(
     let (area, week, choices) = resolve(&world, &signed, q, now)?;
     let brief = brief_of(&world, area, week, now)
         .map_err(|e| Refusal::Status(StatusCode::BAD_REQUEST, e))?;
-    let code = world.areas.get(&area).map(|a| a.code.clone()).unwrap_or_default();
+    let code = world
+        .areas
+        .get(&area)
+        .map(|a| a.code.clone())
+        .unwrap_or_default();
     Ok((signed, brief, code, choices))
 }
 

@@ -60,7 +60,10 @@ static STEP_CLOCK: LazyLock<StepClock> = LazyLock::new(StepClock::default);
 pub fn routes<S: Storage>() -> Router<AppState<S>> {
     Router::new()
         .route("/console", get(|| async { Redirect::to("/console/board") }))
-        .route("/console/", get(|| async { Redirect::to("/console/board") }))
+        .route(
+            "/console/",
+            get(|| async { Redirect::to("/console/board") }),
+        )
         .route("/console/login", get(login_page).post(login::<S>))
         .route("/console/logout", post(logout::<S>))
         .route("/console/board", get(board_page::<S>))
@@ -301,11 +304,10 @@ async fn login<S: Storage>(
             continue;
         }
         let password = form.password.clone();
-        let ok = tokio::task::spawn_blocking(move || {
-            auth::verify_password(&password, hash.as_deref())
-        })
-        .await
-        .unwrap_or(false);
+        let ok =
+            tokio::task::spawn_blocking(move || auth::verify_password(&password, hash.as_deref()))
+                .await
+                .unwrap_or(false);
         if ok {
             found = Some(user);
             break;
@@ -344,7 +346,7 @@ async fn login<S: Storage>(
         })
         .await?;
     tracing::info!(user = %user.id, "console: signed in");
-    let tls = tls.is_some_and(|t| t.0 .0);
+    let tls = tls.is_some_and(|t| t.0.0);
     let mut r = Redirect::to("/console/board").into_response();
     r.headers_mut().insert(
         header::SET_COOKIE,
@@ -371,7 +373,7 @@ async fn logout<S: Storage>(
         .storage
         .delete_console_session(signed.session.token_hash, 0)
         .await?;
-    let tls = tls.is_some_and(|t| t.0 .0);
+    let tls = tls.is_some_and(|t| t.0.0);
     let mut r = Redirect::to("/console/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(None, tls)) {
         r.headers_mut().insert(header::SET_COOKIE, v);
@@ -524,7 +526,8 @@ async fn render_case<S: Storage>(
     let policy = world.policy_for(row.case.area_id);
     let supervised = gridwork_domain::workflow::supervise(&policy, &row.case, &row.fold, now);
     let (colour, colour_zh) = board::colour_names(supervised.map(|(_, c)| c));
-    let timeline = gridwork_domain::workflow::fold(row.case.kind, row.case.opened_at_ms, &row.events);
+    let timeline =
+        gridwork_domain::workflow::fold(row.case.kind, row.case.opened_at_ms, &row.events);
     let mut rows = vec![TimelineRow {
         at: labels::datetime(row.case.opened_at_ms),
         who: "—".into(),

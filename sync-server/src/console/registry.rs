@@ -191,7 +191,12 @@ pub fn schematic(world: &World, now_ms: u64) -> (Vec<Dot>, Vec<Dot>, usize) {
         .buildings
         .values()
         .filter_map(|b| b.position.map(|p| (p.lon, p.lat)))
-        .chain(world.stations.values().map(|s| (s.position.lon, s.position.lat)))
+        .chain(
+            world
+                .stations
+                .values()
+                .map(|s| (s.position.lon, s.position.lat)),
+        )
         .collect();
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for (x, y) in &points {
@@ -215,7 +220,11 @@ pub fn schematic(world: &World, now_ms: u64) -> (Vec<Dot>, Vec<Dot>, usize) {
         let (x, y) = place(p.lon, p.lat);
         let mut worst = "none";
         let mut alarm = false;
-        for c in world.cases.iter().filter(|c| c.case.building_id == Some(b.id)) {
+        for c in world
+            .cases
+            .iter()
+            .filter(|c| c.case.building_id == Some(b.id))
+        {
             if board.alarms.iter().any(|a| a.id == c.case.id) {
                 alarm = true;
             }

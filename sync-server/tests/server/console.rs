@@ -33,8 +33,13 @@ async fn sessions_are_kept_touched_and_ended<S: Backend>() {
     let s = &server.storage;
     let user = server.user("赵敏", Role::Dispatcher).await;
     assert_eq!(s.console_password(user).await.unwrap(), None);
-    s.set_console_password(user, "hash-1".into(), 1).await.unwrap();
-    assert_eq!(s.console_password(user).await.unwrap().as_deref(), Some("hash-1"));
+    s.set_console_password(user, "hash-1".into(), 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.console_password(user).await.unwrap().as_deref(),
+        Some("hash-1")
+    );
     let session = |token: &str, seen| ConsoleSession {
         token_hash: auth::hash_token(token),
         user,
@@ -44,24 +49,52 @@ async fn sessions_are_kept_touched_and_ended<S: Backend>() {
     };
     s.insert_console_session(session("a", 1_000)).await.unwrap();
     s.insert_console_session(session("b", 1_000)).await.unwrap();
-    let got = s.console_session(auth::hash_token("a")).await.unwrap().unwrap();
+    let got = s
+        .console_session(auth::hash_token("a"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got, session("a", 1_000));
     // Touching moves the last-seen time forward only.
-    s.touch_console_session(auth::hash_token("a"), 5_000).await.unwrap();
-    s.touch_console_session(auth::hash_token("a"), 4_000).await.unwrap();
+    s.touch_console_session(auth::hash_token("a"), 5_000)
+        .await
+        .unwrap();
+    s.touch_console_session(auth::hash_token("a"), 4_000)
+        .await
+        .unwrap();
     assert_eq!(
-        s.console_session(auth::hash_token("a")).await.unwrap().unwrap().seen_ms,
+        s.console_session(auth::hash_token("a"))
+            .await
+            .unwrap()
+            .unwrap()
+            .seen_ms,
         5_000
     );
     // Ending one session also clears those idle since before the bound ("b", seen at 1000).
-    s.delete_console_session(auth::hash_token("a"), 2_000).await.unwrap();
-    assert_eq!(s.console_session(auth::hash_token("a")).await.unwrap(), None);
-    assert_eq!(s.console_session(auth::hash_token("b")).await.unwrap(), None);
+    s.delete_console_session(auth::hash_token("a"), 2_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.console_session(auth::hash_token("a")).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.console_session(auth::hash_token("b")).await.unwrap(),
+        None
+    );
     // A new password ends every session of the user.
     s.insert_console_session(session("c", 9_000)).await.unwrap();
-    s.set_console_password(user, "hash-2".into(), 2).await.unwrap();
-    assert_eq!(s.console_password(user).await.unwrap().as_deref(), Some("hash-2"));
-    assert_eq!(s.console_session(auth::hash_token("c")).await.unwrap(), None);
+    s.set_console_password(user, "hash-2".into(), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.console_password(user).await.unwrap().as_deref(),
+        Some("hash-2")
+    );
+    assert_eq!(
+        s.console_session(auth::hash_token("c")).await.unwrap(),
+        None
+    );
 }
 
 async fn sign_in_refusals_and_a_step_through_the_planner<S: Backend>() {
@@ -107,7 +140,11 @@ async fn sign_in_refusals_and_a_step_through_the_planner<S: Backend>() {
     assert!(login.text().await.unwrap().contains("调度员与管理员登录"));
 
     // A wrong password, an unknown name and a gridworker are refused alike.
-    for (name, password) in [("赵敏", "wrong password"), ("无此人", PASSWORD), ("王芳", PASSWORD)] {
+    for (name, password) in [
+        ("赵敏", "wrong password"),
+        ("无此人", PASSWORD),
+        ("王芳", PASSWORD),
+    ] {
         let r = http
             .post(server.url("/console/login"))
             .form(&[("name", name), ("password", password)])
@@ -128,7 +165,11 @@ async fn sign_in_refusals_and_a_step_through_the_planner<S: Backend>() {
         .unwrap();
     assert_eq!(r.status(), 303);
     let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
-    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/console"));
+    assert!(
+        set.contains("HttpOnly")
+            && set.contains("SameSite=Strict")
+            && set.contains("Path=/console")
+    );
     assert!(!set.contains("Secure"));
     let cookie = set.split(';').next().unwrap().to_string();
     let board = http
@@ -139,7 +180,10 @@ async fn sign_in_refusals_and_a_step_through_the_planner<S: Backend>() {
         .unwrap();
     assert_eq!(board.status(), 200);
     let html = board.text().await.unwrap();
-    assert!(html.contains("督办大屏") && html.contains("楼道电瓶车充电"), "{html}");
+    assert!(
+        html.contains("督办大屏") && html.contains("楼道电瓶车充电"),
+        "{html}"
+    );
     let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
     let csrf = html[at..at + 64].to_string();
 
@@ -164,14 +208,21 @@ async fn sign_in_refusals_and_a_step_through_the_planner<S: Backend>() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    assert_eq!(events_of(server.storage.as_ref(), t.hazard.id).await.len(), before);
+    assert_eq!(
+        events_of(server.storage.as_ref(), t.hazard.id).await.len(),
+        before
+    );
 
     // A step from the console: stored through the planner, in the dispatcher's name.
     let r = http
         .post(&step)
         .header("cookie", &cookie)
         .header("origin", server.url(""))
-        .form(&[("action", "note"), ("text", "已电话联系楼长"), ("csrf", csrf.as_str())])
+        .form(&[
+            ("action", "note"),
+            ("text", "已电话联系楼长"),
+            ("csrf", csrf.as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -214,7 +265,12 @@ async fn sign_in_refusals_and_a_step_through_the_planner<S: Backend>() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     let r = http
         .get(server.url("/console/board"))
         .header("cookie", &cookie)
