@@ -8,7 +8,7 @@ use gridwork_domain::model::AreaLevel;
 use gridwork_domain::sync::Role;
 use gridwork_domain::workflow::CaseAction;
 use gridwork_server::console::auth;
-use gridwork_server::storage::{ConsoleSession, ConsoleStorage, Storage};
+use gridwork_server::storage::{ConsoleSession, Storage};
 
 use crate::common::{Backend, TestServer, town};
 
