@@ -3,7 +3,8 @@
 //! domain's [`weekly_brief`], fed from the server's records as the device's store feeds it
 //! (`core/src/workflows/brief.rs`): per grid, the cases opened by week end (folded at week end,
 //! those closed before the week left out), the grid's households, residents and stays as at
-//! week end, and the visits of patrols whose chain verifies.
+//! week end, and the visits of patrols whose chain verifies. Every export is written to the
+//! audit log (`export`, by the console user, with the area code and week).
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,6 +24,7 @@ use serde::Deserialize;
 
 use super::world::World;
 use super::{Nav, Refusal, Signed, html, labels, non_empty, signed_in};
+use crate::audit::{AuditAction, AuditFact};
 use crate::http::AppState;
 use crate::storage::Storage;
 
@@ -473,15 +475,39 @@ fn file_name(b: &WeeklyBrief, ext: &str) -> String {
     )
 }
 
+/// Writes the export to the audit log (who, which area and week, which format).
+async fn audit_export<S: Storage>(
+    state: &AppState<S>,
+    signed: &Signed,
+    area_code: &str,
+    b: &WeeklyBrief,
+    format: &str,
+) -> Result<(), Refusal> {
+    state
+        .storage
+        .append_audit(AuditFact {
+            at_ms: state.now_ms(),
+            actor: format!("console:user:{}", signed.user.id),
+            action: AuditAction::Export,
+            target_kind: Some("area".into()),
+            target_id: Some(area_code.to_string()),
+            reason: format!("weekly brief {} as {format}", b.week_start),
+            fact_id: None,
+        })
+        .await?;
+    Ok(())
+}
+
 /// `GET /console/brief.csv`.
 pub async fn csv<S: Storage>(
     State(state): State<AppState<S>>,
     headers: HeaderMap,
     Query(q): Query<BriefQuery>,
 ) -> Result<Response, Refusal> {
-    let (_, brief, _, _) = load(&state, &headers, &q).await?;
+    let (signed, brief, code, _) = load(&state, &headers, &q).await?;
     let body = to_csv(&brief)
         .map_err(|e| Refusal::Status(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    audit_export(&state, &signed, &code, &brief, "csv").await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -498,9 +524,10 @@ pub async fn xlsx<S: Storage>(
     headers: HeaderMap,
     Query(q): Query<BriefQuery>,
 ) -> Result<Response, Refusal> {
-    let (_, brief, _, _) = load(&state, &headers, &q).await?;
+    let (signed, brief, code, _) = load(&state, &headers, &q).await?;
     let body = to_xlsx(&brief)
         .map_err(|e| Refusal::Status(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    audit_export(&state, &signed, &code, &brief, "xlsx").await?;
     Ok((
         [
             (

@@ -255,6 +255,15 @@ async fn sign_in_refusals_and_a_step_through_the_planner<S: Backend>() {
         .unwrap();
     assert_eq!(csv.status(), 200);
     assert!(csv.text().await.unwrap().contains("梅花碑第一网格"));
+    // The export is in the audit log, in the dispatcher's name.
+    let audit = server.storage.all_audit().await.unwrap();
+    assert!(
+        audit.iter().any(
+            |e| e.fact.action == gridwork_server::audit::AuditAction::Export
+                && e.fact.actor == format!("console:user:{}", dispatcher.id)
+        ),
+        "{audit:?}"
+    );
 
     // Signing out ends the session.
     let r = http
@@ -278,6 +287,116 @@ async fn sign_in_refusals_and_a_step_through_the_planner<S: Backend>() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
+}
+
+/// Runs `gridwork-server admin console-password` with `input` on standard input.
+fn console_password(db: &std::path::Path, user: &str, input: &str) -> (bool, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(crate::cli::BIN)
+        .env_remove("GRIDWORK_DATABASE_URL")
+        .args(["admin", "console-password", "--db"])
+        .arg(db)
+        .args(["--user", user])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn the_binary_sets_console_passwords_and_serves_a_secure_cookie_over_tls() {
+    use gridwork_server::storage::{AuditStorage, ConsoleStorage};
+    use std::ffi::OsStr;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let db_arg = db.to_str().unwrap();
+    let (ok, admin_id, err) = crate::cli::admin(&[
+        "admin",
+        "create-user",
+        "--db",
+        db_arg,
+        "--name",
+        "孙丽",
+        "--role",
+        "管理员",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = crate::cli::admin(&[
+        "admin",
+        "create-user",
+        "--db",
+        db_arg,
+        "--name",
+        "王芳",
+        "--role",
+        "网格员",
+    ]);
+    assert!(ok, "{err}");
+    // Too short, and a gridworker: refused, with the reason.
+    let (ok, err) = console_password(&db, "孙丽", "short\n");
+    assert!(!ok && err.contains("at least 10 characters"), "{err}");
+    let (ok, err) = console_password(&db, "王芳", "long enough password\n");
+    assert!(!ok && err.contains("dispatcher"), "{err}");
+    assert!(
+        !err.contains("long enough password"),
+        "the password is never echoed"
+    );
+    let (ok, err) = console_password(&db, "孙丽", "long enough password\n");
+    assert!(ok, "{err}");
+    let storage = gridwork_server::storage::SqliteStorage::open(&db).unwrap();
+    let hash = storage
+        .console_password(admin_id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$") && !hash.contains("long enough"));
+    let audit = storage.all_audit().await.unwrap();
+    assert!(audit.iter().any(|e| e.fact.action
+        == gridwork_server::audit::AuditAction::AdminChange
+        && e.fact.target_id.as_deref() == Some(admin_id.as_str())));
+    drop(storage);
+
+    // Served over TLS, the session cookie is Secure.
+    let pki = crate::tls::TestPki::new();
+    let cert = dir.path().join("server.crt");
+    let key = dir.path().join("server.key");
+    std::fs::write(&cert, &pki.cert_pem).unwrap();
+    std::fs::write(&key, &pki.key_pem).unwrap();
+    let (_server, base) = crate::cli::serve::<&OsStr>(&[
+        "--db".as_ref(),
+        db.as_os_str(),
+        "--tls-cert".as_ref(),
+        cert.as_os_str(),
+        "--tls-key".as_ref(),
+        key.as_os_str(),
+    ]);
+    let https = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = https
+        .post(format!("{base}/console/login"))
+        .form(&[("name", "孙丽"), ("password", "long enough password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let set = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(set.contains("Secure") && set.contains("HttpOnly"), "{set}");
 }
 
 macro_rules! console_for {
