@@ -216,6 +216,8 @@ mod tests {
              DROP TABLE callback_cursor;
              DROP TABLE callbacks;
              DROP TABLE audit_log;
+             DROP TABLE console_sessions;
+             DROP TABLE console_passwords;
              DROP INDEX records_building_by_address_code;
              CREATE INDEX ops_by_scope ON ops (scope_key, seq);",
         )
