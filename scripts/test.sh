@@ -36,6 +36,9 @@ else
 fi
 export GRIDWORK_TEST_DATABASE_URL
 
+step "browser for the console's test (chromium, chromedriver, CJK fonts)"
+./scripts/test-browser.sh
+
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

@@ -20,6 +20,8 @@
 //! - [`operator`]: the server's own operator, whose changes (an import, a redrawn grid) go
 //!   through the same push planner as a phone's, and the [`operator::Directory`] it names
 //!   records by (area codes, address codes, station names, ID numbers).
+//! - [`console`]: the command centre's web console under `/console` (sign-in, the live
+//!   supervision board, case steps, the weekly brief), server-rendered HTML.
 //! - [`import`]: a subdistrict's base data from CSV and XLSX files, every row checked by the
 //!   domain's rules, refused rows reported (`docs/import.md`).
 //!
@@ -47,6 +49,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod console;
 pub mod http;
 pub mod import;
 pub mod intake;

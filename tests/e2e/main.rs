@@ -3,6 +3,7 @@
 //! several devices, each its own store.
 
 mod clock_skew;
+mod console;
 mod fault_proxy;
 mod field_rules;
 mod harness;

@@ -171,7 +171,7 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
 
 /// Who runs an admin command: the login of the shell (an admin command runs on the server's
 /// machine, by someone logged in to it).
-fn admin_actor() -> String {
+pub(crate) fn admin_actor() -> String {
     let login = std::env::var("SUDO_USER")
         .or_else(|_| std::env::var("USER"))
         .or_else(|_| std::env::var("LOGNAME"))

@@ -34,6 +34,7 @@ use crate::{ServerOptions, clock, server};
 pub mod areas;
 mod audit_cli;
 pub mod config_file;
+mod console_cli;
 pub mod logs;
 
 use config_file::{ConfigError, Flag};
@@ -308,6 +309,15 @@ enum Admin {
         #[command(flatten)]
         store: Store,
     },
+    /// Set the password a dispatcher or admin signs in to the web console (/console) with,
+    /// read from standard input (one line, at least 10 characters); ends their sessions.
+    ConsolePassword {
+        #[command(flatten)]
+        store: Store,
+        /// The user: their id, or their name when no one else has it.
+        #[arg(long)]
+        user: String,
+    },
 }
 
 /// Where the data is: exactly one of `--db` and `--database`.
@@ -358,7 +368,8 @@ impl Admin {
             | Admin::ListDevices { store }
             | Admin::CreateServiceAccount { store, .. }
             | Admin::RevokeServiceAccount { store, .. }
-            | Admin::ListServiceAccounts { store } => store,
+            | Admin::ListServiceAccounts { store }
+            | Admin::ConsolePassword { store, .. } => store,
         }
     }
 }
@@ -596,6 +607,10 @@ async fn run_admin<S: Storage>(
         service @ (Admin::CreateServiceAccount { .. }
         | Admin::RevokeServiceAccount { .. }
         | Admin::ListServiceAccounts { .. }) => audit_cli::service_admin(storage, service).await?,
+        Admin::ConsolePassword { user, .. } => {
+            let user = user_named(storage, &user).await?;
+            console_cli::set_password(storage, user, std::io::stdin().lock()).await?;
+        }
         Admin::ListDevices { .. } => {
             for d in storage.list_devices().await? {
                 let state = if d.revoked_ms.is_some() {

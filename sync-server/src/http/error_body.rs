@@ -13,7 +13,10 @@ use super::json_body::too_large;
 /// [`ErrorBody`]: gridwork_domain::sync::ErrorBody
 pub async fn ensure_json_error_body(response: Response) -> Response {
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
+    if !(status.is_client_error() || status.is_server_error())
+        || is_json(&response)
+        || is_html(&response)
+    {
         return response;
     }
     let error = match status {
@@ -38,6 +41,15 @@ pub async fn ensure_json_error_body(response: Response) -> Response {
         }
     }
     replaced
+}
+
+/// The console's pages answer errors as HTML pages of their own.
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 fn is_json(response: &Response) -> bool {

@@ -13,6 +13,7 @@
 //! | `GET /v1/snapshot?after=&limit=&scope=` | bearer | `SnapshotResponse` |
 //! | `POST /v1/audit` | bearer | facts a phone reports for the audit log ([`intake`]) |
 //! | `/v1/intake/...` | service token | work orders from other systems ([`intake`]) |
+//! | `/console/...` | console session cookie | the web console's HTML pages ([`crate::console`]) |
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -165,6 +166,7 @@ pub fn router<S: Storage>(state: AppState<S>) -> Router {
         .route("/v1/intake/orders", post(intake::post_order::<S>))
         .route("/v1/intake/orders/{source_id}", get(intake::get_order::<S>))
         .route("/v1/intake/callback", put(intake::put_callback::<S>))
+        .merge(crate::console::routes::<S>())
         .fallback(unknown_path::unknown_path)
         .with_state(state)
         // Layers run outside-in in reverse order of these calls: the log sees the final

@@ -228,7 +228,7 @@ pub async fn serve_with<S: Storage>(
     let tls = options.tls.is_some();
     let sync = connections::Listener {
         tcp: listener,
-        app: http::router(state),
+        app: http::router(state).layer(axum::Extension(crate::console::Tls(tls))),
         tls: options.tls.map(TlsAcceptor::from),
         limits: options.connections,
         cap,

@@ -40,6 +40,7 @@ use crate::rules::PushContext;
 use crate::rules::reading::{self, Fate, PageBuilder};
 
 pub mod bucket_scan;
+pub mod console;
 pub mod error;
 pub mod intake;
 pub mod pool_status;
@@ -49,6 +50,7 @@ pub mod sqlite;
 pub mod wakeups;
 
 pub use crate::rules::reading::{PlacedRecord, PullPage, ScopeFilter};
+pub use console::{ConsoleSession, ConsoleStorage};
 pub use error::{EnrollError, StorageError};
 pub use intake::{AuditStorage, IntakeStorage};
 pub use pool_status::PoolStatus;
@@ -173,7 +175,9 @@ pub const SNAPSHOT_SCAN_FACTOR: usize = 20;
 pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The server's storage. See the module doc for the async choice and what backends do.
-pub trait Storage: intake::IntakeStorage + intake::AuditStorage + Send + Sync + 'static {
+pub trait Storage:
+    intake::IntakeStorage + intake::AuditStorage + console::ConsoleStorage + Send + Sync + 'static
+{
     /// Admits and appends a batch of operations in ONE transaction, answering per operation in
     /// the same order. Each operation, in order (later ones see earlier ones' effects), is
     /// decided by [`crate::rules::plan::plan`] (author, duplicate or another device's id,

@@ -9,6 +9,7 @@ mod bootstrap;
 mod cli;
 mod common;
 mod conformance;
+mod console;
 mod crash;
 mod enroll;
 mod hostile;

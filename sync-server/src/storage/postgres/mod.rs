@@ -31,6 +31,7 @@ use super::{
 use crate::rules::PushContext;
 
 mod accounts;
+mod console;
 mod intake;
 mod locks;
 pub mod notify;

@@ -34,6 +34,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "004_intake_and_audit",
         include_str!("../../../migrations/postgres/004_intake_and_audit.sql"),
     ),
+    (
+        "005_console",
+        include_str!("../../../migrations/postgres/005_console.sql"),
+    ),
 ];
 
 /// The version that added scope buckets: upgrading to it files what was stored before.

@@ -32,6 +32,7 @@ use super::{
 use crate::rules::PushContext;
 
 mod accounts;
+mod console;
 mod intake;
 pub mod open;
 mod oplog;

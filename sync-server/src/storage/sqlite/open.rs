@@ -31,6 +31,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "005_intake_and_audit",
         include_str!("../../../migrations/005_intake_and_audit.sql"),
     ),
+    (
+        "006_console",
+        include_str!("../../../migrations/006_console.sql"),
+    ),
 ];
 
 /// The version that added scope buckets: upgrading to it files what was stored before.
@@ -225,6 +229,8 @@ mod tests {
              DROP TABLE callback_cursor;
              DROP TABLE callbacks;
              DROP TABLE audit_log;
+             DROP TABLE console_sessions;
+             DROP TABLE console_passwords;
              DROP INDEX records_building_by_address_code;
              CREATE INDEX ops_by_scope ON ops (scope_key, seq);",
         )
