@@ -1323,6 +1323,75 @@ mod tests {
         assert_eq!(client.tenant_retention_days().unwrap(), 30, "unchanged");
     }
 
+    /// The stand-in server, with a user who keeps writing: each push answered, a new household
+    /// is recorded on the phone.
+    struct Busy {
+        desk: Desk,
+        phone: Arc<Store>,
+        building: Id,
+        made: std::sync::atomic::AtomicU64,
+    }
+
+    impl Transport for Busy {
+        async fn enroll(
+            &self,
+            req: &EnrollRequest,
+        ) -> Result<Sized<EnrollResponse>, TransportError> {
+            self.desk.enroll(req).await
+        }
+
+        async fn push(&self, req: &PushRequest) -> Result<Sized<PushResponse>, TransportError> {
+            let answer = self.desk.push(req).await;
+            let n = self.made.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let room = Household {
+                unit: format!("8-{}", 100 + n),
+                ..household_in(self.building)
+            };
+            self.phone.create(room.to_core().unwrap()).unwrap();
+            answer
+        }
+
+        async fn pull(
+            &self,
+            after: u64,
+            limit: usize,
+            wait_s: u64,
+        ) -> Result<Sized<PullResponse>, TransportError> {
+            self.desk.pull(after, limit, wait_s).await
+        }
+
+        async fn snapshot(
+            &self,
+            after: Option<Id>,
+            limit: usize,
+        ) -> Result<Sized<SnapshotResponse>, TransportError> {
+            self.desk.snapshot(after, limit).await
+        }
+
+        fn set_token(&self, _token: Option<String>) {}
+    }
+
+    #[tokio::test]
+    async fn a_sync_run_pushes_what_was_queued_when_it_started_then_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let (client, s, desk) = building_head(&dir).await;
+        let mine = s.buildings[0].id;
+        let queued = client.pending_count().unwrap();
+        assert!(queued > 1, "{queued}");
+        let busy = Busy {
+            desk,
+            phone: client.core().unwrap(),
+            building: mine,
+            made: std::sync::atomic::AtomicU64::new(0),
+        };
+        let report = client.core().unwrap().sync_now(&busy).await.unwrap();
+        let made = busy.made.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(made >= 1, "the user wrote during the run");
+        assert_eq!(report.pushed + report.rejected, queued, "{report:?}");
+        // What was written during the run waits for the next one.
+        assert_eq!(client.pending_count().unwrap(), made);
+    }
+
     impl GridworkClient {
         fn registration_gone(&self, registration: &str) -> bool {
             let id = id("registration", registration).unwrap();

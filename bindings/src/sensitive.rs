@@ -102,7 +102,7 @@ mod tests {
     fn a_resident_and_a_household_print_no_id_number_or_phone() {
         let resident = crate::model::Resident {
             id: String::new(),
-            household_id: String::new(),
+            household_id: "0190a1b2-0000-7000-8000-000000000001".into(),
             name: "李娜".into(),
             id_number: wrap(Some("11010519491231002X".into())),
             phone: wrap(Some("13712345678".into())),

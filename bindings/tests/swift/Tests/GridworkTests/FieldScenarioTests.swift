@@ -169,7 +169,7 @@ final class FieldScenarioTests: XCTestCase {
         // The gridworker enrolls with a one-time code and bootstraps the grid.
         let gridworker = try GridworkClient.open(dbPath: store("gridworker.db"), serverUrl: server.url, encryptionKey: nil)
         let observer = RecordingObserver()
-        gridworker.addSyncObserver(observer: observer)
+        _ = gridworker.addSyncObserver(observer: observer)
         let me = try await gridworker.enroll(code: try server.enrollmentCode(name: "王芳", role: "gridworker", scope: grid.id), deviceName: "王芳's phone")
         XCTAssertEqual(me.role, .gridworker)
         let boot = try await gridworker.syncNow()
