@@ -44,7 +44,7 @@ type Result<T, E = GridworkError> = std::result::Result<T, E>;
 const MAX_WAIT_SECONDS: u32 = 30;
 
 /// How long a sync call waits, before returning, for its observers to hear of its last state.
-const OBSERVER_FLUSH: Duration = Duration::from_secs(1);
+const OBSERVER_FLUSH: Duration = Duration::from_secs(5);
 
 /// How long `shutdown()` waits for the calls it stopped to let go of the store.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
