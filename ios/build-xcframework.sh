@@ -13,24 +13,28 @@ mkdir -p "$STAGE/headers" "$OUT/Sources/Gridwork"
 
 echo "==> build the static library for each iOS target (release)"
 for target in aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios; do
-  cargo rustc --release --locked -p gridwork-ffi --lib --target "$target" --crate-type staticlib
+  cargo rustc --profile mobile --locked -p gridwork-ffi --lib --target "$target" --crate-type staticlib
 done
 
 echo "==> generate the Swift bindings from the library"
 cargo run --release --locked -p gridwork-ffi --bin uniffi-bindgen -- generate --no-format \
-  --library target/aarch64-apple-ios/release/libgridwork_ffi.a --language swift --out-dir "$STAGE/swift"
+  --library target/aarch64-apple-ios/mobile/libgridwork_ffi.a --language swift --out-dir "$STAGE/swift"
 cp "$STAGE/swift/Gridwork.swift" "$OUT/Sources/Gridwork/"
-cp "$STAGE/swift/GridworkFFI.h" "$STAGE/headers/"
-# An XCFramework's headers need a module map named module.modulemap.
-cp "$STAGE/swift/GridworkFFI.modulemap" "$STAGE/headers/module.modulemap"
+# The header and the module map in a folder named after the C module, not at the root of the
+# XCFramework's headers: every uniffi XCFramework would put its own module.modulemap at that
+# root, and two of them in one app collide ("redefinition of module"). Clang finds
+# GridworkFFI/module.modulemap when Swift imports GridworkFFI.
+mkdir -p "$STAGE/headers/GridworkFFI"
+cp "$STAGE/swift/GridworkFFI.h" "$STAGE/headers/GridworkFFI/"
+cp "$STAGE/swift/GridworkFFI.modulemap" "$STAGE/headers/GridworkFFI/module.modulemap"
 
 echo "==> one simulator library for both simulator architectures"
-lipo -create target/aarch64-apple-ios-sim/release/libgridwork_ffi.a \
-  target/x86_64-apple-ios/release/libgridwork_ffi.a -output "$STAGE/libgridwork_ffi-sim.a"
+lipo -create target/aarch64-apple-ios-sim/mobile/libgridwork_ffi.a \
+  target/x86_64-apple-ios/mobile/libgridwork_ffi.a -output "$STAGE/libgridwork_ffi-sim.a"
 
 echo "==> assemble $OUT/GridworkFFI.xcframework"
 xcodebuild -create-xcframework \
-  -library target/aarch64-apple-ios/release/libgridwork_ffi.a -headers "$STAGE/headers" \
+  -library target/aarch64-apple-ios/mobile/libgridwork_ffi.a -headers "$STAGE/headers" \
   -library "$STAGE/libgridwork_ffi-sim.a" -headers "$STAGE/headers" \
   -output "$OUT/GridworkFFI.xcframework"
 echo "done: add the package in ios/ to the app (File > Add Package Dependencies > Add Local)"

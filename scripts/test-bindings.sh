@@ -41,6 +41,22 @@ BINDGEN=$ROOT/target/debug/uniffi-bindgen
 rm -rf "$BUILD"
 mkdir -p "$BUILD"
 
+# A private CA and the server certificate it signs (for 127.0.0.1), for the scenarios' TLS
+# server: the phones trust it only when `open` is given the CA's PEM.
+step "make a private CA and a server certificate for 127.0.0.1 (openssl)"
+command -v openssl >/dev/null || die "openssl is needed to make the test CA"
+mkdir -p "$BUILD/tls"
+(
+  cd "$BUILD/tls"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=gridwork test CA" -keyout ca-key.pem -out ca.pem 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+    -keyout key.pem -out server.csr 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > ext.cnf
+  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+    -extfile ext.cnf -out cert.pem 2>/dev/null
+)
+
 run_kotlin() {
   step "Kotlin: find JNA (Debian libjna-java)"
   JNA_JAR=/usr/share/java/jna.jar
@@ -62,13 +78,14 @@ run_kotlin() {
   step "Kotlin: generate the bindings (uniffi-bindgen --language kotlin)"
   "$BINDGEN" generate --no-format --library "$LIB" --language kotlin --out-dir "$BUILD/kotlin-src"
 
-  step "Kotlin: compile the bindings and the field scenario"
+  step "Kotlin: compile the bindings, their Flow adapters and the field scenario"
   "$kotlin_home/bin/kotlinc" -nowarn -cp "$classpath" -d "$BUILD/kotlin-scenario.jar" \
-    "$BUILD/kotlin-src" "$ROOT/bindings/tests/kotlin/FieldScenario.kt"
+    "$BUILD/kotlin-src" "$ROOT/android/src/main/kotlin/org/gridwork/GridworkFlows.kt" \
+    "$ROOT/bindings/tests/kotlin/FieldScenario.kt"
 
   step "Kotlin: run the field scenario against a real gridwork-server"
   mkdir -p "$BUILD/kotlin-scratch"
-  GRIDWORK_SERVER=$SERVER GRIDWORK_SCRATCH=$BUILD/kotlin-scratch \
+  GRIDWORK_SERVER=$SERVER GRIDWORK_SCRATCH=$BUILD/kotlin-scratch GRIDWORK_TLS_DIR=$BUILD/tls \
     java -Djna.library.path="$(dirname "$LIB")" \
     -cp "$BUILD/kotlin-scenario.jar:$classpath:$klib/kotlin-stdlib.jar" FieldScenarioKt
 }
@@ -110,7 +127,9 @@ run_swift() {
   # The generated module's folder is made here: git keeps no empty folder, so a fresh clone
   # has none.
   mkdir -p "$inside/pkg/Sources/Gridwork"
-  cp "$BUILD/swift-src/Gridwork.swift" "$inside/pkg/Sources/Gridwork/"
+  cp "$BUILD/swift-src/Gridwork.swift" "$ROOT/ios/Sources/Gridwork/GridworkStreams.swift" \
+    "$inside/pkg/Sources/Gridwork/"
+  cp -r "$BUILD/tls" "$inside/tls"
   cp "$BUILD/swift-src/GridworkFFI.h" "$BUILD/swift-src/GridworkFFI.modulemap" "$LIB" "$inside/ffi/"
   cp "$SERVER" "$inside/bin/"
 
@@ -123,6 +142,7 @@ run_swift() {
   trap 'umount "$PROC_MOUNT" 2>/dev/null || true' EXIT
   chroot "$root" /usr/bin/env HOME=/gridwork GRIDWORK_FFI_DIR=/gridwork/ffi \
     GRIDWORK_SERVER=/gridwork/bin/gridwork-server GRIDWORK_SCRATCH=/gridwork/scratch \
+    GRIDWORK_TLS_DIR=/gridwork/tls \
     /bin/sh -c 'cd /gridwork/pkg && swift test \
       -Xswiftc -Xcc -Xswiftc -fmodule-map-file=/gridwork/ffi/GridworkFFI.modulemap \
       -Xswiftc -I -Xswiftc /gridwork/ffi 2>&1' | tee "$BUILD/swift-test.log"

@@ -48,6 +48,13 @@ pub enum GridworkError {
     /// given for an unencrypted store, or none for an encrypted one.
     #[error("{reason}")]
     WrongKey { reason: String },
+    /// Another client (of this app or another process) has this store open: one client per
+    /// store file. Shut the other down (or close it) first.
+    #[error("{reason}")]
+    StoreInUse { reason: String },
+    /// This client was shut down (`shutdown()`), or the call was stopped by it.
+    #[error("{reason}")]
+    Closed { reason: String },
     /// Anything else; the reason is safe to show and to log.
     #[error("internal error: {reason}")]
     Internal { reason: String },

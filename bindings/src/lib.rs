@@ -8,8 +8,10 @@
 //! core's errors in one place ([`error`]).
 //!
 //! Store calls block: call them off the main thread. `enroll`, `sync_now` and
-//! `wait_for_changes` are async (Kotlin `suspend`, Swift `async`) on uniffi's tokio runtime; sync
-//! state and progress reach the app through the [`SyncObserver`] callback interface.
+//! `wait_for_changes` are async (Kotlin `suspend`, Swift `async`) and run on the bindings' own
+//! worker threads ([`worker`]), never on the thread that awaits them; sync state, progress and
+//! the kinds of record changed reach the app through the [`SyncObserver`] and
+//! [`observe::ChangeObserver`] callback interfaces, on a background thread ([`observe`]).
 //!
 //! Generate the Kotlin and Swift sources with this crate's `uniffi-bindgen` binary; see
 //! `docs/mobile.md` and `scripts/test-bindings.sh`.
@@ -20,11 +22,15 @@ pub mod client;
 mod convert;
 pub mod error;
 pub mod model;
+pub mod observe;
 pub mod permission;
+pub mod sensitive;
 pub mod sync;
+pub mod worker;
 
 pub use client::GridworkClient;
 pub use error::GridworkError;
-pub use sync::SyncObserver;
+pub use observe::{ChangeObserver, ObserverHandle, SyncObserver};
+pub use sensitive::Sensitive;
 
 uniffi::setup_scaffolding!();

@@ -8,6 +8,8 @@ use gridwork_domain::validate::Position as CorePosition;
 
 use crate::convert::{day_text, id, id_text, opt_id, opt_id_text, record_id};
 use crate::error::GridworkError;
+use crate::sensitive::Sensitive;
+use std::sync::Arc;
 
 /// A point, WGS-84 degrees.
 #[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
@@ -208,7 +210,8 @@ pub struct Household {
     pub building_id: String,
     pub unit: String,
     pub kind: HouseholdKind,
-    pub phone: Option<String>,
+    /// Prints masked; `reveal()` for the value.
+    pub phone: Option<Arc<Sensitive>>,
     pub archived: bool,
 }
 
@@ -219,7 +222,7 @@ impl From<core::Household> for Household {
             building_id: id_text(h.building_id),
             unit: h.unit,
             kind: h.kind.into(),
-            phone: h.phone,
+            phone: crate::sensitive::wrap(h.phone),
             archived: h.archived,
         }
     }
@@ -232,7 +235,7 @@ impl Household {
             building_id: id("household.building_id", &self.building_id)?,
             unit: self.unit.clone(),
             kind: self.kind.into(),
-            phone: self.phone.clone(),
+            phone: crate::sensitive::unwrap(&self.phone),
             archived: self.archived,
         })
     }
@@ -245,8 +248,10 @@ pub struct Resident {
     pub id: String,
     pub household_id: String,
     pub name: String,
-    pub id_number: Option<String>,
-    pub phone: Option<String>,
+    /// Prints masked (`toString()`, `description`); `reveal()` for the value.
+    pub id_number: Option<Arc<Sensitive>>,
+    /// Prints masked; `reveal()` for the value.
+    pub phone: Option<Arc<Sensitive>>,
     pub key_groups: Vec<KeyGroup>,
     pub last_visit_ms: Option<u64>,
     pub archived: bool,
@@ -258,8 +263,8 @@ impl From<core::Resident> for Resident {
             id: id_text(r.id),
             household_id: id_text(r.household_id),
             name: r.name,
-            id_number: r.id_number,
-            phone: r.phone,
+            id_number: crate::sensitive::wrap(r.id_number),
+            phone: crate::sensitive::wrap(r.phone),
             key_groups: r.key_groups.into_iter().map(Into::into).collect(),
             last_visit_ms: r.last_visit_ms,
             archived: r.archived,
@@ -273,8 +278,8 @@ impl Resident {
             id: record_id("resident.id", &self.id)?,
             household_id: id("resident.household_id", &self.household_id)?,
             name: self.name.clone(),
-            id_number: self.id_number.clone(),
-            phone: self.phone.clone(),
+            id_number: crate::sensitive::unwrap(&self.id_number),
+            phone: crate::sensitive::unwrap(&self.phone),
             key_groups: self.key_groups.iter().map(|&k| k.into()).collect(),
             last_visit_ms: self.last_visit_ms,
             archived: self.archived,
@@ -289,7 +294,8 @@ pub struct ResidentSummary {
     pub household_id: String,
     pub name: String,
     pub id_number_masked: Option<String>,
-    pub phone: Option<String>,
+    /// Prints masked; `reveal()` for the value.
+    pub phone: Option<Arc<Sensitive>>,
     pub key_groups: Vec<KeyGroup>,
     pub archived: bool,
 }
@@ -301,7 +307,7 @@ impl From<gridwork_core::ResidentSummary> for ResidentSummary {
             household_id: id_text(r.household_id),
             name: r.name,
             id_number_masked: r.id_number_masked,
-            phone: r.phone,
+            phone: crate::sensitive::wrap(r.phone),
             key_groups: r.key_groups.into_iter().map(Into::into).collect(),
             archived: r.archived,
         }

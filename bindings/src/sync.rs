@@ -1,8 +1,5 @@
 //! Sync as the apps see it: the enrollment result, the observable state, progress and the
-//! report of a run, and [`SyncObserver`], the callback interface the app implements to follow
-//! them (adapted to the core's observer trait by [`ObserverBridge`]).
-
-use std::sync::Arc;
+//! report of a run. The app follows them with [`crate::observe::SyncObserver`].
 
 use gridwork_domain::sync::Role as CoreRole;
 
@@ -227,34 +224,5 @@ impl From<gridwork_core::SyncReport> for SyncReport {
             bytes: r.bytes,
             duration_ms: r.duration_ms,
         }
-    }
-}
-
-/// Implemented by the app to follow sync. Called on a background thread from the sync task:
-/// return quickly and post to the main thread yourself.
-#[uniffi::export(with_foreign)]
-pub trait SyncObserver: Send + Sync {
-    /// The sync state changed.
-    fn on_state(&self, state: SyncState);
-    /// A long step progressed.
-    fn on_progress(&self, progress: SyncProgress);
-}
-
-/// Adapts the app's [`SyncObserver`] to the core's.
-pub(crate) struct ObserverBridge(pub(crate) Arc<dyn SyncObserver>);
-
-impl std::fmt::Debug for ObserverBridge {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ObserverBridge")
-    }
-}
-
-impl gridwork_core::SyncObserver for ObserverBridge {
-    fn on_state(&self, state: &gridwork_core::SyncState) {
-        self.0.on_state(state.clone().into());
-    }
-
-    fn on_progress(&self, progress: &gridwork_core::SyncProgress) {
-        self.0.on_progress(progress.into());
     }
 }

@@ -98,7 +98,7 @@ fn queued(conn: &Connection, limit: usize) -> Result<Vec<AccessFact>> {
 impl Gridwork {
     /// The facts waiting to be sent to the server's audit log.
     pub fn pending_access_facts(&self) -> Result<Vec<AccessFact>> {
-        self.read(|c| queued(c, usize::MAX >> 1))
+        self.query(|c| queued(c, usize::MAX >> 1))
     }
 
     /// Sends the queued facts; those the server has are deleted. Returns how many were sent.
@@ -109,7 +109,7 @@ impl Gridwork {
         let mut sent = 0;
         loop {
             let facts = self
-                .read(|c| queued(c, BATCH))
+                .query(|c| queued(c, BATCH))
                 .map_err(|e| TransportError::BadAnswer(e.to_string()))?;
             if facts.is_empty() {
                 return Ok(sent);

@@ -135,7 +135,7 @@ impl Gridwork {
     pub fn case(&self, case_id: Id) -> Result<CaseView> {
         let base = self.deadline_policy();
         let now = self.now_ms();
-        self.read(|conn| {
+        self.query(|conn| {
             let case: Case = live_state(conn, EntityKind::Case, case_id)?.decode()?;
             let fold = records::case_fold(conn, case_id)?.ok_or_else(|| Error::NotFound {
                 kind: "case",
@@ -149,7 +149,7 @@ impl Gridwork {
     /// A case's history in HLC order (duplicates dropped, as the fold drops them), each step
     /// with the state it led to; events the fold could not apply are flagged with the reason.
     pub fn case_timeline(&self, case_id: Id) -> Result<Vec<TimelineEntry>> {
-        self.read(|conn| {
+        self.query(|conn| {
             let case: Case = live_state(conn, EntityKind::Case, case_id)?.decode()?;
             let mut events = records::case_events(conn, case_id)?;
             events.sort_by_key(|e| (e.stamp, e.id));

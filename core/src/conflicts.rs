@@ -60,7 +60,7 @@ impl Gridwork {
 
     /// The open field conflicts with their values whole.
     fn field_conflicts_whole(&self) -> Result<Vec<FieldConflict>> {
-        self.read(|conn| {
+        self.query(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, entity_kind, entity_id, field, lost_value, lost_stamp, won_value,
                         won_stamp, detected_ms
@@ -103,7 +103,7 @@ impl Gridwork {
 
     /// Case events flagged by the fold, across all cases on the device.
     pub fn case_event_conflicts(&self) -> Result<Vec<CaseEventConflict>> {
-        self.read(|conn| {
+        self.query(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT case_id, fold FROM case_folds WHERE json_array_length(fold, '$.flagged') > 0
                  ORDER BY case_id",

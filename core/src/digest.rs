@@ -9,7 +9,7 @@ use crate::gridwork::Gridwork;
 impl Gridwork {
     /// A hex SHA-256 over the records (in id order) and case events (in id order).
     pub fn state_digest(&self) -> Result<String> {
-        self.read(|conn| {
+        self.query(|conn| {
             let mut h = Sha256::new();
             let mut stmt = conn.prepare_cached(
                 "SELECT id, kind, fields, stamps, coalesce(tombstone, '') FROM records ORDER BY id",

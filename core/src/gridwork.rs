@@ -103,12 +103,17 @@ impl std::fmt::Debug for OpenOptions {
 
 pub(crate) struct Inner {
     pub(crate) conn: Connection,
-    pub(crate) clock: HlcClock,
 }
 
-/// One device's store and the actions on it. Thread-safe: one writer connection behind a lock.
+/// One device's store and the actions on it. Thread-safe: one writer connection behind a lock,
+/// and reader connections for queries (file stores), which never wait for the writer.
 pub struct Gridwork {
     inner: Mutex<Inner>,
+    /// The clock, apart from the writer's lock so that `now_ms` never waits for a transaction.
+    /// Only a holder of the writer's lock changes it (copy, then store after the commit).
+    clock: Mutex<HlcClock>,
+    /// Reader connections (file stores; an in-memory store reads on its writer).
+    readers: Option<crate::store::readers::Readers>,
     device: DeviceId,
     wall: WallClock,
     policy: Mutex<DeadlinePolicy>,
@@ -148,7 +153,14 @@ impl Gridwork {
                     None
                 }
             };
-        Self::from_connection(conn, options, checkpointer)
+        let readers = crate::store::readers::Readers::new(
+            path.as_ref(),
+            options.key.as_ref(),
+            options.cache_mb,
+        )?;
+        let mut gw = Self::from_connection(conn, options, checkpointer)?;
+        gw.readers = Some(readers);
+        Ok(gw)
     }
 
     /// A private in-memory store (tests and tools).
@@ -183,16 +195,18 @@ impl Gridwork {
         let trusted = meta::get(&conn, meta::HLC_TRUSTED)?
             .and_then(|v| v.parse::<u64>().ok())
             .map_or(Hlc::ZERO, Hlc::from_u64);
+        crate::store::changes::watch(&conn)?;
         let server_seen = meta::get(&conn, meta::SERVER_TIME_SEEN)?
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
         Ok(Gridwork {
-            inner: Mutex::new(Inner {
-                conn,
-                clock: HlcClock::new(last, offset)
+            inner: Mutex::new(Inner { conn }),
+            clock: Mutex::new(
+                HlcClock::new(last, offset)
                     .with_trusted(trusted)
                     .with_server_seen_ms(server_seen),
-            }),
+            ),
+            readers: None,
             device,
             wall: options.clock,
             policy: Mutex::new(DeadlinePolicy::default()),
@@ -219,7 +233,7 @@ impl Gridwork {
 
     /// The user this device acts for, once enrolled (stamped on case events as the actor).
     pub fn user_id(&self) -> Result<Option<Id>> {
-        self.read(|c| Ok(meta::get(c, meta::USER_ID)?.and_then(|u| u.parse().ok())))
+        self.query(|c| Ok(meta::get(c, meta::USER_ID)?.and_then(|u| u.parse().ok())))
     }
 
     /// Records the user this device acts for.
@@ -229,7 +243,7 @@ impl Gridwork {
 
     /// An app setting kept in the store (e.g. the server URL the CLI enrolled with).
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.read(|c| meta::get(c, &format!("app.{key}")))
+        self.query(|c| meta::get(c, &format!("app.{key}")))
     }
 
     /// Stores an app setting.
@@ -240,7 +254,7 @@ impl Gridwork {
     /// How the store is encrypted (cipher, version, settings, as JSON), or `None` for an
     /// unencrypted store.
     pub fn cipher_settings(&self) -> Result<Option<String>> {
-        self.read(|c| meta::get(c, open::CIPHER_META))
+        self.query(|c| meta::get(c, open::CIPHER_META))
     }
 
     /// This device's id.
@@ -256,7 +270,16 @@ impl Gridwork {
     /// Now by the device's clock corrected with the server's offset: what deadlines use.
     pub fn now_ms(&self) -> u64 {
         let wall = self.wall_ms();
-        self.lock().clock.corrected_ms(wall)
+        self.clock().corrected_ms(wall)
+    }
+
+    /// A copy of the clock (changed only by a holder of the writer's lock, see `clock`).
+    pub(crate) fn clock(&self) -> HlcClock {
+        *self.clock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn store_clock(&self, clock: HlcClock) {
+        *self.clock.lock().unwrap_or_else(|p| p.into_inner()) = clock;
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -273,8 +296,8 @@ impl Gridwork {
         f: impl FnOnce(&Transaction<'_>, Stamp) -> Result<(Vec<Op>, T)>,
     ) -> Result<T> {
         let wall = self.wall_ms();
-        let mut inner = self.lock();
-        let mut clock = inner.clock;
+        let inner = self.lock();
+        let mut clock = self.clock();
         let hlc = clock.tick(wall)?;
         let stamp = Stamp::new(hlc, self.device);
         let now = clock.corrected_ms(wall);
@@ -292,8 +315,11 @@ impl Gridwork {
         }
         meta::set(&tx, meta::HLC_LAST, &clock.last().as_u64().to_string())?;
         search_index::catch_up_past(&tx, search_index::LOCAL_CATCH_UP_AT)?;
+        let changed = crate::store::changes::drain(&tx)?;
         tx.commit()?;
-        inner.clock = clock;
+        self.store_clock(clock);
+        drop(inner);
+        self.sync.changed(&changed);
         Ok(out)
     }
 
@@ -317,8 +343,8 @@ impl Gridwork {
         f: impl FnOnce(&Transaction<'_>, &mut HlcClock, u64) -> Result<T>,
     ) -> Result<T> {
         let wall = self.wall_ms();
-        let mut inner = self.lock();
-        let mut clock = inner.clock;
+        let inner = self.lock();
+        let mut clock = self.clock();
         let tx = Transaction::new_unchecked(&inner.conn, TransactionBehavior::Immediate)?;
         let out = f(&tx, &mut clock, wall)?;
         meta::set(&tx, meta::HLC_LAST, &clock.last().as_u64().to_string())?;
@@ -334,15 +360,49 @@ impl Gridwork {
             &clock.server_seen_ms().to_string(),
         )?;
         search_index::catch_up_past(&tx, search_index::PULL_CATCH_UP_AT)?;
+        let changed = crate::store::changes::drain(&tx)?;
         tx.commit()?;
-        inner.clock = clock;
+        self.store_clock(clock);
+        drop(inner);
+        self.sync.changed(&changed);
         Ok(out)
     }
 
-    /// Runs a read-only query on the store.
+    /// Runs `f` on the writer's connection outside a transaction (small writes of their own,
+    /// and reads that must see the writer's state). Waits for the writer's lock.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let inner = self.lock();
-        f(&inner.conn)
+        let out = f(&inner.conn);
+        // Writes made here (a purge, a dismissed conflict) are announced like a transaction's.
+        let changed = crate::store::changes::drain(&inner.conn);
+        drop(inner);
+        if let Ok(changed) = changed {
+            self.sync.changed(&changed);
+        }
+        out
+    }
+
+    /// Runs a query on a reader connection: never waits for the writer (a sync page, an
+    /// import), sees the last committed state. `f` must not write (the reader is `query_only`).
+    /// An in-memory store has no readers: the query runs on the writer.
+    pub(crate) fn query<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        match &self.readers {
+            Some(readers) => readers.with(f),
+            None => self.read(f),
+        }
+    }
+
+    /// Runs `f` on the writer's connection only if no transaction holds it now; `None` when the
+    /// writer is busy (housekeeping that may wait for the next call).
+    pub(crate) fn try_read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T>,
+    ) -> Option<Result<T>> {
+        match self.inner.try_lock() {
+            Ok(inner) => Some(f(&inner.conn)),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(f(&p.into_inner().conn)),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
     }
 
     /// Creates a record. A nil id is replaced by a fresh UUID v7. Fields are checked and
@@ -433,33 +493,33 @@ impl Gridwork {
 
     /// One live record by id.
     pub fn get<T: Entity>(&self, id: Id) -> Result<T> {
-        self.read(|conn| Ok(live_state(conn, T::KIND, id)?.decode()?))
+        self.query(|conn| Ok(live_state(conn, T::KIND, id)?.decode()?))
     }
 
     /// The merged state of a record, deleted or partial ones included (sync and tools).
     pub fn record_state(&self, id: Id) -> Result<Option<RecordState>> {
-        self.read(|conn| records::load(conn, id))
+        self.query(|conn| records::load(conn, id))
     }
 
     /// The id of every record held on this device (deleted or partial ones included).
     pub fn record_ids(&self) -> Result<Vec<Id>> {
-        self.read(records::all_ids)
+        self.query(records::all_ids)
     }
 
     /// How many local operations wait to be pushed.
     pub fn pending_count(&self) -> Result<u64> {
-        self.read(outbox::pending_count)
+        self.query(outbox::pending_count)
     }
 
     /// Operations the server rejected, with its reasons: quarantined, never resent, shown to
     /// the user so nothing typed disappears silently.
     pub fn rejected_ops(&self) -> Result<Vec<outbox::OutboxEntry>> {
-        self.read(outbox::rejected)
+        self.query(outbox::rejected)
     }
 
     /// Operations waiting to be pushed, oldest first.
     pub fn pending_ops(&self, limit: usize) -> Result<Vec<outbox::OutboxEntry>> {
-        self.read(|c| outbox::pending(c, limit))
+        self.query(|c| outbox::pending(c, limit))
     }
 }
 

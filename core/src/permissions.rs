@@ -29,12 +29,12 @@ impl Gridwork {
     /// The user as the scope rules see them, from the last pull's answer; `None` before the
     /// first sync (or on a device that was never enrolled).
     pub fn scope_view(&self) -> Result<Option<ScopeView>> {
-        self.read(scope_view)
+        self.query(scope_view)
     }
 
     /// Where a record held on this device sits for the scope rules.
     pub fn place_of(&self, id: Id) -> Result<Place> {
-        self.read(|conn| {
+        self.query(|conn| {
             let state = records::load(conn, id)?.ok_or_else(|| Error::NotFound {
                 kind: "record",
                 id: id.to_string(),
@@ -46,7 +46,7 @@ impl Gridwork {
     /// Whether the user may create `value` where its links put it (a hazard in a building, a
     /// tenant in a household).
     pub fn may_create<T: Entity>(&self, value: &T) -> Result<Decision> {
-        self.read(|conn| {
+        self.query(|conn| {
             let Some(view) = scope_view(conn)? else {
                 return Ok(Decision::Allow);
             };
@@ -96,11 +96,11 @@ impl Gridwork {
     /// by the rule the server runs on every pushed operation. A record the device does not hold
     /// is outside the scope it was given, so a change to it is refused here as there.
     pub fn may_apply(&self, op: &Op) -> Result<Decision> {
-        self.read(|conn| judge_op(conn, op))
+        self.query(|conn| judge_op(conn, op))
     }
 
     fn judge(&self, id: Id, rule: impl FnOnce(&ScopeView, &Place) -> Decision) -> Result<Decision> {
-        self.read(|conn| {
+        self.query(|conn| {
             let state = records::load(conn, id)?
                 .filter(|s| !s.is_deleted())
                 .ok_or_else(|| Error::NotFound {

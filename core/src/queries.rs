@@ -60,7 +60,7 @@ pub const MAX_SEARCH_HITS: usize = 200;
 impl Gridwork {
     /// Areas directly below an area (the districts when `parent` is `None`).
     pub fn child_areas(&self, parent: Option<Id>) -> Result<Vec<Area>> {
-        self.read(|conn| match parent {
+        self.query(|conn| match parent {
             Some(p) => decode_rows(
                 conn,
                 "SELECT id, fields FROM records WHERE kind = 'area' AND tombstone IS NULL
@@ -80,7 +80,7 @@ impl Gridwork {
     /// The code is how offices and other systems name a building; the id is ours.
     pub fn building_by_address_code(&self, code: &str) -> Result<Option<Building>> {
         let code = code.trim().to_string();
-        self.read(|conn| {
+        self.query(|conn| {
             let found: Vec<Building> = decode_rows(
                 conn,
                 "SELECT id, fields FROM records WHERE kind = 'building' AND tombstone IS NULL
@@ -93,7 +93,7 @@ impl Gridwork {
 
     /// Every micro fire station this device holds, by name.
     pub fn stations(&self) -> Result<Vec<gridwork_domain::model::Station>> {
-        self.read(|conn| {
+        self.query(|conn| {
             let mut all = crate::store::area_records::stations(conn)?;
             all.sort_by(|a, b| a.name.cmp(&b.name));
             Ok(all)
@@ -103,7 +103,7 @@ impl Gridwork {
     /// The area with this code (`330105012001001`), if this device holds it.
     pub fn area_by_code(&self, code: &str) -> Result<Option<Area>> {
         let code = code.trim().to_string();
-        self.read(|conn| {
+        self.query(|conn| {
             let found: Vec<Area> = decode_rows(
                 conn,
                 "SELECT id, fields FROM records WHERE kind = 'area' AND tombstone IS NULL
@@ -117,7 +117,7 @@ impl Gridwork {
     /// Every building in an area of any level (a grid, a community, a whole subdistrict),
     /// ordered by address code.
     pub fn buildings_in_area(&self, area_id: Id) -> Result<Vec<Building>> {
-        self.read(|conn| {
+        self.query(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
             decode_rows(
                 conn,
@@ -139,7 +139,7 @@ impl Gridwork {
         building_id: Id,
         include_archived: bool,
     ) -> Result<Vec<Household>> {
-        self.read(|conn| {
+        self.query(|conn| {
             live_state(conn, EntityKind::Building, building_id)?;
             let all: Vec<Household> = decode_rows(
                 conn,
@@ -153,7 +153,7 @@ impl Gridwork {
 
     /// The residents of a household, ID numbers masked.
     pub fn residents_of_household(&self, household_id: Id) -> Result<Vec<ResidentSummary>> {
-        self.read(|conn| {
+        self.query(|conn| {
             live_state(conn, EntityKind::Household, household_id)?;
             let all: Vec<Resident> = decode_rows(
                 conn,
@@ -167,7 +167,7 @@ impl Gridwork {
 
     /// The role of the user this device acts for, once enrolled.
     pub fn role(&self) -> Result<Option<Role>> {
-        self.read(|c| Ok(meta::get(c, meta::ROLE)?.and_then(|r| Role::parse(&r))))
+        self.query(|c| Ok(meta::get(c, meta::ROLE)?.and_then(|r| Role::parse(&r))))
     }
 
     /// One resident as the single-record view shows them: the whole ID number when this
@@ -199,7 +199,7 @@ impl Gridwork {
 
     /// A resident's stays, newest check-in first.
     pub fn registrations_of_resident(&self, resident_id: Id) -> Result<Vec<Registration>> {
-        self.read(|conn| {
+        self.query(|conn| {
             live_state(conn, EntityKind::Resident, resident_id)?;
             decode_rows(
                 conn,
@@ -218,7 +218,7 @@ impl Gridwork {
     pub fn open_cases_in_area(&self, area_id: Id) -> Result<Vec<CaseView>> {
         let base = self.deadline_policy();
         let now = self.now_ms();
-        self.read(|conn| {
+        self.query(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
             let mut stmt = conn.prepare_cached(&format!(
                 "{SUBTREE}
@@ -254,13 +254,14 @@ impl Gridwork {
             return Ok(Vec::new());
         }
         let limit = limit.clamp(1, MAX_SEARCH_HITS) as i64;
-        self.read(|conn| {
-            // Records written since the last search are re-indexed first (ADR 0018). Should
-            // that fail (a full disk, the store locked by another process), the search still
-            // runs on the index as it is rather than failing.
-            if let Err(e) = crate::store::search_index::catch_up_now(conn) {
-                tracing::warn!(error = %e, "search index not brought up to date");
-            }
+        // Records written since the last search are re-indexed first (ADR 0018), unless the
+        // writer is busy (a sync page): then the search runs at once on the index as it is, and
+        // a later search (or the end of the sync) catches up. Should catching up fail (a full
+        // disk), the search still runs rather than failing.
+        if let Some(Err(e)) = self.try_read(crate::store::search_index::catch_up_now) {
+            tracing::warn!(error = %e, "search index not brought up to date");
+        }
+        self.query(|conn| {
             let rows: Vec<(String, String, String)> = if q.chars().count() >= 3 {
                 // Quote as one FTS5 string so operators in user input mean nothing.
                 let phrase = format!("\"{}\"", q.replace('"', "\"\""));

@@ -51,7 +51,7 @@ impl Gridwork {
     /// The changes the server refused, oldest first. The records they were about already show
     /// the server's values again.
     pub fn refused_changes(&self) -> Result<Vec<RefusedChange>> {
-        self.read(|conn| {
+        self.query(|conn| {
             let mut out = Vec::new();
             for entry in outbox::rejected(conn)? {
                 let stored = entry.rejected.as_deref().unwrap_or_default();

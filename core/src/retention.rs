@@ -25,7 +25,7 @@ impl Gridwork {
     /// Days after check-out before a tenant's data is purged from this phone.
     pub fn tenant_retention_days(&self) -> Result<u32> {
         Ok(self
-            .read(|c| meta::get(c, RETENTION_DAYS))?
+            .query(|c| meta::get(c, RETENTION_DAYS))?
             .and_then(|d| d.parse().ok())
             .unwrap_or(DEFAULT_TENANT_RETENTION_DAYS))
     }

@@ -17,8 +17,15 @@ import kotlin.test.assertFailsWith
 import kotlin.test.assertFalse
 import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
+import java.util.concurrent.Executors
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.asCoroutineDispatcher
 import kotlinx.coroutines.async
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withTimeoutOrNull
 import org.gridwork.*
 
 /** Runs the scenario's steps in order; a failed step stops the ones that depend on it. */
@@ -41,10 +48,12 @@ class Steps {
 }
 
 /** A gridwork-server on a free loopback port, with its SQLite file, for one scenario. */
-class TestServer(private val binary: String, scratch: File) : AutoCloseable {
+class TestServer(val binary: String, scratch: File, tls: File? = null) : AutoCloseable {
     private val db = File(scratch, "server.db").path
+    private val tlsArgs = if (tls == null) listOf() else
+        listOf("--tls-cert", File(tls, "cert.pem").path, "--tls-key", File(tls, "key.pem").path)
     private val process: Process =
-        ProcessBuilder(binary, "serve", "--db", db, "--listen", "127.0.0.1:0")
+        ProcessBuilder(listOf(binary, "serve", "--db", db, "--listen", "127.0.0.1:0") + tlsArgs)
             // The request log goes to a file next to the database, to read when a step fails.
             .redirectError(File(scratch, "server.log"))
             .start()
@@ -205,9 +214,9 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         building = gridworker.createBuilding(
             Building("", "3301060010010010001", "梅花碑3号", BuildingKind.RENTAL, grid.id, null, null, station.id, Position(30.2510, 120.1710)),
         )
-        room = gridworker.createHousehold(Household("", building.id, "2-301", HouseholdKind.RENTAL, "13800000000", false))
+        room = gridworker.createHousehold(Household("", building.id, "2-301", HouseholdKind.RENTAL, Sensitive("13800000000"), false))
         tenant = gridworker.createResident(
-            Resident("", room.id, "李娜", "11010519491231002X", "13700000000", listOf(), null, false),
+            Resident("", room.id, "李娜", Sensitive("11010519491231002X"), Sensitive("13700000000"), listOf(), null, false),
         )
         assertEquals(listOf(building.id), gridworker.buildingsInArea(grid.id).map { it.id })
         assertEquals(listOf("2-301"), gridworker.householdsOfBuilding(building.id, false).map { it.unit })
@@ -218,7 +227,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
 
     steps.step("a bad ID number is refused naming the field, without echoing it") {
         val e = assertFailsWith<GridworkException.InvalidInput> {
-            gridworker.createResident(Resident("", room.id, "王芳", "110105194912310021", null, listOf(), null, false))
+            gridworker.createResident(Resident("", room.id, "王芳", Sensitive("110105194912310021"), null, listOf(), null, false))
         }
         assertEquals("resident.id_number", e.field)
         assertFalse(e.message!!.contains("110105194912310021"), e.message)
@@ -245,7 +254,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
             val report = head.syncNow()
             assertTrue(report.snapshotRecords + report.pulled > 0UL)
             assertEquals("梅花碑3号", head.building(building.id).address)
-            assertEquals("13800000000", head.household(room.id).phone)
+            assertEquals("13800000000", head.household(room.id).phone?.reveal())
         }
     }
 
@@ -258,7 +267,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals("reported", hazard.state)
         assertNotNull(hazard.deadline)
         assertEquals(Colour.GREEN, hazard.colour)
-        gridworker.updateHousehold(gridworker.household(room.id).copy(phone = "13800000001"))
+        gridworker.updateHousehold(gridworker.household(room.id).copy(phone = Sensitive("13800000001")))
         assertEquals(2UL, gridworker.pendingCount())
         assertTrue(gridworker.openCases().any { it.id == hazard.id })
     }
@@ -269,7 +278,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         val stay = head.checkIn(tenant.id, room.id, today.toString(), today.plusMonths(6).toString())
         assertEquals(today.toString(), stay.checkIn)
         assertEquals(listOf(stay.id), head.registrationsOfResident(tenant.id).map { it.id })
-        head.updateHousehold(head.household(room.id).copy(phone = "13900000002"))
+        head.updateHousehold(head.household(room.id).copy(phone = Sensitive("13900000002")))
         runBlocking { assertTrue(head.syncNow().pushed >= 2UL) }
     }
 
@@ -287,7 +296,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals("phone", conflict.field)
         assertEquals("\"13800000001\"", conflict.lostValueJson)
         assertEquals("\"13900000002\"", conflict.wonValueJson)
-        assertEquals("13900000002", gridworker.household(room.id).phone)
+        assertEquals("13900000002", gridworker.household(room.id).phone?.reveal())
         assertEquals(1, gridworker.registrationsOfResident(tenant.id).size, "the check-in arrived")
         assertTrue(head.openCases().any { it.id == hazard.id }, "the hazard arrived")
     }
@@ -299,7 +308,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
             gridworker.syncNow()
             head.syncNow()
         }
-        assertEquals("13800000001", head.household(room.id).phone)
+        assertEquals("13800000001", head.household(room.id).phone?.reveal())
         assertEquals(gridworker.stateDigest(), head.stateDigest())
     }
 
@@ -404,5 +413,174 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
             head.syncNow()
         }
         assertEquals(gridworker.stateDigest(), head.stateDigest())
+    }
+
+    steps.step("records print ID numbers and phones masked (toString), reveal() gives them") {
+        val resident = Resident("", room.id, "李娜", Sensitive("11010519491231002X"), Sensitive("13700000000"), listOf(), null, false)
+        val printed = resident.toString()
+        assertFalse(printed.contains("19491231") || printed.contains("13700000000"), printed)
+        assertTrue(printed.contains("1101**********002X"), printed)
+        assertEquals("11010519491231002X", resident.idNumber?.reveal())
+        assertEquals(Sensitive("13700000000"), resident.phone, "equal by value")
+        val household = gridworker.household(room.id)
+        assertFalse(household.toString().contains(household.phone!!.reveal()), household.toString())
+        assertEquals(tenant.idNumber?.reveal(), gridworker.resident(tenant.id).idNumber?.reveal())
+    }
+
+    steps.step("syncNow awaited on a one-thread dispatcher leaves it free; observers run on their own thread") {
+        // A grid of 600 more rooms from the operator, bootstrapped by a new phone.
+        val big = operator.createBuilding(
+            Building("", "3301060010010010002", "梅花碑5号", BuildingKind.RENTAL, grid.id, null, null, station.id, null),
+        )
+        repeat(600) { i ->
+            operator.createHousehold(Household("", big.id, "${1 + i / 100}-${101 + i % 100}", HouseholdKind.RENTAL, null, false))
+        }
+        runBlocking { assertEquals(601UL, operator.syncNow().pushed) }
+        val fresh = GridworkClient.open(File(scratch, "bench.db").path, server.url, null)
+        val observerThreads = CopyOnWriteArrayList<String>()
+        fresh.addSyncObserver(object : SyncObserver {
+            override fun onState(state: SyncState) {
+                observerThreads.add(Thread.currentThread().name)
+            }
+
+            override fun onProgress(progress: SyncProgress) {
+                observerThreads.add(Thread.currentThread().name)
+            }
+        })
+        val executor = Executors.newSingleThreadExecutor { Thread(it, "app-main") }
+        val main = executor.asCoroutineDispatcher()
+        try {
+            runBlocking(main) {
+                fresh.enroll(server.enrollmentCode("调度员", "admin", null), "bench")
+                var longest = 0L
+                var ticks = 0
+                var running = true
+                val ticker = launch {
+                    var last = System.nanoTime()
+                    while (running) {
+                        delay(1)
+                        val now = System.nanoTime()
+                        longest = maxOf(longest, now - last)
+                        ticks++
+                        last = now
+                    }
+                }
+                delay(5)
+                val report = fresh.syncNow()
+                running = false
+                ticker.join()
+                assertTrue(report.snapshotRecords >= 600UL, "${report.snapshotRecords}")
+                assertTrue(ticks > 0, "the main thread ran other work while the sync was under way")
+                println("        bootstrap of ${report.snapshotRecords} records in ${report.durationMs} ms: " +
+                    "the awaiting thread's longest stall ${"%.1f".format(longest / 1e6)} ms ($ticks ticks)")
+            }
+        } finally {
+            main.close()
+        }
+        // JNA names the native thread it attaches (gridwork-observers) "Thread-N": what counts
+        // is that no callback ran on the thread that awaited the sync.
+        assertTrue(observerThreads.isNotEmpty())
+        assertTrue(observerThreads.none { it == "app-main" }, "$observerThreads")
+        fresh.shutdown()
+    }
+
+    steps.step("an observer that throws is logged and sync goes on; a removed one is not called") {
+        gridworker.addSyncObserver(object : SyncObserver {
+            override fun onState(state: SyncState) = throw IllegalStateException("the screen is gone")
+            override fun onProgress(progress: SyncProgress) = throw IllegalStateException("the screen is gone")
+        })
+        val removed = RecordingObserver()
+        val handle = gridworker.addSyncObserver(removed)
+        handle.remove()
+        val before = gridworkerSync.states.size
+        runBlocking {
+            gridworker.syncNow()
+            gridworker.syncNow()
+        }
+        assertEquals(SyncState.Idle, gridworker.syncState())
+        assertEquals(before + 4, gridworkerSync.states.size, "the other observer heard both runs")
+        assertEquals(SyncState.Idle, gridworkerSync.states.last())
+        assertTrue(removed.states.isEmpty())
+    }
+
+    steps.step("the Flow adapters: sync states, and changes by record kind") {
+        runBlocking {
+            val states = Channel<SyncState>(Channel.UNLIMITED)
+            val collecting = launch(Dispatchers.Default) { gridworker.syncStates().collect { states.send(it) } }
+            assertEquals(SyncState.Idle, states.receive(), "the current state first")
+            gridworker.setOnline(false)
+            assertEquals(SyncState.Offline, states.receive())
+            gridworker.setOnline(true)
+            assertEquals(SyncState.Idle, states.receive())
+            collecting.cancel()
+
+            val households = Channel<Unit>(Channel.UNLIMITED)
+            val watching = launch(Dispatchers.Default) { gridworker.changesOf(RecordKind.HOUSEHOLD).collect { households.send(it) } }
+            // The collector registers when it starts: write until it has seen a change.
+            var seen: Unit? = null
+            var n = 0
+            while (seen == null && n < 50) {
+                n++
+                gridworker.updateHousehold(gridworker.household(room.id).copy(phone = Sensitive("1380000${1000 + n}")))
+                seen = withTimeoutOrNull(200) { households.receive() }
+            }
+            assertNotNull(seen, "a household change was announced")
+            watching.cancel()
+        }
+    }
+
+    steps.step("one client per store; shutdown stops a waiting call and frees the store") {
+        val path = File(scratch, "spare.db").path
+        val spare = GridworkClient.open(path, server.url, null)
+        assertFailsWith<GridworkException.StoreInUse> { GridworkClient.open(path, server.url, null) }
+        runBlocking {
+            spare.enroll(server.enrollmentCode("李强", "admin", null), "spare")
+            spare.syncNow()
+            val waiting = async(Dispatchers.IO) { runCatching { spare.waitForChanges(30u) } }
+            delay(300)
+            spare.shutdown()
+            val result = waiting.await()
+            assertTrue(result.exceptionOrNull() is GridworkException.Closed, "$result")
+        }
+        assertFailsWith<GridworkException.Closed> { spare.pendingCount() }
+        GridworkClient.open(path, server.url, null).use { again -> assertEquals(0UL, again.pendingCount()) }
+    }
+
+    steps.step("setOnline(false) stops a waiting call; syncNow refuses until online again") {
+        runBlocking {
+            val waiting = async(Dispatchers.IO) { runCatching { gridworker.waitForChanges(30u) } }
+            delay(300)
+            gridworker.setOnline(false)
+            assertTrue(waiting.await().exceptionOrNull() is GridworkException.Offline)
+            assertFailsWith<GridworkException.Offline> { gridworker.syncNow() }
+            assertEquals(SyncState.Offline, gridworker.syncState())
+            gridworker.setOnline(true)
+            gridworker.syncNow()
+            assertEquals(SyncState.Idle, gridworker.syncState())
+        }
+    }
+
+    steps.step("open trusts a private CA given as PEM; without it the server's certificate is refused") {
+        val tlsDir = File(System.getenv("GRIDWORK_TLS_DIR") ?: error("set GRIDWORK_TLS_DIR"))
+        val tlsScratch = File(scratch, "tls").apply { mkdirs() }
+        TestServer(server.binary, tlsScratch, tlsDir).use { tls ->
+            assertTrue(tls.url.startsWith("https://"), tls.url)
+            val ca = File(tlsDir, "ca.pem").readText()
+            GridworkClient.open(File(tlsScratch, "trusting.db").path, tls.url, null, ca).use { phone ->
+                runBlocking {
+                    assertEquals(Role.ADMIN, phone.enroll(tls.enrollmentCode("管理员", "admin", null), "tls").role)
+                    phone.syncNow()
+                }
+            }
+            GridworkClient.open(File(tlsScratch, "untrusting.db").path, tls.url, null).use { phone ->
+                val refused = assertFailsWith<GridworkException.Offline> {
+                    runBlocking { phone.enroll(tls.enrollmentCode("王芳", "admin", null), "untrusting") }
+                }
+                assertTrue(refused.reason.contains("certificate"), refused.reason)
+            }
+            assertFailsWith<GridworkException.InvalidInput> {
+                GridworkClient.open(File(tlsScratch, "bad.db").path, tls.url, null, "not a certificate")
+            }
+        }
     }
 }

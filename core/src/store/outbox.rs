@@ -64,6 +64,15 @@ pub fn pending(conn: &Connection, limit: usize) -> Result<Vec<OutboxEntry>> {
     )
 }
 
+/// The position of the newest operation waiting to be pushed, `None` when none waits.
+pub fn last_pending_seq(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT max(seq) FROM outbox WHERE status = 'pending'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// The operations on one record still waiting to be pushed, oldest first.
 pub fn pending_for(conn: &Connection, entity: gridwork_domain::Id) -> Result<Vec<OutboxEntry>> {
     list(

@@ -90,7 +90,7 @@ impl Gridwork {
 
     /// The bearer token stored at enrollment.
     pub fn token(&self) -> Result<Option<String>, Error> {
-        self.read(|c| meta::get(c, meta::TOKEN))
+        self.query(|c| meta::get(c, meta::TOKEN))
     }
 
     /// The current sync state.
@@ -105,7 +105,12 @@ impl Gridwork {
 
     /// The app reports the network coming and going. While offline, changes queue (see
     /// [`Gridwork::pending_count`]) and no request is attempted.
+    ///
+    /// A run under way when the network goes is not stopped here (the caller drops its future:
+    /// the bindings do); a run started while offline fails at once with
+    /// [`TransportError::Unreachable`] and sends nothing.
     pub fn set_online(&self, online: bool) {
+        self.sync.set_offline(!online);
         match (online, self.sync.state()) {
             (false, _) => self.sync.set(SyncState::Offline),
             (true, SyncState::Offline) => self.sync.set(SyncState::Idle),
@@ -113,16 +118,33 @@ impl Gridwork {
         }
     }
 
+    /// Whether the app reported the network gone.
+    pub fn is_offline(&self) -> bool {
+        self.sync.is_offline()
+    }
+
     /// One full sync run: bootstrap if new, push everything, pull everything.
     pub async fn sync_now<T: Transport>(&self, transport: &T) -> Result<SyncReport, SyncError> {
         if self.token()?.is_none() {
             return Err(SyncError::NotEnrolled);
         }
+        if self.sync.is_offline() {
+            return Err(SyncError::Transport(TransportError::Unreachable(
+                "the app reported no network".into(),
+            )));
+        }
         let started = Instant::now();
         tracing::debug!(device = %self.device_id(), "sync started");
         self.sync.set(SyncState::Syncing);
+        // A run dropped before its end (the caller cancelled it, the app went offline) leaves
+        // the state true: idle, or offline when the app said so, never `Syncing`.
+        let mut running = RunGuard {
+            gw: self,
+            finished: false,
+        };
         let mut report = SyncReport::default();
         let result = self.run_steps(transport, &mut report).await;
+        running.finished = true;
         report.duration_ms = started.elapsed().as_millis() as u64;
         // Every message of the core's errors is free of stored values (see `crate::error`), so
         // it can be shown in the app's status line and logged as it is.
@@ -139,7 +161,7 @@ impl Gridwork {
                     duration_ms = report.duration_ms,
                     "sync finished"
                 );
-                self.sync.set(SyncState::Idle)
+                self.sync.set(self.sync.resting())
             }
             Err(SyncError::Transport(TransportError::Unreachable(_))) => {
                 tracing::debug!("sync: the server is unreachable, changes stay queued");
@@ -189,7 +211,7 @@ impl Gridwork {
         wait_s: u64,
     ) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
-        if self.read(|c| meta::get(c, meta::CURSOR))?.is_none() {
+        if self.query(|c| meta::get(c, meta::CURSOR))?.is_none() {
             self.bootstrap(transport, &mut report).await?;
         }
         self.pull(transport, &mut report, wait_s).await?;
@@ -201,7 +223,7 @@ impl Gridwork {
         transport: &T,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
-        if self.read(|c| meta::get(c, meta::CURSOR))?.is_none() {
+        if self.query(|c| meta::get(c, meta::CURSOR))?.is_none() {
             self.bootstrap(transport, report).await?;
         }
         self.push(transport, report).await?;
@@ -234,7 +256,7 @@ impl Gridwork {
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
         let after: Option<Id> = self
-            .read(|c| meta::get(c, meta::SNAPSHOT_AFTER))?
+            .query(|c| meta::get(c, meta::SNAPSHOT_AFTER))?
             .and_then(|a| a.parse().ok());
         let mut fetched = transport.snapshot(after, MAX_SNAPSHOT_LIMIT).await?;
         loop {
@@ -299,11 +321,15 @@ impl Gridwork {
         report.restamped += self.restamp_stamped_ahead()?;
         let me = self.device_id();
         let total = self.pending_count()?;
+        // One run pushes what was queued when it started, then returns: changes made while it
+        // runs wait for the next run, so a phone whose user keeps writing still finishes.
+        let mut last = self.query(outbox::last_pending_seq)?;
         let mut recoveries = 0;
         loop {
             let mut batch = Vec::new();
             let mut size = 0;
-            for entry in self.pending_ops(MAX_PUSH_OPS)? {
+            let queued = self.pending_ops(MAX_PUSH_OPS)?;
+            for entry in queued.into_iter().take_while(|e| Some(e.seq) <= last) {
                 size += serde_json::to_vec(&entry.op).map_err(Error::from)?.len();
                 if !batch.is_empty() && size > MAX_PUSH_BYTES {
                     break;
@@ -373,6 +399,8 @@ impl Gridwork {
                 recoveries += 1;
                 report.restamped += self.restamp_stamped_ahead()?;
                 report.rejected -= clock_ahead;
+                // Restamped changes go to the end of the queue: they belong to this run.
+                last = self.query(outbox::last_pending_seq)?;
             }
             if settled < sent {
                 // The server answered for fewer operations than sent; the rest stay queued for
@@ -394,7 +422,7 @@ impl Gridwork {
         let mut wait = wait_s;
         loop {
             let cursor: u64 = self
-                .read(|c| meta::get(c, meta::CURSOR))?
+                .query(|c| meta::get(c, meta::CURSOR))?
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(0);
             let page = transport.pull(cursor, MAX_PULL_LIMIT, wait).await?;
@@ -484,7 +512,7 @@ impl Gridwork {
         user: &UserScope,
     ) -> Result<(), SyncError> {
         let new = ScopeView::new(user.role, user.scope.clone(), user.anchors.clone());
-        let old = self.read(crate::permissions::scope_view)?;
+        let old = self.query(crate::permissions::scope_view)?;
         let mut fetched = std::collections::HashSet::new();
         let old = match (rescope::plan(old.as_ref(), &new), old) {
             (rescope::Plan::Gained(gained), Some(old)) => {
@@ -492,7 +520,7 @@ impl Gridwork {
                     self.fetch_scope(transport, report, Some(&gained), &mut fetched)
                         .await?;
                 }
-                let gained_anchors = self.read(|c| rescope::anchors_of(c, &gained))?;
+                let gained_anchors = self.query(|c| rescope::anchors_of(c, &gained))?;
                 let kept = rescope::kept(&old, &new);
                 if !kept.is_empty() && rescope::kept_entries_moved(&old, &new, &gained_anchors) {
                     self.fetch_scope(transport, report, Some(&kept), &mut fetched)
@@ -559,6 +587,21 @@ impl Gridwork {
                 Some(next) => after = Some(next),
                 None => return Ok(()),
             }
+        }
+    }
+}
+
+/// Puts the sync state back to a true value when a run is dropped before its end.
+struct RunGuard<'a> {
+    gw: &'a Gridwork,
+    finished: bool,
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            tracing::debug!("sync run cancelled before its end; what it finished is kept");
+            self.gw.sync.set(self.gw.sync.resting());
         }
     }
 }

@@ -35,8 +35,11 @@ impl Gridwork {
     /// returns how many were replaced. Does nothing (and writes nothing) when there are none.
     pub(crate) fn restamp_stamped_ahead(&self) -> Result<u64> {
         let wall = self.wall_ms();
-        let horizon = self.lock().clock.horizon(wall);
-        if self.read(|c| outbox::stamped_ahead(c, horizon))?.is_empty() {
+        let horizon = self.clock().horizon(wall);
+        if self
+            .query(|c| outbox::stamped_ahead(c, horizon))?
+            .is_empty()
+        {
             return Ok(0);
         }
         let me = self.device_id();

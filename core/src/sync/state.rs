@@ -77,6 +77,11 @@ pub struct SyncReport {
 pub trait SyncObserver: Send + Sync {
     fn on_state(&self, state: &SyncState);
     fn on_progress(&self, progress: &SyncProgress);
+    /// Records of these kinds were written or removed (a local change, a sync page), in a
+    /// transaction now committed. By default ignored.
+    fn on_changes(&self, kinds: &[gridwork_domain::op::EntityKind]) {
+        let _ = kinds;
+    }
 }
 
 /// The current state and the observers, shared by the [`crate::Gridwork`] and its sync runs.
@@ -84,9 +89,29 @@ pub trait SyncObserver: Send + Sync {
 pub(crate) struct SyncStatus {
     state: Mutex<Option<SyncState>>,
     observers: Mutex<Vec<Arc<dyn SyncObserver>>>,
+    /// Set while the app reports no network (`set_online(false)`).
+    offline: std::sync::atomic::AtomicBool,
 }
 
 impl SyncStatus {
+    pub(crate) fn set_offline(&self, offline: bool) {
+        self.offline
+            .store(offline, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn is_offline(&self) -> bool {
+        self.offline.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The state to show when nothing runs: offline while the app says so, else idle.
+    pub(crate) fn resting(&self) -> SyncState {
+        if self.is_offline() {
+            SyncState::Offline
+        } else {
+            SyncState::Idle
+        }
+    }
+
     pub(crate) fn state(&self) -> SyncState {
         self.state
             .lock()
@@ -105,6 +130,15 @@ impl SyncStatus {
     pub(crate) fn progress(&self, progress: SyncProgress) {
         for o in self.observers() {
             o.on_progress(&progress);
+        }
+    }
+
+    pub(crate) fn changed(&self, kinds: &[gridwork_domain::op::EntityKind]) {
+        if kinds.is_empty() {
+            return;
+        }
+        for o in self.observers() {
+            o.on_changes(kinds);
         }
     }
 

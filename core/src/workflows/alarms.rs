@@ -126,7 +126,7 @@ impl Gridwork {
     /// has arrived (and for a case that is not an alarm).
     pub fn alarm_arrival(&self, case_id: Id) -> Result<Option<ArrivalFigure>> {
         let base = self.deadline_policy();
-        self.read(|conn| {
+        self.query(|conn| {
             let case: Case = live_state(conn, EntityKind::Case, case_id)?.decode()?;
             if case.kind != CaseKind::Alarm {
                 return Ok(None);
@@ -151,7 +151,7 @@ impl Gridwork {
     /// `[from_ms, to_ms)`, each against the target of the policy in force when it was raised.
     pub fn arrival_stats(&self, area_id: Id, from_ms: u64, to_ms: u64) -> Result<AreaArrivals> {
         let base = self.deadline_policy();
-        self.read(|conn| {
+        self.query(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
             let cases = area_records::cases(conn, Some(area_id), CaseFilter::OpenedBy(to_ms))?;
             let mut book = PolicyBook::load(conn, base)?;

@@ -68,7 +68,7 @@ impl Gridwork {
         let base = self.deadline_policy();
         let key_groups = self.key_group_policy()?;
         let now = self.now_ms();
-        let (input, deadlines) = self.read(|conn| {
+        let (input, deadlines) = self.query(|conn| {
             let area: Area = live_state(conn, EntityKind::Area, area_id)?.decode()?;
             let deadlines = PolicyBook::load(conn, base)?.for_area(conn, area_id)?;
             let week_end = week_start

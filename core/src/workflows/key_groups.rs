@@ -40,7 +40,7 @@ pub struct OverdueVisit {
 impl Gridwork {
     /// The visit intervals used by [`Gridwork::overdue_visits`] and the weekly brief.
     pub fn key_group_policy(&self) -> Result<KeyGroupPolicy> {
-        self.read(|conn| {
+        self.query(|conn| {
             Ok(match meta::get(conn, KEY_GROUP_POLICY)? {
                 Some(json) => serde_json::from_str(&json)?,
                 None => KeyGroupPolicy::default(),
@@ -99,7 +99,7 @@ impl Gridwork {
     pub fn overdue_visits(&self, area_id: Id) -> Result<Vec<OverdueVisit>> {
         let policy = self.key_group_policy()?;
         let now = self.now_ms();
-        self.read(|conn| {
+        self.query(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
             let residents: HashMap<Id, Resident> =
                 area_records::by_id(area_records::residents(conn, area_id)?);

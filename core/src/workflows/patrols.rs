@@ -205,7 +205,7 @@ impl Gridwork {
     /// Whether a patrol's visits still form the chain they were made as
     /// ([`patrol_chain::verify`]).
     pub fn verify_patrol(&self, patrol_id: Id) -> Result<ChainVerdict> {
-        self.read(|conn| {
+        self.query(|conn| {
             let patrol: Patrol = live_state(conn, EntityKind::Patrol, patrol_id)?.decode()?;
             Ok(patrol_chain::verify(&patrol, &visits_of(conn, patrol_id)?))
         })
@@ -215,7 +215,7 @@ impl Gridwork {
     pub fn patrol_summary(&self, patrol_id: Id) -> Result<PatrolSummary> {
         let policy = self.deadline_policy();
         let now = self.now_ms();
-        self.read(|conn| {
+        self.query(|conn| {
             let patrol: Patrol = live_state(conn, EntityKind::Patrol, patrol_id)?.decode()?;
             let visits = visits_of(conn, patrol_id)?;
             let mut buildings: Vec<Id> = visits.iter().map(|v| v.building_id).collect();

@@ -189,7 +189,7 @@ impl Gridwork {
     /// The registration rate per person and per room of the area, of each of its grids and of
     /// each building with rental rooms.
     pub fn registration_rate(&self, area_id: Id) -> Result<RegistrationReport> {
-        self.read(|conn| {
+        self.query(|conn| {
             let area: Area = live_state(conn, EntityKind::Area, area_id)?.decode()?;
             let households = area_records::households(conn, area_id)?;
             let people = area_records::residents(conn, area_id)?;
@@ -234,7 +234,7 @@ impl Gridwork {
     /// registered, or a person living there without a stay in it), by building address code
     /// and unit: where to knock.
     pub fn unregistered_rooms(&self, area_id: Id) -> Result<Vec<UnregisteredRoom>> {
-        self.read(|conn| {
+        self.query(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
             let households = area_records::households(conn, area_id)?;
             let people = area_records::residents(conn, area_id)?;
@@ -279,7 +279,7 @@ impl Gridwork {
     /// The people of the area living in rental rooms without an open stay in the room they
     /// live in, by building address code, unit and name: whom to register (ID numbers masked).
     pub fn unregistered_tenants(&self, area_id: Id) -> Result<Vec<UnregisteredTenant>> {
-        self.read(|conn| {
+        self.query(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
             let households = area_records::households(conn, area_id)?;
             let people = area_records::residents(conn, area_id)?;
@@ -325,7 +325,7 @@ impl Gridwork {
         area_id: Id,
         pick: impl for<'a> FnOnce(&'a [Registration]) -> Vec<&'a Registration>,
     ) -> Result<Vec<StayView>> {
-        self.read(|conn| {
+        self.query(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
             let stays = area_records::registrations(conn, area_id)?;
             let households: HashMap<Id, Household> =

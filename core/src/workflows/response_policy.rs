@@ -131,7 +131,7 @@ impl Gridwork {
     /// ([`Gridwork::deadline_policy`]) with the subdistrict's response policies.
     pub fn deadline_policy_for_area(&self, area_id: Id) -> Result<DeadlinePolicy> {
         let base = self.deadline_policy();
-        self.read(|conn| {
+        self.query(|conn| {
             live_state(conn, EntityKind::Area, area_id)?;
             PolicyBook::load(conn, base)?.for_area(conn, area_id)
         })

@@ -27,7 +27,7 @@ impl Gridwork {
     /// [`CaseAction::name`](gridwork_domain::workflow::CaseAction::name) (notes and photos are
     /// always possible and not listed). Empty for a closed case.
     pub fn available_actions(&self, case_id: Id) -> Result<Vec<&'static str>> {
-        self.read(|conn| {
+        self.query(|conn| {
             let state = live_state(conn, EntityKind::Case, case_id)?;
             let fold = records::case_fold(conn, case_id)?.ok_or_else(|| Error::NotFound {
                 kind: "case",
@@ -71,7 +71,7 @@ impl Gridwork {
     fn queue(&self, keep: impl Fn(&CaseFold) -> bool) -> Result<Vec<CaseView>> {
         let base = self.deadline_policy();
         let now = self.now_ms();
-        self.read(|conn| {
+        self.query(|conn| {
             let cases = area_records::cases(conn, None, CaseFilter::Open)?;
             crate::cases::views_of(
                 conn,

@@ -13,11 +13,12 @@ final class TestServer {
     let process = Process()
     let url: String
 
-    init(binary: String, scratch: URL) throws {
+    init(binary: String, scratch: URL, tls: String? = nil) throws {
         self.binary = binary
         db = scratch.appendingPathComponent("server.db").path
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--db", db, "--listen", "127.0.0.1:0"]
+        let tlsArgs = tls.map { ["--tls-cert", "\($0)/cert.pem", "--tls-key", "\($0)/key.pem"] } ?? []
+        process.arguments = ["serve", "--db", db, "--listen", "127.0.0.1:0"] + tlsArgs
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -81,6 +82,14 @@ final class RecordingObserver: SyncObserver, @unchecked Sendable {
     }
 
     func onProgress(progress: SyncProgress) {}
+}
+
+/// An observer whose every call throws, as a screen gone away might.
+final class ThrowingObserver: SyncObserver, @unchecked Sendable {
+    struct Gone: Error {}
+
+    func onState(state: SyncState) throws { throw Gone() }
+    func onProgress(progress: SyncProgress) throws { throw Gone() }
 }
 
 final class FieldScenarioTests: XCTestCase {
@@ -160,7 +169,7 @@ final class FieldScenarioTests: XCTestCase {
         // The gridworker enrolls with a one-time code and bootstraps the grid.
         let gridworker = try GridworkClient.open(dbPath: store("gridworker.db"), serverUrl: server.url, encryptionKey: nil)
         let observer = RecordingObserver()
-        gridworker.addSyncObserver(observer: observer)
+        _ = gridworker.addSyncObserver(observer: observer)
         let me = try await gridworker.enroll(code: try server.enrollmentCode(name: "王芳", role: "gridworker", scope: grid.id), deviceName: "王芳's phone")
         XCTAssertEqual(me.role, .gridworker)
         let boot = try await gridworker.syncNow()
@@ -173,15 +182,15 @@ final class FieldScenarioTests: XCTestCase {
         let building = try gridworker.createBuilding(building: Building(
             id: "", addressCode: "3301060010010010001", address: "梅花碑3号", kind: .rental, gridId: grid.id,
             microGridId: nil, headUserId: nil, stationId: station.id, position: Position(lat: 30.251, lon: 120.171)))
-        let room = try gridworker.createHousehold(household: Household(id: "", buildingId: building.id, unit: "2-301", kind: .rental, phone: "13800000000", archived: false))
+        let room = try gridworker.createHousehold(household: Household(id: "", buildingId: building.id, unit: "2-301", kind: .rental, phone: Sensitive(value: "13800000000"), archived: false))
         let tenant = try gridworker.createResident(resident: Resident(
-            id: "", householdId: room.id, name: "李娜", idNumber: "11010519491231002X", phone: nil,
+            id: "", householdId: room.id, name: "李娜", idNumber: Sensitive(value: "11010519491231002X"), phone: nil,
             keyGroups: [], lastVisitMs: nil, archived: false))
         XCTAssertEqual(try gridworker.buildingsInArea(areaId: grid.id).map(\.id), [building.id])
 
         // A bad ID number is refused naming the field, without echoing it.
         XCTAssertThrowsError(try gridworker.createResident(resident: Resident(
-            id: "", householdId: room.id, name: "王芳", idNumber: "110105194912310021", phone: nil,
+            id: "", householdId: room.id, name: "王芳", idNumber: Sensitive(value: "110105194912310021"), phone: nil,
             keyGroups: [], lastVisitMs: nil, archived: false))) { error in
             guard case let GridworkError.InvalidInput(field, reason) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(field, "resident.id_number")
@@ -220,7 +229,7 @@ final class FieldScenarioTests: XCTestCase {
             areaId: grid.id, buildingId: building.id, householdId: nil, position: nil))
         XCTAssertEqual(hazard.colour, .green)
         var edited = try gridworker.household(householdId: room.id)
-        edited.phone = "13800000001"
+        edited.phone = Sensitive(value: "13800000001")
         _ = try gridworker.updateHousehold(household: edited)
         XCTAssertEqual(try gridworker.pendingCount(), 2)
 
@@ -231,7 +240,7 @@ final class FieldScenarioTests: XCTestCase {
         let stay = try head.checkIn(residentId: tenant.id, householdId: room.id, checkIn: today, expectedEnd: later)
         XCTAssertEqual(stay.checkIn, today)
         var headEdit = try head.household(householdId: room.id)
-        headEdit.phone = "13900000002"
+        headEdit.phone = Sensitive(value: "13900000002")
         _ = try head.updateHousehold(household: headEdit)
         _ = try await head.syncNow()
 
@@ -246,7 +255,7 @@ final class FieldScenarioTests: XCTestCase {
         try gridworker.reapplyConflict(conflictId: conflict.id)
         _ = try await gridworker.syncNow()
         _ = try await head.syncNow()
-        XCTAssertEqual(try head.household(householdId: room.id).phone, "13800000001")
+        XCTAssertEqual(try head.household(householdId: room.id).phone?.reveal(), "13800000001")
         XCTAssertEqual(try gridworker.stateDigest(), try head.stateDigest())
 
         // An alarm raised by the building head reaches the gridworker through the live wait.
@@ -308,5 +317,108 @@ final class FieldScenarioTests: XCTestCase {
         _ = try await gridworker.syncNow()
         _ = try await head.syncNow()
         XCTAssertEqual(try gridworker.stateDigest(), try head.stateDigest())
+    }
+
+    /// Records print ID numbers and phones masked; `reveal()` gives them.
+    func testRecordsPrintPersonalValuesMasked() throws {
+        let resident = Resident(
+            id: "", householdId: "", name: "李娜", idNumber: Sensitive(value: "11010519491231002X"),
+            phone: Sensitive(value: "13700000000"), keyGroups: [], lastVisitMs: nil, archived: false)
+        for printed in [String(describing: resident), "\(resident)", String(reflecting: resident)] {
+            XCTAssertFalse(printed.contains("19491231"), printed)
+            XCTAssertFalse(printed.contains("13700000000"), printed)
+        }
+        XCTAssertEqual(resident.idNumber?.description, "1101**********002X")
+        XCTAssertEqual(resident.idNumber?.reveal(), "11010519491231002X")
+        XCTAssertEqual(resident.phone, Sensitive(value: "13700000000"), "equal by value")
+    }
+
+    /// Observers that throw, removed observers, the AsyncStream adapter, one client per store,
+    /// shutdown and going offline stopping a waiting call, and a private CA.
+    func testLifecycleObserversStreamsAndPrivateCA() async throws {
+        let env = ProcessInfo.processInfo.environment
+        let scratch = URL(fileURLWithPath: try XCTUnwrap(env["GRIDWORK_SCRATCH"])).appendingPathComponent("lifecycle")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        let binary = try XCTUnwrap(env["GRIDWORK_SERVER"])
+        let server = try TestServer(binary: binary, scratch: scratch)
+        defer { server.stop() }
+        func store(_ name: String) -> String { scratch.appendingPathComponent(name).path }
+
+        let phone = try GridworkClient.open(dbPath: store("phone.db"), serverUrl: server.url, encryptionKey: nil)
+        XCTAssertThrowsError(try GridworkClient.open(dbPath: store("phone.db"), serverUrl: server.url, encryptionKey: nil)) { error in
+            guard case GridworkError.StoreInUse = error else { return XCTFail("\(error)") }
+        }
+        _ = phone.addSyncObserver(observer: ThrowingObserver())
+        let kept = RecordingObserver()
+        _ = phone.addSyncObserver(observer: kept)
+        let removed = RecordingObserver()
+        phone.addSyncObserver(observer: removed).remove()
+        _ = try await phone.enroll(code: try server.enrollmentCode(name: "李强", role: "admin", scope: nil), deviceName: "spare")
+        _ = try await phone.syncNow()
+        _ = try await phone.syncNow()
+        XCTAssertEqual(phone.syncState(), .idle, "a throwing observer does not break sync")
+        XCTAssertEqual(kept.states, [.syncing, .idle, .syncing, .idle])
+        XCTAssertTrue(removed.states.isEmpty)
+
+        // The AsyncStream adapter: the current state first, then each change.
+        var states = phone.syncStates().makeAsyncIterator()
+        let current = await states.next()
+        XCTAssertEqual(current, .idle)
+        phone.setOnline(online: false)
+        let offline = await states.next()
+        XCTAssertEqual(offline, .offline)
+        do {
+            _ = try await phone.syncNow()
+            XCTFail("sync while offline")
+        } catch GridworkError.Offline {}
+        phone.setOnline(online: true)
+        let online = await states.next()
+        XCTAssertEqual(online, .idle)
+
+        // Going offline stops a live wait; shutdown stops one and frees the store.
+        let waitingOffline = Task { try await phone.waitForChanges(waitSeconds: 30) }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        phone.setOnline(online: false)
+        do {
+            _ = try await waitingOffline.value
+            XCTFail("the wait was not stopped")
+        } catch GridworkError.Offline {}
+        phone.setOnline(online: true)
+        let waiting = Task { try await phone.waitForChanges(waitSeconds: 30) }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        phone.shutdown()
+        do {
+            _ = try await waiting.value
+            XCTFail("the wait was not stopped")
+        } catch GridworkError.Closed {}
+        XCTAssertThrowsError(try phone.pendingCount()) { error in
+            guard case GridworkError.Closed = error else { return XCTFail("\(error)") }
+        }
+        let again = try GridworkClient.open(dbPath: store("phone.db"), serverUrl: server.url, encryptionKey: nil)
+        XCTAssertEqual(try again.pendingCount(), 0)
+
+        // A server whose certificate a private CA signed: trusted with the CA's PEM, refused
+        // without it.
+        let tlsDir = try XCTUnwrap(env["GRIDWORK_TLS_DIR"])
+        let tlsScratch = scratch.appendingPathComponent("tls")
+        try FileManager.default.createDirectory(at: tlsScratch, withIntermediateDirectories: true)
+        let tls = try TestServer(binary: binary, scratch: tlsScratch, tls: tlsDir)
+        defer { tls.stop() }
+        XCTAssertTrue(tls.url.hasPrefix("https://"), tls.url)
+        let ca = try String(contentsOfFile: "\(tlsDir)/ca.pem", encoding: .utf8)
+        let trusting = try GridworkClient.open(
+            dbPath: tlsScratch.appendingPathComponent("trusting.db").path, serverUrl: tls.url,
+            encryptionKey: nil, trustAnchorsPem: ca)
+        let enrolled = try await trusting.enroll(code: try tls.enrollmentCode(name: "管理员", role: "admin", scope: nil), deviceName: "tls")
+        XCTAssertEqual(enrolled.role, .admin)
+        _ = try await trusting.syncNow()
+        let untrusting = try GridworkClient.open(
+            dbPath: tlsScratch.appendingPathComponent("untrusting.db").path, serverUrl: tls.url, encryptionKey: nil)
+        do {
+            _ = try await untrusting.enroll(code: try tls.enrollmentCode(name: "王芳", role: "admin", scope: nil), deviceName: "untrusting")
+            XCTFail("an untrusted certificate was accepted")
+        } catch GridworkError.Offline(let reason) {
+            XCTAssertTrue(reason.contains("certificate"), reason)
+        }
     }
 }
