@@ -27,6 +27,7 @@ use super::{
 use crate::rules::PushContext;
 
 mod accounts;
+pub mod foreign;
 mod intake;
 pub mod open;
 mod oplog;
@@ -40,8 +41,9 @@ const IDLE_READERS: usize = 4;
 #[derive(Debug)]
 pub struct SqliteStorage {
     inner: Arc<Inner>,
-    /// The last stored sequence number, for long polls.
-    last_seq: watch::Sender<u64>,
+    /// The last stored sequence number, for long polls (also moved by the watcher of other
+    /// processes' commits, `foreign.rs`).
+    last_seq: Arc<watch::Sender<u64>>,
     /// The long polls waiting, by the buckets they read.
     wakeups: Arc<Wakeups>,
     reads: Arc<ReadCounters>,
@@ -62,6 +64,9 @@ impl SqliteStorage {
         let path = path.as_ref().to_path_buf();
         let writer = open::open_writer(&path)?;
         let last = oplog::last_seq(&writer)?;
+        let last_seq = Arc::new(watch::Sender::new(last));
+        let wakeups = Arc::default();
+        foreign::spawn(path.clone(), &wakeups, &last_seq);
         Ok(SqliteStorage {
             inner: Arc::new(Inner {
                 path,
@@ -69,8 +74,8 @@ impl SqliteStorage {
                 readers: Mutex::new(vec![]),
                 reading: AtomicUsize::new(0),
             }),
-            last_seq: watch::Sender::new(last),
-            wakeups: Arc::default(),
+            last_seq,
+            wakeups,
             reads: Arc::default(),
         })
     }
