@@ -148,7 +148,13 @@ impl Gridwork {
                     None
                 }
             };
-        Self::from_connection(conn, options, checkpointer)
+        let gw = Self::from_connection(conn, options, checkpointer)?;
+        // Exports made beside the store while it could not be opened (ADR 0030).
+        gw.read(|c| {
+            crate::access_log::adopt_beside(c, path.as_ref());
+            Ok(())
+        })?;
+        Ok(gw)
     }
 
     /// A private in-memory store (tests and tools).
