@@ -128,10 +128,10 @@ colour-red = 红
 
 ## 巡查、重点人群
 
-patrol-started = 巡查开始：{ $id }
+patrol-started = 巡查已开始，编号 { $id }
 patrol-visited = 已在楼栋 { $building } 打卡，时间 { $at }
 patrol-reported = 已上报：{ $id } { $title }
-patrol-ended = 巡查结束：{ $id }
+patrol-ended = 巡查已结束，编号 { $id }
 patrol-summary = 巡查 { $id }，开始于 { $from }{ $until }
 patrol-until = ，结束于 { $at }
 patrol-buildings = 走访楼栋：{ $buildings }（打卡 { $visits } 次）

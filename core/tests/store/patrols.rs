@@ -211,14 +211,33 @@ fn visits_of_patrols_from_before_chaining_are_counted_apart_as_legacy() {
         w.gw.end_patrol(patrol.id).unwrap();
         (patrol, visits)
     };
-    let (old, old_visits) = walk(2);
-    let (chained, _) = walk(3);
-    // The old patrol as an app from before chaining wrote it: no head, no links.
-    w.gw.update::<Patrol>(old.id, |p| p.chain_head = None)
+    // An old patrol as an app from before chaining wrote it: no sealed head, no links.
+    let start = w.now();
+    let old = w
+        .gw
+        .create(Patrol {
+            id: gridwork_domain::ids::new_id(),
+            user_id: w.me,
+            area_id: w.g.grid.id,
+            started_at_ms: start,
+            ended_at_ms: Some(start + 30 * MINUTE),
+            chain_head: None,
+        })
         .unwrap();
-    for v in &old_visits {
-        w.gw.update::<PatrolVisit>(v.id, |v| v.chain = None).unwrap();
+    for (i, b) in w.g.buildings.iter().take(2).enumerate() {
+        w.gw.create(PatrolVisit {
+            id: gridwork_domain::ids::new_id(),
+            patrol_id: old.id,
+            building_id: b.id,
+            at_ms: start + (i as u64 + 1) * 5 * MINUTE,
+            position: b.position,
+            note: None,
+            chain: None,
+        })
+        .unwrap();
     }
+    w.wait(HOUR);
+    let (chained, _) = walk(3);
     assert_eq!(w.gw.verify_patrol(old.id).unwrap(), ChainVerdict::Unchained);
     assert_eq!(w.gw.verify_patrol(chained.id).unwrap(), ChainVerdict::Intact);
 
