@@ -201,8 +201,14 @@ fn the_import_scenario_writes_its_figures_in_the_generated_table() {
     assert!(!block.contains("**not measured**"), "{block}");
     // The prose after the table stays, and holds no figures of its own for the import.
     let after = &md[end..];
-    assert!(after.contains("## Import of a subdistrict (issue 22)"), "{after}");
-    assert!(!after.contains("| import, seconds |"), "a hand-written table is left: {after}");
+    assert!(
+        after.contains("## Import of a subdistrict (issue 22)"),
+        "{after}"
+    );
+    assert!(
+        !after.contains("| import, seconds |"),
+        "a hand-written table is left: {after}"
+    );
 
     let json: Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("benchmarks.json")).unwrap())

@@ -74,9 +74,10 @@ pub fn error(e: &CliError) -> String {
             tr("cli-not-allowed-now", &[("message", &t.to_string())])
         }
         CliError::Core(CoreError::NotAllowed(why)) => tr("cli-not-allowed", &[("message", why)]),
-        CliError::Core(CoreError::NotFound { kind, id }) => {
-            tr("cli-not-found", &[("kind", &code("record", kind)), ("id", id)])
-        }
+        CliError::Core(CoreError::NotFound { kind, id }) => tr(
+            "cli-not-found",
+            &[("kind", &code("record", kind)), ("id", id)],
+        ),
         other => other.to_string(),
     };
     tr("cli-error", &[("message", &message)])

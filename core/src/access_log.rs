@@ -147,7 +147,10 @@ pub(crate) fn adopt_beside(conn: &Connection, store: &Path) {
     if let Err(e) = std::fs::remove_file(&path) {
         tracing::warn!(error = %e, "cannot remove the noted audit facts (queued; sent once)");
     }
-    tracing::info!(adopted, "exports made beside the store queued for the audit log");
+    tracing::info!(
+        adopted,
+        "exports made beside the store queued for the audit log"
+    );
 }
 
 fn queued(conn: &Connection, limit: usize) -> Result<Vec<AccessFact>> {

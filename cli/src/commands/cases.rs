@@ -514,8 +514,6 @@ fn timeline_line(t: &TimelineEntry, me: Option<Id>) -> String {
 pub fn brief(gw: &Gridwork, area: Uuid, week_start: Option<NaiveDate>, json: bool) -> CliResult {
     let start = week_start.unwrap_or_else(|| gw.review_week());
     let brief = gw.weekly_brief(area, start)?;
-    output::one(json, &brief, |b| {
-        b.to_markdown_in(gridwork_i18n::current())
-    });
+    output::one(json, &brief, |b| b.to_markdown_in(gridwork_i18n::current()));
     Ok(())
 }

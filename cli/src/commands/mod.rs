@@ -125,9 +125,7 @@ impl HouseholdRef {
         if let Ok(id) = self.0.parse::<Uuid>() {
             return Ok(id);
         }
-        let usage = || {
-            CliError::Usage(crate::i18n::tr("cli-no-household", &[("value", &self.0)]))
-        };
+        let usage = || CliError::Usage(crate::i18n::tr("cli-no-household", &[("value", &self.0)]));
         let (code, unit) = self.0.split_once('/').ok_or_else(usage)?;
         let building = BuildingRef(code.to_string()).id(gw)?;
         gw.households_of_building(building, true)?

@@ -402,7 +402,11 @@ pub fn tenant(gw: &Gridwork, cmd: TenantCmd, json: bool) -> CliResult {
                         r.address.clone(),
                         r.unit.clone(),
                         r.unregistered_people.to_string(),
-                        if r.any_registered { String::new() } else { crate::i18n::t("cli-yes") },
+                        if r.any_registered {
+                            String::new()
+                        } else {
+                            crate::i18n::t("cli-yes")
+                        },
                     ]
                 },
             );

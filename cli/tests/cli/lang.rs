@@ -50,7 +50,11 @@ fn states_headers_errors_and_the_brief_are_chinese_by_default_and_english_on_req
         None,
         &["building", "list", "--area", &grid, "--lang", "en"],
     ));
-    let en_env = stdout(&run(&store, Some("en"), &["building", "list", "--area", &grid]));
+    let en_env = stdout(&run(
+        &store,
+        Some("en"),
+        &["building", "list", "--area", &grid],
+    ));
     for en in [&en_flag, &en_env] {
         let header = en.lines().next().unwrap();
         assert!(header.contains("address code"), "{header}");
@@ -76,7 +80,12 @@ fn states_headers_errors_and_the_brief_are_chinese_by_default_and_english_on_req
         &store,
         None,
         &[
-            "hazard", "report", "--building", &building, "--title", "楼道堆物",
+            "hazard",
+            "report",
+            "--building",
+            &building,
+            "--title",
+            "楼道堆物",
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -122,7 +131,9 @@ fn states_headers_errors_and_the_brief_are_chinese_by_default_and_english_on_req
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("错误：输入无效：身份证号 (resident.id_number)：身份证号校验位不符（GB 11643）"),
+        err.contains(
+            "错误：输入无效：身份证号 (resident.id_number)：身份证号校验位不符（GB 11643）"
+        ),
         "{err}"
     );
     assert!(!err.contains(bad), "{err}");
@@ -150,13 +161,23 @@ fn states_headers_errors_and_the_brief_are_chinese_by_default_and_english_on_req
     // The weekly brief, from the same catalogue.
     let zh = stdout(&run(&store, None, &["brief", "--area", &grid]));
     assert!(zh.starts_with("# 工作简报: "), "{zh}");
-    assert!(zh.contains("## 红黄绿督办") && !zh.contains("Supervision"), "{zh}");
+    assert!(
+        zh.contains("## 红黄绿督办") && !zh.contains("Supervision"),
+        "{zh}"
+    );
     let en = stdout(&run(&store, Some("en"), &["brief", "--area", &grid]));
     assert!(en.starts_with("# Weekly brief: "), "{en}");
-    assert!(en.contains("## Supervision") && !en.contains("红黄绿督办"), "{en}");
+    assert!(
+        en.contains("## Supervision") && !en.contains("红黄绿督办"),
+        "{en}"
+    );
 
     // A language gridwork does not speak is refused clearly.
     let out = run(&store, None, &["case", "list", "--lang", "fr"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("expected zh or en"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("expected zh or en"),
+        "{}",
+        stderr(&out)
+    );
 }

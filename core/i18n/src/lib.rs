@@ -156,11 +156,12 @@ fn bundle(lang: Lang) -> &'static FluentBundle<FluentResource> {
         let mut bundle = FluentBundle::new_concurrent(vec![id]);
         // Terminal output and Markdown: no Unicode isolation marks around variables.
         bundle.set_use_isolating(false);
-        let resource = FluentResource::try_new(ftl.to_string())
-            .unwrap_or_else(|(_, errors)| panic!("the {} catalogue parses: {errors:?}", lang.tag()));
-        bundle
-            .add_resource(resource)
-            .unwrap_or_else(|errors| panic!("the {} catalogue has duplicates: {errors:?}", lang.tag()));
+        let resource = FluentResource::try_new(ftl.to_string()).unwrap_or_else(|(_, errors)| {
+            panic!("the {} catalogue parses: {errors:?}", lang.tag())
+        });
+        bundle.add_resource(resource).unwrap_or_else(|errors| {
+            panic!("the {} catalogue has duplicates: {errors:?}", lang.tag())
+        });
         bundle
     })
 }
@@ -173,7 +174,11 @@ mod tests {
     fn every_key_is_in_both_languages_and_every_message_formats() {
         let zh = keys_of(ZH_FTL);
         let en = keys_of(EN_FTL);
-        assert!(zh.len() > 100, "the catalogue has its messages: {}", zh.len());
+        assert!(
+            zh.len() > 100,
+            "the catalogue has its messages: {}",
+            zh.len()
+        );
         let missing_en: Vec<_> = zh.iter().filter(|k| !en.contains(k)).collect();
         let missing_zh: Vec<_> = en.iter().filter(|k| !zh.contains(k)).collect();
         assert!(missing_en.is_empty(), "missing in en.ftl: {missing_en:?}");

@@ -427,9 +427,17 @@ fn exports_from_a_damaged_store_and_by_its_recovery_are_queued_for_the_audit_log
         ],
         "{facts:?}"
     );
-    assert!(facts.iter().all(|f| f.action == "export" && f.target_id.is_none()));
+    assert!(
+        facts
+            .iter()
+            .all(|f| f.action == "export" && f.target_id.is_none())
+    );
     assert!(!pending_path(&db).exists(), "taken into the queue");
     drop(fresh);
     let again = Gridwork::open_with(&db, options(None)).unwrap();
-    assert_eq!(again.pending_access_facts().unwrap().len(), 2, "never twice");
+    assert_eq!(
+        again.pending_access_facts().unwrap().len(),
+        2,
+        "never twice"
+    );
 }

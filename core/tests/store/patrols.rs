@@ -213,9 +213,8 @@ fn visits_of_patrols_from_before_chaining_are_counted_apart_as_legacy() {
     };
     // An old patrol as an app from before chaining wrote it: no sealed head, no links.
     let start = w.now();
-    let old = w
-        .gw
-        .create(Patrol {
+    let old =
+        w.gw.create(Patrol {
             id: gridwork_domain::ids::new_id(),
             user_id: w.me,
             area_id: w.g.grid.id,
@@ -239,13 +238,19 @@ fn visits_of_patrols_from_before_chaining_are_counted_apart_as_legacy() {
     w.wait(HOUR);
     let (chained, _) = walk(3);
     assert_eq!(w.gw.verify_patrol(old.id).unwrap(), ChainVerdict::Unchained);
-    assert_eq!(w.gw.verify_patrol(chained.id).unwrap(), ChainVerdict::Intact);
+    assert_eq!(
+        w.gw.verify_patrol(chained.id).unwrap(),
+        ChainVerdict::Intact
+    );
 
     let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
     let brief = w.gw.weekly_brief(w.g.grid.id, monday).unwrap();
     assert_eq!(brief.patrol_visits, 3, "only the verified chain counts");
     assert_eq!(brief.legacy_patrol_visits, 2, "the old patrol, apart");
-    assert_eq!(brief.grids[0].patrol_visits, 3, "the ranking sees the chain only");
+    assert_eq!(
+        brief.grids[0].patrol_visits, 3,
+        "the ranking sees the chain only"
+    );
     let md = brief.to_markdown();
     assert!(
         md.contains("链前旧巡查打卡（未链，单列） Legacy visits of patrols from before chaining (unchained, shown apart): 2"),
@@ -261,8 +266,5 @@ fn visits_of_patrols_from_before_chaining_are_counted_apart_as_legacy() {
     let summary = w.gw.patrol_summary(chained.id).unwrap();
     w.gw.delete::<PatrolVisit>(summary.visits[1].id).unwrap();
     let brief = w.gw.weekly_brief(w.g.grid.id, monday).unwrap();
-    assert_eq!(
-        (brief.patrol_visits, brief.legacy_patrol_visits),
-        (0, 2)
-    );
+    assert_eq!((brief.patrol_visits, brief.legacy_patrol_visits), (0, 2));
 }

@@ -77,14 +77,20 @@ fn parse_time(s: &str) -> Result<u64, String> {
         return Ok(ms);
     }
     if let Ok(day) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        let ms = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_millis()
+        let ms = day
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc()
+            .timestamp_millis()
             - 8 * 3_600_000;
         return u64::try_from(ms).map_err(|_| "a date before 1970".to_string());
     }
     chrono::DateTime::parse_from_rfc3339(s)
         .ok()
         .and_then(|t| u64::try_from(t.timestamp_millis()).ok())
-        .ok_or_else(|| "expected ms since the epoch, a date (2026-12-01) or an RFC 3339 time".into())
+        .ok_or_else(|| {
+            "expected ms since the epoch, a date (2026-12-01) or an RFC 3339 time".into()
+        })
 }
 
 fn parse_action(s: &str) -> Result<AuditAction, String> {

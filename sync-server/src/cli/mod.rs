@@ -437,7 +437,10 @@ pub fn main_from(args: Vec<OsString>) -> ExitCode {
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{}", gridwork_i18n::tr("server-error", &[("message", &e.to_string())]));
+            eprintln!(
+                "{}",
+                gridwork_i18n::tr("server-error", &[("message", &e.to_string())])
+            );
             ExitCode::FAILURE
         }
     }

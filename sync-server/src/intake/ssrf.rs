@@ -108,8 +108,11 @@ fn not_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
         "unspecified"
     } else if ip.is_multicast() || ip.is_broadcast() || a >= 240 {
         "multicast, broadcast or reserved"
-    } else if (a, b, c) == (192, 0, 0) || (a, b, c) == (192, 0, 2) || (a == 198 && (18..20).contains(&b))
-        || (a, b, c) == (198, 51, 100) || (a, b, c) == (203, 0, 113)
+    } else if (a, b, c) == (192, 0, 0)
+        || (a, b, c) == (192, 0, 2)
+        || (a == 198 && (18..20).contains(&b))
+        || (a, b, c) == (198, 51, 100)
+        || (a, b, c) == (203, 0, 113)
     {
         "reserved for protocols, benchmarks or documentation"
     } else {
@@ -179,11 +182,20 @@ mod tests {
         ] {
             assert!(refused(&p, ip), "{ip} must be refused");
         }
-        for ip in ["8.8.8.8", "223.5.5.5", "114.114.114.114", "2400:3200::1", "172.32.0.1"] {
+        for ip in [
+            "8.8.8.8",
+            "223.5.5.5",
+            "114.114.114.114",
+            "2400:3200::1",
+            "172.32.0.1",
+        ] {
             assert!(!refused(&p, ip), "{ip} is public");
         }
         let why = p.check_ip("169.254.169.254".parse().unwrap()).unwrap_err();
-        assert!(why.contains("link-local") && why.contains("--callback-allow"), "{why}");
+        assert!(
+            why.contains("link-local") && why.contains("--callback-allow"),
+            "{why}"
+        );
         assert!(!why.contains("169.254"), "the address is not echoed: {why}");
     }
 
@@ -211,7 +223,11 @@ mod tests {
         };
         assert!(check("http://127.0.0.1:8080/cb").await.is_err());
         assert!(check("http://[::1]/cb").await.is_err());
-        assert!(check("http://169.254.169.254/latest/meta-data/").await.is_err());
+        assert!(
+            check("http://169.254.169.254/latest/meta-data/")
+                .await
+                .is_err()
+        );
         // A name is resolved first: `localhost` is loopback whatever it is called.
         let why = check("http://localhost:9/cb").await.unwrap_err();
         assert!(why.contains("loopback") || why.contains("resolve"), "{why}");

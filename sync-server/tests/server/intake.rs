@@ -539,8 +539,7 @@ on_both_backends!(
 /// the operator allows a network. Each kind of address is refused at registration; a callback
 /// that got past it (stored before, or an allow-list taken away) is refused at delivery, after
 /// resolving, and nothing is sent; with the network allowed it is delivered.
-async fn callbacks_to_non_public_addresses_are_refused_at_registration_and_delivery<S: Backend>()
-{
+async fn callbacks_to_non_public_addresses_are_refused_at_registration_and_delivery<S: Backend>() {
     let s = TestServer::<S>::fresh().await;
     let p = place(&s).await;
     let (account, token) = service_account(&*s.storage, p.grid).await;
@@ -552,7 +551,10 @@ async fn callbacks_to_non_public_addresses_are_refused_at_registration_and_deliv
         ("http://172.16.5.4/callback", "private"),
         ("http://192.168.1.20/callback", "private"),
         ("http://169.254.169.254/latest/meta-data/", "link-local"),
-        ("http://100.100.100.200/latest/meta-data/", "shared address space"),
+        (
+            "http://100.100.100.200/latest/meta-data/",
+            "shared address space",
+        ),
         ("http://[fd00:ec2::254]/latest/meta-data/", "private"),
         ("http://[::ffff:127.0.0.1]/callback", "loopback"),
         ("http://0.0.0.0:9/callback", "unspecified"),
@@ -604,10 +606,12 @@ async fn callbacks_to_non_public_addresses_are_refused_at_registration_and_deliv
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(s.storage.callback_counts(account).await.unwrap().0 > 0, "queued");
+    assert!(
+        s.storage.callback_counts(account).await.unwrap().0 > 0,
+        "queued"
+    );
     let http = reqwest::Client::new();
-    let tomorrow: gridwork_server::clock::ServerClock =
-        Arc::new(|| clock::now_ms() + 86_400_000);
+    let tomorrow: gridwork_server::clock::ServerClock = Arc::new(|| clock::now_ms() + 86_400_000);
     let refused = CallbackPolicy::default();
     let sent = callbacks::deliver(&*s.storage, &http, &tomorrow, &refused)
         .await
@@ -720,7 +724,14 @@ async fn audit_list_filters_and_pages_in_the_database<S: Raw>() {
         cmd.extend(extra);
         cli::admin(&cmd)
     };
-    let (ok, listed, err) = run(&["--resident", "r-b", "--kind", "export", "--actor", "device:d1"]);
+    let (ok, listed, err) = run(&[
+        "--resident",
+        "r-b",
+        "--kind",
+        "export",
+        "--actor",
+        "device:d1",
+    ]);
     assert!(ok, "{err}");
     let listed_seqs: Vec<u64> = listed
         .lines()

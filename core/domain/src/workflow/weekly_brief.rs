@@ -56,7 +56,6 @@ use crate::model::{Case, CaseKind, Household, PatrolVisit, Registration, Residen
 use crate::validate::ValidationError;
 use crate::workflow::alarm::{Arrival, ArrivalStats, arrival, arrival_stats};
 use crate::workflow::case_event::DefenceLevel;
-use gridwork_i18n::Lang;
 use crate::workflow::case_lifecycle::CaseFold;
 use crate::workflow::deadline::{Colour, DeadlinePolicy, supervise};
 use crate::workflow::key_group::{KeyGroupPolicy, overdue_visits};
@@ -64,6 +63,7 @@ use crate::workflow::registration::{
     RegistrationRate, overdue_stays, registration_rate, unregistered_people, unregistered_rooms,
 };
 use crate::workflow::response_policy::{ResponsePolicy, in_force_at};
+use gridwork_i18n::Lang;
 
 const MINUTE_MS: u64 = 60 * 1000;
 const HOUR_MS: u64 = 60 * MINUTE_MS;
@@ -840,7 +840,6 @@ impl WeeklyBrief {
         }
     }
 
-
     /// The brief as Markdown for the meeting: Chinese headings with the English beside them.
     pub fn to_markdown(&self) -> String {
         self.markdown(Words(None))
@@ -1149,7 +1148,6 @@ impl WeeklyBrief {
         md
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -1705,7 +1703,10 @@ mod tests {
         ] {
             assert!(zh.contains(line), "{line:?} in:\n{zh}");
         }
-        assert!(!zh.contains("Supervision") && !zh.contains("Weekly brief"), "{zh}");
+        assert!(
+            !zh.contains("Supervision") && !zh.contains("Weekly brief"),
+            "{zh}"
+        );
         let en = b.to_markdown_in(Lang::En);
         for line in [
             "# Weekly brief: 武林街道",
@@ -1718,7 +1719,10 @@ mod tests {
         ] {
             assert!(en.contains(line), "{line:?} in:\n{en}");
         }
-        assert!(!en.contains("红黄绿督办") && !en.contains("工作简报"), "{en}");
+        assert!(
+            !en.contains("红黄绿督办") && !en.contains("工作简报"),
+            "{en}"
+        );
     }
 
     #[test]
