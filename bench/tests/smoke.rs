@@ -162,3 +162,64 @@ fn a_quick_run_writes_every_scenarios_figures() {
     assert!(md.contains("PostgreSQL: accepted ops/s"), "{md}");
     assert!(md.contains("| 10. City scale |"), "{md}");
 }
+
+/// Issue 22: the import figures (scenario 11) come from a generated run, written in the
+/// generated table of `benchmarks.md` between its markers, never as hand-written text. A quick
+/// run of that scenario alone into a copy of the real docs/benchmarks.md.
+#[test]
+fn the_import_scenario_writes_its_figures_in_the_generated_table() {
+    let out = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/benchmarks.md"),
+        out.path().join("benchmarks.md"),
+    )
+    .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_gridwork-bench"))
+        .args(["all", "--quick", "--only", "import", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "the quick run failed:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let md = std::fs::read_to_string(out.path().join("benchmarks.md")).unwrap();
+    let (begin, end) = (
+        md.find("<!-- BEGIN gridwork-bench").unwrap(),
+        md.find("<!-- END gridwork-bench").unwrap(),
+    );
+    let block = &md[begin..end];
+    for figure in [
+        "| 11. Import of a subdistrict | import of ",
+        "| 11. Import of a subdistrict | rows imported per second |",
+        "| 11. Import of a subdistrict | the same files again (every row unchanged), seconds |",
+        "| 11. Import of a subdistrict | server database after the import",
+    ] {
+        assert!(block.contains(figure), "{figure} in:\n{block}");
+    }
+    assert!(!block.contains("**not measured**"), "{block}");
+    // The prose after the table stays, and holds no figures of its own for the import.
+    let after = &md[end..];
+    assert!(
+        after.contains("## Import of a subdistrict (issue 22)"),
+        "{after}"
+    );
+    assert!(
+        !after.contains("| import, seconds |"),
+        "a hand-written table is left: {after}"
+    );
+
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("benchmarks.json")).unwrap())
+            .unwrap();
+    let import = json["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["scenario"] == "import")
+        .unwrap();
+    assert_eq!(import["raw"]["refused"], 0);
+    assert!(import["raw"]["created"].as_u64().unwrap() > 0);
+    assert!(import["raw"]["unchanged_again"].as_u64().unwrap() > 0);
+}

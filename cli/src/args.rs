@@ -34,6 +34,10 @@ pub struct Cli {
     /// Log lines never carry names, phones or ID numbers.
     #[arg(long, global = true, env = "GRIDWORK_LOG")]
     pub log: Option<String>,
+    /// The language of states, headers and messages: zh (中文, the default) or en. `--json`
+    /// keeps the stable codes in either.
+    #[arg(long, global = true, env = "GRIDWORK_LANG", value_parser = parse_lang)]
+    pub lang: Option<gridwork_i18n::Lang>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -708,4 +712,9 @@ fn parse_yes_no(s: &str) -> Result<bool, String> {
 }
 fn parse_level(s: &str) -> Result<DefenceLevel, String> {
     parse_term(s)
+}
+
+/// `--lang`: zh, zh-CN, en, en_US.UTF-8, …
+fn parse_lang(text: &str) -> Result<gridwork_i18n::Lang, String> {
+    gridwork_i18n::Lang::parse(text).ok_or_else(|| format!("{text:?}: expected zh or en"))
 }

@@ -24,6 +24,7 @@ macro_rules! outln {
 mod args;
 mod commands;
 mod demo;
+mod i18n;
 mod output;
 
 use std::process::ExitCode;
@@ -34,13 +35,14 @@ use crate::args::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    gridwork_i18n::set_current(cli.lang.unwrap_or_default());
     if let Some(level) = cli.log.as_deref() {
         init_log(level);
     }
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", i18n::error(&e));
             ExitCode::from(e.exit_code())
         }
     }

@@ -53,6 +53,7 @@ pub fn list<T: Serialize>(
         return;
     }
     let rows: Vec<Vec<String>> = items.iter().map(row).collect();
+    let header: Vec<String> = header.iter().map(|h| crate::i18n::header(h)).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for r in &rows {
         for (i, cell) in r.iter().enumerate() {
@@ -71,12 +72,12 @@ pub fn list<T: Serialize>(
         }
         outln!("{}", out.trim_end());
     };
-    line(header.iter().map(|h| h.to_string()).collect());
+    line(header);
     for r in rows {
         line(r);
     }
     if items.is_empty() {
-        outln!("(none)");
+        outln!("{}", crate::i18n::t("cli-none"));
     }
 }
 

@@ -11,6 +11,8 @@ use gridwork_server::storage::{SqliteStorage, Storage};
 
 #[path = "cli/device_crash.rs"]
 mod device_crash;
+#[path = "cli/lang.rs"]
+mod lang;
 #[path = "cli/readme.rs"]
 mod readme;
 

@@ -4,6 +4,15 @@
 //! which record by id, why; never the value) and sent to `POST /v1/audit` when the device syncs.
 //! A fact the server has is deleted; one it has not stays queued, and a fact sent twice is kept
 //! once by the server (by its id).
+//!
+//! An export made where the store cannot be opened — from a damaged store
+//! ([`crate::recovery::export_from_damaged`]) or by its recovery
+//! ([`crate::recovery::recover_store`]) — is noted in a file beside the store
+//! ([`pending_path`], JSON lines, ids and reasons only) and taken into the queue the next time the
+//! store opens, so it reaches the server's audit log with the next sync like any other (ADR 0030).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 use gridwork_domain::ids::{Id, new_id};
 use rusqlite::{Connection, params};
@@ -62,6 +71,86 @@ pub(crate) fn record(
         reason
     ])?;
     Ok(())
+}
+
+/// The file beside the store at `store` where exports made without opening it are noted.
+pub fn pending_path(store: &Path) -> PathBuf {
+    let mut s = store.as_os_str().to_owned();
+    s.push(".audit-pending");
+    PathBuf::from(s)
+}
+
+/// Notes an export made beside the store at `store` (which could not be opened), to be queued
+/// when it next opens.
+pub(crate) fn note_beside(store: &Path, at_ms: u64, action: &str, reason: &str) -> Result<()> {
+    let fact = AccessFact {
+        id: new_id(),
+        at_ms,
+        action: action.into(),
+        target_kind: None,
+        target_id: None,
+        reason: reason.into(),
+    };
+    let line = serde_json::to_string(&fact)?;
+    let file_error = |source| crate::error::Error::File {
+        action: "noting the export for the audit log".into(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(pending_path(store))
+        .map_err(file_error)?;
+    writeln!(file, "{line}")
+        .and_then(|()| file.sync_all())
+        .map_err(file_error)?;
+    Ok(())
+}
+
+/// Queues the facts noted beside the store at `store` and removes the note. A fact queued
+/// twice (the note not removed after a crash) is kept once, by its id, here and on the server.
+pub(crate) fn adopt_beside(conn: &Connection, store: &Path) {
+    let path = pending_path(store);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    let mut adopted = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Ok(f) = serde_json::from_str::<AccessFact>(line) else {
+            tracing::warn!("a noted audit fact could not be read; skipped");
+            continue;
+        };
+        let inserted = conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO access_facts
+                     (id, at_ms, action, target_kind, target_id, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    f.id.to_string(),
+                    f.at_ms as i64,
+                    f.action,
+                    f.target_kind,
+                    f.target_id.map(|t| t.to_string()),
+                    f.reason
+                ])
+            });
+        match inserted {
+            Ok(_) => adopted += 1,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot queue the noted audit facts; kept for later");
+                return;
+            }
+        }
+    }
+    if let Err(e) = std::fs::remove_file(&path) {
+        tracing::warn!(error = %e, "cannot remove the noted audit facts (queued; sent once)");
+    }
+    tracing::info!(
+        adopted,
+        "exports made beside the store queued for the audit log"
+    );
 }
 
 fn queued(conn: &Connection, limit: usize) -> Result<Vec<AccessFact>> {

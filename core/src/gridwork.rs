@@ -160,6 +160,11 @@ impl Gridwork {
         )?;
         let mut gw = Self::from_connection(conn, options, checkpointer)?;
         gw.readers = Some(readers);
+        // Exports made beside the store while it could not be opened (ADR 0030).
+        gw.read(|c| {
+            crate::access_log::adopt_beside(c, path.as_ref());
+            Ok(())
+        })?;
         Ok(gw)
     }
 

@@ -107,6 +107,13 @@ pub fn recover_store(
     let export = match export {
         Some(to) => {
             write_export(to, &salvage.ops)?;
+            // Queued in the fresh store when it opens, for the audit log (ADR 0030).
+            crate::access_log::note_beside(
+                path,
+                stamp,
+                "export",
+                "export of unsynced changes by the recovery of a damaged store",
+            )?;
             Some(to.to_path_buf())
         }
         None => None,
@@ -157,6 +164,14 @@ pub fn export_from_damaged(path: &Path, key: Option<&StoreKey>, to: &Path) -> Re
         .map_or(0, |d| d.as_millis() as u64);
     let salvage = salvage(&StoreFiles::of(path), key, stamp)?;
     write_export(to, &salvage.ops)?;
+    // The store is left as it is: the fact waits beside it, queued when it next opens (after
+    // its recovery), and reaches the server's audit log with that sync (ADR 0030).
+    crate::access_log::note_beside(
+        path,
+        stamp,
+        "export",
+        "export of unsynced changes from a damaged store",
+    )?;
     Ok(salvage.ops.len() as u64)
 }
 

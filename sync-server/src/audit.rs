@@ -184,7 +184,11 @@ pub struct AuditFilter {
     pub action: Option<AuditAction>,
     /// Entries at or after this time.
     pub since_ms: Option<u64>,
-    /// At most this many, the newest last.
+    /// Entries before this time.
+    pub until_ms: Option<u64>,
+    /// Entries before this one (`seq`): the next page back, from the first entry of a page.
+    pub before_seq: Option<u64>,
+    /// At most this many (0: all), the newest of those picked, oldest first.
     pub limit: usize,
 }
 
@@ -197,6 +201,17 @@ impl AuditFilter {
             && self.actor.as_ref().is_none_or(|a| e.fact.actor.contains(a))
             && self.action.is_none_or(|a| e.fact.action == a)
             && self.since_ms.is_none_or(|s| e.fact.at_ms >= s)
+            && self.until_ms.is_none_or(|u| e.fact.at_ms < u)
+            && self.before_seq.is_none_or(|b| e.seq < b)
+    }
+
+    /// The `LIMIT` of the query: `limit`, or everything.
+    pub fn sql_limit(&self) -> i64 {
+        if self.limit == 0 {
+            i64::MAX
+        } else {
+            self.limit.min(i64::MAX as usize) as i64
+        }
     }
 }
 

@@ -22,10 +22,18 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        TestServer::start_with(gridwork_server::ServerOptions::default()).await
+    }
+
+    /// [`TestServer::start`] with other options (e.g. the networks callbacks may reach).
+    pub async fn start_with(options: gridwork_server::ServerOptions) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("server.db");
         let storage = Arc::new(SqliteStorage::open(&db).unwrap());
-        let handle = serve(storage.clone()).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let handle = gridwork_server::serve_with(listener, storage.clone(), options)
+            .await
+            .unwrap();
         TestServer {
             handle: Some(handle),
             storage,

@@ -90,6 +90,12 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
             import_s,
             Target::RatioAtMost { max: 0.5 },
         ),
+        Figure::new(
+            "server database after the import (log, scope buckets, records)",
+            db_bytes as f64 / 1e6,
+            "MB",
+            Target::None,
+        ),
     ];
     ScenarioResult {
         scenario: "import".into(),

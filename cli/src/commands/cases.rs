@@ -27,9 +27,9 @@ fn case_line(v: &CaseView) -> String {
     format!(
         "[{colour}] {}{} {} · {}{due}",
         if v.live { "LIVE " } else { "" },
-        v.case.kind.as_str(),
+        crate::i18n::code("kind", v.case.kind.as_str()),
         v.case.title,
-        v.fold.state,
+        crate::i18n::state(&v.fold.state),
     )
 }
 
@@ -335,10 +335,11 @@ pub fn case(gw: &Gridwork, cmd: CaseCmd, json: bool) -> CliResult {
                 &["colour", "id", "kind", "state", "due", "title"],
                 |v| {
                     vec![
-                        v.colour.map_or("—".into(), |c| c.label_zh().to_string()),
+                        v.colour
+                            .map_or("—".into(), |c| crate::i18n::code("colour", c.as_str())),
                         v.case.id.to_string(),
-                        v.case.kind.as_str().into(),
-                        v.fold.state.to_string(),
+                        crate::i18n::code("kind", v.case.kind.as_str()),
+                        crate::i18n::state(&v.fold.state),
                         v.deadline
                             .as_ref()
                             .map(|d| local_time(d.due_ms))
@@ -513,6 +514,6 @@ fn timeline_line(t: &TimelineEntry, me: Option<Id>) -> String {
 pub fn brief(gw: &Gridwork, area: Uuid, week_start: Option<NaiveDate>, json: bool) -> CliResult {
     let start = week_start.unwrap_or_else(|| gw.review_week());
     let brief = gw.weekly_brief(area, start)?;
-    output::one(json, &brief, |b| b.to_markdown());
+    output::one(json, &brief, |b| b.to_markdown_in(gridwork_i18n::current()));
     Ok(())
 }

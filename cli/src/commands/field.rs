@@ -7,6 +7,7 @@ use gridwork_domain::validate::Position;
 
 use super::{CliError, CliResult, local_time};
 use crate::args::{KeyGroupCmd, PatrolCmd, StationCmd};
+use crate::i18n::{t, tr};
 use crate::output;
 
 fn position(lat: Option<f64>, lon: Option<f64>) -> CliResult<Option<Position>> {
@@ -22,7 +23,9 @@ pub fn patrol(gw: &Gridwork, cmd: PatrolCmd, json: bool) -> CliResult {
     match cmd {
         PatrolCmd::Start { area } => {
             let p = gw.start_patrol(area.id(gw)?)?;
-            output::one(json, &p, |p| format!("patrol started: {}", p.id));
+            output::one(json, &p, |p| {
+                tr("patrol-started", &[("id", &p.id.to_string())])
+            });
         }
         PatrolCmd::Visit {
             patrol,
@@ -38,10 +41,12 @@ pub fn patrol(gw: &Gridwork, cmd: PatrolCmd, json: bool) -> CliResult {
                 note.as_deref(),
             )?;
             output::one(json, &v, |v| {
-                format!(
-                    "checked in at building {} at {}",
-                    v.building_id,
-                    local_time(v.at_ms)
+                tr(
+                    "patrol-visited",
+                    &[
+                        ("building", &v.building_id.to_string()),
+                        ("at", &local_time(v.at_ms)),
+                    ],
                 )
             });
         }
@@ -54,41 +59,59 @@ pub fn patrol(gw: &Gridwork, cmd: PatrolCmd, json: bool) -> CliResult {
             severity,
         } => {
             if !matches!(kind, CaseKind::Hazard | CaseKind::PatrolFinding) {
-                return Err(CliError::Usage(
-                    "--kind: a patrol reports a hazard (隐患) or a finding (巡查发现)".into(),
-                ));
+                return Err(CliError::Usage(t("cli-patrol-kind")));
             }
             let v =
                 gw.report_finding(patrol, building.id(gw)?, kind, &title, &category, severity)?;
             output::one(json, &v, |v| {
-                format!("reported: {} {}", v.case.id, v.case.title)
+                tr(
+                    "patrol-reported",
+                    &[("id", &v.case.id.to_string()), ("title", &v.case.title)],
+                )
             });
         }
         PatrolCmd::End { patrol } => {
             let p = gw.end_patrol(patrol)?;
-            output::one(json, &p, |p| format!("patrol ended: {}", p.id));
+            output::one(json, &p, |p| {
+                tr("patrol-ended", &[("id", &p.id.to_string())])
+            });
         }
         PatrolCmd::Show { patrol } => {
             let s = gw.patrol_summary(patrol)?;
             output::one(json, &s, |s| {
+                let until = s
+                    .patrol
+                    .ended_at_ms
+                    .map(|e| tr("patrol-until", &[("at", &local_time(e))]))
+                    .unwrap_or_else(|| t("cli-under-way"));
                 let mut out = format!(
-                    "patrol {} from {}{}\nbuildings visited: {} ({} check-ins)\nfindings: {}",
-                    s.patrol.id,
-                    local_time(s.patrol.started_at_ms),
-                    s.patrol
-                        .ended_at_ms
-                        .map(|e| format!(" to {}", local_time(e)))
-                        .unwrap_or_else(|| " (under way)".into()),
-                    s.buildings_visited,
-                    s.visits.len(),
-                    s.findings.len()
+                    "{}\n{}\n{}",
+                    tr(
+                        "patrol-summary",
+                        &[
+                            ("id", &s.patrol.id.to_string()),
+                            ("from", &local_time(s.patrol.started_at_ms)),
+                            ("until", &until),
+                        ],
+                    ),
+                    tr(
+                        "patrol-buildings",
+                        &[
+                            ("buildings", &s.buildings_visited.to_string()),
+                            ("visits", &s.visits.len().to_string()),
+                        ],
+                    ),
+                    tr(
+                        "patrol-findings",
+                        &[("findings", &s.findings.len().to_string())]
+                    ),
                 );
                 for f in &s.findings {
                     out.push_str(&format!(
                         "\n  {} {} · {}",
-                        f.case.kind.as_str(),
+                        crate::i18n::code("kind", f.case.kind.as_str()),
                         f.case.title,
-                        f.fold.state
+                        crate::i18n::state(&f.fold.state)
                     ));
                 }
                 out
@@ -103,7 +126,9 @@ pub fn key_group(gw: &Gridwork, cmd: KeyGroupCmd, json: bool) -> CliResult {
         KeyGroupCmd::Visit { resident } => {
             let r = gw.record_key_group_visit(resident)?;
             let summary = gridwork_core::ResidentSummary::from(r);
-            output::one(json, &summary, |r| format!("visit recorded: {}", r.name));
+            output::one(json, &summary, |r| {
+                tr("keygroup-visit-recorded", &[("name", &r.name)])
+            });
         }
         KeyGroupCmd::Overdue { area } => {
             let list = gw.overdue_visits(area.id(gw)?)?;
@@ -127,7 +152,7 @@ pub fn key_group(gw: &Gridwork, cmd: KeyGroupCmd, json: bool) -> CliResult {
                         v.due
                             .last_visit_ms
                             .map(local_time)
-                            .unwrap_or_else(|| "never".into()),
+                            .unwrap_or_else(|| t("cli-never")),
                         if v.due.last_visit_ms.is_none() {
                             "—".into()
                         } else {

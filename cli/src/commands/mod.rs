@@ -110,10 +110,9 @@ impl BuildingRef {
         }
         match gw.building_by_address_code(&self.0)? {
             Some(b) => Ok(b.id),
-            None => Err(CliError::Usage(format!(
-                "--building: no building with the address code {} on this device (a code is 19 \
-                 digits; sync first, or check that it is in your scope)",
-                self.0
+            None => Err(CliError::Usage(crate::i18n::tr(
+                "cli-no-building-code",
+                &[("code", &self.0)],
             ))),
         }
     }
@@ -126,13 +125,7 @@ impl HouseholdRef {
         if let Ok(id) = self.0.parse::<Uuid>() {
             return Ok(id);
         }
-        let usage = || {
-            CliError::Usage(format!(
-                "--household: no household {} on this device (give ADDRESS-CODE/UNIT, e.g. \
-                 3301050120010010001/2-301, or an id)",
-                self.0
-            ))
-        };
+        let usage = || CliError::Usage(crate::i18n::tr("cli-no-household", &[("value", &self.0)]));
         let (code, unit) = self.0.split_once('/').ok_or_else(usage)?;
         let building = BuildingRef(code.to_string()).id(gw)?;
         gw.households_of_building(building, true)?
@@ -151,10 +144,9 @@ impl AreaRef {
         }
         match gw.area_by_code(&self.0)? {
             Some(a) => Ok(a.id),
-            None => Err(CliError::Usage(format!(
-                "--area: no area with the code {} on this device (sync first, or check that it \
-                 is in your scope)",
-                self.0
+            None => Err(CliError::Usage(crate::i18n::tr(
+                "cli-no-area-code",
+                &[("code", &self.0)],
             ))),
         }
     }

@@ -18,7 +18,7 @@ pub fn area(gw: &Gridwork, cmd: AreaCmd, json: bool) -> CliResult {
             output::list(json, &areas, &["id", "level", "code", "name"], |a| {
                 vec![
                     a.id.to_string(),
-                    a.level.as_str().into(),
+                    crate::i18n::code("area", a.level.as_str()),
                     a.code.clone(),
                     a.name.clone(),
                 ]
@@ -159,7 +159,7 @@ pub fn building(gw: &Gridwork, cmd: BuildingCmd, json: bool) -> CliResult {
                         b.id.to_string(),
                         b.address_code.clone(),
                         b.address.clone(),
-                        b.kind.as_str().into(),
+                        crate::i18n::code("building", b.kind.as_str()),
                     ]
                 },
             );
@@ -192,10 +192,10 @@ pub fn household(gw: &Gridwork, cmd: HouseholdCmd, json: bool) -> CliResult {
                     vec![
                         h.id.to_string(),
                         h.unit.clone(),
-                        h.kind.as_str().into(),
+                        crate::i18n::code("household", h.kind.as_str()),
                         h.phone.clone().unwrap_or_default(),
                         if h.archived {
-                            "yes".into()
+                            crate::i18n::t("cli-yes")
                         } else {
                             String::new()
                         },
@@ -266,7 +266,7 @@ pub fn resident(gw: &Gridwork, cmd: ResidentCmd, json: bool) -> CliResult {
                         r.phone.clone().unwrap_or_default(),
                         r.key_groups
                             .iter()
-                            .map(|k| k.as_str())
+                            .map(|k| crate::i18n::code("keygroup", k.as_str()))
                             .collect::<Vec<_>>()
                             .join(","),
                     ]
@@ -402,7 +402,11 @@ pub fn tenant(gw: &Gridwork, cmd: TenantCmd, json: bool) -> CliResult {
                         r.address.clone(),
                         r.unit.clone(),
                         r.unregistered_people.to_string(),
-                        if r.any_registered { "" } else { "yes" }.into(),
+                        if r.any_registered {
+                            String::new()
+                        } else {
+                            crate::i18n::t("cli-yes")
+                        },
                     ]
                 },
             );

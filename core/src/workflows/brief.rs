@@ -129,7 +129,11 @@ fn grid_facts(
 
     let mut facts = Vec::with_capacity(grids.len() + 1);
     for grid in grids {
+        let (patrol_visits, legacy_patrol_visits) =
+            chained_visits(conn, area_records::patrol_visits(conn, grid.id)?)?;
         facts.push(GridFacts {
+            legacy_patrol_visits,
+            patrol_visits,
             cases: cases.remove(&Some(grid.id)).unwrap_or_default(),
             households: area_records::households(conn, grid.id)?,
             registrations: area_records::registrations(conn, grid.id)?
@@ -137,13 +141,13 @@ fn grid_facts(
                 .filter_map(|r| as_at(r, week_end))
                 .collect(),
             residents: area_records::residents(conn, grid.id)?,
-            patrol_visits: chained_visits(conn, area_records::patrol_visits(conn, grid.id)?)?,
             grid_id: grid.id,
             grid_name: grid.name,
         });
     }
     if let Some(outside) = cases.remove(&None).filter(|c| !c.is_empty()) {
         facts.push(GridFacts {
+            legacy_patrol_visits: vec![],
             grid_id: area.id,
             grid_name: format!("{}（网格外 outside any grid）", area.name),
             cases: outside,
@@ -156,36 +160,45 @@ fn grid_facts(
     Ok(facts)
 }
 
-/// The visits of patrols whose chain verifies (ADR 0025): a visit removed, inserted or
-/// back-dated after the fact takes its whole patrol out of the brief, and so does a patrol this
-/// device does not hold or made before visits were chained.
-fn chained_visits(conn: &Connection, visits: Vec<PatrolVisit>) -> Result<Vec<PatrolVisit>> {
-    let mut verdicts: HashMap<Id, bool> = HashMap::new();
-    let mut kept = Vec::with_capacity(visits.len());
+/// The visits of patrols whose chain verifies (ADR 0025), and apart from them the visits of
+/// patrols made before visits were chained (no link anywhere, ADR 0030: counted as legacy,
+/// never ranked). A visit removed, inserted or back-dated after the fact takes its whole patrol
+/// out of the brief, and so does a patrol this device does not hold.
+fn chained_visits(
+    conn: &Connection,
+    visits: Vec<PatrolVisit>,
+) -> Result<(Vec<PatrolVisit>, Vec<PatrolVisit>)> {
+    let mut verdicts: HashMap<Id, Option<bool>> = HashMap::new();
+    let (mut kept, mut legacy) = (Vec::with_capacity(visits.len()), vec![]);
     for v in visits {
-        let intact = match verdicts.get(&v.patrol_id) {
-            Some(ok) => *ok,
+        let verdict = match verdicts.get(&v.patrol_id) {
+            Some(verdict) => *verdict,
             None => {
-                let ok = match records::load(conn, v.patrol_id)? {
+                let verdict = match records::load(conn, v.patrol_id)? {
                     Some(state) if state.tombstone.is_none() => match state.decode::<Patrol>() {
-                        Ok(patrol) => patrol_chain::verify(
+                        Ok(patrol) => match patrol_chain::verify(
                             &patrol,
                             &crate::workflows::patrols::visits_of(conn, patrol.id)?,
-                        )
-                        .is_intact(),
-                        Err(_) => false,
+                        ) {
+                            patrol_chain::ChainVerdict::Intact => Some(true),
+                            patrol_chain::ChainVerdict::Unchained => Some(false),
+                            patrol_chain::ChainVerdict::Broken { .. } => None,
+                        },
+                        Err(_) => None,
                     },
-                    _ => false,
+                    _ => None,
                 };
-                verdicts.insert(v.patrol_id, ok);
-                ok
+                verdicts.insert(v.patrol_id, verdict);
+                verdict
             }
         };
-        if intact {
-            kept.push(v);
+        match verdict {
+            Some(true) => kept.push(v),
+            Some(false) => legacy.push(v),
+            None => {}
         }
     }
-    Ok(kept)
+    Ok((kept, legacy))
 }
 
 /// A stay as it stood at the end of `day`: `None` if it had not begun, and not yet checked out

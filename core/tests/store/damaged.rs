@@ -391,3 +391,53 @@ fn unsynced_changes_export_from_a_healthy_store_as_json_lines() {
     // An export never overwrites a file.
     assert!(matches!(gw.export_unsynced(&out), Err(Error::File { .. })));
 }
+
+/// Issue 26, ADR 0030: an export made from a damaged store (which stays untouched) and the one
+/// its recovery writes are audited like any other: noted beside the store, queued when the
+/// recovered store opens, and sent with its next sync; never twice.
+#[test]
+fn exports_from_a_damaged_store_and_by_its_recovery_are_queued_for_the_audit_log() {
+    use gridwork_core::access_log::pending_path;
+    use gridwork_core::recovery::export_from_damaged;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (db, ops) = closed_store(dir.path(), None, 3);
+    let before = store_file_bytes(&db);
+    let first = dir.path().join("from-damaged.jsonl");
+    assert_eq!(
+        export_from_damaged(&db, None, &first).unwrap() as usize,
+        ops.len()
+    );
+    assert_eq!(store_file_bytes(&db), before, "the store is left as it was");
+    let noted = std::fs::read_to_string(pending_path(&db)).unwrap();
+    assert_eq!(noted.lines().count(), 1, "{noted}");
+    assert!(!noted.contains("周敏"), "ids and reasons only: {noted}");
+
+    let second = dir.path().join("by-recovery.jsonl");
+    recover_store(&db, &options(None), Some(&second)).unwrap();
+    let fresh = Gridwork::open_with(&db, options(None)).unwrap();
+    let facts = fresh.pending_access_facts().unwrap();
+    let mut reasons: Vec<&str> = facts.iter().map(|f| f.reason.as_str()).collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        vec![
+            "export of unsynced changes by the recovery of a damaged store",
+            "export of unsynced changes from a damaged store",
+        ],
+        "{facts:?}"
+    );
+    assert!(
+        facts
+            .iter()
+            .all(|f| f.action == "export" && f.target_id.is_none())
+    );
+    assert!(!pending_path(&db).exists(), "taken into the queue");
+    drop(fresh);
+    let again = Gridwork::open_with(&db, options(None)).unwrap();
+    assert_eq!(
+        again.pending_access_facts().unwrap().len(),
+        2,
+        "never twice"
+    );
+}

@@ -188,3 +188,83 @@ fn a_patrol_with_a_visit_removed_after_the_fact_is_flagged_and_left_out_of_the_b
         0
     );
 }
+
+/// ADR 0030: a patrol made before visits were chained (no link anywhere) is neither proven nor
+/// broken: the brief counts its visits apart, as legacy, never in the ranking; a broken chain
+/// is counted nowhere.
+#[test]
+fn visits_of_patrols_from_before_chaining_are_counted_apart_as_legacy() {
+    use gridwork_domain::workflow::patrol_chain::ChainVerdict;
+
+    let w = World::new(3);
+    let walk = |n: usize| {
+        let patrol = w.gw.start_patrol(w.g.grid.id).unwrap();
+        let mut visits = vec![];
+        for b in w.g.buildings.iter().take(n) {
+            w.wait(5 * MINUTE);
+            visits.push(
+                w.gw.visit_building(patrol.id, b.id, b.position, None)
+                    .unwrap(),
+            );
+        }
+        w.wait(5 * MINUTE);
+        w.gw.end_patrol(patrol.id).unwrap();
+        (patrol, visits)
+    };
+    // An old patrol as an app from before chaining wrote it: no sealed head, no links.
+    let start = w.now();
+    let old =
+        w.gw.create(Patrol {
+            id: gridwork_domain::ids::new_id(),
+            user_id: w.me,
+            area_id: w.g.grid.id,
+            started_at_ms: start,
+            ended_at_ms: Some(start + 30 * MINUTE),
+            chain_head: None,
+        })
+        .unwrap();
+    for (i, b) in w.g.buildings.iter().take(2).enumerate() {
+        w.gw.create(PatrolVisit {
+            id: gridwork_domain::ids::new_id(),
+            patrol_id: old.id,
+            building_id: b.id,
+            at_ms: start + (i as u64 + 1) * 5 * MINUTE,
+            position: b.position,
+            note: None,
+            chain: None,
+        })
+        .unwrap();
+    }
+    w.wait(HOUR);
+    let (chained, _) = walk(3);
+    assert_eq!(w.gw.verify_patrol(old.id).unwrap(), ChainVerdict::Unchained);
+    assert_eq!(
+        w.gw.verify_patrol(chained.id).unwrap(),
+        ChainVerdict::Intact
+    );
+
+    let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let brief = w.gw.weekly_brief(w.g.grid.id, monday).unwrap();
+    assert_eq!(brief.patrol_visits, 3, "only the verified chain counts");
+    assert_eq!(brief.legacy_patrol_visits, 2, "the old patrol, apart");
+    assert_eq!(
+        brief.grids[0].patrol_visits, 3,
+        "the ranking sees the chain only"
+    );
+    let md = brief.to_markdown();
+    assert!(
+        md.contains("链前旧巡查打卡（未链，单列） Legacy visits of patrols from before chaining (unchained, shown apart): 2"),
+        "{md}"
+    );
+    assert!(
+        brief
+            .to_markdown_in(gridwork_i18n::Lang::En)
+            .contains("Legacy visits of patrols from before chaining (unchained, shown apart): 2")
+    );
+
+    // A chain broken later is counted nowhere, not even as legacy.
+    let summary = w.gw.patrol_summary(chained.id).unwrap();
+    w.gw.delete::<PatrolVisit>(summary.visits[1].id).unwrap();
+    let brief = w.gw.weekly_brief(w.g.grid.id, monday).unwrap();
+    assert_eq!((brief.patrol_visits, brief.legacy_patrol_visits), (0, 2));
+}

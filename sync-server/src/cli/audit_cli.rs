@@ -39,13 +39,20 @@ pub enum Audit {
         /// admin commands).
         #[arg(long)]
         actor: Option<String>,
-        /// read_id_number, export, admin_change or refused.
-        #[arg(long, value_parser = parse_action)]
+        /// The kind of entry: read_id_number, export, admin_change or refused.
+        #[arg(long, visible_alias = "kind", value_parser = parse_action)]
         action: Option<AuditAction>,
-        /// Entries at or after this time (ms since the epoch).
-        #[arg(long, value_name = "MS")]
+        /// Entries at or after this time: ms since the epoch, a date (`2026-12-01`, China
+        /// time) or an RFC 3339 time.
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
         since: Option<u64>,
-        /// At most this many (the newest).
+        /// Entries before this time (as `--since`).
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        until: Option<u64>,
+        /// The page before this entry: the `--before` a full page names.
+        #[arg(long, value_name = "SEQ")]
+        before: Option<u64>,
+        /// At most this many (the newest of those picked), oldest first.
         #[arg(long, default_value_t = 200)]
         limit: usize,
         /// One JSON object per line.
@@ -62,6 +69,28 @@ impl Audit {
             }
         }
     }
+}
+
+/// A time as ms since the epoch, a date in China time, or an RFC 3339 time.
+fn parse_time(s: &str) -> Result<u64, String> {
+    if let Ok(ms) = s.parse::<u64>() {
+        return Ok(ms);
+    }
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let ms = day
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            .and_utc()
+            .timestamp_millis()
+            - 8 * 3_600_000;
+        return u64::try_from(ms).map_err(|_| "a date before 1970".to_string());
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .and_then(|t| u64::try_from(t.timestamp_millis()).ok())
+        .ok_or_else(|| {
+            "expected ms since the epoch, a date (2026-12-01) or an RFC 3339 time".into()
+        })
 }
 
 fn parse_action(s: &str) -> Result<AuditAction, String> {
@@ -85,7 +114,13 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
                         )
                         .into());
                     }
-                    println!("audit log intact: {n} entries, head {head}");
+                    println!(
+                        "{}",
+                        gridwork_i18n::tr(
+                            "server-audit-verified",
+                            &[("entries", &n.to_string()), ("head", &head)]
+                        )
+                    );
                     Ok(())
                 }
                 Verdict::Broken { seq, problem } => {
@@ -135,20 +170,33 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
             actor,
             action,
             since,
+            until,
+            before,
             limit,
             json,
             ..
         } => {
+            // One more than asked: whether there is a page before this one.
             let filter = AuditFilter {
                 target_id: resident,
                 actor,
                 action,
                 since_ms: since,
-                limit,
+                until_ms: until,
+                before_seq: before,
+                limit: if limit == 0 { 0 } else { limit + 1 },
             };
-            for e in storage.find_audit(filter).await? {
+            let mut entries = storage.find_audit(filter).await?;
+            let more = limit > 0 && entries.len() > limit;
+            if more {
+                entries.remove(0);
+            }
+            if entries.is_empty() && !json {
+                eprintln!("{}", gridwork_i18n::t("server-audit-none"));
+            }
+            for e in &entries {
                 if json {
-                    println!("{}", serde_json::to_string(&e)?);
+                    println!("{}", serde_json::to_string(e)?);
                 } else {
                     let when = chrono::DateTime::from_timestamp_millis(e.fact.at_ms as i64)
                         .map_or_else(|| e.fact.at_ms.to_string(), |t| t.to_rfc3339());
@@ -163,6 +211,13 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
                         e.fact.reason
                     );
                 }
+            }
+            if more && let Some(first) = entries.first() {
+                // On standard error: the listing itself stays one entry per line.
+                eprintln!(
+                    "{}",
+                    gridwork_i18n::tr("server-audit-more", &[("seq", &first.seq.to_string())])
+                );
             }
             Ok(())
         }

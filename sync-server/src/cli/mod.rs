@@ -42,8 +42,16 @@ use config_file::{ConfigError, Flag};
 #[derive(Debug, Parser)]
 #[command(name = "gridwork-server", version, about = "The gridwork sync server")]
 struct Cli {
+    /// The language of what is printed for people: zh (中文, the default) or en (ADR 0024).
+    #[arg(long, global = true, env = "GRIDWORK_LANG", value_parser = parse_lang)]
+    lang: Option<gridwork_i18n::Lang>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--lang`: zh, zh-CN, en, en_US.UTF-8, …
+fn parse_lang(text: &str) -> Result<gridwork_i18n::Lang, String> {
+    gridwork_i18n::Lang::parse(text).ok_or_else(|| format!("{text:?}: expected zh or en"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +115,19 @@ enum Command {
             env = "GRIDWORK_TRUSTED_PROXY"
         )]
         trusted_proxy: Vec<IpNet>,
+        /// A network (CIDR, repeatable or comma-separated) that service accounts' callbacks may
+        /// reach although it is not public: a platform inside the government network, e.g.
+        /// `10.20.0.0/16`. Without it, callback URLs resolving to loopback, private, link-local
+        /// (cloud metadata) or other non-public addresses are refused, at registration and at
+        /// every delivery (ADR 0030).
+        #[arg(
+            long,
+            value_name = "CIDR",
+            value_parser = parse_proxy,
+            value_delimiter = ',',
+            env = "GRIDWORK_CALLBACK_ALLOW"
+        )]
+        callback_allow: Vec<IpNet>,
         /// Connections served at once; one more gets 503 too_many_connections. Default: what
         /// the descriptor limit allows (half of it, less 64), at most 10,000.
         #[arg(long, value_name = "N", env = "GRIDWORK_MAX_CONNECTIONS")]
@@ -413,6 +434,7 @@ pub fn main_from(args: Vec<OsString>) -> ExitCode {
         }
     };
     let cli = Cli::parse_from(args);
+    gridwork_i18n::set_current(cli.lang.unwrap_or_default());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -426,7 +448,10 @@ pub fn main_from(args: Vec<OsString>) -> ExitCode {
     match runtime.block_on(run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "{}",
+                gridwork_i18n::tr("server-error", &[("message", &e.to_string())])
+            );
             ExitCode::FAILURE
         }
     }
@@ -445,6 +470,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             enroll_burst,
             enroll_per_minute,
             trusted_proxy,
+            callback_allow,
             max_connections,
             header_read_timeout,
             body_timeout,
@@ -484,6 +510,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
                 },
                 trusted_proxies: TrustedProxies::new(trusted_proxy),
                 metrics_listen,
+                callback_allow,
                 ..ServerOptions::default()
             };
             match store.open().await? {

@@ -297,6 +297,14 @@ pub async fn put_callback<S: Storage>(
         Some(raw) => {
             let url = check_callback_url(&raw)
                 .map_err(|why| ApiError::bad_request("invalid_callback", why))?;
+            // Where it resolves to, now; and again at every delivery (ADR 0030).
+            let parsed = url::Url::parse(&url)
+                .map_err(|_| ApiError::bad_request("invalid_callback", "not a valid URL"))?;
+            state
+                .callbacks
+                .check(&parsed)
+                .await
+                .map_err(|why| ApiError::bad_request("invalid_callback", why))?;
             Some(CallbackTarget {
                 url,
                 secret: new_secret(),

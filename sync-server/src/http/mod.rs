@@ -70,6 +70,8 @@ pub struct AppState<S> {
     pub limiter: Arc<Limiter>,
     /// Token checks and users' views, per device (shared by every clone of the state).
     pub devices: Arc<DeviceCache>,
+    /// Where service accounts' callbacks may go (ADR 0030).
+    pub callbacks: Arc<crate::intake::ssrf::CallbackPolicy>,
 }
 
 /// The buckets of a running server: one per device, one per client address for enrollment.
@@ -103,6 +105,7 @@ impl<S> Clone for AppState<S> {
             clock: self.clock.clone(),
             limiter: self.limiter.clone(),
             devices: self.devices.clone(),
+            callbacks: self.callbacks.clone(),
         }
     }
 }
@@ -116,6 +119,7 @@ impl<S: Storage> AppState<S> {
             clock: clock::system(),
             limiter: Arc::new(Limiter::new(RateLimits::DEFAULT)),
             devices: Arc::default(),
+            callbacks: Arc::default(),
         }
     }
 
@@ -131,6 +135,15 @@ impl<S: Storage> AppState<S> {
     /// The same state with other rate limits.
     pub fn with_rate_limits(mut self, limits: RateLimits) -> AppState<S> {
         self.limiter = Arc::new(Limiter::new(limits));
+        self
+    }
+
+    /// The same state with another callback policy.
+    pub fn with_callback_policy(
+        mut self,
+        policy: Arc<crate::intake::ssrf::CallbackPolicy>,
+    ) -> AppState<S> {
+        self.callbacks = policy;
         self
     }
 

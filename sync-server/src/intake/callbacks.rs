@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use tokio::sync::watch;
 
+use super::ssrf::CallbackPolicy;
 use super::{OrderKind, Step, timeline};
 use crate::clock::ServerClock;
 use crate::storage::intake::NewCallback;
@@ -109,7 +110,12 @@ pub fn new_secret() -> String {
 }
 
 /// Runs the callback task until `stop` turns true.
-pub async fn run<S: Storage>(storage: Arc<S>, clock: ServerClock, mut stop: watch::Receiver<bool>) {
+pub async fn run<S: Storage>(
+    storage: Arc<S>,
+    clock: ServerClock,
+    mut stop: watch::Receiver<bool>,
+    policy: Arc<CallbackPolicy>,
+) {
     let http = match reqwest::Client::builder()
         .timeout(ATTEMPT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
@@ -135,7 +141,7 @@ pub async fn run<S: Storage>(storage: Arc<S>, clock: ServerClock, mut stop: watc
             if let Err(e) = scan(&*storage, clock()).await {
                 tracing::warn!(error = %e, "callback scan failed; trying again");
             }
-            if let Err(e) = deliver(&*storage, &http, &clock).await {
+            if let Err(e) = deliver(&*storage, &http, &clock, &policy).await {
                 tracing::warn!(error = %e, "callback delivery failed; trying again");
             }
         }
@@ -280,11 +286,33 @@ pub async fn scan<S: Storage>(storage: &S, now_ms: u64) -> Result<usize, Storage
     }
 }
 
+/// The client for one delivery to `url`: the shared one when the host is an address (checked
+/// here), else one that connects only to the addresses the name resolved to and were checked
+/// (`None`: use the shared client).
+async fn pinned_client(
+    policy: &CallbackPolicy,
+    url: &str,
+) -> Result<Option<reqwest::Client>, String> {
+    let parsed = url::Url::parse(url).map_err(|_| "not a valid URL".to_string())?;
+    let checked = policy.check(&parsed).await?;
+    if matches!(parsed.host(), Some(url::Host::Domain(_))) {
+        let client = reqwest::Client::builder()
+            .timeout(ATTEMPT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .resolve_to_addrs(&checked.host, &checked.addrs)
+            .build()
+            .map_err(|_| "cannot make the callback client".to_string())?;
+        return Ok(Some(client));
+    }
+    Ok(None)
+}
+
 /// Sends the callbacks due now; returns how many were delivered.
 pub async fn deliver<S: Storage>(
     storage: &S,
     http: &reqwest::Client,
     clock: &ServerClock,
+    policy: &CallbackPolicy,
 ) -> Result<usize, StorageError> {
     let mut delivered = 0;
     loop {
@@ -299,6 +327,26 @@ pub async fn deliver<S: Storage>(
                     .await?;
                 continue;
             };
+            // Checked again now, after resolving the name, and sent to the address checked.
+            let pinned = match pinned_client(policy, &target.url).await {
+                Ok(client) => client,
+                Err(why) => {
+                    let attempts = cb.attempts + 1;
+                    let next = (attempts < MAX_ATTEMPTS)
+                        .then(|| clock().saturating_add(backoff_ms(attempts)));
+                    tracing::warn!(
+                        callback = cb.id,
+                        account = %cb.account,
+                        error = %why,
+                        "callback refused: not sent"
+                    );
+                    storage
+                        .callback_failed(cb.id, next, format!("refused: {why}"))
+                        .await?;
+                    continue;
+                }
+            };
+            let http = pinned.as_ref().unwrap_or(http);
             let at = clock();
             let outcome = http
                 .post(&target.url)

@@ -96,6 +96,9 @@ pub struct ServerOptions {
     /// Serve Prometheus metrics at `/metrics` on this address (port 0: a free one, see
     /// [`ServerHandle::metrics_addr`]); no metrics when `None`.
     pub metrics_listen: Option<SocketAddr>,
+    /// Networks a service account's callback may reach although they are not public (default:
+    /// none: loopback, private and link-local addresses are refused; ADR 0030).
+    pub callback_allow: Vec<ipnet::IpNet>,
 }
 
 impl Default for ServerOptions {
@@ -107,6 +110,7 @@ impl Default for ServerOptions {
             connections: ConnectionLimits::DEFAULT,
             trusted_proxies: TrustedProxies::default(),
             metrics_listen: None,
+            callback_allow: vec![],
         }
     }
 }
@@ -119,6 +123,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("connections", &self.connections)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("metrics_listen", &self.metrics_listen)
+            .field("callback_allow", &self.callback_allow)
             .finish_non_exhaustive()
     }
 }
@@ -192,14 +197,19 @@ pub async fn serve_with<S: Storage>(
         "connection limits"
     );
     // Callbacks to the systems that sent work orders (`crate::intake::callbacks`).
+    let callback_policy = Arc::new(crate::intake::ssrf::CallbackPolicy::allowing(
+        options.callback_allow.clone(),
+    ));
     tokio::spawn(crate::intake::callbacks::run(
         storage.clone(),
         options.clock.clone(),
         stopping.clone(),
+        callback_policy.clone(),
     ));
     let state = AppState::new(storage.clone(), stopping.clone())
         .with_clock(options.clock)
-        .with_rate_limits(options.rate_limits);
+        .with_rate_limits(options.rate_limits)
+        .with_callback_policy(callback_policy);
     let trusted = Arc::new(options.trusted_proxies);
 
     let (metrics_addr, metrics_task) = match options.metrics_listen {

@@ -14,6 +14,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_gridwork-server");
 pub fn admin(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN)
         .env_remove("GRIDWORK_DATABASE_URL")
+        .env_remove("GRIDWORK_LANG")
         .args(args)
         .output()
         .unwrap();

@@ -22,6 +22,8 @@ use gridwork_server::intake::callbacks::{self, CallbackBody};
 use gridwork_server::intake::{OrderStatus, WorkOrder, case_ops};
 use gridwork_server::rules::PushContext;
 use gridwork_server::storage::intake::IntakeOrder;
+use gridwork_server::intake::ssrf::CallbackPolicy;
+use gridwork_server::server::ServerOptions;
 use gridwork_server::storage::postgres::ScratchDatabase;
 use gridwork_server::storage::{PgStorage, SqliteStorage, Storage};
 use gridwork_server::{auth, clock};
@@ -384,8 +386,17 @@ async fn until(
     panic!("timed out waiting until {what}");
 }
 
+/// The fake platform runs on loopback: allowed by the operator's configuration, as a
+/// platform inside the government network would be (ADR 0030).
+fn loopback_callbacks_allowed() -> ServerOptions {
+    ServerOptions {
+        callback_allow: vec!["127.0.0.1/32".parse().unwrap()],
+        ..ServerOptions::default()
+    }
+}
+
 async fn every_step_goes_back_signed_through_refusals_and_a_restart<S: Backend>() {
-    let mut s = TestServer::<S>::fresh().await;
+    let mut s = TestServer::<S>::fresh_with(loopback_callbacks_allowed()).await;
     let p = place(&s).await;
     let (mut dispatcher, _) = phone_in(&s, "李明", Role::Dispatcher, vec![p.grid]).await;
     let (worker, worker_id) = phone_in(&s, "王芳", Role::Gridworker, vec![p.grid]).await;
@@ -615,7 +626,228 @@ on_both_backends!(
     a_scan_between_the_case_and_its_order_row_waits_for_the_row,
     the_audit_log_records_and_verify_catches_an_edit,
     a_patrol_with_a_visit_removed_or_back_dated_is_flagged,
+    audit_list_filters_and_pages_in_the_database,
+    callbacks_to_non_public_addresses_are_refused_at_registration_and_delivery,
 );
+
+/// Issue 26, ADR 0030: a callback URL must be http(s) and reach only public addresses, unless
+/// the operator allows a network. Each kind of address is refused at registration; a callback
+/// that got past it (stored before, or an allow-list taken away) is refused at delivery, after
+/// resolving, and nothing is sent; with the network allowed it is delivered.
+async fn callbacks_to_non_public_addresses_are_refused_at_registration_and_delivery<S: Backend>() {
+    let s = TestServer::<S>::fresh().await;
+    let p = place(&s).await;
+    let (account, token) = service_account(&*s.storage, p.grid).await;
+    for (url, why) in [
+        ("http://127.0.0.1:9/callback", "loopback"),
+        ("http://[::1]:9/callback", "loopback"),
+        ("http://localhost:9/callback", ""),
+        ("http://10.0.0.8/callback", "private"),
+        ("http://172.16.5.4/callback", "private"),
+        ("http://192.168.1.20/callback", "private"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        (
+            "http://100.100.100.200/latest/meta-data/",
+            "shared address space",
+        ),
+        ("http://[fd00:ec2::254]/latest/meta-data/", "private"),
+        ("http://[::ffff:127.0.0.1]/callback", "loopback"),
+        ("http://0.0.0.0:9/callback", "unspecified"),
+        ("ftp://8.8.8.8/callback", "http:// or https://"),
+        ("file:///etc/passwd", "http:// or https://"),
+    ] {
+        let res = s
+            .http
+            .put(s.url("/v1/intake/callback"))
+            .bearer_auth(&token)
+            .json(&json!({ "url": url }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{url}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_callback", "{url}: {body}");
+        let message = body.to_string();
+        assert!(message.contains(why), "{url}: {message}");
+    }
+    let listed = s.storage.list_service_accounts().await.unwrap();
+    assert!(
+        listed.iter().all(|a| a.callback.is_none()),
+        "nothing was registered"
+    );
+
+    // Past registration (stored behind its back): refused again when it is to be sent.
+    let (platform, url) = platform().await;
+    s.storage
+        .set_callback(
+            account,
+            Some(gridwork_server::storage::intake::CallbackTarget {
+                url,
+                secret: "whsec_test".into(),
+            }),
+        )
+        .await
+        .unwrap();
+    let (status, body) = send(
+        &s,
+        &token,
+        &order("12345-0200", "3301060010010010001", None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    for _ in 0..600 {
+        if s.storage.callback_counts(account).await.unwrap().0 > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        s.storage.callback_counts(account).await.unwrap().0 > 0,
+        "queued"
+    );
+    let http = reqwest::Client::new();
+    let tomorrow: gridwork_server::clock::ServerClock = Arc::new(|| clock::now_ms() + 86_400_000);
+    let refused = CallbackPolicy::default();
+    let sent = callbacks::deliver(&*s.storage, &http, &tomorrow, &refused)
+        .await
+        .unwrap();
+    assert_eq!(sent, 0);
+    assert!(platform.got.lock().unwrap().is_empty(), "nothing was sent");
+    assert_eq!(s.storage.callback_counts(account).await.unwrap().1, 0);
+
+    let in_three_days: gridwork_server::clock::ServerClock =
+        Arc::new(|| clock::now_ms() + 3 * 86_400_000);
+    let allowed = CallbackPolicy::allowing(vec!["127.0.0.1/32".parse().unwrap()]);
+    let sent = callbacks::deliver(&*s.storage, &http, &in_three_days, &allowed)
+        .await
+        .unwrap();
+    assert!(sent >= 1, "delivered once its network is allowed");
+    assert!(!platform.got.lock().unwrap().is_empty());
+}
+
+/// Issue 26: `audit list` picks by resident, kind, actor and time, and pages back, in the
+/// database's query (the same answers on both backends), through the storage and the binary.
+async fn audit_list_filters_and_pages_in_the_database<S: Raw>() {
+    let db = S::create().await;
+    let storage = S::open(&db).await;
+    let t0 = 1_795_000_000_000u64;
+    let residents = ["r-a", "r-b"];
+    // 30 entries: readings of two residents by two phones, exports and refusals, a minute apart.
+    for i in 0..30u64 {
+        let action = match i % 3 {
+            0 | 1 => AuditAction::ReadIdNumber,
+            _ => AuditAction::Export,
+        };
+        storage
+            .append_audit(audit::AuditFact {
+                at_ms: t0 + i * 60_000,
+                actor: format!("user:u{}/device:d{}", i % 2, i % 2),
+                action,
+                target_kind: Some("resident".into()),
+                target_id: Some(residents[(i % 4 / 2) as usize].into()),
+                reason: format!("entry {i}"),
+                fact_id: None,
+            })
+            .await
+            .unwrap();
+    }
+    let find = |f: AuditFilter| {
+        let storage = &storage;
+        async move { storage.find_audit(f).await.unwrap() }
+    };
+    let seqs = |es: &[audit::AuditEntry]| es.iter().map(|e| e.seq).collect::<Vec<_>>();
+    let expected = |pick: &dyn Fn(u64) -> bool| -> Vec<u64> {
+        (0..30u64).filter(|i| pick(*i)).map(|i| i + 1).collect()
+    };
+
+    let by_resident = find(AuditFilter {
+        target_id: Some("r-b".into()),
+        ..AuditFilter::default()
+    })
+    .await;
+    assert_eq!(seqs(&by_resident), expected(&|i| i % 4 / 2 == 1));
+    let by_kind_and_actor = find(AuditFilter {
+        action: Some(AuditAction::Export),
+        actor: Some("device:d1".into()),
+        ..AuditFilter::default()
+    })
+    .await;
+    assert_eq!(
+        seqs(&by_kind_and_actor),
+        expected(&|i| i % 3 == 2 && i % 2 == 1)
+    );
+    let in_time = find(AuditFilter {
+        since_ms: Some(t0 + 10 * 60_000),
+        until_ms: Some(t0 + 20 * 60_000),
+        target_id: Some("r-a".into()),
+        ..AuditFilter::default()
+    })
+    .await;
+    assert_eq!(
+        seqs(&in_time),
+        expected(&|i| (10..20).contains(&i) && i % 4 / 2 == 0)
+    );
+    // Pages of 4 back from the newest, each the 4 before the last one's first entry.
+    let mut pages = vec![];
+    let mut before = None;
+    loop {
+        let page = find(AuditFilter {
+            action: Some(AuditAction::ReadIdNumber),
+            before_seq: before,
+            limit: 4,
+            ..AuditFilter::default()
+        })
+        .await;
+        if page.is_empty() {
+            break;
+        }
+        before = Some(page[0].seq);
+        pages.push(seqs(&page));
+    }
+    let all_reads = expected(&|i| i % 3 != 2);
+    assert_eq!(pages[0], all_reads[all_reads.len() - 4..].to_vec());
+    assert_eq!(pages.len(), all_reads.len().div_ceil(4));
+    let mut joined: Vec<u64> = pages.into_iter().rev().flatten().collect();
+    joined.dedup();
+    assert_eq!(joined, all_reads, "every entry once, in order");
+
+    // The binary: its filters, a full page naming the page before it.
+    let args = S::store_args(&db);
+    let run = |extra: &[&str]| {
+        let mut cmd = vec!["audit", "list"];
+        cmd.extend(args.iter().map(String::as_str));
+        cmd.extend(extra);
+        cli::admin(&cmd)
+    };
+    let (ok, listed, err) = run(&[
+        "--resident",
+        "r-b",
+        "--kind",
+        "export",
+        "--actor",
+        "device:d1",
+    ]);
+    assert!(ok, "{err}");
+    let listed_seqs: Vec<u64> = listed
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(
+        listed_seqs,
+        expected(&|i| i % 4 / 2 == 1 && i % 3 == 2 && i % 2 == 1)
+    );
+    let (ok, listed, err) = run(&["--limit", "5", "--since", &(t0 + 60_000).to_string()]);
+    assert!(ok, "{err}");
+    assert_eq!(listed.lines().count(), 5);
+    assert!(listed.starts_with("26\t"), "the newest five: {listed}");
+    assert!(err.contains("--before 26"), "{err}");
+    let (ok, listed, _) = run(&["--limit", "5", "--before", "26"]);
+    assert!(ok);
+    assert!(listed.starts_with("21\t"), "the page before: {listed}");
+    let (ok, listed, err) = run(&["--until", "1970-01-02"]);
+    assert!(ok, "{err}");
+    assert!(listed.is_empty(), "{listed}");
+}
 
 /// Direct access to a backend's database, as someone with the database password (not the
 /// server) has it: to edit the audit log behind the server's back.
@@ -786,9 +1018,13 @@ async fn the_audit_log_records_and_verify_catches_an_edit<S: Raw>() {
 
     let (ok, verified, err) = run(with(&["audit", "verify"]));
     assert!(ok, "{err}");
+    // Chinese by default, English on request (ADR 0024).
+    assert!(verified.starts_with("审计日志完整：4 条"), "{verified}");
+    let (ok, english, err) = run(with(&["audit", "verify", "--lang", "en"]));
+    assert!(ok, "{err}");
     assert!(
-        verified.starts_with("audit log intact: 4 entries"),
-        "{verified}"
+        english.starts_with("the audit log is intact: 4 entries"),
+        "{english}"
     );
     let head = verified.rsplit(' ').next().unwrap().to_string();
     let entries = storage.all_audit().await.unwrap();

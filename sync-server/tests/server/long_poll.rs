@@ -113,3 +113,61 @@ on_both_backends!(
     a_poll_with_nothing_new_answers_empty_when_its_wait_runs_out,
     stopping_the_server_ends_waiting_polls,
 );
+
+/// Issue 22: an operator's `gridwork-server import`, a process of its own writing the SQLite
+/// file the server serves, wakes the phones waiting on it (the watcher of `sqlite/foreign.rs`;
+/// PostgreSQL does it with NOTIFY). Without it, the poll would wait out its 30 s and answer
+/// empty.
+#[tokio::test]
+async fn an_import_by_another_process_wakes_a_waiting_poll_on_sqlite() {
+    let server = TestServer::start().await;
+    let admin = server.phone("区管理员", Role::Admin).await;
+    let cursor = server.pull(&admin, 0, 10, 0).await.next;
+
+    let url = server.url(&format!("/v1/pull?after={cursor}&wait=30"));
+    let poll = tokio::spawn({
+        let http = server.http.clone();
+        let token = admin.token.clone();
+        async move { http.get(url).bearer_auth(token).send().await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!poll.is_finished(), "nothing new yet: the poll waits");
+
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(
+        files.path().join("区域.csv"),
+        "区域编码,区域名称,层级,上级编码\n330106,西湖区,区,\n330106001,北山街道,街道,330106\n",
+    )
+    .unwrap();
+    let db = server.db_path();
+    let dir = files.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(crate::cli::BIN)
+            .env_remove("GRIDWORK_DATABASE_URL")
+            .arg("import")
+            .arg("--db")
+            .arg(&db)
+            .arg(&dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let res = tokio::time::timeout(BEFORE_THE_WAIT_RUNS_OUT, poll)
+        .await
+        .expect("woken by the import, before its 30 s wait ran out")
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page: gridwork_domain::sync::PullResponse = res.json().await.unwrap();
+    assert!(
+        page.ops.len() >= 2,
+        "the two imported areas reach the waiting phone: {} ops",
+        page.ops.len()
+    );
+}

@@ -63,6 +63,7 @@ use crate::workflow::registration::{
     RegistrationRate, overdue_stays, registration_rate, unregistered_people, unregistered_rooms,
 };
 use crate::workflow::response_policy::{ResponsePolicy, in_force_at};
+use gridwork_i18n::Lang;
 
 const MINUTE_MS: u64 = 60 * 1000;
 const HOUR_MS: u64 = 60 * MINUTE_MS;
@@ -88,6 +89,10 @@ pub struct GridFacts {
     pub residents: Vec<Resident>,
     /// Patrol check-ins at the grid's buildings; those outside the week are ignored.
     pub patrol_visits: Vec<PatrolVisit>,
+    /// Check-ins of patrols made before visits were chained (no link anywhere: neither proven
+    /// nor broken, ADR 0030): counted apart, never in the ranking.
+    #[serde(default)]
+    pub legacy_patrol_visits: Vec<PatrolVisit>,
 }
 
 /// The input of the brief: the area, the week and the facts per grid.
@@ -334,6 +339,10 @@ pub struct WeeklyBrief {
     pub hazards: HazardFigures,
     pub key_groups: KeyGroupFigures,
     pub patrol_visits: usize,
+    /// Check-ins in the week of patrols made before visits were chained (ADR 0030): shown
+    /// apart from [`WeeklyBrief::patrol_visits`], which counts only chains that verify.
+    #[serde(default)]
+    pub legacy_patrol_visits: usize,
     /// Best first.
     pub grids: Vec<GridRow>,
 }
@@ -398,6 +407,7 @@ pub fn weekly_brief(
         overdue_at_week_end: 0,
     };
     let mut patrol_visits_total = 0;
+    let mut legacy_visits_total = 0;
     let mut rows = Vec::with_capacity(input.grids.len());
 
     for grid in &input.grids {
@@ -526,6 +536,11 @@ pub fn weekly_brief(
             .filter(|v| in_week(v.at_ms))
             .count();
         patrol_visits_total += row.patrol_visits;
+        legacy_visits_total += grid
+            .legacy_patrol_visits
+            .iter()
+            .filter(|v| in_week(v.at_ms))
+            .count();
         rows.push(row);
     }
 
@@ -617,6 +632,7 @@ pub fn weekly_brief(
         },
         key_groups: key_group_totals,
         patrol_visits: patrol_visits_total,
+        legacy_patrol_visits: legacy_visits_total,
         grids: rows,
     })
 }
@@ -689,24 +705,8 @@ fn rank_grids(rows: &mut [GridRow]) {
     }
 }
 
-/// The kind as the users say it, with the English.
-fn kind_label(kind: CaseKind) -> &'static str {
-    match kind {
-        CaseKind::Hazard => "隐患 Hazard",
-        CaseKind::Dispute => "矛盾纠纷 Dispute",
-        CaseKind::Alarm => "火警 Fire alarm",
-        CaseKind::Hotline => "12345 热线 Hotline",
-        CaseKind::PatrolFinding => "巡查发现 Patrol finding",
-        CaseKind::Incident => "事件 Incident",
-    }
-}
-
 fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
-}
-
-fn minutes(value: f64) -> String {
-    format!("{value:.1} 分钟 min")
 }
 
 /// A duration as people say it: "2天3小时", "5小时20分", "45分钟".
@@ -721,31 +721,103 @@ fn duration_zh(ms: u64) -> String {
     }
 }
 
-/// The arrival lines of alarms or incidents.
-fn write_arrivals(md: &mut String, what: &str, a: &AlarmFigures) {
-    let _ = writeln!(
-        md,
-        "{what} {} · 未记录到场 No arrival recorded {}",
-        a.opened, a.without_arrival
-    );
-    if let Some(stats) = &a.arrival {
-        let _ = writeln!(md);
+/// The same in English: "2 d 3 h", "5 h 20 min", "45 min".
+fn duration_en(ms: u64) -> String {
+    let (days, hours, mins) = (ms / DAY_MS, ms % DAY_MS / HOUR_MS, ms % HOUR_MS / MINUTE_MS);
+    if days > 0 {
+        format!("{days} d {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {mins} min")
+    } else {
+        format!("{mins} min")
+    }
+}
+
+/// The words of the Markdown: from the one catalogue (`gridwork-i18n`), in one language, or
+/// Chinese with the English beside it (`None`).
+#[derive(Clone, Copy)]
+struct Words(Option<Lang>);
+
+impl Words {
+    /// The label `key`: "案件", "Cases" or "案件 Cases".
+    fn l(self, key: &str) -> String {
+        self.lr(key, &[])
+    }
+
+    fn lr(self, key: &str, args: &[(&str, &str)]) -> String {
+        match self.0 {
+            Some(lang) => lang.tr(key, args),
+            None => format!("{} {}", Lang::Zh.tr(key, args), Lang::En.tr(key, args)),
+        }
+    }
+
+    fn kind(self, kind: CaseKind) -> String {
+        self.l(&format!("brief-kind-{}", kind.as_str()))
+    }
+
+    fn level(self, level: DefenceLevel) -> String {
+        match self.0 {
+            Some(Lang::Zh) => level.label_zh().to_string(),
+            Some(Lang::En) => level.words().to_string(),
+            None => format!("{} {}", level.label_zh(), level.words()),
+        }
+    }
+
+    fn minutes(self, value: f64) -> String {
+        format!("{value:.1} {}", self.l("brief-minutes"))
+    }
+
+    fn duration(self, ms: u64) -> String {
+        match self.0 {
+            Some(Lang::En) => duration_en(ms),
+            _ => duration_zh(ms),
+        }
+    }
+
+    /// Brackets around an aside: full-width in Chinese.
+    fn aside(self, text: &str) -> String {
+        match self.0 {
+            Some(Lang::En) => format!(" ({text})"),
+            _ => format!("（{text}）"),
+        }
+    }
+
+    /// The arrival lines of alarms or incidents.
+    fn write_arrivals(self, md: &mut String, what: &str, a: &AlarmFigures) {
         let _ = writeln!(
             md,
-            "- 到场中位数 Median arrival: {}",
-            minutes(stats.median_minutes)
+            "{} {} · {} {}",
+            self.l(what),
+            a.opened,
+            self.l("brief-no-arrival"),
+            a.without_arrival
         );
-        let _ = writeln!(md, "- 最慢 Worst: {}", minutes(stats.worst_minutes));
-        let target = match stats.target_minutes {
-            Some(t) => format!("{t} 分钟内到场 Within {t} minutes"),
-            None => "按时到场 Within their policy's target".into(),
-        };
-        let _ = writeln!(
-            md,
-            "- {target}: {} ({} 起 arrivals)",
-            percent(stats.share_within_target),
-            stats.count
-        );
+        if let Some(stats) = &a.arrival {
+            let _ = writeln!(md);
+            let _ = writeln!(
+                md,
+                "- {}: {}",
+                self.l("brief-median-arrival"),
+                self.minutes(stats.median_minutes)
+            );
+            let _ = writeln!(
+                md,
+                "- {}: {}",
+                self.l("brief-worst"),
+                self.minutes(stats.worst_minutes)
+            );
+            let target = match stats.target_minutes {
+                Some(t) => self.lr("brief-within-minutes", &[("minutes", &t.to_string())]),
+                None => self.l("brief-within-target"),
+            };
+            let _ = writeln!(
+                md,
+                "- {target}: {} ({} {})",
+                percent(stats.share_within_target),
+                stats.count,
+                self.l("brief-arrivals")
+            );
+        }
     }
 }
 
@@ -770,34 +842,52 @@ impl WeeklyBrief {
 
     /// The brief as Markdown for the meeting: Chinese headings with the English beside them.
     pub fn to_markdown(&self) -> String {
+        self.markdown(Words(None))
+    }
+
+    /// The brief as Markdown in one language, its words from the catalogue (`gridwork-i18n`).
+    pub fn to_markdown_in(&self, lang: Lang) -> String {
+        self.markdown(Words(Some(lang)))
+    }
+
+    fn markdown(&self, w: Words) -> String {
         let mut md = String::new();
         // Writing to a String cannot fail; the results are ignored for that reason.
-        let _ = writeln!(md, "# 工作简报 Weekly brief: {}", cell(&self.area_name));
+        let _ = writeln!(md, "# {}: {}", w.l("brief-title"), cell(&self.area_name));
         let _ = writeln!(md);
-        let _ = writeln!(
-            md,
-            "{} – {}（截至 as at {}{}）",
-            self.week_start,
-            self.week_end,
+        let as_at = format!(
+            "{} {}{}",
+            w.l("brief-as-at"),
             self.local_time(self.as_of_ms),
             if self.week_not_over {
-                " · 本周未完 the week is not over"
+                format!(" · {}", w.l("brief-week-not-over"))
             } else {
-                ""
+                String::new()
             }
         );
-
-        let _ = writeln!(md, "\n## 案件 Cases\n");
         let _ = writeln!(
             md,
-            "| 类型 Kind | 新增 Opened | 办结 Closed | 未结 Open at week end |"
+            "{} – {}{}",
+            self.week_start,
+            self.week_end,
+            w.aside(&as_at)
+        );
+
+        let _ = writeln!(md, "\n## {}\n", w.l("brief-cases"));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            w.l("brief-kind"),
+            w.l("brief-opened"),
+            w.l("brief-closed"),
+            w.l("brief-open-at-week-end")
         );
         let _ = writeln!(md, "|---|---:|---:|---:|");
         for line in &self.cases {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} |",
-                kind_label(line.kind),
+                w.kind(line.kind),
                 line.opened,
                 line.closed,
                 line.open_at_week_end
@@ -806,23 +896,35 @@ impl WeeklyBrief {
         let total = |f: fn(&KindCount) -> usize| self.cases.iter().map(f).sum::<usize>();
         let _ = writeln!(
             md,
-            "| 合计 Total | {} | {} | {} |",
+            "| {} | {} | {} | {} |",
+            w.l("brief-total"),
             total(|l| l.opened),
             total(|l| l.closed),
             total(|l| l.open_at_week_end)
         );
 
-        let _ = writeln!(md, "\n## 红黄绿督办 Supervision\n");
+        let _ = writeln!(md, "\n## {}\n", w.l("brief-supervision"));
         let _ = writeln!(
             md,
-            "红 Red {} · 黄 Yellow {} · 绿 Green {}",
-            self.colours.red, self.colours.yellow, self.colours.green
+            "{} {} · {} {} · {} {}",
+            w.l("brief-red"),
+            self.colours.red,
+            w.l("brief-yellow"),
+            self.colours.yellow,
+            w.l("brief-green"),
+            self.colours.green
         );
         if !self.red_cases.is_empty() {
             let _ = writeln!(md);
             let _ = writeln!(
                 md,
-                "| 网格 Grid | 案件 Case | 类型 Kind | 环节 Step | 应完成 Due | 超期 Overdue by |"
+                "| {} | {} | {} | {} | {} | {} |",
+                w.l("brief-grid"),
+                w.l("brief-case"),
+                w.l("brief-kind"),
+                w.l("brief-step"),
+                w.l("brief-due"),
+                w.l("brief-overdue-by")
             );
             let _ = writeln!(md, "|---|---|---|---|---|---|");
             for red in &self.red_cases {
@@ -831,30 +933,44 @@ impl WeeklyBrief {
                     "| {} | {} | {} | {} | {} | {} |",
                     cell(&red.grid_name),
                     cell(&red.title),
-                    kind_label(red.kind),
+                    w.kind(red.kind),
                     red.step,
                     self.local_time(red.due_ms),
-                    duration_zh(red.overdue_by_ms)
+                    w.duration(red.overdue_by_ms)
                 );
             }
         }
 
         let d = &self.disputes;
-        let _ = writeln!(md, "\n## 矛盾纠纷 Disputes\n");
-        let _ = writeln!(md, "新增 Opened {} · 化解 Settled {}", d.opened, d.settled);
+        let _ = writeln!(md, "\n## {}\n", w.l("brief-disputes"));
+        let _ = writeln!(
+            md,
+            "{} {} · {} {}",
+            w.l("brief-opened"),
+            d.opened,
+            w.l("brief-settled"),
+            d.settled
+        );
         let _ = writeln!(md);
-        let _ = writeln!(md, "| 化解层级 Settled by | 件数 Count |");
+        let _ = writeln!(
+            md,
+            "| {} | {} |",
+            w.l("brief-settled-by"),
+            w.l("brief-count")
+        );
         let _ = writeln!(md, "|---|---:|");
         for (level, n) in &d.settled_by_level {
-            let _ = writeln!(md, "| {} {} | {} |", level.label_zh(), level.words(), n);
+            let _ = writeln!(md, "| {} | {} |", w.level(*level), n);
         }
         let _ = writeln!(md);
         let _ = writeln!(
             md,
-            "小事不出网格 Settled inside the grid: {} · 大事不出村社 Inside the village: {}",
+            "{}: {} · {}: {}",
+            w.l("brief-inside-grid"),
             d.share_inside_grid
                 .map(percent)
                 .unwrap_or_else(|| "—".into()),
+            w.l("brief-inside-village"),
             d.share_inside_village
                 .map(percent)
                 .unwrap_or_else(|| "—".into())
@@ -869,32 +985,46 @@ impl WeeklyBrief {
         };
         let _ = writeln!(
             md,
-            "小事不过夜 Small ones settled overnight: {} · 大事不满月 Big ones within the month: {}",
+            "{}: {} · {}: {}",
+            w.l("brief-overnight"),
             on_time(&d.overnight),
+            w.l("brief-within-month"),
             on_time(&d.within_month)
         );
 
         let p = &self.policy;
-        let _ = writeln!(md, "\n## 响应时限 Response policy\n");
+        let _ = writeln!(md, "\n## {}\n", w.l("brief-policy"));
         let since = if p.in_force.since_ms == 0 {
-            "默认 the built-in default".to_string()
+            w.l("brief-policy-default")
         } else {
-            format!("自 since {}", self.local_time(p.in_force.since_ms))
+            format!(
+                "{} {}",
+                w.l("brief-policy-since"),
+                self.local_time(p.in_force.since_ms)
+            )
         };
-        let _ = writeln!(md, "现行 In force: {}（{since}）", p.in_force.summary());
+        let _ = writeln!(
+            md,
+            "{}: {}{}",
+            w.l("brief-in-force"),
+            p.in_force.summary(),
+            w.aside(&since)
+        );
         for changed in &p.changed_in_week {
             let _ = writeln!(
                 md,
-                "- 本周调整 Changed this week, {}: {} — applies to events opened from then on; \
-                 earlier ones keep their policy",
+                "- {}, {}: {} — {}",
+                w.l("brief-changed-this-week"),
                 self.local_time(changed.since_ms),
-                changed.summary()
+                changed.summary(),
+                w.l("brief-changed-note")
             );
         }
         if !p.cases_by_policy.is_empty() {
             let _ = writeln!(
                 md,
-                "- 本周火警与事件 Alarms and incidents this week by policy: {}",
+                "- {}: {}",
+                w.l("brief-by-policy"),
                 p.cases_by_policy
                     .iter()
                     .map(|(name, n)| format!("{} {n}", cell(name)))
@@ -903,51 +1033,96 @@ impl WeeklyBrief {
             );
         }
 
-        let _ = writeln!(md, "\n## 消防 Fire alarms\n");
-        write_arrivals(&mut md, "火警 Alarms", &self.alarms);
-        let _ = writeln!(md, "\n## 事件 Incidents\n");
-        write_arrivals(&mut md, "派单事件 Incidents", &self.incidents);
+        let _ = writeln!(md, "\n## {}\n", w.l("brief-fire-alarms"));
+        w.write_arrivals(&mut md, "brief-alarms", &self.alarms);
+        let _ = writeln!(md, "\n## {}\n", w.l("brief-incidents"));
+        w.write_arrivals(&mut md, "brief-dispatched-incidents", &self.incidents);
 
         let r = &self.registration;
-        let _ = writeln!(md, "\n## 流动人口登记 Tenant registration\n");
+        let _ = writeln!(md, "\n## {}\n", w.l("brief-registration"));
         let _ = writeln!(
             md,
-            "按人 Per person {} ({}/{} 人 people) · 按间 Per room {} ({}/{} 间 rooms)",
+            "{} {} ({}/{} {}) · {} {} ({}/{} {})",
+            w.l("brief-per-person"),
             percent(r.rate.person_rate),
             r.rate.registered_people,
             r.rate.people_in_rentals,
+            w.l("brief-people"),
+            w.l("brief-per-room"),
             percent(r.rate.room_rate),
             r.rate.registered_rooms,
             r.rate.occupied_rental_rooms,
+            w.l("brief-rooms"),
         );
         let _ = writeln!(
             md,
-            "待登记 To register: {} 人 people in {} 间 rooms · 逾期未退 Overdue stays {}",
-            r.unregistered_people, r.unregistered_rooms, r.overdue_stays
+            "{}: {} {} {} {} {} · {} {}",
+            w.l("brief-to-register"),
+            r.unregistered_people,
+            w.l("brief-people"),
+            // "in" joins the two figures; the bilingual line has one word for both.
+            match w.0 {
+                Some(lang) => lang.t("brief-in"),
+                None => Lang::En.t("brief-in"),
+            },
+            r.unregistered_rooms,
+            w.l("brief-rooms"),
+            w.l("brief-overdue-stays"),
+            r.overdue_stays
         );
 
         let h = &self.hazards;
-        let _ = writeln!(md, "\n## 隐患 Hazards\n");
+        let _ = writeln!(md, "\n## {}\n", w.l("brief-hazards"));
         let _ = writeln!(
             md,
-            "发现 Found {} · 整改复查通过 Fixed and rechecked {} · 未结 Open {}",
-            h.found, h.fixed, h.open_at_week_end
+            "{} {} · {} {} · {} {}",
+            w.l("brief-found"),
+            h.found,
+            w.l("brief-fixed"),
+            h.fixed,
+            w.l("brief-open"),
+            h.open_at_week_end
         );
 
         let k = &self.key_groups;
-        let _ = writeln!(md, "\n## 一老一小 Key groups\n");
+        let _ = writeln!(md, "\n## {}\n", w.l("brief-key-groups"));
         let _ = writeln!(
             md,
-            "重点人员 Residents {} · 本周走访 Visited this week {} · 走访逾期 Overdue {}",
-            k.residents, k.visited_in_week, k.overdue_at_week_end
+            "{} {} · {} {} · {} {}",
+            w.l("brief-residents"),
+            k.residents,
+            w.l("brief-visited"),
+            k.visited_in_week,
+            w.l("brief-overdue"),
+            k.overdue_at_week_end
         );
-        let _ = writeln!(md, "\n巡查打卡 Patrol visits: {}", self.patrol_visits);
-
-        let _ = writeln!(md, "\n## 晾晒比拼 Grid ranking\n");
         let _ = writeln!(
             md,
-            "| 名次 Rank | 网格 Grid | 红色案件 Red | 登记率(按人) Registered people | 隐患整改 Hazards fixed \
-             | 走访逾期 Visits overdue | 新增案件 Cases opened | 巡查 Patrol visits |"
+            "\n{}: {}",
+            w.l("brief-patrol-visits"),
+            self.patrol_visits
+        );
+        if self.legacy_patrol_visits > 0 {
+            let _ = writeln!(
+                md,
+                "{}: {}",
+                w.l("brief-legacy-visits"),
+                self.legacy_patrol_visits
+            );
+        }
+
+        let _ = writeln!(md, "\n## {}\n", w.l("brief-ranking"));
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            w.l("brief-rank"),
+            w.l("brief-grid"),
+            w.l("brief-red-cases"),
+            w.l("brief-registered-people"),
+            w.l("brief-hazards-fixed"),
+            w.l("brief-visits-overdue"),
+            w.l("brief-cases-opened"),
+            w.l("brief-patrol")
         );
         let _ = writeln!(md, "|---:|---|---:|---:|---:|---:|---:|---:|");
         for row in &self.grids {
@@ -966,9 +1141,9 @@ impl WeeklyBrief {
         }
         let _ = writeln!(
             md,
-            "\n排名依据 Ranked by: 红色案件少 fewer red cases → \
-             登记率(按人)高 higher registration per person → \
-             隐患整改多 more hazards fixed → 走访逾期少 fewer overdue visits."
+            "\n{}: {}.",
+            w.l("brief-ranked-by"),
+            w.l("brief-rank-rule")
         );
         md
     }
@@ -1099,6 +1274,7 @@ mod tests {
         smoke.at(week_day(2, 14, 0) + 40_000, A::Acknowledge);
         smoke.at(week_day(2, 14, 4), A::Arrive { position: None });
         GridFacts {
+            legacy_patrol_visits: vec![],
             grid_id: id(0x61),
             grid_name: "梅花碑一网格".into(),
             cases: vec![
@@ -1190,6 +1366,7 @@ mod tests {
         // Opened the following Monday: not in this brief.
         let next_week = Story::new(CaseKind::Hazard, Severity::Low, week_day(7, 9, 0));
         GridFacts {
+            legacy_patrol_visits: vec![],
             grid_id: id(0x62),
             grid_name: "梅花碑二网格".into(),
             cases: vec![
@@ -1513,6 +1690,42 @@ mod tests {
     }
 
     #[test]
+    fn the_brief_in_one_language_takes_its_words_from_the_catalogue() {
+        let b = brief(&input());
+        let zh = b.to_markdown_in(Lang::Zh);
+        for line in [
+            "# 工作简报: 武林街道",
+            "## 红黄绿督办",
+            "| 隐患 | 2 | 1 | 1 |",
+            "- 到场中位数: 5.5 分钟",
+            "按人 60.0% (3/5 人) · 按间 75.0% (3/4 间)",
+            "| 梅花碑一网格 | 电动车室内充电 | 隐患 | fix | 2025-03-05 10:00 | 4天13小时 |",
+        ] {
+            assert!(zh.contains(line), "{line:?} in:\n{zh}");
+        }
+        assert!(
+            !zh.contains("Supervision") && !zh.contains("Weekly brief"),
+            "{zh}"
+        );
+        let en = b.to_markdown_in(Lang::En);
+        for line in [
+            "# Weekly brief: 武林街道",
+            "2025-03-03 – 2025-03-09 (as at 2025-03-09 23:59)",
+            "## Supervision",
+            "| Hazard | 2 | 1 | 1 |",
+            "- Median arrival: 5.5 min",
+            "Per person 60.0% (3/5 people) · Per room 75.0% (3/4 rooms)",
+            "| 梅花碑一网格 | 电动车室内充电 | Hazard | fix | 2025-03-05 10:00 | 4 d 13 h |",
+        ] {
+            assert!(en.contains(line), "{line:?} in:\n{en}");
+        }
+        assert!(
+            !en.contains("红黄绿督办") && !en.contains("工作简报"),
+            "{en}"
+        );
+    }
+
+    #[test]
     fn user_text_cannot_break_the_markdown_tables() {
         let mut i = input();
         i.grids[0].grid_name = "一|网格\n第二行".into();
@@ -1618,6 +1831,7 @@ mod tests {
             week_start: date(2025, 3, 3),
             week_end: date(2025, 3, 9),
             grids: vec![GridFacts {
+                legacy_patrol_visits: vec![],
                 grid_id: id(0x70),
                 grid_name: "彭家村网格".into(),
                 cases: vec![
@@ -1710,6 +1924,7 @@ mod tests {
         // Every rental room of both grids has an open stay, so per room both are at 100%; in
         // 申慧's grid only one lodger in three holds a stay (人房匹配), in 申悦's all do.
         let grid = |n: u128, name: &str, lodgers: &[u128], stays: &[u128]| GridFacts {
+            legacy_patrol_visits: vec![],
             grid_id: id(n),
             grid_name: name.into(),
             cases: vec![],

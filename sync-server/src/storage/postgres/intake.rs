@@ -9,7 +9,7 @@ use gridwork_domain::ids::Id;
 use tokio_postgres::Row;
 
 use super::PgStorage;
-use crate::audit::{AuditAction, AuditEntry, AuditFact};
+use crate::audit::{AuditAction, AuditEntry, AuditFact, AuditFilter};
 use crate::storage::intake::{
     AuditStorage, CallbackTarget, DueCallback, IntakeOrder, IntakeStorage, NewCallback,
     ServiceAccount,
@@ -453,5 +453,48 @@ impl AuditStorage for PgStorage {
             )
             .await?;
         rows.iter().map(decode_audit).collect()
+    }
+
+    /// The filter in SQL: only the entries picked are read, newest first up to the limit.
+    async fn find_audit(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>, StorageError> {
+        let time = |ms: Option<u64>| ms.map(|m| m.min(i64::MAX as u64) as i64);
+        let action = filter.action.map(|a| a.as_str().to_string());
+        let (since, until, before) = (
+            time(filter.since_ms),
+            time(filter.until_ms),
+            time(filter.before_seq),
+        );
+        let limit = filter.sql_limit();
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT seq, at_ms, actor, action, target_kind, target_id, reason, fact_id,
+                        prev_hash, hash
+                 FROM audit_log
+                 WHERE ($1::text IS NULL OR target_id = $1)
+                   AND ($2::text IS NULL OR strpos(actor, $2) > 0)
+                   AND ($3::text IS NULL OR action = $3)
+                   AND ($4::bigint IS NULL OR at_ms >= $4)
+                   AND ($5::bigint IS NULL OR at_ms < $5)
+                   AND ($6::bigint IS NULL OR seq < $6)
+                 ORDER BY seq DESC LIMIT $7",
+                &[
+                    &filter.target_id,
+                    &filter.actor,
+                    &action,
+                    &since,
+                    &until,
+                    &before,
+                    &limit,
+                ],
+            )
+            .await?;
+        let mut out = rows
+            .iter()
+            .map(decode_audit)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.reverse();
+        Ok(out)
     }
 }

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::SqliteStorage;
-use crate::audit::{AuditAction, AuditEntry, AuditFact};
+use crate::audit::{AuditAction, AuditEntry, AuditFact, AuditFilter};
 use crate::storage::intake::{
     AuditStorage, CallbackTarget, DueCallback, IntakeOrder, IntakeStorage, NewCallback,
     ServiceAccount,
@@ -536,6 +536,43 @@ impl AuditStorage for SqliteStorage {
             let rows = stmt.query_map(params![after as i64, limit as i64], audit_row)?;
             rows.map(|r| r.map_err(StorageError::from).and_then(AuditRow::decode))
                 .collect()
+        })
+        .await
+    }
+
+    /// The filter in SQL: only the entries picked are read, newest first up to the limit.
+    async fn find_audit(&self, filter: AuditFilter) -> Result<Vec<AuditEntry>, StorageError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, at_ms, actor, action, target_kind, target_id, reason, fact_id,
+                        prev_hash, hash
+                 FROM audit_log
+                 WHERE (?1 IS NULL OR target_id = ?1)
+                   AND (?2 IS NULL OR instr(actor, ?2) > 0)
+                   AND (?3 IS NULL OR action = ?3)
+                   AND (?4 IS NULL OR at_ms >= ?4)
+                   AND (?5 IS NULL OR at_ms < ?5)
+                   AND (?6 IS NULL OR seq < ?6)
+                 ORDER BY seq DESC LIMIT ?7",
+            )?;
+            let time = |ms: Option<u64>| ms.map(|m| m.min(i64::MAX as u64) as i64);
+            let rows = stmt.query_map(
+                params![
+                    filter.target_id,
+                    filter.actor,
+                    filter.action.map(|a| a.as_str()),
+                    time(filter.since_ms),
+                    time(filter.until_ms),
+                    time(filter.before_seq),
+                    filter.sql_limit()
+                ],
+                audit_row,
+            )?;
+            let mut out = rows
+                .map(|r| r.map_err(StorageError::from).and_then(AuditRow::decode))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.reverse();
+            Ok(out)
         })
         .await
     }

@@ -33,6 +33,7 @@ use crate::rules::PushContext;
 
 mod accounts;
 mod console;
+pub mod foreign;
 mod intake;
 pub mod open;
 mod oplog;
@@ -51,8 +52,9 @@ const READERS: usize = 8;
 #[derive(Debug)]
 pub struct SqliteStorage {
     inner: Arc<Inner>,
-    /// The last stored sequence number, for long polls.
-    last_seq: watch::Sender<u64>,
+    /// The last stored sequence number, for long polls (also moved by the watcher of other
+    /// processes' commits, `foreign.rs`).
+    last_seq: Arc<watch::Sender<u64>>,
     /// The long polls waiting, by the buckets they read.
     wakeups: Arc<Wakeups>,
     reads: Arc<ReadCounters>,
@@ -79,6 +81,9 @@ impl SqliteStorage {
         let last = oplog::last_seq(&writer)?;
         let writer = writer::Writer::start(writer)
             .map_err(|e| StorageError::Task(format!("cannot start the writer thread: {e}")))?;
+        let last_seq = Arc::new(watch::Sender::new(last));
+        let wakeups = Arc::default();
+        foreign::spawn(path.clone(), &wakeups, &last_seq);
         Ok(SqliteStorage {
             inner: Arc::new(Inner {
                 path,
@@ -88,8 +93,8 @@ impl SqliteStorage {
                 reading: AtomicUsize::new(0),
                 read_waiting: AtomicUsize::new(0),
             }),
-            last_seq: watch::Sender::new(last),
-            wakeups: Arc::default(),
+            last_seq,
+            wakeups,
             reads: Arc::default(),
         })
     }

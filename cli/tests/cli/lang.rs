@@ -1,0 +1,183 @@
+//! Chinese first, English available (issue 22, ADR 0024): the binary's states, headers, errors
+//! and brief in Chinese by default, in English with `--lang en` or `GRIDWORK_LANG=en`, from
+//! the one catalogue; `--json` keeps the stable codes.
+
+use std::process::{Command, Output};
+
+use gridwork_domain::sync::Role;
+use gridwork_i18n::Lang;
+
+use super::{LocalServer, stderr, stdout};
+
+/// The binary on `store`, with `GRIDWORK_LANG` set to `lang` (or removed).
+fn run(store: &std::path::Path, env_lang: Option<&str>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gridwork"));
+    cmd.arg("--store").arg(store).args(args);
+    match env_lang {
+        Some(l) => cmd.env("GRIDWORK_LANG", l),
+        None => cmd.env_remove("GRIDWORK_LANG"),
+    };
+    cmd.output().expect("the gridwork binary runs")
+}
+
+#[test]
+fn states_headers_errors_and_the_brief_are_chinese_by_default_and_english_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = LocalServer::start(&rt, dir.path());
+    let (_centre, _net, seeded) = server.seeded_centre(&rt, "运维", 5);
+    let store = dir.path().join("phone.db");
+    let code = server.code(&rt, "王芳", Role::Gridworker, vec![seeded.grids[0].id]);
+    let url = server.handle.url();
+    let out = run(
+        &store,
+        None,
+        &["device", "enroll", "--server", &url, "--code", &code],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(run(&store, None, &["sync"]).status.success());
+    let grid = seeded.grids[0].id.to_string();
+
+    // Headers and building kinds.
+    let zh = stdout(&run(&store, None, &["building", "list", "--area", &grid]));
+    let header = zh.lines().next().unwrap();
+    for word in ["编号", "地址编码", "地址", "类型"] {
+        assert!(header.contains(word), "{word} in {header:?}");
+    }
+    assert!(!header.contains("address code"), "{header}");
+    let en_flag = stdout(&run(
+        &store,
+        None,
+        &["building", "list", "--area", &grid, "--lang", "en"],
+    ));
+    let en_env = stdout(&run(
+        &store,
+        Some("en"),
+        &["building", "list", "--area", &grid],
+    ));
+    for en in [&en_flag, &en_env] {
+        let header = en.lines().next().unwrap();
+        assert!(header.contains("address code"), "{header}");
+        assert!(!header.contains("地址编码"), "{header}");
+    }
+    // The flag wins over the environment.
+    let flag_over_env = stdout(&run(
+        &store,
+        Some("en"),
+        &["building", "list", "--area", &grid, "--lang", "zh"],
+    ));
+    assert!(flag_over_env.lines().next().unwrap().contains("地址编码"));
+
+    // A state: a hazard just reported.
+    let buildings: serde_json::Value = serde_json::from_str(&stdout(&run(
+        &store,
+        None,
+        &["building", "list", "--area", &grid, "--json"],
+    )))
+    .unwrap();
+    let building = buildings[0]["id"].as_str().unwrap().to_string();
+    let out = run(
+        &store,
+        None,
+        &[
+            "hazard",
+            "report",
+            "--building",
+            &building,
+            "--title",
+            "楼道堆物",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&run(&store, None, &["case", "list", "--json"]))).unwrap();
+    let state_code = json[0]["fold"]["state"]
+        .as_str()
+        .or_else(|| json[0]["fold"]["state"]["state"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| "reported".into());
+    let zh = stdout(&run(&store, None, &["case", "list"]));
+    let zh_state = Lang::Zh.t(&format!("state-{state_code}"));
+    assert!(zh.contains(&zh_state), "{zh_state} in:\n{zh}");
+    assert!(zh.lines().next().unwrap().contains("状态"), "{zh}");
+    assert!(zh.contains("隐患"), "the kind in Chinese:\n{zh}");
+    let en = stdout(&run(&store, Some("en"), &["case", "list"]));
+    let en_state = Lang::En.t(&format!("state-{state_code}"));
+    assert!(en.contains(&en_state) && en.contains("hazard"), "{en}");
+    assert!(!en.contains(&zh_state), "{en}");
+    // --json keeps the stable codes in either language.
+    assert!(stdout(&run(&store, None, &["case", "list", "--json"])).contains("\"hazard\""));
+
+    // An error: a refused ID number, its field and reason in words, never the number.
+    let households: serde_json::Value = serde_json::from_str(&stdout(&run(
+        &store,
+        None,
+        &["household", "list", "--building", &building, "--json"],
+    )))
+    .unwrap();
+    let household = households[0]["id"].as_str().unwrap().to_string();
+    let bad = "110105194912310021";
+    let add = [
+        "resident",
+        "add",
+        "--household",
+        &household,
+        "--name",
+        "张三",
+        "--id-number",
+        bad,
+    ];
+    let out = run(&store, None, &add);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "错误：输入无效：身份证号 (resident.id_number)：身份证号校验位不符（GB 11643）"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains(bad), "{err}");
+    for out in [
+        run(&store, Some("en"), &add),
+        run(&store, None, &[&add[..], &["--lang", "en"]].concat()),
+    ] {
+        let err = stderr(&out);
+        assert!(
+            err.contains(
+                "error: invalid input: ID number (resident.id_number): resident ID number check \
+                 digit does not match (GB 11643)"
+            ),
+            "{err}"
+        );
+        assert!(!err.contains(bad), "{err}");
+    }
+    let out = run(&store, None, &["building", "list", "--area", "9999"]);
+    assert!(
+        stderr(&out).contains("--area：本设备上没有编码为 9999 的区域"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The weekly brief, from the same catalogue.
+    let zh = stdout(&run(&store, None, &["brief", "--area", &grid]));
+    assert!(zh.starts_with("# 工作简报: "), "{zh}");
+    assert!(
+        zh.contains("## 红黄绿督办") && !zh.contains("Supervision"),
+        "{zh}"
+    );
+    let en = stdout(&run(&store, Some("en"), &["brief", "--area", &grid]));
+    assert!(en.starts_with("# Weekly brief: "), "{en}");
+    assert!(
+        en.contains("## Supervision") && !en.contains("红黄绿督办"),
+        "{en}"
+    );
+
+    // A language gridwork does not speak is refused clearly.
+    let out = run(&store, None, &["case", "list", "--lang", "fr"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("expected zh or en"),
+        "{}",
+        stderr(&out)
+    );
+}

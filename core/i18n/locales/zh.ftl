@@ -1,0 +1,278 @@
+# gridwork 的消息目录（简体中文，默认语言）。键与 en.ftl 一一对应；
+# 每个键在两种语言中都必须存在（gridwork-i18n 的测试会检查）。
+
+## 终端设备：通用
+
+cli-error = 错误：{ $message }
+cli-none = （无）
+cli-yes = 是
+cli-never = 从未
+cli-under-way = （进行中）
+cli-not-enrolled = （未注册）
+cli-invalid-input = 输入无效：{ $field }：{ $reason }
+cli-not-allowed-now = 当前状态不允许：{ $message }
+cli-not-allowed = 不允许：{ $message }
+cli-not-found = 无此{ $kind }（编号 { $id }）
+cli-no-building-code = --building：本设备上没有地址编码为 { $code } 的楼栋（编码为 19 位数字；请先同步，或确认它在你的范围内）
+cli-no-household = --household：本设备上没有住户 { $value }（请写成 地址编码/单元，例如 3301050120010010001/2-301，或写编号）
+cli-no-area-code = --area：本设备上没有编码为 { $code } 的区域（请先同步，或确认它在你的范围内）
+cli-patrol-kind = --kind：巡查只能上报隐患或巡查发现
+
+## 表头
+
+col-id = 编号
+col-level = 层级
+col-code = 编码
+col-name = 名称
+col-since = 起始
+col-policy = 时限
+col-address-code = 地址编码
+col-address = 地址
+col-kind = 类型
+col-unit = 单元
+col-phone = 电话
+col-archived = 已归档
+col-id-number = 身份证号
+col-key-groups = 重点人群
+col-registration = 登记
+col-check-in = 入住
+col-check-out = 退房
+col-expected-end = 预计离开
+col-household = 住户
+col-unregistered-people = 未登记人数
+col-nobody-registered = 无人登记
+col-resident = 居民
+col-last-visit = 上次走访
+col-days-late = 逾期天数
+col-position = 位置
+col-case = 案件
+col-title = 标题
+col-state = 状态
+col-colour = 督办色
+col-due = 应完成
+col-record = 记录
+col-field = 字段
+col-kept = 保留值
+col-yours-lost = 你的值（未采用）
+col-event = 事件
+col-why-it-was-not-applied = 未采用原因
+col-change = 变更
+col-why-it-was-refused = 拒绝原因
+col-text = 内容
+
+## 状态（案件）
+
+state-received = 已受理
+state-accepted = 已签收
+state-assigned = 已交办
+state-handled = 已办理
+state-completion_reviewed = 已办结审核
+state-called_back = 已回访
+state-closed = 已办结
+state-raised = 已报警
+state-dispatched = 已派出
+state-acknowledged = 已确认
+state-en_route = 出动中
+state-on_scene = 已到场
+state-resolved = 已处置
+state-reviewed = 已复核
+state-reported = 已上报
+state-fixed = 已整改
+state-logged = 已登记
+state-mediating = 调解中
+state-settled = 已化解
+state-not_settled = 未化解
+state-open = 待处理
+
+## 化解层级
+
+level-micro_grid_leader = 微网格长
+level-gridworker = 网格员/村干部
+level-village_secretary = 村书记
+level-subdistrict_mediation_centre = 街道调解中心
+
+## 类型
+
+kind-hazard = 隐患
+kind-dispute = 矛盾纠纷
+kind-alarm = 火警
+kind-hotline = 12345 热线
+kind-patrol_finding = 巡查发现
+kind-incident = 事件
+area-district = 区
+area-subdistrict = 街道
+area-grid_layer = 网格层
+area-community = 社区
+area-grid = 网格
+area-micro_grid = 微网格
+building-residential = 住宅
+building-rental = 出租楼
+building-mixed_use = 商住混合
+building-factory = 厂房
+building-shop = 商铺
+building-public = 公共建筑
+household-owner_occupied = 自住
+household-rental = 出租
+household-group_rental = 群租
+household-vacant = 空置
+keygroup-elderly_living_alone = 独居老人
+keygroup-left_behind_child = 留守儿童
+keygroup-disabled = 残疾人
+severity-low = 低
+severity-medium = 中
+severity-high = 高
+severity-critical = 紧急
+colour-green = 绿
+colour-yellow = 黄
+colour-red = 红
+
+## 巡查、重点人群
+
+patrol-started = 巡查已开始，编号 { $id }
+patrol-visited = 已在楼栋 { $building } 打卡，时间 { $at }
+patrol-reported = 已上报：{ $id } { $title }
+patrol-ended = 巡查已结束，编号 { $id }
+patrol-summary = 巡查 { $id }，开始于 { $from }{ $until }
+patrol-until = ，结束于 { $at }
+patrol-buildings = 走访楼栋：{ $buildings }（打卡 { $visits } 次）
+patrol-findings = 发现：{ $findings }
+keygroup-visit-recorded = 已记录走访：{ $name }
+
+## 校验：字段
+
+field-resident-id_number = 身份证号
+field-resident-name = 姓名
+field-resident-phone = 电话
+field-household-phone = 电话
+field-household-unit = 单元
+field-station-phone = 电话
+field-station-name = 名称
+field-area-name = 区域名称
+field-area-code = 区域编码
+field-building-address_code = 地址编码
+field-building-address = 地址
+field-building-grid_id = 网格
+field-case-title = 标题
+field-case-category = 类别
+field-case-position = 位置
+field-position = 位置
+field-registration-expected_end = 预计离开日期
+field-registration-check_out = 退房日期
+
+## 校验：原因
+
+why-must-not-be-empty = 不能为空
+why-resident-id-number-is-empty = 身份证号为空
+why-resident-id-number-must-be-18-characters-long = 身份证号必须为 18 位
+why-resident-id-number-must-be-17-digits-followed-by-a-digit-or-x = 身份证号必须为 17 位数字加一位数字或 X
+why-resident-id-number-cannot-start-with-0 = 身份证号不能以 0 开头
+why-birth-date-in-resident-id-number-is-not-a-real-date = 身份证号中的出生日期不存在
+why-birth-date-in-resident-id-number-is-before-1900 = 身份证号中的出生日期早于 1900 年
+why-birth-date-in-resident-id-number-is-in-the-future = 身份证号中的出生日期在将来
+why-resident-id-number-check-digit-does-not-match-gb-11643 = 身份证号校验位不符（GB 11643）
+why-phone-number-is-empty = 电话号码为空
+why-only-chinese-86-phone-numbers-are-accepted = 只接受中国（+86）电话号码
+why-phone-number-may-contain-only-digits-spaces-and-a-86-prefix = 电话号码只能包含数字、空格、“-”和 +86 前缀
+why-phone-number-must-be-a-mobile-starting-with-1-or-a-landline-starting-with-0 = 电话号码须为以 1 开头的手机号或以 0 开头的固定电话
+why-mobile-number-must-have-11-digits = 手机号必须为 11 位
+why-mobile-number-must-start-with-13-to-19 = 手机号必须以 13 至 19 开头
+why-local-number-must-have-7-or-8-digits-after-the-area-code = 区号后的号码必须为 7 或 8 位
+why-local-number-cannot-start-with-0-or-1 = 区号后的号码不能以 0 或 1 开头
+why-extension-must-be-1-to-6-digits-after-or = 分机号须为“-”或“转”后的 1 至 6 位数字
+why-latitude-and-longitude-must-be-finite-numbers = 纬度和经度必须是有限数值
+why-latitude-must-be-between-90-and-90-degrees = 纬度必须在 -90 到 90 度之间
+why-longitude-must-be-between-180-and-180-degrees = 经度必须在 -180 到 180 度之间
+why-must-name-a-grid = 必须指定一个网格
+
+## 工作简报
+
+brief-title = 工作简报
+brief-as-at = 截至
+brief-week-not-over = 本周未完
+brief-cases = 案件
+brief-kind = 类型
+brief-opened = 新增
+brief-closed = 办结
+brief-open-at-week-end = 未结
+brief-total = 合计
+brief-supervision = 红黄绿督办
+brief-red = 红
+brief-yellow = 黄
+brief-green = 绿
+brief-grid = 网格
+brief-case = 案件
+brief-step = 环节
+brief-due = 应完成
+brief-overdue-by = 超期
+brief-disputes = 矛盾纠纷
+brief-settled = 化解
+brief-settled-by = 化解层级
+brief-count = 件数
+brief-inside-grid = 小事不出网格
+brief-inside-village = 大事不出村社
+brief-overnight = 小事不过夜
+brief-within-month = 大事不满月
+brief-policy = 响应时限
+brief-policy-default = 默认
+brief-policy-since = 自
+brief-in-force = 现行
+brief-changed-this-week = 本周调整
+brief-changed-note = 此后发生的事件适用新时限，此前的沿用原时限
+brief-by-policy = 本周火警与事件
+brief-fire-alarms = 消防
+brief-alarms = 火警
+brief-incidents = 事件
+brief-dispatched-incidents = 派单事件
+brief-no-arrival = 未记录到场
+brief-median-arrival = 到场中位数
+brief-worst = 最慢
+brief-within-minutes = { $minutes } 分钟内到场
+brief-within-target = 按时到场
+brief-arrivals = 起
+brief-minutes = 分钟
+brief-registration = 流动人口登记
+brief-per-person = 按人
+brief-per-room = 按间
+brief-people = 人
+brief-rooms = 间
+brief-to-register = 待登记
+brief-in = 在
+brief-overdue-stays = 逾期未退
+brief-hazards = 隐患
+brief-found = 发现
+brief-fixed = 整改复查通过
+brief-open = 未结
+brief-key-groups = 一老一小
+brief-residents = 重点人员
+brief-visited = 本周走访
+brief-overdue = 走访逾期
+brief-patrol-visits = 巡查打卡
+brief-legacy-visits = 链前旧巡查打卡（未链，单列）
+brief-ranking = 晾晒比拼
+brief-rank = 名次
+brief-red-cases = 红色案件
+brief-registered-people = 登记率(按人)
+brief-hazards-fixed = 隐患整改
+brief-visits-overdue = 走访逾期
+brief-cases-opened = 新增案件
+brief-patrol = 巡查
+brief-ranked-by = 排名依据
+brief-rank-rule = 红色案件少 → 登记率(按人)高 → 隐患整改多 → 走访逾期少
+brief-kind-hazard = 隐患
+brief-kind-dispute = 矛盾纠纷
+brief-kind-alarm = 火警
+brief-kind-hotline = 12345 热线
+brief-kind-patrol_finding = 巡查发现
+brief-kind-incident = 事件
+
+## 运维命令行（gridwork-server）
+
+server-error = 错误：{ $message }
+server-audit-verified = 审计日志完整：{ $entries } 条，链尾 { $head }
+server-audit-when = 时间
+server-audit-kind = 类别
+server-audit-actor = 操作人
+server-audit-record = 记录
+server-audit-why = 原因
+server-audit-none = （无审计记录）
+server-audit-more = 还有更早的记录：用 --before { $seq } 查看上一页
