@@ -112,11 +112,22 @@ pub fn brief_of(
         .values()
         .filter_map(|h| building_grid.get(&h.building_id).map(|g| (h.id, *g)))
         .collect();
-    let intact: HashSet<Id> = world
+    // Patrols whose chain verifies count; patrols from before visits were chained count apart
+    // as legacy, never ranked (ADR 0030), as on the phone; a broken chain counts nowhere.
+    let verdicts: HashMap<Id, patrol_chain::ChainVerdict> = world
         .patrols
         .values()
-        .filter(|p| patrol_chain::verify(p, &world.visits).is_intact())
-        .map(|p| p.id)
+        .map(|p| (p.id, patrol_chain::verify(p, &world.visits)))
+        .collect();
+    let intact: HashSet<Id> = verdicts
+        .iter()
+        .filter(|(_, v)| v.is_intact())
+        .map(|(id, _)| *id)
+        .collect();
+    let legacy: HashSet<Id> = verdicts
+        .iter()
+        .filter(|(_, v)| matches!(v, patrol_chain::ChainVerdict::Unchained))
+        .map(|(id, _)| *id)
         .collect();
     let mut facts = Vec::with_capacity(grids.len() + 1);
     for grid in grids {
@@ -150,6 +161,13 @@ pub fn brief_of(
                 .filter(|v| intact.contains(&v.patrol_id))
                 .cloned()
                 .collect(),
+            legacy_patrol_visits: world
+                .visits
+                .iter()
+                .filter(|v| building_grid.get(&v.building_id) == Some(&g))
+                .filter(|v| legacy.contains(&v.patrol_id))
+                .cloned()
+                .collect(),
             households,
         });
     }
@@ -162,6 +180,7 @@ pub fn brief_of(
             registrations: vec![],
             residents: vec![],
             patrol_visits: vec![],
+            legacy_patrol_visits: vec![],
         });
     }
     input.grids = facts;
