@@ -297,12 +297,13 @@ pub async fn put_callback<S: Storage>(
         Some(raw) => {
             let url = check_callback_url(&raw)
                 .map_err(|why| ApiError::bad_request("invalid_callback", why))?;
-            // Where it resolves to, now; and again at every delivery (ADR 0030).
+            // Where it resolves to, now (a name that does not resolve yet is checked at
+            // delivery only); and again at every delivery (ADR 0030).
             let parsed = url::Url::parse(&url)
                 .map_err(|_| ApiError::bad_request("invalid_callback", "not a valid URL"))?;
             state
                 .callbacks
-                .check(&parsed)
+                .check_at_registration(&parsed)
                 .await
                 .map_err(|why| ApiError::bad_request("invalid_callback", why))?;
             Some(CallbackTarget {

@@ -55,6 +55,17 @@ impl CallbackPolicy {
         }
     }
 
+    /// The check at registration: as [`check`](Self::check), except that a host name that
+    /// does not resolve now is accepted. A platform may register its name before publishing it,
+    /// or the server's DNS may be down; nothing is sent to a name at registration, and every
+    /// delivery resolves it again, checks every address, and connects only to those.
+    pub async fn check_at_registration(&self, url: &url::Url) -> Result<(), String> {
+        match self.check(url).await {
+            Err(why) if why == UNRESOLVED => Ok(()),
+            checked => checked.map(|_| ()),
+        }
+    }
+
     /// Resolves the URL's host and checks every address it resolves to. The message never
     /// names the addresses (they are the server's network's business).
     pub async fn check(&self, url: &url::Url) -> Result<Checked, String> {
@@ -71,10 +82,10 @@ impl CallbackPolicy {
             Some(url::Host::Domain(name)) => {
                 let found: Vec<SocketAddr> = tokio::net::lookup_host((name, port))
                     .await
-                    .map_err(|_| "the callback host does not resolve".to_string())?
+                    .map_err(|_| UNRESOLVED.to_string())?
                     .collect();
                 if found.is_empty() {
-                    return Err("the callback host does not resolve".into());
+                    return Err(UNRESOLVED.into());
                 }
                 (name.to_string(), found)
             }
@@ -85,6 +96,9 @@ impl CallbackPolicy {
         Ok(Checked { host, addrs })
     }
 }
+
+/// Why a URL whose host name resolves to nothing is refused at delivery.
+const UNRESOLVED: &str = "the callback host does not resolve";
 
 /// What kind of non-public address `ip` is, if it is one.
 fn not_public(ip: IpAddr) -> Option<&'static str> {
