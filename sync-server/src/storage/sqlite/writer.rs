@@ -108,27 +108,39 @@ impl Writer {
     }
 
     /// Decides and stores a push, committed with whatever other pushes wait beside it.
-    pub async fn push(&self, ctx: PushContext, ops: Vec<Op>) -> Result<Pushed, StorageError> {
+    /// The push is queued when this is called (not when the answer is first awaited), so
+    /// pushes are stored in the order of the calls.
+    pub fn push(
+        &self,
+        ctx: PushContext,
+        ops: Vec<Op>,
+    ) -> impl Future<Output = Result<Pushed, StorageError>> + Send + 'static {
         let (answer, answered) = oneshot::channel();
-        self.send(Job::Push(PushJob { ctx, ops, answer }))?;
-        answered.await.map_err(|_| stopped())?
+        let sent = self.send(Job::Push(PushJob { ctx, ops, answer }));
+        async move {
+            sent?;
+            answered.await.map_err(|_| stopped())?
+        }
     }
 
-    /// Runs `f` on the writer connection, alone, after the jobs sent before it.
-    pub async fn run<T, E>(
+    /// Runs `f` on the writer connection, alone, after the jobs sent before it (queued when
+    /// this is called).
+    pub fn run<T, E>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
-    ) -> Result<T, E>
+    ) -> impl Future<Output = Result<T, E>> + Send + 'static
     where
         T: Send + 'static,
         E: From<StorageError> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
-        self.send(Job::Run(Box::new(move |conn| {
+        let sent = self.send(Job::Run(Box::new(move |conn| {
             let _ = answer.send(f(conn));
-        })))
-        .map_err(E::from)?;
-        answered.await.map_err(|_| E::from(stopped()))?
+        })));
+        async move {
+            sent.map_err(E::from)?;
+            answered.await.map_err(|_| E::from(stopped()))?
+        }
     }
 
     /// Jobs sent and not taken by the thread yet.
@@ -366,15 +378,10 @@ mod tests {
         let mut pushes = Vec::new();
         for n in 1..=20 {
             let op = district(&mut clock, device, n);
-            let w = writer.clone();
-            pushes.push(tokio::spawn(async move {
-                w.push(admin(device), vec![op]).await
-            }));
-            // Sent in this order: wait until it is queued before sending the next.
-            while writer.queued() < n {
-                tokio::task::yield_now().await;
-            }
+            // Queued by the call, in this order.
+            pushes.push(tokio::spawn(writer.push(admin(device), vec![op])));
         }
+        assert_eq!(writer.queued(), 20);
         release.send(()).unwrap();
         hold.await.unwrap().unwrap();
         let mut seqs = Vec::new();
@@ -445,15 +452,10 @@ mod tests {
             tokio::task::yield_now().await;
         }
         let mut pushes = Vec::new();
-        for (n, op) in ops.iter().cloned().enumerate() {
-            let w = writer.clone();
-            pushes.push(tokio::spawn(async move {
-                w.push(admin(device), vec![op]).await
-            }));
-            while writer.queued() < n + 1 {
-                tokio::task::yield_now().await;
-            }
+        for op in ops.iter().cloned() {
+            pushes.push(tokio::spawn(writer.push(admin(device), vec![op])));
         }
+        assert_eq!(writer.queued(), 3);
         release.send(()).unwrap();
         hold.await.unwrap().unwrap();
         let mut answers = Vec::new();
