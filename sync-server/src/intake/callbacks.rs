@@ -31,7 +31,7 @@ use tokio::sync::watch;
 use super::ssrf::CallbackPolicy;
 use super::{OrderKind, Step, timeline};
 use crate::clock::ServerClock;
-use crate::storage::intake::NewCallback;
+use crate::storage::intake::{NewCallback, ServiceAccount};
 use crate::storage::{Storage, StorageError};
 
 /// The header with the signature.
@@ -157,6 +157,18 @@ pub async fn run<S: Storage>(
     }
 }
 
+/// A service account by id, read once per scan page.
+async fn account<'c, S: Storage>(
+    storage: &S,
+    cache: &'c mut HashMap<Id, Option<ServiceAccount>>,
+    id: Id,
+) -> Result<Option<&'c ServiceAccount>, StorageError> {
+    if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(id) {
+        slot.insert(storage.service_account(id).await?);
+    }
+    Ok(cache.get(&id).and_then(Option::as_ref))
+}
+
 /// Queues a callback for every case event stored after the cursor on a case taken in from an
 /// account with a callback registered, and moves the cursor. Returns how many were queued.
 pub async fn scan<S: Storage>(storage: &S, now_ms: u64) -> Result<usize, StorageError> {
@@ -186,7 +198,7 @@ pub async fn scan<S: Storage>(storage: &S, now_ms: u64) -> Result<usize, Storage
         // case sent by a service account whose order is not stored yet is not passed over. The
         // cursor stops before it and the scan looks again at the next tick; after `HOLD_MS` the
         // order is taken as never stored (the server stopped in between) and the step passed.
-        let mut accounts: HashMap<Id, bool> = HashMap::new();
+        let mut accounts = HashMap::new();
         let mut held_at = None;
         for e in &page.entries {
             let OpBody::CaseEvent { .. } = e.op.body else {
@@ -197,16 +209,10 @@ pub async fn scan<S: Storage>(storage: &S, now_ms: u64) -> Result<usize, Storage
             {
                 continue;
             }
-            let device = e.op.stamp.device;
-            let is_account = match accounts.get(&device) {
-                Some(known) => *known,
-                None => {
-                    let known = storage.service_account(device).await?.is_some();
-                    accounts.insert(device, known);
-                    known
-                }
-            };
-            if is_account {
+            if account(storage, &mut accounts, e.op.stamp.device)
+                .await?
+                .is_some()
+            {
                 held_at = Some(e.seq);
                 break;
             }
@@ -220,19 +226,10 @@ pub async fn scan<S: Storage>(storage: &S, now_ms: u64) -> Result<usize, Storage
         };
         let mut items = Vec::new();
         if !orders.is_empty() {
-            let mut registered: HashMap<Id, bool> = HashMap::new();
             for order in orders {
-                let wanted = match registered.get(&order.account) {
-                    Some(w) => *w,
-                    None => {
-                        let w = storage
-                            .service_account(order.account)
-                            .await?
-                            .is_some_and(|a| a.callback.is_some() && !a.revoked);
-                        registered.insert(order.account, w);
-                        w
-                    }
-                };
+                let wanted = account(storage, &mut accounts, order.account)
+                    .await?
+                    .is_some_and(|a| a.callback.is_some() && !a.revoked);
                 if !wanted {
                     continue;
                 }

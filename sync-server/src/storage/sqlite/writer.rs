@@ -329,6 +329,27 @@ mod tests {
         }
     }
 
+    /// Holds the writer thread with a job that waits for the answer's signal; returns once the
+    /// thread runs it, so what is queued next waits behind it.
+    async fn hold(
+        writer: &Writer,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        tokio::task::JoinHandle<Result<(), StorageError>>,
+    ) {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let hold = tokio::spawn(writer.run(move |_conn| {
+            held.recv().unwrap();
+            Ok::<_, StorageError>(())
+        }));
+        // Taken by the thread (nothing queued) and running (an earlier job's `busy` ends before
+        // the thread takes the next).
+        while writer.queued() > 0 || !writer.busy() {
+            tokio::task::yield_now().await;
+        }
+        (release, hold)
+    }
+
     fn admin(device: Uuid) -> PushContext {
         PushContext {
             device,
@@ -343,8 +364,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn pushes_queued_behind_a_write_share_one_commit_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let writer =
-            Arc::new(Writer::start(open::open_writer(&dir.path().join("s.db")).unwrap()).unwrap());
+        let writer = Writer::start(open::open_writer(&dir.path().join("s.db")).unwrap()).unwrap();
         let device = Uuid::now_v7();
         let mut clock = HlcClock::new(Hlc::ZERO, 0);
 
@@ -360,21 +380,7 @@ mod tests {
         assert_eq!(writer.stats().groups.load(Ordering::Relaxed), 1);
 
         // Hold the writer with a job that waits for a signal, then queue 20 pushes behind it.
-        let (release, held) = std::sync::mpsc::channel::<()>();
-        let hold = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                writer
-                    .run(move |_conn| {
-                        held.recv().unwrap();
-                        Ok::<_, StorageError>(())
-                    })
-                    .await
-            })
-        };
-        while !writer.busy() {
-            tokio::task::yield_now().await;
-        }
+        let (release, hold) = hold(&writer).await;
         let mut pushes = Vec::new();
         for n in 1..=20 {
             let op = district(&mut clock, device, n);
@@ -417,8 +423,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failing_push_is_rolled_back_alone_and_its_group_is_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let writer =
-            Arc::new(Writer::start(open::open_writer(&dir.path().join("s.db")).unwrap()).unwrap());
+        let writer = Writer::start(open::open_writer(&dir.path().join("s.db")).unwrap()).unwrap();
         let device = Uuid::now_v7();
         let mut clock = HlcClock::new(Hlc::ZERO, 0);
         let ops: Vec<Op> = (1..=3).map(|n| district(&mut clock, device, n)).collect();
@@ -436,21 +441,7 @@ mod tests {
             .await
             .unwrap();
 
-        let (release, held) = std::sync::mpsc::channel::<()>();
-        let hold = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                writer
-                    .run(move |_conn| {
-                        held.recv().unwrap();
-                        Ok::<_, StorageError>(())
-                    })
-                    .await
-            })
-        };
-        while !writer.busy() {
-            tokio::task::yield_now().await;
-        }
+        let (release, hold) = hold(&writer).await;
         let mut pushes = Vec::new();
         for op in ops.iter().cloned() {
             pushes.push(tokio::spawn(writer.push(admin(device), vec![op])));
