@@ -10,7 +10,8 @@ use gridwork_domain::ids::{DeviceId, Id};
 pub enum StorageError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("database error: {0}")]
+    /// PostgreSQL's own message is shown (the driver's `Display` says only "db error").
+    #[error("database error: {}", postgres_message(.0))]
     Postgres(#[from] tokio_postgres::Error),
     #[error("the database URL is not valid: {0}")]
     BadUrl(String),
@@ -28,6 +29,15 @@ pub enum StorageError {
     UnknownUser(Id),
     #[error("a storage task failed: {0}")]
     Task(String),
+}
+
+/// A PostgreSQL error as an operator needs it in a log: the server's severity, code and
+/// message when the server refused something, the driver's words otherwise.
+fn postgres_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} {}: {}", db.severity(), db.code().code(), db.message()),
+        None => e.to_string(),
+    }
 }
 
 impl From<serde_json::Error> for StorageError {

@@ -47,6 +47,8 @@ pub mod pool_status;
 pub mod postgres;
 pub mod read_counts;
 pub mod sqlite;
+#[cfg(test)]
+mod test_ops;
 pub mod wakeups;
 
 pub use crate::rules::reading::{PlacedRecord, PullPage, ScopeFilter};

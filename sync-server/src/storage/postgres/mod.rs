@@ -32,6 +32,7 @@ use crate::rules::PushContext;
 
 mod accounts;
 mod console;
+pub mod group;
 mod intake;
 mod locks;
 pub mod notify;
@@ -51,10 +52,6 @@ pub use scratch::ScratchDatabase;
 pub struct PgStorage {
     pool: Pool,
     target: Target,
-    /// The NOTIFY channel of this database's log.
-    channel: String,
-    /// This process among those notifying on the channel (a random number).
-    origin: u64,
     /// The last stored sequence number, for long polls; moved by this process's pushes and by
     /// the notifications of every process's pushes.
     last_seq: Arc<watch::Sender<u64>>,
@@ -62,6 +59,9 @@ pub struct PgStorage {
     wakeups: Arc<Wakeups>,
     _listener: notify::Listener,
     reads: Arc<ReadCounters>,
+    /// Where pushes queue to be committed together (`group.rs`), notifying the NOTIFY channel
+    /// of this database's log as this process (a random origin among those notifying).
+    committer: group::Committer,
 }
 
 impl PgStorage {
@@ -94,11 +94,12 @@ impl PgStorage {
             wakeups.clone(),
         )
         .await?;
+        let committer =
+            group::Committer::start(pool.clone(), target.clone(), channel.clone(), origin);
         Ok(PgStorage {
+            committer,
             pool,
             target,
-            channel,
-            origin,
             last_seq,
             wakeups,
             _listener: listener,
@@ -123,9 +124,7 @@ impl PgStorage {
 
 impl Storage for PgStorage {
     async fn push(&self, ctx: PushContext, ops: Vec<Op>) -> Result<Vec<PushResult>, StorageError> {
-        let mut client = self.client().await?;
-        let pushed = oplog::push(&mut client, &ctx, &ops, &self.channel, self.origin).await?;
-        drop(client);
+        let pushed = self.committer.push(ctx, ops).await?;
         if pushed.last > 0 {
             // Our own notification will say the same; this wakes local polls without waiting.
             notify::advance(&self.last_seq, pushed.last);

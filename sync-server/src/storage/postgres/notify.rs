@@ -62,6 +62,34 @@ pub fn payload(origin: u64, last: u64, touched: &[Bucket]) -> String {
     text
 }
 
+/// The notices of a commit that stored up to `last` and touched `touched`: one, or as many as
+/// it takes to name every bucket within PostgreSQL's payload limit (a group of pushes touches
+/// many grids; naming them all keeps other processes from waking every poll).
+///
+/// ```
+/// use gridwork_domain::scope::Bucket;
+/// use gridwork_server::storage::postgres::notify::{parse, payloads};
+/// use uuid::Uuid;
+///
+/// let many: Vec<Bucket> = (0..1000).map(|_| Bucket::Under(Uuid::now_v7())).collect();
+/// let texts = payloads(7, 43, &many);
+/// assert!(texts.len() > 1 && texts.iter().all(|t| t.len() < 8_000));
+/// let named: Vec<Bucket> = texts.iter().flat_map(|t| parse(t).unwrap().buckets.unwrap()).collect();
+/// assert_eq!(named, many);
+/// assert_eq!(payloads(7, 44, &[]), vec!["7 44".to_string()]);
+/// ```
+pub fn payloads(origin: u64, last: u64, touched: &[Bucket]) -> Vec<String> {
+    let head = format!("{origin} {last}");
+    let per = ((MAX_PAYLOAD - head.len()) / 35).max(1);
+    if touched.is_empty() {
+        return vec![head];
+    }
+    touched
+        .chunks(per)
+        .map(|chunk| payload(origin, last, chunk))
+        .collect()
+}
+
 /// A notice from its text; `None` when it is not one.
 pub fn parse(text: &str) -> Option<Notice> {
     let mut parts = text.split(' ');

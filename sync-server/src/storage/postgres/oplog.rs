@@ -76,37 +76,49 @@ const HORIZON: &str = "WITH h AS (
     FROM log_position
 )";
 
-/// Decides and stores a batch (see [`crate::storage::Storage::push`]): each attempt takes its
-/// locks, plans and writes every operation, and commits; an attempt that finds a record locked
-/// by another push, or that PostgreSQL cancels to break a deadlock, starts again. When
-/// something was stored, the commit notifies `channel` with the last position and the buckets
-/// touched.
+/// One push of a group: who sent it, and its operations.
+pub type PushOf<'a> = (&'a PushContext, &'a [Op]);
+
+/// Decides and stores a group of pushes in one transaction (see
+/// [`crate::storage::Storage::push`] and `group.rs`), each push decided as it would be alone
+/// after the pushes before it: each attempt takes its locks, plans and writes every operation,
+/// and commits; an attempt that finds a record locked by another transaction, or that
+/// PostgreSQL cancels to break a deadlock, starts again. When something was stored, the commit
+/// notifies `channel` with the last position and the buckets touched. Answers one [`Pushed`]
+/// per push, in order.
 pub async fn push(
     client: &mut Client,
-    ctx: &PushContext,
-    ops: &[Op],
+    group: &[PushOf<'_>],
     channel: &str,
     origin: u64,
-) -> Result<Pushed, StorageError> {
+) -> Result<Vec<Pushed>, StorageError> {
     let mut locks = LockSet::default();
-    for op in ops {
-        locks.add(op.entity_id, Mode::Exclusive);
+    for (_, ops) in group {
+        for op in *ops {
+            locks.add(op.entity_id, Mode::Exclusive);
+        }
     }
     let mut attempt = 0;
     loop {
         attempt += 1;
         let tx = client.transaction().await?;
-        let tried = try_push(&tx, ctx, ops, &mut locks).await;
+        let tried = try_push(&tx, group, &mut locks).await;
         match tried {
             Ok(Ok(pushed)) => {
-                if pushed
-                    .results
-                    .iter()
-                    .any(|r| matches!(r.outcome, PushOutcome::Accepted { .. }))
-                {
-                    let payload = notify::payload(origin, pushed.last, &pushed.touched);
-                    tx.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
-                        .await?;
+                let last = pushed.iter().map(|p| p.last).max().unwrap_or(0);
+                if last > 0 {
+                    let mut touched: Vec<Bucket> = pushed
+                        .iter()
+                        .flat_map(|p| p.touched.iter().copied())
+                        .collect();
+                    touched.sort();
+                    touched.dedup();
+                    let payloads = notify::payloads(origin, last, &touched);
+                    tx.execute(
+                        "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                        &[&channel, &payloads],
+                    )
+                    .await?;
                 }
                 match tx.commit().await {
                     Ok(()) => return Ok(pushed),
@@ -142,16 +154,20 @@ fn retryable(e: &tokio_postgres::Error) -> bool {
 /// One attempt; `Ok(Err(retry))` when a lock must be taken first.
 async fn try_push(
     tx: &Transaction<'_>,
-    ctx: &PushContext,
-    ops: &[Op],
+    group: &[PushOf<'_>],
     locks: &mut LockSet,
-) -> Result<Result<Pushed, Retry>, StorageError> {
+) -> Result<Result<Vec<Pushed>, Retry>, StorageError> {
     locks.acquire(tx).await?;
     let mut held = locks.clone();
-    let mut facts = match PgFacts::read_ahead(tx, ops, &mut held).await? {
+    let all: Vec<Op> = group
+        .iter()
+        .flat_map(|(_, ops)| ops.iter().cloned())
+        .collect();
+    let mut facts = match PgFacts::read_ahead(tx, &all, &mut held).await? {
         Ok(facts) => facts,
         Err(retry) => return Ok(Err(retry)),
     };
+    drop(all);
     // The transaction's id (taken now) fixes its positions.
     let first: i64 = tx
         .query_one(
@@ -162,56 +178,66 @@ async fn try_push(
         .get(0);
     let mut next_position = first as u64;
     let mut writes = WriteBuffer::default();
-    let mut results = Vec::with_capacity(ops.len());
-    let mut touched = Vec::new();
     let mut placed = Vec::new();
-    let mut last = 0;
-    for op in ops {
-        let decision = loop {
-            match plan::plan(ctx, op, &mut facts) {
-                Ok(decision) => break decision,
-                Err(need) => {
-                    // The read must see this push's earlier writes.
-                    writes.flush(tx).await?;
-                    if let Err(retry) = facts.resolve(tx, need, &mut held).await? {
-                        return Ok(Err(retry));
+    let mut answers = Vec::with_capacity(group.len());
+    for (ctx, ops) in group {
+        let mut results = Vec::with_capacity(ops.len());
+        let mut touched = Vec::new();
+        let mut last = 0;
+        for op in *ops {
+            let decision = loop {
+                match plan::plan(ctx, op, &mut facts) {
+                    Ok(decision) => break decision,
+                    Err(need) => {
+                        // The read must see this transaction's earlier writes.
+                        writes.flush(tx).await?;
+                        if let Err(retry) = facts.resolve(tx, need, &mut held).await? {
+                            return Ok(Err(retry));
+                        }
                     }
                 }
-            }
-        };
-        let outcome = match decision.settled() {
-            Ok(answer) => answer,
-            Err(store) => {
-                if next_position - first as u64 >= POSITIONS_PER_TRANSACTION {
-                    return Err(StorageError::Corrupt(
-                        "a push stored more operations than one transaction may number".into(),
-                    ));
-                }
-                let seq = next_position;
-                next_position += 1;
-                writes.add(ctx, op, &store, seq)?;
-                facts.stored(
-                    op.id,
-                    StoredOp {
-                        seq,
-                        device: op.stamp.device,
-                    },
-                );
-                for (id, before, after) in store.places_written(op.entity_id) {
-                    let state = store.record.as_ref().filter(|_| id == op.entity_id);
-                    facts.wrote(state, id, after);
-                    if before != Some(after) {
-                        placed.push(id);
+            };
+            let outcome = match decision.settled() {
+                Ok(answer) => answer,
+                Err(store) => {
+                    if next_position - first as u64 >= POSITIONS_PER_TRANSACTION {
+                        return Err(StorageError::Corrupt(
+                            "a push stored more operations than one transaction may number".into(),
+                        ));
                     }
+                    let seq = next_position;
+                    next_position += 1;
+                    writes.add(ctx, op, &store, seq)?;
+                    facts.stored(
+                        op.id,
+                        StoredOp {
+                            seq,
+                            device: op.stamp.device,
+                        },
+                    );
+                    for (id, before, after) in store.places_written(op.entity_id) {
+                        let state = store.record.as_ref().filter(|_| id == op.entity_id);
+                        facts.wrote(state, id, after);
+                        if before != Some(after) {
+                            placed.push(id);
+                        }
+                    }
+                    touched.extend_from_slice(&store.buckets);
+                    last = seq;
+                    PushOutcome::Accepted { seq }
                 }
-                touched.extend_from_slice(&store.buckets);
-                last = seq;
-                PushOutcome::Accepted { seq }
-            }
-        };
-        results.push(PushResult {
-            op_id: op.id,
-            outcome,
+            };
+            results.push(PushResult {
+                op_id: op.id,
+                outcome,
+            });
+        }
+        touched.sort();
+        touched.dedup();
+        answers.push(Pushed {
+            results,
+            last,
+            touched,
         });
     }
     writes.flush(tx).await?;
@@ -219,13 +245,7 @@ async fn try_push(
     if !placed.is_empty() {
         accounts::bump_version_if_scope_entry(tx, &placed).await?;
     }
-    touched.sort();
-    touched.dedup();
-    Ok(Ok(Pushed {
-        results,
-        last,
-        touched,
-    }))
+    Ok(Ok(answers))
 }
 
 /// The scope key stored with an operation.

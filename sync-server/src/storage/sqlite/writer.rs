@@ -294,40 +294,13 @@ fn commit_group(conn: &mut Connection, group: Vec<PushJob>) {
 
 #[cfg(test)]
 mod tests {
-    use gridwork_domain::hlc::{Hlc, HlcClock, Stamp};
-    use gridwork_domain::model::{Area, AreaLevel};
-    use gridwork_domain::op::{EntityKind, FieldWrite, OpBody};
-    use gridwork_domain::scope::ScopeView;
-    use gridwork_domain::sync::{PushOutcome, Role};
+    use gridwork_domain::hlc::{Hlc, HlcClock};
+    use gridwork_domain::sync::PushOutcome;
     use uuid::Uuid;
 
     use super::*;
     use crate::storage::sqlite::open;
-
-    /// A district created by an admin: one operation the planner accepts.
-    fn district(clock: &mut HlcClock, device: Uuid, n: usize) -> Op {
-        let area = Area {
-            id: Uuid::now_v7(),
-            level: AreaLevel::District,
-            code: format!("3301{n:02}"),
-            name: format!("第{n}区"),
-            parent_id: None,
-            response_policies: vec![],
-        };
-        let serde_json::Value::Object(mut fields) = serde_json::to_value(&area).unwrap() else {
-            unreachable!()
-        };
-        fields.remove("id");
-        Op {
-            id: Uuid::now_v7(),
-            stamp: Stamp::new(clock.tick(crate::clock::now_ms()).unwrap(), device),
-            entity: EntityKind::Area,
-            entity_id: area.id,
-            body: OpBody::Set {
-                fields: FieldWrite::first_writes(&fields),
-            },
-        }
-    }
+    use crate::storage::test_ops::{admin, district};
 
     /// Holds the writer thread with a job that waits for the answer's signal; returns once the
     /// thread runs it, so what is queued next waits behind it.
@@ -348,15 +321,6 @@ mod tests {
             tokio::task::yield_now().await;
         }
         (release, hold)
-    }
-
-    fn admin(device: Uuid) -> PushContext {
-        PushContext {
-            device,
-            user: Uuid::nil(),
-            view: ScopeView::new(Role::Admin, vec![], vec![]),
-            now_ms: crate::clock::now_ms(),
-        }
     }
 
     /// Pushes queued while the writer is busy are committed together, in the order they were
