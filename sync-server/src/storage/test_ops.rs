@@ -43,3 +43,50 @@ pub fn admin(device: Uuid) -> PushContext {
         now_ms: crate::clock::now_ms(),
     }
 }
+
+/// A record of `entity` made with `fields` (no id), as a phone creates one.
+pub fn create(
+    clock: &mut HlcClock,
+    device: Uuid,
+    entity: EntityKind,
+    id: Uuid,
+    fields: serde_json::Value,
+) -> Op {
+    Op {
+        id: Uuid::now_v7(),
+        stamp: Stamp::new(clock.tick(crate::clock::now_ms()).unwrap(), device),
+        entity,
+        entity_id: id,
+        body: OpBody::Set {
+            fields: FieldWrite::first_writes(fields.as_object().expect("an object")),
+        },
+    }
+}
+
+/// One field of a record set, by a writer that saw the value written at `base`.
+pub fn set(
+    clock: &mut HlcClock,
+    device: Uuid,
+    entity: EntityKind,
+    id: Uuid,
+    field: &str,
+    value: serde_json::Value,
+    base: Stamp,
+) -> Op {
+    Op {
+        id: Uuid::now_v7(),
+        stamp: Stamp::new(clock.tick(crate::clock::now_ms()).unwrap(), device),
+        entity,
+        entity_id: id,
+        body: OpBody::Set {
+            fields: [(
+                field.to_string(),
+                FieldWrite {
+                    value,
+                    base: Some(base),
+                },
+            )]
+            .into(),
+        },
+    }
+}

@@ -7,7 +7,7 @@ use gridwork_domain::sync::{PushOutcome, PushResult};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::accounts;
-use super::records::{self, SqliteFacts};
+use super::records::{self, Loaded, SqliteFacts};
 use crate::rules::plan::{self, Store};
 use crate::rules::{self, PushContext};
 use crate::storage::bucket_scan::Merge;
@@ -23,16 +23,26 @@ pub fn last_seq(conn: &Connection) -> Result<u64, StorageError> {
 /// (or savepoint) `tx` is in: the planner decides each operation, this writes what it decided.
 /// Returns the answers, the last sequence number after the batch, and the buckets the stored
 /// operations were filed under (whose waiting polls to wake). The caller commits: the writer
-/// thread commits several pushes together (`writer.rs`).
-pub fn push_in(tx: &Connection, ctx: &PushContext, ops: &[Op]) -> Result<Pushed, StorageError> {
+/// thread commits several pushes together (`writer.rs`), reading records through one
+/// `loaded` for the group.
+pub fn push_in(
+    tx: &Connection,
+    ctx: &PushContext,
+    ops: &[Op],
+    loaded: &Loaded,
+) -> Result<Pushed, StorageError> {
     let mut results = Vec::with_capacity(ops.len());
     let mut touched = Vec::new();
     for op in ops {
-        let decision = plan::plan(ctx, op, &mut SqliteFacts { conn: tx })?;
+        let mut facts = SqliteFacts {
+            conn: tx,
+            loaded: Some(loaded),
+        };
+        let decision = plan::plan(ctx, op, &mut facts)?;
         let outcome = match decision.settled() {
             Ok(answer) => answer,
             Err(store) => {
-                let seq = store_op(tx, ctx, op, &store)?;
+                let seq = store_op(tx, ctx, op, &store, loaded)?;
                 touched.extend_from_slice(&store.buckets);
                 PushOutcome::Accepted { seq }
             }
@@ -58,6 +68,7 @@ fn store_op(
     ctx: &PushContext,
     op: &Op,
     store: &Store,
+    loaded: &Loaded,
 ) -> Result<u64, StorageError> {
     tx.prepare_cached(
         "INSERT INTO ops (op_id, entity_id, kind, device_id, hlc, scope_key, op, received_ms,
@@ -86,8 +97,14 @@ fn store_op(
             .execute(params![bucket.to_bytes().as_slice(), seq as i64])?;
     }
     match &store.record {
-        Some(state) => records::save(tx, state, &store.place, seq)?,
-        None if store.place_only() => records::set_place(tx, op.entity_id, &store.place)?,
+        Some(state) => {
+            loaded.forget(state.id);
+            records::save(tx, state, &store.place, seq)?
+        }
+        None if store.place_only() => {
+            loaded.forget(op.entity_id);
+            records::set_place(tx, op.entity_id, &store.place)?
+        }
         None => {}
     }
     if let Some(event) = &store.event {
@@ -106,6 +123,7 @@ fn store_op(
         ])?;
     }
     for moved in &store.replaced {
+        loaded.forget(moved.id);
         records::set_place(tx, moved.id, &moved.after)?;
     }
     for change in store.record_buckets(op.entity_id) {

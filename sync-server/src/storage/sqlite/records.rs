@@ -1,6 +1,9 @@
 //! Reading and writing the materialized state of records (`records` table) with their places,
 //! and the case histories (`case_events`).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use gridwork_domain::ids::Id;
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::EntityKind;
@@ -88,21 +91,66 @@ pub fn events_of(conn: &Connection, case: Id) -> Result<Vec<CaseEvent>, StorageE
     Ok(events)
 }
 
+/// Record states and places read while the writer decides a group of pushes, kept for the
+/// group's later operations: placing an operation walks up its record's links (a household,
+/// its building, the grid, the community, …), and the operations of a group share most of
+/// those records, so each was read and decoded again and again (a profile of the closed loop
+/// put a fifth of the writer thread there). An entry is forgotten when its record is written,
+/// and the whole is dropped when a push of the group fails (its reads may have seen its
+/// rolled-back writes) and with the group.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    states: RefCell<HashMap<Id, Option<RecordState>>>,
+    places: RefCell<HashMap<Id, Option<Place>>>,
+}
+
+impl Loaded {
+    /// Forgets what was read of `id` (it is being written).
+    pub fn forget(&self, id: Id) {
+        self.states.borrow_mut().remove(&id);
+        self.places.borrow_mut().remove(&id);
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        self.states.borrow_mut().clear();
+        self.places.borrow_mut().clear();
+    }
+}
+
 /// The planner's view of the database inside one push transaction (see
-/// [`crate::rules::plan::Facts`]): each fact is one indexed read.
+/// [`crate::rules::plan::Facts`]): each fact is one indexed read, records and places kept in
+/// `loaded` when the writer gives one.
 pub struct SqliteFacts<'c> {
     pub conn: &'c Connection,
+    pub loaded: Option<&'c Loaded>,
 }
 
 impl Facts for SqliteFacts<'_> {
     type Error = StorageError;
 
     fn record(&mut self, id: Id) -> Result<Option<RecordState>, StorageError> {
-        load(self.conn, id)
+        let Some(loaded) = self.loaded else {
+            return load(self.conn, id);
+        };
+        if let Some(known) = loaded.states.borrow().get(&id) {
+            return Ok(known.clone());
+        }
+        let state = load(self.conn, id)?;
+        loaded.states.borrow_mut().insert(id, state.clone());
+        Ok(state)
     }
 
     fn place(&mut self, id: Id) -> Result<Option<Place>, StorageError> {
-        load_place(self.conn, id)
+        let Some(loaded) = self.loaded else {
+            return load_place(self.conn, id);
+        };
+        if let Some(known) = loaded.places.borrow().get(&id) {
+            return Ok(known.clone());
+        }
+        let place = load_place(self.conn, id)?;
+        loaded.places.borrow_mut().insert(id, place.clone());
+        Ok(place)
     }
 
     fn events(&mut self, case: Id) -> Result<Vec<CaseEvent>, StorageError> {
@@ -163,7 +211,7 @@ impl Facts for SqliteFacts<'_> {
 
 /// The place of a stored record, computed from the records it links to.
 pub fn compute_place(conn: &Connection, state: &RecordState) -> Result<Place, StorageError> {
-    plan::place_now(&mut SqliteFacts { conn }, state)
+    plan::place_now(&mut SqliteFacts { conn, loaded: None }, state)
 }
 
 /// Changes a record's rows in `record_buckets`.
@@ -326,5 +374,5 @@ fn placed(row: &rusqlite::Row<'_>) -> Result<(PlacedRecord, usize), StorageError
 
 /// What the ledger rules need to judge `state` ([`plan::ledger_of`] over the stored records).
 pub fn ledger(conn: &Connection, state: &RecordState) -> Result<Ledger, StorageError> {
-    plan::ledger_of(&mut SqliteFacts { conn }, state)
+    plan::ledger_of(&mut SqliteFacts { conn, loaded: None }, state)
 }
