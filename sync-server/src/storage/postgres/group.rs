@@ -20,7 +20,7 @@
 //! processes (ADR 0019).
 //!
 //! A group that fails with an error is not answered with it as a whole: its pushes are run
-//! again, each alone, so a push that cannot be stored fails alone, with its own error. ADR 0032.
+//! again, each alone, so a push that cannot be stored fails alone, with its own error. ADR 0038.
 
 use std::sync::Arc;
 
