@@ -128,7 +128,7 @@ fn the_readme_walkthrough_takes_an_empty_server_to_phones_working_a_day() {
         out.contains("刘洋"),
         "the unregistered tenant is listed: {out}"
     );
-    assert!(out.contains("checked in from"), "{out}");
+    assert!(out.contains("入住登记"), "{out}");
     assert!(
         out.contains("申慧社区微型消防站"),
         "the station list: {out}"

@@ -276,3 +276,70 @@ server-audit-record = record
 server-audit-why = why
 server-audit-none = (no audit entries)
 server-audit-more = more: see the page before with --before { $seq }
+
+## Terminal device: enrollment, sync and this device
+
+cli-enrolled = enrolled as { $user } ({ $role }); device { $device }
+cli-synced = pushed { $pushed }, rejected { $rejected }, pulled { $pulled }, new conflicts { $conflicts }, { $bytes } bytes in { $ms } ms
+cli-device-status =
+    device { $device }
+    server { $server }
+    unsynced changes: { $unsynced }
+    refused changes: { $refused } (see `gridwork refused list`)
+cli-retention = checked-out tenants leave this device { $days } days after check-out
+cli-retention-set = checked-out tenants now leave this device { $days } days after check-out ({ $purged } records purged now)
+cli-new-key = a new key is in { $file }: keep it safe; without it the store cannot be read
+cli-exported-unsynced = { $changes } unsynced change(s) written to { $file }
+cli-recovered = recovered: { $kept } unsynced change(s) kept, { $unreadable } unreadable
+cli-recovered-export = exported to { $file }
+cli-recovered-kept-file = damaged file kept at { $file }
+cli-recovered-sync = run `gridwork sync` to fetch the rest from the server and send the kept changes
+cli-recovered-enroll = the device's identity was lost: enroll again; the kept changes are listed as rejected so they can be entered again
+
+## Terminal device: cases, steps and timelines
+
+cli-case-live = LIVE{" "}
+cli-case-due = { " " }(due { $due })
+cli-hotline-taken-in = 12345 case taken in: { $id }
+cli-incident-raised = incident raised: { $id }
+cli-hazard-reported = hazard reported: { $id }
+cli-dispute-logged = dispute logged: { $id }
+cli-alarm-raised = alarm raised and dispatched: { $id }
+cli-arrived-within = arrived on scene after { $minutes } min: within the { $target }-minute target
+cli-arrived-beyond = arrived on scene after { $minutes } min: beyond the { $target }-minute target
+cli-arrival-recorded = arrival recorded
+cli-refused-discarded = refused change discarded; the record keeps the server's values
+cli-refused-redone = made again as a new change; sync to send it
+cli-conflict-reapplied = your value is written again; sync to send it
+cli-conflict-dismissed = conflict dismissed
+cli-timeline-me = me
+cli-timeline-user = user { $id }
+cli-timeline-by = by { $who }
+cli-timeline-due = due { $due }
+cli-timeline-detail = { $what }: { $value }
+cli-timeline-not-applied = ⚠ not applied: { $reason }
+detail-agreement = agreement
+detail-assignee = assignee
+detail-level = level
+detail-passed = passed
+detail-photo = photo
+detail-position = position
+detail-reason = reason
+detail-satisfied = satisfied
+detail-station = station
+detail-text = text
+
+## Terminal device: buildings, households, residents and tenants
+
+cli-building-updated = building { $address } updated
+cli-household-added = household { $unit } added: { $id }
+cli-household-updated = household { $unit } updated
+cli-household-archived = household { $unit } archived (moved out)
+cli-resident-added = resident { $name } added: { $id }
+cli-resident-updated = resident { $name } updated
+cli-resident-archived = resident { $name } archived
+cli-checked-in = checked in from { $from }: registration { $id }
+cli-checked-out = checked out on { $on }
+cli-policy-set =
+    response policy set from now on: { $policy }
+    alarms and incidents opened before keep theirs; sync to send it

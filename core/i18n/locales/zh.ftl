@@ -276,3 +276,70 @@ server-audit-record = 记录
 server-audit-why = 原因
 server-audit-none = （无审计记录）
 server-audit-more = 还有更早的记录：用 --before { $seq } 查看上一页
+
+## 终端设备：注册、同步与本机
+
+cli-enrolled = 已注册为 { $user }（{ $role }），设备 { $device }
+cli-synced = 已上传 { $pushed } 条，被拒 { $rejected } 条，已下载 { $pulled } 条，新冲突 { $conflicts } 个，{ $bytes } 字节，用时 { $ms } 毫秒
+cli-device-status =
+    设备 { $device }
+    服务器 { $server }
+    待上传的修改：{ $unsynced }
+    被拒的修改：{ $refused }（见 `gridwork refused list`）
+cli-retention = 已退租的租客在退租 { $days } 天后从本设备清除
+cli-retention-set = 已退租的租客今后在退租 { $days } 天后从本设备清除（本次清除 { $purged } 条记录）
+cli-new-key = 新密钥已写入 { $file }：请妥善保管，没有它就无法读取本机数据
+cli-exported-unsynced = 已将 { $changes } 条待上传的修改写入 { $file }
+cli-recovered = 已恢复：保留 { $kept } 条待上传的修改，{ $unreadable } 条无法读取
+cli-recovered-export = 已导出到 { $file }
+cli-recovered-kept-file = 损坏的文件保留在 { $file }
+cli-recovered-sync = 请运行 `gridwork sync`，从服务器取回其余数据并发送保留的修改
+cli-recovered-enroll = 本设备的身份已丢失：请重新注册；保留的修改列为被拒的修改，可以重新录入
+
+## 终端设备：案件、步骤与时间线
+
+cli-case-live = 实时
+cli-case-due = （期限 { $due }）
+cli-hotline-taken-in = 已受理12345工单：{ $id }
+cli-incident-raised = 已上报警情：{ $id }
+cli-hazard-reported = 已上报隐患：{ $id }
+cli-dispute-logged = 已登记矛盾纠纷：{ $id }
+cli-alarm-raised = 已报警并派发：{ $id }
+cli-arrived-within = 出警 { $minutes } 分钟到场：在 { $target } 分钟目标之内
+cli-arrived-beyond = 出警 { $minutes } 分钟到场：超出 { $target } 分钟目标
+cli-arrival-recorded = 已记录到场
+cli-refused-discarded = 已放弃被拒的修改；记录保留服务器上的值
+cli-refused-redone = 已作为新的修改重新录入；同步后发送
+cli-conflict-reapplied = 已重新写入你的值；同步后发送
+cli-conflict-dismissed = 已忽略该冲突
+cli-timeline-me = 我
+cli-timeline-user = 用户 { $id }
+cli-timeline-by = 经办：{ $who }
+cli-timeline-due = 期限 { $due }
+cli-timeline-detail = { $what }：{ $value }
+cli-timeline-not-applied = ⚠ 未生效：{ $reason }
+detail-agreement = 协议
+detail-assignee = 承办人
+detail-level = 层级
+detail-passed = 复查结果
+detail-photo = 照片
+detail-position = 位置
+detail-reason = 理由
+detail-satisfied = 满意度
+detail-station = 微型消防站
+detail-text = 内容
+
+## 终端设备：楼栋、住户、居民与租客
+
+cli-building-updated = 楼栋 { $address } 已更新
+cli-household-added = 住户 { $unit } 已添加：{ $id }
+cli-household-updated = 住户 { $unit } 已更新
+cli-household-archived = 住户 { $unit } 已归档（已搬离）
+cli-resident-added = 居民 { $name } 已添加：{ $id }
+cli-resident-updated = 居民 { $name } 已更新
+cli-resident-archived = 居民 { $name } 已归档
+cli-checked-in = 已于 { $from } 入住登记：登记编号 { $id }
+cli-checked-out = 已于 { $on } 退租
+cli-policy-set =
+    响应时限自即日起为：{ $policy }
+    此前发起的火警与警情保留原时限；同步后发送
