@@ -343,3 +343,35 @@ cli-checked-out = checked out on { $on }
 cli-policy-set =
     response policy set from now on: { $policy }
     alarms and incidents opened before keep theirs; sync to send it
+
+## Operator command line: accounts, import and areas
+
+admin-no-user = no user { $user }
+admin-user-unknown = --user: no user { $name }
+admin-user-ambiguous = --user: { $count } users are named { $name }; give the id
+admin-scope-replaced = scope of { $user } replaced
+admin-no-device = no device { $device }
+admin-revoked = revoked { $device }
+admin-device-active = active
+admin-device-revoked = revoked
+admin-console-password-set = console password of { $user } set; sign in at /console
+sample-written = { $dir }: { $areas } areas, { $stations } stations, { $buildings } buildings, { $households } households, { $residents } residents, { $users } users
+import-stage-reading = reading what is stored
+import-stage-checking = checking { $kind }
+import-stage-writing = writing { $kind }
+import-no-file = no file to import; name the files { $names }
+import-dry-run = dry run: nothing written
+import-counts = { $kind }: created { $created }, updated { $updated }, unchanged { $unchanged }, refused { $refused }
+import-refused-header = file	row	field	reason
+import-refused = { $rows } rows refused; correct them and import the files again
+area-refused = refused: { $message }
+area-no-code = no area has the code { $code }
+area-exists = an area with the code { $code } exists already
+area-parent-of-district = --parent: a district has no parent
+area-parent-needed = --parent: give the code of the area above
+area-same-name = { $code } already has that name
+area-renamed = renamed { $code } to { $name }
+area-not-empty = { $code } still has { $areas } areas, { $buildings } buildings, { $stations } stations and { $users } users' scopes in it: move them first (area move-buildings, admin set-scope)
+area-retired = retired { $code } { $name }
+area-moved = moved { $moved } buildings into { $code } { $name } ({ $already } already there); { $households } households and { $residents } residents follow, and phones follow on their next sync
+area-tree-header = area	level	buildings	households	residents	id

@@ -343,3 +343,35 @@ cli-checked-out = 已于 { $on } 退租
 cli-policy-set =
     响应时限自即日起为：{ $policy }
     此前发起的火警与警情保留原时限；同步后发送
+
+## 运维命令行：账号、导入与区域
+
+admin-no-user = 无此用户 { $user }
+admin-user-unknown = --user：无此用户 { $name }
+admin-user-ambiguous = --user：有 { $count } 个用户名为 { $name }；请给出编号
+admin-scope-replaced = 已替换 { $user } 的范围
+admin-no-device = 无此设备 { $device }
+admin-revoked = 已吊销 { $device }
+admin-device-active = 在用
+admin-device-revoked = 已吊销
+admin-console-password-set = 已设置 { $user } 的控制台密码；请在 /console 登录
+sample-written = { $dir }：区域 { $areas } 个，微型消防站 { $stations } 个，楼栋 { $buildings } 幢，房屋 { $households } 户，居民 { $residents } 人，用户 { $users } 个
+import-stage-reading = 读取已有数据
+import-stage-checking = 检查{ $kind }
+import-stage-writing = 写入{ $kind }
+import-no-file = 没有可导入的文件；文件请命名为 { $names }
+import-dry-run = 试运行，未写入任何数据
+import-counts = { $kind }：新建 { $created }，更新 { $updated }，未变 { $unchanged }，拒绝 { $refused }
+import-refused-header = 文件	行	字段	原因
+import-refused = 拒绝 { $rows } 行；请改正后重新导入这些文件
+area-refused = 被拒绝：{ $message }
+area-no-code = 没有编码为 { $code } 的区域
+area-exists = 编码为 { $code } 的区域已存在
+area-parent-of-district = --parent：区县没有上级区域
+area-parent-needed = --parent：请给出上级区域的编码
+area-same-name = { $code } 已是这个名称
+area-renamed = 已将 { $code } 改名为 { $name }
+area-not-empty = { $code } 下还有 { $areas } 个区域、{ $buildings } 幢楼栋、{ $stations } 个微型消防站和 { $users } 个用户的范围：请先移走（area move-buildings、admin set-scope）
+area-retired = 已撤销 { $code } { $name }
+area-moved = 已将 { $moved } 幢楼栋移入 { $code } { $name }（{ $already } 幢原已在内）；{ $households } 户房屋和 { $residents } 名居民随之移动，各终端在下次同步时跟随
+area-tree-header = 区域	层级	楼栋	房屋	居民	编号
