@@ -90,11 +90,55 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The demo narrates in Chinese by default: its stages, the convergence, the conflict, the
+/// alarm and the open cases (the English run below checks the story itself).
+#[test]
+fn the_demo_narrates_in_chinese_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gridwork"))
+        .env_remove("GRIDWORK_LANG")
+        .args(["demo", "--seed", "7", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "demo failed:\n{text}\n{}",
+        stderr(&out)
+    );
+    for shown in [
+        "gridwork 演示 · 种子 7",
+        "✓ 同步服务器在 http://",
+        "✓ 已生成拱墅区祥符街道：",
+        "✓ 5 部手机已注册",
+        "== 收敛：每部手机恰好持有其范围内的全部数据",
+        "已收敛 ✓",
+        "== 冲突",
+        "她电话确认后重新写入了",
+        "赵磊的手机拒绝了一次入住登记：",
+        "服务器拒绝了",
+        "在 5 分钟目标之内 ✓",
+        "时间线：派警 dispatch（陈静） · 接收 acknowledge（消防站一队）",
+        "== 周五 18:00 的在办案件",
+        "秒完成",
+    ] {
+        assert!(
+            text.contains(shown),
+            "the demo should show {shown:?}:\n{text}"
+        );
+    }
+    for english in ["converged ✓", "The conflict", "finished in", "timeline:"] {
+        assert!(!text.contains(english), "{english:?} in:\n{text}");
+    }
+}
+
+/// The whole story, read in English (`--lang en`).
 #[test]
 fn the_demo_runs_end_to_end_and_shows_the_system_doing_its_job() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_gridwork"))
-        .args(["demo", "--seed", "7", "--data-dir"])
+        .args(["demo", "--lang", "en", "--seed", "7", "--data-dir"])
         .arg(dir.path())
         .output()
         .unwrap();

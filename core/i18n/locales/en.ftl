@@ -375,3 +375,48 @@ area-not-empty = { $code } still has { $areas } areas, { $buildings } buildings,
 area-retired = retired { $code } { $name }
 area-moved = moved { $moved } buildings into { $code } { $name } ({ $already } already there); { $households } households and { $residents } residents follow, and phones follow on their next sync
 area-tree-header = area	level	buildings	households	residents	id
+
+## The demo (gridwork demo)
+
+demo-header = gridwork demo · seed { $seed } · data in { $dir }
+demo-finished = finished in { $s } s
+demo-listening = sync server listening on { $url } (SQLite in { $db })
+demo-stage-seeding = seeding the subdistrict
+demo-seeded = seeded { $place }: { $communities } communities ({ $names }), { $grids } grids, { $buildings } buildings, { $households } households, { $residents } residents, { $stations } micro fire stations
+demo-stage-uploading = uploading to the server
+demo-uploaded = uploaded { $ops } operations ({ $kb } KB)
+demo-stage-enrolling = enrolling and bootstrapping phones
+demo-enrolled = 5 phones enrolled (a dispatcher, 2 gridworkers, a building head, a fire crew)
+demo-stage-friday = playing Friday
+demo-played = played Friday 08:30–18:00 (simulated clock)
+demo-refused-check-in = 赵磊's phone refused a check-in: { $error }
+demo-refused-household = 赵磊's phone refused a household: { $error }
+demo-refused-escalation = 李强's phone refused an escalation: { $error }
+demo-server-refused = the server refused { $name }'s household on unit 9-901 ({ $change }): { $reason }; the phone put the record back to the server's and { $name } discarded the change
+demo-policy = { $who } set { $policy } on Wednesday 12:00; events opened before keep 1-3-10
+demo-convergence = == Convergence: every phone holds exactly its scope, all of it
+demo-digest = digest { $digest }
+demo-unsynced = unsynced { $n }
+demo-same-as-fresh = ✓ = a fresh phone with the same scope
+demo-different-from-fresh = ✗ DIFFERENT from a fresh phone with the same scope
+demo-converged = converged ✓
+demo-not-converged = NOT converged ✗
+demo-offline-queued = ({ $n } changes were made offline and queued until the phones came back online)
+demo-conflict = == The conflict
+demo-conflict-field = { $address } · field `{ $field }` edited on two phones offline
+demo-conflict-won = { $lost_by } wrote { $lost } · { $won_by } wrote { $won } later → { $won_by }'s value won everywhere
+demo-conflict-reapplied = { $lost_by }'s value was not dropped: it waited in her conflict list; she confirmed it by phone and re-applied it
+demo-conflict-final = final value on every phone: { $value }
+demo-conflict-none = (none detected)
+demo-rules = == The field rules at work
+demo-rules-policy = response policy: { $policy }
+demo-alarm = == The fire alarm
+demo-alarm-dispatched = { $title } at { $address } → dispatched to { $station }
+demo-alarm-live = reached the crew's phone through the live long poll in { $ms } ms
+demo-alarm-within = the crew acknowledged, set off and arrived on its own phone: on scene after { $minutes } min, within the { $target }-minute target ✓
+demo-alarm-beyond = the crew acknowledged, set off and arrived on its own phone: on scene after { $minutes } min, beyond the { $target }-minute target ✗
+demo-step-by = { $step } by { $who }
+demo-alarm-timeline = timeline: { $steps }
+demo-open-cases = == Open cases on Friday at 18:00, most urgent first (live alarms first; 红 overdue · 黄 close · 绿 on track)
+demo-due = (due { $due })
+demo-brief = == The weekly brief, made on Tuesday for the meeting's review of Monday–Sunday

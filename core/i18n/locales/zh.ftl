@@ -375,3 +375,48 @@ area-not-empty = { $code } 下还有 { $areas } 个区域、{ $buildings } 幢�
 area-retired = 已撤销 { $code } { $name }
 area-moved = 已将 { $moved } 幢楼栋移入 { $code } { $name }（{ $already } 幢原已在内）；{ $households } 户房屋和 { $residents } 名居民随之移动，各终端在下次同步时跟随
 area-tree-header = 区域	层级	楼栋	房屋	居民	编号
+
+## 演示（gridwork demo）
+
+demo-header = gridwork 演示 · 种子 { $seed } · 数据在 { $dir }
+demo-finished = 用时 { $s } 秒完成
+demo-listening = 同步服务器在 { $url } 监听（SQLite：{ $db }）
+demo-stage-seeding = 生成街道数据
+demo-seeded = 已生成{ $place }：{ $communities } 个社区（{ $names }），{ $grids } 个网格，{ $buildings } 幢楼栋，{ $households } 户房屋，{ $residents } 名居民，{ $stations } 个微型消防站
+demo-stage-uploading = 上传到服务器
+demo-uploaded = 已上传 { $ops } 条操作（{ $kb } KB）
+demo-stage-enrolling = 手机注册并初始同步
+demo-enrolled = 5 部手机已注册（1 名调度员、2 名网格员、1 名楼长、1 支消防队）
+demo-stage-friday = 演练周五
+demo-played = 已演完周五 08:30–18:00（模拟时钟）
+demo-refused-check-in = 赵磊的手机拒绝了一次入住登记：{ $error }
+demo-refused-household = 赵磊的手机拒绝了一户住户：{ $error }
+demo-refused-escalation = 李强的手机拒绝了一次上交：{ $error }
+demo-server-refused = 服务器拒绝了{ $name }在 9-901 单元的住户（{ $change }）：{ $reason }；手机已把记录恢复为服务器的值，{ $name }放弃了这次修改
+demo-policy = { $who } 于周三 12:00 设定 { $policy }；此前发起的事件仍按 1-3-10
+demo-convergence = == 收敛：每部手机恰好持有其范围内的全部数据
+demo-digest = 摘要 { $digest }
+demo-unsynced = 待上传 { $n }
+demo-same-as-fresh = ✓ 与同范围的新手机一致
+demo-different-from-fresh = ✗ 与同范围的新手机不一致
+demo-converged = 已收敛 ✓
+demo-not-converged = 未收敛 ✗
+demo-offline-queued = （{ $n } 条修改在离线时完成，排队等到手机恢复联网）
+demo-conflict = == 冲突
+demo-conflict-field = { $address } · 字段 `{ $field }` 在两部离线手机上被修改
+demo-conflict-won = { $lost_by } 写了 { $lost } · { $won_by } 随后写了 { $won } → 各处都以 { $won_by } 的值为准
+demo-conflict-reapplied = { $lost_by } 的值没有丢失：它留在她的冲突列表里；她电话确认后重新写入了
+demo-conflict-final = 每部手机上的最终值：{ $value }
+demo-conflict-none = （未发现冲突）
+demo-rules = == 规则在起作用
+demo-rules-policy = 响应时限：{ $policy }
+demo-alarm = == 火警
+demo-alarm-dispatched = { $title }，地点 { $address } → 派发至 { $station }
+demo-alarm-live = 经实时长轮询 { $ms } 毫秒送达消防队的手机
+demo-alarm-within = 消防队在自己的手机上接收、出发、到场：{ $minutes } 分钟到场，在 { $target } 分钟目标之内 ✓
+demo-alarm-beyond = 消防队在自己的手机上接收、出发、到场：{ $minutes } 分钟到场，超出 { $target } 分钟目标 ✗
+demo-step-by = { $step }（{ $who }）
+demo-alarm-timeline = 时间线：{ $steps }
+demo-open-cases = == 周五 18:00 的在办案件，最紧急在前（实时火警在前；红 超时 · 黄 临期 · 绿 正常）
+demo-due = （期限 { $due }）
+demo-brief = == 工作简报：周二例会前生成，回顾上周一至周日
