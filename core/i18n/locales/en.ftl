@@ -420,3 +420,11 @@ demo-alarm-timeline = timeline: { $steps }
 demo-open-cases = == Open cases on Friday at 18:00, most urgent first (live alarms first; 红 overdue · 黄 close · 绿 on track)
 demo-due = (due { $due })
 demo-brief = == The weekly brief, made on Tuesday for the meeting's review of Monday–Sunday
+
+## Operator command line: audit and service accounts
+
+server-audit-broken = the audit log is broken at entry { $seq }: { $problem }
+server-patrol-flagged = flagged
+server-patrols-summary = patrols: { $intact } verify, { $broken } flagged, { $unchained } made before chains
+server-patrols-flagged = { $broken } patrol(s) flagged
+server-no-service-account = no service account { $account }

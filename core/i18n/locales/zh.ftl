@@ -420,3 +420,11 @@ demo-alarm-timeline = 时间线：{ $steps }
 demo-open-cases = == 周五 18:00 的在办案件，最紧急在前（实时火警在前；红 超时 · 黄 临期 · 绿 正常）
 demo-due = （期限 { $due }）
 demo-brief = == 工作简报：周二例会前生成，回顾上周一至周日
+
+## 运维命令行：审计与服务账号
+
+server-audit-broken = 审计日志在第 { $seq } 条处断裂：{ $problem }
+server-patrol-flagged = 被标记
+server-patrols-summary = 巡查：{ $intact } 条校验通过，{ $broken } 条被标记，{ $unchained } 条早于链式记录
+server-patrols-flagged = { $broken } 条巡查被标记
+server-no-service-account = 无此服务账号 { $account }
