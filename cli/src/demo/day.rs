@@ -606,7 +606,7 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
     refusals.push(tr(
         "demo-server-refused",
         &[
-            ("name", &loser.name),
+            ("name", loser.name),
             ("change", &change.change),
             ("reason", &change.reason),
         ],
@@ -845,7 +845,7 @@ async fn history(team: &Team, seeded: &Seeded, sub: &Area, clock: &SimClock) -> 
     let policy = tr(
         "demo-policy",
         &[
-            ("who", &team.operator.name),
+            ("who", team.operator.name),
             ("policy", &ResponsePolicy::wulin().summary()),
         ],
     );

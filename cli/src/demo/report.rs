@@ -58,16 +58,16 @@ pub fn print(o: &Outcome) {
                 tr(
                     "demo-conflict-won",
                     &[
-                        ("lost_by", &c.lost_by),
+                        ("lost_by", c.lost_by),
                         ("lost", &c.lost_value),
-                        ("won_by", &c.won_by),
+                        ("won_by", c.won_by),
                         ("won", &c.won_value),
                     ],
                 )
             );
             outln!(
                 "  {}",
-                tr("demo-conflict-reapplied", &[("lost_by", &c.lost_by)])
+                tr("demo-conflict-reapplied", &[("lost_by", c.lost_by)])
             );
             outln!(
                 "  {}",
