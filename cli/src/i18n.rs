@@ -33,6 +33,14 @@ pub fn code(prefix: &str, stable: &str) -> String {
         .unwrap_or_else(|| stable.to_string())
 }
 
+/// A user's role in words: `网格员`, `gridworker`.
+pub fn role(r: gridwork_domain::sync::Role) -> String {
+    match gridwork_i18n::current() {
+        Lang::Zh => gridwork_domain::model::Term::zh(r).to_string(),
+        Lang::En => r.as_str().to_string(),
+    }
+}
+
 /// A case's state in words, with the line of defence of a dispute's.
 pub fn state(s: &CaseState) -> String {
     let words = code("state", s.as_str());

@@ -90,11 +90,55 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The demo narrates in Chinese by default: its stages, the convergence, the conflict, the
+/// alarm and the open cases (the English run below checks the story itself).
+#[test]
+fn the_demo_narrates_in_chinese_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_gridwork"))
+        .env_remove("GRIDWORK_LANG")
+        .args(["demo", "--seed", "7", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "demo failed:\n{text}\n{}",
+        stderr(&out)
+    );
+    for shown in [
+        "gridwork 演示 · 种子 7",
+        "✓ 同步服务器在 http://",
+        "✓ 已生成拱墅区祥符街道：",
+        "✓ 5 部手机已注册",
+        "== 收敛：每部手机恰好持有其范围内的全部数据",
+        "已收敛 ✓",
+        "== 冲突",
+        "她电话确认后重新写入了",
+        "赵磊的手机拒绝了一次入住登记：",
+        "服务器拒绝了",
+        "在 5 分钟目标之内 ✓",
+        "时间线：派警 dispatch（陈静） · 接收 acknowledge（消防站一队）",
+        "== 周五 18:00 的在办案件",
+        "秒完成",
+    ] {
+        assert!(
+            text.contains(shown),
+            "the demo should show {shown:?}:\n{text}"
+        );
+    }
+    for english in ["converged ✓", "The conflict", "finished in", "timeline:"] {
+        assert!(!text.contains(english), "{english:?} in:\n{text}");
+    }
+}
+
+/// The whole story, read in English (`--lang en`).
 #[test]
 fn the_demo_runs_end_to_end_and_shows_the_system_doing_its_job() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_gridwork"))
-        .args(["demo", "--seed", "7", "--data-dir"])
+        .args(["demo", "--lang", "en", "--seed", "7", "--data-dir"])
         .arg(dir.path())
         .output()
         .unwrap();
@@ -179,7 +223,7 @@ fn a_device_in_the_terminal_enrolls_works_and_syncs_with_a_real_server() {
         &["device", "enroll", "--server", &url, "--code", &c],
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("enrolled as 王芳"));
+    assert!(stdout(&out).contains("已注册为 王芳"));
     let out = gridwork(&store, &["sync"]);
     assert!(out.status.success(), "{}", stderr(&out));
 
@@ -221,7 +265,7 @@ fn a_device_in_the_terminal_enrolls_works_and_syncs_with_a_real_server() {
             "high",
         ],
     );
-    assert!(stdout(&out).contains("hazard reported"), "{}", stderr(&out));
+    assert!(stdout(&out).contains("已上报隐患"), "{}", stderr(&out));
     let out = gridwork(&store, &["case", "list", "--json"]);
     let cases: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(cases.as_array().unwrap().len(), 1);
@@ -348,8 +392,8 @@ fn the_field_rules_through_the_terminal() {
     );
     assert_eq!(on_way["fold"]["en_route_position"]["lat"], 30.31);
     let text = stdout(&gridwork(&phone, &["case", "show", &incident]));
-    assert!(text.contains("出发 en_route · by me → en_route"), "{text}");
-    assert!(text.contains("position: 30.31000,120.12000"), "{text}");
+    assert!(text.contains("出发 en_route · 经办：我 → 出动中"), "{text}");
+    assert!(text.contains("位置：30.31000,120.12000"), "{text}");
 
     // A fire alarm: the crew's steps from the terminal, each with its position.
     let alarm = json_of(
@@ -370,7 +414,7 @@ fn the_field_rules_through_the_terminal() {
             "alarm", "arrive", &alarm, "--lat", "30.31", "--lon", "120.13",
         ],
     ));
-    assert!(arrived.contains("the 5-minute target"), "{arrived}");
+    assert!(arrived.contains("5 分钟目标"), "{arrived}");
 
     // 12345: taken in with its assignee and deadline; the call-back's answer is a flag.
     let due = "2030-01-31";
@@ -473,12 +517,12 @@ fn the_field_rules_through_the_terminal() {
     );
     let text = stdout(&gridwork(&phone, &["case", "show", &dispute]));
     for shown in [
-        "调解 mediate · by me → mediating:micro_grid_leader",
-        "level: 微网格长 micro-grid leader",
-        "升级 escalate · by me → mediating:gridworker",
-        "reason: 双方分歧较大",
-        "化解 settle · by me → settled:gridworker",
-        "agreement: 晚十点后不使用跑步机",
+        "调解 mediate · 经办：我 → 调解中（微网格长）",
+        "层级：微网格长 micro-grid leader",
+        "升级 escalate · 经办：我 → 调解中（网格员/村干部）",
+        "理由：双方分歧较大",
+        "化解 settle · 经办：我 → 已化解（网格员/村干部）",
+        "协议：晚十点后不使用跑步机",
     ] {
         assert!(text.contains(shown), "{shown:?} in:\n{text}");
     }

@@ -22,6 +22,8 @@
 //!   records by (area codes, address codes, station names, ID numbers).
 //! - [`console`]: the command centre's web console under `/console` (sign-in, the live
 //!   supervision board, case steps, the weekly brief), server-rendered HTML.
+//! - [`device_status`]: what each phone reports of its sync (last sync, unsynced count),
+//!   noted in memory and written behind for the console's list of phones.
 //! - [`import`]: a subdistrict's base data from CSV and XLSX files, every row checked by the
 //!   domain's rules, refused rows reported (`docs/import.md`).
 //!
@@ -50,6 +52,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod console;
+pub mod device_status;
 pub mod http;
 pub mod import;
 pub mod intake;

@@ -5,8 +5,10 @@
 //! One story, in order: a wrong password is refused; the dispatcher signs in; a hazard a
 //! gridworker's phone pushes appears on the board with no reload; the dispatcher assigns it and
 //! the gridworker's phone receives the step; a fire alarm appears on top and its timer runs;
-//! screenshots of the board and the brief are saved to `docs/console/`; the brief exports as
-//! CSV and XLSX; a cross-site form post, a post without the CSRF token and a dispatcher of
+//! the alarm's line in the case list runs from when it was raised too (an arrival target, not a
+//! case deadline); screenshots of the board and the brief are saved to `docs/console/`; the
+//! brief exports as CSV and XLSX; the list of phones shows each phone's last sync and the
+//! changes it reported waiting (a phone never synced as such); a cross-site form post, a post without the CSRF token and a dispatcher of
 //! another subdistrict are refused; a session idle past the limit is sent to sign in again.
 
 use std::net::TcpListener as StdListener;
@@ -328,14 +330,24 @@ async fn the_console_in_a_real_browser() {
     wang.sync().await;
     let first = wait_for_text(&c, "#alarms li:first-child", "三楼闻到烟味").await;
     assert!(first.contains("到场目标"), "{first}");
+    let line = format!("#cases tr[data-case='{}']", alarm.case.id);
     let t0 = text_of(&c, "#alarms li:first-child .timer").await;
+    let l0 = text_of(&c, &format!("{line} td.due")).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let t1 = text_of(&c, "#alarms li:first-child .timer").await;
+    let l1 = text_of(&c, &format!("{line} td.due")).await;
     assert!(
         t0.starts_with("已过 ") && t1.starts_with("已过 "),
         "{t0} / {t1}"
     );
     assert_ne!(t0, t1, "the timer runs");
+    // The alarm's line in the case list: the time since raised against the arrival target,
+    // running too; never a case deadline's "剩 0分".
+    assert!(
+        l0.starts_with("已过 ") && l1.contains("目标") && !l1.contains('剩'),
+        "{l0} / {l1}"
+    );
+    assert_ne!(l0, l1, "the line's timer runs");
     // The alarms section comes before the case list on the page.
     let order = c
         .execute(
@@ -398,6 +410,57 @@ async fn the_console_in_a_real_browser() {
     assert_eq!(xlsx.status(), 200);
     let bytes = xlsx.bytes().await.unwrap();
     assert_eq!(&bytes[..2], b"PK", "an XLSX is a zip");
+
+    // The list of phones: 王芳's phone reported one change still waiting (a case opened since
+    // its last push, reported by a pull); 李强's phone enrolled and never synced.
+    let li_code = {
+        let u = storage
+            .create_user("李强".into(), Role::Gridworker, vec![grid.id])
+            .await
+            .unwrap();
+        storage
+            .create_enrollment_code(u.id, gridwork_server::clock::now_ms())
+            .await
+            .unwrap()
+    };
+    let _li = Device::enrolled_at(&base, &li_code, "李强", 0).await;
+    wang.gw
+        .open_case(Case {
+            id: Uuid::nil(),
+            kind: CaseKind::Hazard,
+            title: "消防通道堆物".into(),
+            category: "fire_hazard".into(),
+            severity: Severity::Medium,
+            area_id: grid.id,
+            building_id: Some(building.id),
+            household_id: None,
+            position: building.position,
+            opened_at_ms: 0,
+            patrol_id: None,
+        })
+        .unwrap();
+    assert_eq!(wang.gw.pending_count().unwrap(), 1);
+    wang.gw.wait_for_changes(&wang.net, 0).await.unwrap();
+    c.goto(&format!("{base}/console/phones")).await.unwrap();
+    wait_for_text(&c, "#phones", "李强").await;
+    let rows = c
+        .execute(
+            "return Array.from(document.querySelectorAll('#phones tbody tr')).map(tr => Array.from(tr.cells).map(td => td.textContent.trim()));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let rows: Vec<Vec<String>> = serde_json::from_value(rows).unwrap();
+    let row_of = |user: &str| {
+        rows.iter()
+            .find(|r| r[0] == user)
+            .unwrap_or_else(|| panic!("{user} in {rows:?}"))
+            .clone()
+    };
+    let wang_row = row_of("王芳");
+    assert_eq!(&wang_row[5..], ["刚刚", "1"], "{wang_row:?}");
+    let li_row = row_of("李强");
+    assert_eq!(&li_row[5..], ["从未同步", "—"], "{li_row:?}");
 
     // A post without the session's CSRF token is refused and changes nothing.
     let events_before = storage

@@ -15,6 +15,7 @@ use crate::args::{
     AlarmCmd, AreaRef, BuildingRef, CaseCmd, ConflictCmd, DisputeCmd, HazardCmd, HotlineCmd,
     IncidentCmd, RefusedCmd,
 };
+use crate::i18n::{code, t, tr};
 use crate::output;
 
 fn case_line(v: &CaseView) -> String {
@@ -22,11 +23,15 @@ fn case_line(v: &CaseView) -> String {
     let due = v
         .deadline
         .as_ref()
-        .map(|d| format!(" (due {})", local_time(d.due_ms)))
+        .map(|d| tr("cli-case-due", &[("due", &local_time(d.due_ms))]))
         .unwrap_or_default();
     format!(
         "[{colour}] {}{} {} · {}{due}",
-        if v.live { "LIVE " } else { "" },
+        if v.live {
+            t("cli-case-live")
+        } else {
+            String::new()
+        },
         crate::i18n::code("kind", v.case.kind.as_str()),
         v.case.title,
         crate::i18n::state(&v.fold.state),
@@ -101,7 +106,11 @@ pub fn hotline(gw: &Gridwork, cmd: HotlineCmd, json: bool) -> CliResult {
     });
     let view = gw.receive_hotline_case(case, assignment)?;
     output::one(json, &view, |v| {
-        format!("12345 case taken in: {}\n{}", v.case.id, case_line(v))
+        format!(
+            "{}\n{}",
+            tr("cli-hotline-taken-in", &[("id", &v.case.id.to_string())]),
+            case_line(v)
+        )
     });
     Ok(())
 }
@@ -126,7 +135,11 @@ pub fn incident(gw: &Gridwork, cmd: IncidentCmd, json: bool) -> CliResult {
     )?;
     let view = gw.raise_incident(case, responder)?;
     output::one(json, &view, |v| {
-        format!("incident raised: {}\n{}", v.case.id, case_line(v))
+        format!(
+            "{}\n{}",
+            tr("cli-incident-raised", &[("id", &v.case.id.to_string())]),
+            case_line(v)
+        )
     });
     Ok(())
 }
@@ -153,7 +166,11 @@ pub fn hazard(gw: &Gridwork, cmd: HazardCmd, json: bool) -> CliResult {
         patrol_id: None,
     })?;
     output::one(json, &view, |v| {
-        format!("hazard reported: {}\n{}", v.case.id, case_line(v))
+        format!(
+            "{}\n{}",
+            tr("cli-hazard-reported", &[("id", &v.case.id.to_string())]),
+            case_line(v)
+        )
     });
     Ok(())
 }
@@ -179,7 +196,11 @@ pub fn dispute(gw: &Gridwork, cmd: DisputeCmd, json: bool) -> CliResult {
         patrol_id: None,
     })?;
     output::one(json, &view, |v| {
-        format!("dispute logged: {}\n{}", v.case.id, case_line(v))
+        format!(
+            "{}\n{}",
+            tr("cli-dispute-logged", &[("id", &v.case.id.to_string())]),
+            case_line(v)
+        )
     });
     Ok(())
 }
@@ -190,8 +211,8 @@ pub fn alarm(gw: &Gridwork, cmd: AlarmCmd, json: bool) -> CliResult {
             let view = gw.raise_alarm(building.id(gw)?, &title, "fire", None)?;
             output::one(json, &view, |v| {
                 format!(
-                    "alarm raised and dispatched: {}\n{}",
-                    v.case.id,
+                    "{}\n{}",
+                    tr("cli-alarm-raised", &[("id", &v.case.id.to_string())]),
                     case_line(v)
                 )
             });
@@ -213,13 +234,18 @@ pub fn alarm(gw: &Gridwork, cmd: AlarmCmd, json: bool) -> CliResult {
                 json,
                 &json!({"case": view, "arrival": figure}),
                 |_| match &figure {
-                    Some(f) => format!(
-                        "arrived on scene after {:.1} min: {} the {}-minute target",
-                        f.minutes,
-                        if f.within_target { "within" } else { "beyond" },
-                        f.target_minutes
+                    Some(f) => tr(
+                        if f.within_target {
+                            "cli-arrived-within"
+                        } else {
+                            "cli-arrived-beyond"
+                        },
+                        &[
+                            ("minutes", &format!("{:.1}", f.minutes)),
+                            ("target", &f.target_minutes.to_string()),
+                        ],
                     ),
-                    None => "arrival recorded".into(),
+                    None => t("cli-arrival-recorded"),
                 },
             );
         }
@@ -413,13 +439,13 @@ pub fn refused(gw: &Gridwork, cmd: RefusedCmd, json: bool) -> CliResult {
         RefusedCmd::Discard { id } => {
             gw.discard_refused(id)?;
             output::one(json, &json!({"discarded": id}), |_| {
-                "refused change discarded; the record keeps the server's values".into()
+                t("cli-refused-discarded")
             });
         }
         RefusedCmd::Redo { id } => {
             let new = gw.redo_refused(id)?;
             output::one(json, &json!({"redone": id, "op_id": new}), |_| {
-                "made again as a new change; sync to send it".into()
+                t("cli-refused-redone")
             });
         }
     }
@@ -463,13 +489,13 @@ pub fn conflicts(gw: &Gridwork, cmd: ConflictCmd, json: bool) -> CliResult {
         ConflictCmd::Reapply { id } => {
             gw.reapply_conflict(id)?;
             output::one(json, &json!({"reapplied": id}), |_| {
-                "your value is written again; sync to send it".into()
+                t("cli-conflict-reapplied")
             });
         }
         ConflictCmd::Dismiss { id } => {
             gw.dismiss_conflict(id)?;
             output::one(json, &json!({"dismissed": id}), |_| {
-                "conflict dismissed".into()
+                t("cli-conflict-dismissed")
             });
         }
     }
@@ -481,17 +507,23 @@ pub fn conflicts(gw: &Gridwork, cmd: ConflictCmd, json: bool) -> CliResult {
 fn timeline_line(t: &TimelineEntry, me: Option<Id>) -> String {
     let action = &t.event.action;
     let who = match t.event.actor {
-        Some(actor) if Some(actor) == me => "me".to_string(),
-        Some(actor) => format!("user {actor}"),
+        Some(actor) if Some(actor) == me => crate::i18n::t("cli-timeline-me"),
+        Some(actor) => tr("cli-timeline-user", &[("id", &actor.to_string())]),
         None => "—".into(),
     };
-    let state = t.state.map(|s| format!(" → {s}")).unwrap_or_default();
+    let state = t
+        .state
+        .map(|s| format!(" → {}", crate::i18n::state(&s)))
+        .unwrap_or_default();
     let details: Vec<String> = action
         .details()
         .into_iter()
         .map(|(what, value)| match (what, value.parse::<u64>()) {
-            ("due_ms", Ok(ms)) => format!("due {}", local_time(ms)),
-            _ => format!("{what}: {value}"),
+            ("due_ms", Ok(ms)) => tr("cli-timeline-due", &[("due", &local_time(ms))]),
+            _ => tr(
+                "cli-timeline-detail",
+                &[("what", &code("detail", what)), ("value", &value)],
+            ),
         })
         .collect();
     let details = if details.is_empty() {
@@ -499,14 +531,18 @@ fn timeline_line(t: &TimelineEntry, me: Option<Id>) -> String {
     } else {
         format!("\n      {}", details.join(" · "))
     };
+    let by = tr("cli-timeline-by", &[("who", &who)]);
     format!(
-        "\n  {}  {} {} · by {who}{state}{details}{}",
+        "\n  {}  {} {} · {by}{state}{details}{}",
         local_time(t.event.at_ms()),
         action.label_zh(),
         action.name(),
         t.flagged
             .as_ref()
-            .map(|r| format!("\n      ⚠ not applied: {r}"))
+            .map(|r| format!(
+                "\n      {}",
+                tr("cli-timeline-not-applied", &[("reason", r)])
+            ))
             .unwrap_or_default()
     )
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::{CliError, CliResult};
 use crate::args::DeviceCmd;
+use crate::i18n::{t, tr};
 use crate::output;
 
 const SERVER_URL: &str = "server_url";
@@ -66,11 +67,13 @@ pub fn device(gw: &Gridwork, cmd: DeviceCmd, json: bool) -> CliResult {
                 json,
                 &json!({"user": resp.user_name, "role": resp.role, "device": gw.device_id()}),
                 |_| {
-                    format!(
-                        "enrolled as {} ({}); device {}",
-                        resp.user_name,
-                        resp.role.as_str(),
-                        gw.device_id()
+                    tr(
+                        "cli-enrolled",
+                        &[
+                            ("user", resp.user_name.as_str()),
+                            ("role", &crate::i18n::role(resp.role)),
+                            ("device", &gw.device_id().to_string()),
+                        ],
                     )
                 },
             );
@@ -91,13 +94,11 @@ pub fn device(gw: &Gridwork, cmd: DeviceCmd, json: bool) -> CliResult {
                 json,
                 &json!({"tenant_retention_days": days, "purged": purged}),
                 |_| match purged {
-                    Some(n) => format!(
-                        "checked-out tenants now leave this device {days} days after check-out \
-                         ({n} records purged now)"
+                    Some(n) => tr(
+                        "cli-retention-set",
+                        &[("days", &days.to_string()), ("purged", &n.to_string())],
                     ),
-                    None => {
-                        format!("checked-out tenants leave this device {days} days after check-out")
-                    }
+                    None => tr("cli-retention", &[("days", &days.to_string())]),
                 },
             );
         }
@@ -111,13 +112,19 @@ pub fn device(gw: &Gridwork, cmd: DeviceCmd, json: bool) -> CliResult {
                 "sync_state": gw.sync_state(),
             });
             output::one(json, &status, |s| {
-                format!(
-                    "device {}\nserver {}\nunsynced changes: {}\nrefused changes: {} \
-                     (see `gridwork refused list`)",
-                    s["device"].as_str().unwrap_or("?"),
-                    s["server"].as_str().unwrap_or("(not enrolled)"),
-                    s["unsynced_changes"],
-                    s["rejected_changes"],
+                tr(
+                    "cli-device-status",
+                    &[
+                        ("device", s["device"].as_str().unwrap_or("?")),
+                        (
+                            "server",
+                            &s["server"]
+                                .as_str()
+                                .map_or_else(|| t("cli-not-enrolled"), str::to_string),
+                        ),
+                        ("unsynced", &s["unsynced_changes"].to_string()),
+                        ("refused", &s["rejected_changes"].to_string()),
+                    ],
                 )
             });
         }
@@ -135,14 +142,16 @@ pub fn sync(gw: &Gridwork, wait: u64, json: bool) -> CliResult {
         report.conflicts += live.conflicts;
     }
     output::one(json, &report, |r| {
-        format!(
-            "pushed {}, rejected {}, pulled {}, new conflicts {}, {} bytes in {} ms",
-            r.pushed,
-            r.rejected,
-            r.pulled + r.snapshot_records,
-            r.conflicts,
-            r.bytes,
-            r.duration_ms
+        tr(
+            "cli-synced",
+            &[
+                ("pushed", &r.pushed.to_string()),
+                ("rejected", &r.rejected.to_string()),
+                ("pulled", &(r.pulled + r.snapshot_records).to_string()),
+                ("conflicts", &r.conflicts.to_string()),
+                ("bytes", &r.bytes.to_string()),
+                ("ms", &r.duration_ms.to_string()),
+            ],
         )
     });
     Ok(())
@@ -163,10 +172,7 @@ pub fn new_key(out: &Path, json: bool) -> CliResult {
     )?;
     file.sync_all()?;
     output::one(json, &json!({"key_file": out}), |_| {
-        format!(
-            "a new key is in {}: keep it safe; without it the store cannot be read",
-            out.display()
-        )
+        tr("cli-new-key", &[("file", &out.display().to_string())])
     });
     Ok(())
 }
@@ -182,7 +188,13 @@ pub fn export_unsynced(store: &Path, options: &OpenOptions, out: &Path, json: bo
         Err(e) => return Err(e.into()),
     };
     output::one(json, &json!({"export": out, "changes": written}), |_| {
-        format!("{written} unsynced change(s) written to {}", out.display())
+        tr(
+            "cli-exported-unsynced",
+            &[
+                ("changes", &written.to_string()),
+                ("file", &out.display().to_string()),
+            ],
+        )
     });
     Ok(())
 }
@@ -203,22 +215,28 @@ pub fn recover(
     let rec = gridwork_core::recover_store(store, options, Some(&export))?;
     output::one(json, &rec, |r| {
         let mut lines = vec![
-            format!(
-                "recovered: {} unsynced change(s) kept, {} unreadable",
-                r.salvaged, r.unreadable
+            tr(
+                "cli-recovered",
+                &[
+                    ("kept", &r.salvaged.to_string()),
+                    ("unreadable", &r.unreadable.to_string()),
+                ],
             ),
-            format!("exported to {}", export.display()),
+            tr(
+                "cli-recovered-export",
+                &[("file", &export.display().to_string())],
+            ),
         ];
         for p in &r.moved_aside {
-            lines.push(format!("damaged file kept at {}", p.display()));
+            lines.push(tr(
+                "cli-recovered-kept-file",
+                &[("file", &p.display().to_string())],
+            ));
         }
         lines.push(if r.identity_kept {
-            "run `gridwork sync` to fetch the rest from the server and send the kept changes"
-                .to_string()
+            t("cli-recovered-sync")
         } else {
-            "the device's identity was lost: enroll again; the kept changes are listed as \
-             rejected so they can be entered again"
-                .to_string()
+            t("cli-recovered-enroll")
         });
         lines.join("\n")
     });

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{CliError, CliResult, local_time, today};
 use crate::args::{AreaCmd, BuildingCmd, HouseholdCmd, ResidentCmd, TenantCmd};
+use crate::i18n::tr;
 use crate::output;
 
 pub fn area(gw: &Gridwork, cmd: AreaCmd, json: bool) -> CliResult {
@@ -107,10 +108,7 @@ pub fn area(gw: &Gridwork, cmd: AreaCmd, json: bool) -> CliResult {
             let history = gw.set_response_policy(area, policy)?;
             output::one(json, &history, |h| {
                 let set = h.last().map(|p| p.summary()).unwrap_or_default();
-                format!(
-                    "response policy set from now on: {set}\n\
-                     alarms and incidents opened before keep theirs; sync to send it"
-                )
+                tr("cli-policy-set", &[("policy", &set)])
             });
         }
     }
@@ -174,7 +172,9 @@ pub fn building(gw: &Gridwork, cmd: BuildingCmd, json: bool) -> CliResult {
                     b.head_user_id = head;
                 }
             })?;
-            output::one(json, &b, |b| format!("building {} updated", b.address));
+            output::one(json, &b, |b| {
+                tr("cli-building-updated", &[("address", &b.address)])
+            });
         }
     }
     Ok(())
@@ -218,7 +218,10 @@ pub fn household(gw: &Gridwork, cmd: HouseholdCmd, json: bool) -> CliResult {
                 archived: false,
             })?;
             output::one(json, &h, |h| {
-                format!("household {} added: {}", h.unit, h.id)
+                tr(
+                    "cli-household-added",
+                    &[("unit", &h.unit), ("id", &h.id.to_string())],
+                )
             });
         }
         HouseholdCmd::Edit {
@@ -238,12 +241,14 @@ pub fn household(gw: &Gridwork, cmd: HouseholdCmd, json: bool) -> CliResult {
                     h.phone = Some(p);
                 }
             })?;
-            output::one(json, &h, |h| format!("household {} updated", h.unit));
+            output::one(json, &h, |h| {
+                tr("cli-household-updated", &[("unit", &h.unit)])
+            });
         }
         HouseholdCmd::Archive { id } => {
             let h = gw.update::<Household>(id, |h| h.archived = true)?;
             output::one(json, &h, |h| {
-                format!("household {} archived (moved out)", h.unit)
+                tr("cli-household-archived", &[("unit", &h.unit)])
             });
         }
     }
@@ -311,7 +316,10 @@ pub fn resident(gw: &Gridwork, cmd: ResidentCmd, json: bool) -> CliResult {
             })?;
             let summary = gridwork_core::ResidentSummary::from(r);
             output::one(json, &summary, |r| {
-                format!("resident {} added: {}", r.name, r.id)
+                tr(
+                    "cli-resident-added",
+                    &[("name", &r.name), ("id", &r.id.to_string())],
+                )
             });
         }
         ResidentCmd::Edit { id, name, phone } => {
@@ -324,12 +332,16 @@ pub fn resident(gw: &Gridwork, cmd: ResidentCmd, json: bool) -> CliResult {
                 }
             })?;
             let summary = gridwork_core::ResidentSummary::from(r);
-            output::one(json, &summary, |r| format!("resident {} updated", r.name));
+            output::one(json, &summary, |r| {
+                tr("cli-resident-updated", &[("name", &r.name)])
+            });
         }
         ResidentCmd::Archive { id } => {
             let r = gw.update::<Resident>(id, |r| r.archived = true)?;
             let summary = gridwork_core::ResidentSummary::from(r);
-            output::one(json, &summary, |r| format!("resident {} archived", r.name));
+            output::one(json, &summary, |r| {
+                tr("cli-resident-archived", &[("name", &r.name)])
+            });
         }
     }
     Ok(())
@@ -350,15 +362,21 @@ pub fn tenant(gw: &Gridwork, cmd: TenantCmd, json: bool) -> CliResult {
                 until,
             )?;
             output::one(json, &reg, |r| {
-                format!("checked in from {}: registration {}", r.check_in, r.id)
+                tr(
+                    "cli-checked-in",
+                    &[("from", &r.check_in.to_string()), ("id", &r.id.to_string())],
+                )
             });
         }
         TenantCmd::CheckOut { registration, on } => {
             let reg = gw.check_out(registration, on.unwrap_or_else(|| today(gw)))?;
             output::one(json, &reg, |r| {
-                format!(
-                    "checked out on {}",
-                    r.check_out.map(|d| d.to_string()).unwrap_or_default()
+                tr(
+                    "cli-checked-out",
+                    &[(
+                        "on",
+                        &r.check_out.map(|d| d.to_string()).unwrap_or_default(),
+                    )],
                 )
             });
         }

@@ -3,6 +3,7 @@
 //! acknowledges, sets off and arrives; the lines of defence take a dispute up in order; the
 //! admin, and only the admin, sets the subdistrict's response policy.
 
+use crate::i18n::{t, tr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -136,8 +137,14 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
             .await?;
     let url = server.url();
     outln!(
-        "  ✓ sync server listening on {url} (SQLite in {})",
-        dir.join("server.db").display()
+        "  ✓ {}",
+        tr(
+            "demo-listening",
+            &[
+                ("url", &url),
+                ("db", &dir.join("server.db").display().to_string())
+            ]
+        )
     );
 
     // The operator (an admin, who alone may create and change areas) loads the subdistrict.
@@ -153,36 +160,40 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
     .await?;
     let size = SeedSize::DEMO;
     let total = (size.grid_layers * size.communities * size.grids * size.buildings) as u64;
-    let stage = Stage::new(total, "seeding the subdistrict");
+    let stage = Stage::new(total, &t("demo-stage-seeding"));
     let seeded = seed_subdistrict(&operator.gw, seed, size, |done, _| stage.set(done as u64))?;
     let district = seeded.district.as_ref().ok_or("the seed made a district")?;
     let sub = seeded
         .subdistrict
         .clone()
         .ok_or("the seed made a subdistrict")?;
-    stage.done(format!(
-        "seeded {}{}: {} communities ({}), {} grids, {} buildings, {} households, {} residents, {} micro fire stations",
-        district.name,
-        sub.name,
-        seeded.communities.len(),
-        seeded
-            .communities
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect::<Vec<_>>()
-            .join("、"),
-        seeded.grids.len(),
-        seeded.buildings.len(),
-        seeded.households.len(),
-        seeded.residents.len(),
-        seeded.stations.len()
+    let names = seeded
+        .communities
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>()
+        .join("、");
+    stage.done(tr(
+        "demo-seeded",
+        &[
+            ("place", &format!("{}{}", district.name, sub.name)),
+            ("communities", &seeded.communities.len().to_string()),
+            ("names", &names),
+            ("grids", &seeded.grids.len().to_string()),
+            ("buildings", &seeded.buildings.len().to_string()),
+            ("households", &seeded.households.len().to_string()),
+            ("residents", &seeded.residents.len().to_string()),
+            ("stations", &seeded.stations.len().to_string()),
+        ],
     ));
-    let push = Stage::new(operator.gw.pending_count()?, "uploading to the server");
+    let push = Stage::new(operator.gw.pending_count()?, &t("demo-stage-uploading"));
     let report = operator.sync().await?;
-    push.done(format!(
-        "uploaded {} operations ({} KB)",
-        report.pushed,
-        report.bytes / 1024
+    push.done(tr(
+        "demo-uploaded",
+        &[
+            ("ops", &report.pushed.to_string()),
+            ("kb", &(report.bytes / 1024).to_string()),
+        ],
     ));
 
     // Monday 07:30: the team's phones enroll with one-time codes and bootstrap.
@@ -213,7 +224,7 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         ("赵磊", Role::BuildingHead, vec![head_building.id]),
         ("消防站一队", Role::FireCrew, vec![crew_station.id]),
     ];
-    let stage = Stage::new(cast.len() as u64, "enrolling and bootstrapping phones");
+    let stage = Stage::new(cast.len() as u64, &t("demo-stage-enrolling"));
     let mut phones = Vec::new();
     for (name, role, scope) in cast {
         let p = Phone::enroll(dir, &url, &storage, &clock, name, role, scope).await?;
@@ -223,9 +234,7 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
     }
     let [dispatcher, wang, li, zhao, crew]: [Phone; 5] =
         phones.try_into().map_err(|_| "five phones were enrolled")?;
-    stage.done(
-        "5 phones enrolled (a dispatcher, 2 gridworkers, a building head, a fire crew)".into(),
-    );
+    stage.done(t("demo-enrolled"));
     let team = Team {
         operator,
         dispatcher,
@@ -237,7 +246,7 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
 
     let policy = history(&team, &seeded, &sub, &clock).await?;
 
-    let stage = Stage::new(7, "playing Friday");
+    let stage = Stage::new(7, &t("demo-stage-friday"));
     let mut refusals = Vec::new();
     // 08:30 王芳 patrols grid 1 from a basement with no signal, and visits the elderly who
     // live alone there (一老一小).
@@ -321,7 +330,7 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         let until = today.checked_add_days(chrono::Days::new(if i == 2 { 3 } else { 180 }));
         if i == 2 {
             match zhao.gw.check_in(tenant.id, room.id, today, until) {
-                Err(e) => refusals.push(format!("赵磊's phone refused a check-in: {e}")),
+                Err(e) => refusals.push(tr("demo-refused-check-in", &[("error", &e.to_string())])),
                 Ok(_) => return Err("a check-in without an ID number was accepted".into()),
             }
             zhao.gw
@@ -339,7 +348,7 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         phone: None,
         archived: false,
     }) {
-        Err(e) => refusals.push(format!("赵磊's phone refused a household: {e}")),
+        Err(e) => refusals.push(tr("demo-refused-household", &[("error", &e.to_string())])),
         Ok(_) => return Err("a second household on a taken unit was accepted".into()),
     }
     stage.inc();
@@ -407,7 +416,7 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         reason: "直接上交街道".into(),
     };
     match li.gw.record_case_event(d, skip) {
-        Err(e) => refusals.push(format!("李强's phone refused an escalation: {e}")),
+        Err(e) => refusals.push(tr("demo-refused-escalation", &[("error", &e.to_string())])),
         Ok(_) => return Err("an escalation skipping a line was accepted".into()),
     }
     step(
@@ -594,10 +603,13 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
     if loser.gw.record_state(lost_flat)?.is_some() {
         return Err("a household the server refused stayed on the phone".into());
     }
-    refusals.push(format!(
-        "the server refused {}'s household on unit 9-901 ({}): {}; the phone put the record \
-         back to the server's and {} discarded the change",
-        loser.name, change.change, change.reason, loser.name
+    refusals.push(tr(
+        "demo-server-refused",
+        &[
+            ("name", loser.name),
+            ("change", &change.change),
+            ("reason", &change.reason),
+        ],
     ));
     loser.gw.discard_refused(change.op_id)?;
     // 王芳's number lost to 赵磊's later edit; she calls the household, confirms hers is right
@@ -630,7 +642,7 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
     };
     team.sync_all().await?;
     stage.inc();
-    stage.done("played Friday 08:30–18:00 (simulated clock)".into());
+    stage.done(t("demo-played"));
     let open_cases = dispatcher.gw.open_cases()?;
 
     // Tuesday 08:30: the weekly meeting (周二例会) reviews Monday to Sunday.
@@ -830,10 +842,12 @@ async fn history(team: &Team, seeded: &Seeded, sub: &Area, clock: &SimClock) -> 
         .gw
         .set_response_policy(sub.id, ResponsePolicy::wulin())?;
     team.operator.sync().await?;
-    let policy = format!(
-        "{} set {} on Wednesday 12:00; events opened before keep 1-3-10",
-        team.operator.name,
-        ResponsePolicy::wulin().summary()
+    let policy = tr(
+        "demo-policy",
+        &[
+            ("who", team.operator.name),
+            ("policy", &ResponsePolicy::wulin().summary()),
+        ],
     );
     team.sync_all().await?;
     clock.on(2, 15, 0);

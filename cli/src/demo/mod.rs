@@ -104,9 +104,14 @@ pub fn run(args: &DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     outln!(
-        "gridwork demo · seed {} · data in {}\n",
-        args.seed,
-        dir.display()
+        "{}\n",
+        crate::i18n::tr(
+            "demo-header",
+            &[
+                ("seed", &args.seed.to_string()),
+                ("dir", &dir.display().to_string())
+            ]
+        )
     );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -114,6 +119,12 @@ pub fn run(args: &DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
         .build()?;
     let outcome = rt.block_on(day::play(&dir, args.seed))?;
     report::print(&outcome);
-    outln!("\nfinished in {:.1} s", started.elapsed().as_secs_f64());
+    outln!(
+        "\n{}",
+        crate::i18n::tr(
+            "demo-finished",
+            &[("s", &format!("{:.1}", started.elapsed().as_secs_f64()))]
+        )
+    );
     Ok(())
 }

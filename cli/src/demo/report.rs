@@ -1,22 +1,25 @@
 //! What the demo prints at the end: convergence, the conflict, the field rules at work, the
-//! alarm, the open cases with their colours, and the weekly brief.
+//! alarm, the open cases with their colours, and the weekly brief. Its words come from the
+//! catalogue (Chinese by default, `--lang en` for English); the brief is the bilingual one the
+//! bindings give.
 
 use super::day::Outcome;
 use crate::commands::local_time;
+use crate::i18n::{t, tr};
 
 pub fn print(o: &Outcome) {
-    outln!("\n== Convergence: every phone holds exactly its scope, all of it");
+    outln!("\n{}", t("demo-convergence"));
     for p in &o.phones {
         outln!(
-            "  {:<12} {:<14} digest {}  unsynced {}  {}",
+            "  {:<12} {:<14} {}  {}  {}",
             p.name,
-            p.role.as_str(),
-            &p.digest[..16],
-            p.pending,
+            crate::i18n::role(p.role),
+            tr("demo-digest", &[("digest", &p.digest[..16])]),
+            tr("demo-unsynced", &[("n", &p.pending.to_string())]),
             if p.digest == p.reference {
-                "✓ = a fresh phone with the same scope"
+                t("demo-same-as-fresh")
             } else {
-                "✗ DIFFERENT from a fresh phone with the same scope"
+                t("demo-different-from-fresh")
             }
         );
     }
@@ -27,91 +30,119 @@ pub fn print(o: &Outcome) {
     outln!(
         "  {}",
         if converged {
-            "converged ✓"
+            t("demo-converged")
         } else {
-            "NOT converged ✗"
+            t("demo-not-converged")
         }
     );
     outln!(
-        "  ({} changes were made offline and queued until the phones came back online)",
-        o.offline_queued
+        "  {}",
+        tr(
+            "demo-offline-queued",
+            &[("n", &o.offline_queued.to_string())]
+        )
     );
 
-    outln!("\n== The conflict");
+    outln!("\n{}", t("demo-conflict"));
     match &o.conflict {
         Some(c) => {
             outln!(
-                "  {} · field `{}` edited on two phones offline",
-                c.address,
-                c.field
+                "  {}",
+                tr(
+                    "demo-conflict-field",
+                    &[("address", &c.address), ("field", &c.field)]
+                )
             );
             outln!(
-                "  {} wrote {} · {} wrote {} later → {}'s value won everywhere",
-                c.lost_by,
-                c.lost_value,
-                c.won_by,
-                c.won_value,
-                c.won_by
+                "  {}",
+                tr(
+                    "demo-conflict-won",
+                    &[
+                        ("lost_by", c.lost_by),
+                        ("lost", &c.lost_value),
+                        ("won_by", c.won_by),
+                        ("won", &c.won_value),
+                    ],
+                )
             );
             outln!(
-                "  {}'s value was not dropped: it waited in her conflict list; she confirmed it by phone and re-applied it",
-                c.lost_by
+                "  {}",
+                tr("demo-conflict-reapplied", &[("lost_by", c.lost_by)])
             );
-            outln!("  final value on every phone: {}", c.final_value);
+            outln!(
+                "  {}",
+                tr("demo-conflict-final", &[("value", &c.final_value)])
+            );
         }
-        None => outln!("  (none detected)"),
+        None => outln!("  {}", t("demo-conflict-none")),
     }
 
-    outln!("\n== The field rules at work");
-    outln!("  response policy: {}", o.policy);
+    outln!("\n{}", t("demo-rules"));
+    outln!("  {}", tr("demo-rules-policy", &[("policy", &o.policy)]));
     for line in &o.refusals {
         outln!("  {line}");
     }
 
-    outln!("\n== The fire alarm");
+    outln!("\n{}", t("demo-alarm"));
     let a = &o.alarm;
     outln!(
-        "  {} at {} → dispatched to {}",
-        a.title,
-        a.address,
-        a.station
+        "  {}",
+        tr(
+            "demo-alarm-dispatched",
+            &[
+                ("title", &a.title),
+                ("address", &a.address),
+                ("station", &a.station),
+            ],
+        )
     );
     outln!(
-        "  reached the crew's phone through the live long poll in {} ms",
-        a.live_delivery_ms
+        "  {}",
+        tr(
+            "demo-alarm-live",
+            &[("ms", &a.live_delivery_ms.to_string())]
+        )
     );
     outln!(
-        "  the crew acknowledged, set off and arrived on its own phone: on scene after {:.1} min, {} the {}-minute target {}",
-        a.arrival_minutes,
-        if a.within_target { "within" } else { "beyond" },
-        a.target_minutes,
-        if a.within_target { "✓" } else { "✗" }
+        "  {}",
+        tr(
+            if a.within_target {
+                "demo-alarm-within"
+            } else {
+                "demo-alarm-beyond"
+            },
+            &[
+                ("minutes", &format!("{:.1}", a.arrival_minutes)),
+                ("target", &a.target_minutes.to_string()),
+            ],
+        )
     );
     let steps: Vec<String> = a
         .steps
         .iter()
-        .map(|(step, who)| format!("{step} by {who}"))
+        .map(|(step, who)| tr("demo-step-by", &[("step", step), ("who", who)]))
         .collect();
-    outln!("  timeline: {}", steps.join(" · "));
-
     outln!(
-        "\n== Open cases on Friday at 18:00, most urgent first (live alarms first; 红 overdue · 黄 close · 绿 on track)"
+        "  {}",
+        tr("demo-alarm-timeline", &[("steps", &steps.join(" · "))])
     );
+
+    outln!("\n{}", t("demo-open-cases"));
     for v in &o.open_cases {
         outln!(
             "  [{}] {:<14} {:<20} {}{}",
             v.colour.map_or("—", |c| c.label_zh()),
-            v.case.kind.as_str(),
-            v.fold.state.to_string(),
+            crate::i18n::code("kind", v.case.kind.as_str()),
+            crate::i18n::state(&v.fold.state),
             v.case.title,
             v.deadline
                 .as_ref()
-                .map(|d| format!("  (due {})", local_time(d.due_ms)))
+                .map(|d| format!("  {}", tr("demo-due", &[("due", &local_time(d.due_ms))])))
                 .unwrap_or_default()
         );
     }
 
-    outln!("\n== The weekly brief, made on Tuesday for the meeting's review of Monday–Sunday\n");
+    outln!("\n{}\n", t("demo-brief"));
     for line in o.brief_markdown.lines() {
         outln!("  {line}");
     }

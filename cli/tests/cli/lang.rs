@@ -181,3 +181,126 @@ fn states_headers_errors_and_the_brief_are_chinese_by_default_and_english_on_req
         stderr(&out)
     );
 }
+
+/// The lines moved into the catalogue for issue 22's Chinese-first part: enrollment and sync,
+/// a hazard reported, a case step and its timeline, a household added, the device's status, a
+/// tenant checked in — each Chinese by default and English with `--lang en`.
+#[test]
+fn enroll_sync_case_lines_and_timelines_are_chinese_by_default_and_english_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = LocalServer::start(&rt, dir.path());
+    let (_centre, _net, seeded) = server.seeded_centre(&rt, "运维", 5);
+    let url = server.handle.url();
+    let grid = seeded.grids[0].id.to_string();
+
+    // Enrollment, in each language on a store of its own.
+    let zh_store = dir.path().join("zh.db");
+    let code = server.code(&rt, "王芳", Role::Gridworker, vec![seeded.grids[0].id]);
+    let out = run(
+        &zh_store,
+        None,
+        &["device", "enroll", "--server", &url, "--code", &code],
+    );
+    assert!(
+        stdout(&out).starts_with("已注册为 王芳（网格员），设备 "),
+        "{}",
+        stdout(&out)
+    );
+    let en_store = dir.path().join("en.db");
+    let code = server.code(&rt, "李强", Role::Gridworker, vec![seeded.grids[0].id]);
+    let out = run(
+        &en_store,
+        Some("en"),
+        &["device", "enroll", "--server", &url, "--code", &code],
+    );
+    assert!(
+        stdout(&out).starts_with("enrolled as 李强 (gridworker); device "),
+        "{}",
+        stdout(&out)
+    );
+
+    // Sync.
+    let zh = stdout(&run(&zh_store, None, &["sync"]));
+    assert!(zh.starts_with("已上传 0 条，被拒 0 条，已下载 "), "{zh}");
+    let en = stdout(&run(&en_store, None, &["sync", "--lang", "en"]));
+    assert!(en.starts_with("pushed 0, rejected 0, pulled "), "{en}");
+
+    // A hazard reported: its line keeps the id as its last word in both languages.
+    let buildings: serde_json::Value = serde_json::from_str(&stdout(&run(
+        &zh_store,
+        None,
+        &["building", "list", "--area", &grid, "--json"],
+    )))
+    .unwrap();
+    let building = buildings[0]["id"].as_str().unwrap().to_string();
+    let report = |store: &std::path::Path, lang: Option<&str>, title: &str| {
+        stdout(&run(
+            store,
+            lang,
+            &[
+                "hazard",
+                "report",
+                "--building",
+                &building,
+                "--title",
+                title,
+            ],
+        ))
+    };
+    let zh = report(&zh_store, None, "楼道堆物");
+    let first = zh.lines().next().unwrap();
+    assert!(first.starts_with("已上报隐患："), "{zh}");
+    let case = first.rsplit('：').next().unwrap().to_string();
+    assert!(uuid::Uuid::parse_str(&case).is_ok(), "the id last: {first}");
+    let en = report(&en_store, Some("en"), "消防通道堵塞");
+    assert!(en.starts_with("hazard reported: "), "{en}");
+
+    // A step, then the timeline: who, the state reached, what the step carried.
+    let out = run(
+        &zh_store,
+        None,
+        &["case", "act", &case, "note", "--text", "已通知物业"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let zh = stdout(&run(&zh_store, None, &["case", "show", &case]));
+    assert!(zh.contains("经办：我"), "{zh}");
+    assert!(zh.contains("内容：已通知物业"), "{zh}");
+    assert!(!zh.contains("by me"), "{zh}");
+    let en = stdout(&run(&zh_store, Some("en"), &["case", "show", &case]));
+    assert!(
+        en.contains("by me") && en.contains("text: 已通知物业"),
+        "{en}"
+    );
+    assert!(!en.contains("经办"), "{en}");
+
+    // The device's status and a household added.
+    let zh = stdout(&run(&zh_store, None, &["device", "status"]));
+    assert!(
+        zh.contains("待上传的修改：") && zh.contains("被拒的修改："),
+        "{zh}"
+    );
+    let en = stdout(&run(&zh_store, Some("en"), &["device", "status"]));
+    assert!(
+        en.contains("unsynced changes: ") && !en.contains("待上传"),
+        "{en}"
+    );
+    let add = |lang: Option<&str>, unit: &str| {
+        stdout(&run(
+            &zh_store,
+            lang,
+            &[
+                "household",
+                "add",
+                "--building",
+                &building,
+                "--unit",
+                unit,
+                "--kind",
+                "出租",
+            ],
+        ))
+    };
+    assert!(add(None, "9-901").starts_with("住户 9-901 已添加："));
+    assert!(add(Some("en"), "9-902").starts_with("household 9-902 added: "));
+}

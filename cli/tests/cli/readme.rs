@@ -103,7 +103,7 @@ fn the_readme_walkthrough_takes_an_empty_server_to_phones_working_a_day() {
     let (ok, out) = bash(dir.path(), &path, &admin_lines.join("\n"));
     assert!(ok, "{out}");
     assert!(out.contains("试运行"), "the dry run says so: {out}");
-    assert!(out.contains("居民 residents: 新建 created 102"), "{out}");
+    assert!(out.contains("居民：新建 102"), "{out}");
     assert!(out.contains("330105012 祥符街道"), "the tree: {out}");
     assert_eq!(serve_lines.len(), 1);
     let mut child = Command::new("bash")
@@ -128,7 +128,7 @@ fn the_readme_walkthrough_takes_an_empty_server_to_phones_working_a_day() {
         out.contains("刘洋"),
         "the unregistered tenant is listed: {out}"
     );
-    assert!(out.contains("checked in from"), "{out}");
+    assert!(out.contains("入住登记"), "{out}");
     assert!(
         out.contains("申慧社区微型消防站"),
         "the station list: {out}"

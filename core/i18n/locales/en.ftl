@@ -276,3 +276,155 @@ server-audit-record = record
 server-audit-why = why
 server-audit-none = (no audit entries)
 server-audit-more = more: see the page before with --before { $seq }
+
+## Terminal device: enrollment, sync and this device
+
+cli-enrolled = enrolled as { $user } ({ $role }); device { $device }
+cli-synced = pushed { $pushed }, rejected { $rejected }, pulled { $pulled }, new conflicts { $conflicts }, { $bytes } bytes in { $ms } ms
+cli-device-status =
+    device { $device }
+    server { $server }
+    unsynced changes: { $unsynced }
+    refused changes: { $refused } (see `gridwork refused list`)
+cli-retention = checked-out tenants leave this device { $days } days after check-out
+cli-retention-set = checked-out tenants now leave this device { $days } days after check-out ({ $purged } records purged now)
+cli-new-key = a new key is in { $file }: keep it safe; without it the store cannot be read
+cli-exported-unsynced = { $changes } unsynced change(s) written to { $file }
+cli-recovered = recovered: { $kept } unsynced change(s) kept, { $unreadable } unreadable
+cli-recovered-export = exported to { $file }
+cli-recovered-kept-file = damaged file kept at { $file }
+cli-recovered-sync = run `gridwork sync` to fetch the rest from the server and send the kept changes
+cli-recovered-enroll = the device's identity was lost: enroll again; the kept changes are listed as rejected so they can be entered again
+
+## Terminal device: cases, steps and timelines
+
+cli-case-live = LIVE{" "}
+cli-case-due = { " " }(due { $due })
+cli-hotline-taken-in = 12345 case taken in: { $id }
+cli-incident-raised = incident raised: { $id }
+cli-hazard-reported = hazard reported: { $id }
+cli-dispute-logged = dispute logged: { $id }
+cli-alarm-raised = alarm raised and dispatched: { $id }
+cli-arrived-within = arrived on scene after { $minutes } min: within the { $target }-minute target
+cli-arrived-beyond = arrived on scene after { $minutes } min: beyond the { $target }-minute target
+cli-arrival-recorded = arrival recorded
+cli-refused-discarded = refused change discarded; the record keeps the server's values
+cli-refused-redone = made again as a new change; sync to send it
+cli-conflict-reapplied = your value is written again; sync to send it
+cli-conflict-dismissed = conflict dismissed
+cli-timeline-me = me
+cli-timeline-user = user { $id }
+cli-timeline-by = by { $who }
+cli-timeline-due = due { $due }
+cli-timeline-detail = { $what }: { $value }
+cli-timeline-not-applied = ⚠ not applied: { $reason }
+detail-agreement = agreement
+detail-assignee = assignee
+detail-level = level
+detail-passed = passed
+detail-photo = photo
+detail-position = position
+detail-reason = reason
+detail-satisfied = satisfied
+detail-station = station
+detail-text = text
+
+## Terminal device: buildings, households, residents and tenants
+
+cli-building-updated = building { $address } updated
+cli-household-added = household { $unit } added: { $id }
+cli-household-updated = household { $unit } updated
+cli-household-archived = household { $unit } archived (moved out)
+cli-resident-added = resident { $name } added: { $id }
+cli-resident-updated = resident { $name } updated
+cli-resident-archived = resident { $name } archived
+cli-checked-in = checked in from { $from }: registration { $id }
+cli-checked-out = checked out on { $on }
+cli-policy-set =
+    response policy set from now on: { $policy }
+    alarms and incidents opened before keep theirs; sync to send it
+
+## Operator command line: accounts, import and areas
+
+admin-no-user = no user { $user }
+admin-user-unknown = --user: no user { $name }
+admin-user-ambiguous = --user: { $count } users are named { $name }; give the id
+admin-scope-replaced = scope of { $user } replaced
+admin-no-device = no device { $device }
+admin-revoked = revoked { $device }
+admin-device-active = active
+admin-device-revoked = revoked
+admin-console-password-set = console password of { $user } set; sign in at /console
+sample-written = { $dir }: { $areas } areas, { $stations } stations, { $buildings } buildings, { $households } households, { $residents } residents, { $users } users
+import-stage-reading = reading what is stored
+import-stage-checking = checking { $kind }
+import-stage-writing = writing { $kind }
+import-no-file = no file to import; name the files { $names }
+import-dry-run = dry run: nothing written
+import-counts = { $kind }: created { $created }, updated { $updated }, unchanged { $unchanged }, refused { $refused }
+import-refused-header = file	row	field	reason
+import-refused = { $rows } rows refused; correct them and import the files again
+area-refused = refused: { $message }
+area-no-code = no area has the code { $code }
+area-exists = an area with the code { $code } exists already
+area-parent-of-district = --parent: a district has no parent
+area-parent-needed = --parent: give the code of the area above
+area-same-name = { $code } already has that name
+area-renamed = renamed { $code } to { $name }
+area-not-empty = { $code } still has { $areas } areas, { $buildings } buildings, { $stations } stations and { $users } users' scopes in it: move them first (area move-buildings, admin set-scope)
+area-retired = retired { $code } { $name }
+area-moved = moved { $moved } buildings into { $code } { $name } ({ $already } already there); { $households } households and { $residents } residents follow, and phones follow on their next sync
+area-tree-header = area	level	buildings	households	residents	id
+
+## The demo (gridwork demo)
+
+demo-header = gridwork demo · seed { $seed } · data in { $dir }
+demo-finished = finished in { $s } s
+demo-listening = sync server listening on { $url } (SQLite in { $db })
+demo-stage-seeding = seeding the subdistrict
+demo-seeded = seeded { $place }: { $communities } communities ({ $names }), { $grids } grids, { $buildings } buildings, { $households } households, { $residents } residents, { $stations } micro fire stations
+demo-stage-uploading = uploading to the server
+demo-uploaded = uploaded { $ops } operations ({ $kb } KB)
+demo-stage-enrolling = enrolling and bootstrapping phones
+demo-enrolled = 5 phones enrolled (a dispatcher, 2 gridworkers, a building head, a fire crew)
+demo-stage-friday = playing Friday
+demo-played = played Friday 08:30–18:00 (simulated clock)
+demo-refused-check-in = 赵磊's phone refused a check-in: { $error }
+demo-refused-household = 赵磊's phone refused a household: { $error }
+demo-refused-escalation = 李强's phone refused an escalation: { $error }
+demo-server-refused = the server refused { $name }'s household on unit 9-901 ({ $change }): { $reason }; the phone put the record back to the server's and { $name } discarded the change
+demo-policy = { $who } set { $policy } on Wednesday 12:00; events opened before keep 1-3-10
+demo-convergence = == Convergence: every phone holds exactly its scope, all of it
+demo-digest = digest { $digest }
+demo-unsynced = unsynced { $n }
+demo-same-as-fresh = ✓ = a fresh phone with the same scope
+demo-different-from-fresh = ✗ DIFFERENT from a fresh phone with the same scope
+demo-converged = converged ✓
+demo-not-converged = NOT converged ✗
+demo-offline-queued = ({ $n } changes were made offline and queued until the phones came back online)
+demo-conflict = == The conflict
+demo-conflict-field = { $address } · field `{ $field }` edited on two phones offline
+demo-conflict-won = { $lost_by } wrote { $lost } · { $won_by } wrote { $won } later → { $won_by }'s value won everywhere
+demo-conflict-reapplied = { $lost_by }'s value was not dropped: it waited in her conflict list; she confirmed it by phone and re-applied it
+demo-conflict-final = final value on every phone: { $value }
+demo-conflict-none = (none detected)
+demo-rules = == The field rules at work
+demo-rules-policy = response policy: { $policy }
+demo-alarm = == The fire alarm
+demo-alarm-dispatched = { $title } at { $address } → dispatched to { $station }
+demo-alarm-live = reached the crew's phone through the live long poll in { $ms } ms
+demo-alarm-within = the crew acknowledged, set off and arrived on its own phone: on scene after { $minutes } min, within the { $target }-minute target ✓
+demo-alarm-beyond = the crew acknowledged, set off and arrived on its own phone: on scene after { $minutes } min, beyond the { $target }-minute target ✗
+demo-step-by = { $step } by { $who }
+demo-alarm-timeline = timeline: { $steps }
+demo-open-cases = == Open cases on Friday at 18:00, most urgent first (live alarms first; 红 overdue · 黄 close · 绿 on track)
+demo-due = (due { $due })
+demo-brief = == The weekly brief, made on Tuesday for the meeting's review of Monday–Sunday
+
+## Operator command line: audit and service accounts
+
+server-audit-broken = the audit log is broken at entry { $seq }: { $problem }
+server-patrol-flagged = flagged
+server-patrols-summary = patrols: { $intact } verify, { $broken } flagged, { $unchained } made before chains
+server-patrols-flagged = { $broken } patrol(s) flagged
+server-no-service-account = no service account { $account }

@@ -276,3 +276,155 @@ server-audit-record = 记录
 server-audit-why = 原因
 server-audit-none = （无审计记录）
 server-audit-more = 还有更早的记录：用 --before { $seq } 查看上一页
+
+## 终端设备：注册、同步与本机
+
+cli-enrolled = 已注册为 { $user }（{ $role }），设备 { $device }
+cli-synced = 已上传 { $pushed } 条，被拒 { $rejected } 条，已下载 { $pulled } 条，新冲突 { $conflicts } 个，{ $bytes } 字节，用时 { $ms } 毫秒
+cli-device-status =
+    设备 { $device }
+    服务器 { $server }
+    待上传的修改：{ $unsynced }
+    被拒的修改：{ $refused }（见 `gridwork refused list`）
+cli-retention = 已退租的租客在退租 { $days } 天后从本设备清除
+cli-retention-set = 已退租的租客今后在退租 { $days } 天后从本设备清除（本次清除 { $purged } 条记录）
+cli-new-key = 新密钥已写入 { $file }：请妥善保管，没有它就无法读取本机数据
+cli-exported-unsynced = 已将 { $changes } 条待上传的修改写入 { $file }
+cli-recovered = 已恢复：保留 { $kept } 条待上传的修改，{ $unreadable } 条无法读取
+cli-recovered-export = 已导出到 { $file }
+cli-recovered-kept-file = 损坏的文件保留在 { $file }
+cli-recovered-sync = 请运行 `gridwork sync`，从服务器取回其余数据并发送保留的修改
+cli-recovered-enroll = 本设备的身份已丢失：请重新注册；保留的修改列为被拒的修改，可以重新录入
+
+## 终端设备：案件、步骤与时间线
+
+cli-case-live = 实时
+cli-case-due = （期限 { $due }）
+cli-hotline-taken-in = 已受理12345工单：{ $id }
+cli-incident-raised = 已上报警情：{ $id }
+cli-hazard-reported = 已上报隐患：{ $id }
+cli-dispute-logged = 已登记矛盾纠纷：{ $id }
+cli-alarm-raised = 已报警并派发：{ $id }
+cli-arrived-within = 出警 { $minutes } 分钟到场：在 { $target } 分钟目标之内
+cli-arrived-beyond = 出警 { $minutes } 分钟到场：超出 { $target } 分钟目标
+cli-arrival-recorded = 已记录到场
+cli-refused-discarded = 已放弃被拒的修改；记录保留服务器上的值
+cli-refused-redone = 已作为新的修改重新录入；同步后发送
+cli-conflict-reapplied = 已重新写入你的值；同步后发送
+cli-conflict-dismissed = 已忽略该冲突
+cli-timeline-me = 我
+cli-timeline-user = 用户 { $id }
+cli-timeline-by = 经办：{ $who }
+cli-timeline-due = 期限 { $due }
+cli-timeline-detail = { $what }：{ $value }
+cli-timeline-not-applied = ⚠ 未生效：{ $reason }
+detail-agreement = 协议
+detail-assignee = 承办人
+detail-level = 层级
+detail-passed = 复查结果
+detail-photo = 照片
+detail-position = 位置
+detail-reason = 理由
+detail-satisfied = 满意度
+detail-station = 微型消防站
+detail-text = 内容
+
+## 终端设备：楼栋、住户、居民与租客
+
+cli-building-updated = 楼栋 { $address } 已更新
+cli-household-added = 住户 { $unit } 已添加：{ $id }
+cli-household-updated = 住户 { $unit } 已更新
+cli-household-archived = 住户 { $unit } 已归档（已搬离）
+cli-resident-added = 居民 { $name } 已添加：{ $id }
+cli-resident-updated = 居民 { $name } 已更新
+cli-resident-archived = 居民 { $name } 已归档
+cli-checked-in = 已于 { $from } 入住登记：登记编号 { $id }
+cli-checked-out = 已于 { $on } 退租
+cli-policy-set =
+    响应时限自即日起为：{ $policy }
+    此前发起的火警与警情保留原时限；同步后发送
+
+## 运维命令行：账号、导入与区域
+
+admin-no-user = 无此用户 { $user }
+admin-user-unknown = --user：无此用户 { $name }
+admin-user-ambiguous = --user：有 { $count } 个用户名为 { $name }；请给出编号
+admin-scope-replaced = 已替换 { $user } 的范围
+admin-no-device = 无此设备 { $device }
+admin-revoked = 已吊销 { $device }
+admin-device-active = 在用
+admin-device-revoked = 已吊销
+admin-console-password-set = 已设置 { $user } 的控制台密码；请在 /console 登录
+sample-written = { $dir }：区域 { $areas } 个，微型消防站 { $stations } 个，楼栋 { $buildings } 幢，房屋 { $households } 户，居民 { $residents } 人，用户 { $users } 个
+import-stage-reading = 读取已有数据
+import-stage-checking = 检查{ $kind }
+import-stage-writing = 写入{ $kind }
+import-no-file = 没有可导入的文件；文件请命名为 { $names }
+import-dry-run = 试运行，未写入任何数据
+import-counts = { $kind }：新建 { $created }，更新 { $updated }，未变 { $unchanged }，拒绝 { $refused }
+import-refused-header = 文件	行	字段	原因
+import-refused = 拒绝 { $rows } 行；请改正后重新导入这些文件
+area-refused = 被拒绝：{ $message }
+area-no-code = 没有编码为 { $code } 的区域
+area-exists = 编码为 { $code } 的区域已存在
+area-parent-of-district = --parent：区县没有上级区域
+area-parent-needed = --parent：请给出上级区域的编码
+area-same-name = { $code } 已是这个名称
+area-renamed = 已将 { $code } 改名为 { $name }
+area-not-empty = { $code } 下还有 { $areas } 个区域、{ $buildings } 幢楼栋、{ $stations } 个微型消防站和 { $users } 个用户的范围：请先移走（area move-buildings、admin set-scope）
+area-retired = 已撤销 { $code } { $name }
+area-moved = 已将 { $moved } 幢楼栋移入 { $code } { $name }（{ $already } 幢原已在内）；{ $households } 户房屋和 { $residents } 名居民随之移动，各终端在下次同步时跟随
+area-tree-header = 区域	层级	楼栋	房屋	居民	编号
+
+## 演示（gridwork demo）
+
+demo-header = gridwork 演示 · 种子 { $seed } · 数据在 { $dir }
+demo-finished = 用时 { $s } 秒完成
+demo-listening = 同步服务器在 { $url } 监听（SQLite：{ $db }）
+demo-stage-seeding = 生成街道数据
+demo-seeded = 已生成{ $place }：{ $communities } 个社区（{ $names }），{ $grids } 个网格，{ $buildings } 幢楼栋，{ $households } 户房屋，{ $residents } 名居民，{ $stations } 个微型消防站
+demo-stage-uploading = 上传到服务器
+demo-uploaded = 已上传 { $ops } 条操作（{ $kb } KB）
+demo-stage-enrolling = 手机注册并初始同步
+demo-enrolled = 5 部手机已注册（1 名调度员、2 名网格员、1 名楼长、1 支消防队）
+demo-stage-friday = 演练周五
+demo-played = 已演完周五 08:30–18:00（模拟时钟）
+demo-refused-check-in = 赵磊的手机拒绝了一次入住登记：{ $error }
+demo-refused-household = 赵磊的手机拒绝了一户住户：{ $error }
+demo-refused-escalation = 李强的手机拒绝了一次上交：{ $error }
+demo-server-refused = 服务器拒绝了{ $name }在 9-901 单元的住户（{ $change }）：{ $reason }；手机已把记录恢复为服务器的值，{ $name }放弃了这次修改
+demo-policy = { $who } 于周三 12:00 设定 { $policy }；此前发起的事件仍按 1-3-10
+demo-convergence = == 收敛：每部手机恰好持有其范围内的全部数据
+demo-digest = 摘要 { $digest }
+demo-unsynced = 待上传 { $n }
+demo-same-as-fresh = ✓ 与同范围的新手机一致
+demo-different-from-fresh = ✗ 与同范围的新手机不一致
+demo-converged = 已收敛 ✓
+demo-not-converged = 未收敛 ✗
+demo-offline-queued = （{ $n } 条修改在离线时完成，排队等到手机恢复联网）
+demo-conflict = == 冲突
+demo-conflict-field = { $address } · 字段 `{ $field }` 在两部离线手机上被修改
+demo-conflict-won = { $lost_by } 写了 { $lost } · { $won_by } 随后写了 { $won } → 各处都以 { $won_by } 的值为准
+demo-conflict-reapplied = { $lost_by } 的值没有丢失：它留在她的冲突列表里；她电话确认后重新写入了
+demo-conflict-final = 每部手机上的最终值：{ $value }
+demo-conflict-none = （未发现冲突）
+demo-rules = == 规则在起作用
+demo-rules-policy = 响应时限：{ $policy }
+demo-alarm = == 火警
+demo-alarm-dispatched = { $title }，地点 { $address } → 派发至 { $station }
+demo-alarm-live = 经实时长轮询 { $ms } 毫秒送达消防队的手机
+demo-alarm-within = 消防队在自己的手机上接收、出发、到场：{ $minutes } 分钟到场，在 { $target } 分钟目标之内 ✓
+demo-alarm-beyond = 消防队在自己的手机上接收、出发、到场：{ $minutes } 分钟到场，超出 { $target } 分钟目标 ✗
+demo-step-by = { $step }（{ $who }）
+demo-alarm-timeline = 时间线：{ $steps }
+demo-open-cases = == 周五 18:00 的在办案件，最紧急在前（实时火警在前；红 超时 · 黄 临期 · 绿 正常）
+demo-due = （期限 { $due }）
+demo-brief = == 工作简报：周二例会前生成，回顾上周一至周日
+
+## 运维命令行：审计与服务账号
+
+server-audit-broken = 审计日志在第 { $seq } 条处断裂：{ $problem }
+server-patrol-flagged = 被标记
+server-patrols-summary = 巡查：{ $intact } 条校验通过，{ $broken } 条被标记，{ $unchained } 条早于链式记录
+server-patrols-flagged = { $broken } 条巡查被标记
+server-no-service-account = 无此服务账号 { $account }

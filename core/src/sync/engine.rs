@@ -341,6 +341,7 @@ impl Gridwork {
             }
             let sent = batch.len();
             tracing::trace!(ops = sent, bytes = size, "push batch");
+            transport.set_unsynced(self.pending_count()?);
             let resp = transport.push(&PushRequest { ops: batch }).await?;
             report.bytes += resp.bytes;
             let resp = resp.value;
@@ -425,6 +426,8 @@ impl Gridwork {
                 .query(|c| meta::get(c, meta::CURSOR))?
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(0);
+            // What is still waiting after the push, for the command centre's list of phones.
+            transport.set_unsynced(self.pending_count()?);
             let page = transport.pull(cursor, MAX_PULL_LIMIT, wait).await?;
             wait = 0;
             report.bytes += page.bytes;

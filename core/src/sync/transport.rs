@@ -5,9 +5,14 @@
 //! app (webpki-roots) plus, when given, one extra CA certificate: the way a deployment with a
 //! private CA (or a test with a self-signed certificate) is trusted without trusting anything
 //! else. A certificate that does not verify is [`TransportError::Tls`], never retried.
+//!
+//! Every request of an enrolled device carries the number of changes still waiting in its
+//! outbox (`Gridwork-Unsynced`, [`Transport::set_unsynced`]), for the command centre's list of
+//! phones (`docs/sync-protocol.md`, "Device status").
 
 use std::future::Future;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use gridwork_domain::ids::Id;
@@ -175,7 +180,18 @@ pub trait Transport: Send + Sync {
     }
     /// Sets the bearer token used from now on.
     fn set_token(&self, token: Option<String>);
+    /// Sets the count of changes waiting in the outbox that the next requests report
+    /// (`Gridwork-Unsynced`). A transport that does not report it ignores it.
+    fn set_unsynced(&self, count: u64) {
+        let _ = count;
+    }
 }
+
+/// The header a device's requests report its outbox count in.
+pub const UNSYNCED_HEADER: &str = "Gridwork-Unsynced";
+
+/// No count to report yet ([`HttpTransport`]'s `unsynced` before the first sync step).
+const NOT_COUNTED: u64 = u64::MAX;
 
 /// The real transport: HTTP + JSON to `{base_url}/v1/...`.
 #[derive(Debug)]
@@ -183,6 +199,8 @@ pub struct HttpTransport {
     base: String,
     client: reqwest::Client,
     token: RwLock<Option<String>>,
+    /// The outbox count the requests report, [`NOT_COUNTED`] until the engine sets it.
+    unsynced: AtomicU64,
 }
 
 impl HttpTransport {
@@ -230,6 +248,7 @@ impl HttpTransport {
             base: base_url.trim_end_matches('/').to_string(),
             client,
             token: RwLock::new(token),
+            unsynced: AtomicU64::new(NOT_COUNTED),
         })
     }
 
@@ -245,6 +264,10 @@ impl HttpTransport {
         let req = match self.token() {
             Some(t) => req.bearer_auth(t),
             None => req,
+        };
+        let req = match self.unsynced.load(Ordering::Relaxed) {
+            NOT_COUNTED => req,
+            n => req.header(UNSYNCED_HEADER, n),
         };
         let resp = req
             .send()
@@ -371,5 +394,10 @@ impl Transport for HttpTransport {
 
     fn set_token(&self, token: Option<String>) {
         *self.token.write().unwrap_or_else(|p| p.into_inner()) = token;
+    }
+
+    fn set_unsynced(&self, count: u64) {
+        self.unsynced
+            .store(count.min(NOT_COUNTED - 1), Ordering::Relaxed);
     }
 }

@@ -17,6 +17,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::import::{self, Kind, Progress, Table};
 use crate::operator::{Directory, Operator};
 use crate::storage::Storage;
+use gridwork_i18n::{t, tr};
 
 type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -41,7 +42,7 @@ pub fn read_tables(paths: &[PathBuf]) -> CliResult<Vec<Table>> {
         tables.extend(import::table::read(&file)?);
     }
     if tables.is_empty() {
-        return Err(format!("no file to import; name the files {}", Kind::names()).into());
+        return Err(tr("import-no-file", &[("names", &Kind::names())]).into());
     }
     Ok(tables)
 }
@@ -86,17 +87,21 @@ pub async fn run_import<S: Storage>(
         bar.finish_and_clear();
     }
     if dry_run {
-        println!("试运行，未写入任何数据 (dry run: nothing written)");
+        println!("{}", t("import-dry-run"));
     }
     for (kind, c) in &report.counts {
         println!(
-            "{} {}: 新建 created {}, 更新 updated {}, 未变 unchanged {}, 拒绝 refused {}",
-            kind.zh(),
-            kind.en(),
-            c.created,
-            c.updated,
-            c.unchanged,
-            c.refused
+            "{}",
+            tr(
+                "import-counts",
+                &[
+                    ("kind", kind.words()),
+                    ("created", &c.created.to_string()),
+                    ("updated", &c.updated.to_string()),
+                    ("unchanged", &c.unchanged.to_string()),
+                    ("refused", &c.refused.to_string()),
+                ],
+            )
         );
     }
     if let Some(path) = &report_file {
@@ -106,14 +111,13 @@ pub async fn run_import<S: Storage>(
     if report.refused.is_empty() {
         return Ok(());
     }
-    println!("文件 file\t行 row\t字段 field\t原因 reason");
+    println!("{}", t("import-refused-header"));
     for r in &report.refused {
         println!("{}\t{}\t{}\t{}", r.source, r.row, r.field, r.reason);
     }
-    Err(format!(
-        "{} rows refused (拒绝 {} 行); correct them and import the files again",
-        report.refused.len(),
-        report.refused.len()
+    Err(tr(
+        "import-refused",
+        &[("rows", &report.refused.len().to_string())],
     )
     .into())
 }
@@ -172,7 +176,7 @@ pub async fn resolve_scope<S: Storage>(
 async fn write<S: Storage>(storage: &S, operator: &Operator, ops: Vec<Op>) -> CliResult<()> {
     for r in operator.push(storage, ops, |_| {}).await? {
         if let PushOutcome::Rejected { message, .. } = r.outcome {
-            return Err(format!("refused: {message}").into());
+            return Err(tr("area-refused", &[("message", &message)]).into());
         }
     }
     Ok(())
@@ -181,7 +185,7 @@ async fn write<S: Storage>(storage: &S, operator: &Operator, ops: Vec<Op>) -> Cl
 fn area<'d>(dir: &'d Directory, code: &str) -> CliResult<&'d Area> {
     dir.area_by_code(code.trim())
         .or_else(|| code.parse::<Id>().ok().and_then(|id| dir.areas.get(&id)))
-        .ok_or_else(|| format!("no area has the code {}", code.trim()).into())
+        .ok_or_else(|| tr("area-no-code", &[("code", code.trim())]).into())
 }
 
 /// `area create`.
@@ -194,12 +198,12 @@ pub async fn create<S: Storage>(
 ) -> CliResult<()> {
     let dir = Directory::load(storage).await?;
     if dir.area_by_code(code).is_some() {
-        return Err(format!("an area with the code {code} exists already").into());
+        return Err(tr("area-exists", &[("code", code)]).into());
     }
     let parent_id = match (level.parent_level(), parent) {
         (None, None) => None,
-        (None, Some(_)) => return Err("--parent: a district has no parent".into()),
-        (Some(_), None) => return Err("--parent: give the code of the area above".into()),
+        (None, Some(_)) => return Err(t("area-parent-of-district").into()),
+        (Some(_), None) => return Err(t("area-parent-needed").into()),
         (Some(_), Some(p)) => {
             let p = area(&dir, p)?;
             address_code::check_child_code("--code", p.level, &p.code, level, code)?;
@@ -233,11 +237,17 @@ pub async fn rename<S: Storage>(storage: &S, code: &str, name: &str) -> CliResul
     renamed.normalize()?;
     let mut operator = Operator::new();
     let Some(op) = operator.update(&dir.states[&a.id], &renamed)? else {
-        println!("{} already has that name", a.code);
+        println!("{}", tr("area-same-name", &[("code", &a.code)]));
         return Ok(());
     };
     write(storage, &operator, vec![op]).await?;
-    println!("renamed {} to {}", a.code, renamed.name);
+    println!(
+        "{}",
+        tr(
+            "area-renamed",
+            &[("code", &a.code), ("name", &renamed.name)]
+        )
+    );
     Ok(())
 }
 
@@ -263,17 +273,25 @@ pub async fn retire<S: Storage>(storage: &S, code: &str) -> CliResult<()> {
         .filter(|u| u.scope.contains(&a.id))
         .count();
     if children + buildings + stations + users > 0 {
-        return Err(format!(
-            "{} still has {children} areas, {buildings} buildings, {stations} stations and \
-             {users} users' scopes in it: move them first (area move-buildings, admin set-scope)",
-            a.code
+        return Err(tr(
+            "area-not-empty",
+            &[
+                ("code", &a.code),
+                ("areas", &children.to_string()),
+                ("buildings", &buildings.to_string()),
+                ("stations", &stations.to_string()),
+                ("users", &users.to_string()),
+            ],
         )
         .into());
     }
     let mut operator = Operator::new();
     let op = operator.delete(&dir.states[&a.id]);
     write(storage, &operator, vec![op]).await?;
-    println!("retired {} {}", a.code, a.name);
+    println!(
+        "{}",
+        tr("area-retired", &[("code", &a.code), ("name", &a.name)])
+    );
     Ok(())
 }
 
@@ -358,12 +376,18 @@ pub async fn move_buildings<S: Storage>(
         .count();
     write(storage, &operator, ops).await?;
     println!(
-        "moved {n} buildings into {} {} ({} already there); {} households and {residents} \
-         residents follow, and phones follow on their next sync",
-        grid.code,
-        grid.name,
-        chosen.len() - n,
-        households.len()
+        "{}",
+        tr(
+            "area-moved",
+            &[
+                ("moved", &n.to_string()),
+                ("code", &grid.code),
+                ("name", &grid.name),
+                ("already", &(chosen.len() - n).to_string()),
+                ("households", &households.len().to_string()),
+                ("residents", &residents.to_string()),
+            ],
+        )
     );
     Ok(())
 }
@@ -442,14 +466,17 @@ pub async fn list<S: Storage>(storage: &S, json: bool) -> CliResult<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    println!("区域 area\t层级 level\t楼栋 buildings\t房屋 households\t居民 residents\tid");
+    println!("{}", t("area-tree-header"));
     for (depth, a, h) in tree {
         println!(
             "{}{} {}\t{}\t{}\t{}\t{}\t{}",
             "  ".repeat(depth),
             a.code,
             a.name,
-            a.level.zh(),
+            match gridwork_i18n::current() {
+                gridwork_i18n::Lang::Zh => a.level.zh(),
+                gridwork_i18n::Lang::En => a.level.as_str(),
+            },
             h.buildings,
             h.households,
             h.residents,

@@ -123,9 +123,11 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
                     );
                     Ok(())
                 }
-                Verdict::Broken { seq, problem } => {
-                    Err(format!("the audit log is broken at entry {seq}: {problem}").into())
-                }
+                Verdict::Broken { seq, problem } => Err(gridwork_i18n::tr(
+                    "server-audit-broken",
+                    &[("seq", &seq.to_string()), ("problem", &problem.to_string())],
+                )
+                .into()),
             }
         }
         Audit::Patrols { .. } => {
@@ -155,13 +157,31 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
                     ChainVerdict::Broken { visit, problem } => {
                         broken += 1;
                         let at = visit.map_or_else(|| "-".to_string(), |v| v.to_string());
-                        println!("{}\tflagged\t{at}\t{problem}", c.patrol);
+                        println!(
+                            "{}\t{}\t{at}\t{problem}",
+                            c.patrol,
+                            gridwork_i18n::t("server-patrol-flagged")
+                        );
                     }
                 }
             }
-            println!("patrols: {intact} verify, {broken} flagged, {unchained} made before chains");
+            println!(
+                "{}",
+                gridwork_i18n::tr(
+                    "server-patrols-summary",
+                    &[
+                        ("intact", &intact.to_string()),
+                        ("broken", &broken.to_string()),
+                        ("unchained", &unchained.to_string()),
+                    ],
+                )
+            );
             if broken > 0 {
-                return Err(format!("{broken} patrol(s) flagged").into());
+                return Err(gridwork_i18n::tr(
+                    "server-patrols-flagged",
+                    &[("broken", &broken.to_string())],
+                )
+                .into());
             }
             Ok(())
         }
@@ -353,13 +373,24 @@ pub async fn service_admin<S: Storage>(
                 .revoke_service_account(account, clock::now_ms())
                 .await?
             {
-                return Err(format!("no service account {account}").into());
+                return Err(gridwork_i18n::tr(
+                    "server-no-service-account",
+                    &[("account", &account.to_string())],
+                )
+                .into());
             }
-            println!("revoked {account}");
+            println!(
+                "{}",
+                gridwork_i18n::tr("admin-revoked", &[("device", &account.to_string())])
+            );
         }
         Admin::ListServiceAccounts { .. } => {
             for a in storage.list_service_accounts().await? {
-                let state = if a.revoked { "revoked" } else { "active" };
+                let state = if a.revoked {
+                    gridwork_i18n::t("admin-device-revoked")
+                } else {
+                    gridwork_i18n::t("admin-device-active")
+                };
                 let area = a
                     .user
                     .scope

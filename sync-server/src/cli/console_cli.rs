@@ -45,6 +45,9 @@ pub async fn set_password<S: Storage>(
             fact_id: None,
         })
         .await?;
-    println!("console password of {user} set; sign in at /console");
+    println!(
+        "{}",
+        gridwork_i18n::tr("admin-console-password-set", &[("user", &user.to_string())])
+    );
     Ok(())
 }

@@ -30,6 +30,7 @@ use crate::http::{RateLimit, RateLimits, TrustedProxies};
 use crate::server::{ConnectionLimits, descriptors};
 use crate::storage::{PgStorage, SqliteStorage, Storage};
 use crate::{ServerOptions, clock, server};
+use gridwork_i18n::{t, tr};
 
 pub mod areas;
 mod audit_cli;
@@ -554,14 +555,19 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             });
             let n = crate::import::sample::write(&dir, size, seed)?;
             println!(
-                "{}: {} areas, {} stations, {} buildings, {} households, {} residents, {} users",
-                dir.display(),
-                n.areas,
-                n.stations,
-                n.buildings,
-                n.households,
-                n.residents,
-                n.users
+                "{}",
+                tr(
+                    "sample-written",
+                    &[
+                        ("dir", &dir.display().to_string()),
+                        ("areas", &n.areas.to_string()),
+                        ("stations", &n.stations.to_string()),
+                        ("buildings", &n.buildings.to_string()),
+                        ("households", &n.households.to_string()),
+                        ("residents", &n.residents.to_string()),
+                        ("users", &n.users.to_string()),
+                    ],
+                )
             );
             Ok(())
         }
@@ -581,6 +587,8 @@ async fn serve<S: Storage>(
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let server = crate::serve_with(listener, storage, options).await?;
+    // These two lines stay as they are in every language: scripts and supervisors read the
+    // address from them (a stable line, like a code; ADR 0035).
     println!("listening on {}", server.url());
     if let Some(metrics) = server.metrics_addr() {
         println!("metrics on http://{metrics}/metrics");
@@ -610,16 +618,22 @@ async fn run_admin<S: Storage>(
         }
         Admin::SetScope { user, scope, .. } => {
             let Some(stored) = storage.user(user).await? else {
-                return Err(format!("no user {user}").into());
+                return Err(tr("admin-no-user", &[("user", &user.to_string())]).into());
             };
             let scope = areas::resolve_scope(storage, stored.role, &scope).await?;
             if !storage.set_user_scope(user, scope).await? {
-                return Err(format!("no user {user}").into());
+                return Err(tr("admin-no-user", &[("user", &user.to_string())]).into());
             }
-            println!("scope of {user} replaced");
+            println!(
+                "{}",
+                tr("admin-scope-replaced", &[("user", &user.to_string())])
+            );
         }
         Admin::EnrollmentCode { user, .. } => {
             let user = user_named(storage, &user).await?;
+            if storage.user(user).await?.is_none() {
+                return Err(tr("admin-no-user", &[("user", &user.to_string())]).into());
+            }
             let code = storage
                 .create_enrollment_code(user, clock::now_ms())
                 .await?;
@@ -627,9 +641,12 @@ async fn run_admin<S: Storage>(
         }
         Admin::RevokeDevice { device, .. } => {
             if !storage.revoke_device(device, clock::now_ms()).await? {
-                return Err(format!("no device {device}").into());
+                return Err(tr("admin-no-device", &[("device", &device.to_string())]).into());
             }
-            println!("revoked {device}");
+            println!(
+                "{}",
+                tr("admin-revoked", &[("device", &device.to_string())])
+            );
         }
         service @ (Admin::CreateServiceAccount { .. }
         | Admin::RevokeServiceAccount { .. }
@@ -641,9 +658,9 @@ async fn run_admin<S: Storage>(
         Admin::ListDevices { .. } => {
             for d in storage.list_devices().await? {
                 let state = if d.revoked_ms.is_some() {
-                    "revoked"
+                    t("admin-device-revoked")
                 } else {
-                    "active"
+                    t("admin-device-active")
                 };
                 println!("{}\t{}\t{}\t{}", d.id, d.user_id, state, d.name);
             }
@@ -661,8 +678,12 @@ async fn user_named<S: Storage>(storage: &S, s: &str) -> Result<Id, Box<dyn std:
     let named: Vec<_> = users.iter().filter(|u| u.name == s.trim()).collect();
     match named.as_slice() {
         [one] => Ok(one.id),
-        [] => Err(format!("--user: no user {s}").into()),
-        _ => Err(format!("--user: {} users are named {s}; give the id", named.len()).into()),
+        [] => Err(tr("admin-user-unknown", &[("name", s)]).into()),
+        _ => Err(tr(
+            "admin-user-ambiguous",
+            &[("name", s), ("count", &named.len().to_string())],
+        )
+        .into()),
     }
 }
 

@@ -40,7 +40,20 @@ pub struct CaseLine {
     /// `red`, `yellow`, `green` or `none`.
     pub colour: &'static str,
     pub colour_zh: &'static str,
+    /// The case deadline against now; for a live alarm, its time since raised instead.
     pub due: String,
+    /// A live alarm's timer: an alarm has an arrival target, not a case deadline, so its line
+    /// shows the time since raised against the target, as the alarm strip does.
+    pub alarm: Option<AlarmTimer>,
+}
+
+/// A live alarm's running timer on its case line.
+#[derive(Debug, Clone)]
+pub struct AlarmTimer {
+    pub raised_ms: u64,
+    pub target_ms: u64,
+    pub target_minutes: u64,
+    pub arrived_ms: Option<u64>,
 }
 
 /// One grid's counts.
@@ -107,9 +120,17 @@ pub fn board(world: &World, now_ms: u64) -> Board {
             .map(|g| g.name.clone())
             .or_else(|| world.areas.get(&case.area_id).map(|a| a.name.clone()))
             .unwrap_or_default();
+        let mut alarm = None;
         if case.kind == CaseKind::Alarm && is_live(case, fold) {
             let target = arrival_target(policy, case, fold);
             let target_ms = target.map_or(case.opened_at_ms, |d| d.due_ms);
+            let target_minutes = target_ms.saturating_sub(case.opened_at_ms).div_ceil(60_000);
+            alarm = Some(AlarmTimer {
+                raised_ms: case.opened_at_ms,
+                target_ms,
+                target_minutes,
+                arrived_ms: fold.arrived_at_ms,
+            });
             out.alarms.push(AlarmRow {
                 id: case.id,
                 title: case.title.clone(),
@@ -117,7 +138,7 @@ pub fn board(world: &World, now_ms: u64) -> Board {
                 state: labels::state_zh(&fold.state),
                 raised_ms: case.opened_at_ms,
                 target_ms,
-                target_minutes: target_ms.saturating_sub(case.opened_at_ms).div_ceil(60_000),
+                target_minutes,
                 arrived_ms: fold.arrived_at_ms,
                 colour: css,
             });
@@ -152,9 +173,13 @@ pub fn board(world: &World, now_ms: u64) -> Board {
             assignee: world.user_name(fold.assignee),
             colour: css,
             colour_zh: zh,
-            due: supervised
-                .map(|(d, _)| labels::due_words(d.due_ms, now_ms))
-                .unwrap_or_else(|| "—".into()),
+            due: match &alarm {
+                Some(t) => labels::alarm_elapsed(t.raised_ms, t.arrived_ms, now_ms),
+                None => supervised
+                    .map(|(d, _)| labels::due_words(d.due_ms, now_ms))
+                    .unwrap_or_else(|| "—".into()),
+            },
+            alarm,
         });
     }
     let mut grids: Vec<GridLine> = grids.into_values().collect();

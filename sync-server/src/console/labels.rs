@@ -113,6 +113,32 @@ pub fn due_words(due_ms: u64, now_ms: u64) -> String {
     }
 }
 
+/// A live alarm's time since raised, as its running timer shows it (`console.js` writes the
+/// same words every second): `已过 03:12`, or `到场用时 04:00` once the crew is on scene.
+pub fn alarm_elapsed(raised_ms: u64, arrived_ms: Option<u64>, now_ms: u64) -> String {
+    let (word, until) = match arrived_ms {
+        Some(at) => ("到场用时", at),
+        None => ("已过", now_ms),
+    };
+    let s = until.saturating_sub(raised_ms) / 1000;
+    format!("{word} {:02}:{:02}", s / 60, s % 60)
+}
+
+/// How long ago, in words: `刚刚`, `5分钟前`, `3小时前`, `2天前` (a time ahead of now, from
+/// another server's clock, reads as `刚刚`).
+pub fn ago(ms: u64, now_ms: u64) -> String {
+    let minutes = now_ms.saturating_sub(ms) / 60_000;
+    if minutes == 0 {
+        "刚刚".into()
+    } else if minutes < 60 {
+        format!("{minutes}分钟前")
+    } else if minutes < 1440 {
+        format!("{}小时前", minutes / 60)
+    } else {
+        format!("{}天前", minutes / 1440)
+    }
+}
+
 /// A span in days, hours and minutes (at least a minute).
 pub fn span(ms: u64) -> String {
     let minutes = ms / 60_000;
@@ -136,6 +162,16 @@ mod tests {
         assert_eq!(span(3 * 86_400_000 + 3_600_000), "3天1小时");
         assert_eq!(due_words(10 * 60_000, 7 * 60_000), "剩 3分");
         assert_eq!(due_words(7 * 60_000, 10 * 60_000), "超时 3分");
+        assert_eq!(alarm_elapsed(1_000, None, 193_000), "已过 03:12");
+        assert_eq!(
+            alarm_elapsed(1_000, Some(241_000), 900_000),
+            "到场用时 04:00"
+        );
+        assert_eq!(ago(100_000, 130_000), "刚刚");
+        assert_eq!(ago(0, 5 * 60_000), "5分钟前");
+        assert_eq!(ago(0, 3 * 3_600_000 + 59_000), "3小时前");
+        assert_eq!(ago(0, 2 * 86_400_000), "2天前");
+        assert_eq!(ago(10_000, 5_000), "刚刚");
         // 2026-12-06 11:00 UTC is 19:00 in China.
         assert_eq!(datetime(1_796_554_800_000), "2026-12-06 19:00");
     }

@@ -1,5 +1,6 @@
 //! The ledger pages: registration and key groups by grid (登记与重点人群), the phones of the
-//! area's users, and a schematic of the buildings placed by their positions (SVG drawn here,
+//! area's users with their last sync and unsynced count (as the phones report them,
+//! [`crate::device_status`]), and a schematic of the buildings placed by their positions (SVG drawn here,
 //! no map tiles).
 
 use askama::Template;
@@ -106,6 +107,33 @@ pub struct PhoneLine {
     pub name: String,
     pub enrolled: String,
     pub status: &'static str,
+    /// Its last sync: `5分钟前`, or `从未同步`.
+    pub synced: String,
+    /// Its last sync's date and time (the cell's title), empty when it never synced.
+    pub synced_at: String,
+    /// The changes its outbox held at its last sync: a number, `未上报` from an app that does
+    /// not report it, `—` when it never synced.
+    pub unsynced: String,
+    /// Whether changes are waiting on the phone (the count is shown as a warning).
+    pub waiting: bool,
+}
+
+/// The sync columns of a phone's line from its status at `now_ms`: (last sync, its date and
+/// time, unsynced count, whether changes wait).
+pub fn sync_words(
+    status: Option<&crate::storage::DeviceStatus>,
+    now_ms: u64,
+) -> (String, String, String, bool) {
+    match status {
+        None => ("从未同步".into(), String::new(), "—".into(), false),
+        Some(s) => (
+            labels::ago(s.synced_ms, now_ms),
+            labels::datetime(s.synced_ms),
+            s.unsynced
+                .map_or_else(|| "未上报".into(), |n| n.to_string()),
+            s.unsynced.is_some_and(|n| n > 0),
+        ),
+    }
 }
 
 #[derive(Template)]
@@ -124,6 +152,8 @@ pub async fn phones<S: Storage>(
     let signed = signed_in(&state, &headers, true).await?;
     let world = World::load(state.storage.as_ref(), &signed.view).await?;
     let everything = signed.view.is_everything();
+    let now_ms = state.now_ms();
+    let statuses = state.device_status.current(state.storage.as_ref()).await?;
     let mut phones: Vec<PhoneLine> = state
         .storage
         .list_devices()
@@ -137,6 +167,7 @@ pub async fn phones<S: Storage>(
                         || world.buildings.contains_key(s)
                         || world.stations.contains_key(s)
                 });
+            let (synced, synced_at, unsynced, waiting) = sync_words(statuses.get(&d.id), now_ms);
             ours.then(|| PhoneLine {
                 user: user.name.clone(),
                 role: user.role.zh(),
@@ -147,6 +178,10 @@ pub async fn phones<S: Storage>(
                 } else {
                     "在用"
                 },
+                synced,
+                synced_at,
+                unsynced,
+                waiting,
             })
         })
         .collect();

@@ -3,7 +3,8 @@
 //! device ([`crate::auth::DeviceCache`]) and the cache is validated against the storage's
 //! accounts version on every request, so a revocation counts from the very next request. An
 //! authenticated request then takes a token from its device's rate-limit bucket (429 when it is
-//! empty).
+//! empty), and its device's sync status is noted for the console ([`crate::device_status`]:
+//! in memory, written behind).
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -51,6 +52,15 @@ impl<S: Storage> FromRequestParts<AppState<S>> for Authenticated {
             .limiter
             .devices
             .take(&device.device, state.now_ms(), "requests from this device")?;
+        let unsynced = crate::device_status::reported_unsynced(&parts.headers)?;
+        state.device_status.note(
+            &state.storage,
+            crate::storage::DeviceStatus {
+                device: device.device,
+                synced_ms: state.now_ms(),
+                unsynced,
+            },
+        );
         Ok(Authenticated(device))
     }
 }

@@ -72,6 +72,8 @@ pub struct AppState<S> {
     pub devices: Arc<DeviceCache>,
     /// Where service accounts' callbacks may go (ADR 0030).
     pub callbacks: Arc<crate::intake::ssrf::CallbackPolicy>,
+    /// Phones' sync statuses not written yet (shared by every clone of the state).
+    pub device_status: Arc<crate::device_status::StatusBook>,
 }
 
 /// The buckets of a running server: one per device, one per client address for enrollment.
@@ -106,6 +108,7 @@ impl<S> Clone for AppState<S> {
             limiter: self.limiter.clone(),
             devices: self.devices.clone(),
             callbacks: self.callbacks.clone(),
+            device_status: self.device_status.clone(),
         }
     }
 }
@@ -120,6 +123,7 @@ impl<S: Storage> AppState<S> {
             limiter: Arc::new(Limiter::new(RateLimits::DEFAULT)),
             devices: Arc::default(),
             callbacks: Arc::default(),
+            device_status: Arc::default(),
         }
     }
 

@@ -74,6 +74,14 @@ impl Kind {
     ];
 
     /// The file or sheet name of this kind, in Chinese.
+    /// The kind's name in the output language ([`gridwork_i18n::current`]).
+    pub fn words(self) -> &'static str {
+        match gridwork_i18n::current() {
+            gridwork_i18n::Lang::Zh => self.zh(),
+            gridwork_i18n::Lang::En => self.en(),
+        }
+    }
+
     pub fn zh(self) -> &'static str {
         match self {
             Kind::Areas => "区域",

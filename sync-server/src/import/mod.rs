@@ -102,7 +102,7 @@ pub async fn import<S: Storage>(
     progress: &mut dyn Progress,
 ) -> Result<Report, StorageError> {
     tables.sort_by_key(|t| t.kind);
-    progress.stage("读取已有数据 reading what is stored", 1);
+    progress.stage(&gridwork_i18n::t("import-stage-reading"), 1);
     let dir = Directory::load(storage).await?;
     progress.set(1);
     let mut run = Run {
@@ -123,7 +123,7 @@ pub async fn import<S: Storage>(
         run.report.counts.entry(kind).or_default();
         let total: usize = of_kind.iter().map(|t| t.rows.len()).sum();
         progress.stage(
-            &format!("检查 checking {} {}", kind.zh(), kind.en()),
+            &gridwork_i18n::tr("import-stage-checking", &[("kind", kind.words())]),
             total as u64,
         );
         let mut done = 0u64;
@@ -703,7 +703,7 @@ impl Run {
             return Ok(());
         }
         progress.stage(
-            &format!("写入 writing {} {}", kind.zh(), kind.en()),
+            &gridwork_i18n::tr("import-stage-writing", &[("kind", kind.words())]),
             pending.len() as u64,
         );
         let ops: Vec<Op> = pending.iter().map(|p| p.op.clone()).collect();

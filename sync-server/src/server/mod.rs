@@ -211,6 +211,8 @@ pub async fn serve_with<S: Storage>(
         .with_rate_limits(options.rate_limits)
         .with_callback_policy(callback_policy);
     let trusted = Arc::new(options.trusted_proxies);
+    // What is left of the phones' sync statuses is written when the server stops.
+    let (statuses, status_storage) = (state.device_status.clone(), storage.clone());
 
     let (metrics_addr, metrics_task) = match options.metrics_listen {
         None => (None, None),
@@ -251,6 +253,9 @@ pub async fn serve_with<S: Storage>(
     let task = tokio::spawn(async move {
         let _keep_open = keep_open;
         let served = connections::run(sync, stopping).await;
+        if let Err(e) = statuses.flush(status_storage.as_ref()).await {
+            tracing::warn!(error = %e, "phones' sync statuses not recorded at shutdown");
+        }
         if let Some(metrics) = metrics_task {
             metrics.await.map_err(io::Error::other)??;
         }

@@ -1,12 +1,13 @@
 //! What the web console keeps (issue 23, ADR 0026), behind a trait every backend implements
 //! (`sqlite/console.rs`, `postgres/console.rs`): each console user's password hash and the
-//! signed-in browsers' sessions. A supertrait of [`super::Storage`], so every storage has it.
+//! signed-in browsers' sessions, and what each phone last reported of its sync (for the list of
+//! phones). A supertrait of [`super::Storage`], so every storage has it.
 //!
 //! Backends keep rows; hashing, checking and expiry are [`crate::console::auth`]'s.
 
 use std::future::Future;
 
-use gridwork_domain::ids::Id;
+use gridwork_domain::ids::{DeviceId, Id};
 
 use super::StorageError;
 
@@ -21,6 +22,17 @@ pub struct ConsoleSession {
     pub created_ms: u64,
     /// The last request seen: a session idle longer than the console's limit is refused.
     pub seen_ms: u64,
+}
+
+/// What a phone last reported of its sync ([`crate::device_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceStatus {
+    pub device: DeviceId,
+    /// When the server last served one of its sync requests, by the server's clock.
+    pub synced_ms: u64,
+    /// The changes its outbox still held then; `None` until it sends a count (older apps do
+    /// not).
+    pub unsynced: Option<u64>,
 }
 
 /// Console passwords and sessions.
@@ -64,4 +76,16 @@ pub trait ConsoleStorage: Send + Sync + 'static {
         token_hash: String,
         idle_before_ms: u64,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
+
+    /// Records phones' sync statuses, one upsert per device: a status older than the stored
+    /// one is ignored, and a status without a count keeps the count stored before.
+    fn record_device_statuses(
+        &self,
+        statuses: Vec<DeviceStatus>,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+
+    /// Every recorded status.
+    fn device_statuses(
+        &self,
+    ) -> impl Future<Output = Result<Vec<DeviceStatus>, StorageError>> + Send;
 }

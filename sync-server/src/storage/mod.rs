@@ -52,7 +52,7 @@ mod test_ops;
 pub mod wakeups;
 
 pub use crate::rules::reading::{PlacedRecord, PullPage, ScopeFilter};
-pub use console::{ConsoleSession, ConsoleStorage};
+pub use console::{ConsoleSession, ConsoleStorage, DeviceStatus};
 pub use error::{EnrollError, StorageError};
 pub use intake::{AuditStorage, IntakeStorage};
 pub use pool_status::PoolStatus;

@@ -43,7 +43,7 @@ async fn an_admin_redraws_a_grid_and_records_and_phones_follow() {
     sample::write(&files, SampleSize::README, 1).unwrap();
     let (ok, out, err) = admin(&["import", "--db", db, files.to_str().unwrap()]);
     assert!(ok, "{out}\n{err}");
-    assert!(out.contains("楼栋 buildings: 新建 created 12"), "{out}");
+    assert!(out.contains("楼栋：新建 12，"), "{out}");
 
     // A third grid in 申慧, and the first grid's buildings 0001-0009 moved into it.
     let (ok, out, err) = admin(&[
@@ -73,7 +73,7 @@ async fn an_admin_redraws_a_grid_and_records_and_phones_follow() {
         "33010501200100100",
     ]);
     assert!(ok, "{err}");
-    assert!(out.contains("moved 3 buildings"), "{out}");
+    assert!(out.contains("已将 3 幢楼栋移入"), "{out}");
     // Each change is in the audit log, by code, with no name in it.
     let (ok, audit, err) = admin(&["audit", "list", "--db", db, "--action", "admin_change"]);
     assert!(ok, "{err}");
@@ -97,7 +97,7 @@ async fn an_admin_redraws_a_grid_and_records_and_phones_follow() {
         "3301050120010020001",
     ]);
     assert!(ok, "{err}");
-    assert!(out.contains("moved 1 buildings"), "{out}");
+    assert!(out.contains("已将 1 幢楼栋移入"), "{out}");
 
     let storage = SqliteStorage::open(db).unwrap();
     let dirx = Directory::load(&storage).await.unwrap();
@@ -178,6 +178,17 @@ async fn an_admin_redraws_a_grid_and_records_and_phones_follow() {
     assert!(ok, "{err}");
     let (ok, _, err) = admin(&["area", "retire", "--db", db, "--area", "330105012001002"]);
     assert!(!ok, "a grid with buildings and a user stays");
+    assert!(err.contains("请先移走"), "{err}");
+    let (_, _, err) = admin(&[
+        "area",
+        "retire",
+        "--db",
+        db,
+        "--area",
+        "330105012001002",
+        "--lang",
+        "en",
+    ]);
     assert!(err.contains("move them first"), "{err}");
     let (ok, _, err) = admin(&["area", "retire", "--db", db, "--area", "330105012001001"]);
     assert!(ok, "{err}");
@@ -242,12 +253,36 @@ fn a_dry_run_and_refused_rows_from_the_command_line() {
     let (ok, out, err) = admin(&["import", "--db", db, "--dry-run", files.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(
-        out.contains("试运行") && out.contains("居民 residents: 新建 created"),
+        out.contains("试运行，未写入任何数据") && out.contains("居民：新建 "),
         "{out}"
+    );
+    assert!(!out.contains("created"), "Chinese only by default: {out}");
+    // Progress goes to standard error (by stage when it is no terminal), in words too.
+    assert!(err.contains("检查居民"), "{err}");
+    let (ok, out, err) = admin(&[
+        "import",
+        "--db",
+        db,
+        "--dry-run",
+        files.to_str().unwrap(),
+        "--lang",
+        "en",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("dry run: nothing written") && out.contains("residents: created "),
+        "{out}"
+    );
+    assert!(
+        err.contains("checking residents") && !err.contains("检查"),
+        "{err}"
     );
     let (ok, tree, _) = admin(&["area", "list", "--db", db]);
     assert!(ok);
     assert_eq!(tree.lines().count(), 1, "only the header: {tree}");
+    assert!(tree.starts_with("区域\t层级\t楼栋"), "{tree}");
+    let (_, tree, _) = admin(&["area", "list", "--db", db, "--lang", "en"]);
+    assert!(tree.starts_with("area\tlevel\tbuildings"), "{tree}");
 
     let households = files.join("房屋.csv");
     let body = std::fs::read_to_string(&households).unwrap();
@@ -262,7 +297,10 @@ fn a_dry_run_and_refused_rows_from_the_command_line() {
         report.to_str().unwrap(),
     ]);
     assert!(!ok, "a refused row fails the command");
-    assert!(err.contains("rows refused"), "{err}");
+    assert!(
+        err.contains("错误：拒绝 ") && err.contains("行；请改正后重新导入"),
+        "{err}"
+    );
     assert!(
         out.contains("房屋.csv\t") && out.contains("\t类型\t"),
         "{out}"

@@ -137,9 +137,11 @@ async fn sets_up_a_phone(store: [&str; 2]) {
     let (ok, listed, _) = admin(&["admin", "list-devices", flag, db]);
     assert!(ok);
     assert!(
-        listed.contains(&device.to_string()) && listed.contains("active"),
+        listed.contains(&device.to_string()) && listed.contains("\t在用\t"),
         "{listed}"
     );
+    let (_, listed, _) = admin(&["admin", "list-devices", flag, db, "--lang", "en"]);
+    assert!(listed.contains("\tactive\t"), "{listed}");
 
     // Revoked from the command line while the server runs: the next request is refused.
     let (ok, _, err) = admin(&[
@@ -193,7 +195,7 @@ fn bad_arguments_get_clear_errors() {
         &Uuid::now_v7().to_string(),
     ]);
     assert!(!ok);
-    assert!(err.contains("no user"), "{err}");
+    assert!(err.contains("错误：") && err.contains("无此用户"), "{err}");
     let (ok, _, err) = admin(&[
         "admin",
         "revoke-device",
@@ -203,7 +205,18 @@ fn bad_arguments_get_clear_errors() {
         &Uuid::now_v7().to_string(),
     ]);
     assert!(!ok);
-    assert!(err.contains("no device"), "{err}");
+    assert!(err.contains("错误：无此设备"), "{err}");
+    let (_, _, err) = admin(&[
+        "admin",
+        "revoke-device",
+        flag,
+        db,
+        "--device",
+        &Uuid::now_v7().to_string(),
+        "--lang",
+        "en",
+    ]);
+    assert!(err.contains("error: no device"), "{err}");
 }
 
 #[test]

@@ -1154,6 +1154,10 @@ async fn a_patrol_with_a_visit_removed_or_back_dated_is_flagged<S: Raw>() {
     storage.push(phone.ctx(), ops).await.unwrap();
     let (ok, out, err) = patrols();
     assert!(ok, "{out} {err}");
+    assert!(out.contains("巡查：2 条校验通过，0 条被标记"), "{out}");
+    let mut english = vec!["audit", "patrols", "--lang", "en"];
+    english.extend(args.iter().map(String::as_str));
+    let (_, out, _) = cli::admin(&english);
     assert!(out.contains("patrols: 2 verify, 0 flagged"), "{out}");
 
     // A visit of the second patrol removed after the fact.
@@ -1161,7 +1165,7 @@ async fn a_patrol_with_a_visit_removed_or_back_dated_is_flagged<S: Raw>() {
     storage.push(phone.ctx(), vec![delete]).await.unwrap();
     let (ok, out, _) = patrols();
     assert!(!ok, "a flagged patrol fails the command");
-    let flagged: Vec<&str> = out.lines().filter(|l| l.contains("flagged\t")).collect();
+    let flagged: Vec<&str> = out.lines().filter(|l| l.contains("\t被标记\t")).collect();
     assert_eq!(flagged.len(), 1, "{out}");
     assert!(flagged[0].starts_with(&removed.id.to_string()), "{out}");
     assert!(
@@ -1198,7 +1202,7 @@ async fn a_patrol_with_a_visit_removed_or_back_dated_is_flagged<S: Raw>() {
     storage.push(phone.ctx(), rewrite).await.unwrap();
     let (ok, out, _) = patrols();
     assert!(!ok);
-    let flagged: Vec<&str> = out.lines().filter(|l| l.contains("flagged\t")).collect();
+    let flagged: Vec<&str> = out.lines().filter(|l| l.contains("\t被标记\t")).collect();
     assert_eq!(flagged.len(), 2, "{out}");
     assert!(
         flagged
@@ -1206,5 +1210,5 @@ async fn a_patrol_with_a_visit_removed_or_back_dated_is_flagged<S: Raw>() {
             .any(|l| l.starts_with(&dated.id.to_string()) && l.contains("changed after")),
         "{out}"
     );
-    assert!(out.contains("patrols: 1 verify, 2 flagged"), "{out}");
+    assert!(out.contains("巡查：1 条校验通过，2 条被标记"), "{out}");
 }

@@ -1,10 +1,11 @@
-//! Console passwords and sessions on PostgreSQL (migration 005).
+//! Console passwords and sessions (migration 005) and phones' sync statuses (migration 006) on
+//! PostgreSQL.
 
 use gridwork_domain::ids::Id;
 
 use super::PgStorage;
 use crate::storage::StorageError;
-use crate::storage::console::{ConsoleSession, ConsoleStorage};
+use crate::storage::console::{ConsoleSession, ConsoleStorage, DeviceStatus};
 
 impl ConsoleStorage for PgStorage {
     async fn set_console_password(
@@ -107,5 +108,55 @@ impl ConsoleStorage for PgStorage {
             )
             .await?;
         Ok(())
+    }
+
+    async fn record_device_statuses(
+        &self,
+        statuses: Vec<DeviceStatus>,
+    ) -> Result<(), StorageError> {
+        if statuses.is_empty() {
+            return Ok(());
+        }
+        // One statement for the batch; several server processes may record the same phone,
+        // the latest time wins.
+        let devices: Vec<uuid::Uuid> = statuses.iter().map(|s| s.device).collect();
+        let synced: Vec<i64> = statuses.iter().map(|s| s.synced_ms as i64).collect();
+        let unsynced: Vec<Option<i64>> = statuses
+            .iter()
+            .map(|s| s.unsynced.map(|n| n as i64))
+            .collect();
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO device_status AS d (device_id, synced_ms, unsynced)
+                 SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[])
+                 ON CONFLICT (device_id) DO UPDATE SET
+                   unsynced = CASE WHEN excluded.synced_ms >= d.synced_ms
+                                   THEN coalesce(excluded.unsynced, d.unsynced)
+                                   ELSE d.unsynced END,
+                   synced_ms = GREATEST(d.synced_ms, excluded.synced_ms)",
+                &[&devices, &synced, &unsynced],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn device_statuses(&self) -> Result<Vec<DeviceStatus>, StorageError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT device_id, synced_ms, unsynced FROM device_status",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| DeviceStatus {
+                device: r.get(0),
+                synced_ms: r.get::<_, i64>(1) as u64,
+                unsynced: r.get::<_, Option<i64>>(2).map(|n| n as u64),
+            })
+            .collect())
     }
 }

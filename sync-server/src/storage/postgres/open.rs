@@ -38,6 +38,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "005_console",
         include_str!("../../../migrations/postgres/005_console.sql"),
     ),
+    (
+        "006_device_status",
+        include_str!("../../../migrations/postgres/006_device_status.sql"),
+    ),
 ];
 
 /// The version that added scope buckets: upgrading to it files what was stored before.

@@ -1,4 +1,5 @@
-//! Console passwords and sessions on SQLite (migration 006).
+//! Console passwords and sessions (migration 006) and phones' sync statuses (migration 007) on
+//! SQLite.
 
 use gridwork_domain::ids::Id;
 use rusqlite::{OptionalExtension, params};
@@ -6,7 +7,7 @@ use uuid::Uuid;
 
 use super::SqliteStorage;
 use crate::storage::StorageError;
-use crate::storage::console::{ConsoleSession, ConsoleStorage};
+use crate::storage::console::{ConsoleSession, ConsoleStorage, DeviceStatus};
 
 impl ConsoleStorage for SqliteStorage {
     async fn set_console_password(
@@ -120,6 +121,64 @@ impl ConsoleStorage for SqliteStorage {
                 params![token_hash, idle_before_ms as i64],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn record_device_statuses(
+        &self,
+        statuses: Vec<DeviceStatus>,
+    ) -> Result<(), StorageError> {
+        if statuses.is_empty() {
+            return Ok(());
+        }
+        self.write(move |conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            {
+                let mut upsert = tx.prepare_cached(
+                    "INSERT INTO device_status (device_id, synced_ms, unsynced) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (device_id) DO UPDATE SET
+                       unsynced = CASE WHEN excluded.synced_ms >= synced_ms
+                                       THEN coalesce(excluded.unsynced, unsynced)
+                                       ELSE unsynced END,
+                       synced_ms = max(synced_ms, excluded.synced_ms)",
+                )?;
+                for s in &statuses {
+                    upsert.execute(params![
+                        s.device.to_string(),
+                        s.synced_ms as i64,
+                        s.unsynced.map(|n| n as i64)
+                    ])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn device_statuses(&self) -> Result<Vec<DeviceStatus>, StorageError> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT device_id, synced_ms, unsynced FROM device_status")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (device, synced, unsynced) = row?;
+                out.push(DeviceStatus {
+                    device: Uuid::try_parse(&device)
+                        .map_err(|_| StorageError::Corrupt("bad device id in status".into()))?,
+                    synced_ms: synced as u64,
+                    unsynced: unsynced.map(|n| n as u64),
+                });
+            }
+            Ok(out)
         })
         .await
     }

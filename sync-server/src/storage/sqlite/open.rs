@@ -35,6 +35,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "006_console",
         include_str!("../../../migrations/006_console.sql"),
     ),
+    (
+        "007_device_status",
+        include_str!("../../../migrations/007_device_status.sql"),
+    ),
 ];
 
 /// The version that added scope buckets: upgrading to it files what was stored before.
@@ -231,6 +235,7 @@ mod tests {
              DROP TABLE audit_log;
              DROP TABLE console_sessions;
              DROP TABLE console_passwords;
+             DROP TABLE device_status;
              DROP INDEX records_building_by_address_code;
              CREATE INDEX ops_by_scope ON ops (scope_key, seq);",
         )
