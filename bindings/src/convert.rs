@@ -54,3 +54,30 @@ pub(crate) fn id_text(id: Id) -> String {
 pub(crate) fn opt_id_text(id: Option<Id>) -> Option<String> {
     id.map(id_text)
 }
+
+/// A count or a time (ms since the epoch) as the apps receive it. Kotlin and Swift get signed
+/// integers (no `ULong`/`UInt64` in the API, ADR 0032); a value beyond `i64::MAX` (never in
+/// practice) saturates.
+pub(crate) fn wide(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+/// A small count (days, people in a room) as the apps receive it, saturating at `i32::MAX`.
+pub(crate) fn narrow(n: impl TryInto<i32>) -> i32 {
+    n.try_into().unwrap_or(i32::MAX)
+}
+
+/// A time or duration in ms the app passed in: refused when negative.
+pub(crate) fn ms_in(field: &str, value: i64) -> Result<u64, GridworkError> {
+    u64::try_from(value).map_err(|_| GridworkError::invalid(field, "must not be negative"))
+}
+
+/// An optional time or duration in ms the app passed in: refused when negative.
+pub(crate) fn opt_ms_in(field: &str, value: Option<i64>) -> Result<Option<u64>, GridworkError> {
+    value.map(|v| ms_in(field, v)).transpose()
+}
+
+/// A count (days, a limit) the app passed in: refused when negative.
+pub(crate) fn count_in(field: &str, value: i32) -> Result<u32, GridworkError> {
+    u32::try_from(value).map_err(|_| GridworkError::invalid(field, "must not be negative"))
+}
