@@ -89,6 +89,7 @@ impl Transport for MemLog {
                 events: vec![],
                 next_after: None,
                 server_time_ms: crate::dataset::now_ms(),
+                total_records: None,
             },
         })
     }

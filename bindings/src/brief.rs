@@ -4,7 +4,7 @@
 use gridwork_domain::workflow;
 
 use crate::cases::CaseKind;
-use crate::convert::{day_text, id_text};
+use crate::convert::{day_text, id_text, narrow, wide};
 use crate::model::Registration;
 
 /// A tenant's stay with where it is, for the stays lists.
@@ -38,7 +38,7 @@ pub struct UnregisteredRoom {
     pub building_id: String,
     pub address: String,
     /// People recorded in the room without a stay in it (0: nobody recorded).
-    pub unregistered_people: u32,
+    pub unregistered_people: i32,
     /// Whether any stay in the room is open.
     pub any_registered: bool,
 }
@@ -50,7 +50,7 @@ impl From<gridwork_core::UnregisteredRoom> for UnregisteredRoom {
             unit: r.unit,
             building_id: id_text(r.building_id),
             address: r.address,
-            unregistered_people: u32::try_from(r.unregistered_people).unwrap_or(u32::MAX),
+            unregistered_people: narrow(r.unregistered_people),
             any_registered: r.any_registered,
         }
     }
@@ -86,12 +86,12 @@ impl From<gridwork_core::UnregisteredTenant> for UnregisteredTenant {
 /// per room (rooms with at least one open stay).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct RegistrationRate {
-    pub occupied_rental_rooms: u64,
-    pub registered_rooms: u64,
+    pub occupied_rental_rooms: i64,
+    pub registered_rooms: i64,
     /// `registered_rooms / occupied_rental_rooms`; 1.0 when there is no such room.
     pub room_rate: f64,
-    pub people_in_rentals: u64,
-    pub registered_people: u64,
+    pub people_in_rentals: i64,
+    pub registered_people: i64,
     /// `registered_people / people_in_rentals`; 1.0 when nobody lives in a rented room.
     pub person_rate: f64,
 }
@@ -99,11 +99,11 @@ pub struct RegistrationRate {
 impl From<workflow::RegistrationRate> for RegistrationRate {
     fn from(r: workflow::RegistrationRate) -> Self {
         RegistrationRate {
-            occupied_rental_rooms: r.occupied_rental_rooms as u64,
-            registered_rooms: r.registered_rooms as u64,
+            occupied_rental_rooms: wide(r.occupied_rental_rooms),
+            registered_rooms: wide(r.registered_rooms),
             room_rate: r.room_rate,
-            people_in_rentals: r.people_in_rentals as u64,
-            registered_people: r.registered_people as u64,
+            people_in_rentals: wide(r.people_in_rentals),
+            registered_people: wide(r.registered_people),
             person_rate: r.person_rate,
         }
     }
@@ -117,10 +117,10 @@ pub struct OverdueVisit {
     pub household_id: String,
     pub unit: String,
     pub address: String,
-    pub last_visit_ms: Option<u64>,
-    pub interval_days: u32,
+    pub last_visit_ms: Option<i64>,
+    pub interval_days: i32,
     /// The last moment the visit was on time; 0 when never visited.
-    pub due_ms: u64,
+    pub due_ms: i64,
 }
 
 impl From<gridwork_core::OverdueVisit> for OverdueVisit {
@@ -131,9 +131,9 @@ impl From<gridwork_core::OverdueVisit> for OverdueVisit {
             household_id: id_text(v.household_id),
             unit: v.unit,
             address: v.address,
-            last_visit_ms: v.due.last_visit_ms,
-            interval_days: v.due.interval_days,
-            due_ms: v.due.due_ms,
+            last_visit_ms: v.due.last_visit_ms.map(wide),
+            interval_days: narrow(v.due.interval_days),
+            due_ms: wide(v.due.due_ms),
         }
     }
 }
@@ -142,9 +142,9 @@ impl From<gridwork_core::OverdueVisit> for OverdueVisit {
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct KindCount {
     pub kind: CaseKind,
-    pub opened: u64,
-    pub closed: u64,
-    pub open_at_week_end: u64,
+    pub opened: i64,
+    pub closed: i64,
+    pub open_at_week_end: i64,
 }
 
 /// The weekly brief of an area for the Tuesday meeting: the headline figures, and the whole
@@ -156,18 +156,18 @@ pub struct WeeklyBrief {
     pub week_end: String,
     pub cases: Vec<KindCount>,
     /// Open cases at week end by colour.
-    pub red: u64,
-    pub yellow: u64,
-    pub green: u64,
-    pub alarms_opened: u64,
-    pub alarms_without_arrival: u64,
+    pub red: i64,
+    pub yellow: i64,
+    pub green: i64,
+    pub alarms_opened: i64,
+    pub alarms_without_arrival: i64,
     /// The median crew arrival time in minutes, when there was an arrival.
     pub median_arrival_minutes: Option<f64>,
     /// The share of the week's crew arrivals within their target.
     pub alarms_within_target: Option<f64>,
-    pub incidents_opened: u64,
-    pub hazards_found: u64,
-    pub hazards_fixed: u64,
+    pub incidents_opened: i64,
+    pub hazards_found: i64,
+    pub hazards_fixed: i64,
     /// Per person (人房匹配), the registration figure.
     pub registration_rate_per_person: f64,
     pub registration_rate_per_room: f64,
@@ -179,7 +179,7 @@ pub struct WeeklyBrief {
     pub response_policy: String,
     /// The brief was made before the week is over: the figures stand as at when it was made.
     pub week_not_over: bool,
-    pub patrol_visits: u64,
+    pub patrol_visits: i64,
     pub markdown: String,
     pub json: String,
 }
@@ -195,28 +195,28 @@ impl From<workflow::WeeklyBrief> for WeeklyBrief {
                 .iter()
                 .map(|k| KindCount {
                     kind: k.kind.into(),
-                    opened: k.opened as u64,
-                    closed: k.closed as u64,
-                    open_at_week_end: k.open_at_week_end as u64,
+                    opened: wide(k.opened),
+                    closed: wide(k.closed),
+                    open_at_week_end: wide(k.open_at_week_end),
                 })
                 .collect(),
-            red: b.colours.red as u64,
-            yellow: b.colours.yellow as u64,
-            green: b.colours.green as u64,
-            alarms_opened: b.alarms.opened as u64,
-            alarms_without_arrival: b.alarms.without_arrival as u64,
+            red: wide(b.colours.red),
+            yellow: wide(b.colours.yellow),
+            green: wide(b.colours.green),
+            alarms_opened: wide(b.alarms.opened),
+            alarms_without_arrival: wide(b.alarms.without_arrival),
             median_arrival_minutes: b.alarms.arrival.as_ref().map(|a| a.median_minutes),
             alarms_within_target: b.alarms.arrival.as_ref().map(|a| a.share_within_target),
-            incidents_opened: b.incidents.opened as u64,
-            hazards_found: b.hazards.found as u64,
-            hazards_fixed: b.hazards.fixed as u64,
+            incidents_opened: wide(b.incidents.opened),
+            hazards_found: wide(b.hazards.found),
+            hazards_fixed: wide(b.hazards.fixed),
             registration_rate_per_person: b.registration.rate.person_rate,
             registration_rate_per_room: b.registration.rate.room_rate,
             disputes_settled_overnight: b.disputes.overnight.share,
             disputes_settled_within_month: b.disputes.within_month.share,
             response_policy: b.policy.in_force.summary(),
             week_not_over: b.week_not_over,
-            patrol_visits: b.patrol_visits as u64,
+            patrol_visits: wide(b.patrol_visits),
             markdown: b.to_markdown(),
             json: serde_json::to_string(&b).unwrap_or_default(),
         }

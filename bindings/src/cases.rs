@@ -6,7 +6,8 @@ use gridwork_domain::model as core;
 use gridwork_domain::op::EntityKind;
 use gridwork_domain::workflow::{self, CaseAction as CoreAction, DefenceLevel as CoreLevel};
 
-use crate::convert::{id, id_text, opt_id, opt_id_text};
+use crate::case_codes::{CaseState, CaseStep, state_of, step_of};
+use crate::convert::{id, id_text, ms_in, narrow, opt_id, opt_id_text, opt_ms_in, wide};
 use crate::error::GridworkError;
 use crate::model::{Position, mirror_enum};
 
@@ -83,7 +84,7 @@ pub enum CaseAction {
     Accept,
     ReviewAssign {
         assignee: Option<String>,
-        deadline_ms: Option<u64>,
+        deadline_ms: Option<i64>,
     },
     Handle,
     CompletionReview,
@@ -110,7 +111,7 @@ pub enum CaseAction {
     // hazard and patrol finding
     Assign {
         assignee: Option<String>,
-        deadline_ms: Option<u64>,
+        deadline_ms: Option<i64>,
     },
     Fix,
     Recheck {
@@ -150,7 +151,7 @@ impl CaseAction {
                 deadline_ms,
             } => CoreAction::ReviewAssign {
                 assignee: opt_id("action.assignee", assignee.as_deref())?,
-                deadline_ms,
+                deadline_ms: opt_ms_in("action.deadline_ms", deadline_ms)?,
             },
             CaseAction::Handle => CoreAction::Handle,
             CaseAction::CompletionReview => CoreAction::CompletionReview,
@@ -174,7 +175,7 @@ impl CaseAction {
                 deadline_ms,
             } => CoreAction::Assign {
                 assignee: opt_id("action.assignee", assignee.as_deref())?,
-                deadline_ms,
+                deadline_ms: opt_ms_in("action.deadline_ms", deadline_ms)?,
             },
             CaseAction::Fix => CoreAction::Fix,
             CaseAction::Recheck { passed } => CoreAction::Recheck { passed },
@@ -208,7 +209,7 @@ impl From<CoreAction> for CaseAction {
                 deadline_ms,
             } => CaseAction::ReviewAssign {
                 assignee: opt_id_text(assignee),
-                deadline_ms,
+                deadline_ms: deadline_ms.map(wide),
             },
             CoreAction::Handle => CaseAction::Handle,
             CoreAction::CompletionReview => CaseAction::CompletionReview,
@@ -232,7 +233,7 @@ impl From<CoreAction> for CaseAction {
                 deadline_ms,
             } => CaseAction::Assign {
                 assignee: opt_id_text(assignee),
-                deadline_ms,
+                deadline_ms: deadline_ms.map(wide),
             },
             CoreAction::Fix => CaseAction::Fix,
             CoreAction::Recheck { passed } => CaseAction::Recheck { passed },
@@ -291,11 +292,11 @@ impl NewCase {
 /// The next step a case waits for and when it is due.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Deadline {
-    /// The awaited step, by its action name (`"en_route"`, `"fix"`).
-    pub step: String,
-    pub started_ms: u64,
+    /// The awaited step (its code: `"en_route"`, `"fix"`).
+    pub step: CaseStep,
+    pub started_ms: i64,
     /// The last millisecond at which the step is on time.
-    pub due_ms: u64,
+    pub due_ms: i64,
 }
 
 /// A case as a list or detail screen shows it.
@@ -310,19 +311,21 @@ pub struct CaseView {
     pub building_id: Option<String>,
     pub household_id: Option<String>,
     pub position: Option<Position>,
-    pub opened_at_ms: u64,
+    pub opened_at_ms: i64,
     pub patrol_id: Option<String>,
-    /// The lifecycle state's stable name (`"received"`, `"dispatched"`, `"on_scene"`,
-    /// `"mediating"`…), for filtering and icons.
-    pub state: String,
+    /// The lifecycle state, for filtering and icons (`caseStateCode` gives its stable code:
+    /// `"received"`, `"on_scene"`, `"mediating"`…).
+    pub state: CaseState,
+    /// The line of defence of a dispute's state (`Mediating`, `Settled`, `NotSettled`).
+    pub defence_level: Option<DefenceLevel>,
     /// The state in words, with a dispute's level ("being mediated by the gridworker").
     pub state_label: String,
-    pub state_since_ms: u64,
+    pub state_since_ms: i64,
     /// Whether the case has reached its final state.
     pub closed: bool,
     pub assignee: Option<String>,
     pub dispatched_station_id: Option<String>,
-    pub arrived_at_ms: Option<u64>,
+    pub arrived_at_ms: Option<i64>,
     /// The deadline that governs the colour now: the awaited step's, or for a fire alarm not
     /// yet reached the crew's arrival target when that is more urgent.
     pub deadline: Option<Deadline>,
@@ -330,13 +333,14 @@ pub struct CaseView {
     /// A fire not yet out or an incident not yet reached: lists put these first.
     pub live: bool,
     /// Events of this case that could not be applied (recorded concurrently on two devices).
-    pub conflicting_events: u32,
+    pub conflicting_events: i32,
 }
 
 impl From<gridwork_core::CaseView> for CaseView {
     fn from(v: gridwork_core::CaseView) -> Self {
         let c = v.case;
         let f = v.fold;
+        let state = state_of(&f.state);
         CaseView {
             id: id_text(c.id),
             kind: c.kind.into(),
@@ -347,23 +351,25 @@ impl From<gridwork_core::CaseView> for CaseView {
             building_id: opt_id_text(c.building_id),
             household_id: opt_id_text(c.household_id),
             position: c.position.map(Into::into),
-            opened_at_ms: c.opened_at_ms,
+            opened_at_ms: wide(c.opened_at_ms),
             patrol_id: opt_id_text(c.patrol_id),
-            state: f.state.as_str().to_string(),
+            state: state.0,
+            defence_level: state.1,
             state_label: f.state.words(),
-            state_since_ms: f.state_since_ms,
+            state_since_ms: wide(f.state_since_ms),
             closed: f.closed_at_ms.is_some(),
             assignee: opt_id_text(f.assignee),
             dispatched_station_id: opt_id_text(f.dispatched_station),
-            arrived_at_ms: f.arrived_at_ms,
+            arrived_at_ms: f.arrived_at_ms.map(wide),
             deadline: v.deadline.map(|d| Deadline {
-                step: d.step.to_string(),
-                started_ms: d.started_ms,
-                due_ms: d.due_ms,
+                // Every deadline awaits a step of the core's list (see `case_codes`).
+                step: step_of(d.step).unwrap_or(CaseStep::Note),
+                started_ms: wide(d.started_ms),
+                due_ms: wide(d.due_ms),
             }),
             colour: v.colour.map(Into::into),
             live: v.live,
-            conflicting_events: u32::try_from(f.flagged.len()).unwrap_or(u32::MAX),
+            conflicting_events: narrow(f.flagged.len()),
         }
     }
 }
@@ -374,7 +380,7 @@ pub struct CaseEvent {
     pub id: String,
     pub case_id: String,
     /// When it was recorded, by the recording device's clock (ms since the epoch).
-    pub at_ms: u64,
+    pub at_ms: i64,
     /// Who recorded it (the enrolled user of that device).
     pub actor: Option<String>,
     /// The step, with what it carries (the line of defence, the reason, the agreement, the
@@ -382,8 +388,10 @@ pub struct CaseEvent {
     pub action: CaseAction,
     /// The step as the users name it (签收, 到达现场, 升级, 化解…).
     pub label: String,
-    /// The state the step led to (`"mediating:gridworker"`); `null` when it was not applied.
-    pub state_after: Option<String>,
+    /// The state the step led to; `null` when it was not applied.
+    pub state_after: Option<CaseState>,
+    /// The line of defence of that state, for a dispute's.
+    pub defence_level_after: Option<DefenceLevel>,
     /// Why the event could not be applied, when it conflicts with another device's.
     pub conflict: Option<String>,
 }
@@ -394,11 +402,12 @@ impl From<gridwork_core::TimelineEntry> for CaseEvent {
         CaseEvent {
             id: id_text(e.id),
             case_id: id_text(e.case_id),
-            at_ms: e.stamp.hlc.physical_ms(),
+            at_ms: wide(e.stamp.hlc.physical_ms()),
             actor: opt_id_text(e.actor),
             label: e.action.label_zh().to_string(),
             action: e.action.into(),
-            state_after: t.state.map(|s| s.to_string()),
+            state_after: t.state.as_ref().map(|s| state_of(s).0),
+            defence_level_after: t.state.as_ref().and_then(|s| state_of(s).1),
             conflict: t.flagged,
         }
     }
@@ -433,41 +442,45 @@ impl From<gridwork_core::ArrivalFigure> for ArrivalFigure {
 pub struct ResponsePolicy {
     /// `1-3-10`, `wulin-1-5-30`, or the subdistrict's own name.
     pub name: String,
-    pub receive_ms: u64,
-    pub respond_ms: u64,
-    pub on_scene_ms: u64,
-    pub report_back_ms: Option<u64>,
-    pub fire_arrival_target_ms: u64,
+    pub receive_ms: i64,
+    pub respond_ms: i64,
+    pub on_scene_ms: i64,
+    pub report_back_ms: Option<i64>,
+    pub fire_arrival_target_ms: i64,
     /// When it took effect (0 for the built-in default); ignored when setting one (it takes
     /// effect when set).
-    pub since_ms: u64,
+    pub since_ms: i64,
 }
 
 impl From<workflow::ResponsePolicy> for ResponsePolicy {
     fn from(p: workflow::ResponsePolicy) -> Self {
         ResponsePolicy {
             name: p.name,
-            receive_ms: p.receive_ms,
-            respond_ms: p.respond_ms,
-            on_scene_ms: p.on_scene_ms,
-            report_back_ms: p.report_back_ms,
-            fire_arrival_target_ms: p.fire_arrival_target_ms,
-            since_ms: p.since_ms,
+            receive_ms: wide(p.receive_ms),
+            respond_ms: wide(p.respond_ms),
+            on_scene_ms: wide(p.on_scene_ms),
+            report_back_ms: p.report_back_ms.map(wide),
+            fire_arrival_target_ms: wide(p.fire_arrival_target_ms),
+            since_ms: wide(p.since_ms),
         }
     }
 }
 
-impl From<ResponsePolicy> for workflow::ResponsePolicy {
-    fn from(p: ResponsePolicy) -> Self {
-        workflow::ResponsePolicy {
-            name: p.name,
-            receive_ms: p.receive_ms,
-            respond_ms: p.respond_ms,
-            on_scene_ms: p.on_scene_ms,
-            report_back_ms: p.report_back_ms,
-            fire_arrival_target_ms: p.fire_arrival_target_ms,
-            since_ms: p.since_ms,
-        }
+impl ResponsePolicy {
+    /// The policy the app passed in; negative durations are refused.
+    pub(crate) fn to_core(&self) -> Result<workflow::ResponsePolicy, GridworkError> {
+        Ok(workflow::ResponsePolicy {
+            name: self.name.clone(),
+            receive_ms: ms_in("policy.receive_ms", self.receive_ms)?,
+            respond_ms: ms_in("policy.respond_ms", self.respond_ms)?,
+            on_scene_ms: ms_in("policy.on_scene_ms", self.on_scene_ms)?,
+            report_back_ms: opt_ms_in("policy.report_back_ms", self.report_back_ms)?,
+            fire_arrival_target_ms: ms_in(
+                "policy.fire_arrival_target_ms",
+                self.fire_arrival_target_ms,
+            )?,
+            since_ms: ms_in("policy.since_ms", self.since_ms)?,
+        })
     }
 }
 
@@ -484,8 +497,8 @@ pub struct Patrol {
     pub id: String,
     pub user_id: String,
     pub area_id: String,
-    pub started_at_ms: u64,
-    pub ended_at_ms: Option<u64>,
+    pub started_at_ms: i64,
+    pub ended_at_ms: Option<i64>,
 }
 
 impl From<core::Patrol> for Patrol {
@@ -494,8 +507,8 @@ impl From<core::Patrol> for Patrol {
             id: id_text(p.id),
             user_id: id_text(p.user_id),
             area_id: id_text(p.area_id),
-            started_at_ms: p.started_at_ms,
-            ended_at_ms: p.ended_at_ms,
+            started_at_ms: wide(p.started_at_ms),
+            ended_at_ms: p.ended_at_ms.map(wide),
         }
     }
 }
@@ -506,7 +519,7 @@ pub struct PatrolVisit {
     pub id: String,
     pub patrol_id: String,
     pub building_id: String,
-    pub at_ms: u64,
+    pub at_ms: i64,
     pub position: Option<Position>,
     pub note: Option<String>,
 }
@@ -517,7 +530,7 @@ impl From<core::PatrolVisit> for PatrolVisit {
             id: id_text(v.id),
             patrol_id: id_text(v.patrol_id),
             building_id: id_text(v.building_id),
-            at_ms: v.at_ms,
+            at_ms: wide(v.at_ms),
             position: v.position.map(Into::into),
             note: v.note,
         }
@@ -529,9 +542,9 @@ impl From<core::PatrolVisit> for PatrolVisit {
 pub struct PatrolSummary {
     pub patrol: Patrol,
     pub visits: Vec<PatrolVisit>,
-    pub buildings_visited: u32,
+    pub buildings_visited: i32,
     pub findings: Vec<CaseView>,
-    pub duration_ms: Option<u64>,
+    pub duration_ms: Option<i64>,
 }
 
 impl From<gridwork_core::PatrolSummary> for PatrolSummary {
@@ -539,9 +552,9 @@ impl From<gridwork_core::PatrolSummary> for PatrolSummary {
         PatrolSummary {
             patrol: s.patrol.into(),
             visits: s.visits.into_iter().map(Into::into).collect(),
-            buildings_visited: u32::try_from(s.buildings_visited).unwrap_or(u32::MAX),
+            buildings_visited: narrow(s.buildings_visited),
             findings: s.findings.into_iter().map(Into::into).collect(),
-            duration_ms: s.duration_ms,
+            duration_ms: s.duration_ms.map(wide),
         }
     }
 }
@@ -574,7 +587,7 @@ pub struct FieldConflict {
     pub field: String,
     pub lost_value_json: String,
     pub won_value_json: String,
-    pub detected_ms: u64,
+    pub detected_ms: i64,
 }
 
 impl From<gridwork_core::FieldConflict> for FieldConflict {
@@ -586,7 +599,7 @@ impl From<gridwork_core::FieldConflict> for FieldConflict {
             field: c.field,
             lost_value_json: c.lost_value.to_string(),
             won_value_json: c.won_value.to_string(),
-            detected_ms: c.detected_ms,
+            detected_ms: wide(c.detected_ms),
         }
     }
 }

@@ -22,18 +22,20 @@ use gridwork_domain::ids::DeviceId;
 use gridwork_domain::model as core;
 
 use crate::brief::{
-    OverdueVisit, RegistrationRate, StayView, UnregisteredRoom, UnregisteredTenant, WeeklyBrief,
+    OverdueVisit, RegistrationRate, UnregisteredRoom, UnregisteredTenant, WeeklyBrief,
 };
+use crate::case_codes::CaseStep;
 use crate::cases::{
     ArrivalFigure, CaseAction, CaseEvent, CaseEventConflict, CaseKind, CaseView, FieldConflict,
     NewCase, Patrol, PatrolSummary, PatrolVisit, ResponsePolicy, SearchHit, Severity,
 };
-use crate::convert::{day, id, id_text, opt_day, opt_id_text};
+use crate::convert::{count_in, day, id, id_text, narrow, opt_day, opt_id_text, opt_ms_in, wide};
 use crate::error::GridworkError;
-use crate::model::{
-    Area, Building, Household, Position, Registration, Resident, ResidentSummary, Station,
-};
+use crate::model::{Area, Building, Household, Position, Registration, Resident, Station};
 use crate::observe::{Bridge, ChangeObserver, Hub, ObserverHandle, SyncObserver};
+use crate::paging::{
+    self, BuildingPage, CasePage, HouseholdPage, RegistrationPage, ResidentPage, StayPage,
+};
 use crate::permission::Permission;
 use crate::sync::{Enrollment, RefusedChange, RejectedChange, SyncReport, SyncState};
 use crate::worker::Lifecycle;
@@ -146,8 +148,8 @@ impl GridworkClient {
 
     /// Writes every change the server has not accepted yet to `path` (JSON lines; the file
     /// must not exist). Returns how many. The file is plaintext: keep it in app storage.
-    pub fn export_unsynced(&self, path: String) -> Result<u64> {
-        Ok(self.core()?.export_unsynced(Path::new(&path))?)
+    pub fn export_unsynced(&self, path: String) -> Result<i64> {
+        Ok(wide(self.core()?.export_unsynced(Path::new(&path))?))
     }
 
     // -- the device -----------------------------------------------------------------------
@@ -209,13 +211,13 @@ impl GridworkClient {
     }
 
     /// How many changes made on this device wait to be sent.
-    pub fn pending_count(&self) -> Result<u64> {
-        Ok(self.core()?.pending_count()?)
+    pub fn pending_count(&self) -> Result<i64> {
+        Ok(wide(self.core()?.pending_count()?))
     }
 
     /// How many changes the server rejected (kept, shown, never resent).
-    pub fn rejected_count(&self) -> Result<u64> {
-        Ok(self.core()?.rejected_ops()?.len() as u64)
+    pub fn rejected_count(&self) -> Result<i64> {
+        Ok(wide(self.core()?.rejected_ops()?.len()))
     }
 
     /// The changes the server refused, oldest first, with its reason (e.g. "forbidden: this
@@ -258,16 +260,17 @@ impl GridworkClient {
 
     /// Days after check-out before a tenant's personal data leaves this phone (the
     /// subdistrict's policy; 90 unless set). The registration ledger stays on the server.
-    pub fn tenant_retention_days(&self) -> Result<u32> {
-        Ok(self.core()?.tenant_retention_days()?)
+    pub fn tenant_retention_days(&self) -> Result<i32> {
+        Ok(narrow(self.core()?.tenant_retention_days()?))
     }
 
     /// Sets that period, then purges the stays it now puts past retention (and their tenants
     /// when no other stay keeps them); returns how many records left the phone. Refused with
-    /// `InvalidInput` beyond 3,650 days (ten years).
-    pub fn set_tenant_retention_days(&self, days: u32) -> Result<u64> {
+    /// `InvalidInput` when negative or beyond 3,650 days (ten years).
+    pub fn set_tenant_retention_days(&self, days: i32) -> Result<i64> {
+        let days = count_in("days", days)?;
         self.core()?.set_tenant_retention_days(days)?;
-        Ok(self.core()?.purge_expired_tenants()?)
+        Ok(wide(self.core()?.purge_expired_tenants()?))
     }
 
     // -- places -----------------------------------------------------------------------------
@@ -317,7 +320,7 @@ impl GridworkClient {
     ) -> Result<Vec<ResponsePolicy>> {
         Ok(into_all(self.core()?.set_response_policy(
             id("subdistrict_id", &subdistrict_id)?,
-            policy.into(),
+            policy.to_core()?,
         )?))
     }
 
@@ -376,11 +379,19 @@ impl GridworkClient {
         Ok(into_all(self.core()?.stations()?))
     }
 
-    /// The buildings of an area and the areas below it.
-    pub fn buildings_in_area(&self, area_id: String) -> Result<Vec<Building>> {
-        Ok(into_all(
-            self.core()?.buildings_in_area(id("area_id", &area_id)?)?,
-        ))
+    /// The buildings of an area and the areas below it, by address code.
+    ///
+    /// Paged: `limit` items at most (1 to 500), after `cursor` (`null` for the first page;
+    /// then the page's `nextCursor`).
+    pub fn buildings_in_area(
+        &self,
+        area_id: String,
+        limit: i32,
+        cursor: Option<String>,
+    ) -> Result<BuildingPage> {
+        let all = into_all(self.core()?.buildings_in_area(id("area_id", &area_id)?)?);
+        let (items, next_cursor) = paging::page(all, limit, cursor.as_deref())?;
+        Ok(BuildingPage { items, next_cursor })
     }
 
     /// Creates a micro fire station. Pass `id = ""` for a new id.
@@ -412,17 +423,24 @@ impl GridworkClient {
             .into())
     }
 
-    /// The households of a building, archived ones too if asked.
+    /// The households of a building by unit, archived ones too if asked.
+    ///
+    /// Paged: `limit` items at most (1 to 500), after `cursor` (`null` for the first page;
+    /// then the page's `nextCursor`).
     pub fn households_of_building(
         &self,
         building_id: String,
         include_archived: bool,
-    ) -> Result<Vec<Household>> {
+        limit: i32,
+        cursor: Option<String>,
+    ) -> Result<HouseholdPage> {
         let building = id("building_id", &building_id)?;
-        Ok(into_all(
+        let all = into_all(
             self.core()?
                 .households_of_building(building, include_archived)?,
-        ))
+        );
+        let (items, next_cursor) = paging::page(all, limit, cursor.as_deref())?;
+        Ok(HouseholdPage { items, next_cursor })
     }
 
     /// Adds a resident. Pass `id = ""` for a new id; an ID number must be a valid GB 11643
@@ -449,10 +467,20 @@ impl GridworkClient {
             .into())
     }
 
-    /// The residents of a household, ID numbers masked.
-    pub fn residents_of_household(&self, household_id: String) -> Result<Vec<ResidentSummary>> {
+    /// The residents of a household by name, ID numbers masked.
+    ///
+    /// Paged: `limit` items at most (1 to 500), after `cursor` (`null` for the first page;
+    /// then the page's `nextCursor`).
+    pub fn residents_of_household(
+        &self,
+        household_id: String,
+        limit: i32,
+        cursor: Option<String>,
+    ) -> Result<ResidentPage> {
         let household = id("household_id", &household_id)?;
-        Ok(into_all(self.core()?.residents_of_household(household)?))
+        let all = into_all(self.core()?.residents_of_household(household)?);
+        let (items, next_cursor) = paging::page(all, limit, cursor.as_deref())?;
+        Ok(ResidentPage { items, next_cursor })
     }
 
     /// Records a visit to a key-group resident now.
@@ -500,31 +528,59 @@ impl GridworkClient {
     }
 
     /// A resident's stays, newest first.
-    pub fn registrations_of_resident(&self, resident_id: String) -> Result<Vec<Registration>> {
+    ///
+    /// Paged: `limit` items at most (1 to 500), after `cursor` (`null` for the first page;
+    /// then the page's `nextCursor`).
+    pub fn registrations_of_resident(
+        &self,
+        resident_id: String,
+        limit: i32,
+        cursor: Option<String>,
+    ) -> Result<RegistrationPage> {
         let resident = id("resident_id", &resident_id)?;
-        Ok(into_all(self.core()?.registrations_of_resident(resident)?))
+        let all = into_all(self.core()?.registrations_of_resident(resident)?);
+        let (items, next_cursor) = paging::page(all, limit, cursor.as_deref())?;
+        Ok(RegistrationPage { items, next_cursor })
     }
 
     /// Stays in an area expected to end within `within_days` of `today`.
+    ///
+    /// Paged: `limit` items at most (1 to 500), after `cursor` (`null` for the first page;
+    /// then the page's `nextCursor`).
     pub fn expiring_stays(
         &self,
         area_id: String,
         today: String,
-        within_days: u32,
-    ) -> Result<Vec<StayView>> {
-        Ok(into_all(self.core()?.expiring_stays(
+        within_days: i32,
+        limit: i32,
+        cursor: Option<String>,
+    ) -> Result<StayPage> {
+        let all = into_all(self.core()?.expiring_stays(
             id("area_id", &area_id)?,
             day("today", &today)?,
-            within_days,
-        )?))
+            count_in("within_days", within_days)?,
+        )?);
+        let (items, next_cursor) = paging::page(all, limit, cursor.as_deref())?;
+        Ok(StayPage { items, next_cursor })
     }
 
     /// Stays in an area past their expected end and not checked out.
-    pub fn overdue_stays(&self, area_id: String, today: String) -> Result<Vec<StayView>> {
-        Ok(into_all(self.core()?.overdue_stays(
-            id("area_id", &area_id)?,
-            day("today", &today)?,
-        )?))
+    ///
+    /// Paged: `limit` items at most (1 to 500), after `cursor` (`null` for the first page;
+    /// then the page's `nextCursor`).
+    pub fn overdue_stays(
+        &self,
+        area_id: String,
+        today: String,
+        limit: i32,
+        cursor: Option<String>,
+    ) -> Result<StayPage> {
+        let all = into_all(
+            self.core()?
+                .overdue_stays(id("area_id", &area_id)?, day("today", &today)?)?,
+        );
+        let (items, next_cursor) = paging::page(all, limit, cursor.as_deref())?;
+        Ok(StayPage { items, next_cursor })
     }
 
     /// An area's registration per person and per room.
@@ -565,8 +621,9 @@ impl GridworkClient {
         &self,
         new_case: NewCase,
         assignee: Option<String>,
-        deadline_ms: Option<u64>,
+        deadline_ms: Option<i64>,
     ) -> Result<CaseView> {
+        let deadline_ms = opt_ms_in("deadline_ms", deadline_ms)?;
         let assignment = crate::convert::opt_id("assignee", assignee.as_deref())?.map(|assignee| {
             gridwork_core::HotlineAssignment {
                 assignee,
@@ -638,12 +695,15 @@ impl GridworkClient {
         ))
     }
 
-    /// The steps the case allows now that this user may take, by action name (`"fix"`,
-    /// `"en_route"`…): the buttons to show. Before the first sync (role not yet known) every
+    /// The steps the case allows now that this user may take: the buttons to show (each
+    /// with its stable code, `caseStepCode`). Before the first sync (role not yet known) every
     /// step the case allows is listed and the server decides.
-    pub fn available_actions(&self, case_id: String) -> Result<Vec<String>> {
+    pub fn available_actions(&self, case_id: String) -> Result<Vec<CaseStep>> {
         let actions = self.core()?.available_actions(id("case_id", &case_id)?)?;
-        Ok(actions.into_iter().map(str::to_string).collect())
+        Ok(actions
+            .into_iter()
+            .filter_map(crate::case_codes::step_of)
+            .collect())
     }
 
     /// Whether this user may record `action` on the case (their role and scope, by the rule
@@ -701,20 +761,33 @@ impl GridworkClient {
     }
 
     /// Every open case on the device, most urgent first.
-    pub fn open_cases(&self) -> Result<Vec<CaseView>> {
-        Ok(into_all(self.core()?.open_cases()?))
+    ///
+    /// Paged: `limit` items at most (1 to 500), after `cursor` (`null` for the first page;
+    /// then the page's `nextCursor`).
+    pub fn open_cases(&self, limit: i32, cursor: Option<String>) -> Result<CasePage> {
+        case_page(self.core()?.open_cases()?, limit, cursor)
     }
 
     /// Open cases assigned to (or opened by) the enrolled user, most urgent first.
-    pub fn my_open_cases(&self) -> Result<Vec<CaseView>> {
-        Ok(into_all(self.core()?.my_open_cases()?))
+    ///
+    /// Paged: `limit` items at most (1 to 500), after `cursor` (`null` for the first page;
+    /// then the page's `nextCursor`).
+    pub fn my_open_cases(&self, limit: i32, cursor: Option<String>) -> Result<CasePage> {
+        case_page(self.core()?.my_open_cases()?, limit, cursor)
     }
 
     /// Open cases of an area and the areas below it, most urgent first.
-    pub fn open_cases_in_area(&self, area_id: String) -> Result<Vec<CaseView>> {
-        Ok(into_all(
-            self.core()?.open_cases_in_area(id("area_id", &area_id)?)?,
-        ))
+    ///
+    /// Paged: `limit` items at most (1 to 500), after `cursor` (`null` for the first page;
+    /// then the page's `nextCursor`).
+    pub fn open_cases_in_area(
+        &self,
+        area_id: String,
+        limit: i32,
+        cursor: Option<String>,
+    ) -> Result<CasePage> {
+        let area = id("area_id", &area_id)?;
+        case_page(self.core()?.open_cases_in_area(area)?, limit, cursor)
     }
 
     // -- patrols ----------------------------------------------------------------------------
@@ -786,8 +859,10 @@ impl GridworkClient {
 
     /// Searches buildings, households, residents and cases by address, unit, name, phone or
     /// title.
-    pub fn search(&self, query: String, limit: u32) -> Result<Vec<SearchHit>> {
-        Ok(into_all(self.core()?.search(&query, limit as usize)?))
+    /// `limit` is capped at the core's maximum; a negative one is refused.
+    pub fn search(&self, query: String, limit: i32) -> Result<Vec<SearchHit>> {
+        let limit = count_in("limit", limit)? as usize;
+        Ok(into_all(self.core()?.search(&query, limit)?))
     }
 
     /// The Monday (`YYYY-MM-DD`) of the week the Tuesday meeting reviews today: the previous
@@ -863,9 +938,10 @@ impl GridworkClient {
     }
 
     /// The live wait: returns as soon as something for this device arrives (applied before
-    /// returning), or after `wait_seconds` (at most 30) with nothing.
-    pub async fn wait_for_changes(&self, wait_seconds: u32) -> Result<SyncReport> {
-        let wait = u64::from(wait_seconds.min(MAX_WAIT_SECONDS));
+    /// returning), or after `wait_seconds` (at most 30; a negative wait is refused) with
+    /// nothing.
+    pub async fn wait_for_changes(&self, wait_seconds: i32) -> Result<SyncReport> {
+        let wait = u64::from(count_in("wait_seconds", wait_seconds)?.min(MAX_WAIT_SECONDS));
         let (core, transport) = (self.core()?, Arc::clone(&self.transport));
         self.lifecycle
             .run(async move { Ok(core.wait_for_changes(&*transport, wait).await?.into()) })
@@ -887,8 +963,8 @@ impl GridworkClient {
     }
 
     /// How many times an app observer failed (tests).
-    pub fn observer_failures(&self) -> u64 {
-        self.hub.failures()
+    pub fn observer_failures(&self) -> i64 {
+        wide(self.hub.failures())
     }
 }
 
@@ -923,9 +999,9 @@ pub struct Recovery {
     /// Where the damaged files now are (moved, never deleted).
     pub moved_aside: Vec<String>,
     /// Unsynced changes kept in the fresh store (and the export).
-    pub salvaged: u64,
+    pub salvaged: i64,
     /// Unsynced changes found but no longer readable.
-    pub unreadable: u64,
+    pub unreadable: i64,
     /// False when the device's identity was lost: enroll again; the kept changes are then
     /// listed as rejected, to be entered again.
     pub identity_kept: bool,
@@ -955,8 +1031,8 @@ pub fn recover_store(
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
-        salvaged: rec.salvaged,
-        unreadable: rec.unreadable,
+        salvaged: wide(rec.salvaged),
+        unreadable: wide(rec.unreadable),
         identity_kept: rec.identity_kept,
     })
 }
@@ -976,6 +1052,16 @@ fn options(encryption_key: Option<&str>) -> Result<OpenOptions> {
 /// Converts every item of a list from the core's type.
 fn into_all<T, U: From<T>>(items: Vec<T>) -> Vec<U> {
     items.into_iter().map(Into::into).collect()
+}
+
+/// A page of cases from the core's whole list.
+fn case_page(
+    all: Vec<gridwork_core::CaseView>,
+    limit: i32,
+    cursor: Option<String>,
+) -> Result<CasePage> {
+    let (items, next_cursor) = paging::page(into_all(all), limit, cursor.as_deref())?;
+    Ok(CasePage { items, next_cursor })
 }
 
 #[cfg(test)]
@@ -1087,6 +1173,7 @@ mod tests {
                 events: vec![],
                 next_after: None,
                 server_time_ms: gridwork_core::system_clock()(),
+                total_records: None,
             })
         }
 
@@ -1233,7 +1320,7 @@ mod tests {
 
         let rejected = client.rejected_changes().unwrap();
         assert!(!rejected.is_empty());
-        assert_eq!(rejected.len() as u64, client.rejected_count().unwrap());
+        assert_eq!(rejected.len() as i64, client.rejected_count().unwrap());
         for change in &rejected {
             assert_eq!(change.entity_kind, EntityKind::Household.as_str());
             assert_eq!(change.entity_id, id_text(desk.refused));
@@ -1308,8 +1395,9 @@ mod tests {
         assert_eq!(client.set_tenant_retention_days(90).unwrap(), 0);
         assert_eq!(
             client
-                .registrations_of_resident(tenant.id.clone())
+                .registrations_of_resident(tenant.id.clone(), 10, None)
                 .unwrap()
+                .items
                 .len(),
             1
         );
@@ -1387,9 +1475,13 @@ mod tests {
         let report = client.core().unwrap().sync_now(&busy).await.unwrap();
         let made = busy.made.load(std::sync::atomic::Ordering::SeqCst);
         assert!(made >= 1, "the user wrote during the run");
-        assert_eq!(report.pushed + report.rejected, queued, "{report:?}");
+        assert_eq!(
+            (report.pushed + report.rejected) as i64,
+            queued,
+            "{report:?}"
+        );
         // What was written during the run waits for the next one.
-        assert_eq!(client.pending_count().unwrap(), made);
+        assert_eq!(client.pending_count().unwrap(), made as i64);
     }
 
     impl GridworkClient {

@@ -54,3 +54,68 @@ pub(crate) fn id_text(id: Id) -> String {
 pub(crate) fn opt_id_text(id: Option<Id>) -> Option<String> {
     id.map(id_text)
 }
+
+/// A count or a time (ms since the epoch) as the apps receive it. Kotlin and Swift get signed
+/// integers (no `ULong`/`UInt64` in the API, ADR 0032); a value beyond `i64::MAX` (never in
+/// practice) saturates.
+pub(crate) fn wide(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+/// A small count (days, people in a room) as the apps receive it, saturating at `i32::MAX`.
+pub(crate) fn narrow(n: impl TryInto<i32>) -> i32 {
+    n.try_into().unwrap_or(i32::MAX)
+}
+
+/// A time or duration in ms the app passed in: refused when negative.
+pub(crate) fn ms_in(field: &str, value: i64) -> Result<u64, GridworkError> {
+    u64::try_from(value).map_err(|_| GridworkError::invalid(field, "must not be negative"))
+}
+
+/// An optional time or duration in ms the app passed in: refused when negative.
+pub(crate) fn opt_ms_in(field: &str, value: Option<i64>) -> Result<Option<u64>, GridworkError> {
+    value.map(|v| ms_in(field, v)).transpose()
+}
+
+/// A count (days, a limit) the app passed in: refused when negative.
+pub(crate) fn count_in(field: &str, value: i32) -> Result<u32, GridworkError> {
+    u32::try_from(value).map_err(|_| GridworkError::invalid(field, "must not be negative"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negative_numbers_from_the_app_are_refused_naming_the_argument() {
+        assert_eq!(
+            ms_in("deadline_ms", 1_795_482_000_000).unwrap(),
+            1_795_482_000_000
+        );
+        assert_eq!(count_in("wait_seconds", 0).unwrap(), 0);
+        assert_eq!(opt_ms_in("deadline_ms", None).unwrap(), None);
+        for e in [
+            ms_in("deadline_ms", -1).unwrap_err(),
+            opt_ms_in("deadline_ms", Some(i64::MIN)).unwrap_err(),
+            count_in("deadline_ms", -30).unwrap_err(),
+        ] {
+            match e {
+                GridworkError::InvalidInput { field, reason } => {
+                    assert_eq!(field, "deadline_ms");
+                    assert_eq!(reason, "must not be negative");
+                }
+                other => panic!("{other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn values_for_the_app_are_signed_and_saturate() {
+        assert_eq!(wide(42u64), 42i64);
+        assert_eq!(wide(u64::MAX), i64::MAX);
+        assert_eq!(wide(7usize), 7);
+        assert_eq!(narrow(90u32), 90i32);
+        assert_eq!(narrow(u32::MAX), i32::MAX);
+        assert_eq!(narrow(usize::MAX), i32::MAX);
+    }
+}

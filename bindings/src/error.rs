@@ -36,7 +36,7 @@ pub enum GridworkError {
     Unauthorized { reason: String },
     /// The server answered with an error.
     #[error("the server answered {status}: {reason}")]
-    Server { status: u16, reason: String },
+    Server { status: i32, reason: String },
     /// The store could not be read or written (disk full, newer app's database).
     #[error("storage error: {reason}")]
     Storage { reason: String },
@@ -131,7 +131,7 @@ impl From<TransportError> for GridworkError {
                 code,
                 message,
             } => GridworkError::Server {
-                status,
+                status: i32::from(status),
                 reason: format!("{code}: {message}"),
             },
             TransportError::BadAnswer(reason) => GridworkError::Internal {

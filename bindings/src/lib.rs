@@ -17,12 +17,14 @@
 //! `docs/mobile.md` and `scripts/test-bindings.sh`.
 
 pub mod brief;
+pub mod case_codes;
 pub mod cases;
 pub mod client;
 mod convert;
 pub mod error;
 pub mod model;
 pub mod observe;
+pub mod paging;
 pub mod permission;
 pub mod sensitive;
 pub mod sync;

@@ -6,7 +6,7 @@
 use gridwork_domain::model as core;
 use gridwork_domain::validate::Position as CorePosition;
 
-use crate::convert::{day_text, id, id_text, opt_id, opt_id_text, record_id};
+use crate::convert::{day_text, id, id_text, opt_id, opt_id_text, opt_ms_in, record_id, wide};
 use crate::error::GridworkError;
 use crate::sensitive::Sensitive;
 use std::sync::Arc;
@@ -253,7 +253,7 @@ pub struct Resident {
     /// Prints masked; `reveal()` for the value.
     pub phone: Option<Arc<Sensitive>>,
     pub key_groups: Vec<KeyGroup>,
-    pub last_visit_ms: Option<u64>,
+    pub last_visit_ms: Option<i64>,
     pub archived: bool,
 }
 
@@ -266,7 +266,7 @@ impl From<core::Resident> for Resident {
             id_number: crate::sensitive::wrap(r.id_number),
             phone: crate::sensitive::wrap(r.phone),
             key_groups: r.key_groups.into_iter().map(Into::into).collect(),
-            last_visit_ms: r.last_visit_ms,
+            last_visit_ms: r.last_visit_ms.map(wide),
             archived: r.archived,
         }
     }
@@ -281,7 +281,7 @@ impl Resident {
             id_number: crate::sensitive::unwrap(&self.id_number),
             phone: crate::sensitive::unwrap(&self.phone),
             key_groups: self.key_groups.iter().map(|&k| k.into()).collect(),
-            last_visit_ms: self.last_visit_ms,
+            last_visit_ms: opt_ms_in("resident.last_visit_ms", self.last_visit_ms)?,
             archived: self.archived,
         })
     }

@@ -3,7 +3,7 @@
 
 use gridwork_domain::sync::Role as CoreRole;
 
-use crate::convert::id_text;
+use crate::convert::{id_text, wide};
 use crate::model::mirror_enum;
 
 mirror_enum! {
@@ -31,7 +31,7 @@ pub struct Enrollment {
     pub role: Role,
     /// The areas (buildings for a building head, stations for a crew) the user is scoped to.
     pub scope: Vec<String>,
-    pub server_time_ms: u64,
+    pub server_time_ms: i64,
 }
 
 impl From<gridwork_domain::sync::EnrollResponse> for Enrollment {
@@ -41,7 +41,7 @@ impl From<gridwork_domain::sync::EnrollResponse> for Enrollment {
             user_name: r.user_name,
             role: r.role.into(),
             scope: r.scope.into_iter().map(id_text).collect(),
-            server_time_ms: r.server_time_ms,
+            server_time_ms: wide(r.server_time_ms),
         }
     }
 }
@@ -89,7 +89,7 @@ pub struct RefusedChange {
     /// Why, in words for the user (never a stored value).
     pub reason: String,
     /// When the change was made, ms since the epoch.
-    pub made_at_ms: u64,
+    pub made_at_ms: i64,
 }
 
 impl From<gridwork_core::RefusedChange> for RefusedChange {
@@ -101,7 +101,7 @@ impl From<gridwork_core::RefusedChange> for RefusedChange {
             change: r.change,
             code: r.code,
             reason: r.reason,
-            made_at_ms: r.made_at_ms,
+            made_at_ms: wide(r.made_at_ms),
         }
     }
 }
@@ -159,8 +159,8 @@ pub enum SyncStep {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct SyncProgress {
     pub step: SyncStep,
-    pub done: u64,
-    pub total: Option<u64>,
+    pub done: i64,
+    pub total: Option<i64>,
 }
 
 impl From<&gridwork_core::SyncProgress> for SyncProgress {
@@ -172,8 +172,8 @@ impl From<&gridwork_core::SyncProgress> for SyncProgress {
                 Core::Push => SyncStep::Push,
                 Core::Pull => SyncStep::Pull,
             },
-            done: p.done,
-            total: p.total,
+            done: wide(p.done),
+            total: p.total.map(wide),
         }
     }
 }
@@ -182,47 +182,47 @@ impl From<&gridwork_core::SyncProgress> for SyncProgress {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
 pub struct SyncReport {
     /// Changes of this device the server accepted.
-    pub pushed: u64,
+    pub pushed: i64,
     /// Changes the server rejected (kept in the refused list, never resent).
-    pub rejected: u64,
+    pub rejected: i64,
     /// Records put back to the server's values because a change to them was refused.
-    pub reverted: u64,
+    pub reverted: i64,
     /// Records received in a snapshot (a new device).
-    pub snapshot_records: u64,
+    pub snapshot_records: i64,
     /// Changes received from others.
-    pub pulled: u64,
+    pub pulled: i64,
     /// Records that entered the user's scope (a building moved into their grid, an alarm
     /// dispatched to their station).
-    pub gained: u64,
+    pub gained: i64,
     /// Local copies purged: records that left the user's scope, or tenants past retention.
     /// Unsynced edits are never dropped.
-    pub evicted: u64,
+    pub evicted: i64,
     /// Received changes refused locally (stamped too far in the future).
-    pub refused: u64,
+    pub refused: i64,
     /// Changes of this device stamped while its clock was wrong, stamped again and resent.
-    pub restamped: u64,
+    pub restamped: i64,
     /// New conflicts: values this device wrote that lost to concurrent writes.
-    pub conflicts: u64,
+    pub conflicts: i64,
     /// Bytes on the wire, both ways.
-    pub bytes: u64,
-    pub duration_ms: u64,
+    pub bytes: i64,
+    pub duration_ms: i64,
 }
 
 impl From<gridwork_core::SyncReport> for SyncReport {
     fn from(r: gridwork_core::SyncReport) -> Self {
         SyncReport {
-            pushed: r.pushed,
-            rejected: r.rejected,
-            reverted: r.reverted,
-            snapshot_records: r.snapshot_records,
-            pulled: r.pulled,
-            gained: r.gained,
-            evicted: r.evicted,
-            refused: r.refused,
-            restamped: r.restamped,
-            conflicts: r.conflicts,
-            bytes: r.bytes,
-            duration_ms: r.duration_ms,
+            pushed: wide(r.pushed),
+            rejected: wide(r.rejected),
+            reverted: wide(r.reverted),
+            snapshot_records: wide(r.snapshot_records),
+            pulled: wide(r.pulled),
+            gained: wide(r.gained),
+            evicted: wide(r.evicted),
+            refused: wide(r.refused),
+            restamped: wide(r.restamped),
+            conflicts: wide(r.conflicts),
+            bytes: wide(r.bytes),
+            duration_ms: wide(r.duration_ms),
         }
     }
 }

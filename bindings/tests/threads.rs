@@ -80,6 +80,8 @@ struct Server {
     runtime: tokio::runtime::Runtime,
     storage: Arc<SqliteStorage>,
     url: String,
+    /// The seeded subdistrict's grids.
+    grids: Vec<gridwork_domain::ids::Id>,
     _handle: gridwork_server::ServerHandle,
     _dir: tempfile::TempDir,
 }
@@ -101,30 +103,37 @@ impl Server {
                 .await
                 .unwrap()
         });
-        let server = Server {
+        let mut server = Server {
             url: handle.url(),
             runtime,
             storage,
+            grids: vec![],
             _handle: handle,
             _dir: dir,
         };
         let code = server.code("系统管理员");
-        server.runtime.block_on(async {
+        server.grids = server.runtime.block_on(async {
             let operator = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
             let net = HttpTransport::new(&server.url, None).unwrap();
             operator.enroll(&net, &code, "operator").await.unwrap();
-            seed_subdistrict(&operator, 7, size, |_, _| {}).unwrap();
+            let seeded = seed_subdistrict(&operator, 7, size, |_, _| {}).unwrap();
             operator.sync_now(&net).await.unwrap();
+            seeded.grids.iter().map(|g| g.id).collect()
         });
         server
     }
 
     /// A one-time code of a new admin (an admin's phone holds the whole installation).
     fn code(&self, name: &str) -> String {
+        self.code_of(name, Role::Admin, vec![])
+    }
+
+    /// A one-time code of a new user of `role` scoped to `scope`.
+    fn code_of(&self, name: &str, role: Role, scope: Vec<gridwork_domain::ids::Id>) -> String {
         self.runtime.block_on(async {
             let user = self
                 .storage
-                .create_user(name.into(), Role::Admin, vec![])
+                .create_user(name.into(), role, scope)
                 .await
                 .unwrap();
             self.storage
@@ -404,13 +413,16 @@ fn changes_are_announced_by_record_kind() {
     kinds.0.lock().unwrap().clear();
     let household = phone.households_of_building(
         phone
-            .buildings_in_area(phone.child_areas(None).unwrap()[0].id.clone())
-            .unwrap()[0]
+            .buildings_in_area(phone.child_areas(None).unwrap()[0].id.clone(), 1, None)
+            .unwrap()
+            .items[0]
             .id
             .clone(),
         false,
+        10,
+        None,
     );
-    let mut household = household.unwrap().remove(0);
+    let mut household = household.unwrap().items.remove(0);
     household.phone = Some(gridwork_ffi::Sensitive::new("13912345678".into()));
     phone.update_household(household).unwrap();
     // Delivered on the observers' thread: wait for it (a sync call would have flushed).
@@ -533,4 +545,43 @@ fn a_cancelled_sync_leaves_the_state_true() {
     }
     assert_eq!(phone.sync_state(), SyncState::Idle);
     accepted.join().unwrap();
+}
+
+/// A gridworker's bootstrap is determinate: the server's first snapshot page announces the
+/// grid's total, and the progress the observers receive carries it, never below what was
+/// taken, ending complete.
+#[test]
+fn bootstrap_progress_carries_the_total_the_snapshot_announces() {
+    let server = Server::with_subdistrict(test_size());
+    let dir = tempfile::tempdir().unwrap();
+    let phone =
+        GridworkClient::open(phone_path(&dir, "grid.db"), server.url.clone(), None, None).unwrap();
+    let observed = Arc::new(Recorder::default());
+    phone.add_sync_observer(observed.clone());
+    let main = main_dispatcher();
+    let code = server.code_of("李网格员", Role::Gridworker, vec![server.grids[0]]);
+    main.block_on(phone.enroll(code, "李网格员的手机".into()))
+        .unwrap();
+    let report = main.block_on(phone.sync_now()).unwrap();
+    assert!(report.snapshot_records > 10, "{report:?}");
+
+    let progress = observed.progress.lock().unwrap().clone();
+    let bootstrap: Vec<&SyncProgress> = progress
+        .iter()
+        .filter(|p| p.step == gridwork_ffi::sync::SyncStep::Bootstrap)
+        .collect();
+    assert!(!bootstrap.is_empty(), "{progress:?}");
+    for p in &bootstrap {
+        let total = p.total.expect("every bootstrap step carries the total");
+        assert!(p.done >= 0 && p.done <= total, "{p:?}");
+    }
+    let last = bootstrap.last().unwrap();
+    assert_eq!(last.done, report.snapshot_records, "{last:?}");
+    assert_eq!(
+        last.total,
+        Some(last.done),
+        "the last page completes the bar"
+    );
+    // The announced total is the grid's records, each once (the first page's figure).
+    assert_eq!(bootstrap[0].total, Some(report.snapshot_records));
 }

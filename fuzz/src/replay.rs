@@ -81,6 +81,7 @@ impl Transport for Replay {
             events: vec![],
             next_after: None,
             server_time_ms: NOW_MS,
+            total_records: None,
         }))
     }
 

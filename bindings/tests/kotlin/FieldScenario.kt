@@ -16,6 +16,7 @@ import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertFalse
 import kotlin.test.assertNotNull
+import kotlin.test.assertNull
 import kotlin.test.assertTrue
 import java.util.concurrent.Executors
 import kotlinx.coroutines.Dispatchers
@@ -181,11 +182,11 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals(36, grid.id.length)
         runBlocking {
             assertEquals(Role.ADMIN, operator.enroll(server.enrollmentCode("系统管理员", "admin", null), "operator").role)
-            assertEquals(6UL, operator.syncNow().pushed)
+            assertEquals(6L, operator.syncNow().pushed)
             // The subdistrict adopts Wulin's 1/5/30: a field of its area, set by the admin.
             val history = operator.setResponsePolicy(subdistrict.id, assertNotNull(responsePolicyPreset("wulin")))
             assertEquals("wulin-1-5-30", history.single().name)
-            assertEquals(1UL, operator.syncNow().pushed)
+            assertEquals(1L, operator.syncNow().pushed)
         }
     }
 
@@ -202,8 +203,13 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
             assertEquals(Role.GRIDWORKER, me.role)
             assertEquals(me.userId, gridworker.userId())
             val report = gridworker.syncNow()
-            assertEquals(6UL, report.snapshotRecords, "the areas down to the grid and the station")
-            assertEquals(5UL * 60_000UL, gridworker.responsePolicyInForce(grid.id).onSceneMs, "the policy came with the subdistrict")
+            assertEquals(6L, report.snapshotRecords, "the areas down to the grid and the station")
+            // Determinate progress: each bootstrap step carries the total; the bar ends full.
+            val boot = gridworkerSync.progress.filter { it.step == SyncStep.BOOTSTRAP }
+            assertTrue(boot.isNotEmpty(), "$boot")
+            assertTrue(boot.all { it.total != null && it.done <= it.total!! }, "$boot")
+            assertEquals(report.snapshotRecords, boot.last().total, "$boot")
+            assertEquals(5L * 60_000L, gridworker.responsePolicyInForce(grid.id).onSceneMs, "the policy came with the subdistrict")
             assertEquals(SyncState.Idle, gridworker.syncState())
             assertTrue(gridworkerSync.states.contains(SyncState.Syncing), "observer saw syncing")
             assertEquals(SyncState.Idle, gridworkerSync.states.last())
@@ -218,11 +224,11 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         tenant = gridworker.createResident(
             Resident("", room.id, "李娜", Sensitive("11010519491231002X"), Sensitive("13700000000"), listOf(), null, false),
         )
-        assertEquals(listOf(building.id), gridworker.buildingsInArea(grid.id).map { it.id })
-        assertEquals(listOf("2-301"), gridworker.householdsOfBuilding(building.id, false).map { it.unit })
-        val listed = gridworker.residentsOfHousehold(room.id).single()
+        assertEquals(listOf(building.id), gridworker.buildingsInArea(grid.id, 50, null).items.map { it.id })
+        assertEquals(listOf("2-301"), gridworker.householdsOfBuilding(building.id, false, 50, null).items.map { it.unit })
+        val listed = gridworker.residentsOfHousehold(room.id, 50, null).items.single()
         assertFalse(listed.idNumberMasked!!.contains("19491231"), "lists mask the ID number")
-        assertEquals(3UL, gridworker.pendingCount())
+        assertEquals(3L, gridworker.pendingCount())
     }
 
     steps.step("a bad ID number is refused naming the field, without echoing it") {
@@ -240,9 +246,9 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
     steps.step("the gridworker sends them") {
         runBlocking {
             val report = gridworker.syncNow()
-            assertEquals(3UL, report.pushed)
-            assertEquals(0UL, report.rejected)
-            assertEquals(0UL, gridworker.pendingCount())
+            assertEquals(3L, report.pushed)
+            assertEquals(0L, report.rejected)
+            assertEquals(0L, gridworker.pendingCount())
         }
     }
 
@@ -252,7 +258,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
             val code = server.enrollmentCode("张伟", "building_head", building.id)
             assertEquals(Role.BUILDING_HEAD, head.enroll(code, "张伟's phone").role)
             val report = head.syncNow()
-            assertTrue(report.snapshotRecords + report.pulled > 0UL)
+            assertTrue(report.snapshotRecords + report.pulled > 0L)
             assertEquals("梅花碑3号", head.building(building.id).address)
             assertEquals("13800000000", head.household(room.id).phone?.reveal())
         }
@@ -264,12 +270,12 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         hazard = gridworker.openCase(
             NewCase(CaseKind.HAZARD, "电动车楼道充电", "fire_safety", Severity.HIGH, grid.id, building.id, null, null),
         )
-        assertEquals("reported", hazard.state)
+        assertEquals(CaseState.REPORTED, hazard.state)
         assertNotNull(hazard.deadline)
         assertEquals(Colour.GREEN, hazard.colour)
         gridworker.updateHousehold(gridworker.household(room.id).copy(phone = Sensitive("13800000001")))
-        assertEquals(2UL, gridworker.pendingCount())
-        assertTrue(gridworker.openCases().any { it.id == hazard.id })
+        assertEquals(2L, gridworker.pendingCount())
+        assertTrue(gridworker.openCases(50, null).items.any { it.id == hazard.id })
     }
 
     steps.step("the building head checks the tenant in and edits the same phone") {
@@ -277,17 +283,17 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         Thread.sleep(20)
         val stay = head.checkIn(tenant.id, room.id, today.toString(), today.plusMonths(6).toString())
         assertEquals(today.toString(), stay.checkIn)
-        assertEquals(listOf(stay.id), head.registrationsOfResident(tenant.id).map { it.id })
+        assertEquals(listOf(stay.id), head.registrationsOfResident(tenant.id, 50, null).items.map { it.id })
         head.updateHousehold(head.household(room.id).copy(phone = Sensitive("13900000002")))
-        runBlocking { assertTrue(head.syncNow().pushed >= 2UL) }
+        runBlocking { assertTrue(head.syncNow().pushed >= 2L) }
     }
 
     steps.step("both sync and the gridworker's lost edit appears as a conflict") {
         runBlocking {
             gridworker.setOnline(true)
             val report = gridworker.syncNow()
-            assertEquals(2UL, report.pushed)
-            assertEquals(1UL, report.conflicts)
+            assertEquals(2L, report.pushed)
+            assertEquals(1L, report.conflicts)
             head.syncNow()
         }
         val conflict = gridworker.fieldConflicts().single()
@@ -297,8 +303,8 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals("\"13800000001\"", conflict.lostValueJson)
         assertEquals("\"13900000002\"", conflict.wonValueJson)
         assertEquals("13900000002", gridworker.household(room.id).phone?.reveal())
-        assertEquals(1, gridworker.registrationsOfResident(tenant.id).size, "the check-in arrived")
-        assertTrue(head.openCases().any { it.id == hazard.id }, "the hazard arrived")
+        assertEquals(1, gridworker.registrationsOfResident(tenant.id, 50, null).items.size, "the check-in arrived")
+        assertTrue(head.openCases(50, null).items.any { it.id == hazard.id }, "the hazard arrived")
     }
 
     steps.step("the gridworker re-applies the lost phone and both converge") {
@@ -314,16 +320,16 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
 
     steps.step("an alarm raised by the building head reaches the gridworker through the live wait") {
         runBlocking {
-            val waiting = async { gridworker.waitForChanges(20u) }
+            val waiting = async { gridworker.waitForChanges(20) }
             alarm = head.raiseAlarm(building.id, "闻到烟味", "fire", null)
             assertEquals(CaseKind.ALARM, alarm.kind)
-            assertEquals("dispatched", alarm.state)
+            assertEquals(CaseState.DISPATCHED, alarm.state)
             assertEquals(station.id, alarm.dispatchedStationId)
             head.syncNow()
             val news = waiting.await()
-            assertTrue(news.pulled >= 1UL, "pulled ${news.pulled}")
+            assertTrue(news.pulled >= 1L, "pulled ${news.pulled}")
         }
-        assertEquals("dispatched", gridworker.case(alarm.id).state)
+        assertEquals(CaseState.DISPATCHED, gridworker.case(alarm.id).state)
     }
 
     steps.step("the building head's phone offers no status step, by the server's rule") {
@@ -337,11 +343,11 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
     }
 
     steps.step("the crew's arrival is recorded and within the target") {
-        assertTrue(gridworker.availableActions(alarm.id).contains("acknowledge"))
+        assertTrue(gridworker.availableActions(alarm.id).contains(CaseStep.ACKNOWLEDGE))
         gridworker.recordCaseEvent(alarm.id, CaseAction.Acknowledge)
         gridworker.recordCaseEvent(alarm.id, CaseAction.EnRoute(null))
         val arrived = gridworker.recordCaseEvent(alarm.id, CaseAction.Arrive(Position(30.2510, 120.1710)))
-        assertEquals("on_scene", arrived.state)
+        assertEquals(CaseState.ON_SCENE, arrived.state)
         val figure = assertNotNull(gridworker.alarmArrival(alarm.id))
         assertTrue(figure.withinTarget, "arrived in ${figure.minutes} min")
         assertEquals(station.id, figure.stationId)
@@ -363,17 +369,17 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
             gridworker.syncNow()
             head.syncNow()
         }
-        assertTrue(gridworker.search("梅花碑", 10u).any { it.kind == RecordKind.BUILDING && it.id == building.id })
+        assertTrue(gridworker.search("梅花碑", 10).any { it.kind == RecordKind.BUILDING && it.id == building.id })
         val brief = gridworker.weeklyBrief(grid.id, today.with(DayOfWeek.MONDAY).toString())
-        assertEquals(1UL, brief.alarmsOpened)
-        assertEquals(0UL, brief.alarmsWithoutArrival)
-        assertEquals(1UL, brief.hazardsFound)
+        assertEquals(1L, brief.alarmsOpened)
+        assertEquals(0L, brief.alarmsWithoutArrival)
+        assertEquals(1L, brief.hazardsFound)
         assertTrue(brief.markdown.isNotEmpty())
         val rate = gridworker.registrationRate(grid.id)
         assertEquals(1.0, rate.personRate)
         assertEquals(1.0, rate.roomRate)
         assertTrue(gridworker.unregisteredTenants(grid.id).isEmpty())
-        assertEquals("on_scene", head.case(alarm.id).state)
+        assertEquals(CaseState.ON_SCENE, head.case(alarm.id).state)
         assertEquals(gridworker.stateDigest(), head.stateDigest())
     }
 
@@ -382,8 +388,8 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
             head.recordCaseEvent(hazard.id, CaseAction.Fix)
         }
         assertTrue(e.reason.contains("building head"), e.reason)
-        assertEquals(0UL, head.pendingCount())
-        assertEquals("reported", head.case(hazard.id).state)
+        assertEquals(0L, head.pendingCount())
+        assertEquals(CaseState.REPORTED, head.case(hazard.id).state)
     }
 
     steps.step("a change the server refuses is undone on the phone and listed to discard or re-do") {
@@ -393,8 +399,8 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         runBlocking {
             gridworker.syncNow()
             val report = head.syncNow()
-            assertEquals(1UL, report.rejected)
-            assertEquals(1UL, report.reverted)
+            assertEquals(1L, report.rejected)
+            assertEquals(1L, report.reverted)
         }
         assertFailsWith<GridworkException.NotFound> { head.household(second.id) }
         assertEquals(HouseholdKind.RENTAL, head.household(first.id).kind, "the server's household")
@@ -413,6 +419,47 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
             head.syncNow()
         }
         assertEquals(gridworker.stateDigest(), head.stateDigest())
+    }
+
+    steps.step("lookups by code: a building by its address code, an area by its code, the stations") {
+        assertEquals(building.id, gridworker.buildingByAddressCode("3301060010010010001")?.id)
+        assertNull(gridworker.buildingByAddressCode("3301060010010019999"))
+        assertEquals(grid.id, gridworker.areaByCode("330106001001001")?.id)
+        assertNull(gridworker.areaByCode("330106001001999"))
+        assertTrue(gridworker.stations().any { it.id == station.id && it.name == "梅花碑微型消防站" })
+    }
+
+    steps.step("long lists come in pages with an opaque cursor; bad limits, cursors and negatives are refused") {
+        val before = gridworker.householdsOfBuilding(building.id, false, 500, null).items.map { it.unit }
+        for (unit in listOf("4-101", "4-102", "4-103", "4-104", "4-105")) {
+            gridworker.createHousehold(Household("", building.id, unit, HouseholdKind.RENTAL, null, false))
+        }
+        val units = mutableListOf<String>()
+        var cursor: String? = null
+        var pages = 0
+        do {
+            val page = gridworker.householdsOfBuilding(building.id, false, 3, cursor)
+            assertTrue(page.items.size <= 3)
+            units += page.items.map { it.unit }
+            cursor = page.nextCursor
+            pages++
+        } while (cursor != null)
+        assertEquals((before + listOf("4-101", "4-102", "4-103", "4-104", "4-105")).sorted(), units.sorted())
+        assertEquals(units.size, units.toSet().size, "each once")
+        assertEquals((units.size + 2) / 3, pages)
+        val badLimit = assertFailsWith<GridworkException.InvalidInput> { gridworker.openCases(0, null) }
+        assertEquals("limit", badLimit.field)
+        val badCursor = assertFailsWith<GridworkException.InvalidInput> { gridworker.buildingsInArea(grid.id, 10, "not-a-cursor") }
+        assertEquals("cursor", badCursor.field)
+        val negative = assertFailsWith<GridworkException.InvalidInput> { runBlocking { gridworker.waitForChanges(-1) } }
+        assertEquals("wait_seconds", negative.field)
+        assertEquals("must not be negative", negative.reason)
+        assertFailsWith<GridworkException.InvalidInput> { gridworker.setTenantRetentionDays(-30) }
+        // Case states and steps are enums with stable codes to localize by.
+        assertEquals("on_scene", caseStateCode(CaseState.ON_SCENE))
+        assertEquals("review_assign", caseStepCode(CaseStep.REVIEW_ASSIGN))
+        assertEquals(CaseStep.FIX, caseActionStep(CaseAction.Fix))
+        runBlocking { assertEquals(5L, gridworker.syncNow().pushed) }
     }
 
     steps.step("records print ID numbers and phones masked (toString), reveal() gives them") {
@@ -435,7 +482,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         repeat(600) { i ->
             operator.createHousehold(Household("", big.id, "${1 + i / 100}-${101 + i % 100}", HouseholdKind.RENTAL, null, false))
         }
-        runBlocking { assertEquals(601UL, operator.syncNow().pushed) }
+        runBlocking { assertEquals(601L, operator.syncNow().pushed) }
         val fresh = GridworkClient.open(File(scratch, "bench.db").path, server.url, null)
         val observerThreads = CopyOnWriteArrayList<String>()
         fresh.addSyncObserver(object : SyncObserver {
@@ -469,7 +516,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
                 val report = fresh.syncNow()
                 running = false
                 ticker.join()
-                assertTrue(report.snapshotRecords >= 600UL, "${report.snapshotRecords}")
+                assertTrue(report.snapshotRecords >= 600L, "${report.snapshotRecords}")
                 assertTrue(ticks > 0, "the main thread ran other work while the sync was under way")
                 println("        bootstrap of ${report.snapshotRecords} records in ${report.durationMs} ms: " +
                     "the awaiting thread's longest stall ${"%.1f".format(longest / 1e6)} ms ($ticks ticks)")
@@ -536,19 +583,19 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         runBlocking {
             spare.enroll(server.enrollmentCode("李强", "admin", null), "spare")
             spare.syncNow()
-            val waiting = async(Dispatchers.IO) { runCatching { spare.waitForChanges(30u) } }
+            val waiting = async(Dispatchers.IO) { runCatching { spare.waitForChanges(30) } }
             delay(300)
             spare.shutdown()
             val result = waiting.await()
             assertTrue(result.exceptionOrNull() is GridworkException.Closed, "$result")
         }
         assertFailsWith<GridworkException.Closed> { spare.pendingCount() }
-        GridworkClient.open(path, server.url, null).use { again -> assertEquals(0UL, again.pendingCount()) }
+        GridworkClient.open(path, server.url, null).use { again -> assertEquals(0L, again.pendingCount()) }
     }
 
     steps.step("setOnline(false) stops a waiting call; syncNow refuses until online again") {
         runBlocking {
-            val waiting = async(Dispatchers.IO) { runCatching { gridworker.waitForChanges(30u) } }
+            val waiting = async(Dispatchers.IO) { runCatching { gridworker.waitForChanges(30) } }
             delay(300)
             gridworker.setOnline(false)
             assertTrue(waiting.await().exceptionOrNull() is GridworkException.Offline)

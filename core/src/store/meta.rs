@@ -46,6 +46,10 @@ pub const CURSOR: &str = "cursor";
 /// A bootstrap in progress: the snapshot's sequence number and the last record id received.
 pub const SNAPSHOT_SEQ: &str = "snapshot_seq";
 pub const SNAPSHOT_AFTER: &str = "snapshot_after";
+/// The total the snapshot's first page announced, and the records taken so far: an
+/// interrupted bootstrap resumes its progress where it was.
+pub const SNAPSHOT_TOTAL: &str = "snapshot_total";
+pub const SNAPSHOT_DONE: &str = "snapshot_done";
 
 /// Removes a value.
 pub fn delete(conn: &Connection, key: &str) -> Result<()> {

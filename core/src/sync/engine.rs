@@ -255,14 +255,26 @@ impl Gridwork {
         transport: &T,
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
-        let after: Option<Id> = self
-            .query(|c| meta::get(c, meta::SNAPSHOT_AFTER))?
-            .and_then(|a| a.parse().ok());
+        let (after, mut total, done_before) = self.query(|c| {
+            let number = |key| -> Result<Option<u64>, crate::Error> {
+                Ok(meta::get(c, key)?.and_then(|v| v.parse().ok()))
+            };
+            Ok((
+                meta::get(c, meta::SNAPSHOT_AFTER)?.and_then(|a| a.parse::<Id>().ok()),
+                number(meta::SNAPSHOT_TOTAL)?,
+                number(meta::SNAPSHOT_DONE)?.unwrap_or(0),
+            ))
+        })?;
         let mut fetched = transport.snapshot(after, MAX_SNAPSHOT_LIMIT).await?;
         loop {
             report.bytes += fetched.bytes;
             let page = fetched.value;
             let next = page.next_after;
+            // The first page of a server that counts announces the total (an upper bound:
+            // pages skip what the reader may not see).
+            let announced = page.total_records.filter(|_| total.is_none());
+            total = total.or(page.total_records);
+            let done = done_before + report.snapshot_records + page.records.len() as u64;
             tracing::trace!(
                 records = page.records.len(),
                 events = page.events.len(),
@@ -282,13 +294,21 @@ impl Gridwork {
                     if meta::get(tx, meta::SNAPSHOT_SEQ)?.is_none() {
                         meta::set(tx, meta::SNAPSHOT_SEQ, &page.seq.to_string())?;
                     }
+                    if let Some(announced) = announced {
+                        meta::set(tx, meta::SNAPSHOT_TOTAL, &announced.to_string())?;
+                    }
                     match next {
-                        Some(next) => meta::set(tx, meta::SNAPSHOT_AFTER, &next.to_string())?,
+                        Some(next) => {
+                            meta::set(tx, meta::SNAPSHOT_AFTER, &next.to_string())?;
+                            meta::set(tx, meta::SNAPSHOT_DONE, &done.to_string())?;
+                        }
                         None => {
                             let seq = meta::get(tx, meta::SNAPSHOT_SEQ)?.unwrap_or_default();
                             meta::set(tx, meta::CURSOR, &seq)?;
                             meta::delete(tx, meta::SNAPSHOT_SEQ)?;
                             meta::delete(tx, meta::SNAPSHOT_AFTER)?;
+                            meta::delete(tx, meta::SNAPSHOT_TOTAL)?;
+                            meta::delete(tx, meta::SNAPSHOT_DONE)?;
                         }
                     }
                     Ok(())
@@ -300,8 +320,12 @@ impl Gridwork {
             report.snapshot_records += page.records.len() as u64;
             self.sync.progress(SyncProgress {
                 step: SyncStep::Bootstrap,
-                done: report.snapshot_records,
-                total: None,
+                done,
+                // Never below what was taken; the last page completes the bar.
+                total: match next {
+                    Some(_) => total.map(|t| t.max(done)),
+                    None => Some(done),
+                },
             });
             match prefetched {
                 Some(answer) => fetched = answer?,

@@ -56,7 +56,7 @@ pub fn restricted_scope(scope: &[Id], asked: &str) -> Result<Vec<Id>, String> {
     Ok(entries)
 }
 
-/// One page of records in id order.
+/// One page of records in id order; the first carries the total to expect.
 pub async fn snapshot<S: Storage>(
     State(state): State<AppState<S>>,
     Authenticated(auth): Authenticated,
@@ -87,6 +87,7 @@ pub async fn snapshot<S: Storage>(
                     events: vec![],
                     next_after: None,
                     server_time_ms: state.now_ms(),
+                    total_records: params.after.is_none().then_some(0),
                 }));
             }
             User {
@@ -96,9 +97,16 @@ pub async fn snapshot<S: Storage>(
         }
     };
     let view = state.storage.scope_view(&user).await?;
+    let filter = ScopeFilter::for_view(view);
+    // The first page announces the total: one count of the bucket index per bucket of the
+    // reader (never of the records themselves). A reader of everything gets none.
+    let total_records = match (params.after, filter.buckets()) {
+        (None, Some(buckets)) => Some(state.storage.bucket_record_count(buckets).await?),
+        _ => None,
+    };
     let page = state
         .storage
-        .snapshot_page(params.after, limit, ScopeFilter::for_view(view))
+        .snapshot_page(params.after, limit, filter)
         .await?;
     tracing::info!(
         user = %auth.user.id,
@@ -114,5 +122,6 @@ pub async fn snapshot<S: Storage>(
         events: page.events,
         next_after: page.next_after,
         server_time_ms: state.now_ms(),
+        total_records,
     }))
 }

@@ -247,6 +247,15 @@ pub trait Storage:
         limit: usize,
     ) -> impl Future<Output = Result<RecordRows, StorageError>> + Send;
 
+    /// How many records are filed under `buckets` in the bucket index, one count of the index's
+    /// entries per bucket (a record under two of a reader's buckets counts twice): the total a
+    /// snapshot announces on its first page, so a phone's bootstrap progress is determinate.
+    /// Only the index is read (its primary key's range per bucket), never the records.
+    fn bucket_record_count(
+        &self,
+        buckets: Vec<Bucket>,
+    ) -> impl Future<Output = Result<u64, StorageError>> + Send;
+
     /// A record and everything hanging from it ([`crate::rules::parent`], transitively: a
     /// building's households, their residents and registrations, its cases and patrol
     /// visits), with their current places. Empty when the record is unknown.

@@ -67,4 +67,67 @@ async fn a_new_phone_takes_snapshot_pages_then_pulls_from_their_seq<S: Backend>(
     assert_eq!(state[&town.households[0].id].fields["unit"], "1-402");
 }
 
-on_both_backends!(a_new_phone_takes_snapshot_pages_then_pulls_from_their_seq,);
+/// The first page of a scoped reader's snapshot announces how many records the pages bring
+/// (the bucket index's count); later pages and a reader of everything carry none.
+async fn the_first_snapshot_page_announces_the_scopes_total<S: Backend>() {
+    let server = TestServer::<S>::fresh().await;
+    let mut zhang = server.phone("张伟", Role::Admin).await;
+    let town = town(&mut zhang, 5);
+    server.push(&zhang, &town.ops).await;
+    let grid = town.areas.last().unwrap().id;
+    let user = server
+        .storage
+        .create_user("王网格员".into(), Role::Gridworker, vec![grid])
+        .await
+        .unwrap()
+        .id;
+    let code = server.code(user).await;
+    let device = Uuid::now_v7();
+    let answer: gridwork_domain::sync::EnrollResponse = server
+        .post(
+            "/v1/enroll",
+            None,
+            &gridwork_domain::sync::EnrollRequest {
+                code,
+                device_id: device,
+                device_name: "王网格员的手机".into(),
+            },
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let wang = crate::common::Phone::new(device, answer.token);
+
+    let first = server.snapshot(&wang, None, 3).await;
+    let total = first
+        .total_records
+        .expect("the first page announces the total");
+    let mut received = first.records.len();
+    let mut after = first.next_after;
+    while let Some(a) = after {
+        let page = server.snapshot(&wang, Some(a), 3).await;
+        assert_eq!(page.total_records, None, "only the first page counts");
+        received += page.records.len();
+        after = page.next_after;
+    }
+    assert!(received > 3, "several pages: {received}");
+    // An upper bound, close: the grid's records, plus at most one more count for each of the
+    // grid's five anchors (district down to the grid) that is also filed under the grid.
+    let received = received as u64;
+    assert!(
+        (received..=received + 5).contains(&total),
+        "announced {total}, received {received}"
+    );
+
+    let admin = server.snapshot(&zhang, None, 3).await;
+    assert_eq!(
+        admin.total_records, None,
+        "a reader of everything is not counted"
+    );
+}
+
+on_both_backends!(
+    a_new_phone_takes_snapshot_pages_then_pulls_from_their_seq,
+    the_first_snapshot_page_announces_the_scopes_total,
+);

@@ -151,6 +151,7 @@ fn the_wire_shapes_are_the_documented_ones() {
             events: vec![event],
             next_after: Some(case),
             server_time_ms: 1_795_395_600_789,
+            total_records: Some(8214),
         },
     );
     assert_eq!(
@@ -159,6 +160,19 @@ fn the_wire_shapes_are_the_documented_ones() {
     );
     assert_eq!(snapshot["events"][0]["action"]["type"], "assign");
     assert_eq!(snapshot["next_after"], case.to_string());
+    assert_eq!(snapshot["total_records"], 8214);
+    // Later pages (and older servers) leave it out, and a page without it still reads.
+    let later: SnapshotResponse = serde_json::from_value(json!({
+        "seq": 42, "records": [], "events": [], "next_after": null, "server_time_ms": 1
+    }))
+    .unwrap();
+    assert_eq!(later.total_records, None);
+    assert!(
+        serde_json::to_value(&later)
+            .unwrap()
+            .get("total_records")
+            .is_none()
+    );
 
     let error = show(
         "ErrorBody",

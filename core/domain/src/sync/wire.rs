@@ -218,6 +218,12 @@ pub struct SnapshotResponse {
     /// The id to ask `after` for the next page; `None` on the last page.
     pub next_after: Option<Id>,
     pub server_time_ms: u64,
+    /// On the first page (no `after`) of a scoped reader's snapshot: how many records the
+    /// pages will bring at most (the entries of the scope's bucket index), for a determinate
+    /// progress bar. Absent on later pages, for a reader of the whole installation, and from
+    /// servers before it; an older device ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_records: Option<u64>,
 }
 
 /// The body of every 4xx/5xx answer.

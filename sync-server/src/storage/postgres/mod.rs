@@ -199,6 +199,10 @@ impl Storage for PgStorage {
         .await
     }
 
+    async fn bucket_record_count(&self, buckets: Vec<Bucket>) -> Result<u64, StorageError> {
+        snapshot::count(&self.client().await?, &buckets).await
+    }
+
     async fn family(&self, root: Id) -> Result<Vec<PlacedRecord>, StorageError> {
         let family = records::family(&self.client().await?, root).await?;
         self.reads.record_rows(family.len());

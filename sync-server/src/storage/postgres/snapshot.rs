@@ -69,6 +69,21 @@ pub async fn rows(
     })
 }
 
+/// How many entries the bucket index holds under `buckets` (see
+/// [`crate::storage::Storage::bucket_record_count`]): one count over the primary key's
+/// ranges of those buckets.
+pub async fn count(client: &impl GenericClient, buckets: &[Bucket]) -> Result<u64, StorageError> {
+    if buckets.is_empty() {
+        return Ok(0);
+    }
+    let keys: Vec<Vec<u8>> = buckets.iter().map(|b| b.to_bytes().to_vec()).collect();
+    let stmt = client
+        .prepare_cached("SELECT count(*) FROM record_buckets WHERE bucket = ANY($1)")
+        .await?;
+    let n: i64 = client.query_one(&stmt, &[&keys]).await?.get(0);
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// Every event of these cases, each case's in stamp order.
 pub async fn events(
     client: &impl GenericClient,

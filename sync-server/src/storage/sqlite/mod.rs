@@ -251,6 +251,10 @@ impl Storage for SqliteStorage {
             .await
     }
 
+    async fn bucket_record_count(&self, buckets: Vec<Bucket>) -> Result<u64, StorageError> {
+        self.read(move |conn| snapshot::count(conn, &buckets)).await
+    }
+
     async fn family(&self, root: Id) -> Result<Vec<PlacedRecord>, StorageError> {
         let family = self.read(move |conn| records::family(conn, root)).await?;
         self.reads.record_rows(family.len());

@@ -83,6 +83,19 @@ pub fn rows(
     })
 }
 
+/// How many entries the bucket index holds under `buckets` (see
+/// [`crate::storage::Storage::bucket_record_count`]): a count of each bucket's range of the
+/// primary key, which SQLite answers from the index alone.
+pub fn count(conn: &mut Connection, buckets: &[Bucket]) -> Result<u64, StorageError> {
+    let mut total = 0u64;
+    let mut stmt = conn.prepare_cached("SELECT COUNT(*) FROM record_buckets WHERE bucket = ?1")?;
+    for bucket in buckets {
+        let n: i64 = stmt.query_row(params![bucket.to_bytes().as_slice()], |r| r.get(0))?;
+        total += u64::try_from(n).unwrap_or(0);
+    }
+    Ok(total)
+}
+
 /// Every event of these cases, each case's in stamp order.
 pub fn events(conn: &mut Connection, cases: &[Id]) -> Result<Vec<CaseEvent>, StorageError> {
     let tx = conn.transaction()?;

@@ -70,10 +70,16 @@ final class TestServer {
 final class RecordingObserver: SyncObserver, @unchecked Sendable {
     private let lock = NSLock()
     private var seen: [SyncState] = []
+    private var steps: [SyncProgress] = []
 
     var states: [SyncState] {
         lock.lock(); defer { lock.unlock() }
         return seen
+    }
+
+    var progress: [SyncProgress] {
+        lock.lock(); defer { lock.unlock() }
+        return steps
     }
 
     func onState(state: SyncState) {
@@ -81,7 +87,10 @@ final class RecordingObserver: SyncObserver, @unchecked Sendable {
         seen.append(state)
     }
 
-    func onProgress(progress: SyncProgress) {}
+    func onProgress(progress: SyncProgress) {
+        lock.lock(); defer { lock.unlock() }
+        steps.append(progress)
+    }
 }
 
 /// An observer whose every call throws, as a screen gone away might.
@@ -174,6 +183,14 @@ final class FieldScenarioTests: XCTestCase {
         XCTAssertEqual(me.role, .gridworker)
         let boot = try await gridworker.syncNow()
         XCTAssertEqual(boot.snapshotRecords, 6)
+        // Determinate progress: every bootstrap step carries the total, and the bar ends full.
+        let bootSteps = observer.progress.filter { $0.step == .bootstrap }
+        XCTAssertFalse(bootSteps.isEmpty)
+        for p in bootSteps {
+            let total = try XCTUnwrap(p.total)
+            XCTAssertLessThanOrEqual(p.done, total)
+        }
+        XCTAssertEqual(bootSteps.last?.total, boot.snapshotRecords)
         XCTAssertEqual(try gridworker.responsePolicyInForce(areaId: grid.id).onSceneMs, 5 * 60_000, "the policy came with the subdistrict")
         XCTAssertTrue(observer.states.contains(.syncing))
         XCTAssertEqual(observer.states.last, .idle)
@@ -186,7 +203,51 @@ final class FieldScenarioTests: XCTestCase {
         let tenant = try gridworker.createResident(resident: Resident(
             id: "", householdId: room.id, name: "李娜", idNumber: Sensitive(value: "11010519491231002X"), phone: nil,
             keyGroups: [], lastVisitMs: nil, archived: false))
-        XCTAssertEqual(try gridworker.buildingsInArea(areaId: grid.id).map(\.id), [building.id])
+        XCTAssertEqual(try gridworker.buildingsInArea(areaId: grid.id, limit: 50, cursor: nil).items.map(\.id), [building.id])
+
+        // Lookups by code (issue 22): a building by its address code, an area by its code, the
+        // stations the phone holds; an unknown code is nil.
+        XCTAssertEqual(try gridworker.buildingByAddressCode(addressCode: "3301060010010010001")?.id, building.id)
+        XCTAssertNil(try gridworker.buildingByAddressCode(addressCode: "3301060010010019999"))
+        XCTAssertEqual(try gridworker.areaByCode(code: "330106001001001")?.id, grid.id)
+        XCTAssertNil(try gridworker.areaByCode(code: "330106001001999"))
+        XCTAssertTrue(try gridworker.stations().contains { $0.id == station.id && $0.name == "梅花碑微型消防站" })
+
+        // Long lists come in pages: a limit and an opaque cursor, the next page's cursor nil
+        // after the last; a bad limit or cursor is refused naming it.
+        for unit in ["3-101", "3-102", "3-103", "3-104"] {
+            _ = try gridworker.createHousehold(household: Household(id: "", buildingId: building.id, unit: unit, kind: .rental, phone: nil, archived: false))
+        }
+        var units: [String] = []
+        var cursor: String? = nil
+        var pages = 0
+        repeat {
+            let page = try gridworker.householdsOfBuilding(buildingId: building.id, includeArchived: false, limit: 2, cursor: cursor)
+            XCTAssertLessThanOrEqual(page.items.count, 2)
+            units += page.items.map(\.unit)
+            cursor = page.nextCursor
+            pages += 1
+        } while cursor != nil
+        XCTAssertEqual(pages, 3)
+        XCTAssertEqual(units, ["2-301", "3-101", "3-102", "3-103", "3-104"])
+        XCTAssertThrowsError(try gridworker.householdsOfBuilding(buildingId: building.id, includeArchived: false, limit: 0, cursor: nil)) { error in
+            guard case let GridworkError.InvalidInput(field, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(field, "limit")
+        }
+        XCTAssertThrowsError(try gridworker.residentsOfHousehold(householdId: room.id, limit: 10, cursor: "not-a-cursor")) { error in
+            guard case let GridworkError.InvalidInput(field, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(field, "cursor")
+        }
+        // No unsigned types: a negative count is refused with a clear error.
+        XCTAssertThrowsError(try gridworker.search(query: "梅花碑", limit: -1)) { error in
+            guard case let GridworkError.InvalidInput(field, reason) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(field, "limit")
+            XCTAssertEqual(reason, "must not be negative")
+        }
+        // Case states and steps are enums with stable codes to localize by.
+        XCTAssertEqual(caseStateCode(state: .onScene), "on_scene")
+        XCTAssertEqual(caseStepCode(step: .reviewAssign), "review_assign")
+        XCTAssertEqual(caseActionStep(action: .fix), .fix)
 
         // A bad ID number is refused naming the field, without echoing it.
         XCTAssertThrowsError(try gridworker.createResident(resident: Resident(
@@ -197,9 +258,9 @@ final class FieldScenarioTests: XCTestCase {
             XCTAssertFalse(reason.contains("110105194912310021"))
         }
 
-        // It sends them.
+        // It sends them (the building, the room, the tenant and the four rooms of the paging check).
         let first = try await gridworker.syncNow()
-        XCTAssertEqual(first.pushed, 3)
+        XCTAssertEqual(first.pushed, 7)
         XCTAssertEqual(first.rejected, 0)
         XCTAssertEqual(try gridworker.pendingCount(), 0)
 
@@ -251,7 +312,7 @@ final class FieldScenarioTests: XCTestCase {
         let conflict = try XCTUnwrap(try gridworker.fieldConflicts().first)
         XCTAssertEqual(conflict.field, "phone")
         XCTAssertEqual(conflict.lostValueJson, "\"13800000001\"")
-        XCTAssertEqual(try gridworker.registrationsOfResident(residentId: tenant.id).count, 1)
+        XCTAssertEqual(try gridworker.registrationsOfResident(residentId: tenant.id, limit: 50, cursor: nil).items.count, 1)
         try gridworker.reapplyConflict(conflictId: conflict.id)
         _ = try await gridworker.syncNow()
         _ = try await head.syncNow()
@@ -261,7 +322,7 @@ final class FieldScenarioTests: XCTestCase {
         // An alarm raised by the building head reaches the gridworker through the live wait.
         async let news = gridworker.waitForChanges(waitSeconds: 20)
         let alarm = try head.raiseAlarm(buildingId: building.id, title: "闻到烟味", category: "fire", severity: nil)
-        XCTAssertEqual(alarm.state, "dispatched")
+        XCTAssertEqual(alarm.state, .dispatched)
         XCTAssertEqual(alarm.dispatchedStationId, station.id)
         _ = try await head.syncNow()
         let pulled = try await news
@@ -271,7 +332,7 @@ final class FieldScenarioTests: XCTestCase {
         _ = try gridworker.recordCaseEvent(caseId: alarm.id, action: .acknowledge)
         _ = try gridworker.recordCaseEvent(caseId: alarm.id, action: .enRoute(position: nil))
         let arrived = try gridworker.recordCaseEvent(caseId: alarm.id, action: .arrive(position: Position(lat: 30.251, lon: 120.171)))
-        XCTAssertEqual(arrived.state, "on_scene")
+        XCTAssertEqual(arrived.state, .onScene)
         let figure = try XCTUnwrap(try gridworker.alarmArrival(caseId: alarm.id))
         XCTAssertTrue(figure.withinTarget)
         XCTAssertEqual(try gridworker.caseTimeline(caseId: alarm.id).count, 4)
@@ -283,8 +344,8 @@ final class FieldScenarioTests: XCTestCase {
         _ = try await gridworker.syncNow()
         _ = try await head.syncNow()
         XCTAssertTrue(try gridworker.search(query: "梅花碑", limit: 10).contains { $0.kind == .building && $0.id == building.id })
-        XCTAssertTrue(try head.openCases().contains { $0.id == hazard.id })
-        XCTAssertEqual(try head.`case`(caseId: alarm.id).state, "on_scene")
+        XCTAssertTrue(try head.openCases(limit: 50, cursor: nil).items.contains { $0.id == hazard.id })
+        XCTAssertEqual(try head.`case`(caseId: alarm.id).state, .onScene)
         XCTAssertEqual(try gridworker.stateDigest(), try head.stateDigest())
 
         // A step the building head's role may not take is refused on the phone, never queued.
