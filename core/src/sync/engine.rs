@@ -23,8 +23,8 @@ use rusqlite::Transaction;
 
 use crate::error::Error;
 use crate::gridwork::Gridwork;
-use crate::store::search_index::SearchRow;
-use crate::store::{meta, outbox, records};
+use crate::store::search_index::{self, SearchRow};
+use crate::store::{bulk, meta, outbox, records};
 use crate::sync::backoff::RetryPolicy;
 use crate::sync::rescope;
 use crate::sync::state::{SyncObserver, SyncProgress, SyncReport, SyncState, SyncStep};
@@ -258,6 +258,10 @@ impl Gridwork {
         let after: Option<Id> = self
             .query(|c| meta::get(c, meta::SNAPSHOT_AFTER))?
             .and_then(|a| a.parse().ok());
+        // One long write: the checkpointer copies the log less often until it ends, however it
+        // ends (ADR 0037).
+        self.set_bulk_checkpoints(true);
+        let _tuned = BulkCheckpoints(self);
         let mut fetched = transport.snapshot(after, MAX_SNAPSHOT_LIMIT).await?;
         loop {
             report.bytes += fetched.bytes;
@@ -278,7 +282,10 @@ impl Gridwork {
             let apply = async {
                 self.with_tx(|tx, clock, wall| {
                     clock.learn_server_time(page.server_time_ms, wall);
-                    absorb(tx, clock, wall, &page.records, &page.events)?;
+                    // The bootstrap's own write path (ADR 0037), on from its first page until
+                    // its last, across runs when it is cut off.
+                    let from = bulk::begin(tx)?;
+                    absorb(tx, clock, wall, &page.records, &page.events, Some(from))?;
                     if meta::get(tx, meta::SNAPSHOT_SEQ)?.is_none() {
                         meta::set(tx, meta::SNAPSHOT_SEQ, &page.seq.to_string())?;
                     }
@@ -289,6 +296,8 @@ impl Gridwork {
                             meta::set(tx, meta::CURSOR, &seq)?;
                             meta::delete(tx, meta::SNAPSHOT_SEQ)?;
                             meta::delete(tx, meta::SNAPSHOT_AFTER)?;
+                            // The records it brought are indexed for search in one pass.
+                            bulk::finish(tx)?;
                         }
                     }
                     Ok(())
@@ -451,7 +460,7 @@ impl Gridwork {
                 }
                 // Records that entered the scope, whole; then those that left it. The server
                 // decides both on current places, so no id is in both.
-                absorb(tx, clock, wall, &page.records, &page.events)?;
+                absorb(tx, clock, wall, &page.records, &page.events, None)?;
                 report.gained += page.records.len() as u64;
                 for id in &page.evict {
                     report.evicted += u64::from(records::purge(tx, *id)?);
@@ -574,7 +583,7 @@ impl Gridwork {
             let page = page.value;
             self.with_tx(|tx, clock, wall| {
                 clock.learn_server_time(page.server_time_ms, wall);
-                absorb(tx, clock, wall, &page.records, &page.events)
+                absorb(tx, clock, wall, &page.records, &page.events, None)
             })?;
             fetched.extend(page.records.iter().map(|r| r.id));
             report.snapshot_records += page.records.len() as u64;
@@ -588,6 +597,15 @@ impl Gridwork {
                 None => return Ok(()),
             }
         }
+    }
+}
+
+/// Puts the checkpointer back to a phone's thresholds when a bootstrap ends, however it ends.
+struct BulkCheckpoints<'a>(&'a Gridwork);
+
+impl Drop for BulkCheckpoints<'_> {
+    fn drop(&mut self) {
+        self.0.set_bulk_checkpoints(false);
     }
 }
 
@@ -608,15 +626,40 @@ impl Drop for RunGuard<'_> {
 
 /// Merges whole records (a snapshot page, or records that entered the scope) and their cases'
 /// events into the store, observing their stamps, and refolds the cases touched.
+///
+/// `bulk` is the first row id of a bootstrap's write path (`store::bulk`, ADR 0037): a record
+/// the store does not hold is then inserted as it came, with no lookup and no search mark.
 fn absorb(
     tx: &Transaction<'_>,
     clock: &mut HlcClock,
     wall: u64,
     incoming: &[RecordState],
     events: &[CaseEvent],
+    bulk: Option<i64>,
 ) -> Result<(), Error> {
     let mut cases = Vec::new();
+    let mut seen = |record: &RecordState, clock: &mut HlcClock| {
+        if let Some(s) = record.latest_stamp() {
+            let _ = clock.observe(s.hlc, wall);
+        }
+        if record.kind == EntityKind::Case {
+            cases.push(record.id);
+        }
+    };
     for record in incoming {
+        if let Some(from) = bulk {
+            let mut state = RecordState::new(record.kind, record.id);
+            state.absorb(record);
+            if let Some(rid) = records::insert_new(tx, &state)? {
+                if rid < from {
+                    // A row id below the bootstrap's first (one freed meanwhile) is not
+                    // covered by its search pass: marked as any write.
+                    search_index::refresh(tx, rid, SearchRow::Changed)?;
+                }
+                seen(record, clock);
+                continue;
+            }
+        }
         let held = records::load_held(tx, record.id)?;
         let rid = held.as_ref().map(|(rid, _)| *rid);
         let mut state = held
@@ -628,12 +671,7 @@ fn absorb(
         if state.absorb(record) {
             records::save_held(tx, rid, &state, SearchRow::Changed)?;
         }
-        if let Some(s) = record.latest_stamp() {
-            let _ = clock.observe(s.hlc, wall);
-        }
-        if record.kind == EntityKind::Case {
-            cases.push(record.id);
-        }
+        seen(record, clock);
     }
     for event in events {
         records::insert_case_event(tx, event)?;
@@ -672,7 +710,7 @@ pub(crate) fn revert_to_server(
     for id in &ids {
         records::purge(tx, *id)?;
     }
-    absorb(tx, clock, wall, records, events)?;
+    absorb(tx, clock, wall, records, events, None)?;
     let now = clock.corrected_ms(wall);
     for id in &ids {
         for entry in outbox::pending_for(tx, *id)? {
