@@ -8,7 +8,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use gridwork_domain::hlc::{Hlc, HlcClock, Stamp};
-use gridwork_domain::ids::{DeviceId, Id, new_id};
+use gridwork_domain::ids::{DeviceId, Id};
+
+use crate::new_id;
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::model::{Area, AreaLevel, Building, Entity};
 use gridwork_domain::op::{EntityKind, FieldWrite, Op, OpBody};

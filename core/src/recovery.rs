@@ -398,7 +398,7 @@ fn refill(
     let device = match kept.get(meta::DEVICE_ID).and_then(|d| d.parse().ok()) {
         Some(d) => d,
         None => {
-            let d = gridwork_domain::ids::new_id();
+            let d = crate::new_id();
             meta::set(&tx, meta::DEVICE_ID, &d.to_string())?;
             d
         }

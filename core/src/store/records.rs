@@ -279,7 +279,7 @@ fn keep_lost_values(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
-                gridwork_domain::new_id().to_string(),
+                crate::new_id().to_string(),
                 state.kind.as_str(),
                 state.id.to_string(),
                 d.field,
