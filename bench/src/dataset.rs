@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use gridwork_core::new_id;
 use gridwork_core::seed;
 use gridwork_domain::hlc::{Hlc, Stamp};
-use gridwork_domain::ids::{DeviceId, Id, new_id};
+use gridwork_domain::ids::{DeviceId, Id};
 use gridwork_domain::model::*;
 use gridwork_domain::op::{EntityKind, FieldWrite, Op, OpBody};
 use gridwork_domain::validate::Position;

@@ -61,6 +61,103 @@ pub struct Figure {
     pub target: Target,
     /// Whether the target is met (`None` when there is none).
     pub met: Option<bool>,
+    /// When the figure was measured several times: each run's value, and `value` is their
+    /// median (the target is judged on it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
+}
+
+/// A figure measured in several runs of its scenario: min / median / max, so that one busy
+/// moment of a shared machine cannot flip a verdict either way.
+#[derive(Debug, Clone, Serialize)]
+pub struct Spread {
+    pub runs: Vec<f64>,
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
+    /// The ratio to the reference in each run, when there is a reference.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ratios: Vec<f64>,
+}
+
+/// The median of `values` (the mean of the middle two for an even count); NaN when empty.
+pub fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+impl Spread {
+    fn of(runs: Vec<f64>, ratios: Vec<f64>) -> Spread {
+        Spread {
+            min: runs.iter().copied().fold(f64::INFINITY, f64::min),
+            max: runs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            median: median(&runs),
+            runs,
+            ratios,
+        }
+    }
+}
+
+/// One scenario measured `runs.len()` times, as one result: each figure's value, reference and
+/// ratio are the medians over the runs (the ratio is the median of each run's own ratio, never
+/// a ratio of medians), with the spread kept; the target is judged on the medians. The raw
+/// numbers of every run are kept under `runs`. Figures are matched by position (every run of a
+/// scenario reports the same figures in the same order).
+pub fn combine(mut runs: Vec<ScenarioResult>) -> ScenarioResult {
+    assert!(!runs.is_empty(), "at least one run to combine");
+    if runs.len() == 1 {
+        return runs.remove(0);
+    }
+    let first = runs[0].clone();
+    let figures = first
+        .figures
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let values: Vec<f64> = runs.iter().map(|r| r.figures[i].value).collect();
+            let ratios: Vec<f64> = runs.iter().filter_map(|r| r.figures[i].ratio).collect();
+            let value = median(&values);
+            let mut out = match &f.reference {
+                Some(reference) => {
+                    let refs: Vec<f64> = runs
+                        .iter()
+                        .filter_map(|r| r.figures[i].reference.as_ref().map(|x| x.value))
+                        .collect();
+                    let mut g = Figure::against(
+                        f.name.clone(),
+                        value,
+                        &f.unit,
+                        reference.name.clone(),
+                        median(&refs),
+                        f.target,
+                    );
+                    let ratio = median(&ratios);
+                    g.ratio = Some(ratio);
+                    match f.target {
+                        Target::RatioAtLeast { min } => g.met = Some(ratio >= min),
+                        Target::RatioAtMost { max } => g.met = Some(ratio <= max),
+                        _ => {}
+                    }
+                    g
+                }
+                None => Figure::new(f.name.clone(), value, &f.unit, f.target),
+            };
+            out.spread = Some(Spread::of(values, ratios));
+            out
+        })
+        .collect();
+    ScenarioResult {
+        scenario: first.scenario,
+        title: first.title,
+        figures,
+        raw: serde_json::json!({ "runs": runs.iter().map(|r| r.raw.clone()).collect::<Vec<_>>() }),
+        not_measured: runs.iter().find_map(|r| r.not_measured.clone()),
+    }
 }
 
 impl Figure {
@@ -80,6 +177,7 @@ impl Figure {
             ratio: None,
             target,
             met,
+            spread: None,
         }
     }
 
@@ -172,12 +270,31 @@ impl Report {
                     Some(false) => "**no**",
                     None => "—",
                 };
+                // Measured several times: the median, then min–max over the runs.
+                let measured = match &f.spread {
+                    Some(sp) => format!(
+                        "{} {} ({}–{}, {} runs)",
+                        group(f.value),
+                        f.unit,
+                        group(sp.min),
+                        group(sp.max),
+                        sp.runs.len()
+                    ),
+                    None => format!("{} {}", group(f.value), f.unit),
+                };
+                let ratio = match f.spread.as_ref().filter(|sp| !sp.ratios.is_empty()) {
+                    Some(sp) => format!(
+                        "{ratio} ({:.2}–{:.2})",
+                        sp.ratios.iter().copied().fold(f64::INFINITY, f64::min),
+                        sp.ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+                    ),
+                    None => ratio,
+                };
                 s.push_str(&format!(
-                    "| {} | {} | {} {} | {} | {} | {} | {} | {} |\n",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
                     sc.title,
                     f.name,
-                    group(f.value),
-                    f.unit,
+                    measured,
                     reference,
                     ratio,
                     f.target.describe(&f.unit),
@@ -296,5 +413,69 @@ mod tests {
         assert_eq!(f.met, Some(false));
         let f = Figure::new("rows per op", 2.0, "rows", Target::AtMost { max: 2.0 });
         assert_eq!(f.met, Some(true));
+    }
+
+    fn run(p99: f64, rate: f64, raw_rate: f64) -> ScenarioResult {
+        ScenarioResult {
+            scenario: "local_edit".into(),
+            title: "1. Local edit".into(),
+            figures: vec![
+                Figure::new("p99", p99, "ms", Target::Below { max: 1.0 }),
+                Figure::against(
+                    "edits/s",
+                    rate,
+                    "/s",
+                    "raw",
+                    raw_rate,
+                    Target::RatioAtLeast { min: 1.0 / 3.0 },
+                ),
+            ],
+            raw: serde_json::json!({ "p99": p99 }),
+            not_measured: None,
+        }
+    }
+
+    #[test]
+    fn three_runs_are_judged_on_their_medians_and_their_spread_is_shown() {
+        // One busy run (p99 3 ms, a slow rate) does not flip the verdicts of the other two.
+        let r = combine(vec![
+            run(0.8, 4_000.0, 10_000.0),
+            run(3.0, 1_000.0, 10_000.0),
+            run(0.9, 3_600.0, 9_000.0),
+        ]);
+        let p99 = &r.figures[0];
+        assert_eq!(p99.value, 0.9);
+        assert_eq!(p99.met, Some(true));
+        let sp = p99.spread.as_ref().unwrap();
+        assert_eq!((sp.min, sp.median, sp.max), (0.8, 0.9, 3.0));
+        assert_eq!(sp.runs, [0.8, 3.0, 0.9]);
+        let rate = &r.figures[1];
+        assert_eq!(rate.value, 3_600.0);
+        assert_eq!(rate.reference.as_ref().unwrap().value, 10_000.0);
+        // The median of the three runs' own ratios (0.4, 0.1, 0.4), not 3,600 / 10,000.
+        assert_eq!(rate.ratio, Some(0.4));
+        assert_eq!(rate.met, Some(true));
+        assert_eq!(r.raw["runs"].as_array().unwrap().len(), 3);
+        let table = Report {
+            quick: true,
+            started_utc: "now".into(),
+            seconds: 1.0,
+            machine: crate::machine::Machine::detect(),
+            scenarios: vec![r],
+        }
+        .markdown_block();
+        assert!(table.contains("| 0.9 ms (0.8–3, 3 runs) |"), "{table}");
+        assert!(table.contains("| 0.40 (0.10–0.40) |"), "{table}");
+        // One run is the run itself.
+        let one = combine(vec![run(3.0, 1.0, 2.0)]);
+        assert!(one.figures[0].spread.is_none());
+        assert_eq!(one.figures[0].met, Some(false));
+    }
+
+    #[test]
+    fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&[5.0]), 5.0);
+        assert!(median(&[]).is_nan());
     }
 }

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use gridwork_domain::ids::{DeviceId, Id, new_id};
+use gridwork_core::new_id;
+use gridwork_domain::ids::{DeviceId, Id};
 use gridwork_domain::op::Op;
 use gridwork_domain::scope::ScopeView;
 use gridwork_domain::sync::{PushOutcome, Role};

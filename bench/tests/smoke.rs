@@ -75,18 +75,37 @@ fn a_quick_run_writes_every_scenarios_figures() {
     }
 
     // The counts are what was asked for.
-    let edit = &by_name("local_edit")["raw"];
-    assert!(edit["outbox_pending_after"].as_u64().unwrap() >= edit["edits"].as_u64().unwrap());
+    // The device figures are measured three times each, every run's raw numbers kept, and
+    // each figure carries its spread (min / median / max).
+    for device_scenario in ["local_edit", "bootstrap"] {
+        let sc = by_name(device_scenario);
+        assert_eq!(sc["raw"]["runs"].as_array().unwrap().len(), 3);
+        for f in sc["figures"].as_array().unwrap() {
+            let sp = &f["spread"];
+            assert_eq!(sp["runs"].as_array().unwrap().len(), 3, "{f}");
+            let (min, median, max) = (
+                sp["min"].as_f64().unwrap(),
+                sp["median"].as_f64().unwrap(),
+                sp["max"].as_f64().unwrap(),
+            );
+            assert!(min <= median && median <= max, "{f}");
+            assert_eq!(f["value"].as_f64().unwrap(), median, "{f}");
+        }
+    }
+    for edit in by_name("local_edit")["raw"]["runs"].as_array().unwrap() {
+        assert!(edit["outbox_pending_after"].as_u64().unwrap() >= edit["edits"].as_u64().unwrap());
+    }
     let apply = &by_name("apply")["raw"];
     assert_eq!(apply["held_after_bulk"], apply["records"]);
-    let boot = &by_name("bootstrap")["raw"];
-    for scope in ["grid", "subdistrict"] {
-        let b = &boot[scope];
-        assert!(
-            b["held"].as_u64().unwrap() >= b["records_in_scope"].as_u64().unwrap(),
-            "{scope}: {b}"
-        );
-        assert!(b["wire_bytes"].as_u64().unwrap() > 0);
+    for boot in by_name("bootstrap")["raw"]["runs"].as_array().unwrap() {
+        for scope in ["grid", "subdistrict"] {
+            let b = &boot[scope];
+            assert!(
+                b["held"].as_u64().unwrap() >= b["records_in_scope"].as_u64().unwrap(),
+                "{scope}: {b}"
+            );
+            assert!(b["wire_bytes"].as_u64().unwrap() > 0);
+        }
     }
     let load = &by_name("server_load")["raw"];
     for backend in ["sqlite", "postgres"] {

@@ -750,7 +750,7 @@ impl GridworkClient {
         household_id: String,
     ) -> Result<Permission> {
         let stay = core::Registration {
-            id: gridwork_domain::ids::new_id(),
+            id: gridwork_core::new_id(),
             resident_id: id("resident_id", &resident_id)?,
             household_id: id("household_id", &household_id)?,
             check_in: chrono::NaiveDate::default(),
@@ -1066,10 +1066,11 @@ fn case_page(
 
 #[cfg(test)]
 mod tests {
+    use gridwork_core::new_id;
     use gridwork_core::seed::{SeedSize, Seeded, seed_subdistrict};
     use gridwork_core::sync::transport::Sized;
     use gridwork_core::{Transport, TransportError};
-    use gridwork_domain::ids::{Id, new_id};
+    use gridwork_domain::ids::Id;
     use gridwork_domain::op::EntityKind;
     use gridwork_domain::sync::{
         EnrollRequest, EnrollResponse, PullResponse, PushOutcome, PushRequest, PushResponse,

@@ -14,7 +14,9 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use gridwork_domain::ids::{Id, new_id};
+use gridwork_domain::ids::Id;
+
+use crate::new_id;
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 

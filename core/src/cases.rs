@@ -3,9 +3,9 @@
 //! timeline: who took each step, when, with what it carried (the line of defence, the reason,
 //! the agreement, the assignee, the position) and the state it led to.
 
+use crate::new_id;
 use gridwork_domain::ids::Id;
 use gridwork_domain::model::Case;
-use gridwork_domain::new_id;
 use gridwork_domain::op::{EntityKind, Op, OpBody};
 use gridwork_domain::workflow::{
     self, CaseAction, CaseEvent, CaseFold, CaseState, Colour, Deadline, DeadlinePolicy, UrgencyKey,

@@ -8,7 +8,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use gridwork_domain::hlc::{Hlc, HlcClock, Stamp};
-use gridwork_domain::ids::{DeviceId, Id, new_id};
+use gridwork_domain::ids::{DeviceId, Id};
+
+use crate::new_id;
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::model::{Area, AreaLevel, Building, Entity};
 use gridwork_domain::op::{EntityKind, FieldWrite, Op, OpBody};
@@ -191,9 +193,12 @@ impl Gridwork {
                 d
             }
         };
+        // A local edit keeps its stamp only in its outbox row (ADR 0036): the clock starts
+        // past both.
         let last = meta::get(&conn, meta::HLC_LAST)?
             .and_then(|v| v.parse::<u64>().ok())
-            .map_or(Hlc::ZERO, Hlc::from_u64);
+            .map_or(Hlc::ZERO, Hlc::from_u64)
+            .max(outbox::highest_stamp(&conn)?.unwrap_or(Hlc::ZERO));
         let offset = meta::get(&conn, meta::CLOCK_OFFSET_MS)?
             .and_then(|v| v.parse::<i64>().ok())
             .unwrap_or(0);
@@ -318,7 +323,11 @@ impl Gridwork {
             records::apply_op(&tx, op, self.device, now)?;
             outbox::append(&tx, op, now)?;
         }
-        meta::set(&tx, meta::HLC_LAST, &clock.last().as_u64().to_string())?;
+        // The clock's last stamp is in the outbox row just written; `meta` is written only when
+        // no operation carries it (one encrypted page less an edit, ADR 0036).
+        if !ops.iter().any(|op| op.stamp.hlc == clock.last()) {
+            meta::set(&tx, meta::HLC_LAST, &clock.last().as_u64().to_string())?;
+        }
         search_index::catch_up_past(&tx, search_index::LOCAL_CATCH_UP_AT)?;
         let changed = crate::store::changes::drain(&tx)?;
         tx.commit()?;
@@ -332,6 +341,14 @@ impl Gridwork {
     /// in-memory store): what a change costs in encrypted pages, for the benchmarks.
     pub fn pages_written(&self) -> Option<u64> {
         self.checkpointer.as_ref().map(Checkpointer::pages_written)
+    }
+
+    /// Tunes the checkpointer for one long write (a bootstrap) or back for a phone's edits
+    /// (ADR 0037); an in-memory store has none.
+    pub(crate) fn set_bulk_checkpoints(&self, bulk: bool) {
+        if let Some(c) = &self.checkpointer {
+            c.set_bulk(bulk);
+        }
     }
 
     /// Brings the search index up to date with every write so far (searches do this first;

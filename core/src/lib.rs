@@ -44,3 +44,30 @@ pub use workflows::{
     AreaArrivals, ArrivalFigure, HotlineAssignment, OverdueVisit, PatrolSummary,
     RegistrationReport, StayView, UnregisteredRoom, UnregisteredTenant,
 };
+
+/// A fresh, time-ordered record id: the domain's [`gridwork_domain::ids::new_id`] given the wall
+/// clock and 80 bits from the OS random source (the domain reads neither). Ids made in this
+/// process sort in the order they were made, within a millisecond and across a clock step back.
+pub fn new_id() -> gridwork_domain::Id {
+    use rand::Rng;
+    static LAST: std::sync::Mutex<Option<gridwork_domain::Id>> = std::sync::Mutex::new(None);
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut random = [0u8; 10];
+    rand::rng().fill(&mut random);
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    let id = gridwork_domain::ids::new_id(now_ms, random, *last);
+    *last = Some(id);
+    id
+}
+
+#[cfg(test)]
+mod id_tests {
+    #[test]
+    fn ids_made_in_sequence_sort_in_sequence() {
+        let ids: Vec<_> = (0..1_000).map(|_| super::new_id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert!(ids.iter().all(|id| id.get_version_num() == 7));
+    }
+}

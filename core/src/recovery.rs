@@ -296,9 +296,10 @@ fn scan<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str) -> Vec<T> {
     out
 }
 
-/// Every outbox row a damaged store still shows by any of four paths: the table forwards and
-/// backwards (each stops at the first damaged page, from its own end), and the two indexes,
-/// which hold every row's key in b-trees of their own.
+/// Every outbox row a damaged store still shows by any of the paths it has: the table forwards
+/// and backwards (each stops at the first damaged page, from its own end), and, in a store
+/// older than schema version 5 (ADR 0036), the two indexes, which hold every row's key in
+/// b-trees of their own.
 fn outbox_seqs_tolerant(conn: &Connection) -> BTreeSet<i64> {
     [
         "SELECT seq FROM outbox ORDER BY seq",
@@ -397,7 +398,7 @@ fn refill(
     let device = match kept.get(meta::DEVICE_ID).and_then(|d| d.parse().ok()) {
         Some(d) => d,
         None => {
-            let d = gridwork_domain::ids::new_id();
+            let d = crate::new_id();
             meta::set(&tx, meta::DEVICE_ID, &d.to_string())?;
             d
         }

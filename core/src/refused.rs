@@ -14,7 +14,9 @@
 
 use std::collections::BTreeMap;
 
-use gridwork_domain::ids::{Id, new_id};
+use gridwork_domain::ids::Id;
+
+use crate::new_id;
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::model::{
     Area, Building, Case, Entity, Household, Patrol, PatrolVisit, Registration, Resident, Station,

@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use gridwork_core::new_id;
 use gridwork_domain::hlc::{Hlc, Stamp};
-use gridwork_domain::ids::{DeviceId, Id, new_id};
+use gridwork_domain::ids::{DeviceId, Id};
 use gridwork_domain::op::{EntityKind, FieldWrite, Op, OpBody};
 use gridwork_domain::sync::PushRequest;
 use hyper::body::Bytes;

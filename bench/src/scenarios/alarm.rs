@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gridwork_core::new_id;
 use gridwork_core::{Gridwork, HttpTransport, OpenOptions};
-use gridwork_domain::ids::new_id;
 use gridwork_domain::sync::Role;
 use gridwork_server::storage::SqliteStorage;
 use serde_json::json;

@@ -12,7 +12,7 @@
 
 use std::time::{Duration, Instant};
 
-use gridwork_domain::ids::new_id;
+use gridwork_core::new_id;
 use gridwork_domain::op::{Op, OpBody};
 use gridwork_domain::sync::MAX_PULL_LIMIT;
 use rusqlite::{Connection, params};

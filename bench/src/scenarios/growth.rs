@@ -6,7 +6,7 @@
 //! (512 MB instead of the phone's 32 MB): the difference between the two curves is what the
 //! cache misses cost, each miss a page read back, HMAC-checked and decrypted.
 
-use gridwork_domain::ids::new_id;
+use gridwork_core::new_id;
 use serde_json::json;
 
 use gridwork_core::{Gridwork, OpenOptions};

@@ -146,12 +146,7 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
             .await
             .expect("a code");
         storage
-            .enroll(
-                code,
-                gridwork_domain::ids::new_id(),
-                "bench".into(),
-                now_ms(),
-            )
+            .enroll(code, gridwork_core::new_id(), "bench".into(), now_ms())
             .await
             .expect("enrolled")
             .token
@@ -296,7 +291,7 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
     }
 
     // 5. A real push of 500 operations.
-    let mut w = Writer::new(gridwork_domain::ids::new_id(), now_ms());
+    let mut w = Writer::new(gridwork_core::new_id(), now_ms());
     let data = subdistrict(&mut w, crate::dataset::Size::GRID, 3);
     let ops: Vec<_> = data.ops.into_iter().take(MAX_PUSH_OPS).collect();
     let body = serde_json::to_vec(&PushRequest { ops }).expect("encodes");

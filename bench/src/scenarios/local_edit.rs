@@ -15,7 +15,15 @@ use super::{Config, count_raw_pages, device, raw_connection};
 use crate::report::{Figure, ScenarioResult, Target};
 use crate::stats::{Latencies, rate};
 
+/// Runs of the whole scenario (a fresh store each): every figure is reported as the median
+/// with its min and max (`report::combine`).
+pub const RUNS: usize = 3;
+
 pub fn run(cfg: &Config) -> ScenarioResult {
+    crate::report::combine((0..RUNS).map(|_| run_once(cfg)).collect())
+}
+
+fn run_once(cfg: &Config) -> ScenarioResult {
     let edits: usize = cfg.pick(4_000, 60);
     let warmup: usize = cfg.pick(400, 10);
     let dir = tempfile::tempdir().expect("a temporary folder");

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT};
-use gridwork_domain::ids::new_id;
+use gridwork_core::new_id;
 use gridwork_domain::op::OpBody;
 use serde_json::{Value, json};
 

@@ -6,9 +6,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use gridwork_core::new_id;
 use gridwork_core::sync::transport::Sized;
 use gridwork_core::{Gridwork, HttpTransport, OpenOptions, Transport, TransportError};
-use gridwork_domain::ids::{Id, new_id};
+use gridwork_domain::ids::Id;
 use gridwork_domain::model::Household;
 use gridwork_domain::sync::{
     EnrollRequest, EnrollResponse, PullResponse, PushRequest, PushResponse, Role, SnapshotResponse,

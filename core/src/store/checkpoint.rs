@@ -45,6 +45,13 @@ pub const RESIDUAL_PAGES: i32 = 400;
 /// when the thread cannot keep up.
 pub const LIMIT_PAGES: i32 = 3 * HARD_PAGES;
 
+/// How much further every threshold above is pushed while a bootstrap writes (one long write,
+/// [`Checkpointer::set_bulk`]): passes four times rarer copy the pages a bootstrap rewrites at
+/// every commit (the last leaf and the inner pages of each b-tree) once instead of four times,
+/// and the log stays under `4 × LIMIT_PAGES` pages (about 190 MB at 4 KiB a page) until the
+/// bootstrap ends (ADR 0037).
+pub const BULK_FACTOR: i32 = 4;
+
 #[derive(Debug, Default)]
 struct Flags {
     wanted: bool,
@@ -58,6 +65,14 @@ struct Flags {
     /// Passes of the thread that found the log in WAL mode and copied frames (tests,
     /// diagnostics).
     passes: u64,
+    /// A bootstrap is writing: every threshold is [`BULK_FACTOR`] times higher.
+    bulk: bool,
+}
+
+impl Flags {
+    fn factor(&self) -> i32 {
+        if self.bulk { BULK_FACTOR } else { 1 }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -121,7 +136,9 @@ impl Checkpointer {
                 flags.copied = 0;
             }
             let behind = pages - flags.copied;
-            if pages >= HARD_PAGES && (behind <= RESIDUAL_PAGES || pages >= LIMIT_PAGES) {
+            let k = flags.factor();
+            if pages >= k * HARD_PAGES && (behind <= k * RESIDUAL_PAGES || pages >= k * LIMIT_PAGES)
+            {
                 drop(flags);
                 // Never an error from here: SQLite would report it as the failure of a
                 // commit that has in fact happened. A busy or failed pass (the thread holds
@@ -132,13 +149,24 @@ impl Checkpointer {
                         tracing::debug!(error = %e, pages, "writer's checkpoint pass skipped")
                     }
                 }
-            } else if behind >= SOFT_PAGES && !flags.wanted {
+            } else if behind >= k * SOFT_PAGES && !flags.wanted {
                 flags.wanted = true;
                 hook_shared.wake.notify_one();
             }
             Ok(())
         }))?;
         Ok(Some(checkpointer))
+    }
+
+    /// Tunes the checkpoints for one long write (a bootstrap: `true`) or for a phone's edits
+    /// (`false`, the default): see [`BULK_FACTOR`].
+    pub fn set_bulk(&self, bulk: bool) {
+        self.shared.flags().bulk = bulk;
+    }
+
+    /// Whether the checkpoints are tuned for one long write.
+    pub fn is_bulk(&self) -> bool {
+        self.shared.flags().bulk
     }
 
     /// Checkpoint passes of the thread that copied frames.
@@ -249,6 +277,19 @@ mod tests {
         }
     }
 
+    /// Rows whose values differ from the round before (SQLite skips a write that changes no
+    /// byte of a row).
+    fn write_changed_rows(conn: &Connection, n: usize, round: usize) {
+        for i in 0..n {
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (format!("k{i}"), format!("{round:04}{}", "x".repeat(2_000))),
+            )
+            .unwrap();
+        }
+    }
+
     #[test]
     fn the_thread_copies_the_log_and_it_starts_over_without_the_writer_checkpointing() {
         let dir = tempfile::tempdir().unwrap();
@@ -336,6 +377,45 @@ mod tests {
             (0.99..=first as f64 + 0.01).contains(&per_commit),
             "{per_commit} pages per commit (the first wrote {first})"
         );
+    }
+
+    #[test]
+    fn a_bulk_write_is_checkpointed_at_higher_thresholds_then_back_to_a_phones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let mut writer = open_database(&path, None).unwrap();
+        let ckpt = Checkpointer::attach(&mut writer, &path, None)
+            .unwrap()
+            .unwrap();
+        ckpt.set_bulk(true);
+        assert!(ckpt.is_bulk());
+        // About 2,500 pages, past the phone's soft threshold but under the bulk one: no pass.
+        for round in 0..10 {
+            write_changed_rows(&writer, 250, round);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(ckpt.pages_written() > SOFT_PAGES as u64);
+        assert_eq!(ckpt.passes(), 0, "a pass ran under the bulk threshold");
+        // Past it, the thread copies the log.
+        for round in 10..22 {
+            write_changed_rows(&writer, 250, round);
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        assert!(
+            ckpt.passes() > 0,
+            "no pass past the bulk threshold ({} pages written)",
+            ckpt.pages_written()
+        );
+        // Back to a phone's thresholds.
+        ckpt.set_bulk(false);
+        assert!(!ckpt.is_bulk());
+        let before = ckpt.passes();
+        for round in 22..30 {
+            write_changed_rows(&writer, 300, round);
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        assert!(ckpt.passes() > before);
+        assert!(wal_pages(&path) < (BULK_FACTOR * LIMIT_PAGES) as u64);
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub fn set(conn: &Connection, key: &str, value: &str) -> Result<()> {
 
 pub const DEVICE_ID: &str = "device_id";
 pub const USER_ID: &str = "user_id";
+/// The last HLC handed out, as of the last write that was not a local edit: a local edit keeps
+/// its stamp only in its outbox row, so the clock's high-water mark is the larger of this and
+/// the outbox's highest stamp (`crate::store::outbox::highest_stamp`, ADR 0036).
 pub const HLC_LAST: &str = "hlc_last";
 /// The highest stamp known to be on the server (`HlcClock::trusted`).
 pub const HLC_TRUSTED: &str = "hlc_trusted";
@@ -50,6 +53,18 @@ pub const SNAPSHOT_AFTER: &str = "snapshot_after";
 /// interrupted bootstrap resumes its progress where it was.
 pub const SNAPSHOT_TOTAL: &str = "snapshot_total";
 pub const SNAPSHOT_DONE: &str = "snapshot_done";
+
+/// Raises `hlc_last` to `hlc` unless it is already at or above it (an outbox row that held the
+/// clock's last stamp is about to go: ADR 0036).
+pub fn raise_hlc_last(conn: &Connection, hlc: gridwork_domain::hlc::Hlc) -> Result<()> {
+    let held = get(conn, HLC_LAST)?
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    if hlc.as_u64() > held {
+        set(conn, HLC_LAST, &hlc.as_u64().to_string())?;
+    }
+    Ok(())
+}
 
 /// Removes a value.
 pub fn delete(conn: &Connection, key: &str) -> Result<()> {

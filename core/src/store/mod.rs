@@ -3,6 +3,7 @@
 //! [`crate::Gridwork`] API composes them into one transaction per user action.
 
 pub(crate) mod area_records;
+pub mod bulk;
 pub mod changes;
 pub mod checkpoint;
 pub mod health;

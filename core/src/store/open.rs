@@ -29,6 +29,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "004_access_facts",
         include_str!("../../migrations/004_access_facts.sql"),
     ),
+    (
+        "005_fewer_pages",
+        include_str!("../../migrations/005_fewer_pages.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -285,6 +289,82 @@ mod tests {
             )
             .unwrap();
         assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
+    }
+
+    #[test]
+    fn a_version_4_phone_keeps_its_queue_folds_and_clock_through_version_5() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        {
+            let old = prepare(Connection::open(&path).unwrap(), 4).unwrap();
+            old.execute_batch(
+                "INSERT INTO outbox (op_id, entity_id, hlc, op, created_ms)
+                     VALUES ('o1', 'e1', 5, '{}', 1), ('o2', 'e1', 9, '{}', 2);
+                 UPDATE outbox SET status = 'rejected', reason = 'r' WHERE op_id = 'o2';
+                 INSERT INTO case_folds (case_id, state, closed, fold)
+                     VALUES ('c1', 'open', 0, '{}'), ('c2', 'closed', 1, '{}');
+                 INSERT INTO meta (key, value) VALUES ('hlc_last', '12');",
+            )
+            .unwrap();
+        }
+        let conn = open_database(&path, None).unwrap();
+        let rows: Vec<(i64, String, String, i64, String)> = conn
+            .prepare("SELECT seq, op_id, entity_id, hlc, status FROM outbox ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (1, "o1".into(), "e1".into(), 5, "pending".into()),
+                (2, "o2".into(), "e1".into(), 9, "rejected".into())
+            ]
+        );
+        let open: Vec<String> = conn
+            .prepare("SELECT case_id FROM case_folds WHERE closed = 0")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(open, ["c1"]);
+        assert_eq!(
+            meta::get(&conn, meta::HLC_LAST).unwrap().as_deref(),
+            Some("12")
+        );
+        // The outbox and the folds are one b-tree each now.
+        let indexes: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'index'
+                 AND tbl_name IN ('outbox', 'case_folds')",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(indexes, Vec::<String>::new());
+        // The server's answer to a push still finds its operations, and a removed row that
+        // held the clock's highest stamp leaves it in `meta`.
+        let highest =
+            crate::store::outbox::mark_accepted(&conn, &[gridwork_domain::ids::Id::nil()]).unwrap();
+        assert_eq!(highest, None);
+        crate::store::outbox::remove(&conn, 2).unwrap();
+        assert_eq!(
+            meta::get(&conn, meta::HLC_LAST).unwrap().as_deref(),
+            Some("12")
+        );
+        conn.execute("UPDATE outbox SET hlc = 40 WHERE seq = 1", [])
+            .unwrap();
+        crate::store::outbox::remove(&conn, 1).unwrap();
+        assert_eq!(
+            meta::get(&conn, meta::HLC_LAST).unwrap().as_deref(),
+            Some("40")
+        );
     }
 
     #[test]

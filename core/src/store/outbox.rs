@@ -3,9 +3,10 @@
 
 use gridwork_domain::hlc::Hlc;
 use gridwork_domain::op::Op;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
+use crate::store::meta;
 
 /// One operation in the outbox.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,15 +138,34 @@ pub fn pending_count(conn: &Connection) -> Result<u64> {
 /// Removes operations the server accepted; returns the highest stamp among them (the server
 /// now holds it: see `HlcClock::trust`).
 pub fn mark_accepted(conn: &Connection, op_ids: &[gridwork_domain::Id]) -> Result<Option<Hlc>> {
-    let mut stmt = conn.prepare_cached("DELETE FROM outbox WHERE op_id = ?1 RETURNING hlc")?;
+    if op_ids.is_empty() {
+        return Ok(None);
+    }
+    // The outbox has no index on `op_id` (ADR 0036): one scan of it per push answer, the ids
+    // given as one JSON array.
+    let ids = serde_json::to_string(&op_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())?;
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM outbox WHERE op_id IN (SELECT value FROM json_each(?1)) RETURNING hlc",
+    )?;
     let mut highest = None;
-    for id in op_ids {
-        let mut rows = stmt.query([id.to_string()])?;
-        while let Some(r) = rows.next()? {
-            highest = highest.max(Some(Hlc::from_i64(r.get(0)?)));
-        }
+    let mut rows = stmt.query([ids])?;
+    while let Some(r) = rows.next()? {
+        highest = highest.max(Some(Hlc::from_i64(r.get(0)?)));
+    }
+    drop(rows);
+    if let Some(h) = highest {
+        meta::raise_hlc_last(conn, h)?;
     }
     Ok(highest)
+}
+
+/// The highest stamp held in the outbox: with `meta`'s `hlc_last`, the clock's high-water mark
+/// (a local edit keeps its clock only in its outbox row, ADR 0036).
+pub fn highest_stamp(conn: &Connection) -> Result<Option<Hlc>> {
+    let h: Option<i64> = conn
+        .prepare_cached("SELECT max(hlc) FROM outbox")?
+        .query_row([], |r| r.get(0))?;
+    Ok(h.map(Hlc::from_i64))
 }
 
 /// The reason prefix of operations the server refused as stamped too far ahead.
@@ -173,8 +193,14 @@ pub fn highest_stamp_within(conn: &Connection, horizon: Hlc) -> Result<Option<Hl
 
 /// Takes an operation out of the outbox (it is replaced by another, see `sync::restamp`).
 pub fn remove(conn: &Connection, seq: i64) -> Result<()> {
-    conn.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?
-        .execute([seq])?;
+    let hlc: Option<i64> = conn
+        .prepare_cached("DELETE FROM outbox WHERE seq = ?1 RETURNING hlc")?
+        .query_row([seq], |r| r.get(0))
+        .optional()?;
+    if let Some(h) = hlc {
+        // The row may have held the clock's only record of its last stamp (ADR 0036).
+        meta::raise_hlc_last(conn, Hlc::from_i64(h))?;
+    }
     Ok(())
 }
 

@@ -141,6 +141,32 @@ pub fn save_with(conn: &Connection, state: &RecordState, search: SearchRow) -> R
     search_index::refresh(conn, rid, search)
 }
 
+/// Inserts a record the store does not hold, without a search mark (a bootstrap's write path,
+/// `crate::store::bulk`): returns its row id, or `None` when the store holds the id already (the
+/// caller merges it the usual way).
+pub fn insert_new(conn: &Connection, state: &RecordState) -> Result<Option<i64>> {
+    let row = Encoded::of(state)?;
+    Ok(conn
+        .prepare_cached(
+            "INSERT INTO records (id, kind, fields, stamps, tombstone, updated_hlc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO NOTHING
+             RETURNING rid",
+        )?
+        .query_row(
+            params![
+                state.id.to_string(),
+                state.kind.as_str(),
+                row.fields,
+                row.stamps,
+                row.tombstone,
+                row.updated_hlc,
+            ],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// Applies one operation, local or remote. Idempotent: the same operation twice changes
 /// nothing the second time.
 pub fn apply_op(conn: &Connection, op: &Op, me: DeviceId, now_ms: u64) -> Result<Applied> {
@@ -253,7 +279,7 @@ fn keep_lost_values(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?
             .execute(params![
-                gridwork_domain::new_id().to_string(),
+                crate::new_id().to_string(),
                 state.kind.as_str(),
                 state.id.to_string(),
                 d.field,

@@ -23,8 +23,8 @@ use rusqlite::Transaction;
 
 use crate::error::Error;
 use crate::gridwork::Gridwork;
-use crate::store::search_index::SearchRow;
-use crate::store::{meta, outbox, records};
+use crate::store::search_index::{self, SearchRow};
+use crate::store::{bulk, meta, outbox, records};
 use crate::sync::backoff::RetryPolicy;
 use crate::sync::rescope;
 use crate::sync::state::{SyncObserver, SyncProgress, SyncReport, SyncState, SyncStep};
@@ -265,6 +265,10 @@ impl Gridwork {
                 number(meta::SNAPSHOT_DONE)?.unwrap_or(0),
             ))
         })?;
+        // One long write: the checkpointer copies the log less often until it ends, however it
+        // ends (ADR 0037).
+        self.set_bulk_checkpoints(true);
+        let _tuned = BulkCheckpoints(self);
         let mut fetched = transport.snapshot(after, MAX_SNAPSHOT_LIMIT).await?;
         loop {
             report.bytes += fetched.bytes;
@@ -290,7 +294,10 @@ impl Gridwork {
             let apply = async {
                 self.with_tx(|tx, clock, wall| {
                     clock.learn_server_time(page.server_time_ms, wall);
-                    absorb(tx, clock, wall, &page.records, &page.events)?;
+                    // The bootstrap's own write path (ADR 0037), on from its first page until
+                    // its last, across runs when it is cut off.
+                    let from = bulk::begin(tx)?;
+                    absorb(tx, clock, wall, &page.records, &page.events, Some(from))?;
                     if meta::get(tx, meta::SNAPSHOT_SEQ)?.is_none() {
                         meta::set(tx, meta::SNAPSHOT_SEQ, &page.seq.to_string())?;
                     }
@@ -309,6 +316,8 @@ impl Gridwork {
                             meta::delete(tx, meta::SNAPSHOT_AFTER)?;
                             meta::delete(tx, meta::SNAPSHOT_TOTAL)?;
                             meta::delete(tx, meta::SNAPSHOT_DONE)?;
+                            // The records it brought are indexed for search in one pass.
+                            bulk::finish(tx)?;
                         }
                     }
                     Ok(())
@@ -478,7 +487,7 @@ impl Gridwork {
                 }
                 // Records that entered the scope, whole; then those that left it. The server
                 // decides both on current places, so no id is in both.
-                absorb(tx, clock, wall, &page.records, &page.events)?;
+                absorb(tx, clock, wall, &page.records, &page.events, None)?;
                 report.gained += page.records.len() as u64;
                 for id in &page.evict {
                     report.evicted += u64::from(records::purge(tx, *id)?);
@@ -601,7 +610,7 @@ impl Gridwork {
             let page = page.value;
             self.with_tx(|tx, clock, wall| {
                 clock.learn_server_time(page.server_time_ms, wall);
-                absorb(tx, clock, wall, &page.records, &page.events)
+                absorb(tx, clock, wall, &page.records, &page.events, None)
             })?;
             fetched.extend(page.records.iter().map(|r| r.id));
             report.snapshot_records += page.records.len() as u64;
@@ -615,6 +624,15 @@ impl Gridwork {
                 None => return Ok(()),
             }
         }
+    }
+}
+
+/// Puts the checkpointer back to a phone's thresholds when a bootstrap ends, however it ends.
+struct BulkCheckpoints<'a>(&'a Gridwork);
+
+impl Drop for BulkCheckpoints<'_> {
+    fn drop(&mut self) {
+        self.0.set_bulk_checkpoints(false);
     }
 }
 
@@ -635,15 +653,40 @@ impl Drop for RunGuard<'_> {
 
 /// Merges whole records (a snapshot page, or records that entered the scope) and their cases'
 /// events into the store, observing their stamps, and refolds the cases touched.
+///
+/// `bulk` is the first row id of a bootstrap's write path (`store::bulk`, ADR 0037): a record
+/// the store does not hold is then inserted as it came, with no lookup and no search mark.
 fn absorb(
     tx: &Transaction<'_>,
     clock: &mut HlcClock,
     wall: u64,
     incoming: &[RecordState],
     events: &[CaseEvent],
+    bulk: Option<i64>,
 ) -> Result<(), Error> {
     let mut cases = Vec::new();
+    let mut seen = |record: &RecordState, clock: &mut HlcClock| {
+        if let Some(s) = record.latest_stamp() {
+            let _ = clock.observe(s.hlc, wall);
+        }
+        if record.kind == EntityKind::Case {
+            cases.push(record.id);
+        }
+    };
     for record in incoming {
+        if let Some(from) = bulk {
+            let mut state = RecordState::new(record.kind, record.id);
+            state.absorb(record);
+            if let Some(rid) = records::insert_new(tx, &state)? {
+                if rid < from {
+                    // A row id below the bootstrap's first (one freed meanwhile) is not
+                    // covered by its search pass: marked as any write.
+                    search_index::refresh(tx, rid, SearchRow::Changed)?;
+                }
+                seen(record, clock);
+                continue;
+            }
+        }
         let held = records::load_held(tx, record.id)?;
         let rid = held.as_ref().map(|(rid, _)| *rid);
         let mut state = held
@@ -655,12 +698,7 @@ fn absorb(
         if state.absorb(record) {
             records::save_held(tx, rid, &state, SearchRow::Changed)?;
         }
-        if let Some(s) = record.latest_stamp() {
-            let _ = clock.observe(s.hlc, wall);
-        }
-        if record.kind == EntityKind::Case {
-            cases.push(record.id);
-        }
+        seen(record, clock);
     }
     for event in events {
         records::insert_case_event(tx, event)?;
@@ -699,7 +737,7 @@ pub(crate) fn revert_to_server(
     for id in &ids {
         records::purge(tx, *id)?;
     }
-    absorb(tx, clock, wall, records, events)?;
+    absorb(tx, clock, wall, records, events, None)?;
     let now = clock.corrected_ms(wall);
     for id in &ids {
         for entry in outbox::pending_for(tx, *id)? {

@@ -12,3 +12,6 @@ pub use backoff::RetryPolicy;
 pub use engine::SyncError;
 pub use state::{SyncObserver, SyncProgress, SyncReport, SyncState, SyncStep};
 pub use transport::{HttpTransport, Transport, TransportError};
+
+#[cfg(test)]
+mod bootstrap_tests;

@@ -20,10 +20,10 @@
 
 use std::collections::HashMap;
 
+use crate::new_id;
 use gridwork_domain::hlc::{Hlc, Stamp};
 use gridwork_domain::ids::Id;
 use gridwork_domain::merge::RecordState;
-use gridwork_domain::new_id;
 use gridwork_domain::op::{Op, OpBody};
 
 use crate::error::Result;

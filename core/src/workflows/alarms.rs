@@ -7,7 +7,9 @@
 //! position, resolve; the command centre's review) are ordinary case events:
 //! [`Gridwork::record_case_event`].
 
-use gridwork_domain::ids::{Id, new_id};
+use gridwork_domain::ids::Id;
+
+use crate::new_id;
 use gridwork_domain::model::{Building, Case, CaseKind, Severity};
 use gridwork_domain::op::{EntityKind, Op, OpBody};
 use gridwork_domain::validate::ValidationError;

@@ -17,10 +17,10 @@ use crate::cases::CaseView;
 use crate::error::Result;
 use crate::gridwork::create_op;
 use crate::gridwork::{Gridwork, live_state, set_op};
+use crate::new_id;
 use crate::store::area_records::{self, CaseFilter};
 use crate::store::records;
 use crate::workflows::new_record::referenced;
-use gridwork_domain::ids::new_id;
 use gridwork_domain::workflow::patrol_chain::{self, ChainVerdict};
 
 /// The live visits of a patrol, in chain order (time, then id).

@@ -9,6 +9,7 @@ mod encryption;
 mod field;
 mod key_groups;
 mod ledger;
+mod pages;
 mod patrols;
 mod response_policy;
 mod search;

@@ -215,7 +215,7 @@ fn visits_of_patrols_from_before_chaining_are_counted_apart_as_legacy() {
     let start = w.now();
     let old =
         w.gw.create(Patrol {
-            id: gridwork_domain::ids::new_id(),
+            id: gridwork_core::new_id(),
             user_id: w.me,
             area_id: w.g.grid.id,
             started_at_ms: start,
@@ -225,7 +225,7 @@ fn visits_of_patrols_from_before_chaining_are_counted_apart_as_legacy() {
         .unwrap();
     for (i, b) in w.g.buildings.iter().take(2).enumerate() {
         w.gw.create(PatrolVisit {
-            id: gridwork_domain::ids::new_id(),
+            id: gridwork_core::new_id(),
             patrol_id: old.id,
             building_id: b.id,
             at_ms: start + (i as u64 + 1) * 5 * MINUTE,

@@ -15,7 +15,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use gridwork_domain::ids::{Id, new_id};
+use gridwork_core::new_id;
+use gridwork_domain::ids::Id;
 use gridwork_domain::op::{EntityKind, Op, OpBody};
 use gridwork_domain::sync::Role;
 use gridwork_server::storage::Storage;

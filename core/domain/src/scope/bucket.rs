@@ -253,7 +253,6 @@ pub fn filed_under_move(place: &Place, prior: Option<&Place>) -> Vec<Bucket> {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
-    use uuid::Uuid;
 
     use super::*;
     use crate::scope::test_support::City;
@@ -271,7 +270,7 @@ mod tests {
     }
 
     fn world() -> World {
-        let n = Uuid::now_v7;
+        let n = crate::ids::test_id;
         let district = n();
         let mut paths = vec![vec![district]];
         for _ in 0..2 {
@@ -305,7 +304,7 @@ mod tests {
     /// Choices that pick a place in `w`: kind, path, building, responders, case facts.
     fn place_in(w: &World, pick: &[usize]) -> Place {
         let kind = EntityKind::ALL[pick[0] % EntityKind::ALL.len()];
-        let mut p = Place::unresolved(kind, Uuid::now_v7());
+        let mut p = Place::unresolved(kind, crate::ids::test_id());
         let (building, grid, station) = w.buildings[pick[1] % w.buildings.len()];
         match kind {
             EntityKind::Area => {
@@ -481,9 +480,9 @@ mod tests {
 
     #[test]
     fn an_unresolved_record_is_filed_nowhere_and_keys_round_trip_as_hex() {
-        let orphan = Place::unresolved(EntityKind::Household, Uuid::now_v7());
+        let orphan = Place::unresolved(EntityKind::Household, crate::ids::test_id());
         assert!(filed_under(&orphan).is_empty());
-        let b = Bucket::Mediation(Uuid::now_v7());
+        let b = Bucket::Mediation(crate::ids::test_id());
         assert_eq!(Bucket::from_hex(&b.to_hex()), Some(b));
         assert_eq!(Bucket::from_hex("zz"), None);
         assert_eq!(Bucket::from_bytes(&[b'x'; BUCKET_BYTES]), None);

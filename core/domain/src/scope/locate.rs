@@ -76,12 +76,11 @@ mod tests {
     use crate::hlc::{Hlc, Stamp};
     use crate::workflow::CaseAction;
     use serde_json::json;
-    use uuid::Uuid;
 
     use super::*;
 
     fn record(kind: EntityKind, fields: serde_json::Value) -> RecordState {
-        let mut r = RecordState::new(kind, Uuid::now_v7());
+        let mut r = RecordState::new(kind, crate::ids::test_id());
         r.fields = fields.as_object().cloned().unwrap_or_default();
         r
     }
@@ -115,9 +114,9 @@ mod tests {
         assert_eq!(p.station, Some(station.id));
 
         let dispatch = CaseEvent {
-            id: Uuid::now_v7(),
+            id: crate::ids::test_id(),
             case_id: alarm.id,
-            stamp: Stamp::new(Hlc::new(1_795_000_000_000, 0), Uuid::now_v7()),
+            stamp: Stamp::new(Hlc::new(1_795_000_000_000, 0), crate::ids::test_id()),
             actor: None,
             action: CaseAction::Dispatch {
                 station_id: station.id,

@@ -62,7 +62,7 @@ impl CaseFacts {
 /// use gridwork_domain::scope::{CaseFacts, responders};
 /// use uuid::Uuid;
 ///
-/// let (near, far) = (Uuid::now_v7(), Uuid::now_v7());
+/// let (near, far) = (Uuid::from_u128(1), Uuid::from_u128(2));
 /// let mut alarm = CaseFacts::from_events(CaseKind::Alarm, []);
 /// alarm.dispatched_to = vec![near, far];
 /// let hazard = CaseFacts::from_events(CaseKind::Hazard, []);

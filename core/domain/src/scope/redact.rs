@@ -41,7 +41,6 @@ mod tests {
     use std::collections::BTreeMap;
 
     use serde_json::json;
-    use uuid::Uuid;
 
     use super::*;
     use crate::hlc::{Hlc, Stamp};
@@ -62,10 +61,10 @@ mod tests {
             );
         }
         Op {
-            id: Uuid::now_v7(),
-            stamp: Stamp::new(Hlc::new(1_795_000_000_000, 0), Uuid::now_v7()),
+            id: crate::ids::test_id(),
+            stamp: Stamp::new(Hlc::new(1_795_000_000_000, 0), crate::ids::test_id()),
             entity: EntityKind::Resident,
-            entity_id: Uuid::now_v7(),
+            entity_id: crate::ids::test_id(),
             body: OpBody::Set { fields },
         }
     }

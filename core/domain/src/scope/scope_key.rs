@@ -223,12 +223,11 @@ mod tests {
     use std::collections::HashMap;
 
     use serde_json::json;
-    use uuid::Uuid;
 
     use super::*;
 
     fn record(kind: EntityKind, fields: serde_json::Value) -> RecordState {
-        let mut r = RecordState::new(kind, Uuid::now_v7());
+        let mut r = RecordState::new(kind, crate::ids::test_id());
         r.fields = fields.as_object().cloned().unwrap_or_default();
         r
     }
@@ -300,7 +299,7 @@ mod tests {
         let town = town();
         let orphan = record(
             EntityKind::Household,
-            json!({ "building_id": Uuid::now_v7() }),
+            json!({ "building_id": crate::ids::test_id() }),
         );
         assert_eq!(key(&town, &orphan), None);
         let mut a = record(EntityKind::Area, json!({}));

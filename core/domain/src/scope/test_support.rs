@@ -1,8 +1,6 @@
 //! A small city for the scope rules' tests: one subdistrict with a community of two grids, a
 //! building in grid A served by a station, and a grid in another subdistrict.
 
-use uuid::Uuid;
-
 use crate::ids::Id;
 use crate::model::CaseKind;
 use crate::op::EntityKind;
@@ -25,7 +23,7 @@ pub struct City {
 
 impl City {
     pub fn new() -> City {
-        let n = Uuid::now_v7;
+        let n = crate::ids::test_id;
         City {
             district: n(),
             subdistrict: n(),
@@ -68,9 +66,9 @@ impl City {
 
     /// A household in some other building of `grid`.
     pub fn household(&self, grid: Id) -> Place {
-        let mut p = Place::unresolved(EntityKind::Household, Uuid::now_v7());
+        let mut p = Place::unresolved(EntityKind::Household, crate::ids::test_id());
         p.areas = self.path(grid);
-        p.building = Some(Uuid::now_v7());
+        p.building = Some(crate::ids::test_id());
         p
     }
 
@@ -82,7 +80,7 @@ impl City {
 
     /// A record of `kind` in `building` (grid A, served by the station).
     pub fn in_building(&self, kind: EntityKind, building: Id) -> Place {
-        let mut p = Place::unresolved(kind, Uuid::now_v7());
+        let mut p = Place::unresolved(kind, crate::ids::test_id());
         p.areas = self.path(self.grid_a);
         p.building = Some(building);
         p.station = Some(self.station_id);
@@ -92,16 +90,16 @@ impl City {
     /// A building of grid B, assigned to `station` (another station when `None`), with the
     /// stations its alarms were dispatched to.
     pub fn building(&self, station: Option<Id>, responders: Vec<Id>) -> Place {
-        let mut p = Place::unresolved(EntityKind::Building, Uuid::now_v7());
+        let mut p = Place::unresolved(EntityKind::Building, crate::ids::test_id());
         p.areas = self.path(self.grid_b);
         p.building = Some(p.id);
-        p.station = Some(station.unwrap_or_else(Uuid::now_v7));
+        p.station = Some(station.unwrap_or_else(crate::ids::test_id));
         p.responders = responders;
         p
     }
 
     pub fn case(&self, grid: Id, facts: CaseFacts) -> Place {
-        let mut p = Place::unresolved(EntityKind::Case, Uuid::now_v7());
+        let mut p = Place::unresolved(EntityKind::Case, crate::ids::test_id());
         p.areas = self.path(grid);
         p.case = Some(facts);
         p
@@ -116,7 +114,7 @@ impl City {
                 dispute_level: None,
             },
         );
-        p.building = Some(Uuid::now_v7());
+        p.building = Some(crate::ids::test_id());
         p
     }
 

@@ -68,7 +68,7 @@ impl ScopeView {
     /// use gridwork_domain::sync::Role;
     /// use uuid::Uuid;
     ///
-    /// let (a, b, grid) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    /// let (a, b, grid) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
     /// let one = ScopeView::digest(Role::Gridworker, &[a, b], &[]);
     /// assert_eq!(one, ScopeView::digest(Role::Gridworker, &[b, a], &[]));
     /// assert_ne!(one, ScopeView::digest(Role::Gridworker, &[a], &[]));

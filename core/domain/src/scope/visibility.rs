@@ -26,9 +26,9 @@ use crate::sync::Role;
 /// use gridwork_domain::sync::Role;
 /// use uuid::Uuid;
 ///
-/// let (district, grid, other) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+/// let (district, grid, other) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
 /// let worker = ScopeView::new(Role::Gridworker, vec![grid], vec![vec![district, grid]]);
-/// let mut household = Place::unresolved(EntityKind::Household, Uuid::now_v7());
+/// let mut household = Place::unresolved(EntityKind::Household, Uuid::from_u128(4));
 /// household.areas = vec![district, grid];
 /// assert!(visible(&worker, &household));
 /// household.areas = vec![district, other];
@@ -98,7 +98,6 @@ mod tests {
     use super::*;
     use crate::scope::test_support::City;
     use crate::workflow::DefenceLevel;
-    use uuid::Uuid;
 
     #[test]
     fn a_gridworker_sees_their_grid_and_the_areas_above_it_but_not_the_next_grid() {
@@ -164,9 +163,9 @@ mod tests {
         let v = c.crew();
         // Another station's building, the alarm sent here (the nearest station, or the
         // dispatcher's choice): the crew must find the building.
-        let theirs = c.building(None, vec![Uuid::now_v7(), c.station_id]);
+        let theirs = c.building(None, vec![crate::ids::test_id(), c.station_id]);
         assert!(visible(&v, &theirs));
-        assert!(!visible(&c.crew_of(Uuid::now_v7()), &theirs));
+        assert!(!visible(&c.crew_of(crate::ids::test_id()), &theirs));
         let mut household = c.household(c.grid_b);
         household.building = Some(theirs.id);
         household.station = theirs.station;
@@ -179,7 +178,7 @@ mod tests {
         resident.kind = EntityKind::Resident;
         assert!(!visible(&v, &resident));
         // No alarm sent here: not ours.
-        assert!(!visible(&v, &c.building(None, vec![Uuid::now_v7()])));
+        assert!(!visible(&v, &c.building(None, vec![crate::ids::test_id()])));
         // Our own building, with or without alarms.
         assert!(visible(&v, &c.building(Some(c.station_id), vec![])));
         // Other roles do not gain buildings through alarms.

@@ -227,7 +227,7 @@ mod tests {
     /// forgotten here would be refused on the phone and on the server.
     #[test]
     fn the_chained_patrol_fields_are_in_the_schema() {
-        use crate::ids::new_id;
+        use crate::ids::test_id as new_id;
         use crate::model::{Patrol, PatrolVisit};
         let patrol = Patrol {
             id: new_id(),

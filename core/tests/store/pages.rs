@@ -1,0 +1,74 @@
+//! The encrypted pages a local edit writes to the log (ADR 0036): a household's phone changed
+//! and a hazard reported, each one transaction of state and outbox, on an encrypted store
+//! opened as a phone opens it. Page counts are the store's structure, not a timing: each b-tree
+//! a transaction touches is at least one page.
+
+use gridwork_core::seed::{SeedSize, seed_subdistrict};
+use gridwork_core::{Gridwork, OpenOptions, StoreKey};
+use gridwork_domain::model::{Case, CaseKind, Household, Severity};
+use uuid::Uuid;
+
+fn pages_per_edit(gw: &Gridwork, edits: usize, mut edit: impl FnMut(usize)) -> f64 {
+    for i in 0..50 {
+        edit(i);
+    }
+    let before = gw
+        .pages_written()
+        .expect("a store on disk counts its pages");
+    for i in 50..50 + edits {
+        edit(i);
+    }
+    let after = gw.pages_written().unwrap();
+    (after - before) as f64 / edits as f64
+}
+
+#[test]
+fn a_local_edit_writes_few_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gridwork::open_with(
+        dir.path().join("phone.db"),
+        OpenOptions::with_key(StoreKey::from_bytes([7; StoreKey::LEN])),
+    )
+    .unwrap();
+    let size = SeedSize {
+        grid_layers: 1,
+        communities: 1,
+        grids: 1,
+        buildings: 20,
+        households: 5,
+        stations: 1,
+    };
+    let seeded = seed_subdistrict(&gw, 3, size, |_, _| {}).unwrap();
+    let households = seeded.households.clone();
+    let buildings = seeded.buildings.clone();
+
+    let phone = pages_per_edit(&gw, 200, |i| {
+        let h = &households[i % households.len()];
+        gw.update::<Household>(h.id, |h| h.phone = Some(format!("139{i:08}")))
+            .unwrap();
+    });
+    let hazard = pages_per_edit(&gw, 200, |i| {
+        let b = &buildings[i % buildings.len()];
+        gw.open_case(Case {
+            id: Uuid::nil(),
+            kind: CaseKind::Hazard,
+            title: "电动车楼道充电".into(),
+            category: "ebike_indoors".into(),
+            severity: Severity::High,
+            area_id: b.grid_id,
+            building_id: Some(b.id),
+            household_id: None,
+            position: b.position,
+            opened_at_ms: 0,
+            patrol_id: None,
+        })
+        .unwrap();
+    });
+    eprintln!("pages per edit: phone change {phone:.2}, hazard report {hazard:.2}");
+    // Before ADR 0036: 6.9 and 12.3 (the clock in `meta`, the outbox's two indexes, the
+    // folds' index). A phone change now writes its record, its building's index entry, the
+    // outbox row and the search mark; a hazard report also its record's id, kind and area
+    // index entries and its fold, and the new pages they grow into.
+    assert!(phone <= 4.0, "a phone change writes {phone:.2} pages");
+    assert!(hazard <= 10.5, "a hazard report writes {hazard:.2} pages");
+}
