@@ -100,6 +100,8 @@ impl Transport for Snapshot {
                 records: page,
                 events,
                 server_time_ms: 1_795_000_000_000,
+                // Announced on the first page, as a scoped server does.
+                total_records: after.is_none().then_some(self.records.len() as u64),
             },
         })
     }
