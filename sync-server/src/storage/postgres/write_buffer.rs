@@ -324,7 +324,25 @@ impl WriteBuffer {
             client.execute(&stmt, &[&ids, &keys, &present]).await?;
             Ok(())
         };
-        tokio::try_join!(op_rows, filed, states, places, history, refiled)?;
-        Ok(())
+        // Every statement is awaited: once one fails, PostgreSQL answers the others "current
+        // transaction is aborted", and whichever answer is polled first must not hide the cause.
+        let (a, b, c, d, e, f) = tokio::join!(op_rows, filed, states, places, history, refiled);
+        first_cause([a, b, c, d, e, f])
     }
+}
+
+/// The error that caused a failed group of statements sent together: the first that is not
+/// PostgreSQL's "current transaction is aborted" (which only follows another's failure), or the
+/// first error when each is that.
+fn first_cause(results: [Result<(), StorageError>; 6]) -> Result<(), StorageError> {
+    let aborted = |e: &StorageError| {
+        matches!(e, StorageError::Postgres(pg)
+            if pg.code() == Some(&tokio_postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION))
+    };
+    let mut errors: Vec<StorageError> = results.into_iter().filter_map(Result::err).collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let cause = errors.iter().position(|e| !aborted(e)).unwrap_or(0);
+    Err(errors.swap_remove(cause))
 }
