@@ -120,7 +120,9 @@ fun main() {
 }
 
 fun scenario(steps: Steps, server: TestServer, scratch: File) {
-    val today = LocalDate.now()
+    // The brief's weeks run in China's time (UTC+8, the deadline rules' default): on a Sunday
+    // evening in UTC it is already Monday there, so "today" is taken in that zone.
+    val today = LocalDate.now(java.time.ZoneOffset.ofHours(8))
     lateinit var operator: GridworkClient
     lateinit var gridworker: GridworkClient
     lateinit var head: GridworkClient
