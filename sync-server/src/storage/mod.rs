@@ -42,6 +42,7 @@ use crate::rules::reading::{self, Fate, PageBuilder};
 pub mod bucket_scan;
 pub mod console;
 pub mod error;
+pub mod groups;
 pub mod intake;
 pub mod pool_status;
 pub mod postgres;

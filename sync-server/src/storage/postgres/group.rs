@@ -31,12 +31,9 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use super::open::{self, Target};
 use super::oplog;
 use crate::rules::PushContext;
+use crate::storage::groups::{GroupStats, MAX_GROUP_OPS, MAX_GROUP_PUSHES};
 use crate::storage::{Pushed, StorageError};
 
-/// Pushes committed together at most (as the SQLite writer's groups).
-pub const MAX_GROUP_PUSHES: usize = 64;
-/// Operations in one group at most (a group always takes its first push, however large).
-pub const MAX_GROUP_OPS: usize = 2_000;
 /// Committer tasks in one process: groups in flight at once.
 pub const COMMITTERS: usize = 2;
 
@@ -60,14 +57,6 @@ struct Queue {
 pub struct Committer {
     jobs: mpsc::UnboundedSender<Job>,
     stats: Arc<GroupStats>,
-}
-
-/// How many commits carried how many pushes (for the tests and the benchmark notes).
-#[derive(Debug, Default)]
-pub struct GroupStats {
-    pub groups: std::sync::atomic::AtomicUsize,
-    pub pushes: std::sync::atomic::AtomicUsize,
-    pub largest: std::sync::atomic::AtomicUsize,
 }
 
 /// What a committer needs to store a group.
@@ -142,7 +131,6 @@ fn stopped() -> StorageError {
 
 /// One committer's loop: takes a group, stores it, answers it; ends when the queue closes.
 async fn commit_groups(queue: Arc<Mutex<Queue>>, sink: Sink, stats: Arc<GroupStats>) {
-    use std::sync::atomic::Ordering::Relaxed;
     loop {
         let group = {
             let mut queue = queue.lock().await;
@@ -170,9 +158,7 @@ async fn commit_groups(queue: Arc<Mutex<Queue>>, sink: Sink, stats: Arc<GroupSta
             }
             group
         };
-        stats.groups.fetch_add(1, Relaxed);
-        stats.pushes.fetch_add(group.len(), Relaxed);
-        stats.largest.fetch_max(group.len(), Relaxed);
+        stats.record(group.len());
         // A task of its own: a panic while deciding a group drops that group's answers (its
         // callers see an error) and leaves this committer running.
         let _ = tokio::spawn(store(sink.clone(), group)).await;

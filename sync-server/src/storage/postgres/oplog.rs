@@ -159,15 +159,11 @@ async fn try_push(
 ) -> Result<Result<Vec<Pushed>, Retry>, StorageError> {
     locks.acquire(tx).await?;
     let mut held = locks.clone();
-    let all: Vec<Op> = group
-        .iter()
-        .flat_map(|(_, ops)| ops.iter().cloned())
-        .collect();
+    let all: Vec<&Op> = group.iter().flat_map(|(_, ops)| ops.iter()).collect();
     let mut facts = match PgFacts::read_ahead(tx, &all, &mut held).await? {
         Ok(facts) => facts,
         Err(retry) => return Ok(Err(retry)),
     };
-    drop(all);
     // The transaction's id (taken now) fixes its positions.
     let first: i64 = tx
         .query_one(

@@ -136,7 +136,7 @@ impl PgFacts {
     /// be missed). `Err(Retry)` when one of those locks is held by another push.
     pub async fn read_ahead(
         client: &impl GenericClient,
-        ops: &[Op],
+        ops: &[&Op],
         held: &mut LockSet,
     ) -> Result<Result<PgFacts, Retry>, StorageError> {
         let mut facts = PgFacts::default();
@@ -150,7 +150,7 @@ impl PgFacts {
         let seeds: Vec<Id> = entities
             .iter()
             .copied()
-            .chain(ops.iter().flat_map(links))
+            .chain(ops.iter().flat_map(|op| links(op)))
             .collect();
         // Sent together: their round trips overlap.
         let (stored, records, events, chains) = tokio::try_join!(

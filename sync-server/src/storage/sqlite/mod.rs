@@ -41,7 +41,7 @@ mod records;
 mod snapshot;
 mod writer;
 
-pub use writer::GroupStats;
+pub use crate::storage::groups::GroupStats;
 
 /// Read connections at most: reads beyond these wait for one to be free. WAL readers do not
 /// block each other, but more of them than cores only share the same CPU; a few more than two

@@ -29,13 +29,8 @@ use tokio::sync::oneshot;
 use super::oplog;
 use super::records::Loaded;
 use crate::rules::PushContext;
+use crate::storage::groups::{GroupStats, MAX_GROUP_OPS, MAX_GROUP_PUSHES};
 use crate::storage::{Pushed, StorageError};
-
-/// Pushes committed together at most; the operations they hold are bounded too
-/// ([`MAX_GROUP_OPS`]), so one commit never grows without end under load.
-const MAX_GROUP_PUSHES: usize = 64;
-/// Operations in one group at most (a group always takes its first push, however large).
-const MAX_GROUP_OPS: usize = 2_000;
 
 type Run = Box<dyn FnOnce(&mut Connection) + Send>;
 
@@ -63,14 +58,6 @@ pub struct Writer {
     busy: Arc<AtomicBool>,
     /// Groups committed and the pushes they held, for the tests and metrics.
     stats: Arc<GroupStats>,
-}
-
-/// How many commits carried how many pushes.
-#[derive(Debug, Default)]
-pub struct GroupStats {
-    pub groups: AtomicUsize,
-    pub pushes: AtomicUsize,
-    pub largest: AtomicUsize,
 }
 
 impl std::fmt::Debug for Job {
@@ -243,10 +230,7 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, counts: &Counts) {
                         Err(_) => break,
                     }
                 }
-                let stats = &counts.stats;
-                stats.groups.fetch_add(1, Ordering::Relaxed);
-                stats.pushes.fetch_add(group.len(), Ordering::Relaxed);
-                stats.largest.fetch_max(group.len(), Ordering::Relaxed);
+                counts.stats.record(group.len());
                 commit_group(&mut conn, group);
             }
         }
