@@ -95,9 +95,9 @@ pub fn events_of(conn: &Connection, case: Id) -> Result<Vec<CaseEvent>, StorageE
 /// group's later operations: placing an operation walks up its record's links (a household,
 /// its building, the grid, the community, …), and the operations of a group share most of
 /// those records, so each was read and decoded again and again (a profile of the closed loop
-/// put a fifth of the writer thread there). An entry is forgotten when its record is written,
-/// and the whole is dropped when a push of the group fails (its reads may have seen its
-/// rolled-back writes) and with the group.
+/// put over a third of the writer thread there). An entry is forgotten when its record is
+/// written, and the whole is dropped when a push of the group fails (its reads may have seen
+/// its rolled-back writes) and with the group.
 #[derive(Debug, Default)]
 pub struct Loaded {
     states: RefCell<HashMap<Id, Option<RecordState>>>,
