@@ -195,7 +195,10 @@ impl CaseAction {
                 reason,
             },
             CaseAction::Note { text } => CoreAction::Note { text },
-            CaseAction::Photo { uri } => CoreAction::Photo { uri },
+            CaseAction::Photo { uri } => CoreAction::Photo {
+                attachment: None,
+                uri: Some(uri),
+            },
         })
     }
 }
@@ -253,7 +256,11 @@ impl From<CoreAction> for CaseAction {
                 reason,
             },
             CoreAction::Note { text } => CaseAction::Note { text },
-            CoreAction::Photo { uri } => CaseAction::Photo { uri },
+            CoreAction::Photo { attachment, uri } => CaseAction::Photo {
+                uri: uri
+                    .or_else(|| attachment.map(|a| format!("sha256:{}", a.blob.hash)))
+                    .unwrap_or_default(),
+            },
         }
     }
 }

@@ -11,6 +11,7 @@
 //!
 //! Nothing here touches a disk, a socket or the wall clock: callers pass time in.
 
+pub mod attachment;
 pub mod hlc;
 pub mod ids;
 pub mod model;

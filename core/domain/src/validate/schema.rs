@@ -188,7 +188,21 @@ pub fn check_field(kind: EntityKind, name: &str, value: &Value) -> Result<(), Va
 pub fn check_action(action: &CaseAction) -> Result<(), ValidationError> {
     let (name, text) = match action {
         CaseAction::Note { text } => ("note", text),
-        CaseAction::Photo { uri } => ("photo", uri),
+        CaseAction::Photo { attachment, uri } => {
+            if let Some(a) = attachment {
+                check_attachment(a)?;
+            }
+            match uri {
+                Some(uri) => ("photo", uri),
+                None if attachment.is_some() => return Ok(()),
+                None => {
+                    return Err(ValidationError::new(
+                        "case_event.photo",
+                        "a photo step names its picture",
+                    ));
+                }
+            }
+        }
         CaseAction::SendBack { reason }
         | CaseAction::Escalate { reason, .. }
         | CaseAction::NotSettled { reason, .. } => ("reason", reason),
@@ -200,6 +214,32 @@ pub fn check_action(action: &CaseAction) -> Result<(), ValidationError> {
         return Err(ValidationError::new(
             format!("case_event.{name}"),
             format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The longest media type a photo may name (`image/jpeg` is 10).
+pub const MEDIA_TYPE_MAX: usize = 64;
+
+/// Checks a photo's reference: an image media type of sane length, sizes that are not zero.
+pub fn check_attachment(a: &crate::attachment::AttachmentRef) -> Result<(), ValidationError> {
+    let media = &a.media_type;
+    if media.len() > MEDIA_TYPE_MAX
+        || !media.starts_with("image/")
+        || !media
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/+-.".contains(&b))
+    {
+        return Err(ValidationError::new(
+            "case_event.photo.media_type",
+            "must be an image type such as image/jpeg",
+        ));
+    }
+    if a.blobs().any(|b| b.size == 0) {
+        return Err(ValidationError::new(
+            "case_event.photo.size",
+            "a picture is never empty",
         ));
     }
     Ok(())

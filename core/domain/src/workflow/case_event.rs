@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::attachment::AttachmentRef;
 use crate::hlc::Stamp;
 use crate::ids::Id;
 use crate::validate::Position;
@@ -185,8 +186,18 @@ pub enum CaseAction {
     // -- any kind, any state ------------------------------------------------------------------
     /// A free note.
     Note { text: String },
-    /// A photo (the blob lives elsewhere; this is its reference).
-    Photo { uri: String },
+    /// A photo: the reference to its blob (the bytes travel in their own lane, see
+    /// [`crate::attachment`]).
+    Photo {
+        /// The picture, its thumbnail and what the record keeps of its metadata. Absent only in
+        /// steps recorded before attachments existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<AttachmentRef>,
+        /// The app's own URI, as steps recorded before attachments named a photo; kept so their
+        /// histories still read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        uri: Option<String>,
+    },
 }
 
 impl CaseAction {
@@ -318,7 +329,11 @@ impl CaseAction {
                 vec![level(l), ("reason", reason.clone())]
             }
             CaseAction::Note { text } => vec![("text", text.clone())],
-            CaseAction::Photo { uri } => vec![("photo", uri.clone())],
+            CaseAction::Photo { attachment, uri } => attachment
+                .iter()
+                .map(|a| ("photo", a.blob.hash.to_string()))
+                .chain(uri.iter().map(|u| ("photo", u.clone())))
+                .collect(),
             CaseAction::Accept
             | CaseAction::Handle
             | CaseAction::CompletionReview
@@ -452,7 +467,21 @@ mod tests {
             },
             CaseAction::Note { text: "n".into() },
             CaseAction::Photo {
-                uri: "blob:1".into(),
+                attachment: None,
+                uri: Some("blob:1".into()),
+            },
+            CaseAction::Photo {
+                attachment: Some(crate::attachment::AttachmentRef {
+                    blob: crate::attachment::BlobRef {
+                        hash: crate::attachment::BlobHash::of(b"jpeg"),
+                        size: 4,
+                    },
+                    media_type: "image/jpeg".into(),
+                    thumbnail: None,
+                    taken_at_ms: Some(1),
+                    position: None,
+                }),
+                uri: None,
             },
         ];
         for action in actions {

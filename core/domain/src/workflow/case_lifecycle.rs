@@ -1390,7 +1390,8 @@ mod tests {
         let photo = s.after(
             DAY + 1,
             A::Photo {
-                uri: "blob:abc".into(),
+                attachment: None,
+                uri: Some("blob:abc".into()),
             },
         );
         let after = s.fold();
@@ -2028,7 +2029,8 @@ mod tests {
             },
             20 => A::Note { text },
             _ => A::Photo {
-                uri: "blob:1".into(),
+                attachment: None,
+                uri: Some("blob:1".into()),
             },
         }
     }
