@@ -192,7 +192,7 @@ pub enum CaseAction {
         /// The picture, its thumbnail and what the record keeps of its metadata. Absent only in
         /// steps recorded before attachments existed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        attachment: Option<AttachmentRef>,
+        attachment: Option<Box<AttachmentRef>>,
         /// The app's own URI, as steps recorded before attachments named a photo; kept so their
         /// histories still read.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -471,7 +471,7 @@ mod tests {
                 uri: Some("blob:1".into()),
             },
             CaseAction::Photo {
-                attachment: Some(crate::attachment::AttachmentRef {
+                attachment: Some(Box::new(crate::attachment::AttachmentRef {
                     blob: crate::attachment::BlobRef {
                         hash: crate::attachment::BlobHash::of(b"jpeg"),
                         size: 4,
@@ -480,7 +480,7 @@ mod tests {
                     thumbnail: None,
                     taken_at_ms: Some(1),
                     position: None,
-                }),
+                })),
                 uri: None,
             },
         ];
