@@ -32,6 +32,7 @@ use super::{
 use crate::rules::PushContext;
 
 mod accounts;
+mod checkpointer;
 mod console;
 pub mod foreign;
 mod intake;

@@ -98,12 +98,12 @@ fn store_op(
     }
     match &store.record {
         Some(state) => {
-            loaded.forget(state.id);
-            records::save(tx, state, &store.place, seq)?
+            records::save(tx, state, &store.place, seq)?;
+            loaded.remember(state, &store.place);
         }
         None if store.place_only() => {
-            loaded.forget(op.entity_id);
-            records::set_place(tx, op.entity_id, &store.place)?
+            let stored = records::set_place(tx, op.entity_id, &store.place)?;
+            loaded.remember_place(op.entity_id, &store.place, stored);
         }
         None => {}
     }
@@ -123,8 +123,8 @@ fn store_op(
         ])?;
     }
     for moved in &store.replaced {
-        loaded.forget(moved.id);
-        records::set_place(tx, moved.id, &moved.after)?;
+        let stored = records::set_place(tx, moved.id, &moved.after)?;
+        loaded.remember_place(moved.id, &moved.after, stored);
     }
     for change in store.record_buckets(op.entity_id) {
         records::refile(tx, &change)?;

@@ -2,13 +2,13 @@
 //! and the case histories (`case_events`).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use gridwork_domain::ids::Id;
 use gridwork_domain::merge::RecordState;
 use gridwork_domain::op::EntityKind;
 use gridwork_domain::scope::{Place, filed_under, filed_under_move};
 use gridwork_domain::workflow::{CaseEvent, Ledger};
+use hashlink::LruCache;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::rules::plan::{BucketChange, Facts, StoredOp};
@@ -68,15 +68,16 @@ pub fn save(
 }
 
 /// Updates a stored record's place (and scope key) alone: a case that got an event, a
-/// household whose building moved.
-pub fn set_place(conn: &Connection, id: Id, place: &Place) -> Result<(), StorageError> {
-    conn.prepare_cached("UPDATE records SET place = ?2, scope_key = ?3 WHERE id = ?1")?
+/// household whose building moved. Returns whether the record is stored (else nothing changed).
+pub fn set_place(conn: &Connection, id: Id, place: &Place) -> Result<bool, StorageError> {
+    let changed = conn
+        .prepare_cached("UPDATE records SET place = ?2, scope_key = ?3 WHERE id = ?1")?
         .execute(params![
             id.to_string(),
             serde_json::to_string(place)?,
             rules::key_of(&place.areas),
         ])?;
-    Ok(())
+    Ok(changed > 0)
 }
 
 /// Every event of a case, in stamp order.
@@ -91,30 +92,108 @@ pub fn events_of(conn: &Connection, case: Id) -> Result<Vec<CaseEvent>, StorageE
     Ok(events)
 }
 
-/// Record states and places read while the writer decides a group of pushes, kept for the
-/// group's later operations: placing an operation walks up its record's links (a household,
-/// its building, the grid, the community, …), and the operations of a group share most of
-/// those records, so each was read and decoded again and again (a profile of the closed loop
-/// put over a third of the writer thread there). An entry is forgotten when its record is
-/// written, and the whole is dropped when a push of the group fails (its reads may have seen
-/// its rolled-back writes) and with the group.
-#[derive(Debug, Default)]
+/// Record states and places the writer has read or written, kept for the pushes that follow:
+/// placing an operation walks up its record's links (a household, its building, the grid, the
+/// community, …), and the operations of a group, and of the groups after it, share most of those
+/// records, so each was read and decoded again and again (a profile of the closed loop put over
+/// a third of the writer thread there when this was kept for one group only).
+///
+/// The writer thread is the only connection of this process that writes, so what it keeps stays
+/// true as long as every write it makes is told here: `push_in` remembers what it saves and
+/// forgets what it changes otherwise. What the writer cannot see is dropped whole: a push of a
+/// group that fails (its reads may have seen its rolled-back writes), a commit that fails, any
+/// other job on the writer connection (enrollment, accounts, intake: they write by their own
+/// SQL), and a commit by another connection or process (an operator's command on the same file),
+/// noticed through `PRAGMA data_version` before each group. It keeps [`LOADED_RECORDS`] states
+/// and as many places at most, the least recently used going first, so its memory is bounded.
 pub struct Loaded {
-    states: RefCell<HashMap<Id, Option<RecordState>>>,
-    places: RefCell<HashMap<Id, Option<Place>>>,
+    states: RefCell<LruCache<Id, Option<RecordState>>>,
+    places: RefCell<LruCache<Id, Option<Place>>>,
+    /// The database's `data_version` when this was last known to match it.
+    version: RefCell<Option<i64>>,
+}
+
+/// States (and places) kept at most: the areas, buildings and stations of a large district and
+/// the records pushed to most recently, in ~50 MB (a household's state and place take ~1.8 KB
+/// decoded, as `tests/push_memory.rs` counts).
+pub const LOADED_RECORDS: usize = 30_000;
+
+impl Default for Loaded {
+    fn default() -> Loaded {
+        Loaded::with_capacity(LOADED_RECORDS)
+    }
+}
+
+impl std::fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Loaded")
+            .field("states", &self.states.borrow().len())
+            .field("places", &self.places.borrow().len())
+            .finish()
+    }
 }
 
 impl Loaded {
+    /// Keeps at most `records` states and as many places.
+    pub fn with_capacity(records: usize) -> Loaded {
+        Loaded {
+            states: RefCell::new(LruCache::new(records)),
+            places: RefCell::new(LruCache::new(records)),
+            version: RefCell::new(None),
+        }
+    }
+
     /// Forgets what was read of `id` (it is being written).
     pub fn forget(&self, id: Id) {
         self.states.borrow_mut().remove(&id);
         self.places.borrow_mut().remove(&id);
     }
 
+    /// Keeps what was just written of a record: its state and place, as a read would find them.
+    pub fn remember(&self, state: &RecordState, place: &Place) {
+        self.states
+            .borrow_mut()
+            .insert(state.id, Some(state.clone()));
+        self.places
+            .borrow_mut()
+            .insert(state.id, Some(place.clone()));
+    }
+
+    /// Keeps a record's new place (its state unchanged), or forgets the record when it was
+    /// not stored (`stored` false: the update changed nothing).
+    pub fn remember_place(&self, id: Id, place: &Place, stored: bool) {
+        if stored {
+            self.places.borrow_mut().insert(id, Some(place.clone()));
+        } else {
+            self.forget(id);
+        }
+    }
+
     /// Forgets everything.
     pub fn clear(&self) {
         self.states.borrow_mut().clear();
         self.places.borrow_mut().clear();
+        self.version.borrow_mut().take();
+    }
+
+    /// Entries kept now (states and places).
+    #[cfg(test)]
+    pub fn entries(&self) -> usize {
+        self.states.borrow().len() + self.places.borrow().len()
+    }
+
+    /// Before a group: drops everything when another connection committed since the last
+    /// group (or nothing is known of the database yet).
+    pub fn check(&self, conn: &Connection) -> Result<(), StorageError> {
+        let now: i64 = conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        let known = *self.version.borrow();
+        if known != Some(now) {
+            self.clear();
+        }
+        *self.version.borrow_mut() = Some(now);
+        Ok(())
     }
 }
 
@@ -133,7 +212,7 @@ impl Facts for SqliteFacts<'_> {
         let Some(loaded) = self.loaded else {
             return load(self.conn, id);
         };
-        if let Some(known) = loaded.states.borrow().get(&id) {
+        if let Some(known) = loaded.states.borrow_mut().get(&id) {
             return Ok(known.clone());
         }
         let state = load(self.conn, id)?;
@@ -145,7 +224,7 @@ impl Facts for SqliteFacts<'_> {
         let Some(loaded) = self.loaded else {
             return load_place(self.conn, id);
         };
-        if let Some(known) = loaded.places.borrow().get(&id) {
+        if let Some(known) = loaded.places.borrow_mut().get(&id) {
             return Ok(known.clone());
         }
         let place = load_place(self.conn, id)?;
@@ -375,4 +454,40 @@ fn placed(row: &rusqlite::Row<'_>) -> Result<(PlacedRecord, usize), StorageError
 /// What the ledger rules need to judge `state` ([`plan::ledger_of`] over the stored records).
 pub fn ledger(conn: &Connection, state: &RecordState) -> Result<Ledger, StorageError> {
     plan::ledger_of(&mut SqliteFacts { conn, loaded: None }, state)
+}
+
+#[cfg(test)]
+mod tests {
+    use gridwork_domain::scope::Place;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn state(id: Id) -> RecordState {
+        RecordState {
+            kind: EntityKind::Area,
+            id,
+            fields: Default::default(),
+            stamps: Default::default(),
+            tombstone: None,
+        }
+    }
+
+    /// What the writer keeps is bounded: past its capacity the least recently used record goes,
+    /// and one read since stays.
+    #[test]
+    fn kept_records_are_bounded_and_the_least_recently_used_goes_first() {
+        let loaded = Loaded::with_capacity(2);
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        for id in [a, b] {
+            loaded.remember(&state(id), &Place::unresolved(EntityKind::Area, id));
+        }
+        // `a` used again: `b` is now the least recently used.
+        assert!(loaded.states.borrow_mut().get(&a).is_some());
+        loaded.remember(&state(c), &Place::unresolved(EntityKind::Area, c));
+        assert_eq!(loaded.entries(), 4, "two states and two places");
+        assert!(loaded.states.borrow_mut().get(&b).is_none(), "b went");
+        assert!(loaded.states.borrow_mut().get(&a).is_some());
+        assert!(loaded.states.borrow_mut().get(&c).is_some());
+    }
 }

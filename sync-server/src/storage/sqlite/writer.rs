@@ -26,6 +26,7 @@ use gridwork_domain::op::Op;
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
+use super::checkpointer::Checkpointer;
 use super::oplog;
 use super::records::Loaded;
 use crate::rules::PushContext;
@@ -58,6 +59,9 @@ pub struct Writer {
     busy: Arc<AtomicBool>,
     /// Groups committed and the pushes they held, for the tests and metrics.
     stats: Arc<GroupStats>,
+    /// The thread that checkpoints the WAL, so the writer's commits do not (`None`: SQLite's
+    /// automatic checkpoint on the writer, when it could not start).
+    checkpointer: Option<Checkpointer>,
 }
 
 impl std::fmt::Debug for Job {
@@ -70,8 +74,9 @@ impl std::fmt::Debug for Job {
 }
 
 impl Writer {
-    /// Starts the thread that owns `conn`.
-    pub fn start(conn: Connection) -> std::io::Result<Writer> {
+    /// Starts the thread that owns `conn`, and the checkpointer beside it.
+    pub fn start(mut conn: Connection) -> std::io::Result<Writer> {
+        let checkpointer = Checkpointer::start(&mut conn);
         let (jobs, rx) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let busy = Arc::new(AtomicBool::new(false));
@@ -92,6 +97,7 @@ impl Writer {
             queued,
             busy,
             stats,
+            checkpointer,
         })
     }
 
@@ -164,6 +170,10 @@ impl Drop for Writer {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        // The writer connection, closed with its thread, held the checkpointer's only sender.
+        if let Some(checkpointer) = &mut self.checkpointer {
+            checkpointer.join();
+        }
     }
 }
 
@@ -197,8 +207,10 @@ impl Counts {
 }
 
 /// The thread's loop: takes jobs in order; a push takes the pushes queued behind it along.
+/// What the pushes read of records is kept from group to group ([`Loaded`]).
 fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, counts: &Counts) {
     let mut next: Option<Job> = None;
+    let loaded = Loaded::default();
     loop {
         let job = match next.take() {
             Some(job) => job,
@@ -213,6 +225,8 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, counts: &Counts) {
                 // A panic in a job drops its answer (the caller sees the task error); an open
                 // transaction is rolled back as it unwinds, so the connection stays usable.
                 let _ = catch_unwind(AssertUnwindSafe(|| f(&mut conn)));
+                // It wrote by its own SQL, which the kept reads do not follow.
+                loaded.clear();
             }
             Job::Push(first) => {
                 let mut group = vec![first];
@@ -231,7 +245,7 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, counts: &Counts) {
                     }
                 }
                 counts.stats.record(group.len());
-                commit_group(&mut conn, group);
+                commit_group(&mut conn, group, &loaded);
             }
         }
         counts.busy.store(false, Ordering::Relaxed);
@@ -240,7 +254,7 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Job>, counts: &Counts) {
 
 /// Runs a group of pushes in one transaction, each in a savepoint, and answers each after the
 /// commit (or each with the error, if the commit failed).
-fn commit_group(conn: &mut Connection, group: Vec<PushJob>) {
+fn commit_group(conn: &mut Connection, group: Vec<PushJob>, loaded: &Loaded) {
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
@@ -251,12 +265,19 @@ fn commit_group(conn: &mut Connection, group: Vec<PushJob>) {
             return;
         }
     };
+    // Inside the transaction: no other connection can commit until this one ends.
+    if let Err(e) = loaded.check(&tx) {
+        loaded.clear();
+        for job in group {
+            let _ = job.answer.send(Err(again(&e)));
+        }
+        return;
+    }
     let mut decided = Vec::with_capacity(group.len());
-    let loaded = Loaded::default();
     for job in group {
         let outcome = in_savepoint(&tx, || {
             catch_unwind(AssertUnwindSafe(|| {
-                oplog::push_in(&tx, &job.ctx, &job.ops, &loaded)
+                oplog::push_in(&tx, &job.ctx, &job.ops, loaded)
             }))
             .unwrap_or_else(|_| Err(StorageError::Task("a push panicked on the writer".into())))
         });
@@ -273,6 +294,8 @@ fn commit_group(conn: &mut Connection, group: Vec<PushJob>) {
             }
         }
         Err(e) => {
+            // Rolled back: what the group wrote never was.
+            loaded.clear();
             let e = StorageError::from(e);
             for (answer, outcome) in decided {
                 let _ = answer.send(outcome.and(Err(again(&e))));
@@ -574,6 +597,154 @@ mod tests {
             place.areas,
             vec![district, subdistrict, community, new_grid],
             "placed in the building's new grid"
+        );
+    }
+
+    /// A household added to `building` by the writer, and the areas it was placed under (read
+    /// through a reader connection: a job on the writer would drop what it keeps).
+    async fn add_household(
+        writer: &Writer,
+        path: &std::path::Path,
+        clock: &mut HlcClock,
+        device: Uuid,
+        building: Uuid,
+        unit: &str,
+    ) -> Vec<Uuid> {
+        use gridwork_domain::op::EntityKind;
+        let household = Uuid::now_v7();
+        let op = create(
+            clock,
+            device,
+            EntityKind::Household,
+            household,
+            serde_json::json!({ "building_id": building, "unit": unit,
+                                "kind": "owner_occupied", "phone": null, "archived": false }),
+        );
+        let pushed = writer.push(admin(device), vec![op]).await.unwrap();
+        assert!(
+            matches!(pushed.results[0].outcome, PushOutcome::Accepted { .. }),
+            "{pushed:?}"
+        );
+        let place: String = open::open_reader(path)
+            .unwrap()
+            .query_row(
+                "SELECT place FROM records WHERE id = ?1",
+                [household.to_string()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        serde_json::from_str::<gridwork_domain::scope::Place>(&place)
+            .unwrap()
+            .areas
+    }
+
+    /// Stores `op` through a connection of its own (as an operator's command on the same file,
+    /// or a job of the writer that writes by its own SQL, would), not through the kept reads.
+    fn push_elsewhere(conn: &mut Connection, device: Uuid, op: Op) {
+        let tx = conn.transaction().unwrap();
+        let pushed = oplog::push_in(&tx, &admin(device), &[op], &Loaded::default()).unwrap();
+        assert!(
+            matches!(pushed.results[0].outcome, PushOutcome::Accepted { .. }),
+            "{pushed:?}"
+        );
+        tx.commit().unwrap();
+    }
+
+    /// What the writer keeps of records lives from group to group, and is dropped when the
+    /// database changes where the writer's pushes do not see it: a building moved to another
+    /// grid by another connection, then moved back by a job of the writer's own, places the
+    /// next household added to it in the grid it is in now, each time.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn kept_records_are_dropped_when_the_database_changes_behind_the_writer() {
+        use gridwork_domain::op::EntityKind;
+        use serde_json::json;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let writer = Writer::start(open::open_writer(&path).unwrap()).unwrap();
+        let device = Uuid::now_v7();
+        let mut clock = HlcClock::new(Hlc::ZERO, 0);
+        let mut ops = Vec::new();
+        let mut area = |clock: &mut HlcClock, level: &str, code: &str, parent: Option<Uuid>| {
+            let id = Uuid::now_v7();
+            ops.push(create(
+                clock,
+                device,
+                EntityKind::Area,
+                id,
+                json!({ "level": level, "code": code, "name": code, "parent_id": parent,
+                        "response_policies": [] }),
+            ));
+            id
+        };
+        let district = area(&mut clock, "district", "330106", None);
+        let subdistrict = area(&mut clock, "subdistrict", "330106001", Some(district));
+        let community = area(&mut clock, "community", "330106001001", Some(subdistrict));
+        let old_grid = area(&mut clock, "grid", "330106001001001", Some(community));
+        let new_grid = area(&mut clock, "grid", "330106001001002", Some(community));
+        let building = Uuid::now_v7();
+        let b = create(
+            &mut clock,
+            device,
+            EntityKind::Building,
+            building,
+            json!({ "address_code": "3301060010010010011", "address": "3 幢",
+                    "kind": "residential", "grid_id": old_grid, "micro_grid_id": null,
+                    "head_user_id": null, "station_id": null, "position": null }),
+        );
+        let built = b.stamp;
+        ops.push(b);
+        writer.push(admin(device), ops).await.unwrap();
+        let old = vec![district, subdistrict, community, old_grid];
+        let new = vec![district, subdistrict, community, new_grid];
+
+        // The building and its areas are now kept by the writer.
+        assert_eq!(
+            add_household(&writer, &path, &mut clock, device, building, "1-101").await,
+            old
+        );
+
+        // Another connection moves the building: the writer's next group sees it.
+        let moved = set(
+            &mut clock,
+            device,
+            EntityKind::Building,
+            building,
+            "grid_id",
+            json!(new_grid),
+            built,
+        );
+        let moved_stamp = moved.stamp;
+        let mut elsewhere = open::open_writer(&path).unwrap();
+        push_elsewhere(&mut elsewhere, device, moved);
+        drop(elsewhere);
+        assert_eq!(
+            add_household(&writer, &path, &mut clock, device, building, "2-301").await,
+            new,
+            "placed by the building another connection moved"
+        );
+
+        // A job on the writer connection moves it back by its own SQL: the same.
+        let back = set(
+            &mut clock,
+            device,
+            EntityKind::Building,
+            building,
+            "grid_id",
+            json!(old_grid),
+            moved_stamp,
+        );
+        writer
+            .run(move |conn| {
+                push_elsewhere(conn, device, back);
+                Ok::<_, StorageError>(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            add_household(&writer, &path, &mut clock, device, building, "3-501").await,
+            old,
+            "placed by the building a job of the writer moved back"
         );
     }
 }
