@@ -38,10 +38,10 @@ pub async fn pull<S: Storage>(
     })?;
     // A cursor beyond the end of the log (no phone is given one) is read from the end: the
     // answer never hands back a number the sender made up.
-    let after = params
-        .after
-        .unwrap_or(0)
-        .min(state.storage.log_end().await?);
+    let after = state
+        .storage
+        .cursor_in_log(params.after.unwrap_or(0))
+        .await?;
     let limit = params
         .limit
         .unwrap_or(MAX_PULL_LIMIT)

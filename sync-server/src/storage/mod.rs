@@ -228,6 +228,14 @@ pub trait Storage:
     /// it).
     fn log_end(&self) -> impl Future<Output = Result<u64, StorageError>> + Send;
 
+    /// `after` as a pull reads from it: a cursor beyond the end of the log (no phone is given
+    /// one) is read from the end, so an answer never hands back a number the sender made up.
+    /// A backend that knows an end it already read at or past `after` answers without asking the
+    /// database again (PostgreSQL: the end is two statements, a round trip each).
+    fn cursor_in_log(&self, after: u64) -> impl Future<Output = Result<u64, StorageError>> + Send {
+        async move { Ok(after.min(self.log_end().await?)) }
+    }
+
     /// A number that moves whenever a cached token check or user's view may have become wrong:
     /// a device revoked, a user's scope replaced, a scope entry placed anew by a push (any
     /// process). `crate::auth::DeviceCache` reads it on every request.

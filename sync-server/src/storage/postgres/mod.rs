@@ -12,6 +12,7 @@
 //! with `options=-csearch_path=NAME` puts them in a schema of its own.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use deadpool_postgres::{Client, Pool};
 use gridwork_domain::ids::{DeviceId, Id};
@@ -62,6 +63,10 @@ pub struct PgStorage {
     /// Where pushes queue to be committed together (`group.rs`), notifying the NOTIFY channel
     /// of this database's log as this process (a random origin among those notifying).
     committer: group::Committer,
+    /// The furthest end of the log (below the horizon) this process has read: a cursor at or
+    /// before it is inside the log, with no statement to ask ([`Storage::cursor_in_log`]).
+    /// Ends below the horizon never move back, so this stays true.
+    readable_end: AtomicU64,
 }
 
 impl PgStorage {
@@ -104,6 +109,7 @@ impl PgStorage {
             wakeups,
             _listener: listener,
             reads: Arc::default(),
+            readable_end: AtomicU64::new(last),
         })
     }
 
@@ -139,18 +145,29 @@ impl Storage for PgStorage {
         after: u64,
         limit: usize,
     ) -> Result<LogPage, StorageError> {
-        oplog::log_page(
+        let (page, end) = oplog::log_page(
             &self.client().await?,
             buckets.as_deref(),
             after,
             limit,
             &self.reads,
         )
-        .await
+        .await?;
+        self.readable_end.fetch_max(end, Ordering::Relaxed);
+        Ok(page)
     }
 
     async fn log_end(&self) -> Result<u64, StorageError> {
-        Ok(oplog::end_of_log(&self.client().await?).await?.0)
+        let end = oplog::end_of_log(&self.client().await?).await?.0;
+        self.readable_end.fetch_max(end, Ordering::Relaxed);
+        Ok(end)
+    }
+
+    async fn cursor_in_log(&self, after: u64) -> Result<u64, StorageError> {
+        if after <= self.readable_end.load(Ordering::Relaxed) {
+            return Ok(after);
+        }
+        Ok(after.min(self.log_end().await?))
     }
 
     async fn accounts_version(&self) -> Result<u64, StorageError> {

@@ -264,7 +264,7 @@ pub async fn log_page(
     after: u64,
     limit: usize,
     reads: &ReadCounters,
-) -> Result<LogPage, StorageError> {
+) -> Result<(LogPage, u64), StorageError> {
     let after_i = i64::try_from(after).unwrap_or(i64::MAX);
     // One statement (an idle phone's poll is one round trip): a first row with the rows read
     // and the end of the log below the horizon, then the page's operations and one more, in
@@ -339,11 +339,14 @@ pub async fn log_page(
         Some(last) if more => last.seq,
         _ => end.max(after),
     };
-    Ok(LogPage {
-        entries,
-        next,
-        more,
-    })
+    Ok((
+        LogPage {
+            entries,
+            next,
+            more,
+        },
+        end,
+    ))
 }
 
 fn entry(row: &tokio_postgres::Row) -> Result<LogEntry, StorageError> {
