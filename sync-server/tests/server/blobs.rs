@@ -528,3 +528,86 @@ async fn an_upload_resumes_after_a_restart() {
     let reopened = BlobStore::local(dir.path()).unwrap();
     assert_eq!(reopened.bytes(&hash).await.unwrap().unwrap(), pic);
 }
+
+/// The binary keeps photos in `photos/` beside its SQLite database, and `blobs gc` deletes the
+/// unreferenced ones past the grace period, saying so in Chinese.
+#[tokio::test]
+async fn the_binary_keeps_photos_beside_its_database_and_gc_sweeps_them() {
+    use crate::cli::{admin, serve};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let db = db.to_str().unwrap();
+    let (ok, _, err) = admin(&[
+        "area",
+        "create",
+        "--db",
+        db,
+        "--code",
+        "330106",
+        "--name",
+        "西湖区",
+        "--level",
+        "区",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, user, err) = admin(&[
+        "admin",
+        "create-user",
+        "--db",
+        db,
+        "--name",
+        "张伟",
+        "--role",
+        "gridworker",
+        "--scope",
+        "330106",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, code, err) = admin(&["admin", "enrollment-code", "--db", db, "--user", &user]);
+    assert!(ok, "{err}");
+    let (server, base) = serve(&["--db", db]);
+    let http = reqwest::Client::new();
+    let answer: gridwork_domain::sync::EnrollResponse = http
+        .post(format!("{base}/v1/enroll"))
+        .json(&gridwork_domain::sync::EnrollRequest {
+            code,
+            device_id: Uuid::now_v7(),
+            device_name: "张伟的手机".into(),
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pic = picture(20_000, 11);
+    let hash = BlobHash::of(&pic);
+    let r = http
+        .patch(format!("{base}/v1/uploads/{hash}"))
+        .bearer_auth(&answer.token)
+        .header("upload-offset", 0)
+        .header("upload-length", 20_000)
+        .header("content-type", "application/offset+octet-stream")
+        .body(pic.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    drop(server);
+    let hex = hash.to_hex();
+    let file = dir.path().join("photos/blobs").join(&hex[..2]).join(&hex);
+    assert_eq!(std::fs::read(&file).unwrap(), pic);
+
+    // Within the grace period it stays; with none, the unreferenced photo goes.
+    let (ok, out, err) = admin(&["blobs", "gc", "--db", db]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("照片清理完成：共 1 张，删除无引用且超过 7 天的 0 张"),
+        "{out}"
+    );
+    assert!(file.exists());
+    let (ok, out, err) = admin(&["blobs", "gc", "--db", db, "--blob-grace-days", "0"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("删除无引用且超过 0 天的 1 张"), "{out}");
+    assert!(!file.exists());
+}
