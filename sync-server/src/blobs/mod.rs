@@ -169,13 +169,7 @@ impl BlobStore {
                     "{url}: an S3 blob store is named s3://BUCKET"
                 )));
             }
-            let store = object_store::aws::AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
-                .build()?;
-            return Ok(BlobStore {
-                store: Arc::new(store),
-                describe: format!("s3://{bucket}"),
-            });
+            return BlobStore::s3(bucket, &[]);
         }
         if url == "memory:" {
             return Ok(BlobStore::in_memory());
@@ -187,6 +181,23 @@ impl BlobStore {
             )));
         }
         BlobStore::local(FsPath::new(path))
+    }
+
+    /// The S3-compatible bucket `bucket`, configured by the `AWS_…` environment variables and
+    /// then by `config` (the same keys in lower case, e.g. `("aws_endpoint", "http://…")`,
+    /// `("aws_allow_http", "true")`).
+    pub fn s3(bucket: &str, config: &[(&str, &str)]) -> Result<BlobStore, BlobError> {
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+        for (key, value) in config {
+            let key: object_store::aws::AmazonS3ConfigKey = key
+                .parse()
+                .map_err(|_| BlobError::Config(format!("{key}: not an S3 setting")))?;
+            builder = builder.with_config(key, *value);
+        }
+        Ok(BlobStore {
+            store: Arc::new(builder.build()?),
+            describe: format!("s3://{bucket}"),
+        })
     }
 
     /// Where the blobs are, for logs.

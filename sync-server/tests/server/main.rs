@@ -6,6 +6,7 @@
 mod areas;
 mod bad_input;
 mod blobs;
+mod blobs_s3;
 mod bootstrap;
 mod cli;
 mod common;
