@@ -17,6 +17,7 @@ use gridwork_server::ServerOptions;
 use gridwork_server::blobs::gc::{self, SweepPolicy};
 use gridwork_server::blobs::{BlobLimits, BlobStore};
 use gridwork_server::console::auth;
+use gridwork_server::storage::BlobStorage;
 use reqwest::StatusCode;
 use uuid::Uuid;
 
@@ -610,4 +611,114 @@ async fn the_binary_keeps_photos_beside_its_database_and_gc_sweeps_them() {
     assert!(ok, "{err}");
     assert!(out.contains("删除无引用且超过 0 天的 1 张"), "{out}");
     assert!(!file.exists());
+}
+
+/// A photo step stored before `blob_refs` existed (a server of the previous schema).
+fn old_photo_step() -> (gridwork_domain::workflow::CaseEvent, Vec<u8>, Vec<u8>) {
+    let (pic, thumb) = (picture(1_000, 30), picture(100, 31));
+    let event = gridwork_domain::workflow::CaseEvent {
+        id: Uuid::now_v7(),
+        case_id: Uuid::now_v7(),
+        stamp: gridwork_domain::hlc::Stamp::new(
+            gridwork_domain::hlc::Hlc::new(1_795_000_000_000, 0),
+            Uuid::now_v7(),
+        ),
+        actor: None,
+        action: photo(&pic, &thumb),
+    };
+    (event, pic, thumb)
+}
+
+/// Upgrading a SQLite database files the photo steps it already held.
+#[tokio::test]
+async fn the_migration_files_photo_steps_stored_before_it_on_sqlite() {
+    use gridwork_server::storage::SqliteStorage;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.db");
+    let (event, pic, thumb) = old_photo_step();
+    drop(SqliteStorage::open(&path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        // As the previous server left it: no blob tables, version 7.
+        conn.execute_batch(
+            "DROP TABLE blob_refs; DROP TABLE upload_quota; PRAGMA user_version = 7;",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO case_events (id, case_id, hlc, event, seq) VALUES (?1, ?2, 1, ?3, 1)",
+            rusqlite::params![
+                event.id.to_string(),
+                event.case_id.to_string(),
+                serde_json::to_string(&event).unwrap()
+            ],
+        )
+        .unwrap();
+        // A step of another kind is not filed.
+        let mut note = old_photo_step().0;
+        note.action = CaseAction::Note {
+            text: "无照片".into(),
+        };
+        conn.execute(
+            "INSERT INTO case_events (id, case_id, hlc, event, seq) VALUES (?1, ?2, 1, ?3, 2)",
+            rusqlite::params![
+                note.id.to_string(),
+                note.case_id.to_string(),
+                serde_json::to_string(&note).unwrap()
+            ],
+        )
+        .unwrap();
+    }
+    let storage = SqliteStorage::open(&path).unwrap();
+    for bytes in [&pic, &thumb] {
+        assert_eq!(
+            storage.blob_cases(BlobHash::of(bytes)).await.unwrap(),
+            vec![event.case_id]
+        );
+    }
+    let count: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM blob_refs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 2, "the picture and its thumbnail, nothing else");
+}
+
+/// Upgrading a PostgreSQL database files the photo steps it already held.
+#[tokio::test]
+async fn the_migration_files_photo_steps_stored_before_it_on_postgresql() {
+    use gridwork_server::storage::PgStorage;
+    use gridwork_server::storage::postgres::ScratchDatabase;
+    use gridwork_server::storage::postgres::open::{latest_version, migrate_to};
+    let db = ScratchDatabase::for_test().await;
+    let (event, pic, thumb) = old_photo_step();
+    {
+        let pool = deadpool_postgres::Config {
+            url: Some(db.url().to_string()),
+            ..Default::default()
+        }
+        .create_pool(
+            Some(deadpool_postgres::Runtime::Tokio1),
+            tokio_postgres::NoTls,
+        )
+        .unwrap();
+        let mut client = pool.get().await.unwrap();
+        migrate_to(&mut client, latest_version() - 1).await.unwrap();
+        client
+            .execute(
+                "INSERT INTO case_events (id, case_id, hlc, event, seq) VALUES ($1, $2, 1, $3, 1)",
+                &[
+                    &event.id,
+                    &event.case_id,
+                    &serde_json::to_string(&event).unwrap(),
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    let storage = PgStorage::connect(db.url()).await.unwrap();
+    for bytes in [&pic, &thumb] {
+        assert_eq!(
+            storage.blob_cases(BlobHash::of(bytes)).await.unwrap(),
+            vec![event.case_id]
+        );
+    }
 }
