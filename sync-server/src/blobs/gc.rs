@@ -101,7 +101,9 @@ pub async fn run<S: BlobStorage>(
     clock: ServerClock,
     mut stopping: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(policy.every);
+    // The first sweep one period after the start: a server restarted often sweeps no more.
+    let mut tick =
+        tokio::time::interval_at(tokio::time::Instant::now() + policy.every, policy.every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

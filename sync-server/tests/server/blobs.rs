@@ -360,9 +360,44 @@ async fn uploads_resume_and_photos_reach_only_who_may_see_them<S: Backend>() {
             .header("cookie", cookie);
         async move { request.send().await.unwrap() }
     };
-    let r = console_get(ours).await;
+    let r = console_get(ours.clone()).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.bytes().await.unwrap().as_ref(), &pic[..]);
+    // The case's timeline shows the thumbnail, linking to the picture, served as an image.
+    let html = server
+        .http
+        .get(server.url(&format!("/console/cases/{}", t.hazard.id)))
+        .header("cookie", &ours)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let thumb_src = format!("/console/blobs/{thumb_hash}?type=image/jpeg");
+    assert!(html.contains(&format!("src=\"{thumb_src}\"")), "{html}");
+    assert!(html.contains(&format!("href=\"/console/blobs/{hash}?type=image/jpeg\"")));
+    let r = server
+        .http
+        .get(server.url(&thumb_src))
+        .header("cookie", &ours)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&r, "content-type").as_deref(), Some("image/jpeg"));
+    assert_eq!(r.bytes().await.unwrap().as_ref(), &thumb[..]);
+    // Only picture types: anything else stays application/octet-stream.
+    let r = server
+        .http
+        .get(server.url(&format!("/console/blobs/{hash}?type=image/svg%2Bxml")))
+        .header("cookie", &ours)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        header(&r, "content-type").as_deref(),
+        Some("application/octet-stream")
+    );
     let r = console_get(theirs).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     // No session: to the sign-in page, no bytes.

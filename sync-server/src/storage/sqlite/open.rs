@@ -259,6 +259,8 @@ mod tests {
              DROP TABLE console_sessions;
              DROP TABLE console_passwords;
              DROP TABLE device_status;
+             DROP TABLE blob_refs;
+             DROP TABLE upload_quota;
              DROP INDEX records_building_by_address_code;
              CREATE INDEX ops_by_scope ON ops (scope_key, seq);",
         )
