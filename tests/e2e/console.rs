@@ -386,7 +386,8 @@ async fn the_console_in_a_real_browser() {
         .unwrap();
     wang.sync().await;
     for bytes in [thumbnail, picture] {
-        upload(&base, &wang.gw.token().unwrap(), bytes).await;
+        let token = wang.gw.token().unwrap().expect("enrolled");
+        upload(&base, &token, bytes).await;
     }
     c.refresh().await.unwrap();
     wait_for_text(&c, "h1", "电动车楼道充电").await;

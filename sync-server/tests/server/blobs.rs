@@ -757,3 +757,54 @@ async fn the_migration_files_photo_steps_stored_before_it_on_postgresql() {
         );
     }
 }
+
+/// The value of the series `name{labels}` in a scrape.
+fn series(scrape: &str, name_and_labels: &str) -> Option<f64> {
+    scrape.lines().find_map(|line| {
+        let rest = line.strip_prefix(name_and_labels)?;
+        rest.strip_prefix(' ')?.trim().parse().ok()
+    })
+}
+
+/// The metrics count the bytes that went up and down, the blobs stored, and the refusals.
+#[tokio::test]
+async fn metrics_count_blob_bytes_and_refusals() {
+    let server = TestServer::start_with(ServerOptions {
+        metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
+        ..ServerOptions::default()
+    })
+    .await;
+    let mut admin = server.phone("管理员", Role::Admin).await;
+    let t = town(&mut admin, 1);
+    server.push(&admin, &t.ops).await;
+    let (pic, thumb) = (picture(30_000, 40), picture(2_000, 41));
+    let hash = upload(&server, &admin, &pic, 20_000).await;
+    upload(&server, &admin, &thumb, 2_000).await;
+    let step = admin.event(t.hazard.id, photo(&pic, &thumb));
+    accepted(&server.push(&admin, &[step]).await.results[0]);
+    let r = get_blob(&server, &admin, &hash).await;
+    assert_eq!(r.bytes().await.unwrap().len(), 30_000);
+    let r = patch(&server, &admin, &BlobHash::of(b"x"), 0, 1 << 40, b"x").await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let r = get_blob(&server, &admin, &BlobHash::of(b"nothing")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let url = format!(
+        "http://{}/metrics",
+        server.handle.as_ref().unwrap().metrics_addr().unwrap()
+    );
+    let text = reqwest::get(url).await.unwrap().text().await.unwrap();
+    let get = |s: &str| series(&text, s).unwrap_or_else(|| panic!("no {s} in\n{text}"));
+    assert_eq!(get("gridwork_blob_upload_bytes_total"), 32_000.0);
+    assert_eq!(get("gridwork_blobs_stored_total"), 2.0);
+    assert_eq!(get("gridwork_blob_download_bytes_total"), 30_000.0);
+    assert_eq!(
+        get(r#"gridwork_blob_refusals_total{direction="upload",reason="blob_too_large"}"#),
+        1.0
+    );
+    assert_eq!(
+        get(r#"gridwork_blob_refusals_total{direction="download",reason="blob_not_found"}"#),
+        1.0
+    );
+    assert!(text.contains("# HELP gridwork_blob_upload_bytes_total"));
+}
