@@ -55,6 +55,8 @@ fn parse_lang(text: &str) -> Result<gridwork_i18n::Lang, String> {
     gridwork_i18n::Lang::parse(text).ok_or_else(|| format!("{text:?}: expected zh or en"))
 }
 
+// Parsed once per run: the size of `Serve`'s flags costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the sync protocol.
