@@ -565,8 +565,9 @@ async fn an_upload_resumes_after_a_restart() {
     assert_eq!(reopened.bytes(&hash).await.unwrap().unwrap(), pic);
 }
 
-/// The binary keeps photos in `photos/` beside its SQLite database, and `blobs gc` deletes the
-/// unreferenced ones past the grace period, saying so in Chinese.
+/// The binary keeps photos in `photos/` beside its SQLite database under the limits of its
+/// configuration file, and `blobs gc` deletes the unreferenced ones past the grace period,
+/// saying so in Chinese.
 #[tokio::test]
 async fn the_binary_keeps_photos_beside_its_database_and_gc_sweeps_them() {
     use crate::cli::{admin, serve};
@@ -601,7 +602,10 @@ async fn the_binary_keeps_photos_beside_its_database_and_gc_sweeps_them() {
     assert!(ok, "{err}");
     let (ok, code, err) = admin(&["admin", "enrollment-code", "--db", db, "--user", &user]);
     assert!(ok, "{err}");
-    let (server, base) = serve(&["--db", db]);
+    // The limits come from the server's configuration file like every flag of `serve`.
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, "blob-max-mib = 1\nblob-daily-mib = 64\n").unwrap();
+    let (server, base) = serve(&["--db", db, "--config", config.to_str().unwrap()]);
     let http = reqwest::Client::new();
     let answer: gridwork_domain::sync::EnrollResponse = http
         .post(format!("{base}/v1/enroll"))
@@ -629,6 +633,21 @@ async fn the_binary_keeps_photos_beside_its_database_and_gc_sweeps_them() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
+    let r = http
+        .patch(format!("{base}/v1/uploads/{}", BlobHash::of(b"big")))
+        .bearer_auth(&answer.token)
+        .header("upload-offset", 0)
+        .header("upload-length", 1024 * 1024 + 1)
+        .header("content-type", "application/offset+octet-stream")
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "blob-max-mib = 1"
+    );
     drop(server);
     let hex = hash.to_hex();
     let file = dir.path().join("photos/blobs").join(&hex[..2]).join(&hex);
