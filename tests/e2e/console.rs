@@ -4,7 +4,8 @@
 //!
 //! One story, in order: a wrong password is refused; the dispatcher signs in; a hazard a
 //! gridworker's phone pushes appears on the board with no reload; the dispatcher assigns it and
-//! the gridworker's phone receives the step; a fire alarm appears on top and its timer runs;
+//! the gridworker's phone receives the step; the gridworker's photo of the hazard shows on the
+//! case's timeline as a thumbnail that loads, linking to the whole picture; a fire alarm appears on top and its timer runs;
 //! the alarm's line in the case list runs from when it was raised too (an arrival target, not a
 //! case deadline); screenshots of the board and the brief are saved to `docs/console/`; the
 //! brief exports as CSV and XLSX; the list of phones shows each phone's last sync and the
@@ -30,6 +31,62 @@ use uuid::Uuid;
 use crate::harness::Device;
 
 const PASSWORD: &str = "指挥中心-2026-secret";
+
+/// A small picture and its thumbnail (PNG, made for the test).
+const PHOTO: &[u8] = include_bytes!("fixtures/photo.png");
+const PHOTO_THUMB: &[u8] = include_bytes!("fixtures/photo-thumb.png");
+
+/// A photo step naming `picture` and `thumbnail`.
+fn photo_step(picture: &[u8], thumbnail: &[u8]) -> CaseAction {
+    use gridwork_domain::attachment::{AttachmentRef, BlobHash, BlobRef};
+    let blob = |bytes: &[u8]| BlobRef {
+        hash: BlobHash::of(bytes),
+        size: bytes.len() as u64,
+    };
+    CaseAction::Photo {
+        attachment: Some(Box::new(AttachmentRef {
+            blob: blob(picture),
+            media_type: "image/png".into(),
+            thumbnail: Some(blob(thumbnail)),
+            taken_at_ms: None,
+            position: None,
+        })),
+        uri: None,
+    }
+}
+
+/// Uploads `bytes` in one PATCH of the upload protocol, as a phone's upload lane does.
+async fn upload(base: &str, token: &str, bytes: &[u8]) {
+    let hash = gridwork_domain::attachment::BlobHash::of(bytes);
+    let r = reqwest::Client::new()
+        .patch(format!("{base}/v1/uploads/{hash}"))
+        .bearer_auth(token)
+        .header("upload-offset", 0)
+        .header("upload-length", bytes.len())
+        .header("content-type", "application/offset+octet-stream")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "uploaded");
+}
+
+/// Waits until the image `css` has loaded; its natural size.
+async fn wait_for_image(c: &Client, css: &str) -> (u64, u64) {
+    let script = "const i = document.querySelector(arguments[0]); \
+                  return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null;";
+    for _ in 0..100 {
+        let got = c
+            .execute(script, vec![serde_json::json!(css)])
+            .await
+            .unwrap();
+        if let Some([w, h]) = got.as_array().map(|a| a.as_slice()) {
+            return (w.as_u64().unwrap(), h.as_u64().unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the image {css} never loaded");
+}
 
 /// chromedriver on a free port, stopped when dropped.
 struct Driver {
@@ -319,6 +376,42 @@ async fn the_console_in_a_real_browser() {
     let seen = wang.gw.case(hazard.case.id).unwrap();
     assert_eq!(seen.fold.state, CaseState::Assigned);
     assert_eq!(seen.fold.assignee, wang.gw.user_id().unwrap());
+
+    // The gridworker photographs the hazard: the step syncs, the bytes go up the upload lane,
+    // and the case's timeline shows the thumbnail (loaded through /console/blobs/{hash}) with
+    // a link to the whole picture.
+    let (picture, thumbnail) = (PHOTO, PHOTO_THUMB);
+    wang.gw
+        .record_case_event(hazard.case.id, photo_step(picture, thumbnail))
+        .unwrap();
+    wang.sync().await;
+    for bytes in [thumbnail, picture] {
+        let token = wang.gw.token().unwrap().expect("enrolled");
+        upload(&base, &token, bytes).await;
+    }
+    c.refresh().await.unwrap();
+    wait_for_text(&c, "h1", "电动车楼道充电").await;
+    let loaded = wait_for_image(&c, "#timeline img.thumb").await;
+    assert_eq!(loaded, (48, 32), "the thumbnail's own size: it loaded");
+    let link = c
+        .find(Locator::Css("#timeline a.photo"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    let full = gridwork_domain::attachment::BlobHash::of(picture).to_hex();
+    assert!(link.contains(&format!("/console/blobs/{full}")), "{link}");
+    // The link opens the whole picture, as an image.
+    let opened = c
+        .execute(
+            "return fetch(arguments[0]).then(r => r.blob()).then(b => [b.type, b.size]);",
+            vec![serde_json::json!(link)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(opened, serde_json::json!(["image/png", picture.len()]));
 
     // A fire alarm: on top of the board, with its timer running.
     c.goto(&format!("{base}/console/board")).await.unwrap();

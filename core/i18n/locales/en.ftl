@@ -356,6 +356,7 @@ admin-device-active = active
 admin-device-revoked = revoked
 admin-console-password-set = console password of { $user } set; sign in at /console
 sample-written = { $dir }: { $areas } areas, { $stations } stations, { $buildings } buildings, { $households } households, { $residents } residents, { $users } users
+blobs-gc-done = Photo sweep done: { $blobs } stored, { $deleted } deleted ({ $mib } MiB) that no case step references and older than { $days } days, { $uploads } partial uploads idle over 24 hours deleted
 import-stage-reading = reading what is stored
 import-stage-checking = checking { $kind }
 import-stage-writing = writing { $kind }

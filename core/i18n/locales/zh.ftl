@@ -356,6 +356,7 @@ admin-device-active = 在用
 admin-device-revoked = 已吊销
 admin-console-password-set = 已设置 { $user } 的控制台密码；请在 /console 登录
 sample-written = { $dir }：区域 { $areas } 个，微型消防站 { $stations } 个，楼栋 { $buildings } 幢，房屋 { $households } 户，居民 { $residents } 人，用户 { $users } 个
+blobs-gc-done = 照片清理完成：共 { $blobs } 张，删除无引用且超过 { $days } 天的 { $deleted } 张（{ $mib } MiB），删除闲置超过 24 小时的未完成上传 { $uploads } 个
 import-stage-reading = 读取已有数据
 import-stage-checking = 检查{ $kind }
 import-stage-writing = 写入{ $kind }

@@ -55,6 +55,8 @@ fn parse_lang(text: &str) -> Result<gridwork_i18n::Lang, String> {
     gridwork_i18n::Lang::parse(text).ok_or_else(|| format!("{text:?}: expected zh or en"))
 }
 
+// Parsed once per run: the size of `Serve`'s flags costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the sync protocol.
@@ -150,7 +152,37 @@ enum Command {
         /// Log lines as text, or as one JSON object per line (for a log collector).
         #[arg(long, value_enum, default_value_t = logs::LogFormat::Text, env = "GRIDWORK_LOG_FORMAT")]
         log_format: logs::LogFormat,
+        #[command(flatten)]
+        blobs: BlobFlags,
+        /// The largest photo accepted, in MiB.
+        #[arg(
+            long,
+            value_name = "MIB",
+            default_value_t = 32,
+            env = "GRIDWORK_BLOB_MAX_MIB"
+        )]
+        blob_max_mib: u64,
+        /// The MiB of photos one device may upload per UTC day.
+        #[arg(
+            long,
+            value_name = "MIB",
+            default_value_t = 256,
+            env = "GRIDWORK_BLOB_DAILY_MIB"
+        )]
+        blob_daily_mib: u64,
+        /// Minutes between orphan sweeps (0: never; `blobs gc` sweeps on demand).
+        #[arg(
+            long,
+            value_name = "MINUTES",
+            default_value_t = 60,
+            env = "GRIDWORK_BLOB_SWEEP_MINUTES"
+        )]
+        blob_sweep_minutes: u64,
     },
+    /// Photo blobs: `blobs gc` deletes the photos no case step references (older than the
+    /// grace period) and partial uploads untouched for a day.
+    #[command(subcommand)]
+    Blobs(BlobsCommand),
     /// Import a subdistrict's base data from CSV or XLSX files (docs/import.md).
     ///
     /// Give files or folders; each file (or each sheet of a workbook) is named for its kind:
@@ -193,6 +225,66 @@ enum Command {
     /// refused accesses).
     #[command(subcommand)]
     Audit(audit_cli::Audit),
+}
+
+#[derive(Debug, Subcommand)]
+enum BlobsCommand {
+    /// Delete orphan photos and stale partial uploads now; prints what was deleted.
+    Gc {
+        #[command(flatten)]
+        store: Store,
+        #[command(flatten)]
+        blobs: BlobFlags,
+    },
+}
+
+/// Where photo bytes are kept, and how long an unreferenced one is kept (ADR 0040).
+#[derive(Debug, clap::Args)]
+struct BlobFlags {
+    /// Where photos are kept: `s3://BUCKET` (an S3-compatible store configured by AWS_ENDPOINT,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP; for several
+    /// server processes) or a folder (`file:///PATH` or a path). Default: the folder `photos`
+    /// beside the SQLite database; with PostgreSQL, `gridwork-photos` in the current folder.
+    #[arg(long, value_name = "URL", env = "GRIDWORK_BLOB_STORE")]
+    blob_store: Option<String>,
+    /// Days an uploaded photo no case step references is kept before the sweep deletes it.
+    #[arg(
+        long,
+        value_name = "DAYS",
+        default_value_t = 7,
+        env = "GRIDWORK_BLOB_GRACE_DAYS"
+    )]
+    blob_grace_days: u64,
+}
+
+impl BlobFlags {
+    fn open(&self, store: &Store) -> Result<crate::blobs::BlobStore, Box<dyn std::error::Error>> {
+        let blobs = match (&self.blob_store, &store.db) {
+            (Some(url), _) => crate::blobs::BlobStore::from_url(url)?,
+            (None, Some(db)) => {
+                let dir = db.parent().filter(|p| !p.as_os_str().is_empty());
+                crate::blobs::BlobStore::local(
+                    &dir.unwrap_or(std::path::Path::new(".")).join("photos"),
+                )?
+            }
+            (None, None) => {
+                tracing::warn!(
+                    "no --blob-store: photos are kept in ./gridwork-photos, which only this process sees; give s3://BUCKET to several processes"
+                );
+                crate::blobs::BlobStore::local(std::path::Path::new("gridwork-photos"))?
+            }
+        };
+        tracing::info!(at = blobs.describe(), "blob store");
+        Ok(blobs)
+    }
+
+    fn policy(&self, sweep_minutes: u64) -> crate::blobs::gc::SweepPolicy {
+        crate::blobs::gc::SweepPolicy {
+            grace: Duration::from_secs(self.blob_grace_days.saturating_mul(86_400)),
+            every: Duration::from_secs(sweep_minutes.max(1).saturating_mul(60)),
+            ..crate::blobs::gc::SweepPolicy::DEFAULT
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -478,6 +570,10 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             write_timeout,
             metrics_listen,
             log_format,
+            blobs,
+            blob_max_mib,
+            blob_daily_mib,
+            blob_sweep_minutes,
         } => {
             logs::init(log_format);
             match descriptors::raise_limit() {
@@ -512,6 +608,12 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
                 trusted_proxies: TrustedProxies::new(trusted_proxy),
                 metrics_listen,
                 callback_allow,
+                blobs: blobs.open(&store)?,
+                blob_limits: crate::blobs::BlobLimits {
+                    max_blob_bytes: blob_max_mib.saturating_mul(1024 * 1024),
+                    device_daily_bytes: blob_daily_mib.saturating_mul(1024 * 1024),
+                },
+                blob_sweep: (blob_sweep_minutes > 0).then(|| blobs.policy(blob_sweep_minutes)),
                 ..ServerOptions::default()
             };
             match store.open().await? {
@@ -524,6 +626,34 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
                     serve(s, listen, options).await
                 }
             }
+        }
+        Command::Blobs(BlobsCommand::Gc { store, blobs }) => {
+            let blob_store = blobs.open(&store)?;
+            let policy = blobs.policy(60);
+            let now = clock::now_ms();
+            let swept = match store.open().await? {
+                Opened::Sqlite(s) => crate::blobs::gc::sweep(&*s, &blob_store, policy, now).await?,
+                Opened::Postgres(s) => {
+                    crate::blobs::gc::sweep(&*s, &blob_store, policy, now).await?
+                }
+            };
+            println!(
+                "{}",
+                tr(
+                    "blobs-gc-done",
+                    &[
+                        ("blobs", &swept.blobs.to_string()),
+                        ("deleted", &swept.deleted.to_string()),
+                        (
+                            "mib",
+                            &format!("{:.1}", swept.deleted_bytes as f64 / 1_048_576.0)
+                        ),
+                        ("uploads", &swept.uploads.to_string()),
+                        ("days", &blobs.blob_grace_days.to_string()),
+                    ]
+                )
+            );
+            Ok(())
         }
         Command::Admin(Admin::CreateUser { name, .. }) if name.trim().is_empty() => {
             Err("--name must not be empty".into())

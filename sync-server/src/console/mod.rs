@@ -6,6 +6,7 @@
 //! | `GET /console/login`, `POST /console/login`, `POST /console/logout` | sign-in ([`auth`]) |
 //! | `GET /console/board` | the live supervision board ([`board`]); `GET /console/board/live` is its body, re-read when `GET /console/events` (server-sent events) says a push touched the user's scope |
 //! | `GET /console/cases/{id}`, `POST /console/cases/{id}/step` | a case's timeline and the dispatcher's steps ([`actions`]) |
+//! | `GET /console/blobs/{hash}` | a photo's bytes, when a case referencing it is in the user's scope (issue 24) |
 //! | `GET /console/brief`, `/console/brief.csv`, `/console/brief.xlsx` | the Tuesday review ([`brief`]) |
 //! | `GET /console/registration` | registration and key groups by grid ([`registry`]) |
 //! | `GET /console/phones` | the phones of the area's users ([`registry`]) |
@@ -71,6 +72,7 @@ pub fn routes<S: Storage>() -> Router<AppState<S>> {
         .route("/console/events", get(events::<S>))
         .route("/console/cases/{id}", get(case_page::<S>))
         .route("/console/cases/{id}/step", post(case_step::<S>))
+        .route("/console/blobs/{hash}", get(blob::<S>))
         .route("/console/brief", get(brief::page::<S>))
         .route("/console/brief.csv", get(brief::csv::<S>))
         .route("/console/brief.xlsx", get(brief::xlsx::<S>))
@@ -79,6 +81,36 @@ pub fn routes<S: Storage>() -> Router<AppState<S>> {
         .route("/console/map", get(registry::map::<S>))
         .route("/console/static/console.js", get(script))
         .route("/console/static/console.css", get(style))
+}
+
+/// A photo's bytes for the signed-in user: the rule and answers of `GET /v1/blobs/{hash}`
+/// ([`crate::http::blobs`]) applied to the console user's scope.
+///
+/// `?type=image/jpeg` (one of [`IMAGE_TYPES`]) answers under that content type, so the browser
+/// shows the picture.
+async fn blob<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(hash): Path<String>,
+    Query(q): Query<BlobQuery>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let signed = signed_in(&state, &headers, false).await?;
+    Ok(
+        match crate::http::blobs::serve_blob(&state, signed.view, &hash, &headers).await {
+            Ok(mut r) => {
+                if let Some(t) = q
+                    .media_type
+                    .and_then(|t| IMAGE_TYPES.iter().find(|i| i.eq_ignore_ascii_case(&t)))
+                    && r.status().is_success()
+                {
+                    r.headers_mut()
+                        .insert(header::CONTENT_TYPE, HeaderValue::from_static(t));
+                }
+                r
+            }
+            Err(e) => e.into_response(),
+        },
+    )
 }
 
 async fn script() -> Response {
@@ -478,6 +510,52 @@ pub struct TimelineRow {
     pub step: &'static str,
     pub detail: String,
     pub flagged: Option<String>,
+    /// A photo step's picture: its thumbnail and the whole, fetched through
+    /// `/console/blobs/{hash}`.
+    pub photo: Option<PhotoLink>,
+}
+
+/// Where a timeline's photo is fetched: the thumbnail shown, the picture linked.
+#[derive(Debug, Clone)]
+pub struct PhotoLink {
+    pub thumbnail: String,
+    pub full: String,
+}
+
+impl PhotoLink {
+    /// The links of a photo step (the picture stands in for a missing thumbnail).
+    pub fn of(action: &gridwork_domain::workflow::CaseAction) -> Option<PhotoLink> {
+        let gridwork_domain::workflow::CaseAction::Photo {
+            attachment: Some(a),
+            ..
+        } = action
+        else {
+            return None;
+        };
+        let media = IMAGE_TYPES
+            .iter()
+            .find(|t| t.eq_ignore_ascii_case(&a.media_type))
+            .map(|t| format!("?type={t}"))
+            .unwrap_or_default();
+        Some(PhotoLink {
+            thumbnail: format!(
+                "/console/blobs/{}?type=image/jpeg",
+                a.thumbnail.unwrap_or(a.blob).hash
+            ),
+            full: format!("/console/blobs/{}{media}", a.blob.hash),
+        })
+    }
+}
+
+/// The picture types the console serves under their own content type (so a browser shows the
+/// picture rather than saving it); anything else is `application/octet-stream`. No SVG: it can
+/// carry script.
+pub const IMAGE_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp", "image/heic"];
+
+#[derive(Debug, Deserialize)]
+struct BlobQuery {
+    #[serde(default, rename = "type")]
+    media_type: Option<String>,
 }
 
 /// A person or station a case may go to.
@@ -534,6 +612,7 @@ async fn render_case<S: Storage>(
         step: "立案",
         detail: row.case.category.clone(),
         flagged: None,
+        photo: None,
     }];
     for e in &row.events {
         rows.push(TimelineRow {
@@ -546,6 +625,7 @@ async fn render_case<S: Storage>(
                 .iter()
                 .find(|f| f.event_id == e.id)
                 .map(|f| f.reason.clone()),
+            photo: PhotoLink::of(&e.action),
         });
     }
     let available = available_actions(row.case.kind, &row.fold.state);

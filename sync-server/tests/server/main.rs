@@ -5,6 +5,8 @@
 
 mod areas;
 mod bad_input;
+mod blobs;
+mod blobs_s3;
 mod bootstrap;
 mod cli;
 mod common;

@@ -32,6 +32,7 @@ use super::{
 use crate::rules::PushContext;
 
 mod accounts;
+pub(crate) mod blob_refs;
 mod checkpointer;
 mod console;
 pub mod foreign;

@@ -39,6 +39,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "007_device_status",
         include_str!("../../../migrations/007_device_status.sql"),
     ),
+    (
+        "008_blobs",
+        include_str!("../../../migrations/008_blobs.sql"),
+    ),
 ];
 
 /// The version that added scope buckets: upgrading to it files what was stored before.
@@ -255,6 +259,8 @@ mod tests {
              DROP TABLE console_sessions;
              DROP TABLE console_passwords;
              DROP TABLE device_status;
+             DROP TABLE blob_refs;
+             DROP TABLE upload_quota;
              DROP INDEX records_building_by_address_code;
              CREATE INDEX ops_by_scope ON ops (scope_key, seq);",
         )
