@@ -647,7 +647,7 @@ impl std::str::FromStr for BuildingRef {
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
         if s.is_empty() {
-            return Err("give an address code or an id".into());
+            return Err(gridwork_i18n::t("cli-give-building"));
         }
         Ok(BuildingRef(s.to_string()))
     }
@@ -663,7 +663,7 @@ impl std::str::FromStr for HouseholdRef {
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
         if s.is_empty() {
-            return Err("give ADDRESS-CODE/UNIT or an id".into());
+            return Err(gridwork_i18n::t("cli-give-household"));
         }
         Ok(HouseholdRef(s.to_string()))
     }
@@ -678,14 +678,15 @@ impl std::str::FromStr for AreaRef {
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
         if s.is_empty() {
-            return Err("give an area code or an id".into());
+            return Err(gridwork_i18n::t("cli-give-area"));
         }
         Ok(AreaRef(s.to_string()))
     }
 }
 
 fn parse_term<T: Term>(s: &str) -> Result<T, String> {
-    T::from_term(s).ok_or_else(|| format!("unknown value; expected one of: {}", T::choices()))
+    T::from_term(s)
+        .ok_or_else(|| gridwork_i18n::tr("cli-expected-one-of", &[("choices", &T::choices())]))
 }
 
 fn parse_household_kind(s: &str) -> Result<HouseholdKind, String> {
@@ -707,7 +708,7 @@ fn parse_yes_no(s: &str) -> Result<bool, String> {
     match s.trim() {
         "yes" | "y" | "true" | "是" | "满意" => Ok(true),
         "no" | "n" | "false" | "否" | "不满意" => Ok(false),
-        _ => Err("expected yes (满意) or no (不满意)".into()),
+        _ => Err(gridwork_i18n::t("cli-expected-yes-no")),
     }
 }
 fn parse_level(s: &str) -> Result<DefenceLevel, String> {
@@ -716,5 +717,5 @@ fn parse_level(s: &str) -> Result<DefenceLevel, String> {
 
 /// `--lang`: zh, zh-CN, en, en_US.UTF-8, …
 fn parse_lang(text: &str) -> Result<gridwork_i18n::Lang, String> {
-    gridwork_i18n::Lang::parse(text).ok_or_else(|| format!("{text:?}: expected zh or en"))
+    gridwork_i18n::Lang::parse(text).ok_or_else(|| gridwork_i18n::t("cli-expected-lang"))
 }

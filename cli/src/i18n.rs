@@ -2,8 +2,8 @@
 //! default, English with `--lang en` or `GRIDWORK_LANG=en`. `--json` output keeps the stable
 //! codes (`received`, `rental`), never translated.
 
-use gridwork_core::Error as CoreError;
-use gridwork_domain::workflow::CaseState;
+use gridwork_core::{Error as CoreError, SyncError, TransportError};
+use gridwork_domain::workflow::{CaseState, TransitionError};
 pub use gridwork_i18n::{Lang, t, tr};
 
 use crate::commands::CliError;
@@ -50,45 +50,170 @@ pub fn state(s: &CaseState) -> String {
     }
 }
 
-/// Lower-case words joined by dashes, anything else dropped: `"ID number"` → `"id-number"`.
-fn slug(text: &str) -> String {
-    text.to_lowercase()
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join("-")
+/// A response policy in words: its name and minutes (`1-3-10（接收 1 · 响应 3 · 到场 10 分钟；火警到场 5 分钟）`).
+pub fn policy(p: &gridwork_domain::workflow::ResponsePolicy) -> String {
+    let minutes = |ms: u64| {
+        let m = ms as f64 / 60_000.0;
+        if m.fract() == 0.0 {
+            format!("{m:.0}")
+        } else {
+            format!("{m:.1}")
+        }
+    };
+    let back = p
+        .report_back_ms
+        .map(|ms| tr("cli-policy-report-back", &[("minutes", &minutes(ms))]))
+        .unwrap_or_default();
+    tr(
+        "cli-policy-summary",
+        &[
+            ("name", &p.name),
+            ("receive", &minutes(p.receive_ms)),
+            ("respond", &minutes(p.respond_ms)),
+            ("on_scene", &minutes(p.on_scene_ms)),
+            ("back", &back),
+            ("fire", &minutes(p.fire_arrival_target_ms)),
+        ],
+    )
 }
 
-/// What the user is shown for an error: in the output language where the catalogue has the
-/// words (the field and reason of a refused value, always with the field's stable name), the
-/// core's English text otherwise. Never a personal value: the core's messages carry none.
+use gridwork_i18n::slug;
+
+/// What the user is shown for an error, all in the output language: the core's and the sync's
+/// errors by their stable codes (`err-` and the code, ADR 0039), a refused value by its field
+/// and reason (always with the field's stable name), a refused step by the case's kind, state
+/// and the step. Never a personal value: the core's errors carry none. What a message may add
+/// in English is technical detail for an engineer (SQLite's or the system's words, a server's
+/// reason), never the sentence itself.
 pub fn error(e: &CliError) -> String {
     let message = match e {
-        CliError::Core(CoreError::Invalid(v)) => {
-            let field_key = format!("field-{}", v.field.replace('.', "-"));
-            let field = match gridwork_i18n::current().get(&field_key) {
-                Some(words) => format!("{words} ({})", v.field),
-                None => v.field.clone(),
-            };
-            let reason = gridwork_i18n::current()
-                .get(&format!("why-{}", slug(&v.problem)))
-                .unwrap_or_else(|| v.problem.clone());
-            tr(
-                "cli-invalid-input",
-                &[("field", field.as_str()), ("reason", reason.as_str())],
-            )
-        }
-        CliError::Core(CoreError::Transition(t)) => {
-            tr("cli-not-allowed-now", &[("message", &t.to_string())])
-        }
-        CliError::Core(CoreError::NotAllowed(why)) => tr("cli-not-allowed", &[("message", why)]),
-        CliError::Core(CoreError::NotFound { kind, id }) => tr(
-            "cli-not-found",
-            &[("kind", &code("record", kind)), ("id", id)],
-        ),
-        other => other.to_string(),
+        CliError::Core(core) => core_error(core),
+        CliError::Sync(SyncError::Store(core)) => core_error(core),
+        CliError::Sync(SyncError::Transport(t)) => transport(t),
+        CliError::Sync(other) => t(&format!("err-{}", other.code().replace('_', "-"))),
+        CliError::Usage(text) => text.clone(),
+        CliError::Io(io) => tr("err-io", &[("reason", &io_reason(io))]),
     };
     tr("cli-error", &[("message", &message)])
+}
+
+/// A core error in words.
+pub fn core_error(e: &CoreError) -> String {
+    let key = format!("err-{}", e.code().replace('_', "-"));
+    match e {
+        CoreError::Invalid(v) => gridwork_i18n::invalid_input(&v.field, &v.problem),
+        CoreError::Transition(te) => tr(&key, &[("message", &transition(te))]),
+        CoreError::NotAllowed(why) => tr(&key, &[("message", why)]),
+        CoreError::NotFound { kind, id } => {
+            tr(&key, &[("kind", &code("record", &slug(kind))), ("id", id)])
+        }
+        CoreError::NewerSchema { found, supported } => tr(
+            &key,
+            &[
+                ("found", &found.to_string()),
+                ("supported", &supported.to_string()),
+            ],
+        ),
+        CoreError::StoreDamaged(detail) => tr(&key, &[("detail", detail)]),
+        CoreError::Clock(c) => tr(&key, &[("detail", &c.to_string())]),
+        CoreError::Decode(d) => tr(&key, &[("detail", &d.to_string())]),
+        CoreError::Sqlite(s) => tr(&key, &[("detail", &s.to_string())]),
+        CoreError::File { action, source } => {
+            tr(&key, &[("action", action), ("reason", &io_reason(source))])
+        }
+        CoreError::WrongKey | CoreError::KeyRequired | CoreError::NotEncrypted => t(&key),
+    }
+}
+
+/// Why a step was refused, from the error's parts: the case's kind, its state, the step.
+pub fn transition(e: &TransitionError) -> String {
+    let kind = code("kind", e.kind().as_str());
+    let state = state(&e.state());
+    let step = code("step", e.action());
+    let args = |more: &[(&'static str, String)]| {
+        let mut all = vec![
+            ("kind", kind.clone()),
+            ("state", state.clone()),
+            ("step", step.clone()),
+        ];
+        all.extend(more.iter().cloned());
+        all
+    };
+    let (key, args) = match e {
+        TransitionError::NotAStep { .. } => ("err-step-not-a-step", args(&[])),
+        TransitionError::AlreadyDone { .. } => ("err-step-already-done", args(&[])),
+        TransitionError::WrongState { .. } => ("err-step-wrong-state", args(&[])),
+        TransitionError::NotUpward { from, to, .. } => (
+            "err-step-not-upward",
+            args(&[
+                ("from", code("level", from.as_str())),
+                ("to", code("level", to.as_str())),
+            ]),
+        ),
+        TransitionError::SkipsALine { from, to, next, .. } => (
+            "err-step-skips-a-line",
+            args(&[
+                ("from", code("level", from.as_str())),
+                ("to", code("level", to.as_str())),
+                ("next", code("level", next.as_str())),
+            ]),
+        ),
+        TransitionError::WrongLevel { level, .. } => (
+            "err-step-wrong-level",
+            args(&[("level", code("level", level.as_str()))]),
+        ),
+        TransitionError::EmptyText { field, .. } => (
+            "err-step-empty-text",
+            args(&[("field", code("detail", field))]),
+        ),
+    };
+    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    tr(key, &args)
+}
+
+/// A sync transport's error in words: what happened by its code, with the server's status and
+/// code or the connection's reason as detail.
+pub fn transport(e: &TransportError) -> String {
+    let key = format!("err-{}", e.code().replace('_', "-"));
+    match e {
+        TransportError::Unreachable(d)
+        | TransportError::Unauthorized(d)
+        | TransportError::BadAnswer(d)
+        | TransportError::Tls(d) => tr(&key, &[("detail", d)]),
+        TransportError::Server {
+            status,
+            code,
+            message,
+        } => tr(
+            &key,
+            &[
+                ("status", &status.to_string()),
+                ("code", code),
+                ("detail", message),
+            ],
+        ),
+        TransportError::RateLimited {
+            retry_after_s,
+            message,
+        } => tr(
+            &key,
+            &[("seconds", &retry_after_s.to_string()), ("detail", message)],
+        ),
+    }
+}
+
+/// The system's reason for a failed file operation, by its kind where the catalogue has
+/// words for it (`io-not-found`), else the system's text.
+pub fn io_reason(e: &std::io::Error) -> String {
+    let kind = match e.kind() {
+        std::io::ErrorKind::NotFound => Some("io-not-found"),
+        std::io::ErrorKind::PermissionDenied => Some("io-permission-denied"),
+        std::io::ErrorKind::AlreadyExists => Some("io-already-exists"),
+        std::io::ErrorKind::IsADirectory => Some("io-is-a-directory"),
+        std::io::ErrorKind::InvalidData => Some("io-invalid-data"),
+        _ => None,
+    };
+    kind.map(t).unwrap_or_else(|| e.to_string())
 }
 
 #[cfg(test)]

@@ -485,7 +485,7 @@ fn the_field_rules_through_the_terminal() {
     );
     assert_ne!(out.status.code(), Some(0), "a line is never skipped");
     assert!(
-        stderr(&out).contains("the gridworker next"),
+        stderr(&out).contains("下一级是网格员/村干部"),
         "{}",
         stderr(&out)
     );
@@ -729,7 +729,7 @@ fn bad_input_gets_a_clear_error_and_exit_code_2() {
 
     let out = gridwork(&store, &["sync"]);
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("not enrolled"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("尚未注册"), "{}", stderr(&out));
 
     let out = gridwork(
         &store,
@@ -867,7 +867,7 @@ fn an_encrypted_phone_logs_at_trace_level_without_a_name_phone_or_id_number() {
     let out = gridwork(&store, &["device", "status"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
-        stderr(&out).contains("open it with its key"),
+        stderr(&out).contains("请用 --key-file 给出它的密钥"),
         "{}",
         stderr(&out)
     );
@@ -880,7 +880,7 @@ fn an_encrypted_phone_logs_at_trace_level_without_a_name_phone_or_id_number() {
     );
     assert_eq!(out.status.code(), Some(3));
     assert!(
-        stderr(&out).contains("wrong key or not a gridwork database"),
+        stderr(&out).contains("密钥不对，或这不是 gridwork 数据库"),
         "{}",
         stderr(&out)
     );
@@ -989,7 +989,10 @@ fn a_damaged_store_is_refused_with_exit_code_3_and_recovered_keeping_its_unsynce
     let out = gridwork(&store, &["device", "status"]);
     assert_eq!(out.status.code(), Some(3));
     let err = stderr(&out);
-    assert!(err.contains("damaged") && err.contains("recover"), "{err}");
+    assert!(
+        err.contains("已损坏") && err.contains("gridwork device recover"),
+        "{err}"
+    );
 
     // An export first, which changes nothing.
     let export = dir.path().join("before.jsonl");

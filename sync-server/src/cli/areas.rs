@@ -21,13 +21,20 @@ use gridwork_i18n::{t, tr};
 
 type CliResult<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// The catalogue's `key`, or `otherwise` when it has no such key.
+fn t_or(key: &str, otherwise: &str) -> String {
+    gridwork_i18n::current()
+        .get(key)
+        .unwrap_or_else(|| otherwise.to_string())
+}
+
 /// The files given to `import`: each file, or each file of a folder.
 pub fn read_tables(paths: &[PathBuf]) -> CliResult<Vec<Table>> {
     let mut files = vec![];
     for path in paths {
         if path.is_dir() {
             let mut inside: Vec<PathBuf> = std::fs::read_dir(path)
-                .map_err(|e| format!("{}: {e}", path.display()))?
+                .map_err(|e| super::file_error(path, &e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.is_file())
                 .collect();
@@ -105,15 +112,19 @@ pub async fn run_import<S: Storage>(
         );
     }
     if let Some(path) = &report_file {
-        std::fs::write(path, report.refused_csv())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(path, report.refused_csv()).map_err(|e| super::file_error(path, &e))?;
     }
     if report.refused.is_empty() {
         return Ok(());
     }
     println!("{}", t("import-refused-header"));
     for r in &report.refused {
-        println!("{}\t{}\t{}\t{}", r.source, r.row, r.field, r.reason);
+        // A domain rule's reason in the output language where the catalogue has its words.
+        let reason = t_or(
+            &format!("why-{}", gridwork_i18n::slug(&r.reason)),
+            &r.reason,
+        );
+        println!("{}\t{}\t{}\t{}", r.source, r.row, r.field, reason);
     }
     Err(tr(
         "import-refused",
@@ -159,16 +170,18 @@ pub async fn resolve_scope<S: Storage>(
                 }),
             (None, Err(_)) => None,
         };
-        let hit = hit.ok_or_else(|| {
-            format!(
-                "--scope: entry {} names no area, building or station the server holds \
-                 (give an area code, an address code, a station name or an id; import the areas first)",
-                i + 1
-            )
-        })?;
+        let hit =
+            hit.ok_or_else(|| tr("server-scope-no-entry", &[("entry", &(i + 1).to_string())]))?;
         found.push(hit);
     }
-    import::check_scope(role, &found).map_err(|e| format!("--scope: {e}"))?;
+    if import::check_scope(role, &found).is_err() {
+        let key = match role {
+            Role::BuildingHead => "server-scope-buildings-only",
+            Role::FireCrew => "server-scope-stations-only",
+            _ => "server-scope-areas-only",
+        };
+        return Err(tr(key, &[("role", &crate::cli::role_words(role))]).into());
+    }
     Ok(found.into_iter().map(|(id, _)| id).collect())
 }
 
@@ -309,10 +322,18 @@ pub async fn move_buildings<S: Storage>(
     let dir = Directory::load(storage).await?;
     let grid = area(&dir, to)?;
     if grid.level != AreaLevel::Grid {
-        return Err(format!(
-            "--to: {} is a {}, not a grid 网格",
-            grid.code,
-            grid.level.zh()
+        return Err(tr(
+            "area-to-not-grid",
+            &[
+                ("code", &grid.code),
+                (
+                    "level",
+                    &t_or(
+                        &format!("area-{}", grid.level.as_str()),
+                        grid.level.as_str(),
+                    ),
+                ),
+            ],
         )
         .into());
     }
@@ -320,7 +341,7 @@ pub async fn move_buildings<S: Storage>(
         Some(m) => {
             let m = area(&dir, m)?;
             if m.level != AreaLevel::MicroGrid || m.parent_id != Some(grid.id) {
-                return Err("--micro-grid: not a micro-grid of the grid given by --to".into());
+                return Err(t("area-micro-not-of-grid").into());
             }
             Some(m.id)
         }
@@ -331,12 +352,12 @@ pub async fn move_buildings<S: Storage>(
         let found = dir
             .building_by_code(b.trim())
             .or_else(|| b.parse::<Id>().ok().and_then(|id| dir.buildings.get(&id)))
-            .ok_or_else(|| format!("--building: no building has the address code {}", b.trim()))?;
+            .ok_or_else(|| tr("area-no-building-code", &[("code", b.trim())]))?;
         chosen.push(found.clone());
     }
     if let Some(prefix) = prefix {
         if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-            return Err("--prefix: an address code prefix is digits".into());
+            return Err(t("area-prefix-digits").into());
         }
         let mut matched: Vec<_> = dir
             .buildings
@@ -348,7 +369,7 @@ pub async fn move_buildings<S: Storage>(
         chosen.extend(matched);
     }
     if chosen.is_empty() {
-        return Err("no building chosen: give --building CODE or --prefix CODE".into());
+        return Err(t("area-no-building-chosen").into());
     }
     chosen.sort_by(|a, b| a.address_code.cmp(&b.address_code));
     chosen.dedup_by_key(|b| b.id);

@@ -17,12 +17,12 @@ pub async fn set_password<S: Storage>(
     input: impl BufRead,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let Some(stored) = storage.user(user).await? else {
-        return Err(format!("no user {user}").into());
+        return Err(gridwork_i18n::tr("admin-no-user", &[("user", &user.to_string())]).into());
     };
     if !actions::console_role(stored.role) {
-        return Err(format!(
-            "only a dispatcher (调度员) or an admin (管理员) signs in to the console; this user is a {}",
-            stored.role.as_str()
+        return Err(gridwork_i18n::tr(
+            "server-console-role",
+            &[("role", &crate::cli::role_words(stored.role))],
         )
         .into());
     }
