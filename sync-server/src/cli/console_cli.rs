@@ -29,7 +29,18 @@ pub async fn set_password<S: Storage>(
     let mut line = String::new();
     input.take(4096).read_line(&mut line)?;
     let password = line.trim_end_matches(['\r', '\n']);
-    auth::check_new_password(password)?;
+    if auth::check_new_password(password).is_err() {
+        // The rule's words in the output language (the web console keeps its own English).
+        return Err(if password.chars().any(char::is_control) {
+            gridwork_i18n::t("server-password-control")
+        } else {
+            gridwork_i18n::tr(
+                "server-password-short",
+                &[("min", &auth::MIN_PASSWORD_CHARS.to_string())],
+            )
+        }
+        .into());
+    }
     let password = password.to_string();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await??;
     let now = clock::now_ms();
