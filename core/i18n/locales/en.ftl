@@ -600,3 +600,19 @@ server-password-control = a console password may not contain control characters
 server-audit-before-1970 = a date before 1970
 server-audit-time = expected ms since the epoch, a date (2026-12-01) or an RFC 3339 time
 server-audit-head-missing = the audit log does not contain the head { $head } noted earlier: entries were cut from its end
+
+## Import: reasons of refused rows (the importer's fixed reasons)
+
+why-must-be-a-number-in-degrees = must be a number in degrees
+why-a-district-has-no-parent-area = a district has no parent area
+why-must-name-the-code-of-the-area-above = must name the code of the area above
+why-no-area-has-this-code = no area has this code
+why-no-area-has-this-code-the-area-above-must-come-first-or-be-stored = no area has this code (the area above must come first, or be stored)
+why-no-micro-fire-station-has-this-name = no micro fire station has this name
+why-give-both-latitude-and-longitude-or-neither = give both latitude and longitude, or neither
+why-no-building-has-this-address-code = no building has this address code
+why-this-micro-grid-is-not-in-the-building-s-grid = this micro-grid is not in the building's grid
+why-no-household-at-this-unit-of-the-building-import-it-in-first = no household at this unit of the building (import it in 房屋 first)
+why-an-entry-names-no-area-code-address-code-or-station = an entry names no area code, address code or station
+why-no-grid-has-the-code-the-address-code-starts-with-give-the-grid-s-code-in-this-column = no grid has the code the address code starts with: give the grid's code in this column
+why-typed-as-a-number-which-the-spreadsheet-rounded-format-the-column-as-text-and-type-it-again = typed as a number, which the spreadsheet rounded: format the column as text (设置单元格格式 → 文本) and type it again

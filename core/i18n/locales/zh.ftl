@@ -600,3 +600,19 @@ server-password-control = 控制台密码不能含控制字符
 server-audit-before-1970 = 日期早于 1970 年
 server-audit-time = 请写自纪元起的毫秒数、日期（2026-12-01）或 RFC 3339 时间
 server-audit-head-missing = 审计日志中没有先前记下的链尾 { $head }：日志末尾的记录被删除了
+
+## 导入：被拒行的原因（导入器的固定原因）
+
+why-must-be-a-number-in-degrees = 须是以度为单位的数
+why-a-district-has-no-parent-area = 区没有上级区域
+why-must-name-the-code-of-the-area-above = 须写上级区域的编码
+why-no-area-has-this-code = 没有这个编码的区域
+why-no-area-has-this-code-the-area-above-must-come-first-or-be-stored = 没有这个编码的区域（上级区域须排在前面，或已存入）
+why-no-micro-fire-station-has-this-name = 没有这个名称的微型消防站
+why-give-both-latitude-and-longitude-or-neither = 纬度和经度须同时给出，或都不给
+why-no-building-has-this-address-code = 没有这个地址编码的楼栋
+why-this-micro-grid-is-not-in-the-building-s-grid = 该微网格不在楼栋所在的网格内
+why-no-household-at-this-unit-of-the-building-import-it-in-first = 该楼栋没有这个单元的住户（请先在“房屋”中导入）
+why-an-entry-names-no-area-code-address-code-or-station = 有一项不是区域编码、地址编码或消防站
+why-no-grid-has-the-code-the-address-code-starts-with-give-the-grid-s-code-in-this-column = 没有与地址编码开头相符的网格：请在此列写网格编码
+why-typed-as-a-number-which-the-spreadsheet-rounded-format-the-column-as-text-and-type-it-again = 按数字输入，已被表格软件舍入：请把该列设为文本（设置单元格格式 → 文本）后重新输入

@@ -417,4 +417,33 @@ fn operator_errors_and_help_are_chinese_by_default_and_english_on_request() {
     ] {
         assert!(help.contains(words), "{words} in:\n{help}");
     }
+
+    // An import's refused row: the importer's reason in the language, on the terminal and in
+    // the report file.
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    std::fs::write(
+        files.join("区域.csv"),
+        "区域编码,区域名称,层级,上级编码\n330105012,祥符街道,街道,330199\n",
+    )
+    .unwrap();
+    let report = dir.path().join("report.csv");
+    let import = [
+        "import",
+        "--db",
+        db,
+        "--dry-run",
+        files.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let (code, out, _) = operator(None, &import);
+    assert_eq!(code, Some(1));
+    let zh = "没有这个编码的区域（上级区域须排在前面，或已存入）";
+    assert!(out.contains(zh), "{out}");
+    assert!(std::fs::read_to_string(&report).unwrap().contains(zh));
+    let (_, out, _) = operator(Some("en"), &import);
+    let en = "no area has this code (the area above must come first, or be stored)";
+    assert!(out.contains(en), "{out}");
+    assert!(std::fs::read_to_string(&report).unwrap().contains(en));
 }
