@@ -99,10 +99,10 @@ pub async fn run_import<S: Storage>(
         bar.finish_and_clear();
     }
     if dry_run {
-        println!("{}", t("import-dry-run"));
+        outln!("{}", t("import-dry-run"));
     }
     for (kind, c) in &report.counts {
-        println!(
+        outln!(
             "{}",
             tr(
                 "import-counts",
@@ -122,9 +122,9 @@ pub async fn run_import<S: Storage>(
     if report.refused.is_empty() {
         return Ok(());
     }
-    println!("{}", t("import-refused-header"));
+    outln!("{}", t("import-refused-header"));
     for r in &report.refused {
-        println!("{}\t{}\t{}\t{}", r.source, r.row, r.field, r.reason);
+        outln!("{}\t{}\t{}\t{}", r.source, r.row, r.field, r.reason);
     }
     Err(tr(
         "import-refused",
@@ -241,7 +241,7 @@ pub async fn create<S: Storage>(
     let mut operator = Operator::new();
     let op = operator.create(&new)?;
     write(storage, &operator, vec![op]).await?;
-    println!("{}\t{}\t{}", new.id, new.code, new.name);
+    outln!("{}\t{}\t{}", new.id, new.code, new.name);
     Ok(())
 }
 
@@ -256,11 +256,11 @@ pub async fn rename<S: Storage>(storage: &S, code: &str, name: &str) -> CliResul
     renamed.normalize()?;
     let mut operator = Operator::new();
     let Some(op) = operator.update(&dir.states[&a.id], &renamed)? else {
-        println!("{}", tr("area-same-name", &[("code", &a.code)]));
+        outln!("{}", tr("area-same-name", &[("code", &a.code)]));
         return Ok(());
     };
     write(storage, &operator, vec![op]).await?;
-    println!(
+    outln!(
         "{}",
         tr(
             "area-renamed",
@@ -307,7 +307,7 @@ pub async fn retire<S: Storage>(storage: &S, code: &str) -> CliResult<()> {
     let mut operator = Operator::new();
     let op = operator.delete(&dir.states[&a.id]);
     write(storage, &operator, vec![op]).await?;
-    println!(
+    outln!(
         "{}",
         tr("area-retired", &[("code", &a.code), ("name", &a.name)])
     );
@@ -402,7 +402,7 @@ pub async fn move_buildings<S: Storage>(
         .filter(|r| households.contains(&r.household_id))
         .count();
     write(storage, &operator, ops).await?;
-    println!(
+    outln!(
         "{}",
         tr(
             "area-moved",
@@ -490,12 +490,12 @@ pub async fn list<S: Storage>(storage: &S, json: bool) -> CliResult<()> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        outln!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
-    println!("{}", t("area-tree-header"));
+    outln!("{}", t("area-tree-header"));
     for (depth, a, h) in tree {
-        println!(
+        outln!(
             "{}{} {}\t{}\t{}\t{}\t{}\t{}",
             "  ".repeat(depth),
             a.code,

@@ -113,7 +113,7 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
                         )
                         .into());
                     }
-                    println!(
+                    outln!(
                         "{}",
                         gridwork_i18n::tr(
                             "server-audit-verified",
@@ -156,7 +156,7 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
                     ChainVerdict::Broken { visit, problem } => {
                         broken += 1;
                         let at = visit.map_or_else(|| "-".to_string(), |v| v.to_string());
-                        println!(
+                        outln!(
                             "{}\t{}\t{at}\t{problem}",
                             c.patrol,
                             gridwork_i18n::t("server-patrol-flagged")
@@ -164,7 +164,7 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
                     }
                 }
             }
-            println!(
+            outln!(
                 "{}",
                 gridwork_i18n::tr(
                     "server-patrols-summary",
@@ -215,11 +215,11 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
             }
             for e in &entries {
                 if json {
-                    println!("{}", serde_json::to_string(e)?);
+                    outln!("{}", serde_json::to_string(e)?);
                 } else {
                     let when = chrono::DateTime::from_timestamp_millis(e.fact.at_ms as i64)
                         .map_or_else(|| e.fact.at_ms.to_string(), |t| t.to_rfc3339());
-                    println!(
+                    outln!(
                         "{}\t{}\t{}\t{}\t{}:{}\t{}",
                         e.seq,
                         when,
@@ -365,7 +365,7 @@ pub async fn service_admin<S: Storage>(
                     clock::now_ms(),
                 )
                 .await?;
-            println!("{id}\t{token}");
+            outln!("{id}\t{token}");
         }
         Admin::RevokeServiceAccount { account, .. } => {
             if !storage
@@ -378,7 +378,7 @@ pub async fn service_admin<S: Storage>(
                 )
                 .into());
             }
-            println!(
+            outln!(
                 "{}",
                 gridwork_i18n::tr("admin-revoked", &[("device", &account.to_string())])
             );
@@ -398,7 +398,7 @@ pub async fn service_admin<S: Storage>(
                     .collect::<Vec<_>>()
                     .join(",");
                 let callback = a.callback.as_ref().map_or("-", |c| c.url.as_str());
-                println!("{}\t{state}\t{area}\t{callback}\t{}", a.id, a.name);
+                outln!("{}\t{state}\t{area}\t{callback}\t{}", a.id, a.name);
             }
         }
         _ => return Err("not a service-account command".into()),

@@ -56,7 +56,7 @@ pub async fn set_password<S: Storage>(
             fact_id: None,
         })
         .await?;
-    println!(
+    outln!(
         "{}",
         gridwork_i18n::tr("admin-console-password-set", &[("user", &user.to_string())])
     );

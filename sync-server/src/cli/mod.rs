@@ -32,6 +32,15 @@ use crate::storage::{PgStorage, SqliteStorage, Storage};
 use crate::{ServerOptions, clock, server};
 use gridwork_i18n::{t, tr};
 
+/// `println!` that ends the process quietly (exit code 0) when standard output is a closed
+/// pipe (`gridwork-server area list --db … | head`) instead of panicking: what it was printing
+/// is no longer wanted.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_line(&format!($($arg)*))
+    };
+}
+
 pub mod areas;
 mod audit_cli;
 pub mod config_file;
@@ -509,6 +518,25 @@ fn config_error(e: &ConfigError) -> String {
     }
 }
 
+/// Writes a line to standard output; a closed pipe ends the process at once, quietly.
+pub(crate) fn write_line(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!(
+            "{}",
+            tr(
+                "server-error",
+                &[("message", &tr("err-io", &[("reason", &io_reason(&e))]))]
+            )
+        );
+        std::process::exit(1);
+    }
+}
+
 /// The binary's `main`: the process's arguments.
 pub fn main() -> ExitCode {
     main_from(std::env::args_os().collect())
@@ -655,7 +683,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
                 crate::import::sample::SampleSize::city(n)
             });
             let n = crate::import::sample::write(&dir, size, seed)?;
-            println!(
+            outln!(
                 "{}",
                 tr(
                     "sample-written",
@@ -690,9 +718,9 @@ async fn serve<S: Storage>(
     let server = crate::serve_with(listener, storage, options).await?;
     // These two lines stay as they are in every language: scripts and supervisors read the
     // address from them (a stable line, like a code; ADR 0035).
-    println!("listening on {}", server.url());
+    outln!("listening on {}", server.url());
     if let Some(metrics) = server.metrics_addr() {
-        println!("metrics on http://{metrics}/metrics");
+        outln!("metrics on http://{metrics}/metrics");
     }
     tracing::info!(
         addr = %server.local_addr(),
@@ -715,7 +743,7 @@ async fn run_admin<S: Storage>(
         } => {
             let scope = areas::resolve_scope(storage, role, &scope).await?;
             let user = storage.create_user(name, role, scope).await?;
-            println!("{}", user.id);
+            outln!("{}", user.id);
         }
         Admin::SetScope { user, scope, .. } => {
             let Some(stored) = storage.user(user).await? else {
@@ -725,7 +753,7 @@ async fn run_admin<S: Storage>(
             if !storage.set_user_scope(user, scope).await? {
                 return Err(tr("admin-no-user", &[("user", &user.to_string())]).into());
             }
-            println!(
+            outln!(
                 "{}",
                 tr("admin-scope-replaced", &[("user", &user.to_string())])
             );
@@ -738,13 +766,13 @@ async fn run_admin<S: Storage>(
             let code = storage
                 .create_enrollment_code(user, clock::now_ms())
                 .await?;
-            println!("{code}");
+            outln!("{code}");
         }
         Admin::RevokeDevice { device, .. } => {
             if !storage.revoke_device(device, clock::now_ms()).await? {
                 return Err(tr("admin-no-device", &[("device", &device.to_string())]).into());
             }
-            println!(
+            outln!(
                 "{}",
                 tr("admin-revoked", &[("device", &device.to_string())])
             );
@@ -763,7 +791,7 @@ async fn run_admin<S: Storage>(
                 } else {
                     t("admin-device-active")
                 };
-                println!("{}\t{}\t{}\t{}", d.id, d.user_id, state, d.name);
+                outln!("{}\t{}\t{}\t{}", d.id, d.user_id, state, d.name);
             }
         }
     }

@@ -447,3 +447,32 @@ fn operator_errors_and_help_are_chinese_by_default_and_english_on_request() {
     assert!(out.contains(en), "{out}");
     assert!(std::fs::read_to_string(&report).unwrap().contains(en));
 }
+
+/// A listing piped into a reader that has gone (`gridwork-server area list … | head`) ends
+/// quietly with exit code 0, never a panic.
+#[test]
+fn a_closed_pipe_ends_an_operator_listing_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../samples/xiangfu");
+    let (code, _, err) = operator(None, &["import", "--db", db.to_str().unwrap(), sample]);
+    assert_eq!(code, Some(0), "{err}");
+    // The reader (`true`) is gone before the first line is written.
+    let script = format!(
+        "for i in 1 2 3; do \
+           '{bin}' area list --db '{db}' | true; echo \"exit ${{PIPESTATUS[0]}}\"; \
+           '{bin}' audit list --db '{db}' | true; echo \"exit ${{PIPESTATUS[0]}}\"; \
+         done",
+        bin = BIN,
+        db = db.display()
+    );
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .env_remove("GRIDWORK_DATABASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stdout.matches("exit 0").count(), 6, "{stdout}\n{stderr}");
+}
