@@ -400,17 +400,20 @@ pub fn tenant(gw: &Gridwork, cmd: TenantCmd, json: bool) -> CliResult {
             let report = gw.registration_rate(area.id(gw)?)?;
             output::one(json, &report, |r| {
                 let line = |name: &str, rate: &gridwork_domain::workflow::RegistrationRate| {
-                    format!(
-                        "{name}: 按人 per person {:.1}% ({}/{}) · 按间 per room {:.1}% ({}/{})",
-                        rate.person_rate * 100.0,
-                        rate.registered_people,
-                        rate.people_in_rentals,
-                        rate.room_rate * 100.0,
-                        rate.registered_rooms,
-                        rate.occupied_rental_rooms
+                    tr(
+                        "cli-registration-rate",
+                        &[
+                            ("name", name),
+                            ("people", &format!("{:.1}", rate.person_rate * 100.0)),
+                            ("registered", &rate.registered_people.to_string()),
+                            ("living", &rate.people_in_rentals.to_string()),
+                            ("rooms", &format!("{:.1}", rate.room_rate * 100.0)),
+                            ("registered_rooms", &rate.registered_rooms.to_string()),
+                            ("occupied", &rate.occupied_rental_rooms.to_string()),
+                        ],
                     )
                 };
-                let mut out = line("area", &r.area);
+                let mut out = line(&crate::i18n::t("cli-registration-whole-area"), &r.area);
                 for g in &r.grids {
                     out.push('\n');
                     out.push_str(&line(&format!("  {}", g.grid_name), &g.rate));

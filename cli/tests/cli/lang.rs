@@ -212,6 +212,24 @@ fn states_headers_errors_and_the_brief_are_chinese_by_default_and_english_on_req
         assert!(en.contains(words), "{words} in:\n{en}");
     }
 
+    // The registration rate (人房匹配) of the grid.
+    let zh = stdout(&run(&store, None, &["tenant", "rate", "--area", &grid]));
+    assert!(
+        zh.starts_with("全区域：按人 ") && zh.contains("· 按间 "),
+        "{zh}"
+    );
+    assert!(!zh.contains("per person"), "{zh}");
+    let en = stdout(&run(
+        &store,
+        Some("en"),
+        &["tenant", "rate", "--area", &grid],
+    ));
+    assert!(
+        en.starts_with("area: per person ") && en.contains("· per room "),
+        "{en}"
+    );
+    assert!(!en.contains("按人"), "{en}");
+
     // A step the case's lifecycle has not: the kind, the state and the step in words.
     let out = run(
         &store,

@@ -616,3 +616,5 @@ why-no-household-at-this-unit-of-the-building-import-it-in-first = no household 
 why-an-entry-names-no-area-code-address-code-or-station = an entry names no area code, address code or station
 why-no-grid-has-the-code-the-address-code-starts-with-give-the-grid-s-code-in-this-column = no grid has the code the address code starts with: give the grid's code in this column
 why-typed-as-a-number-which-the-spreadsheet-rounded-format-the-column-as-text-and-type-it-again = typed as a number, which the spreadsheet rounded: format the column as text (设置单元格格式 → 文本) and type it again
+cli-registration-rate = { $name }: per person { $people }% ({ $registered }/{ $living }) · per room { $rooms }% ({ $registered_rooms }/{ $occupied })
+cli-registration-whole-area = area

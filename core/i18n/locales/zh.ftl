@@ -616,3 +616,5 @@ why-no-household-at-this-unit-of-the-building-import-it-in-first = 该楼栋没�
 why-an-entry-names-no-area-code-address-code-or-station = 有一项不是区域编码、地址编码或消防站
 why-no-grid-has-the-code-the-address-code-starts-with-give-the-grid-s-code-in-this-column = 没有与地址编码开头相符的网格：请在此列写网格编码
 why-typed-as-a-number-which-the-spreadsheet-rounded-format-the-column-as-text-and-type-it-again = 按数字输入，已被表格软件舍入：请把该列设为文本（设置单元格格式 → 文本）后重新输入
+cli-registration-rate = { $name }：按人 { $people }%（{ $registered }/{ $living }）· 按间 { $rooms }%（{ $registered_rooms }/{ $occupied }）
+cli-registration-whole-area = 全区域
