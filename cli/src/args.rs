@@ -247,6 +247,30 @@ pub enum BuildingCmd {
         #[arg(long)]
         area: AreaRef,
     },
+    /// Add a building to a grid (a new building in your grid); prints its id.
+    Add {
+        /// The grid: its code or id.
+        #[arg(long)]
+        grid: AreaRef,
+        /// A micro-grid of that grid: its code or id.
+        #[arg(long)]
+        micro_grid: Option<AreaRef>,
+        /// Its unified address code (统一地址编码, 19 digits, starting with the grid's code).
+        #[arg(long)]
+        address_code: String,
+        /// The address as people say it (梅花碑社区 3 幢).
+        #[arg(long)]
+        address: String,
+        #[arg(long, value_parser = parse_building_kind, default_value = "residential")]
+        kind: BuildingKind,
+        /// Its micro fire station (`gridwork station list`).
+        #[arg(long)]
+        station: Option<Uuid>,
+        #[arg(long, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat")]
+        lon: Option<f64>,
+    },
     /// Change a building's kind or head.
     Edit {
         /// The building: its unified address code or id.
@@ -454,6 +478,22 @@ pub enum KeyGroupCmd {
 pub enum StationCmd {
     /// Every micro fire station this device holds.
     List,
+    /// Add a micro fire station serving an area (a dispatcher's or an admin's step); prints its
+    /// id.
+    Add {
+        /// The area it serves (a community or subdistrict): its code or id.
+        #[arg(long)]
+        area: AreaRef,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        lat: f64,
+        #[arg(long)]
+        lon: f64,
+        /// Its duty phone.
+        #[arg(long)]
+        phone: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

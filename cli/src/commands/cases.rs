@@ -369,13 +369,48 @@ pub fn case(gw: &Gridwork, cmd: CaseCmd, json: bool) -> CliResult {
             let view = gw.case(id)?;
             let timeline = gw.case_timeline(id)?;
             let me = gw.user_id()?;
-            output::one(json, &json!({"case": view, "timeline": timeline}), |_| {
-                let mut out = case_line(&view);
-                for t in &timeline {
-                    out.push_str(&timeline_line(t, me));
-                }
-                out
-            });
+            // The steps the case allows now that this user may take, as `case act` names them.
+            let steps: Vec<String> = gw
+                .available_actions(id)?
+                .into_iter()
+                .flat_map(|a| match a {
+                    "recheck" => vec!["recheck-pass".to_string(), "recheck-fail".to_string()],
+                    other => vec![other.replace('_', "-")],
+                })
+                .collect();
+            output::one(
+                json,
+                &json!({"case": view, "timeline": timeline, "available_steps": steps}),
+                |_| {
+                    let mut out = case_line(&view);
+                    for t in &timeline {
+                        out.push_str(&timeline_line(t, me));
+                    }
+                    let words: Vec<String> = steps
+                        .iter()
+                        .map(|s| {
+                            let stable = s.replace('-', "_");
+                            let stable = stable
+                                .strip_prefix("recheck_")
+                                .map_or(stable.as_str(), |_| "recheck");
+                            format!("{s}（{}）", crate::i18n::code("step", stable))
+                        })
+                        .collect();
+                    out.push('\n');
+                    out.push_str(&tr(
+                        "cli-available-steps",
+                        &[(
+                            "steps",
+                            &if words.is_empty() {
+                                crate::i18n::t("cli-none")
+                            } else {
+                                words.join(" · ")
+                            },
+                        )],
+                    ));
+                    out
+                },
+            );
         }
         CaseCmd::Act {
             id,

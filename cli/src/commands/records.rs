@@ -164,6 +164,41 @@ pub fn building(gw: &Gridwork, cmd: BuildingCmd, json: bool) -> CliResult {
                 },
             );
         }
+        BuildingCmd::Add {
+            grid,
+            micro_grid,
+            address_code,
+            address,
+            kind,
+            station,
+            lat,
+            lon,
+        } => {
+            let position = match (lat, lon) {
+                (Some(lat), Some(lon)) => Some(
+                    gridwork_domain::validate::Position::new("building.position", lat, lon)
+                        .map_err(gridwork_core::Error::from)?,
+                ),
+                _ => None,
+            };
+            let b = gw.create(gridwork_domain::model::Building {
+                id: Uuid::nil(),
+                address_code,
+                address,
+                kind,
+                grid_id: grid.id(gw)?,
+                micro_grid_id: micro_grid.map(|m| m.id(gw)).transpose()?,
+                head_user_id: None,
+                station_id: station,
+                position,
+            })?;
+            output::one(json, &b, |b| {
+                tr(
+                    "cli-building-added",
+                    &[("address", &b.address), ("id", &b.id.to_string())],
+                )
+            });
+        }
         BuildingCmd::Edit { id, kind, head } => {
             let id = id.id(gw)?;
             let b = gw.update::<gridwork_domain::model::Building>(id, |b| {

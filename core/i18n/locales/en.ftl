@@ -618,3 +618,6 @@ why-no-grid-has-the-code-the-address-code-starts-with-give-the-grid-s-code-in-th
 why-typed-as-a-number-which-the-spreadsheet-rounded-format-the-column-as-text-and-type-it-again = typed as a number, which the spreadsheet rounded: format the column as text (设置单元格格式 → 文本) and type it again
 cli-registration-rate = { $name }: per person { $people }% ({ $registered }/{ $living }) · per room { $rooms }% ({ $registered_rooms }/{ $occupied })
 cli-registration-whole-area = area
+cli-building-added = building { $address } added: { $id }
+cli-station-added = micro fire station { $name } added: { $id }
+cli-available-steps = steps you can take now: { $steps }

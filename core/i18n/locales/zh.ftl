@@ -618,3 +618,6 @@ why-no-grid-has-the-code-the-address-code-starts-with-give-the-grid-s-code-in-th
 why-typed-as-a-number-which-the-spreadsheet-rounded-format-the-column-as-text-and-type-it-again = 按数字输入，已被表格软件舍入：请把该列设为文本（设置单元格格式 → 文本）后重新输入
 cli-registration-rate = { $name }：按人 { $people }%（{ $registered }/{ $living }）· 按间 { $rooms }%（{ $registered_rooms }/{ $occupied }）
 cli-registration-whole-area = 全区域
+cli-building-added = 楼栋 { $address } 已添加：{ $id }
+cli-station-added = 微型消防站 { $name } 已添加：{ $id }
+cli-available-steps = 可做的步骤：{ $steps }
