@@ -195,7 +195,7 @@ fn message<F: ErrorFormatter>(error: &Error<F>, lang: Lang) -> String {
     };
     let arg = string(ContextKind::InvalidArg);
     let value = string(ContextKind::InvalidValue);
-    let text = match (error.kind(), arg.as_deref(), value.as_deref()) {
+    match (error.kind(), arg.as_deref(), value.as_deref()) {
         (ErrorKind::UnknownArgument, Some(arg), _) => {
             lang.tr("usage-unknown-argument", &[("arg", arg)])
         }
@@ -274,8 +274,7 @@ fn message<F: ErrorFormatter>(error: &Error<F>, lang: Lang) -> String {
             .map(|s| s.to_string())
             .or_else(|| error.kind().as_str().map(str::to_string))
             .unwrap_or_else(|| lang.t("usage-unknown")),
-    };
-    text
+    }
 }
 
 fn quoted(v: &ContextValue) -> String {
