@@ -58,6 +58,9 @@ pub fn exit(error: Error) -> ! {
     error.apply::<Catalogue>().exit()
 }
 
+/// The display order of `-h` and `-V`: after every other option.
+const HELP_LAST: usize = 1_000_000;
+
 /// `command` and all its subcommands with the help's headings (用法, 命令, 参数, 选项) and the
 /// help and version flags' descriptions in `lang`.
 pub fn localize(command: Command, lang: Lang) -> Command {
@@ -91,7 +94,9 @@ pub fn localize(command: Command, lang: Lang) -> Command {
                 .long("help")
                 .action(ArgAction::Help)
                 .help(lang.t("usage-help-flag"))
-                .help_heading(options.clone()),
+                .help_heading(options.clone())
+                // Last, where clap puts its own.
+                .display_order(HELP_LAST),
         );
     if has_version {
         command = command.disable_version_flag(true).arg(
@@ -100,7 +105,8 @@ pub fn localize(command: Command, lang: Lang) -> Command {
                 .long("version")
                 .action(ArgAction::Version)
                 .help(lang.t("usage-version-flag"))
-                .help_heading(options),
+                .help_heading(options)
+                .display_order(HELP_LAST + 1),
         );
     }
     command.mut_subcommands(move |sub| localize(sub, lang))
@@ -383,6 +389,10 @@ mod tests {
         assert!(root.contains("选项:"), "{root}");
         assert!(root.contains("显示帮助"), "{root}");
         assert!(root.contains("显示版本"), "{root}");
+        assert!(
+            root.find("显示帮助") < root.find("显示版本") && root.trim_end().ends_with("显示版本"),
+            "the help and version flags last: {root}"
+        );
         for english in ["Usage:", "Commands:", "Options:", "Print help"] {
             assert!(!root.contains(english), "{english}: {root}");
         }

@@ -457,6 +457,15 @@ fn error_words(e: &(dyn std::error::Error + 'static)) -> String {
             S::Task(d) => tr("server-db-task", &[("detail", d)]),
         };
     }
+    if let Some(tls) = e.downcast_ref::<crate::server::TlsConfigError>() {
+        use crate::server::TlsConfigError as T;
+        return match tls {
+            T::Certificate(d) => tr("server-tls-certificate", &[("detail", d)]),
+            T::NoCertificate => t("server-tls-no-certificate"),
+            T::Key(d) => tr("server-tls-key", &[("detail", d)]),
+            T::Rustls(r) => tr("server-tls-rustls", &[("detail", &r.to_string())]),
+        };
+    }
     if let Some(v) = e.downcast_ref::<gridwork_domain::validate::ValidationError>() {
         return gridwork_i18n::invalid_input(&v.field, &v.problem);
     }
@@ -712,9 +721,12 @@ async fn serve<S: Storage>(
     listen: SocketAddr,
     options: ServerOptions,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        tr(
+            "server-cannot-listen",
+            &[("addr", &listen.to_string()), ("reason", &io_reason(&e))],
+        )
+    })?;
     let server = crate::serve_with(listener, storage, options).await?;
     // These two lines stay as they are in every language: scripts and supervisors read the
     // address from them (a stable line, like a code; ADR 0035).
