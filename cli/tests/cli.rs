@@ -1139,7 +1139,7 @@ fn a_building_and_a_station_are_added_and_a_case_shows_its_next_steps() {
     let out = gridwork(&phone, &station);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).starts_with("错误：不允许："),
+        stderr(&out).starts_with("错误：不允许：网格员不能修改微型消防站"),
         "{}",
         stderr(&out)
     );

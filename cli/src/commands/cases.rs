@@ -456,7 +456,7 @@ pub fn refused(gw: &Gridwork, cmd: RefusedCmd, json: bool) -> CliResult {
                         r.op_id.to_string(),
                         format!("{} {}", r.kind.as_str(), r.record_id),
                         r.change.clone(),
-                        r.reason.clone(),
+                        crate::i18n::deny(&r.reason),
                     ]
                 },
             );

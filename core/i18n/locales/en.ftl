@@ -626,3 +626,27 @@ server-tls-certificate = cannot read the certificate file ({ $detail })
 server-tls-no-certificate = the certificate file holds no PEM certificate
 server-tls-key = cannot read the private key file (PEM, PKCS#8, PKCS#1 or SEC1) ({ $detail })
 server-tls-rustls = the certificate and key do not make a TLS configuration ({ $detail })
+
+## Permission rules' reasons (the same the server gives a refused change)
+
+deny-outside = this { $kind } is outside { $whose }
+deny-role-kind = a { $role } may not change a { $kind }
+deny-no-delete = a { $role } may not delete records (archive them instead)
+deny-whose-your-grid-s = your grid(s)
+deny-whose-your-building-s = your building(s)
+deny-whose-your-subdistrict = your subdistrict
+deny-whose-your-areas = your areas
+deny-role-gridworker = gridworker
+deny-role-building-head = building head
+deny-role-fire-crew = fire crew
+deny-role-dispatcher = dispatcher
+deny-role-mediator = mediator
+deny-role-admin = admin
+deny-areas-are-managed-by-an-admin = areas are managed by an admin
+deny-a-building-head-may-report-hazards-not-other-cases = a building head may report hazards, not other cases
+deny-a-fire-crew-only-adds-steps-to-the-alarms-dispatched-to-its-station = a fire crew only adds steps to the alarms dispatched to its station
+deny-a-mediator-only-adds-steps-to-the-disputes-they-work = a mediator only adds steps to the disputes they work
+deny-a-building-head-may-add-notes-and-photos-but-not-change-a-case-s-status = a building head may add notes and photos but not change a case's status
+deny-this-case-is-not-an-alarm-dispatched-to-your-station = this case is not an alarm dispatched to your station
+deny-this-case-is-not-a-dispute-escalated-to-your-line-of-defence-in-your-area = this case is not a dispute escalated to your line of defence in your area
+deny-a-building-head-may-register-only-residents-of-its-own-building-s-households = a building head may register only residents of its own building's households

@@ -626,3 +626,27 @@ server-tls-certificate = 无法读取证书文件（{ $detail }）
 server-tls-no-certificate = 证书文件中没有 PEM 证书
 server-tls-key = 无法读取私钥文件（PEM、PKCS#8、PKCS#1 或 SEC1）（{ $detail }）
 server-tls-rustls = 证书和私钥无法组成 TLS 配置（{ $detail }）
+
+## 权限规则的原因（与服务器拒绝修改时给出的原因相同）
+
+deny-outside = 该{ $kind }不在{ $whose }内
+deny-role-kind = { $role }不能修改{ $kind }
+deny-no-delete = { $role }不能删除记录（请改为归档）
+deny-whose-your-grid-s = 你的网格范围
+deny-whose-your-building-s = 你的楼栋范围
+deny-whose-your-subdistrict = 你的街道范围
+deny-whose-your-areas = 你的区域范围
+deny-role-gridworker = 网格员
+deny-role-building-head = 楼长
+deny-role-fire-crew = 消防队员
+deny-role-dispatcher = 调度员
+deny-role-mediator = 调解员
+deny-role-admin = 管理员
+deny-areas-are-managed-by-an-admin = 区域由管理员管理
+deny-a-building-head-may-report-hazards-not-other-cases = 楼长只能上报隐患，不能上报其他案件
+deny-a-fire-crew-only-adds-steps-to-the-alarms-dispatched-to-its-station = 消防队员只能为派给本站的火警记录步骤
+deny-a-mediator-only-adds-steps-to-the-disputes-they-work = 调解员只能为自己处理的矛盾纠纷记录步骤
+deny-a-building-head-may-add-notes-and-photos-but-not-change-a-case-s-status = 楼长可以添加备注和照片，但不能改变案件状态
+deny-this-case-is-not-an-alarm-dispatched-to-your-station = 该案件不是派给本站的火警
+deny-this-case-is-not-a-dispute-escalated-to-your-line-of-defence-in-your-area = 该案件不是上交到你所在层级、你所在区域的矛盾纠纷
+deny-a-building-head-may-register-only-residents-of-its-own-building-s-households = 楼长只能为本楼栋住户的居民登记
