@@ -247,6 +247,30 @@ pub enum BuildingCmd {
         #[arg(long)]
         area: AreaRef,
     },
+    /// Add a building to a grid (a new building in your grid); prints its id.
+    Add {
+        /// The grid: its code or id.
+        #[arg(long)]
+        grid: AreaRef,
+        /// A micro-grid of that grid: its code or id.
+        #[arg(long)]
+        micro_grid: Option<AreaRef>,
+        /// Its unified address code (统一地址编码, 19 digits, starting with the grid's code).
+        #[arg(long)]
+        address_code: String,
+        /// The address as people say it (梅花碑社区 3 幢).
+        #[arg(long)]
+        address: String,
+        #[arg(long, value_parser = parse_building_kind, default_value = "residential")]
+        kind: BuildingKind,
+        /// Its micro fire station (`gridwork station list`).
+        #[arg(long)]
+        station: Option<Uuid>,
+        #[arg(long, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat")]
+        lon: Option<f64>,
+    },
     /// Change a building's kind or head.
     Edit {
         /// The building: its unified address code or id.
@@ -454,6 +478,22 @@ pub enum KeyGroupCmd {
 pub enum StationCmd {
     /// Every micro fire station this device holds.
     List,
+    /// Add a micro fire station serving an area (a dispatcher's or an admin's step); prints its
+    /// id.
+    Add {
+        /// The area it serves (a community or subdistrict): its code or id.
+        #[arg(long)]
+        area: AreaRef,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        lat: f64,
+        #[arg(long)]
+        lon: f64,
+        /// Its duty phone.
+        #[arg(long)]
+        phone: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -647,7 +687,7 @@ impl std::str::FromStr for BuildingRef {
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
         if s.is_empty() {
-            return Err("give an address code or an id".into());
+            return Err(gridwork_i18n::t("cli-give-building"));
         }
         Ok(BuildingRef(s.to_string()))
     }
@@ -663,7 +703,7 @@ impl std::str::FromStr for HouseholdRef {
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
         if s.is_empty() {
-            return Err("give ADDRESS-CODE/UNIT or an id".into());
+            return Err(gridwork_i18n::t("cli-give-household"));
         }
         Ok(HouseholdRef(s.to_string()))
     }
@@ -678,14 +718,15 @@ impl std::str::FromStr for AreaRef {
     fn from_str(s: &str) -> Result<Self, String> {
         let s = s.trim();
         if s.is_empty() {
-            return Err("give an area code or an id".into());
+            return Err(gridwork_i18n::t("cli-give-area"));
         }
         Ok(AreaRef(s.to_string()))
     }
 }
 
 fn parse_term<T: Term>(s: &str) -> Result<T, String> {
-    T::from_term(s).ok_or_else(|| format!("unknown value; expected one of: {}", T::choices()))
+    T::from_term(s)
+        .ok_or_else(|| gridwork_i18n::tr("cli-expected-one-of", &[("choices", &T::choices())]))
 }
 
 fn parse_household_kind(s: &str) -> Result<HouseholdKind, String> {
@@ -707,7 +748,7 @@ fn parse_yes_no(s: &str) -> Result<bool, String> {
     match s.trim() {
         "yes" | "y" | "true" | "是" | "满意" => Ok(true),
         "no" | "n" | "false" | "否" | "不满意" => Ok(false),
-        _ => Err("expected yes (满意) or no (不满意)".into()),
+        _ => Err(gridwork_i18n::t("cli-expected-yes-no")),
     }
 }
 fn parse_level(s: &str) -> Result<DefenceLevel, String> {
@@ -716,5 +757,5 @@ fn parse_level(s: &str) -> Result<DefenceLevel, String> {
 
 /// `--lang`: zh, zh-CN, en, en_US.UTF-8, …
 fn parse_lang(text: &str) -> Result<gridwork_i18n::Lang, String> {
-    gridwork_i18n::Lang::parse(text).ok_or_else(|| format!("{text:?}: expected zh or en"))
+    gridwork_i18n::Lang::parse(text).ok_or_else(|| gridwork_i18n::t("cli-expected-lang"))
 }

@@ -29,12 +29,14 @@ mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::args::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap's usage errors and the help's headings in the language asked for (ADR 0039).
+    let matches = gridwork_i18n::usage::parse(Cli::command(), std::env::args_os().collect());
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| gridwork_i18n::usage::exit(e));
     gridwork_i18n::set_current(cli.lang.unwrap_or_default());
     if let Some(level) = cli.log.as_deref() {
         init_log(level);

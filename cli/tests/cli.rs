@@ -485,7 +485,7 @@ fn the_field_rules_through_the_terminal() {
     );
     assert_ne!(out.status.code(), Some(0), "a line is never skipped");
     assert!(
-        stderr(&out).contains("the gridworker next"),
+        stderr(&out).contains("下一级是网格员/村干部"),
         "{}",
         stderr(&out)
     );
@@ -729,7 +729,7 @@ fn bad_input_gets_a_clear_error_and_exit_code_2() {
 
     let out = gridwork(&store, &["sync"]);
     assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("not enrolled"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("尚未注册"), "{}", stderr(&out));
 
     let out = gridwork(
         &store,
@@ -867,7 +867,7 @@ fn an_encrypted_phone_logs_at_trace_level_without_a_name_phone_or_id_number() {
     let out = gridwork(&store, &["device", "status"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(
-        stderr(&out).contains("open it with its key"),
+        stderr(&out).contains("请用 --key-file 给出它的密钥"),
         "{}",
         stderr(&out)
     );
@@ -880,7 +880,7 @@ fn an_encrypted_phone_logs_at_trace_level_without_a_name_phone_or_id_number() {
     );
     assert_eq!(out.status.code(), Some(3));
     assert!(
-        stderr(&out).contains("wrong key or not a gridwork database"),
+        stderr(&out).contains("密钥不对，或这不是 gridwork 数据库"),
         "{}",
         stderr(&out)
     );
@@ -989,7 +989,10 @@ fn a_damaged_store_is_refused_with_exit_code_3_and_recovered_keeping_its_unsynce
     let out = gridwork(&store, &["device", "status"]);
     assert_eq!(out.status.code(), Some(3));
     let err = stderr(&out);
-    assert!(err.contains("damaged") && err.contains("recover"), "{err}");
+    assert!(
+        err.contains("已损坏") && err.contains("gridwork device recover"),
+        "{err}"
+    );
 
     // An export first, which changes nothing.
     let export = dir.path().join("before.jsonl");
@@ -1021,4 +1024,191 @@ fn a_damaged_store_is_refused_with_exit_code_3_and_recovered_keeping_its_unsynce
     assert!(out.status.success(), "{}", stderr(&out));
     let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(status["unsynced_changes"], exported);
+}
+
+/// Workflows the bindings have and the terminal now has too: a gridworker adds a building to
+/// their grid (then names it by its address code), a dispatcher adds a micro fire station (a
+/// gridworker may not), and `case show` lists the steps the case allows now, by the names
+/// `case act` takes.
+#[test]
+fn a_building_and_a_station_are_added_and_a_case_shows_its_next_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = LocalServer::start(&rt, dir.path());
+    let (_centre, _net, seeded) = server.seeded_centre(&rt, "运维", 7);
+    let url = server.handle.url();
+    let grid = &seeded.grids[0];
+    let subdistrict = seeded.subdistrict.as_ref().expect("a subdistrict");
+
+    let phone = dir.path().join("phone.db");
+    let code = server.code(&rt, "王芳", Role::Gridworker, vec![grid.id]);
+    let out = gridwork(
+        &phone,
+        &["device", "enroll", "--server", &url, "--code", &code],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(gridwork(&phone, &["sync"]).status.success());
+
+    // A new building: 19 digits starting with its grid's code.
+    let address_code = format!("{}9901", grid.code);
+    let out = gridwork(
+        &phone,
+        &[
+            "building",
+            "add",
+            "--grid",
+            &grid.code,
+            "--address-code",
+            &address_code,
+            "--address",
+            "新建小区 1 幢",
+            "--kind",
+            "出租楼",
+            "--lat",
+            "30.28",
+            "--lon",
+            "120.16",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line = stdout(&out);
+    assert!(line.starts_with("楼栋 新建小区 1 幢 已添加："), "{line}");
+    let listed = json_of(&phone, &["building", "list", "--area", &grid.code]);
+    let added = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["address_code"] == address_code.as_str())
+        .expect("the new building is listed");
+    assert_eq!(added["kind"], "rental");
+    assert!(
+        line.trim_end().ends_with(added["id"].as_str().unwrap()),
+        "{line}"
+    );
+    // Named by its address code from then on.
+    let out = gridwork(
+        &phone,
+        &[
+            "household",
+            "add",
+            "--building",
+            &address_code,
+            "--unit",
+            "1-101",
+            "--kind",
+            "出租",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // An address code outside the grid is refused, naming the field.
+    let out = gridwork(
+        &phone,
+        &[
+            "building",
+            "add",
+            "--grid",
+            &grid.code,
+            "--address-code",
+            "1234567890123456789",
+            "--address",
+            "别处",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("building.address_code"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A station: a gridworker may not add one; a dispatcher may.
+    let station = [
+        "station",
+        "add",
+        "--area",
+        &subdistrict.code,
+        "--name",
+        "新建微站",
+        "--lat",
+        "30.28",
+        "--lon",
+        "120.16",
+        "--phone",
+        "0571-88001234",
+    ];
+    let out = gridwork(&phone, &station);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("错误：不允许：网格员不能修改微型消防站"),
+        "{}",
+        stderr(&out)
+    );
+    let desk = dir.path().join("desk.db");
+    let code = server.code(&rt, "陈静", Role::Dispatcher, vec![subdistrict.id]);
+    let out = gridwork(
+        &desk,
+        &["device", "enroll", "--server", &url, "--code", &code],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(gridwork(&desk, &["sync"]).status.success());
+    let out = gridwork(&desk, &station);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("微型消防站 新建微站 已添加："),
+        "{}",
+        stdout(&out)
+    );
+    let stations = json_of(&desk, &["station", "list"]);
+    assert!(
+        stations
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "新建微站"),
+        "{stations}"
+    );
+
+    // A case's next steps, in words and by the names `case act` takes.
+    let out = gridwork(
+        &phone,
+        &[
+            "hazard",
+            "report",
+            "--building",
+            &address_code,
+            "--title",
+            "楼道堆物",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let case = stdout(&out)
+        .lines()
+        .next()
+        .unwrap()
+        .rsplit('：')
+        .next()
+        .unwrap()
+        .to_string();
+    let shown = json_of(&phone, &["case", "show", &case]);
+    let steps: Vec<String> = shown["available_steps"]
+        .as_array()
+        .expect("the steps")
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    assert!(!steps.is_empty(), "{shown}");
+    let text = stdout(&gridwork(&phone, &["case", "show", &case]));
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("可做的步骤："))
+        .unwrap_or_else(|| panic!("{text}"));
+    for s in &steps {
+        assert!(line.contains(&format!("{s}（")), "{s} in {line}");
+    }
+    // The first one listed is taken as `case act` names it.
+    let out = gridwork(
+        &phone,
+        &["case", "act", &case, &steps[0], "--text", "处理中"],
+    );
+    assert!(out.status.success(), "{}: {}", steps[0], stderr(&out));
 }

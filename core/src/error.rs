@@ -66,6 +66,29 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The error's stable code (`not_found`, `store_damaged`, …): what a catalogue keys its
+    /// words by (the terminal device renders `err-` and the code, ADR 0039). The code never
+    /// changes with the English wording of [`std::fmt::Display`], which stays for logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "invalid_input",
+            Error::Transition(_) => "not_allowed_now",
+            Error::NotAllowed(_) => "not_allowed",
+            Error::NotFound { .. } => "not_found",
+            Error::NewerSchema { .. } => "newer_schema",
+            Error::StoreDamaged(_) => "store_damaged",
+            Error::WrongKey => "wrong_key",
+            Error::KeyRequired => "key_required",
+            Error::NotEncrypted => "not_encrypted",
+            Error::Clock(_) => "clock",
+            Error::Decode(_) => "decode",
+            Error::Sqlite(_) => "storage",
+            Error::File { .. } => "file",
+        }
+    }
+}
+
 /// A decoding failure without the input: what kind of failure, and where in the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{kind} at line {line} column {column}")]

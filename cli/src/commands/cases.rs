@@ -64,7 +64,7 @@ fn new_case(
     let area_id = match (area, &b) {
         (Some(area), _) => area.id(gw)?,
         (None, Some(b)) => b.grid_id,
-        (None, None) => return Err(CliError::Usage("give --area or --building".into())),
+        (None, None) => return Err(CliError::Usage(tr("cli-give-area-or-building", &[]))),
     };
     Ok(Case {
         id: Uuid::nil(),
@@ -274,11 +274,10 @@ fn action(name: &str, args: StepArgs) -> CliResult<CaseAction> {
         satisfied,
         position,
     } = args;
-    let need_level = || level.ok_or_else(|| CliError::Usage(format!("`{name}` needs --level")));
-    let need_text = || {
-        text.clone()
-            .ok_or_else(|| CliError::Usage(format!("`{name}` needs --text")))
-    };
+    let needs =
+        |flag: &str| CliError::Usage(tr("cli-step-needs", &[("step", name), ("flag", flag)]));
+    let need_level = || level.ok_or_else(|| needs("--level"));
+    let need_text = || text.clone().ok_or_else(|| needs("--text"));
     Ok(match name {
         "accept" => CaseAction::Accept,
         "review-assign" => CaseAction::ReviewAssign {
@@ -293,22 +292,15 @@ fn action(name: &str, args: StepArgs) -> CliResult<CaseAction> {
         // The resident's answer is the flag, never read out of words: "不满意" contains "满意".
         "call-back" => {
             if text.is_some() {
-                return Err(CliError::Usage(
-                    "`call-back` records the answer with --satisfied yes|no, not --text; \
-                     add what the resident said as a `note`"
-                        .into(),
-                ));
+                return Err(CliError::Usage(tr("cli-call-back-no-text", &[])));
             }
             CaseAction::CallBack {
-                satisfied: satisfied.ok_or_else(|| {
-                    CliError::Usage("`call-back` needs --satisfied yes|no".into())
-                })?,
+                satisfied: satisfied.ok_or_else(|| needs("--satisfied yes|no"))?,
             }
         }
         "close" => CaseAction::Close,
         "dispatch" => CaseAction::Dispatch {
-            station_id: station
-                .ok_or_else(|| CliError::Usage("`dispatch` needs --station".into()))?,
+            station_id: station.ok_or_else(|| needs("--station"))?,
         },
         "acknowledge" => CaseAction::Acknowledge,
         "en-route" => CaseAction::EnRoute { position },
@@ -339,9 +331,7 @@ fn action(name: &str, args: StepArgs) -> CliResult<CaseAction> {
         },
         "note" => CaseAction::Note { text: need_text()? },
         other => {
-            return Err(CliError::Usage(format!(
-                "unknown step {other:?}; see `gridwork case act --help`"
-            )));
+            return Err(CliError::Usage(tr("cli-unknown-step", &[("step", other)])));
         }
     })
 }
@@ -379,13 +369,48 @@ pub fn case(gw: &Gridwork, cmd: CaseCmd, json: bool) -> CliResult {
             let view = gw.case(id)?;
             let timeline = gw.case_timeline(id)?;
             let me = gw.user_id()?;
-            output::one(json, &json!({"case": view, "timeline": timeline}), |_| {
-                let mut out = case_line(&view);
-                for t in &timeline {
-                    out.push_str(&timeline_line(t, me));
-                }
-                out
-            });
+            // The steps the case allows now that this user may take, as `case act` names them.
+            let steps: Vec<String> = gw
+                .available_actions(id)?
+                .into_iter()
+                .flat_map(|a| match a {
+                    "recheck" => vec!["recheck-pass".to_string(), "recheck-fail".to_string()],
+                    other => vec![other.replace('_', "-")],
+                })
+                .collect();
+            output::one(
+                json,
+                &json!({"case": view, "timeline": timeline, "available_steps": steps}),
+                |_| {
+                    let mut out = case_line(&view);
+                    for t in &timeline {
+                        out.push_str(&timeline_line(t, me));
+                    }
+                    let words: Vec<String> = steps
+                        .iter()
+                        .map(|s| {
+                            let stable = s.replace('-', "_");
+                            let stable = stable
+                                .strip_prefix("recheck_")
+                                .map_or(stable.as_str(), |_| "recheck");
+                            format!("{s}（{}）", crate::i18n::code("step", stable))
+                        })
+                        .collect();
+                    out.push('\n');
+                    out.push_str(&tr(
+                        "cli-available-steps",
+                        &[(
+                            "steps",
+                            &if words.is_empty() {
+                                crate::i18n::t("cli-none")
+                            } else {
+                                words.join(" · ")
+                            },
+                        )],
+                    ));
+                    out
+                },
+            );
         }
         CaseCmd::Act {
             id,
@@ -431,7 +456,7 @@ pub fn refused(gw: &Gridwork, cmd: RefusedCmd, json: bool) -> CliResult {
                         r.op_id.to_string(),
                         format!("{} {}", r.kind.as_str(), r.record_id),
                         r.change.clone(),
-                        r.reason.clone(),
+                        crate::i18n::deny(&r.reason),
                     ]
                 },
             );

@@ -21,12 +21,9 @@ pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
 }
 
 pub fn transport(gw: &Gridwork) -> CliResult<HttpTransport> {
-    let url = gw.setting(SERVER_URL)?.ok_or_else(|| {
-        CliError::Usage(
-            "this device is not enrolled: run `gridwork device enroll --server URL --code CODE`"
-                .into(),
-        )
-    })?;
+    let url = gw
+        .setting(SERVER_URL)?
+        .ok_or_else(|| CliError::Usage(tr("cli-enroll-first", &[])))?;
     connect(&url, gw.token()?, gw.setting(SERVER_CA_PEM)?.as_deref())
 }
 
@@ -35,7 +32,7 @@ fn connect(url: &str, token: Option<String>, ca_pem: Option<&str>) -> CliResult<
         Some(pem) => HttpTransport::with_extra_ca(url, token, pem.as_bytes()),
         None => HttpTransport::new(url, token),
     }
-    .map_err(|e| CliError::Usage(e.to_string()))
+    .map_err(|e| CliError::Usage(crate::i18n::transport(&e)))
 }
 
 pub fn device(gw: &Gridwork, cmd: DeviceCmd, json: bool) -> CliResult {
@@ -47,14 +44,13 @@ pub fn device(gw: &Gridwork, cmd: DeviceCmd, json: bool) -> CliResult {
             ca_cert,
         } => {
             if !server.starts_with("http://") && !server.starts_with("https://") {
-                return Err(CliError::Usage(format!(
-                    "--server must be an http:// or https:// URL, not {server:?}"
-                )));
+                return Err(CliError::Usage(tr("cli-server-url", &[("value", &server)])));
             }
             let ca_pem = match &ca_cert {
-                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
-                    CliError::Usage(format!("--ca-cert: cannot read {}: {e}", path.display()))
-                })?),
+                Some(path) => Some(
+                    std::fs::read_to_string(path)
+                        .map_err(|e| super::file_error("--ca-cert", path, &e))?,
+                ),
                 None => None,
             };
             let net = connect(&server, None, ca_pem.as_deref())?;
@@ -165,7 +161,7 @@ pub fn new_key(out: &Path, json: bool) -> CliResult {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options
         .open(out)
-        .map_err(|e| CliError::Usage(format!("--out {}: {e}", out.display())))?;
+        .map_err(|e| super::file_error("--out", out, &e))?;
     std::io::Write::write_all(
         &mut file,
         format!("{}\n", StoreKey::generate().to_hex()).as_bytes(),

@@ -180,6 +180,28 @@ pub fn station(gw: &Gridwork, cmd: StationCmd, json: bool) -> CliResult {
                 ]
             });
         }
+        StationCmd::Add {
+            area,
+            name,
+            lat,
+            lon,
+            phone,
+        } => {
+            let s = gw.create(Station {
+                id: uuid::Uuid::nil(),
+                name,
+                area_id: area.id(gw)?,
+                position: Position::new("station.position", lat, lon)
+                    .map_err(gridwork_core::Error::from)?,
+                phone,
+            })?;
+            output::one(json, &s, |s| {
+                tr(
+                    "cli-station-added",
+                    &[("name", &s.name), ("id", &s.id.to_string())],
+                )
+            });
+        }
     }
     Ok(())
 }

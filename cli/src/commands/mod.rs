@@ -152,10 +152,21 @@ impl AreaRef {
     }
 }
 
+/// A file named by a flag could not be read or written: the flag, the file, the system's reason.
+pub fn file_error(flag: &str, path: &Path, e: &std::io::Error) -> CliError {
+    CliError::Usage(crate::i18n::tr(
+        "cli-file-error",
+        &[
+            ("flag", flag),
+            ("file", &path.display().to_string()),
+            ("reason", &crate::i18n::io_reason(e)),
+        ],
+    ))
+}
+
 /// Reads a key file: 64 hexadecimal digits.
 fn read_key(path: &Path) -> CliResult<StoreKey> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Usage(format!("--key-file {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| file_error("--key-file", path, &e))?;
     Ok(StoreKey::from_hex(&text).map_err(CoreError::from)?)
 }
 

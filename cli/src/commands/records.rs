@@ -33,14 +33,17 @@ pub fn area(gw: &Gridwork, cmd: AreaCmd, json: bool) -> CliResult {
                 json,
                 &json!({ "area": area, "response_policy_in_force": in_force }),
                 |_| {
-                    format!(
-                        "{} ({} {})\nid        {}\nparent    {}\n响应时限   {}",
-                        area.name,
-                        area.level.as_str(),
-                        area.code,
-                        area.id,
-                        area.parent_id.map(|p| p.to_string()).unwrap_or("-".into()),
-                        in_force.summary()
+                    let parent = area.parent_id.map(|p| p.to_string());
+                    tr(
+                        "cli-area-detail",
+                        &[
+                            ("name", &area.name),
+                            ("level", &crate::i18n::code("area", area.level.as_str())),
+                            ("code", &area.code),
+                            ("id", &area.id.to_string()),
+                            ("parent", parent.as_deref().unwrap_or("-")),
+                            ("policy", &crate::i18n::policy(&in_force)),
+                        ],
                     )
                 },
             );
@@ -66,22 +69,21 @@ pub fn area(gw: &Gridwork, cmd: AreaCmd, json: bool) -> CliResult {
                         } else {
                             local_time(p.since_ms)
                         },
-                        p.summary(),
+                        crate::i18n::policy(p),
                     ]
                 });
                 return Ok(());
             }
             let mut policy = match preset.as_deref() {
-                Some(p) => ResponsePolicy::preset(p).ok_or_else(|| {
-                    CliError::Usage(format!("unknown preset {p:?}; expected 1-3-10 or wulin"))
-                })?,
+                Some(p) => ResponsePolicy::preset(p)
+                    .ok_or_else(|| CliError::Usage(tr("cli-unknown-preset", &[("preset", p)])))?,
                 None => ResponsePolicy::one_three_ten(),
             };
             let ms = |m: f64| -> CliResult<u64> {
                 if m.is_finite() && m > 0.0 {
                     Ok((m * 60_000.0).round() as u64)
                 } else {
-                    Err(CliError::Usage("minutes must be a positive number".into()))
+                    Err(CliError::Usage(tr("cli-minutes-positive", &[])))
                 }
             };
             if let Some(m) = receive {
@@ -107,7 +109,7 @@ pub fn area(gw: &Gridwork, cmd: AreaCmd, json: bool) -> CliResult {
             }
             let history = gw.set_response_policy(area, policy)?;
             output::one(json, &history, |h| {
-                let set = h.last().map(|p| p.summary()).unwrap_or_default();
+                let set = h.last().map(crate::i18n::policy).unwrap_or_default();
                 tr("cli-policy-set", &[("policy", &set)])
             });
         }
@@ -161,6 +163,41 @@ pub fn building(gw: &Gridwork, cmd: BuildingCmd, json: bool) -> CliResult {
                     ]
                 },
             );
+        }
+        BuildingCmd::Add {
+            grid,
+            micro_grid,
+            address_code,
+            address,
+            kind,
+            station,
+            lat,
+            lon,
+        } => {
+            let position = match (lat, lon) {
+                (Some(lat), Some(lon)) => Some(
+                    gridwork_domain::validate::Position::new("building.position", lat, lon)
+                        .map_err(gridwork_core::Error::from)?,
+                ),
+                _ => None,
+            };
+            let b = gw.create(gridwork_domain::model::Building {
+                id: Uuid::nil(),
+                address_code,
+                address,
+                kind,
+                grid_id: grid.id(gw)?,
+                micro_grid_id: micro_grid.map(|m| m.id(gw)).transpose()?,
+                head_user_id: None,
+                station_id: station,
+                position,
+            })?;
+            output::one(json, &b, |b| {
+                tr(
+                    "cli-building-added",
+                    &[("address", &b.address), ("id", &b.id.to_string())],
+                )
+            });
         }
         BuildingCmd::Edit { id, kind, head } => {
             let id = id.id(gw)?;
@@ -281,20 +318,34 @@ pub fn resident(gw: &Gridwork, cmd: ResidentCmd, json: bool) -> CliResult {
         ResidentCmd::Show { id } => {
             let r = gw.resident_for_view(id)?;
             output::one(json, &r, |r| {
-                format!(
-                    "{}\nid         {}\nhousehold  {}\nID number  {}\nphone      {}\nkey groups {}{}",
-                    r.name,
-                    r.id,
-                    r.household_id,
-                    r.id_number.as_deref().unwrap_or("-"),
-                    r.phone.as_deref().unwrap_or("-"),
-                    r.key_groups
-                        .iter()
-                        .map(|k| k.as_str())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    if r.archived { "\narchived" } else { "" }
-                )
+                let groups = r
+                    .key_groups
+                    .iter()
+                    .map(|k| crate::i18n::code("keygroup", k.as_str()))
+                    .collect::<Vec<_>>();
+                let mut text = tr(
+                    "cli-resident-detail",
+                    &[
+                        ("name", &r.name),
+                        ("id", &r.id.to_string()),
+                        ("household", &r.household_id.to_string()),
+                        ("id_number", r.id_number.as_deref().unwrap_or("-")),
+                        ("phone", r.phone.as_deref().unwrap_or("-")),
+                        (
+                            "groups",
+                            &if groups.is_empty() {
+                                "-".to_string()
+                            } else {
+                                groups.join("、")
+                            },
+                        ),
+                    ],
+                );
+                if r.archived {
+                    text.push('\n');
+                    text.push_str(&crate::i18n::t("cli-resident-archived-mark"));
+                }
+                text
             });
         }
         ResidentCmd::Add {
@@ -384,17 +435,20 @@ pub fn tenant(gw: &Gridwork, cmd: TenantCmd, json: bool) -> CliResult {
             let report = gw.registration_rate(area.id(gw)?)?;
             output::one(json, &report, |r| {
                 let line = |name: &str, rate: &gridwork_domain::workflow::RegistrationRate| {
-                    format!(
-                        "{name}: 按人 per person {:.1}% ({}/{}) · 按间 per room {:.1}% ({}/{})",
-                        rate.person_rate * 100.0,
-                        rate.registered_people,
-                        rate.people_in_rentals,
-                        rate.room_rate * 100.0,
-                        rate.registered_rooms,
-                        rate.occupied_rental_rooms
+                    tr(
+                        "cli-registration-rate",
+                        &[
+                            ("name", name),
+                            ("people", &format!("{:.1}", rate.person_rate * 100.0)),
+                            ("registered", &rate.registered_people.to_string()),
+                            ("living", &rate.people_in_rentals.to_string()),
+                            ("rooms", &format!("{:.1}", rate.room_rate * 100.0)),
+                            ("registered_rooms", &rate.registered_rooms.to_string()),
+                            ("occupied", &rate.occupied_rental_rooms.to_string()),
+                        ],
                     )
                 };
-                let mut out = line("area", &r.area);
+                let mut out = line(&crate::i18n::t("cli-registration-whole-area"), &r.area);
                 for g in &r.grids {
                     out.push('\n');
                     out.push_str(&line(&format!("  {}", g.grid_name), &g.rate));
@@ -441,7 +495,7 @@ pub fn tenant(gw: &Gridwork, cmd: TenantCmd, json: bool) -> CliResult {
                         p.name.clone(),
                         p.id_number_masked
                             .clone()
-                            .unwrap_or_else(|| "(none)".into()),
+                            .unwrap_or_else(|| crate::i18n::t("cli-none")),
                         p.address.clone(),
                         p.unit.clone(),
                     ]

@@ -846,7 +846,7 @@ async fn history(team: &Team, seeded: &Seeded, sub: &Area, clock: &SimClock) -> 
         "demo-policy",
         &[
             ("who", team.operator.name),
-            ("policy", &ResponsePolicy::wulin().summary()),
+            ("policy", &crate::i18n::policy(&ResponsePolicy::wulin())),
         ],
     );
     team.sync_all().await?;

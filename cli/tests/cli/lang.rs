@@ -91,6 +91,11 @@ fn states_headers_errors_and_the_brief_are_chinese_by_default_and_english_on_req
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value =
         serde_json::from_str(&stdout(&run(&store, None, &["case", "list", "--json"]))).unwrap();
+    let case_id = json[0]["id"]
+        .as_str()
+        .or_else(|| json[0]["case"]["id"].as_str())
+        .expect("the case's id")
+        .to_string();
     let state_code = json[0]["fold"]["state"]
         .as_str()
         .or_else(|| json[0]["fold"]["state"]["state"].as_str())
@@ -175,8 +180,94 @@ fn states_headers_errors_and_the_brief_are_chinese_by_default_and_english_on_req
     // A language gridwork does not speak is refused clearly.
     let out = run(&store, None, &["case", "list", "--lang", "fr"]);
     assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("请写 zh 或 en"), "{}", stderr(&out));
+
+    // The detail views: an area and a resident, their labels in the language.
+    let zh = stdout(&run(&store, None, &["area", "show", &grid]));
+    for words in ["（网格 ", "编号", "上级", "响应时限", "（接收 "] {
+        assert!(zh.contains(words), "{words} in:\n{zh}");
+    }
+    let en = stdout(&run(&store, Some("en"), &["area", "show", &grid]));
+    for words in [" (grid ", "id ", "parent ", "response ", "(receive "] {
+        assert!(en.contains(words), "{words} in:\n{en}");
+    }
+    assert!(!en.contains("响应时限") && !en.contains("接收"), "{en}");
+    let residents: serde_json::Value = serde_json::from_str(&stdout(&run(
+        &store,
+        None,
+        &["resident", "list", "--household", &household, "--json"],
+    )))
+    .unwrap();
+    let resident = residents[0]["id"].as_str().expect("a seeded resident");
+    let zh = stdout(&run(&store, None, &["resident", "show", resident]));
+    for words in ["编号", "住户", "身份证号", "电话", "重点人群"] {
+        assert!(zh.contains(words), "{words} in:\n{zh}");
+    }
     assert!(
-        stderr(&out).contains("expected zh or en"),
+        !zh.contains("household") && !zh.contains("key groups"),
+        "{zh}"
+    );
+    let en = stdout(&run(&store, Some("en"), &["resident", "show", resident]));
+    for words in ["household", "ID number", "phone", "key groups"] {
+        assert!(en.contains(words), "{words} in:\n{en}");
+    }
+
+    // The registration rate (人房匹配) of the grid.
+    let zh = stdout(&run(&store, None, &["tenant", "rate", "--area", &grid]));
+    assert!(
+        zh.starts_with("全区域：按人 ") && zh.contains("· 按间 "),
+        "{zh}"
+    );
+    assert!(!zh.contains("per person"), "{zh}");
+    let en = stdout(&run(
+        &store,
+        Some("en"),
+        &["tenant", "rate", "--area", &grid],
+    ));
+    assert!(
+        en.starts_with("area: per person ") && en.contains("· per room "),
+        "{en}"
+    );
+    assert!(!en.contains("按人"), "{en}");
+
+    // A step the case's lifecycle has not: the kind, the state and the step in words.
+    let out = run(
+        &store,
+        None,
+        &[
+            "case",
+            "act",
+            &case_id,
+            "settle",
+            "--level",
+            "gridworker",
+            "--text",
+            "x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("错误：当前状态不允许：无法化解：隐患没有这一步"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &store,
+        Some("en"),
+        &[
+            "case",
+            "act",
+            &case_id,
+            "settle",
+            "--level",
+            "gridworker",
+            "--text",
+            "x",
+        ],
+    );
+    assert!(
+        stderr(&out)
+            .starts_with("error: not allowed now: cannot settle: a hazard has no such step"),
         "{}",
         stderr(&out)
     );
@@ -303,4 +394,158 @@ fn enroll_sync_case_lines_and_timelines_are_chinese_by_default_and_english_on_re
     };
     assert!(add(None, "9-901").starts_with("住户 9-901 已添加："));
     assert!(add(Some("en"), "9-902").starts_with("household 9-902 added: "));
+}
+
+/// The binary's exit code, standard output and standard error.
+fn outcome(out: &Output) -> (Option<i32>, String, String) {
+    (out.status.code(), stdout(out), stderr(out))
+}
+
+/// clap's usage errors, our own checks of a command line, `--help`'s headings and the core's
+/// errors, all from the catalogue: Chinese by default, English with `--lang en` or
+/// `GRIDWORK_LANG=en` (ADR 0039). Usage errors keep clap's exit code 2 and its usage line.
+#[test]
+fn usage_errors_help_and_core_errors_are_chinese_by_default_and_english_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("phone.db");
+    let id = uuid::Uuid::now_v7().to_string();
+    // (arguments, Chinese, English): each a usage error, exit code 2.
+    let cases: [(Vec<&str>, &str, &str); 6] = [
+        (
+            vec!["sync", "--bogus"],
+            "错误：无法识别的参数 '--bogus'",
+            "error: unexpected argument '--bogus'",
+        ),
+        (
+            vec![
+                "household",
+                "add",
+                "--building",
+                "b",
+                "--unit",
+                "1",
+                "--kind",
+                "hotel",
+            ],
+            "错误：参数 '--kind <KIND>' 的值 'hotel' 无效：未知的值；可选：owner_occupied (自住)",
+            "error: invalid value 'hotel' for '--kind <KIND>': unknown value; expected one of: owner_occupied (自住)",
+        ),
+        (
+            vec!["hazard", "report", "--building", "b", "--title"],
+            "错误：参数 '--title <TITLE>' 需要一个值",
+            "error: a value is required for '--title <TITLE>' but none was supplied",
+        ),
+        (
+            vec!["hazard", "report", "--title", "x"],
+            "错误：缺少必需的参数：--building <BUILDING>",
+            "error: the following required arguments were not provided: --building <BUILDING>",
+        ),
+        (
+            vec!["case", "act", &id, "escalate"],
+            "错误：步骤 `escalate` 需要 --level",
+            "error: `escalate` needs --level",
+        ),
+        (
+            vec!["case", "list", "--lang", "fr"],
+            "错误：参数 '--lang <LANG>' 的值 'fr' 无效：请写 zh 或 en",
+            "",
+        ),
+    ];
+    for (args, zh, en) in cases {
+        let (code, _, err) = outcome(&run(&store, None, &args));
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.starts_with(zh), "{args:?}:\n{err}");
+        assert!(!err.contains("error:"), "{args:?}:\n{err}");
+        if en.is_empty() {
+            continue;
+        }
+        for out in [
+            run(&store, Some("en"), &args),
+            run(&store, None, &[&args[..], &["--lang", "en"]].concat()),
+        ] {
+            let (code, _, err) = outcome(&out);
+            assert_eq!(code, Some(2), "{args:?}: {err}");
+            assert!(err.starts_with(en), "{args:?}:\n{err}");
+        }
+    }
+    // clap's usage line and where to read more, in the language.
+    let (_, _, err) = outcome(&run(&store, None, &["sync", "--bogus"]));
+    assert!(err.contains("\n\n用法：gridwork sync"), "{err}");
+    assert!(
+        err.trim_end().ends_with("更多信息请运行 '--help'。"),
+        "{err}"
+    );
+    let (_, _, err) = outcome(&run(&store, Some("en"), &["sync", "--bogus"]));
+    assert!(err.contains("\n\nUsage: gridwork sync"), "{err}");
+
+    // --help: the headings and the help flag's own words; exit code 0.
+    let (code, help, _) = outcome(&run(&store, None, &["case", "act", "--help"]));
+    assert_eq!(code, Some(0));
+    for words in ["用法：gridwork case act", "参数:", "选项:", "显示帮助"] {
+        assert!(help.contains(words), "{words} in:\n{help}");
+    }
+    assert!(help.find("<ID>") < help.find("<ACTION>"), "{help}");
+    let (code, help, _) = outcome(&run(&store, Some("en"), &["case", "act", "--help"]));
+    assert_eq!(code, Some(0));
+    for words in [
+        "Usage: gridwork case act",
+        "Arguments:",
+        "Options:",
+        "Print help",
+    ] {
+        assert!(help.contains(words), "{words} in:\n{help}");
+    }
+    let (_, help, _) = outcome(&run(&store, None, &["--help"]));
+    assert!(
+        help.contains("命令:") && help.contains("显示版本"),
+        "{help}"
+    );
+
+    // The core's errors by their codes: a case not on this device, a sync before enrolling.
+    let (code, _, err) = outcome(&run(&store, None, &["case", "show", &id]));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!("错误：无此案件（编号 {id}）")),
+        "{err}"
+    );
+    let (_, _, err) = outcome(&run(&store, Some("en"), &["case", "show", &id]));
+    assert!(
+        err.starts_with(&format!("error: no case with id {id}")),
+        "{err}"
+    );
+    let (code, _, err) = outcome(&run(&store, None, &["sync"]));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.starts_with("错误：本设备尚未注册"), "{err}");
+    // A key given for a store that is not encrypted: exit code 3.
+    let key = dir.path().join("key");
+    let (code, _, err) = outcome(&run(
+        &store,
+        None,
+        &["device", "new-key", "--out", key.to_str().unwrap()],
+    ));
+    assert_eq!(code, Some(0), "{err}");
+    let with_key = ["--key-file", key.to_str().unwrap(), "device", "status"];
+    let (code, _, err) = outcome(&run(&store, None, &with_key));
+    assert_eq!(code, Some(3), "{err}");
+    // (SQLCipher writes its own lines to standard error first; ours is the last.)
+    let last = |err: &str| err.trim().lines().last().unwrap_or_default().to_string();
+    assert_eq!(last(&err), "错误：本机数据库未加密：打开时请不要给密钥");
+    let (_, _, err) = outcome(&run(&store, Some("en"), &with_key));
+    assert_eq!(
+        last(&err),
+        "error: the store is not encrypted: open it without a key"
+    );
+    // A file a flag names that cannot be read: the flag, the file and the reason in words.
+    let missing = dir.path().join("no-such-key");
+    let (code, _, err) = outcome(&run(
+        &store,
+        None,
+        &["--key-file", missing.to_str().unwrap(), "device", "status"],
+    ));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.starts_with("错误：--key-file：无法使用文件 ")
+            && err.trim_end().ends_with("：文件不存在"),
+        "{err}"
+    );
 }

@@ -9,10 +9,6 @@ cli-yes = yes
 cli-never = never
 cli-under-way = {" "}(under way)
 cli-not-enrolled = (not enrolled)
-cli-invalid-input = invalid input: { $field }: { $reason }
-cli-not-allowed-now = not allowed now: { $message }
-cli-not-allowed = not allowed: { $message }
-cli-not-found = no { $kind } with id { $id }
 cli-no-building-code = --building: no building with the address code { $code } on this device (a code is 19 digits; sync first, or check that it is in your scope)
 cli-no-household = --household: no household { $value } on this device (give ADDRESS-CODE/UNIT, e.g. 3301050120010010001/2-301, or an id)
 cli-no-area-code = --area: no area with the code { $code } on this device (sync first, or check that it is in your scope)
@@ -429,3 +425,229 @@ server-patrol-flagged = flagged
 server-patrols-summary = patrols: { $intact } verify, { $broken } flagged, { $unchained } made before chains
 server-patrols-flagged = { $broken } patrol(s) flagged
 server-no-service-account = no service account { $account }
+
+## Command-line usage (usage errors and --help headings of both command lines)
+
+usage-error = error: { $message }
+usage-heading = Usage:
+usage-commands = Commands
+usage-arguments = Arguments
+usage-options = Options
+usage-help-flag = Print help
+usage-version-flag = Print version
+usage-more = For more information, try '--help'.
+usage-unknown-argument = unexpected argument '{ $arg }'
+usage-unknown-subcommand = unrecognized subcommand '{ $name }'
+usage-value-required = a value is required for '{ $arg }' but none was supplied
+usage-invalid-value = invalid value '{ $value }' for '{ $arg }'
+usage-possible-values = { " " }(possible values: { $values })
+usage-because = : { $reason }
+usage-missing-required = the following required arguments were not provided: { $args }
+usage-missing-subcommand = '{ $command }' requires a subcommand: { $subcommands }
+usage-repeated = the argument '{ $arg }' cannot be used more than once
+usage-conflict = the argument '{ $arg }' cannot be used with '{ $other }'
+usage-conflict-others = the argument '{ $arg }' cannot be used with one or more of the other arguments given
+usage-too-many-values = unexpected value '{ $value }' for '{ $arg }'; no more were expected
+usage-wrong-number-of-values = '{ $arg }' needs { $expected } values but { $actual } were given
+usage-no-equals = '{ $arg }' takes its value after an equal sign ({ $arg }=VALUE)
+usage-invalid-utf8 = an argument is not valid UTF-8 text
+usage-unknown = the command line is wrong
+usage-did-you-mean = tip: a similar { $what } exists: { $list }
+usage-a-subcommand = subcommand
+usage-an-argument = argument
+usage-a-value = value
+usage-tip = tip: { $tip }
+
+## Terminal device: usage and arguments
+
+cli-give-building = give an address code or an id
+cli-give-household = give ADDRESS-CODE/UNIT or an id
+cli-give-area = give an area code or an id
+cli-expected-one-of = unknown value; expected one of: { $choices }
+cli-expected-yes-no = expected yes (满意) or no (不满意)
+cli-expected-lang = expected zh or en
+cli-give-area-or-building = give --area or --building
+cli-step-needs = `{ $step }` needs { $flag }
+cli-call-back-no-text = `call-back` records the answer with --satisfied yes|no, not --text; add what the resident said as a `note`
+cli-unknown-step = unknown step "{ $step }"; see `gridwork case act --help`
+cli-unknown-preset = unknown preset "{ $preset }"; expected 1-3-10 or wulin
+cli-minutes-positive = minutes must be a positive number
+cli-enroll-first = this device is not enrolled: run `gridwork device enroll --server URL --code CODE`
+cli-server-url = --server must be an http:// or https:// URL, not "{ $value }"
+cli-file-error = { $flag }: cannot use the file { $file }: { $reason }
+
+## Errors (core, storage and sync, by stable code)
+
+err-invalid-input = invalid input: { $field }: { $reason }
+err-not-allowed-now = not allowed now: { $message }
+err-not-allowed = not allowed: { $message }
+err-not-found = no { $kind } with id { $id }
+err-newer-schema = the database has schema version { $found }, newer than the { $supported } this version of gridwork understands; update the app
+err-store-damaged = the store is damaged ({ $detail }): run `gridwork device recover` to keep its unsynced changes
+err-wrong-key = wrong key or not a gridwork database
+err-key-required = the store is encrypted (or is not a gridwork database): give its key with --key-file
+err-not-encrypted = the store is not encrypted: open it without a key
+err-clock = clock error ({ $detail })
+err-decode = stored data could not be decoded ({ $detail })
+err-storage = storage error ({ $detail })
+err-file = a file operation failed: { $action }: { $reason }
+err-io = reading or writing failed: { $reason }
+err-not-enrolled = this device is not enrolled: enroll it with a one-time code first
+err-unreachable = the server could not be reached ({ $detail }): try again later
+err-unauthorized = the server refused this device's credentials ({ $detail }): enroll again
+err-server = the server refused the request: { $status } { $code } ({ $detail })
+err-bad-answer = the server's answer could not be read ({ $detail })
+err-tls = the secure connection to the server failed ({ $detail }): check the server's certificate or --ca-cert
+err-rate-limited = the server asks to wait { $seconds } s before trying again ({ $detail })
+err-step-not-a-step = cannot { $step }: a { $kind } has no such step (this one is { $state })
+err-step-already-done = cannot { $step }: the { $kind } is already { $state }
+err-step-wrong-state = cannot { $step }: the { $kind } is { $state }
+err-step-not-upward = cannot escalate the { $kind } from the { $from } to the { $to }: escalation must go strictly up
+err-step-skips-a-line = cannot escalate the { $kind } from the { $from } to the { $to }: disputes climb the lines of defence in order, the { $next } next
+err-step-wrong-level = cannot { $step } at the { $level }: the { $kind } is { $state }
+err-step-empty-text = cannot { $step }: the { $field } must not be empty (the { $kind } is { $state })
+io-not-found = no such file
+io-permission-denied = permission denied
+io-already-exists = the file already exists
+io-is-a-directory = it is a folder
+io-invalid-data = its content is not valid text
+
+## Case steps
+
+step-accept = accept
+step-review_assign = review and assign
+step-handle = handle
+step-completion_review = review the completion of
+step-send_back = send back
+step-call_back = call back
+step-close = close
+step-dispatch = dispatch
+step-acknowledge = acknowledge
+step-en_route = set off
+step-arrive = arrive
+step-resolve = resolve
+step-review = review
+step-assign = assign
+step-fix = fix
+step-recheck = recheck
+step-mediate = mediate
+step-escalate = escalate
+step-settle = settle
+step-not_settled = record as not settled
+step-note = add a note to
+step-photo = add a photo to
+
+## Terminal device: detail views
+
+cli-area-detail =
+    { $name } ({ $level } { $code })
+    id          { $id }
+    parent      { $parent }
+    response    { $policy }
+cli-resident-detail =
+    { $name }
+    id          { $id }
+    household   { $household }
+    ID number   { $id_number }
+    phone       { $phone }
+    key groups  { $groups }
+cli-resident-archived-mark = archived
+cli-policy-summary = { $name } (receive { $receive } · respond { $respond } · on scene { $on_scene }{ $back } min; fire crew on scene { $fire } min)
+cli-policy-report-back = { " " }· report back { $minutes }
+
+## Operator CLI: configuration, scope and storage errors
+
+server-store-one-of = give exactly one of --db PATH (SQLite) and --database URL (PostgreSQL)
+server-not-seconds = not a number of seconds
+server-timeout-range = a timeout must be more than 0 and at most 86400 seconds
+server-per-minute = a per-minute limit must be a number ≥ 0
+server-name-empty = --name must not be empty
+server-runtime = cannot start the runtime: { $reason }
+server-file-error = { $file }: { $reason }
+server-config-read = cannot read the configuration file { $path }: { $reason }
+server-config-toml = the configuration file { $path } is not valid TOML: { $reason }
+server-config-unknown-key = `{ $key }` in the configuration file is not a flag of `serve`; known: { $known }
+server-config-bad-value = `{ $key }` in the configuration file must be a string, number, true/false or a list of those
+server-scope-no-entry = --scope: entry { $entry } names no area, building or station the server holds (give an area code, an address code, a station name or an id; import the areas first)
+server-scope-areas-only = --scope: the scope of a { $role } names areas (area codes) only
+server-scope-buildings-only = --scope: the scope of a { $role } names buildings (address codes) only
+server-scope-stations-only = --scope: the scope of a { $role } names micro fire stations only
+server-console-role = only a dispatcher or an admin signs in to the console; this user is a { $role }
+server-db-error = database error ({ $detail })
+server-db-bad-url = the database URL is not valid ({ $detail })
+server-db-unreachable = cannot reach the PostgreSQL database { $target } ({ $reason })
+server-db-newer = the database was written by a newer server (schema { $found }, this server knows { $supported }); update the server
+server-db-corrupt = stored data is damaged ({ $detail })
+server-db-task = a storage task failed ({ $detail })
+area-to-not-grid = --to: { $code } is a { $level }, not a grid
+area-micro-not-of-grid = --micro-grid: not a micro-grid of the grid given by --to
+area-no-building-code = --building: no building has the address code { $code }
+area-prefix-digits = --prefix: an address code prefix is digits
+area-no-building-chosen = no building chosen: give --building CODE or --prefix CODE
+record-record = record
+record-conflict = conflict
+record-refused-change = refused change
+record-area = area
+record-building = building
+record-station = station
+record-household = household
+record-resident = resident
+record-registration = registration
+record-case = case
+record-patrol = patrol
+record-patrol_visit = patrol check-in
+server-password-short = a console password needs at least { $min } characters
+server-password-control = a console password may not contain control characters
+server-audit-before-1970 = a date before 1970
+server-audit-time = expected ms since the epoch, a date (2026-12-01) or an RFC 3339 time
+server-audit-head-missing = the audit log does not contain the head { $head } noted earlier: entries were cut from its end
+
+## Import: reasons of refused rows (the importer's fixed reasons)
+
+why-must-be-a-number-in-degrees = must be a number in degrees
+why-a-district-has-no-parent-area = a district has no parent area
+why-must-name-the-code-of-the-area-above = must name the code of the area above
+why-no-area-has-this-code = no area has this code
+why-no-area-has-this-code-the-area-above-must-come-first-or-be-stored = no area has this code (the area above must come first, or be stored)
+why-no-micro-fire-station-has-this-name = no micro fire station has this name
+why-give-both-latitude-and-longitude-or-neither = give both latitude and longitude, or neither
+why-no-building-has-this-address-code = no building has this address code
+why-this-micro-grid-is-not-in-the-building-s-grid = this micro-grid is not in the building's grid
+why-no-household-at-this-unit-of-the-building-import-it-in-first = no household at this unit of the building (import it in 房屋 first)
+why-an-entry-names-no-area-code-address-code-or-station = an entry names no area code, address code or station
+why-no-grid-has-the-code-the-address-code-starts-with-give-the-grid-s-code-in-this-column = no grid has the code the address code starts with: give the grid's code in this column
+why-typed-as-a-number-which-the-spreadsheet-rounded-format-the-column-as-text-and-type-it-again = typed as a number, which the spreadsheet rounded: format the column as text (设置单元格格式 → 文本) and type it again
+cli-registration-rate = { $name }: per person { $people }% ({ $registered }/{ $living }) · per room { $rooms }% ({ $registered_rooms }/{ $occupied })
+cli-registration-whole-area = area
+cli-building-added = building { $address } added: { $id }
+cli-station-added = micro fire station { $name } added: { $id }
+cli-available-steps = steps you can take now: { $steps }
+server-cannot-listen = cannot listen on { $addr }: { $reason }
+server-tls-certificate = cannot read the certificate file ({ $detail })
+server-tls-no-certificate = the certificate file holds no PEM certificate
+server-tls-key = cannot read the private key file (PEM, PKCS#8, PKCS#1 or SEC1) ({ $detail })
+server-tls-rustls = the certificate and key do not make a TLS configuration ({ $detail })
+
+## Permission rules' reasons (the same the server gives a refused change)
+
+deny-outside = this { $kind } is outside { $whose }
+deny-role-kind = a { $role } may not change a { $kind }
+deny-no-delete = a { $role } may not delete records (archive them instead)
+deny-whose-your-grid-s = your grid(s)
+deny-whose-your-building-s = your building(s)
+deny-whose-your-subdistrict = your subdistrict
+deny-whose-your-areas = your areas
+deny-role-gridworker = gridworker
+deny-role-building-head = building head
+deny-role-fire-crew = fire crew
+deny-role-dispatcher = dispatcher
+deny-role-mediator = mediator
+deny-role-admin = admin
+deny-areas-are-managed-by-an-admin = areas are managed by an admin
+deny-a-building-head-may-report-hazards-not-other-cases = a building head may report hazards, not other cases
+deny-a-fire-crew-only-adds-steps-to-the-alarms-dispatched-to-its-station = a fire crew only adds steps to the alarms dispatched to its station
+deny-a-mediator-only-adds-steps-to-the-disputes-they-work = a mediator only adds steps to the disputes they work
+deny-a-building-head-may-add-notes-and-photos-but-not-change-a-case-s-status = a building head may add notes and photos but not change a case's status
+deny-this-case-is-not-an-alarm-dispatched-to-your-station = this case is not an alarm dispatched to your station
+deny-this-case-is-not-a-dispute-escalated-to-your-line-of-defence-in-your-area = this case is not a dispute escalated to your line of defence in your area
+deny-a-building-head-may-register-only-residents-of-its-own-building-s-households = a building head may register only residents of its own building's households

@@ -9,10 +9,6 @@ cli-yes = 是
 cli-never = 从未
 cli-under-way = （进行中）
 cli-not-enrolled = （未注册）
-cli-invalid-input = 输入无效：{ $field }：{ $reason }
-cli-not-allowed-now = 当前状态不允许：{ $message }
-cli-not-allowed = 不允许：{ $message }
-cli-not-found = 无此{ $kind }（编号 { $id }）
 cli-no-building-code = --building：本设备上没有地址编码为 { $code } 的楼栋（编码为 19 位数字；请先同步，或确认它在你的范围内）
 cli-no-household = --household：本设备上没有住户 { $value }（请写成 地址编码/单元，例如 3301050120010010001/2-301，或写编号）
 cli-no-area-code = --area：本设备上没有编码为 { $code } 的区域（请先同步，或确认它在你的范围内）
@@ -429,3 +425,229 @@ server-patrol-flagged = 被标记
 server-patrols-summary = 巡查：{ $intact } 条校验通过，{ $broken } 条被标记，{ $unchained } 条早于链式记录
 server-patrols-flagged = { $broken } 条巡查被标记
 server-no-service-account = 无此服务账号 { $account }
+
+## 命令行用法（两个命令行的用法错误与 --help 标题）
+
+usage-error = 错误：{ $message }
+usage-heading = 用法：
+usage-commands = 命令
+usage-arguments = 参数
+usage-options = 选项
+usage-help-flag = 显示帮助
+usage-version-flag = 显示版本
+usage-more = 更多信息请运行 '--help'。
+usage-unknown-argument = 无法识别的参数 '{ $arg }'
+usage-unknown-subcommand = 无法识别的子命令 '{ $name }'
+usage-value-required = 参数 '{ $arg }' 需要一个值
+usage-invalid-value = 参数 '{ $arg }' 的值 '{ $value }' 无效
+usage-possible-values = （可选值：{ $values }）
+usage-because = ：{ $reason }
+usage-missing-required = 缺少必需的参数：{ $args }
+usage-missing-subcommand = '{ $command }' 需要一个子命令：{ $subcommands }
+usage-repeated = 参数 '{ $arg }' 只能给一次
+usage-conflict = 参数 '{ $arg }' 不能与 '{ $other }' 同时使用
+usage-conflict-others = 参数 '{ $arg }' 不能与其他给出的参数同时使用
+usage-too-many-values = 参数 '{ $arg }' 多出了值 '{ $value }'
+usage-wrong-number-of-values = 参数 '{ $arg }' 需要 { $expected } 个值，实际给了 { $actual } 个
+usage-no-equals = 参数 '{ $arg }' 须用等号给值（{ $arg }=值）
+usage-invalid-utf8 = 参数不是有效的 UTF-8 文本
+usage-unknown = 命令行有误
+usage-did-you-mean = 提示：类似的{ $what }：{ $list }
+usage-a-subcommand = 子命令
+usage-an-argument = 参数
+usage-a-value = 值
+usage-tip = 提示：{ $tip }
+
+## 终端设备：用法与参数
+
+cli-give-building = 请给出地址编码或编号
+cli-give-household = 请写成 地址编码/单元，或给出编号
+cli-give-area = 请给出区域编码或编号
+cli-expected-one-of = 未知的值；可选：{ $choices }
+cli-expected-yes-no = 请写 yes（满意）或 no（不满意）
+cli-expected-lang = 请写 zh 或 en
+cli-give-area-or-building = 请给出 --area 或 --building
+cli-step-needs = 步骤 `{ $step }` 需要 { $flag }
+cli-call-back-no-text = 步骤 `call-back` 用 --satisfied yes|no 记录回答，不用 --text；居民说的话请另记为 `note`
+cli-unknown-step = 未知的步骤 “{ $step }”；见 `gridwork case act --help`
+cli-unknown-preset = 未知的预设 “{ $preset }”；可选 1-3-10 或 wulin
+cli-minutes-positive = 分钟数必须是正数
+cli-enroll-first = 本设备尚未注册：请运行 `gridwork device enroll --server URL --code CODE`
+cli-server-url = --server 必须是 http:// 或 https:// 开头的地址，而不是 “{ $value }”
+cli-file-error = { $flag }：无法使用文件 { $file }：{ $reason }
+
+## 错误（核心、存储与同步，按稳定代码）
+
+err-invalid-input = 输入无效：{ $field }：{ $reason }
+err-not-allowed-now = 当前状态不允许：{ $message }
+err-not-allowed = 不允许：{ $message }
+err-not-found = 无此{ $kind }（编号 { $id }）
+err-newer-schema = 本机数据库的结构版本为 { $found }，比本版本 gridwork 支持的 { $supported } 新：请更新软件
+err-store-damaged = 本机数据库已损坏（{ $detail }）：运行 `gridwork device recover` 可保留未上传的修改
+err-wrong-key = 密钥不对，或这不是 gridwork 数据库
+err-key-required = 本机数据库已加密（或不是 gridwork 数据库）：请用 --key-file 给出它的密钥
+err-not-encrypted = 本机数据库未加密：打开时请不要给密钥
+err-clock = 时钟出错（{ $detail }）
+err-decode = 存储的数据无法解读（{ $detail }）
+err-storage = 存储出错（{ $detail }）
+err-file = 文件操作失败：{ $action }：{ $reason }
+err-io = 读写失败：{ $reason }
+err-not-enrolled = 本设备尚未注册：请先用一次性注册码注册
+err-unreachable = 无法连接服务器（{ $detail }）：请稍后再试
+err-unauthorized = 服务器不接受本设备的凭据（{ $detail }）：请重新注册
+err-server = 服务器拒绝了请求：{ $status } { $code }（{ $detail }）
+err-bad-answer = 无法读取服务器的答复（{ $detail }）
+err-tls = 与服务器的安全连接失败（{ $detail }）：请检查服务器证书或 --ca-cert
+err-rate-limited = 服务器要求等待 { $seconds } 秒后再试（{ $detail }）
+err-step-not-a-step = 无法{ $step }：{ $kind }没有这一步（当前{ $state }）
+err-step-already-done = 无法{ $step }：该{ $kind }已是{ $state }
+err-step-wrong-state = 无法{ $step }：该{ $kind }当前为{ $state }
+err-step-not-upward = 无法把该{ $kind }从{ $from }上交到{ $to }：只能逐级向上
+err-step-skips-a-line = 无法把该{ $kind }从{ $from }上交到{ $to }：矛盾纠纷须逐级上交，下一级是{ $next }
+err-step-wrong-level = 无法在{ $level }{ $step }：该{ $kind }当前为{ $state }
+err-step-empty-text = 无法{ $step }：{ $field }不能为空（该{ $kind }当前为{ $state }）
+io-not-found = 文件不存在
+io-permission-denied = 没有权限
+io-already-exists = 文件已存在
+io-is-a-directory = 这是一个文件夹
+io-invalid-data = 内容不是有效的文本
+
+## 案件步骤
+
+step-accept = 签收
+step-review_assign = 审核交办
+step-handle = 办理
+step-completion_review = 办结审核
+step-send_back = 退回
+step-call_back = 回访
+step-close = 办结
+step-dispatch = 派出
+step-acknowledge = 确认接收
+step-en_route = 出发
+step-arrive = 到达现场
+step-resolve = 处置完毕
+step-review = 复核
+step-assign = 交办
+step-fix = 整改
+step-recheck = 复查
+step-mediate = 调解
+step-escalate = 上交
+step-settle = 化解
+step-not_settled = 记为未化解
+step-note = 备注
+step-photo = 拍照
+
+## 终端设备：详情
+
+cli-area-detail =
+    { $name }（{ $level } { $code }）
+    编号      { $id }
+    上级      { $parent }
+    响应时限  { $policy }
+cli-resident-detail =
+    { $name }
+    编号      { $id }
+    住户      { $household }
+    身份证号  { $id_number }
+    电话      { $phone }
+    重点人群  { $groups }
+cli-resident-archived-mark = 已归档
+cli-policy-summary = { $name }（接收 { $receive } · 响应 { $respond } · 到场 { $on_scene }{ $back } 分钟；火警到场 { $fire } 分钟）
+cli-policy-report-back = { " " }· 反馈 { $minutes }
+
+## 运维命令行：配置、范围与存储的错误
+
+server-store-one-of = 请给出 --db PATH（SQLite）和 --database URL（PostgreSQL）二者之一
+server-not-seconds = 不是秒数
+server-timeout-range = 超时须大于 0、不超过 86400 秒
+server-per-minute = 每分钟限额须是不小于 0 的数
+server-name-empty = --name 不能为空
+server-runtime = 无法启动运行时：{ $reason }
+server-file-error = { $file }：{ $reason }
+server-config-read = 无法读取配置文件 { $path }：{ $reason }
+server-config-toml = 配置文件 { $path } 不是有效的 TOML：{ $reason }
+server-config-unknown-key = 配置文件中的 `{ $key }` 不是 `serve` 的参数；可用的有：{ $known }
+server-config-bad-value = 配置文件中的 `{ $key }` 须是字符串、数字、true/false 或它们的列表
+server-scope-no-entry = --scope：第 { $entry } 项不是服务器上已有的区域、楼栋或微型消防站（请给出区域编码、地址编码、消防站名称或编号；请先导入区域）
+server-scope-areas-only = --scope：{ $role }的范围只能是区域（区域编码）
+server-scope-buildings-only = --scope：{ $role }的范围只能是楼栋（地址编码）
+server-scope-stations-only = --scope：{ $role }的范围只能是微型消防站
+server-console-role = 只有调度员或管理员能登录控制台；该用户是{ $role }
+server-db-error = 数据库出错（{ $detail }）
+server-db-bad-url = 数据库地址无效（{ $detail }）
+server-db-unreachable = 无法连接 PostgreSQL 数据库 { $target }（{ $reason }）
+server-db-newer = 数据库由更新版本的服务器写入（结构版本 { $found }，本服务器支持 { $supported }）：请更新服务器
+server-db-corrupt = 存储的数据已损坏（{ $detail }）
+server-db-task = 存储任务失败（{ $detail }）
+area-to-not-grid = --to：{ $code } 是{ $level }，不是网格
+area-micro-not-of-grid = --micro-grid：不是 --to 所给网格下的微网格
+area-no-building-code = --building：没有地址编码为 { $code } 的楼栋
+area-prefix-digits = --prefix：地址编码前缀须是数字
+area-no-building-chosen = 没有选中楼栋：请给出 --building 编码或 --prefix 前缀
+record-record = 记录
+record-conflict = 冲突
+record-refused-change = 被拒的修改
+record-area = 区域
+record-building = 楼栋
+record-station = 微型消防站
+record-household = 住户
+record-resident = 居民
+record-registration = 租住登记
+record-case = 案件
+record-patrol = 巡查
+record-patrol_visit = 巡查打卡
+server-password-short = 控制台密码至少需要 { $min } 个字符
+server-password-control = 控制台密码不能含控制字符
+server-audit-before-1970 = 日期早于 1970 年
+server-audit-time = 请写自纪元起的毫秒数、日期（2026-12-01）或 RFC 3339 时间
+server-audit-head-missing = 审计日志中没有先前记下的链尾 { $head }：日志末尾的记录被删除了
+
+## 导入：被拒行的原因（导入器的固定原因）
+
+why-must-be-a-number-in-degrees = 须是以度为单位的数
+why-a-district-has-no-parent-area = 区没有上级区域
+why-must-name-the-code-of-the-area-above = 须写上级区域的编码
+why-no-area-has-this-code = 没有这个编码的区域
+why-no-area-has-this-code-the-area-above-must-come-first-or-be-stored = 没有这个编码的区域（上级区域须排在前面，或已存入）
+why-no-micro-fire-station-has-this-name = 没有这个名称的微型消防站
+why-give-both-latitude-and-longitude-or-neither = 纬度和经度须同时给出，或都不给
+why-no-building-has-this-address-code = 没有这个地址编码的楼栋
+why-this-micro-grid-is-not-in-the-building-s-grid = 该微网格不在楼栋所在的网格内
+why-no-household-at-this-unit-of-the-building-import-it-in-first = 该楼栋没有这个单元的住户（请先在“房屋”中导入）
+why-an-entry-names-no-area-code-address-code-or-station = 有一项不是区域编码、地址编码或消防站
+why-no-grid-has-the-code-the-address-code-starts-with-give-the-grid-s-code-in-this-column = 没有与地址编码开头相符的网格：请在此列写网格编码
+why-typed-as-a-number-which-the-spreadsheet-rounded-format-the-column-as-text-and-type-it-again = 按数字输入，已被表格软件舍入：请把该列设为文本（设置单元格格式 → 文本）后重新输入
+cli-registration-rate = { $name }：按人 { $people }%（{ $registered }/{ $living }）· 按间 { $rooms }%（{ $registered_rooms }/{ $occupied }）
+cli-registration-whole-area = 全区域
+cli-building-added = 楼栋 { $address } 已添加：{ $id }
+cli-station-added = 微型消防站 { $name } 已添加：{ $id }
+cli-available-steps = 可做的步骤：{ $steps }
+server-cannot-listen = 无法在 { $addr } 监听：{ $reason }
+server-tls-certificate = 无法读取证书文件（{ $detail }）
+server-tls-no-certificate = 证书文件中没有 PEM 证书
+server-tls-key = 无法读取私钥文件（PEM、PKCS#8、PKCS#1 或 SEC1）（{ $detail }）
+server-tls-rustls = 证书和私钥无法组成 TLS 配置（{ $detail }）
+
+## 权限规则的原因（与服务器拒绝修改时给出的原因相同）
+
+deny-outside = 该{ $kind }不在{ $whose }内
+deny-role-kind = { $role }不能修改{ $kind }
+deny-no-delete = { $role }不能删除记录（请改为归档）
+deny-whose-your-grid-s = 你的网格范围
+deny-whose-your-building-s = 你的楼栋范围
+deny-whose-your-subdistrict = 你的街道范围
+deny-whose-your-areas = 你的区域范围
+deny-role-gridworker = 网格员
+deny-role-building-head = 楼长
+deny-role-fire-crew = 消防队员
+deny-role-dispatcher = 调度员
+deny-role-mediator = 调解员
+deny-role-admin = 管理员
+deny-areas-are-managed-by-an-admin = 区域由管理员管理
+deny-a-building-head-may-report-hazards-not-other-cases = 楼长只能上报隐患，不能上报其他案件
+deny-a-fire-crew-only-adds-steps-to-the-alarms-dispatched-to-its-station = 消防队员只能为派给本站的火警记录步骤
+deny-a-mediator-only-adds-steps-to-the-disputes-they-work = 调解员只能为自己处理的矛盾纠纷记录步骤
+deny-a-building-head-may-add-notes-and-photos-but-not-change-a-case-s-status = 楼长可以添加备注和照片，但不能改变案件状态
+deny-this-case-is-not-an-alarm-dispatched-to-your-station = 该案件不是派给本站的火警
+deny-this-case-is-not-a-dispute-escalated-to-your-line-of-defence-in-your-area = 该案件不是上交到你所在层级、你所在区域的矛盾纠纷
+deny-a-building-head-may-register-only-residents-of-its-own-building-s-households = 楼长只能为本楼栋住户的居民登记

@@ -20,6 +20,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
+#[cfg(feature = "clap")]
+pub mod usage;
+
 /// The Chinese catalogue, as shipped.
 pub const ZH_FTL: &str = include_str!("../locales/zh.ftl");
 /// The English catalogue, as shipped.
@@ -133,6 +136,34 @@ pub fn t(key: &str) -> String {
 /// [`Lang::tr`] in the [`current`] language.
 pub fn tr(key: &str, args: &[(&str, &str)]) -> String {
     current().tr(key, args)
+}
+
+/// A refused value in words (`err-invalid-input`): the field's words with its stable name
+/// (`身份证号 (resident.id_number)`) and the reason, from `field-…` and `why-…` (a rule's English
+/// words made a key, [`slug`]); a field or reason the catalogue lacks is shown as given. Used by
+/// both command lines for the domain's validation errors, which never carry the value.
+pub fn invalid_input(field: &str, problem: &str) -> String {
+    let lang = current();
+    let field = match lang.get(&format!("field-{}", field.replace('.', "-"))) {
+        Some(words) => format!("{words} ({field})"),
+        None => field.to_string(),
+    };
+    let reason = lang
+        .get(&format!("why-{}", slug(problem)))
+        .unwrap_or_else(|| problem.to_string());
+    lang.tr(
+        "err-invalid-input",
+        &[("field", field.as_str()), ("reason", reason.as_str())],
+    )
+}
+
+/// Lower-case words joined by dashes, anything else dropped: `"ID number"` → `"id-number"`.
+pub fn slug(text: &str) -> String {
+    text.to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// The keys of a catalogue file, in file order (for the test that both languages have the

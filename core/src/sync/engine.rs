@@ -50,6 +50,15 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// The error's stable code: the transport's or the store's, or `not_enrolled`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SyncError::Transport(t) => t.code(),
+            SyncError::Store(e) => e.code(),
+            SyncError::NotEnrolled => "not_enrolled",
+        }
+    }
+
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(self, SyncError::Transport(t) if t.is_retryable())

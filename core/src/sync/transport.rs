@@ -53,6 +53,18 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// The error's stable code, for a catalogue to put in words (`err-` and the code).
+    pub fn code(&self) -> &'static str {
+        match self {
+            TransportError::Unreachable(_) => "unreachable",
+            TransportError::Unauthorized(_) => "unauthorized",
+            TransportError::Server { .. } => "server",
+            TransportError::BadAnswer(_) => "bad_answer",
+            TransportError::Tls(_) => "tls",
+            TransportError::RateLimited { .. } => "rate_limited",
+        }
+    }
+
     /// Whether trying again later may succeed (network trouble, overload, server errors).
     pub fn is_retryable(&self) -> bool {
         match self {

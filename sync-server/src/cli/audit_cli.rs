@@ -83,20 +83,18 @@ fn parse_time(s: &str) -> Result<u64, String> {
             .and_utc()
             .timestamp_millis()
             - 8 * 3_600_000;
-        return u64::try_from(ms).map_err(|_| "a date before 1970".to_string());
+        return u64::try_from(ms).map_err(|_| gridwork_i18n::t("server-audit-before-1970"));
     }
     chrono::DateTime::parse_from_rfc3339(s)
         .ok()
         .and_then(|t| u64::try_from(t.timestamp_millis()).ok())
-        .ok_or_else(|| {
-            "expected ms since the epoch, a date (2026-12-01) or an RFC 3339 time".into()
-        })
+        .ok_or_else(|| gridwork_i18n::t("server-audit-time"))
 }
 
 fn parse_action(s: &str) -> Result<AuditAction, String> {
     AuditAction::parse(s).ok_or_else(|| {
         let names: Vec<&str> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
-        format!("unknown action; use one of {}", names.join(", "))
+        gridwork_i18n::tr("cli-expected-one-of", &[("choices", &names.join(", "))])
     })
 }
 
@@ -109,12 +107,13 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
                     if let Some(expected) = expect_head
                         && !entries.iter().any(|e| e.hash == expected)
                     {
-                        return Err(format!(
-                            "the audit log does not contain the head {expected} noted earlier: entries were cut from its end"
+                        return Err(gridwork_i18n::tr(
+                            "server-audit-head-missing",
+                            &[("head", &expected)],
                         )
                         .into());
                     }
-                    println!(
+                    outln!(
                         "{}",
                         gridwork_i18n::tr(
                             "server-audit-verified",
@@ -157,7 +156,7 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
                     ChainVerdict::Broken { visit, problem } => {
                         broken += 1;
                         let at = visit.map_or_else(|| "-".to_string(), |v| v.to_string());
-                        println!(
+                        outln!(
                             "{}\t{}\t{at}\t{problem}",
                             c.patrol,
                             gridwork_i18n::t("server-patrol-flagged")
@@ -165,7 +164,7 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
                     }
                 }
             }
-            println!(
+            outln!(
                 "{}",
                 gridwork_i18n::tr(
                     "server-patrols-summary",
@@ -216,11 +215,11 @@ pub async fn run<S: Storage>(storage: &S, audit: Audit) -> Result<(), Box<dyn st
             }
             for e in &entries {
                 if json {
-                    println!("{}", serde_json::to_string(e)?);
+                    outln!("{}", serde_json::to_string(e)?);
                 } else {
                     let when = chrono::DateTime::from_timestamp_millis(e.fact.at_ms as i64)
                         .map_or_else(|| e.fact.at_ms.to_string(), |t| t.to_rfc3339());
-                    println!(
+                    outln!(
                         "{}\t{}\t{}\t{}\t{}:{}\t{}",
                         e.seq,
                         when,
@@ -346,7 +345,7 @@ pub async fn service_admin<S: Storage>(
     match admin {
         Admin::CreateServiceAccount { name, area, .. } => {
             if name.trim().is_empty() {
-                return Err("--name must not be empty".into());
+                return Err(gridwork_i18n::t("server-name-empty").into());
             }
             let id: Id = Uuid::now_v7();
             let user = storage
@@ -366,7 +365,7 @@ pub async fn service_admin<S: Storage>(
                     clock::now_ms(),
                 )
                 .await?;
-            println!("{id}\t{token}");
+            outln!("{id}\t{token}");
         }
         Admin::RevokeServiceAccount { account, .. } => {
             if !storage
@@ -379,7 +378,7 @@ pub async fn service_admin<S: Storage>(
                 )
                 .into());
             }
-            println!(
+            outln!(
                 "{}",
                 gridwork_i18n::tr("admin-revoked", &[("device", &account.to_string())])
             );
@@ -399,7 +398,7 @@ pub async fn service_admin<S: Storage>(
                     .collect::<Vec<_>>()
                     .join(",");
                 let callback = a.callback.as_ref().map_or("-", |c| c.url.as_str());
-                println!("{}\t{state}\t{area}\t{callback}\t{}", a.id, a.name);
+                outln!("{}\t{state}\t{area}\t{callback}\t{}", a.id, a.name);
             }
         }
         _ => return Err("not a service-account command".into()),

@@ -42,7 +42,7 @@ pub fn read(
 ) -> Result<Vec<OsString>, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
         path: path.display().to_string(),
-        reason: e.to_string(),
+        reason: super::io_reason(&e),
     })?;
     let table: toml::Table = text
         .parse()

@@ -17,19 +17,30 @@ pub async fn set_password<S: Storage>(
     input: impl BufRead,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let Some(stored) = storage.user(user).await? else {
-        return Err(format!("no user {user}").into());
+        return Err(gridwork_i18n::tr("admin-no-user", &[("user", &user.to_string())]).into());
     };
     if !actions::console_role(stored.role) {
-        return Err(format!(
-            "only a dispatcher (调度员) or an admin (管理员) signs in to the console; this user is a {}",
-            stored.role.as_str()
+        return Err(gridwork_i18n::tr(
+            "server-console-role",
+            &[("role", &crate::cli::role_words(stored.role))],
         )
         .into());
     }
     let mut line = String::new();
     input.take(4096).read_line(&mut line)?;
     let password = line.trim_end_matches(['\r', '\n']);
-    auth::check_new_password(password)?;
+    if auth::check_new_password(password).is_err() {
+        // The rule's words in the output language (the web console keeps its own English).
+        return Err(if password.chars().any(char::is_control) {
+            gridwork_i18n::t("server-password-control")
+        } else {
+            gridwork_i18n::tr(
+                "server-password-short",
+                &[("min", &auth::MIN_PASSWORD_CHARS.to_string())],
+            )
+        }
+        .into());
+    }
     let password = password.to_string();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await??;
     let now = clock::now_ms();
@@ -45,7 +56,7 @@ pub async fn set_password<S: Storage>(
             fact_id: None,
         })
         .await?;
-    println!(
+    outln!(
         "{}",
         gridwork_i18n::tr("admin-console-password-set", &[("user", &user.to_string())])
     );

@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use gridwork_domain::ids::Id;
 use gridwork_domain::model::{AreaLevel, Term};
 use gridwork_domain::sync::Role;
@@ -31,6 +31,15 @@ use crate::server::{ConnectionLimits, descriptors};
 use crate::storage::{PgStorage, SqliteStorage, Storage};
 use crate::{ServerOptions, clock, server};
 use gridwork_i18n::{t, tr};
+
+/// `println!` that ends the process quietly (exit code 0) when standard output is a closed
+/// pipe (`gridwork-server area list --db … | head`) instead of panicking: what it was printing
+/// is no longer wanted.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_line(&format!($($arg)*))
+    };
+}
 
 pub mod areas;
 mod audit_cli;
@@ -52,7 +61,7 @@ struct Cli {
 
 /// `--lang`: zh, zh-CN, en, en_US.UTF-8, …
 fn parse_lang(text: &str) -> Result<gridwork_i18n::Lang, String> {
-    gridwork_i18n::Lang::parse(text).ok_or_else(|| format!("{text:?}: expected zh or en"))
+    gridwork_i18n::Lang::parse(text).ok_or_else(|| t("cli-expected-lang"))
 }
 
 // Parsed once per run: the size of `Serve`'s flags costs nothing worth a box.
@@ -465,9 +474,7 @@ impl Store {
             (Some(path), None) => Ok(Opened::Sqlite(Arc::new(SqliteStorage::open(path)?))),
             (None, Some(url)) => Ok(Opened::Postgres(Arc::new(PgStorage::connect(url).await?))),
             // clap's group already refuses both and neither.
-            _ => {
-                Err("give exactly one of --db PATH (SQLite) and --database URL (PostgreSQL)".into())
-            }
+            _ => Err(t("server-store-one-of").into()),
         }
     }
 }
@@ -489,11 +496,11 @@ impl Admin {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::from_term(s).ok_or_else(|| format!("unknown role; use one of {}", Role::choices()))
+    Role::from_term(s).ok_or_else(|| tr("cli-expected-one-of", &[("choices", &Role::choices())]))
 }
 
 fn parse_term<T: Term + Send + Sync + Clone>(s: &str) -> Result<T, String> {
-    T::from_term(s).ok_or_else(|| format!("unknown value; use one of {}", T::choices()))
+    T::from_term(s).ok_or_else(|| tr("cli-expected-one-of", &[("choices", &T::choices())]))
 }
 
 fn parse_proxy(s: &str) -> Result<IpNet, String> {
@@ -505,11 +512,130 @@ fn parse_seconds(s: &str) -> Result<Duration, String> {
         .trim()
         .trim_end_matches('s')
         .parse()
-        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+        .map_err(|_| t("server-not-seconds"))?;
     if !secs.is_finite() || secs <= 0.0 || secs > 86_400.0 {
-        return Err("a timeout must be more than 0 and at most 86400 seconds".into());
+        return Err(t("server-timeout-range"));
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// An error of a command in the output language: the storage's, the domain's refused values,
+/// a file's and the configuration file's by their kind, through the catalogue; our own
+/// messages are catalogue words already. What may stay English is technical detail (the
+/// database's or the system's words), never the sentence (ADR 0039). Logs stay English.
+fn error_words(e: &(dyn std::error::Error + 'static)) -> String {
+    use crate::storage::StorageError as S;
+    if let Some(s) = e.downcast_ref::<S>() {
+        return match s {
+            S::Sqlite(_) | S::Postgres(_) => {
+                let detail = s.to_string();
+                let detail = detail.strip_prefix("database error: ").unwrap_or(&detail);
+                tr("server-db-error", &[("detail", detail)])
+            }
+            S::BadUrl(d) => tr("server-db-bad-url", &[("detail", d)]),
+            S::Unreachable { target, reason } => tr(
+                "server-db-unreachable",
+                &[("target", target), ("reason", reason)],
+            ),
+            S::NewerSchema { found, supported } => tr(
+                "server-db-newer",
+                &[
+                    ("found", &found.to_string()),
+                    ("supported", &supported.to_string()),
+                ],
+            ),
+            S::Corrupt(d) => tr("server-db-corrupt", &[("detail", d)]),
+            S::UnknownUser(id) => tr("admin-no-user", &[("user", &id.to_string())]),
+            S::Task(d) => tr("server-db-task", &[("detail", d)]),
+        };
+    }
+    if let Some(tls) = e.downcast_ref::<crate::server::TlsConfigError>() {
+        use crate::server::TlsConfigError as T;
+        return match tls {
+            T::Certificate(d) => tr("server-tls-certificate", &[("detail", d)]),
+            T::NoCertificate => t("server-tls-no-certificate"),
+            T::Key(d) => tr("server-tls-key", &[("detail", d)]),
+            T::Rustls(r) => tr("server-tls-rustls", &[("detail", &r.to_string())]),
+        };
+    }
+    if let Some(v) = e.downcast_ref::<gridwork_domain::validate::ValidationError>() {
+        return gridwork_i18n::invalid_input(&v.field, &v.problem);
+    }
+    if let Some(c) = e.downcast_ref::<ConfigError>() {
+        return config_error(c);
+    }
+    if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        return tr("err-io", &[("reason", &io_reason(io))]);
+    }
+    e.to_string()
+}
+
+/// The system's reason for a failed file operation, in words where the catalogue has them.
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    let key = match e.kind() {
+        std::io::ErrorKind::NotFound => "io-not-found",
+        std::io::ErrorKind::PermissionDenied => "io-permission-denied",
+        std::io::ErrorKind::AlreadyExists => "io-already-exists",
+        std::io::ErrorKind::IsADirectory => "io-is-a-directory",
+        std::io::ErrorKind::InvalidData => "io-invalid-data",
+        _ => return e.to_string(),
+    };
+    t(key)
+}
+
+/// A file's error: `FILE：reason`.
+pub(crate) fn file_error(path: &std::path::Path, e: &std::io::Error) -> String {
+    tr(
+        "server-file-error",
+        &[
+            ("file", &path.display().to_string()),
+            ("reason", &io_reason(e)),
+        ],
+    )
+}
+
+/// A role in the output language: `网格员`, `gridworker`.
+pub(crate) fn role_words(role: Role) -> String {
+    match gridwork_i18n::current() {
+        gridwork_i18n::Lang::Zh => role.zh().to_string(),
+        gridwork_i18n::Lang::En => role.as_str().to_string(),
+    }
+}
+
+/// The configuration file's error in words.
+fn config_error(e: &ConfigError) -> String {
+    match e {
+        ConfigError::Read { path, reason } => {
+            tr("server-config-read", &[("path", path), ("reason", reason)])
+        }
+        ConfigError::Toml { path, reason } => {
+            tr("server-config-toml", &[("path", path), ("reason", reason)])
+        }
+        ConfigError::UnknownKey { key, known } => tr(
+            "server-config-unknown-key",
+            &[("key", key), ("known", known)],
+        ),
+        ConfigError::BadValue { key } => tr("server-config-bad-value", &[("key", key)]),
+    }
+}
+
+/// Writes a line to standard output; a closed pipe ends the process at once, quietly.
+pub(crate) fn write_line(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!(
+            "{}",
+            tr(
+                "server-error",
+                &[("message", &tr("err-io", &[("reason", &io_reason(&e))]))]
+            )
+        );
+        std::process::exit(1);
+    }
 }
 
 /// The binary's `main`: the process's arguments.
@@ -519,14 +645,17 @@ pub fn main() -> ExitCode {
 
 /// Runs the command line `args` (the program name first), as the binary does.
 pub fn main_from(args: Vec<OsString>) -> ExitCode {
+    // The language first: the configuration file's errors and clap's are in it too (ADR 0039).
+    gridwork_i18n::set_current(gridwork_i18n::usage::lang_of_args(&args));
     let args = match with_config_file(args) {
         Ok(args) => args,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("{}", tr("server-error", &[("message", &config_error(&e))]));
             return ExitCode::from(2);
         }
     };
-    let cli = Cli::parse_from(args);
+    let matches = gridwork_i18n::usage::parse(Cli::command(), args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| gridwork_i18n::usage::exit(e));
     gridwork_i18n::set_current(cli.lang.unwrap_or_default());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -534,7 +663,16 @@ pub fn main_from(args: Vec<OsString>) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            eprintln!(
+                "{}",
+                tr(
+                    "server-error",
+                    &[(
+                        "message",
+                        &tr("server-runtime", &[("reason", &e.to_string())])
+                    )]
+                )
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -543,7 +681,7 @@ pub fn main_from(args: Vec<OsString>) -> ExitCode {
         Err(e) => {
             eprintln!(
                 "{}",
-                gridwork_i18n::tr("server-error", &[("message", &e.to_string())])
+                gridwork_i18n::tr("server-error", &[("message", &error_words(&*e))])
             );
             ExitCode::FAILURE
         }
@@ -589,7 +727,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             };
             let limit = |burst: u32, per_minute: f64| -> Result<Option<RateLimit>, String> {
                 if !per_minute.is_finite() || per_minute < 0.0 {
-                    return Err("a per-minute limit must be a number ≥ 0".into());
+                    return Err(t("server-per-minute"));
                 }
                 Ok((per_minute > 0.0).then_some(RateLimit::new(burst.max(1), per_minute)))
             };
@@ -656,7 +794,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
         Command::Admin(Admin::CreateUser { name, .. }) if name.trim().is_empty() => {
-            Err("--name must not be empty".into())
+            Err(t("server-name-empty").into())
         }
         Command::Admin(admin) => match admin.store().open().await? {
             Opened::Sqlite(s) => audit_cli::audited(&*s, admin).await,
@@ -684,7 +822,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
                 crate::import::sample::SampleSize::city(n)
             });
             let n = crate::import::sample::write(&dir, size, seed)?;
-            println!(
+            outln!(
                 "{}",
                 tr(
                     "sample-written",
@@ -713,15 +851,18 @@ async fn serve<S: Storage>(
     listen: SocketAddr,
     options: ServerOptions,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        tr(
+            "server-cannot-listen",
+            &[("addr", &listen.to_string()), ("reason", &io_reason(&e))],
+        )
+    })?;
     let server = crate::serve_with(listener, storage, options).await?;
     // These two lines stay as they are in every language: scripts and supervisors read the
     // address from them (a stable line, like a code; ADR 0035).
-    println!("listening on {}", server.url());
+    outln!("listening on {}", server.url());
     if let Some(metrics) = server.metrics_addr() {
-        println!("metrics on http://{metrics}/metrics");
+        outln!("metrics on http://{metrics}/metrics");
     }
     tracing::info!(
         addr = %server.local_addr(),
@@ -744,7 +885,7 @@ async fn run_admin<S: Storage>(
         } => {
             let scope = areas::resolve_scope(storage, role, &scope).await?;
             let user = storage.create_user(name, role, scope).await?;
-            println!("{}", user.id);
+            outln!("{}", user.id);
         }
         Admin::SetScope { user, scope, .. } => {
             let Some(stored) = storage.user(user).await? else {
@@ -754,7 +895,7 @@ async fn run_admin<S: Storage>(
             if !storage.set_user_scope(user, scope).await? {
                 return Err(tr("admin-no-user", &[("user", &user.to_string())]).into());
             }
-            println!(
+            outln!(
                 "{}",
                 tr("admin-scope-replaced", &[("user", &user.to_string())])
             );
@@ -767,13 +908,13 @@ async fn run_admin<S: Storage>(
             let code = storage
                 .create_enrollment_code(user, clock::now_ms())
                 .await?;
-            println!("{code}");
+            outln!("{code}");
         }
         Admin::RevokeDevice { device, .. } => {
             if !storage.revoke_device(device, clock::now_ms()).await? {
                 return Err(tr("admin-no-device", &[("device", &device.to_string())]).into());
             }
-            println!(
+            outln!(
                 "{}",
                 tr("admin-revoked", &[("device", &device.to_string())])
             );
@@ -792,7 +933,7 @@ async fn run_admin<S: Storage>(
                 } else {
                     t("admin-device-active")
                 };
-                println!("{}\t{}\t{}\t{}", d.id, d.user_id, state, d.name);
+                outln!("{}\t{}\t{}\t{}", d.id, d.user_id, state, d.name);
             }
         }
     }

@@ -225,13 +225,13 @@ fn a_scope_must_name_a_stored_area_of_the_role_s_kind() {
     };
     let (ok, _, err) = create("gridworker", "330105012009001");
     assert!(!ok);
-    assert!(err.contains("names no area"), "{err}");
+    assert!(err.contains("不是服务器上已有的区域"), "{err}");
     let (ok, _, err) = create("gridworker", &uuid::Uuid::now_v7().to_string());
     assert!(!ok, "an id that is no area");
-    assert!(err.contains("names no area"), "{err}");
+    assert!(err.contains("不是服务器上已有的区域"), "{err}");
     let (ok, _, err) = create("building_head", "330105012001001");
     assert!(!ok);
-    assert!(err.contains("buildings"), "{err}");
+    assert!(err.contains("只能是楼栋"), "{err}");
     let (ok, _, err) = create("楼长", "3301050120010010003");
     assert!(
         ok,

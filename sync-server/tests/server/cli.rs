@@ -180,7 +180,7 @@ fn bad_arguments_get_clear_errors() {
     ]);
     assert!(!ok);
     assert!(
-        err.contains("unknown role") && err.contains("gridworker"),
+        err.contains("未知的值") && err.contains("gridworker"),
         "{err}"
     );
     let (ok, _, err) = admin(&["admin", "enrollment-code", flag, db, "--user", "not-an-id"]);
@@ -233,7 +233,7 @@ fn the_database_is_given_by_exactly_one_of_db_and_database() {
         "postgres://gridwork@127.0.0.1/city",
     ]);
     assert!(!ok);
-    assert!(err.contains("cannot be used with"), "{err}");
+    assert!(err.contains("不能与"), "{err}");
 }
 
 #[test]
@@ -251,7 +251,7 @@ fn an_unreachable_postgresql_server_is_named_without_its_password() {
         assert!(!ok);
         assert!(
             err.contains(&format!(
-                "cannot reach the PostgreSQL database gridwork@127.0.0.1:{port}/city"
+                "无法连接 PostgreSQL 数据库 gridwork@127.0.0.1:{port}/city"
             )),
             "{err}"
         );
@@ -264,5 +264,215 @@ fn an_unreachable_postgresql_server_is_named_without_its_password() {
         "postgres://x:notaport",
     ]);
     assert!(!ok);
-    assert!(err.contains("the database URL is not valid"), "{err}");
+    assert!(err.contains("数据库地址无效"), "{err}");
+}
+
+/// `gridwork-server` with `args` and `GRIDWORK_LANG` set to `lang` (or removed): its exit code,
+/// standard output and standard error.
+fn operator(lang: Option<&str>, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("GRIDWORK_DATABASE_URL")
+        .env_remove("GRIDWORK_CONFIG")
+        .args(args);
+    match lang {
+        Some(l) => cmd.env("GRIDWORK_LANG", l),
+        None => cmd.env_remove("GRIDWORK_LANG"),
+    };
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// The operator's usage, configuration and scope errors and `--help`'s headings from the
+/// catalogue: Chinese by default, English with `--lang en` or `GRIDWORK_LANG=en` (ADR 0039).
+/// clap's usage errors and a bad configuration file exit 2.
+#[test]
+fn operator_errors_and_help_are_chinese_by_default_and_english_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let db = db.to_str().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let missing = missing.to_str().unwrap();
+    let bad_key = dir.path().join("bad.toml");
+    std::fs::write(&bad_key, "colour = \"red\"\n").unwrap();
+    let bad_key = bad_key.to_str().unwrap();
+    // (arguments, exit code, Chinese, English)
+    let cases: [(Vec<&str>, i32, &str, &str); 7] = [
+        (
+            vec!["admin", "list-devices", "--db", db, "--bogus"],
+            2,
+            "错误：无法识别的参数 '--bogus'",
+            "error: unexpected argument '--bogus'",
+        ),
+        (
+            vec![
+                "admin",
+                "create-user",
+                "--db",
+                db,
+                "--name",
+                "x",
+                "--role",
+                "boss",
+            ],
+            2,
+            "错误：参数 '--role <ROLE>' 的值 'boss' 无效：未知的值；可选：gridworker (网格员)",
+            "error: invalid value 'boss' for '--role <ROLE>': unknown value; expected one of: gridworker (网格员)",
+        ),
+        (
+            vec!["serve", "--db", db, "--config", missing],
+            2,
+            "错误：无法读取配置文件 ",
+            "error: cannot read the configuration file ",
+        ),
+        (
+            vec!["serve", "--db", db, "--config", bad_key],
+            2,
+            "错误：配置文件中的 `colour` 不是 `serve` 的参数；可用的有：",
+            "error: `colour` in the configuration file is not a flag of `serve`; known: ",
+        ),
+        (
+            vec![
+                "admin",
+                "create-user",
+                "--db",
+                db,
+                "--name",
+                "王芳",
+                "--role",
+                "gridworker",
+                "--scope",
+                "330106001001001",
+            ],
+            1,
+            "错误：--scope：第 1 项不是服务器上已有的区域、楼栋或微型消防站",
+            "error: --scope: entry 1 names no area, building or station the server holds",
+        ),
+        (
+            vec![
+                "admin",
+                "set-scope",
+                "--db",
+                db,
+                "--user",
+                "01890000-0000-7000-8000-000000000000",
+                "--scope",
+                "",
+            ],
+            1,
+            "错误：无此用户 01890000-0000-7000-8000-000000000000",
+            "error: no user 01890000-0000-7000-8000-000000000000",
+        ),
+        (
+            vec![
+                "area",
+                "move-buildings",
+                "--db",
+                db,
+                "--to",
+                "330106001001001",
+            ],
+            1,
+            "错误：没有编码为 330106001001001 的区域",
+            "error: no area has the code 330106001001001",
+        ),
+    ];
+    for (args, code, zh, en) in cases {
+        let (got, _, err) = operator(None, &args);
+        assert_eq!(got, Some(code), "{args:?}: {err}");
+        assert!(err.starts_with(zh), "{args:?}:\n{err}");
+        assert!(!err.contains("error:"), "{args:?}:\n{err}");
+        for (lang, extra) in [(Some("en"), vec![]), (None, vec!["--lang", "en"])] {
+            let args = [&args[..], &extra[..]].concat();
+            let (got, _, err) = operator(lang, &args);
+            assert_eq!(got, Some(code), "{args:?}: {err}");
+            assert!(err.starts_with(en), "{args:?}:\n{err}");
+        }
+    }
+    // The missing file's reason in words, never the system's English.
+    let (_, _, err) = operator(None, &["serve", "--db", db, "--config", missing]);
+    assert!(err.trim_end().ends_with("：文件不存在"), "{err}");
+    // The usage line in the language.
+    let (_, _, err) = operator(None, &["admin", "list-devices", "--db", db, "--bogus"]);
+    assert!(
+        err.contains("\n\n用法：gridwork-server admin list-devices"),
+        "{err}"
+    );
+
+    // --help's headings.
+    let (code, help, _) = operator(None, &["admin", "--help"]);
+    assert_eq!(code, Some(0));
+    for words in ["用法：gridwork-server admin", "命令:", "选项:", "显示帮助"] {
+        assert!(help.contains(words), "{words} in:\n{help}");
+    }
+    let (_, help, _) = operator(Some("en"), &["admin", "--help"]);
+    for words in [
+        "Usage: gridwork-server admin",
+        "Commands:",
+        "Options:",
+        "Print help",
+    ] {
+        assert!(help.contains(words), "{words} in:\n{help}");
+    }
+
+    // An import's refused row: the importer's reason in the language, on the terminal and in
+    // the report file.
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    std::fs::write(
+        files.join("区域.csv"),
+        "区域编码,区域名称,层级,上级编码\n330105012,祥符街道,街道,330199\n",
+    )
+    .unwrap();
+    let report = dir.path().join("report.csv");
+    let import = [
+        "import",
+        "--db",
+        db,
+        "--dry-run",
+        files.to_str().unwrap(),
+        "--report",
+        report.to_str().unwrap(),
+    ];
+    let (code, out, _) = operator(None, &import);
+    assert_eq!(code, Some(1));
+    let zh = "没有这个编码的区域（上级区域须排在前面，或已存入）";
+    assert!(out.contains(zh), "{out}");
+    assert!(std::fs::read_to_string(&report).unwrap().contains(zh));
+    let (_, out, _) = operator(Some("en"), &import);
+    let en = "no area has this code (the area above must come first, or be stored)";
+    assert!(out.contains(en), "{out}");
+    assert!(std::fs::read_to_string(&report).unwrap().contains(en));
+}
+
+/// A listing piped into a reader that has gone (`gridwork-server area list … | head`) ends
+/// quietly with exit code 0, never a panic.
+#[test]
+fn a_closed_pipe_ends_an_operator_listing_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../samples/xiangfu");
+    let (code, _, err) = operator(None, &["import", "--db", db.to_str().unwrap(), sample]);
+    assert_eq!(code, Some(0), "{err}");
+    // The reader (`true`) is gone before the first line is written.
+    let script = format!(
+        "for i in 1 2 3; do \
+           '{bin}' area list --db '{db}' | true; echo \"exit ${{PIPESTATUS[0]}}\"; \
+           '{bin}' audit list --db '{db}' | true; echo \"exit ${{PIPESTATUS[0]}}\"; \
+         done",
+        bin = BIN,
+        db = db.display()
+    );
+    let out = Command::new("bash")
+        .args(["-c", &script])
+        .env_remove("GRIDWORK_DATABASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(stdout.matches("exit 0").count(), 6, "{stdout}\n{stderr}");
 }

@@ -594,9 +594,9 @@ async fn the_binary_sets_console_passwords_and_serves_a_secure_cookie_over_tls()
     assert!(ok, "{err}");
     // Too short, and a gridworker: refused, with the reason.
     let (ok, err) = console_password(&db, "孙丽", "short\n");
-    assert!(!ok && err.contains("at least 10 characters"), "{err}");
+    assert!(!ok && err.contains("至少需要 10 个字符"), "{err}");
     let (ok, err) = console_password(&db, "王芳", "long enough password\n");
-    assert!(!ok && err.contains("dispatcher"), "{err}");
+    assert!(!ok && err.contains("调度员或管理员"), "{err}");
     assert!(
         !err.contains("long enough password"),
         "the password is never echoed"

@@ -103,15 +103,22 @@ fn a_missing_or_wrong_certificate_file_is_a_clear_error() {
     std::fs::write(&key, TestPki::new().key_pem).unwrap();
     let not_pem = dir.path().join("not.pem");
     std::fs::write(&not_pem, "hello").unwrap();
-    for (cert, expect) in [
+    for (cert, expect, lang) in [
         (
             dir.path().join("missing.crt"),
-            "cannot read the certificate file",
+            "错误：无法读取证书文件",
+            "zh",
         ),
-        (not_pem, "holds no PEM certificate"),
+        (not_pem.clone(), "错误：证书文件中没有 PEM 证书", "zh"),
+        (
+            not_pem,
+            "error: the certificate file holds no PEM certificate",
+            "en",
+        ),
     ] {
         let out = Command::new(BIN)
             .env_remove("GRIDWORK_DATABASE_URL")
+            .env("GRIDWORK_LANG", lang)
             .arg("serve")
             .arg("--db")
             .arg(&db)
