@@ -49,6 +49,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod blobs;
 pub mod cli;
 pub mod clock;
 pub mod console;

@@ -63,6 +63,19 @@ pub mod names {
     pub const STORAGE_ROWS_READ: &str = "gridwork_storage_rows_read_total";
     /// Counter: long polls woken by pushes (one per poll per push that concerned it).
     pub const POLLS_WOKEN: &str = "gridwork_long_polls_woken_total";
+    /// Counter: blob bytes accepted from uploads (PATCH bodies held, complete or not).
+    pub const BLOB_BYTES_UPLOADED: &str = "gridwork_blob_upload_bytes_total";
+    /// Counter: blobs stored whole (hash checked), by uploads.
+    pub const BLOBS_STORED: &str = "gridwork_blobs_stored_total";
+    /// Counter: blob bytes sent to phones and the console.
+    pub const BLOB_BYTES_DOWNLOADED: &str = "gridwork_blob_download_bytes_total";
+    /// Counter: blob requests refused, by `direction` (upload, download) and `reason` (the
+    /// error code: blob_too_large, upload_quota, offset_mismatch, hash_mismatch,
+    /// blob_not_found, …).
+    pub const BLOB_REFUSALS: &str = "gridwork_blob_refusals_total";
+    /// Counter: blobs and partial uploads deleted by the orphan sweep, by `kind` (blob,
+    /// upload).
+    pub const BLOBS_SWEPT: &str = "gridwork_blobs_swept_total";
     /// Gauge: always 1, labelled with the server's `version`.
     pub const BUILD_INFO: &str = "gridwork_build_info";
 }
@@ -159,10 +172,58 @@ pub fn describe() {
         names::POLLS_WOKEN,
         "Long polls woken by a push that concerned them."
     );
+    describe_counter!(
+        names::BLOB_BYTES_UPLOADED,
+        Unit::Bytes,
+        "Blob bytes accepted from uploads (PATCH bodies held)."
+    );
+    describe_counter!(
+        names::BLOBS_STORED,
+        "Blobs stored whole by uploads (their hash checked)."
+    );
+    describe_counter!(
+        names::BLOB_BYTES_DOWNLOADED,
+        Unit::Bytes,
+        "Blob bytes sent to phones and the console."
+    );
+    describe_counter!(
+        names::BLOB_REFUSALS,
+        "Blob requests refused, by direction (upload, download) and reason."
+    );
+    describe_counter!(
+        names::BLOBS_SWEPT,
+        "Orphan blobs and stale partial uploads deleted, by kind (blob, upload)."
+    );
     describe_gauge!(
         names::BUILD_INFO,
         "Always 1; the version label says which server runs."
     );
+}
+
+/// Records blob bytes accepted from an upload.
+pub fn blob_uploaded(bytes: u64) {
+    counter!(names::BLOB_BYTES_UPLOADED).increment(bytes);
+}
+
+/// Records a blob stored whole.
+pub fn blob_stored() {
+    counter!(names::BLOBS_STORED).increment(1);
+}
+
+/// Records blob bytes sent.
+pub fn blob_downloaded(bytes: u64) {
+    counter!(names::BLOB_BYTES_DOWNLOADED).increment(bytes);
+}
+
+/// Records a refused blob request.
+pub fn blob_refused(direction: &'static str, reason: &'static str) {
+    counter!(names::BLOB_REFUSALS, "direction" => direction, "reason" => reason).increment(1);
+}
+
+/// Records what the orphan sweep deleted.
+pub fn blobs_swept(blobs: u64, uploads: u64) {
+    counter!(names::BLOBS_SWEPT, "kind" => "blob").increment(blobs);
+    counter!(names::BLOBS_SWEPT, "kind" => "upload").increment(uploads);
 }
 
 /// Records one answered request.

@@ -6,6 +6,7 @@
 //! | `GET /console/login`, `POST /console/login`, `POST /console/logout` | sign-in ([`auth`]) |
 //! | `GET /console/board` | the live supervision board ([`board`]); `GET /console/board/live` is its body, re-read when `GET /console/events` (server-sent events) says a push touched the user's scope |
 //! | `GET /console/cases/{id}`, `POST /console/cases/{id}/step` | a case's timeline and the dispatcher's steps ([`actions`]) |
+//! | `GET /console/blobs/{hash}` | a photo's bytes, when a case referencing it is in the user's scope (issue 24) |
 //! | `GET /console/brief`, `/console/brief.csv`, `/console/brief.xlsx` | the Tuesday review ([`brief`]) |
 //! | `GET /console/registration` | registration and key groups by grid ([`registry`]) |
 //! | `GET /console/phones` | the phones of the area's users ([`registry`]) |
@@ -71,6 +72,7 @@ pub fn routes<S: Storage>() -> Router<AppState<S>> {
         .route("/console/events", get(events::<S>))
         .route("/console/cases/{id}", get(case_page::<S>))
         .route("/console/cases/{id}/step", post(case_step::<S>))
+        .route("/console/blobs/{hash}", get(blob::<S>))
         .route("/console/brief", get(brief::page::<S>))
         .route("/console/brief.csv", get(brief::csv::<S>))
         .route("/console/brief.xlsx", get(brief::xlsx::<S>))
@@ -79,6 +81,22 @@ pub fn routes<S: Storage>() -> Router<AppState<S>> {
         .route("/console/map", get(registry::map::<S>))
         .route("/console/static/console.js", get(script))
         .route("/console/static/console.css", get(style))
+}
+
+/// A photo's bytes for the signed-in user: the rule and answers of `GET /v1/blobs/{hash}`
+/// ([`crate::http::blobs`]) applied to the console user's scope.
+async fn blob<S: Storage>(
+    State(state): State<AppState<S>>,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Refusal> {
+    let signed = signed_in(&state, &headers, false).await?;
+    Ok(
+        match crate::http::blobs::serve_blob(&state, signed.view, &hash, &headers).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        },
+    )
 }
 
 async fn script() -> Response {

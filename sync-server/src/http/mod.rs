@@ -11,6 +11,8 @@
 //! | `POST /v1/push` | bearer | `PushRequest` → `PushResponse` |
 //! | `GET /v1/pull?after=&limit=&wait=` | bearer | `PullResponse` |
 //! | `GET /v1/snapshot?after=&limit=&scope=` | bearer | `SnapshotResponse` |
+//! | `HEAD`/`PATCH /v1/uploads/{hash}` | bearer | a photo's bytes, resumable ([`blobs`]) |
+//! | `GET /v1/blobs/{hash}` | bearer | a photo's bytes, to a device that may see it ([`blobs`]) |
 //! | `POST /v1/audit` | bearer | facts a phone reports for the audit log ([`intake`]) |
 //! | `/v1/intake/...` | service token | work orders from other systems ([`intake`]) |
 //! | `/console/...` | console session cookie | the web console's HTML pages ([`crate::console`]) |
@@ -20,9 +22,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{get, head, post, put};
 use tokio::sync::watch;
-use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+use tower_http::compression::predicate::{
+    DefaultPredicate, NotForContentType, Predicate, SizeAbove,
+};
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -37,6 +41,7 @@ use rate_limit::Buckets;
 
 pub mod api_error;
 pub mod bearer;
+pub mod blobs;
 pub mod client_addr;
 pub mod enroll;
 pub mod error_body;
@@ -74,6 +79,10 @@ pub struct AppState<S> {
     pub callbacks: Arc<crate::intake::ssrf::CallbackPolicy>,
     /// Phones' sync statuses not written yet (shared by every clone of the state).
     pub device_status: Arc<crate::device_status::StatusBook>,
+    /// Photo bytes and partial uploads (issue 24).
+    pub blobs: crate::blobs::BlobStore,
+    /// The upload limits.
+    pub blob_limits: crate::blobs::BlobLimits,
 }
 
 /// The buckets of a running server: one per device, one per client address for enrollment.
@@ -109,6 +118,8 @@ impl<S> Clone for AppState<S> {
             devices: self.devices.clone(),
             callbacks: self.callbacks.clone(),
             device_status: self.device_status.clone(),
+            blobs: self.blobs.clone(),
+            blob_limits: self.blob_limits,
         }
     }
 }
@@ -124,6 +135,8 @@ impl<S: Storage> AppState<S> {
             devices: Arc::default(),
             callbacks: Arc::default(),
             device_status: Arc::default(),
+            blobs: crate::blobs::BlobStore::in_memory(),
+            blob_limits: crate::blobs::BlobLimits::DEFAULT,
         }
     }
 
@@ -148,6 +161,17 @@ impl<S: Storage> AppState<S> {
         policy: Arc<crate::intake::ssrf::CallbackPolicy>,
     ) -> AppState<S> {
         self.callbacks = policy;
+        self
+    }
+
+    /// The same state keeping photo bytes in `blobs`, under `limits`.
+    pub fn with_blobs(
+        mut self,
+        blobs: crate::blobs::BlobStore,
+        limits: crate::blobs::BlobLimits,
+    ) -> AppState<S> {
+        self.blobs = blobs;
+        self.blob_limits = limits;
         self
     }
 
@@ -179,6 +203,11 @@ pub fn router<S: Storage>(state: AppState<S>) -> Router {
         .route("/v1/push", post(push::push::<S>))
         .route("/v1/pull", get(pull::pull::<S>))
         .route("/v1/snapshot", get(snapshot::snapshot::<S>))
+        .route(
+            "/v1/uploads/{hash}",
+            head(blobs::head_upload::<S>).patch(blobs::patch_upload::<S>),
+        )
+        .route("/v1/blobs/{hash}", get(blobs::get_blob::<S>))
         .route("/v1/audit", post(intake::post_audit::<S>))
         .route("/v1/intake/orders", post(intake::post_order::<S>))
         .route("/v1/intake/orders/{source_id}", get(intake::get_order::<S>))
@@ -203,12 +232,20 @@ pub fn router<S: Storage>(state: AppState<S>) -> Router {
         .layer(
             CompressionLayer::new()
                 .quality(CompressionLevel::Fastest)
-                .compress_when(DefaultPredicate::new().and(SizeAbove::new(1024)).and(
-                    |status: axum::http::StatusCode,
-                     _: axum::http::Version,
-                     _: &axum::http::HeaderMap,
-                     _: &axum::http::Extensions| status.is_success(),
-                )),
+                .compress_when(
+                    DefaultPredicate::new()
+                        .and(SizeAbove::new(1024))
+                        // Photo bytes are compressed already, and a range must count bytes.
+                        .and(NotForContentType::const_new("application/octet-stream"))
+                        .and(
+                            |status: axum::http::StatusCode,
+                             _: axum::http::Version,
+                             _: &axum::http::HeaderMap,
+                             _: &axum::http::Extensions| {
+                                status.is_success()
+                            },
+                        ),
+                ),
         )
         .layer(request_log::layer())
 }

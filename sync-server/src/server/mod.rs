@@ -99,6 +99,13 @@ pub struct ServerOptions {
     /// Networks a service account's callback may reach although they are not public (default:
     /// none: loopback, private and link-local addresses are refused; ADR 0030).
     pub callback_allow: Vec<ipnet::IpNet>,
+    /// Where photo bytes are kept (default: memory, lost at exit; the binary's `serve` keeps
+    /// them under the data dir or in an S3 bucket, ADR 0040).
+    pub blobs: crate::blobs::BlobStore,
+    /// Upload limits (default: [`crate::blobs::BlobLimits::DEFAULT`]).
+    pub blob_limits: crate::blobs::BlobLimits,
+    /// How often the orphan sweep runs, and what it keeps ([`crate::blobs::gc`]); `None`: never.
+    pub blob_sweep: Option<crate::blobs::gc::SweepPolicy>,
 }
 
 impl Default for ServerOptions {
@@ -111,6 +118,9 @@ impl Default for ServerOptions {
             trusted_proxies: TrustedProxies::default(),
             metrics_listen: None,
             callback_allow: vec![],
+            blobs: crate::blobs::BlobStore::in_memory(),
+            blob_limits: crate::blobs::BlobLimits::DEFAULT,
+            blob_sweep: None,
         }
     }
 }
@@ -209,7 +219,17 @@ pub async fn serve_with<S: Storage>(
     let state = AppState::new(storage.clone(), stopping.clone())
         .with_clock(options.clock)
         .with_rate_limits(options.rate_limits)
-        .with_callback_policy(callback_policy);
+        .with_callback_policy(callback_policy)
+        .with_blobs(options.blobs.clone(), options.blob_limits);
+    if let Some(policy) = options.blob_sweep {
+        tokio::spawn(crate::blobs::gc::run(
+            storage.clone(),
+            options.blobs.clone(),
+            policy,
+            state.clock.clone(),
+            stopping.clone(),
+        ));
+    }
     let trusted = Arc::new(options.trusted_proxies);
     // What is left of the phones' sync statuses is written when the server stops.
     let (statuses, status_storage) = (state.device_status.clone(), storage.clone());

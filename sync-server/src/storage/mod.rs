@@ -39,6 +39,7 @@ use crate::auth;
 use crate::rules::PushContext;
 use crate::rules::reading::{self, Fate, PageBuilder};
 
+pub mod blob_refs;
 pub mod bucket_scan;
 pub mod console;
 pub mod error;
@@ -53,6 +54,7 @@ mod test_ops;
 pub mod wakeups;
 
 pub use crate::rules::reading::{PlacedRecord, PullPage, ScopeFilter};
+pub use blob_refs::BlobStorage;
 pub use console::{ConsoleSession, ConsoleStorage, DeviceStatus};
 pub use error::{EnrollError, StorageError};
 pub use intake::{AuditStorage, IntakeStorage};
@@ -179,7 +181,13 @@ pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The server's storage. See the module doc for the async choice and what backends do.
 pub trait Storage:
-    intake::IntakeStorage + intake::AuditStorage + console::ConsoleStorage + Send + Sync + 'static
+    intake::IntakeStorage
+    + intake::AuditStorage
+    + console::ConsoleStorage
+    + blob_refs::BlobStorage
+    + Send
+    + Sync
+    + 'static
 {
     /// Admits and appends a batch of operations in ONE transaction, answering per operation in
     /// the same order. Each operation, in order (later ones see earlier ones' effects), is

@@ -5,6 +5,7 @@
 
 mod areas;
 mod bad_input;
+mod blobs;
 mod bootstrap;
 mod cli;
 mod common;

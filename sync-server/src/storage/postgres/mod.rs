@@ -31,6 +31,7 @@ use super::{
 use crate::rules::PushContext;
 
 mod accounts;
+mod blob_refs;
 mod console;
 pub mod group;
 mod intake;

@@ -42,6 +42,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "006_device_status",
         include_str!("../../../migrations/postgres/006_device_status.sql"),
     ),
+    (
+        "007_blobs",
+        include_str!("../../../migrations/postgres/007_blobs.sql"),
+    ),
 ];
 
 /// The version that added scope buckets: upgrading to it files what was stored before.

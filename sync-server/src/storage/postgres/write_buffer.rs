@@ -58,6 +58,8 @@ pub struct WriteBuffer {
     events: BTreeMap<Id, (Id, i64, String, i64)>,
     /// Rows of `record_buckets`: present or not, the last change winning.
     record_buckets: BTreeMap<(Id, Bucket), bool>,
+    /// Rows of `blob_refs`: (hash, case) of every blob a photo step names (issue 24).
+    blob_refs: std::collections::BTreeSet<(String, Id)>,
 }
 
 impl std::fmt::Debug for WriteBuffer {
@@ -122,6 +124,9 @@ impl WriteBuffer {
                 serde_json::to_string(event)?,
                 seq,
             ));
+            for hash in crate::storage::blob_refs::referenced_by(event) {
+                self.blob_refs.insert((hash.to_hex(), event.case_id));
+            }
         }
         for moved in &store.replaced {
             self.place(moved.id, &moved.after)?;
@@ -277,9 +282,24 @@ impl WriteBuffer {
             Ok(())
         };
         let events = buffer.events;
+        let refs = buffer.blob_refs;
         let history = async {
             if events.is_empty() {
                 return Ok::<_, StorageError>(());
+            }
+            if !refs.is_empty() {
+                // Rare (photo steps only): the statement runs before the events', in this
+                // future, so the six sent together stay six.
+                let stmt = client
+                    .prepare_cached(
+                        "INSERT INTO blob_refs (hash, case_id)
+                         SELECT * FROM unnest($1::text[], $2::uuid[])
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .await?;
+                let hashes: Vec<&str> = refs.iter().map(|(h, _)| h.as_str()).collect();
+                let cases: Vec<Id> = refs.iter().map(|(_, c)| *c).collect();
+                client.execute(&stmt, &[&hashes, &cases]).await?;
             }
             let stmt = client
                 .prepare_cached(

@@ -32,6 +32,7 @@ use super::{
 use crate::rules::PushContext;
 
 mod accounts;
+pub(crate) mod blob_refs;
 mod console;
 pub mod foreign;
 mod intake;

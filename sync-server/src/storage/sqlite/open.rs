@@ -39,6 +39,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "007_device_status",
         include_str!("../../../migrations/007_device_status.sql"),
     ),
+    (
+        "008_blobs",
+        include_str!("../../../migrations/008_blobs.sql"),
+    ),
 ];
 
 /// The version that added scope buckets: upgrading to it files what was stored before.

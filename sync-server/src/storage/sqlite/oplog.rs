@@ -121,6 +121,8 @@ fn store_op(
             serde_json::to_string(event)?,
             seq as i64,
         ])?;
+        // The blobs its photo names, so a fetch finds the case (issue 24).
+        super::blob_refs::file_refs(tx, event)?;
     }
     for moved in &store.replaced {
         loaded.forget(moved.id);

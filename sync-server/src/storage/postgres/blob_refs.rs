@@ -1,0 +1,73 @@
+//! Blob references and upload quotas (migration 007) on PostgreSQL.
+
+use gridwork_domain::attachment::BlobHash;
+use gridwork_domain::ids::{DeviceId, Id};
+
+use super::PgStorage;
+use crate::storage::StorageError;
+use crate::storage::blob_refs::BlobStorage;
+
+impl BlobStorage for PgStorage {
+    async fn blob_cases(&self, hash: BlobHash) -> Result<Vec<Id>, StorageError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT case_id FROM blob_refs WHERE hash = $1",
+                &[&hash.to_hex()],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn referenced_blobs(&self, hashes: Vec<BlobHash>) -> Result<Vec<BlobHash>, StorageError> {
+        let texts: Vec<String> = hashes.iter().map(BlobHash::to_hex).collect();
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT DISTINCT hash FROM blob_refs WHERE hash = ANY($1)",
+                &[&texts],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| r.get::<_, &str>(0).parse().ok())
+            .collect())
+    }
+
+    async fn uploaded_bytes(&self, device: DeviceId, day: i64) -> Result<u64, StorageError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT bytes FROM upload_quota WHERE device_id = $1 AND day = $2",
+                &[&device.to_string(), &day],
+            )
+            .await?;
+        Ok(row.map_or(0, |r| r.get::<_, i64>(0).max(0) as u64))
+    }
+
+    async fn add_uploaded_bytes(
+        &self,
+        device: DeviceId,
+        day: i64,
+        bytes: u64,
+    ) -> Result<(), StorageError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO upload_quota (device_id, day, bytes) VALUES ($1, $2, $3)
+                 ON CONFLICT (device_id, day) DO UPDATE SET bytes = upload_quota.bytes + EXCLUDED.bytes",
+                &[&device.to_string(), &day, &(bytes as i64)],
+            )
+            .await?;
+        client
+            .execute(
+                "DELETE FROM upload_quota WHERE device_id = $1 AND day < $2",
+                &[&device.to_string(), &(day - 1)],
+            )
+            .await?;
+        Ok(())
+    }
+}

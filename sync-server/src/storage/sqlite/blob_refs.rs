@@ -1,0 +1,91 @@
+//! Blob references and upload quotas (migration 008) on SQLite.
+
+use gridwork_domain::attachment::BlobHash;
+use gridwork_domain::ids::{DeviceId, Id};
+use rusqlite::{OptionalExtension, params};
+use uuid::Uuid;
+
+use super::SqliteStorage;
+use crate::storage::StorageError;
+use crate::storage::blob_refs::{BlobStorage, referenced_by};
+use gridwork_domain::workflow::CaseEvent;
+
+/// Files the blobs `event` references under its case (inside the push's transaction).
+pub fn file_refs(tx: &rusqlite::Connection, event: &CaseEvent) -> Result<(), StorageError> {
+    for hash in referenced_by(event) {
+        tx.prepare_cached("INSERT OR IGNORE INTO blob_refs (hash, case_id) VALUES (?1, ?2)")?
+            .execute(params![hash.to_hex(), event.case_id.to_string()])?;
+    }
+    Ok(())
+}
+
+impl BlobStorage for SqliteStorage {
+    async fn blob_cases(&self, hash: BlobHash) -> Result<Vec<Id>, StorageError> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT case_id FROM blob_refs WHERE hash = ?1")?;
+            let rows = stmt.query_map([hash.to_hex()], |r| r.get::<_, String>(0))?;
+            let mut cases = Vec::new();
+            for row in rows {
+                let text = row?;
+                cases.push(Uuid::try_parse(&text).map_err(|_| {
+                    StorageError::Corrupt(format!(
+                        "blob_refs holds a case id that is no UUID: {text}"
+                    ))
+                })?);
+            }
+            Ok(cases)
+        })
+        .await
+    }
+
+    async fn referenced_blobs(&self, hashes: Vec<BlobHash>) -> Result<Vec<BlobHash>, StorageError> {
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT 1 FROM blob_refs WHERE hash = ?1 LIMIT 1")?;
+            let mut found = Vec::new();
+            for hash in hashes {
+                if stmt
+                    .query_row([hash.to_hex()], |_| Ok(()))
+                    .optional()?
+                    .is_some()
+                {
+                    found.push(hash);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn uploaded_bytes(&self, device: DeviceId, day: i64) -> Result<u64, StorageError> {
+        self.read(move |conn| {
+            let bytes: Option<i64> = conn
+                .prepare_cached("SELECT bytes FROM upload_quota WHERE device_id = ?1 AND day = ?2")?
+                .query_row(params![device.to_string(), day], |r| r.get(0))
+                .optional()?;
+            Ok(bytes.unwrap_or(0).max(0) as u64)
+        })
+        .await
+    }
+
+    async fn add_uploaded_bytes(
+        &self,
+        device: DeviceId,
+        day: i64,
+        bytes: u64,
+    ) -> Result<(), StorageError> {
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO upload_quota (device_id, day, bytes) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (device_id, day) DO UPDATE SET bytes = bytes + excluded.bytes",
+                params![device.to_string(), day, bytes as i64],
+            )?;
+            conn.execute(
+                "DELETE FROM upload_quota WHERE device_id = ?1 AND day < ?2",
+                params![device.to_string(), day - 1],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}

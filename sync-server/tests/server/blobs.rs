@@ -1,0 +1,530 @@
+//! Photo bytes over HTTP (issue 24) on both backends (`sqlite_backend::`, `postgres_backend::`):
+//! the resumable upload (offsets, 409 with the server's offset, the hash check, dedup across
+//! devices, the limits and the daily quota), the references a push files, and who may fetch:
+//! a phone in the case's scope gets the bytes (whole or from an offset), a phone outside it and
+//! a blob never referenced get the same 404, a revoked phone 401; a console user of another
+//! subdistrict 404, of the right one the bytes. Then a PATCH cut off mid-body (its bytes kept),
+//! an upload resumed after a restart, the orphan sweep and the migration that files old steps.
+
+use std::time::Duration;
+
+use gridwork_domain::attachment::{AttachmentRef, BlobHash, BlobRef};
+use gridwork_domain::ids::Id;
+use gridwork_domain::model::{Area, AreaLevel};
+use gridwork_domain::sync::Role;
+use gridwork_domain::workflow::CaseAction;
+use gridwork_server::ServerOptions;
+use gridwork_server::blobs::gc::{self, SweepPolicy};
+use gridwork_server::blobs::{BlobLimits, BlobStore};
+use gridwork_server::console::auth;
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+use crate::common::{Backend, Phone, TestServer, accepted, on_both_backends, town};
+
+const PASSWORD: &str = "long enough 密码";
+
+/// Made-up picture bytes (not compressible to nothing, so ranges are checked for real).
+pub fn picture(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| ((i as u32).wrapping_mul(2_654_435_761) >> 13) as u8 ^ seed)
+        .collect()
+}
+
+async fn head<S: Backend>(
+    server: &TestServer<S>,
+    phone: &Phone,
+    hash: &BlobHash,
+) -> reqwest::Response {
+    server
+        .http
+        .head(server.url(&format!("/v1/uploads/{hash}")))
+        .bearer_auth(&phone.token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn patch<S: Backend>(
+    server: &TestServer<S>,
+    phone: &Phone,
+    hash: &BlobHash,
+    offset: u64,
+    length: u64,
+    body: &[u8],
+) -> reqwest::Response {
+    server
+        .http
+        .patch(server.url(&format!("/v1/uploads/{hash}")))
+        .bearer_auth(&phone.token)
+        .header("upload-offset", offset)
+        .header("upload-length", length)
+        .header("content-type", "application/offset+octet-stream")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+fn header(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+}
+
+async fn error_code(r: reqwest::Response) -> String {
+    let body: serde_json::Value = r.json().await.unwrap();
+    body["error"].as_str().unwrap().to_string()
+}
+
+/// Uploads `bytes` whole, in pieces of `piece` bytes; returns the hash.
+pub async fn upload<S: Backend>(
+    server: &TestServer<S>,
+    phone: &Phone,
+    bytes: &[u8],
+    piece: usize,
+) -> BlobHash {
+    let hash = BlobHash::of(bytes);
+    let n = bytes.len() as u64;
+    let mut at = 0;
+    loop {
+        let end = (at + piece).min(bytes.len());
+        let r = patch(server, phone, &hash, at as u64, n, &bytes[at..end]).await;
+        if end == bytes.len() {
+            assert_eq!(r.status(), StatusCode::CREATED);
+            assert_eq!(header(&r, "upload-complete").as_deref(), Some("1"));
+            return hash;
+        }
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(header(&r, "upload-offset"), Some(end.to_string()));
+        at = end;
+    }
+}
+
+/// A photo step naming `picture` and `thumbnail`.
+pub fn photo(picture: &[u8], thumbnail: &[u8]) -> CaseAction {
+    CaseAction::Photo {
+        attachment: Some(Box::new(AttachmentRef {
+            blob: BlobRef {
+                hash: BlobHash::of(picture),
+                size: picture.len() as u64,
+            },
+            media_type: "image/jpeg".into(),
+            thumbnail: Some(BlobRef {
+                hash: BlobHash::of(thumbnail),
+                size: thumbnail.len() as u64,
+            }),
+            taken_at_ms: None,
+            position: None,
+        })),
+        uri: None,
+    }
+}
+
+/// A phone enrolled for a new gridworker whose scope is `scope`.
+async fn phone_in<S: Backend>(server: &TestServer<S>, name: &str, scope: Id) -> Phone {
+    let user = server
+        .storage
+        .create_user(name.into(), Role::Gridworker, vec![scope])
+        .await
+        .unwrap();
+    enroll(server, user.id, name).await
+}
+
+async fn enroll<S: Backend>(server: &TestServer<S>, user: Id, name: &str) -> Phone {
+    let code = server.code(user).await;
+    let device = Uuid::now_v7();
+    let answer: gridwork_domain::sync::EnrollResponse = server
+        .post(
+            "/v1/enroll",
+            None,
+            &gridwork_domain::sync::EnrollRequest {
+                code,
+                device_id: device,
+                device_name: format!("{name}的手机"),
+            },
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    Phone::new(device, answer.token)
+}
+
+async fn get_blob<S: Backend>(
+    server: &TestServer<S>,
+    phone: &Phone,
+    hash: &BlobHash,
+) -> reqwest::Response {
+    server
+        .http
+        .get(server.url(&format!("/v1/blobs/{hash}")))
+        .bearer_auth(&phone.token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A dispatcher with a console password, signed in: the session cookie.
+async fn console_user<S: Backend>(server: &TestServer<S>, name: &str, scope: Id) -> String {
+    let user = server
+        .storage
+        .create_user(name.into(), Role::Dispatcher, vec![scope])
+        .await
+        .unwrap();
+    server
+        .storage
+        .set_console_password(user.id, auth::hash_password(PASSWORD).unwrap(), 0)
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(server.url("/console/login"))
+        .form(&[("name", name), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{name} signs in");
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    set.split(';').next().unwrap().to_string()
+}
+
+async fn uploads_resume_and_photos_reach_only_who_may_see_them<S: Backend>() {
+    let server = TestServer::<S>::fresh().await;
+    let mut admin = server.phone("管理员", Role::Admin).await;
+    let t = town(&mut admin, 2);
+    // A second grid in the same community, and a second subdistrict in the district.
+    let community = t.areas[3].id;
+    let other_grid = Area {
+        id: Uuid::now_v7(),
+        level: AreaLevel::Grid,
+        code: "330106001001002".into(),
+        name: "梅花碑第二网格".into(),
+        parent_id: Some(community),
+        response_policies: vec![],
+    };
+    let other_sub = Area {
+        id: Uuid::now_v7(),
+        level: AreaLevel::Subdistrict,
+        code: "330106002".into(),
+        name: "西溪街道".into(),
+        parent_id: Some(t.areas[0].id),
+        response_policies: vec![],
+    };
+    let mut ops = t.ops.clone();
+    ops.push(admin.create(&other_grid));
+    ops.push(admin.create(&other_sub));
+    let pushed = server.push(&admin, &ops).await;
+    pushed.results.iter().for_each(|r| {
+        accepted(r);
+    });
+    let grid = t.areas.last().unwrap().id;
+    let sub = t.areas[1].id;
+    let wang = phone_in(&server, "王芳", grid).await;
+    let li = phone_in(&server, "李强", other_grid.id).await;
+
+    // An upload in pieces, resumed from where the server says.
+    let pic = picture(300_000, 1);
+    let thumb = picture(9_000, 2);
+    let hash = BlobHash::of(&pic);
+    let n = pic.len() as u64;
+    let r = head(&server, &wang, &hash).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header(&r, "upload-offset").as_deref(), Some("0"));
+    assert_eq!(header(&r, "cache-control").as_deref(), Some("no-store"));
+    let r = patch(&server, &wang, &hash, 0, n, &pic[..120_000]).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(header(&r, "upload-offset").as_deref(), Some("120000"));
+    // The same piece again (its answer was lost): 409 with the server's offset.
+    let r = patch(&server, &wang, &hash, 0, n, &pic[..120_000]).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(header(&r, "upload-offset").as_deref(), Some("120000"));
+    assert_eq!(error_code(r).await, "offset_mismatch");
+    let r = head(&server, &wang, &hash).await;
+    assert_eq!(header(&r, "upload-offset").as_deref(), Some("120000"));
+    assert_eq!(header(&r, "upload-length").as_deref(), Some("300000"));
+    // Another phone's upload of the same blob is its own.
+    let r = head(&server, &li, &hash).await;
+    assert_eq!(header(&r, "upload-offset").as_deref(), Some("0"));
+    let r = patch(&server, &wang, &hash, 120_000, n, &pic[120_000..]).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(header(&r, "upload-complete").as_deref(), Some("1"));
+    // Stored once: anyone asking now is told there is nothing to send.
+    let r = head(&server, &li, &hash).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header(&r, "upload-complete").as_deref(), Some("1"));
+    let thumb_hash = upload(&server, &wang, &thumb, 4_000).await;
+
+    // Bytes that do not hash to their name are refused and discarded.
+    let liar = BlobHash::of(b"not these bytes");
+    let r = patch(&server, &wang, &liar, 0, 5, b"hello").await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(r).await, "hash_mismatch");
+    let r = head(&server, &wang, &liar).await;
+    assert_eq!(header(&r, "upload-offset").as_deref(), Some("0"));
+    assert!(header(&r, "upload-complete").is_none());
+    // A blob over the limit is refused before any byte is read.
+    let big = BlobHash::of(b"big");
+    let r = patch(&server, &wang, &big, 0, 32 * 1024 * 1024 + 1, b"x").await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(r).await, "blob_too_large");
+    // Not a hash: refused.
+    let r = server
+        .http
+        .head(server.url("/v1/uploads/..%2F..%2Fetc"))
+        .bearer_auth(&wang.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // Uploaded but referenced by no step yet: nobody may fetch it.
+    let r = get_blob(&server, &wang, &hash).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(r).await, "blob_not_found");
+
+    // The photo step files both blobs under the case.
+    let step = admin.event(t.hazard.id, photo(&pic, &thumb));
+    let pushed = server.push(&admin, &[step]).await;
+    accepted(&pushed.results[0]);
+    assert_eq!(
+        server.storage.blob_cases(hash).await.unwrap(),
+        vec![t.hazard.id]
+    );
+    assert_eq!(
+        server.storage.blob_cases(thumb_hash).await.unwrap(),
+        vec![t.hazard.id]
+    );
+
+    // In scope: the bytes, whole and from an offset.
+    let r = get_blob(&server, &wang, &hash).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        header(&r, "content-type").as_deref(),
+        Some("application/octet-stream")
+    );
+    assert_eq!(header(&r, "etag"), Some(format!("\"{hash}\"")));
+    assert_eq!(
+        header(&r, "cache-control").as_deref(),
+        Some("private, max-age=31536000, immutable")
+    );
+    assert_eq!(header(&r, "content-length").as_deref(), Some("300000"));
+    assert_eq!(r.bytes().await.unwrap().as_ref(), &pic[..]);
+    let r = server
+        .http
+        .get(server.url(&format!("/v1/blobs/{hash}")))
+        .bearer_auth(&wang.token)
+        .header("range", "bytes=250000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        header(&r, "content-range").as_deref(),
+        Some("bytes 250000-299999/300000")
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), &pic[250_000..]);
+    let r = get_blob(&server, &wang, &thumb_hash).await;
+    assert_eq!(r.bytes().await.unwrap().as_ref(), &thumb[..]);
+
+    // Out of scope: the same 404 as a blob that does not exist.
+    let r = get_blob(&server, &li, &hash).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(r).await, "blob_not_found");
+    let r = get_blob(&server, &li, &BlobHash::of(b"never uploaded")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(r).await, "blob_not_found");
+
+    // Revoked: 401, like every other route.
+    server
+        .storage
+        .revoke_device(wang.device, gridwork_server::clock::now_ms())
+        .await
+        .unwrap();
+    let r = get_blob(&server, &wang, &hash).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = head(&server, &wang, &hash).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // The console: the right subdistrict sees it, another does not.
+    let ours = console_user(&server, "赵敏", sub).await;
+    let theirs = console_user(&server, "钱进", other_sub.id).await;
+    let console_get = |cookie: String| {
+        let request = server
+            .http
+            .get(server.url(&format!("/console/blobs/{hash}")))
+            .header("cookie", cookie);
+        async move { request.send().await.unwrap() }
+    };
+    let r = console_get(ours).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), &pic[..]);
+    let r = console_get(theirs).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // No session: to the sign-in page, no bytes.
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(server.url(&format!("/console/blobs/{hash}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+async fn the_daily_quota_refuses_with_retry_after<S: Backend>() {
+    let server = TestServer::<S>::fresh_with(ServerOptions {
+        blob_limits: BlobLimits {
+            max_blob_bytes: 1024 * 1024,
+            device_daily_bytes: 100_000,
+        },
+        ..ServerOptions::default()
+    })
+    .await;
+    let phone = server.phone("王芳", Role::Gridworker).await;
+    let first = picture(80_000, 3);
+    upload(&server, &phone, &first, 50_000).await;
+    let second = picture(80_000, 4);
+    let hash = BlobHash::of(&second);
+    // 80,000 + 30,000 > 100,000: refused, with when to try again.
+    let r = patch(&server, &phone, &hash, 0, 80_000, &second[..30_000]).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = header(&r, "retry-after").unwrap().parse().unwrap();
+    assert!((1..=86_400).contains(&wait), "{wait}");
+    assert_eq!(error_code(r).await, "upload_quota");
+    // Within what is left: accepted.
+    let r = patch(&server, &phone, &hash, 0, 80_000, &second[..20_000]).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    // Another phone has its own quota.
+    let other = server.phone("李强", Role::Gridworker).await;
+    upload(&server, &other, &second, 80_000).await;
+}
+
+async fn the_sweep_deletes_orphans_after_the_grace_and_stale_uploads<S: Backend>() {
+    let blobs = BlobStore::in_memory();
+    let server = TestServer::<S>::fresh_with(ServerOptions {
+        blobs: blobs.clone(),
+        ..ServerOptions::default()
+    })
+    .await;
+    let mut admin = server.phone("管理员", Role::Admin).await;
+    let t = town(&mut admin, 1);
+    server.push(&admin, &t.ops).await;
+    let (pic, thumb, orphan) = (picture(5_000, 5), picture(500, 6), picture(7_000, 7));
+    upload(&server, &admin, &pic, 5_000).await;
+    upload(&server, &admin, &thumb, 500).await;
+    upload(&server, &admin, &orphan, 7_000).await;
+    let step = admin.event(t.hazard.id, photo(&pic, &thumb));
+    accepted(&server.push(&admin, &[step]).await.results[0]);
+    // Half an upload.
+    let partial = picture(10_000, 8);
+    let r = patch(
+        &server,
+        &admin,
+        &BlobHash::of(&partial),
+        0,
+        10_000,
+        &partial[..4_000],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+
+    let policy = SweepPolicy::DEFAULT;
+    let now = gridwork_server::clock::now_ms();
+    // Within the grace period, and the upload fresh: nothing goes.
+    let swept = gc::sweep(&*server.storage, &blobs, policy, now)
+        .await
+        .unwrap();
+    assert_eq!((swept.blobs, swept.deleted, swept.uploads), (3, 0, 0));
+    // Eight days on: the orphan goes, the referenced pictures stay, the stale upload goes.
+    let later = now + 8 * 24 * 3600 * 1000;
+    let swept = gc::sweep(&*server.storage, &blobs, policy, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        (swept.deleted, swept.deleted_bytes, swept.uploads),
+        (1, 7_000, 1)
+    );
+    assert!(blobs.bytes(&BlobHash::of(&orphan)).await.unwrap().is_none());
+    assert_eq!(
+        blobs.bytes(&BlobHash::of(&pic)).await.unwrap().unwrap(),
+        pic
+    );
+    assert_eq!(
+        blobs.bytes(&BlobHash::of(&thumb)).await.unwrap().unwrap(),
+        thumb
+    );
+    let r = head(&server, &admin, &BlobHash::of(&partial)).await;
+    assert_eq!(header(&r, "upload-offset").as_deref(), Some("0"));
+}
+
+on_both_backends!(
+    uploads_resume_and_photos_reach_only_who_may_see_them,
+    the_daily_quota_refuses_with_retry_after,
+    the_sweep_deletes_orphans_after_the_grace_and_stale_uploads,
+);
+
+/// A PATCH whose body stops half-way (the connection drops): the bytes that arrived are kept,
+/// and the phone resumes from them.
+#[tokio::test]
+async fn a_patch_cut_off_mid_body_keeps_what_arrived() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    let phone = server.phone("王芳", Role::Gridworker).await;
+    let pic = picture(200_000, 9);
+    let hash = BlobHash::of(&pic);
+    let addr = server.handle.as_ref().unwrap().local_addr();
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head_text = format!(
+        "PATCH /v1/uploads/{hash} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\
+         upload-offset: 0\r\nupload-length: 200000\r\n\
+         content-type: application/offset+octet-stream\r\ncontent-length: 100000\r\n\r\n",
+        phone.token
+    );
+    tcp.write_all(head_text.as_bytes()).await.unwrap();
+    tcp.write_all(&pic[..60_000]).await.unwrap();
+    tcp.flush().await.unwrap();
+    // Give the server the bytes, then drop the connection mid-body.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(tcp);
+    let mut offset = String::new();
+    for _ in 0..100 {
+        let r = head(&server, &phone, &hash).await;
+        offset = header(&r, "upload-offset").unwrap();
+        if offset != "0" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(offset, "60000", "the bytes that arrived are kept");
+    let r = patch(&server, &phone, &hash, 60_000, 200_000, &pic[60_000..]).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+/// An upload half done when the server restarts is resumed from where it stood (the local
+/// filesystem store under the data dir).
+#[tokio::test]
+async fn an_upload_resumes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = TestServer::start_with(ServerOptions {
+        blobs: BlobStore::local(dir.path()).unwrap(),
+        ..ServerOptions::default()
+    })
+    .await;
+    let phone = server.phone("王芳", Role::Gridworker).await;
+    let pic = picture(50_000, 10);
+    let hash = BlobHash::of(&pic);
+    let r = patch(&server, &phone, &hash, 0, 50_000, &pic[..20_000]).await;
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    server.restart().await;
+    let r = head(&server, &phone, &hash).await;
+    assert_eq!(header(&r, "upload-offset").as_deref(), Some("20000"));
+    let r = patch(&server, &phone, &hash, 20_000, 50_000, &pic[20_000..]).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let reopened = BlobStore::local(dir.path()).unwrap();
+    assert_eq!(reopened.bytes(&hash).await.unwrap().unwrap(), pic);
+}
