@@ -543,7 +543,19 @@ impl Gridwork {
                     report.completed += 1;
                     return Ok(None);
                 }
-                Ok(PatchAnswer::Accepted(k) | PatchAnswer::OffsetMismatch(k)) => k.min(row.size),
+                // The answer to this PATCH: the server holds what was sent.
+                Ok(PatchAnswer::Accepted(k)) if k == offset + sent_now => k,
+                // Any other offset may be a stale answer (a replayed one, another PATCH's):
+                // the server's HEAD says where the upload stands.
+                Ok(PatchAnswer::Accepted(_)) => match transport.upload_offset(&hash).await? {
+                    UploadOffset::Complete => {
+                        self.mark_uploaded(&hash)?;
+                        report.completed += 1;
+                        return Ok(None);
+                    }
+                    UploadOffset::At(k) => k.min(row.size),
+                },
+                Ok(PatchAnswer::OffsetMismatch(k)) => k.min(row.size),
                 Err(TransportError::Server { status: 413, .. }) => {
                     self.set_state(&hash, "too_large")?;
                     tracing::warn!(blob = %hash, "the server refuses an attachment this large");

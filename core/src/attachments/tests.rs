@@ -239,6 +239,9 @@ struct FakeState {
     /// Answers a GET with other bytes.
     lie_on_get: bool,
     gets: usize,
+    /// Every `n`th PATCH is answered with the offset it started from (a stale answer), though
+    /// its bytes were kept.
+    stale_every: Option<usize>,
 }
 
 impl FakeServer {
@@ -307,6 +310,9 @@ impl BlobTransport for FakeServer {
             return Err(TransportError::Unreachable("connection reset".into()));
         }
         let now = partial.len() as u64;
+        if now < total && s.stale_every.is_some_and(|every| n.is_multiple_of(every)) {
+            return Ok(PatchAnswer::Accepted(offset));
+        }
         if now == total {
             let whole = s.partial.remove(hash).unwrap();
             if BlobHash::of(&whole) != *hash {
@@ -677,4 +683,26 @@ fn a_case_step_is_written_while_an_upload_waits_on_the_network() {
     });
     assert_eq!(rt.block_on(lane).unwrap().unwrap(), 2);
     releaser.abort();
+}
+
+#[test]
+fn a_stale_patch_answer_is_checked_with_head_and_no_byte_is_sent_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = store(dir.path(), None);
+    let case = a_case(&gw);
+    let (_, a) = gw.take_photo(case, &noisy_jpeg(1000, 800)).unwrap();
+    let seen = Arc::new(Seen::default());
+    gw.add_upload_observer(seen.clone());
+    let server = FakeServer::with(|s| s.stale_every = Some(2));
+    let r = runtime().block_on(gw.upload_pending(&server)).unwrap();
+    assert_eq!((r.completed, r.queued), (2, 0));
+    let thumb = a.thumbnail.unwrap();
+    assert_eq!(r.bytes, a.blob.size + thumb.size, "nothing resent");
+    let seen = seen.0.lock().unwrap();
+    let sent: Vec<u64> = seen
+        .iter()
+        .filter(|p| p.hash == a.blob.hash)
+        .map(|p| p.sent)
+        .collect();
+    assert!(sent.windows(2).all(|w| w[0] <= w[1]), "{sent:?}");
 }

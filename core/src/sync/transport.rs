@@ -414,9 +414,7 @@ impl crate::attachments::BlobTransport for HttpTransport {
         &self,
         hash: &gridwork_domain::attachment::BlobHash,
     ) -> Result<crate::attachments::UploadOffset, TransportError> {
-        let req = self
-            .client
-            .head(format!("{}/v1/uploads/{hash}", self.base));
+        let req = self.client.head(format!("{}/v1/uploads/{hash}", self.base));
         let (status, headers, body) = self.send_raw(req).await?;
         if !status.is_success() {
             return Err(answer_error(status.as_u16(), retry_after(&headers), &body));
@@ -455,7 +453,11 @@ impl crate::attachments::BlobTransport for HttpTransport {
             return Ok(PatchAnswer::OffsetMismatch(held));
         }
         if !status.is_success() {
-            return Err(answer_error(status.as_u16(), retry_after(&headers), &answer));
+            return Err(answer_error(
+                status.as_u16(),
+                retry_after(&headers),
+                &answer,
+            ));
         }
         if headers.get(UPLOAD_COMPLETE).is_some_and(|v| v == "1") {
             return Ok(PatchAnswer::Complete);
