@@ -579,7 +579,7 @@ impl Gridwork {
                 }
                 Err(e) => return Err(e.into()),
             };
-            if next <= offset && sent_now > 0 {
+            if next <= offset {
                 stalls += 1;
                 if stalls >= MAX_STALLS {
                     return Err(TransportError::BadAnswer(
