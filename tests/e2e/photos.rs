@@ -182,14 +182,15 @@ async fn a_10_mb_photo_uploads_across_drops_resumed_stored_once_and_fetched_iden
         photo.blob.size,
         wire as f64 / photo.blob.size as f64
     );
-    let seen = seen.0.lock().unwrap();
     let sent: Vec<u64> = seen
+        .0
+        .lock()
+        .unwrap()
         .iter()
         .filter(|p| p.hash == photo.blob.hash)
         .map(|p| p.sent)
         .collect();
     assert!(sent.windows(2).all(|w| w[0] <= w[1]), "{sent:?}");
-    drop(seen);
     let states: Vec<UploadState> = worker
         .gw
         .upload_progress()
