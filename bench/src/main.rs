@@ -71,6 +71,10 @@ enum Cmd {
         /// databases).
         #[arg(long, env = postgres::TEST_DATABASE_URL_VAR)]
         postgres: Option<String>,
+        /// The alarm scenario also runs with the dispatcher's phone uploading a 20 MB photo
+        /// during every round (the lane of ADR 0042), beside the rounds without.
+        #[arg(long)]
+        alarm_upload: bool,
     },
     /// The `gridwork-server` command line, in a process of its own (run by the hostile
     /// scenario, which measures the server process's memory): the binary's very code.
@@ -143,12 +147,19 @@ fn main() {
             only,
             out,
             postgres,
-        } => runtime.block_on(all(quick, only, out, postgres)),
+            alarm_upload,
+        } => runtime.block_on(all(quick, only, out, postgres, alarm_upload)),
         Cmd::Server { .. } => unreachable!("run above, before the runtime"),
     }
 }
 
-async fn all(quick: bool, only: Vec<String>, out: Option<PathBuf>, pg: Option<String>) {
+async fn all(
+    quick: bool,
+    only: Vec<String>,
+    out: Option<PathBuf>,
+    pg: Option<String>,
+    alarm_upload: bool,
+) {
     let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let out = out.unwrap_or_else(|| {
         if quick {
@@ -172,6 +183,7 @@ async fn all(quick: bool, only: Vec<String>, out: Option<PathBuf>, pg: Option<St
             Some(Err(why)) => Err(why.clone()),
             None => Err("not asked for".into()),
         },
+        alarm_upload,
     };
     let mut results = Vec::new();
     let step = |name: &str| eprintln!("[{:>6.1} s] {name}", started.elapsed().as_secs_f64());

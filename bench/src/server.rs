@@ -33,6 +33,27 @@ pub async fn start<S: Storage>(storage: Arc<S>) -> ServerHandle {
         .expect("the server starts")
 }
 
+/// [`start`] with the blob store given (to look into it) and no daily upload quota: the alarm
+/// scenario's phone uploads a 20 MB photo every round.
+pub async fn start_with_blobs<S: Storage>(
+    storage: Arc<S>,
+    blobs: gridwork_server::blobs::BlobStore,
+) -> ServerHandle {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let options = ServerOptions {
+        rate_limits: RateLimits::UNLIMITED,
+        blobs,
+        blob_limits: gridwork_server::blobs::BlobLimits {
+            device_daily_bytes: u64::MAX,
+            ..gridwork_server::blobs::BlobLimits::DEFAULT
+        },
+        ..ServerOptions::default()
+    };
+    gridwork_server::serve_with(listener, storage, options)
+        .await
+        .expect("the server starts")
+}
+
 /// Stores `ops` (all stamped by `device`) as an administrator's device pushing them would,
 /// a few thousand per transaction. Panics if any is refused: the data must be whole.
 pub async fn seed<S: Storage>(storage: &S, device: DeviceId, ops: Vec<Op>) -> usize {

@@ -20,6 +20,7 @@ fn a_quick_run_writes_every_scenarios_figures() {
         .args(["all", "--quick", "--out"])
         .arg(out.path())
         .args(["--postgres", &pg])
+        .arg("--alarm-upload")
         .output()
         .unwrap();
     assert!(
@@ -31,6 +32,28 @@ fn a_quick_run_writes_every_scenarios_figures() {
     let json: Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("benchmarks.json")).unwrap())
             .unwrap();
+    // `--alarm-upload`: the alarm's rounds again while the dispatcher's phone uploads photos.
+    let alarm = json["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["scenario"] == "alarm")
+        .unwrap();
+    let up = &alarm["raw"]["with_upload"];
+    assert_eq!(up["rounds"], alarm["raw"]["rounds"], "{alarm}");
+    assert!(up["photo_bytes"].as_u64().unwrap() > 1_000_000, "{up}");
+    assert!(up["crew_applied"].as_u64().unwrap() >= up["rounds"].as_u64().unwrap());
+    assert!(
+        alarm["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("during a 20 MB photo upload")),
+        "{alarm}"
+    );
     assert_eq!(json["quick"], true);
     assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
     let scenarios = json["scenarios"].as_array().unwrap();

@@ -137,8 +137,11 @@ pub enum CaseAction {
     Note {
         text: String,
     },
+    /// A photo: `attachment` for a photo taken with `take_photo` (its bytes are fetched with
+    /// `fetch_attachment`); `uri` only for steps recorded before attachments (an app's own URI).
     Photo {
-        uri: String,
+        uri: Option<String>,
+        attachment: Option<crate::photos::Attachment>,
     },
 }
 
@@ -195,9 +198,13 @@ impl CaseAction {
                 reason,
             },
             CaseAction::Note { text } => CoreAction::Note { text },
-            CaseAction::Photo { uri } => CoreAction::Photo {
-                attachment: None,
-                uri: Some(uri),
+            CaseAction::Photo { uri, attachment } => CoreAction::Photo {
+                attachment: attachment
+                    .as_ref()
+                    .map(crate::photos::Attachment::to_core)
+                    .transpose()?
+                    .map(Box::new),
+                uri,
             },
         })
     }
@@ -257,9 +264,8 @@ impl From<CoreAction> for CaseAction {
             },
             CoreAction::Note { text } => CaseAction::Note { text },
             CoreAction::Photo { attachment, uri } => CaseAction::Photo {
-                uri: uri
-                    .or_else(|| attachment.map(|a| format!("sha256:{}", a.blob.hash)))
-                    .unwrap_or_default(),
+                uri,
+                attachment: attachment.map(|a| (*a).into()),
             },
         }
     }

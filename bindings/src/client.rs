@@ -73,9 +73,9 @@ pub struct GridworkClient {
     /// `None` once shut down.
     store: Mutex<Option<Arc<Store>>>,
     device: DeviceId,
-    transport: Arc<HttpTransport>,
-    hub: Arc<Hub>,
-    lifecycle: Lifecycle,
+    pub(crate) transport: Arc<HttpTransport>,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) lifecycle: Lifecycle,
     /// One sync run at a time: a second `sync_now` waits for the first.
     sync_gate: Arc<tokio::sync::Mutex<()>>,
 }
@@ -119,6 +119,7 @@ impl GridworkClient {
             reason: format!("the observer thread did not start: {e}"),
         })?;
         gw.add_sync_observer(Arc::new(Bridge(Arc::downgrade(&hub))));
+        gw.add_upload_observer(Arc::new(Bridge(Arc::downgrade(&hub))));
         Ok(Arc::new(GridworkClient {
             device: gw.device_id(),
             store: Mutex::new(Some(Arc::new(Store { gw, _lock: lock }))),

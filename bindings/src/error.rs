@@ -100,6 +100,9 @@ impl From<gridwork_core::Error> for GridworkError {
                     reason: e.to_string(),
                 }
             }
+            e @ Core::Attachment(_) => GridworkError::Storage {
+                reason: e.to_string(),
+            },
             e @ Core::File { .. } => GridworkError::Storage {
                 reason: e.to_string(),
             },

@@ -26,6 +26,7 @@ pub mod model;
 pub mod observe;
 pub mod paging;
 pub mod permission;
+pub mod photos;
 pub mod sensitive;
 pub mod sync;
 pub mod worker;

@@ -75,6 +75,7 @@ enum Event {
     State(SyncState),
     Progress(SyncProgress),
     Changes(Vec<RecordKind>),
+    Upload(crate::photos::AttachmentProgress),
     /// Answered once every event queued before it was delivered.
     Flush(tokio::sync::oneshot::Sender<()>),
 }
@@ -83,6 +84,7 @@ enum Event {
 struct Registered {
     sync: Vec<(u64, Arc<dyn SyncObserver>)>,
     changes: Vec<(u64, Arc<dyn ChangeObserver>)>,
+    uploads: Vec<(u64, Arc<dyn crate::photos::UploadObserver>)>,
 }
 
 /// A client's observers and the thread that calls them.
@@ -133,6 +135,15 @@ impl Hub {
         self.handle(id)
     }
 
+    pub(crate) fn add_uploads(
+        self: &Arc<Self>,
+        o: Arc<dyn crate::photos::UploadObserver>,
+    ) -> Arc<ObserverHandle> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.registered().uploads.push((id, o));
+        self.handle(id)
+    }
+
     fn handle(self: &Arc<Self>, id: u64) -> Arc<ObserverHandle> {
         Arc::new(ObserverHandle {
             hub: Arc::downgrade(self),
@@ -144,6 +155,7 @@ impl Hub {
         let mut r = self.registered();
         r.sync.retain(|(i, _)| *i != id);
         r.changes.retain(|(i, _)| *i != id);
+        r.uploads.retain(|(i, _)| *i != id);
     }
 
     fn send(&self, event: Event) {
@@ -223,6 +235,17 @@ fn deliver(hub: &Weak<Hub>, rx: &Receiver<Event>) {
                     hub.call("changes", || o.on_changes(kinds.clone()));
                 }
             }
+            Event::Upload(progress) => {
+                let observers: Vec<_> = hub
+                    .registered()
+                    .uploads
+                    .iter()
+                    .map(|(_, o)| o.clone())
+                    .collect();
+                for o in observers {
+                    hub.call("uploads", || o.on_upload(progress.clone()));
+                }
+            }
             Event::Flush(done) => {
                 let _ = done.send(());
             }
@@ -258,5 +281,11 @@ impl gridwork_core::SyncObserver for Bridge {
 
     fn on_changes(&self, kinds: &[gridwork_domain::op::EntityKind]) {
         self.send(Event::Changes(kinds.iter().map(|k| (*k).into()).collect()));
+    }
+}
+
+impl gridwork_core::UploadObserver for Bridge {
+    fn on_upload(&self, progress: &gridwork_core::AttachmentProgress) {
+        self.send(Event::Upload(progress.clone().into()));
     }
 }

@@ -89,6 +89,10 @@ pub enum Command {
     /// Cases: list open ones most urgent first, show a timeline, record a step.
     #[command(subcommand)]
     Case(CaseCmd),
+    /// Photos of cases (照片): list a case's with their upload, save one to a file, upload
+    /// the queued ones, set when they upload.
+    #[command(subcommand)]
+    Attachment(AttachmentCmd),
     /// Patrols (巡查): start one, check in at buildings, report findings, end it, review it.
     #[command(subcommand)]
     Patrol(PatrolCmd),
@@ -624,7 +628,7 @@ pub enum CaseCmd {
     Show { id: Uuid },
     /// Record a lifecycle step: accept, review-assign, handle, completion-review, send-back,
     /// call-back, close, dispatch, acknowledge, en-route, arrive, resolve, review, assign, fix,
-    /// recheck-pass, recheck-fail, mediate, escalate, settle, not-settled, note.
+    /// recheck-pass, recheck-fail, mediate, escalate, settle, not-settled, note, photo.
     Act {
         id: Uuid,
         action: String,
@@ -651,7 +655,33 @@ pub enum CaseCmd {
         lat: Option<f64>,
         #[arg(long, requires = "lat")]
         lon: Option<f64>,
+        /// A photo (JPEG or PNG) for the `photo` step; with any other step, a photo step is
+        /// recorded after it (整改前后: `fix --photo after.jpg`).
+        #[arg(long)]
+        photo: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AttachmentCmd {
+    /// A case's photos: each picture and thumbnail, its size, and its upload (this phone's) or
+    /// whether it is on this phone (others').
+    List { case: Uuid },
+    /// Writes a picture or thumbnail to a new file: from this phone, else fetched from the
+    /// server (checked against its hash).
+    Get {
+        hash: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Uploads the queued photos (resumed where the server's bytes end).
+    Upload {
+        /// The network is unmetered (Wi-Fi): photos go under the `unmetered` policy too.
+        #[arg(long)]
+        unmetered: bool,
+    },
+    /// When photos upload: any (any network), unmetered (Wi-Fi only), paused.
+    Policy { policy: String },
 }
 
 #[derive(Debug, Subcommand)]

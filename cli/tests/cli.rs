@@ -13,6 +13,8 @@ use gridwork_server::storage::{SqliteStorage, Storage};
 mod device_crash;
 #[path = "cli/lang.rs"]
 mod lang;
+#[path = "cli/photos.rs"]
+mod photos;
 #[path = "cli/readme.rs"]
 mod readme;
 

@@ -103,6 +103,17 @@ impl Gridwork {
     /// Records a step of a case's lifecycle (or a note or photo). Refused with a clear error
     /// when the case's current state does not allow it.
     pub fn record_case_event(&self, case_id: Id, action: CaseAction) -> Result<CaseView> {
+        self.record_case_event_with(case_id, action, |_| Ok(()))
+    }
+
+    /// [`Gridwork::record_case_event`] that also runs `also` in the step's transaction (a
+    /// photo's blobs queued for upload with it).
+    pub(crate) fn record_case_event_with(
+        &self,
+        case_id: Id,
+        action: CaseAction,
+        also: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
+    ) -> Result<CaseView> {
         let actor = self.user_id()?;
         self.commit_local(|tx, stamp| {
             let case: Case = live_state(tx, EntityKind::Case, case_id)?.decode()?;
@@ -125,6 +136,7 @@ impl Gridwork {
                 entity_id: case_id,
                 body: OpBody::CaseEvent { event },
             };
+            also(tx)?;
             Ok((vec![op], ()))
         })?;
         self.case(case_id)

@@ -57,6 +57,11 @@ pub enum Error {
     /// SQLite failed.
     #[error("storage error: {0}")]
     Sqlite(rusqlite::Error),
+    /// An attachment's file beside the store was refused (changed or cut short on disk, not
+    /// the bytes its name says) or cannot be kept (a store without a blob directory). The text
+    /// names no stored value.
+    #[error("attachment: {0}")]
+    Attachment(String),
     /// A file next to the store could not be read, moved or written (recovery, export).
     #[error("{action}: {source}")]
     File {

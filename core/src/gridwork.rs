@@ -51,6 +51,9 @@ pub struct OpenOptions {
     /// than the cache (a dispatcher's subdistrict) at the price of as much memory; the
     /// benchmark uses it to show what the default costs (`docs/benchmarks.md`, growth).
     pub cache_mb: Option<u32>,
+    /// Where the store keeps its attachments (photos), encrypted (default: beside a file store,
+    /// `<file>.blobs/`; an in-memory store keeps none unless given one).
+    pub blob_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for OpenOptions {
@@ -59,6 +62,7 @@ impl Default for OpenOptions {
             clock: system_clock(),
             key: None,
             cache_mb: None,
+            blob_dir: None,
         }
     }
 }
@@ -76,6 +80,16 @@ fn check_cache(options: &OpenOptions) -> Result<()> {
         .into()),
         _ => Ok(()),
     }
+}
+
+/// The store's attachment files and their keys.
+fn vault_for(
+    conn: &Connection,
+    dir: &Path,
+    key: Option<&StoreKey>,
+) -> Result<crate::attachments::vault::Vault> {
+    let secret = crate::attachments::blob_secret(conn, key)?;
+    crate::attachments::vault::Vault::open(dir, &secret)
 }
 
 fn set_cache(conn: &Connection, options: &OpenOptions) -> Result<()> {
@@ -122,6 +136,8 @@ pub struct Gridwork {
     pub(crate) sync: SyncStatus,
     /// Copies the write-ahead log into the database off the write path (file stores only).
     checkpointer: Option<Checkpointer>,
+    /// The attachment lane: blob files, upload policy and progress (ADR 0042).
+    pub(crate) lane: crate::attachments::lane::Lane,
 }
 
 impl std::fmt::Debug for Gridwork {
@@ -160,8 +176,14 @@ impl Gridwork {
             options.key.as_ref(),
             options.cache_mb,
         )?;
+        let blob_dir = options
+            .blob_dir
+            .clone()
+            .unwrap_or_else(|| crate::attachments::blob_dir_of(path.as_ref()));
+        let vault = vault_for(&conn, &blob_dir, options.key.as_ref())?;
         let mut gw = Self::from_connection(conn, options, checkpointer)?;
         gw.readers = Some(readers);
+        gw.lane = crate::attachments::lane::Lane::new(Some(vault));
         // Exports made beside the store while it could not be opened (ADR 0030).
         gw.read(|c| {
             crate::access_log::adopt_beside(c, path.as_ref());
@@ -175,7 +197,13 @@ impl Gridwork {
         check_cache(&options)?;
         let conn = open::open_in_memory()?;
         set_cache(&conn, &options)?;
-        Self::from_connection(conn, options, None)
+        let vault = match &options.blob_dir {
+            Some(dir) => Some(vault_for(&conn, dir, options.key.as_ref())?),
+            None => None,
+        };
+        let mut gw = Self::from_connection(conn, options, None)?;
+        gw.lane = crate::attachments::lane::Lane::new(vault);
+        Ok(gw)
     }
 
     fn from_connection(
@@ -222,6 +250,7 @@ impl Gridwork {
             policy: Mutex::new(DeadlinePolicy::default()),
             sync: SyncStatus::default(),
             checkpointer,
+            lane: crate::attachments::lane::Lane::new(None),
         })
     }
 

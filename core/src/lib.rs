@@ -13,6 +13,7 @@
 //! API object and the write path), [`cases`], [`queries`].
 
 pub mod access_log;
+pub mod attachments;
 pub mod cases;
 pub mod conflicts;
 pub mod digest;
@@ -28,6 +29,10 @@ pub mod store;
 pub mod sync;
 pub mod workflows;
 
+pub use attachments::{
+    AttachmentProgress, BlobRole, BlobTransport, CasePhoto, LaneStop, UploadObserver, UploadPolicy,
+    UploadReport, UploadState,
+};
 pub use cases::{CaseView, TimelineEntry};
 pub use conflicts::{CaseEventConflict, FieldConflict};
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ mod field_rules;
 mod harness;
 mod intake;
 mod personal_data;
+mod photos;
 mod postgres;
 mod refusals;
 mod scopes;

@@ -29,6 +29,9 @@ pub struct Config {
     pub quick: bool,
     /// The PostgreSQL server for the server-load scenario, or why there is none.
     pub postgres: Result<String, String>,
+    /// The alarm scenario runs a second time with the dispatcher's phone uploading a 20 MB
+    /// photo during every round (`--alarm-upload`, issue 24).
+    pub alarm_upload: bool,
 }
 
 impl Config {

@@ -320,6 +320,61 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals(gridworker.stateDigest(), head.stateDigest())
     }
 
+    steps.step("a photo of the hazard: taken offline, uploaded in its own lane, fetched by the building head") {
+        gridworker.setOnline(false)
+        val photo = gridworker.takePhoto(hazard.id, CAMERA_JPEG)
+        gridworker.setOnline(true)
+        assertEquals("image/jpeg", photo.mediaType)
+        assertNotNull(photo.position, "the camera's position is kept in the step")
+        val thumbnail = photo.thumbnailHash!!
+        val listed = gridworker.casePhotos(hazard.id).single()
+        assertEquals(photo, listed.attachment)
+        assertTrue(listed.pictureHere && listed.thumbnailHere)
+        assertEquals(UploadState.Queued, listed.upload!!.state)
+        // The stored picture is not the camera's file: its metadata (the camera's serial) is gone.
+        val stored = gridworker.attachmentBytes(photo.hash)!!
+        assertFalse(String(stored, Charsets.ISO_8859_1).contains("SERIAL-8675309"))
+        assertEquals(listOf(BlobRole.THUMBNAIL, BlobRole.PICTURE), gridworker.uploadProgress().map { it.role })
+
+        val seen = CopyOnWriteArrayList<AttachmentProgress>()
+        val handle = gridworker.addUploadObserver(object : UploadObserver {
+            override fun onUpload(progress: AttachmentProgress) {
+                seen.add(progress)
+            }
+        })
+        runBlocking {
+            gridworker.syncNow()
+            gridworker.setUploadPolicy(UploadPolicy.PAUSED)
+            assertEquals(LaneStop.Paused, gridworker.uploadAttachments().stopped)
+            assertTrue(gridworker.uploadProgress().all { it.state == UploadState.Paused })
+            gridworker.setUploadPolicy(UploadPolicy.UNMETERED_ONLY)
+            assertEquals(UploadPolicy.UNMETERED_ONLY, gridworker.uploadPolicy())
+            assertEquals(LaneStop.WaitingForUnmetered, gridworker.uploadAttachments().stopped)
+            gridworker.setNetworkMetered(false)
+            val report = gridworker.uploadAttachments()
+            assertEquals(2L, report.completed)
+            assertEquals(0L, report.queued)
+            assertNull(report.stopped)
+        }
+        handle.remove()
+        val last = seen.last { it.hash == photo.hash }
+        assertEquals(UploadState.Uploaded, last.state)
+        assertEquals(photo.size, last.sent)
+        assertEquals(photo.size, last.total)
+
+        runBlocking {
+            head.syncNow()
+            val there = head.casePhotos(hazard.id).single()
+            assertFalse(there.pictureHere)
+            assertNull(there.upload, "not the head's own photo")
+            assertNotNull(head.fetchAttachment(thumbnail))
+            assertTrue(head.fetchAttachment(photo.hash)!!.contentEquals(stored))
+            assertTrue(head.casePhotos(hazard.id).single().pictureHere)
+        }
+        val bad = assertFailsWith<GridworkException.InvalidInput> { head.attachmentBytes("not-a-hash") }
+        assertEquals("hash_hex", bad.field)
+    }
+
     steps.step("an alarm raised by the building head reaches the gridworker through the live wait") {
         runBlocking {
             val waiting = async { gridworker.waitForChanges(20) }
@@ -633,3 +688,29 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         }
     }
 }
+
+/** A small camera JPEG (24×16 px) whose EXIF carries a GPS position, a time, an orientation and
+ * a camera serial number ("SERIAL-8675309"). */
+val CAMERA_JPEG: ByteArray = (
+    "ffd8ffe000104a46494600010200000100010000fffe00176f776e65723a2053455249414c2d38363735333039ffe101" +
+    "0c4578696600004d4d002a000000080004010f0002000000090000009e01120003000000010006000087690004000000" +
+    "010000003e8825000400000001000000680000000000039003000200000014000000a89011000200000007000000bca4" +
+    "3100020000000f000000c400000000000400010002000000024e0000000002000500000003000000d400030002000000" +
+    "02450000000004000500000003000000ec00000000534e4f4f5043414d0000323032363a30353a30342030393a33303a" +
+    "3135002b30383a3030000053455249414c2d3836373533303900000000001e000000010000000f000000010000002400" +
+    "000001000000780000000100000009000000010000000000000001ffc00011080010001803011100021101031101ffdb" +
+    "0043000302020302020303030304030304050805050404050a070706080c0a0c0c0b0a0b0b0d0e12100d0e110e0b0b10" +
+    "16101113141515150c0f171816141812141514ffdb00430103040405040509050509140d0b0d14141414141414141414" +
+    "14141414141414141414141414141414141414141414141414141414141414141414141414141414ffc4001f00000105" +
+    "01010101010100000000000000000102030405060708090a0bffc400b5100002010303020403050504040000017d0102" +
+    "0300041105122131410613516107227114328191a1082342b1c11552d1f02433627282090a161718191a25262728292a" +
+    "3435363738393a434445464748494a535455565758595a636465666768696a737475767778797a838485868788898a92" +
+    "939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4" +
+    "e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffc4001f0100030101010101010101010000000000000102030405060708090a" +
+    "0bffc400b51100020102040403040705040400010277000102031104052131061241510761711322328108144291a1b1" +
+    "c109233352f0156272d10a162434e125f11718191a262728292a35363738393a434445464748494a535455565758595a" +
+    "636465666768696a737475767778797a82838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6" +
+    "b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9eaf2f3f4f5f6f7f8f9faffda000c03010002" +
+    "110311003f00fcb48e1ad121464598e1ade28e98c8b31c15d11474c6432382b9228f0e322cc70d6e91d319166386b78a" +
+    "3a2323ffd9"
+).chunked(2).map { it.toInt(16).toByte() }.toByteArray()

@@ -423,7 +423,12 @@ pub fn case(gw: &Gridwork, cmd: CaseCmd, json: bool) -> CliResult {
             satisfied,
             lat,
             lon,
+            photo,
         } => {
+            if name == "photo" {
+                let file = photo.ok_or_else(super::attachments::needs_file)?;
+                return super::attachments::take(gw, id, &file, json);
+            }
             let step = action(
                 &name,
                 StepArgs {
@@ -438,6 +443,9 @@ pub fn case(gw: &Gridwork, cmd: CaseCmd, json: bool) -> CliResult {
             )?;
             let view = gw.record_case_event(id, step)?;
             output::one(json, &view, case_line);
+            if let Some(file) = photo {
+                super::attachments::take(gw, id, &file, json)?;
+            }
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! Running a parsed command against the device store. One file per group of commands; this one
 //! opens the store, maps errors to exit codes and dispatches.
 
+mod attachments;
 mod cases;
 mod device;
 mod field;
@@ -91,6 +92,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Hotline(cmd) => cases::hotline(&gw, cmd, json),
         Command::Incident(cmd) => cases::incident(&gw, cmd, json),
         Command::Case(cmd) => cases::case(&gw, cmd, json),
+        Command::Attachment(cmd) => attachments::attachment(&gw, cmd, json),
         Command::Patrol(cmd) => field::patrol(&gw, cmd, json),
         Command::KeyGroup(cmd) => field::key_group(&gw, cmd, json),
         Command::Station(cmd) => field::station(&gw, cmd, json),

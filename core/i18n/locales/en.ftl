@@ -277,6 +277,37 @@ server-audit-more = more: see the page before with --before { $seq }
 
 cli-enrolled = enrolled as { $user } ({ $role }); device { $device }
 cli-synced = pushed { $pushed }, rejected { $rejected }, pulled { $pulled }, new conflicts { $conflicts }, { $bytes } bytes in { $ms } ms
+
+## Terminal device: photos
+
+cli-photo-taken = photo recorded on the case and queued for upload: { $hash } ({ $size } bytes)
+cli-photo-needs-file = the `photo` step needs --photo FILE (JPEG or PNG)
+cli-bad-hash = a photo's hash is 64 lowercase hexadecimal digits (SHA-256)
+cli-attachment-saved = wrote { $hash } to { $file } ({ $size } bytes, hash checked)
+cli-attachment-not-yet = the server has no { $hash } yet (the phone that took it has not uploaded it); try again later
+cli-attachment-here = on this phone
+cli-attachment-not-here = not downloaded
+cli-uploaded = photo uploads: { $completed } completed, { $bytes } bytes sent, { $queued } still queued
+cli-upload-stopped = {" "}(stopped: { $reason })
+cli-bad-upload-policy = the upload policy is any (any network), unmetered (Wi-Fi only) or paused
+cli-upload-policy-set = photo upload policy: { $policy }
+col-hash = hash
+col-role = role
+col-size = bytes
+col-sent = sent
+upload-state-queued = queued
+upload-state-uploading = uploading
+upload-state-uploaded = uploaded
+upload-state-paused = paused
+upload-state-waiting_for_unmetered = waiting for Wi-Fi
+upload-state-quota_exceeded = daily upload quota used up
+upload-state-too_large = too large for the server
+upload-state-hash_mismatch = hash mismatch, to be sent again
+blob-role-picture = picture
+blob-role-thumbnail = thumbnail
+upload-policy-any_network = any network
+upload-policy-unmetered_only = Wi-Fi only
+upload-policy-paused = paused
 cli-device-status =
     device { $device }
     server { $server }

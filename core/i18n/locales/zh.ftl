@@ -277,6 +277,37 @@ server-audit-more = 还有更早的记录：用 --before { $seq } 查看上一�
 
 cli-enrolled = 已注册为 { $user }（{ $role }），设备 { $device }
 cli-synced = 已上传 { $pushed } 条，被拒 { $rejected } 条，已下载 { $pulled } 条，新冲突 { $conflicts } 个，{ $bytes } 字节，用时 { $ms } 毫秒
+
+## 终端设备：照片
+
+cli-photo-taken = 照片已记入案件并排队上传：{ $hash }（{ $size } 字节）
+cli-photo-needs-file = `photo` 步骤需要 --photo 文件（JPEG 或 PNG）
+cli-bad-hash = 照片的哈希应为 64 个小写十六进制字符（SHA-256）
+cli-attachment-saved = 已将 { $hash } 写入 { $file }（{ $size } 字节，哈希已核对）
+cli-attachment-not-yet = 服务器上还没有 { $hash }（拍照的手机尚未上传），请稍后再试
+cli-attachment-here = 在本机
+cli-attachment-not-here = 未下载
+cli-uploaded = 照片上传：完成 { $completed } 个，发送 { $bytes } 字节，仍在队列 { $queued } 个
+cli-upload-stopped = （已停止：{ $reason }）
+cli-bad-upload-policy = 上传策略应为 any（任何网络）、unmetered（仅无线网络）或 paused（暂停）
+cli-upload-policy-set = 照片上传策略：{ $policy }
+col-hash = 哈希
+col-role = 用途
+col-size = 字节
+col-sent = 已上传
+upload-state-queued = 排队中
+upload-state-uploading = 上传中
+upload-state-uploaded = 已上传
+upload-state-paused = 已暂停
+upload-state-waiting_for_unmetered = 等待无线网络
+upload-state-quota_exceeded = 今日上传额度已用完
+upload-state-too_large = 超过服务器大小上限
+upload-state-hash_mismatch = 校验不符，需重传
+blob-role-picture = 照片
+blob-role-thumbnail = 缩略图
+upload-policy-any_network = 任何网络
+upload-policy-unmetered_only = 仅无线网络
+upload-policy-paused = 暂停
 cli-device-status =
     设备 { $device }
     服务器 { $server }

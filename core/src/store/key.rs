@@ -58,6 +58,11 @@ impl StoreKey {
         hex::encode(self.0)
     }
 
+    /// The key's bytes (the attachment keys are derived from them, ADR 0042).
+    pub(crate) fn bytes(&self) -> &[u8; StoreKey::LEN] {
+        &self.0
+    }
+
     /// The statement that unlocks a SQLCipher database with this raw key. It must be the first
     /// statement on the connection.
     pub(crate) fn pragma(&self) -> String {

@@ -33,6 +33,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "005_fewer_pages",
         include_str!("../../migrations/005_fewer_pages.sql"),
     ),
+    (
+        "006_attachments",
+        include_str!("../../migrations/006_attachments.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -130,6 +130,31 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The error for a non-success answer: the server's JSON error body (code and message) read
+/// when it has one.
+fn answer_error(status: u16, retry_after_s: Option<u64>, body: &[u8]) -> TransportError {
+    let (code, message) = match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(e) => (e.error, e.message),
+        Err(_) => (
+            "unknown".into(),
+            String::from_utf8_lossy(body).chars().take(200).collect(),
+        ),
+    };
+    match status {
+        401 => TransportError::Unauthorized(message),
+        429 => TransportError::RateLimited {
+            // A 429 without the header still means "not now": wait a little.
+            retry_after_s: retry_after_s.unwrap_or(1),
+            message,
+        },
+        _ => TransportError::Server {
+            status,
+            code,
+            message,
+        },
+    }
+}
+
 /// A transport answer with the number of JSON bytes sent and received (both ways; the answer's
 /// bytes as decoded, before the gzip the HTTP transport asks the server for).
 #[derive(Debug, Clone, PartialEq)]
@@ -297,28 +322,7 @@ impl HttpTransport {
             .map_err(|e| TransportError::Unreachable(e.to_string()))?;
         let bytes = sent_bytes + body.len() as u64;
         if !status.is_success() {
-            let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
-                Ok(e) => (e.error, e.message),
-                Err(_) => (
-                    "unknown".into(),
-                    String::from_utf8_lossy(&body).chars().take(200).collect(),
-                ),
-            };
-            if status.as_u16() == 401 {
-                return Err(TransportError::Unauthorized(message));
-            }
-            if status.as_u16() == 429 {
-                return Err(TransportError::RateLimited {
-                    // A 429 without the header still means "not now": wait a little.
-                    retry_after_s: retry_after_s.unwrap_or(1),
-                    message,
-                });
-            }
-            return Err(TransportError::Server {
-                status: status.as_u16(),
-                code,
-                message,
-            });
+            return Err(answer_error(status.as_u16(), retry_after_s, &body));
         }
         let value = serde_json::from_slice(&body).map_err(|e| {
             // Not `e.to_string()`: serde_json quotes the input, and answers carry records.
@@ -411,5 +415,122 @@ impl Transport for HttpTransport {
     fn set_unsynced(&self, count: u64) {
         self.unsynced
             .store(count.min(NOT_COUNTED - 1), Ordering::Relaxed);
+    }
+}
+
+/// The attachment lane's calls (`/v1/uploads/{hash}`, `/v1/blobs/{hash}`), with the same
+/// client and token as the operations, on connections of their own (HTTP/1: one request per
+/// connection at a time, so a PATCH on the wire never holds a push back).
+impl crate::attachments::BlobTransport for HttpTransport {
+    async fn upload_offset(
+        &self,
+        hash: &gridwork_domain::attachment::BlobHash,
+    ) -> Result<crate::attachments::UploadOffset, TransportError> {
+        let req = self.client.head(format!("{}/v1/uploads/{hash}", self.base));
+        let (status, headers, body) = self.send_raw(req).await?;
+        if !status.is_success() {
+            return Err(answer_error(status.as_u16(), retry_after(&headers), &body));
+        }
+        if headers.get(UPLOAD_COMPLETE).is_some_and(|v| v == "1") {
+            return Ok(crate::attachments::UploadOffset::Complete);
+        }
+        Ok(crate::attachments::UploadOffset::At(
+            header_u64(&headers, UPLOAD_OFFSET).unwrap_or(0),
+        ))
+    }
+
+    async fn upload_chunk(
+        &self,
+        hash: &gridwork_domain::attachment::BlobHash,
+        offset: u64,
+        total: u64,
+        body: Vec<u8>,
+    ) -> Result<crate::attachments::PatchAnswer, TransportError> {
+        use crate::attachments::PatchAnswer;
+        let req = self
+            .client
+            .patch(format!("{}/v1/uploads/{hash}", self.base))
+            .header(UPLOAD_OFFSET, offset)
+            .header(UPLOAD_LENGTH, total)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/offset+octet-stream",
+            )
+            .body(body);
+        let (status, headers, answer) = self.send_raw(req).await?;
+        if status.as_u16() == 409 {
+            let held = header_u64(&headers, UPLOAD_OFFSET).ok_or_else(|| {
+                TransportError::BadAnswer("409 without the server's Upload-Offset".into())
+            })?;
+            return Ok(PatchAnswer::OffsetMismatch(held));
+        }
+        if !status.is_success() {
+            return Err(answer_error(
+                status.as_u16(),
+                retry_after(&headers),
+                &answer,
+            ));
+        }
+        if headers.get(UPLOAD_COMPLETE).is_some_and(|v| v == "1") {
+            return Ok(PatchAnswer::Complete);
+        }
+        header_u64(&headers, UPLOAD_OFFSET)
+            .map(PatchAnswer::Accepted)
+            .ok_or_else(|| TransportError::BadAnswer("a PATCH answer without Upload-Offset".into()))
+    }
+
+    async fn download(
+        &self,
+        hash: &gridwork_domain::attachment::BlobHash,
+    ) -> Result<Option<Vec<u8>>, TransportError> {
+        let req = self.client.get(format!("{}/v1/blobs/{hash}", self.base));
+        let (status, headers, body) = self.send_raw(req).await?;
+        if status.as_u16() == 404 {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(answer_error(status.as_u16(), retry_after(&headers), &body));
+        }
+        Ok(Some(body))
+    }
+}
+
+/// The resumable upload's headers (tus 1.0 core's names).
+const UPLOAD_OFFSET: &str = "upload-offset";
+const UPLOAD_LENGTH: &str = "upload-length";
+const UPLOAD_COMPLETE: &str = "upload-complete";
+
+fn header_u64(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    header_u64(headers, reqwest::header::RETRY_AFTER.as_str())
+}
+
+impl HttpTransport {
+    /// Sends a request with the token; the answer's status, headers and body as they are.
+    async fn send_raw(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap, Vec<u8>), TransportError> {
+        let req = match self.token() {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| TransportError::from_send(&e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        Ok((status, headers, body.to_vec()))
     }
 }

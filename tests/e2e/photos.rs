@@ -1,0 +1,237 @@
+//! Photo evidence end to end (issue 24): a gridworker's phone takes a 10 MB photo on a hazard,
+//! pushes the step at once and uploads the bytes in its own lane through a faulty network
+//! (drops, truncations, stale answers): resumed after each failure, never restarted, stored
+//! once on the server; the dispatcher's phone pulls the step and fetches the thumbnail, then
+//! the picture, identical by hash.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use gridwork_core::attachments::{AttachmentProgress, UploadObserver, UploadState};
+use gridwork_core::{Gridwork, HttpTransport, OpenOptions, SyncError, TransportError};
+use gridwork_domain::attachment::BlobHash;
+use gridwork_domain::model::{Case, CaseKind, Severity};
+use gridwork_domain::sync::Role;
+use gridwork_server::blobs::BlobStore;
+use uuid::Uuid;
+
+use crate::fault_proxy::FaultProxy;
+use crate::harness::{TestServer, seeded_admin, subdistrict};
+
+/// A phone whose store keeps attachments (in a directory of its own).
+struct Phone {
+    gw: Gridwork,
+    net: HttpTransport,
+    _blobs: tempfile::TempDir,
+}
+
+async fn phone(server: &TestServer, name: &str, role: Role, scope: Vec<uuid::Uuid>) -> Phone {
+    let blobs = tempfile::tempdir().unwrap();
+    let clock = Arc::new(AtomicU64::new(gridwork_server::clock::now_ms()));
+    let c = clock.clone();
+    let gw = Gridwork::open_in_memory(OpenOptions {
+        clock: Arc::new(move || c.load(Ordering::SeqCst)),
+        blob_dir: Some(blobs.path().to_path_buf()),
+        ..OpenOptions::default()
+    })
+    .unwrap();
+    let code = server.user_code(name, role, scope).await;
+    let net = HttpTransport::new(&server.url(), None).unwrap();
+    gw.enroll(&net, &code, &format!("{name}的手机"))
+        .await
+        .unwrap();
+    Phone {
+        gw,
+        net,
+        _blobs: blobs,
+    }
+}
+
+/// A JPEG of noise of about `mb` MB (noise does not compress).
+fn big_jpeg(mb: usize) -> Vec<u8> {
+    let side = ((mb * 1_000_000) as f64 / 2.6).sqrt() as u32;
+    let mut x: u32 = 0x9E37_79B9;
+    let img = image::RgbImage::from_fn(side, side, |_, _| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        image::Rgb([x as u8, (x >> 8) as u8, (x >> 16) as u8])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 100)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+#[derive(Default)]
+struct Seen(Mutex<Vec<AttachmentProgress>>);
+
+impl UploadObserver for Seen {
+    fn on_upload(&self, p: &AttachmentProgress) {
+        self.0.lock().unwrap().push(p.clone());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_10_mb_photo_uploads_across_drops_resumed_stored_once_and_fetched_identical() {
+    let blobs = BlobStore::in_memory();
+    let server = TestServer::start_with(gridwork_server::ServerOptions {
+        blobs: blobs.clone(),
+        ..gridwork_server::ServerOptions::default()
+    })
+    .await;
+    let (_admin, seeded) = seeded_admin(&server, "管理员").await;
+    let grid = seeded.grids[0].id;
+    let worker = phone(&server, "网格员", Role::Gridworker, vec![grid]).await;
+    let dispatcher = phone(
+        &server,
+        "调度员",
+        Role::Dispatcher,
+        vec![subdistrict(&seeded)],
+    )
+    .await;
+    worker.gw.sync_now(&worker.net).await.unwrap();
+
+    // The photo is a step at once, offline; the step goes with the next push.
+    let case = worker
+        .gw
+        .open_case(Case {
+            id: Uuid::nil(),
+            kind: CaseKind::Hazard,
+            title: "消防通道堵塞".into(),
+            category: "fire".into(),
+            severity: Severity::High,
+            area_id: grid,
+            building_id: None,
+            household_id: None,
+            position: None,
+            opened_at_ms: 0,
+            patrol_id: None,
+        })
+        .unwrap()
+        .case
+        .id;
+    let original = big_jpeg(10);
+    assert!(original.len() > 9_500_000, "{}", original.len());
+    let (_, photo) = worker.gw.take_photo(case, &original).unwrap();
+    let thumb = photo.thumbnail.unwrap();
+    assert!(photo.blob.size > 9_000_000);
+    worker.gw.sync_now(&worker.net).await.unwrap();
+    assert_eq!(worker.gw.pending_count().unwrap(), 0);
+
+    // Before the bytes arrive, the dispatcher sees the step and the server answers "not yet".
+    dispatcher.gw.sync_now(&dispatcher.net).await.unwrap();
+    let listed = dispatcher.gw.case_photos(case).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].attachment, photo);
+    assert!(!listed[0].thumbnail_here && !listed[0].picture_here);
+    assert_eq!(
+        dispatcher
+            .gw
+            .fetch_attachment(&dispatcher.net, &thumb.hash)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // The upload, through a network where a third of the exchanges meet a fault.
+    let proxy = FaultProxy::start(&server.url(), 24, 0.35).await;
+    let lane = HttpTransport::new(&proxy.url(), worker.gw.token().unwrap()).unwrap();
+    let seen = Arc::new(Seen::default());
+    worker.gw.add_upload_observer(seen.clone());
+    let mut failures = 0;
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        assert!(runs <= 200, "the upload did not finish in 200 runs");
+        match worker.gw.upload_pending(&lane).await {
+            Ok(r) if r.queued == 0 => break,
+            Ok(r) => panic!("stopped with blobs queued: {r:?}"),
+            Err(SyncError::Transport(e))
+                if e.is_retryable() || matches!(e, TransportError::BadAnswer(_)) =>
+            {
+                failures += 1
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let counts = proxy.counts();
+    assert!(
+        failures >= 2,
+        "the network failed only {failures} times: {counts:?}"
+    );
+    assert!(
+        counts.get(crate::fault_proxy::Fault::TruncateRequest)
+            + counts.get(crate::fault_proxy::Fault::DropRequest)
+            + counts.get(crate::fault_proxy::Fault::DropAnswer)
+            >= 2,
+        "{counts:?}"
+    );
+
+    // Resumed, never restarted: the bytes put on the wire (counted by the phone, lost ones
+    // included) are at most 1.2 times the file, and the confirmed offset never went back.
+    let wire = worker.gw.upload_wire_bytes(&photo.blob.hash).unwrap();
+    assert!(
+        wire as f64 <= 1.2 * photo.blob.size as f64,
+        "{wire} bytes sent for {}",
+        photo.blob.size
+    );
+    println!(
+        "photo upload: {} bytes, {wire} on the wire ({:.3}x), {runs} runs, {failures} failures, faults {counts:?}",
+        photo.blob.size,
+        wire as f64 / photo.blob.size as f64
+    );
+    let sent: Vec<u64> = seen
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.hash == photo.blob.hash)
+        .map(|p| p.sent)
+        .collect();
+    assert!(sent.windows(2).all(|w| w[0] <= w[1]), "{sent:?}");
+    let states: Vec<UploadState> = worker
+        .gw
+        .upload_progress()
+        .unwrap()
+        .iter()
+        .map(|p| p.state)
+        .collect();
+    assert_eq!(states, vec![UploadState::Uploaded; 2]);
+
+    // Stored once: one blob per hash, of the right size.
+    let stored = blobs.list_blobs().await.unwrap();
+    for b in [photo.blob, thumb] {
+        let found: Vec<_> = stored.iter().filter(|s| s.0 == b.hash).collect();
+        assert_eq!(found.len(), 1, "{stored:?}");
+        assert_eq!(found[0].1, b.size);
+    }
+    // A second run sends nothing: the server has it.
+    let again = worker.gw.upload_pending(&worker.net).await.unwrap();
+    assert_eq!((again.bytes, again.queued), (0, 0));
+
+    // The dispatcher's phone fetches the thumbnail first, then the picture, through the same
+    // faulty network: identical by hash, kept encrypted.
+    let fetch_net = HttpTransport::new(&proxy.url(), dispatcher.gw.token().unwrap()).unwrap();
+    for blob in [thumb, photo.blob] {
+        let mut tries = 0;
+        let bytes = loop {
+            tries += 1;
+            assert!(tries <= 50, "the fetch never got through");
+            match dispatcher.gw.fetch_attachment(&fetch_net, &blob.hash).await {
+                Ok(Some(b)) => break b,
+                Ok(None) => panic!("the server said the blob is not there"),
+                Err(_) => continue,
+            }
+        };
+        assert_eq!(BlobHash::of(&bytes), blob.hash);
+        assert_eq!(bytes.len() as u64, blob.size);
+    }
+    let listed = dispatcher.gw.case_photos(case).unwrap();
+    assert!(listed[0].thumbnail_here && listed[0].picture_here);
+    assert_eq!(
+        dispatcher.gw.attachment_bytes(&photo.blob.hash).unwrap(),
+        worker.gw.attachment_bytes(&photo.blob.hash).unwrap()
+    );
+}
