@@ -118,6 +118,7 @@ pub fn core_error(e: &CoreError) -> String {
         CoreError::Clock(c) => tr(&key, &[("detail", &c.to_string())]),
         CoreError::Decode(d) => tr(&key, &[("detail", &d.to_string())]),
         CoreError::Sqlite(s) => tr(&key, &[("detail", &s.to_string())]),
+        CoreError::Attachment(detail) => tr(&key, &[("detail", detail)]),
         CoreError::File { action, source } => {
             tr(&key, &[("action", action), ("reason", &io_reason(source))])
         }

@@ -89,6 +89,7 @@ impl Error {
             Error::Clock(_) => "clock",
             Error::Decode(_) => "decode",
             Error::Sqlite(_) => "storage",
+            Error::Attachment(_) => "attachment",
             Error::File { .. } => "file",
         }
     }

@@ -521,6 +521,7 @@ err-not-encrypted = the store is not encrypted: open it without a key
 err-clock = clock error ({ $detail })
 err-decode = stored data could not be decoded ({ $detail })
 err-storage = storage error ({ $detail })
+err-attachment = photo file error ({ $detail })
 err-file = a file operation failed: { $action }: { $reason }
 err-io = reading or writing failed: { $reason }
 err-not-enrolled = this device is not enrolled: enroll it with a one-time code first

@@ -521,6 +521,7 @@ err-not-encrypted = 本机数据库未加密：打开时请不要给密钥
 err-clock = 时钟出错（{ $detail }）
 err-decode = 存储的数据无法解读（{ $detail }）
 err-storage = 存储出错（{ $detail }）
+err-attachment = 照片文件出错（{ $detail }）
 err-file = 文件操作失败：{ $action }：{ $reason }
 err-io = 读写失败：{ $reason }
 err-not-enrolled = 本设备尚未注册：请先用一次性注册码注册
