@@ -33,7 +33,6 @@ use crate::rules::PushContext;
 
 mod accounts;
 pub(crate) mod blob_refs;
-mod checkpointer;
 mod console;
 pub mod foreign;
 mod intake;

@@ -26,7 +26,6 @@ use gridwork_domain::op::Op;
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use super::checkpointer::Checkpointer;
 use super::oplog;
 use super::records::Loaded;
 use crate::rules::PushContext;
@@ -59,9 +58,6 @@ pub struct Writer {
     busy: Arc<AtomicBool>,
     /// Groups committed and the pushes they held, for the tests and metrics.
     stats: Arc<GroupStats>,
-    /// The thread that checkpoints the WAL, so the writer's commits do not (`None`: SQLite's
-    /// automatic checkpoint on the writer, when it could not start).
-    checkpointer: Option<Checkpointer>,
 }
 
 impl std::fmt::Debug for Job {
@@ -74,9 +70,8 @@ impl std::fmt::Debug for Job {
 }
 
 impl Writer {
-    /// Starts the thread that owns `conn`, and the checkpointer beside it.
-    pub fn start(mut conn: Connection) -> std::io::Result<Writer> {
-        let checkpointer = Checkpointer::start(&mut conn);
+    /// Starts the thread that owns `conn`.
+    pub fn start(conn: Connection) -> std::io::Result<Writer> {
         let (jobs, rx) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
         let busy = Arc::new(AtomicBool::new(false));
@@ -97,7 +92,6 @@ impl Writer {
             queued,
             busy,
             stats,
-            checkpointer,
         })
     }
 
@@ -169,10 +163,6 @@ impl Drop for Writer {
         self.jobs.take();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
-        }
-        // The writer connection, closed with its thread, held the checkpointer's only sender.
-        if let Some(checkpointer) = &mut self.checkpointer {
-            checkpointer.join();
         }
     }
 }
