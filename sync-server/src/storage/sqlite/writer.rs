@@ -475,6 +475,65 @@ mod tests {
         );
     }
 
+    /// Ids of a district down to two grids of one community, and a building in the first grid.
+    struct Town {
+        district: Uuid,
+        subdistrict: Uuid,
+        community: Uuid,
+        old_grid: Uuid,
+        new_grid: Uuid,
+        building: Uuid,
+        /// The stamp of the building's creation (the base of a later edit).
+        built: gridwork_domain::hlc::Stamp,
+    }
+
+    /// A [`Town`] and the admin's operations that create it, in order.
+    fn two_grid_town(clock: &mut HlcClock, device: Uuid) -> (Town, Vec<Op>) {
+        use gridwork_domain::op::EntityKind;
+        use serde_json::json;
+
+        let mut ops = Vec::new();
+        let mut area = |clock: &mut HlcClock, level: &str, code: &str, parent: Option<Uuid>| {
+            let id = Uuid::now_v7();
+            ops.push(create(
+                clock,
+                device,
+                EntityKind::Area,
+                id,
+                json!({ "level": level, "code": code, "name": code, "parent_id": parent,
+                        "response_policies": [] }),
+            ));
+            id
+        };
+        let district = area(clock, "district", "330106", None);
+        let subdistrict = area(clock, "subdistrict", "330106001", Some(district));
+        let community = area(clock, "community", "330106001001", Some(subdistrict));
+        let old_grid = area(clock, "grid", "330106001001001", Some(community));
+        let new_grid = area(clock, "grid", "330106001001002", Some(community));
+        let building = Uuid::now_v7();
+        let b = create(
+            clock,
+            device,
+            EntityKind::Building,
+            building,
+            json!({ "address_code": "3301060010010010011", "address": "3 幢",
+                    "kind": "residential", "grid_id": old_grid, "micro_grid_id": null,
+                    "head_user_id": null, "station_id": null, "position": null }),
+        );
+        let built = b.stamp;
+        ops.push(b);
+        let town = Town {
+            district,
+            subdistrict,
+            community,
+            old_grid,
+            new_grid,
+            building,
+            built,
+        };
+        (town, ops)
+    }
+
     /// Records read while a group is decided are kept for its later pushes, and forgotten when
     /// written: a building moved to another grid by one push of a group places the household
     /// that the next push of the same group adds to it in the new grid, not the old one.
@@ -487,39 +546,18 @@ mod tests {
         let writer = Writer::start(open::open_writer(&dir.path().join("s.db")).unwrap()).unwrap();
         let device = Uuid::now_v7();
         let mut clock = HlcClock::new(Hlc::ZERO, 0);
-        let area = |clock: &mut HlcClock, level: &str, code: &str, parent: Option<Uuid>| {
-            let id = Uuid::now_v7();
-            let op = create(
-                clock,
-                device,
-                EntityKind::Area,
-                id,
-                json!({ "level": level, "code": code, "name": code, "parent_id": parent,
-                        "response_policies": [] }),
-            );
-            (id, op)
-        };
-        let (district, d) = area(&mut clock, "district", "330106", None);
-        let (subdistrict, s) = area(&mut clock, "subdistrict", "330106001", Some(district));
-        let (community, c) = area(&mut clock, "community", "330106001001", Some(subdistrict));
-        let (old_grid, g1) = area(&mut clock, "grid", "330106001001001", Some(community));
-        let (new_grid, g2) = area(&mut clock, "grid", "330106001001002", Some(community));
-        let building = Uuid::now_v7();
-        let b = create(
-            &mut clock,
-            device,
-            EntityKind::Building,
+        let (t, ops) = two_grid_town(&mut clock, device);
+        let Town {
+            district,
+            subdistrict,
+            community,
+            new_grid,
             building,
-            json!({ "address_code": "3301060010010010011", "address": "3 幢",
-                    "kind": "residential", "grid_id": old_grid, "micro_grid_id": null,
-                    "head_user_id": null, "station_id": null, "position": null }),
-        );
-        let built = b.stamp;
+            built,
+            ..
+        } = t;
         // The base, with a place read into the group's records by a push of the group.
-        let base = writer
-            .push(admin(device), vec![d, s, c, g1, g2, b])
-            .await
-            .unwrap();
+        let base = writer.push(admin(device), ops).await.unwrap();
         assert!(
             base.results
                 .iter()
@@ -654,36 +692,16 @@ mod tests {
         let writer = Writer::start(open::open_writer(&path).unwrap()).unwrap();
         let device = Uuid::now_v7();
         let mut clock = HlcClock::new(Hlc::ZERO, 0);
-        let mut ops = Vec::new();
-        let mut area = |clock: &mut HlcClock, level: &str, code: &str, parent: Option<Uuid>| {
-            let id = Uuid::now_v7();
-            ops.push(create(
-                clock,
-                device,
-                EntityKind::Area,
-                id,
-                json!({ "level": level, "code": code, "name": code, "parent_id": parent,
-                        "response_policies": [] }),
-            ));
-            id
-        };
-        let district = area(&mut clock, "district", "330106", None);
-        let subdistrict = area(&mut clock, "subdistrict", "330106001", Some(district));
-        let community = area(&mut clock, "community", "330106001001", Some(subdistrict));
-        let old_grid = area(&mut clock, "grid", "330106001001001", Some(community));
-        let new_grid = area(&mut clock, "grid", "330106001001002", Some(community));
-        let building = Uuid::now_v7();
-        let b = create(
-            &mut clock,
-            device,
-            EntityKind::Building,
+        let (t, ops) = two_grid_town(&mut clock, device);
+        let Town {
+            district,
+            subdistrict,
+            community,
+            old_grid,
+            new_grid,
             building,
-            json!({ "address_code": "3301060010010010011", "address": "3 幢",
-                    "kind": "residential", "grid_id": old_grid, "micro_grid_id": null,
-                    "head_user_id": null, "station_id": null, "position": null }),
-        );
-        let built = b.stamp;
-        ops.push(b);
+            built,
+        } = t;
         writer.push(admin(device), ops).await.unwrap();
         let old = vec![district, subdistrict, community, old_grid];
         let new = vec![district, subdistrict, community, new_grid];
