@@ -15,6 +15,9 @@ pub struct GroupStats {
     pub groups: AtomicUsize,
     pub pushes: AtomicUsize,
     pub largest: AtomicUsize,
+    /// Records and places the pushes read from the database rather than from what the writer
+    /// keeps (SQLite's writer; ADR 0031's third addendum).
+    pub records_read: AtomicUsize,
 }
 
 impl GroupStats {

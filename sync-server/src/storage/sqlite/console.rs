@@ -44,7 +44,7 @@ impl ConsoleStorage for SqliteStorage {
     }
 
     async fn insert_console_session(&self, s: ConsoleSession) -> Result<(), StorageError> {
-        self.write(move |conn| {
+        self.write_beside_records(move |conn| {
             conn.execute(
                 "INSERT INTO console_sessions (token_hash, user_id, csrf, created_ms, seen_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -100,7 +100,7 @@ impl ConsoleStorage for SqliteStorage {
         token_hash: String,
         now_ms: u64,
     ) -> Result<(), StorageError> {
-        self.write(move |conn| {
+        self.write_beside_records(move |conn| {
             conn.execute(
                 "UPDATE console_sessions SET seen_ms = max(seen_ms, ?2) WHERE token_hash = ?1",
                 params![token_hash, now_ms as i64],
@@ -115,7 +115,7 @@ impl ConsoleStorage for SqliteStorage {
         token_hash: String,
         idle_before_ms: u64,
     ) -> Result<(), StorageError> {
-        self.write(move |conn| {
+        self.write_beside_records(move |conn| {
             conn.execute(
                 "DELETE FROM console_sessions WHERE token_hash = ?1 OR seen_ms < ?2",
                 params![token_hash, idle_before_ms as i64],
@@ -132,7 +132,7 @@ impl ConsoleStorage for SqliteStorage {
         if statuses.is_empty() {
             return Ok(());
         }
-        self.write(move |conn| {
+        self.write_beside_records(move |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             {
                 let mut upsert = tx.prepare_cached(

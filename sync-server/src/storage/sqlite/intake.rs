@@ -484,7 +484,7 @@ impl IntakeStorage for SqliteStorage {
 
 impl AuditStorage for SqliteStorage {
     async fn append_audit(&self, fact: AuditFact) -> Result<Option<AuditEntry>, StorageError> {
-        self.write(move |conn| {
+        self.write_beside_records(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if let Some(fid) = &fact.fact_id {
                 let seen: bool = tx

@@ -122,6 +122,20 @@ impl SqliteStorage {
         self.inner.writer.run(f).await
     }
 
+    /// Runs `f` on the writer connection like [`SqliteStorage::write`], for a write that changes
+    /// no record (sync statuses, console sessions, the audit): the writer keeps the records it
+    /// holds for the pushes ([`writer::Writer::run_beside_records`]).
+    async fn write_beside_records<T, E>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
+        self.inner.writer.run_beside_records(f).await
+    }
+
     /// Runs `f` on a pooled read-only connection, off the async threads, once one is free.
     async fn read<T: Send + 'static>(
         &self,

@@ -98,7 +98,13 @@ fn store_op(
     }
     match &store.record {
         Some(state) => {
-            records::save(tx, state, &store.place, seq)?;
+            // Its place and parent as they were (the planner read the state just before):
+            // the state alone is written.
+            let links_kept = store.prior.as_ref() == Some(&store.place)
+                && loaded.kept_parent_is(state.id, rules::parent(state));
+            if !(links_kept && records::save_state(tx, state, seq)?) {
+                records::save(tx, state, &store.place, seq)?;
+            }
             loaded.remember(state, &store.place);
         }
         None if store.place_only() => {

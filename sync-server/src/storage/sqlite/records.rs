@@ -67,6 +67,22 @@ pub fn save(
     Ok(())
 }
 
+/// Writes a stored record's merged state alone, when its place and parent are what they were:
+/// the columns of the record's indexes (`parent`) are left untouched, so SQLite does not rewrite
+/// their entries (it rewrites an index's entry whenever its column is set, to the same value or
+/// not). A household's phone changed costs the record's page, not also a page of the parent
+/// index. Returns whether the record is stored.
+pub fn save_state(conn: &Connection, state: &RecordState, seq: u64) -> Result<bool, StorageError> {
+    let changed = conn
+        .prepare_cached("UPDATE records SET state = ?2, updated_seq = ?3 WHERE id = ?1")?
+        .execute(params![
+            state.id.to_string(),
+            serde_json::to_string(state)?,
+            seq as i64,
+        ])?;
+    Ok(changed > 0)
+}
+
 /// Updates a stored record's place (and scope key) alone: a case that got an event, a
 /// household whose building moved. Returns whether the record is stored (else nothing changed).
 pub fn set_place(conn: &Connection, id: Id, place: &Place) -> Result<bool, StorageError> {
@@ -111,6 +127,8 @@ pub struct Loaded {
     places: RefCell<LruCache<Id, Option<Place>>>,
     /// The database's `data_version` when this was last known to match it.
     version: RefCell<Option<i64>>,
+    /// Records and places read from the database since [`Loaded::take_reads`].
+    reads: std::cell::Cell<usize>,
 }
 
 /// States (and places) kept at most: the areas, buildings and stations of a large district and
@@ -140,7 +158,13 @@ impl Loaded {
             states: RefCell::new(LruCache::new(records)),
             places: RefCell::new(LruCache::new(records)),
             version: RefCell::new(None),
+            reads: std::cell::Cell::new(0),
         }
+    }
+
+    /// Records and places read from the database (not found kept) since the last call.
+    pub fn take_reads(&self) -> usize {
+        self.reads.take()
     }
 
     /// Forgets what was read of `id` (it is being written).
@@ -167,6 +191,16 @@ impl Loaded {
         } else {
             self.forget(id);
         }
+    }
+
+    /// Whether the state kept of record `id` (what the last push read or wrote of it, the
+    /// database not read) hangs from `parent`; false when none is kept.
+    pub fn kept_parent_is(&self, id: Id, parent: Option<Id>) -> bool {
+        self.states
+            .borrow()
+            .peek(&id)
+            .and_then(Option::as_ref)
+            .is_some_and(|before| rules::parent(before) == parent)
     }
 
     /// Forgets everything.
@@ -216,6 +250,7 @@ impl Facts for SqliteFacts<'_> {
             return Ok(known.clone());
         }
         let state = load(self.conn, id)?;
+        loaded.reads.set(loaded.reads.get() + 1);
         loaded.states.borrow_mut().insert(id, state.clone());
         Ok(state)
     }
@@ -228,6 +263,7 @@ impl Facts for SqliteFacts<'_> {
             return Ok(known.clone());
         }
         let place = load_place(self.conn, id)?;
+        loaded.reads.set(loaded.reads.get() + 1);
         loaded.places.borrow_mut().insert(id, place.clone());
         Ok(place)
     }
