@@ -915,7 +915,7 @@ mod tests {
         let device = Uuid::now_v7();
         let mut clock = HlcClock::new(Hlc::ZERO, 0);
         let loaded = Loaded::default();
-        let mut push = |conn: &mut Connection, ops: Vec<Op>| {
+        let push = |conn: &mut Connection, ops: Vec<Op>| {
             let tx = conn.transaction().unwrap();
             let pushed = oplog::push_in(&tx, &admin(device), &ops, &loaded).unwrap();
             for r in &pushed.results {
