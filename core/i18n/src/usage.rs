@@ -153,10 +153,10 @@ pub fn description_problems(command: &Command) -> Vec<String> {
         for d in &all {
             let zh = Lang::Zh.get(&d.key);
             let english = d.english.as_deref();
-            if let Some(english) = english.filter(|e| e.len() >= 12 && zh.as_deref() != Some(e)) {
-                if help.contains(english) {
-                    problems.push(format!("`{name} --help` shows {english:?} in Chinese"));
-                }
+            if let Some(english) = english.filter(|e| e.len() >= 12 && zh.as_deref() != Some(e))
+                && help.contains(english)
+            {
+                problems.push(format!("`{name} --help` shows {english:?} in Chinese"));
             }
         }
     }
