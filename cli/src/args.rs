@@ -789,3 +789,52 @@ fn parse_level(s: &str) -> Result<DefenceLevel, String> {
 fn parse_lang(text: &str) -> Result<gridwork_i18n::Lang, String> {
     gridwork_i18n::Lang::parse(text).ok_or_else(|| gridwork_i18n::t("cli-expected-lang"))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+    use gridwork_i18n::usage::{description_problems, descriptions};
+    use gridwork_i18n::{Lang, ZH_FTL, keys_of};
+
+    /// Every command and flag of `gridwork` (hidden ones too) has a description in Chinese and
+    /// in English, `--help` shows it in the language asked for, and the catalogue has no
+    /// description of a command or flag that is gone.
+    #[test]
+    fn every_command_and_flag_has_a_description_in_both_languages() {
+        let command = super::Cli::command();
+        let all = descriptions(&command);
+        assert!(all.len() > 200, "the commands were walked: {}", all.len());
+        let problems = description_problems(&command);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        let keys: Vec<&str> = all.iter().map(|d| d.key.as_str()).collect();
+        for key in keys_of(ZH_FTL) {
+            if key == "help-gridwork" || key.starts_with("help-gridwork-") {
+                if key.starts_with("help-gridwork-server") {
+                    continue;
+                }
+                assert!(keys.contains(&key), "{key} describes nothing");
+            }
+        }
+        let help = |lang: Lang, path: &[&str]| {
+            let mut command = gridwork_i18n::usage::localize(super::Cli::command(), lang);
+            let mut at = &mut command;
+            for name in path {
+                at = at.find_subcommand_mut(name).expect("the subcommand");
+            }
+            at.render_help().to_string()
+        };
+        let zh = help(Lang::Zh, &["case", "act"]);
+        for words in ["记录一个流程步骤", "案件编号"] {
+            assert!(zh.contains(words), "{words} in:\n{zh}");
+        }
+        assert!(!zh.contains("Record a lifecycle step"), "{zh}");
+        let en = help(Lang::En, &["case", "act"]);
+        for words in ["Record a lifecycle step", "The case's id"] {
+            assert!(en.contains(words), "{words} in:\n{en}");
+        }
+        let root = help(Lang::Zh, &[]);
+        assert!(root.contains("注册本设备，或查看其状态"), "{root}");
+        assert!(root.contains("设备的本机数据库"), "{root}");
+        assert!(!root.contains("Enroll this device"), "{root}");
+    }
+}

@@ -3,6 +3,7 @@
 //! codes (`received`, `rental`), never translated.
 
 use gridwork_core::{Error as CoreError, SyncError, TransportError};
+use gridwork_domain::scope::Denial;
 use gridwork_domain::workflow::{CaseState, TransitionError};
 pub use gridwork_i18n::{Lang, t, tr};
 
@@ -88,14 +89,52 @@ use gridwork_i18n::slug;
 pub fn error(e: &CliError) -> String {
     let message = match e {
         CliError::Core(core) => core_error(core),
-        CliError::Sync(SyncError::Store(core)) => core_error(core),
-        CliError::Sync(SyncError::Transport(t)) => transport(t),
-        CliError::Sync(other) => t(&format!("err-{}", other.code().replace('_', "-"))),
+        CliError::Sync(sync) => sync_error(sync),
         CliError::Usage(text) => text.clone(),
         CliError::Io(io) => tr("err-io", &[("reason", &io_reason(io))]),
     };
     tr("cli-error", &[("message", &message)])
 }
+
+/// A sync's error in words.
+pub fn sync_error(e: &SyncError) -> String {
+    match e {
+        SyncError::Store(core) => core_error(core),
+        SyncError::Transport(t) => transport(t),
+        other => t(&format!("err-{}", other.code().replace('_', "-"))),
+    }
+}
+
+/// What `gridwork demo` failed on, in words: the core's, the sync's and the system's errors by
+/// their codes, the demo's own checks (already in words); anything else (the embedded
+/// server's errors) in the demo's failure sentence with its detail.
+pub fn demo_error(e: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(core) = e.downcast_ref::<CoreError>() {
+        core_error(core)
+    } else if let Some(sync) = e.downcast_ref::<SyncError>() {
+        sync_error(sync)
+    } else if let Some(net) = e.downcast_ref::<TransportError>() {
+        transport(net)
+    } else if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        tr("err-io", &[("reason", &io_reason(io))])
+    } else if let Some(words) = e.downcast_ref::<DemoFailure>() {
+        words.0.clone()
+    } else {
+        tr("demo-failed", &[("detail", &e.to_string())])
+    }
+}
+
+/// A check of the demo's own that failed, in words.
+#[derive(Debug)]
+pub struct DemoFailure(pub String);
+
+impl std::fmt::Display for DemoFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DemoFailure {}
 
 /// A core error in words.
 pub fn core_error(e: &CoreError) -> String {
@@ -127,43 +166,32 @@ pub fn core_error(e: &CoreError) -> String {
 }
 
 /// A permission rule's reason (the domain's `Decision::Deny`, the same words the server gives
-/// a refused change) in the output language: a fixed reason by its key (`deny-` and its words,
-/// [`slug`]), the rules' two formed sentences ("this household is outside your grid(s)", "a
-/// gridworker may not change a station") from their parts; any other reason as the rule gave it.
+/// a refused change) in the output language: the rule's [`Denial`] found again from its
+/// sentence, shown by its code (`deny-` and the code) with its parts (a role, a record kind, a
+/// step) in words. A reason no rule of this version gives (a newer server's) is shown as given.
 pub fn deny(reason: &str) -> String {
-    let lang = gridwork_i18n::current();
-    if let Some(words) = lang.get(&format!("deny-{}", slug(reason))) {
-        return words;
+    let Some(denial) = Denial::parse(reason) else {
+        return reason.to_string();
+    };
+    denial_words(&denial)
+}
+
+/// A [`Denial`] in the output language.
+pub fn denial_words(denial: &Denial) -> String {
+    let dashed = |code: &str| code.replace('_', "-");
+    let mut args: Vec<(&str, String)> = vec![];
+    for (name, value) in denial.args() {
+        match name {
+            "role" => {
+                args.push(("role", t(&format!("deny-role-{}", dashed(value)))));
+                args.push(("whose", t(&format!("deny-whose-{}", dashed(value)))));
+            }
+            "kind" => args.push(("kind", code("record", value))),
+            _ => args.push((name, code(name, value))),
+        }
     }
-    let record = |kind: &str| code("record", kind);
-    if let Some((kind, whose)) = reason
-        .strip_prefix("this ")
-        .and_then(|r| r.split_once(" is outside "))
-        && let Some(whose) = lang.get(&format!("deny-whose-{}", slug(whose)))
-    {
-        return tr(
-            "deny-outside",
-            &[("kind", &record(kind)), ("whose", &whose)],
-        );
-    }
-    if let Some((role, kind)) = reason
-        .strip_prefix("a ")
-        .and_then(|r| r.split_once(" may not change a "))
-        && let Some(role) = lang.get(&format!("deny-role-{}", slug(role)))
-    {
-        return tr(
-            "deny-role-kind",
-            &[("role", &role), ("kind", &record(kind))],
-        );
-    }
-    if let Some(role) = reason
-        .strip_prefix("a ")
-        .and_then(|r| r.strip_suffix(" may not delete records (archive them instead)"))
-        && let Some(role) = lang.get(&format!("deny-role-{}", slug(role)))
-    {
-        return tr("deny-no-delete", &[("role", &role)]);
-    }
-    reason.to_string()
+    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    tr(&format!("deny-{}", dashed(denial.code())), &args)
 }
 
 /// Why a step was refused, from the error's parts: the case's kind, its state, the step.
@@ -212,8 +240,11 @@ pub fn transition(e: &TransitionError) -> String {
     tr(key, &args)
 }
 
-/// A sync transport's error in words: what happened by its code, with the server's status and
-/// code or the connection's reason as detail.
+/// A sync transport's error in words: what happened by its code. A server's error answer is
+/// shown by its stable code (`srv-` and the code, docs/sync-protocol.md) with the status and
+/// the code itself; the server's own message is English for an engineer, so it is shown only
+/// in English (ADR 0035's addendum). The connection's reason (a system's or TLS library's
+/// words) stays as detail in both languages.
 pub fn transport(e: &TransportError) -> String {
     let key = format!("err-{}", e.code().replace('_', "-"));
     match e {
@@ -230,6 +261,7 @@ pub fn transport(e: &TransportError) -> String {
             &[
                 ("status", &status.to_string()),
                 ("code", code),
+                ("what", &server_code(code)),
                 ("detail", message),
             ],
         ),
@@ -243,6 +275,14 @@ pub fn transport(e: &TransportError) -> String {
     }
 }
 
+/// A sync server's error code (`too_many_ops`) in words: `srv-` and the code, else the words
+/// of an unknown error.
+pub fn server_code(code: &str) -> String {
+    let lang = gridwork_i18n::current();
+    lang.get(&format!("srv-{}", code.replace('_', "-")))
+        .unwrap_or_else(|| lang.t("srv-unknown"))
+}
+
 /// The system's reason for a failed file operation, by its kind where the catalogue has
 /// words for it (`io-not-found`), else the system's text.
 pub fn io_reason(e: &std::io::Error) -> String {
@@ -251,6 +291,7 @@ pub fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::PermissionDenied => Some("io-permission-denied"),
         std::io::ErrorKind::AlreadyExists => Some("io-already-exists"),
         std::io::ErrorKind::IsADirectory => Some("io-is-a-directory"),
+        std::io::ErrorKind::NotADirectory => Some("io-not-a-directory"),
         std::io::ErrorKind::InvalidData => Some("io-invalid-data"),
         _ => None,
     };
@@ -296,42 +337,37 @@ mod tests {
 
     #[test]
     fn the_permission_rules_reasons_have_chinese_words() {
-        // The rules' fixed reasons and their formed sentences, as the domain writes them (a
-        // reworded rule fails here until the catalogue follows).
-        let source = include_str!("../../core/domain/src/scope/permission.rs");
-        let fixed = [
-            "areas are managed by an admin",
-            "a building head may report hazards, not other cases",
-            "a fire crew only adds steps to the alarms dispatched to its station",
-            "a mediator only adds steps to the disputes they work",
-            "a building head may add notes and photos but not change a case's status",
-            "this case is not an alarm dispatched to your station",
-            "this case is not a dispute escalated to your line of defence in your area",
-            "a building head may register only residents of its own building's households",
-        ];
-        for reason in fixed {
-            assert!(source.contains(&format!("\"{reason}\"")), "{reason:?}");
-            let key = format!("deny-{}", slug(reason));
-            assert!(Lang::Zh.has(&key), "{key}");
-            assert_eq!(Lang::En.t(&key), reason, "{key}");
-        }
-        for formed in [
-            "\"this {} is outside {whose}\"",
-            "\"a {} may not change a {}\"",
-            "\"a {} may not delete records (archive them instead)\"",
-            "\"your grid(s)\"",
-            "\"your building(s)\"",
-            "\"your subdistrict\"",
-            "\"your areas\"",
-            "\"building head\"",
-            "\"fire crew\"",
-        ] {
-            assert!(source.contains(formed), "{formed}");
+        // Every denial the rules give (each code with each role, kind and step), in both
+        // languages: Chinese words with no English left, and English with no Chinese.
+        let cjk = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        let all = Denial::all();
+        for lang in Lang::ALL {
+            gridwork_i18n::set_current(lang);
+            for d in &all {
+                let key = format!("deny-{}", d.code().replace('_', "-"));
+                assert!(lang.has(&key), "{key} in {lang:?}");
+                let shown = deny(&d.to_string());
+                assert!(!shown.contains('{'), "{shown}");
+                match lang {
+                    Lang::Zh => {
+                        assert!(cjk(&shown), "{d:?}: {shown}");
+                        assert!(
+                            !shown.chars().any(|c| c.is_ascii_alphabetic()),
+                            "English left in {d:?}: {shown}"
+                        );
+                    }
+                    Lang::En => assert!(!cjk(&shown), "{d:?}: {shown}"),
+                }
+            }
         }
         gridwork_i18n::set_current(Lang::Zh);
         assert_eq!(
             deny("this household is outside your grid(s)"),
             "该住户不在你的网格范围内"
+        );
+        assert_eq!(
+            deny("only the command centre may accept a case"),
+            "只有指挥中心可以对案件执行“签收”"
         );
         assert_eq!(
             deny("a gridworker may not change a station"),
@@ -349,10 +385,122 @@ mod tests {
             "this household is outside your grid(s)"
         );
         assert_eq!(
-            deny("a gridworker may not change a station"),
-            "a gridworker may not change a station"
+            deny("only the command centre may accept a case"),
+            "only the command centre may accept a case"
         );
         gridwork_i18n::set_current(Lang::Zh);
+    }
+
+    #[test]
+    fn a_servers_error_is_shown_by_its_code_and_its_english_message_only_in_english() {
+        // Every error code of the protocol's tables has words in both languages.
+        let protocol = include_str!("../../docs/sync-protocol.md");
+        let mut codes = vec![];
+        for line in protocol.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            if cells.len() > 3
+                && cells[1].starts_with(|c: char| c.is_ascii_digit())
+                && cells[2].starts_with('`')
+            {
+                for code in cells[2].split(',') {
+                    let code = code.trim().trim_matches('`');
+                    if code.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                        codes.push(code.to_string());
+                    }
+                }
+            }
+        }
+        assert!(
+            codes.len() > 25,
+            "the protocol's codes were read: {codes:?}"
+        );
+        for code in &codes {
+            let key = format!("srv-{}", code.replace('_', "-"));
+            for lang in Lang::ALL {
+                assert!(lang.has(&key), "{key} in {lang:?}");
+            }
+        }
+        let message = "a push of 501 operations; at most 500";
+        let e = TransportError::Server {
+            status: 413,
+            code: "too_many_ops".into(),
+            message: message.into(),
+        };
+        gridwork_i18n::set_current(Lang::Zh);
+        assert_eq!(
+            transport(&e),
+            "服务器拒绝了请求：一次上传的修改太多（413 too_many_ops）"
+        );
+        let odd = TransportError::Server {
+            status: 418,
+            code: "teapot".into(),
+            message: "I am a teapot".into(),
+        };
+        assert_eq!(
+            transport(&odd),
+            "服务器拒绝了请求：服务器出错（418 teapot）"
+        );
+        let revoked = TransportError::Unauthorized("token revoked".into());
+        assert_eq!(transport(&revoked), "服务器不接受本设备的凭据：请重新注册");
+        let slow = TransportError::RateLimited {
+            retry_after_s: 3,
+            message: "too many requests from this device".into(),
+        };
+        assert_eq!(transport(&slow), "服务器要求等待 3 秒后再试");
+        gridwork_i18n::set_current(Lang::En);
+        assert_eq!(
+            transport(&e),
+            format!("the server answered 413 too_many_ops: {message}")
+        );
+        assert!(transport(&revoked).contains("(token revoked)"));
+        assert!(transport(&slow).contains("(too many requests from this device)"));
+        gridwork_i18n::set_current(Lang::Zh);
+    }
+
+    #[test]
+    fn the_demo_and_soak_say_nothing_in_english_of_their_own() {
+        // Their failures are catalogue keys (`demo-fail-…`, `soak-…`): no English sentence
+        // made into an error in their source.
+        for (name, source) in [
+            ("demo/day.rs", include_str!("demo/day.rs")),
+            ("demo/mod.rs", include_str!("demo/mod.rs")),
+            ("demo/cast.rs", include_str!("demo/cast.rs")),
+            ("commands/soak.rs", include_str!("commands/soak.rs")),
+        ] {
+            for english in [
+                "Err(\"",
+                "ok_or(\"",
+                "Usage(format!(",
+                "Usage(\n",
+                "e.to_string()",
+            ] {
+                assert!(!source.contains(english), "{name} has {english:?}");
+            }
+        }
+        for key in [
+            "demo-failed",
+            "demo-fail-seed",
+            "demo-fail-enrolled",
+            "demo-fail-check-in-accepted",
+            "demo-fail-household-accepted",
+            "demo-fail-escalation-accepted",
+            "demo-fail-arrival",
+            "demo-fail-not-refused",
+            "demo-fail-refused-stayed",
+            "soak-bad-tag-or-seed",
+            "soak-no-buildings",
+        ] {
+            for lang in Lang::ALL {
+                assert!(lang.has(key), "{key} in {lang:?}");
+            }
+        }
+        gridwork_i18n::set_current(Lang::Zh);
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        assert_eq!(demo_error(&io), "读写失败：文件不存在");
+        let own = DemoFailure(t("demo-fail-arrival"));
+        assert_eq!(demo_error(&own), "演示失败：没有记录到场");
+        let other = std::fmt::Error;
+        assert!(demo_error(&other).starts_with("演示失败："));
     }
 
     #[test]

@@ -118,7 +118,8 @@ fn the_demo_narrates_in_chinese_by_default() {
         "已收敛 ✓",
         "== 冲突",
         "她电话确认后重新写入了",
-        "赵磊的手机拒绝了一次入住登记：",
+        // The phones' refusals in words, by the core's codes.
+        "赵磊的手机拒绝了一次入住登记：输入无效：身份证号 (resident.id_number)",
         "服务器拒绝了",
         "在 5 分钟目标之内 ✓",
         "时间线：派警 dispatch（陈静） · 接收 acknowledge（消防站一队）",
@@ -172,8 +173,8 @@ fn the_demo_runs_end_to_end_and_shows_the_system_doing_its_job() {
          出发 en_route by 消防站一队 · 到达现场 arrive by 消防站一队 · \
          处置完毕 resolve by 消防站一队 · 审核 review by 陈静",
         "set wulin-1-5-30",
-        "refused a check-in: invalid input: resident.id_number",
-        "refused a household: invalid input: household.unit",
+        "refused a check-in: invalid input: ID number (resident.id_number)",
+        "refused a household: invalid input: unit (household.unit)",
         // A change only the server could refuse: the phone put the record back and listed it.
         "the server refused",
         "household on unit 9-901 (edit household: archived, building_id, kind, phone, unit): \

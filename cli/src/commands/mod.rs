@@ -57,7 +57,7 @@ pub type CliResult<T = ()> = Result<T, CliError>;
 /// Runs one command.
 pub fn run(cli: Cli) -> CliResult {
     if let Command::Demo(args) = cli.command {
-        return crate::demo::run(&args).map_err(|e| CliError::Usage(e.to_string()));
+        return crate::demo::run(&args).map_err(|e| CliError::Usage(crate::i18n::demo_error(&*e)));
     }
     let json = cli.json;
     let options = OpenOptions {

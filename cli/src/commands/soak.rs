@@ -8,7 +8,7 @@
 //! {"begin":"phone","household":ID,"value":"13100000001"}   a write is under way
 //! {"ack":"phone","household":ID,"value":"13100000001"}     ... and returned success
 //! {"ack":"household","id":ID}   {"ack":"case","id":ID}   {"ack":"note","case":ID,"text":T}
-//! {"begin":"sync"}   {"synced":true}   {"synced":false,"error":"..."}
+//! {"begin":"sync"}   {"synced":true}   {"synced":false,"code":"...","error":"..."}
 //! ```
 
 use std::io::Write;
@@ -34,15 +34,13 @@ fn say(line: Value) {
 
 pub fn soak(gw: &Gridwork, args: &SoakArgs) -> CliResult {
     if !(1..=9).contains(&args.tag) || args.seed >= 1000 {
-        return Err(CliError::Usage(
-            "--tag is one digit 1-9 and --seed is below 1000".into(),
-        ));
+        return Err(CliError::Usage(crate::i18n::t("soak-bad-tag-or-seed")));
     }
     let buildings = gw.buildings_in_area(args.area)?;
     if buildings.is_empty() {
-        return Err(CliError::Usage(format!(
-            "no buildings in area {} on this device: sync first",
-            args.area
+        return Err(CliError::Usage(crate::i18n::tr(
+            "soak-no-buildings",
+            &[("area", &args.area.to_string())],
         )));
     }
     let mine = format!("{}-", args.tag);
@@ -117,7 +115,11 @@ pub fn soak(gw: &Gridwork, args: &SoakArgs) -> CliResult {
                 say(json!({"begin": "sync"}));
                 match rt.block_on(gw.sync_now(&net)) {
                     Ok(_) => say(json!({"synced": true})),
-                    Err(e) => say(json!({"synced": false, "error": e.to_string()})),
+                    Err(e) => say(json!({
+                        "synced": false,
+                        "code": e.code(),
+                        "error": crate::i18n::sync_error(&e),
+                    })),
                 }
             }
         }

@@ -24,6 +24,13 @@ use super::{MONDAY_MS, SimClock, Stage};
 
 type DemoResult<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// A check of the demo's own that failed, in the output language.
+fn fail(key: &str) -> Box<dyn std::error::Error> {
+    Box::new(crate::i18n::DemoFailure(crate::i18n::t(key)))
+}
+
+use crate::i18n::core_error;
+
 /// What the week produced, for the report.
 pub struct Outcome {
     pub phones: Vec<PhoneLine>,
@@ -162,11 +169,14 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
     let total = (size.grid_layers * size.communities * size.grids * size.buildings) as u64;
     let stage = Stage::new(total, &t("demo-stage-seeding"));
     let seeded = seed_subdistrict(&operator.gw, seed, size, |done, _| stage.set(done as u64))?;
-    let district = seeded.district.as_ref().ok_or("the seed made a district")?;
+    let district = seeded
+        .district
+        .as_ref()
+        .ok_or_else(|| fail("demo-fail-seed"))?;
     let sub = seeded
         .subdistrict
         .clone()
-        .ok_or("the seed made a subdistrict")?;
+        .ok_or_else(|| fail("demo-fail-seed"))?;
     let names = seeded
         .communities
         .iter()
@@ -233,7 +243,7 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         phones.push(p);
     }
     let [dispatcher, wang, li, zhao, crew]: [Phone; 5] =
-        phones.try_into().map_err(|_| "five phones were enrolled")?;
+        phones.try_into().map_err(|_| fail("demo-fail-enrolled"))?;
     stage.done(t("demo-enrolled"));
     let team = Team {
         operator,
@@ -330,8 +340,8 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         let until = today.checked_add_days(chrono::Days::new(if i == 2 { 3 } else { 180 }));
         if i == 2 {
             match zhao.gw.check_in(tenant.id, room.id, today, until) {
-                Err(e) => refusals.push(tr("demo-refused-check-in", &[("error", &e.to_string())])),
-                Ok(_) => return Err("a check-in without an ID number was accepted".into()),
+                Err(e) => refusals.push(tr("demo-refused-check-in", &[("error", &core_error(&e))])),
+                Ok(_) => return Err(fail("demo-fail-check-in-accepted")),
             }
             zhao.gw
                 .update::<Resident>(tenant.id, |r| r.id_number = Some(number.clone()))?;
@@ -348,8 +358,8 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         phone: None,
         archived: false,
     }) {
-        Err(e) => refusals.push(tr("demo-refused-household", &[("error", &e.to_string())])),
-        Ok(_) => return Err("a second household on a taken unit was accepted".into()),
+        Err(e) => refusals.push(tr("demo-refused-household", &[("error", &core_error(&e))])),
+        Ok(_) => return Err(fail("demo-fail-household-accepted")),
     }
     stage.inc();
 
@@ -416,8 +426,8 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         reason: "直接上交街道".into(),
     };
     match li.gw.record_case_event(d, skip) {
-        Err(e) => refusals.push(tr("demo-refused-escalation", &[("error", &e.to_string())])),
-        Ok(_) => return Err("an escalation skipping a line was accepted".into()),
+        Err(e) => refusals.push(tr("demo-refused-escalation", &[("error", &core_error(&e))])),
+        Ok(_) => return Err(fail("demo-fail-escalation-accepted")),
     }
     step(
         &li.gw,
@@ -488,7 +498,7 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
     let arrival = crew
         .gw
         .alarm_arrival(a)?
-        .ok_or("the arrival was recorded")?;
+        .ok_or_else(|| fail("demo-fail-arrival"))?;
     clock.advance_minutes(18.0);
     step(&crew.gw, a, CaseAction::Resolve)?;
     crew.sync().await?;
@@ -598,17 +608,17 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
     };
     let refused = loser.gw.refused_changes()?;
     let Some(change) = refused.iter().find(|r| r.record_id == lost_flat) else {
-        return Err("the second household on one unit was not refused by the server".into());
+        return Err(fail("demo-fail-not-refused"));
     };
     if loser.gw.record_state(lost_flat)?.is_some() {
-        return Err("a household the server refused stayed on the phone".into());
+        return Err(fail("demo-fail-refused-stayed"));
     }
     refusals.push(tr(
         "demo-server-refused",
         &[
             ("name", loser.name),
             ("change", &change.change),
-            ("reason", &change.reason),
+            ("reason", &crate::i18n::deny(&change.reason)),
         ],
     ));
     loser.gw.discard_refused(change.op_id)?;
@@ -750,7 +760,7 @@ async fn history(team: &Team, seeded: &Seeded, sub: &Area, clock: &SimClock) -> 
     let at = b
         .iter()
         .find(|x| x.grid_id == grid2.id)
-        .ok_or("grid 2 has buildings")?;
+        .ok_or_else(|| fail("demo-fail-seed"))?;
     let fare = gw.raise_incident(
         case(
             CaseKind::Incident,
@@ -863,7 +873,7 @@ async fn history(team: &Team, seeded: &Seeded, sub: &Area, clock: &SimClock) -> 
         .iter()
         .rev()
         .find(|x| x.station_id == Some(station))
-        .ok_or("the crew's station serves buildings")?;
+        .ok_or_else(|| fail("demo-fail-seed"))?;
     let fire = gw.raise_alarm(
         kitchen.id,
         "厨房油锅起火",

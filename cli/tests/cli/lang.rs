@@ -410,7 +410,14 @@ fn usage_errors_help_and_core_errors_are_chinese_by_default_and_english_on_reque
     let store = dir.path().join("phone.db");
     let id = uuid::Uuid::now_v7().to_string();
     // (arguments, Chinese, English): each a usage error, exit code 2.
-    let cases: [(Vec<&str>, &str, &str); 6] = [
+    let cases: [(Vec<&str>, &str, &str); 7] = [
+        (
+            // An id that is no UUID: our words, never the `uuid` crate's, and not the value
+            // (here an ID number typed in the wrong place).
+            vec!["case", "show", "110105194912310021"],
+            "错误：参数 '<ID>' 的值不是有效的编号（UUID，",
+            "error: the value of '<ID>' is no valid id (a UUID, ",
+        ),
         (
             vec!["sync", "--bogus"],
             "错误：无法识别的参数 '--bogus'",
@@ -456,6 +463,7 @@ fn usage_errors_help_and_core_errors_are_chinese_by_default_and_english_on_reque
         assert_eq!(code, Some(2), "{args:?}: {err}");
         assert!(err.starts_with(zh), "{args:?}:\n{err}");
         assert!(!err.contains("error:"), "{args:?}:\n{err}");
+        assert!(!err.contains("110105194912310021"), "{args:?}:\n{err}");
         if en.is_empty() {
             continue;
         }
@@ -548,4 +556,47 @@ fn usage_errors_help_and_core_errors_are_chinese_by_default_and_english_on_reque
             && err.trim_end().ends_with("：文件不存在"),
         "{err}"
     );
+}
+
+/// The hidden `soak` command's refusals and `gridwork demo`'s failure, from the catalogue:
+/// Chinese by default, English with `--lang en`.
+#[test]
+fn soak_and_demo_failures_are_chinese_by_default_and_english_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("phone.db");
+    let area = uuid::Uuid::now_v7().to_string();
+    let bad_tag = ["soak", "--area", &area, "--tag", "0", "--seed", "1"];
+    let (code, _, err) = outcome(&run(&store, None, &bad_tag));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.starts_with("错误：--tag 须是 1 到 9 的一位数字，--seed 须小于 1000"),
+        "{err}"
+    );
+    let (_, _, err) = outcome(&run(&store, Some("en"), &bad_tag));
+    assert!(
+        err.starts_with("error: --tag is one digit 1-9 and --seed is below 1000"),
+        "{err}"
+    );
+    // An area this device does not hold: the core's error by its code, in words.
+    let unknown = ["soak", "--area", &area, "--tag", "1", "--seed", "1"];
+    let (code, _, err) = outcome(&run(&store, None, &unknown));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!("错误：无此区域（编号 {area}）")),
+        "{err}"
+    );
+
+    // The demo cannot make its folder where a file is: the system's reason in words.
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let demo = ["demo", "--data-dir", file.to_str().unwrap()];
+    let (code, _, err) = outcome(&run(&store, None, &demo));
+    assert_ne!(code, Some(0), "{err}");
+    let last = err.trim().lines().last().unwrap_or_default().to_string();
+    assert!(last.starts_with("错误：读写失败："), "{err}");
+    assert!(!last.chars().any(|c| c.is_ascii_alphabetic()), "{err}");
+    let (_, _, err) = outcome(&run(&store, Some("en"), &demo));
+    let last = err.trim().lines().last().unwrap_or_default().to_string();
+    assert!(last.starts_with("error: "), "{err}");
+    assert!(!last.contains("已存在"), "{err}");
 }

@@ -8,8 +8,10 @@
 //! found (the argument, the value, the valid values), then the usage line and where to read
 //! more. The exit codes stay clap's: 2 for a usage error, 0 for `--help` and `--version`.
 //!
-//! What stays English: the commands' and flags' own descriptions (the doc comments), and
-//! clap's `[default: …]`, `[env: …]`, `[possible values: …]` marks in `--help`.
+//! A value that is no UUID (a record's id) is refused in our words without the value (it may be
+//! a personal value typed in the wrong place); one that is no integer or no number gets our
+//! words for why. What stays English: clap's `[default: …]`, `[env: …]`, `[possible values:
+//! …]` marks in `--help`.
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
@@ -61,9 +63,131 @@ pub fn exit(error: Error) -> ! {
 /// The display order of `-h` and `-V`: after every other option.
 const HELP_LAST: usize = 1_000_000;
 
-/// `command` and all its subcommands with the help's headings (用法, 命令, 参数, 选项) and the
-/// help and version flags' descriptions in `lang`.
+/// `command` and all its subcommands with the help's headings (用法, 命令, 参数, 选项), the
+/// help and version flags' descriptions, and every command's and flag's description in `lang`
+/// ([`description_key`]).
 pub fn localize(command: Command, lang: Lang) -> Command {
+    let path = command.get_name().to_string();
+    localize_at(command, lang, path)
+}
+
+/// The catalogue key of a description: `help-` and the command's path (`help-gridwork-case-act`),
+/// with `--` and the argument's id for a flag or positional (`help-gridwork-case-act--level`).
+pub fn description_key(path: &str, arg: Option<&str>) -> String {
+    match arg {
+        Some(id) => format!("help-{path}--{id}"),
+        None => format!("help-{path}"),
+    }
+}
+
+/// A description a command line has: its catalogue key and the English words of the source
+/// (the doc comment), if it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description {
+    pub key: String,
+    pub english: Option<String>,
+}
+
+/// Every command and argument of `command`'s tree (hidden ones too; not clap's help and version
+/// flags) with its description key and English words.
+pub fn descriptions(command: &Command) -> Vec<Description> {
+    fn walk(command: &Command, path: &str, out: &mut Vec<Description>) {
+        out.push(Description {
+            key: description_key(path, None),
+            english: command.get_about().map(|a| a.to_string()),
+        });
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            out.push(Description {
+                key: description_key(path, Some(id)),
+                english: arg.get_help().map(|h| h.to_string()),
+            });
+        }
+        for sub in command.get_subcommands() {
+            walk(sub, &format!("{path}-{}", sub.get_name()), out);
+        }
+    }
+    let mut out = vec![];
+    walk(command, command.get_name(), &mut out);
+    out
+}
+
+/// What is wrong with `command`'s descriptions (empty when nothing is): a command or flag
+/// without Chinese words (or whose Chinese has no Chinese character), without English words, or
+/// whose English is not the source's own; a `--help` in Chinese that still shows a source's
+/// English description (every command's help is rendered).
+pub fn description_problems(command: &Command) -> Vec<String> {
+    let cjk = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let mut problems = vec![];
+    let all = descriptions(command);
+    for d in &all {
+        match Lang::Zh.get(&d.key) {
+            Some(zh) if cjk(&zh) => {}
+            Some(zh) => problems.push(format!("{}: no Chinese in {zh:?}", d.key)),
+            None => problems.push(format!("{}: no Chinese description", d.key)),
+        }
+        match (Lang::En.get(&d.key), &d.english) {
+            (None, _) => problems.push(format!("{}: no English description", d.key)),
+            (Some(en), Some(source)) if &en != source => problems.push(format!(
+                "{}: the English {en:?} is not the source's {source:?}",
+                d.key
+            )),
+            _ => {}
+        }
+    }
+    fn helps(command: &mut Command, out: &mut Vec<(String, String)>) {
+        out.push((
+            command.get_name().to_string(),
+            command.render_help().to_string(),
+        ));
+        for sub in command.get_subcommands_mut() {
+            helps(sub, out);
+        }
+    }
+    let mut rendered = vec![];
+    helps(&mut localize(command.clone(), Lang::Zh), &mut rendered);
+    for (name, help) in &rendered {
+        for d in &all {
+            let zh = Lang::Zh.get(&d.key);
+            let english = d.english.as_deref();
+            if let Some(english) = english.filter(|e| e.len() >= 12 && zh.as_deref() != Some(e))
+                && help.contains(english)
+            {
+                problems.push(format!("`{name} --help` shows {english:?} in Chinese"));
+            }
+        }
+    }
+    problems
+}
+
+/// A description in `lang`: the catalogue's words; in English the source's own words are kept
+/// (with their longer paragraphs) and the catalogue fills only what the source lacks.
+fn described(lang: Lang, key: &str, source: Option<&StyledStr>) -> Option<String> {
+    if lang == Lang::En && source.is_some() {
+        return None;
+    }
+    lang.get(key)
+}
+
+fn localize_at(command: Command, lang: Lang, path: String) -> Command {
+    let mut command = command;
+    if let Some(words) = described(lang, &description_key(&path, None), command.get_about()) {
+        command = command.about(words).long_about(None);
+    }
+    let here = path.clone();
+    command = command.mut_args(|a| {
+        match described(
+            lang,
+            &description_key(&here, Some(a.get_id().as_str())),
+            a.get_help(),
+        ) {
+            Some(words) => a.help(words).long_help(None),
+            None => a,
+        }
+    });
     let has_version = command.get_version().is_some();
     let template = format!(
         "{{before-help}}{{about-with-newline}}\n{}{{usage}}\n\n{{all-args}}{{after-help}}",
@@ -109,7 +233,10 @@ pub fn localize(command: Command, lang: Lang) -> Command {
                 .display_order(HELP_LAST + 1),
         );
     }
-    command.mut_subcommands(move |sub| localize(sub, lang))
+    command.mut_subcommands(move |sub| {
+        let path = format!("{path}-{}", sub.get_name());
+        localize_at(sub, lang, path)
+    })
 }
 
 /// `用法：` (no space after the full-width colon) or `Usage: `.
@@ -223,9 +350,22 @@ fn message<F: ErrorFormatter>(error: &Error<F>, lang: Lang) -> String {
             text
         }
         (ErrorKind::ValueValidation, Some(arg), Some(value)) => {
+            let why = std::error::Error::source(error);
+            // A record's id that is no UUID: our words, without the value (it may be a
+            // personal value typed in the wrong place, an ID number or a phone).
+            if why.is_some_and(|w| w.is::<uuid::Error>()) {
+                return lang.tr("usage-not-a-uuid", &[("arg", arg)]);
+            }
             let mut text = lang.tr("usage-invalid-value", &[("arg", arg), ("value", value)]);
-            if let Some(why) = std::error::Error::source(error) {
-                text.push_str(&lang.tr("usage-because", &[("reason", &why.to_string())]));
+            if let Some(why) = why {
+                let reason = if why.is::<std::num::ParseIntError>() {
+                    lang.t("usage-not-an-integer")
+                } else if why.is::<std::num::ParseFloatError>() {
+                    lang.t("usage-not-a-number")
+                } else {
+                    why.to_string()
+                };
+                text.push_str(&lang.tr("usage-because", &[("reason", &reason)]));
             }
             text
         }
@@ -375,6 +515,57 @@ mod tests {
             missing.starts_with("错误：缺少必需的参数：--lon"),
             "{missing}"
         );
+        // A value that is no UUID, no integer or no number: the catalogue's words, never the
+        // parser's English; the value that is no UUID is not shown.
+        let typed = || {
+            Command::new("tool")
+                .arg(
+                    Arg::new("id")
+                        .required(true)
+                        .value_parser(clap::value_parser!(uuid::Uuid)),
+                )
+                .arg(
+                    Arg::new("n")
+                        .long("n")
+                        .value_parser(clap::value_parser!(u32)),
+                )
+                .arg(
+                    Arg::new("x")
+                        .long("x")
+                        .value_parser(clap::value_parser!(f64)),
+                )
+        };
+        let typed_error = |lang: Lang, args: &[&str]| {
+            let e = localize(typed(), lang)
+                .try_get_matches_from(args)
+                .expect_err("a usage error");
+            render(&e, lang)
+        };
+        let id = uuid::Uuid::nil().to_string();
+        for (args, zh, en) in [
+            (
+                vec!["tool", "110105194912310021"],
+                "错误：参数 '<id>' 的值不是有效的编号（UUID，形如 01890000-0000-7000-8000-000000000000）",
+                "error: the value of '<id>' is no valid id (a UUID, like 01890000-0000-7000-8000-000000000000)",
+            ),
+            (
+                vec!["tool", &id, "--n", "x"],
+                "错误：参数 '--n <n>' 的值 'x' 无效：不是整数",
+                "error: invalid value 'x' for '--n <n>': not a whole number",
+            ),
+            (
+                vec!["tool", &id, "--x", "y"],
+                "错误：参数 '--x <x>' 的值 'y' 无效：不是数字",
+                "error: invalid value 'y' for '--x <x>': not a number",
+            ),
+        ] {
+            let shown = typed_error(Lang::Zh, &args);
+            assert!(shown.starts_with(zh), "{shown}");
+            assert!(!shown.contains("110105194912310021"), "{shown}");
+            assert!(!shown.contains("invalid"), "{shown}");
+            let shown = typed_error(Lang::En, &args);
+            assert!(shown.starts_with(en), "{shown}");
+        }
         let hint = error(Lang::Zh, &["tool", "case", "act", "x", "--leve", "grid"]);
         assert!(hint.contains("提示：类似的参数：'--level'"), "{hint}");
     }

@@ -91,9 +91,11 @@ pub async fn run_import<S: Storage>(
     let mut bar = Bar(None);
     let mut report = import::import(storage, tables, dry_run, &mut bar).await?;
     // A rule's reason in the output language where the catalogue has its words (the domain's
-    // rules and the importer's fixed reasons: `why-…`), on the terminal and in the report file.
+    // rules and the importer's fixed reasons: `why-…`; a reason with a value: its
+    // `import-why-…` message), on the terminal and in the report file.
+    let lang = gridwork_i18n::current();
     for r in &mut report.refused {
-        r.reason = reason_words(&r.reason);
+        r.reason = r.reason_in(lang);
     }
     if let Some(bar) = bar.0.take() {
         bar.finish_and_clear();
@@ -556,6 +558,20 @@ mod tests {
             assert!(Lang::Zh.has(&key), "{key}");
             assert_eq!(Lang::En.t(&key), reason, "{key}");
         }
+        // The reasons that carry a value are catalogue messages (`import-why-…`).
+        for key in import::Words::KEYS {
+            assert!(joined.contains(&format!("\"{key}\"")), "{key} is used");
+            for lang in Lang::ALL {
+                assert!(lang.has(key), "{key} in {lang:?}");
+            }
+        }
+        assert!(
+            !joined.contains("unknown value; use one of")
+                && !joined.contains("already on row")
+                && !joined.contains("format!(\"the ")
+                && !joined.contains("format!(\"no "),
+            "a reason with a value formed in English in the importer"
+        );
         gridwork_i18n::set_current(Lang::Zh);
         assert_eq!(reason_words("no area has this code"), "没有这个编码的区域");
         assert_eq!(reason_words("an unknown reason"), "an unknown reason");

@@ -1129,3 +1129,45 @@ fn with_config_file(mut args: Vec<OsString>) -> Result<Vec<OsString>, ConfigErro
     args.splice(2..2, extra);
     Ok(args)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+    use gridwork_i18n::usage::{description_problems, descriptions};
+    use gridwork_i18n::{Lang, ZH_FTL, keys_of};
+
+    /// Every command and flag of `gridwork-server` has a description in Chinese and in
+    /// English, `--help` shows it in the language asked for, and the catalogue has no
+    /// description of a command or flag that is gone.
+    #[test]
+    fn every_command_and_flag_has_a_description_in_both_languages() {
+        let command = super::Cli::command();
+        let all = descriptions(&command);
+        assert!(all.len() > 100, "the commands were walked: {}", all.len());
+        let problems = description_problems(&command);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        let keys: Vec<&str> = all.iter().map(|d| d.key.as_str()).collect();
+        for key in keys_of(ZH_FTL) {
+            if key.starts_with("help-gridwork-server") {
+                assert!(keys.contains(&key), "{key} describes nothing");
+            }
+        }
+        let mut zh = gridwork_i18n::usage::localize(super::Cli::command(), Lang::Zh);
+        let import = zh
+            .find_subcommand_mut("import")
+            .expect("import")
+            .render_help()
+            .to_string();
+        for words in ["导入街道的基础数据", "SQLite 数据库文件"] {
+            assert!(import.contains(words), "{words} in:\n{import}");
+        }
+        assert!(!import.contains("Check every row"), "{import}");
+        let mut en = gridwork_i18n::usage::localize(super::Cli::command(), Lang::En);
+        let import = en
+            .find_subcommand_mut("import")
+            .expect("import")
+            .render_help()
+            .to_string();
+        assert!(import.contains("Check every row"), "{import}");
+    }
+}

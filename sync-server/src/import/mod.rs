@@ -44,7 +44,92 @@ pub struct Refusal {
     pub row: usize,
     /// The column, by its header (empty when the whole row is refused by the server).
     pub field: String,
+    /// The reason in the importer's English words (the catalogue's English of [`Refusal::words`]
+    /// when it has them).
     pub reason: String,
+    /// The reason as a catalogue message with its arguments, when it carries a value (a row
+    /// number, the accepted values, an area's level); `None` for a fixed reason, whose words
+    /// are `why-` and its English made a key.
+    pub words: Option<Words>,
+}
+
+/// A reason with a value in it as a catalogue message: the key (`import-why-…`) and its
+/// arguments. Never a cell's value: a row number, a file name, the accepted values, a level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Words {
+    pub key: &'static str,
+    pub args: Vec<(&'static str, Arg)>,
+}
+
+/// An argument of [`Words`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    /// The same in every language (a row number, a file name).
+    Text(String),
+    /// The words of a catalogue key (`area-grid`, `deny-role-gridworker`).
+    Key(String),
+    /// Its own text in each language (the accepted values, Chinese or code first).
+    ByLang { zh: String, en: String },
+}
+
+impl Words {
+    fn new(key: &'static str, args: Vec<(&'static str, Arg)>) -> Words {
+        Words { key, args }
+    }
+
+    /// The message in `lang`.
+    pub fn render(&self, lang: gridwork_i18n::Lang) -> String {
+        let args: Vec<(&str, String)> = self
+            .args
+            .iter()
+            .map(|(name, arg)| {
+                let text = match arg {
+                    Arg::Text(t) => t.clone(),
+                    Arg::Key(k) => lang.t(k),
+                    Arg::ByLang { zh, en } => match lang {
+                        gridwork_i18n::Lang::Zh => zh.clone(),
+                        gridwork_i18n::Lang::En => en.clone(),
+                    },
+                };
+                (*name, text)
+            })
+            .collect();
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        lang.tr(self.key, &args)
+    }
+
+    /// The values of a fixed kind a cell may hold: `出租 (rental)、…` in Chinese, `rental
+    /// (出租), …` in English.
+    fn choices<T: Term>() -> Arg {
+        let zh = T::all()
+            .iter()
+            .map(|v| format!("{} ({})", v.zh(), v.code()))
+            .collect::<Vec<_>>()
+            .join("、");
+        Arg::ByLang {
+            zh,
+            en: T::choices(),
+        }
+    }
+
+    fn unknown_value<T: Term>() -> Words {
+        Words::new(
+            "import-why-unknown-value",
+            vec![("choices", Words::choices::<T>())],
+        )
+    }
+}
+
+impl Refusal {
+    /// The reason in `lang`: its [`Words`], else `why-` and its English made a key, else the
+    /// English as given.
+    pub fn reason_in(&self, lang: gridwork_i18n::Lang) -> String {
+        if let Some(words) = &self.words {
+            return words.render(lang);
+        }
+        lang.get(&format!("why-{}", gridwork_i18n::slug(&self.reason)))
+            .unwrap_or_else(|| self.reason.clone())
+    }
 }
 
 /// What happened to one kind's rows.
@@ -133,14 +218,19 @@ pub async fn import<S: Storage>(
                 Ok(l) => l,
                 Err(missing) => {
                     for c in missing {
+                        let words = Words::new(
+                            "import-why-no-column",
+                            vec![
+                                ("zh", Arg::Text(c.zh.to_string())),
+                                ("en", Arg::Text(c.en.to_string())),
+                            ],
+                        );
                         run.report.refused.push(Refusal {
                             source: table.source.clone(),
                             row: 1,
                             field: c.zh.to_string(),
-                            reason: format!(
-                                "the file has no column {} ({}); every row is left out",
-                                c.zh, c.en
-                            ),
+                            reason: words.render(gridwork_i18n::Lang::En),
+                            words: Some(words),
                         });
                     }
                     run.count(kind).refused += table.rows.len();
@@ -206,6 +296,16 @@ impl Row<'_> {
             row: self.line,
             field: column.zh.to_string(),
             reason: reason.into(),
+            words: None,
+        }
+    }
+
+    /// A refusal whose reason carries a value: its catalogue message.
+    fn refuse_words(&self, column: Column, words: Words) -> Refusal {
+        Refusal {
+            reason: words.render(gridwork_i18n::Lang::En),
+            words: Some(words),
+            ..self.refuse(column, "")
         }
     }
 
@@ -236,12 +336,7 @@ impl Row<'_> {
 
     fn term<T: Term>(&self, column: Column) -> Result<T, Refusal> {
         let s = self.required(column)?;
-        T::from_term(s).ok_or_else(|| {
-            self.refuse(
-                column,
-                format!("unknown value; use one of {}", T::choices()),
-            )
-        })
+        T::from_term(s).ok_or_else(|| self.refuse_words(column, Words::unknown_value::<T>()))
     }
 
     fn number(&self, column: Column) -> Result<Option<f64>, Refusal> {
@@ -295,9 +390,15 @@ impl Run {
         column: Column,
     ) -> Result<(), Refusal> {
         if let Some((source, line)) = self.seen.get(&(kind, key.clone())) {
-            return Err(row.refuse(
+            return Err(row.refuse_words(
                 column,
-                format!("the same record is already on row {line} of {source}"),
+                Words::new(
+                    "import-why-same-record",
+                    vec![
+                        ("row", Arg::Text(line.to_string())),
+                        ("source", Arg::Text(source.clone())),
+                    ],
+                ),
             ));
         }
         self.seen
@@ -382,9 +483,12 @@ impl Run {
         self.first_time(Kind::Areas, code.clone(), row, AREA_CODE)?;
         let mut area = match self.dir.area_by_code(&code) {
             Some(stored) if stored.level != level => {
-                return Err(row.refuse(
+                return Err(row.refuse_words(
                     AREA_LEVEL,
-                    format!("the stored area with this code is a {}", stored.level.zh()),
+                    Words::new(
+                        "import-why-stored-area-level",
+                        vec![("level", Words::level(stored.level))],
+                    ),
                 ));
             }
             Some(stored) => Area {
@@ -535,15 +639,23 @@ impl Run {
     fn grid(&self, row: &Row, column: Column, code: &str, level: AreaLevel) -> Result<Id, Refusal> {
         match self.dir.area_by_code(code) {
             Some(a) if a.level == level => Ok(a.id),
-            Some(a) => Err(row.refuse(
+            Some(a) => Err(row.refuse_words(
                 column,
-                format!(
-                    "the area with this code is a {}, not a {}",
-                    a.level.zh(),
-                    level.zh()
+                Words::new(
+                    "import-why-area-level",
+                    vec![
+                        ("level", Words::level(a.level)),
+                        ("wanted", Words::level(level)),
+                    ],
                 ),
             )),
-            None => Err(row.refuse(column, format!("no {} has this code", level.zh()))),
+            None => Err(row.refuse_words(
+                column,
+                Words::new(
+                    "import-why-no-area-of-level",
+                    vec![("level", Words::level(level))],
+                ),
+            )),
         }
     }
 
@@ -624,10 +736,7 @@ impl Run {
                 .filter(|g| !g.trim().is_empty())
             {
                 key_groups.push(KeyGroup::from_term(g).ok_or_else(|| {
-                    row.refuse(
-                        RESIDENT_KEY_GROUPS,
-                        format!("unknown value; use one of {}", KeyGroup::choices()),
-                    )
+                    row.refuse_words(RESIDENT_KEY_GROUPS, Words::unknown_value::<KeyGroup>())
                 })?);
             }
         }
@@ -679,7 +788,7 @@ impl Run {
             })?;
             scope.push(found);
         }
-        check_scope(role, &scope).map_err(|e| row.refuse(USER_SCOPE, e))?;
+        check_scope(role, &scope).map_err(|e| row.refuse_words(USER_SCOPE, e))?;
         self.first_time(Kind::Users, name.clone(), row, USER_NAME)?;
         Ok(UserRow {
             name,
@@ -729,6 +838,7 @@ impl Run {
                     row: p.line,
                     field: String::new(),
                     reason: message,
+                    words: None,
                 });
             }
         }
@@ -746,11 +856,16 @@ impl Run {
             match stored.iter().find(|u| u.name == row.name) {
                 Some(u) if u.role != row.role => {
                     counts.refused += 1;
+                    let words = Words::new(
+                        "import-why-stored-user-role",
+                        vec![("role", Words::role(u.role))],
+                    );
                     self.report.refused.push(Refusal {
                         source: row.source,
                         row: row.line,
                         field: USER_ROLE.zh.to_string(),
-                        reason: format!("a stored user of this name is a {}", u.role.zh()),
+                        reason: words.render(gridwork_i18n::Lang::En),
+                        words: Some(words),
                     });
                 }
                 Some(u) if u.scope == row.scope => counts.unchanged += 1,
@@ -774,14 +889,43 @@ impl Run {
 
 /// Whether a user of `role` may have these scope entries: a building head's are buildings, a
 /// fire crew's stations, everyone else's areas.
-pub fn check_scope(role: Role, scope: &[(Id, EntityKind)]) -> Result<(), String> {
-    let (wanted, words) = match role {
-        Role::BuildingHead => (EntityKind::Building, "buildings (address codes)"),
-        Role::FireCrew => (EntityKind::Station, "micro fire stations"),
-        _ => (EntityKind::Area, "areas (area codes)"),
+pub fn check_scope(role: Role, scope: &[(Id, EntityKind)]) -> Result<(), Words> {
+    let (wanted, what) = match role {
+        Role::BuildingHead => (EntityKind::Building, "import-scope-buildings"),
+        Role::FireCrew => (EntityKind::Station, "import-scope-stations"),
+        _ => (EntityKind::Area, "import-scope-areas"),
     };
     if scope.iter().any(|(_, kind)| *kind != wanted) {
-        return Err(format!("the scope of a {} names {words} only", role.zh()));
+        return Err(Words::new(
+            "import-why-scope-kind",
+            vec![("role", Words::role(role)), ("what", Arg::Key(what.into()))],
+        ));
     }
     Ok(())
+}
+
+impl Words {
+    /// Every catalogue key the importer's [`Words`] use (for the test that both languages
+    /// have them).
+    pub const KEYS: [&'static str; 11] = [
+        "import-why-unknown-value",
+        "import-why-same-record",
+        "import-why-no-column",
+        "import-why-stored-area-level",
+        "import-why-area-level",
+        "import-why-no-area-of-level",
+        "import-why-stored-user-role",
+        "import-why-scope-kind",
+        "import-scope-buildings",
+        "import-scope-stations",
+        "import-scope-areas",
+    ];
+
+    fn level(level: AreaLevel) -> Arg {
+        Arg::Key(format!("area-{}", level.as_str()))
+    }
+
+    fn role(role: Role) -> Arg {
+        Arg::Key(format!("deny-role-{}", role.as_str().replace('_', "-")))
+    }
 }

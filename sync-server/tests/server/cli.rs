@@ -424,7 +424,8 @@ fn operator_errors_and_help_are_chinese_by_default_and_english_on_request() {
     std::fs::create_dir(&files).unwrap();
     std::fs::write(
         files.join("区域.csv"),
-        "区域编码,区域名称,层级,上级编码\n330105012,祥符街道,街道,330199\n",
+        "区域编码,区域名称,层级,上级编码\n330105012,祥符街道,街道,330199\n\
+         330107,上城区,区,\n330107,上城区,区,\n330108,滨江区,省,\n",
     )
     .unwrap();
     let report = dir.path().join("report.csv");
@@ -439,13 +440,32 @@ fn operator_errors_and_help_are_chinese_by_default_and_english_on_request() {
     ];
     let (code, out, _) = operator(None, &import);
     assert_eq!(code, Some(1));
-    let zh = "没有这个编码的区域（上级区域须排在前面，或已存入）";
-    assert!(out.contains(zh), "{out}");
-    assert!(std::fs::read_to_string(&report).unwrap().contains(zh));
+    // A fixed reason, and the reasons that carry a value (a row number, the accepted values):
+    // each in the language, none in English under Chinese.
+    let reasons_zh = [
+        "没有这个编码的区域（上级区域须排在前面，或已存入）",
+        "同一条记录已在 区域.csv 的第 3 行",
+        "未知的值；可选：区 (district)、街道 (subdistrict)",
+    ];
+    let file = std::fs::read_to_string(&report).unwrap();
+    for zh in reasons_zh {
+        assert!(out.contains(zh), "{zh} in:\n{out}");
+        assert!(file.contains(zh), "{zh} in:\n{file}");
+    }
+    for english in ["unknown value", "same record", "no area has"] {
+        assert!(!out.contains(english), "{english} in:\n{out}");
+        assert!(!file.contains(english), "{english} in:\n{file}");
+    }
     let (_, out, _) = operator(Some("en"), &import);
-    let en = "no area has this code (the area above must come first, or be stored)";
-    assert!(out.contains(en), "{out}");
-    assert!(std::fs::read_to_string(&report).unwrap().contains(en));
+    let file = std::fs::read_to_string(&report).unwrap();
+    for en in [
+        "no area has this code (the area above must come first, or be stored)",
+        "the same record is already on row 3 of 区域.csv",
+        "unknown value; use one of district (区), subdistrict (街道)",
+    ] {
+        assert!(out.contains(en), "{en} in:\n{out}");
+        assert!(file.contains(en), "{en} in:\n{file}");
+    }
 }
 
 /// A listing piped into a reader that has gone (`gridwork-server area list … | head`) ends

@@ -32,7 +32,7 @@ pub(crate) mod test_support;
 
 pub use bucket::{Bucket, filed_under, filed_under_move, read_by};
 pub use locate::{locate, moved};
-pub use permission::{Change, Decision, decide, decide_tenant};
+pub use permission::{Change, Decision, Denial, decide, decide_tenant};
 pub use place::{CaseFacts, Place, responders};
 pub use redact::{hidden_fields, redact_op, redact_record};
 pub use retention::{

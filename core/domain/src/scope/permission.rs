@@ -11,6 +11,7 @@ use crate::op::EntityKind;
 use crate::scope::{Place, ScopeView, visible};
 use crate::sync::Role;
 use crate::workflow::CaseAction;
+use crate::workflow::case_event::STEP_NAMES;
 
 /// A change to judge.
 #[derive(Debug, Clone, Copy)]
@@ -41,8 +42,194 @@ impl Decision {
         *self == Decision::Allow
     }
 
-    fn deny(reason: impl Into<String>) -> Decision {
-        Decision::Deny(reason.into())
+    fn deny(reason: Denial) -> Decision {
+        Decision::Deny(reason.to_string())
+    }
+}
+
+/// Why a rule refused a change: a stable code ([`Denial::code`]) with its parts as stable codes
+/// ([`Denial::args`]: a role, a record kind, a step), and the rule's English sentence
+/// ([`Display`](std::fmt::Display)), which is what [`Decision::Deny`] carries, the server sends
+/// in a rejection and the bindings give the app. [`Denial::parse`] finds the denial again from
+/// that sentence, so that a reason that came over the wire or out of the store is shown in the
+/// reader's language (`deny-` and the code in the catalogue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// `areas_admin_only`: areas are managed by an admin.
+    AreasAdminOnly,
+    /// `head_hazards_only`: a building head reports hazards (and alarms), no other case.
+    HeadHazardsOnly,
+    /// `crew_alarms_only`: a fire crew writes no records.
+    CrewAlarmsOnly,
+    /// `mediator_disputes_only`: a mediator writes no records.
+    MediatorDisputesOnly,
+    /// `role_may_not_change`: the role writes no record of this kind.
+    RoleMayNotChange { role: Role, kind: EntityKind },
+    /// `no_delete`: the role archives rather than deletes.
+    NoDelete { role: Role },
+    /// `not_placed_yet`: the server does not know where the record is yet.
+    NotPlacedYet { kind: EntityKind },
+    /// `outside_reach`: the record is outside the role's areas or buildings (a fire crew's or a
+    /// mediator's reach reads as an admin's: "your areas").
+    OutsideReach { kind: EntityKind, role: Role },
+    /// `command_centre_only`: a step only the command centre takes.
+    CommandCentreOnly { step: &'static str },
+    /// `head_annotates_only`: a building head adds notes and photos to a case, no steps.
+    HeadAnnotatesOnly,
+    /// `not_your_alarm`: the case is no alarm dispatched to the crew's station.
+    NotYourAlarm,
+    /// `crew_steps_only`: a step that is not a fire crew's.
+    CrewStepsOnly { step: &'static str },
+    /// `not_your_dispute`: the case is no dispute escalated to the mediator's line.
+    NotYourDispute,
+    /// `mediator_steps_only`: a step that is not a mediator's.
+    MediatorStepsOnly { step: &'static str },
+    /// `head_registers_own_building`: a tenant from another building.
+    HeadRegistersOwnBuilding,
+}
+
+impl Denial {
+    /// The stable code (`command_centre_only`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Denial::AreasAdminOnly => "areas_admin_only",
+            Denial::HeadHazardsOnly => "head_hazards_only",
+            Denial::CrewAlarmsOnly => "crew_alarms_only",
+            Denial::MediatorDisputesOnly => "mediator_disputes_only",
+            Denial::RoleMayNotChange { .. } => "role_may_not_change",
+            Denial::NoDelete { .. } => "no_delete",
+            Denial::NotPlacedYet { .. } => "not_placed_yet",
+            Denial::OutsideReach { .. } => "outside_reach",
+            Denial::CommandCentreOnly { .. } => "command_centre_only",
+            Denial::HeadAnnotatesOnly => "head_annotates_only",
+            Denial::NotYourAlarm => "not_your_alarm",
+            Denial::CrewStepsOnly { .. } => "crew_steps_only",
+            Denial::NotYourDispute => "not_your_dispute",
+            Denial::MediatorStepsOnly { .. } => "mediator_steps_only",
+            Denial::HeadRegistersOwnBuilding => "head_registers_own_building",
+        }
+    }
+
+    /// The denial's parts, each a stable code: `role` ([`Role::as_str`]), `kind`
+    /// ([`EntityKind::as_str`]), `step` ([`CaseAction::name`]).
+    pub fn args(&self) -> Vec<(&'static str, &'static str)> {
+        match *self {
+            Denial::RoleMayNotChange { role, kind } | Denial::OutsideReach { kind, role } => {
+                vec![("role", role.as_str()), ("kind", kind.as_str())]
+            }
+            Denial::NoDelete { role } => vec![("role", role.as_str())],
+            Denial::NotPlacedYet { kind } => vec![("kind", kind.as_str())],
+            Denial::CommandCentreOnly { step }
+            | Denial::CrewStepsOnly { step }
+            | Denial::MediatorStepsOnly { step } => vec![("step", step)],
+            _ => vec![],
+        }
+    }
+
+    /// Every denial the rules can give (each code with each of its parts).
+    pub fn all() -> Vec<Denial> {
+        let mut all = vec![
+            Denial::AreasAdminOnly,
+            Denial::HeadHazardsOnly,
+            Denial::CrewAlarmsOnly,
+            Denial::MediatorDisputesOnly,
+            Denial::HeadAnnotatesOnly,
+            Denial::NotYourAlarm,
+            Denial::NotYourDispute,
+            Denial::HeadRegistersOwnBuilding,
+        ];
+        for role in Role::ALL {
+            all.push(Denial::NoDelete { role });
+            for kind in EntityKind::ALL {
+                all.push(Denial::RoleMayNotChange { role, kind });
+                // A fire crew and a mediator are refused by their own rules before their reach
+                // is asked; their reach would read as an admin's ("your areas").
+                if !matches!(role, Role::FireCrew | Role::Mediator) {
+                    all.push(Denial::OutsideReach { kind, role });
+                }
+            }
+        }
+        for kind in EntityKind::ALL {
+            all.push(Denial::NotPlacedYet { kind });
+        }
+        for step in STEP_NAMES {
+            all.push(Denial::CommandCentreOnly { step });
+            all.push(Denial::CrewStepsOnly { step });
+            all.push(Denial::MediatorStepsOnly { step });
+        }
+        all
+    }
+
+    /// The denial whose English sentence is `reason` (as [`Decision::Deny`] carries it), if a
+    /// rule gives it.
+    pub fn parse(reason: &str) -> Option<Denial> {
+        Denial::all().into_iter().find(|d| d.to_string() == reason)
+    }
+}
+
+impl std::fmt::Display for Denial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = |step: &str| crate::workflow::case_event::action_verb(step);
+        match *self {
+            Denial::AreasAdminOnly => f.write_str("areas are managed by an admin"),
+            Denial::HeadHazardsOnly => {
+                f.write_str("a building head may report hazards, not other cases")
+            }
+            Denial::CrewAlarmsOnly => {
+                f.write_str("a fire crew only adds steps to the alarms dispatched to its station")
+            }
+            Denial::MediatorDisputesOnly => {
+                f.write_str("a mediator only adds steps to the disputes they work")
+            }
+            Denial::RoleMayNotChange { role, kind } => write!(
+                f,
+                "a {} may not change a {}",
+                role_words(role),
+                kind.as_str()
+            ),
+            Denial::NoDelete { role } => write!(
+                f,
+                "a {} may not delete records (archive them instead)",
+                role_words(role)
+            ),
+            Denial::NotPlacedYet { kind } => write!(
+                f,
+                "the server does not know where this {} is yet (its building or area has not \
+                 arrived): send that first",
+                kind.as_str()
+            ),
+            Denial::OutsideReach { kind, role } => {
+                let whose = match role {
+                    Role::BuildingHead => "your building(s)",
+                    Role::Gridworker => "your grid(s)",
+                    Role::Dispatcher => "your subdistrict",
+                    _ => "your areas",
+                };
+                write!(f, "this {} is outside {whose}", kind.as_str())
+            }
+            Denial::CommandCentreOnly { step } => {
+                write!(f, "only the command centre may {} a case", verb(step))
+            }
+            Denial::HeadAnnotatesOnly => f.write_str(
+                "a building head may add notes and photos but not change a case's status",
+            ),
+            Denial::NotYourAlarm => {
+                f.write_str("this case is not an alarm dispatched to your station")
+            }
+            Denial::CrewStepsOnly { step } => write!(
+                f,
+                "a fire crew may acknowledge, set off, arrive and resolve, not {step}"
+            ),
+            Denial::NotYourDispute => f.write_str(
+                "this case is not a dispute escalated to your line of defence in your area",
+            ),
+            Denial::MediatorStepsOnly { step } => {
+                write!(f, "a mediator works disputes; they may not {}", verb(step))
+            }
+            Denial::HeadRegistersOwnBuilding => f.write_str(
+                "a building head may register only residents of its own building's households",
+            ),
+        }
     }
 }
 
@@ -81,10 +268,7 @@ pub fn decide(view: &ScopeView, change: Change<'_>) -> Decision {
                 view.role,
                 Role::BuildingHead | Role::FireCrew | Role::Mediator
             ) {
-                return Decision::deny(format!(
-                    "a {} may not delete records (archive them instead)",
-                    role_words(view.role)
-                ));
+                return Decision::deny(Denial::NoDelete { role: view.role });
             }
             if let Err(why) = may_write_kind(view.role, place) {
                 return Decision::deny(why);
@@ -109,14 +293,12 @@ pub fn decide_tenant(view: &ScopeView, tenant_building: Option<Id>) -> Decision 
     }
     match tenant_building {
         Some(b) if view.holds(b) => Decision::Allow,
-        _ => Decision::deny(
-            "a building head may register only residents of its own building's households",
-        ),
+        _ => Decision::deny(Denial::HeadRegistersOwnBuilding),
     }
 }
 
 /// Which kinds of record a role may write at all.
-fn may_write_kind(role: Role, place: &Place) -> Result<(), String> {
+fn may_write_kind(role: Role, place: &Place) -> Result<(), Denial> {
     let kind = place.kind;
     let allowed = match role {
         Role::Admin => true,
@@ -139,43 +321,30 @@ fn may_write_kind(role: Role, place: &Place) -> Result<(), String> {
         return Ok(());
     }
     Err(match (role, kind) {
-        (_, EntityKind::Area) => "areas are managed by an admin".to_string(),
-        (Role::BuildingHead, EntityKind::Case) => {
-            "a building head may report hazards, not other cases".to_string()
-        }
-        (Role::FireCrew, _) => {
-            "a fire crew only adds steps to the alarms dispatched to its station".to_string()
-        }
-        (Role::Mediator, _) => "a mediator only adds steps to the disputes they work".to_string(),
-        (role, kind) => format!("a {} may not change a {}", role_words(role), kind.as_str()),
+        (_, EntityKind::Area) => Denial::AreasAdminOnly,
+        (Role::BuildingHead, EntityKind::Case) => Denial::HeadHazardsOnly,
+        (Role::FireCrew, _) => Denial::CrewAlarmsOnly,
+        (Role::Mediator, _) => Denial::MediatorDisputesOnly,
+        (role, kind) => Denial::RoleMayNotChange { role, kind },
     })
 }
 
 /// Why the record at `place` is beyond the user's reach for writing, if it is.
-fn out_of_reach(view: &ScopeView, place: &Place) -> Option<String> {
+fn out_of_reach(view: &ScopeView, place: &Place) -> Option<Denial> {
     if view.is_everything() {
         return None;
     }
     if !place.is_resolved() {
-        return Some(format!(
-            "the server does not know where this {} is yet (its building or area has not \
-             arrived): send that first",
-            place.kind.as_str()
-        ));
+        return Some(Denial::NotPlacedYet { kind: place.kind });
     }
     let inside = match view.role {
         Role::Admin | Role::Gridworker | Role::Dispatcher => view.covers_path(&place.areas),
         Role::BuildingHead => place.building.is_some_and(|b| view.holds(b)),
         Role::FireCrew | Role::Mediator => false,
     };
-    (!inside).then(|| {
-        let whose = match view.role {
-            Role::BuildingHead => "your building(s)",
-            Role::Gridworker => "your grid(s)",
-            Role::Dispatcher => "your subdistrict",
-            _ => "your areas",
-        };
-        format!("this {} is outside {whose}", place.kind.as_str())
+    (!inside).then_some(Denial::OutsideReach {
+        kind: place.kind,
+        role: view.role,
     })
 }
 
@@ -192,10 +361,7 @@ fn decide_event(view: &ScopeView, case: &Place, action: &CaseAction) -> Decision
                 return Decision::deny(why);
             }
             if is_command_centre_step(action) {
-                return Decision::deny(format!(
-                    "only the command centre may {} a case",
-                    action.verb()
-                ));
+                return Decision::deny(Denial::CommandCentreOnly { step });
             }
             Decision::Allow
         }
@@ -211,14 +377,12 @@ fn decide_event(view: &ScopeView, case: &Place, action: &CaseAction) -> Decision
             if action.is_annotation() || first_dispatch_of_alarm {
                 Decision::Allow
             } else {
-                Decision::deny(
-                    "a building head may add notes and photos but not change a case's status",
-                )
+                Decision::deny(Denial::HeadAnnotatesOnly)
             }
         }
         Role::FireCrew => {
             if kind != Some(CaseKind::Alarm) || !visible(view, case) {
-                return Decision::deny("this case is not an alarm dispatched to your station");
+                return Decision::deny(Denial::NotYourAlarm);
             }
             let crew_step = action.is_annotation()
                 || matches!(
@@ -231,16 +395,12 @@ fn decide_event(view: &ScopeView, case: &Place, action: &CaseAction) -> Decision
             if crew_step {
                 Decision::Allow
             } else {
-                Decision::deny(format!(
-                    "a fire crew may acknowledge, set off, arrive and resolve, not {step}"
-                ))
+                Decision::deny(Denial::CrewStepsOnly { step })
             }
         }
         Role::Mediator => {
             if kind != Some(CaseKind::Dispute) || !visible(view, case) {
-                return Decision::deny(
-                    "this case is not a dispute escalated to your line of defence in your area",
-                );
+                return Decision::deny(Denial::NotYourDispute);
             }
             let mediation = action.is_annotation()
                 || matches!(
@@ -253,10 +413,7 @@ fn decide_event(view: &ScopeView, case: &Place, action: &CaseAction) -> Decision
             if mediation {
                 Decision::Allow
             } else {
-                Decision::deny(format!(
-                    "a mediator works disputes; they may not {}",
-                    action.verb()
-                ))
+                Decision::deny(Denial::MediatorStepsOnly { step })
             }
         }
     }
@@ -300,6 +457,48 @@ mod tests {
             before: Some(after),
             after,
         }
+    }
+
+    #[test]
+    fn every_denial_has_a_code_and_is_found_again_from_its_sentence() {
+        let all = Denial::all();
+        assert!(all.len() > 150, "{}", all.len());
+        let mut sentences = std::collections::HashSet::new();
+        for d in &all {
+            let sentence = d.to_string();
+            assert!(
+                sentences.insert(sentence.clone()),
+                "two denials say {sentence:?}"
+            );
+            assert_eq!(Denial::parse(&sentence), Some(*d), "{sentence}");
+            assert!(!d.code().is_empty() && d.code().is_ascii());
+        }
+        // A step's words in a sentence are the step's, never the fallback.
+        for step in STEP_NAMES {
+            assert_ne!(
+                crate::workflow::case_event::action_verb(step),
+                "take this step",
+                "{step}"
+            );
+        }
+        // Every step `CaseAction::name` gives is in the list (read from its source).
+        let source = include_str!("../workflow/case_event.rs");
+        let body = &source[source.find("pub fn name(&self)").expect("name")..];
+        let body = &body[..body.find("pub fn verb").expect("verb")];
+        let names: Vec<&str> = body
+            .split("=> \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert_eq!(names.len(), STEP_NAMES.len(), "{names:?}");
+        for name in names {
+            assert!(STEP_NAMES.contains(&name), "{name}");
+        }
+        assert_eq!(Denial::parse("a reason of no rule"), None);
+        assert_eq!(
+            Denial::parse("only the command centre may accept a case"),
+            Some(Denial::CommandCentreOnly { step: "accept" })
+        );
     }
 
     #[test]

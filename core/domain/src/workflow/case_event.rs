@@ -347,6 +347,32 @@ impl CaseAction {
 }
 
 /// The verb for a step named by [`CaseAction::name`], for messages ("cannot {verb}: ...").
+/// Every step's stable name ([`CaseAction::name`]).
+pub const STEP_NAMES: [&str; 22] = [
+    "accept",
+    "review_assign",
+    "handle",
+    "completion_review",
+    "send_back",
+    "call_back",
+    "close",
+    "dispatch",
+    "acknowledge",
+    "en_route",
+    "arrive",
+    "resolve",
+    "review",
+    "assign",
+    "fix",
+    "recheck",
+    "mediate",
+    "escalate",
+    "settle",
+    "not_settled",
+    "note",
+    "photo",
+];
+
 pub(crate) fn action_verb(name: &str) -> &'static str {
     match name {
         "accept" => "accept",
