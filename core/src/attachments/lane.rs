@@ -103,6 +103,7 @@ pub struct AttachmentProgress {
     pub hash: BlobHash,
     /// The photo's picture (the blob itself for a picture).
     pub picture: BlobHash,
+    /// The case, or the building or household (ADR 0043), whose photo it is.
     pub case_id: Id,
     pub role: BlobRole,
     /// Bytes the server has confirmed.

@@ -5,7 +5,8 @@
 //! - `PATCH /v1/uploads/{hash}`: the next bytes of the upload, from `Upload-Offset`; the last
 //!   ones are hashed and the blob stored (201) or refused (422 `hash_mismatch`).
 //! - `GET /v1/blobs/{hash}` (and `GET /console/blobs/{hash}` for the console): the bytes, to a
-//!   caller that may see a case referencing the blob; `Range: bytes=k-` resumes.
+//!   caller that may see a case or a record (a building's or household's photo, ADR 0043)
+//!   referencing the blob; `Range: bytes=k-` resumes.
 //!
 //! The upload is in the style of tus 1.0 core; its state is the blob store's (pieces named by
 //! hash, device and offset), so a restart or another process resumes it.
@@ -315,8 +316,10 @@ fn not_found() -> ApiError {
     )
 }
 
-/// Whether the reader of `view` may see `hash`: some case referencing it is in their scope,
-/// by the very rule a snapshot admits the case with ([`reading::admit_record`]).
+/// Whether the reader of `view` may see `hash`: some case referencing it, or some building or
+/// household whose photo field names it, is in their scope, by the very rule a snapshot admits
+/// the record with ([`reading::admit_record`]), on the record's current place; and the record as
+/// they would receive it still names the blob (a removed photo is nobody's).
 pub async fn may_see<S: Storage>(
     state: &AppState<S>,
     view: ScopeView,
@@ -326,6 +329,15 @@ pub async fn may_see<S: Storage>(
     for case in state.storage.blob_cases(*hash).await? {
         if let Some(row) = state.storage.placed_record(case).await?
             && reading::admit_record(&filter, row).is_some()
+        {
+            return Ok(true);
+        }
+    }
+    for record in state.storage.blob_records(*hash).await? {
+        if let Some(row) = state.storage.placed_record(record).await?
+            && let Some(seen) = reading::admit_record(&filter, row)
+            && !seen.is_deleted()
+            && gridwork_domain::attachment::record_blobs(&seen.fields).contains(hash)
         {
             return Ok(true);
         }

@@ -43,6 +43,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "008_blobs",
         include_str!("../../../migrations/008_blobs.sql"),
     ),
+    (
+        "009_record_blob_refs",
+        include_str!("../../../migrations/009_record_blob_refs.sql"),
+    ),
 ];
 
 /// The version that added scope buckets: upgrading to it files what was stored before.
@@ -261,6 +265,7 @@ mod tests {
              DROP TABLE device_status;
              DROP TABLE blob_refs;
              DROP TABLE upload_quota;
+             DROP TABLE record_blob_refs;
              DROP INDEX records_building_by_address_code;
              CREATE INDEX ops_by_scope ON ops (scope_key, seq);",
         )
