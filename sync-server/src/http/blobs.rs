@@ -199,18 +199,24 @@ pub async fn patch_upload<S: Storage>(
     let day = blobs::utc_day(now);
     let used = state.storage.uploaded_bytes(auth.device, day).await?;
     let announced = header_u64(&headers, &header::CONTENT_LENGTH)?.unwrap_or(0);
-    if used.saturating_add(announced) > limits.device_daily_bytes
-        || (used >= limits.device_daily_bytes && length > offset)
-    {
-        return Err(upload_refused(
+    let over_quota = || {
+        upload_refused(
             ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "upload_quota",
                 "本设备今日上传已达上限，请明日再传 (this device's upload quota for today is used up)",
             )
             .with_retry_after(blobs::secs_to_next_day(now)),
-        ));
+        )
+    };
+    if used.saturating_add(announced) > limits.device_daily_bytes
+        || (used >= limits.device_daily_bytes && length > offset)
+    {
+        return Err(over_quota());
     }
+    // What the quota leaves today: a body without `Content-Length` (chunked) is held to it as
+    // it arrives, so no PATCH passes the quota by a byte.
+    let quota_left = limits.device_daily_bytes.saturating_sub(used);
 
     let room = length - offset;
     let mut bytes = BytesMut::new();
@@ -228,6 +234,9 @@ pub async fn patch_upload<S: Storage>(
                             "每次 PATCH 至多 {MAX_CHUNK_BYTES} 字节 (a PATCH carries at most {MAX_CHUNK_BYTES} bytes)"
                         ),
                     )));
+                }
+                if bytes.len() as u64 > quota_left {
+                    return Err(over_quota());
                 }
                 if bytes.len() as u64 > room {
                     return Err(upload_refused(ApiError::bad_request(

@@ -432,6 +432,48 @@ async fn the_daily_quota_refuses_with_retry_after<S: Backend>() {
     let wait: u64 = header(&r, "retry-after").unwrap().parse().unwrap();
     assert!((1..=86_400).contains(&wait), "{wait}");
     assert_eq!(error_code(r).await, "upload_quota");
+    // The same bytes sent chunked (no Content-Length to judge by): refused as they pass the
+    // quota, nothing counted or kept.
+    let status = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = server.handle.as_ref().unwrap().local_addr();
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head_text = format!(
+            "PATCH /v1/uploads/{hash} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\
+             upload-offset: 0\r\nupload-length: 80000\r\n\
+             content-type: application/offset+octet-stream\r\ntransfer-encoding: chunked\r\n\
+             connection: close\r\n\r\n",
+            phone.token
+        );
+        tcp.write_all(head_text.as_bytes()).await.unwrap();
+        for chunk in second[..30_000].chunks(5_000) {
+            let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+            framed.extend_from_slice(chunk);
+            framed.extend_from_slice(b"\r\n");
+            if tcp.write_all(&framed).await.is_err() {
+                break; // the server answered and closed before the rest
+            }
+        }
+        let _ = tcp.write_all(b"0\r\n\r\n").await;
+        let mut answer = Vec::new();
+        let _ = tcp.read_to_end(&mut answer).await;
+        let text = String::from_utf8_lossy(&answer).to_string();
+        assert!(text.contains("upload_quota"), "{text}");
+        text.split_whitespace().nth(1).unwrap().to_string()
+    };
+    assert_eq!(status, "429");
+    let day = gridwork_server::blobs::utc_day(gridwork_server::clock::now_ms());
+    assert_eq!(
+        server
+            .storage
+            .uploaded_bytes(phone.device, day)
+            .await
+            .unwrap(),
+        80_000,
+        "the quota holds exactly"
+    );
+    let r = head(&server, &phone, &hash).await;
+    assert_eq!(header(&r, "upload-offset").as_deref(), Some("0"));
     // Within what is left: accepted.
     let r = patch(&server, &phone, &hash, 0, 80_000, &second[..20_000]).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
