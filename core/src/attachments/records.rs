@@ -98,8 +98,8 @@ impl Gridwork {
 
     /// Removes a photo from a building or household (its field set to null, merged like any
     /// field: a removal made after another phone's add of the same picture wins, one made
-    /// before it loses). The bytes stay on the phone until [`Gridwork::sweep_blobs`] finds
-    /// nothing referencing them.
+    /// before it loses). The bytes stay on the phone (a phone-side sweep of blob files nothing
+    /// references is not built yet).
     pub fn remove_record_photo(
         &self,
         kind: EntityKind,
