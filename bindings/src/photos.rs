@@ -1,7 +1,8 @@
 //! Photo evidence as the apps see it (issue 24, ADR 0042): take a photo on a case (bytes or a
 //! file the camera wrote), list a case's photos with what the phone holds and how their upload
 //! stands, read or fetch a thumbnail's or picture's bytes, set the upload policy and say whether
-//! the network is metered, run the upload lane, and follow its progress.
+//! the network is metered, run the upload lane, and follow its progress. Buildings and
+//! households hold photos too (ADR 0043): add one from bytes or a file, list, remove.
 //!
 //! Hashes cross as their 64 lowercase hex digits; sizes and times as signed 64-bit numbers
 //! (ADR 0032); states and policies as enums.
@@ -11,7 +12,10 @@ use std::sync::Arc;
 use gridwork_core::attachments as core;
 use gridwork_domain::attachment::{AttachmentRef, BlobHash, BlobRef};
 
+use gridwork_domain::op::EntityKind;
+
 use crate::GridworkClient;
+use crate::cases::RecordKind;
 use crate::convert::{id, id_text, opt_id_text, wide};
 use crate::error::GridworkError;
 use crate::model::{Position, mirror_enum};
@@ -191,6 +195,43 @@ impl From<core::CasePhoto> for CasePhoto {
     }
 }
 
+/// A photo held by a building or household, with what this phone holds of it and, for its
+/// own, the upload.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct RecordPhoto {
+    pub attachment: Attachment,
+    /// When it was added (ms since the epoch, the adding phone's clock then).
+    pub added_at_ms: i64,
+    pub thumbnail_here: bool,
+    pub picture_here: bool,
+    /// The picture's upload, when this phone took the photo.
+    pub upload: Option<AttachmentProgress>,
+}
+
+impl From<core::RecordPhoto> for RecordPhoto {
+    fn from(p: core::RecordPhoto) -> Self {
+        RecordPhoto {
+            added_at_ms: wide(p.added_at_ms),
+            attachment: p.attachment.into(),
+            thumbnail_here: p.thumbnail_here,
+            picture_here: p.picture_here,
+            upload: p.upload.map(Into::into),
+        }
+    }
+}
+
+/// The kind of a record that holds photos: a building or a household.
+fn photo_holder(kind: RecordKind) -> Result<EntityKind> {
+    match kind {
+        RecordKind::Building => Ok(EntityKind::Building),
+        RecordKind::Household => Ok(EntityKind::Household),
+        _ => Err(GridworkError::invalid(
+            "kind",
+            "only buildings and households hold photos",
+        )),
+    }
+}
+
 /// Why an upload run stopped with photos still queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum LaneStop {
@@ -262,6 +303,63 @@ impl GridworkClient {
             .core()?
             .take_photo_file(id("case_id", &case_id)?, &path)?;
         Ok(a.into())
+    }
+
+    /// Adds a photo to a building or household (`kind`) from the picture's bytes, as
+    /// `take_photo` does for a case: stripped, thumbnailed, kept encrypted, the record's photo
+    /// written at once (offline too) and both blobs queued for upload. Photos two phones add to
+    /// one record while offline are both kept.
+    pub fn add_record_photo(
+        &self,
+        kind: RecordKind,
+        record_id: String,
+        bytes: Vec<u8>,
+    ) -> Result<Attachment> {
+        let kind = photo_holder(kind)?;
+        let a = self
+            .core()?
+            .add_record_photo(kind, id("record_id", &record_id)?, &bytes)?;
+        Ok(a.into())
+    }
+
+    /// [`GridworkClient::add_record_photo`] from the file the camera wrote.
+    pub fn add_record_photo_file(
+        &self,
+        kind: RecordKind,
+        record_id: String,
+        path: String,
+    ) -> Result<Attachment> {
+        let kind = photo_holder(kind)?;
+        let a = self
+            .core()?
+            .add_record_photo_file(kind, id("record_id", &record_id)?, &path)?;
+        Ok(a.into())
+    }
+
+    /// Removes a building's or household's photo, named by its picture's hash.
+    pub fn remove_record_photo(
+        &self,
+        kind: RecordKind,
+        record_id: String,
+        picture_hash: String,
+    ) -> Result<()> {
+        let kind = photo_holder(kind)?;
+        Ok(self.core()?.remove_record_photo(
+            kind,
+            id("record_id", &record_id)?,
+            &hash("picture_hash", &picture_hash)?,
+        )?)
+    }
+
+    /// A building's or household's photos, in the order they were taken.
+    pub fn record_photos(&self, kind: RecordKind, record_id: String) -> Result<Vec<RecordPhoto>> {
+        let kind = photo_holder(kind)?;
+        Ok(self
+            .core()?
+            .record_photos(kind, id("record_id", &record_id)?)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// A case's photos in the order they were taken.

@@ -284,6 +284,38 @@ pub enum BuildingCmd {
         #[arg(long)]
         head: Option<Uuid>,
     },
+    /// A building's photos (a blocked exit, a hazard seen): add, list, remove.
+    #[command(subcommand)]
+    Photo(RecordPhotoCmd),
+}
+
+/// The photos of a building or household (`building photo …`, `household photo …`).
+#[derive(Debug, Subcommand)]
+pub enum RecordPhotoCmd {
+    /// Add a photo (JPEG or PNG): recorded at once (offline too), queued for upload
+    /// (`attachment upload`).
+    Add {
+        /// The building (address code or id) or household (`CODE/UNIT` or id).
+        id: String,
+        #[arg(long)]
+        photo: PathBuf,
+    },
+    /// The photos: each picture and thumbnail, its size, and its upload (this phone's) or
+    /// whether it is on this phone (others').
+    List { id: String },
+    /// Remove a photo, named by its picture's hash.
+    Remove { id: String, hash: String },
+}
+
+impl RecordPhotoCmd {
+    /// The record named, as given.
+    pub fn id(&self) -> &str {
+        match self {
+            RecordPhotoCmd::Add { id, .. }
+            | RecordPhotoCmd::List { id }
+            | RecordPhotoCmd::Remove { id, .. } => id,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -318,6 +350,9 @@ pub enum HouseholdCmd {
     },
     /// The household moved out: archived, not deleted.
     Archive { id: Uuid },
+    /// A household's photos (a rented room's state): add, list, remove.
+    #[command(subcommand)]
+    Photo(RecordPhotoCmd),
 }
 
 #[derive(Debug, Subcommand)]

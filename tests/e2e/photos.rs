@@ -235,3 +235,152 @@ async fn a_10_mb_photo_uploads_across_drops_resumed_stored_once_and_fetched_iden
         worker.gw.attachment_bytes(&photo.blob.hash).unwrap()
     );
 }
+
+/// A small JPEG whose pixels depend on `seed` (a different picture, a different hash).
+fn small_jpeg(seed: u8) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| {
+        image::Rgb([(x as u8).wrapping_mul(seed), (y as u8) ^ seed, seed])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+/// Photos held by records (ADR 0043): two gridworkers of one grid photograph the same building
+/// (a blocked exit, a rented room) offline; after both sync, both photos are on both phones and
+/// on the server, each phone fetches the other's picture identical by hash, and a gridworker of
+/// another grid is refused the bytes (the phone's `None`: the server's one 404).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_phones_photograph_one_building_offline_and_both_photos_are_kept() {
+    let server = TestServer::start().await;
+    let (admin, seeded) = seeded_admin(&server, "管理员").await;
+    let grid = seeded.grids[0].id;
+    let community = &seeded.communities[0];
+    let other_grid = admin
+        .gw
+        .create(gridwork_domain::model::Area {
+            id: Uuid::nil(),
+            level: gridwork_domain::model::AreaLevel::Grid,
+            code: format!("{}009", community.code),
+            name: "第九网格".into(),
+            parent_id: Some(community.id),
+            response_policies: vec![],
+        })
+        .unwrap()
+        .id;
+    admin.sync().await;
+    let building = seeded
+        .buildings
+        .iter()
+        .find(|b| b.grid_id == grid)
+        .expect("a building in the first grid")
+        .clone();
+    let household = seeded
+        .households
+        .iter()
+        .find(|h| h.building_id == building.id)
+        .expect("a household in it")
+        .clone();
+    let a = phone(&server, "王芳", Role::Gridworker, vec![grid]).await;
+    let b = phone(&server, "李强", Role::Gridworker, vec![grid]).await;
+    let outsider = phone(&server, "赵敏", Role::Gridworker, vec![other_grid]).await;
+    for p in [&a, &b, &outsider] {
+        p.gw.sync_now(&p.net).await.unwrap();
+    }
+
+    // Both offline: each adds a photo to the building; one adds one to a room of it.
+    use gridwork_domain::op::EntityKind;
+    let exit =
+        a.gw.add_record_photo(EntityKind::Building, building.id, &small_jpeg(3))
+            .unwrap();
+    let stairs =
+        b.gw.add_record_photo(EntityKind::Building, building.id, &small_jpeg(7))
+            .unwrap();
+    let room =
+        b.gw.add_record_photo(EntityKind::Household, household.id, &small_jpeg(11))
+            .unwrap();
+    assert_ne!(exit.blob.hash, stairs.blob.hash);
+    // Each sees its own at once, offline.
+    let held = |p: &Phone| -> Vec<BlobHash> {
+        let mut h: Vec<BlobHash> =
+            p.gw.record_photos(EntityKind::Building, building.id)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.attachment.blob.hash)
+                .collect();
+        h.sort();
+        h
+    };
+    assert_eq!(held(&a), vec![exit.blob.hash]);
+    assert_eq!(held(&b), vec![stairs.blob.hash]);
+
+    // Online again: both push, both pull. Neither photo is lost.
+    for p in [&a, &b, &a] {
+        p.gw.sync_now(&p.net).await.unwrap();
+        p.gw.upload_pending(&p.net).await.unwrap();
+    }
+    let mut both = vec![exit.blob.hash, stairs.blob.hash];
+    both.sort();
+    assert_eq!(held(&a), both);
+    assert_eq!(held(&b), both);
+    assert_eq!(
+        a.gw.record_photos(EntityKind::Household, household.id)
+            .unwrap()
+            .iter()
+            .map(|r| r.attachment.clone())
+            .collect::<Vec<_>>(),
+        vec![room.clone()]
+    );
+    // The building's other fields are untouched and it still reads as a building.
+    let read: gridwork_domain::model::Building = a.gw.get(building.id).unwrap();
+    assert_eq!(read.address, building.address);
+
+    // Each fetches the other's picture, identical by hash.
+    let got =
+        a.gw.fetch_attachment(&a.net, &stairs.blob.hash)
+            .await
+            .unwrap()
+            .expect("the other phone's picture is served");
+    assert_eq!(BlobHash::of(&got), stairs.blob.hash);
+    let got =
+        a.gw.fetch_attachment(&a.net, &room.thumbnail.unwrap().hash)
+            .await
+            .unwrap()
+            .expect("the room's thumbnail is served");
+    assert_eq!(BlobHash::of(&got), room.thumbnail.unwrap().hash);
+    let got =
+        b.gw.fetch_attachment(&b.net, &exit.blob.hash)
+            .await
+            .unwrap()
+            .expect("the first phone's picture is served");
+    assert_eq!(BlobHash::of(&got), exit.blob.hash);
+
+    // Another grid's gridworker holds neither the building nor its photos' bytes.
+    outsider.gw.sync_now(&outsider.net).await.unwrap();
+    assert!(
+        outsider
+            .gw
+            .get::<gridwork_domain::model::Building>(building.id)
+            .is_err()
+    );
+    for hash in [exit.blob.hash, stairs.blob.hash, room.blob.hash] {
+        assert_eq!(
+            outsider
+                .gw
+                .fetch_attachment(&outsider.net, &hash)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+
+    // A photo removed on one phone leaves both: the other keeps the one left.
+    a.gw.remove_record_photo(EntityKind::Building, building.id, &exit.blob.hash)
+        .unwrap();
+    a.gw.sync_now(&a.net).await.unwrap();
+    b.gw.sync_now(&b.net).await.unwrap();
+    assert_eq!(held(&b), vec![stairs.blob.hash]);
+    assert_eq!(held(&a), vec![stairs.blob.hash]);
+}

@@ -375,6 +375,43 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals("hash_hex", bad.field)
     }
 
+    steps.step("a building's and a room's photos, added offline on two phones, are both kept") {
+        gridworker.setOnline(false)
+        head.setOnline(false)
+        val exit = gridworker.addRecordPhoto(RecordKind.BUILDING, building.id, CAMERA_JPEG)
+        val inRoom = head.addRecordPhoto(RecordKind.HOUSEHOLD, room.id, CAMERA_JPEG)
+        // A building head may photograph a room of their building, not the building itself.
+        assertFailsWith<GridworkException.NotAllowed> {
+            head.addRecordPhoto(RecordKind.BUILDING, building.id, CAMERA_JPEG)
+        }
+        assertFailsWith<GridworkException.InvalidInput> {
+            gridworker.addRecordPhoto(RecordKind.STATION, station.id, CAMERA_JPEG)
+        }
+        assertEquals(exit, gridworker.recordPhotos(RecordKind.BUILDING, building.id).single().attachment)
+        assertTrue(head.recordPhotos(RecordKind.BUILDING, building.id).isEmpty())
+        gridworker.setOnline(true)
+        head.setOnline(true)
+        runBlocking {
+            gridworker.syncNow()
+            head.syncNow()
+            gridworker.syncNow()
+            head.uploadAttachments()
+            gridworker.uploadAttachments()
+        }
+        val seen = head.recordPhotos(RecordKind.BUILDING, building.id).single()
+        assertEquals(exit, seen.attachment)
+        assertEquals(inRoom, gridworker.recordPhotos(RecordKind.HOUSEHOLD, room.id).single().attachment)
+        runBlocking { assertNotNull(head.fetchAttachment(exit.thumbnailHash!!)) }
+
+        gridworker.removeRecordPhoto(RecordKind.BUILDING, building.id, exit.hash)
+        runBlocking {
+            gridworker.syncNow()
+            head.syncNow()
+        }
+        assertTrue(head.recordPhotos(RecordKind.BUILDING, building.id).isEmpty())
+        assertEquals(1, head.recordPhotos(RecordKind.HOUSEHOLD, room.id).size)
+    }
+
     steps.step("an alarm raised by the building head reaches the gridworker through the live wait") {
         runBlocking {
             val waiting = async { gridworker.waitForChanges(20) }

@@ -1,6 +1,7 @@
 //! Photos from the terminal (issue 24): `case act ID photo --photo FILE` (or any step with
 //! `--photo`), `attachment list CASE`, `attachment get HASH --out FILE`, `attachment upload`,
-//! `attachment policy any|unmetered|paused`.
+//! `attachment policy any|unmetered|paused`; a building's or household's photos (ADR 0043):
+//! `building photo add|list|remove`, `household photo add|list|remove`.
 
 use std::path::Path;
 
@@ -14,9 +15,11 @@ use serde_json::json;
 
 use super::device::{runtime, transport};
 use super::{CliError, CliResult};
-use crate::args::AttachmentCmd;
+use crate::args::{AttachmentCmd, RecordPhotoCmd};
 use crate::i18n::{code, tr};
 use crate::output;
+use gridwork_domain::attachment::AttachmentRef;
+use gridwork_domain::op::EntityKind;
 
 /// Takes the photo in `file` on the case: a photo step recorded at once, its blobs queued.
 pub fn take(gw: &Gridwork, case: Id, file: &Path, json: bool) -> CliResult {
@@ -62,6 +65,118 @@ fn role_words(r: BlobRole) -> String {
     )
 }
 
+/// The rows of `attachment list` for some photos: each thumbnail and picture, its size, and
+/// its upload (this phone's) or whether it is here.
+fn blob_rows(
+    gw: &Gridwork,
+    photos: impl IntoIterator<Item = (serde_json::Value, AttachmentRef, bool, bool)>,
+    table: &mut Vec<Vec<String>>,
+    rows: &mut Vec<serde_json::Value>,
+) -> CliResult {
+    for (owner, a, thumbnail_here, picture_here) in photos {
+        let blobs = a
+            .thumbnail
+            .map(|t| (t, BlobRole::Thumbnail, thumbnail_here))
+            .into_iter()
+            .chain([(a.blob, BlobRole::Picture, picture_here)]);
+        for (blob, role, here) in blobs {
+            let upload: Option<AttachmentProgress> = gw.upload_of(&blob.hash)?;
+            table.push(vec![
+                blob.hash.to_string(),
+                role_words(role),
+                blob.size.to_string(),
+                upload.as_ref().map_or_else(
+                    || {
+                        if here {
+                            tr("cli-attachment-here", &[])
+                        } else {
+                            tr("cli-attachment-not-here", &[])
+                        }
+                    },
+                    |u| state_words(u.state),
+                ),
+                upload
+                    .as_ref()
+                    .map_or_else(String::new, |u| format!("{}/{}", u.sent, u.total)),
+            ]);
+            let mut row = json!({
+                "hash": blob.hash,
+                "role": role,
+                "size": blob.size,
+                "here": here,
+                "media_type": a.media_type,
+                "taken_at_ms": a.taken_at_ms,
+                "position": a.position,
+                "upload": upload,
+            });
+            if let (Some(row), serde_json::Value::Object(owner)) = (row.as_object_mut(), &owner) {
+                row.extend(owner.clone());
+            }
+            rows.push(row);
+        }
+    }
+    Ok(())
+}
+
+fn print_blob_rows(json: bool, table: &[Vec<String>], rows: &[serde_json::Value]) {
+    let indices: Vec<usize> = (0..table.len()).collect();
+    if json {
+        output::list(true, rows, &[], |_| vec![]);
+    } else {
+        output::list(
+            false,
+            &indices,
+            &["hash", "role", "size", "state", "sent"],
+            |i| table[*i].clone(),
+        );
+    }
+}
+
+/// `building photo …` and `household photo …`: a record's photos (ADR 0043).
+pub fn record_photo(
+    gw: &Gridwork,
+    kind: EntityKind,
+    record: Id,
+    cmd: RecordPhotoCmd,
+    json: bool,
+) -> CliResult {
+    match cmd {
+        RecordPhotoCmd::Add { photo, .. } => {
+            let a = gw.add_record_photo_file(kind, record, &photo)?;
+            output::one(json, &a, |a| {
+                tr(
+                    "cli-record-photo-added",
+                    &[
+                        ("hash", &a.blob.hash.to_string()),
+                        ("size", &a.blob.size.to_string()),
+                    ],
+                )
+            });
+        }
+        RecordPhotoCmd::List { .. } => {
+            let (mut table, mut rows) = (Vec::new(), Vec::new());
+            let photos = gw.record_photos(kind, record)?.into_iter().map(|p| {
+                (
+                    json!({ "added_at_ms": p.added_at_ms }),
+                    p.attachment,
+                    p.thumbnail_here,
+                    p.picture_here,
+                )
+            });
+            blob_rows(gw, photos, &mut table, &mut rows)?;
+            print_blob_rows(json, &table, &rows);
+        }
+        RecordPhotoCmd::Remove { hash, .. } => {
+            let hash = parse_hash(&hash)?;
+            gw.remove_record_photo(kind, record, &hash)?;
+            output::one(json, &json!({ "removed": hash }), |_| {
+                tr("cli-record-photo-removed", &[("hash", &hash.to_string())])
+            });
+        }
+    }
+    Ok(())
+}
+
 fn parse_hash(text: &str) -> CliResult<BlobHash> {
     text.trim()
         .parse()
@@ -73,59 +188,17 @@ pub fn attachment(gw: &Gridwork, cmd: AttachmentCmd, json: bool) -> CliResult {
         AttachmentCmd::List { case } => {
             // Every blob of the case's photos: this phone's own with their upload, the others'
             // with whether they are here.
-            let mut rows: Vec<serde_json::Value> = Vec::new();
-            let mut table: Vec<Vec<String>> = Vec::new();
-            for p in gw.case_photos(case)? {
-                let a = &p.attachment;
-                let blobs = a
-                    .thumbnail
-                    .map(|t| (t, BlobRole::Thumbnail, p.thumbnail_here))
-                    .into_iter()
-                    .chain([(a.blob, BlobRole::Picture, p.picture_here)]);
-                for (blob, role, here) in blobs {
-                    let upload: Option<AttachmentProgress> = gw.upload_of(&blob.hash)?;
-                    table.push(vec![
-                        blob.hash.to_string(),
-                        role_words(role),
-                        blob.size.to_string(),
-                        upload.as_ref().map_or_else(
-                            || {
-                                if here {
-                                    tr("cli-attachment-here", &[])
-                                } else {
-                                    tr("cli-attachment-not-here", &[])
-                                }
-                            },
-                            |u| state_words(u.state),
-                        ),
-                        upload
-                            .as_ref()
-                            .map_or_else(String::new, |u| format!("{}/{}", u.sent, u.total)),
-                    ]);
-                    rows.push(json!({
-                        "event_id": p.event_id,
-                        "hash": blob.hash,
-                        "role": role,
-                        "size": blob.size,
-                        "here": here,
-                        "media_type": a.media_type,
-                        "taken_at_ms": a.taken_at_ms,
-                        "position": a.position,
-                        "upload": upload,
-                    }));
-                }
-            }
-            let indices: Vec<usize> = (0..table.len()).collect();
-            if json {
-                output::list(true, &rows, &[], |_| vec![]);
-            } else {
-                output::list(
-                    false,
-                    &indices,
-                    &["hash", "role", "size", "state", "sent"],
-                    |i| table[*i].clone(),
-                );
-            }
+            let (mut table, mut rows) = (Vec::new(), Vec::new());
+            let photos = gw.case_photos(case)?.into_iter().map(|p| {
+                (
+                    json!({ "event_id": p.event_id }),
+                    p.attachment,
+                    p.thumbnail_here,
+                    p.picture_here,
+                )
+            });
+            blob_rows(gw, photos, &mut table, &mut rows)?;
+            print_blob_rows(json, &table, &rows);
         }
         AttachmentCmd::Get { hash, out } => {
             let hash = parse_hash(&hash)?;

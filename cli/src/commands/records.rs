@@ -2,6 +2,7 @@
 
 use gridwork_core::Gridwork;
 use gridwork_domain::model::{Area, Household, Resident};
+use gridwork_domain::op::EntityKind;
 use gridwork_domain::workflow::ResponsePolicy;
 use serde_json::json;
 use uuid::Uuid;
@@ -213,6 +214,10 @@ pub fn building(gw: &Gridwork, cmd: BuildingCmd, json: bool) -> CliResult {
                 tr("cli-building-updated", &[("address", &b.address)])
             });
         }
+        BuildingCmd::Photo(cmd) => {
+            let id = crate::args::BuildingRef(cmd.id().trim().to_string()).id(gw)?;
+            super::attachments::record_photo(gw, EntityKind::Building, id, cmd, json)?;
+        }
     }
     Ok(())
 }
@@ -287,6 +292,10 @@ pub fn household(gw: &Gridwork, cmd: HouseholdCmd, json: bool) -> CliResult {
             output::one(json, &h, |h| {
                 tr("cli-household-archived", &[("unit", &h.unit)])
             });
+        }
+        HouseholdCmd::Photo(cmd) => {
+            let id = crate::args::HouseholdRef(cmd.id().trim().to_string()).id(gw)?;
+            super::attachments::record_photo(gw, EntityKind::Household, id, cmd, json)?;
         }
     }
     Ok(())

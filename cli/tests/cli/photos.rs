@@ -174,3 +174,139 @@ fn a_photo_step_uploads_and_another_phone_saves_it_identical() {
         stderr(&bad)
     );
 }
+
+/// A building's and a household's photos from the terminal (ADR 0043): `building photo add`,
+/// `household photo add` (the household by `CODE/UNIT`), listed, uploaded, saved by another
+/// phone identical, and removed; Chinese words, and English with `--lang en`.
+#[test]
+fn a_buildings_and_a_households_photo_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = LocalServer::start(&rt, dir.path());
+    let (_centre, _net, seeded) = server.seeded_centre(&rt, "运维", 5);
+    let url = server.handle.url();
+    let grid = seeded.grids[0].id;
+    let worker = dir.path().join("worker.db");
+    let code = server.code(&rt, "王芳", Role::Gridworker, vec![grid]);
+    ok(run(
+        &worker,
+        &["device", "enroll", "--server", &url, "--code", &code],
+    ));
+    ok(run(&worker, &["sync"]));
+    let building = seeded
+        .buildings
+        .iter()
+        .find(|b| b.grid_id == grid)
+        .unwrap()
+        .clone();
+    let room = seeded
+        .households
+        .iter()
+        .find(|h| h.building_id == building.id)
+        .unwrap()
+        .clone();
+    let file = dir.path().join("exit.jpg");
+    std::fs::write(&file, camera_jpeg()).unwrap();
+
+    let added = ok(run(
+        &worker,
+        &[
+            "building",
+            "photo",
+            "add",
+            &building.address_code,
+            "--photo",
+            file.to_str().unwrap(),
+        ],
+    ));
+    assert!(added.starts_with("照片已加入该记录并排队上传："), "{added}");
+    let unit = format!("{}/{}", building.address_code, room.unit);
+    let added = ok(run(
+        &worker,
+        &[
+            "--lang",
+            "en",
+            "household",
+            "photo",
+            "add",
+            &unit,
+            "--photo",
+            file.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        added.starts_with("photo added to the record and queued for upload: "),
+        "{added}"
+    );
+    let listed: serde_json::Value = serde_json::from_str(&ok(run(
+        &worker,
+        &[
+            "building",
+            "photo",
+            "list",
+            &building.id.to_string(),
+            "--json",
+        ],
+    )))
+    .unwrap();
+    let rows = listed.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{listed}");
+    assert_eq!(rows[0]["role"], "thumbnail");
+    assert_eq!(rows[1]["role"], "picture");
+    assert!(rows[1]["added_at_ms"].as_u64().is_some(), "{listed}");
+    let hash = rows[1]["hash"].as_str().unwrap().to_string();
+    let table = ok(run(&worker, &["household", "photo", "list", &unit]));
+    assert!(
+        table.contains("排队中") && table.contains("缩略图"),
+        "{table}"
+    );
+
+    ok(run(&worker, &["sync"]));
+    let sent = ok(run(&worker, &["attachment", "upload"]));
+    assert!(sent.starts_with("照片上传：完成 2 个"), "{sent}");
+
+    // Another phone of the grid lists the building's photo and saves it, identical.
+    let other = dir.path().join("other.db");
+    let code = server.code(&rt, "李强", Role::Gridworker, vec![grid]);
+    ok(run(
+        &other,
+        &["device", "enroll", "--server", &url, "--code", &code],
+    ));
+    ok(run(&other, &["sync"]));
+    let table = ok(run(
+        &other,
+        &["building", "photo", "list", &building.address_code],
+    ));
+    assert!(table.contains(&hash) && table.contains("未下载"), "{table}");
+    let saved = dir.path().join("saved.jpg");
+    ok(run(
+        &other,
+        &["attachment", "get", &hash, "--out", saved.to_str().unwrap()],
+    ));
+    let bytes = std::fs::read(&saved).unwrap();
+    assert_eq!(
+        gridwork_domain::attachment::BlobHash::of(&bytes).to_string(),
+        hash
+    );
+
+    // Removed on the first phone: gone from the other after a sync.
+    let removed = ok(run(
+        &worker,
+        &["building", "photo", "remove", &building.address_code, &hash],
+    ));
+    assert!(removed.starts_with("已从该记录移除照片"), "{removed}");
+    ok(run(&worker, &["sync"]));
+    ok(run(&other, &["sync"]));
+    let listed: serde_json::Value = serde_json::from_str(&ok(run(
+        &other,
+        &[
+            "building",
+            "photo",
+            "list",
+            &building.address_code,
+            "--json",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(listed, serde_json::json!([]));
+}

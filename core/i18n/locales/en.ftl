@@ -281,6 +281,8 @@ cli-synced = pushed { $pushed }, rejected { $rejected }, pulled { $pulled }, new
 ## Terminal device: photos
 
 cli-photo-taken = photo recorded on the case and queued for upload: { $hash } ({ $size } bytes)
+cli-record-photo-added = photo added to the record and queued for upload: { $hash } ({ $size } bytes)
+cli-record-photo-removed = photo { $hash } removed from the record
 cli-photo-needs-file = the `photo` step needs --photo FILE (JPEG or PNG)
 cli-bad-hash = a photo's hash is 64 lowercase hexadecimal digits (SHA-256)
 cli-attachment-saved = wrote { $hash } to { $file } ({ $size } bytes, hash checked)

@@ -281,6 +281,8 @@ cli-synced = 已上传 { $pushed } 条，被拒 { $rejected } 条，已下载 { 
 ## 终端设备：照片
 
 cli-photo-taken = 照片已记入案件并排队上传：{ $hash }（{ $size } 字节）
+cli-record-photo-added = 照片已加入该记录并排队上传：{ $hash }（{ $size } 字节）
+cli-record-photo-removed = 已从该记录移除照片 { $hash }
 cli-photo-needs-file = `photo` 步骤需要 --photo 文件（JPEG 或 PNG）
 cli-bad-hash = 照片的哈希应为 64 个小写十六进制字符（SHA-256）
 cli-attachment-saved = 已将 { $hash } 写入 { $file }（{ $size } 字节，哈希已核对）

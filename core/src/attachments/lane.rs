@@ -103,6 +103,7 @@ pub struct AttachmentProgress {
     pub hash: BlobHash,
     /// The photo's picture (the blob itself for a picture).
     pub picture: BlobHash,
+    /// The case, or the building or household (ADR 0043), whose photo it is.
     pub case_id: Id,
     pub role: BlobRole,
     /// Bytes the server has confirmed.
@@ -172,11 +173,15 @@ pub trait BlobTransport: Send + Sync {
         total: u64,
         body: Vec<u8>,
     ) -> impl Future<Output = Result<PatchAnswer, TransportError>> + Send;
-    /// The blob's bytes, or `None` when the server has none this device may see (404).
+    /// Appends the blob's bytes after the `into.len()` already received (`Range: bytes=k-`;
+    /// `into` is cleared when the server answers the whole blob instead). `false` when the
+    /// server has none this device may see (404). When the connection drops mid-body, `into`
+    /// keeps what arrived, so the next call resumes from there.
     fn download(
         &self,
         hash: &BlobHash,
-    ) -> impl Future<Output = Result<Option<Vec<u8>>, TransportError>> + Send;
+        into: &mut Vec<u8>,
+    ) -> impl Future<Output = Result<bool, TransportError>> + Send;
 }
 
 /// The lane's state in the open store.
@@ -188,6 +193,9 @@ pub(crate) struct Lane {
     current: Mutex<Option<BlobHash>>,
     observers: Mutex<Vec<Arc<dyn UploadObserver>>>,
     gate: tokio::sync::Mutex<()>,
+    /// Downloads cut off mid-body: the bytes received so far, by blob, so the next fetch asks
+    /// only for the rest (`Range`). Kept in memory, so at most one blob's worth each.
+    partial: Mutex<std::collections::HashMap<BlobHash, Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Lane {
@@ -651,9 +659,28 @@ impl Gridwork {
         if self.is_offline() {
             return Err(TransportError::Unreachable("the app reported no network".into()).into());
         }
-        let Some(bytes) = transport.download(hash).await? else {
-            return Ok(None);
-        };
+        let mut bytes = self
+            .lane
+            .partial
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(hash)
+            .unwrap_or_default();
+        match transport.download(hash, &mut bytes).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(e) => {
+                // Cut off: keep what arrived for the next call to resume from.
+                if !bytes.is_empty() {
+                    self.lane
+                        .partial
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(*hash, bytes);
+                }
+                return Err(e.into());
+            }
+        }
         if BlobHash::of(&bytes) != *hash {
             return Err(TransportError::BadAnswer(
                 "the downloaded attachment does not hash to its name".into(),

@@ -8,6 +8,7 @@
 
 pub mod lane;
 pub mod picture;
+pub mod records;
 pub mod vault;
 
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ pub use lane::{
     UploadOffset, UploadPolicy, UploadReport, UploadState,
 };
 pub use picture::THUMBNAIL_EDGE;
+pub use records::RecordPhoto;
 
 /// The blob directory of the store at `db_path`: beside it, named after it.
 pub fn blob_dir_of(db_path: &Path) -> PathBuf {
@@ -57,6 +59,46 @@ pub(crate) fn blob_secret(conn: &rusqlite::Connection, key: Option<&StoreKey>) -
     rand::rng().fill_bytes(&mut out);
     meta::set(conn, SECRET, &hex::encode(out))?;
     Ok(out)
+}
+
+/// A picture and its thumbnail just stored in the vault, not yet referenced.
+pub(crate) struct StoredPicture {
+    pub attachment: AttachmentRef,
+    /// Whether the vault held the picture and the thumbnail before.
+    had: (bool, bool),
+}
+
+impl StoredPicture {
+    /// Queues both blobs for upload (thumbnail first) in the transaction that references them;
+    /// `owner` is the case or record whose photo it is.
+    pub(crate) fn enqueue(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        owner: Id,
+        now_ms: u64,
+    ) -> Result<()> {
+        let thumbnail = self.attachment.thumbnail.unwrap_or(self.attachment.blob);
+        lane::enqueue(
+            tx,
+            owner,
+            (self.attachment.blob.hash, self.attachment.blob.size),
+            (thumbnail.hash, thumbnail.size),
+            now_ms,
+        )
+    }
+
+    /// Nothing references the files this call wrote (the step or field was refused): take
+    /// them away again.
+    pub(crate) fn forget(&self, vault: &vault::Vault) {
+        if let Some(t) = self.attachment.thumbnail
+            && !self.had.1
+        {
+            let _ = vault.remove(&t.hash);
+        }
+        if !self.had.0 {
+            let _ = vault.remove(&self.attachment.blob.hash);
+        }
+    }
 }
 
 /// A photo step of a case as the app lists it.
@@ -93,6 +135,27 @@ impl Gridwork {
     /// encrypted, records the photo step at once (offline) and queues both blobs for upload,
     /// thumbnail first. Returns the case and the step's reference.
     pub fn take_photo(&self, case_id: Id, bytes: &[u8]) -> Result<(CaseView, AttachmentRef)> {
+        let stored = self.store_picture(bytes)?;
+        let attachment = stored.attachment.clone();
+        let action = CaseAction::Photo {
+            attachment: Some(Box::new(attachment.clone())),
+            uri: None,
+        };
+        let now = self.wall_ms();
+        let recorded =
+            self.record_case_event_with(case_id, action, |tx| stored.enqueue(tx, case_id, now));
+        match recorded {
+            Ok(view) => Ok((view, attachment)),
+            Err(e) => {
+                stored.forget(self.vault()?);
+                Err(e)
+            }
+        }
+    }
+
+    /// Strips a picture's metadata, makes its thumbnail and stores both encrypted: the first
+    /// half of taking a photo, before the step or the record's field that references it.
+    pub(crate) fn store_picture(&self, bytes: &[u8]) -> Result<StoredPicture> {
         let vault = self.vault()?;
         let p = picture::prepare(bytes)?;
         let picture = BlobRef {
@@ -106,40 +169,16 @@ impl Gridwork {
         let had = (vault.has(&picture.hash), vault.has(&thumbnail.hash));
         vault.put(&thumbnail.hash, &p.thumbnail)?;
         vault.put(&picture.hash, &p.picture)?;
-        let attachment = AttachmentRef {
-            blob: picture,
-            media_type: p.media_type.to_string(),
-            thumbnail: Some(thumbnail),
-            taken_at_ms: p.taken_at_ms,
-            position: p.position,
-        };
-        let action = CaseAction::Photo {
-            attachment: Some(Box::new(attachment.clone())),
-            uri: None,
-        };
-        let now = self.wall_ms();
-        let recorded = self.record_case_event_with(case_id, action, |tx| {
-            lane::enqueue(
-                tx,
-                case_id,
-                (picture.hash, picture.size),
-                (thumbnail.hash, thumbnail.size),
-                now,
-            )
-        });
-        match recorded {
-            Ok(view) => Ok((view, attachment)),
-            Err(e) => {
-                // Nothing references the files this call wrote: take them away again.
-                if !had.1 {
-                    let _ = vault.remove(&thumbnail.hash);
-                }
-                if !had.0 {
-                    let _ = vault.remove(&picture.hash);
-                }
-                Err(e)
-            }
-        }
+        Ok(StoredPicture {
+            attachment: AttachmentRef {
+                blob: picture,
+                media_type: p.media_type.to_string(),
+                thumbnail: Some(thumbnail),
+                taken_at_ms: p.taken_at_ms,
+                position: p.position,
+            },
+            had,
+        })
     }
 
     /// [`Gridwork::take_photo`] from a file the app wrote (the camera's output).

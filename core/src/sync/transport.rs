@@ -482,16 +482,48 @@ impl crate::attachments::BlobTransport for HttpTransport {
     async fn download(
         &self,
         hash: &gridwork_domain::attachment::BlobHash,
-    ) -> Result<Option<Vec<u8>>, TransportError> {
-        let req = self.client.get(format!("{}/v1/blobs/{hash}", self.base));
-        let (status, headers, body) = self.send_raw(req).await?;
+        into: &mut Vec<u8>,
+    ) -> Result<bool, TransportError> {
+        let from = into.len() as u64;
+        let mut req = self.client.get(format!("{}/v1/blobs/{hash}", self.base));
+        if from > 0 {
+            // Resume after a cut: only the bytes not received yet.
+            req = req.header(reqwest::header::RANGE, format!("bytes={from}-"));
+        }
+        let req = match self.token() {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        let mut resp = req
+            .send()
+            .await
+            .map_err(|e| TransportError::from_send(&e))?;
+        let status = resp.status();
         if status.as_u16() == 404 {
-            return Ok(None);
+            return Ok(false);
         }
         if !status.is_success() {
+            if status.as_u16() == 416 {
+                // At or past the end: what was kept is not a prefix of this blob.
+                into.clear();
+            }
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.unwrap_or_default();
             return Err(answer_error(status.as_u16(), retry_after(&headers), &body));
         }
-        Ok(Some(body))
+        if status.as_u16() != 206 {
+            // The whole blob (the server did not take the range): start over.
+            into.clear();
+        }
+        // The body as it arrives, kept in `into` even when the connection drops mid-way.
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?
+        {
+            into.extend_from_slice(&chunk);
+        }
+        Ok(true)
     }
 }
 

@@ -5,7 +5,8 @@
 //! - `PATCH /v1/uploads/{hash}`: the next bytes of the upload, from `Upload-Offset`; the last
 //!   ones are hashed and the blob stored (201) or refused (422 `hash_mismatch`).
 //! - `GET /v1/blobs/{hash}` (and `GET /console/blobs/{hash}` for the console): the bytes, to a
-//!   caller that may see a case referencing the blob; `Range: bytes=k-` resumes.
+//!   caller that may see a case or a record (a building's or household's photo, ADR 0043)
+//!   referencing the blob; `Range: bytes=k-` resumes.
 //!
 //! The upload is in the style of tus 1.0 core; its state is the blob store's (pieces named by
 //! hash, device and offset), so a restart or another process resumes it.
@@ -198,18 +199,24 @@ pub async fn patch_upload<S: Storage>(
     let day = blobs::utc_day(now);
     let used = state.storage.uploaded_bytes(auth.device, day).await?;
     let announced = header_u64(&headers, &header::CONTENT_LENGTH)?.unwrap_or(0);
-    if used.saturating_add(announced) > limits.device_daily_bytes
-        || (used >= limits.device_daily_bytes && length > offset)
-    {
-        return Err(upload_refused(
+    let over_quota = || {
+        upload_refused(
             ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "upload_quota",
                 "本设备今日上传已达上限，请明日再传 (this device's upload quota for today is used up)",
             )
             .with_retry_after(blobs::secs_to_next_day(now)),
-        ));
+        )
+    };
+    if used.saturating_add(announced) > limits.device_daily_bytes
+        || (used >= limits.device_daily_bytes && length > offset)
+    {
+        return Err(over_quota());
     }
+    // What the quota leaves today: a body without `Content-Length` (chunked) is held to it as
+    // it arrives, so no PATCH passes the quota by a byte.
+    let quota_left = limits.device_daily_bytes.saturating_sub(used);
 
     let room = length - offset;
     let mut bytes = BytesMut::new();
@@ -227,6 +234,9 @@ pub async fn patch_upload<S: Storage>(
                             "每次 PATCH 至多 {MAX_CHUNK_BYTES} 字节 (a PATCH carries at most {MAX_CHUNK_BYTES} bytes)"
                         ),
                     )));
+                }
+                if bytes.len() as u64 > quota_left {
+                    return Err(over_quota());
                 }
                 if bytes.len() as u64 > room {
                     return Err(upload_refused(ApiError::bad_request(
@@ -315,8 +325,10 @@ fn not_found() -> ApiError {
     )
 }
 
-/// Whether the reader of `view` may see `hash`: some case referencing it is in their scope,
-/// by the very rule a snapshot admits the case with ([`reading::admit_record`]).
+/// Whether the reader of `view` may see `hash`: some case referencing it, or some building or
+/// household whose photo field names it, is in their scope, by the very rule a snapshot admits
+/// the record with ([`reading::admit_record`]), on the record's current place; and the record as
+/// they would receive it still names the blob (a removed photo is nobody's).
 pub async fn may_see<S: Storage>(
     state: &AppState<S>,
     view: ScopeView,
@@ -326,6 +338,15 @@ pub async fn may_see<S: Storage>(
     for case in state.storage.blob_cases(*hash).await? {
         if let Some(row) = state.storage.placed_record(case).await?
             && reading::admit_record(&filter, row).is_some()
+        {
+            return Ok(true);
+        }
+    }
+    for record in state.storage.blob_records(*hash).await? {
+        if let Some(row) = state.storage.placed_record(record).await?
+            && let Some(seen) = reading::admit_record(&filter, row)
+            && !seen.is_deleted()
+            && gridwork_domain::attachment::record_blobs(&seen.fields).contains(hash)
         {
             return Ok(true);
         }

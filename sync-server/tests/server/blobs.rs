@@ -432,6 +432,48 @@ async fn the_daily_quota_refuses_with_retry_after<S: Backend>() {
     let wait: u64 = header(&r, "retry-after").unwrap().parse().unwrap();
     assert!((1..=86_400).contains(&wait), "{wait}");
     assert_eq!(error_code(r).await, "upload_quota");
+    // The same bytes sent chunked (no Content-Length to judge by): refused as they pass the
+    // quota, nothing counted or kept.
+    let status = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = server.handle.as_ref().unwrap().local_addr();
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head_text = format!(
+            "PATCH /v1/uploads/{hash} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\n\
+             upload-offset: 0\r\nupload-length: 80000\r\n\
+             content-type: application/offset+octet-stream\r\ntransfer-encoding: chunked\r\n\
+             connection: close\r\n\r\n",
+            phone.token
+        );
+        tcp.write_all(head_text.as_bytes()).await.unwrap();
+        for chunk in second[..30_000].chunks(5_000) {
+            let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+            framed.extend_from_slice(chunk);
+            framed.extend_from_slice(b"\r\n");
+            if tcp.write_all(&framed).await.is_err() {
+                break; // the server answered and closed before the rest
+            }
+        }
+        let _ = tcp.write_all(b"0\r\n\r\n").await;
+        let mut answer = Vec::new();
+        let _ = tcp.read_to_end(&mut answer).await;
+        let text = String::from_utf8_lossy(&answer).to_string();
+        assert!(text.contains("upload_quota"), "{text}");
+        text.split_whitespace().nth(1).unwrap().to_string()
+    };
+    assert_eq!(status, "429");
+    let day = gridwork_server::blobs::utc_day(gridwork_server::clock::now_ms());
+    assert_eq!(
+        server
+            .storage
+            .uploaded_bytes(phone.device, day)
+            .await
+            .unwrap(),
+        80_000,
+        "the quota holds exactly"
+    );
+    let r = head(&server, &phone, &hash).await;
+    assert_eq!(header(&r, "upload-offset").as_deref(), Some("0"));
     // Within what is left: accepted.
     let r = patch(&server, &phone, &hash, 0, 80_000, &second[..20_000]).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
@@ -498,7 +540,311 @@ async fn the_sweep_deletes_orphans_after_the_grace_and_stale_uploads<S: Backend>
     assert_eq!(header(&r, "upload-offset").as_deref(), Some("0"));
 }
 
+/// The fields of a building's or household's photo (ADR 0043): `photo_<picture>` and its
+/// reference.
+pub fn record_photo(picture: &[u8], thumbnail: &[u8]) -> serde_json::Value {
+    let CaseAction::Photo {
+        attachment: Some(a),
+        ..
+    } = photo(picture, thumbnail)
+    else {
+        unreachable!()
+    };
+    let mut fields = serde_json::Map::new();
+    fields.insert(
+        gridwork_domain::attachment::photo_field(&a.blob.hash),
+        serde_json::to_value(&*a).unwrap(),
+    );
+    serde_json::Value::Object(fields)
+}
+
+/// A photo field set to null: the photo removed.
+fn removed_photo(picture: &[u8]) -> serde_json::Value {
+    let mut fields = serde_json::Map::new();
+    fields.insert(
+        gridwork_domain::attachment::photo_field(&BlobHash::of(picture)),
+        serde_json::Value::Null,
+    );
+    serde_json::Value::Object(fields)
+}
+
+async fn console_blob<S: Backend>(
+    server: &TestServer<S>,
+    cookie: &str,
+    hash: &BlobHash,
+) -> reqwest::Response {
+    server
+        .http
+        .get(server.url(&format!("/console/blobs/{hash}")))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Photos held by a building and a household (ADR 0043): filed from the record's fields, both
+/// of two phones' concurrent photos kept, served by the record's CURRENT place (the building
+/// moved to another grid: the new grid's gridworker fetches, the old one's no longer), refused
+/// to a phone outside it, a revoked phone and a console user of another subdistrict; a removed
+/// photo and a deleted record's photos are nobody's.
+async fn a_records_photos_reach_who_may_see_the_record_now<S: Backend>() {
+    use gridwork_domain::op::EntityKind;
+    let server = TestServer::<S>::fresh().await;
+    let mut admin = server.phone("管理员", Role::Admin).await;
+    let t = town(&mut admin, 2);
+    let community = t.areas[3].id;
+    let other_grid = Area {
+        id: Uuid::now_v7(),
+        level: AreaLevel::Grid,
+        code: "330106001001002".into(),
+        name: "梅花碑第二网格".into(),
+        parent_id: Some(community),
+        response_policies: vec![],
+    };
+    let other_sub = Area {
+        id: Uuid::now_v7(),
+        level: AreaLevel::Subdistrict,
+        code: "330106002".into(),
+        name: "西溪街道".into(),
+        parent_id: Some(t.areas[0].id),
+        response_policies: vec![],
+    };
+    let mut ops = t.ops.clone();
+    ops.push(admin.create(&other_grid));
+    ops.push(admin.create(&other_sub));
+    for r in server.push(&admin, &ops).await.results {
+        accepted(&r);
+    }
+    let grid = t.areas.last().unwrap().id;
+    let sub = t.areas[1].id;
+    let mut wang = phone_in(&server, "王芳", grid).await;
+    let mut li = phone_in(&server, "李强", other_grid.id).await;
+    let zhao = console_user(&server, "赵敏", sub).await;
+    let qian = console_user(&server, "钱进", other_sub.id).await;
+    let building = t.households[0].building_id;
+    let household = t.households[0].id;
+
+    // Two photos of the building, taken by two phones that had not seen each other's (no base),
+    // and one of a household in it.
+    let (exit, exit_thumb) = (picture(40_000, 11), picture(2_000, 12));
+    let (stairs, stairs_thumb) = (picture(30_000, 13), picture(1_500, 14));
+    let (room, room_thumb) = (picture(20_000, 15), picture(1_000, 16));
+    for bytes in [
+        &exit,
+        &exit_thumb,
+        &stairs,
+        &stairs_thumb,
+        &room,
+        &room_thumb,
+    ] {
+        upload(&server, &admin, bytes, 16_000).await;
+    }
+    let by_wang = wang.set(
+        EntityKind::Building,
+        building,
+        record_photo(&exit, &exit_thumb),
+    );
+    let by_admin = admin.set(
+        EntityKind::Building,
+        building,
+        record_photo(&stairs, &stairs_thumb),
+    );
+    accepted(&server.push(&wang, &[by_wang]).await.results[0]);
+    accepted(&server.push(&admin, &[by_admin]).await.results[0]);
+    let room_op = wang.set(
+        EntityKind::Household,
+        household,
+        record_photo(&room, &room_thumb),
+    );
+    accepted(&server.push(&wang, &[room_op]).await.results[0]);
+    let stored = server.storage.record(building).await.unwrap().unwrap();
+    let held = gridwork_domain::attachment::record_photos(&stored.fields);
+    assert_eq!(
+        held.iter()
+            .map(|a| a.blob.hash)
+            .collect::<std::collections::BTreeSet<_>>(),
+        [BlobHash::of(&exit), BlobHash::of(&stairs)].into(),
+        "both concurrent photos are kept"
+    );
+    for (bytes, record) in [
+        (&exit, building),
+        (&exit_thumb, building),
+        (&stairs, building),
+        (&room, household),
+        (&room_thumb, household),
+    ] {
+        assert_eq!(
+            server
+                .storage
+                .blob_records(BlobHash::of(bytes))
+                .await
+                .unwrap(),
+            vec![record]
+        );
+    }
+    let referenced = server
+        .storage
+        .referenced_blobs(vec![BlobHash::of(&room), BlobHash::of(b"nothing")])
+        .await
+        .unwrap();
+    assert_eq!(referenced, vec![BlobHash::of(&room)]);
+
+    // The building's grid: its gridworker and its subdistrict's console fetch; the other grid,
+    // the other subdistrict do not (the same 404 as a blob never stored).
+    for bytes in [&exit, &stairs_thumb, &room] {
+        let hash = BlobHash::of(bytes);
+        let r = get_blob(&server, &wang, &hash).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.bytes().await.unwrap().as_ref(), &bytes[..]);
+        let r = get_blob(&server, &li, &hash).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        assert_eq!(error_code(r).await, "blob_not_found");
+        let r = console_blob(&server, &zhao, &hash).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.bytes().await.unwrap().as_ref(), &bytes[..]);
+        let r = console_blob(&server, &qian, &hash).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+
+    // The grids are redrawn: the building (and the household in it) moves to the other grid.
+    let moved = admin.set(
+        EntityKind::Building,
+        building,
+        serde_json::json!({ "grid_id": other_grid.id }),
+    );
+    accepted(&server.push(&admin, &[moved]).await.results[0]);
+    for bytes in [&exit, &room_thumb] {
+        let hash = BlobHash::of(bytes);
+        let r = get_blob(&server, &li, &hash).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "the new grid's gridworker fetches"
+        );
+        assert_eq!(r.bytes().await.unwrap().as_ref(), &bytes[..]);
+        let r = get_blob(&server, &wang, &hash).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::NOT_FOUND,
+            "the old grid's no longer"
+        );
+    }
+
+    // A photo removed (its field null): nobody's, its rows gone, the other photo still served.
+    let removed = li.set(EntityKind::Building, building, removed_photo(&exit));
+    accepted(&server.push(&li, &[removed]).await.results[0]);
+    assert!(
+        server
+            .storage
+            .blob_records(BlobHash::of(&exit))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let r = get_blob(&server, &li, &BlobHash::of(&exit)).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = get_blob(&server, &li, &BlobHash::of(&stairs)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // A late copy of an older write of the removed photo does not file it again: the merged
+    // field (null) decides.
+    let mut late = admin.set(
+        EntityKind::Building,
+        building,
+        record_photo(&exit, &exit_thumb),
+    );
+    late.stamp.hlc = gridwork_domain::Hlc::new(1, 0);
+    accepted(&server.push(&admin, &[late]).await.results[0]);
+    assert!(
+        server
+            .storage
+            .blob_records(BlobHash::of(&exit))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A deleted household's photos go with it.
+    let gone = admin.delete(EntityKind::Household, household);
+    accepted(&server.push(&admin, &[gone]).await.results[0]);
+    assert!(
+        server
+            .storage
+            .blob_records(BlobHash::of(&room))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let r = get_blob(&server, &li, &BlobHash::of(&room)).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // Revoked: 401.
+    server
+        .storage
+        .revoke_device(li.device, gridwork_server::clock::now_ms())
+        .await
+        .unwrap();
+    let r = get_blob(&server, &li, &BlobHash::of(&stairs)).await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // A photo field that names another picture than its value is refused by the schema.
+    let mut lie = record_photo(&stairs, &stairs_thumb);
+    let value = lie
+        .as_object_mut()
+        .unwrap()
+        .remove(&gridwork_domain::attachment::photo_field(&BlobHash::of(
+            &stairs,
+        )))
+        .unwrap();
+    let lie = serde_json::json!({
+        gridwork_domain::attachment::photo_field(&BlobHash::of(&exit)): value
+    });
+    let op = admin.set(EntityKind::Building, building, lie);
+    let answer = server.push(&admin, &[op]).await;
+    crate::common::rejected(&answer.results[0]);
+}
+
+/// The sweep keeps a blob only a record's photo references, and collects it once the photo is
+/// removed and the grace period has passed.
+async fn the_sweep_keeps_a_blob_only_a_record_references<S: Backend>() {
+    use gridwork_domain::op::EntityKind;
+    let blobs = BlobStore::in_memory();
+    let server = TestServer::<S>::fresh_with(ServerOptions {
+        blobs: blobs.clone(),
+        ..ServerOptions::default()
+    })
+    .await;
+    let mut admin = server.phone("管理员", Role::Admin).await;
+    let t = town(&mut admin, 1);
+    server.push(&admin, &t.ops).await;
+    let building = t.households[0].building_id;
+    let (pic, thumb) = (picture(6_000, 21), picture(600, 22));
+    upload(&server, &admin, &pic, 6_000).await;
+    upload(&server, &admin, &thumb, 600).await;
+    let op = admin.set(EntityKind::Building, building, record_photo(&pic, &thumb));
+    accepted(&server.push(&admin, &[op]).await.results[0]);
+    let policy = SweepPolicy::DEFAULT;
+    let later = gridwork_server::clock::now_ms() + 8 * 24 * 3600 * 1000;
+    let swept = gc::sweep(&*server.storage, &blobs, policy, later)
+        .await
+        .unwrap();
+    assert_eq!((swept.blobs, swept.deleted), (2, 0));
+    assert_eq!(
+        blobs.bytes(&BlobHash::of(&pic)).await.unwrap().unwrap(),
+        pic
+    );
+    // Removed: an orphan, swept.
+    let op = admin.set(EntityKind::Building, building, removed_photo(&pic));
+    accepted(&server.push(&admin, &[op]).await.results[0]);
+    let swept = gc::sweep(&*server.storage, &blobs, policy, later)
+        .await
+        .unwrap();
+    assert_eq!((swept.deleted, swept.deleted_bytes), (2, 6_600));
+    assert!(blobs.bytes(&BlobHash::of(&pic)).await.unwrap().is_none());
+}
+
 on_both_backends!(
+    a_records_photos_reach_who_may_see_the_record_now,
+    the_sweep_keeps_a_blob_only_a_record_references,
     uploads_resume_and_photos_reach_only_who_may_see_them,
     the_daily_quota_refuses_with_retry_after,
     the_sweep_deletes_orphans_after_the_grace_and_stale_uploads,
@@ -695,7 +1041,7 @@ async fn the_migration_files_photo_steps_stored_before_it_on_sqlite() {
         let conn = rusqlite::Connection::open(&path).unwrap();
         // As the previous server left it: no blob tables, version 7.
         conn.execute_batch(
-            "DROP TABLE blob_refs; DROP TABLE upload_quota; PRAGMA user_version = 7;",
+            "DROP TABLE blob_refs; DROP TABLE upload_quota; DROP TABLE record_blob_refs; PRAGMA user_version = 7;",
         )
         .unwrap();
         conn.execute(
@@ -755,7 +1101,9 @@ async fn the_migration_files_photo_steps_stored_before_it_on_postgresql() {
         )
         .unwrap();
         let mut client = pool.get().await.unwrap();
-        migrate_to(&mut client, latest_version() - 1).await.unwrap();
+        // As the server before photos left it: version 6, no blob tables.
+        migrate_to(&mut client, 6).await.unwrap();
+        assert!(latest_version() > 6);
         client
             .execute(
                 "INSERT INTO case_events (id, case_id, hlc, event, seq) VALUES ($1, $2, 1, $3, 1)",

@@ -152,6 +152,9 @@ fn event_limit(name: &str) -> usize {
 
 /// Checks one field written on a record of `kind`.
 pub fn check_field(kind: EntityKind, name: &str, value: &Value) -> Result<(), ValidationError> {
+    if crate::attachment::holds_photos(kind) && crate::attachment::is_photo_field(name) {
+        return check_photo_field(kind, name, value);
+    }
     let Some(field) = fields(kind).iter().find(|f| f.name == name) else {
         // The sender's key is not repeated: it is as much the sender's text as a value.
         return Err(ValidationError::new(
@@ -222,8 +225,57 @@ pub fn check_action(action: &CaseAction) -> Result<(), ValidationError> {
 /// The longest media type a photo may name (`image/jpeg` is 10).
 pub const MEDIA_TYPE_MAX: usize = 64;
 
+/// Checks a photo field of a record that holds photos (ADR 0043): named `photo_` and its
+/// picture's hash, holding that picture's reference, or null (the photo removed).
+pub fn check_photo_field(
+    kind: EntityKind,
+    name: &str,
+    value: &Value,
+) -> Result<(), ValidationError> {
+    let path = format!("{}.photo", kind.as_str());
+    let Some(hash) = crate::attachment::photo_field_hash(name) else {
+        return Err(ValidationError::new(
+            path,
+            "a photo field is named photo_ and its picture's SHA-256 (64 lowercase hex digits)",
+        ));
+    };
+    if value.is_null() {
+        return Ok(());
+    }
+    let size = serde_json::to_vec(value).map_or(usize::MAX, |b| b.len());
+    if size > MAX_STRUCTURED_FIELD_BYTES {
+        return Err(ValidationError::new(
+            path,
+            format!("must be at most {MAX_STRUCTURED_FIELD_BYTES} bytes"),
+        ));
+    }
+    let Ok(attachment) = serde_json::from_value::<crate::attachment::AttachmentRef>(value.clone())
+    else {
+        return Err(ValidationError::new(
+            path,
+            "must be a photo's reference (its blob, media type and thumbnail) or null",
+        ));
+    };
+    if attachment.blob.hash != hash {
+        return Err(ValidationError::new(
+            path,
+            "a photo field is named after the picture it holds",
+        ));
+    }
+    check_attachment_at(&attachment, &path)
+}
+
 /// Checks a photo's reference: an image media type of sane length, sizes that are not zero.
 pub fn check_attachment(a: &crate::attachment::AttachmentRef) -> Result<(), ValidationError> {
+    check_attachment_at(a, "case_event.photo")
+}
+
+/// [`check_attachment`], its errors naming the field at `path` (`case_event.photo`,
+/// `building.photo`, …).
+pub fn check_attachment_at(
+    a: &crate::attachment::AttachmentRef,
+    path: &str,
+) -> Result<(), ValidationError> {
     let media = &a.media_type;
     if media.len() > MEDIA_TYPE_MAX
         || !media.starts_with("image/")
@@ -232,13 +284,13 @@ pub fn check_attachment(a: &crate::attachment::AttachmentRef) -> Result<(), Vali
             .all(|b| b.is_ascii_alphanumeric() || b"/+-.".contains(&b))
     {
         return Err(ValidationError::new(
-            "case_event.photo.media_type",
+            format!("{path}.media_type"),
             "must be an image type such as image/jpeg",
         ));
     }
     if a.blobs().any(|b| b.size == 0) {
         return Err(ValidationError::new(
-            "case_event.photo.size",
+            format!("{path}.size"),
             "a picture is never empty",
         ));
     }
@@ -337,5 +389,48 @@ mod tests {
         };
         assert_eq!(check_action(&long).unwrap_err().field, "case_event.note");
         assert!(check_action(&CaseAction::Close).is_ok());
+    }
+
+    #[test]
+    fn buildings_and_households_hold_photos_one_field_each() {
+        use crate::attachment::{AttachmentRef, BlobHash, BlobRef, photo_field};
+        let picture = BlobHash::of(b"blocked exit");
+        let good = AttachmentRef {
+            blob: BlobRef {
+                hash: picture,
+                size: 2048,
+            },
+            media_type: "image/jpeg".into(),
+            thumbnail: Some(BlobRef {
+                hash: BlobHash::of(b"thumb"),
+                size: 300,
+            }),
+            taken_at_ms: Some(1),
+            position: None,
+        };
+        let field = photo_field(&picture);
+        let value = serde_json::to_value(&good).unwrap();
+        for kind in [EntityKind::Building, EntityKind::Household] {
+            check_field(kind, &field, &value).unwrap();
+            check_field(kind, &field, &Value::Null).unwrap();
+            // Another picture's field, a bad name, a value that is no reference, an empty
+            // picture, a type that is not an image: each refused, naming the record's photo.
+            let other = photo_field(&BlobHash::of(b"other"));
+            let e = check_field(kind, &other, &value).unwrap_err();
+            assert_eq!(e.field, format!("{}.photo", kind.as_str()));
+            assert!(check_field(kind, "photo_123", &value).is_err());
+            assert!(check_field(kind, &field, &json!("a string")).is_err());
+            let mut empty = good.clone();
+            empty.blob.size = 0;
+            let e = check_field(kind, &field, &serde_json::to_value(&empty).unwrap()).unwrap_err();
+            assert_eq!(e.field, format!("{}.photo.size", kind.as_str()));
+            let mut text = good.clone();
+            text.media_type = "text/html".into();
+            let e = check_field(kind, &field, &serde_json::to_value(&text).unwrap()).unwrap_err();
+            assert_eq!(e.field, format!("{}.photo.media_type", kind.as_str()));
+        }
+        // Other kinds hold none.
+        assert!(check_field(EntityKind::Resident, &field, &value).is_err());
+        assert!(check_field(EntityKind::Case, &field, &value).is_err());
     }
 }

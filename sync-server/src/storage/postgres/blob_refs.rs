@@ -1,4 +1,4 @@
-//! Blob references and upload quotas (migration 007) on PostgreSQL.
+//! Blob references and upload quotas (migrations 007 and 008) on PostgreSQL.
 
 use gridwork_domain::attachment::BlobHash;
 use gridwork_domain::ids::{DeviceId, Id};
@@ -20,13 +20,26 @@ impl BlobStorage for PgStorage {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    async fn blob_records(&self, hash: BlobHash) -> Result<Vec<Id>, StorageError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT DISTINCT record_id FROM record_blob_refs WHERE hash = $1",
+                &[&hash.to_hex()],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     async fn referenced_blobs(&self, hashes: Vec<BlobHash>) -> Result<Vec<BlobHash>, StorageError> {
         let texts: Vec<String> = hashes.iter().map(BlobHash::to_hex).collect();
         let rows = self
             .client()
             .await?
             .query(
-                "SELECT DISTINCT hash FROM blob_refs WHERE hash = ANY($1)",
+                "SELECT hash FROM blob_refs WHERE hash = ANY($1)
+                 UNION SELECT hash FROM record_blob_refs WHERE hash = ANY($1)",
                 &[&texts],
             )
             .await?;

@@ -46,6 +46,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "007_blobs",
         include_str!("../../../migrations/postgres/007_blobs.sql"),
     ),
+    (
+        "008_record_blob_refs",
+        include_str!("../../../migrations/postgres/008_record_blob_refs.sql"),
+    ),
 ];
 
 /// The version that added scope buckets: upgrading to it files what was stored before.

@@ -60,6 +60,9 @@ pub struct WriteBuffer {
     record_buckets: BTreeMap<(Id, Bucket), bool>,
     /// Rows of `blob_refs`: (hash, case) of every blob a photo step names (issue 24).
     blob_refs: std::collections::BTreeSet<(String, Id)>,
+    /// What `record_blob_refs` becomes (ADR 0043): per (record, photo) the blobs it names now
+    /// (none: removed); `None` as the photo for a deleted record, all of whose rows go.
+    record_refs: BTreeMap<(Id, Option<String>), Vec<String>>,
 }
 
 impl std::fmt::Debug for WriteBuffer {
@@ -101,6 +104,18 @@ impl WriteBuffer {
         self.op_buckets
             .extend(store.buckets.iter().map(|b| (b.to_bytes().to_vec(), seq)));
         if let Some(state) = &store.record {
+            if let Some(refs) = crate::storage::blob_refs::record_refs(op, state) {
+                if refs.clear_all {
+                    self.record_refs.retain(|(id, _), _| *id != refs.record);
+                    self.record_refs.insert((refs.record, None), vec![]);
+                }
+                for (photo, hashes) in refs.photos {
+                    self.record_refs.insert(
+                        (refs.record, Some(photo.to_hex())),
+                        hashes.iter().map(|h| h.to_hex()).collect(),
+                    );
+                }
+            }
             self.records.insert(
                 state.id,
                 RecordWrite {
@@ -166,7 +181,10 @@ impl WriteBuffer {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty() && self.records.is_empty() && self.record_buckets.is_empty()
+        self.ops.is_empty()
+            && self.records.is_empty()
+            && self.record_buckets.is_empty()
+            && self.record_refs.is_empty()
     }
 
     /// Writes everything held, in at most six statements sent together, and empties the buffer.
@@ -231,7 +249,42 @@ impl WriteBuffer {
             .records
             .into_iter()
             .partition(|(_, w)| w.state.is_some());
+        let record_refs = buffer.record_refs;
         let states = async {
+            if !record_refs.is_empty() {
+                // Rare (a photo added to or removed from a building or household): the old rows
+                // of each photo written go, then its new ones are filed, in this future, before
+                // the records' statement.
+                let stmt = client
+                    .prepare_cached(
+                        "DELETE FROM record_blob_refs AS r
+                         USING unnest($1::uuid[], $2::text[]) AS c (id, photo)
+                         WHERE r.record_id = c.id AND (c.photo IS NULL OR r.photo = c.photo)",
+                    )
+                    .await?;
+                let ids: Vec<Id> = record_refs.keys().map(|(id, _)| *id).collect();
+                let photos: Vec<Option<&str>> =
+                    record_refs.keys().map(|(_, p)| p.as_deref()).collect();
+                client.execute(&stmt, &[&ids, &photos]).await?;
+                let rows: Vec<(Id, &str, &str)> = record_refs
+                    .iter()
+                    .filter_map(|((id, photo), hashes)| photo.as_deref().map(|p| (id, p, hashes)))
+                    .flat_map(|(id, p, hashes)| hashes.iter().map(move |h| (*id, p, h.as_str())))
+                    .collect();
+                if !rows.is_empty() {
+                    let stmt = client
+                        .prepare_cached(
+                            "INSERT INTO record_blob_refs (record_id, photo, hash)
+                             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])
+                             ON CONFLICT DO NOTHING",
+                        )
+                        .await?;
+                    let ids: Vec<Id> = rows.iter().map(|r| r.0).collect();
+                    let photos: Vec<&str> = rows.iter().map(|r| r.1).collect();
+                    let hashes: Vec<&str> = rows.iter().map(|r| r.2).collect();
+                    client.execute(&stmt, &[&ids, &photos, &hashes]).await?;
+                }
+            }
             if saved.is_empty() {
                 return Ok::<_, StorageError>(());
             }

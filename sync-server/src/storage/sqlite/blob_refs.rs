@@ -1,4 +1,4 @@
-//! Blob references and upload quotas (migration 008) on SQLite.
+//! Blob references and upload quotas (migrations 008 and 009) on SQLite.
 
 use gridwork_domain::attachment::BlobHash;
 use gridwork_domain::ids::{DeviceId, Id};
@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::SqliteStorage;
 use crate::storage::StorageError;
-use crate::storage::blob_refs::{BlobStorage, referenced_by};
+use crate::storage::blob_refs::{BlobStorage, RecordRefs, referenced_by};
 use gridwork_domain::workflow::CaseEvent;
 
 /// Files the blobs `event` references under its case (inside the push's transaction).
@@ -19,29 +19,65 @@ pub fn file_refs(tx: &rusqlite::Connection, event: &CaseEvent) -> Result<(), Sto
     Ok(())
 }
 
+/// Files what one operation changed in its record's photos (inside the push's transaction).
+pub fn file_record_refs(tx: &rusqlite::Connection, refs: &RecordRefs) -> Result<(), StorageError> {
+    let record = refs.record.to_string();
+    if refs.clear_all {
+        tx.prepare_cached("DELETE FROM record_blob_refs WHERE record_id = ?1")?
+            .execute([&record])?;
+    }
+    for (photo, hashes) in &refs.photos {
+        let photo = photo.to_hex();
+        tx.prepare_cached("DELETE FROM record_blob_refs WHERE record_id = ?1 AND photo = ?2")?
+            .execute(params![record, photo])?;
+        for hash in hashes {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO record_blob_refs (record_id, photo, hash) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![record, photo, hash.to_hex()])?;
+        }
+    }
+    Ok(())
+}
+
+fn ids_of(conn: &rusqlite::Connection, sql: &str, hash: BlobHash) -> Result<Vec<Id>, StorageError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([hash.to_hex()], |r| r.get::<_, String>(0))?;
+    let mut ids = Vec::new();
+    for row in rows {
+        let text = row?;
+        ids.push(Uuid::try_parse(&text).map_err(|_| {
+            StorageError::Corrupt(format!(
+                "a blob reference holds an id that is no UUID: {text}"
+            ))
+        })?);
+    }
+    Ok(ids)
+}
+
 impl BlobStorage for SqliteStorage {
-    async fn blob_cases(&self, hash: BlobHash) -> Result<Vec<Id>, StorageError> {
+    async fn blob_records(&self, hash: BlobHash) -> Result<Vec<Id>, StorageError> {
         self.read(move |conn| {
-            let mut stmt = conn.prepare_cached("SELECT case_id FROM blob_refs WHERE hash = ?1")?;
-            let rows = stmt.query_map([hash.to_hex()], |r| r.get::<_, String>(0))?;
-            let mut cases = Vec::new();
-            for row in rows {
-                let text = row?;
-                cases.push(Uuid::try_parse(&text).map_err(|_| {
-                    StorageError::Corrupt(format!(
-                        "blob_refs holds a case id that is no UUID: {text}"
-                    ))
-                })?);
-            }
-            Ok(cases)
+            ids_of(
+                conn,
+                "SELECT DISTINCT record_id FROM record_blob_refs WHERE hash = ?1",
+                hash,
+            )
         })
         .await
     }
 
+    async fn blob_cases(&self, hash: BlobHash) -> Result<Vec<Id>, StorageError> {
+        self.read(move |conn| ids_of(conn, "SELECT case_id FROM blob_refs WHERE hash = ?1", hash))
+            .await
+    }
+
     async fn referenced_blobs(&self, hashes: Vec<BlobHash>) -> Result<Vec<BlobHash>, StorageError> {
         self.read(move |conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT 1 FROM blob_refs WHERE hash = ?1 LIMIT 1")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT 1 WHERE EXISTS (SELECT 1 FROM blob_refs WHERE hash = ?1)
+                             OR EXISTS (SELECT 1 FROM record_blob_refs WHERE hash = ?1)",
+            )?;
             let mut found = Vec::new();
             for hash in hashes {
                 if stmt

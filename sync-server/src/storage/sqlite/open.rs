@@ -44,8 +44,12 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../../migrations/008_blobs.sql"),
     ),
     (
-        "009_no_scope_index",
-        include_str!("../../../migrations/009_no_scope_index.sql"),
+        "009_record_blob_refs",
+        include_str!("../../../migrations/009_record_blob_refs.sql"),
+    ),
+    (
+        "010_no_scope_index",
+        include_str!("../../../migrations/010_no_scope_index.sql"),
     ),
 ];
 
@@ -327,6 +331,7 @@ mod tests {
              DROP TABLE device_status;
              DROP TABLE blob_refs;
              DROP TABLE upload_quota;
+             DROP TABLE record_blob_refs;
              DROP INDEX records_building_by_address_code;
              CREATE INDEX ops_by_scope ON ops (scope_key, seq);",
         )

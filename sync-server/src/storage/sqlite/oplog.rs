@@ -105,6 +105,10 @@ fn store_op(
             if !(links_kept && records::save_state(tx, state, seq)?) {
                 records::save(tx, state, &store.place, seq)?;
             }
+            // The blobs its photo fields name now, so a fetch finds the record (ADR 0043).
+            if let Some(refs) = crate::storage::blob_refs::record_refs(op, state) {
+                super::blob_refs::file_record_refs(tx, &refs)?;
+            }
             loaded.remember(state, &store.place);
         }
         None if store.place_only() => {

@@ -410,6 +410,36 @@ final class FieldScenarioTests: XCTestCase {
             XCTAssertEqual(field, "hash_hex")
         }
 
+        // A building's and a room's photos, added offline on two phones, are both kept.
+        gridworker.setOnline(online: false)
+        head.setOnline(online: false)
+        let exit = try gridworker.addRecordPhoto(kind: .building, recordId: building.id, bytes: cameraJpeg)
+        let inRoom = try head.addRecordPhoto(kind: .household, recordId: room.id, bytes: cameraJpeg)
+        XCTAssertThrowsError(try head.addRecordPhoto(kind: .building, recordId: building.id, bytes: cameraJpeg)) { error in
+            guard case GridworkError.NotAllowed = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try gridworker.addRecordPhoto(kind: .station, recordId: station.id, bytes: cameraJpeg)) { error in
+            guard case GridworkError.InvalidInput = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try gridworker.recordPhotos(kind: .building, recordId: building.id).map(\.attachment), [exit])
+        XCTAssertTrue(try head.recordPhotos(kind: .building, recordId: building.id).isEmpty)
+        gridworker.setOnline(online: true)
+        head.setOnline(online: true)
+        _ = try await gridworker.syncNow()
+        _ = try await head.syncNow()
+        _ = try await gridworker.syncNow()
+        _ = try await head.uploadAttachments()
+        _ = try await gridworker.uploadAttachments()
+        XCTAssertEqual(try head.recordPhotos(kind: .building, recordId: building.id).map(\.attachment), [exit])
+        XCTAssertEqual(try gridworker.recordPhotos(kind: .household, recordId: room.id).map(\.attachment), [inRoom])
+        let exitThumbnail = try await head.fetchAttachment(hashHex: try XCTUnwrap(exit.thumbnailHash))
+        XCTAssertNotNil(exitThumbnail)
+        try gridworker.removeRecordPhoto(kind: .building, recordId: building.id, pictureHash: exit.hash)
+        _ = try await gridworker.syncNow()
+        _ = try await head.syncNow()
+        XCTAssertTrue(try head.recordPhotos(kind: .building, recordId: building.id).isEmpty)
+        XCTAssertEqual(try head.recordPhotos(kind: .household, recordId: room.id).count, 1)
+
         // An alarm raised by the building head reaches the gridworker through the live wait.
         async let news = gridworker.waitForChanges(waitSeconds: 20)
         let alarm = try head.raiseAlarm(buildingId: building.id, title: "闻到烟味", category: "fire", severity: nil)
