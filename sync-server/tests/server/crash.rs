@@ -247,8 +247,17 @@ fn a_server_killed_while_phones_push_loses_nothing_it_acknowledged_and_stores_no
     // same database each time.
     let mut rng = StdRng::seed_from_u64(0x7365_7276);
     let mut mid_push = 0;
+    let acknowledged = || shared.tally.lock().unwrap().acknowledged.len();
     for _ in 0..kills() {
+        let before = acknowledged();
         std::thread::sleep(Duration::from_micros(rng.random_range(10_000..100_000)));
+        // On a busy machine a restarted server may not have served a push yet when its time is
+        // up: it lives on until one is acknowledged (5 s at most), so every kill lands on a
+        // server that has been working and the phones get pushes through between kills.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while acknowledged() == before && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
         mid_push += usize::from(shared.pushes_in_flight.load(Ordering::SeqCst) > 0);
         server.0.kill().unwrap(); // SIGKILL
         server.0.wait().unwrap();
