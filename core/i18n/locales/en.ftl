@@ -1122,3 +1122,23 @@ help-gridwork-server-audit-list--until = Entries before this time (as `--since`)
 help-gridwork-server-audit-list--before = The page before this entry: the `--before` a full page names
 help-gridwork-server-audit-list--limit = At most this many (the newest of those picked), oldest first
 help-gridwork-server-audit-list--json = One JSON object per line
+
+# Record photos (building photo …, household photo …)
+help-gridwork-building-photo = A building's photos (a blocked exit, a hazard seen): add, list, remove
+help-gridwork-building-photo-add = Add a photo (JPEG or PNG): recorded at once (offline too), queued for upload (`attachment upload`)
+help-gridwork-building-photo-add--id = The building (address code or id) or household (`CODE/UNIT` or id)
+help-gridwork-building-photo-add--photo = The picture file (JPEG or PNG, at most 32 MiB)
+help-gridwork-building-photo-list = The photos: each picture and thumbnail, its size, and its upload (this phone's) or whether it is on this phone (others')
+help-gridwork-building-photo-list--id = The building (address code or id) or household (`CODE/UNIT` or id)
+help-gridwork-building-photo-remove = Remove a photo, named by its picture's hash
+help-gridwork-building-photo-remove--id = The building (address code or id) or household (`CODE/UNIT` or id)
+help-gridwork-building-photo-remove--hash = The picture's hash (SHA-256, 64 hex digits), as `photo list` shows it
+help-gridwork-household-photo = A household's photos (a rented room's state): add, list, remove
+help-gridwork-household-photo-add = Add a photo (JPEG or PNG): recorded at once (offline too), queued for upload (`attachment upload`)
+help-gridwork-household-photo-add--id = The building (address code or id) or household (`CODE/UNIT` or id)
+help-gridwork-household-photo-add--photo = The picture file (JPEG or PNG, at most 32 MiB)
+help-gridwork-household-photo-list = The photos: each picture and thumbnail, its size, and its upload (this phone's) or whether it is on this phone (others')
+help-gridwork-household-photo-list--id = The building (address code or id) or household (`CODE/UNIT` or id)
+help-gridwork-household-photo-remove = Remove a photo, named by its picture's hash
+help-gridwork-household-photo-remove--id = The building (address code or id) or household (`CODE/UNIT` or id)
+help-gridwork-household-photo-remove--hash = The picture's hash (SHA-256, 64 hex digits), as `photo list` shows it

@@ -1122,3 +1122,23 @@ help-gridwork-server-audit-list--until = 此时间之前的条目（格式同 `-
 help-gridwork-server-audit-list--before = 此条目之前的一页：满页时给出的 `--before`
 help-gridwork-server-audit-list--limit = 最多这么多条（所选中最新的），最早的在前
 help-gridwork-server-audit-list--json = 每行一个 JSON 对象
+
+# Record photos (building photo …, household photo …)
+help-gridwork-building-photo = 楼栋的照片（堵塞的通道、发现的隐患）：添加、列出、删除
+help-gridwork-building-photo-add = 添加一张照片（JPEG 或 PNG）：立即记录（离线也可），排队等待上传（`attachment upload`）
+help-gridwork-building-photo-add--id = 楼栋（地址编码或 id）或住户（`编码/单元` 或 id）
+help-gridwork-building-photo-add--photo = 图片文件（JPEG 或 PNG，最大 32 MiB）
+help-gridwork-building-photo-list = 照片列表：每张图片及缩略图、大小，以及上传情况（本机拍的）或是否已在本机（他人拍的）
+help-gridwork-building-photo-list--id = 楼栋（地址编码或 id）或住户（`编码/单元` 或 id）
+help-gridwork-building-photo-remove = 删除一张照片，按图片的哈希值指定
+help-gridwork-building-photo-remove--id = 楼栋（地址编码或 id）或住户（`编码/单元` 或 id）
+help-gridwork-building-photo-remove--hash = 图片的哈希值（SHA-256，64 位十六进制），即 `photo list` 显示的值
+help-gridwork-household-photo = 住户的照片（出租房间的状况）：添加、列出、删除
+help-gridwork-household-photo-add = 添加一张照片（JPEG 或 PNG）：立即记录（离线也可），排队等待上传（`attachment upload`）
+help-gridwork-household-photo-add--id = 楼栋（地址编码或 id）或住户（`编码/单元` 或 id）
+help-gridwork-household-photo-add--photo = 图片文件（JPEG 或 PNG，最大 32 MiB）
+help-gridwork-household-photo-list = 照片列表：每张图片及缩略图、大小，以及上传情况（本机拍的）或是否已在本机（他人拍的）
+help-gridwork-household-photo-list--id = 楼栋（地址编码或 id）或住户（`编码/单元` 或 id）
+help-gridwork-household-photo-remove = 删除一张照片，按图片的哈希值指定
+help-gridwork-household-photo-remove--id = 楼栋（地址编码或 id）或住户（`编码/单元` 或 id）
+help-gridwork-household-photo-remove--hash = 图片的哈希值（SHA-256，64 位十六进制），即 `photo list` 显示的值
