@@ -346,7 +346,6 @@ impl CaseAction {
     }
 }
 
-/// The verb for a step named by [`CaseAction::name`], for messages ("cannot {verb}: ...").
 /// Every step's stable name ([`CaseAction::name`]).
 pub const STEP_NAMES: [&str; 22] = [
     "accept",
@@ -373,6 +372,7 @@ pub const STEP_NAMES: [&str; 22] = [
     "photo",
 ];
 
+/// The verb for a step named by [`CaseAction::name`], for messages ("cannot {verb}: ...").
 pub(crate) fn action_verb(name: &str) -> &'static str {
     match name {
         "accept" => "accept",

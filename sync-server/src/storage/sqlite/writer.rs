@@ -126,14 +126,7 @@ impl Writer {
         T: Send + 'static,
         E: From<StorageError> + Send + 'static,
     {
-        let (answer, answered) = oneshot::channel();
-        let sent = self.send(Job::Run(Box::new(move |conn| {
-            let _ = answer.send(f(conn));
-        })));
-        async move {
-            sent.map_err(E::from)?;
-            answered.await.map_err(|_| E::from(stopped()))?
-        }
+        self.send_run(f, Job::Run)
     }
 
     /// Runs `f` on the writer connection like [`Writer::run`], for a write that changes no
@@ -151,8 +144,21 @@ impl Writer {
         T: Send + 'static,
         E: From<StorageError> + Send + 'static,
     {
+        self.send_run(f, Job::RunBeside)
+    }
+
+    /// Queues `f` as a job of the kind `job` makes, answered through a oneshot channel.
+    fn send_run<T, E>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+        job: fn(Run) -> Job,
+    ) -> impl Future<Output = Result<T, E>> + Send + 'static
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+    {
         let (answer, answered) = oneshot::channel();
-        let sent = self.send(Job::RunBeside(Box::new(move |conn| {
+        let sent = self.send(job(Box::new(move |conn| {
             let _ = answer.send(f(conn));
         })));
         async move {
