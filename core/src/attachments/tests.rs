@@ -923,9 +923,9 @@ fn a_download_cut_off_again_and_again_resumes_where_it_stopped() {
 }
 
 /// The sweep of blob files nothing references (ADR 0045): a photo removed from a record keeps
-/// its files while they wait to upload and loses them once the server has them; a record and a
-/// case that leave the phone lose theirs once no unpushed operation names them; a photo still
-/// referenced is kept; nothing is deleted while a photo is being written; a temporary file is
+/// its files while they wait to upload and while an unpushed operation names them, and loses
+/// them then; a record and a case that leave the phone lose theirs; a photo still referenced is
+/// kept; nothing is deleted while a photo is being written; a temporary file is
 /// left alone unless a crash left it long ago.
 #[test]
 fn the_sweep_deletes_files_nothing_references_never_one_waiting_to_upload_or_being_written() {
@@ -960,10 +960,16 @@ fn the_sweep_deletes_files_nothing_references_never_one_waiting_to_upload_or_bei
     let report = gw.sweep_attachments().unwrap();
     assert_eq!((report.removed, report.kept, report.busy), (0, 8, false));
     assert_eq!(here(&b), [true, true]);
-    // Uploaded: nothing names them any more, they go (and the lane's rows with them).
+    // Uploaded, but the operations that added them are not pushed yet: the outbox names them.
     let rt = runtime();
     let server = FakeServer::default();
     assert_eq!(rt.block_on(gw.upload_pending(&server)).unwrap().queued, 0);
+    assert_eq!(gw.sweep_attachments().unwrap().removed, 0);
+    assert_eq!(here(&b), [true, true]);
+    // Pushed (the outbox empty): nothing names them any more, they go (and the lane's rows
+    // with them); the photos still held stay.
+    gw.read(|conn| Ok(conn.execute("DELETE FROM outbox", [])?))
+        .unwrap();
     let report = gw.sweep_attachments().unwrap();
     assert_eq!((report.removed, report.kept), (2, 6));
     assert!(report.freed_bytes > b.blob.size, "{report:?}");
@@ -973,19 +979,14 @@ fn the_sweep_deletes_files_nothing_references_never_one_waiting_to_upload_or_bei
         assert_eq!(here(a), [true, true]);
     }
 
-    // The room and the case leave the phone (as an eviction purges them): their operations
-    // are not pushed yet, so their photos stay.
+    // The room and the case leave the phone (as an eviction purges them): their photos go;
+    // the building's remaining photo stays.
     gw.read(|conn| {
         crate::store::records::purge(conn, room)?;
         crate::store::records::purge(conn, case)?;
         Ok(())
     })
     .unwrap();
-    assert_eq!(gw.sweep_attachments().unwrap().removed, 0);
-    assert_eq!(here(&r), [true, true]);
-    // Once pushed (the outbox empty), they go; the building's remaining photo stays.
-    gw.read(|conn| Ok(conn.execute("DELETE FROM outbox", [])?))
-        .unwrap();
     let report = gw.sweep_attachments().unwrap();
     assert_eq!((report.removed, report.kept), (4, 2));
     assert_eq!(here(&r), [false, false]);
