@@ -147,16 +147,25 @@ async fn browser(driver: &Driver) -> Client {
         .expect("start headless chromium")
 }
 
-/// The text of the first element `css` finds, waiting for it up to 10 s.
+/// The text of the first element `css` finds, waiting for it up to 10 s. An element that goes
+/// stale between being found and read (the page it was on navigated away) is found again.
 async fn text_of(c: &Client, css: &str) -> String {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-        .text()
-        .await
-        .unwrap()
+    for _ in 0..50 {
+        let el = c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"));
+        match el.text().await {
+            Ok(t) => return t,
+            Err(e) if e.is_stale_element_reference() => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{css}: {e}"),
+        }
+    }
+    panic!("{css} kept going stale");
 }
 
 /// Waits (up to 15 s) until the element `css` contains `needle`.
@@ -369,7 +378,9 @@ async fn the_console_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert_eq!(text_of(&c, "#case-state").await, "已交办");
+    // The answer is the case's page again: wait for it (the old page's state may be read
+    // while the browser is still on its way).
+    assert_eq!(wait_for_text(&c, "#case-state", "已交办").await, "已交办");
     assert_eq!(text_of(&c, "#case-assignee").await, "王芳");
     assert!(text_of(&c, "#timeline").await.contains("赵敏"));
 
@@ -757,17 +768,20 @@ async fn the_console_in_a_real_browser() {
         .await
         .unwrap();
     assert!(text_of(&c, "#message").await.contains("不在您的辖区内"));
-    // Nor the building's page, nor its photo's bytes (the one 404 of a blob not there).
+    // Nor the building's page, nor its photo's bytes (the one 404 of a blob not there): not
+    // from the server, nor from the browser's cache (signing out cleared it).
     c.goto(&building_page).await.unwrap();
     assert!(text_of(&c, "#message").await.contains("不在您的辖区内"));
-    let refused = c
-        .execute(
-            "return fetch(arguments[0]).then(r => r.status);",
-            vec![serde_json::json!(link)],
-        )
-        .await
-        .unwrap();
-    assert_eq!(refused, serde_json::json!(404));
+    for cache in ["no-store", "default"] {
+        let refused = c
+            .execute(
+                "return fetch(arguments[0], {cache: arguments[1]}).then(r => r.status);",
+                vec![serde_json::json!(link), serde_json::json!(cache)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(refused, serde_json::json!(404), "cache: {cache}");
+    }
     let qian = http_cookie(&base, "钱力").await;
     for hash in [
         exit.blob.hash,

@@ -414,6 +414,10 @@ async fn logout<S: Storage>(
     if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(None, tls)) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
+    // Photos are cached by the browser for a year (`private, immutable`): signing out clears
+    // them, so the next person at this browser is not shown another user's photos from cache.
+    r.headers_mut()
+        .insert("clear-site-data", HeaderValue::from_static("\"cache\""));
     Ok(r)
 }
 

@@ -156,7 +156,7 @@ pub async fn building<S: Storage>(
             .unwrap_or_else(|| "—".into()),
         position: b
             .position
-            .map(|p| format!("{:.5}, {:.5}", p.lon, p.lat))
+            .map(|p| format!("经度 {:.5}，纬度 {:.5}", p.lon, p.lat))
             .unwrap_or_else(|| "未录入".into()),
         photos: photo_cards(&record),
         households: households
