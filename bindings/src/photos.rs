@@ -269,6 +269,30 @@ impl From<core::UploadReport> for UploadReport {
     }
 }
 
+/// What one sweep of the phone's photo files did (ADR 0045).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SweepReport {
+    /// Files deleted: pictures and thumbnails nothing on the phone references any more.
+    pub removed: i64,
+    /// Bytes those files took.
+    pub freed_bytes: i64,
+    /// Files kept.
+    pub kept: i64,
+    /// Nothing was done: a photo was being written (the next sweep runs).
+    pub busy: bool,
+}
+
+impl From<core::SweepReport> for SweepReport {
+    fn from(r: core::SweepReport) -> Self {
+        SweepReport {
+            removed: wide(r.removed),
+            freed_bytes: wide(r.freed_bytes),
+            kept: wide(r.kept),
+            busy: r.busy,
+        }
+    }
+}
+
 /// Implemented by the app to follow uploads (a progress bar per photo). Called on the client's
 /// background thread `gridwork-observers`, in order; return quickly.
 #[uniffi::export(with_foreign)]
@@ -439,6 +463,14 @@ impl GridworkClient {
                 Ok(out?.into())
             })
             .await
+    }
+
+    /// Deletes the photo files on the phone that nothing references any more (a photo removed
+    /// from a building, a case or record that left the phone), never one still waiting to
+    /// upload or being written. Runs after sync by itself; call it when the app goes to the
+    /// background to free space at once.
+    pub fn sweep_attachments(&self) -> Result<SweepReport> {
+        Ok(self.core()?.sweep_attachments()?.into())
     }
 
     /// Sends each upload's progress to `observer` from now on. Returns the registration's

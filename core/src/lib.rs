@@ -30,8 +30,8 @@ pub mod sync;
 pub mod workflows;
 
 pub use attachments::{
-    AttachmentProgress, BlobRole, BlobTransport, CasePhoto, LaneStop, UploadObserver, UploadPolicy,
-    UploadReport, UploadState,
+    AttachmentProgress, BlobRole, BlobTransport, CasePhoto, LaneStop, SweepReport, UploadObserver,
+    UploadPolicy, UploadReport, UploadState,
 };
 pub use cases::{CaseView, TimelineEntry};
 pub use conflicts::{CaseEventConflict, FieldConflict};

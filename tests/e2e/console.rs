@@ -5,12 +5,14 @@
 //! One story, in order: a wrong password is refused; the dispatcher signs in; a hazard a
 //! gridworker's phone pushes appears on the board with no reload; the dispatcher assigns it and
 //! the gridworker's phone receives the step; the gridworker's photo of the hazard shows on the
-//! case's timeline as a thumbnail that loads, linking to the whole picture; a fire alarm appears on top and its timer runs;
+//! case's timeline as a thumbnail that loads, linking to the whole picture; the case's building
+//! has a page with its fields and a photo a phone added to it (saved to `docs/console/`), and
+//! links to a room's page with the room's photo; a fire alarm appears on top and its timer runs;
 //! the alarm's line in the case list runs from when it was raised too (an arrival target, not a
 //! case deadline); screenshots of the board and the brief are saved to `docs/console/`; the
 //! brief exports as CSV and XLSX; the list of phones shows each phone's last sync and the
 //! changes it reported waiting (a phone never synced as such); a cross-site form post, a post without the CSRF token and a dispatcher of
-//! another subdistrict are refused; a session idle past the limit is sent to sign in again.
+//! another subdistrict are refused (the building's page and its photos' bytes too); a session idle past the limit is sent to sign in again.
 
 use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, Stdio};
@@ -145,16 +147,25 @@ async fn browser(driver: &Driver) -> Client {
         .expect("start headless chromium")
 }
 
-/// The text of the first element `css` finds, waiting for it up to 10 s.
+/// The text of the first element `css` finds, waiting for it up to 10 s. An element that goes
+/// stale between being found and read (the page it was on navigated away) is found again.
 async fn text_of(c: &Client, css: &str) -> String {
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no {css}: {e}"))
-        .text()
-        .await
-        .unwrap()
+    for _ in 0..50 {
+        let el = c
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"));
+        match el.text().await {
+            Ok(t) => return t,
+            Err(e) if e.is_stale_element_reference() => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{css}: {e}"),
+        }
+    }
+    panic!("{css} kept going stale");
 }
 
 /// Waits (up to 15 s) until the element `css` contains `needle`.
@@ -367,7 +378,9 @@ async fn the_console_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    assert_eq!(text_of(&c, "#case-state").await, "已交办");
+    // The answer is the case's page again: wait for it (the old page's state may be read
+    // while the browser is still on its way).
+    assert_eq!(wait_for_text(&c, "#case-state", "已交办").await, "已交办");
     assert_eq!(text_of(&c, "#case-assignee").await, "王芳");
     assert!(text_of(&c, "#timeline").await.contains("赵敏"));
 
@@ -412,6 +425,133 @@ async fn the_console_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(opened, serde_json::json!(["image/png", picture.len()]));
+
+    // A building's page and a room's (ADR 0043): a gridworker's phone that keeps photos adds
+    // one to the building and one to a room it registers; the case's place links to the
+    // building, whose page shows its fields and the photo (the thumbnail loaded, linked to the
+    // whole picture), and links to the room's page, which shows the room's.
+    let camera_blobs = tempfile::tempdir().unwrap();
+    let camera = {
+        let u = storage
+            .create_user("孙丽".into(), Role::Gridworker, vec![grid.id])
+            .await
+            .unwrap();
+        let code = storage
+            .create_enrollment_code(u.id, gridwork_server::clock::now_ms())
+            .await
+            .unwrap();
+        let gw = gridwork_core::Gridwork::open_in_memory(gridwork_core::OpenOptions {
+            blob_dir: Some(camera_blobs.path().to_path_buf()),
+            ..gridwork_core::OpenOptions::default()
+        })
+        .unwrap();
+        let net = gridwork_core::HttpTransport::new(&base, None).unwrap();
+        gw.enroll(&net, &code, "孙丽的手机").await.unwrap();
+        gw.sync_now(&net).await.unwrap();
+        (gw, net)
+    };
+    let room = camera
+        .0
+        .create(gridwork_domain::model::Household {
+            id: Uuid::nil(),
+            building_id: building.id,
+            unit: "9-901".into(),
+            kind: gridwork_domain::model::HouseholdKind::Rental,
+            phone: None,
+            archived: false,
+        })
+        .unwrap()
+        .id;
+    use gridwork_domain::op::EntityKind;
+    let exit = camera
+        .0
+        .add_record_photo(EntityKind::Building, building.id, PHOTO)
+        .unwrap();
+    let room_photo = camera
+        .0
+        .add_record_photo(EntityKind::Household, room, PHOTO_THUMB)
+        .unwrap();
+    camera.0.sync_now(&camera.1).await.unwrap();
+    assert_eq!(camera.0.upload_pending(&camera.1).await.unwrap().queued, 0);
+    c.find(Locator::Css("#case-building"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&c, "h1", &building.address).await;
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        format!("/console/buildings/{}", building.id)
+    );
+    assert_eq!(text_of(&c, "#building-address").await, building.address);
+    assert!(
+        text_of(&c, "#building-cases")
+            .await
+            .contains("电动车楼道充电")
+    );
+    let thumb = wait_for_image(&c, "#photos img.thumb").await;
+    let edge = gridwork_core::attachments::THUMBNAIL_EDGE as u64;
+    assert!(
+        thumb.0 > 0 && thumb.0 <= edge && thumb.1 <= edge,
+        "the thumbnail loaded: {thumb:?}"
+    );
+    let link = c
+        .find(Locator::Css("#photos a.photo"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        link.contains(&format!("/console/blobs/{}", exit.blob.hash)),
+        "{link}"
+    );
+    let opened = c
+        .execute(
+            "return fetch(arguments[0]).then(r => r.blob()).then(b => [b.type, b.size]);",
+            vec![serde_json::json!(link)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(opened, serde_json::json!(["image/png", exit.blob.size]));
+    std::fs::create_dir_all(docs_console()).unwrap();
+    std::fs::write(
+        docs_console().join("building.png"),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    let building_page = c.current_url().await.unwrap().to_string();
+    c.find(Locator::LinkText("9-901"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text_of(&c, "#household-unit").await, "9-901");
+    assert_eq!(text_of(&c, "#household-building").await, building.address);
+    wait_for_image(&c, "#photos img.thumb").await;
+    let room_link = c
+        .find(Locator::Css("#photos a.photo"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        room_link.contains(&format!("/console/blobs/{}", room_photo.blob.hash)),
+        "{room_link}"
+    );
+    // The map lists the building with a link to its page.
+    c.goto(&format!("{base}/console/map")).await.unwrap();
+    c.find(Locator::Css(&format!(
+        "#buildings a[href='/console/buildings/{}']",
+        building.id
+    )))
+    .await
+    .unwrap();
 
     // A fire alarm: on top of the board, with its timer running.
     c.goto(&format!("{base}/console/board")).await.unwrap();
@@ -628,7 +768,57 @@ async fn the_console_in_a_real_browser() {
         .await
         .unwrap();
     assert!(text_of(&c, "#message").await.contains("不在您的辖区内"));
+    // Nor the building's page, nor its photo's bytes (the one 404 of a blob not there): not
+    // from the server, nor from the browser's cache (signing out cleared it).
+    c.goto(&building_page).await.unwrap();
+    assert!(text_of(&c, "#message").await.contains("不在您的辖区内"));
+    for cache in ["no-store", "default"] {
+        let refused = c
+            .execute(
+                "return fetch(arguments[0], {cache: arguments[1]}).then(r => r.status);",
+                vec![serde_json::json!(link), serde_json::json!(cache)],
+            )
+            .await
+            .unwrap();
+        assert_eq!(refused, serde_json::json!(404), "cache: {cache}");
+    }
     let qian = http_cookie(&base, "钱力").await;
+    for hash in [
+        exit.blob.hash,
+        exit.thumbnail.unwrap().hash,
+        room_photo.blob.hash,
+    ] {
+        let r = http
+            .get(format!("{base}/console/blobs/{hash}"))
+            .header("cookie", &qian)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            404,
+            "another subdistrict's dispatcher is refused {hash}"
+        );
+    }
+    let r = http
+        .get(format!("{base}/console/households/{room}"))
+        .header("cookie", &qian)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // The dispatcher of the building's subdistrict is served the same bytes.
+    let r = http
+        .get(format!("{base}/console/blobs/{}", exit.blob.hash))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        gridwork_domain::attachment::BlobHash::of(&r.bytes().await.unwrap()),
+        exit.blob.hash
+    );
     let csrf = {
         let html = http
             .get(format!("{base}/console/board"))

@@ -185,6 +185,13 @@ struct Shared {
     late: Mutex<Vec<Vec<u8>>>,
     /// The last answer each device got whole, per method and path: what a stale answer replays.
     delivered: Mutex<HashMap<String, Vec<u8>>>,
+    /// The kinds of fault the schedule picks from (all by default).
+    kinds: Mutex<Vec<Fault>>,
+    /// Bytes of answers to blob downloads (`GET /v1/blobs/…`) written to devices, heads,
+    /// whole bodies and cut ones included.
+    blob_bytes_to_devices: AtomicU64,
+    /// Blob downloads that asked for a `Range`.
+    ranged_blob_requests: AtomicU64,
 }
 
 impl FaultProxy {
@@ -210,6 +217,9 @@ impl FaultProxy {
             answered: Notify::new(),
             late: Mutex::new(Vec::new()),
             delivered: Mutex::new(HashMap::new()),
+            kinds: Mutex::new(Fault::ALL.to_vec()),
+            blob_bytes_to_devices: AtomicU64::new(0),
+            ranged_blob_requests: AtomicU64::new(0),
         });
         let s = shared.clone();
         let task = tokio::spawn(async move {
@@ -228,6 +238,23 @@ impl FaultProxy {
     /// Turns faults on or off (off: a clean network, for the final sync).
     pub fn set_faults(&self, on: bool) {
         self.shared.faults_on.store(on, Ordering::SeqCst);
+    }
+
+    /// Restricts the faults to these kinds (e.g. only drops and truncations).
+    pub fn set_kinds(&self, kinds: &[Fault]) {
+        assert!(!kinds.is_empty());
+        *self.shared.kinds.lock().unwrap() = kinds.to_vec();
+    }
+
+    /// Bytes of blob download answers (`GET /v1/blobs/…`) the proxy carried to devices: heads
+    /// and bodies, cut ones included.
+    pub fn blob_bytes_to_devices(&self) -> u64 {
+        self.shared.blob_bytes_to_devices.load(Ordering::SeqCst)
+    }
+
+    /// Blob downloads that asked for a `Range` (a resumed download).
+    pub fn ranged_blob_requests(&self) -> u64 {
+        self.shared.ranged_blob_requests.load(Ordering::SeqCst)
     }
 
     /// What was injected so far.
@@ -264,7 +291,8 @@ impl Shared {
         if !rng.random_bool(self.fault_share) {
             return None;
         }
-        Some(Fault::ALL[rng.random_range(0..Fault::ALL.len())])
+        let kinds = self.kinds.lock().unwrap();
+        Some(kinds[rng.random_range(0..kinds.len())])
     }
 
     /// Counts a fault that took effect.
@@ -289,6 +317,21 @@ async fn relay(shared: Arc<Shared>, mut client: TcpStream) {
     };
     shared.requests.fetch_add(1, Ordering::SeqCst);
     let is_push = request.starts_with(b"POST /v1/push");
+    let is_blob_get = request.starts_with(b"GET /v1/blobs/");
+    if is_blob_get {
+        let end = find(&request, b"\r\n\r\n").unwrap_or(request.len());
+        let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+        if head.contains("\r\nrange:") {
+            shared.ranged_blob_requests.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let to_device = |n: usize| {
+        if is_blob_get {
+            shared
+                .blob_bytes_to_devices
+                .fetch_add(n as u64, Ordering::SeqCst);
+        }
+    };
     let fault = shared.pick();
 
     // On the way to the server.
@@ -359,7 +402,10 @@ async fn relay(shared: Arc<Shared>, mut client: TcpStream) {
         }
         Some(f @ Fault::TruncateAnswer) => {
             shared.injected(f);
-            let _ = client.write_all(&truncated(&answer, shared.coin())).await;
+            let cut = truncated(&answer, shared.coin());
+            if client.write_all(&cut).await.is_ok() {
+                to_device(cut.len());
+            }
             return;
         }
         Some(f @ Fault::DelayAnswer) => {
@@ -385,6 +431,9 @@ async fn relay(shared: Arc<Shared>, mut client: TcpStream) {
         _ => {}
     }
     let delivered = client.write_all(&answer).await.is_ok();
+    if delivered {
+        to_device(answer.len());
+    }
     let _ = client.shutdown().await;
     shared.answered.notify_waiters();
     if delivered && fresh {

@@ -196,6 +196,9 @@ pub(crate) struct Lane {
     /// Downloads cut off mid-body: the bytes received so far, by blob, so the next fetch asks
     /// only for the rest (`Range`). Kept in memory, so at most one blob's worth each.
     partial: Mutex<std::collections::HashMap<BlobHash, Vec<u8>>>,
+    /// When the last sweep of unreferenced blob files ran after a sync (wall ms; 0: not yet in
+    /// this process).
+    pub(crate) last_sweep_ms: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Lane {
@@ -682,6 +685,14 @@ impl Gridwork {
             }
         }
         if BlobHash::of(&bytes) != *hash {
+            // Maybe a complete answer whose body a middlebox cut short: kept, so the next
+            // fetch asks for the rest (`Range`). Bytes that are not a prefix fail again once
+            // the range reaches the end, and the server's 416 then drops them.
+            self.lane
+                .partial
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(*hash, bytes);
             return Err(TransportError::BadAnswer(
                 "the downloaded attachment does not hash to its name".into(),
             )

@@ -5,10 +5,12 @@
 //! - [`picture`]: metadata stripped (what the record keeps read out first), the thumbnail.
 //! - [`vault`]: the blob files, encrypted at rest with a key derived from the store's.
 //! - [`lane`]: the upload queue and its resumable runs, the policy, progress; downloads.
+//! - [`sweep`]: blob files nothing references any more deleted (never one waiting to upload).
 
 pub mod lane;
 pub mod picture;
 pub mod records;
+pub mod sweep;
 pub mod vault;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +33,7 @@ pub use lane::{
 };
 pub use picture::THUMBNAIL_EDGE;
 pub use records::RecordPhoto;
+pub use sweep::SweepReport;
 
 /// The blob directory of the store at `db_path`: beside it, named after it.
 pub fn blob_dir_of(db_path: &Path) -> PathBuf {
@@ -135,6 +138,8 @@ impl Gridwork {
     /// encrypted, records the photo step at once (offline) and queues both blobs for upload,
     /// thumbnail first. Returns the case and the step's reference.
     pub fn take_photo(&self, case_id: Id, bytes: &[u8]) -> Result<(CaseView, AttachmentRef)> {
+        // No sweep while the files are written and not yet referenced.
+        let _writing = self.vault()?.writing();
         let stored = self.store_picture(bytes)?;
         let attachment = stored.attachment.clone();
         let action = CaseAction::Photo {

@@ -57,6 +57,8 @@ impl Gridwork {
         holds_photos(kind)?;
         // Before any file is written: the record must be here.
         self.query(|c| live_state(c, kind, record_id).map(|_| ()))?;
+        // No sweep while the files are written and not yet referenced.
+        let _writing = self.vault()?.writing();
         let stored = self.store_picture(bytes)?;
         let attachment = stored.attachment.clone();
         let now = self.wall_ms();
@@ -98,8 +100,8 @@ impl Gridwork {
 
     /// Removes a photo from a building or household (its field set to null, merged like any
     /// field: a removal made after another phone's add of the same picture wins, one made
-    /// before it loses). The bytes stay on the phone (a phone-side sweep of blob files nothing
-    /// references is not built yet).
+    /// before it loses). The bytes stay on the phone until the upload lane has sent them and a
+    /// sweep finds nothing else naming them ([`Gridwork::sweep_attachments`], ADR 0045).
     pub fn remove_record_photo(
         &self,
         kind: EntityKind,

@@ -338,7 +338,12 @@ impl BlobTransport for FakeServer {
         if lie {
             whole.push(0);
         }
-        // `Range: bytes=k-`, answered from k.
+        // `Range: bytes=k-`, answered from k; at or past the end, 416 (the transport then
+        // drops what it kept).
+        if !into.is_empty() && into.len() >= whole.len() {
+            into.clear();
+            return Err(server_error(416, "range_not_satisfiable"));
+        }
         let rest = &whole[into.len().min(whole.len())..];
         match s.cut_get_after {
             Some(n) if rest.len() > n => {
@@ -617,6 +622,19 @@ fn downloads_are_verified_cached_encrypted_and_a_blob_not_there_yet_is_none() {
     );
 
     server.state.lock().unwrap().lie_on_get = false;
+    // The bytes that failed were kept in case they were a short answer's prefix: the next
+    // fetch asks for the rest, which the server cannot give (they were not a prefix: 416),
+    // and they are dropped; the one after fetches the whole again.
+    let err = rt
+        .block_on(gw.fetch_attachment(&server, &hash))
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            SyncError::Transport(TransportError::Server { status: 416, .. })
+        ),
+        "{err}"
+    );
     let got = rt.block_on(gw.fetch_attachment(&server, &hash)).unwrap();
     assert_eq!(got.as_deref(), Some(&thumb[..]));
     let gets = server.state.lock().unwrap().gets;
@@ -902,4 +920,110 @@ fn a_download_cut_off_again_and_again_resumes_where_it_stopped() {
     );
     // Kept encrypted, read back from the phone without the network.
     assert_eq!(gw.attachment_bytes(&hash).unwrap().unwrap(), picture);
+}
+
+/// The sweep of blob files nothing references (ADR 0045): a photo removed from a record keeps
+/// its files while they wait to upload and while an unpushed operation names them, and loses
+/// them then; a record and a case that leave the phone lose theirs; a photo still referenced is
+/// kept; nothing is deleted while a photo is being written; a temporary file is
+/// left alone unless a crash left it long ago.
+#[test]
+fn the_sweep_deletes_files_nothing_references_never_one_waiting_to_upload_or_being_written() {
+    use gridwork_domain::attachment::AttachmentRef;
+    use gridwork_domain::op::EntityKind;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = store(dir.path(), Some(StoreKey::generate()));
+    let case = a_case(&gw);
+    let (building, room) = a_building_and_room(&gw, case);
+    let b = gw
+        .add_record_photo(EntityKind::Building, building, &noisy_jpeg(200, 150))
+        .unwrap();
+    let kept = gw
+        .add_record_photo(EntityKind::Building, building, &noisy_jpeg(180, 120))
+        .unwrap();
+    let r = gw
+        .add_record_photo(EntityKind::Household, room, &noisy_jpeg(150, 100))
+        .unwrap();
+    let (_, c) = gw.take_photo(case, &camera_jpeg(400, 300)).unwrap();
+    let here = |a: &AttachmentRef| {
+        a.blobs()
+            .map(|x| gw.attachment_path(&x.hash).unwrap().is_file())
+            .collect::<Vec<_>>()
+    };
+    for a in [&b, &kept, &r, &c] {
+        assert_eq!(here(a), [true, true]);
+    }
+
+    // Removed before it was uploaded: both files wait for the lane.
+    gw.remove_record_photo(EntityKind::Building, building, &b.blob.hash)
+        .unwrap();
+    let report = gw.sweep_attachments().unwrap();
+    assert_eq!((report.removed, report.kept, report.busy), (0, 8, false));
+    assert_eq!(here(&b), [true, true]);
+    // Uploaded, but the operations that added them are not pushed yet: the outbox names them.
+    let rt = runtime();
+    let server = FakeServer::default();
+    assert_eq!(rt.block_on(gw.upload_pending(&server)).unwrap().queued, 0);
+    assert_eq!(gw.sweep_attachments().unwrap().removed, 0);
+    assert_eq!(here(&b), [true, true]);
+    // Pushed (the outbox empty): nothing names them any more, they go (and the lane's rows
+    // with them); the photos still held stay.
+    gw.read(|conn| Ok(conn.execute("DELETE FROM outbox", [])?))
+        .unwrap();
+    let report = gw.sweep_attachments().unwrap();
+    assert_eq!((report.removed, report.kept), (2, 6));
+    assert!(report.freed_bytes > b.blob.size, "{report:?}");
+    assert_eq!(here(&b), [false, false]);
+    assert!(gw.upload_of(&b.blob.hash).unwrap().is_none());
+    for a in [&kept, &r, &c] {
+        assert_eq!(here(a), [true, true]);
+    }
+
+    // The room and the case leave the phone (as an eviction purges them): their photos go;
+    // the building's remaining photo stays.
+    gw.read(|conn| {
+        crate::store::records::purge(conn, room)?;
+        crate::store::records::purge(conn, case)?;
+        Ok(())
+    })
+    .unwrap();
+    let report = gw.sweep_attachments().unwrap();
+    assert_eq!((report.removed, report.kept), (4, 2));
+    assert_eq!(here(&r), [false, false]);
+    assert_eq!(here(&c), [false, false]);
+    assert_eq!(here(&kept), [true, true]);
+    assert_eq!(
+        gw.record_photos(EntityKind::Building, building).unwrap()[0].attachment,
+        kept
+    );
+
+    // While a photo is being written the sweep does nothing; after, it runs.
+    let vault = gw.vault().unwrap();
+    let stray = BlobHash::of(b"a fetched picture nothing names");
+    let writing = vault.writing();
+    vault
+        .put(&stray, b"a fetched picture nothing names")
+        .unwrap();
+    let report = gw.sweep_attachments().unwrap();
+    assert!(report.busy);
+    assert!(vault.has(&stray));
+    drop(writing);
+    assert_eq!(gw.sweep_attachments().unwrap().removed, 1);
+    assert!(!vault.has(&stray));
+
+    // A temporary file is a write under way, unless it is more than a day old.
+    let fresh = vault.dir().join("0a.blob.tmp77");
+    let old = vault.dir().join("0b.blob.tmp78");
+    std::fs::write(&fresh, b"x").unwrap();
+    std::fs::write(&old, b"x").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400))
+        .unwrap();
+    let report = gw.sweep_attachments().unwrap();
+    assert_eq!((report.removed, report.kept), (0, 2));
+    assert!(fresh.is_file());
+    assert!(!old.is_file());
 }

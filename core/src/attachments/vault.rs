@@ -44,6 +44,10 @@ pub struct Vault {
     dir: PathBuf,
     cipher: XChaCha20Poly1305,
     names: [u8; 32],
+    /// Held (shared) from a photo's files being written until the step or field that
+    /// references them is committed or they are taken away again; the sweep of files nothing
+    /// references takes it alone, so it never sees a file whose reference is on its way.
+    writing: std::sync::Arc<std::sync::RwLock<()>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -82,6 +86,7 @@ impl Vault {
             dir: dir.to_path_buf(),
             cipher: XChaCha20Poly1305::new(&key.into()),
             names,
+            writing: Default::default(),
         })
     }
 
@@ -91,6 +96,26 @@ impl Vault {
         h.update(self.names);
         h.update(hash.as_bytes());
         self.dir.join(format!("{}.blob", hex::encode(h.finalize())))
+    }
+
+    /// The directory the files are kept in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Held while a photo's files are written and referenced (see [`Vault::sweep_gate`]).
+    pub fn writing(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.writing.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The sweep's hold: `None` while a photo is being written (the sweep waits for its next
+    /// run rather than holding the camera back).
+    pub fn sweep_gate(&self) -> Option<std::sync::RwLockWriteGuard<'_, ()>> {
+        match self.writing.try_write() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
     }
 
     /// Whether the blob is held here.

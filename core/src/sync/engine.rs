@@ -244,6 +244,30 @@ impl Gridwork {
         self.pull(transport, report, 0).await?;
         // A snapshot or a gain may have brought back stays past retention.
         report.evicted += self.purge_expired_tenants()?;
+        // Blob files nothing names any more (ADR 0045): at once when records left the phone,
+        // else now and then (a photo removed by another phone arrives by pull). Housekeeping:
+        // a failure is logged, the next run tries again.
+        if self.lane.vault.is_some() {
+            let now = self.wall_ms();
+            let last = self
+                .lane
+                .last_sweep_ms
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let due = report.evicted > 0
+                || report.reverted > 0
+                || last == 0
+                || now.saturating_sub(last) >= crate::attachments::sweep::SWEEP_EVERY_MS;
+            if due {
+                match self.sweep_attachments() {
+                    Ok(r) if !r.busy => self
+                        .lane
+                        .last_sweep_ms
+                        .store(now.max(1), std::sync::atomic::Ordering::Relaxed),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "attachments not swept after sync"),
+                }
+            }
+        }
         // Index what the run brought while the phone is online and waiting anyway, so the
         // next search does not pay for it. Housekeeping: a failure is logged, not the run's
         // (the next search tries again).

@@ -511,7 +511,25 @@ impl crate::attachments::BlobTransport for HttpTransport {
             let body = resp.bytes().await.unwrap_or_default();
             return Err(answer_error(status.as_u16(), retry_after(&headers), &body));
         }
-        if status.as_u16() != 206 {
+        // The end the body should reach: a range's total, else unknown (a 200's own length).
+        let mut expected_end = None;
+        if status.as_u16() == 206 {
+            // `bytes k-l/total`: a part that does not start where the kept bytes end (a stale
+            // or misrouted answer) is not appended; what was kept stays for the next try.
+            let range = resp
+                .headers()
+                .get(reqwest::header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(content_range);
+            match range {
+                Some((start, total)) if start == from => expected_end = Some(total),
+                _ => {
+                    return Err(TransportError::BadAnswer(
+                        "a partial answer that does not continue the bytes received".into(),
+                    ));
+                }
+            }
+        } else {
             // The whole blob (the server did not take the range): start over.
             into.clear();
         }
@@ -523,6 +541,12 @@ impl crate::attachments::BlobTransport for HttpTransport {
         {
             into.extend_from_slice(&chunk);
         }
+        if expected_end.is_some_and(|end| (into.len() as u64) < end) {
+            // A complete message with a short body (a middlebox cut it): keep what came.
+            return Err(TransportError::Unreachable(
+                "the attachment's answer ended before the range did".into(),
+            ));
+        }
         Ok(true)
     }
 }
@@ -531,6 +555,14 @@ impl crate::attachments::BlobTransport for HttpTransport {
 const UPLOAD_OFFSET: &str = "upload-offset";
 const UPLOAD_LENGTH: &str = "upload-length";
 const UPLOAD_COMPLETE: &str = "upload-complete";
+
+/// `bytes START-END/TOTAL` → (START, TOTAL).
+fn content_range(value: &str) -> Option<(u64, u64)> {
+    let rest = value.trim().strip_prefix("bytes ")?;
+    let (span, total) = rest.split_once('/')?;
+    let (start, _) = span.split_once('-')?;
+    Some((start.trim().parse().ok()?, total.trim().parse().ok()?))
+}
 
 fn header_u64(headers: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
     headers
@@ -564,5 +596,18 @@ impl HttpTransport {
             .await
             .map_err(|e| TransportError::Unreachable(e.to_string()))?;
         Ok((status, headers, body.to_vec()))
+    }
+}
+
+#[cfg(test)]
+mod content_range_tests {
+    use super::content_range;
+
+    #[test]
+    fn a_content_range_gives_its_start_and_total() {
+        assert_eq!(content_range("bytes 100-199/200"), Some((100, 200)));
+        assert_eq!(content_range(" bytes 0-0/1 "), Some((0, 1)));
+        assert_eq!(content_range("bytes */200"), None);
+        assert_eq!(content_range("items 1-2/3"), None);
     }
 }

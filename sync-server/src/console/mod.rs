@@ -6,7 +6,8 @@
 //! | `GET /console/login`, `POST /console/login`, `POST /console/logout` | sign-in ([`auth`]) |
 //! | `GET /console/board` | the live supervision board ([`board`]); `GET /console/board/live` is its body, re-read when `GET /console/events` (server-sent events) says a push touched the user's scope |
 //! | `GET /console/cases/{id}`, `POST /console/cases/{id}/step` | a case's timeline and the dispatcher's steps ([`actions`]) |
-//! | `GET /console/blobs/{hash}` | a photo's bytes, when a case referencing it is in the user's scope (issue 24) |
+//! | `GET /console/blobs/{hash}` | a photo's bytes, when a case or record referencing it is in the user's scope (issue 24) |
+//! | `GET /console/buildings/{id}`, `GET /console/households/{id}` | a building's or household's fields and photos ([`places`]) |
 //! | `GET /console/brief`, `/console/brief.csv`, `/console/brief.xlsx` | the Tuesday review ([`brief`]) |
 //! | `GET /console/registration` | registration and key groups by grid ([`registry`]) |
 //! | `GET /console/phones` | the phones of the area's users ([`registry`]) |
@@ -44,6 +45,7 @@ pub mod auth;
 pub mod board;
 pub mod brief;
 pub mod labels;
+pub mod places;
 pub mod registry;
 pub mod world;
 
@@ -73,6 +75,8 @@ pub fn routes<S: Storage>() -> Router<AppState<S>> {
         .route("/console/cases/{id}", get(case_page::<S>))
         .route("/console/cases/{id}/step", post(case_step::<S>))
         .route("/console/blobs/{hash}", get(blob::<S>))
+        .route("/console/buildings/{id}", get(places::building::<S>))
+        .route("/console/households/{id}", get(places::household::<S>))
         .route("/console/brief", get(brief::page::<S>))
         .route("/console/brief.csv", get(brief::csv::<S>))
         .route("/console/brief.xlsx", get(brief::xlsx::<S>))
@@ -410,6 +414,10 @@ async fn logout<S: Storage>(
     if let Ok(v) = HeaderValue::from_str(&auth::session_cookie(None, tls)) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
+    // Photos are cached by the browser for a year (`private, immutable`): signing out clears
+    // them, so the next person at this browser is not shown another user's photos from cache.
+    r.headers_mut()
+        .insert("clear-site-data", HeaderValue::from_static("\"cache\""));
     Ok(r)
 }
 
@@ -532,18 +540,23 @@ impl PhotoLink {
         else {
             return None;
         };
+        Some(PhotoLink::of_ref(a))
+    }
+
+    /// The links of a photo's reference (a step's, or a building's or household's field).
+    pub fn of_ref(a: &gridwork_domain::attachment::AttachmentRef) -> PhotoLink {
         let media = IMAGE_TYPES
             .iter()
             .find(|t| t.eq_ignore_ascii_case(&a.media_type))
             .map(|t| format!("?type={t}"))
             .unwrap_or_default();
-        Some(PhotoLink {
+        PhotoLink {
             thumbnail: format!(
                 "/console/blobs/{}?type=image/jpeg",
                 a.thumbnail.unwrap_or(a.blob).hash
             ),
             full: format!("/console/blobs/{}{media}", a.blob.hash),
-        })
+        }
     }
 }
 
@@ -573,6 +586,8 @@ struct CasePage {
     kind: &'static str,
     title: String,
     place: String,
+    /// The case's building page, when the case names a building the user may see.
+    place_href: Option<String>,
     severity: &'static str,
     opened: String,
     state: String,
@@ -675,6 +690,11 @@ async fn render_case<S: Storage>(
             kind: row.case.kind.zh(),
             title: row.case.title.clone(),
             place: board::place_of(&world, row.case.building_id, row.case.area_id),
+            place_href: row
+                .case
+                .building_id
+                .filter(|b| world.buildings.contains_key(b))
+                .map(|b| format!("/console/buildings/{b}")),
             severity: row.case.severity.zh(),
             opened: labels::datetime(row.case.opened_at_ms),
             state: labels::state_zh(&row.fold.state),

@@ -201,6 +201,8 @@ pub struct Dot {
     /// `red`, `yellow`, `green` or `none`: the worst colour of its open cases.
     pub colour: &'static str,
     pub alarm: bool,
+    /// The building's page (none for a station).
+    pub href: Option<String>,
 }
 
 #[derive(Template)]
@@ -212,6 +214,8 @@ struct MapPage {
     dots: Vec<Dot>,
     stations: Vec<Dot>,
     unplaced: usize,
+    /// Every building, placed or not, by address: (its page, its address).
+    buildings: Vec<(String, String)>,
 }
 
 /// The schematic's size in SVG units.
@@ -280,6 +284,7 @@ pub fn schematic(world: &World, now_ms: u64) -> (Vec<Dot>, Vec<Dot>, usize) {
             label: b.address.clone(),
             colour: worst,
             alarm,
+            href: Some(format!("/console/buildings/{}", b.id)),
         });
     }
     let stations = world
@@ -293,6 +298,7 @@ pub fn schematic(world: &World, now_ms: u64) -> (Vec<Dot>, Vec<Dot>, usize) {
                 label: s.name.clone(),
                 colour: "none",
                 alarm: false,
+                href: None,
             }
         })
         .collect();
@@ -307,7 +313,14 @@ pub async fn map<S: Storage>(
     let signed = signed_in(&state, &headers, true).await?;
     let world = World::load(state.storage.as_ref(), &signed.view).await?;
     let (dots, stations, unplaced) = schematic(&world, state.now_ms());
+    let mut buildings: Vec<(String, String)> = world
+        .buildings
+        .values()
+        .map(|b| (format!("/console/buildings/{}", b.id), b.address.clone()))
+        .collect();
+    buildings.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(html(MapPage {
+        buildings,
         nav: Nav::of(&signed, "map"),
         width: W,
         height: H,

@@ -197,7 +197,6 @@ pub async fn patch_upload<S: Storage>(
 
     let now = state.now_ms();
     let day = blobs::utc_day(now);
-    let used = state.storage.uploaded_bytes(auth.device, day).await?;
     let announced = header_u64(&headers, &header::CONTENT_LENGTH)?.unwrap_or(0);
     let over_quota = || {
         upload_refused(
@@ -209,79 +208,46 @@ pub async fn patch_upload<S: Storage>(
             .with_retry_after(blobs::secs_to_next_day(now)),
         )
     };
-    if used.saturating_add(announced) > limits.device_daily_bytes
-        || (used >= limits.device_daily_bytes && length > offset)
-    {
+    // The quota is checked and counted in one atomic step of the storage: the announced bytes
+    // are reserved before the body is read (two PATCHes of one device at once cannot both pass
+    // a check the other's bytes would fail), a body without `Content-Length` (chunked) reserves
+    // as it arrives, and what was reserved but did not arrive is given back at the end.
+    let quota = limits.device_daily_bytes;
+    let mut reserved = 0u64;
+    if announced > 0 {
+        if !state
+            .storage
+            .reserve_uploaded_bytes(auth.device, day, announced, quota)
+            .await?
+        {
+            return Err(over_quota());
+        }
+        reserved = announced;
+    } else if length > offset && state.storage.uploaded_bytes(auth.device, day).await? >= quota {
         return Err(over_quota());
     }
-    // What the quota leaves today: a body without `Content-Length` (chunked) is held to it as
-    // it arrives, so no PATCH passes the quota by a byte.
-    let quota_left = limits.device_daily_bytes.saturating_sub(used);
-
-    let room = length - offset;
-    let mut bytes = BytesMut::new();
-    let mut stream = body.into_data_stream();
-    let mut cut_off = None;
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(chunk) => {
-                bytes.extend_from_slice(&chunk);
-                if bytes.len() as u64 > MAX_CHUNK_BYTES {
-                    return Err(upload_refused(ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "chunk_too_large",
-                        format!(
-                            "每次 PATCH 至多 {MAX_CHUNK_BYTES} 字节 (a PATCH carries at most {MAX_CHUNK_BYTES} bytes)"
-                        ),
-                    )));
-                }
-                if bytes.len() as u64 > quota_left {
-                    return Err(over_quota());
-                }
-                if bytes.len() as u64 > room {
-                    return Err(upload_refused(ApiError::bad_request(
-                        "beyond_upload_length",
-                        "数据超出 Upload-Length (the body goes past Upload-Length)",
-                    )));
-                }
-            }
-            Err(e) => {
-                cut_off = Some(e);
-                break;
-            }
-        }
-    }
-    let got = bytes.len() as u64;
-    if let Some(e) = cut_off {
-        // The client is gone or gave up: keep what arrived, so it resumes from there.
-        if got > 0 {
-            state
-                .blobs
-                .append(&hash, auth.device, length, offset, bytes.freeze())
-                .await?;
-            state
-                .storage
-                .add_uploaded_bytes(auth.device, day, got)
-                .await?;
-            crate::metrics::blob_uploaded(got);
-        }
-        tracing::info!(hash = %hash, offset, kept = got, error = %e, "upload cut off; the bytes that arrived are kept");
-        return Err(upload_refused(ApiError::bad_request(
-            "upload_cut_off",
-            "上传中断，已保留收到的数据 (the body was cut off; the bytes that arrived are kept)",
-        )));
-    }
-    let appended = state
-        .blobs
-        .append(&hash, auth.device, length, offset, Bytes::from(bytes))
-        .await?;
-    if got > 0 {
+    // The bytes that count as uploaded in the end (kept, whatever became of the PATCH).
+    let mut counted = 0u64;
+    let outcome = receive_chunk(
+        &state,
+        &auth,
+        (&hash, offset, length, day),
+        body,
+        &mut reserved,
+        &mut counted,
+        over_quota,
+    )
+    .await;
+    if reserved > counted {
         state
             .storage
-            .add_uploaded_bytes(auth.device, day, got)
+            .release_uploaded_bytes(auth.device, day, reserved - counted)
             .await?;
-        crate::metrics::blob_uploaded(got);
     }
+    if counted > 0 {
+        crate::metrics::blob_uploaded(counted);
+    }
+    let appended = outcome?;
     match appended {
         Appended::Partial(at) => Ok((
             StatusCode::NO_CONTENT,
@@ -302,6 +268,101 @@ pub async fn patch_upload<S: Storage>(
             "数据的 SHA-256 与名称不符，已丢弃 (the bytes do not hash to the blob's name; the upload was discarded)",
         ))),
     }
+}
+
+/// Bytes a chunked body reserves of the quota at a time as it arrives (the rest is given back).
+const RESERVE_STEP: u64 = 64 * 1024;
+
+/// Reads a PATCH's body and appends it: the part of [`patch_upload`] between reserving the
+/// quota and giving back what was not used. `reserved` grows as a chunked body needs more;
+/// `counted` is set to the bytes that stay counted (appended, or kept from a body cut off).
+async fn receive_chunk<S: Storage>(
+    state: &AppState<S>,
+    auth: &crate::storage::AuthedDevice,
+    (hash, offset, length, day): (&BlobHash, u64, u64, i64),
+    body: Body,
+    reserved: &mut u64,
+    counted: &mut u64,
+    over_quota: impl Fn() -> ApiError,
+) -> Result<Appended, ApiError> {
+    let quota = state.blob_limits.device_daily_bytes;
+    let room = length - offset;
+    let mut bytes = BytesMut::new();
+    let mut stream = body.into_data_stream();
+    let mut cut_off = None;
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(chunk) => {
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() as u64 > MAX_CHUNK_BYTES {
+                    return Err(upload_refused(ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "chunk_too_large",
+                        format!(
+                            "每次 PATCH 至多 {MAX_CHUNK_BYTES} 字节 (a PATCH carries at most {MAX_CHUNK_BYTES} bytes)"
+                        ),
+                    )));
+                }
+                if bytes.len() as u64 > room {
+                    return Err(upload_refused(ApiError::bad_request(
+                        "beyond_upload_length",
+                        "数据超出 Upload-Length (the body goes past Upload-Length)",
+                    )));
+                }
+                let need = (bytes.len() as u64).saturating_sub(*reserved);
+                if need > 0 {
+                    // More than announced, or chunked: reserve a step ahead, else exactly what
+                    // arrived, else the quota is used up (no PATCH passes it by a byte).
+                    let step = need.max(RESERVE_STEP).min(room - (*reserved).min(room));
+                    let mut got = false;
+                    for ask in if step > need {
+                        vec![step, need]
+                    } else {
+                        vec![need]
+                    } {
+                        if state
+                            .storage
+                            .reserve_uploaded_bytes(auth.device, day, ask, quota)
+                            .await?
+                        {
+                            *reserved += ask;
+                            got = true;
+                            break;
+                        }
+                    }
+                    if !got {
+                        return Err(over_quota());
+                    }
+                }
+            }
+            Err(e) => {
+                cut_off = Some(e);
+                break;
+            }
+        }
+    }
+    let got = bytes.len() as u64;
+    if let Some(e) = cut_off {
+        // The client is gone or gave up: keep what arrived, so it resumes from there.
+        if got > 0 {
+            state
+                .blobs
+                .append(hash, auth.device, length, offset, bytes.freeze())
+                .await?;
+            *counted = got;
+        }
+        tracing::info!(hash = %hash, offset, kept = got, error = %e, "upload cut off; the bytes that arrived are kept");
+        return Err(upload_refused(ApiError::bad_request(
+            "upload_cut_off",
+            "上传中断，已保留收到的数据 (the body was cut off; the bytes that arrived are kept)",
+        )));
+    }
+    let appended = state
+        .blobs
+        .append(hash, auth.device, length, offset, Bytes::from(bytes))
+        .await?;
+    *counted = got;
+    Ok(appended)
 }
 
 /// `GET /v1/blobs/{hash}`.

@@ -108,6 +108,26 @@ pub trait BlobStorage: Send + Sync + 'static {
         day: i64,
     ) -> impl Future<Output = Result<u64, StorageError>> + Send;
 
+    /// Reserves `bytes` of `device`'s quota for `day` iff what it uploaded (and reserved) that
+    /// day stays within `limit` with them, in one atomic step: two PATCHes at once can never
+    /// both pass a check the other's bytes would fail. Forgets days before `day - 1`. Returns
+    /// whether the bytes were reserved (then they count as uploaded).
+    fn reserve_uploaded_bytes(
+        &self,
+        device: DeviceId,
+        day: i64,
+        bytes: u64,
+        limit: u64,
+    ) -> impl Future<Output = Result<bool, StorageError>> + Send;
+
+    /// Gives back `bytes` reserved on `day` that did not arrive (never below 0).
+    fn release_uploaded_bytes(
+        &self,
+        device: DeviceId,
+        day: i64,
+        bytes: u64,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send;
+
     /// Adds `bytes` to what `device` uploaded on `day`; forgets days before `day - 1`.
     fn add_uploaded_bytes(
         &self,

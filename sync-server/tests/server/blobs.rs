@@ -482,6 +482,100 @@ async fn the_daily_quota_refuses_with_retry_after<S: Backend>() {
     upload(&server, &other, &second, 80_000).await;
 }
 
+/// Two (here eight) PATCHes of one device at once cannot together pass the daily quota: the
+/// check and the count are one atomic step of the storage, so the bytes accepted never exceed
+/// the quota, and what is counted is exactly what was accepted.
+async fn concurrent_patches_never_pass_the_daily_quota_together<S: Backend>() {
+    const QUOTA: u64 = 100_000;
+    const BODY: usize = 30_000;
+    let server = TestServer::<S>::fresh_with(ServerOptions {
+        blob_limits: BlobLimits {
+            max_blob_bytes: 1024 * 1024,
+            device_daily_bytes: QUOTA,
+        },
+        ..ServerOptions::default()
+    })
+    .await;
+    let phone = server.phone("王芳", Role::Gridworker).await;
+    let pictures: Vec<Vec<u8>> = (0..8).map(|i| picture(60_000, 40 + i)).collect();
+    let answers = futures_util::future::join_all(pictures.iter().map(|p| {
+        let hash = BlobHash::of(p);
+        let (server, phone) = (&server, &phone);
+        async move { patch(server, phone, &hash, 0, p.len() as u64, &p[..BODY]).await }
+    }))
+    .await;
+    let mut accepted = 0u64;
+    for r in answers {
+        match r.status() {
+            StatusCode::NO_CONTENT => accepted += 1,
+            StatusCode::TOO_MANY_REQUESTS => assert_eq!(error_code(r).await, "upload_quota"),
+            other => panic!("{other}: {}", r.text().await.unwrap()),
+        }
+    }
+    assert!(
+        accepted * BODY as u64 <= QUOTA,
+        "{accepted} bodies accepted"
+    );
+    // Every body that fits was taken (3 × 30,000 ≤ 100,000 < 4 × 30,000).
+    assert_eq!(accepted, 3);
+    let day = gridwork_server::blobs::utc_day(gridwork_server::clock::now_ms());
+    assert_eq!(
+        server
+            .storage
+            .uploaded_bytes(phone.device, day)
+            .await
+            .unwrap(),
+        accepted * BODY as u64,
+        "counted exactly what was accepted"
+    );
+    // What was accepted is held: the offsets say so.
+    let mut held = 0;
+    for p in &pictures {
+        let r = head(&server, &phone, &BlobHash::of(p)).await;
+        match header(&r, "upload-offset").as_deref() {
+            Some("30000") => held += 1,
+            Some("0") => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(held, accepted);
+    // The storage's reservation alone, many at once: never past the limit.
+    let other = server.phone("李强", Role::Gridworker).await;
+    let reserved = futures_util::future::join_all((0..16).map(|_| {
+        server
+            .storage
+            .reserve_uploaded_bytes(other.device, day, 7_000, QUOTA)
+    }))
+    .await;
+    let granted = reserved
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count() as u64;
+    assert_eq!(granted, QUOTA / 7_000);
+    assert_eq!(
+        server
+            .storage
+            .uploaded_bytes(other.device, day)
+            .await
+            .unwrap(),
+        granted * 7_000
+    );
+    // Given back: what was reserved and did not arrive no longer counts.
+    server
+        .storage
+        .release_uploaded_bytes(other.device, day, 7_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        server
+            .storage
+            .uploaded_bytes(other.device, day)
+            .await
+            .unwrap(),
+        (granted - 1) * 7_000
+    );
+}
+
 async fn the_sweep_deletes_orphans_after_the_grace_and_stale_uploads<S: Backend>() {
     let blobs = BlobStore::in_memory();
     let server = TestServer::<S>::fresh_with(ServerOptions {
@@ -847,6 +941,7 @@ on_both_backends!(
     the_sweep_keeps_a_blob_only_a_record_references,
     uploads_resume_and_photos_reach_only_who_may_see_them,
     the_daily_quota_refuses_with_retry_after,
+    concurrent_patches_never_pass_the_daily_quota_together,
     the_sweep_deletes_orphans_after_the_grace_and_stale_uploads,
 );
 

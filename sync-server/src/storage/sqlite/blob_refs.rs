@@ -104,6 +104,51 @@ impl BlobStorage for SqliteStorage {
         .await
     }
 
+    async fn reserve_uploaded_bytes(
+        &self,
+        device: DeviceId,
+        day: i64,
+        bytes: u64,
+        limit: u64,
+    ) -> Result<bool, StorageError> {
+        let (bytes, limit) = (
+            bytes.min(i64::MAX as u64) as i64,
+            limit.min(i64::MAX as u64) as i64,
+        );
+        // One statement on the one writer: the check and the count cannot be split.
+        self.write(move |conn| {
+            let reserved = conn.execute(
+                "INSERT INTO upload_quota (device_id, day, bytes) SELECT ?1, ?2, ?3 WHERE ?3 <= ?4
+                 ON CONFLICT (device_id, day) DO UPDATE SET bytes = bytes + excluded.bytes
+                 WHERE upload_quota.bytes + excluded.bytes <= ?4",
+                params![device.to_string(), day, bytes, limit],
+            )? == 1;
+            conn.execute(
+                "DELETE FROM upload_quota WHERE device_id = ?1 AND day < ?2",
+                params![device.to_string(), day - 1],
+            )?;
+            Ok(reserved)
+        })
+        .await
+    }
+
+    async fn release_uploaded_bytes(
+        &self,
+        device: DeviceId,
+        day: i64,
+        bytes: u64,
+    ) -> Result<(), StorageError> {
+        let bytes = bytes.min(i64::MAX as u64) as i64;
+        self.write(move |conn| {
+            conn.execute(
+                "UPDATE upload_quota SET bytes = max(bytes - ?3, 0) WHERE device_id = ?1 AND day = ?2",
+                params![device.to_string(), day, bytes],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn add_uploaded_bytes(
         &self,
         device: DeviceId,
