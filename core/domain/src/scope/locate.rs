@@ -3,6 +3,8 @@
 //! was dispatched, how far a dispute went). The scope rules in `gridwork_domain::scope` decide
 //! from it who sees the record and who may change it.
 
+use std::borrow::Borrow;
+
 use crate::ids::Id;
 use crate::merge::RecordState;
 use crate::model::CaseKind;
@@ -14,10 +16,10 @@ use super::scope_key::{link, scope_key};
 
 /// The place of `state`, following links with `lookup`; `events` are the case's events (empty
 /// for other kinds).
-pub fn locate<E>(
+pub fn locate<E, R: Borrow<RecordState>>(
     state: &RecordState,
     events: &[CaseEvent],
-    lookup: &mut impl FnMut(Id) -> Result<Option<RecordState>, E>,
+    lookup: &mut impl FnMut(Id) -> Result<Option<R>, E>,
 ) -> Result<Place, E> {
     let mut place = Place::unresolved(state.kind, state.id);
     if let Some(key) = scope_key(state, lookup)? {
@@ -30,8 +32,8 @@ pub fn locate<E>(
         }
         EntityKind::Resident | EntityKind::Registration => match link(state, "household_id") {
             Some(h) => lookup(h)?
-                .filter(|h| h.kind == EntityKind::Household)
-                .and_then(|h| link(&h, "building_id")),
+                .filter(|h| h.borrow().kind == EntityKind::Household)
+                .and_then(|h| link(h.borrow(), "building_id")),
             None => None,
         },
         _ => None,
@@ -40,8 +42,8 @@ pub fn locate<E>(
         (EntityKind::Station, _) => Some(state.id),
         (EntityKind::Building, _) => link(state, "station_id"),
         (_, Some(b)) => lookup(b)?
-            .filter(|b| b.kind == EntityKind::Building)
-            .and_then(|b| link(&b, "station_id")),
+            .filter(|b| b.borrow().kind == EntityKind::Building)
+            .and_then(|b| link(b.borrow(), "station_id")),
         _ => None,
     };
     if state.kind == EntityKind::Case {

@@ -11,6 +11,8 @@
 //! The path is `None` while a link on the way is unknown (an operation that arrived before the
 //! record it points to) or broken (a cycle, a link to a record of the wrong kind).
 
+use std::borrow::Borrow;
+
 use crate::ids::Id;
 use crate::merge::RecordState;
 use crate::op::EntityKind;
@@ -30,20 +32,20 @@ const MAX_HOPS: usize = 12;
 /// use uuid::Uuid;
 ///
 /// let district = RecordState::new(EntityKind::Area, Uuid::now_v7());
-/// let key = scope_key::<()>(&district, &mut |_| Ok(None)).unwrap();
+/// let key = scope_key::<(), RecordState>(&district, &mut |_| Ok(None)).unwrap();
 /// assert_eq!(key, Some(format!("/{}", district.id)));
 /// ```
-pub fn scope_key<E>(
+pub fn scope_key<E, R: Borrow<RecordState>>(
     state: &RecordState,
-    lookup: &mut impl FnMut(Id) -> Result<Option<RecordState>, E>,
+    lookup: &mut impl FnMut(Id) -> Result<Option<R>, E>,
 ) -> Result<Option<String>, E> {
     let mut hops = 0;
     scope_of(state, lookup, &mut hops)
 }
 
-fn scope_of<E>(
+fn scope_of<E, R: Borrow<RecordState>>(
     state: &RecordState,
-    lookup: &mut impl FnMut(Id) -> Result<Option<RecordState>, E>,
+    lookup: &mut impl FnMut(Id) -> Result<Option<R>, E>,
     hops: &mut usize,
 ) -> Result<Option<String>, E> {
     match state.kind {
@@ -71,11 +73,11 @@ fn scope_of<E>(
 }
 
 /// The record `state` points to through `field`, if it has that kind, and its scope.
-fn linked_record<E>(
+fn linked_record<E, R: Borrow<RecordState>>(
     state: &RecordState,
     field: &str,
     kind: EntityKind,
-    lookup: &mut impl FnMut(Id) -> Result<Option<RecordState>, E>,
+    lookup: &mut impl FnMut(Id) -> Result<Option<R>, E>,
     hops: &mut usize,
 ) -> Result<Option<String>, E> {
     let Some(id) = link(state, field) else {
@@ -84,26 +86,27 @@ fn linked_record<E>(
     let Some(target) = fetch(id, lookup, hops)? else {
         return Ok(None);
     };
+    let target = target.borrow();
     if target.kind != kind {
         return Ok(None);
     }
-    scope_of(&target, lookup, hops)
+    scope_of(target, lookup, hops)
 }
 
 /// The path of the area `state` points to through `field`.
-fn linked_area<E>(
+fn linked_area<E, R: Borrow<RecordState>>(
     state: &RecordState,
     field: &str,
-    lookup: &mut impl FnMut(Id) -> Result<Option<RecordState>, E>,
+    lookup: &mut impl FnMut(Id) -> Result<Option<R>, E>,
     hops: &mut usize,
 ) -> Result<Option<String>, E> {
     linked_record(state, field, EntityKind::Area, lookup, hops)
 }
 
 /// `/<root>/.../<area>`, walking `parent_id` up to an area without a parent.
-fn area_path<E>(
+fn area_path<E, R: Borrow<RecordState>>(
     area: &RecordState,
-    lookup: &mut impl FnMut(Id) -> Result<Option<RecordState>, E>,
+    lookup: &mut impl FnMut(Id) -> Result<Option<R>, E>,
     hops: &mut usize,
 ) -> Result<Option<String>, E> {
     let mut chain = vec![area.id];
@@ -112,11 +115,12 @@ fn area_path<E>(
         let Some(up) = fetch(id, lookup, hops)? else {
             return Ok(None);
         };
+        let up = up.borrow();
         if up.kind != EntityKind::Area || chain.contains(&id) {
             return Ok(None);
         }
         chain.push(id);
-        parent = link(&up, "parent_id");
+        parent = link(up, "parent_id");
     }
     Ok(Some(
         chain.iter().rev().map(|id| format!("/{id}")).collect(),
@@ -124,11 +128,11 @@ fn area_path<E>(
 }
 
 /// Looks a record up, counting hops so that a cycle of links ends.
-fn fetch<E>(
+fn fetch<E, R: Borrow<RecordState>>(
     id: Id,
-    lookup: &mut impl FnMut(Id) -> Result<Option<RecordState>, E>,
+    lookup: &mut impl FnMut(Id) -> Result<Option<R>, E>,
     hops: &mut usize,
-) -> Result<Option<RecordState>, E> {
+) -> Result<Option<R>, E> {
     *hops += 1;
     if *hops > MAX_HOPS {
         return Ok(None);
@@ -257,7 +261,7 @@ mod tests {
     }
 
     fn key(town: &Town, state: &RecordState) -> Option<String> {
-        scope_key::<()>(state, &mut |id| Ok(town.records.get(&id).cloned())).unwrap()
+        scope_key::<(), _>(state, &mut |id| Ok(town.records.get(&id).cloned())).unwrap()
     }
 
     #[test]
@@ -321,7 +325,7 @@ mod tests {
         let household = record(EntityKind::Household, json!({ "building_id": building.id }));
         let mut held = t.records.clone();
         held.insert(building.id, building.clone());
-        let full = scope_key::<()>(&household, &mut |id| Ok(held.get(&id).cloned()))
+        let full = scope_key::<(), _>(&household, &mut |id| Ok(held.get(&id).cloned()))
             .unwrap()
             .unwrap();
         let areas = known_areas::<()>(&household, &mut |id| Ok(held.get(&id).cloned())).unwrap();

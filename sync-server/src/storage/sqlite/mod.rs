@@ -69,6 +69,9 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// A permit per read connection: a read holds one while it runs.
     read_permits: Semaphore,
+    /// The connection that reads the accounts version, on the caller's thread (see
+    /// [`Storage::accounts_version`] below): opened at the first request.
+    version_reader: Mutex<Option<Connection>>,
     /// Read connections in use now, and reads waiting for one (for the metrics).
     reading: AtomicUsize,
     read_waiting: AtomicUsize,
@@ -91,6 +94,7 @@ impl SqliteStorage {
                 writer,
                 readers: Mutex::new(vec![]),
                 read_permits: Semaphore::new(READERS),
+                version_reader: Mutex::new(None),
                 reading: AtomicUsize::new(0),
                 read_waiting: AtomicUsize::new(0),
             }),
@@ -219,8 +223,33 @@ impl Storage for SqliteStorage {
         self.read(|conn| oplog::last_seq(conn)).await
     }
 
+    /// Every request asks this before its token is trusted (`auth/device_cache.rs`). It is one
+    /// row of one page that every request reads, always in SQLite's cache or the file's memory
+    /// map, so it is read right here, on a connection of its own held for the few microseconds
+    /// of the read, rather than on a pooled reader behind a hop to a blocking thread: the
+    /// hop (a thread woken, two context switches) cost many times the read, on every request
+    /// (ADR 0048). A revocation committed by any process before the request is still seen.
     async fn accounts_version(&self) -> Result<u64, StorageError> {
-        self.read(|conn| accounts::version(conn)).await
+        let mut held = lock(&self.inner.version_reader);
+        let conn = match held.take() {
+            Some(conn) => conn,
+            None => open::open_reader(&self.inner.path)?,
+        };
+        let version = accounts::version(&conn);
+        // A connection whose read failed is opened afresh next time.
+        if version.is_ok() {
+            *held = Some(conn);
+        }
+        version
+    }
+
+    /// A cursor at or below the last position this process saw stored (its own pushes, and
+    /// other processes' commits the watcher saw) is in the log: answered without a read.
+    async fn cursor_in_log(&self, after: u64) -> Result<u64, StorageError> {
+        if after <= *self.last_seq.borrow() {
+            return Ok(after);
+        }
+        Ok(after.min(self.log_end().await?))
     }
 
     fn wakeups(&self) -> &Arc<Wakeups> {

@@ -2,6 +2,7 @@
 //! and the case histories (`case_events`).
 
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use gridwork_domain::ids::Id;
 use gridwork_domain::merge::RecordState;
@@ -123,7 +124,7 @@ pub fn events_of(conn: &Connection, case: Id) -> Result<Vec<CaseEvent>, StorageE
 /// noticed through `PRAGMA data_version` before each group. It keeps [`LOADED_RECORDS`] states
 /// and as many places at most, the least recently used going first, so its memory is bounded.
 pub struct Loaded {
-    states: RefCell<LruCache<Id, Option<RecordState>>>,
+    states: RefCell<LruCache<Id, Option<Arc<RecordState>>>>,
     places: RefCell<LruCache<Id, Option<Place>>>,
     /// The database's `data_version` when this was last known to match it.
     version: RefCell<Option<i64>>,
@@ -177,7 +178,7 @@ impl Loaded {
     pub fn remember(&self, state: &RecordState, place: &Place) {
         self.states
             .borrow_mut()
-            .insert(state.id, Some(state.clone()));
+            .insert(state.id, Some(Arc::new(state.clone())));
         self.places
             .borrow_mut()
             .insert(state.id, Some(place.clone()));
@@ -243,13 +244,20 @@ impl Facts for SqliteFacts<'_> {
     type Error = StorageError;
 
     fn record(&mut self, id: Id) -> Result<Option<RecordState>, StorageError> {
-        let Some(loaded) = self.loaded else {
+        if self.loaded.is_none() {
             return load(self.conn, id);
+        }
+        Ok(self.shared_record(id)?.map(|state| (*state).clone()))
+    }
+
+    fn shared_record(&mut self, id: Id) -> Result<Option<Arc<RecordState>>, StorageError> {
+        let Some(loaded) = self.loaded else {
+            return Ok(load(self.conn, id)?.map(Arc::new));
         };
         if let Some(known) = loaded.states.borrow_mut().get(&id) {
             return Ok(known.clone());
         }
-        let state = load(self.conn, id)?;
+        let state = load(self.conn, id)?.map(Arc::new);
         loaded.reads.set(loaded.reads.get() + 1);
         loaded.states.borrow_mut().insert(id, state.clone());
         Ok(state)
