@@ -16,7 +16,7 @@ use crate::cases::CaseView;
 use crate::error::Result;
 use crate::gridwork::{Gridwork, live_state};
 use crate::store::area_records::{SUBTREE, decode_fields, decode_rows};
-use crate::store::meta;
+use crate::store::{meta, records};
 
 /// A resident as every list shows them: the ID number masked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -222,22 +222,23 @@ impl Gridwork {
             live_state(conn, EntityKind::Area, area_id)?;
             let mut stmt = conn.prepare_cached(&format!(
                 "{SUBTREE}
-                 SELECT r.id, r.fields, f.fold FROM records r JOIN case_folds f ON f.case_id = r.id
-                 WHERE r.kind = 'case' AND r.tombstone IS NULL AND f.closed = 0
+                 SELECT r.id, r.fields, f.fold FROM records r
+                 LEFT JOIN case_folds f ON f.case_id = r.id
+                 WHERE r.kind = 'case' AND r.tombstone IS NULL AND f.closed IS NOT 1
                  AND json_extract(r.fields, '$.area_id') IN subtree"
             ))?;
             let rows = stmt.query_map([area_id.to_string()], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(2)?,
                 ))
             })?;
             let mut cases = Vec::new();
             for row in rows {
                 let (id, fields, fold) = row?;
                 if let Some(case) = decode_fields::<Case>(id, &fields)? {
-                    let fold: CaseFold = serde_json::from_str(&fold)?;
+                    let fold: CaseFold = records::fold_or_initial(&case, fold.as_deref())?;
                     cases.push((case, fold));
                 }
             }

@@ -208,7 +208,7 @@ pub(crate) fn cases(
         None => (("", ""), vec![]),
     };
     let condition = match filter {
-        CaseFilter::Open => "AND f.closed = 0".to_string(),
+        CaseFilter::Open => "AND f.closed IS NOT 1".to_string(),
         CaseFilter::OpenedBy(ms) => {
             args.push(ms.to_string());
             format!(
@@ -226,7 +226,7 @@ pub(crate) fn cases(
     };
     let sql = format!(
         "{}
-         SELECT r.id, r.fields, f.fold FROM records r JOIN case_folds f ON f.case_id = r.id
+         SELECT r.id, r.fields, f.fold FROM records r LEFT JOIN case_folds f ON f.case_id = r.id
          WHERE r.kind = 'case' AND r.tombstone IS NULL {} {condition}",
         scope.0, scope.1
     );
@@ -235,14 +235,16 @@ pub(crate) fn cases(
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
+            r.get::<_, Option<String>>(2)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
         let (id, fields, fold) = row?;
         if let Some(case) = decode_fields::<Case>(id, &fields)? {
-            out.push((case, serde_json::from_str(&fold)?));
+            // No fold row: a case without events, in its kind's first state (open).
+            let fold = crate::store::records::fold_or_initial(&case, fold.as_deref())?;
+            out.push((case, fold));
         }
     }
     Ok(out)

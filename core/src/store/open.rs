@@ -37,6 +37,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "006_attachments",
         include_str!("../../migrations/006_attachments.sql"),
     ),
+    (
+        "007_fewer_index_pages",
+        include_str!("../../migrations/007_fewer_index_pages.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -400,6 +404,88 @@ mod tests {
             )
             .unwrap();
         assert_eq!(hits, 1);
+    }
+
+    fn plan(conn: &Connection, sql: &str) -> String {
+        conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap()
+            .join("; ")
+    }
+
+    #[test]
+    fn every_list_by_kind_reads_an_index_after_records_by_kind_lost_the_indexed_kinds() {
+        // Version 7 (ADR 0047): `records_by_kind` holds only stations and patrols; every other
+        // kind is read through its own partial index, never by a scan of the whole table.
+        let conn = open_in_memory().unwrap();
+        for (sql, index) in [
+            (
+                "SELECT id FROM records WHERE kind = 'station' AND tombstone IS NULL",
+                "records_by_kind",
+            ),
+            (
+                "SELECT id FROM records WHERE kind = 'patrol'",
+                "records_by_kind",
+            ),
+            (
+                "SELECT id FROM records WHERE kind = 'case'
+                 AND json_extract(fields, '$.building_id') = 'b1'
+                 AND json_extract(fields, '$.kind') = 'alarm'",
+                "cases_by_area",
+            ),
+            (
+                "SELECT r.id, r.fields, f.fold FROM records r
+                 LEFT JOIN case_folds f ON f.case_id = r.id
+                 WHERE r.kind = 'case' AND r.tombstone IS NULL AND f.closed IS NOT 1",
+                "cases_by_area",
+            ),
+            (
+                "SELECT id, fields FROM records WHERE kind = 'area' AND tombstone IS NULL
+                 AND json_extract(fields, '$.level') = 'subdistrict'",
+                "areas_by_parent",
+            ),
+            (
+                "SELECT id, json_extract(fields, '$.check_out') FROM records
+                 WHERE kind = 'registration' AND json_extract(fields, '$.check_out') IS NOT NULL",
+                "registrations_by_",
+            ),
+            (
+                "SELECT id FROM records WHERE kind = 'household'",
+                "households_by_building",
+            ),
+            (
+                "SELECT id FROM records WHERE kind = 'building'",
+                "buildings_by_grid",
+            ),
+            (
+                "SELECT id FROM records WHERE kind = 'resident'",
+                "residents_by_household",
+            ),
+            (
+                "SELECT id FROM records WHERE kind = 'patrol_visit'",
+                "visits_by_patrol",
+            ),
+        ] {
+            let p = plan(&conn, sql);
+            assert!(
+                p.contains(&format!("USING INDEX {index}")),
+                "{sql}\n planned as {p}"
+            );
+        }
+        let kinds: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'records_by_kind'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            kinds.contains("WHERE kind = 'station' OR kind = 'patrol'"),
+            "{kinds}"
+        );
     }
 
     #[test]
