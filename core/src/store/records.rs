@@ -85,7 +85,35 @@ pub fn save_held(
         row.tombstone,
         row.updated_hlc
     ])?;
+    keep_parent(conn, rid, state.kind)?;
     search_index::refresh(conn, rid, search)
+}
+
+/// The field that names a record's parent, kept in the column `records.parent` and indexed with
+/// the kind (`records_by_parent`, ADR 0047): the lists by parent read it. Must agree with
+/// migration 007.
+pub fn parent_path(kind: EntityKind) -> Option<&'static str> {
+    match kind {
+        EntityKind::Area => Some("$.parent_id"),
+        EntityKind::Building => Some("$.grid_id"),
+        EntityKind::Household => Some("$.building_id"),
+        EntityKind::Resident => Some("$.household_id"),
+        EntityKind::Registration => Some("$.resident_id"),
+        EntityKind::Case => Some("$.area_id"),
+        EntityKind::PatrolVisit => Some("$.patrol_id"),
+        EntityKind::Station | EntityKind::Patrol => None,
+    }
+}
+
+/// Sets a record's `parent` column from its fields only when it changed: an UPDATE that names
+/// the column rewrites the record's index entry, one encrypted page, even to the same value.
+fn keep_parent(conn: &Connection, rid: i64, kind: EntityKind) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE records SET parent = json_extract(fields, ?2)
+         WHERE rid = ?1 AND parent IS NOT json_extract(fields, ?2)",
+    )?
+    .execute(params![rid, parent_path(kind)])?;
+    Ok(())
 }
 
 /// The stored columns of a record's state.
@@ -121,8 +149,8 @@ pub fn save_with(conn: &Connection, state: &RecordState, search: SearchRow) -> R
     let row = Encoded::of(state)?;
     let rid: i64 = conn
         .prepare_cached(
-            "INSERT INTO records (id, kind, fields, stamps, tombstone, updated_hlc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO records (id, kind, fields, stamps, tombstone, updated_hlc, parent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, json_extract(?3, ?7))
              ON CONFLICT (id) DO UPDATE SET fields = excluded.fields, stamps = excluded.stamps,
                  tombstone = excluded.tombstone, updated_hlc = excluded.updated_hlc
              RETURNING rid",
@@ -135,9 +163,11 @@ pub fn save_with(conn: &Connection, state: &RecordState, search: SearchRow) -> R
                 row.stamps,
                 row.tombstone,
                 row.updated_hlc,
+                parent_path(state.kind),
             ],
             |r| r.get(0),
         )?;
+    keep_parent(conn, rid, state.kind)?;
     search_index::refresh(conn, rid, search)
 }
 
@@ -148,8 +178,8 @@ pub fn insert_new(conn: &Connection, state: &RecordState) -> Result<Option<i64>>
     let row = Encoded::of(state)?;
     Ok(conn
         .prepare_cached(
-            "INSERT INTO records (id, kind, fields, stamps, tombstone, updated_hlc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO records (id, kind, fields, stamps, tombstone, updated_hlc, parent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, json_extract(?3, ?7))
              ON CONFLICT (id) DO NOTHING
              RETURNING rid",
         )?
@@ -161,6 +191,7 @@ pub fn insert_new(conn: &Connection, state: &RecordState) -> Result<Option<i64>>
                 row.stamps,
                 row.tombstone,
                 row.updated_hlc,
+                parent_path(state.kind),
             ],
             |r| r.get(0),
         )
