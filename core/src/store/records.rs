@@ -5,6 +5,8 @@
 //! Local writes and pulled operations go through the same [`apply_op`], inside the caller's
 //! transaction.
 
+use std::collections::BTreeMap;
+
 use gridwork_domain::hlc::Stamp;
 use gridwork_domain::ids::{DeviceId, Id};
 use gridwork_domain::merge::{MergeOutcome, RecordState};
@@ -55,7 +57,7 @@ pub fn load_held(conn: &Connection, id: Id) -> Result<Option<(i64, RecordState)>
             kind,
             id,
             fields: serde_json::from_str(&fields)?,
-            stamps: serde_json::from_str(&stamps)?,
+            stamps: decode_stamps(&stamps)?,
             tombstone: tombstone.map(|t| serde_json::from_str(&t)).transpose()?,
         },
     )))
@@ -128,7 +130,7 @@ impl Encoded {
     fn of(state: &RecordState) -> Result<Encoded> {
         Ok(Encoded {
             fields: serde_json::to_string(&state.fields)?,
-            stamps: serde_json::to_string(&state.stamps)?,
+            stamps: encode_stamps(&state.stamps)?,
             tombstone: state
                 .tombstone
                 .map(|t| serde_json::to_string(&t))
@@ -136,6 +138,62 @@ impl Encoded {
             updated_hlc: state.latest_stamp().map_or(0, |s| s.hlc.as_i64()),
         })
     }
+}
+
+/// The key under which [`encode_stamps`] writes the stamp most fields share. Field names are
+/// the model's snake_case names, never `*`.
+const SHARED_STAMP: &str = "*";
+
+/// A record's field stamps as stored: the stamp most fields share written once, as
+/// `"*": [stamp, [field, …]]`, and every other field's stamp under its name (ADR 0047). A
+/// record created in one edit has one stamp for all its fields, which the plain map repeated
+/// once per field (70 bytes each, two thirds of a case's row): the smaller row fills a page a
+/// third as often. [`decode_stamps`] reads both forms (stores written before hold plain maps).
+pub fn encode_stamps(stamps: &BTreeMap<String, Stamp>) -> Result<String> {
+    let mut counts: BTreeMap<Stamp, usize> = BTreeMap::new();
+    for stamp in stamps.values() {
+        *counts.entry(*stamp).or_default() += 1;
+    }
+    // The most common stamp (the smallest among equals, so the text is a function of the map).
+    let shared = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .filter(|(_, n)| **n > 1)
+        .map(|(s, _)| *s);
+    let Some(shared) = shared.filter(|_| !stamps.contains_key(SHARED_STAMP)) else {
+        return Ok(serde_json::to_string(stamps)?);
+    };
+    let mut out = serde_json::Map::new();
+    let names: Vec<&String> = stamps
+        .iter()
+        .filter(|(_, s)| **s == shared)
+        .map(|(k, _)| k)
+        .collect();
+    out.insert(
+        SHARED_STAMP.into(),
+        serde_json::json!([serde_json::to_value(shared)?, names]),
+    );
+    for (k, s) in stamps.iter().filter(|(_, s)| **s != shared) {
+        out.insert(k.clone(), serde_json::to_value(s)?);
+    }
+    Ok(serde_json::to_string(&out)?)
+}
+
+/// Reads the stamps written by [`encode_stamps`], or a plain map of field to stamp.
+pub fn decode_stamps(text: &str) -> Result<BTreeMap<String, Stamp>> {
+    let raw: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)?;
+    let mut stamps = BTreeMap::new();
+    for (k, v) in raw {
+        if k == SHARED_STAMP {
+            let (stamp, names): (Stamp, Vec<String>) = serde_json::from_value(v)?;
+            for name in names {
+                stamps.insert(name, stamp);
+            }
+        } else {
+            stamps.insert(k, serde_json::from_value(v)?);
+        }
+    }
+    Ok(stamps)
 }
 
 /// Writes a record's merged state and marks its search row for refreshing.
@@ -461,4 +519,44 @@ pub fn all_ids(conn: &Connection) -> Result<Vec<Id>> {
         );
     }
     Ok(ids)
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::*;
+    use gridwork_domain::hlc::Hlc;
+
+    fn stamp(hlc: u64, device: u128) -> Stamp {
+        Stamp::new(Hlc::from_u64(hlc), DeviceId::from_u128(device))
+    }
+
+    #[test]
+    fn stamps_shared_by_fields_are_written_once_and_read_back_as_they_were() {
+        let a = stamp(10, 1);
+        let b = stamp(20, 2);
+        let mut created: BTreeMap<String, Stamp> = ["title", "category", "severity", "area_id"]
+            .into_iter()
+            .map(|f| (f.to_string(), a))
+            .collect();
+        let plain = serde_json::to_string(&created).unwrap();
+        let text = encode_stamps(&created).unwrap();
+        assert!(text.len() * 2 < plain.len(), "{text} against {plain}");
+        assert_eq!(decode_stamps(&text).unwrap(), created);
+
+        // One field written later keeps its own stamp; the text is the same for the same map.
+        created.insert("severity".into(), b);
+        let text = encode_stamps(&created).unwrap();
+        assert_eq!(text.matches("\"hlc\"").count(), 2, "{text}");
+        assert_eq!(decode_stamps(&text).unwrap(), created);
+        assert_eq!(encode_stamps(&created.clone()).unwrap(), text);
+
+        // No stamp shared: the plain map, which stores written before this form hold.
+        let single: BTreeMap<String, Stamp> = [("phone".to_string(), b)].into_iter().collect();
+        let text = encode_stamps(&single).unwrap();
+        assert_eq!(text, serde_json::to_string(&single).unwrap());
+        assert_eq!(decode_stamps(&text).unwrap(), single);
+        assert_eq!(decode_stamps(&plain).unwrap().len(), 4);
+        assert_eq!(decode_stamps("{}").unwrap(), BTreeMap::new());
+        assert_eq!(encode_stamps(&BTreeMap::new()).unwrap(), "{}");
+    }
 }
