@@ -17,7 +17,15 @@ impl Gridwork {
             let mut rows = stmt.query([])?;
             while let Some(r) = rows.next()? {
                 for i in 0..5 {
-                    h.update(r.get_ref(i)?.as_str().unwrap_or_default().as_bytes());
+                    let text = r.get_ref(i)?.as_str().unwrap_or_default();
+                    if i == 3 {
+                        // The stamps as a plain map, whichever form the row stores them in
+                        // (`records::encode_stamps`): the same state, the same digest.
+                        let stamps = crate::store::records::decode_stamps(text)?;
+                        h.update(serde_json::to_string(&stamps)?.as_bytes());
+                    } else {
+                        h.update(text.as_bytes());
+                    }
                     h.update([0]);
                 }
             }

@@ -349,7 +349,7 @@ impl Gridwork {
             if let Decision::Deny(reason) = crate::permissions::judge_op(&tx, op)? {
                 return Err(Error::NotAllowed(reason));
             }
-            records::apply_op(&tx, op, self.device, now)?;
+            records::apply_local_op(&tx, op, self.device, now)?;
             outbox::append(&tx, op, now)?;
         }
         // The clock's last stamp is in the outbox row just written; `meta` is written only when

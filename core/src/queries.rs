@@ -16,7 +16,7 @@ use crate::cases::CaseView;
 use crate::error::Result;
 use crate::gridwork::{Gridwork, live_state};
 use crate::store::area_records::{SUBTREE, decode_fields, decode_rows};
-use crate::store::meta;
+use crate::store::{meta, records};
 
 /// A resident as every list shows them: the ID number masked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -64,13 +64,13 @@ impl Gridwork {
             Some(p) => decode_rows(
                 conn,
                 "SELECT id, fields FROM records WHERE kind = 'area' AND tombstone IS NULL
-                 AND json_extract(fields, '$.parent_id') = ?1 ORDER BY json_extract(fields, '$.code')",
+                 AND parent = ?1 ORDER BY json_extract(fields, '$.code')",
                 &[p.to_string()],
             ),
             None => decode_rows(
                 conn,
                 "SELECT id, fields FROM records WHERE kind = 'area' AND tombstone IS NULL
-                 AND json_extract(fields, '$.parent_id') IS NULL ORDER BY json_extract(fields, '$.code')",
+                 AND parent IS NULL ORDER BY json_extract(fields, '$.code')",
                 &[],
             ),
         })
@@ -124,7 +124,7 @@ impl Gridwork {
                 &format!(
                     "{SUBTREE}
                      SELECT id, fields FROM records WHERE kind = 'building' AND tombstone IS NULL
-                     AND (json_extract(fields, '$.grid_id') IN subtree
+                     AND (parent IN subtree
                           OR json_extract(fields, '$.micro_grid_id') IN subtree)
                      ORDER BY json_extract(fields, '$.address_code')"
                 ),
@@ -144,10 +144,13 @@ impl Gridwork {
             let all: Vec<Household> = decode_rows(
                 conn,
                 "SELECT id, fields FROM records WHERE kind = 'household' AND tombstone IS NULL
-                 AND json_extract(fields, '$.building_id') = ?1 ORDER BY json_extract(fields, '$.unit')",
+                 AND parent = ?1 ORDER BY json_extract(fields, '$.unit')",
                 &[building_id.to_string()],
             )?;
-            Ok(all.into_iter().filter(|h| include_archived || !h.archived).collect())
+            Ok(all
+                .into_iter()
+                .filter(|h| include_archived || !h.archived)
+                .collect())
         })
     }
 
@@ -158,7 +161,7 @@ impl Gridwork {
             let all: Vec<Resident> = decode_rows(
                 conn,
                 "SELECT id, fields FROM records WHERE kind = 'resident' AND tombstone IS NULL
-                 AND json_extract(fields, '$.household_id') = ?1 ORDER BY json_extract(fields, '$.name')",
+                 AND parent = ?1 ORDER BY json_extract(fields, '$.name')",
                 &[household_id.to_string()],
             )?;
             Ok(all.into_iter().map(ResidentSummary::from).collect())
@@ -204,7 +207,7 @@ impl Gridwork {
             decode_rows(
                 conn,
                 "SELECT id, fields FROM records WHERE kind = 'registration' AND tombstone IS NULL
-                 AND json_extract(fields, '$.resident_id') = ?1
+                 AND parent = ?1
                  ORDER BY json_extract(fields, '$.check_in') DESC",
                 &[resident_id.to_string()],
             )
@@ -222,22 +225,23 @@ impl Gridwork {
             live_state(conn, EntityKind::Area, area_id)?;
             let mut stmt = conn.prepare_cached(&format!(
                 "{SUBTREE}
-                 SELECT r.id, r.fields, f.fold FROM records r JOIN case_folds f ON f.case_id = r.id
-                 WHERE r.kind = 'case' AND r.tombstone IS NULL AND f.closed = 0
-                 AND json_extract(r.fields, '$.area_id') IN subtree"
+                 SELECT r.id, r.fields, f.fold FROM records r
+                 LEFT JOIN case_folds f ON f.case_id = r.id
+                 WHERE r.kind = 'case' AND r.tombstone IS NULL AND f.closed IS NOT 1
+                 AND r.parent IN subtree"
             ))?;
             let rows = stmt.query_map([area_id.to_string()], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(2)?,
                 ))
             })?;
             let mut cases = Vec::new();
             for row in rows {
                 let (id, fields, fold) = row?;
                 if let Some(case) = decode_fields::<Case>(id, &fields)? {
-                    let fold: CaseFold = serde_json::from_str(&fold)?;
+                    let fold: CaseFold = records::fold_or_initial(&case, fold.as_deref())?;
                     cases.push((case, fold));
                 }
             }

@@ -84,7 +84,7 @@ impl Gridwork {
             residents.dedup();
             let mut other_stays = tx.prepare_cached(
                 "SELECT count(*) FROM records
-                 WHERE kind = 'registration' AND json_extract(fields, '$.resident_id') = ?1",
+                 WHERE kind = 'registration' AND parent = ?1",
             )?;
             for resident in residents {
                 let left: i64 = other_stays.query_row([resident.to_string()], |r| r.get(0))?;

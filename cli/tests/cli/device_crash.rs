@@ -303,7 +303,7 @@ fn check_outbox_and_state_agree(db: &Path, log: &ServerLog, round: usize) {
         .unwrap()
     {
         let (id, stamps) = row.unwrap();
-        let stamps: BTreeMap<String, Stamp> = serde_json::from_str(&stamps).unwrap();
+        let stamps = gridwork_core::store::records::decode_stamps(&stamps).unwrap();
         for (field, stamp) in stamps {
             state.insert((id.clone(), field), stamp);
         }

@@ -1,8 +1,9 @@
 //! Which kinds of record a transaction changed, so an app re-queries only the screens they
 //! show (ADR 0028).
 //!
-//! The writer's connection has a temporary table and temporary triggers on `records` and
-//! `case_folds`: every row written or deleted notes its kind, once (no unique constraint: the
+//! The writer's connection has a temporary table and temporary triggers on `records`,
+//! `case_folds` and `case_events` (a case's fold row is written only when it changes, ADR 0047):
+//! every row written or deleted notes its kind, once (no unique constraint: the
 //! conflict policy of the statement that fired a trigger overrides the trigger's own, so an
 //! `OR IGNORE` there would fail an upsert). The table lives in the writer's
 //! own temporary database (memory), so readers never see it and the file never holds it; it is
@@ -31,6 +32,12 @@ pub fn watch(conn: &Connection) -> Result<()> {
          BEGIN INSERT INTO changed_kinds (kind) SELECT 'case'
              WHERE NOT EXISTS (SELECT 1 FROM changed_kinds WHERE kind = 'case'); END;
          CREATE TEMP TRIGGER IF NOT EXISTS changed_fold_up AFTER UPDATE ON main.case_folds
+         BEGIN INSERT INTO changed_kinds (kind) SELECT 'case'
+             WHERE NOT EXISTS (SELECT 1 FROM changed_kinds WHERE kind = 'case'); END;
+         CREATE TEMP TRIGGER IF NOT EXISTS changed_event_in AFTER INSERT ON main.case_events
+         BEGIN INSERT INTO changed_kinds (kind) SELECT 'case'
+             WHERE NOT EXISTS (SELECT 1 FROM changed_kinds WHERE kind = 'case'); END;
+         CREATE TEMP TRIGGER IF NOT EXISTS changed_event_up AFTER UPDATE ON main.case_events
          BEGIN INSERT INTO changed_kinds (kind) SELECT 'case'
              WHERE NOT EXISTS (SELECT 1 FROM changed_kinds WHERE kind = 'case'); END;",
     )?;

@@ -45,6 +45,9 @@ pub const ANCHORS: &str = "anchors";
 /// the scope was changed and the device takes a new snapshot.
 pub const SCOPE_DIGEST: &str = "scope_digest";
 /// The pull cursor: the last server sequence number applied. Absent until bootstrapped.
+/// The last outbox position the search catch-up has taken in (ADR 0047): every outbox row after
+/// it names a record whose search row may be stale.
+pub const SEARCH_OUTBOX_SEEN: &str = "search_outbox_seen";
 pub const CURSOR: &str = "cursor";
 /// A bootstrap in progress: the snapshot's sequence number and the last record id received.
 pub const SNAPSHOT_SEQ: &str = "snapshot_seq";

@@ -37,6 +37,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "006_attachments",
         include_str!("../../migrations/006_attachments.sql"),
     ),
+    (
+        "007_fewer_index_pages",
+        include_str!("../../migrations/007_fewer_index_pages.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -383,7 +387,7 @@ mod tests {
             assert_eq!(v, 1);
             old.execute(
                 "INSERT INTO records (id, kind, fields, stamps, updated_hlc) \
-                 VALUES ('b1', 'building', '{\"address\":\"梅花碑社区3幢\"}', '{}', 1)",
+                 VALUES ('b1', 'building', '{\"address\":\"梅花碑社区3幢\",\"grid_id\":\"g1\"}', '{}', 1)",
                 [],
             )
             .unwrap();
@@ -400,6 +404,145 @@ mod tests {
             )
             .unwrap();
         assert_eq!(hits, 1);
+        // Version 7 took the building's parent out of its fields.
+        let parent: String = upgraded
+            .query_row("SELECT parent FROM records WHERE id = 'b1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(parent, "g1");
+    }
+
+    fn plan(conn: &Connection, sql: &str) -> String {
+        conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap()
+            .join("; ")
+    }
+
+    #[test]
+    fn every_list_reads_an_index_after_the_parent_became_a_column() {
+        // Version 7 (ADR 0047): one index on (kind, parent) serves the lists by parent and the
+        // lists by kind; none is a scan of the whole table.
+        let conn = open_in_memory().unwrap();
+        for (sql, wanted) in [
+            (
+                "SELECT id FROM records WHERE kind = 'station' AND tombstone IS NULL",
+                "USING INDEX records_by_parent (kind=?)",
+            ),
+            (
+                "SELECT id, fields FROM records WHERE kind = 'household' AND tombstone IS NULL
+                 AND parent = 'b1' ORDER BY json_extract(fields, '$.unit')",
+                "USING INDEX records_by_parent (kind=? AND parent=?)",
+            ),
+            (
+                "SELECT id, fields FROM records WHERE kind = 'area' AND tombstone IS NULL
+                 AND parent IS NULL",
+                "USING INDEX records_by_parent (kind=? AND parent=?)",
+            ),
+            (
+                "SELECT id FROM records WHERE kind = 'case'
+                 AND json_extract(fields, '$.building_id') = 'b1'
+                 AND json_extract(fields, '$.kind') = 'alarm'",
+                "USING INDEX records_by_parent (kind=?)",
+            ),
+            (
+                "WITH RECURSIVE subtree(id) AS (
+                    SELECT 'a1' UNION
+                    SELECT r.id FROM records r JOIN subtree s ON r.parent = s.id
+                    WHERE r.kind = 'area' AND r.tombstone IS NULL)
+                 SELECT r.id, r.fields, f.fold FROM records r
+                 LEFT JOIN case_folds f ON f.case_id = r.id
+                 WHERE r.kind = 'case' AND r.tombstone IS NULL AND f.closed IS NOT 1
+                 AND r.parent IN subtree",
+                "USING INDEX records_by_parent (kind=? AND parent=?)",
+            ),
+            (
+                "SELECT id FROM records INDEXED BY registrations_by_household
+                 WHERE kind = 'registration' AND tombstone IS NULL
+                 AND json_extract(fields, '$.household_id') IN ('h1', 'h2')",
+                "USING INDEX registrations_by_household",
+            ),
+        ] {
+            let p = plan(&conn, sql);
+            assert!(p.contains(wanted), "{sql}\n planned as {p}");
+            assert!(
+                !p.contains("SCAN r;")
+                    && !p.ends_with("SCAN r")
+                    && !p.contains("SCAN records;")
+                    && !p.ends_with("SCAN records"),
+                "{sql}\n planned as {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_parent_column_is_the_field_each_kind_lists_by() {
+        let conn = open_in_memory().unwrap();
+        for kind in gridwork_domain::op::EntityKind::ALL {
+            let fields = r#"{"parent_id":"p","grid_id":"g","building_id":"b","household_id":"h",
+                "resident_id":"r","area_id":"a","patrol_id":"t"}"#;
+            let state = gridwork_domain::merge::RecordState {
+                kind,
+                id: crate::new_id(),
+                fields: serde_json::from_str(fields).unwrap(),
+                stamps: Default::default(),
+                tombstone: None,
+            };
+            crate::store::records::save(&conn, &state).unwrap();
+            // What migration 007 computes for a stored record, and what the write path stored.
+            let (stored, migrated): (Option<String>, Option<String>) = conn
+                .query_row(
+                    "SELECT parent, json_extract(fields, CASE kind
+                        WHEN 'area' THEN '$.parent_id' WHEN 'building' THEN '$.grid_id'
+                        WHEN 'household' THEN '$.building_id'
+                        WHEN 'resident' THEN '$.household_id'
+                        WHEN 'registration' THEN '$.resident_id' WHEN 'case' THEN '$.area_id'
+                        WHEN 'patrol_visit' THEN '$.patrol_id' END)
+                     FROM records WHERE id = ?1",
+                    [state.id.to_string()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            assert_eq!(stored, migrated, "{kind:?}");
+            assert_eq!(
+                stored.is_some(),
+                crate::store::records::parent_path(kind).is_some(),
+                "{kind:?}"
+            );
+        }
+        // A household moved to another building: the column follows, by either write path.
+        let parent_of = |id: &str| -> String {
+            conn.query_row("SELECT parent FROM records WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        let mut moved = gridwork_domain::merge::RecordState::new(
+            gridwork_domain::op::EntityKind::Household,
+            crate::new_id(),
+        );
+        moved.fields.insert("building_id".into(), "b1".into());
+        crate::store::records::save(&conn, &moved).unwrap();
+        assert_eq!(parent_of(&moved.id.to_string()), "b1");
+        moved.fields.insert("building_id".into(), "b2".into());
+        crate::store::records::save(&conn, &moved).unwrap();
+        assert_eq!(parent_of(&moved.id.to_string()), "b2");
+        let (rid, _) = crate::store::records::load_held(&conn, moved.id)
+            .unwrap()
+            .unwrap();
+        moved.fields.insert("building_id".into(), "b3".into());
+        crate::store::records::save_held(
+            &conn,
+            Some(rid),
+            &moved,
+            crate::store::search_index::SearchRow::Unchanged,
+        )
+        .unwrap();
+        assert_eq!(parent_of(&moved.id.to_string()), "b3");
     }
 
     #[test]

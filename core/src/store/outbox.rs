@@ -6,7 +6,7 @@ use gridwork_domain::op::Op;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::Result;
-use crate::store::meta;
+use crate::store::{meta, search_index};
 
 /// One operation in the outbox.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,6 +144,7 @@ pub fn mark_accepted(conn: &Connection, op_ids: &[gridwork_domain::Id]) -> Resul
     // The outbox has no index on `op_id` (ADR 0036): one scan of it per push answer, the ids
     // given as one JSON array.
     let ids = serde_json::to_string(&op_ids.iter().map(|i| i.to_string()).collect::<Vec<_>>())?;
+    search_index::before_outbox_delete(conn)?;
     let mut stmt = conn.prepare_cached(
         "DELETE FROM outbox WHERE op_id IN (SELECT value FROM json_each(?1)) RETURNING hlc",
     )?;
@@ -153,6 +154,7 @@ pub fn mark_accepted(conn: &Connection, op_ids: &[gridwork_domain::Id]) -> Resul
         highest = highest.max(Some(Hlc::from_i64(r.get(0)?)));
     }
     drop(rows);
+    search_index::after_outbox_delete(conn)?;
     if let Some(h) = highest {
         meta::raise_hlc_last(conn, h)?;
     }
@@ -193,10 +195,12 @@ pub fn highest_stamp_within(conn: &Connection, horizon: Hlc) -> Result<Option<Hl
 
 /// Takes an operation out of the outbox (it is replaced by another, see `sync::restamp`).
 pub fn remove(conn: &Connection, seq: i64) -> Result<()> {
+    search_index::before_outbox_delete(conn)?;
     let hlc: Option<i64> = conn
         .prepare_cached("DELETE FROM outbox WHERE seq = ?1 RETURNING hlc")?
         .query_row([seq], |r| r.get(0))
         .optional()?;
+    search_index::after_outbox_delete(conn)?;
     if let Some(h) = hlc {
         // The row may have held the clock's only record of its last stamp (ADR 0036).
         meta::raise_hlc_last(conn, Hlc::from_i64(h))?;

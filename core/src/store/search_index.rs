@@ -8,6 +8,14 @@
 //! go. It runs before every search, at the end of a sync run, and inside any write transaction
 //! that finds [`LOCAL_CATCH_UP_AT`] or [`PULL_CATCH_UP_AT`] marks waiting (ADR 0018).
 //!
+//! A local edit writes no mark either (ADR 0047): its outbox row, written in the same
+//! transaction, names the record. `meta`'s [`meta::SEARCH_OUTBOX_SEEN`] is the highest outbox
+//! position the catch-up has taken in; every row after it counts as a mark. Rows leave the
+//! outbox only through `outbox::mark_accepted` and `outbox::remove`, which first turn the rows
+//! not yet taken in into marks ([`before_outbox_delete`]) and then move the position back to the
+//! outbox's last row ([`after_outbox_delete`]): new rows are numbered after the last one held,
+//! so they always come after the position.
+//!
 //! The SQL view `search_source` is the one definition of the text; [`SEARCHED_FIELDS`] names
 //! the fields it reads, so a write that changes none of them (a household's kind, a case's
 //! severity, a resident's visit date) leaves the row alone instead of deleting and
@@ -16,6 +24,7 @@
 use rusqlite::Connection;
 
 use crate::error::Result;
+use crate::store::meta;
 
 /// Every field the `search_source` view reads (besides the kind and the tombstone).
 pub const SEARCHED_FIELDS: [&str; 8] = [
@@ -76,17 +85,62 @@ pub fn refresh(conn: &Connection, rid: i64, row: SearchRow) -> Result<()> {
     Ok(())
 }
 
-/// How many records wait to be re-indexed.
+/// How many records wait to be re-indexed: the marks, and the outbox rows after the position
+/// the catch-up took in (the outbox's rows after it are numbered without gaps: none leaves
+/// without the position moving, see the module's notes).
 pub fn stale_count(conn: &Connection) -> Result<i64> {
-    Ok(conn
+    let marks: i64 = conn
         .prepare_cached("SELECT count(*) FROM search_stale")?
+        .query_row([], |r| r.get(0))?;
+    Ok(marks + (outbox_last(conn)? - outbox_seen(conn)?).max(0))
+}
+
+/// The outbox position the catch-up has taken in.
+fn outbox_seen(conn: &Connection) -> Result<i64> {
+    Ok(meta::get(conn, meta::SEARCH_OUTBOX_SEEN)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// The outbox's last position (0 when it is empty).
+fn outbox_last(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(max(seq), 0) FROM outbox")?
         .query_row([], |r| r.get(0))?)
+}
+
+/// Marks the records of the outbox rows the catch-up has not taken in (call before deleting
+/// outbox rows, then [`after_outbox_delete`]).
+pub fn before_outbox_delete(conn: &Connection) -> Result<()> {
+    let seen = outbox_seen(conn)?;
+    if outbox_last(conn)? <= seen {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO search_stale (rid)
+         SELECT r.rid FROM outbox o CROSS JOIN records r ON r.id = o.entity_id WHERE o.seq > ?1",
+    )?
+    .execute([seen])?;
+    Ok(())
+}
+
+/// Moves the position the catch-up took in to the outbox's last row (every row up to it is
+/// indexed or marked): the next row appended comes after it.
+pub fn after_outbox_delete(conn: &Connection) -> Result<()> {
+    let last = outbox_last(conn)?;
+    if outbox_seen(conn)? != last {
+        meta::set(conn, meta::SEARCH_OUTBOX_SEEN, &last.to_string())?;
+    }
+    Ok(())
 }
 
 /// Re-indexes every marked record (its row replaced, or removed when the record is gone,
 /// deleted or of a kind that is not searched) and clears the marks; call inside a write
 /// transaction. Returns the records re-indexed.
 pub fn catch_up(conn: &Connection) -> Result<usize> {
+    // The local edits since the last catch-up, from the outbox, become marks first.
+    before_outbox_delete(conn)?;
+    after_outbox_delete(conn)?;
     let rids: Vec<i64> = conn
         .prepare_cached("SELECT rid FROM search_stale")?
         .query_map([], |r| r.get(0))?
@@ -241,6 +295,63 @@ mod tests {
         assert!(conn.is_autocommit(), "its transaction is committed");
         assert_eq!(catch_up_now(&conn).unwrap(), 0);
         assert_eq!(hits(&conn, "13900000009"), 1);
+    }
+
+    fn queue(conn: &Connection, op_id: &str, entity: &str) -> i64 {
+        conn.query_row(
+            "INSERT INTO outbox (op_id, entity_id, hlc, op, created_ms)
+             VALUES (?1, ?2, 1, '{}', 0) RETURNING seq",
+            (op_id, entity),
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_local_edit_is_found_through_its_outbox_row_even_once_pushed_before_the_catch_up() {
+        let conn = open_in_memory().unwrap();
+        let marks = |conn: &Connection| -> i64 {
+            conn.query_row("SELECT count(*) FROM search_stale", [], |r| r.get(0))
+                .unwrap()
+        };
+        // Two local edits: records saved with no mark, their outbox rows naming them.
+        put(&conn, "h1", "household", r#"{"phone":"13900000001"}"#, None);
+        put(&conn, "h2", "household", r#"{"phone":"13900000002"}"#, None);
+        let a = "00000000-0000-7000-8000-000000000001";
+        queue(&conn, a, "h1");
+        let second = queue(&conn, "00000000-0000-7000-8000-000000000002", "h2");
+        assert_eq!(marks(&conn), 0, "a local edit writes no mark");
+        assert_eq!(
+            stale_count(&conn).unwrap(),
+            2,
+            "its outbox row counts as one"
+        );
+
+        // The server accepts the first and the second is replaced before any search: both
+        // records are marked on the way out, nothing is lost.
+        crate::store::outbox::mark_accepted(&conn, &[a.parse().unwrap()]).unwrap();
+        crate::store::outbox::remove(&conn, second).unwrap();
+        assert_eq!(marks(&conn), 2);
+        assert_eq!(stale_count(&conn).unwrap(), 2);
+        assert_eq!(catch_up(&conn).unwrap(), 2);
+        assert_eq!(hits(&conn, "13900000001"), 1);
+        assert_eq!(hits(&conn, "13900000002"), 1);
+        assert_eq!(stale_count(&conn).unwrap(), 0);
+
+        // The outbox emptied, so its numbering starts again at 1: a new edit still counts.
+        put(&conn, "h1", "household", r#"{"phone":"13900000011"}"#, None);
+        assert_eq!(
+            queue(&conn, "00000000-0000-7000-8000-000000000003", "h1"),
+            1
+        );
+        assert_eq!(stale_count(&conn).unwrap(), 1);
+        assert_eq!(catch_up(&conn).unwrap(), 1);
+        assert_eq!(hits(&conn, "13900000011"), 1);
+        assert_eq!(hits(&conn, "13900000001"), 0);
+
+        // A row taken in by a catch-up and still queued is not indexed again.
+        assert_eq!(stale_count(&conn).unwrap(), 0);
+        assert_eq!(catch_up(&conn).unwrap(), 0);
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub(crate) fn visits_of(conn: &rusqlite::Connection, patrol_id: Id) -> Result<Ve
     let mut visits: Vec<PatrolVisit> = area_records::decode_rows(
         conn,
         "SELECT id, fields FROM records WHERE kind = 'patrol_visit' AND tombstone IS NULL
-         AND json_extract(fields, '$.patrol_id') = ?1",
+         AND parent = ?1",
         &[patrol_id.to_string()],
     )?;
     patrol_chain::chain_order(&mut visits);

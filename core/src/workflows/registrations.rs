@@ -405,7 +405,7 @@ fn households_of_building(conn: &Connection, building_id: Id) -> Result<Vec<Hous
     area_records::decode_rows(
         conn,
         "SELECT id, fields FROM records WHERE kind = 'household' AND tombstone IS NULL
-         AND json_extract(fields, '$.building_id') = ?1",
+         AND parent = ?1",
         &[building_id.to_string()],
     )
 }
@@ -415,7 +415,7 @@ fn stays_of_resident(conn: &Connection, resident_id: Id) -> Result<Vec<Registrat
     area_records::decode_rows(
         conn,
         "SELECT id, fields FROM records WHERE kind = 'registration' AND tombstone IS NULL
-         AND json_extract(fields, '$.resident_id') = ?1",
+         AND parent = ?1",
         &[resident_id.to_string()],
     )
 }

@@ -176,7 +176,7 @@ fn check_state_and_outbox_agree(db: &Path, round: usize) -> usize {
         .unwrap()
     {
         let (id, stamps) = row.unwrap();
-        let stamps: BTreeMap<String, Stamp> = serde_json::from_str(&stamps).unwrap();
+        let stamps = gridwork_core::store::records::decode_stamps(&stamps).unwrap();
         for (field, stamp) in stamps {
             assert_eq!(stamp.device, me, "round {round}: only this device wrote");
             in_state.insert((id.clone(), field), stamp);
