@@ -1235,6 +1235,11 @@ mod tests {
         );
         let refused = client.may_create_household(household_in(theirs)).unwrap();
         assert!(!refused.allowed);
+        assert_eq!(refused.code.as_deref(), Some("outside_reach"));
+        assert_eq!(
+            refused.args.get("kind").map(String::as_str),
+            Some("household")
+        );
         let reason = refused.reason.unwrap();
         assert!(reason.contains("outside your building"), "{reason}");
 
@@ -1313,8 +1318,11 @@ mod tests {
         household.phone = Some(crate::Sensitive::new("13912345679".into()));
         let refused_here = client.update_household(household).unwrap_err();
         assert!(
-            matches!(&refused_here, GridworkError::NotAllowed { reason }
-                if reason == "this household is outside your building(s)"),
+            matches!(&refused_here, GridworkError::NotAllowed { code, args, reason }
+                if code == "outside_reach"
+                    && args.get("kind").map(String::as_str) == Some("household")
+                    && args.get("role").map(String::as_str) == Some("building_head")
+                    && reason == "this household is outside your building(s)"),
             "{refused_here:?}"
         );
         assert!(client.rejected_changes().unwrap().is_empty());
@@ -1341,6 +1349,13 @@ mod tests {
             .find(|r| r.change == "edit household: phone")
             .expect("the phone edit");
         assert_eq!(edit.code, "forbidden");
+        assert_eq!(edit.fields, vec!["phone".to_string()]);
+        assert!(edit.step.is_none() && !edit.deleted);
+        assert_eq!(edit.rule.as_deref(), Some("outside_reach"));
+        assert_eq!(
+            edit.rule_args.get("role").map(String::as_str),
+            Some("building_head")
+        );
         assert_eq!(
             edit.reason,
             "not allowed for your role or area: this household is outside your building(s)"

@@ -7,7 +7,11 @@
 //! values (a decoding error keeps only its category and position, see `gridwork_core::error`),
 //! and SQLite's are reduced to the result code here.
 
+use std::collections::HashMap;
+
 use gridwork_core::{SyncError, TransportError};
+
+use crate::permission::{denial_code, transition_code};
 
 /// Why a call into gridwork failed. Every variant has fields (a `reason` at least) because the
 /// generated Kotlin and Swift build an exception's message from its fields.
@@ -19,9 +23,17 @@ pub enum GridworkError {
     InvalidInput { field: String, reason: String },
     /// The step or change is not allowed: the case's lifecycle does not allow it in its current
     /// state, or the user's role or scope does not (the same rule the server enforces; nothing
-    /// was written or queued). `reason` says which, in words for the user.
+    /// was written or queued). `code` says which, stable for the app to put in its words: a
+    /// permission rule's (`outside_reach`, `command_centre_only`… as `Permission.code`) or a
+    /// lifecycle's (`step_wrong_state`, `step_already_done`…); `args` its parts, each a stable
+    /// code (`role`, `kind`, `step`, `state`, `level`…). `reason` is the English sentence, for
+    /// logs and support (ADR 0046).
     #[error("not allowed: {reason}")]
-    NotAllowed { reason: String },
+    NotAllowed {
+        code: String,
+        args: HashMap<String, String>,
+        reason: String,
+    },
     /// No live record of that kind with that id on this device.
     #[error("no {kind} with id {id} on this device")]
     NotFound { kind: String, id: String },
@@ -79,10 +91,18 @@ impl From<gridwork_core::Error> for GridworkError {
                 field: v.field,
                 reason: v.problem,
             },
-            Core::Transition(t) => GridworkError::NotAllowed {
-                reason: t.to_string(),
-            },
-            Core::NotAllowed(reason) => GridworkError::NotAllowed { reason },
+            Core::Transition(t) => {
+                let (code, args) = transition_code(&t);
+                GridworkError::NotAllowed {
+                    code,
+                    args,
+                    reason: t.to_string(),
+                }
+            }
+            Core::NotAllowed(reason) => {
+                let (code, args) = denial_code(&reason);
+                GridworkError::NotAllowed { code, args, reason }
+            }
             Core::NotFound { kind, id } => GridworkError::NotFound {
                 kind: kind.to_string(),
                 id,
@@ -179,6 +199,37 @@ mod tests {
         let shown = GridworkError::from(gridwork_core::Error::from(decode)).to_string();
         assert!(!shown.contains("王芳"), "{shown}");
         assert!(!shown.contains("11010519491231002X"), "{shown}");
+    }
+
+    #[test]
+    fn a_refusal_carries_a_stable_code_and_its_parts() {
+        let denied = gridwork_core::Error::NotAllowed(
+            "only the command centre may accept a case".to_string(),
+        );
+        match GridworkError::from(denied) {
+            GridworkError::NotAllowed { code, args, reason } => {
+                assert_eq!(code, "command_centre_only");
+                assert_eq!(args.get("step").map(String::as_str), Some("accept"));
+                assert_eq!(reason, "only the command centre may accept a case");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        use gridwork_domain::model::CaseKind;
+        use gridwork_domain::workflow::{CaseState, TransitionError};
+        let step = TransitionError::AlreadyDone {
+            kind: CaseKind::Hazard,
+            state: CaseState::Fixed,
+            action: "fix",
+        };
+        match GridworkError::from(gridwork_core::Error::Transition(step)) {
+            GridworkError::NotAllowed { code, args, .. } => {
+                assert_eq!(code, "step_already_done");
+                assert_eq!(args.get("kind").map(String::as_str), Some("hazard"));
+                assert_eq!(args.get("state").map(String::as_str), Some("fixed"));
+                assert_eq!(args.get("step").map(String::as_str), Some("fix"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

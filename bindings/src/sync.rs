@@ -1,6 +1,8 @@
 //! Sync as the apps see it: the enrollment result, the observable state, progress and the
 //! report of a run. The app follows them with [`crate::observe::SyncObserver`].
 
+use std::collections::HashMap;
+
 use gridwork_domain::sync::Role as CoreRole;
 
 use crate::convert::{id_text, wide};
@@ -84,9 +86,23 @@ pub struct RefusedChange {
     /// What the change was, without its values: `edit household: unit, phone`,
     /// `case step: fix (整改)`.
     pub change: String,
+    /// What the change was as stable names, for the app's own words: the fields it wrote
+    /// (`unit`, `phone`; empty for a delete or a case step)…
+    pub fields: Vec<String>,
+    /// …or the case step it recorded (`caseStepCode`'s names: `fix`), or neither: a delete
+    /// (`deleted`).
+    pub step: Option<String>,
+    /// Whether it deleted the record.
+    pub deleted: bool,
     /// The server's code: `forbidden`, `invalid`, `malformed`, `wrong_device`.
     pub code: String,
-    /// Why, in words for the user (never a stored value).
+    /// For a `forbidden` change, the permission rule's stable code (`outside_reach`…, as
+    /// `Permission.code`) when this library knows the rule; `None` otherwise.
+    pub rule: Option<String>,
+    /// The rule's parts, each a stable code (`role`, `kind`, `step`); empty without a rule.
+    pub rule_args: HashMap<String, String>,
+    /// Why, in English words (never a stored value); the app shows its own words for `code`
+    /// and `rule`.
     pub reason: String,
     /// When the change was made, ms since the epoch.
     pub made_at_ms: i64,
@@ -94,7 +110,24 @@ pub struct RefusedChange {
 
 impl From<gridwork_core::RefusedChange> for RefusedChange {
     fn from(r: gridwork_core::RefusedChange) -> Self {
+        let (rule, rule_args) = match r.code.as_str() {
+            "forbidden" => match crate::permission::denial_code(&r.message) {
+                (code, args) if code != crate::permission::UNKNOWN_RULE => (Some(code), args),
+                _ => (None, HashMap::new()),
+            },
+            _ => (None, HashMap::new()),
+        };
+        let (fields, step, deleted) = match &r.parts {
+            gridwork_core::ChangeParts::Edit { fields } => (fields.clone(), None, false),
+            gridwork_core::ChangeParts::Delete => (vec![], None, true),
+            gridwork_core::ChangeParts::Step { step } => (vec![], Some(step.to_string()), false),
+        };
         RefusedChange {
+            fields,
+            step,
+            deleted,
+            rule,
+            rule_args,
             change_id: id_text(r.op_id),
             entity_kind: r.kind.as_str().to_string(),
             entity_id: id_text(r.record_id),

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
-use gridwork_domain::model::{BuildingKind, CaseKind, HouseholdKind, KeyGroup, Severity, Term};
+use gridwork_domain::model::{
+    AreaLevel, BuildingKind, CaseKind, HouseholdKind, KeyGroup, Severity, Term,
+};
 use gridwork_domain::workflow::DefenceLevel;
 use uuid::Uuid;
 
@@ -211,6 +213,30 @@ pub enum AreaCmd {
     },
     /// One area (by code or id), with the response policy in force there.
     Show { id: AreaRef },
+    /// Create an area under another (a new grid when grids are redrawn; an admin's step, as
+    /// the server's `area create`); prints its id.
+    Create {
+        /// Its code (a grid: its community's 12 digits and 3 more).
+        #[arg(long)]
+        code: String,
+        /// The area's name.
+        #[arg(long)]
+        name: String,
+        /// 区 district, 街道 subdistrict, 网层 grid_layer, 社区 community, 网格 grid, 微网格 micro_grid.
+        #[arg(long, value_parser = parse_area_level)]
+        level: AreaLevel,
+        /// The area above: its code or id (none for a district).
+        #[arg(long)]
+        parent: Option<AreaRef>,
+    },
+    /// Rename an area (an admin's step, as the server's `area rename`).
+    Rename {
+        /// The area: its code or id.
+        id: AreaRef,
+        /// The new name.
+        #[arg(long)]
+        name: String,
+    },
     /// A subdistrict's response policy (响应时限) for alarms and incidents: with no option, its
     /// history; with `--preset` and/or minutes, set a new one from now on (an admin's step: the
     /// server refuses anyone else's; events opened before keep theirs).
@@ -275,7 +301,8 @@ pub enum BuildingCmd {
         #[arg(long, requires = "lat")]
         lon: Option<f64>,
     },
-    /// Change a building's kind or head.
+    /// Change a building's kind, head, address, station, micro-grid or position (its grid
+    /// changes with the server's `area move-buildings`).
     Edit {
         /// The building: its unified address code or id.
         id: BuildingRef,
@@ -283,6 +310,19 @@ pub enum BuildingCmd {
         kind: Option<BuildingKind>,
         #[arg(long)]
         head: Option<Uuid>,
+        /// The address as people say it.
+        #[arg(long)]
+        address: Option<String>,
+        /// Its micro fire station (`gridwork station list`).
+        #[arg(long)]
+        station: Option<Uuid>,
+        /// A micro-grid of its grid: its code or id.
+        #[arg(long)]
+        micro_grid: Option<AreaRef>,
+        #[arg(long, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat")]
+        lon: Option<f64>,
     },
     /// A building's photos (a blocked exit, a hazard seen): add, list, remove.
     #[command(subcommand)]
@@ -388,6 +428,16 @@ pub enum ResidentCmd {
         name: Option<String>,
         #[arg(long)]
         phone: Option<String>,
+        /// The resident's ID number (18 characters), recorded or corrected.
+        #[arg(long)]
+        id_number: Option<String>,
+        /// The key groups from now on (重点人群: 独居老人, 留守儿童, 残疾人), comma separated;
+        /// `--key-group ""` clears them.
+        #[arg(long = "key-group", value_parser = parse_key_group_or_none, value_delimiter = ',')]
+        key_groups: Option<Vec<Option<KeyGroup>>>,
+        /// The room they moved to: its building's address code and unit, or its id.
+        #[arg(long)]
+        household: Option<HouseholdRef>,
     },
     Archive {
         id: Uuid,
@@ -797,11 +847,22 @@ fn parse_term<T: Term>(s: &str) -> Result<T, String> {
 fn parse_household_kind(s: &str) -> Result<HouseholdKind, String> {
     parse_term(s)
 }
+fn parse_area_level(s: &str) -> Result<AreaLevel, String> {
+    parse_term(s)
+}
 fn parse_building_kind(s: &str) -> Result<BuildingKind, String> {
     parse_term(s)
 }
 fn parse_key_group(s: &str) -> Result<KeyGroup, String> {
     parse_term(s)
+}
+/// A key group, or none (`""`: the list is cleared).
+fn parse_key_group_or_none(s: &str) -> Result<Option<KeyGroup>, String> {
+    if s.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_term(s).map(Some)
+    }
 }
 fn parse_severity(s: &str) -> Result<Severity, String> {
     parse_term(s)

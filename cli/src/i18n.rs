@@ -178,20 +178,7 @@ pub fn deny(reason: &str) -> String {
 
 /// A [`Denial`] in the output language.
 pub fn denial_words(denial: &Denial) -> String {
-    let dashed = |code: &str| code.replace('_', "-");
-    let mut args: Vec<(&str, String)> = vec![];
-    for (name, value) in denial.args() {
-        match name {
-            "role" => {
-                args.push(("role", t(&format!("deny-role-{}", dashed(value)))));
-                args.push(("whose", t(&format!("deny-whose-{}", dashed(value)))));
-            }
-            "kind" => args.push(("kind", code("record", value))),
-            _ => args.push((name, code(name, value))),
-        }
-    }
-    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    tr(&format!("deny-{}", dashed(denial.code())), &args)
+    denial.words(gridwork_i18n::current())
 }
 
 /// Why a step was refused, from the error's parts: the case's kind, its state, the step.

@@ -134,6 +134,22 @@ fn the_demo_narrates_in_chinese_by_default() {
     for english in ["converged ✓", "The conflict", "finished in", "timeline:"] {
         assert!(!text.contains(english), "{english:?} in:\n{text}");
     }
+    // The server's refusal of a unit 9-901 household, by its code and the rule's words.
+    let refused = text
+        .lines()
+        .find(|l| l.contains("9-901"))
+        .expect("the 9-901 line");
+    assert!(
+        refused
+            .contains("修改的值被拒绝：单元 (household.unit)：本楼栋已有另一户住户登记了这个单元"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("（修改住户：归档、楼栋、类型、电话、单元）"),
+        "what the change was, in words: {refused}"
+    );
+    assert!(!refused.contains("a value was refused"), "{refused}");
+    assert!(!refused.contains("another household"), "{refused}");
 }
 
 /// The whole story, read in English (`--lang en`).
@@ -177,8 +193,8 @@ fn the_demo_runs_end_to_end_and_shows_the_system_doing_its_job() {
         "refused a household: invalid input: unit (household.unit)",
         // A change only the server could refuse: the phone put the record back and listed it.
         "the server refused",
-        "household on unit 9-901 (edit household: archived, building_id, kind, phone, unit): \
-         a value was refused: household.unit",
+        "household on unit 9-901 (edit household: archived, building, kind, phone, unit): a \
+         value was refused: household.unit",
         "the phone put the record back to the server's",
         "disputes climb the lines of defence in order",
         // The Tuesday meeting reviews the previous Monday–Sunday, made after the week.
@@ -1214,4 +1230,229 @@ fn a_building_and_a_station_are_added_and_a_case_shows_its_next_steps() {
         &["case", "act", &case, &steps[0], "--text", "处理中"],
     );
     assert!(out.status.success(), "{}: {}", steps[0], stderr(&out));
+}
+
+/// What the bindings do for areas the terminal does too (issue 22): an admin's phone creates a
+/// grid under a community and renames it, both reach the server; a gridworker is refused in the
+/// rule's words. And a change the server refuses is listed in Chinese words (English with
+/// `--lang en`), from the server's code and reason (ADR 0046).
+#[test]
+fn an_admin_creates_and_renames_an_area_and_a_refused_change_is_listed_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = LocalServer::start(&rt, dir.path());
+    let (_centre, _net, seeded) = server.seeded_centre(&rt, "运维", 11);
+    let url = server.handle.url();
+    let grid = &seeded.grids[0];
+    let community = seeded
+        .communities
+        .iter()
+        .find(|c| Some(c.id) == grid.parent_id)
+        .expect("the grid's community");
+    let enroll = |name: &str, role: Role, scope: Vec<gridwork_domain::ids::Id>| {
+        let phone = dir.path().join(format!("{name}.db"));
+        let code = server.code(&rt, name, role, scope);
+        let out = gridwork(
+            &phone,
+            &["device", "enroll", "--server", &url, "--code", &code],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(gridwork(&phone, &["sync"]).status.success());
+        phone
+    };
+
+    let admin = enroll("admin", Role::Admin, vec![]);
+    let code = format!("{}099", community.code);
+    let out = gridwork(
+        &admin,
+        &[
+            "area",
+            "create",
+            "--code",
+            &code,
+            "--name",
+            "新划网格",
+            "--level",
+            "网格",
+            "--parent",
+            &community.code,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let line = stdout(&out);
+    assert!(
+        line.starts_with(&format!("已新建网格 {code} 新划网格：")),
+        "{line}"
+    );
+    let out = gridwork(&admin, &["area", "rename", &code, "--name", "武林新网格"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with(&format!("已将 {code} 改名为 武林新网格")),
+        "{}",
+        stdout(&out)
+    );
+    let shown = json_of(&admin, &["area", "show", &code]);
+    assert_eq!(shown["area"]["name"], "武林新网格");
+    assert_eq!(shown["area"]["level"], "grid");
+    assert_eq!(shown["area"]["parent_id"], community.id.to_string());
+    assert!(gridwork(&admin, &["sync"]).status.success());
+    let on_server = rt
+        .block_on(gridwork_server::storage::IntakeStorage::area_by_code(
+            &*server.storage,
+            code.clone(),
+        ))
+        .unwrap();
+    assert_eq!(
+        on_server.map(|id| id.to_string()),
+        shown["area"]["id"].as_str().map(String::from)
+    );
+    // Another admin's phone receives it, renamed.
+    let other = enroll("审核", Role::Admin, vec![]);
+    let there = json_of(&other, &["area", "show", &code]);
+    assert_eq!(there["area"]["name"], "武林新网格");
+
+    // A gridworker may not: the rule's words, in Chinese and in English.
+    let first = enroll("王芳", Role::Gridworker, vec![grid.id]);
+    let out = gridwork(
+        &first,
+        &["area", "rename", &grid.code, "--name", "我的网格"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("错误：不允许：区域由管理员管理"),
+        "{}",
+        stderr(&out)
+    );
+    let out = gridwork(
+        &first,
+        &["--lang", "en", "area", "rename", &grid.code, "--name", "x"],
+    );
+    assert!(
+        stderr(&out).contains("areas are managed by an admin"),
+        "{}",
+        stderr(&out)
+    );
+
+    let building = seeded
+        .buildings
+        .iter()
+        .find(|b| b.grid_id == grid.id)
+        .expect("a building of the grid");
+    // What `updateResident` and `updateBuilding` change, the terminal changes too: a
+    // resident's key groups (Chinese or English) and ID number, a building's address and place.
+    let resident = seeded
+        .residents
+        .iter()
+        .find(|r| {
+            seeded
+                .households
+                .iter()
+                .any(|h| h.id == r.household_id && h.building_id == building.id)
+        })
+        .expect("a resident of the building");
+    let rid = resident.id.to_string();
+    let out = gridwork(
+        &first,
+        &["resident", "edit", &rid, "--key-group", "独居老人,disabled"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = json_of(&first, &["resident", "show", &rid]);
+    assert_eq!(
+        shown["key_groups"],
+        serde_json::json!(["elderly_living_alone", "disabled"])
+    );
+    let out = gridwork(&first, &["resident", "edit", &rid, "--key-group", ""]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = json_of(&first, &["resident", "show", &rid]);
+    assert_eq!(shown["key_groups"], serde_json::json!([]));
+    let out = gridwork(
+        &first,
+        &[
+            "resident",
+            "edit",
+            &rid,
+            "--id-number",
+            "110105194912310021",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "a wrong check digit is refused");
+    assert!(
+        stderr(&out).contains("resident.id_number"),
+        "{}",
+        stderr(&out)
+    );
+    let out = gridwork(
+        &first,
+        &[
+            "building",
+            "edit",
+            &building.address_code,
+            "--address",
+            "梅花碑社区 3 幢（东）",
+            "--lat",
+            "30.2501",
+            "--lon",
+            "120.1702",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = json_of(&first, &["building", "list", "--area", &grid.code]);
+    let edited = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["address_code"] == building.address_code.as_str())
+        .expect("the building");
+    assert_eq!(edited["address"], "梅花碑社区 3 幢（东）");
+    assert_eq!(edited["position"]["lat"], 30.2501);
+
+    // Two phones add the same unit offline; the second to arrive is refused by the server.
+    let second = enroll("赵磊", Role::Gridworker, vec![grid.id]);
+    let add = [
+        "household",
+        "add",
+        "--building",
+        &building.address_code,
+        "--unit",
+        "9-909",
+        "--kind",
+        "出租",
+    ];
+    for phone in [&first, &second] {
+        let out = gridwork(phone, &add);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    assert!(gridwork(&first, &["sync"]).status.success());
+    assert!(gridwork(&second, &["sync"]).status.success());
+    let out = gridwork(&second, &["refused", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = stdout(&out);
+    assert!(listed.contains("修改住户："), "{listed}");
+    assert!(!listed.contains("edit household"), "{listed}");
+    assert!(
+        listed.contains(
+            "修改的值被拒绝：单元 (household.unit)：本楼栋已有另一户住户登记了这个单元：请把人员加到那一户"
+        ),
+        "{listed}"
+    );
+    assert!(!listed.contains("another household"), "{listed}");
+    let out = gridwork(&second, &["--lang", "en", "refused", "list"]);
+    assert!(
+        stdout(&out).contains(
+            "a value was refused: household.unit: another household of this building already has \
+             this unit"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    // `--json` keeps the codes and the server's own reason.
+    let refused = json_of(&second, &["refused", "list"]);
+    assert_eq!(refused[0]["code"], "invalid");
+    assert!(
+        refused[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("household.unit: another household"),
+        "{refused}"
+    );
 }

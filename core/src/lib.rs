@@ -39,7 +39,7 @@ pub use error::{Error, Result};
 pub use gridwork::{Gridwork, OpenOptions, WallClock, system_clock};
 pub use queries::{ResidentSummary, SearchHit};
 pub use recovery::{Recovery, UnsyncedOp, recover_store};
-pub use refused::RefusedChange;
+pub use refused::{ChangeParts, RefusedChange};
 pub use store::key::StoreKey;
 pub use sync::{
     HttpTransport, RetryPolicy, SyncError, SyncObserver, SyncProgress, SyncReport, SyncState,

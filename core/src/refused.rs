@@ -15,6 +15,8 @@
 use std::collections::BTreeMap;
 
 use gridwork_domain::ids::Id;
+use gridwork_domain::sync::refusal::refusal_words;
+use gridwork_i18n::Lang;
 
 use crate::new_id;
 use gridwork_domain::merge::RecordState;
@@ -39,14 +41,78 @@ pub struct RefusedChange {
     /// The record it changed.
     pub record_id: Id,
     /// What the change was, without its values: `edit household: unit, phone`,
-    /// `case step: fix (整改)`, `delete household`.
+    /// `case step: fix (整改)`, `delete household`. A person is shown
+    /// [`RefusedChange::change_words`] in their language.
     pub change: String,
+    /// The same as parts (the fields' names, the step's), for the words in a language.
+    #[serde(skip)]
+    pub parts: ChangeParts,
     /// The server's code (`forbidden`, `invalid`, `malformed`, `wrong_device`).
     pub code: String,
-    /// Why, in words for the user (the server's reason, which never repeats a value).
+    /// Why, in English words for the user (the server's reason, which never repeats a value,
+    /// after the code's words). A person is shown [`RefusedChange::words`] in their language.
     pub reason: String,
+    /// The server's own reason as it came (English; never a value): with `code`, what the
+    /// words in another language are made from.
+    pub message: String,
     /// When the change was made (ms since the epoch, corrected device time).
     pub made_at_ms: u64,
+}
+
+/// What a refused change was, by stable names: the fields it wrote, a delete, or a case step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeParts {
+    Edit { fields: Vec<String> },
+    Delete,
+    Step { step: &'static str },
+}
+
+impl RefusedChange {
+    /// Why, in `lang`'s words (`refusal-` and the code; a rule's reason in words).
+    pub fn words(&self, lang: Lang) -> String {
+        refusal_words(&self.code, &self.message, lang)
+    }
+
+    /// What the change was, in `lang`'s words (`refused-change-…`): the record's kind
+    /// (`record-…`), the fields (`field-KIND-NAME`, a photo's field as the photo; a field the
+    /// catalogue has no words for by its name) or the step (`step-…`). Never a value.
+    pub fn change_words(&self, lang: Lang) -> String {
+        let kind = self.kind.as_str();
+        let record = lang
+            .get(&format!("record-{kind}"))
+            .unwrap_or_else(|| kind.to_string());
+        match &self.parts {
+            ChangeParts::Edit { fields } => {
+                let mut names: Vec<String> = vec![];
+                for field in fields {
+                    let words = if field.starts_with("photo_") {
+                        lang.t("field-photo")
+                    } else {
+                        lang.get(&format!("field-{kind}-{field}"))
+                            .unwrap_or_else(|| field.clone())
+                    };
+                    if !names.contains(&words) {
+                        names.push(words);
+                    }
+                }
+                let separator = match lang {
+                    Lang::Zh => "、",
+                    Lang::En => ", ",
+                };
+                lang.tr(
+                    "refused-change-edit",
+                    &[("kind", &record), ("fields", &names.join(separator))],
+                )
+            }
+            ChangeParts::Delete => lang.tr("refused-change-delete", &[("kind", &record)]),
+            ChangeParts::Step { step } => {
+                let words = lang
+                    .get(&format!("step-{step}"))
+                    .unwrap_or_else(|| step.to_string());
+                lang.tr("refused-change-step", &[("step", &words)])
+            }
+        }
+    }
 }
 
 impl Gridwork {
@@ -63,8 +129,10 @@ impl Gridwork {
                     kind: entry.op.entity,
                     record_id: entry.op.entity_id,
                     change: describe(&entry.op),
+                    parts: parts(&entry.op),
                     code: code.to_string(),
-                    reason: in_words(code, message),
+                    reason: refusal_words(code, message, Lang::En),
+                    message: message.to_string(),
                     made_at_ms: outbox::created_ms(conn, entry.seq)?,
                 });
             }
@@ -173,6 +241,18 @@ fn refused_entry(conn: &rusqlite::Connection, op_id: Id) -> Result<outbox::Outbo
 }
 
 /// What an operation changes, by field names and step names only.
+fn parts(op: &Op) -> ChangeParts {
+    match &op.body {
+        OpBody::Set { fields } => ChangeParts::Edit {
+            fields: fields.keys().cloned().collect(),
+        },
+        OpBody::Delete => ChangeParts::Delete,
+        OpBody::CaseEvent { event } => ChangeParts::Step {
+            step: event.action.name(),
+        },
+    }
+}
+
 fn describe(op: &Op) -> String {
     let kind = op.entity.as_str();
     match &op.body {
@@ -186,21 +266,6 @@ fn describe(op: &Op) -> String {
             event.action.name(),
             event.action.label_zh()
         ),
-    }
-}
-
-/// The server's code and reason as the user reads them.
-fn in_words(code: &str, message: &str) -> String {
-    match code {
-        "forbidden" => format!("not allowed for your role or area: {message}"),
-        "invalid" => format!("a value was refused: {message}"),
-        "wrong_device" => format!("this change was not made on this phone: {message}"),
-        "clock_ahead" => format!(
-            "this phone's clock was wrong when the change was made; it is sent again with the \
-             right time ({message})"
-        ),
-        "malformed" => format!("the server could not take this change: {message}"),
-        _ => message.to_string(),
     }
 }
 

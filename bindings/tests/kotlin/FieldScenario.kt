@@ -430,6 +430,9 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertTrue(head.availableActions(alarm.id).isEmpty(), "${head.availableActions(alarm.id)}")
         val ack = head.mayAct(alarm.id, CaseAction.Acknowledge)
         assertFalse(ack.allowed)
+        // A stable code for the app's own words; the English sentence for logs.
+        assertEquals("head_annotates_only", ack.code)
+        assertTrue(ack.args.isEmpty(), "${ack.args}")
         assertTrue(ack.reason!!.contains("status"), ack.reason)
         assertTrue(head.mayAct(alarm.id, CaseAction.Note("已通知住户撤离")).allowed)
         assertTrue(head.mayEdit(room.id).allowed, "a household of their building")
@@ -455,6 +458,8 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         val e = assertFailsWith<GridworkException.NotAllowed> {
             gridworker.recordCaseEvent(alarm.id, CaseAction.Dispatch(station.id))
         }
+        assertEquals("step_wrong_state", e.code)
+        assertEquals(mapOf("kind" to "alarm", "state" to "on_scene", "step" to "dispatch"), e.args)
         assertTrue(e.reason.isNotEmpty())
     }
 
@@ -481,6 +486,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         val e = assertFailsWith<GridworkException.NotAllowed> {
             head.recordCaseEvent(hazard.id, CaseAction.Fix)
         }
+        assertEquals("head_annotates_only", e.code)
         assertTrue(e.reason.contains("building head"), e.reason)
         assertEquals(0L, head.pendingCount())
         assertEquals(CaseState.REPORTED, head.case(hazard.id).state)
@@ -502,6 +508,9 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals(second.id, refused.entityId)
         assertEquals("invalid", refused.code)
         assertTrue(refused.change.contains("unit"), refused.change)
+        assertTrue(refused.fields.contains("unit"), "${refused.fields}")
+        assertEquals(null, refused.step)
+        assertEquals(null, refused.rule, "an invalid value, no permission rule")
         assertTrue(refused.reason.startsWith("a value was refused"), refused.reason)
         // Re-done now, the phone refuses it itself: the unit is taken.
         assertFailsWith<GridworkException.InvalidInput> { head.redoRefused(refused.changeId) }

@@ -221,7 +221,7 @@ pub fn attachment(gw: &Gridwork, cmd: AttachmentCmd, json: bool) -> CliResult {
             options.write(true).create_new(true);
             let mut file = options
                 .open(&out)
-                .map_err(|e| CliError::Usage(format!("--out {}: {e}", out.display())))?;
+                .map_err(|e| CliError::Usage(out_file_error(&out, &e)))?;
             std::io::Write::write_all(&mut file, &bytes)?;
             file.sync_all()?;
             output::one(
@@ -290,4 +290,16 @@ pub fn attachment(gw: &Gridwork, cmd: AttachmentCmd, json: bool) -> CliResult {
         }
     }
     Ok(())
+}
+
+/// Why `--out FILE` could not be written, in words: the file and the system's reason by its
+/// kind (`io-already-exists`: the file is never overwritten).
+fn out_file_error(out: &Path, e: &std::io::Error) -> String {
+    tr(
+        "cli-out-file-failed",
+        &[
+            ("file", &out.display().to_string()),
+            ("reason", &crate::i18n::io_reason(e)),
+        ],
+    )
 }

@@ -463,8 +463,8 @@ pub fn refused(gw: &Gridwork, cmd: RefusedCmd, json: bool) -> CliResult {
                     vec![
                         r.op_id.to_string(),
                         format!("{} {}", r.kind.as_str(), r.record_id),
-                        r.change.clone(),
-                        crate::i18n::deny(&r.reason),
+                        r.change_words(gridwork_i18n::current()),
+                        r.words(gridwork_i18n::current()),
                     ]
                 },
             );

@@ -1,7 +1,7 @@
 //! Areas, buildings, households, residents, tenants and search.
 
 use gridwork_core::Gridwork;
-use gridwork_domain::model::{Area, Household, Resident};
+use gridwork_domain::model::{Area, Household, KeyGroup, Resident};
 use gridwork_domain::op::EntityKind;
 use gridwork_domain::workflow::ResponsePolicy;
 use serde_json::json;
@@ -48,6 +48,40 @@ pub fn area(gw: &Gridwork, cmd: AreaCmd, json: bool) -> CliResult {
                     )
                 },
             );
+        }
+        AreaCmd::Create {
+            code,
+            name,
+            level,
+            parent,
+        } => {
+            let parent_id = parent.map(|p| p.id(gw)).transpose()?;
+            let area = gw.create(Area {
+                id: Uuid::nil(),
+                level,
+                code,
+                name,
+                parent_id,
+                response_policies: vec![],
+            })?;
+            output::one(json, &area, |a| {
+                tr(
+                    "cli-area-created",
+                    &[
+                        ("level", &crate::i18n::code("area", a.level.as_str())),
+                        ("code", &a.code),
+                        ("name", &a.name),
+                        ("id", &a.id.to_string()),
+                    ],
+                )
+            });
+        }
+        AreaCmd::Rename { id, name } => {
+            let id = id.id(gw)?;
+            let area = gw.update::<Area>(id, |a| a.name = name)?;
+            output::one(json, &area, |a| {
+                tr("cli-area-renamed", &[("code", &a.code), ("name", &a.name)])
+            });
         }
         AreaCmd::Policy {
             area,
@@ -200,14 +234,43 @@ pub fn building(gw: &Gridwork, cmd: BuildingCmd, json: bool) -> CliResult {
                 )
             });
         }
-        BuildingCmd::Edit { id, kind, head } => {
+        BuildingCmd::Edit {
+            id,
+            kind,
+            head,
+            address,
+            station,
+            micro_grid,
+            lat,
+            lon,
+        } => {
             let id = id.id(gw)?;
+            let micro_grid = micro_grid.map(|m| m.id(gw)).transpose()?;
+            let position = match (lat, lon) {
+                (Some(lat), Some(lon)) => Some(
+                    gridwork_domain::validate::Position::new("building.position", lat, lon)
+                        .map_err(gridwork_core::Error::from)?,
+                ),
+                _ => None,
+            };
             let b = gw.update::<gridwork_domain::model::Building>(id, |b| {
                 if let Some(k) = kind {
                     b.kind = k;
                 }
                 if head.is_some() {
                     b.head_user_id = head;
+                }
+                if let Some(a) = address {
+                    b.address = a;
+                }
+                if station.is_some() {
+                    b.station_id = station;
+                }
+                if micro_grid.is_some() {
+                    b.micro_grid_id = micro_grid;
+                }
+                if position.is_some() {
+                    b.position = position;
                 }
             })?;
             output::one(json, &b, |b| {
@@ -382,13 +445,39 @@ pub fn resident(gw: &Gridwork, cmd: ResidentCmd, json: bool) -> CliResult {
                 )
             });
         }
-        ResidentCmd::Edit { id, name, phone } => {
+        ResidentCmd::Edit {
+            id,
+            name,
+            phone,
+            id_number,
+            key_groups,
+            household,
+        } => {
+            let household = household.map(|h| h.id(gw)).transpose()?;
+            let key_groups = key_groups.map(|groups| {
+                let mut kept: Vec<KeyGroup> = vec![];
+                for g in groups.into_iter().flatten() {
+                    if !kept.contains(&g) {
+                        kept.push(g);
+                    }
+                }
+                kept
+            });
             let r = gw.update::<Resident>(id, |r| {
                 if let Some(n) = name {
                     r.name = n;
                 }
                 if let Some(p) = phone {
                     r.phone = Some(p);
+                }
+                if let Some(n) = id_number {
+                    r.id_number = Some(n);
+                }
+                if let Some(g) = key_groups {
+                    r.key_groups = g;
+                }
+                if let Some(h) = household {
+                    r.household_id = h;
                 }
             })?;
             let summary = gridwork_core::ResidentSummary::from(r);

@@ -617,8 +617,8 @@ pub async fn play(dir: &Path, seed: u64) -> DemoResult<Outcome> {
         "demo-server-refused",
         &[
             ("name", loser.name),
-            ("change", &change.change),
-            ("reason", &crate::i18n::deny(&change.reason)),
+            ("change", &change.change_words(gridwork_i18n::current())),
+            ("reason", &change.words(gridwork_i18n::current())),
         ],
     ));
     loser.gw.discard_refused(change.op_id)?;

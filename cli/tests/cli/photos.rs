@@ -166,6 +166,25 @@ fn a_photo_step_uploads_and_another_phone_saves_it_identical() {
     let digest = gridwork_domain::attachment::BlobHash::of(&bytes);
     assert_eq!(digest.to_string(), hash);
     assert!(!bytes.windows(14).any(|w| w == b"SERIAL-8675309"));
+    // A file that is there is never overwritten; why is said in words of the catalogue.
+    let again = ["attachment", "get", &hash, "--out", saved.to_str().unwrap()];
+    let refused = run(&other, &again);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("无法写入 --out 指定的文件")
+            && stderr(&refused).contains("文件已存在"),
+        "{}",
+        stderr(&refused)
+    );
+    let mut english = vec!["--lang", "en"];
+    english.extend(again);
+    let refused = run(&other, &english);
+    assert!(
+        stderr(&refused).contains("the file already exists"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(std::fs::read(&saved).unwrap(), bytes, "the file is kept");
     let bad = run(&other, &["attachment", "get", "abc", "--out", "x.jpg"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(

@@ -152,6 +152,27 @@ field-case-title = title
 field-case-category = category
 field-case-position = position
 field-position = position
+field-household-kind = kind
+field-household-archived = archived
+field-household-building_id = building
+field-resident-household_id = room
+field-resident-key_groups = key groups
+field-resident-archived = archived
+field-resident-last_visit_ms = last visit
+field-building-kind = kind
+field-building-head_user_id = head
+field-building-station_id = station
+field-building-micro_grid_id = micro-grid
+field-building-position = position
+field-registration-resident_id = tenant
+field-registration-household_id = room
+field-registration-check_in = check-in date
+field-area-parent_id = parent area
+field-area-level = level
+field-area-response_policies = response policies
+field-station-position = position
+field-station-area_id = area
+field-photo = photo
 field-registration-expected_end = expected end
 field-registration-check_out = check-out date
 
@@ -285,6 +306,7 @@ cli-record-photo-added = photo added to the record and queued for upload: { $has
 cli-record-photo-removed = photo { $hash } removed from the record
 cli-photo-needs-file = the `photo` step needs --photo FILE (JPEG or PNG)
 cli-bad-hash = a photo's hash is 64 lowercase hexadecimal digits (SHA-256)
+cli-out-file-failed = --out { $file }: { $reason }
 cli-attachment-saved = wrote { $hash } to { $file } ({ $size } bytes, hash checked)
 cli-attachment-not-yet = the server has no { $hash } yet (the phone that took it has not uploaded it); try again later
 cli-attachment-here = on this phone
@@ -394,6 +416,7 @@ import-dry-run = dry run: nothing written
 import-counts = { $kind }: created { $created }, updated { $updated }, unchanged { $unchanged }, refused { $refused }
 import-refused-header = file	row	field	reason
 import-refused = { $rows } rows refused; correct them and import the files again
+import-why-server-refused = the server refused the row: { $reason }
 import-why-unknown-value = unknown value; use one of { $choices }
 import-why-same-record = the same record is already on row { $row } of { $source }
 import-why-no-column = the file has no column { $zh } ({ $en }); every row is left out
@@ -539,6 +562,18 @@ cli-file-error = { $flag }: cannot use the file { $file }: { $reason }
 err-invalid-input = invalid input: { $field }: { $reason }
 err-not-allowed-now = not allowed now: { $message }
 err-not-allowed = not allowed: { $message }
+invalid-value = { $field }: { $reason }
+refused-change-edit = edit { $kind }: { $fields }
+refused-change-delete = delete { $kind }
+refused-change-step = case step: { $step }
+refusal-forbidden = not allowed for your role or area: { $reason }
+refusal-forbidden-other = not allowed for your role or area
+refusal-invalid = a value was refused: { $reason }
+refusal-invalid-other = a value was refused: the record is incomplete or malformed
+refusal-wrong-device = this change was not made on this phone: { $reason }
+refusal-clock-ahead = this phone's clock was wrong when the change was made; it is sent again with the right time ({ $reason })
+refusal-malformed = the server could not take this change: { $reason }
+refusal-other = the server refused this change ({ $code })
 err-not-found = no { $kind } with id { $id }
 err-newer-schema = the database has schema version { $found }, newer than the { $supported } this version of gridwork understands; update the app
 err-store-damaged = the store is damaged ({ $detail }): run `gridwork device recover` to keep its unsynced changes
@@ -677,8 +712,20 @@ why-no-household-at-this-unit-of-the-building-import-it-in-first = no household 
 why-an-entry-names-no-area-code-address-code-or-station = an entry names no area code, address code or station
 why-no-grid-has-the-code-the-address-code-starts-with-give-the-grid-s-code-in-this-column = no grid has the code the address code starts with: give the grid's code in this column
 why-typed-as-a-number-which-the-spreadsheet-rounded-format-the-column-as-text-and-type-it-again = typed as a number, which the spreadsheet rounded: format the column as text (设置单元格格式 → 文本) and type it again
+why-the-expected-end-of-the-stay-is-before-the-check-in-day = the expected end of the stay is before the check-in day
+why-the-tenant-has-already-checked-out = the tenant has already checked out
+why-the-check-out-day-is-before-the-check-in-day = the check-out day is before the check-in day
+why-another-household-of-this-building-already-has-this-unit-add-the-people-to-it-instead = another household of this building already has this unit: add the people to it instead
+why-no-resident-with-this-id-is-known-record-the-tenant-in-the-room-first = no resident with this id is known: record the tenant in the room first
+why-the-resident-has-moved-out-archived = the resident has moved out (archived)
+why-a-tenant-is-checked-in-with-a-valid-resident-id-number-record-it-on-the-resident-first = a tenant is checked in with a valid resident ID number (登记须核验身份证): record it on the resident first
+why-a-tenant-is-checked-in-to-the-room-they-live-in-record-the-resident-in-this-room-first = a tenant is checked in to the room they live in (人房匹配): record the resident in this room first
+why-the-room-is-archived-moved-out-restore-it-before-checking-a-tenant-in = the room is archived (moved out); restore it before checking a tenant in
+why-the-tenant-already-has-an-open-stay-check-it-out-first = the tenant already has an open stay: check it out first
 cli-registration-rate = { $name }: per person { $people }% ({ $registered }/{ $living }) · per room { $rooms }% ({ $registered_rooms }/{ $occupied })
 cli-registration-whole-area = area
+cli-area-created = created { $level } { $code } { $name }: { $id }
+cli-area-renamed = renamed { $code } to { $name }; it is sent with the next sync
 cli-building-added = building { $address } added: { $id }
 cli-station-added = micro fire station { $name } added: { $id }
 cli-available-steps = steps you can take now: { $steps }
@@ -787,6 +834,14 @@ help-gridwork-area-list = Areas under a parent (the districts without one)
 help-gridwork-area-list--parent = The parent: its code or id
 help-gridwork-area-show = One area (by code or id), with the response policy in force there
 help-gridwork-area-show--id = The area: its code or id
+help-gridwork-area-create = Create an area under another (a new grid when grids are redrawn; an admin's step, as the server's `area create`); prints its id
+help-gridwork-area-create--code = Its code (a grid: its community's 12 digits and 3 more)
+help-gridwork-area-create--name = The area's name
+help-gridwork-area-create--level = 区 district, 街道 subdistrict, 网层 grid_layer, 社区 community, 网格 grid, 微网格 micro_grid
+help-gridwork-area-create--parent = The area above: its code or id (none for a district)
+help-gridwork-area-rename = Rename an area (an admin's step, as the server's `area rename`)
+help-gridwork-area-rename--id = The area: its code or id
+help-gridwork-area-rename--name = The new name
 help-gridwork-area-policy = A subdistrict's response policy (响应时限) for alarms and incidents: with no option, its history; with `--preset` and/or minutes, set a new one from now on (an admin's step: the server refuses anyone else's; events opened before keep theirs)
 help-gridwork-area-policy--area = The subdistrict. The area: its code or id
 help-gridwork-area-policy--preset = `1-3-10` (the city's) or `wulin` (1/5/30); the minutes below change it
@@ -808,10 +863,15 @@ help-gridwork-building-add--kind = The building's kind: residential (住宅), �
 help-gridwork-building-add--station = Its micro fire station (`gridwork station list`)
 help-gridwork-building-add--lat = Latitude, in degrees
 help-gridwork-building-add--lon = Longitude, in degrees
-help-gridwork-building-edit = Change a building's kind or head
+help-gridwork-building-edit = Change a building's kind, head, address, station, micro-grid or position (its grid changes with the server's `area move-buildings`)
 help-gridwork-building-edit--id = The building: its unified address code or id
 help-gridwork-building-edit--kind = The building's new kind
 help-gridwork-building-edit--head = The building head's user id
+help-gridwork-building-edit--address = The address as people say it
+help-gridwork-building-edit--station = Its micro fire station (`gridwork station list`)
+help-gridwork-building-edit--micro_grid = A micro-grid of its grid: its code or id
+help-gridwork-building-edit--lat = Latitude, in degrees
+help-gridwork-building-edit--lon = Longitude, in degrees
 help-gridwork-household = Households: add, edit, archive, list
 help-gridwork-household-list = The households of a building
 help-gridwork-household-list--building = The building: its unified address code (统一地址编码) or id
@@ -839,10 +899,13 @@ help-gridwork-resident-add--name = The resident's name
 help-gridwork-resident-add--id_number = The resident's ID number (18 characters)
 help-gridwork-resident-add--phone = The resident's phone
 help-gridwork-resident-add--key_groups = Key groups, comma separated (重点人群)
-help-gridwork-resident-edit = Change a resident's name or phone
+help-gridwork-resident-edit = Change a resident's name, phone, ID number, key groups or room
 help-gridwork-resident-edit--id = The resident's id
 help-gridwork-resident-edit--name = The new name
 help-gridwork-resident-edit--phone = The new phone
+help-gridwork-resident-edit--id_number = The resident's ID number (18 characters), recorded or corrected
+help-gridwork-resident-edit--key_groups = The key groups from now on (重点人群: 独居老人, 留守儿童, 残疾人), comma separated; `--key-group ""` clears them
+help-gridwork-resident-edit--household = The room they moved to: its building's address code and unit, or its id
 help-gridwork-resident-archive = The resident moved out: archived, not deleted
 help-gridwork-resident-archive--id = The resident's id
 help-gridwork-tenant = Tenant registration (hotel-style check-in and check-out)
@@ -997,6 +1060,16 @@ help-gridwork-soak--seed = Makes values unique across runs (below 1000) and pick
 help-gridwork-server = The gridwork sync server
 help-gridwork-server--lang = The language of what is printed for people: zh (中文, the default) or en (ADR 0024)
 help-gridwork-server-serve = Serve the sync protocol.
+    .long =
+        Serve the sync protocol.
+
+        With --tls-cert and --tls-key it serves HTTPS (rustls; TLS 1.2 and 1.3) and nothing else
+        on that port; without them, plain HTTP, for loopback or behind a TLS-terminating proxy
+        only: tokens and residents' data must never cross a network in clear.
+
+        Every authenticated request takes a token from its device's bucket, every enrollment
+        attempt one from its client address's bucket; an empty bucket answers 429 with
+        Retry-After. A limit of 0 per minute switches that limit off.
 help-gridwork-server-serve--config = A TOML file of flags (`listen = "10.0.0.11:8080"`, `trusted-proxy = ["10.0.0.0/24"]`): a flag on the command line or in its environment variable wins over the file
 help-gridwork-server-serve--db = The SQLite database file (created if missing): the default, for one server process
 help-gridwork-server-serve--database = A PostgreSQL database, postgres://USER:PASSWORD@HOST:PORT/DATABASE (migrated if needed), which several server processes may share. Read from GRIDWORK_DATABASE_URL when not given (which keeps the password out of the process list)
@@ -1027,6 +1100,14 @@ help-gridwork-server-blobs-gc--database = A PostgreSQL database, postgres://USER
 help-gridwork-server-blobs-gc--blob_store = Where photos are kept: `s3://BUCKET` (an S3-compatible store configured by AWS_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ALLOW_HTTP; for several server processes) or a folder (`file:///PATH` or a path). Default: the folder `photos` beside the SQLite database; with PostgreSQL, `gridwork-photos` in the current folder
 help-gridwork-server-blobs-gc--blob_grace_days = Days an uploaded photo no case step references is kept before the sweep deletes it
 help-gridwork-server-import = Import a subdistrict's base data from CSV or XLSX files (docs/import.md).
+    .long =
+        Import a subdistrict's base data from CSV or XLSX files (docs/import.md).
+
+        Give files or folders; each file (or each sheet of a workbook) is named for its kind:
+        区域 areas, 消防站 stations, 楼栋 buildings, 房屋 households, 居民 residents, 用户 users.
+        Every row is checked; refused rows are listed (file, row, column, reason) and the rest
+        is written. Importing a corrected file again changes only what changed. Exits 1 when a
+        row was refused.
 help-gridwork-server-import--db = The SQLite database file (created if missing): the default, for one server process
 help-gridwork-server-import--database = A PostgreSQL database, postgres://USER:PASSWORD@HOST:PORT/DATABASE (migrated if needed), which several server processes may share. Read from GRIDWORK_DATABASE_URL when not given (which keeps the password out of the process list)
 help-gridwork-server-import--paths = The files, or folders of files, to import

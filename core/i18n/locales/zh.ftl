@@ -152,6 +152,27 @@ field-case-title = 标题
 field-case-category = 类别
 field-case-position = 位置
 field-position = 位置
+field-household-kind = 类型
+field-household-archived = 归档
+field-household-building_id = 楼栋
+field-resident-household_id = 房间
+field-resident-key_groups = 重点人群
+field-resident-archived = 归档
+field-resident-last_visit_ms = 最近走访
+field-building-kind = 类型
+field-building-head_user_id = 楼长
+field-building-station_id = 微型消防站
+field-building-micro_grid_id = 微网格
+field-building-position = 位置
+field-registration-resident_id = 租客
+field-registration-household_id = 房间
+field-registration-check_in = 入住日期
+field-area-parent_id = 上级区域
+field-area-level = 层级
+field-area-response_policies = 响应时限
+field-station-position = 位置
+field-station-area_id = 区域
+field-photo = 照片
 field-registration-expected_end = 预计离开日期
 field-registration-check_out = 退房日期
 
@@ -285,6 +306,7 @@ cli-record-photo-added = 照片已加入该记录并排队上传：{ $hash }（{
 cli-record-photo-removed = 已从该记录移除照片 { $hash }
 cli-photo-needs-file = `photo` 步骤需要 --photo 文件（JPEG 或 PNG）
 cli-bad-hash = 照片的哈希应为 64 个小写十六进制字符（SHA-256）
+cli-out-file-failed = 无法写入 --out 指定的文件 { $file }：{ $reason }
 cli-attachment-saved = 已将 { $hash } 写入 { $file }（{ $size } 字节，哈希已核对）
 cli-attachment-not-yet = 服务器上还没有 { $hash }（拍照的手机尚未上传），请稍后再试
 cli-attachment-here = 在本机
@@ -394,6 +416,7 @@ import-dry-run = 试运行，未写入任何数据
 import-counts = { $kind }：新建 { $created }，更新 { $updated }，未变 { $unchanged }，拒绝 { $refused }
 import-refused-header = 文件	行	字段	原因
 import-refused = 拒绝 { $rows } 行；请改正后重新导入这些文件
+import-why-server-refused = 服务器拒绝了这一行：{ $reason }
 import-why-unknown-value = 未知的值；可选：{ $choices }
 import-why-same-record = 同一条记录已在 { $source } 的第 { $row } 行
 import-why-no-column = 文件缺少“{ $zh }”列（{ $en }）；所有行均未导入
@@ -539,6 +562,18 @@ cli-file-error = { $flag }：无法使用文件 { $file }：{ $reason }
 err-invalid-input = 输入无效：{ $field }：{ $reason }
 err-not-allowed-now = 当前状态不允许：{ $message }
 err-not-allowed = 不允许：{ $message }
+invalid-value = { $field }：{ $reason }
+refused-change-edit = 修改{ $kind }：{ $fields }
+refused-change-delete = 删除{ $kind }
+refused-change-step = 案件步骤：{ $step }
+refusal-forbidden = 你的角色或区域不允许：{ $reason }
+refusal-forbidden-other = 你的角色或区域不允许此修改
+refusal-invalid = 修改的值被拒绝：{ $reason }
+refusal-invalid-other = 修改的值被拒绝：记录不完整或格式不对
+refusal-wrong-device = 此修改不是在本机上做的，服务器不接受
+refusal-clock-ahead = 做此修改时本机的时钟不对；已按正确的时间重新发送
+refusal-malformed = 服务器无法接受此修改（修改的格式不对）
+refusal-other = 服务器拒绝了此修改（{ $code }）
 err-not-found = 无此{ $kind }（编号 { $id }）
 err-newer-schema = 本机数据库的结构版本为 { $found }，比本版本 gridwork 支持的 { $supported } 新：请更新软件
 err-store-damaged = 本机数据库已损坏（{ $detail }）：运行 `gridwork device recover` 可保留未上传的修改
@@ -677,8 +712,20 @@ why-no-household-at-this-unit-of-the-building-import-it-in-first = 该楼栋没�
 why-an-entry-names-no-area-code-address-code-or-station = 有一项不是区域编码、地址编码或消防站
 why-no-grid-has-the-code-the-address-code-starts-with-give-the-grid-s-code-in-this-column = 没有与地址编码开头相符的网格：请在此列写网格编码
 why-typed-as-a-number-which-the-spreadsheet-rounded-format-the-column-as-text-and-type-it-again = 按数字输入，已被表格软件舍入：请把该列设为文本（设置单元格格式 → 文本）后重新输入
+why-the-expected-end-of-the-stay-is-before-the-check-in-day = 预计离开日期早于入住日期
+why-the-tenant-has-already-checked-out = 该租客已经退房
+why-the-check-out-day-is-before-the-check-in-day = 退房日期早于入住日期
+why-another-household-of-this-building-already-has-this-unit-add-the-people-to-it-instead = 本楼栋已有另一户住户登记了这个单元：请把人员加到那一户
+why-no-resident-with-this-id-is-known-record-the-tenant-in-the-room-first = 没有这个编号的居民：请先在房间里登记该租客
+why-the-resident-has-moved-out-archived = 该居民已迁出（已归档）
+why-a-tenant-is-checked-in-with-a-valid-resident-id-number-record-it-on-the-resident-first = 租客登记须有有效的身份证号（登记须核验身份证）：请先在居民信息中录入
+why-a-tenant-is-checked-in-to-the-room-they-live-in-record-the-resident-in-this-room-first = 租客须登记在其居住的房间（人房匹配）：请先把该居民录入这个房间
+why-the-room-is-archived-moved-out-restore-it-before-checking-a-tenant-in = 该房间已归档（已迁出）；请先恢复再登记租客
+why-the-tenant-already-has-an-open-stay-check-it-out-first = 该租客已有未退房的登记：请先退房
 cli-registration-rate = { $name }：按人 { $people }%（{ $registered }/{ $living }）· 按间 { $rooms }%（{ $registered_rooms }/{ $occupied }）
 cli-registration-whole-area = 全区域
+cli-area-created = 已新建{ $level } { $code } { $name }：{ $id }
+cli-area-renamed = 已将 { $code } 改名为 { $name }；同步后发送
 cli-building-added = 楼栋 { $address } 已添加：{ $id }
 cli-station-added = 微型消防站 { $name } 已添加：{ $id }
 cli-available-steps = 可做的步骤：{ $steps }
@@ -787,6 +834,14 @@ help-gridwork-area-list = 某个上级区域下的区域（不给上级时列出
 help-gridwork-area-list--parent = 上级区域：编码或编号
 help-gridwork-area-show = 一个区域（按编码或编号），及其现行的响应时限
 help-gridwork-area-show--id = 区域：编码或编号
+help-gridwork-area-create = 在某区域下新建区域（重划网格时的新网格；管理员的操作，同服务器的 area create）；输出其编号
+help-gridwork-area-create--code = 区域编码（网格：所在社区的 12 位再加 3 位）
+help-gridwork-area-create--name = 区域名称
+help-gridwork-area-create--level = 区 district、街道 subdistrict、网层 grid_layer、社区 community、网格 grid、微网格 micro_grid
+help-gridwork-area-create--parent = 上级区域：编码或编号（区县没有）
+help-gridwork-area-rename = 给区域改名（管理员的操作，同服务器的 area rename）
+help-gridwork-area-rename--id = 区域：编码或编号
+help-gridwork-area-rename--name = 新的名称
 help-gridwork-area-policy = 街道对火警和事件的响应时限：不带选项时显示历史；带 `--preset` 和/或分钟数时，从现在起设定新的时限（管理员的操作：服务器拒绝其他人的设定；此前发起的事件沿用原时限）
 help-gridwork-area-policy--area = 街道：区域编码或编号
 help-gridwork-area-policy--preset = `1-3-10`（全市的）或 `wulin`（1/5/30）；下面的分钟数可修改它
@@ -808,10 +863,15 @@ help-gridwork-building-add--kind = 楼栋类型：residential（住宅）等
 help-gridwork-building-add--station = 所属微型消防站（见 `gridwork station list`）
 help-gridwork-building-add--lat = 纬度（度）
 help-gridwork-building-add--lon = 经度（度）
-help-gridwork-building-edit = 修改楼栋的类型或楼长
+help-gridwork-building-edit = 修改楼栋的类型、楼长、地址、微型消防站、微网格或位置（所属网格用服务器的 `area move-buildings` 更改）
 help-gridwork-building-edit--id = 楼栋：统一地址编码或编号
 help-gridwork-building-edit--kind = 楼栋的新类型
 help-gridwork-building-edit--head = 楼长的用户编号
+help-gridwork-building-edit--address = 通常说法的地址
+help-gridwork-building-edit--station = 所属微型消防站（见 `gridwork station list`）
+help-gridwork-building-edit--micro_grid = 所在网格下的微网格：编码或编号
+help-gridwork-building-edit--lat = 纬度（度）
+help-gridwork-building-edit--lon = 经度（度）
 help-gridwork-household = 住户：添加、修改、归档、列出
 help-gridwork-household-list = 一幢楼栋的住户
 help-gridwork-household-list--building = 楼栋：统一地址编码或编号
@@ -839,10 +899,13 @@ help-gridwork-resident-add--name = 居民姓名
 help-gridwork-resident-add--id_number = 居民的身份证号（18 位）
 help-gridwork-resident-add--phone = 居民的电话
 help-gridwork-resident-add--key_groups = 重点人群类别，用逗号分隔
-help-gridwork-resident-edit = 修改居民的姓名或电话
+help-gridwork-resident-edit = 修改居民的姓名、电话、身份证号、重点人群类别或所住房间
 help-gridwork-resident-edit--id = 居民编号
 help-gridwork-resident-edit--name = 新的姓名
 help-gridwork-resident-edit--phone = 新的电话
+help-gridwork-resident-edit--id_number = 居民的身份证号（18 位），补录或更正
+help-gridwork-resident-edit--key_groups = 今后的重点人群类别（独居老人、留守儿童、残疾人），用逗号分隔；`--key-group ""` 清空
+help-gridwork-resident-edit--household = 搬入的房间：楼栋地址编码加单元，或住户编号
 help-gridwork-resident-archive = 居民已迁出：归档而不删除
 help-gridwork-resident-archive--id = 居民编号
 help-gridwork-tenant = 租住登记（像酒店一样入住和退租）
@@ -997,6 +1060,15 @@ help-gridwork-soak--seed = 使各次运行的值不重复（小于 1000），并
 help-gridwork-server = gridwork 同步服务器
 help-gridwork-server--lang = 输出给人看的内容的语言：zh（中文，默认）或 en（ADR 0024）
 help-gridwork-server-serve = 提供同步协议服务
+    .long =
+        提供同步协议服务。
+
+        给出 --tls-cert 和 --tls-key 时，该端口只提供 HTTPS（rustls；TLS 1.2 和 1.3）；
+        不给时提供明文 HTTP，只能用于本机回环或放在终止 TLS 的代理之后：
+        令牌和居民数据绝不能以明文穿过网络。
+
+        每个经过认证的请求从其设备的令牌桶中取一个令牌，每次注册尝试从其客户端地址的令牌桶中取一个；
+        桶空时回答 429 并附 Retry-After。每分钟限额设为 0 即关闭该限制。
 help-gridwork-server-serve--config = 参数的 TOML 文件（如 `listen = "10.0.0.11:8080"`、`trusted-proxy = ["10.0.0.0/24"]`）：命令行或环境变量中的参数优先于文件
 help-gridwork-server-serve--db = SQLite 数据库文件（不存在时创建）：默认，适合单个服务器进程
 help-gridwork-server-serve--database = PostgreSQL 数据库，postgres://USER:PASSWORD@HOST:PORT/DATABASE（需要时自动迁移），可由多个服务器进程共用。未给出时读取 GRIDWORK_DATABASE_URL（这样密码不会出现在进程列表中）
@@ -1027,6 +1099,13 @@ help-gridwork-server-blobs-gc--database = PostgreSQL 数据库，postgres://USER
 help-gridwork-server-blobs-gc--blob_store = 照片存放处：`s3://BUCKET`（兼容 S3 的存储，由 AWS_ENDPOINT、AWS_ACCESS_KEY_ID、AWS_SECRET_ACCESS_KEY、AWS_REGION、AWS_ALLOW_HTTP 配置；适合多个服务器进程）或文件夹（`file:///PATH` 或路径）。默认：SQLite 数据库旁的 `photos` 文件夹；用 PostgreSQL 时为当前文件夹下的 `gridwork-photos`
 help-gridwork-server-blobs-gc--blob_grace_days = 没有案件步骤引用的已上传照片保留多少天后被清理删除
 help-gridwork-server-import = 从 CSV 或 XLSX 文件导入街道的基础数据（见 docs/import.md）
+    .long =
+        从 CSV 或 XLSX 文件导入街道的基础数据（见 docs/import.md）。
+
+        给出文件或文件夹；每个文件（或工作簿的每个工作表）以其类别命名：
+        区域、消防站、楼栋、房屋、居民、用户（英文名 areas、stations、buildings、households、residents、users 也可）。
+        每一行都会检查；被拒绝的行逐条列出（文件、行、列、原因），其余的写入。
+        改正后再次导入同一文件，只改动有变化的部分。有行被拒绝时退出码为 1。
 help-gridwork-server-import--db = SQLite 数据库文件（不存在时创建）：默认，适合单个服务器进程
 help-gridwork-server-import--database = PostgreSQL 数据库，postgres://USER:PASSWORD@HOST:PORT/DATABASE（需要时自动迁移），可由多个服务器进程共用。未给出时读取 GRIDWORK_DATABASE_URL（这样密码不会出现在进程列表中）
 help-gridwork-server-import--paths = 要导入的文件，或文件所在的文件夹

@@ -100,6 +100,19 @@ impl Lang {
         self.has(key).then(|| self.t(key))
     }
 
+    /// The attribute `attribute` of the message `key` (`.long` below `help-…`), if the
+    /// catalogue has it.
+    pub fn attribute(self, key: &str, attribute: &str) -> Option<String> {
+        let bundle = bundle(self);
+        let pattern = bundle.get_message(key)?.get_attribute(attribute)?.value();
+        let mut errors = vec![];
+        Some(
+            bundle
+                .format_pattern(pattern, None, &mut errors)
+                .into_owned(),
+        )
+    }
+
     /// Whether the catalogue has `key` in this language.
     pub fn has(self, key: &str) -> bool {
         bundle(self).has_message(key)
@@ -144,6 +157,24 @@ pub fn tr(key: &str, args: &[(&str, &str)]) -> String {
 /// both command lines for the domain's validation errors, which never carry the value.
 pub fn invalid_input(field: &str, problem: &str) -> String {
     let lang = current();
+    let (field, reason) = field_and_reason(lang, field, problem);
+    lang.tr(
+        "err-invalid-input",
+        &[("field", field.as_str()), ("reason", reason.as_str())],
+    )
+}
+
+/// A refused value's field and reason in `lang` (as [`invalid_input`] shows them), joined:
+/// `身份证号 (resident.id_number)：校验位不符`.
+pub fn invalid_value_in(lang: Lang, field: &str, problem: &str) -> String {
+    let (field, reason) = field_and_reason(lang, field, problem);
+    lang.tr(
+        "invalid-value",
+        &[("field", field.as_str()), ("reason", reason.as_str())],
+    )
+}
+
+fn field_and_reason(lang: Lang, field: &str, problem: &str) -> (String, String) {
     let field = match lang.get(&format!("field-{}", field.replace('.', "-"))) {
         Some(words) => format!("{words} ({field})"),
         None => field.to_string(),
@@ -151,10 +182,7 @@ pub fn invalid_input(field: &str, problem: &str) -> String {
     let reason = lang
         .get(&format!("why-{}", slug(problem)))
         .unwrap_or_else(|| problem.to_string());
-    lang.tr(
-        "err-invalid-input",
-        &[("field", field.as_str()), ("reason", reason.as_str())],
-    )
+    (field, reason)
 }
 
 /// Lower-case words joined by dashes, anything else dropped: `"ID number"` → `"id-number"`.

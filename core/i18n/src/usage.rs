@@ -86,7 +86,14 @@ pub fn description_key(path: &str, arg: Option<&str>) -> String {
 pub struct Description {
     pub key: String,
     pub english: Option<String>,
+    /// The source's long help (`--help`; a doc comment of several paragraphs), whose words are
+    /// the catalogue's attribute [`LONG`] of `key`.
+    pub long_english: Option<String>,
 }
+
+/// The attribute of a description's message that holds its long help (`--help`, where `-h`
+/// shows the short one): `help-gridwork-server-serve` and below it `.long = …`.
+pub const LONG: &str = "long";
 
 /// Every command and argument of `command`'s tree (hidden ones too; not clap's help and version
 /// flags) with its description key and English words.
@@ -95,6 +102,7 @@ pub fn descriptions(command: &Command) -> Vec<Description> {
         out.push(Description {
             key: description_key(path, None),
             english: command.get_about().map(|a| a.to_string()),
+            long_english: command.get_long_about().map(|a| a.to_string()),
         });
         for arg in command.get_arguments() {
             let id = arg.get_id().as_str();
@@ -104,6 +112,7 @@ pub fn descriptions(command: &Command) -> Vec<Description> {
             out.push(Description {
                 key: description_key(path, Some(id)),
                 english: arg.get_help().map(|h| h.to_string()),
+                long_english: arg.get_long_help().map(|h| h.to_string()),
             });
         }
         for sub in command.get_subcommands() {
@@ -137,11 +146,41 @@ pub fn description_problems(command: &Command) -> Vec<String> {
             )),
             _ => {}
         }
+        // The long help (several paragraphs): in both languages from the catalogue, the
+        // English the source's own; none in the catalogue where the source has none.
+        let zh_long = Lang::Zh.attribute(&d.key, LONG);
+        let en_long = Lang::En.attribute(&d.key, LONG);
+        match &d.long_english {
+            Some(source) => {
+                match &zh_long {
+                    Some(zh) if cjk(zh) => {}
+                    Some(zh) => problems.push(format!("{}.{LONG}: no Chinese in {zh:?}", d.key)),
+                    None => problems.push(format!("{}.{LONG}: no Chinese long help", d.key)),
+                }
+                match &en_long {
+                    Some(en) if en == source => {}
+                    Some(en) => problems.push(format!(
+                        "{}.{LONG}: the English {en:?} is not the source's {source:?}",
+                        d.key
+                    )),
+                    None => problems.push(format!("{}.{LONG}: no English long help", d.key)),
+                }
+            }
+            None => {
+                if zh_long.is_some() || en_long.is_some() {
+                    problems.push(format!("{}.{LONG} describes no long help", d.key));
+                }
+            }
+        }
     }
     fn helps(command: &mut Command, out: &mut Vec<(String, String)>) {
         out.push((
             command.get_name().to_string(),
             command.render_help().to_string(),
+        ));
+        out.push((
+            format!("{} (--help)", command.get_name()),
+            command.render_long_help().to_string(),
         ));
         for sub in command.get_subcommands_mut() {
             helps(sub, out);
@@ -157,6 +196,13 @@ pub fn description_problems(command: &Command) -> Vec<String> {
                 && help.contains(english)
             {
                 problems.push(format!("`{name} --help` shows {english:?} in Chinese"));
+            }
+            // Each paragraph of a long help, which Chinese must not show either.
+            for paragraph in d.long_english.iter().flat_map(|l| l.split("\n\n")) {
+                let paragraph = paragraph.lines().next().unwrap_or_default().trim();
+                if paragraph.len() >= 12 && !cjk(paragraph) && help.contains(paragraph) {
+                    problems.push(format!("`{name}` shows {paragraph:?} in Chinese"));
+                }
             }
         }
     }
@@ -174,17 +220,23 @@ fn described(lang: Lang, key: &str, source: Option<&StyledStr>) -> Option<String
 
 fn localize_at(command: Command, lang: Lang, path: String) -> Command {
     let mut command = command;
-    if let Some(words) = described(lang, &description_key(&path, None), command.get_about()) {
+    let key = description_key(&path, None);
+    if let Some(words) = described(lang, &key, command.get_about()) {
         command = command.about(words).long_about(None);
+    }
+    // The long help (`--help`) from the catalogue in either language.
+    if let Some(words) = lang.attribute(&key, LONG) {
+        command = command.long_about(words);
     }
     let here = path.clone();
     command = command.mut_args(|a| {
-        match described(
-            lang,
-            &description_key(&here, Some(a.get_id().as_str())),
-            a.get_help(),
-        ) {
+        let key = description_key(&here, Some(a.get_id().as_str()));
+        let a = match described(lang, &key, a.get_help()) {
             Some(words) => a.help(words).long_help(None),
+            None => a,
+        };
+        match lang.attribute(&key, LONG) {
+            Some(words) => a.long_help(words),
             None => a,
         }
     });
@@ -598,6 +650,60 @@ mod tests {
         assert!(id.is_some() && level.is_some(), "{act}");
         let en = localize(command(), Lang::En).render_help().to_string();
         assert!(en.contains("Usage:") && en.contains("Options:"), "{en}");
+    }
+
+    #[test]
+    fn the_long_help_comes_from_the_catalogue_in_both_languages() {
+        // A command with a help of several paragraphs (`gridwork-server serve`'s words): `-h`
+        // shows the short one and `--help` the long one, each from the catalogue.
+        let english = Lang::En
+            .attribute("help-gridwork-server-serve", LONG)
+            .expect("the English long help");
+        assert!(
+            english.contains("\n\nWith --tls-cert"),
+            "paragraphs kept: {english:?}"
+        );
+        let tool = || {
+            Command::new("gridwork-server").subcommand(
+                Command::new("serve")
+                    .about("Serve the sync protocol.")
+                    .long_about("Serve the sync protocol.\n\nSource words, not the catalogue's."),
+            )
+        };
+        let long = |lang: Lang| {
+            localize(tool(), lang)
+                .find_subcommand_mut("serve")
+                .expect("serve")
+                .render_long_help()
+                .to_string()
+        };
+        let zh = long(Lang::Zh);
+        assert!(zh.contains("令牌和居民数据绝不能以明文穿过网络"), "{zh}");
+        assert!(zh.contains("每分钟限额设为 0 即关闭该限制"), "{zh}");
+        for english in ["Serve the sync protocol", "Source words", "TLS-terminating"] {
+            assert!(!zh.contains(english), "{english} in Chinese: {zh}");
+        }
+        let en = long(Lang::En);
+        assert!(en.contains("behind a TLS-terminating proxy"), "{en}");
+        assert!(
+            !en.contains("Source words"),
+            "the catalogue's, not the source's: {en}"
+        );
+        let short = localize(tool(), Lang::Zh)
+            .find_subcommand_mut("serve")
+            .expect("serve")
+            .render_help()
+            .to_string();
+        assert!(short.contains("提供同步协议服务"), "{short}");
+        assert!(
+            !short.contains("令牌和居民数据"),
+            "-h is the short help: {short}"
+        );
+        // A catalogue entry with no long help has no attribute.
+        assert_eq!(
+            Lang::Zh.attribute("help-gridwork-server-serve--db", LONG),
+            None
+        );
     }
 
     #[test]

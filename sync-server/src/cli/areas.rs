@@ -575,5 +575,41 @@ mod tests {
         gridwork_i18n::set_current(Lang::Zh);
         assert_eq!(reason_words("no area has this code"), "没有这个编码的区域");
         assert_eq!(reason_words("an unknown reason"), "an unknown reason");
+        // A row the push refused: the server's code and reason in words of each language.
+        let by_push = |code: &str, message: &str| import::Refusal {
+            source: "楼栋.csv".into(),
+            row: 3,
+            field: String::new(),
+            reason: String::new(),
+            words: Some(import::Words {
+                key: "import-why-server-refused",
+                args: vec![(
+                    "reason",
+                    import::Arg::Refused {
+                        code: code.into(),
+                        message: message.into(),
+                    },
+                )],
+            }),
+        };
+        let admin_only = by_push("forbidden", "areas are managed by an admin");
+        assert_eq!(
+            admin_only.reason_in(Lang::Zh),
+            "服务器拒绝了这一行：你的角色或区域不允许：区域由管理员管理"
+        );
+        assert_eq!(
+            admin_only.reason_in(Lang::En),
+            "the server refused the row: not allowed for your role or area: areas are managed by \
+             an admin"
+        );
+        let taken = by_push(
+            "invalid",
+            "household.unit: another household of this building already has this unit: add the \
+             people to it instead",
+        );
+        assert_eq!(
+            taken.reason_in(Lang::Zh),
+            "服务器拒绝了这一行：修改的值被拒绝：单元 (household.unit)：本楼栋已有另一户住户登记了这个单元：请把人员加到那一户"
+        );
     }
 }

@@ -1169,5 +1169,21 @@ mod tests {
             .render_help()
             .to_string();
         assert!(import.contains("Check every row"), "{import}");
+        // `--help`'s paragraphs, from the catalogue in both languages.
+        let long = |lang: Lang, name: &str| {
+            gridwork_i18n::usage::localize(super::Cli::command(), lang)
+                .find_subcommand_mut(name)
+                .expect(name)
+                .render_long_help()
+                .to_string()
+        };
+        let serve = long(Lang::Zh, "serve");
+        assert!(serve.contains("桶空时回答 429"), "{serve}");
+        assert!(!serve.contains("Every authenticated request"), "{serve}");
+        let import = long(Lang::Zh, "import");
+        assert!(import.contains("有行被拒绝时退出码为 1"), "{import}");
+        assert!(!import.contains("Every row is checked"), "{import}");
+        let import = long(Lang::En, "import");
+        assert!(import.contains("Every row is checked"), "{import}");
     }
 }

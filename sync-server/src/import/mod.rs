@@ -21,6 +21,7 @@ use gridwork_domain::model::{
     Station, Term,
 };
 use gridwork_domain::op::{EntityKind, Op};
+use gridwork_domain::sync::refusal::refusal_words;
 use gridwork_domain::sync::{PushOutcome, Role};
 use gridwork_domain::validate::{AddressCode, Position, ResidentId, ValidationError, address_code};
 
@@ -70,6 +71,9 @@ pub enum Arg {
     Key(String),
     /// Its own text in each language (the accepted values, Chinese or code first).
     ByLang { zh: String, en: String },
+    /// A push's refusal: the server's code and English reason, in words of each language
+    /// (`refusal-` and the code, [`refusal_words`]).
+    Refused { code: String, message: String },
 }
 
 impl Words {
@@ -90,6 +94,7 @@ impl Words {
                         gridwork_i18n::Lang::Zh => zh.clone(),
                         gridwork_i18n::Lang::En => en.clone(),
                     },
+                    Arg::Refused { code, message } => refusal_words(code, message, lang),
                 };
                 (*name, text)
             })
@@ -821,7 +826,7 @@ impl Run {
             .push(storage, ops, |done| progress.set(done as u64))
             .await?;
         for (p, result) in pending.into_iter().zip(results) {
-            if let PushOutcome::Rejected { message, .. } = result.outcome {
+            if let PushOutcome::Rejected { code, message } = result.outcome {
                 let counts = self.count(kind);
                 if p.created {
                     counts.created -= 1;
@@ -833,12 +838,23 @@ impl Run {
                     Some(prior) => self.dir.insert(prior),
                     None => self.dir.remove(p.op.entity_id),
                 }
+                // The code's words, with the server's reason where it is a rule's (ADR 0046).
+                let words = Words::new(
+                    "import-why-server-refused",
+                    vec![(
+                        "reason",
+                        Arg::Refused {
+                            code: code.as_str().to_string(),
+                            message,
+                        },
+                    )],
+                );
                 self.report.refused.push(Refusal {
                     source: p.source,
                     row: p.line,
                     field: String::new(),
-                    reason: message,
-                    words: None,
+                    reason: words.render(gridwork_i18n::Lang::En),
+                    words: Some(words),
                 });
             }
         }
@@ -907,8 +923,9 @@ pub fn check_scope(role: Role, scope: &[(Id, EntityKind)]) -> Result<(), Words> 
 impl Words {
     /// Every catalogue key the importer's [`Words`] use (for the test that both languages
     /// have them).
-    pub const KEYS: [&'static str; 11] = [
+    pub const KEYS: [&'static str; 12] = [
         "import-why-unknown-value",
+        "import-why-server-refused",
         "import-why-same-record",
         "import-why-no-column",
         "import-why-stored-area-level",

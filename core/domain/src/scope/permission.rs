@@ -126,6 +126,29 @@ impl Denial {
         }
     }
 
+    /// The denial in `lang`'s words, from the catalogue: `deny-` and the code (dashed), with its
+    /// parts in words (a role and whose reach it is, a record kind, a step).
+    pub fn words(&self, lang: gridwork_i18n::Lang) -> String {
+        let dashed = |code: &str| code.replace('_', "-");
+        let word = |prefix: &str, code: &str| {
+            lang.get(&format!("{prefix}-{code}"))
+                .unwrap_or_else(|| code.to_string())
+        };
+        let mut args: Vec<(&str, String)> = vec![];
+        for (name, value) in self.args() {
+            match name {
+                "role" => {
+                    args.push(("role", lang.t(&format!("deny-role-{}", dashed(value)))));
+                    args.push(("whose", lang.t(&format!("deny-whose-{}", dashed(value)))));
+                }
+                "kind" => args.push(("kind", word("record", value))),
+                _ => args.push((name, word(name, value))),
+            }
+        }
+        let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        lang.tr(&format!("deny-{}", dashed(self.code())), &args)
+    }
+
     /// Every denial the rules can give (each code with each of its parts).
     pub fn all() -> Vec<Denial> {
         let mut all = vec![

@@ -115,6 +115,40 @@ pub enum RejectCode {
     WrongDevice,
 }
 
+#[cfg(test)]
+mod reject_code_tests {
+    use super::RejectCode;
+
+    #[test]
+    fn as_str_is_the_wire_name() {
+        for code in [
+            RejectCode::Invalid,
+            RejectCode::Forbidden,
+            RejectCode::ClockAhead,
+            RejectCode::Malformed,
+            RejectCode::WrongDevice,
+        ] {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::String(code.as_str().into())
+            );
+        }
+    }
+}
+
+impl RejectCode {
+    /// The code as it goes over the wire (`clock_ahead`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectCode::Invalid => "invalid",
+            RejectCode::Forbidden => "forbidden",
+            RejectCode::ClockAhead => "clock_ahead",
+            RejectCode::Malformed => "malformed",
+            RejectCode::WrongDevice => "wrong_device",
+        }
+    }
+}
+
 /// The server's answer for one pushed operation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]

@@ -403,6 +403,48 @@ impl TransitionError {
         }
     }
 
+    /// The stable code of the refusal (`step_wrong_state`): what the bindings give the app to
+    /// put in its own words, and, dashed, the catalogue's key (`err-step-wrong-state`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            TransitionError::NotAStep { .. } => "step_not_a_step",
+            TransitionError::AlreadyDone { .. } => "step_already_done",
+            TransitionError::WrongState { .. } => "step_wrong_state",
+            TransitionError::NotUpward { .. } => "step_not_upward",
+            TransitionError::SkipsALine { .. } => "step_skips_a_line",
+            TransitionError::WrongLevel { .. } => "step_wrong_level",
+            TransitionError::EmptyText { .. } => "step_empty_text",
+        }
+    }
+
+    /// The refusal's parts, each a stable code: `kind` ([`CaseKind::as_str`]), `state`
+    /// ([`CaseState::as_str`]), `step` ([`CaseAction::name`]), and where the refusal has them
+    /// the lines of defence `from`, `to`, `next`, `level` ([`DefenceLevel::as_str`]) and the
+    /// empty text's `field`.
+    pub fn args(&self) -> Vec<(&'static str, &'static str)> {
+        let mut args = vec![
+            ("kind", self.kind().as_str()),
+            ("state", self.state().as_str()),
+            ("step", self.action()),
+        ];
+        match self {
+            TransitionError::NotUpward { from, to, .. } => {
+                args.extend([("from", from.as_str()), ("to", to.as_str())]);
+            }
+            TransitionError::SkipsALine { from, to, next, .. } => {
+                args.extend([
+                    ("from", from.as_str()),
+                    ("to", to.as_str()),
+                    ("next", next.as_str()),
+                ]);
+            }
+            TransitionError::WrongLevel { level, .. } => args.push(("level", level.as_str())),
+            TransitionError::EmptyText { field, .. } => args.push(("field", field)),
+            _ => {}
+        }
+        args
+    }
+
     /// The refused step, by [`CaseAction::name`].
     pub fn action(&self) -> &'static str {
         match self {

@@ -326,6 +326,9 @@ final class FieldScenarioTests: XCTestCase {
             areaId: grid.id, buildingId: nil, householdId: nil, position: nil)
         let refused = try head.mayOpenCase(newCase: otherBuilding)
         XCTAssertFalse(refused.allowed)
+        // A stable code for the app's own words; the English sentence for logs.
+        XCTAssertEqual(refused.code, "head_hazards_only")
+        XCTAssertTrue(refused.args.isEmpty)
         XCTAssertNotNil(refused.reason)
 
         // Offline, the gridworker logs a hazard and edits the room's phone.
@@ -458,7 +461,9 @@ final class FieldScenarioTests: XCTestCase {
         XCTAssertTrue(figure.withinTarget)
         XCTAssertEqual(try gridworker.caseTimeline(caseId: alarm.id).count, 4)
         XCTAssertThrowsError(try gridworker.recordCaseEvent(caseId: alarm.id, action: .dispatch(stationId: station.id))) { error in
-            guard case GridworkError.NotAllowed = error else { return XCTFail("\(error)") }
+            guard case let GridworkError.NotAllowed(code, args, _) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(code, "step_wrong_state")
+            XCTAssertEqual(args, ["kind": "alarm", "state": "on_scene", "step": "dispatch"])
         }
 
         // Both converge; search finds the building; the hazard is on the head's list.
@@ -471,7 +476,8 @@ final class FieldScenarioTests: XCTestCase {
 
         // A step the building head's role may not take is refused on the phone, never queued.
         XCTAssertThrowsError(try head.recordCaseEvent(caseId: hazard.id, action: .fix)) { error in
-            guard case let GridworkError.NotAllowed(reason) = error else { return XCTFail("\(error)") }
+            guard case let GridworkError.NotAllowed(code, _, reason) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(code, "head_annotates_only")
             XCTAssertTrue(reason.contains("building head"), reason)
         }
         XCTAssertEqual(try head.pendingCount(), 0)
@@ -491,6 +497,9 @@ final class FieldScenarioTests: XCTestCase {
         let change = try XCTUnwrap(try head.refusedChanges().first)
         XCTAssertEqual(change.entityId, lost.id)
         XCTAssertEqual(change.code, "invalid")
+        XCTAssertTrue(change.fields.contains("unit"), "\(change.fields)")
+        XCTAssertNil(change.step)
+        XCTAssertNil(change.rule)
         XCTAssertTrue(change.reason.hasPrefix("a value was refused"), change.reason)
         XCTAssertThrowsError(try head.redoRefused(changeId: change.changeId))
         XCTAssertEqual(try head.refusedChanges().count, 1)
