@@ -190,3 +190,73 @@ async fn every_older_schema_migrates_to_the_fresh_one() {
     let older: Vec<i64> = (0..latest_version()).collect();
     assert_eq!(older_compared, older, "every older version was compared");
 }
+
+/// The accounts version is read on the request's own thread now (ADR 0048), on a connection of
+/// its own: a revocation another process commits to the same file (an operator's
+/// `gridwork-server admin revoke-device`) is seen by the very next read, never a copy kept from
+/// before. And a cursor is answered from what this process saw stored only while it is within
+/// that: one past it, stored by the other process, is still checked against the file's log.
+#[tokio::test]
+async fn another_process_s_revocation_and_log_are_seen_at_the_next_request() {
+    use gridwork_domain::sync::Role;
+    use gridwork_server::clock;
+    use gridwork_server::storage::Storage;
+
+    use crate::common::{Phone, town};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.db");
+    let serving = SqliteStorage::open(&path).unwrap();
+    let mut admin = Phone::offline();
+    let town = town(&mut admin, 1);
+    serving.push(admin.ctx(), town.ops.clone()).await.unwrap();
+    let user = serving
+        .create_user("网格员".into(), Role::Gridworker, vec![])
+        .await
+        .unwrap();
+    let code = serving
+        .create_enrollment_code(user.id, clock::now_ms())
+        .await
+        .unwrap();
+    let device = uuid::Uuid::now_v7();
+    serving
+        .enroll(code, device, "手机".into(), clock::now_ms())
+        .await
+        .unwrap();
+    let before = serving.accounts_version().await.unwrap();
+    let end = serving.log_end().await.unwrap();
+    assert_eq!(
+        serving.cursor_in_log(end).await.unwrap(),
+        end,
+        "the end itself is a cursor in the log"
+    );
+    assert_eq!(
+        serving.cursor_in_log(end + 1_000).await.unwrap(),
+        end,
+        "a cursor past the end is read from the end"
+    );
+
+    // The operator's command: another storage on the same file, as another process opens it.
+    let operator = SqliteStorage::open(&path).unwrap();
+    assert!(
+        operator
+            .revoke_device(device, clock::now_ms())
+            .await
+            .unwrap()
+    );
+    assert!(
+        serving.accounts_version().await.unwrap() > before,
+        "the serving process sees the revocation at its next request"
+    );
+    let mut other = Phone::offline();
+    let more = crate::common::town(&mut other, 1);
+    operator.push(other.ctx(), more.ops.clone()).await.unwrap();
+    let later = operator.log_end().await.unwrap();
+    assert!(later > end);
+    assert_eq!(
+        serving.cursor_in_log(later).await.unwrap(),
+        later,
+        "a cursor the other process's log reached is valid here too"
+    );
+    assert_eq!(serving.cursor_in_log(later + 5).await.unwrap(), later);
+}
