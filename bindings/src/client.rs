@@ -1338,6 +1338,11 @@ mod tests {
                 change.reason,
                 "forbidden: this household is outside your building(s)"
             );
+            assert_eq!(change.code, "forbidden", "the server's code, apart");
+            assert!(
+                change.rule.is_some(),
+                "a known rule's stable code: {change:?}"
+            );
             assert!(!format!("{change:?}").contains("13912345678"));
             assert!(id("change_id", &change.change_id).is_ok());
         }

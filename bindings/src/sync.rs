@@ -57,18 +57,46 @@ pub struct RejectedChange {
     /// `household`, `resident`, `case`...
     pub entity_kind: String,
     pub entity_id: String,
-    /// The server's code and message, e.g. "forbidden: this household is outside your
-    /// building(s)".
+    /// The server's code, as [`RefusedChange::code`]: `forbidden`, `invalid`, `malformed`,
+    /// `wrong_device` (`rejected` for a reason kept without one).
+    pub code: String,
+    /// For a `forbidden` change, the permission rule's stable code (as `Permission.code`) when
+    /// this library knows the rule; `None` otherwise.
+    pub rule: Option<String>,
+    /// The rule's parts, each a stable code; empty without a rule.
+    pub rule_args: HashMap<String, String>,
+    /// The server's code and message in English, e.g. "forbidden: this household is outside
+    /// your building(s)"; the app shows its own words for `code` and `rule`.
     pub reason: String,
+}
+
+/// The server's code and message of a kept rejection (`code: message`), and the rule a
+/// `forbidden` one names: what [`RejectedChange`] and [`RefusedChange`] give the app.
+fn rule_of(code: &str, message: &str) -> (Option<String>, HashMap<String, String>) {
+    match code {
+        "forbidden" => match crate::permission::denial_code(message) {
+            (rule, args) if rule != crate::permission::UNKNOWN_RULE => (Some(rule), args),
+            _ => (None, HashMap::new()),
+        },
+        _ => (None, HashMap::new()),
+    }
 }
 
 impl From<gridwork_core::store::outbox::OutboxEntry> for RejectedChange {
     fn from(entry: gridwork_core::store::outbox::OutboxEntry) -> Self {
+        let reason = entry.rejected.unwrap_or_else(|| "rejected".into());
+        let (code, message) = reason
+            .split_once(": ")
+            .map_or(("rejected", ""), |(code, message)| (code, message));
+        let (rule, rule_args) = rule_of(code, message);
         RejectedChange {
             change_id: id_text(entry.op.id),
             entity_kind: entry.op.entity.as_str().to_string(),
             entity_id: id_text(entry.op.entity_id),
-            reason: entry.rejected.unwrap_or_else(|| "rejected".into()),
+            code: code.to_string(),
+            rule,
+            rule_args,
+            reason,
         }
     }
 }
@@ -110,13 +138,7 @@ pub struct RefusedChange {
 
 impl From<gridwork_core::RefusedChange> for RefusedChange {
     fn from(r: gridwork_core::RefusedChange) -> Self {
-        let (rule, rule_args) = match r.code.as_str() {
-            "forbidden" => match crate::permission::denial_code(&r.message) {
-                (code, args) if code != crate::permission::UNKNOWN_RULE => (Some(code), args),
-                _ => (None, HashMap::new()),
-            },
-            _ => (None, HashMap::new()),
-        };
+        let (rule, rule_args) = rule_of(&r.code, &r.message);
         let (fields, step, deleted) = match &r.parts {
             gridwork_core::ChangeParts::Edit { fields } => (fields.clone(), None, false),
             gridwork_core::ChangeParts::Delete => (vec![], None, true),
