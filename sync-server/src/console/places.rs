@@ -86,24 +86,26 @@ struct HouseholdPage {
 const NOT_HERE_BUILDING: &str = "没有这栋楼宇，或它不在您的辖区内";
 const NOT_HERE_HOUSEHOLD: &str = "没有这个房屋，或它不在您的辖区内";
 
-/// The record `id` of `kind` as the user may see it, or the page's 404.
-async fn visible_record<S: Storage>(
+/// The record `id` of `kind` as the user may see it, with its model, or the page's 404.
+async fn visible_record<S: Storage, T: serde::de::DeserializeOwned>(
     state: &AppState<S>,
     filter: &ScopeFilter,
     id: &str,
     kind: EntityKind,
     missing: &str,
-) -> Result<RecordState, Refusal> {
+) -> Result<(RecordState, T), Refusal> {
     let not_here = || Refusal::Status(StatusCode::NOT_FOUND, missing.into());
     let id = uuid::Uuid::try_parse(id).map_err(|_| not_here())?;
-    state
+    let record = state
         .storage
         .placed_record(id)
         .await?
         .filter(|r| r.state.kind == kind)
         .and_then(|r| reading::admit_record(filter, r))
         .filter(|s| !s.is_deleted())
-        .ok_or_else(not_here)
+        .ok_or_else(not_here)?;
+    let model = record.decode().map_err(|_| not_here())?;
+    Ok((record, model))
 }
 
 /// `GET /console/buildings/{id}`.
@@ -114,7 +116,7 @@ pub async fn building<S: Storage>(
 ) -> Result<Response, Refusal> {
     let signed = signed_in(&state, &headers, true).await?;
     let filter = ScopeFilter::for_view(signed.view.clone());
-    let record = visible_record(
+    let (record, b): (_, Building) = visible_record(
         &state,
         &filter,
         &id,
@@ -122,9 +124,6 @@ pub async fn building<S: Storage>(
         NOT_HERE_BUILDING,
     )
     .await?;
-    let b: Building = record
-        .decode()
-        .map_err(|_| Refusal::Status(StatusCode::NOT_FOUND, NOT_HERE_BUILDING.into()))?;
     let world = World::load(state.storage.as_ref(), &signed.view).await?;
     let mut households: Vec<&Household> = world
         .households
@@ -191,7 +190,7 @@ pub async fn household<S: Storage>(
 ) -> Result<Response, Refusal> {
     let signed = signed_in(&state, &headers, true).await?;
     let filter = ScopeFilter::for_view(signed.view.clone());
-    let record = visible_record(
+    let (record, h): (_, Household) = visible_record(
         &state,
         &filter,
         &id,
@@ -199,9 +198,6 @@ pub async fn household<S: Storage>(
         NOT_HERE_HOUSEHOLD,
     )
     .await?;
-    let h: Household = record
-        .decode()
-        .map_err(|_| Refusal::Status(StatusCode::NOT_FOUND, NOT_HERE_HOUSEHOLD.into()))?;
     // The building's address, when the user may see the building.
     let address = state
         .storage
