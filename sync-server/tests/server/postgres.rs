@@ -274,6 +274,35 @@ async fn processes_starting_together_migrate_once() {
     assert_eq!(rows, i64::from(latest_version()));
 }
 
+/// The server's sessions run without JIT and with plans made once per prepared statement
+/// (ADR 0049), and a URL's own `options` still apply (they come after ours: a deployment can
+/// override either setting).
+#[tokio::test]
+async fn the_server_s_sessions_plan_once_and_never_jit() {
+    let db = ScratchDatabase::for_test().await;
+    async fn show(client: &tokio_postgres::Client, name: &str) -> String {
+        let row = client.query_one(&format!("SHOW {name}"), &[]).await;
+        row.unwrap().get(0)
+    }
+    let target = gridwork_server::storage::postgres::Target::parse(db.url()).unwrap();
+    let (client, connection) = target.config.connect(NoTls).await.unwrap();
+    tokio::spawn(connection);
+    assert_eq!(show(&client, "jit").await, "off");
+    assert_eq!(show(&client, "plan_cache_mode").await, "force_generic_plan");
+
+    let separator = if db.url().contains('?') { '&' } else { '?' };
+    let url = format!("{}{separator}options=-c%20jit%3Don", db.url());
+    let target = gridwork_server::storage::postgres::Target::parse(&url).unwrap();
+    let (client, connection) = target.config.connect(NoTls).await.unwrap();
+    tokio::spawn(connection);
+    assert_eq!(
+        show(&client, "jit").await,
+        "on",
+        "the URL's own options come last"
+    );
+    assert_eq!(show(&client, "plan_cache_mode").await, "force_generic_plan");
+}
+
 /// The tables, columns, constraints and indexes of a database, as text to compare.
 async fn schema_of(db: &ScratchDatabase) -> Vec<String> {
     let client = sql(db).await;
