@@ -81,13 +81,17 @@ async fn live_by_field(
     field: &'static str,
     value: &str,
 ) -> Result<Option<Id>, StorageError> {
-    // Kind and field written into the statement (they are ours, never a request's), so the
-    // partial expression index of migration 004 serves the building lookup.
+    // Kind and field written into the statement (they are ours, never a request's). A
+    // building's address code is a column of its own under a partial index (migration 009);
+    // other fields are read from the state (areas are few).
+    let compared = match (kind, field) {
+        ("building", "address_code") => "address_code".to_string(),
+        _ => format!("((state::jsonb -> 'fields') ->> '{field}')"),
+    };
     let row = client
         .query_opt(
             &format!(
-                "SELECT id FROM records WHERE kind = '{kind}'
-                   AND ((state::jsonb -> 'fields') ->> '{field}') = $1
+                "SELECT id FROM records WHERE kind = '{kind}' AND {compared} = $1
                    AND COALESCE(state::jsonb -> 'tombstone', 'null'::jsonb) = 'null'::jsonb
                  ORDER BY id LIMIT 1"
             ),

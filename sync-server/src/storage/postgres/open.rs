@@ -50,6 +50,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "008_record_blob_refs",
         include_str!("../../../migrations/postgres/008_record_blob_refs.sql"),
     ),
+    (
+        "009_records_updated_in_place",
+        include_str!("../../../migrations/postgres/009_records_updated_in_place.sql"),
+    ),
 ];
 
 /// The version that added scope buckets: upgrading to it files what was stored before.

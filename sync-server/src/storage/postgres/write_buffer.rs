@@ -46,6 +46,8 @@ struct SavedState {
     json: String,
     parent: Option<Id>,
     seq: i64,
+    /// A building's unified address code, the column its lookup reads (migration 009).
+    address_code: Option<String>,
 }
 
 /// The writes held back.
@@ -124,6 +126,7 @@ impl WriteBuffer {
                         json: serde_json::to_string(state)?,
                         parent: rules::parent(state),
                         seq,
+                        address_code: address_code(state),
                     }),
                     place: serde_json::to_string(&store.place)?,
                     scope_key: rules::key_of(&store.place.areas),
@@ -290,12 +293,14 @@ impl WriteBuffer {
             }
             let stmt = client
                 .prepare_cached(
-                    "INSERT INTO records (id, kind, state, scope_key, updated_seq, place, parent)
+                    "INSERT INTO records (id, kind, state, scope_key, updated_seq, place, parent,
+                                          address_code)
                      SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],
-                                          $5::int8[], $6::text[], $7::uuid[])
+                                          $5::int8[], $6::text[], $7::uuid[], $8::text[])
                      ON CONFLICT (id) DO UPDATE SET state = excluded.state,
                          scope_key = excluded.scope_key, updated_seq = excluded.updated_seq,
-                         place = excluded.place, parent = excluded.parent",
+                         place = excluded.place, parent = excluded.parent,
+                         address_code = excluded.address_code",
                 )
                 .await?;
             let ids: Vec<Id> = saved.iter().map(|(id, _)| *id).collect();
@@ -305,13 +310,17 @@ impl WriteBuffer {
             let jsons: Vec<&str> = states.iter().map(|s| s.json.as_str()).collect();
             let parents: Vec<Option<Id>> = states.iter().map(|s| s.parent).collect();
             let seqs: Vec<i64> = states.iter().map(|s| s.seq).collect();
+            let codes: Vec<Option<&str>> =
+                states.iter().map(|s| s.address_code.as_deref()).collect();
             let keys: Vec<Option<&str>> =
                 saved.iter().map(|(_, w)| w.scope_key.as_deref()).collect();
             let places: Vec<&str> = saved.iter().map(|(_, w)| w.place.as_str()).collect();
             client
                 .execute(
                     &stmt,
-                    &[&ids, &kinds, &jsons, &keys, &seqs, &places, &parents],
+                    &[
+                        &ids, &kinds, &jsons, &keys, &seqs, &places, &parents, &codes,
+                    ],
                 )
                 .await?;
             Ok(())
@@ -418,4 +427,18 @@ fn first_cause(results: [Result<(), StorageError>; 6]) -> Result<(), StorageErro
     }
     let cause = errors.iter().position(|e| !aborted(e)).unwrap_or(0);
     Err(errors.swap_remove(cause))
+}
+
+/// A building's unified address code as the lookup compares it (the field's text), `None` for
+/// any other kind.
+fn address_code(state: &gridwork_domain::merge::RecordState) -> Option<String> {
+    (state.kind == gridwork_domain::op::EntityKind::Building)
+        .then(|| {
+            state
+                .fields
+                .get("address_code")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .flatten()
 }
