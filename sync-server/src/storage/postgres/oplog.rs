@@ -102,30 +102,13 @@ pub async fn push(
     loop {
         attempt += 1;
         let tx = client.transaction().await?;
-        let tried = try_push(&tx, group, &mut locks).await;
+        let tried = try_push(&tx, group, &mut locks, channel, origin).await;
         match tried {
-            Ok(Ok(pushed)) => {
-                let last = pushed.iter().map(|p| p.last).max().unwrap_or(0);
-                if last > 0 {
-                    let mut touched: Vec<Bucket> = pushed
-                        .iter()
-                        .flat_map(|p| p.touched.iter().copied())
-                        .collect();
-                    touched.sort();
-                    touched.dedup();
-                    let payloads = notify::payloads(origin, last, &touched);
-                    tx.execute(
-                        "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
-                        &[&channel, &payloads],
-                    )
-                    .await?;
-                }
-                match tx.commit().await {
-                    Ok(()) => return Ok(pushed),
-                    Err(e) if attempt < MAX_ATTEMPTS && retryable(&e) => continue,
-                    Err(e) => return Err(e.into()),
-                }
-            }
+            Ok(Ok(pushed)) => match tx.commit().await {
+                Ok(()) => return Ok(pushed),
+                Err(e) if attempt < MAX_ATTEMPTS && retryable(&e) => continue,
+                Err(e) => return Err(e.into()),
+            },
             Ok(Err(retry)) => {
                 drop(tx);
                 for (id, mode) in retry.locks {
@@ -156,22 +139,28 @@ async fn try_push(
     tx: &Transaction<'_>,
     group: &[PushOf<'_>],
     locks: &mut LockSet,
+    channel: &str,
+    origin: u64,
 ) -> Result<Result<Vec<Pushed>, Retry>, StorageError> {
     locks.acquire(tx).await?;
     let mut held = locks.clone();
     let all: Vec<&Op> = group.iter().flat_map(|(_, ops)| ops.iter()).collect();
-    let mut facts = match PgFacts::read_ahead(tx, &all, &mut held).await? {
+    // The transaction's id (taken now) fixes its positions; asked in the same round trip as
+    // the read-ahead's first reads. (Taken before the plan is known to store anything: an id
+    // the push ends up not using only holds the readers' horizon for the push's length.)
+    let position = async {
+        let stmt = tx
+            .prepare_cached(
+                "SELECT base + (pg_current_xact_id()::text::bigint << 16) FROM log_position",
+            )
+            .await?;
+        Ok::<i64, StorageError>(tx.query_one(&stmt, &[]).await?.get(0))
+    };
+    let (facts, first) = tokio::try_join!(PgFacts::read_ahead(tx, &all, &mut held), position)?;
+    let mut facts = match facts {
         Ok(facts) => facts,
         Err(retry) => return Ok(Err(retry)),
     };
-    // The transaction's id (taken now) fixes its positions.
-    let first: i64 = tx
-        .query_one(
-            "SELECT base + (pg_current_xact_id()::text::bigint << 16) FROM log_position",
-            &[],
-        )
-        .await?
-        .get(0);
     let mut next_position = first as u64;
     let mut writes = WriteBuffer::default();
     let mut placed = Vec::new();
@@ -236,11 +225,34 @@ async fn try_push(
             touched,
         });
     }
-    writes.flush(tx).await?;
+    // The last writes, the version bump and the notification go in one round trip (the
+    // notification is delivered at the commit, whatever its order among them).
+    let last = answers.iter().map(|p| p.last).max().unwrap_or(0);
+    let notified = async {
+        if last == 0 {
+            return Ok(());
+        }
+        let mut touched: Vec<Bucket> = answers
+            .iter()
+            .flat_map(|p| p.touched.iter().copied())
+            .collect();
+        touched.sort();
+        touched.dedup();
+        let payloads = notify::payloads(origin, last, &touched);
+        let stmt = tx
+            .prepare_cached("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+            .await?;
+        tx.execute(&stmt, &[&channel, &payloads]).await?;
+        Ok::<(), StorageError>(())
+    };
     // A user's anchor is the place of a scope entry: cached views of it are read again.
-    if !placed.is_empty() {
-        accounts::bump_version_if_scope_entry(tx, &placed).await?;
-    }
+    let bumped = async {
+        if !placed.is_empty() {
+            accounts::bump_version_if_scope_entry(tx, &placed).await?;
+        }
+        Ok(())
+    };
+    tokio::try_join!(writes.flush(tx), notified, bumped)?;
     Ok(Ok(answers))
 }
 
