@@ -25,7 +25,7 @@ use super::accounts;
 use super::locks::{LockSet, Mode};
 use super::notify;
 use super::plan_facts::{PgFacts, Retry};
-use super::write_buffer::WriteBuffer;
+use super::write_buffer::{WriteBuffer, first_cause};
 use crate::rules::PushContext;
 use crate::rules::plan::{self, StoredOp};
 use crate::storage::{LogEntry, LogPage, Pushed, ReadCounters, StorageError};
@@ -156,7 +156,13 @@ async fn try_push(
             .await?;
         Ok::<i64, StorageError>(tx.query_one(&stmt, &[]).await?.get(0))
     };
-    let (facts, first) = tokio::try_join!(PgFacts::read_ahead(tx, &all, &mut held), position)?;
+    let (facts, first) = match tokio::join!(PgFacts::read_ahead(tx, &all, &mut held), position) {
+        (Ok(facts), Ok(first)) => (facts, first),
+        (facts, first) => {
+            first_cause([facts.map(drop), first.map(drop)])?;
+            unreachable!("one of the two failed")
+        }
+    };
     let mut facts = match facts {
         Ok(facts) => facts,
         Err(retry) => return Ok(Err(retry)),
@@ -252,7 +258,10 @@ async fn try_push(
         }
         Ok(())
     };
-    tokio::try_join!(writes.flush(tx), notified, bumped)?;
+    // Not `try_join`: the statements sent after one that fails fail as "aborted", possibly
+    // first; the answer names the cause.
+    let (flushed, notified, bumped) = tokio::join!(writes.flush(tx), notified, bumped);
+    first_cause([flushed, notified, bumped])?;
     Ok(Ok(answers))
 }
 

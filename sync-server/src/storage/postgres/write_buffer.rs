@@ -416,7 +416,9 @@ impl WriteBuffer {
 /// The error that caused a failed group of statements sent together: the first that is not
 /// PostgreSQL's "current transaction is aborted" (which only follows another's failure), or the
 /// first error when each is that.
-fn first_cause(results: [Result<(), StorageError>; 6]) -> Result<(), StorageError> {
+pub fn first_cause<const N: usize>(
+    results: [Result<(), StorageError>; N],
+) -> Result<(), StorageError> {
     let aborted = |e: &StorageError| {
         matches!(e, StorageError::Postgres(pg)
             if pg.code() == Some(&tokio_postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION))
