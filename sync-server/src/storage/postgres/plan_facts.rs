@@ -7,6 +7,7 @@
 //! and a record's whole family is read in one query when a move asks for its first children.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use deadpool_postgres::GenericClient;
 use gridwork_domain::ids::Id;
@@ -33,7 +34,8 @@ pub enum Need {
 /// A stored record as read: its state and its place (`None` when stored without one).
 #[derive(Debug, Clone)]
 struct Row {
-    state: RecordState,
+    /// Shared: the records a place is found through are only read ([`Facts::shared_record`]).
+    state: Arc<RecordState>,
     place: Option<Place>,
 }
 
@@ -59,6 +61,13 @@ impl Facts for PgFacts {
     type Error = Need;
 
     fn record(&mut self, id: Id) -> Result<Option<RecordState>, Need> {
+        match self.records.get(&id) {
+            Some(row) => Ok(row.as_ref().map(|r| RecordState::clone(&r.state))),
+            None => Err(Need::Record(id)),
+        }
+    }
+
+    fn shared_record(&mut self, id: Id) -> Result<Option<Arc<RecordState>>, Need> {
         match self.records.get(&id) {
             Some(row) => Ok(row.as_ref().map(|r| r.state.clone())),
             None => Err(Need::Record(id)),
@@ -248,7 +257,7 @@ impl PgFacts {
             self.records.insert(
                 id,
                 Some(Row {
-                    state: state.clone(),
+                    state: Arc::new(state.clone()),
                     place: Some(place.clone()),
                 }),
             );
@@ -318,7 +327,7 @@ impl PgFacts {
             self.records.insert(
                 id,
                 Some(Row {
-                    state: serde_json::from_str(row.get::<_, &str>(1))?,
+                    state: Arc::new(serde_json::from_str(row.get::<_, &str>(1))?),
                     place: row
                         .get::<_, Option<&str>>(2)
                         .map(serde_json::from_str)
@@ -422,7 +431,7 @@ impl PgFacts {
             // own writes); keep it.
             if let std::collections::hash_map::Entry::Vacant(slot) = self.records.entry(id) {
                 slot.insert(Some(Row {
-                    state: serde_json::from_str(row.get::<_, &str>(1))?,
+                    state: Arc::new(serde_json::from_str(row.get::<_, &str>(1))?),
                     place: row
                         .get::<_, Option<&str>>(2)
                         .map(serde_json::from_str)
