@@ -68,6 +68,7 @@ pub enum UploadState {
     HashMismatch,
 }
 
+// A mirror on purpose: `retry_at_ms` is the core's `u64`, signed here (ADR 0032).
 impl From<core::UploadState> for UploadState {
     fn from(s: core::UploadState) -> Self {
         use core::UploadState as S;

@@ -166,6 +166,7 @@ impl From<gridwork_core::RefusedChange> for RefusedChange {
 }
 
 /// The state of sync, for the app's status line.
+// A mirror on purpose: an error's message loses any stored value it quotes on the way out.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum SyncState {
     /// Nothing running; everything that could be sent was sent.
@@ -203,8 +204,10 @@ fn without_stored_values(message: String) -> String {
     message
 }
 
+pub type SyncStep = gridwork_core::sync::state::SyncStep;
+
 /// The step a long sync is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum SyncStep {
     /// Downloading the current state of the user's scope (a new device).
     Bootstrap,
@@ -224,13 +227,8 @@ pub struct SyncProgress {
 
 impl From<&gridwork_core::SyncProgress> for SyncProgress {
     fn from(p: &gridwork_core::SyncProgress) -> Self {
-        use gridwork_core::sync::state::SyncStep as Core;
         SyncProgress {
-            step: match p.step {
-                Core::Bootstrap => SyncStep::Bootstrap,
-                Core::Push => SyncStep::Push,
-                Core::Pull => SyncStep::Pull,
-            },
+            step: p.step,
             done: wide(p.done),
             total: p.total.map(wide),
         }
