@@ -1,5 +1,8 @@
 //! Reports as the apps see them: tenant stays and registration rates, key-group visits due,
 //! and the weekly brief (its headline figures as fields, the whole as Markdown and JSON).
+//!
+//! Mirrors kept on purpose (ADR 0050): ids as UUID strings, days as `YYYY-MM-DD`, counts signed
+//! (ADR 0032), and the brief's figures flattened into fields beside its Markdown and JSON.
 
 use gridwork_domain::workflow;
 
@@ -194,7 +197,7 @@ impl From<workflow::WeeklyBrief> for WeeklyBrief {
                 .cases
                 .iter()
                 .map(|k| KindCount {
-                    kind: k.kind.into(),
+                    kind: k.kind,
                     opened: wide(k.opened),
                     closed: wide(k.closed),
                     open_at_week_end: wide(k.open_at_week_end),

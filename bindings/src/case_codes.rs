@@ -122,10 +122,7 @@ pub(crate) fn state_of(state: &CoreState) -> (CaseState, Option<DefenceLevel>) {
     let code = CaseState::from_code(state.as_str());
     // Every core state has a code here (the test below checks the two lists agree); an
     // unknown one could only come from a newer core, and reads as open.
-    (
-        code.unwrap_or(CaseState::Open),
-        state.level().map(Into::into),
-    )
+    (code.unwrap_or(CaseState::Open), state.level())
 }
 
 /// A step's name (`CaseAction::name` in the core) as a `CaseStep`.

@@ -1,6 +1,12 @@
 //! Cases as the apps see them: their kinds, the lifecycle steps an app records
 //! ([`CaseAction`]), a case with its state, deadline and colour ([`CaseView`]), its timeline,
 //! alarm arrival figures, patrols, search hits and conflicts.
+//!
+//! The fieldless enums (`CaseKind`, `Severity`, `DefenceLevel`, `Colour`, `RecordKind`) are the
+//! domain's, declared as uniffi remote types (ADR 0050). The records and `CaseAction` are
+//! mirrors kept on purpose: ids cross as UUID strings, times as signed ms (the domain's are
+//! `u64`, ADR 0032), a case is shown with its fold and deadline flattened into one `CaseView`
+//! with an enum state, and a new case (`NewCase`) leaves out what the core fills in.
 
 use gridwork_domain::model as core;
 use gridwork_domain::op::EntityKind;
@@ -9,46 +15,64 @@ use gridwork_domain::workflow::{self, CaseAction as CoreAction, DefenceLevel as 
 use crate::case_codes::{CaseState, CaseStep, state_of, step_of};
 use crate::convert::{id, id_text, ms_in, narrow, opt_id, opt_id_text, opt_ms_in, wide};
 use crate::error::GridworkError;
-use crate::model::{Position, mirror_enum};
+use crate::model::Position;
 
-mirror_enum! {
-    /// What a case is about.
-    CaseKind from core::CaseKind {
-        /// 隐患: a fire or safety hazard.
-        Hazard,
-        /// 矛盾纠纷: a dispute between neighbours, landlord and tenant…
-        Dispute,
-        /// 火警: a fire alarm, dispatched to a micro fire station.
-        Alarm,
-        /// 12345 hotline request.
-        Hotline,
-        /// Something found on patrol.
-        PatrolFinding,
-        /// 事件: an event the command centre dispatches on minute-level response times (a 110
-        /// non-police event, a dispute at the scene…).
-        Incident,
-    }
+pub type CaseKind = core::CaseKind;
+
+/// What a case is about.
+#[uniffi::remote(Enum)]
+pub enum CaseKind {
+    /// 隐患: a fire or safety hazard.
+    Hazard,
+    /// 矛盾纠纷: a dispute between neighbours, landlord and tenant…
+    Dispute,
+    /// 火警: a fire alarm, dispatched to a micro fire station.
+    Alarm,
+    /// 12345 hotline request.
+    Hotline,
+    /// Something found on patrol.
+    PatrolFinding,
+    /// 事件: an event the command centre dispatches on minute-level response times (a 110
+    /// non-police event, a dispute at the scene…).
+    Incident,
 }
 
-mirror_enum! {
-    /// How serious a case is; sets its deadlines.
-    Severity from core::Severity { Low, Medium, High, Critical }
+pub type Severity = core::Severity;
+
+/// How serious a case is; sets its deadlines.
+#[uniffi::remote(Enum)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
 }
 
-mirror_enum! {
-    /// The lines of defence a dispute is mediated at, bottom up (四道防线).
-    DefenceLevel from CoreLevel {
-        MicroGridLeader, Gridworker, VillageSecretary, SubdistrictMediationCentre,
-    }
+pub type DefenceLevel = CoreLevel;
+
+/// The lines of defence a dispute is mediated at, bottom up (四道防线).
+#[uniffi::remote(Enum)]
+pub enum DefenceLevel {
+    MicroGridLeader,
+    Gridworker,
+    VillageSecretary,
+    SubdistrictMediationCentre,
 }
 
-mirror_enum! {
-    /// A deadline's colour now (红黄绿).
-    Colour from workflow::Colour { Green, Yellow, Red }
+pub type Colour = workflow::Colour;
+
+/// A deadline's colour now (红黄绿).
+#[uniffi::remote(Enum)]
+pub enum Colour {
+    Green,
+    Yellow,
+    Red,
 }
+
+pub type RecordKind = EntityKind;
 
 /// What kind of record an id names (search hits, conflicts).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum RecordKind {
     Area,
     Building,
@@ -59,22 +83,6 @@ pub enum RecordKind {
     Case,
     Patrol,
     PatrolVisit,
-}
-
-impl From<EntityKind> for RecordKind {
-    fn from(k: EntityKind) -> Self {
-        match k {
-            EntityKind::Area => RecordKind::Area,
-            EntityKind::Building => RecordKind::Building,
-            EntityKind::Station => RecordKind::Station,
-            EntityKind::Household => RecordKind::Household,
-            EntityKind::Resident => RecordKind::Resident,
-            EntityKind::Registration => RecordKind::Registration,
-            EntityKind::Case => RecordKind::Case,
-            EntityKind::Patrol => RecordKind::Patrol,
-            EntityKind::PatrolVisit => RecordKind::PatrolVisit,
-        }
-    }
 }
 
 /// A step of a case's lifecycle. Which steps a case allows now: `available_actions`.
@@ -165,12 +173,8 @@ impl CaseAction {
                 station_id: id("action.station_id", &station_id)?,
             },
             CaseAction::Acknowledge => CoreAction::Acknowledge,
-            CaseAction::EnRoute { position } => CoreAction::EnRoute {
-                position: position.map(Into::into),
-            },
-            CaseAction::Arrive { position } => CoreAction::Arrive {
-                position: position.map(Into::into),
-            },
+            CaseAction::EnRoute { position } => CoreAction::EnRoute { position },
+            CaseAction::Arrive { position } => CoreAction::Arrive { position },
             CaseAction::Resolve => CoreAction::Resolve,
             CaseAction::Review => CoreAction::Review,
             CaseAction::Assign {
@@ -182,21 +186,10 @@ impl CaseAction {
             },
             CaseAction::Fix => CoreAction::Fix,
             CaseAction::Recheck { passed } => CoreAction::Recheck { passed },
-            CaseAction::Mediate { level } => CoreAction::Mediate {
-                level: level.into(),
-            },
-            CaseAction::Escalate { to, reason } => CoreAction::Escalate {
-                to: to.into(),
-                reason,
-            },
-            CaseAction::Settle { level, agreement } => CoreAction::Settle {
-                level: level.into(),
-                agreement,
-            },
-            CaseAction::NotSettled { level, reason } => CoreAction::NotSettled {
-                level: level.into(),
-                reason,
-            },
+            CaseAction::Mediate { level } => CoreAction::Mediate { level },
+            CaseAction::Escalate { to, reason } => CoreAction::Escalate { to, reason },
+            CaseAction::Settle { level, agreement } => CoreAction::Settle { level, agreement },
+            CaseAction::NotSettled { level, reason } => CoreAction::NotSettled { level, reason },
             CaseAction::Note { text } => CoreAction::Note { text },
             CaseAction::Photo { uri, attachment } => CoreAction::Photo {
                 attachment: attachment
@@ -230,12 +223,8 @@ impl From<CoreAction> for CaseAction {
                 station_id: id_text(station_id),
             },
             CoreAction::Acknowledge => CaseAction::Acknowledge,
-            CoreAction::EnRoute { position } => CaseAction::EnRoute {
-                position: position.map(Into::into),
-            },
-            CoreAction::Arrive { position } => CaseAction::Arrive {
-                position: position.map(Into::into),
-            },
+            CoreAction::EnRoute { position } => CaseAction::EnRoute { position },
+            CoreAction::Arrive { position } => CaseAction::Arrive { position },
             CoreAction::Resolve => CaseAction::Resolve,
             CoreAction::Review => CaseAction::Review,
             CoreAction::Assign {
@@ -247,21 +236,10 @@ impl From<CoreAction> for CaseAction {
             },
             CoreAction::Fix => CaseAction::Fix,
             CoreAction::Recheck { passed } => CaseAction::Recheck { passed },
-            CoreAction::Mediate { level } => CaseAction::Mediate {
-                level: level.into(),
-            },
-            CoreAction::Escalate { to, reason } => CaseAction::Escalate {
-                to: to.into(),
-                reason,
-            },
-            CoreAction::Settle { level, agreement } => CaseAction::Settle {
-                level: level.into(),
-                agreement,
-            },
-            CoreAction::NotSettled { level, reason } => CaseAction::NotSettled {
-                level: level.into(),
-                reason,
-            },
+            CoreAction::Mediate { level } => CaseAction::Mediate { level },
+            CoreAction::Escalate { to, reason } => CaseAction::Escalate { to, reason },
+            CoreAction::Settle { level, agreement } => CaseAction::Settle { level, agreement },
+            CoreAction::NotSettled { level, reason } => CaseAction::NotSettled { level, reason },
             CoreAction::Note { text } => CaseAction::Note { text },
             CoreAction::Photo { attachment, uri } => CaseAction::Photo {
                 uri,
@@ -288,14 +266,14 @@ impl NewCase {
     pub(crate) fn to_core(&self) -> Result<core::Case, GridworkError> {
         Ok(core::Case {
             id: uuid::Uuid::nil(),
-            kind: self.kind.into(),
+            kind: self.kind,
             title: self.title.clone(),
             category: self.category.clone(),
-            severity: self.severity.into(),
+            severity: self.severity,
             area_id: id("case.area_id", &self.area_id)?,
             building_id: opt_id("case.building_id", self.building_id.as_deref())?,
             household_id: opt_id("case.household_id", self.household_id.as_deref())?,
-            position: self.position.map(Into::into),
+            position: self.position,
             opened_at_ms: 0,
             patrol_id: None,
         })
@@ -356,14 +334,14 @@ impl From<gridwork_core::CaseView> for CaseView {
         let state = state_of(&f.state);
         CaseView {
             id: id_text(c.id),
-            kind: c.kind.into(),
+            kind: c.kind,
             title: c.title,
             category: c.category,
-            severity: c.severity.into(),
+            severity: c.severity,
             area_id: id_text(c.area_id),
             building_id: opt_id_text(c.building_id),
             household_id: opt_id_text(c.household_id),
-            position: c.position.map(Into::into),
+            position: c.position,
             opened_at_ms: wide(c.opened_at_ms),
             patrol_id: opt_id_text(c.patrol_id),
             state: state.0,
@@ -380,7 +358,7 @@ impl From<gridwork_core::CaseView> for CaseView {
                 started_ms: wide(d.started_ms),
                 due_ms: wide(d.due_ms),
             }),
-            colour: v.colour.map(Into::into),
+            colour: v.colour,
             live: v.live,
             conflicting_events: narrow(f.flagged.len()),
         }
@@ -544,7 +522,7 @@ impl From<core::PatrolVisit> for PatrolVisit {
             patrol_id: id_text(v.patrol_id),
             building_id: id_text(v.building_id),
             at_ms: wide(v.at_ms),
-            position: v.position.map(Into::into),
+            position: v.position,
             note: v.note,
         }
     }
@@ -583,7 +561,7 @@ pub struct SearchHit {
 impl From<gridwork_core::SearchHit> for SearchHit {
     fn from(h: gridwork_core::SearchHit) -> Self {
         SearchHit {
-            kind: h.kind.into(),
+            kind: h.kind,
             id: id_text(h.id),
             text: h.text,
         }
@@ -607,7 +585,7 @@ impl From<gridwork_core::FieldConflict> for FieldConflict {
     fn from(c: gridwork_core::FieldConflict) -> Self {
         FieldConflict {
             id: id_text(c.id),
-            record_kind: c.entity.into(),
+            record_kind: c.entity,
             record_id: id_text(c.entity_id),
             field: c.field,
             lost_value_json: c.lost_value.to_string(),

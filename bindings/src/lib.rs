@@ -2,10 +2,11 @@
 //! iOS apps reach it.
 //!
 //! The core has no FFI types; this crate wraps it. An app holds one [`GridworkClient`] (the
-//! device's store and its sync with the server) and talks to it in plain records and enums
-//! ([`model`], [`cases`], [`brief`], [`sync`]): ids are UUID strings, times are milliseconds since
-//! the Unix epoch, days are `YYYY-MM-DD`. Every failure is a [`GridworkError`], mapped from the
-//! core's errors in one place ([`error`]).
+//! device's store and its sync with the server), reaches the work through the services it hands
+//! out ([`services`]: `sync()`, `places()`, `cases()`…), and talks to them in plain records and
+//! enums ([`model`], [`cases`], [`brief`], [`sync`]): ids are UUID strings, times are
+//! milliseconds since the Unix epoch, days are `YYYY-MM-DD`. Every failure is a
+//! [`GridworkError`], mapped from the core's errors in one place ([`error`]).
 //!
 //! Store calls block: call them off the main thread. `enroll`, `sync_now` and
 //! `wait_for_changes` are async (Kotlin `suspend`, Swift `async`) and run on the bindings' own
@@ -28,6 +29,7 @@ pub mod paging;
 pub mod permission;
 pub mod photos;
 pub mod sensitive;
+pub mod services;
 pub mod sync;
 pub mod worker;
 
@@ -35,5 +37,9 @@ pub use client::GridworkClient;
 pub use error::GridworkError;
 pub use observe::{ChangeObserver, ObserverHandle, SyncObserver};
 pub use sensitive::Sensitive;
+pub use services::{
+    AlarmService, CaseService, PatrolService, PhotoService, PlaceService, RegistrationService,
+    ReportService, ResidentService, SyncService,
+};
 
 uniffi::setup_scaffolding!();

@@ -1,6 +1,12 @@
 //! The records and enums of the place model as the apps see them: areas, buildings, stations,
-//! households, residents and tenant registrations. Each mirrors its `gridwork_domain::model`
-//! type field for field, with ids as UUID strings and days as `YYYY-MM-DD`; the `From` and
+//! households, residents and tenant registrations (ADR 0050).
+//!
+//! The enums and `Position` are the domain's own types, declared here as uniffi remote types:
+//! no copy, no conversion; a variant or field added in the domain is a compile error here until
+//! it is listed. The records are mirrors, kept because their public shape differs from the
+//! domain's on purpose: ids are UUID strings and days `YYYY-MM-DD` (parsed with the field's name
+//! in the error, `""` for a new record's id), times are signed (ADR 0032), phones and ID numbers
+//! are `Sensitive` (ADR 0029), and `Area` leaves out its response policies. The `From` and
 //! `to_core` conversions are the only code that knows both shapes.
 
 use gridwork_domain::model as core;
@@ -11,79 +17,60 @@ use crate::error::GridworkError;
 use crate::sensitive::Sensitive;
 use std::sync::Arc;
 
+pub type Position = CorePosition;
+
 /// A point, WGS-84 degrees.
-#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+#[uniffi::remote(Record)]
 pub struct Position {
     pub lat: f64,
     pub lon: f64,
 }
 
-impl From<CorePosition> for Position {
-    fn from(p: CorePosition) -> Self {
-        Position {
-            lat: p.lat,
-            lon: p.lon,
-        }
-    }
+pub type AreaLevel = core::AreaLevel;
+
+/// The levels of the administrative and grid hierarchy, top down.
+#[uniffi::remote(Enum)]
+pub enum AreaLevel {
+    District,
+    Subdistrict,
+    GridLayer,
+    Community,
+    Grid,
+    MicroGrid,
 }
 
-impl From<Position> for CorePosition {
-    fn from(p: Position) -> Self {
-        CorePosition {
-            lat: p.lat,
-            lon: p.lon,
-        }
-    }
+pub type BuildingKind = core::BuildingKind;
+
+/// What a building is used for.
+#[uniffi::remote(Enum)]
+pub enum BuildingKind {
+    Residential,
+    Rental,
+    MixedUse,
+    Factory,
+    Shop,
+    Public,
 }
 
-/// Mirrors a core enum whose variants have the same names on both sides.
-macro_rules! mirror_enum {
-    ($(#[$meta:meta])* $name:ident from $core:path { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
+pub type HouseholdKind = core::HouseholdKind;
 
-        impl From<$core> for $name {
-            fn from(v: $core) -> Self {
-                match v { $(<$core>::$variant => $name::$variant),+ }
-            }
-        }
-
-        impl From<$name> for $core {
-            fn from(v: $name) -> Self {
-                match v { $($name::$variant => <$core>::$variant),+ }
-            }
-        }
-    };
-}
-pub(crate) use mirror_enum;
-
-mirror_enum! {
-    /// The levels of the administrative and grid hierarchy, top down.
-    AreaLevel from core::AreaLevel {
-        District, Subdistrict, GridLayer, Community, Grid, MicroGrid,
-    }
+/// How a household (a room or flat) is occupied.
+#[uniffi::remote(Enum)]
+pub enum HouseholdKind {
+    OwnerOccupied,
+    Rental,
+    GroupRental,
+    Vacant,
 }
 
-mirror_enum! {
-    /// What a building is used for.
-    BuildingKind from core::BuildingKind {
-        Residential, Rental, MixedUse, Factory, Shop, Public,
-    }
-}
+pub type KeyGroup = core::KeyGroup;
 
-mirror_enum! {
-    /// How a household (a room or flat) is occupied.
-    HouseholdKind from core::HouseholdKind {
-        OwnerOccupied, Rental, GroupRental, Vacant,
-    }
-}
-
-mirror_enum! {
-    /// Residents who get regular visits (重点人群).
-    KeyGroup from core::KeyGroup {
-        ElderlyLivingAlone, LeftBehindChild, Disabled,
-    }
+/// Residents who get regular visits (重点人群).
+#[uniffi::remote(Enum)]
+pub enum KeyGroup {
+    ElderlyLivingAlone,
+    LeftBehindChild,
+    Disabled,
 }
 
 /// A district, subdistrict, grid layer, community, grid or micro-grid, with its unified code.
@@ -100,7 +87,7 @@ impl From<core::Area> for Area {
     fn from(a: core::Area) -> Self {
         Area {
             id: id_text(a.id),
-            level: a.level.into(),
+            level: a.level,
             code: a.code,
             name: a.name,
             parent_id: opt_id_text(a.parent_id),
@@ -112,7 +99,7 @@ impl Area {
     pub(crate) fn to_core(&self) -> Result<core::Area, GridworkError> {
         Ok(core::Area {
             id: record_id("area.id", &self.id)?,
-            level: self.level.into(),
+            level: self.level,
             code: self.code.clone(),
             name: self.name.clone(),
             parent_id: opt_id("area.parent_id", self.parent_id.as_deref())?,
@@ -143,12 +130,12 @@ impl From<core::Building> for Building {
             id: id_text(b.id),
             address_code: b.address_code,
             address: b.address,
-            kind: b.kind.into(),
+            kind: b.kind,
             grid_id: id_text(b.grid_id),
             micro_grid_id: opt_id_text(b.micro_grid_id),
             head_user_id: opt_id_text(b.head_user_id),
             station_id: opt_id_text(b.station_id),
-            position: b.position.map(Into::into),
+            position: b.position,
         }
     }
 }
@@ -159,12 +146,12 @@ impl Building {
             id: record_id("building.id", &self.id)?,
             address_code: self.address_code.clone(),
             address: self.address.clone(),
-            kind: self.kind.into(),
+            kind: self.kind,
             grid_id: id("building.grid_id", &self.grid_id)?,
             micro_grid_id: opt_id("building.micro_grid_id", self.micro_grid_id.as_deref())?,
             head_user_id: opt_id("building.head_user_id", self.head_user_id.as_deref())?,
             station_id: opt_id("building.station_id", self.station_id.as_deref())?,
-            position: self.position.map(Into::into),
+            position: self.position,
         })
     }
 }
@@ -185,7 +172,7 @@ impl From<core::Station> for Station {
             id: id_text(s.id),
             name: s.name,
             area_id: id_text(s.area_id),
-            position: s.position.into(),
+            position: s.position,
             phone: s.phone,
         }
     }
@@ -197,7 +184,7 @@ impl Station {
             id: record_id("station.id", &self.id)?,
             name: self.name.clone(),
             area_id: id("station.area_id", &self.area_id)?,
-            position: self.position.into(),
+            position: self.position,
             phone: self.phone.clone(),
         })
     }
@@ -221,7 +208,7 @@ impl From<core::Household> for Household {
             id: id_text(h.id),
             building_id: id_text(h.building_id),
             unit: h.unit,
-            kind: h.kind.into(),
+            kind: h.kind,
             phone: crate::sensitive::wrap(h.phone),
             archived: h.archived,
         }
@@ -234,7 +221,7 @@ impl Household {
             id: record_id("household.id", &self.id)?,
             building_id: id("household.building_id", &self.building_id)?,
             unit: self.unit.clone(),
-            kind: self.kind.into(),
+            kind: self.kind,
             phone: crate::sensitive::unwrap(&self.phone),
             archived: self.archived,
         })
@@ -265,7 +252,7 @@ impl From<core::Resident> for Resident {
             name: r.name,
             id_number: crate::sensitive::wrap(r.id_number),
             phone: crate::sensitive::wrap(r.phone),
-            key_groups: r.key_groups.into_iter().map(Into::into).collect(),
+            key_groups: r.key_groups.into_iter().collect(),
             last_visit_ms: r.last_visit_ms.map(wide),
             archived: r.archived,
         }
@@ -280,7 +267,7 @@ impl Resident {
             name: self.name.clone(),
             id_number: crate::sensitive::unwrap(&self.id_number),
             phone: crate::sensitive::unwrap(&self.phone),
-            key_groups: self.key_groups.iter().map(|&k| k.into()).collect(),
+            key_groups: self.key_groups.to_vec(),
             last_visit_ms: opt_ms_in("resident.last_visit_ms", self.last_visit_ms)?,
             archived: self.archived,
         })
@@ -308,7 +295,7 @@ impl From<gridwork_core::ResidentSummary> for ResidentSummary {
             name: r.name,
             id_number_masked: r.id_number_masked,
             phone: crate::sensitive::wrap(r.phone),
-            key_groups: r.key_groups.into_iter().map(Into::into).collect(),
+            key_groups: r.key_groups.into_iter().collect(),
             archived: r.archived,
         }
     }

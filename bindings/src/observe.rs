@@ -280,7 +280,7 @@ impl gridwork_core::SyncObserver for Bridge {
     }
 
     fn on_changes(&self, kinds: &[gridwork_domain::op::EntityKind]) {
-        self.send(Event::Changes(kinds.iter().map(|k| (*k).into()).collect()));
+        self.send(Event::Changes(kinds.to_vec()));
     }
 }
 

@@ -5,7 +5,9 @@
 //! households hold photos too (ADR 0043): add one from bytes or a file, list, remove.
 //!
 //! Hashes cross as their 64 lowercase hex digits; sizes and times as signed 64-bit numbers
-//! (ADR 0032); states and policies as enums.
+//! (ADR 0032); states and policies as enums. `UploadPolicy` and `BlobRole` are the core's own
+//! enums (uniffi remote types, ADR 0050); the records are mirrors kept for those differences
+//! (hashes as text, signed numbers).
 
 use std::sync::Arc;
 
@@ -14,30 +16,35 @@ use gridwork_domain::attachment::{AttachmentRef, BlobHash, BlobRef};
 
 use gridwork_domain::op::EntityKind;
 
-use crate::GridworkClient;
 use crate::cases::RecordKind;
 use crate::convert::{id, id_text, opt_id_text, wide};
 use crate::error::GridworkError;
-use crate::model::{Position, mirror_enum};
+use crate::model::Position;
 use crate::observe::{ObserverError, ObserverHandle};
+use crate::services::PhotoService;
 
 type Result<T, E = GridworkError> = std::result::Result<T, E>;
 
-mirror_enum! {
-    /// When photos may upload (the app's setting; kept in the store).
-    UploadPolicy from core::UploadPolicy {
-        /// On any network (the default).
-        AnyNetwork,
-        /// Only while the app reports the network unmetered (Wi-Fi).
-        UnmeteredOnly,
-        /// Not until the app changes the policy.
-        Paused,
-    }
+pub type UploadPolicy = core::UploadPolicy;
+
+/// When photos may upload (the app's setting; kept in the store).
+#[uniffi::remote(Enum)]
+pub enum UploadPolicy {
+    /// On any network (the default).
+    AnyNetwork,
+    /// Only while the app reports the network unmetered (Wi-Fi).
+    UnmeteredOnly,
+    /// Not until the app changes the policy.
+    Paused,
 }
 
-mirror_enum! {
-    /// Which of a photo's two blobs.
-    BlobRole from core::BlobRole { Picture, Thumbnail }
+pub type BlobRole = core::BlobRole;
+
+/// Which of a photo's two blobs.
+#[uniffi::remote(Enum)]
+pub enum BlobRole {
+    Picture,
+    Thumbnail,
 }
 
 /// Where the upload of one of this phone's blobs stands.
@@ -61,6 +68,7 @@ pub enum UploadState {
     HashMismatch,
 }
 
+// A mirror on purpose: `retry_at_ms` is the core's `u64`, signed here (ADR 0032).
 impl From<core::UploadState> for UploadState {
     fn from(s: core::UploadState) -> Self {
         use core::UploadState as S;
@@ -98,7 +106,7 @@ impl From<core::AttachmentProgress> for AttachmentProgress {
             hash: p.hash.to_hex(),
             picture_hash: p.picture.to_hex(),
             case_id: id_text(p.case_id),
-            role: p.role.into(),
+            role: p.role,
             sent: wide(p.sent),
             total: wide(p.total),
             state: p.state.into(),
@@ -129,7 +137,7 @@ impl From<AttachmentRef> for Attachment {
             thumbnail_hash: a.thumbnail.map(|t| t.hash.to_hex()),
             thumbnail_size: a.thumbnail.map(|t| wide(t.size)),
             taken_at_ms: a.taken_at_ms.map(wide),
-            position: a.position.map(Into::into),
+            position: a.position,
         }
     }
 }
@@ -163,7 +171,7 @@ impl Attachment {
                 .taken_at_ms
                 .map(|t| size("attachment.taken_at_ms", t))
                 .transpose()?,
-            position: self.position.map(Into::into),
+            position: self.position,
         })
     }
 }
@@ -310,7 +318,7 @@ fn hash(field: &str, text: &str) -> Result<BlobHash> {
 }
 
 #[uniffi::export]
-impl GridworkClient {
+impl PhotoService {
     /// Takes a photo on a case from the picture's bytes (JPEG or PNG, at most 32 MiB): its
     /// metadata is stripped (the time and position kept in the step), a thumbnail made, both
     /// kept encrypted on the phone, the photo step recorded at once (offline too) and both
@@ -320,7 +328,7 @@ impl GridworkClient {
         Ok(a.into())
     }
 
-    /// [`GridworkClient::take_photo`] from the file the camera wrote (the app may delete it
+    /// [`PhotoService::take_photo`] from the file the camera wrote (the app may delete it
     /// afterwards: the phone keeps its own encrypted copy).
     pub fn take_photo_file(&self, case_id: String, path: String) -> Result<Attachment> {
         let (_, a) = self
@@ -346,7 +354,7 @@ impl GridworkClient {
         Ok(a.into())
     }
 
-    /// [`GridworkClient::add_record_photo`] from the file the camera wrote.
+    /// [`PhotoService::add_record_photo`] from the file the camera wrote.
     pub fn add_record_photo_file(
         &self,
         kind: RecordKind,
@@ -417,13 +425,13 @@ impl GridworkClient {
 
     /// The upload policy (default: any network).
     pub fn upload_policy(&self) -> Result<UploadPolicy> {
-        Ok(self.core()?.upload_policy()?.into())
+        Ok(self.core()?.upload_policy()?)
     }
 
     /// Sets when photos upload; kept in the store. A run under way stops before its next chunk
     /// when the policy no longer lets it go.
     pub fn set_upload_policy(&self, policy: UploadPolicy) -> Result<()> {
-        Ok(self.core()?.set_upload_policy(policy.into())?)
+        Ok(self.core()?.set_upload_policy(policy)?)
     }
 
     /// The app reports whether the current network is metered (mobile data) or not (Wi-Fi).

@@ -1,28 +1,32 @@
 //! Sync as the apps see it: the enrollment result, the observable state, progress and the
 //! report of a run. The app follows them with [`crate::observe::SyncObserver`].
+//!
+//! `Role` is the domain's own enum (a uniffi remote type, ADR 0050). The records are mirrors kept
+//! on purpose: ids as UUID strings, counts and times signed (ADR 0032), the sync state and
+//! progress as enums, and a refused change's rule as its stable code with its parts (ADR 0046).
 
 use std::collections::HashMap;
 
 use gridwork_domain::sync::Role as CoreRole;
 
 use crate::convert::{id_text, wide};
-use crate::model::mirror_enum;
 
-mirror_enum! {
-    /// The role of the enrolled user: decides what they may see and do.
-    Role from CoreRole {
-        /// 网格员
-        Gridworker,
-        /// 楼长
-        BuildingHead,
-        /// 微型消防站队员
-        FireCrew,
-        /// 指挥中心调度员
-        Dispatcher,
-        /// 调解员
-        Mediator,
-        Admin,
-    }
+pub type Role = CoreRole;
+
+/// The role of the enrolled user: decides what they may see and do.
+#[uniffi::remote(Enum)]
+pub enum Role {
+    /// 网格员
+    Gridworker,
+    /// 楼长
+    BuildingHead,
+    /// 微型消防站队员
+    FireCrew,
+    /// 指挥中心调度员
+    Dispatcher,
+    /// 调解员
+    Mediator,
+    Admin,
 }
 
 /// Who this device acts for, once enrolled.
@@ -41,7 +45,7 @@ impl From<gridwork_domain::sync::EnrollResponse> for Enrollment {
         Enrollment {
             user_id: id_text(r.user_id),
             user_name: r.user_name,
-            role: r.role.into(),
+            role: r.role,
             scope: r.scope.into_iter().map(id_text).collect(),
             server_time_ms: wide(r.server_time_ms),
         }
@@ -101,7 +105,7 @@ impl From<gridwork_core::store::outbox::OutboxEntry> for RejectedChange {
     }
 }
 
-/// A change of this device's the server refused ([`crate::GridworkClient::refused_changes`]).
+/// A change of this device's the server refused ([`crate::SyncService::refused_changes`]).
 /// The record already shows the server's values again; the user discards the change or makes it
 /// again as a new one.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
@@ -162,6 +166,7 @@ impl From<gridwork_core::RefusedChange> for RefusedChange {
 }
 
 /// The state of sync, for the app's status line.
+// A mirror on purpose: an error's message loses any stored value it quotes on the way out.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum SyncState {
     /// Nothing running; everything that could be sent was sent.
@@ -199,8 +204,10 @@ fn without_stored_values(message: String) -> String {
     message
 }
 
+pub type SyncStep = gridwork_core::sync::state::SyncStep;
+
 /// The step a long sync is in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum SyncStep {
     /// Downloading the current state of the user's scope (a new device).
     Bootstrap,
@@ -220,13 +227,8 @@ pub struct SyncProgress {
 
 impl From<&gridwork_core::SyncProgress> for SyncProgress {
     fn from(p: &gridwork_core::SyncProgress) -> Self {
-        use gridwork_core::sync::state::SyncStep as Core;
         SyncProgress {
-            step: match p.step {
-                Core::Bootstrap => SyncStep::Bootstrap,
-                Core::Push => SyncStep::Push,
-                Core::Pull => SyncStep::Pull,
-            },
+            step: p.step,
             done: wide(p.done),
             total: p.total.map(wide),
         }

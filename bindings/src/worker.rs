@@ -2,7 +2,7 @@
 //!
 //! uniffi polls a Rust future on the thread that awaits it (Kotlin's dispatcher, Swift's
 //! executor): a sync run polled there would run its SQLite transactions on that thread, the
-//! main thread for a careless caller. Every async call of [`crate::GridworkClient`] is instead
+//! main thread for a careless caller. Every async call of the client and its services is instead
 //! spawned on this crate's own runtime ([`runtime`], threads named `gridwork-worker`); the
 //! caller's future only waits for its result, which costs the caller's thread nothing.
 //!

@@ -276,7 +276,7 @@ fn sync_now_does_the_store_work_on_the_worker_threads_never_on_the_awaiting_thre
     let phone =
         GridworkClient::open(phone_path(&dir, "phone.db"), server.url.clone(), None, None).unwrap();
     let observed = Arc::new(Recorder::default());
-    phone.add_sync_observer(observed.clone());
+    phone.sync().add_sync_observer(observed.clone());
     let main = main_dispatcher();
     let caller = std::thread::current()
         .name()
@@ -293,8 +293,8 @@ fn sync_now_does_the_store_work_on_the_worker_threads_never_on_the_awaiting_thre
             let mut latencies = Vec::new();
             while reading.load(Ordering::SeqCst) {
                 let started = Instant::now();
-                phone.child_areas(None).unwrap();
-                phone.pending_count().unwrap();
+                phone.places().child_areas(None).unwrap();
+                phone.sync().pending_count().unwrap();
                 latencies.push(started.elapsed());
                 std::thread::sleep(Duration::from_micros(500));
             }
@@ -302,7 +302,7 @@ fn sync_now_does_the_store_work_on_the_worker_threads_never_on_the_awaiting_thre
         })
     };
     step_events().lock().unwrap().clear();
-    let (report, stall, ticks) = main.block_on(measure_stall(phone.sync_now()));
+    let (report, stall, ticks) = main.block_on(measure_stall(phone.sync().sync_now()));
     reading.store(false, Ordering::SeqCst);
     let report = report.unwrap();
     let mut latencies = reader.join().unwrap();
@@ -358,24 +358,28 @@ fn a_throwing_observer_is_isolated_and_a_removed_one_is_not_called() {
     let throwing = Arc::new(Throwing {
         calls: AtomicU64::new(0),
     });
-    phone.add_sync_observer(throwing.clone());
+    phone.sync().add_sync_observer(throwing.clone());
     let kept = Arc::new(Recorder::default());
-    phone.add_sync_observer(kept.clone());
+    phone.sync().add_sync_observer(kept.clone());
     let removed = Arc::new(Recorder::default());
-    let handle = phone.add_sync_observer(removed.clone());
+    let handle = phone.sync().add_sync_observer(removed.clone());
     handle.remove();
     handle.remove();
     // The same object added twice: two registrations, one removed.
     let twice = Arc::new(Recorder::default());
-    phone.add_sync_observer(twice.clone());
-    phone.add_sync_observer(twice.clone()).remove();
+    phone.sync().add_sync_observer(twice.clone());
+    phone.sync().add_sync_observer(twice.clone()).remove();
 
     let main = main_dispatcher();
     main.block_on(phone.enroll(server.code("王芳"), "王芳的手机".into()))
         .unwrap();
-    let report = main.block_on(phone.sync_now()).unwrap();
+    let report = main.block_on(phone.sync().sync_now()).unwrap();
     assert!(report.snapshot_records > 0);
-    assert_eq!(phone.sync_state(), SyncState::Idle, "sync not broken");
+    assert_eq!(
+        phone.sync().sync_state(),
+        SyncState::Idle,
+        "sync not broken"
+    );
     assert!(throwing.calls.load(Ordering::SeqCst) >= 2);
     assert!(phone.observer_failures() >= 2, "each failure counted");
     assert_eq!(
@@ -389,7 +393,7 @@ fn a_throwing_observer_is_isolated_and_a_removed_one_is_not_called() {
         "called once per remaining registration"
     );
     // And a second run goes as well.
-    main.block_on(phone.sync_now()).unwrap();
+    main.block_on(phone.sync().sync_now()).unwrap();
     assert_eq!(kept.states.lock().unwrap().len(), 4);
 }
 
@@ -400,20 +404,25 @@ fn changes_are_announced_by_record_kind() {
     let phone =
         GridworkClient::open(phone_path(&dir, "phone.db"), server.url.clone(), None, None).unwrap();
     let kinds = Arc::new(Kinds::default());
-    phone.add_change_observer(kinds.clone());
+    phone.sync().add_change_observer(kinds.clone());
     let main = main_dispatcher();
     main.block_on(phone.enroll(server.code("王芳"), "王芳的手机".into()))
         .unwrap();
-    main.block_on(phone.sync_now()).unwrap();
+    main.block_on(phone.sync().sync_now()).unwrap();
     let seen: Vec<RecordKind> = kinds.0.lock().unwrap().concat();
     for kind in [RecordKind::Area, RecordKind::Building, RecordKind::Resident] {
         assert!(seen.contains(&kind), "{kind:?} in {seen:?}");
     }
 
     kinds.0.lock().unwrap().clear();
-    let household = phone.households_of_building(
+    let household = phone.places().households_of_building(
         phone
-            .buildings_in_area(phone.child_areas(None).unwrap()[0].id.clone(), 1, None)
+            .places()
+            .buildings_in_area(
+                phone.places().child_areas(None).unwrap()[0].id.clone(),
+                1,
+                None,
+            )
             .unwrap()
             .items[0]
             .id
@@ -424,7 +433,7 @@ fn changes_are_announced_by_record_kind() {
     );
     let mut household = household.unwrap().items.remove(0);
     household.phone = Some(gridwork_ffi::Sensitive::new("13912345678".into()));
-    phone.update_household(household).unwrap();
+    phone.places().update_household(household).unwrap();
     // Delivered on the observers' thread: wait for it (a sync call would have flushed).
     let started = Instant::now();
     while kinds.0.lock().unwrap().is_empty() && started.elapsed() < Duration::from_secs(10) {
@@ -450,7 +459,7 @@ fn one_client_per_store_and_shutdown_stops_a_waiting_call() {
     let main = main_dispatcher();
     main.block_on(phone.enroll(server.code("王芳"), "王芳的手机".into()))
         .unwrap();
-    main.block_on(phone.sync_now()).unwrap();
+    main.block_on(phone.sync().sync_now()).unwrap();
 
     // A live wait of 30 s, stopped by shutdown from another thread.
     let stopper = {
@@ -461,19 +470,19 @@ fn one_client_per_store_and_shutdown_stops_a_waiting_call() {
         })
     };
     // A wait that ran out would return a report: `Closed` says it was stopped.
-    let waited = main.block_on(phone.wait_for_changes(30));
+    let waited = main.block_on(phone.sync().wait_for_changes(30));
     stopper.join().unwrap();
     assert!(
         matches!(&waited, Err(GridworkError::Closed { .. })),
         "{waited:?}"
     );
     assert!(matches!(
-        phone.pending_count(),
+        phone.sync().pending_count(),
         Err(GridworkError::Closed { .. })
     ));
     // The store is free for a new client.
     let again = GridworkClient::open(path, server.url.clone(), None, None).unwrap();
-    assert_eq!(again.pending_count().unwrap(), 0);
+    assert_eq!(again.sync().pending_count().unwrap(), 0);
 }
 
 #[test]
@@ -485,29 +494,29 @@ fn going_offline_stops_a_waiting_call_and_refuses_sync_until_online() {
     let main = main_dispatcher();
     main.block_on(phone.enroll(server.code("王芳"), "王芳的手机".into()))
         .unwrap();
-    main.block_on(phone.sync_now()).unwrap();
+    main.block_on(phone.sync().sync_now()).unwrap();
     let switch = {
         let phone = phone.clone();
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(300));
-            phone.set_online(false);
+            phone.sync().set_online(false);
         })
     };
-    let waited = main.block_on(phone.wait_for_changes(30));
+    let waited = main.block_on(phone.sync().wait_for_changes(30));
     switch.join().unwrap();
     assert!(
         matches!(&waited, Err(GridworkError::Offline { .. })),
         "{waited:?}"
     );
-    let refused = main.block_on(phone.sync_now());
+    let refused = main.block_on(phone.sync().sync_now());
     assert!(
         matches!(&refused, Err(GridworkError::Offline { .. })),
         "{refused:?}"
     );
-    assert_eq!(phone.sync_state(), SyncState::Offline);
-    phone.set_online(true);
-    assert_eq!(phone.sync_state(), SyncState::Idle);
-    main.block_on(phone.sync_now()).unwrap();
+    assert_eq!(phone.sync().sync_state(), SyncState::Offline);
+    phone.sync().set_online(true);
+    assert_eq!(phone.sync().sync_state(), SyncState::Idle);
+    main.block_on(phone.sync().sync_now()).unwrap();
 }
 
 #[test]
@@ -532,18 +541,21 @@ fn a_cancelled_sync_leaves_the_state_true() {
     }
     let phone = GridworkClient::open(path, url, None, None).unwrap();
     let observed = Arc::new(Recorder::default());
-    phone.add_sync_observer(observed.clone());
+    phone.sync().add_sync_observer(observed.clone());
     main.block_on(async {
         // The caller gives up (a cancelled coroutine): its future is dropped mid-run.
-        let run = phone.sync_now();
+        let sync = phone.sync();
+        let run = sync.sync_now();
         let gave_up = tokio::time::timeout(Duration::from_millis(500), run).await;
         assert!(gave_up.is_err(), "the run was still waiting");
     });
     let started = Instant::now();
-    while phone.sync_state() == SyncState::Syncing && started.elapsed() < Duration::from_secs(10) {
+    while phone.sync().sync_state() == SyncState::Syncing
+        && started.elapsed() < Duration::from_secs(10)
+    {
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(phone.sync_state(), SyncState::Idle);
+    assert_eq!(phone.sync().sync_state(), SyncState::Idle);
     accepted.join().unwrap();
 }
 
@@ -557,12 +569,12 @@ fn bootstrap_progress_carries_the_total_the_snapshot_announces() {
     let phone =
         GridworkClient::open(phone_path(&dir, "grid.db"), server.url.clone(), None, None).unwrap();
     let observed = Arc::new(Recorder::default());
-    phone.add_sync_observer(observed.clone());
+    phone.sync().add_sync_observer(observed.clone());
     let main = main_dispatcher();
     let code = server.code_of("李网格员", Role::Gridworker, vec![server.grids[0]]);
     main.block_on(phone.enroll(code, "李网格员的手机".into()))
         .unwrap();
-    let report = main.block_on(phone.sync_now()).unwrap();
+    let report = main.block_on(phone.sync().sync_now()).unwrap();
     assert!(report.snapshot_records > 10, "{report:?}");
 
     let progress = observed.progress.lock().unwrap().clone();

@@ -140,10 +140,10 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         val key = "5a".repeat(16) + "c3".repeat(16)
         val path = File(scratch, "locked.db").path
         GridworkClient.open(path, server.url, key).use { locked ->
-            locked.createArea(Area("", AreaLevel.DISTRICT, "330106", "西湖区", null))
+            locked.places().createArea(Area("", AreaLevel.DISTRICT, "330106", "西湖区", null))
         }
         GridworkClient.open(path, server.url, key).use { again ->
-            assertEquals(listOf("西湖区"), again.childAreas(null).map { it.name })
+            assertEquals(listOf("西湖区"), again.places().childAreas(null).map { it.name })
         }
         val bytes = String(File(path).readBytes(), Charsets.UTF_8)
         assertFalse(bytes.contains("西湖区") || bytes.contains("SQLite format 3"), "the file is opaque")
@@ -158,7 +158,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
     steps.step("a damaged store is refused and recovered without deleting anything") {
         val path = File(scratch, "damaged.db").path
         GridworkClient.open(path, server.url, null).use { phone ->
-            phone.createArea(Area("", AreaLevel.DISTRICT, "330106", "西湖区", null))
+            phone.places().createArea(Area("", AreaLevel.DISTRICT, "330106", "西湖区", null))
         }
         java.io.RandomAccessFile(path, "rw").use { it.setLength(5000) }
         assertFailsWith<GridworkException.StoreDamaged> { GridworkClient.open(path, server.url, null) }
@@ -168,34 +168,52 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals(5000L, File(recovery.movedAside[0]).length(), "the damaged file is kept as it was")
         assertTrue(export.exists())
         GridworkClient.open(path, server.url, null).use { fresh ->
-            assertEquals(recovery.salvaged, fresh.pendingCount())
+            assertEquals(recovery.salvaged, fresh.sync().pendingCount())
         }
+    }
+
+    steps.step("services share the client's store and go with it when the client is closed") {
+        val path = File(scratch, "services.db").path
+        val client = GridworkClient.open(path, server.url, null)
+        val places = client.places()
+        val sync = client.sync()
+        val district = places.createArea(Area("", AreaLevel.DISTRICT, "330106", "西湖区", null))
+        assertEquals(district, client.places().area(district.id), "one store behind every service")
+        assertEquals(1L, sync.pendingCount())
+        // Closed while its services are still held (they live until the GC frees them): the
+        // store goes with the client, the file opens again, the held services say Closed.
+        client.close()
+        GridworkClient.open(path, server.url, null).use { again ->
+            assertEquals(listOf("西湖区"), again.places().childAreas(null).map { it.name })
+        }
+        assertFailsWith<GridworkException.Closed> { places.childAreas(null) }
+        assertFailsWith<GridworkException.Closed> { sync.pendingCount() }
     }
 
     steps.step("the operator's phone loads the district's areas and the station") {
         // Only an admin creates areas: the operator who loads the city.
         operator = GridworkClient.open(File(scratch, "operator.db").path, server.url, null)
-        val district = operator.createArea(Area("", AreaLevel.DISTRICT, "330106", "西湖区", null))
-        val subdistrict = operator.createArea(Area("", AreaLevel.SUBDISTRICT, "330106001", "北山街道", district.id))
-        val layer = operator.createArea(Area("", AreaLevel.GRID_LAYER, "330106001L01", "第一网格层", subdistrict.id))
-        val community = operator.createArea(Area("", AreaLevel.COMMUNITY, "330106001001", "梅花碑社区", layer.id))
-        grid = operator.createArea(Area("", AreaLevel.GRID, "330106001001001", "梅花碑第一网格", community.id))
-        station = operator.createStation(Station("", "梅花碑微型消防站", grid.id, Position(30.2500, 120.1700), "0571-87000000"))
+        val district = operator.places().createArea(Area("", AreaLevel.DISTRICT, "330106", "西湖区", null))
+        val subdistrict = operator.places().createArea(Area("", AreaLevel.SUBDISTRICT, "330106001", "北山街道", district.id))
+        val layer = operator.places().createArea(Area("", AreaLevel.GRID_LAYER, "330106001L01", "第一网格层", subdistrict.id))
+        val community = operator.places().createArea(Area("", AreaLevel.COMMUNITY, "330106001001", "梅花碑社区", layer.id))
+        grid = operator.places().createArea(Area("", AreaLevel.GRID, "330106001001001", "梅花碑第一网格", community.id))
+        station = operator.places().createStation(Station("", "梅花碑微型消防站", grid.id, Position(30.2500, 120.1700), "0571-87000000"))
         assertEquals(36, grid.id.length)
         runBlocking {
             assertEquals(Role.ADMIN, operator.enroll(server.enrollmentCode("系统管理员", "admin", null), "operator").role)
-            assertEquals(6L, operator.syncNow().pushed)
+            assertEquals(6L, operator.sync().syncNow().pushed)
             // The subdistrict adopts Wulin's 1/5/30: a field of its area, set by the admin.
-            val history = operator.setResponsePolicy(subdistrict.id, assertNotNull(responsePolicyPreset("wulin")))
+            val history = operator.alarms().setResponsePolicy(subdistrict.id, assertNotNull(responsePolicyPreset("wulin")))
             assertEquals("wulin-1-5-30", history.single().name)
-            assertEquals(1L, operator.syncNow().pushed)
+            assertEquals(1L, operator.sync().syncNow().pushed)
         }
     }
 
     steps.step("syncing before enrollment says so") {
         gridworker = GridworkClient.open(File(scratch, "gridworker.db").path, server.url, null)
-        gridworker.addSyncObserver(gridworkerSync)
-        runBlocking { assertFailsWith<GridworkException.NotEnrolled> { gridworker.syncNow() } }
+        gridworker.sync().addSyncObserver(gridworkerSync)
+        runBlocking { assertFailsWith<GridworkException.NotEnrolled> { gridworker.sync().syncNow() } }
     }
 
     steps.step("the gridworker enrolls with a one-time code and bootstraps the grid (suspend)") {
@@ -204,53 +222,53 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
             val me = gridworker.enroll(code, "王芳's phone")
             assertEquals(Role.GRIDWORKER, me.role)
             assertEquals(me.userId, gridworker.userId())
-            val report = gridworker.syncNow()
+            val report = gridworker.sync().syncNow()
             assertEquals(6L, report.snapshotRecords, "the areas down to the grid and the station")
             // Determinate progress: each bootstrap step carries the total; the bar ends full.
             val boot = gridworkerSync.progress.filter { it.step == SyncStep.BOOTSTRAP }
             assertTrue(boot.isNotEmpty(), "$boot")
             assertTrue(boot.all { it.total != null && it.done <= it.total!! }, "$boot")
             assertEquals(report.snapshotRecords, boot.last().total, "$boot")
-            assertEquals(5L * 60_000L, gridworker.responsePolicyInForce(grid.id).onSceneMs, "the policy came with the subdistrict")
-            assertEquals(SyncState.Idle, gridworker.syncState())
+            assertEquals(5L * 60_000L, gridworker.alarms().responsePolicyInForce(grid.id).onSceneMs, "the policy came with the subdistrict")
+            assertEquals(SyncState.Idle, gridworker.sync().syncState())
             assertTrue(gridworkerSync.states.contains(SyncState.Syncing), "observer saw syncing")
             assertEquals(SyncState.Idle, gridworkerSync.states.last())
         }
     }
 
     steps.step("the gridworker's phone records a building, a room and a tenant") {
-        building = gridworker.createBuilding(
+        building = gridworker.places().createBuilding(
             Building("", "3301060010010010001", "梅花碑3号", BuildingKind.RENTAL, grid.id, null, null, station.id, Position(30.2510, 120.1710)),
         )
-        room = gridworker.createHousehold(Household("", building.id, "2-301", HouseholdKind.RENTAL, Sensitive("13800000000"), false))
-        tenant = gridworker.createResident(
+        room = gridworker.places().createHousehold(Household("", building.id, "2-301", HouseholdKind.RENTAL, Sensitive("13800000000"), false))
+        tenant = gridworker.residents().createResident(
             Resident("", room.id, "李娜", Sensitive("11010519491231002X"), Sensitive("13700000000"), listOf(), null, false),
         )
-        assertEquals(listOf(building.id), gridworker.buildingsInArea(grid.id, 50, null).items.map { it.id })
-        assertEquals(listOf("2-301"), gridworker.householdsOfBuilding(building.id, false, 50, null).items.map { it.unit })
-        val listed = gridworker.residentsOfHousehold(room.id, 50, null).items.single()
+        assertEquals(listOf(building.id), gridworker.places().buildingsInArea(grid.id, 50, null).items.map { it.id })
+        assertEquals(listOf("2-301"), gridworker.places().householdsOfBuilding(building.id, false, 50, null).items.map { it.unit })
+        val listed = gridworker.residents().residentsOfHousehold(room.id, 50, null).items.single()
         assertFalse(listed.idNumberMasked!!.contains("19491231"), "lists mask the ID number")
-        assertEquals(3L, gridworker.pendingCount())
+        assertEquals(3L, gridworker.sync().pendingCount())
     }
 
     steps.step("a bad ID number is refused naming the field, without echoing it") {
         val e = assertFailsWith<GridworkException.InvalidInput> {
-            gridworker.createResident(Resident("", room.id, "王芳", Sensitive("110105194912310021"), null, listOf(), null, false))
+            gridworker.residents().createResident(Resident("", room.id, "王芳", Sensitive("110105194912310021"), null, listOf(), null, false))
         }
         assertEquals("resident.id_number", e.field)
         assertFalse(e.message!!.contains("110105194912310021"), e.message)
         val bad = assertFailsWith<GridworkException.InvalidInput> {
-            gridworker.checkIn(tenant.id, room.id, "31/12/2026", null)
+            gridworker.registrations().checkIn(tenant.id, room.id, "31/12/2026", null)
         }
         assertEquals("check_in", bad.field)
     }
 
     steps.step("the gridworker sends them") {
         runBlocking {
-            val report = gridworker.syncNow()
+            val report = gridworker.sync().syncNow()
             assertEquals(3L, report.pushed)
             assertEquals(0L, report.rejected)
-            assertEquals(0L, gridworker.pendingCount())
+            assertEquals(0L, gridworker.sync().pendingCount())
         }
     }
 
@@ -259,99 +277,99 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
             head = GridworkClient.open(File(scratch, "head.db").path, server.url, null)
             val code = server.enrollmentCode("张伟", "building_head", building.id)
             assertEquals(Role.BUILDING_HEAD, head.enroll(code, "张伟's phone").role)
-            val report = head.syncNow()
+            val report = head.sync().syncNow()
             assertTrue(report.snapshotRecords + report.pulled > 0L)
-            assertEquals("梅花碑3号", head.building(building.id).address)
-            assertEquals("13800000000", head.household(room.id).phone?.reveal())
+            assertEquals("梅花碑3号", head.places().building(building.id).address)
+            assertEquals("13800000000", head.places().household(room.id).phone?.reveal())
         }
     }
 
     steps.step("offline, the gridworker logs a hazard and edits the room's phone") {
-        gridworker.setOnline(false)
-        assertEquals(SyncState.Offline, gridworker.syncState())
-        hazard = gridworker.openCase(
+        gridworker.sync().setOnline(false)
+        assertEquals(SyncState.Offline, gridworker.sync().syncState())
+        hazard = gridworker.cases().openCase(
             NewCase(CaseKind.HAZARD, "电动车楼道充电", "fire_safety", Severity.HIGH, grid.id, building.id, null, null),
         )
         assertEquals(CaseState.REPORTED, hazard.state)
         assertNotNull(hazard.deadline)
         assertEquals(Colour.GREEN, hazard.colour)
-        gridworker.updateHousehold(gridworker.household(room.id).copy(phone = Sensitive("13800000001")))
-        assertEquals(2L, gridworker.pendingCount())
-        assertTrue(gridworker.openCases(50, null).items.any { it.id == hazard.id })
+        gridworker.places().updateHousehold(gridworker.places().household(room.id).copy(phone = Sensitive("13800000001")))
+        assertEquals(2L, gridworker.sync().pendingCount())
+        assertTrue(gridworker.cases().openCases(50, null).items.any { it.id == hazard.id })
     }
 
     steps.step("the building head checks the tenant in and edits the same phone") {
         // A few ms later by the clock, so the head's edit is the later one.
         Thread.sleep(20)
-        val stay = head.checkIn(tenant.id, room.id, today.toString(), today.plusMonths(6).toString())
+        val stay = head.registrations().checkIn(tenant.id, room.id, today.toString(), today.plusMonths(6).toString())
         assertEquals(today.toString(), stay.checkIn)
-        assertEquals(listOf(stay.id), head.registrationsOfResident(tenant.id, 50, null).items.map { it.id })
-        head.updateHousehold(head.household(room.id).copy(phone = Sensitive("13900000002")))
-        runBlocking { assertTrue(head.syncNow().pushed >= 2L) }
+        assertEquals(listOf(stay.id), head.registrations().registrationsOfResident(tenant.id, 50, null).items.map { it.id })
+        head.places().updateHousehold(head.places().household(room.id).copy(phone = Sensitive("13900000002")))
+        runBlocking { assertTrue(head.sync().syncNow().pushed >= 2L) }
     }
 
     steps.step("both sync and the gridworker's lost edit appears as a conflict") {
         runBlocking {
-            gridworker.setOnline(true)
-            val report = gridworker.syncNow()
+            gridworker.sync().setOnline(true)
+            val report = gridworker.sync().syncNow()
             assertEquals(2L, report.pushed)
             assertEquals(1L, report.conflicts)
-            head.syncNow()
+            head.sync().syncNow()
         }
-        val conflict = gridworker.fieldConflicts().single()
+        val conflict = gridworker.sync().fieldConflicts().single()
         assertEquals(RecordKind.HOUSEHOLD, conflict.recordKind)
         assertEquals(room.id, conflict.recordId)
         assertEquals("phone", conflict.field)
         assertEquals("\"13800000001\"", conflict.lostValueJson)
         assertEquals("\"13900000002\"", conflict.wonValueJson)
-        assertEquals("13900000002", gridworker.household(room.id).phone?.reveal())
-        assertEquals(1, gridworker.registrationsOfResident(tenant.id, 50, null).items.size, "the check-in arrived")
-        assertTrue(head.openCases(50, null).items.any { it.id == hazard.id }, "the hazard arrived")
+        assertEquals("13900000002", gridworker.places().household(room.id).phone?.reveal())
+        assertEquals(1, gridworker.registrations().registrationsOfResident(tenant.id, 50, null).items.size, "the check-in arrived")
+        assertTrue(head.cases().openCases(50, null).items.any { it.id == hazard.id }, "the hazard arrived")
     }
 
     steps.step("the gridworker re-applies the lost phone and both converge") {
         runBlocking {
-            gridworker.reapplyConflict(gridworker.fieldConflicts().single().id)
-            assertTrue(gridworker.fieldConflicts().isEmpty())
-            gridworker.syncNow()
-            head.syncNow()
+            gridworker.sync().reapplyConflict(gridworker.sync().fieldConflicts().single().id)
+            assertTrue(gridworker.sync().fieldConflicts().isEmpty())
+            gridworker.sync().syncNow()
+            head.sync().syncNow()
         }
-        assertEquals("13800000001", head.household(room.id).phone?.reveal())
+        assertEquals("13800000001", head.places().household(room.id).phone?.reveal())
         assertEquals(gridworker.stateDigest(), head.stateDigest())
     }
 
     steps.step("a photo of the hazard: taken offline, uploaded in its own lane, fetched by the building head") {
-        gridworker.setOnline(false)
-        val photo = gridworker.takePhoto(hazard.id, CAMERA_JPEG)
-        gridworker.setOnline(true)
+        gridworker.sync().setOnline(false)
+        val photo = gridworker.photos().takePhoto(hazard.id, CAMERA_JPEG)
+        gridworker.sync().setOnline(true)
         assertEquals("image/jpeg", photo.mediaType)
         assertNotNull(photo.position, "the camera's position is kept in the step")
         val thumbnail = photo.thumbnailHash!!
-        val listed = gridworker.casePhotos(hazard.id).single()
+        val listed = gridworker.photos().casePhotos(hazard.id).single()
         assertEquals(photo, listed.attachment)
         assertTrue(listed.pictureHere && listed.thumbnailHere)
         assertEquals(UploadState.Queued, listed.upload!!.state)
         // The stored picture is not the camera's file: its metadata (the camera's serial) is gone.
-        val stored = gridworker.attachmentBytes(photo.hash)!!
+        val stored = gridworker.photos().attachmentBytes(photo.hash)!!
         assertFalse(String(stored, Charsets.ISO_8859_1).contains("SERIAL-8675309"))
-        assertEquals(listOf(BlobRole.THUMBNAIL, BlobRole.PICTURE), gridworker.uploadProgress().map { it.role })
+        assertEquals(listOf(BlobRole.THUMBNAIL, BlobRole.PICTURE), gridworker.photos().uploadProgress().map { it.role })
 
         val seen = CopyOnWriteArrayList<AttachmentProgress>()
-        val handle = gridworker.addUploadObserver(object : UploadObserver {
+        val handle = gridworker.photos().addUploadObserver(object : UploadObserver {
             override fun onUpload(progress: AttachmentProgress) {
                 seen.add(progress)
             }
         })
         runBlocking {
-            gridworker.syncNow()
-            gridworker.setUploadPolicy(UploadPolicy.PAUSED)
-            assertEquals(LaneStop.Paused, gridworker.uploadAttachments().stopped)
-            assertTrue(gridworker.uploadProgress().all { it.state == UploadState.Paused })
-            gridworker.setUploadPolicy(UploadPolicy.UNMETERED_ONLY)
-            assertEquals(UploadPolicy.UNMETERED_ONLY, gridworker.uploadPolicy())
-            assertEquals(LaneStop.WaitingForUnmetered, gridworker.uploadAttachments().stopped)
-            gridworker.setNetworkMetered(false)
-            val report = gridworker.uploadAttachments()
+            gridworker.sync().syncNow()
+            gridworker.photos().setUploadPolicy(UploadPolicy.PAUSED)
+            assertEquals(LaneStop.Paused, gridworker.photos().uploadAttachments().stopped)
+            assertTrue(gridworker.photos().uploadProgress().all { it.state == UploadState.Paused })
+            gridworker.photos().setUploadPolicy(UploadPolicy.UNMETERED_ONLY)
+            assertEquals(UploadPolicy.UNMETERED_ONLY, gridworker.photos().uploadPolicy())
+            assertEquals(LaneStop.WaitingForUnmetered, gridworker.photos().uploadAttachments().stopped)
+            gridworker.photos().setNetworkMetered(false)
+            val report = gridworker.photos().uploadAttachments()
             assertEquals(2L, report.completed)
             assertEquals(0L, report.queued)
             assertNull(report.stopped)
@@ -363,92 +381,92 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals(photo.size, last.total)
 
         runBlocking {
-            head.syncNow()
-            val there = head.casePhotos(hazard.id).single()
+            head.sync().syncNow()
+            val there = head.photos().casePhotos(hazard.id).single()
             assertFalse(there.pictureHere)
             assertNull(there.upload, "not the head's own photo")
-            assertNotNull(head.fetchAttachment(thumbnail))
-            assertTrue(head.fetchAttachment(photo.hash)!!.contentEquals(stored))
-            assertTrue(head.casePhotos(hazard.id).single().pictureHere)
+            assertNotNull(head.photos().fetchAttachment(thumbnail))
+            assertTrue(head.photos().fetchAttachment(photo.hash)!!.contentEquals(stored))
+            assertTrue(head.photos().casePhotos(hazard.id).single().pictureHere)
         }
-        val bad = assertFailsWith<GridworkException.InvalidInput> { head.attachmentBytes("not-a-hash") }
+        val bad = assertFailsWith<GridworkException.InvalidInput> { head.photos().attachmentBytes("not-a-hash") }
         assertEquals("hash_hex", bad.field)
     }
 
     steps.step("a building's and a room's photos, added offline on two phones, are both kept") {
-        gridworker.setOnline(false)
-        head.setOnline(false)
-        val exit = gridworker.addRecordPhoto(RecordKind.BUILDING, building.id, CAMERA_JPEG)
-        val inRoom = head.addRecordPhoto(RecordKind.HOUSEHOLD, room.id, CAMERA_JPEG)
+        gridworker.sync().setOnline(false)
+        head.sync().setOnline(false)
+        val exit = gridworker.photos().addRecordPhoto(RecordKind.BUILDING, building.id, CAMERA_JPEG)
+        val inRoom = head.photos().addRecordPhoto(RecordKind.HOUSEHOLD, room.id, CAMERA_JPEG)
         // A building head may photograph a room of their building, not the building itself.
         assertFailsWith<GridworkException.NotAllowed> {
-            head.addRecordPhoto(RecordKind.BUILDING, building.id, CAMERA_JPEG)
+            head.photos().addRecordPhoto(RecordKind.BUILDING, building.id, CAMERA_JPEG)
         }
         assertFailsWith<GridworkException.InvalidInput> {
-            gridworker.addRecordPhoto(RecordKind.STATION, station.id, CAMERA_JPEG)
+            gridworker.photos().addRecordPhoto(RecordKind.STATION, station.id, CAMERA_JPEG)
         }
-        assertEquals(exit, gridworker.recordPhotos(RecordKind.BUILDING, building.id).single().attachment)
-        assertTrue(head.recordPhotos(RecordKind.BUILDING, building.id).isEmpty())
-        gridworker.setOnline(true)
-        head.setOnline(true)
+        assertEquals(exit, gridworker.photos().recordPhotos(RecordKind.BUILDING, building.id).single().attachment)
+        assertTrue(head.photos().recordPhotos(RecordKind.BUILDING, building.id).isEmpty())
+        gridworker.sync().setOnline(true)
+        head.sync().setOnline(true)
         runBlocking {
-            gridworker.syncNow()
-            head.syncNow()
-            gridworker.syncNow()
-            head.uploadAttachments()
-            gridworker.uploadAttachments()
+            gridworker.sync().syncNow()
+            head.sync().syncNow()
+            gridworker.sync().syncNow()
+            head.photos().uploadAttachments()
+            gridworker.photos().uploadAttachments()
         }
-        val seen = head.recordPhotos(RecordKind.BUILDING, building.id).single()
+        val seen = head.photos().recordPhotos(RecordKind.BUILDING, building.id).single()
         assertEquals(exit, seen.attachment)
-        assertEquals(inRoom, gridworker.recordPhotos(RecordKind.HOUSEHOLD, room.id).single().attachment)
-        runBlocking { assertNotNull(head.fetchAttachment(exit.thumbnailHash!!)) }
+        assertEquals(inRoom, gridworker.photos().recordPhotos(RecordKind.HOUSEHOLD, room.id).single().attachment)
+        runBlocking { assertNotNull(head.photos().fetchAttachment(exit.thumbnailHash!!)) }
 
-        gridworker.removeRecordPhoto(RecordKind.BUILDING, building.id, exit.hash)
+        gridworker.photos().removeRecordPhoto(RecordKind.BUILDING, building.id, exit.hash)
         runBlocking {
-            gridworker.syncNow()
-            head.syncNow()
+            gridworker.sync().syncNow()
+            head.sync().syncNow()
         }
-        assertTrue(head.recordPhotos(RecordKind.BUILDING, building.id).isEmpty())
-        assertEquals(1, head.recordPhotos(RecordKind.HOUSEHOLD, room.id).size)
+        assertTrue(head.photos().recordPhotos(RecordKind.BUILDING, building.id).isEmpty())
+        assertEquals(1, head.photos().recordPhotos(RecordKind.HOUSEHOLD, room.id).size)
     }
 
     steps.step("an alarm raised by the building head reaches the gridworker through the live wait") {
         runBlocking {
-            val waiting = async { gridworker.waitForChanges(20) }
-            alarm = head.raiseAlarm(building.id, "闻到烟味", "fire", null)
+            val waiting = async { gridworker.sync().waitForChanges(20) }
+            alarm = head.alarms().raiseAlarm(building.id, "闻到烟味", "fire", null)
             assertEquals(CaseKind.ALARM, alarm.kind)
             assertEquals(CaseState.DISPATCHED, alarm.state)
             assertEquals(station.id, alarm.dispatchedStationId)
-            head.syncNow()
+            head.sync().syncNow()
             val news = waiting.await()
             assertTrue(news.pulled >= 1L, "pulled ${news.pulled}")
         }
-        assertEquals(CaseState.DISPATCHED, gridworker.case(alarm.id).state)
+        assertEquals(CaseState.DISPATCHED, gridworker.cases().case(alarm.id).state)
     }
 
     steps.step("the building head's phone offers no status step, by the server's rule") {
-        assertTrue(head.availableActions(alarm.id).isEmpty(), "${head.availableActions(alarm.id)}")
-        val ack = head.mayAct(alarm.id, CaseAction.Acknowledge)
+        assertTrue(head.cases().availableActions(alarm.id).isEmpty(), "${head.cases().availableActions(alarm.id)}")
+        val ack = head.cases().mayAct(alarm.id, CaseAction.Acknowledge)
         assertFalse(ack.allowed)
         // A stable code for the app's own words; the English sentence for logs.
         assertEquals("head_annotates_only", ack.code)
         assertTrue(ack.args.isEmpty(), "${ack.args}")
         assertTrue(ack.reason!!.contains("status"), ack.reason)
-        assertTrue(head.mayAct(alarm.id, CaseAction.Note("已通知住户撤离")).allowed)
+        assertTrue(head.cases().mayAct(alarm.id, CaseAction.Note("已通知住户撤离")).allowed)
         assertTrue(head.mayEdit(room.id).allowed, "a household of their building")
         assertFalse(head.mayDelete(room.id).allowed)
     }
 
     steps.step("the crew's arrival is recorded and within the target") {
-        assertTrue(gridworker.availableActions(alarm.id).contains(CaseStep.ACKNOWLEDGE))
-        gridworker.recordCaseEvent(alarm.id, CaseAction.Acknowledge)
-        gridworker.recordCaseEvent(alarm.id, CaseAction.EnRoute(null))
-        val arrived = gridworker.recordCaseEvent(alarm.id, CaseAction.Arrive(Position(30.2510, 120.1710)))
+        assertTrue(gridworker.cases().availableActions(alarm.id).contains(CaseStep.ACKNOWLEDGE))
+        gridworker.cases().recordCaseEvent(alarm.id, CaseAction.Acknowledge)
+        gridworker.cases().recordCaseEvent(alarm.id, CaseAction.EnRoute(null))
+        val arrived = gridworker.cases().recordCaseEvent(alarm.id, CaseAction.Arrive(Position(30.2510, 120.1710)))
         assertEquals(CaseState.ON_SCENE, arrived.state)
-        val figure = assertNotNull(gridworker.alarmArrival(alarm.id))
+        val figure = assertNotNull(gridworker.alarms().alarmArrival(alarm.id))
         assertTrue(figure.withinTarget, "arrived in ${figure.minutes} min")
         assertEquals(station.id, figure.stationId)
-        val timeline = gridworker.caseTimeline(alarm.id)
+        val timeline = gridworker.cases().caseTimeline(alarm.id)
         assertEquals(4, timeline.size)
         assertTrue(timeline[0].action is CaseAction.Dispatch)
         assertTrue(timeline.last().action is CaseAction.Arrive)
@@ -456,7 +474,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
 
     steps.step("a step the lifecycle does not allow is refused") {
         val e = assertFailsWith<GridworkException.NotAllowed> {
-            gridworker.recordCaseEvent(alarm.id, CaseAction.Dispatch(station.id))
+            gridworker.cases().recordCaseEvent(alarm.id, CaseAction.Dispatch(station.id))
         }
         assertEquals("step_wrong_state", e.code)
         assertEquals(mapOf("kind" to "alarm", "state" to "on_scene", "step" to "dispatch"), e.args)
@@ -465,46 +483,46 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
 
     steps.step("search, the weekly brief, and the two phones agree after a last sync") {
         runBlocking {
-            gridworker.syncNow()
-            head.syncNow()
+            gridworker.sync().syncNow()
+            head.sync().syncNow()
         }
         assertTrue(gridworker.search("梅花碑", 10).any { it.kind == RecordKind.BUILDING && it.id == building.id })
-        val brief = gridworker.weeklyBrief(grid.id, today.with(DayOfWeek.MONDAY).toString())
+        val brief = gridworker.reports().weeklyBrief(grid.id, today.with(DayOfWeek.MONDAY).toString())
         assertEquals(1L, brief.alarmsOpened)
         assertEquals(0L, brief.alarmsWithoutArrival)
         assertEquals(1L, brief.hazardsFound)
         assertTrue(brief.markdown.isNotEmpty())
-        val rate = gridworker.registrationRate(grid.id)
+        val rate = gridworker.registrations().registrationRate(grid.id)
         assertEquals(1.0, rate.personRate)
         assertEquals(1.0, rate.roomRate)
-        assertTrue(gridworker.unregisteredTenants(grid.id).isEmpty())
-        assertEquals(CaseState.ON_SCENE, head.case(alarm.id).state)
+        assertTrue(gridworker.registrations().unregisteredTenants(grid.id).isEmpty())
+        assertEquals(CaseState.ON_SCENE, head.cases().case(alarm.id).state)
         assertEquals(gridworker.stateDigest(), head.stateDigest())
     }
 
     steps.step("a step the building head's role may not take is refused on the phone, never queued") {
         val e = assertFailsWith<GridworkException.NotAllowed> {
-            head.recordCaseEvent(hazard.id, CaseAction.Fix)
+            head.cases().recordCaseEvent(hazard.id, CaseAction.Fix)
         }
         assertEquals("head_annotates_only", e.code)
         assertTrue(e.reason.contains("building head"), e.reason)
-        assertEquals(0L, head.pendingCount())
-        assertEquals(CaseState.REPORTED, head.case(hazard.id).state)
+        assertEquals(0L, head.sync().pendingCount())
+        assertEquals(CaseState.REPORTED, head.cases().case(hazard.id).state)
     }
 
     steps.step("a change the server refuses is undone on the phone and listed to discard or re-do") {
         // Both record the same new unit offline; the server keeps the first to arrive.
-        val first = gridworker.createHousehold(Household("", building.id, "2-302", HouseholdKind.RENTAL, null, false))
-        val second = head.createHousehold(Household("", building.id, "2-302", HouseholdKind.VACANT, null, false))
+        val first = gridworker.places().createHousehold(Household("", building.id, "2-302", HouseholdKind.RENTAL, null, false))
+        val second = head.places().createHousehold(Household("", building.id, "2-302", HouseholdKind.VACANT, null, false))
         runBlocking {
-            gridworker.syncNow()
-            val report = head.syncNow()
+            gridworker.sync().syncNow()
+            val report = head.sync().syncNow()
             assertEquals(1L, report.rejected)
             assertEquals(1L, report.reverted)
         }
-        assertFailsWith<GridworkException.NotFound> { head.household(second.id) }
-        assertEquals(HouseholdKind.RENTAL, head.household(first.id).kind, "the server's household")
-        val refused = head.refusedChanges().single()
+        assertFailsWith<GridworkException.NotFound> { head.places().household(second.id) }
+        assertEquals(HouseholdKind.RENTAL, head.places().household(first.id).kind, "the server's household")
+        val refused = head.sync().refusedChanges().single()
         assertEquals(second.id, refused.entityId)
         assertEquals("invalid", refused.code)
         assertTrue(refused.change.contains("unit"), refused.change)
@@ -513,35 +531,35 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals(null, refused.rule, "an invalid value, no permission rule")
         assertTrue(refused.reason.startsWith("a value was refused"), refused.reason)
         // Re-done now, the phone refuses it itself: the unit is taken.
-        assertFailsWith<GridworkException.InvalidInput> { head.redoRefused(refused.changeId) }
-        assertEquals(1, head.refusedChanges().size)
-        head.discardRefused(refused.changeId)
-        assertTrue(head.refusedChanges().isEmpty())
+        assertFailsWith<GridworkException.InvalidInput> { head.sync().redoRefused(refused.changeId) }
+        assertEquals(1, head.sync().refusedChanges().size)
+        head.sync().discardRefused(refused.changeId)
+        assertTrue(head.sync().refusedChanges().isEmpty())
         runBlocking {
-            gridworker.syncNow()
-            head.syncNow()
+            gridworker.sync().syncNow()
+            head.sync().syncNow()
         }
         assertEquals(gridworker.stateDigest(), head.stateDigest())
     }
 
     steps.step("lookups by code: a building by its address code, an area by its code, the stations") {
-        assertEquals(building.id, gridworker.buildingByAddressCode("3301060010010010001")?.id)
-        assertNull(gridworker.buildingByAddressCode("3301060010010019999"))
-        assertEquals(grid.id, gridworker.areaByCode("330106001001001")?.id)
-        assertNull(gridworker.areaByCode("330106001001999"))
-        assertTrue(gridworker.stations().any { it.id == station.id && it.name == "梅花碑微型消防站" })
+        assertEquals(building.id, gridworker.places().buildingByAddressCode("3301060010010010001")?.id)
+        assertNull(gridworker.places().buildingByAddressCode("3301060010010019999"))
+        assertEquals(grid.id, gridworker.places().areaByCode("330106001001001")?.id)
+        assertNull(gridworker.places().areaByCode("330106001001999"))
+        assertTrue(gridworker.places().stations().any { it.id == station.id && it.name == "梅花碑微型消防站" })
     }
 
     steps.step("long lists come in pages with an opaque cursor; bad limits, cursors and negatives are refused") {
-        val before = gridworker.householdsOfBuilding(building.id, false, 500, null).items.map { it.unit }
+        val before = gridworker.places().householdsOfBuilding(building.id, false, 500, null).items.map { it.unit }
         for (unit in listOf("4-101", "4-102", "4-103", "4-104", "4-105")) {
-            gridworker.createHousehold(Household("", building.id, unit, HouseholdKind.RENTAL, null, false))
+            gridworker.places().createHousehold(Household("", building.id, unit, HouseholdKind.RENTAL, null, false))
         }
         val units = mutableListOf<String>()
         var cursor: String? = null
         var pages = 0
         do {
-            val page = gridworker.householdsOfBuilding(building.id, false, 3, cursor)
+            val page = gridworker.places().householdsOfBuilding(building.id, false, 3, cursor)
             assertTrue(page.items.size <= 3)
             units += page.items.map { it.unit }
             cursor = page.nextCursor
@@ -550,19 +568,19 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertEquals((before + listOf("4-101", "4-102", "4-103", "4-104", "4-105")).sorted(), units.sorted())
         assertEquals(units.size, units.toSet().size, "each once")
         assertEquals((units.size + 2) / 3, pages)
-        val badLimit = assertFailsWith<GridworkException.InvalidInput> { gridworker.openCases(0, null) }
+        val badLimit = assertFailsWith<GridworkException.InvalidInput> { gridworker.cases().openCases(0, null) }
         assertEquals("limit", badLimit.field)
-        val badCursor = assertFailsWith<GridworkException.InvalidInput> { gridworker.buildingsInArea(grid.id, 10, "not-a-cursor") }
+        val badCursor = assertFailsWith<GridworkException.InvalidInput> { gridworker.places().buildingsInArea(grid.id, 10, "not-a-cursor") }
         assertEquals("cursor", badCursor.field)
-        val negative = assertFailsWith<GridworkException.InvalidInput> { runBlocking { gridworker.waitForChanges(-1) } }
+        val negative = assertFailsWith<GridworkException.InvalidInput> { runBlocking { gridworker.sync().waitForChanges(-1) } }
         assertEquals("wait_seconds", negative.field)
         assertEquals("must not be negative", negative.reason)
-        assertFailsWith<GridworkException.InvalidInput> { gridworker.setTenantRetentionDays(-30) }
+        assertFailsWith<GridworkException.InvalidInput> { gridworker.registrations().setTenantRetentionDays(-30) }
         // Case states and steps are enums with stable codes to localize by.
         assertEquals("on_scene", caseStateCode(CaseState.ON_SCENE))
         assertEquals("review_assign", caseStepCode(CaseStep.REVIEW_ASSIGN))
         assertEquals(CaseStep.FIX, caseActionStep(CaseAction.Fix))
-        runBlocking { assertEquals(5L, gridworker.syncNow().pushed) }
+        runBlocking { assertEquals(5L, gridworker.sync().syncNow().pushed) }
     }
 
     steps.step("records print ID numbers and phones masked (toString), reveal() gives them") {
@@ -572,23 +590,23 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertTrue(printed.contains("1101**********002X"), printed)
         assertEquals("11010519491231002X", resident.idNumber?.reveal())
         assertEquals(Sensitive("13700000000"), resident.phone, "equal by value")
-        val household = gridworker.household(room.id)
+        val household = gridworker.places().household(room.id)
         assertFalse(household.toString().contains(household.phone!!.reveal()), household.toString())
-        assertEquals(tenant.idNumber?.reveal(), gridworker.resident(tenant.id).idNumber?.reveal())
+        assertEquals(tenant.idNumber?.reveal(), gridworker.residents().resident(tenant.id).idNumber?.reveal())
     }
 
     steps.step("syncNow awaited on a one-thread dispatcher leaves it free; observers run on their own thread") {
         // A grid of 600 more rooms from the operator, bootstrapped by a new phone.
-        val big = operator.createBuilding(
+        val big = operator.places().createBuilding(
             Building("", "3301060010010010002", "梅花碑5号", BuildingKind.RENTAL, grid.id, null, null, station.id, null),
         )
         repeat(600) { i ->
-            operator.createHousehold(Household("", big.id, "${1 + i / 100}-${101 + i % 100}", HouseholdKind.RENTAL, null, false))
+            operator.places().createHousehold(Household("", big.id, "${1 + i / 100}-${101 + i % 100}", HouseholdKind.RENTAL, null, false))
         }
-        runBlocking { assertEquals(601L, operator.syncNow().pushed) }
+        runBlocking { assertEquals(601L, operator.sync().syncNow().pushed) }
         val fresh = GridworkClient.open(File(scratch, "bench.db").path, server.url, null)
         val observerThreads = CopyOnWriteArrayList<String>()
-        fresh.addSyncObserver(object : SyncObserver {
+        fresh.sync().addSyncObserver(object : SyncObserver {
             override fun onState(state: SyncState) {
                 observerThreads.add(Thread.currentThread().name)
             }
@@ -616,7 +634,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
                     }
                 }
                 delay(5)
-                val report = fresh.syncNow()
+                val report = fresh.sync().syncNow()
                 running = false
                 ticker.join()
                 assertTrue(report.snapshotRecords >= 600L, "${report.snapshotRecords}")
@@ -635,19 +653,19 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
     }
 
     steps.step("an observer that throws is logged and sync goes on; a removed one is not called") {
-        gridworker.addSyncObserver(object : SyncObserver {
+        gridworker.sync().addSyncObserver(object : SyncObserver {
             override fun onState(state: SyncState) = throw IllegalStateException("the screen is gone")
             override fun onProgress(progress: SyncProgress) = throw IllegalStateException("the screen is gone")
         })
         val removed = RecordingObserver()
-        val handle = gridworker.addSyncObserver(removed)
+        val handle = gridworker.sync().addSyncObserver(removed)
         handle.remove()
         val before = gridworkerSync.states.size
         runBlocking {
-            gridworker.syncNow()
-            gridworker.syncNow()
+            gridworker.sync().syncNow()
+            gridworker.sync().syncNow()
         }
-        assertEquals(SyncState.Idle, gridworker.syncState())
+        assertEquals(SyncState.Idle, gridworker.sync().syncState())
         assertEquals(before + 4, gridworkerSync.states.size, "the other observer heard both runs")
         assertEquals(SyncState.Idle, gridworkerSync.states.last())
         assertTrue(removed.states.isEmpty())
@@ -656,22 +674,22 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
     steps.step("the Flow adapters: sync states, and changes by record kind") {
         runBlocking {
             val states = Channel<SyncState>(Channel.UNLIMITED)
-            val collecting = launch(Dispatchers.Default) { gridworker.syncStates().collect { states.send(it) } }
+            val collecting = launch(Dispatchers.Default) { gridworker.sync().syncStates().collect { states.send(it) } }
             assertEquals(SyncState.Idle, states.receive(), "the current state first")
-            gridworker.setOnline(false)
+            gridworker.sync().setOnline(false)
             assertEquals(SyncState.Offline, states.receive())
-            gridworker.setOnline(true)
+            gridworker.sync().setOnline(true)
             assertEquals(SyncState.Idle, states.receive())
             collecting.cancel()
 
             val households = Channel<Unit>(Channel.UNLIMITED)
-            val watching = launch(Dispatchers.Default) { gridworker.changesOf(RecordKind.HOUSEHOLD).collect { households.send(it) } }
+            val watching = launch(Dispatchers.Default) { gridworker.sync().changesOf(RecordKind.HOUSEHOLD).collect { households.send(it) } }
             // The collector registers when it starts: write until it has seen a change.
             var seen: Unit? = null
             var n = 0
             while (seen == null && n < 50) {
                 n++
-                gridworker.updateHousehold(gridworker.household(room.id).copy(phone = Sensitive("1380000${1000 + n}")))
+                gridworker.places().updateHousehold(gridworker.places().household(room.id).copy(phone = Sensitive("1380000${1000 + n}")))
                 seen = withTimeoutOrNull(200) { households.receive() }
             }
             assertNotNull(seen, "a household change was announced")
@@ -685,28 +703,28 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
         assertFailsWith<GridworkException.StoreInUse> { GridworkClient.open(path, server.url, null) }
         runBlocking {
             spare.enroll(server.enrollmentCode("李强", "admin", null), "spare")
-            spare.syncNow()
-            val waiting = async(Dispatchers.IO) { runCatching { spare.waitForChanges(30) } }
+            spare.sync().syncNow()
+            val waiting = async(Dispatchers.IO) { runCatching { spare.sync().waitForChanges(30) } }
             delay(300)
             spare.shutdown()
             val result = waiting.await()
             assertTrue(result.exceptionOrNull() is GridworkException.Closed, "$result")
         }
-        assertFailsWith<GridworkException.Closed> { spare.pendingCount() }
-        GridworkClient.open(path, server.url, null).use { again -> assertEquals(0L, again.pendingCount()) }
+        assertFailsWith<GridworkException.Closed> { spare.sync().pendingCount() }
+        GridworkClient.open(path, server.url, null).use { again -> assertEquals(0L, again.sync().pendingCount()) }
     }
 
     steps.step("setOnline(false) stops a waiting call; syncNow refuses until online again") {
         runBlocking {
-            val waiting = async(Dispatchers.IO) { runCatching { gridworker.waitForChanges(30) } }
+            val waiting = async(Dispatchers.IO) { runCatching { gridworker.sync().waitForChanges(30) } }
             delay(300)
-            gridworker.setOnline(false)
+            gridworker.sync().setOnline(false)
             assertTrue(waiting.await().exceptionOrNull() is GridworkException.Offline)
-            assertFailsWith<GridworkException.Offline> { gridworker.syncNow() }
-            assertEquals(SyncState.Offline, gridworker.syncState())
-            gridworker.setOnline(true)
-            gridworker.syncNow()
-            assertEquals(SyncState.Idle, gridworker.syncState())
+            assertFailsWith<GridworkException.Offline> { gridworker.sync().syncNow() }
+            assertEquals(SyncState.Offline, gridworker.sync().syncState())
+            gridworker.sync().setOnline(true)
+            gridworker.sync().syncNow()
+            assertEquals(SyncState.Idle, gridworker.sync().syncState())
         }
     }
 
@@ -719,7 +737,7 @@ fun scenario(steps: Steps, server: TestServer, scratch: File) {
             GridworkClient.open(File(tlsScratch, "trusting.db").path, tls.url, null, ca).use { phone ->
                 runBlocking {
                     assertEquals(Role.ADMIN, phone.enroll(tls.enrollmentCode("管理员", "admin", null), "tls").role)
-                    phone.syncNow()
+                    phone.sync().syncNow()
                 }
             }
             GridworkClient.open(File(tlsScratch, "untrusting.db").path, tls.url, null).use { phone ->

@@ -1,5 +1,6 @@
-// Swift concurrency adapters over the generated gridwork bindings (ADR 0028): the sync state,
-// sync progress and the kinds of record changed as `AsyncStream`s. Each stream registers its own
+// Swift concurrency adapters over the generated gridwork bindings (ADR 0028), on the client's
+// `SyncService` (`client.sync()`, ADR 0050): the sync state, sync progress and the kinds of
+// record changed as `AsyncStream`s. Each stream registers its own
 // observer and removes it (its `ObserverHandle`) when the stream ends or its task is cancelled.
 // Values come from the client's `gridwork-observers` thread.
 //
@@ -31,7 +32,7 @@ final class ChangeObserverClosure: ChangeObserver, @unchecked Sendable {
     func onChanges(kinds: [RecordKind]) { changed(kinds) }
 }
 
-extension GridworkClient {
+extension SyncService {
     /// The sync state: the current one first, then each change (the newest kept when the
     /// consumer is slow).
     public func syncStates() -> AsyncStream<SyncState> {

@@ -166,11 +166,11 @@ final class FieldScenarioTests: XCTestCase {
         let key = String(repeating: "5a", count: 16) + String(repeating: "c3", count: 16)
         do {
             let locked = try GridworkClient.open(dbPath: store("locked.db"), serverUrl: server.url, encryptionKey: key)
-            _ = try locked.createArea(area: Area(id: "", level: .district, code: "330106", name: "西湖区", parentId: nil))
+            _ = try locked.places().createArea(area: Area(id: "", level: .district, code: "330106", name: "西湖区", parentId: nil))
         }
         do {
             let again = try GridworkClient.open(dbPath: store("locked.db"), serverUrl: server.url, encryptionKey: key)
-            XCTAssertEqual(try again.childAreas(parentId: nil).map { $0.name }, ["西湖区"])
+            XCTAssertEqual(try again.places().childAreas(parentId: nil).map { $0.name }, ["西湖区"])
         }
         let lockedBytes = try Data(contentsOf: URL(fileURLWithPath: store("locked.db")))
         XCTAssertNil(lockedBytes.range(of: Data("西湖区".utf8)), "the file is opaque")
@@ -183,10 +183,28 @@ final class FieldScenarioTests: XCTestCase {
             guard case GridworkError.WrongKey = error else { return XCTFail("\(error)") }
         }
 
+        // Services share the client's store and go with it: released while a service is still
+        // held, the client lets go of the store, the file opens again, the service says Closed.
+        var held: PlaceService? = nil
+        do {
+            let client = try GridworkClient.open(dbPath: store("services.db"), serverUrl: server.url, encryptionKey: nil)
+            held = client.places()
+            let district = try held!.createArea(area: Area(id: "", level: .district, code: "330106", name: "西湖区", parentId: nil))
+            XCTAssertEqual(try client.places().area(areaId: district.id), district, "one store behind every service")
+            XCTAssertEqual(try client.sync().pendingCount(), 1)
+        }
+        do {
+            let again = try GridworkClient.open(dbPath: store("services.db"), serverUrl: server.url, encryptionKey: nil)
+            XCTAssertEqual(try again.places().childAreas(parentId: nil).map { $0.name }, ["西湖区"])
+        }
+        XCTAssertThrowsError(try held!.childAreas(parentId: nil)) { error in
+            guard case GridworkError.Closed = error else { return XCTFail("\(error)") }
+        }
+
         // A damaged store is refused, and recovery keeps the damaged file and the changes.
         do {
             let phone = try GridworkClient.open(dbPath: store("damaged.db"), serverUrl: server.url, encryptionKey: nil)
-            _ = try phone.createArea(area: Area(id: "", level: .district, code: "330106", name: "西湖区", parentId: nil))
+            _ = try phone.places().createArea(area: Area(id: "", level: .district, code: "330106", name: "西湖区", parentId: nil))
         }
         let damaged = try FileHandle(forWritingTo: URL(fileURLWithPath: store("damaged.db")))
         try damaged.truncate(atOffset: 5000)
@@ -200,34 +218,34 @@ final class FieldScenarioTests: XCTestCase {
         XCTAssertEqual(keptSize, 5000, "the damaged file is kept as it was")
         XCTAssertTrue(FileManager.default.fileExists(atPath: store("damaged-unsynced.jsonl")))
         let fresh = try GridworkClient.open(dbPath: store("damaged.db"), serverUrl: server.url, encryptionKey: nil)
-        XCTAssertEqual(try fresh.pendingCount(), recovery.salvaged)
+        XCTAssertEqual(try fresh.sync().pendingCount(), recovery.salvaged)
 
         // The operator's phone (an admin: only admins create areas) loads the areas and the station.
         let operatorPhone = try GridworkClient.open(dbPath: store("operator.db"), serverUrl: server.url, encryptionKey: nil)
-        let district = try operatorPhone.createArea(area: Area(id: "", level: .district, code: "330106", name: "西湖区", parentId: nil))
-        let subdistrict = try operatorPhone.createArea(area: Area(id: "", level: .subdistrict, code: "330106001", name: "北山街道", parentId: district.id))
-        let layer = try operatorPhone.createArea(area: Area(id: "", level: .gridLayer, code: "330106001L01", name: "第一网格层", parentId: subdistrict.id))
-        let community = try operatorPhone.createArea(area: Area(id: "", level: .community, code: "330106001001", name: "梅花碑社区", parentId: layer.id))
-        let grid = try operatorPhone.createArea(area: Area(id: "", level: .grid, code: "330106001001001", name: "梅花碑第一网格", parentId: community.id))
-        let station = try operatorPhone.createStation(station: Station(id: "", name: "梅花碑微型消防站", areaId: grid.id, position: Position(lat: 30.25, lon: 120.17), phone: "0571-87000000"))
+        let district = try operatorPhone.places().createArea(area: Area(id: "", level: .district, code: "330106", name: "西湖区", parentId: nil))
+        let subdistrict = try operatorPhone.places().createArea(area: Area(id: "", level: .subdistrict, code: "330106001", name: "北山街道", parentId: district.id))
+        let layer = try operatorPhone.places().createArea(area: Area(id: "", level: .gridLayer, code: "330106001L01", name: "第一网格层", parentId: subdistrict.id))
+        let community = try operatorPhone.places().createArea(area: Area(id: "", level: .community, code: "330106001001", name: "梅花碑社区", parentId: layer.id))
+        let grid = try operatorPhone.places().createArea(area: Area(id: "", level: .grid, code: "330106001001001", name: "梅花碑第一网格", parentId: community.id))
+        let station = try operatorPhone.places().createStation(station: Station(id: "", name: "梅花碑微型消防站", areaId: grid.id, position: Position(lat: 30.25, lon: 120.17), phone: "0571-87000000"))
         let op = try await operatorPhone.enroll(code: try server.enrollmentCode(name: "系统管理员", role: "admin", scope: nil), deviceName: "operator")
         XCTAssertEqual(op.role, .admin)
-        let loaded = try await operatorPhone.syncNow()
+        let loaded = try await operatorPhone.sync().syncNow()
         XCTAssertEqual(loaded.pushed, 6)
         // The subdistrict adopts Wulin's 1/5/30: a field of its area, set by the admin.
         let wulin = try XCTUnwrap(responsePolicyPreset(name: "wulin"))
-        let history = try operatorPhone.setResponsePolicy(subdistrictId: subdistrict.id, policy: wulin)
+        let history = try operatorPhone.alarms().setResponsePolicy(subdistrictId: subdistrict.id, policy: wulin)
         XCTAssertEqual(history.map(\.name), ["wulin-1-5-30"])
-        let policySent = try await operatorPhone.syncNow()
+        let policySent = try await operatorPhone.sync().syncNow()
         XCTAssertEqual(policySent.pushed, 1)
 
         // The gridworker enrolls with a one-time code and bootstraps the grid.
         let gridworker = try GridworkClient.open(dbPath: store("gridworker.db"), serverUrl: server.url, encryptionKey: nil)
         let observer = RecordingObserver()
-        _ = gridworker.addSyncObserver(observer: observer)
+        _ = gridworker.sync().addSyncObserver(observer: observer)
         let me = try await gridworker.enroll(code: try server.enrollmentCode(name: "王芳", role: "gridworker", scope: grid.id), deviceName: "王芳's phone")
         XCTAssertEqual(me.role, .gridworker)
-        let boot = try await gridworker.syncNow()
+        let boot = try await gridworker.sync().syncNow()
         XCTAssertEqual(boot.snapshotRecords, 6)
         // Determinate progress: every bootstrap step carries the total, and the bar ends full.
         let bootSteps = observer.progress.filter { $0.step == .bootstrap }
@@ -237,38 +255,38 @@ final class FieldScenarioTests: XCTestCase {
             XCTAssertLessThanOrEqual(p.done, total)
         }
         XCTAssertEqual(bootSteps.last?.total, boot.snapshotRecords)
-        XCTAssertEqual(try gridworker.responsePolicyInForce(areaId: grid.id).onSceneMs, 5 * 60_000, "the policy came with the subdistrict")
+        XCTAssertEqual(try gridworker.alarms().responsePolicyInForce(areaId: grid.id).onSceneMs, 5 * 60_000, "the policy came with the subdistrict")
         XCTAssertTrue(observer.states.contains(.syncing))
         XCTAssertEqual(observer.states.last, .idle)
 
         // Its phone records a building, a room and a tenant.
-        let building = try gridworker.createBuilding(building: Building(
+        let building = try gridworker.places().createBuilding(building: Building(
             id: "", addressCode: "3301060010010010001", address: "梅花碑3号", kind: .rental, gridId: grid.id,
             microGridId: nil, headUserId: nil, stationId: station.id, position: Position(lat: 30.251, lon: 120.171)))
-        let room = try gridworker.createHousehold(household: Household(id: "", buildingId: building.id, unit: "2-301", kind: .rental, phone: Sensitive(value: "13800000000"), archived: false))
-        let tenant = try gridworker.createResident(resident: Resident(
+        let room = try gridworker.places().createHousehold(household: Household(id: "", buildingId: building.id, unit: "2-301", kind: .rental, phone: Sensitive(value: "13800000000"), archived: false))
+        let tenant = try gridworker.residents().createResident(resident: Resident(
             id: "", householdId: room.id, name: "李娜", idNumber: Sensitive(value: "11010519491231002X"), phone: nil,
             keyGroups: [], lastVisitMs: nil, archived: false))
-        XCTAssertEqual(try gridworker.buildingsInArea(areaId: grid.id, limit: 50, cursor: nil).items.map(\.id), [building.id])
+        XCTAssertEqual(try gridworker.places().buildingsInArea(areaId: grid.id, limit: 50, cursor: nil).items.map(\.id), [building.id])
 
         // Lookups by code (issue 22): a building by its address code, an area by its code, the
         // stations the phone holds; an unknown code is nil.
-        XCTAssertEqual(try gridworker.buildingByAddressCode(addressCode: "3301060010010010001")?.id, building.id)
-        XCTAssertNil(try gridworker.buildingByAddressCode(addressCode: "3301060010010019999"))
-        XCTAssertEqual(try gridworker.areaByCode(code: "330106001001001")?.id, grid.id)
-        XCTAssertNil(try gridworker.areaByCode(code: "330106001001999"))
-        XCTAssertTrue(try gridworker.stations().contains { $0.id == station.id && $0.name == "梅花碑微型消防站" })
+        XCTAssertEqual(try gridworker.places().buildingByAddressCode(addressCode: "3301060010010010001")?.id, building.id)
+        XCTAssertNil(try gridworker.places().buildingByAddressCode(addressCode: "3301060010010019999"))
+        XCTAssertEqual(try gridworker.places().areaByCode(code: "330106001001001")?.id, grid.id)
+        XCTAssertNil(try gridworker.places().areaByCode(code: "330106001001999"))
+        XCTAssertTrue(try gridworker.places().stations().contains { $0.id == station.id && $0.name == "梅花碑微型消防站" })
 
         // Long lists come in pages: a limit and an opaque cursor, the next page's cursor nil
         // after the last; a bad limit or cursor is refused naming it.
         for unit in ["3-101", "3-102", "3-103", "3-104"] {
-            _ = try gridworker.createHousehold(household: Household(id: "", buildingId: building.id, unit: unit, kind: .rental, phone: nil, archived: false))
+            _ = try gridworker.places().createHousehold(household: Household(id: "", buildingId: building.id, unit: unit, kind: .rental, phone: nil, archived: false))
         }
         var units: [String] = []
         var cursor: String? = nil
         var pages = 0
         repeat {
-            let page = try gridworker.householdsOfBuilding(buildingId: building.id, includeArchived: false, limit: 2, cursor: cursor)
+            let page = try gridworker.places().householdsOfBuilding(buildingId: building.id, includeArchived: false, limit: 2, cursor: cursor)
             XCTAssertLessThanOrEqual(page.items.count, 2)
             units += page.items.map(\.unit)
             cursor = page.nextCursor
@@ -276,11 +294,11 @@ final class FieldScenarioTests: XCTestCase {
         } while cursor != nil
         XCTAssertEqual(pages, 3)
         XCTAssertEqual(units, ["2-301", "3-101", "3-102", "3-103", "3-104"])
-        XCTAssertThrowsError(try gridworker.householdsOfBuilding(buildingId: building.id, includeArchived: false, limit: 0, cursor: nil)) { error in
+        XCTAssertThrowsError(try gridworker.places().householdsOfBuilding(buildingId: building.id, includeArchived: false, limit: 0, cursor: nil)) { error in
             guard case let GridworkError.InvalidInput(field, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(field, "limit")
         }
-        XCTAssertThrowsError(try gridworker.residentsOfHousehold(householdId: room.id, limit: 10, cursor: "not-a-cursor")) { error in
+        XCTAssertThrowsError(try gridworker.residents().residentsOfHousehold(householdId: room.id, limit: 10, cursor: "not-a-cursor")) { error in
             guard case let GridworkError.InvalidInput(field, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(field, "cursor")
         }
@@ -296,7 +314,7 @@ final class FieldScenarioTests: XCTestCase {
         XCTAssertEqual(caseActionStep(action: .fix), .fix)
 
         // A bad ID number is refused naming the field, without echoing it.
-        XCTAssertThrowsError(try gridworker.createResident(resident: Resident(
+        XCTAssertThrowsError(try gridworker.residents().createResident(resident: Resident(
             id: "", householdId: room.id, name: "王芳", idNumber: Sensitive(value: "110105194912310021"), phone: nil,
             keyGroups: [], lastVisitMs: nil, archived: false))) { error in
             guard case let GridworkError.InvalidInput(field, reason) = error else { return XCTFail("\(error)") }
@@ -305,17 +323,17 @@ final class FieldScenarioTests: XCTestCase {
         }
 
         // It sends them (the building, the room, the tenant and the four rooms of the paging check).
-        let first = try await gridworker.syncNow()
+        let first = try await gridworker.sync().syncNow()
         XCTAssertEqual(first.pushed, 7)
         XCTAssertEqual(first.rejected, 0)
-        XCTAssertEqual(try gridworker.pendingCount(), 0)
+        XCTAssertEqual(try gridworker.sync().pendingCount(), 0)
 
         // The building head enrolls with a one-time code and bootstraps the building.
         let head = try GridworkClient.open(dbPath: store("head.db"), serverUrl: server.url, encryptionKey: nil)
         let headUser = try await head.enroll(code: try server.enrollmentCode(name: "张伟", role: "building_head", scope: building.id), deviceName: "张伟's phone")
         XCTAssertEqual(headUser.role, .buildingHead)
-        _ = try await head.syncNow()
-        XCTAssertEqual(try head.building(buildingId: building.id).address, "梅花碑3号")
+        _ = try await head.sync().syncNow()
+        XCTAssertEqual(try head.places().building(buildingId: building.id).address, "梅花碑3号")
 
         // The head's phone shows what the server will accept: their building's households, not
         // a case's status.
@@ -324,7 +342,7 @@ final class FieldScenarioTests: XCTestCase {
         let otherBuilding = NewCase(
             kind: .dispute, title: "邻里噪音", category: "noise", severity: .low,
             areaId: grid.id, buildingId: nil, householdId: nil, position: nil)
-        let refused = try head.mayOpenCase(newCase: otherBuilding)
+        let refused = try head.cases().mayOpenCase(newCase: otherBuilding)
         XCTAssertFalse(refused.allowed)
         // A stable code for the app's own words; the English sentence for logs.
         XCTAssertEqual(refused.code, "head_hazards_only")
@@ -332,68 +350,68 @@ final class FieldScenarioTests: XCTestCase {
         XCTAssertNotNil(refused.reason)
 
         // Offline, the gridworker logs a hazard and edits the room's phone.
-        gridworker.setOnline(online: false)
-        XCTAssertEqual(gridworker.syncState(), .offline)
-        let hazard = try gridworker.openCase(newCase: NewCase(
+        gridworker.sync().setOnline(online: false)
+        XCTAssertEqual(gridworker.sync().syncState(), .offline)
+        let hazard = try gridworker.cases().openCase(newCase: NewCase(
             kind: .hazard, title: "电动车楼道充电", category: "fire_safety", severity: .high,
             areaId: grid.id, buildingId: building.id, householdId: nil, position: nil))
         XCTAssertEqual(hazard.colour, .green)
-        var edited = try gridworker.household(householdId: room.id)
+        var edited = try gridworker.places().household(householdId: room.id)
         edited.phone = Sensitive(value: "13800000001")
-        _ = try gridworker.updateHousehold(household: edited)
-        XCTAssertEqual(try gridworker.pendingCount(), 2)
+        _ = try gridworker.places().updateHousehold(household: edited)
+        XCTAssertEqual(try gridworker.sync().pendingCount(), 2)
 
         // The building head checks the tenant in and edits the same phone, then syncs. A few ms
         // later by the clock, so the head's edit is the later one (within one millisecond the
         // HLC tie-break, not the order of typing, would pick the winner).
         try await Task.sleep(nanoseconds: 20_000_000)
-        let stay = try head.checkIn(residentId: tenant.id, householdId: room.id, checkIn: today, expectedEnd: later)
+        let stay = try head.registrations().checkIn(residentId: tenant.id, householdId: room.id, checkIn: today, expectedEnd: later)
         XCTAssertEqual(stay.checkIn, today)
-        var headEdit = try head.household(householdId: room.id)
+        var headEdit = try head.places().household(householdId: room.id)
         headEdit.phone = Sensitive(value: "13900000002")
-        _ = try head.updateHousehold(household: headEdit)
-        _ = try await head.syncNow()
+        _ = try head.places().updateHousehold(household: headEdit)
+        _ = try await head.sync().syncNow()
 
         // Back online, the gridworker syncs; its lost edit shows as a conflict and is re-applied.
-        gridworker.setOnline(online: true)
-        let report = try await gridworker.syncNow()
+        gridworker.sync().setOnline(online: true)
+        let report = try await gridworker.sync().syncNow()
         XCTAssertEqual(report.conflicts, 1)
-        let conflict = try XCTUnwrap(try gridworker.fieldConflicts().first)
+        let conflict = try XCTUnwrap(try gridworker.sync().fieldConflicts().first)
         XCTAssertEqual(conflict.field, "phone")
         XCTAssertEqual(conflict.lostValueJson, "\"13800000001\"")
-        XCTAssertEqual(try gridworker.registrationsOfResident(residentId: tenant.id, limit: 50, cursor: nil).items.count, 1)
-        try gridworker.reapplyConflict(conflictId: conflict.id)
-        _ = try await gridworker.syncNow()
-        _ = try await head.syncNow()
-        XCTAssertEqual(try head.household(householdId: room.id).phone?.reveal(), "13800000001")
+        XCTAssertEqual(try gridworker.registrations().registrationsOfResident(residentId: tenant.id, limit: 50, cursor: nil).items.count, 1)
+        try gridworker.sync().reapplyConflict(conflictId: conflict.id)
+        _ = try await gridworker.sync().syncNow()
+        _ = try await head.sync().syncNow()
+        XCTAssertEqual(try head.places().household(householdId: room.id).phone?.reveal(), "13800000001")
         XCTAssertEqual(try gridworker.stateDigest(), try head.stateDigest())
 
         // A photo of the hazard: taken offline, uploaded in its own lane (paused, then waiting
         // for Wi-Fi, then sent), fetched by the building head identical.
-        gridworker.setOnline(online: false)
-        let photo = try gridworker.takePhoto(caseId: hazard.id, bytes: cameraJpeg)
-        gridworker.setOnline(online: true)
+        gridworker.sync().setOnline(online: false)
+        let photo = try gridworker.photos().takePhoto(caseId: hazard.id, bytes: cameraJpeg)
+        gridworker.sync().setOnline(online: true)
         XCTAssertEqual(photo.mediaType, "image/jpeg")
         XCTAssertNotNil(photo.position, "the camera's position is kept in the step")
         let thumbnail = try XCTUnwrap(photo.thumbnailHash)
-        let listed = try XCTUnwrap(try gridworker.casePhotos(caseId: hazard.id).first)
+        let listed = try XCTUnwrap(try gridworker.photos().casePhotos(caseId: hazard.id).first)
         XCTAssertEqual(listed.attachment, photo)
         XCTAssertEqual(listed.upload?.state, .queued)
-        let stored = try XCTUnwrap(try gridworker.attachmentBytes(hashHex: photo.hash))
+        let stored = try XCTUnwrap(try gridworker.photos().attachmentBytes(hashHex: photo.hash))
         XCTAssertNil(stored.range(of: Data("SERIAL-8675309".utf8)), "the camera's metadata is gone")
-        XCTAssertEqual(try gridworker.uploadProgress().map(\.role), [.thumbnail, .picture])
+        XCTAssertEqual(try gridworker.photos().uploadProgress().map(\.role), [.thumbnail, .picture])
         let uploads = RecordingUploads()
-        let uploadHandle = gridworker.addUploadObserver(observer: uploads)
-        _ = try await gridworker.syncNow()
-        try gridworker.setUploadPolicy(policy: .paused)
-        let paused = try await gridworker.uploadAttachments()
+        let uploadHandle = gridworker.photos().addUploadObserver(observer: uploads)
+        _ = try await gridworker.sync().syncNow()
+        try gridworker.photos().setUploadPolicy(policy: .paused)
+        let paused = try await gridworker.photos().uploadAttachments()
         XCTAssertEqual(paused.stopped, .paused)
-        try gridworker.setUploadPolicy(policy: .unmeteredOnly)
-        XCTAssertEqual(try gridworker.uploadPolicy(), .unmeteredOnly)
-        let waiting = try await gridworker.uploadAttachments()
+        try gridworker.photos().setUploadPolicy(policy: .unmeteredOnly)
+        XCTAssertEqual(try gridworker.photos().uploadPolicy(), .unmeteredOnly)
+        let waiting = try await gridworker.photos().uploadAttachments()
         XCTAssertEqual(waiting.stopped, .waitingForUnmetered)
-        try gridworker.setNetworkMetered(metered: false)
-        let sent = try await gridworker.uploadAttachments()
+        try gridworker.photos().setNetworkMetered(metered: false)
+        let sent = try await gridworker.photos().uploadAttachments()
         XCTAssertEqual(sent.completed, 2)
         XCTAssertEqual(sent.queued, 0)
         XCTAssertNil(sent.stopped)
@@ -401,112 +419,112 @@ final class FieldScenarioTests: XCTestCase {
         let lastProgress = try XCTUnwrap(uploads.seen.last { $0.hash == photo.hash })
         XCTAssertEqual(lastProgress.state, .uploaded)
         XCTAssertEqual(lastProgress.sent, photo.size)
-        _ = try await head.syncNow()
-        let there = try XCTUnwrap(try head.casePhotos(caseId: hazard.id).first)
+        _ = try await head.sync().syncNow()
+        let there = try XCTUnwrap(try head.photos().casePhotos(caseId: hazard.id).first)
         XCTAssertFalse(there.pictureHere)
-        let fetchedThumbnail = try await head.fetchAttachment(hashHex: thumbnail)
+        let fetchedThumbnail = try await head.photos().fetchAttachment(hashHex: thumbnail)
         XCTAssertNotNil(fetchedThumbnail)
-        let fetched = try await head.fetchAttachment(hashHex: photo.hash)
+        let fetched = try await head.photos().fetchAttachment(hashHex: photo.hash)
         XCTAssertEqual(fetched, stored)
-        XCTAssertThrowsError(try head.attachmentBytes(hashHex: "not-a-hash")) { error in
+        XCTAssertThrowsError(try head.photos().attachmentBytes(hashHex: "not-a-hash")) { error in
             guard case let GridworkError.InvalidInput(field, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(field, "hash_hex")
         }
 
         // A building's and a room's photos, added offline on two phones, are both kept.
-        gridworker.setOnline(online: false)
-        head.setOnline(online: false)
-        let exit = try gridworker.addRecordPhoto(kind: .building, recordId: building.id, bytes: cameraJpeg)
-        let inRoom = try head.addRecordPhoto(kind: .household, recordId: room.id, bytes: cameraJpeg)
-        XCTAssertThrowsError(try head.addRecordPhoto(kind: .building, recordId: building.id, bytes: cameraJpeg)) { error in
+        gridworker.sync().setOnline(online: false)
+        head.sync().setOnline(online: false)
+        let exit = try gridworker.photos().addRecordPhoto(kind: .building, recordId: building.id, bytes: cameraJpeg)
+        let inRoom = try head.photos().addRecordPhoto(kind: .household, recordId: room.id, bytes: cameraJpeg)
+        XCTAssertThrowsError(try head.photos().addRecordPhoto(kind: .building, recordId: building.id, bytes: cameraJpeg)) { error in
             guard case GridworkError.NotAllowed = error else { return XCTFail("\(error)") }
         }
-        XCTAssertThrowsError(try gridworker.addRecordPhoto(kind: .station, recordId: station.id, bytes: cameraJpeg)) { error in
+        XCTAssertThrowsError(try gridworker.photos().addRecordPhoto(kind: .station, recordId: station.id, bytes: cameraJpeg)) { error in
             guard case GridworkError.InvalidInput = error else { return XCTFail("\(error)") }
         }
-        XCTAssertEqual(try gridworker.recordPhotos(kind: .building, recordId: building.id).map(\.attachment), [exit])
-        XCTAssertTrue(try head.recordPhotos(kind: .building, recordId: building.id).isEmpty)
-        gridworker.setOnline(online: true)
-        head.setOnline(online: true)
-        _ = try await gridworker.syncNow()
-        _ = try await head.syncNow()
-        _ = try await gridworker.syncNow()
-        _ = try await head.uploadAttachments()
-        _ = try await gridworker.uploadAttachments()
-        XCTAssertEqual(try head.recordPhotos(kind: .building, recordId: building.id).map(\.attachment), [exit])
-        XCTAssertEqual(try gridworker.recordPhotos(kind: .household, recordId: room.id).map(\.attachment), [inRoom])
-        let exitThumbnail = try await head.fetchAttachment(hashHex: try XCTUnwrap(exit.thumbnailHash))
+        XCTAssertEqual(try gridworker.photos().recordPhotos(kind: .building, recordId: building.id).map(\.attachment), [exit])
+        XCTAssertTrue(try head.photos().recordPhotos(kind: .building, recordId: building.id).isEmpty)
+        gridworker.sync().setOnline(online: true)
+        head.sync().setOnline(online: true)
+        _ = try await gridworker.sync().syncNow()
+        _ = try await head.sync().syncNow()
+        _ = try await gridworker.sync().syncNow()
+        _ = try await head.photos().uploadAttachments()
+        _ = try await gridworker.photos().uploadAttachments()
+        XCTAssertEqual(try head.photos().recordPhotos(kind: .building, recordId: building.id).map(\.attachment), [exit])
+        XCTAssertEqual(try gridworker.photos().recordPhotos(kind: .household, recordId: room.id).map(\.attachment), [inRoom])
+        let exitThumbnail = try await head.photos().fetchAttachment(hashHex: try XCTUnwrap(exit.thumbnailHash))
         XCTAssertNotNil(exitThumbnail)
-        try gridworker.removeRecordPhoto(kind: .building, recordId: building.id, pictureHash: exit.hash)
-        _ = try await gridworker.syncNow()
-        _ = try await head.syncNow()
-        XCTAssertTrue(try head.recordPhotos(kind: .building, recordId: building.id).isEmpty)
-        XCTAssertEqual(try head.recordPhotos(kind: .household, recordId: room.id).count, 1)
+        try gridworker.photos().removeRecordPhoto(kind: .building, recordId: building.id, pictureHash: exit.hash)
+        _ = try await gridworker.sync().syncNow()
+        _ = try await head.sync().syncNow()
+        XCTAssertTrue(try head.photos().recordPhotos(kind: .building, recordId: building.id).isEmpty)
+        XCTAssertEqual(try head.photos().recordPhotos(kind: .household, recordId: room.id).count, 1)
 
         // An alarm raised by the building head reaches the gridworker through the live wait.
-        async let news = gridworker.waitForChanges(waitSeconds: 20)
-        let alarm = try head.raiseAlarm(buildingId: building.id, title: "闻到烟味", category: "fire", severity: nil)
+        async let news = gridworker.sync().waitForChanges(waitSeconds: 20)
+        let alarm = try head.alarms().raiseAlarm(buildingId: building.id, title: "闻到烟味", category: "fire", severity: nil)
         XCTAssertEqual(alarm.state, .dispatched)
         XCTAssertEqual(alarm.dispatchedStationId, station.id)
-        _ = try await head.syncNow()
+        _ = try await head.sync().syncNow()
         let pulled = try await news
         XCTAssertGreaterThanOrEqual(pulled.pulled, 1)
 
         // The crew's arrival is recorded, within the five-minute target.
-        _ = try gridworker.recordCaseEvent(caseId: alarm.id, action: .acknowledge)
-        _ = try gridworker.recordCaseEvent(caseId: alarm.id, action: .enRoute(position: nil))
-        let arrived = try gridworker.recordCaseEvent(caseId: alarm.id, action: .arrive(position: Position(lat: 30.251, lon: 120.171)))
+        _ = try gridworker.cases().recordCaseEvent(caseId: alarm.id, action: .acknowledge)
+        _ = try gridworker.cases().recordCaseEvent(caseId: alarm.id, action: .enRoute(position: nil))
+        let arrived = try gridworker.cases().recordCaseEvent(caseId: alarm.id, action: .arrive(position: Position(lat: 30.251, lon: 120.171)))
         XCTAssertEqual(arrived.state, .onScene)
-        let figure = try XCTUnwrap(try gridworker.alarmArrival(caseId: alarm.id))
+        let figure = try XCTUnwrap(try gridworker.alarms().alarmArrival(caseId: alarm.id))
         XCTAssertTrue(figure.withinTarget)
-        XCTAssertEqual(try gridworker.caseTimeline(caseId: alarm.id).count, 4)
-        XCTAssertThrowsError(try gridworker.recordCaseEvent(caseId: alarm.id, action: .dispatch(stationId: station.id))) { error in
+        XCTAssertEqual(try gridworker.cases().caseTimeline(caseId: alarm.id).count, 4)
+        XCTAssertThrowsError(try gridworker.cases().recordCaseEvent(caseId: alarm.id, action: .dispatch(stationId: station.id))) { error in
             guard case let GridworkError.NotAllowed(code, args, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(code, "step_wrong_state")
             XCTAssertEqual(args, ["kind": "alarm", "state": "on_scene", "step": "dispatch"])
         }
 
         // Both converge; search finds the building; the hazard is on the head's list.
-        _ = try await gridworker.syncNow()
-        _ = try await head.syncNow()
+        _ = try await gridworker.sync().syncNow()
+        _ = try await head.sync().syncNow()
         XCTAssertTrue(try gridworker.search(query: "梅花碑", limit: 10).contains { $0.kind == .building && $0.id == building.id })
-        XCTAssertTrue(try head.openCases(limit: 50, cursor: nil).items.contains { $0.id == hazard.id })
-        XCTAssertEqual(try head.`case`(caseId: alarm.id).state, .onScene)
+        XCTAssertTrue(try head.cases().openCases(limit: 50, cursor: nil).items.contains { $0.id == hazard.id })
+        XCTAssertEqual(try head.cases().`case`(caseId: alarm.id).state, .onScene)
         XCTAssertEqual(try gridworker.stateDigest(), try head.stateDigest())
 
         // A step the building head's role may not take is refused on the phone, never queued.
-        XCTAssertThrowsError(try head.recordCaseEvent(caseId: hazard.id, action: .fix)) { error in
+        XCTAssertThrowsError(try head.cases().recordCaseEvent(caseId: hazard.id, action: .fix)) { error in
             guard case let GridworkError.NotAllowed(code, _, reason) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(code, "head_annotates_only")
             XCTAssertTrue(reason.contains("building head"), reason)
         }
-        XCTAssertEqual(try head.pendingCount(), 0)
+        XCTAssertEqual(try head.sync().pendingCount(), 0)
 
         // Both record the same new unit offline; the server keeps the first to arrive, and the
         // head's phone puts the record back and lists the refused change.
-        let kept = try gridworker.createHousehold(household: Household(
+        let kept = try gridworker.places().createHousehold(household: Household(
             id: "", buildingId: building.id, unit: "2-302", kind: .rental, phone: nil, archived: false))
-        let lost = try head.createHousehold(household: Household(
+        let lost = try head.places().createHousehold(household: Household(
             id: "", buildingId: building.id, unit: "2-302", kind: .vacant, phone: nil, archived: false))
-        _ = try await gridworker.syncNow()
-        let refusedSync = try await head.syncNow()
+        _ = try await gridworker.sync().syncNow()
+        let refusedSync = try await head.sync().syncNow()
         XCTAssertEqual(refusedSync.rejected, 1)
         XCTAssertEqual(refusedSync.reverted, 1)
-        XCTAssertThrowsError(try head.household(householdId: lost.id))
-        XCTAssertEqual(try head.household(householdId: kept.id).kind, .rental)
-        let change = try XCTUnwrap(try head.refusedChanges().first)
+        XCTAssertThrowsError(try head.places().household(householdId: lost.id))
+        XCTAssertEqual(try head.places().household(householdId: kept.id).kind, .rental)
+        let change = try XCTUnwrap(try head.sync().refusedChanges().first)
         XCTAssertEqual(change.entityId, lost.id)
         XCTAssertEqual(change.code, "invalid")
         XCTAssertTrue(change.fields.contains("unit"), "\(change.fields)")
         XCTAssertNil(change.step)
         XCTAssertNil(change.rule)
         XCTAssertTrue(change.reason.hasPrefix("a value was refused"), change.reason)
-        XCTAssertThrowsError(try head.redoRefused(changeId: change.changeId))
-        XCTAssertEqual(try head.refusedChanges().count, 1)
-        try head.discardRefused(changeId: change.changeId)
-        XCTAssertTrue(try head.refusedChanges().isEmpty)
-        _ = try await gridworker.syncNow()
-        _ = try await head.syncNow()
+        XCTAssertThrowsError(try head.sync().redoRefused(changeId: change.changeId))
+        XCTAssertEqual(try head.sync().refusedChanges().count, 1)
+        try head.sync().discardRefused(changeId: change.changeId)
+        XCTAssertTrue(try head.sync().refusedChanges().isEmpty)
+        _ = try await gridworker.sync().syncNow()
+        _ = try await head.sync().syncNow()
         XCTAssertEqual(try gridworker.stateDigest(), try head.stateDigest())
     }
 
@@ -539,54 +557,54 @@ final class FieldScenarioTests: XCTestCase {
         XCTAssertThrowsError(try GridworkClient.open(dbPath: store("phone.db"), serverUrl: server.url, encryptionKey: nil)) { error in
             guard case GridworkError.StoreInUse = error else { return XCTFail("\(error)") }
         }
-        _ = phone.addSyncObserver(observer: ThrowingObserver())
+        _ = phone.sync().addSyncObserver(observer: ThrowingObserver())
         let kept = RecordingObserver()
-        _ = phone.addSyncObserver(observer: kept)
+        _ = phone.sync().addSyncObserver(observer: kept)
         let removed = RecordingObserver()
-        phone.addSyncObserver(observer: removed).remove()
+        phone.sync().addSyncObserver(observer: removed).remove()
         _ = try await phone.enroll(code: try server.enrollmentCode(name: "李强", role: "admin", scope: nil), deviceName: "spare")
-        _ = try await phone.syncNow()
-        _ = try await phone.syncNow()
-        XCTAssertEqual(phone.syncState(), .idle, "a throwing observer does not break sync")
+        _ = try await phone.sync().syncNow()
+        _ = try await phone.sync().syncNow()
+        XCTAssertEqual(phone.sync().syncState(), .idle, "a throwing observer does not break sync")
         XCTAssertEqual(kept.states, [.syncing, .idle, .syncing, .idle])
         XCTAssertTrue(removed.states.isEmpty)
 
         // The AsyncStream adapter: the current state first, then each change.
-        var states = phone.syncStates().makeAsyncIterator()
+        var states = phone.sync().syncStates().makeAsyncIterator()
         let current = await states.next()
         XCTAssertEqual(current, .idle)
-        phone.setOnline(online: false)
+        phone.sync().setOnline(online: false)
         let offline = await states.next()
         XCTAssertEqual(offline, .offline)
         do {
-            _ = try await phone.syncNow()
+            _ = try await phone.sync().syncNow()
             XCTFail("sync while offline")
         } catch GridworkError.Offline {}
-        phone.setOnline(online: true)
+        phone.sync().setOnline(online: true)
         let online = await states.next()
         XCTAssertEqual(online, .idle)
 
         // Going offline stops a live wait; shutdown stops one and frees the store.
-        let waitingOffline = Task { try await phone.waitForChanges(waitSeconds: 30) }
+        let waitingOffline = Task { try await phone.sync().waitForChanges(waitSeconds: 30) }
         try await Task.sleep(nanoseconds: 300_000_000)
-        phone.setOnline(online: false)
+        phone.sync().setOnline(online: false)
         do {
             _ = try await waitingOffline.value
             XCTFail("the wait was not stopped")
         } catch GridworkError.Offline {}
-        phone.setOnline(online: true)
-        let waiting = Task { try await phone.waitForChanges(waitSeconds: 30) }
+        phone.sync().setOnline(online: true)
+        let waiting = Task { try await phone.sync().waitForChanges(waitSeconds: 30) }
         try await Task.sleep(nanoseconds: 300_000_000)
         phone.shutdown()
         do {
             _ = try await waiting.value
             XCTFail("the wait was not stopped")
         } catch GridworkError.Closed {}
-        XCTAssertThrowsError(try phone.pendingCount()) { error in
+        XCTAssertThrowsError(try phone.sync().pendingCount()) { error in
             guard case GridworkError.Closed = error else { return XCTFail("\(error)") }
         }
         let again = try GridworkClient.open(dbPath: store("phone.db"), serverUrl: server.url, encryptionKey: nil)
-        XCTAssertEqual(try again.pendingCount(), 0)
+        XCTAssertEqual(try again.sync().pendingCount(), 0)
 
         // A server whose certificate a private CA signed: trusted with the CA's PEM, refused
         // without it.
@@ -602,7 +620,7 @@ final class FieldScenarioTests: XCTestCase {
             encryptionKey: nil, trustAnchorsPem: ca)
         let enrolled = try await trusting.enroll(code: try tls.enrollmentCode(name: "管理员", role: "admin", scope: nil), deviceName: "tls")
         XCTAssertEqual(enrolled.role, .admin)
-        _ = try await trusting.syncNow()
+        _ = try await trusting.sync().syncNow()
         let untrusting = try GridworkClient.open(
             dbPath: tlsScratch.appendingPathComponent("untrusting.db").path, serverUrl: tls.url, encryptionKey: nil)
         do {

@@ -1,9 +1,10 @@
 /**
- * Kotlin Flow adapters over the generated gridwork bindings (ADR 0028): the sync state, sync
- * progress and the kinds of record changed as cold flows. Each collector registers its own
- * observer when it starts and removes it (its `ObserverHandle`) when it is cancelled. Values are
- * sent from the client's `gridwork-observers` thread; collect them on any dispatcher (the
- * flows are conflated where only the latest value matters).
+ * Kotlin Flow adapters over the generated gridwork bindings (ADR 0028), on the client's
+ * `SyncService` (`client.sync()`, ADR 0050): the sync state, sync progress and the kinds of
+ * record changed as cold flows. Each collector registers its own observer when it starts and
+ * removes it (its `ObserverHandle`) when it is cancelled. Values are sent from the client's
+ * `gridwork-observers` thread; collect them on any dispatcher (the flows are conflated where
+ * only the latest value matters).
  *
  * Compiled with the generated code: in the Android module, and by scripts/test-bindings.sh.
  */
@@ -19,7 +20,7 @@ import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.map
 
 /** The sync state: the current one first, then each change, conflated. */
-fun GridworkClient.syncStates(): Flow<SyncState> = callbackFlow {
+fun SyncService.syncStates(): Flow<SyncState> = callbackFlow {
     val handle = addSyncObserver(object : SyncObserver {
         override fun onState(state: SyncState) {
             trySend(state)
@@ -35,7 +36,7 @@ fun GridworkClient.syncStates(): Flow<SyncState> = callbackFlow {
 }.conflate().distinctUntilChanged()
 
 /** Progress of the long steps of sync (bootstrap, push, pull), conflated. */
-fun GridworkClient.syncProgress(): Flow<SyncProgress> = callbackFlow {
+fun SyncService.syncProgress(): Flow<SyncProgress> = callbackFlow {
     val handle = addSyncObserver(object : SyncObserver {
         override fun onState(state: SyncState) {}
 
@@ -50,7 +51,7 @@ fun GridworkClient.syncProgress(): Flow<SyncProgress> = callbackFlow {
 }.conflate()
 
 /** The kinds of record changed by each committed change (local or synced), none lost. */
-fun GridworkClient.recordChanges(): Flow<List<RecordKind>> = callbackFlow {
+fun SyncService.recordChanges(): Flow<List<RecordKind>> = callbackFlow {
     val handle = addChangeObserver(object : ChangeObserver {
         override fun onChanges(kinds: List<RecordKind>) {
             trySend(kinds)
@@ -63,5 +64,5 @@ fun GridworkClient.recordChanges(): Flow<List<RecordKind>> = callbackFlow {
 }.buffer(kotlinx.coroutines.channels.Channel.UNLIMITED)
 
 /** Emits once per committed change touching any of [kinds]: a screen re-queries then. */
-fun GridworkClient.changesOf(vararg kinds: RecordKind): Flow<Unit> =
+fun SyncService.changesOf(vararg kinds: RecordKind): Flow<Unit> =
     recordChanges().filter { changed -> changed.any { it in kinds } }.map { }
