@@ -33,6 +33,11 @@ pub enum Db {
 }
 
 impl Db {
+    /// Whether it is a PostgreSQL database.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
     /// The `city-server` arguments naming it.
     fn args(&self) -> Vec<String> {
         match self {
@@ -85,6 +90,44 @@ fn process_cpu_ns() -> u64 {
     clock_gettime(ClockId::CLOCK_PROCESS_CPUTIME_ID)
         .map(|t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
         .unwrap_or(0)
+}
+
+/// CPU time (user and system) of every process named `postgres` on this machine, in ns: the
+/// database's share of a run when its server is local (the harness's throwaway one is), `None`
+/// when there is none to see (SQLite, or a database on another machine).
+pub fn local_postgres_cpu_ns() -> Option<u64> {
+    let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .filter(|t| *t > 0)? as u64;
+    let mut total = 0u64;
+    let mut seen = false;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let pid = entry.file_name();
+        if !pid.to_string_lossy().bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ...`: the name may hold spaces, so split after its last `)`.
+        let Some((head, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        if !head.ends_with("(postgres") {
+            continue;
+        }
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // After the name: state is field 3 of the line, utime 14 and stime 15.
+        let (Some(user), Some(system)) = (fields.get(11), fields.get(12)) else {
+            continue;
+        };
+        if let (Ok(user), Ok(system)) = (user.parse::<u64>(), system.parse::<u64>()) {
+            total += (user + system) * 1_000_000_000 / ticks;
+            seen = true;
+        }
+    }
+    seen.then_some(total)
 }
 
 /// The body of `gridwork-bench city-server`: serves `db` until standard input ends.

@@ -20,7 +20,7 @@ use crate::load::Phone;
 use crate::load::answers::{PullAnswer, PushCount};
 use crate::load::conn::{Answer, Conn};
 use crate::load::push_template::PushTemplate;
-use crate::server_process::{Db, ServerProcess};
+use crate::server_process::{Db, ServerProcess, local_postgres_cpu_ns};
 use crate::stats::Latencies;
 
 /// Changes in each push.
@@ -48,6 +48,12 @@ pub struct ClosedLoop {
     pub push_p99_ms: f64,
     pub pull_p99_ms: f64,
     pub max_ms: f64,
+    /// CPU time of the server processes during the loop, per accepted operation, in µs: what
+    /// one process's core serves when nothing else shares it (the database on its own machine).
+    pub server_cpu_us_per_op: f64,
+    /// CPU time of the PostgreSQL processes on this machine during the loop, per accepted
+    /// operation, in µs (`None` on SQLite: its work is in the server's figure).
+    pub database_cpu_us_per_op: Option<f64>,
 }
 
 /// One phone's loop until `until`.
@@ -171,6 +177,11 @@ pub async fn measure(
         servers.push(ServerProcess::start(db, &log).await);
     }
     let latest = servers[0].stats().await.last_seq;
+    let mut cpu_before = Vec::new();
+    for s in &mut servers {
+        cpu_before.push(s.stats().await);
+    }
+    let database_before = db.is_postgres().then(local_postgres_cpu_ns).flatten();
     let until = Instant::now() + duration;
     let started = Instant::now();
     let tasks: Vec<_> = seeded.gridworkers[..devices]
@@ -206,9 +217,17 @@ pub async fn measure(
         pulls.extend(run.pulls);
     }
     let seconds = started.elapsed().as_secs_f64();
+    let mut server_cpu_ms = 0.0;
+    for (s, before) in servers.iter_mut().zip(&cpu_before) {
+        server_cpu_ms += s.stats().await.cpu_ms_since(before);
+    }
+    let database_cpu_ms = database_before
+        .zip(local_postgres_cpu_ns())
+        .map(|(before, after)| after.saturating_sub(before) as f64 / 1e6);
     for s in servers {
         s.stop().await;
     }
+    let per_op_us = |ms: f64| ms * 1000.0 / accepted.max(1) as f64;
     let all: Vec<Duration> = pushes.iter().chain(&pulls).copied().collect();
     let all = Latencies::from_durations(&all);
     ClosedLoop {
@@ -228,5 +247,7 @@ pub async fn measure(
         push_p99_ms: Latencies::from_durations(&pushes).p99_ms(),
         pull_p99_ms: Latencies::from_durations(&pulls).p99_ms(),
         max_ms: all.max_ms(),
+        server_cpu_us_per_op: per_op_us(server_cpu_ms),
+        database_cpu_us_per_op: database_cpu_ms.map(per_op_us),
     }
 }
