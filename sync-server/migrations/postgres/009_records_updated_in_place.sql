@@ -2,7 +2,7 @@
 -- index over an expression of `state` (migration 004), and an index over a column that changes
 -- makes PostgreSQL write a new entry in every index of the table for every update (no heap-only
 -- tuple). The code gets a column of its own, written with the state, and each page of the table
--- keeps room for an update's new version. ADR 0049.
+-- keeps room for an update's new version. ADR 0051.
 ALTER TABLE records ADD COLUMN address_code text;
 
 UPDATE records SET address_code = (state::jsonb -> 'fields') ->> 'address_code'

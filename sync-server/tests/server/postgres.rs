@@ -275,7 +275,7 @@ async fn processes_starting_together_migrate_once() {
 }
 
 /// The server's sessions run without JIT and with plans made once per prepared statement
-/// (ADR 0049), and a URL's own `options` still apply (they come after ours: a deployment can
+/// (ADR 0051), and a URL's own `options` still apply (they come after ours: a deployment can
 /// override either setting).
 #[tokio::test]
 async fn the_server_s_sessions_plan_once_and_never_jit() {
@@ -304,7 +304,7 @@ async fn the_server_s_sessions_plan_once_and_never_jit() {
 }
 
 /// A record's update rewrites its state in place (a heap-only tuple: no index of `records`
-/// gets a new entry), as no index reads `state` since migration 009 (ADR 0049); and a building
+/// gets a new entry), as no index reads `state` since migration 009 (ADR 0051); and a building
 /// is still found by its unified address code, now a column of its own. Statistics reach
 /// `pg_stat_user_tables` a moment after the writing session goes idle, so the check waits for
 /// the updates to be counted.

@@ -79,7 +79,7 @@ const POOL_WAIT: Duration = Duration::from_secs(10);
 /// (Pushes lock records by keys derived from their ids: `locks.rs`.)
 const MIGRATION_LOCK: i64 = 0x6772_6964_776f_726b + 1;
 
-/// What every session of the server sets (ADR 0049). The server's statements are short and
+/// What every session of the server sets (ADR 0051). The server's statements are short and
 /// prepared once per connection:
 /// - `jit=off`: PostgreSQL compiles a plan with LLVM when its *estimated* cost passes
 ///   `jit_above_cost`, and the estimate of a statement over an array of a few hundred ids (a
