@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
+mod cpu_cap;
 mod dataset;
 mod load;
 mod machine;

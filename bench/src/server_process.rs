@@ -23,6 +23,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
+use crate::cpu_cap::CpuCap;
+
 /// The database a server process serves.
 #[derive(Debug, Clone)]
 pub enum Db {
@@ -192,6 +194,8 @@ pub struct ServerProcess {
     pub addr: std::net::SocketAddr,
     pid: u32,
     log: PathBuf,
+    /// The CPU quota it is held to, if any ([`ServerProcess::hold_to`]).
+    cap: Option<CpuCap>,
 }
 
 impl ServerProcess {
@@ -230,6 +234,7 @@ impl ServerProcess {
             addr,
             pid,
             log: log.to_path_buf(),
+            cap: None,
         }
     }
 
@@ -274,6 +279,14 @@ impl ServerProcess {
         }
     }
 
+    /// Holds it to `cores` of CPU time from now on (a control group of its own).
+    pub fn hold_to(&mut self, cores: f64) -> Result<(), String> {
+        let cap = CpuCap::new(&format!("gridwork-bench-server-{}", self.pid), cores)?;
+        cap.hold(self.pid)?;
+        self.cap = Some(cap);
+        Ok(())
+    }
+
     /// Stops it (end of input: a graceful shutdown), killing it if it does not stop in 30 s.
     pub async fn stop(mut self) {
         drop(self.stdin.take());
@@ -284,6 +297,8 @@ impl ServerProcess {
             let _ = self.child.start_kill();
             let _ = self.child.wait().await;
         }
+        // Its group goes once the process has ended.
+        drop(self.cap.take());
     }
 }
 

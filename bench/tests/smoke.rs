@@ -209,6 +209,23 @@ fn a_quick_run_writes_every_scenarios_figures() {
         }
     }
     assert!(!city["postgres"]["loops_two"].as_array().unwrap().is_empty());
+    // The loop with each server process held to a share of a core: one process on SQLite, one
+    // and two on PostgreSQL, unless no control group could be made (then it says why).
+    for (backend, runs) in [("sqlite", 1), ("postgres", 2)] {
+        let m = &city[backend];
+        let held = m["held"].as_array().unwrap();
+        if m["held_not_measured"].is_null() {
+            assert_eq!(held.len(), runs, "{backend}: {m}");
+            for (l, processes) in held.iter().zip(1..) {
+                assert_eq!(l["processes"], processes, "{l}");
+                assert_eq!(l["server_cores"], city["sizes"]["held_cores"], "{l}");
+                assert!(l["accepted"].as_u64().unwrap() > 0, "{l}");
+            }
+        } else {
+            assert!(held.is_empty());
+            assert!(m["held_not_measured"].as_str().unwrap().contains("cgroup"));
+        }
+    }
 
     let md = std::fs::read_to_string(out.path().join("benchmarks.md")).unwrap();
     assert!(md.contains("| 8. Growth |"), "{md}");

@@ -54,6 +54,8 @@ pub struct ClosedLoop {
     /// CPU time of the PostgreSQL processes on this machine during the loop, per accepted
     /// operation, in µs (`None` on SQLite: its work is in the server's figure).
     pub database_cpu_us_per_op: Option<f64>,
+    /// The share of a core each server process was held to (`None`: not held).
+    pub server_cores: Option<f64>,
 }
 
 /// One phone's loop until `until`.
@@ -160,7 +162,9 @@ async fn phone_loop(
 }
 
 /// Runs the loop with `devices` phones for `duration` on `processes` new server processes
-/// over `db`.
+/// over `db`, each held to `held` of a core's time when given (see `cpu_cap.rs`: check that
+/// holding is possible first).
+#[allow(clippy::too_many_arguments)]
 pub async fn measure(
     db: &Db,
     logs: &std::path::Path,
@@ -169,12 +173,19 @@ pub async fn measure(
     devices: usize,
     processes: usize,
     duration: Duration,
+    held: Option<f64>,
 ) -> ClosedLoop {
     assert!(devices <= plan.grids, "one phone per grid");
     let mut servers = Vec::new();
     for p in 0..processes {
         let log = logs.join(format!("server-loop-{devices}-{processes}-{p}.log"));
-        servers.push(ServerProcess::start(db, &log).await);
+        let mut server = ServerProcess::start(db, &log).await;
+        if let Some(cores) = held {
+            server
+                .hold_to(cores)
+                .expect("a server process held to its CPU quota");
+        }
+        servers.push(server);
     }
     let latest = servers[0].stats().await.last_seq;
     let mut cpu_before = Vec::new();
@@ -249,5 +260,6 @@ pub async fn measure(
         max_ms: all.max_ms(),
         server_cpu_us_per_op: per_op_us(server_cpu_ms),
         database_cpu_us_per_op: database_cpu_ms.map(per_op_us),
+        server_cores: held,
     }
 }

@@ -37,6 +37,11 @@ use reads::{Reads, Series};
 use seed::{CityPlan, Seeded};
 use wakeups::Wakeups;
 
+/// The share of a core each server process is held to in the held loop: small enough that two
+/// processes, the database and the load generator together stay inside two cores, so the
+/// server processes, not the database, are what limits the loop.
+const HELD_CORES: f64 = 0.25;
+
 /// Today's closed-loop rate at 1,000 phones (issue 17), which the target multiplies by 5.
 const ISSUE_OPS_PER_S_AT_1000: f64 = 227.0;
 
@@ -51,6 +56,9 @@ struct Sizes {
     rounds: usize,
     devices: Vec<usize>,
     loop_seconds: u64,
+    /// Phones of the loop whose server processes are each held to `held_cores` of a core.
+    held_devices: usize,
+    held_cores: f64,
 }
 
 impl Sizes {
@@ -63,6 +71,8 @@ impl Sizes {
                 rounds: 3,
                 devices: vec![20],
                 loop_seconds: 2,
+                held_devices: 20,
+                held_cores: HELD_CORES,
             }
         } else {
             Sizes {
@@ -72,6 +82,8 @@ impl Sizes {
                 rounds: 20,
                 devices: vec![50, 200, 1_000],
                 loop_seconds: 30,
+                held_devices: 1_000,
+                held_cores: HELD_CORES,
             }
         }
     }
@@ -90,6 +102,11 @@ struct Measured {
     loops: Vec<ClosedLoop>,
     /// Two server processes on one database (PostgreSQL only).
     loops_two: Vec<ClosedLoop>,
+    /// The loop with each server process held to a share of a core: one process, then (on
+    /// PostgreSQL) two.
+    held: Vec<ClosedLoop>,
+    /// Why the held loop was not run (no control group could be made).
+    held_not_measured: Option<String>,
 }
 
 /// A database for one city: a file, or a scratch PostgreSQL database (dropped with it).
@@ -146,6 +163,8 @@ async fn measure(sizes: &Sizes, pg: Option<&str>, dir: &Path) -> Measured {
         wakeups: vec![],
         loops: vec![],
         loops_two: vec![],
+        held: vec![],
+        held_not_measured: None,
     };
     for &grids in &sizes.cities {
         let largest = grids == sizes.largest_city();
@@ -180,7 +199,8 @@ async fn measure(sizes: &Sizes, pg: Option<&str>, dir: &Path) -> Measured {
         for &devices in &sizes.devices {
             step(format!("closed loop, {} devices", group(devices as f64)));
             measured.loops.push(
-                closed_loop::measure(&city.db, dir, &seeded, &plan, devices, 1, duration).await,
+                closed_loop::measure(&city.db, dir, &seeded, &plan, devices, 1, duration, None)
+                    .await,
             );
             if pg.is_some() {
                 step(format!(
@@ -188,9 +208,30 @@ async fn measure(sizes: &Sizes, pg: Option<&str>, dir: &Path) -> Measured {
                     group(devices as f64)
                 ));
                 measured.loops_two.push(
-                    closed_loop::measure(&city.db, dir, &seeded, &plan, devices, 2, duration).await,
+                    closed_loop::measure(&city.db, dir, &seeded, &plan, devices, 2, duration, None)
+                        .await,
                 );
             }
+        }
+        match crate::cpu_cap::available() {
+            Ok(()) => {
+                let devices = sizes.held_devices.min(plan.grids);
+                let cores = Some(sizes.held_cores);
+                for processes in [1, 2].into_iter().take(if pg.is_some() { 2 } else { 1 }) {
+                    step(format!(
+                        "closed loop, {} devices, {processes} process(es) held to {} of a core",
+                        group(devices as f64),
+                        sizes.held_cores
+                    ));
+                    measured.held.push(
+                        closed_loop::measure(
+                            &city.db, dir, &seeded, &plan, devices, processes, duration, cores,
+                        )
+                        .await,
+                    );
+                }
+            }
+            Err(why) => measured.held_not_measured = Some(why),
         }
     }
     step("done".into());
@@ -437,6 +478,7 @@ fn postgres_figures(sizes: &Sizes, sqlite: &Measured, pg: &Measured) -> Vec<Figu
             Target::None,
         ));
     }
+    out.extend(held_figures(sqlite, pg));
     for (p, s) in pg.loops.iter().zip(&sqlite.loops) {
         out.push(Figure::against(
             format!(
@@ -464,5 +506,60 @@ fn postgres_figures(sizes: &Sizes, sqlite: &Measured, pg: &Measured) -> Vec<Figu
             Target::RatioAtLeast { min: 1.0 },
         ));
     }
+    out
+}
+
+/// The loop with each server process held to a share of a core, so that the server processes
+/// and not the database are what limits it: PostgreSQL against SQLite with one process each,
+/// and two PostgreSQL processes against one.
+fn held_figures(sqlite: &Measured, pg: &Measured) -> Vec<Figure> {
+    let (Some(s), [one, two, ..]) = (sqlite.held.first(), pg.held.as_slice()) else {
+        return vec![];
+    };
+    let cores = one.server_cores.unwrap_or_default();
+    let held = |b: &str, l: &ClosedLoop| {
+        format!(
+            "{b}, each server process held to {cores} of a core: closed loop, {} devices, {} process(es)",
+            group(l.devices as f64),
+            l.processes
+        )
+    };
+    let mut out = Vec::new();
+    for (b, l) in [("SQLite", s), ("PostgreSQL", one), ("PostgreSQL", two)] {
+        out.push(Figure::new(
+            format!("{}: accepted ops/s", held(b, l)),
+            l.accepted_ops_per_s,
+            "ops/s",
+            Target::None,
+        ));
+        out.push(Figure::new(
+            format!("{}: request p99", held(b, l)),
+            l.request_p99_ms,
+            "ms",
+            Target::None,
+        ));
+    }
+    out.push(Figure::against(
+        format!(
+            "PostgreSQL against SQLite, each server process held to {cores} of a core, {} devices, 1 process each: accepted ops/s",
+            group(one.devices as f64)
+        ),
+        one.accepted_ops_per_s,
+        "ops/s",
+        "SQLite",
+        s.accepted_ops_per_s,
+        Target::RatioAtLeast { min: 1.0 },
+    ));
+    out.push(Figure::against(
+        format!(
+            "PostgreSQL, each server process held to {cores} of a core, {} devices: 2 processes against 1, accepted ops/s",
+            group(two.devices as f64)
+        ),
+        two.accepted_ops_per_s,
+        "ops/s",
+        "1 process",
+        one.accepted_ops_per_s,
+        Target::RatioAtLeast { min: 1.2 },
+    ));
     out
 }
