@@ -97,6 +97,17 @@ pub fn datetime(ms: u64) -> String {
         .unwrap_or_default()
 }
 
+/// When a record's photo dates from, as its card says: `拍摄于 2026-12-06 19:00` (taken at, the
+/// camera's time) when the picture's metadata had one, else `添加于 2026-12-06 19:00` (added at:
+/// the wall-clock part of its field's stamp, when the phone attached it), else `时间不详`.
+pub fn photo_time(taken_at_ms: Option<u64>, added_ms: Option<u64>) -> String {
+    match (taken_at_ms, added_ms) {
+        (Some(t), _) => format!("拍摄于 {}", datetime(t)),
+        (None, Some(a)) => format!("添加于 {}", datetime(a)),
+        (None, None) => "时间不详".into(),
+    }
+}
+
 /// `19:41:07` in China time.
 pub fn clock(ms: u64) -> String {
     chrono::DateTime::from_timestamp_millis(ms as i64 + UTC_OFFSET_MS)
@@ -174,5 +185,14 @@ mod tests {
         assert_eq!(ago(10_000, 5_000), "刚刚");
         // 2026-12-06 11:00 UTC is 19:00 in China.
         assert_eq!(datetime(1_796_554_800_000), "2026-12-06 19:00");
+        assert_eq!(
+            photo_time(Some(1_796_554_800_000), Some(1_796_558_400_000)),
+            "拍摄于 2026-12-06 19:00"
+        );
+        assert_eq!(
+            photo_time(None, Some(1_796_558_400_000)),
+            "添加于 2026-12-06 20:00"
+        );
+        assert_eq!(photo_time(None, None), "时间不详");
     }
 }

@@ -27,8 +27,9 @@ use crate::storage::Storage;
 #[derive(Debug, Clone)]
 pub struct PhotoCard {
     pub link: PhotoLink,
-    /// When it was taken (the camera's time), or `—`.
-    pub taken: String,
+    /// When it dates from: `拍摄于 …` (the camera's time) or, without one, `添加于 …` (when the
+    /// phone attached it: its field's stamp).
+    pub when: String,
     /// The picture's hash (the element's id in the page).
     pub hash: String,
 }
@@ -38,10 +39,13 @@ fn photo_cards(state: &RecordState) -> Vec<PhotoCard> {
         .iter()
         .map(|a: &AttachmentRef| PhotoCard {
             link: PhotoLink::of_ref(a),
-            taken: a
-                .taken_at_ms
-                .map(labels::datetime)
-                .unwrap_or_else(|| "—".into()),
+            when: labels::photo_time(
+                a.taken_at_ms,
+                state
+                    .stamps
+                    .get(&attachment::photo_field(&a.blob.hash))
+                    .map(|s| s.hlc.physical_ms()),
+            ),
             hash: a.blob.hash.to_string(),
         })
         .collect()
@@ -220,4 +224,70 @@ pub async fn household<S: Storage>(
         },
         photos: photo_cards(&record),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gridwork_domain::attachment::{BlobHash, BlobRef};
+    use gridwork_domain::hlc::{Hlc, Stamp};
+    use std::collections::BTreeMap;
+    use uuid::Uuid;
+
+    fn photo(bytes: &[u8], taken_at_ms: Option<u64>) -> AttachmentRef {
+        AttachmentRef {
+            blob: BlobRef {
+                hash: BlobHash::of(bytes),
+                size: bytes.len() as u64,
+            },
+            media_type: "image/jpeg".into(),
+            thumbnail: Some(BlobRef {
+                hash: BlobHash::of(&[bytes, b" thumb"].concat()),
+                size: 10,
+            }),
+            taken_at_ms,
+            position: None,
+        }
+    }
+
+    #[test]
+    fn a_photo_card_says_when_it_was_taken_or_else_when_it_was_added() {
+        // 2026-12-06 11:00 UTC (19:00 in China): the camera's time of the first photo.
+        let taken = 1_796_554_800_000;
+        let with_time = photo(b"with exif", Some(taken));
+        let without_time = photo(b"no exif", None);
+        let mut fields = serde_json::Map::new();
+        let mut stamps = BTreeMap::new();
+        let device = Uuid::from_u128(7);
+        // Attached on the phone at 2026-12-06 12:30 and 13:05 UTC (20:30 and 21:05 in China).
+        for (p, added_ms) in [
+            (&with_time, taken + 90 * 60_000),
+            (&without_time, taken + 125 * 60_000),
+        ] {
+            let field = attachment::photo_field(&p.blob.hash);
+            fields.insert(field.clone(), serde_json::to_value(p).unwrap());
+            stamps.insert(field, Stamp::new(Hlc::new(added_ms, 3), device));
+        }
+        let state = RecordState {
+            kind: EntityKind::Building,
+            id: Uuid::from_u128(1),
+            fields,
+            stamps,
+            tombstone: None,
+        };
+        let cards = photo_cards(&state);
+        let by_hash = |p: &AttachmentRef| {
+            cards
+                .iter()
+                .find(|c| c.hash == p.blob.hash.to_string())
+                .unwrap_or_else(|| panic!("no card for {}", p.blob.hash))
+                .when
+                .clone()
+        };
+        assert_eq!(cards.len(), 2);
+        // The camera's time wins over the stamp when the picture had one.
+        assert_eq!(by_hash(&with_time), "拍摄于 2026-12-06 19:00");
+        // Without it, the field's stamp: when the phone attached the photo.
+        assert_eq!(by_hash(&without_time), "添加于 2026-12-06 21:05");
+    }
 }
