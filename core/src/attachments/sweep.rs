@@ -109,16 +109,11 @@ impl Gridwork {
                 ..SweepReport::default()
             });
         };
-        // The writer's connection: a reference committed a moment ago is seen.
-        let keep: HashSet<OsString> = self
-            .read(referenced)?
-            .iter()
-            .filter_map(|h| vault.path(h).file_name().map(|n| n.to_os_string()))
-            .collect();
-        let mut report = SweepReport::default();
         let entries = match std::fs::read_dir(vault.dir()) {
             Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(report),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(SweepReport::default());
+            }
             Err(source) => {
                 return Err(Error::File {
                     action: "list the attachments".into(),
@@ -126,15 +121,30 @@ impl Gridwork {
                 });
             }
         };
-        for entry in entries.flatten() {
+        // Listed before the references are read: a blob fetched after the listing is not
+        // looked at, and one listed is kept if anything names it when the references are read.
+        let entries: Vec<std::fs::DirEntry> = entries.flatten().collect();
+        let is_blob = |path: &std::path::Path| path.extension().is_some_and(|e| e == "blob");
+        // The references are read only when there is a blob file to judge: reading them reads
+        // every record (a subdistrict's phone, 365,000 of them, right after its bootstrap).
+        let keep: HashSet<OsString> = if entries.iter().any(|e| is_blob(&e.path())) {
+            // The writer's connection: a reference committed a moment ago is seen.
+            self.read(referenced)?
+                .iter()
+                .filter_map(|h| vault.path(h).file_name().map(|n| n.to_os_string()))
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        let mut report = SweepReport::default();
+        for entry in entries {
             let name = entry.file_name();
             let Ok(meta) = entry.metadata() else { continue };
             if !meta.is_file() {
                 continue;
             }
             let path = entry.path();
-            let is_blob = path.extension().is_some_and(|e| e == "blob");
-            if !is_blob {
+            if !is_blob(&path) {
                 // A write under way (`<name>.tmp<pid>`), unless a crash left it long ago.
                 let stale = meta
                     .modified()

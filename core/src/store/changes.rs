@@ -5,10 +5,12 @@
 //! `case_folds` and `case_events` (a case's fold row is written only when it changes, ADR 0047):
 //! every row written or deleted notes its kind, once (no unique constraint: the
 //! conflict policy of the statement that fired a trigger overrides the trigger's own, so an
-//! `OR IGNORE` there would fail an upsert). The table lives in the writer's
-//! own temporary database (memory), so readers never see it and the file never holds it; it is
-//! transactional, so a transaction rolled back notes nothing. [`drain`] reads and empties it at
-//! the end of each transaction, before the commit.
+//! `OR IGNORE` there would fail an upsert). A trigger's `WHEN` clause asks whether the kind is
+//! noted and its body inserts plain values: an `INSERT … SELECT … WHERE NOT EXISTS` reading the
+//! table it inserts into made SQLite open a temporary b-tree for every row written (ADR 0049).
+//! The table lives in the writer's own temporary database (memory), so readers never see it and
+//! the file never holds it; it is transactional, so a transaction rolled back notes nothing.
+//! [`drain`] reads and empties it at the end of each transaction, before the commit.
 
 use gridwork_domain::op::EntityKind;
 use rusqlite::Connection;
@@ -20,26 +22,26 @@ pub fn watch(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS changed_kinds (kind TEXT NOT NULL);
          CREATE TEMP TRIGGER IF NOT EXISTS changed_record_in AFTER INSERT ON main.records
-         BEGIN INSERT INTO changed_kinds (kind) SELECT new.kind
-             WHERE NOT EXISTS (SELECT 1 FROM changed_kinds WHERE kind = new.kind); END;
+         WHEN NOT EXISTS (SELECT 1 FROM temp.changed_kinds WHERE kind = new.kind)
+         BEGIN INSERT INTO changed_kinds (kind) VALUES (new.kind); END;
          CREATE TEMP TRIGGER IF NOT EXISTS changed_record_up AFTER UPDATE ON main.records
-         BEGIN INSERT INTO changed_kinds (kind) SELECT new.kind
-             WHERE NOT EXISTS (SELECT 1 FROM changed_kinds WHERE kind = new.kind); END;
+         WHEN NOT EXISTS (SELECT 1 FROM temp.changed_kinds WHERE kind = new.kind)
+         BEGIN INSERT INTO changed_kinds (kind) VALUES (new.kind); END;
          CREATE TEMP TRIGGER IF NOT EXISTS changed_record_out AFTER DELETE ON main.records
-         BEGIN INSERT INTO changed_kinds (kind) SELECT old.kind
-             WHERE NOT EXISTS (SELECT 1 FROM changed_kinds WHERE kind = old.kind); END;
+         WHEN NOT EXISTS (SELECT 1 FROM temp.changed_kinds WHERE kind = old.kind)
+         BEGIN INSERT INTO changed_kinds (kind) VALUES (old.kind); END;
          CREATE TEMP TRIGGER IF NOT EXISTS changed_fold_in AFTER INSERT ON main.case_folds
-         BEGIN INSERT INTO changed_kinds (kind) SELECT 'case'
-             WHERE NOT EXISTS (SELECT 1 FROM changed_kinds WHERE kind = 'case'); END;
+         WHEN NOT EXISTS (SELECT 1 FROM temp.changed_kinds WHERE kind = 'case')
+         BEGIN INSERT INTO changed_kinds (kind) VALUES ('case'); END;
          CREATE TEMP TRIGGER IF NOT EXISTS changed_fold_up AFTER UPDATE ON main.case_folds
-         BEGIN INSERT INTO changed_kinds (kind) SELECT 'case'
-             WHERE NOT EXISTS (SELECT 1 FROM changed_kinds WHERE kind = 'case'); END;
+         WHEN NOT EXISTS (SELECT 1 FROM temp.changed_kinds WHERE kind = 'case')
+         BEGIN INSERT INTO changed_kinds (kind) VALUES ('case'); END;
          CREATE TEMP TRIGGER IF NOT EXISTS changed_event_in AFTER INSERT ON main.case_events
-         BEGIN INSERT INTO changed_kinds (kind) SELECT 'case'
-             WHERE NOT EXISTS (SELECT 1 FROM changed_kinds WHERE kind = 'case'); END;
+         WHEN NOT EXISTS (SELECT 1 FROM temp.changed_kinds WHERE kind = 'case')
+         BEGIN INSERT INTO changed_kinds (kind) VALUES ('case'); END;
          CREATE TEMP TRIGGER IF NOT EXISTS changed_event_up AFTER UPDATE ON main.case_events
-         BEGIN INSERT INTO changed_kinds (kind) SELECT 'case'
-             WHERE NOT EXISTS (SELECT 1 FROM changed_kinds WHERE kind = 'case'); END;",
+         WHEN NOT EXISTS (SELECT 1 FROM temp.changed_kinds WHERE kind = 'case')
+         BEGIN INSERT INTO changed_kinds (kind) VALUES ('case'); END;",
     )?;
     Ok(())
 }

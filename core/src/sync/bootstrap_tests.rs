@@ -342,3 +342,73 @@ fn district(code: &str, name: &str) -> gridwork_domain::model::Area {
         response_policies: vec![],
     }
 }
+
+/// A record the bootstrap inserts is stored as absorbing it into nothing gives: as it came when
+/// every field has its stamp (written without a copy), and without its unstamped fields
+/// otherwise; each row id is the one SQLite gave it (no `RETURNING`), so the search pass at the
+/// end finds each record by its own row.
+#[tokio::test]
+async fn a_bootstrap_stores_each_record_as_absorbed_into_nothing_under_its_own_row() {
+    let (mut recs, events) = server_records();
+    let partial = recs
+        .iter()
+        .position(|r| r.kind == gridwork_domain::op::EntityKind::Household)
+        .unwrap();
+    recs[partial]
+        .fields
+        .insert("unstamped".into(), "没有时间戳".into());
+    let dir = tempfile::tempdir().unwrap();
+    let gw = phone(&dir.path().join("p.db"));
+    gw.sync_now(&Snapshot::of(&recs, &events, None))
+        .await
+        .unwrap();
+    for record in &recs {
+        let mut expected = RecordState::new(record.kind, record.id);
+        expected.absorb(record);
+        let held = gw.read(|c| records::load(c, record.id)).unwrap().unwrap();
+        assert_eq!(held, expected, "{:?}", record.kind);
+    }
+    let held = gw
+        .read(|c| records::load(c, recs[partial].id))
+        .unwrap()
+        .unwrap();
+    assert!(!held.fields.contains_key("unstamped"));
+    assert_eq!(held.fields.len(), held.stamps.len());
+    // Every searchable record's search row is its own: same row id, same record id.
+    let mismatched: i64 = gw
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM search_source s LEFT JOIN search f ON f.rowid = s.rid
+                 WHERE f.record_id IS NOT s.id",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(mismatched, 0);
+    // The parent column is what every other write path stores (migration 007's expression).
+    let wrong_parent: i64 = gw
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM records WHERE parent IS NOT json_extract(fields, CASE kind
+                    WHEN 'area' THEN '$.parent_id' WHEN 'building' THEN '$.grid_id'
+                    WHEN 'household' THEN '$.building_id' WHEN 'resident' THEN '$.household_id'
+                    WHEN 'registration' THEN '$.resident_id' WHEN 'case' THEN '$.area_id'
+                    WHEN 'patrol_visit' THEN '$.patrol_id' END)",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(wrong_parent, 0);
+    let with_parent: i64 = gw
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM records WHERE parent IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert!(with_parent > recs.len() as i64 / 2, "{with_parent}");
+}

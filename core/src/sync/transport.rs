@@ -240,6 +240,45 @@ pub struct HttpTransport {
     unsynced: AtomicU64,
 }
 
+/// Sends a request and reads its answer: the decoded body and the bytes it took.
+async fn receive<T: DeserializeOwned>(
+    req: reqwest::RequestBuilder,
+    sent_bytes: u64,
+) -> Result<Sized<T>, TransportError> {
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| TransportError::from_send(&e))?;
+    let status = resp.status();
+    let retry_after_s = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+    let bytes = sent_bytes + body.len() as u64;
+    if !status.is_success() {
+        return Err(answer_error(status.as_u16(), retry_after_s, &body));
+    }
+    let value = serde_json::from_slice(&body).map_err(|e| {
+        // Not `e.to_string()`: serde_json quotes the input, and answers carry records.
+        TransportError::BadAnswer(crate::error::DecodeError::from(&e).to_string())
+    })?;
+    Ok(Sized { value, bytes })
+}
+
+/// A spawned task that stops when the future awaiting it is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 impl HttpTransport {
     /// A transport to the server at `base_url` (e.g. `http://127.0.0.1:8080`), with a token if
     /// the device is already enrolled.
@@ -293,42 +332,42 @@ impl HttpTransport {
         self.token.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The request with this device's token and outbox count.
+    fn authorize(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let req = match self.token() {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        match self.unsynced.load(Ordering::Relaxed) {
+            NOT_COUNTED => req,
+            n => req.header(UNSYNCED_HEADER, n),
+        }
+    }
+
     async fn send<T: DeserializeOwned>(
         &self,
         req: reqwest::RequestBuilder,
         sent_bytes: u64,
     ) -> Result<Sized<T>, TransportError> {
-        let req = match self.token() {
-            Some(t) => req.bearer_auth(t),
-            None => req,
-        };
-        let req = match self.unsynced.load(Ordering::Relaxed) {
-            NOT_COUNTED => req,
-            n => req.header(UNSYNCED_HEADER, n),
-        };
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| TransportError::from_send(&e))?;
-        let status = resp.status();
-        let retry_after_s = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
-        let bytes = sent_bytes + body.len() as u64;
-        if !status.is_success() {
-            return Err(answer_error(status.as_u16(), retry_after_s, &body));
+        receive(self.authorize(req), sent_bytes).await
+    }
+
+    /// [`Self::send`] on a task of its own, for snapshot pages: the bootstrap asks for the next
+    /// page and then writes the current one on its own thread without awaiting anything, so a
+    /// request polled only by the bootstrap's future would be read, unzipped and decoded after
+    /// the page is written, on the same thread. On its own task the answer is received and
+    /// decoded on another of the runtime's threads meanwhile (on a one-thread runtime, as
+    /// before). Dropping the future stops the task.
+    async fn send_detached<T: DeserializeOwned + Send + 'static>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<Sized<T>, TransportError> {
+        let mut task = AbortOnDrop(tokio::spawn(receive(self.authorize(req), 0)));
+        match (&mut task.0).await {
+            Ok(answer) => answer,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(TransportError::Unreachable(e.to_string())),
         }
-        let value = serde_json::from_slice(&body).map_err(|e| {
-            // Not `e.to_string()`: serde_json quotes the input, and answers carry records.
-            TransportError::BadAnswer(crate::error::DecodeError::from(&e).to_string())
-        })?;
-        Ok(Sized { value, bytes })
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(
@@ -387,7 +426,7 @@ impl Transport for HttpTransport {
         if let Some(a) = after {
             url.push_str(&format!("&after={a}"));
         }
-        self.send(self.client.get(url), 0).await
+        self.send_detached(self.client.get(url)).await
     }
 
     async fn snapshot_of(
@@ -405,7 +444,7 @@ impl Transport for HttpTransport {
         if let Some(a) = after {
             url.push_str(&format!("&after={a}"));
         }
-        self.send(self.client.get(url), 0).await
+        self.send_detached(self.client.get(url)).await
     }
 
     fn set_token(&self, token: Option<String>) {
