@@ -40,6 +40,12 @@ macro_rules! service {
                 inner: Arc<ClientInner>,
             }
 
+            impl From<Arc<ClientInner>> for $name {
+                fn from(inner: Arc<ClientInner>) -> $name {
+                    $name { inner }
+                }
+            }
+
             impl std::ops::Deref for $name {
                 type Target = ClientInner;
 
@@ -83,64 +89,46 @@ service! {
 impl GridworkClient {
     /// Sync with the server, its state and observers, refused changes and conflicts.
     pub fn sync(&self) -> Arc<SyncService> {
-        Arc::new(SyncService {
-            inner: self.inner(),
-        })
+        Arc::new(self.inner().into())
     }
 
     /// Areas, buildings, stations and households.
     pub fn places(&self) -> Arc<PlaceService> {
-        Arc::new(PlaceService {
-            inner: self.inner(),
-        })
+        Arc::new(self.inner().into())
     }
 
     /// Residents and key-group visits.
     pub fn residents(&self) -> Arc<ResidentService> {
-        Arc::new(ResidentService {
-            inner: self.inner(),
-        })
+        Arc::new(self.inner().into())
     }
 
     /// Tenants' stays in rooms.
     pub fn registrations(&self) -> Arc<RegistrationService> {
-        Arc::new(RegistrationService {
-            inner: self.inner(),
-        })
+        Arc::new(self.inner().into())
     }
 
     /// Cases and their steps.
     pub fn cases(&self) -> Arc<CaseService> {
-        Arc::new(CaseService {
-            inner: self.inner(),
-        })
+        Arc::new(self.inner().into())
     }
 
     /// Fire alarms and response policies.
     pub fn alarms(&self) -> Arc<AlarmService> {
-        Arc::new(AlarmService {
-            inner: self.inner(),
-        })
+        Arc::new(self.inner().into())
     }
 
     /// Patrols.
     pub fn patrols(&self) -> Arc<PatrolService> {
-        Arc::new(PatrolService {
-            inner: self.inner(),
-        })
+        Arc::new(self.inner().into())
     }
 
     /// Photos and their uploads.
     pub fn photos(&self) -> Arc<PhotoService> {
-        Arc::new(PhotoService {
-            inner: self.inner(),
-        })
+        Arc::new(self.inner().into())
     }
 
     /// The weekly brief.
     pub fn reports(&self) -> Arc<ReportService> {
-        Arc::new(ReportService {
-            inner: self.inner(),
-        })
+        Arc::new(self.inner().into())
     }
 }

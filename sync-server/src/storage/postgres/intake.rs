@@ -75,19 +75,15 @@ fn decode_audit(r: &Row) -> Result<AuditEntry, StorageError> {
     })
 }
 
-async fn live_by_field(
+/// The first live record of `kind` whose `compared` (an expression over `records`) equals
+/// `value`. Kind and expression are written into the statement (they are ours, never a
+/// request's), so a partial index on that expression serves it.
+async fn live_by(
     client: &impl GenericClient,
     kind: &'static str,
-    field: &'static str,
+    compared: &'static str,
     value: &str,
 ) -> Result<Option<Id>, StorageError> {
-    // Kind and field written into the statement (they are ours, never a request's). A
-    // building's address code is a column of its own under a partial index (migration 009);
-    // other fields are read from the state (areas are few).
-    let compared = match (kind, field) {
-        ("building", "address_code") => "address_code".to_string(),
-        _ => format!("((state::jsonb -> 'fields') ->> '{field}')"),
-    };
     let row = client
         .query_opt(
             &format!(
@@ -245,11 +241,14 @@ impl IntakeStorage for PgStorage {
     }
 
     async fn building_by_address_code(&self, code: String) -> Result<Option<Id>, StorageError> {
-        live_by_field(&self.client().await?, "building", "address_code", &code).await
+        // The column of migration 009, under its partial index.
+        live_by(&self.client().await?, "building", "address_code", &code).await
     }
 
     async fn area_by_code(&self, code: String) -> Result<Option<Id>, StorageError> {
-        live_by_field(&self.client().await?, "area", "code", &code).await
+        // Read from the state: areas are few.
+        let code_field = "((state::jsonb -> 'fields') ->> 'code')";
+        live_by(&self.client().await?, "area", code_field, &code).await
     }
 
     async fn callback_cursor(&self) -> Result<u64, StorageError> {
