@@ -3,6 +3,11 @@
 //! `more` is false) with nothing new for it, then again once a colleague pushed 10 changes to
 //! grid 0; and takes its grid's whole snapshot (every page). Each is repeated; the server
 //! process's read counts, taken before and after each series, give the rows read per run.
+//!
+//! Every city is seeded and served (a server process each) before any is measured, and the
+//! cities take turns run by run: a ratio between two cities then compares runs made in the same
+//! moments of the machine, not minutes apart (where a build, a checkpoint or the database's
+//! autovacuum catching up after the largest city's seeding fell on one city only).
 
 use serde::Serialize;
 
@@ -108,88 +113,118 @@ async fn run(conn: &mut Conn, phone: &Phone, kind: Kind) -> Run {
     }
 }
 
-/// Repeats a run (after one not counted, to warm the caches), reading the counts around.
-async fn series(
-    server: &mut ServerProcess,
-    conn: &mut Conn,
-    phone: &Phone,
-    kind: Kind,
-    runs: usize,
-) -> Series {
-    let warm = run(conn, phone, kind).await;
-    let before: ServerStats = server.stats().await;
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let (time, requests, delivered) = run(conn, phone, kind).await;
-        assert_eq!(
-            (requests, delivered),
-            (warm.1, warm.2),
-            "every run sees the same"
-        );
-        times.push(time);
-    }
-    let after = server.stats().await;
-    let lat = Latencies::from_durations(&times);
-    Series {
-        runs,
-        requests_per_run: warm.1,
-        delivered_per_run: warm.2,
-        log_rows_per_run: (after.log_rows - before.log_rows) as f64 / runs as f64,
-        record_rows_per_run: (after.record_rows - before.record_rows) as f64 / runs as f64,
-        p50_ms: lat.p50_ms(),
-        p99_ms: lat.p99_ms(),
-        max_ms: lat.max_ms(),
-    }
+/// One city's server and phones, measured beside the others.
+pub struct City<'a> {
+    pub server: ServerProcess,
+    pub seeded: &'a Seeded,
+    pub plan: &'a CityPlan,
 }
 
-/// Measures part 1 on a started server over a seeded city.
-pub async fn measure(
-    server: &mut ServerProcess,
-    seeded: &Seeded,
-    plan: &CityPlan,
+/// Repeats a run in every city, the cities taking turns run by run (after one run each not
+/// counted, to warm the caches), reading each server's counts around: whatever else the machine
+/// does during the series falls on every city alike.
+async fn series(
+    cities: &mut [City<'_>],
+    conns: &mut [Conn],
+    kinds: &[Kind],
     runs: usize,
-) -> Reads {
-    let phone = &seeded.gridworkers[0];
-    let mut conn = Conn::open(server.addr).await;
-    let pull = Kind::Pull {
-        after: seeded.cursor,
-    };
-    let nothing_new = series(server, &mut conn, phone, pull, runs).await;
-    assert_eq!(
-        nothing_new.delivered_per_run, 0,
-        "nothing new for grid 0 yet"
-    );
-    let snapshot = series(server, &mut conn, phone, Kind::Snapshot, runs).await;
-    assert!(snapshot.delivered_per_run > 0, "grid 0 has records");
-
-    // A colleague changes 10 households of grid 0.
-    let colleague = &seeded.colleague;
-    let mut push = PushTemplate::new(
-        colleague.device,
-        EntityKind::Household,
-        &plan.households[0][..10],
-        "phone",
-        serde_json::json!("13912345678"),
-    );
-    let mut colleague_conn = Conn::open(server.addr).await;
-    let a = colleague_conn
-        .send(colleague.push(push.next()))
-        .await
-        .ok("the colleague's push");
-    let pushed = PushCount::parse(&a.body);
-    assert_eq!(pushed.accepted, 10, "{:?}", pushed.first_refusal);
-
-    let ten_new = series(server, &mut conn, phone, pull, runs).await;
-    assert_eq!(
-        ten_new.delivered_per_run, 10,
-        "the phone gets the 10 changes"
-    );
-    Reads {
-        grids: plan.grids,
-        records: plan.records,
-        ops_after_cursor: plan.ops_after_cursor(),
-        nothing_new,
-        ten_new,
-        snapshot,
+) -> Vec<Series> {
+    let mut warm = Vec::with_capacity(cities.len());
+    for ((city, conn), kind) in cities.iter().zip(conns.iter_mut()).zip(kinds) {
+        warm.push(run(conn, &city.seeded.gridworkers[0], *kind).await);
     }
+    let mut before: Vec<ServerStats> = Vec::with_capacity(cities.len());
+    for city in cities.iter_mut() {
+        before.push(city.server.stats().await);
+    }
+    let mut times = vec![Vec::with_capacity(runs); cities.len()];
+    for _ in 0..runs {
+        for (i, (city, conn)) in cities.iter().zip(conns.iter_mut()).enumerate() {
+            let (time, requests, delivered) =
+                run(conn, &city.seeded.gridworkers[0], kinds[i]).await;
+            assert_eq!(
+                (requests, delivered),
+                (warm[i].1, warm[i].2),
+                "every run sees the same"
+            );
+            times[i].push(time);
+        }
+    }
+    let mut out = Vec::with_capacity(cities.len());
+    for (i, city) in cities.iter_mut().enumerate() {
+        let after = city.server.stats().await;
+        let lat = Latencies::from_durations(&times[i]);
+        out.push(Series {
+            runs,
+            requests_per_run: warm[i].1,
+            delivered_per_run: warm[i].2,
+            log_rows_per_run: (after.log_rows - before[i].log_rows) as f64 / runs as f64,
+            record_rows_per_run: (after.record_rows - before[i].record_rows) as f64 / runs as f64,
+            p50_ms: lat.p50_ms(),
+            p99_ms: lat.p99_ms(),
+            max_ms: lat.max_ms(),
+        });
+    }
+    out
+}
+
+/// Measures part 1 in every city at once, on their started servers (see [`series`]).
+pub async fn measure(cities: &mut [City<'_>], runs: usize) -> Vec<Reads> {
+    let mut conns = Vec::with_capacity(cities.len());
+    for city in cities.iter() {
+        conns.push(Conn::open(city.server.addr).await);
+    }
+    let pulls: Vec<Kind> = cities
+        .iter()
+        .map(|c| Kind::Pull {
+            after: c.seeded.cursor,
+        })
+        .collect();
+    let nothing_new = series(cities, &mut conns, &pulls, runs).await;
+    for s in &nothing_new {
+        assert_eq!(s.delivered_per_run, 0, "nothing new for grid 0 yet");
+    }
+    let snapshots = vec![Kind::Snapshot; cities.len()];
+    let snapshot = series(cities, &mut conns, &snapshots, runs).await;
+    for s in &snapshot {
+        assert!(s.delivered_per_run > 0, "grid 0 has records");
+    }
+
+    // A colleague changes 10 households of grid 0, in every city.
+    for city in cities.iter() {
+        let colleague = &city.seeded.colleague;
+        let mut push = PushTemplate::new(
+            colleague.device,
+            EntityKind::Household,
+            &city.plan.households[0][..10],
+            "phone",
+            serde_json::json!("13912345678"),
+        );
+        let mut colleague_conn = Conn::open(city.server.addr).await;
+        let a = colleague_conn
+            .send(colleague.push(push.next()))
+            .await
+            .ok("the colleague's push");
+        let pushed = PushCount::parse(&a.body);
+        assert_eq!(pushed.accepted, 10, "{:?}", pushed.first_refusal);
+    }
+
+    let ten_new = series(cities, &mut conns, &pulls, runs).await;
+    for s in &ten_new {
+        assert_eq!(s.delivered_per_run, 10, "the phone gets the 10 changes");
+    }
+    cities
+        .iter()
+        .zip(nothing_new)
+        .zip(ten_new)
+        .zip(snapshot)
+        .map(|(((city, nothing_new), ten_new), snapshot)| Reads {
+            grids: city.plan.grids,
+            records: city.plan.records,
+            ops_after_cursor: city.plan.ops_after_cursor(),
+            nothing_new,
+            ten_new,
+            snapshot,
+        })
+        .collect()
 }
