@@ -58,6 +58,12 @@ pub async fn end_of_log(client: &impl GenericClient) -> Result<(u64, u64), Stora
 /// out after the snapshot is at or above `xmax`. `pg_stat_activity` shows `backend_xid` for the
 /// sessions of the same role (every server process and `gridwork-server admin` connect as one
 /// role; a role that writes the log besides needs `pg_read_all_stats` granted to the server's).
+///
+/// When the snapshot itself shows no transaction id running anywhere in the cluster (its `xmin`
+/// is its `xmax`), the horizon is `xmax` without that read: an id `pg_stat_activity` could show
+/// then was handed out after the snapshot, at or above `xmax`, so the least is `xmax` anyway.
+/// `pg_stat_activity` copies every backend slot (it grows with `max_connections`); the idle
+/// phone's poll at a quiet moment skips it ([`HORIZON`]).
 async fn horizon(client: &impl GenericClient) -> Result<i64, StorageError> {
     let stmt = client
         .prepare_cached(&format!("{HORIZON} SELECT horizon FROM h"))
@@ -66,14 +72,19 @@ async fn horizon(client: &impl GenericClient) -> Result<i64, StorageError> {
 }
 
 /// A common table `h` with one column, `horizon` (see [`horizon`]), for statements that read
-/// below it.
+/// below it. The scalar subquery over `pg_stat_activity` is an init plan, run only when the
+/// `CASE` reaches it.
 const HORIZON: &str = "WITH h AS (
-    SELECT base + (least(
-        pg_snapshot_xmax(pg_current_snapshot())::text::bigint,
-        (SELECT min(backend_xid::text::bigint) FROM pg_stat_activity
-         WHERE datname = current_database() AND backend_xid IS NOT NULL)
-    ) << 16) AS horizon
-    FROM log_position
+    SELECT base + ((CASE
+        WHEN pg_snapshot_xmin(snap) = pg_snapshot_xmax(snap)
+            THEN pg_snapshot_xmax(snap)::text::bigint
+        ELSE least(
+            pg_snapshot_xmax(snap)::text::bigint,
+            (SELECT min(backend_xid::text::bigint) FROM pg_stat_activity
+             WHERE datname = current_database() AND backend_xid IS NOT NULL)
+        )
+    END) << 16) AS horizon
+    FROM log_position, (SELECT pg_current_snapshot() AS snap) AS s
 )";
 
 /// One push of a group: who sent it, and its operations.
@@ -381,4 +392,103 @@ fn entry(row: &tokio_postgres::Row) -> Result<LogEntry, StorageError> {
         place: place.map(serde_json::from_str).transpose()?,
         prior: prior.map(serde_json::from_str).transpose()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_postgres::NoTls;
+
+    use super::HORIZON;
+    use crate::storage::postgres::PgStorage;
+    use crate::storage::postgres::scratch::ScratchDatabase;
+
+    async fn session(url: &str) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(url, NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client
+    }
+
+    /// The horizon's statement run against the snapshot `snapshot` (`xmin:xmax:running`)
+    /// instead of the statement's own: the horizon, and how many times the plan scanned the
+    /// backends (`pg_stat_get_activity`, under `pg_stat_activity`).
+    async fn horizon_at(client: &tokio_postgres::Client, snapshot: &str) -> (i64, u64) {
+        assert_eq!(HORIZON.matches("pg_current_snapshot()").count(), 1);
+        let sql = HORIZON.replace(
+            "pg_current_snapshot()",
+            // As the real snapshot is (`pg_current_snapshot()` is stable, not immutable), a
+            // value the planner cannot fold, so the plan keeps the shape it has in the server.
+            &format!("(CASE WHEN random() >= 0 THEN '{snapshot}' END)::pg_snapshot"),
+        );
+        let horizon: i64 = client
+            .query_one(&format!("{sql} SELECT horizon FROM h"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        // The plan comes back as `json`; the simple protocol hands it over as text.
+        let explained = client
+            .simple_query(&format!(
+                "EXPLAIN (ANALYZE, FORMAT JSON) {sql} SELECT horizon FROM h"
+            ))
+            .await
+            .unwrap()
+            .into_iter()
+            .find_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .expect("a plan");
+        let plan: serde_json::Value = serde_json::from_str(&explained).unwrap();
+        fn loops(node: &serde_json::Value) -> Option<u64> {
+            if node["Function Name"] == "pg_stat_get_activity" {
+                return node["Actual Loops"].as_u64();
+            }
+            node["Plans"].as_array()?.iter().find_map(loops)
+        }
+        let scans = loops(&plan[0]["Plan"])
+            .unwrap_or_else(|| panic!("the plan scans the backends somewhere: {plan:#}"));
+        (horizon, scans)
+    }
+
+    /// With no transaction id running anywhere (the snapshot's `xmin` is its `xmax`) the horizon
+    /// is `xmax` and the backends are not read; with one running in this database the horizon
+    /// stops below it, read from the backends.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_horizon_reads_the_backends_only_while_a_transaction_id_runs() {
+        let db = ScratchDatabase::for_test().await;
+        let storage = PgStorage::connect(db.url()).await.unwrap();
+        let reader = storage.client().await.unwrap();
+        let base: i64 = reader
+            .query_one("SELECT base FROM log_position", &[])
+            .await
+            .unwrap()
+            .get(0);
+
+        let writer = session(db.url()).await;
+        writer.batch_execute("BEGIN").await.unwrap();
+        let running: i64 = writer
+            .query_one("SELECT pg_current_xact_id()::text::bigint", &[])
+            .await
+            .unwrap()
+            .get(0);
+
+        // A snapshot with nothing running: xmax, whatever runs now (it began after it).
+        let later = running + 1_000;
+        assert_eq!(
+            horizon_at(&reader, &format!("{later}:{later}:")).await,
+            (base + (later << 16), 0)
+        );
+        // A snapshot with something running: the least of xmax and this database's running ids.
+        assert_eq!(
+            horizon_at(&reader, &format!("{running}:{later}:{running}")).await,
+            (base + (running << 16), 1)
+        );
+        // The statement's own snapshot shows the writer running: the horizon stops below it;
+        // once it committed, the horizon passes it.
+        assert_eq!(
+            super::horizon(&reader).await.unwrap(),
+            base + (running << 16)
+        );
+        writer.batch_execute("COMMIT").await.unwrap();
+        assert!(super::horizon(&reader).await.unwrap() > base + (running << 16));
+    }
 }
