@@ -72,8 +72,10 @@ pub async fn snapshot<S: Storage>(
         .limit
         .unwrap_or(MAX_SNAPSHOT_LIMIT)
         .clamp(1, MAX_SNAPSHOT_LIMIT);
-    let user = match params.scope.as_deref() {
-        None => auth.user.clone(),
+    // The user's whole view is the one its token check cached (`view_of`); a scope restricted
+    // to some of its entries is a view of its own, made for this page.
+    let view = match params.scope.as_deref() {
+        None => state.view_of(&auth).await?,
         Some(asked) => {
             let entries = restricted_scope(&auth.user.scope, asked)
                 .map_err(|why| ApiError::bad_request("bad_query", why))?;
@@ -90,13 +92,13 @@ pub async fn snapshot<S: Storage>(
                     total_records: params.after.is_none().then_some(0),
                 }));
             }
-            User {
+            let user = User {
                 scope: entries,
                 ..auth.user.clone()
-            }
+            };
+            state.storage.scope_view(&user).await?
         }
     };
-    let view = state.storage.scope_view(&user).await?;
     let filter = ScopeFilter::for_view(view);
     // The first page announces the total: one count of the bucket index per bucket of the
     // reader (never of the records themselves). A reader of everything gets none.

@@ -67,6 +67,31 @@ async fn a_new_phone_takes_snapshot_pages_then_pulls_from_their_seq<S: Backend>(
     assert_eq!(state[&town.households[0].id].fields["unit"], "1-402");
 }
 
+/// A phone of `user`, enrolled through `/v1/enroll` with a one-time code.
+async fn enrolled<S: Backend>(
+    server: &TestServer<S>,
+    user: uuid::Uuid,
+    name: &str,
+) -> crate::common::Phone {
+    let code = server.code(user).await;
+    let device = Uuid::now_v7();
+    let answer: gridwork_domain::sync::EnrollResponse = server
+        .post(
+            "/v1/enroll",
+            None,
+            &gridwork_domain::sync::EnrollRequest {
+                code,
+                device_id: device,
+                device_name: name.into(),
+            },
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    crate::common::Phone::new(device, answer.token)
+}
+
 /// The first page of a scoped reader's snapshot announces how many records the pages bring
 /// (the bucket index's count); later pages and a reader of everything carry none.
 async fn the_first_snapshot_page_announces_the_scopes_total<S: Backend>() {
@@ -81,23 +106,7 @@ async fn the_first_snapshot_page_announces_the_scopes_total<S: Backend>() {
         .await
         .unwrap()
         .id;
-    let code = server.code(user).await;
-    let device = Uuid::now_v7();
-    let answer: gridwork_domain::sync::EnrollResponse = server
-        .post(
-            "/v1/enroll",
-            None,
-            &gridwork_domain::sync::EnrollRequest {
-                code,
-                device_id: device,
-                device_name: "王网格员的手机".into(),
-            },
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let wang = crate::common::Phone::new(device, answer.token);
+    let wang = enrolled(&server, user, "王网格员的手机").await;
 
     let first = server.snapshot(&wang, None, 3).await;
     let total = first
@@ -127,7 +136,53 @@ async fn the_first_snapshot_page_announces_the_scopes_total<S: Backend>() {
     );
 }
 
+/// A snapshot reads the user's scope as it is now: the view the token check keeps for the
+/// device is dropped when the user's scope is replaced, and the next snapshot reads the new one.
+async fn a_snapshot_after_the_scope_was_replaced_reads_the_new_scope<S: Backend>() {
+    let server = TestServer::<S>::fresh().await;
+    let mut zhang = server.phone("张伟", Role::Admin).await;
+    let town = town(&mut zhang, 3);
+    server.push(&zhang, &town.ops).await;
+    let (first, second) = (
+        town.households[0].building_id,
+        town.households[1].building_id,
+    );
+    let user = server
+        .storage
+        .create_user("李楼长".into(), Role::BuildingHead, vec![first])
+        .await
+        .unwrap()
+        .id;
+    let li = enrolled(&server, user, "李楼长的手机").await;
+    let ids = |page: &gridwork_domain::sync::SnapshotResponse| -> HashSet<Uuid> {
+        assert_eq!(page.next_after, None, "one page");
+        page.records.iter().map(|r| r.id).collect()
+    };
+
+    let before = ids(&server.snapshot(&li, None, 1000).await);
+    assert!(
+        before.contains(&first) && !before.contains(&second),
+        "{before:?}"
+    );
+    // Again, from the view kept since the first request.
+    assert_eq!(ids(&server.snapshot(&li, None, 1000).await), before);
+
+    assert!(
+        server
+            .storage
+            .set_user_scope(user, vec![second])
+            .await
+            .unwrap()
+    );
+    let after = ids(&server.snapshot(&li, None, 1000).await);
+    assert!(
+        after.contains(&second) && !after.contains(&first),
+        "{after:?}"
+    );
+}
+
 on_both_backends!(
     a_new_phone_takes_snapshot_pages_then_pulls_from_their_seq,
     the_first_snapshot_page_announces_the_scopes_total,
+    a_snapshot_after_the_scope_was_replaced_reads_the_new_scope,
 );
