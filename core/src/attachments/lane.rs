@@ -5,7 +5,9 @@
 //! push of an alarm never waits behind a photo. The upload is resumable in the style of tus
 //! (`/work/photo-protocol.md`, "Upload"): `HEAD` asks the server how much of the blob it holds,
 //! `PATCH`es send [`UPLOAD_CHUNK`] at a time from there; after any failure the next run asks
-//! `HEAD` again and goes on from the server's offset, never from 0.
+//! `HEAD` again and goes on from the server's offset, never from 0. It yields to the
+//! operations lane (ADR 0053): no chunk starts while a sync run or a pulled page's apply is in
+//! progress; the upload goes on from where it stood once they are done.
 //!
 //! The app sets the policy (any network, unmetered only, paused) and says whether the network
 //! is metered; progress per blob (bytes the server confirmed, of the total, and the state) goes
