@@ -8,6 +8,10 @@
 //! alarm once the upload's first chunk is on its way; the figures say how many rounds the
 //! upload was still in flight when the crew had the alarm. The photo is then removed from the
 //! server and the phone, so the disk holds one at a time.
+//!
+//! The comparison runs three times (alone, then with the upload, each time) in full mode; the
+//! raw figures give each repeat's p50 and p99, their min/median/max, and the verdict: whether
+//! the median of the figure during the upload is within the spread of the runs alone.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -88,18 +92,27 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
         .map(|(id, _)| *id)
         .collect();
 
-    let (times, applied, _, _) = rounds_of(rounds, &dispatcher, &crew, &buildings, None).await;
-    let with_upload = if cfg.alarm_upload {
-        let photo = Upload {
-            base: noise_jpeg(cfg.pick(20, 2)),
-            blobs: blobs.clone(),
-        };
-        Some(rounds_of(rounds, &dispatcher, &crew, &buildings, Some(&photo)).await)
-    } else {
-        None
-    };
+    // The comparison is run `repeats` times, alone then with the upload each time, so a
+    // change of the machine's load hits both sides alike and the run-to-run spread of the
+    // figures alone says how far apart two runs of the same thing fall.
+    let repeats: usize = if cfg.alarm_upload { cfg.pick(3, 1) } else { 1 };
+    let photo = cfg.alarm_upload.then(|| Upload {
+        base: noise_jpeg(cfg.pick(20, 2)),
+        blobs: blobs.clone(),
+    });
+    let mut alone = Side::default();
+    let mut during = Side::default();
+    for repeat in 0..repeats {
+        alone.add(rounds_of(rounds, &dispatcher, &crew, &buildings, None).await);
+        if let Some(photo) = &photo {
+            // Photos numbered on from the last repeat's: a picture the phone uploaded before
+            // is not queued again.
+            let photo = (photo, repeat * rounds);
+            during.add(rounds_of(rounds, &dispatcher, &crew, &buildings, Some(photo)).await);
+        }
+    }
     handle.shutdown().await.expect("stops");
-    let l = Latencies::from_durations(&times);
+    let l = Latencies::from_durations(&alone.times);
     let mut figures = vec![
         Figure::new(
             "push → crew's long poll returns, p50",
@@ -115,14 +128,14 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
         ),
     ];
     let mut raw = json!({
-        "rounds": rounds,
-        "crew_applied": applied,
+        "rounds": alone.times.len(),
+        "crew_applied": alone.applied,
         "p50_ms": l.p50_ms(),
         "p99_ms": l.p99_ms(),
         "max_ms": l.max_ms(),
     });
-    if let Some((up_times, up_applied, overlapped, photo_bytes)) = with_upload {
-        let u = Latencies::from_durations(&up_times);
+    if photo.is_some() {
+        let u = Latencies::from_durations(&during.times);
         figures.push(Figure::new(
             "during a 20 MB photo upload: push → crew's long poll returns, p50",
             u.p50_ms(),
@@ -135,15 +148,20 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
             "ms",
             Target::Below { max: 100.0 },
         ));
+        raw["repeats"] = json!(repeats);
+        raw["rounds_per_repeat"] = json!(rounds);
+        raw["per_repeat"] = alone.per_repeat();
         raw["with_upload"] = json!({
-            "rounds": rounds,
-            "crew_applied": up_applied,
-            "rounds_with_the_upload_in_flight_when_the_crew_had_the_alarm": overlapped,
-            "photo_bytes": photo_bytes,
+            "rounds": during.times.len(),
+            "crew_applied": during.applied,
+            "rounds_with_the_upload_in_flight_when_the_crew_had_the_alarm": during.overlapped,
+            "photo_bytes": during.photo_bytes,
             "p50_ms": u.p50_ms(),
             "p99_ms": u.p99_ms(),
             "max_ms": u.max_ms(),
+            "per_repeat": during.per_repeat(),
         });
+        raw["verdict"] = verdict(&alone, &during);
     }
     ScenarioResult {
         scenario: "alarm".into(),
@@ -152,6 +170,75 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
         raw,
         not_measured: None,
     }
+}
+
+/// One side of the comparison (alone, or during the upload), over every repeat.
+#[derive(Default)]
+struct Side {
+    times: Vec<Duration>,
+    /// Each repeat's p50 and p99, ms.
+    p50s: Vec<f64>,
+    p99s: Vec<f64>,
+    applied: u64,
+    overlapped: u64,
+    photo_bytes: u64,
+    crew_after_sync: Vec<f64>,
+}
+
+impl Side {
+    fn add(&mut self, r: Rounds) {
+        let l = Latencies::from_durations(&r.times);
+        self.p50s.push(l.p50_ms());
+        self.p99s.push(l.p99_ms());
+        self.times.extend(r.times);
+        self.applied += r.applied;
+        self.overlapped += r.overlapped;
+        self.photo_bytes = self.photo_bytes.max(r.photo_bytes);
+        self.crew_after_sync.extend(r.crew_after_sync);
+    }
+
+    fn per_repeat(&self) -> serde_json::Value {
+        json!({
+            "crew_after_the_dispatchers_sync_ms_min_median_max": spread(&self.crew_after_sync),
+            "rounds_the_dispatchers_sync_ended_before_the_crew_had_the_alarm":
+                self.crew_after_sync.iter().filter(|d| **d > 0.0).count(),
+            "p50_ms": self.p50s,
+            "p99_ms": self.p99s,
+            "p50_ms_min_median_max": spread(&self.p50s),
+            "p99_ms_min_median_max": spread(&self.p99s),
+        })
+    }
+}
+
+/// Min, median and max of some figures.
+fn spread(v: &[f64]) -> [f64; 3] {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => [f64::NAN; 3],
+        n => [v[0], v[n / 2], v[n - 1]],
+    }
+}
+
+/// "As fast as with no upload": the median over the repeats of the figure during the upload is
+/// within the spread of the same figure's runs alone (at most their largest). With one repeat
+/// there is no spread: the two are then only compared.
+fn verdict(alone: &Side, during: &Side) -> serde_json::Value {
+    let judge = |a: &[f64], d: &[f64]| {
+        let (a, d) = (spread(a), spread(d));
+        json!({
+            "alone_min_median_max": a,
+            "during_min_median_max": d,
+            "during_median_minus_alone_median": d[1] - a[1],
+            "alone_spread": a[2] - a[0],
+            "within_the_alone_spread": d[1] <= a[2],
+        })
+    };
+    json!({
+        "rule": "during-upload median of the per-repeat figure <= the largest of the alone repeats",
+        "p50": judge(&alone.p50s, &during.p50s),
+        "p99": judge(&alone.p99s, &during.p99s),
+    })
 }
 
 /// The photo each round of the upload variant takes (a new variant of `base` each round) and
@@ -163,8 +250,20 @@ struct Upload {
 
 type Phone = Arc<(Gridwork, HttpTransport)>;
 
+/// What a series of rounds measured.
+struct Rounds {
+    times: Vec<Duration>,
+    applied: u64,
+    overlapped: u64,
+    photo_bytes: u64,
+    /// Per round, ms from the dispatcher's sync run returning to the crew's long poll
+    /// returning (negative when the crew was first).
+    crew_after_sync: Vec<f64>,
+}
+
 /// `rounds` alarms, each from the dispatcher's push to the crew's long poll returning; with
-/// `upload`, while the dispatcher's phone uploads a photo. Returns the times, the operations the
+/// `upload`, while the dispatcher's phone uploads a photo (variants numbered from the given
+/// one, each a new blob). Returns the times, the operations the
 /// crew applied, and (with an upload) the rounds the upload was still in flight when the crew
 /// had the alarm and the picture's size.
 async fn rounds_of(
@@ -172,12 +271,17 @@ async fn rounds_of(
     dispatcher: &Phone,
     crew: &Phone,
     buildings: &[uuid::Uuid],
-    upload: Option<&Upload>,
-) -> (Vec<Duration>, u64, u64, u64) {
+    upload: Option<(&Upload, usize)>,
+) -> Rounds {
+    let (upload, first_photo) = match upload {
+        Some((u, first)) => (Some(u), first),
+        None => (None, 0),
+    };
     let mut times = Vec::with_capacity(rounds);
     let mut applied = 0u64;
     let mut overlapped = 0u64;
     let mut photo_bytes = 0u64;
+    let mut crew_after_sync = Vec::with_capacity(rounds);
     // The case the photos are taken on (raised before the rounds, not timed).
     let photo_case = match upload {
         Some(_) => {
@@ -197,9 +301,17 @@ async fn rounds_of(
         if let (Some(up), Some(case)) = (upload, photo_case) {
             let (_, photo) = dispatcher
                 .0
-                .take_photo(case, &variant(&up.base, i))
+                .take_photo(case, &variant(&up.base, first_photo + i))
                 .expect("the photo is taken");
             photo_bytes = photo.blob.size;
+            assert!(
+                dispatcher
+                    .0
+                    .upload_of(&photo.blob.hash)
+                    .expect("progress")
+                    .is_some_and(|p| p.state != UploadState::Uploaded),
+                "each round's photo is a new blob, queued for upload"
+            );
             // The photo's step goes first, so the alarm's push carries the alarm alone, and
             // the crew is brought up to date past it before it waits.
             dispatcher.0.sync_now(&dispatcher.1).await.expect("pushed");
@@ -238,7 +350,15 @@ async fn rounds_of(
             .sync_now(&dispatcher.1)
             .await
             .expect("the alarm is pushed");
+        let synced = Instant::now();
         let (returned, report) = poll.await.expect("joins");
+        // How long the crew's apply went on after the dispatcher's sync run had ended
+        // (negative: the crew had the alarm first).
+        crew_after_sync.push(if returned >= synced {
+            returned.duration_since(synced).as_secs_f64() * 1e3
+        } else {
+            -(synced.duration_since(returned).as_secs_f64() * 1e3)
+        });
         let report = report.expect("the long poll returns");
         applied += report.pulled + report.gained;
         times.push(returned.saturating_duration_since(pushed));
@@ -259,7 +379,13 @@ async fn rounds_of(
             }
         }
     }
-    (times, applied, overlapped, photo_bytes)
+    Rounds {
+        times,
+        applied,
+        overlapped,
+        photo_bytes,
+        crew_after_sync,
+    }
 }
 
 /// A JPEG of noise of about `mb` MB (noise does not compress).

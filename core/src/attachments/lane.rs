@@ -5,14 +5,16 @@
 //! push of an alarm never waits behind a photo. The upload is resumable in the style of tus
 //! (`/work/photo-protocol.md`, "Upload"): `HEAD` asks the server how much of the blob it holds,
 //! `PATCH`es send [`UPLOAD_CHUNK`] at a time from there; after any failure the next run asks
-//! `HEAD` again and goes on from the server's offset, never from 0.
+//! `HEAD` again and goes on from the server's offset, never from 0. It yields to the
+//! operations lane (ADR 0053): no chunk starts while a sync run or a pulled page's apply is in
+//! progress; the upload goes on from where it stood once they are done.
 //!
 //! The app sets the policy (any network, unmetered only, paused) and says whether the network
 //! is metered; progress per blob (bytes the server confirmed, of the total, and the state) goes
 //! to the [`UploadObserver`]s and is read back with [`Gridwork::upload_progress`].
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gridwork_domain::attachment::BlobHash;
@@ -199,6 +201,24 @@ pub(crate) struct Lane {
     /// When the last sweep of unreferenced blob files ran after a sync (wall ms; 0: not yet in
     /// this process).
     pub(crate) last_sweep_ms: std::sync::atomic::AtomicU64,
+    /// Sync runs and pulled pages being applied now (ADR 0053): while any is, the lane sends no
+    /// new chunk.
+    ops_busy: AtomicUsize,
+    /// Told when `ops_busy` falls to 0.
+    ops_idle: tokio::sync::Notify,
+}
+
+/// The operations lane is working (a sync run, a pulled page being applied): held for as long
+/// as it is, the attachment lane starts no new chunk (ADR 0053). Dropped at the end of the
+/// work, or when its future is dropped (a cancelled run never leaves the lane waiting).
+pub(crate) struct OpsRunning<'a>(&'a Lane);
+
+impl Drop for OpsRunning<'_> {
+    fn drop(&mut self) {
+        if self.0.ops_busy.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.ops_idle.notify_waiters();
+        }
+    }
 }
 
 impl std::fmt::Debug for Lane {
@@ -214,6 +234,34 @@ impl Lane {
             // Until the app says, the network is taken as metered: "unmetered only" then waits.
             metered: AtomicBool::new(true),
             ..Lane::default()
+        }
+    }
+
+    /// Marks the operations lane at work until the guard is dropped.
+    pub(crate) fn ops_running(&self) -> OpsRunning<'_> {
+        self.ops_busy.fetch_add(1, Ordering::AcqRel);
+        OpsRunning(self)
+    }
+
+    /// Whether the operations lane is at work now.
+    pub(crate) fn ops_busy(&self) -> bool {
+        self.ops_busy.load(Ordering::Acquire) > 0
+    }
+
+    /// Returns once the operations lane is not at work (at once when it is not): the attachment
+    /// lane calls it before each network call, so an alarm's push and the pull that follows
+    /// have the phone's CPU, store and network to themselves but for the one chunk already on
+    /// the wire.
+    async fn ops_quiet(&self) {
+        loop {
+            let mut idle = std::pin::pin!(self.ops_idle.notified());
+            // Registered before the check: a guard dropped between the check and the wait
+            // still wakes this one.
+            idle.as_mut().enable();
+            if !self.ops_busy() {
+                return;
+            }
+            idle.await;
         }
     }
 
@@ -515,6 +563,7 @@ impl Gridwork {
         let hash = row.hash;
         *self.lane.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(hash);
         self.announce(&hash)?;
+        self.lane.ops_quiet().await;
         let mut offset = match transport.upload_offset(&hash).await? {
             UploadOffset::Complete => {
                 self.mark_uploaded(&hash)?;
@@ -533,6 +582,9 @@ impl Gridwork {
         }
         let mut stalls = 0;
         loop {
+            // Yield to the operations lane: no chunk starts while an alarm is being pushed or
+            // a pull applied (ADR 0053); the chunk already on the wire was the last.
+            self.lane.ops_quiet().await;
             if let Some(stop) = self.lane_stop(self.upload_policy()?) {
                 return Ok(Some(stop));
             }

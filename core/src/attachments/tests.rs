@@ -1027,3 +1027,267 @@ fn the_sweep_deletes_files_nothing_references_never_one_waiting_to_upload_or_bei
     assert!(fresh.is_file());
     assert!(!old.is_file());
 }
+
+/// The operations lane's side of a server whose push is held until released; pulls find
+/// nothing new.
+struct HeldPush {
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+    pushed: AtomicUsize,
+}
+
+fn server_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+impl crate::sync::transport::Transport for HeldPush {
+    async fn enroll(
+        &self,
+        _: &gridwork_domain::sync::EnrollRequest,
+    ) -> Result<crate::sync::transport::Sized<gridwork_domain::sync::EnrollResponse>, TransportError>
+    {
+        Err(TransportError::BadAnswer("no enrollment here".into()))
+    }
+
+    async fn push(
+        &self,
+        req: &gridwork_domain::sync::PushRequest,
+    ) -> Result<crate::sync::transport::Sized<gridwork_domain::sync::PushResponse>, TransportError>
+    {
+        use gridwork_domain::sync::{PushOutcome, PushResponse, PushResult};
+        self.entered.notify_one();
+        self.release.notified().await;
+        let results = req
+            .ops
+            .iter()
+            .map(|op| PushResult {
+                op_id: op.id,
+                outcome: PushOutcome::Accepted {
+                    seq: self.pushed.fetch_add(1, Ordering::SeqCst) as u64 + 1,
+                },
+            })
+            .collect();
+        Ok(crate::sync::transport::Sized {
+            bytes: 0,
+            value: PushResponse {
+                results,
+                server_time_ms: server_now_ms(),
+                records: vec![],
+                events: vec![],
+                evict: vec![],
+            },
+        })
+    }
+
+    async fn pull(
+        &self,
+        after: u64,
+        _limit: usize,
+        _wait_s: u64,
+    ) -> Result<crate::sync::transport::Sized<gridwork_domain::sync::PullResponse>, TransportError>
+    {
+        Ok(crate::sync::transport::Sized {
+            bytes: 0,
+            value: gridwork_domain::sync::PullResponse {
+                ops: vec![],
+                next: after,
+                more: false,
+                server_time_ms: server_now_ms(),
+                records: vec![],
+                events: vec![],
+                evict: vec![],
+                user: None,
+            },
+        })
+    }
+
+    async fn snapshot(
+        &self,
+        _after: Option<Id>,
+        _limit: usize,
+    ) -> Result<
+        crate::sync::transport::Sized<gridwork_domain::sync::SnapshotResponse>,
+        TransportError,
+    > {
+        Err(TransportError::BadAnswer("no snapshot here".into()))
+    }
+
+    fn set_token(&self, _: Option<String>) {}
+}
+
+/// The blob side of a server whose every PATCH is held until released, counting them.
+struct HeldChunks {
+    inner: FakeServer,
+    entered: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+    calls: AtomicUsize,
+}
+
+impl BlobTransport for HeldChunks {
+    async fn upload_offset(&self, h: &BlobHash) -> Result<UploadOffset, TransportError> {
+        self.inner.upload_offset(h).await
+    }
+    async fn upload_chunk(
+        &self,
+        h: &BlobHash,
+        offset: u64,
+        total: u64,
+        body: Vec<u8>,
+    ) -> Result<PatchAnswer, TransportError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.entered.notify_one();
+        self.release.notified().await;
+        self.inner.upload_chunk(h, offset, total, body).await
+    }
+    async fn download(&self, h: &BlobHash, into: &mut Vec<u8>) -> Result<bool, TransportError> {
+        self.inner.download(h, into).await
+    }
+}
+
+#[test]
+fn no_chunk_is_sent_while_an_operation_push_is_under_way_and_the_upload_resumes_after_it() {
+    // ADR 0053: the chunk on the wire when a sync run starts is the last until the run ends;
+    // then the upload goes on from where it stood, to completion.
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Arc::new(store(dir.path(), None));
+    let case = a_case(&gw);
+    let (_, photo) = gw.take_photo(case, &noisy_jpeg(1400, 1000)).unwrap();
+    assert!(
+        photo.blob.size > 3 * lane::UPLOAD_CHUNK,
+        "{}",
+        photo.blob.size
+    );
+    // Enrolled and bootstrapped already, as far as the sync run is concerned.
+    gw.read(|c| {
+        crate::store::meta::set(c, crate::store::meta::TOKEN, "token")?;
+        crate::store::meta::set(c, crate::store::meta::CURSOR, "0")
+    })
+    .unwrap();
+    let chunks = Arc::new(HeldChunks {
+        inner: FakeServer::default(),
+        entered: tokio::sync::Notify::new(),
+        release: tokio::sync::Notify::new(),
+        calls: AtomicUsize::new(0),
+    });
+    let ops = Arc::new(HeldPush {
+        entered: tokio::sync::Notify::new(),
+        release: tokio::sync::Notify::new(),
+        pushed: AtomicUsize::new(0),
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let lane = rt.spawn({
+        let (gw, chunks) = (gw.clone(), chunks.clone());
+        async move { gw.upload_pending(&*chunks).await.map(|r| r.completed) }
+    });
+    // The thumbnail's PATCH is on the wire; then a sync run starts and its push is held.
+    rt.block_on(chunks.entered.notified());
+    let sync = rt.spawn({
+        let (gw, ops) = (gw.clone(), ops.clone());
+        async move { gw.sync_now(&*ops).await.map(|r| r.pushed) }
+    });
+    rt.block_on(ops.entered.notified());
+    assert!(gw.lane.ops_busy());
+    // The chunk on the wire completes; no other starts while the push is pending.
+    chunks.release.notify_one();
+    rt.block_on(async { tokio::time::sleep(std::time::Duration::from_millis(300)).await });
+    assert_eq!(chunks.calls.load(Ordering::SeqCst), 1);
+    let thumbnail = photo.thumbnail.unwrap().hash;
+    assert_eq!(
+        gw.upload_of(&thumbnail).unwrap().unwrap().state,
+        UploadState::Uploaded
+    );
+    assert_eq!(gw.upload_of(&photo.blob.hash).unwrap().unwrap().sent, 0);
+    assert!(!lane.is_finished());
+
+    // The push is answered: the run ends, and the upload goes on to completion.
+    ops.release.notify_one();
+    let pushed = rt.block_on(sync).unwrap().unwrap();
+    assert!(pushed >= 1, "{pushed}");
+    assert!(!gw.lane.ops_busy());
+    let releaser = rt.spawn({
+        let chunks = chunks.clone();
+        async move {
+            loop {
+                chunks.release.notify_one();
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        }
+    });
+    assert_eq!(rt.block_on(lane).unwrap().unwrap(), 2);
+    releaser.abort();
+    assert!(chunks.calls.load(Ordering::SeqCst) > 3);
+    let s = chunks.inner.state.lock().unwrap();
+    assert_eq!(
+        s.stored[&photo.blob.hash],
+        gw.attachment_bytes(&photo.blob.hash).unwrap().unwrap()
+    );
+    // Resumed, not restarted: the picture's offsets start at 0 once and only grow.
+    let offsets: Vec<u64> = s
+        .log
+        .iter()
+        .filter(|l| l.0 == photo.blob.hash)
+        .map(|l| l.1)
+        .collect();
+    assert_eq!(offsets[0], 0);
+    assert!(offsets.windows(2).all(|w| w[0] < w[1]), "{offsets:?}");
+}
+
+#[test]
+fn a_sync_run_dropped_before_its_end_does_not_leave_the_lane_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Arc::new(store(dir.path(), None));
+    let case = a_case(&gw);
+    let (_, photo) = gw.take_photo(case, &camera_jpeg(64, 64)).unwrap();
+    gw.read(|c| {
+        crate::store::meta::set(c, crate::store::meta::TOKEN, "token")?;
+        crate::store::meta::set(c, crate::store::meta::CURSOR, "0")
+    })
+    .unwrap();
+    let ops = Arc::new(HeldPush {
+        entered: tokio::sync::Notify::new(),
+        release: tokio::sync::Notify::new(),
+        pushed: AtomicUsize::new(0),
+    });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let sync = rt.spawn({
+        let (gw, ops) = (gw.clone(), ops.clone());
+        async move { gw.sync_now(&*ops).await.map(|r| r.pushed) }
+    });
+    rt.block_on(ops.entered.notified());
+    assert!(gw.lane.ops_busy());
+    // The app gives up on the run (its task cancelled) while the push hangs.
+    sync.abort();
+    assert!(rt.block_on(sync).unwrap_err().is_cancelled());
+    assert!(!gw.lane.ops_busy());
+    let server = FakeServer::default();
+    let report = rt
+        .block_on(async {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                gw.upload_pending(&server),
+            )
+            .await
+        })
+        .expect("the lane does not wait for a run that was dropped")
+        .unwrap();
+    assert_eq!((report.completed, report.queued), (2, 0));
+    assert!(
+        server
+            .state
+            .lock()
+            .unwrap()
+            .stored
+            .contains_key(&photo.blob.hash)
+    );
+}

@@ -143,6 +143,8 @@ impl Gridwork {
             )));
         }
         let started = Instant::now();
+        // The attachment lane sends no new chunk until this run ends (ADR 0053).
+        let _ops = self.lane.ops_running();
         tracing::debug!(device = %self.device_id(), "sync started");
         self.sync.set(SyncState::Syncing);
         // A run dropped before its end (the caller cancelled it, the app went offline) leaves
@@ -491,6 +493,7 @@ impl Gridwork {
     ) -> Result<(), SyncError> {
         let me = self.device_id();
         let mut wait = wait_s;
+        let mut ops = None;
         loop {
             let cursor: u64 = self
                 .query(|c| meta::get(c, meta::CURSOR))?
@@ -499,6 +502,9 @@ impl Gridwork {
             // What is still waiting after the push, for the command centre's list of phones.
             transport.set_unsynced(self.pending_count()?);
             let page = transport.pull(cursor, MAX_PULL_LIMIT, wait).await?;
+            // A page arrived (a long poll's alarm): the attachment lane waits while it is
+            // applied and the next pages fetched (ADR 0053). Not held while a long poll waits.
+            ops.get_or_insert_with(|| self.lane.ops_running());
             wait = 0;
             report.bytes += page.bytes;
             let page = page.value;

@@ -115,8 +115,10 @@ impl BlobStorage for SqliteStorage {
             bytes.min(i64::MAX as u64) as i64,
             limit.min(i64::MAX as u64) as i64,
         );
-        // One statement on the one writer: the check and the count cannot be split.
-        self.write(move |conn| {
+        // One statement on the one writer: the check and the count cannot be split. Beside the
+        // records: every PATCH of a photo reserves, and the writer's kept records must not be
+        // dropped for it, or the next push (an alarm) reads its places again (ADR 0053).
+        self.write_beside_records(move |conn| {
             let reserved = conn.execute(
                 "INSERT INTO upload_quota (device_id, day, bytes) SELECT ?1, ?2, ?3 WHERE ?3 <= ?4
                  ON CONFLICT (device_id, day) DO UPDATE SET bytes = bytes + excluded.bytes
@@ -139,7 +141,7 @@ impl BlobStorage for SqliteStorage {
         bytes: u64,
     ) -> Result<(), StorageError> {
         let bytes = bytes.min(i64::MAX as u64) as i64;
-        self.write(move |conn| {
+        self.write_beside_records(move |conn| {
             conn.execute(
                 "UPDATE upload_quota SET bytes = max(bytes - ?3, 0) WHERE device_id = ?1 AND day = ?2",
                 params![device.to_string(), day, bytes],
@@ -155,7 +157,7 @@ impl BlobStorage for SqliteStorage {
         day: i64,
         bytes: u64,
     ) -> Result<(), StorageError> {
-        self.write(move |conn| {
+        self.write_beside_records(move |conn| {
             conn.execute(
                 "INSERT INTO upload_quota (device_id, day, bytes) VALUES (?1, ?2, ?3)
                  ON CONFLICT (device_id, day) DO UPDATE SET bytes = bytes + excluded.bytes",

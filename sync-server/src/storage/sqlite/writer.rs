@@ -818,6 +818,55 @@ mod tests {
         );
     }
 
+    /// A photo's upload counts its bytes against the device's daily quota at every PATCH: those
+    /// writes leave the records the writer keeps for the pushes kept (ADR 0053), so a push
+    /// during an upload (an alarm) reads no more than with no upload.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_uploads_quota_writes_keep_the_writers_records() {
+        use crate::storage::blob_refs::BlobStorage;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let storage = crate::storage::SqliteStorage::open(&path).unwrap();
+        let writer = &storage.inner.writer;
+        let device = Uuid::now_v7();
+        let mut clock = HlcClock::new(Hlc::ZERO, 0);
+        let (town, ops) = two_grid_town(&mut clock, device);
+        writer.push(admin(device), ops).await.unwrap();
+        let read = || writer.stats().records_read.load(Ordering::Relaxed);
+        add_household(writer, &path, &mut clock, device, town.building, "1-101").await;
+        let before = read();
+        add_household(writer, &path, &mut clock, device, town.building, "1-102").await;
+        let alone = read() - before;
+
+        // A PATCH's reservation, what it did not use given back, and a direct count.
+        assert!(
+            storage
+                .reserve_uploaded_bytes(device, 20_000, 512 * 1024, 1 << 30)
+                .await
+                .unwrap()
+        );
+        storage
+            .release_uploaded_bytes(device, 20_000, 1024)
+            .await
+            .unwrap();
+        storage
+            .add_uploaded_bytes(device, 20_000, 2048)
+            .await
+            .unwrap();
+        assert_eq!(
+            storage.uploaded_bytes(device, 20_000).await.unwrap(),
+            512 * 1024 - 1024 + 2048
+        );
+        let before = read();
+        add_household(writer, &path, &mut clock, device, town.building, "1-103").await;
+        assert_eq!(
+            read() - before,
+            alone,
+            "the quota's writes dropped the kept records"
+        );
+    }
+
     /// A write beside the records (a phone's sync status) leaves the records the writer keeps
     /// kept: the next push reads from the database what it would have read with nothing in
     /// between, where after any other job it reads its building and areas again. And such a
