@@ -3,7 +3,7 @@
 //! Its queue is the `blob_uploads` table, not the outbox, and it runs as a task of its own
 //! ([`Gridwork::upload_pending`], one at a time behind its own gate, never the sync run's): a
 //! push of an alarm never waits behind a photo. The upload is resumable in the style of tus
-//! (`/work/photo-protocol.md`, "Upload"): `HEAD` asks the server how much of the blob it holds,
+//! (`docs/sync-protocol.md`, "Upload"): `HEAD` asks the server how much of the blob it holds,
 //! `PATCH`es send [`UPLOAD_CHUNK`] at a time from there; after any failure the next run asks
 //! `HEAD` again and goes on from the server's offset, never from 0. It yields to the
 //! operations lane (ADR 0053): no chunk starts while a sync run or a pulled page's apply is in
