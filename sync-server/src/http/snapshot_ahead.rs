@@ -47,9 +47,15 @@ struct Waiting {
 }
 
 /// The pages read ahead of this process, shared by every clone of the state.
-#[derive(Default)]
 pub struct SnapshotsAhead {
     waiting: Mutex<Vec<Waiting>>,
+    max_age: Duration,
+}
+
+impl Default for SnapshotsAhead {
+    fn default() -> SnapshotsAhead {
+        SnapshotsAhead::with_max_age(MAX_AGE)
+    }
 }
 
 impl std::fmt::Debug for SnapshotsAhead {
@@ -61,6 +67,14 @@ impl std::fmt::Debug for SnapshotsAhead {
 }
 
 impl SnapshotsAhead {
+    /// Pages that wait at most `max_age` to be asked for ([`MAX_AGE`] by default).
+    pub fn with_max_age(max_age: Duration) -> SnapshotsAhead {
+        SnapshotsAhead {
+            waiting: Mutex::default(),
+            max_age,
+        }
+    }
+
     fn waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -78,7 +92,7 @@ impl SnapshotsAhead {
     /// Starts reading the page of `key` on a task of its own, unless one already is.
     pub fn start<S: Storage>(&self, storage: Arc<S>, key: AheadKey) {
         let mut waiting = self.waiting();
-        waiting.retain(|w| w.started.elapsed() < MAX_AGE);
+        waiting.retain(|w| w.started.elapsed() < self.max_age);
         if waiting.iter().any(|w| w.key == key) {
             return;
         }
@@ -109,7 +123,7 @@ impl SnapshotsAhead {
             let mut waiting = self.waiting();
             let at = waiting
                 .iter()
-                .position(|w| w.key == *key && w.started.elapsed() < MAX_AGE)?;
+                .position(|w| w.key == *key && w.started.elapsed() < self.max_age)?;
             waiting.remove(at)
         };
         found.page.await.ok()

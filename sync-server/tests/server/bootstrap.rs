@@ -208,7 +208,8 @@ async fn the_next_snapshot_page_is_read_before_it_is_asked_for<S: Backend>() {
 }
 
 /// A page read ahead is taken only by a request the same in every part (user, view, cursor,
-/// size), once, and at most `CAPACITY` wait: the oldest goes first.
+/// size), once, and at most `CAPACITY` wait: the oldest goes first; one not asked for within
+/// its age is not served.
 async fn a_page_read_ahead_is_taken_only_by_the_same_request_and_once<S: Backend>() {
     let server = TestServer::<S>::fresh().await;
     let mut zhang = server.phone("张伟", Role::Admin).await;
@@ -280,6 +281,16 @@ async fn a_page_read_ahead_is_taken_only_by_the_same_request_and_once<S: Backend
     };
     let page = ahead.take(&newest).await.expect("the newest waits");
     assert_eq!(page.records[0].id, ids[CAPACITY + 1]);
+
+    // A page not asked for in time is not served, and goes when the next one is started.
+    let brief = SnapshotsAhead::with_max_age(std::time::Duration::from_millis(50));
+    brief.start(server.storage.clone(), key.clone());
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(brief.take(&key).await.is_none(), "too old");
+    assert_eq!(brief.len(), 1, "still held until the next start");
+    brief.start(server.storage.clone(), newest.clone());
+    assert_eq!(brief.len(), 1, "the old one went");
+    assert!(brief.take(&newest).await.is_some(), "the new one is served");
 }
 
 on_both_backends!(
