@@ -55,6 +55,7 @@ pub mod rate_limit;
 pub mod request_log;
 pub mod request_metrics;
 pub mod snapshot;
+pub mod snapshot_ahead;
 pub mod unknown_path;
 
 pub use api_error::ApiError;
@@ -83,6 +84,8 @@ pub struct AppState<S> {
     pub blobs: crate::blobs::BlobStore,
     /// The upload limits.
     pub blob_limits: crate::blobs::BlobLimits,
+    /// Snapshot pages read ahead of their request (ADR 0052; shared by every clone).
+    pub snapshots_ahead: Arc<snapshot_ahead::SnapshotsAhead>,
 }
 
 /// The buckets of a running server: one per device, one per client address for enrollment.
@@ -120,6 +123,7 @@ impl<S> Clone for AppState<S> {
             device_status: self.device_status.clone(),
             blobs: self.blobs.clone(),
             blob_limits: self.blob_limits,
+            snapshots_ahead: self.snapshots_ahead.clone(),
         }
     }
 }
@@ -137,6 +141,7 @@ impl<S: Storage> AppState<S> {
             device_status: Arc::default(),
             blobs: crate::blobs::BlobStore::in_memory(),
             blob_limits: crate::blobs::BlobLimits::DEFAULT,
+            snapshots_ahead: Arc::default(),
         }
     }
 

@@ -16,6 +16,7 @@ use gridwork_domain::sync::{MAX_SNAPSHOT_LIMIT, SnapshotResponse};
 use serde::Deserialize;
 
 use super::bearer::Authenticated;
+use super::snapshot_ahead::AheadKey;
 use super::{ApiError, AppState};
 use crate::storage::{ScopeFilter, Storage, User};
 
@@ -106,10 +107,31 @@ pub async fn snapshot<S: Storage>(
         (None, Some(buckets)) => Some(state.storage.bucket_record_count(buckets).await?),
         _ => None,
     };
-    let page = state
-        .storage
-        .snapshot_page(params.after, limit, filter)
-        .await?;
+    // A later page was most likely read while the phone took the one before (ADR 0052).
+    let ahead = |after: Id| AheadKey {
+        user: auth.user.id,
+        filter: filter.clone(),
+        after,
+        limit,
+    };
+    let read_ahead = match params.after {
+        Some(after) => state.snapshots_ahead.take(&ahead(after)).await,
+        None => None,
+    };
+    let page = match read_ahead {
+        Some(page) => page,
+        None => {
+            state
+                .storage
+                .snapshot_page(params.after, limit, filter.clone())
+                .await?
+        }
+    };
+    if let Some(next) = page.next_after {
+        state
+            .snapshots_ahead
+            .start(state.storage.clone(), ahead(next));
+    }
     tracing::info!(
         user = %auth.user.id,
         records = page.records.len(),

@@ -58,19 +58,12 @@ pub fn rows(
                 merge.add(ids.iter().filter_map(|id| id.parse::<Id>().ok()));
             }
             let (ids, more) = merge.finish();
-            let mut out = (
-                Vec::with_capacity(ids.len()),
-                Vec::with_capacity(ids.len()),
-                more,
-            );
-            for id in ids {
-                if let Some((record, bytes)) = records::load_placed(&tx, id)? {
-                    out.0.push(record);
-                    out.1.push(bytes);
-                }
-            }
-            reads.record_rows(out.0.len());
-            out
+            // In one range scan where the page's ids are close together, as a subdistrict's
+            // are (each looked up alone, half the server's time went to the lookups).
+            let (found, read) = records::load_placed_in_order(&tx, &ids)?;
+            reads.record_rows(read);
+            let (records, bytes) = found.into_iter().unzip();
+            (records, bytes, more)
         }
     };
     tx.commit()?;
