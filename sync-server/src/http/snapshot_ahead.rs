@@ -12,8 +12,9 @@
 //! the first page of the same snapshot, whose sequence number the phone pulls from afterwards,
 //! so what changed between the reading and the asking reaches the phone as it would have.
 //!
-//! Bounded: at most [`CAPACITY`] pages wait, the oldest dropped first, and one not asked for
-//! within [`MAX_AGE`] is dropped (a phone that stopped halfway). Each server process keeps its
+//! Bounded: at most [`CAPACITY`] pages wait (when that many do, the next page is read when
+//! asked, as without read-ahead), and one not asked for within [`MAX_AGE`] is dropped (a phone
+//! that stopped halfway). Each server process keeps its
 //! own: a phone whose next request reaches another process is answered as before.
 
 use std::sync::{Arc, Mutex};
@@ -89,15 +90,19 @@ impl SnapshotsAhead {
         self.len() == 0
     }
 
-    /// Starts reading the page of `key` on a task of its own, unless one already is.
+    /// Starts reading the page of `key` on a task of its own, unless one already is or
+    /// [`CAPACITY`] pages wait.
     pub fn start<S: Storage>(&self, storage: Arc<S>, key: AheadKey) {
         let mut waiting = self.waiting();
         waiting.retain(|w| w.started.elapsed() < self.max_age);
         if waiting.iter().any(|w| w.key == key) {
             return;
         }
+        // Full: this page is read when asked, as without read-ahead. Dropping a waiting page
+        // for it instead would, with more phones bootstrapping at once than pages may wait,
+        // throw away page after page already read and so read every page twice.
         if waiting.len() >= CAPACITY {
-            waiting.remove(0);
+            return;
         }
         let (send, page) = oneshot::channel();
         let (after, limit, filter) = (key.after, key.limit, key.filter.clone());

@@ -262,8 +262,8 @@ async fn the_next_snapshot_page_is_read_before_it_is_asked_for<S: Backend>() {
 }
 
 /// A page read ahead is taken only by a request the same in every part (user, view, cursor,
-/// size), once, and at most `CAPACITY` wait: the oldest goes first; one not asked for within
-/// its age is not served.
+/// size), once, and at most `CAPACITY` wait: when full, no other is started; one not asked
+/// for within its age is not served.
 async fn a_page_read_ahead_is_taken_only_by_the_same_request_and_once<S: Backend>() {
     let server = TestServer::<S>::fresh().await;
     let mut zhang = server.phone("张伟", Role::Admin).await;
@@ -324,16 +324,29 @@ async fn a_page_read_ahead_is_taken_only_by_the_same_request_and_once<S: Backend
         );
     }
     assert_eq!(ahead.len(), CAPACITY, "bounded");
+    let refused = AheadKey {
+        after: ids[CAPACITY],
+        ..key.clone()
+    };
+    assert!(
+        ahead.take(&refused).await.is_none(),
+        "one more than the bound is not read ahead"
+    );
     let oldest = AheadKey {
         after: ids[0],
         ..key.clone()
     };
-    assert!(ahead.take(&oldest).await.is_none(), "the oldest went");
-    let newest = AheadKey {
-        after: ids[CAPACITY],
-        ..key.clone()
-    };
-    let page = ahead.take(&newest).await.expect("the newest waits");
+    let page = ahead
+        .take(&oldest)
+        .await
+        .expect("the pages started first still wait");
+    assert_eq!(page.records[0].id, ids[1]);
+    // A place freed, the next one is read ahead again.
+    ahead.start(server.storage.clone(), refused.clone());
+    let page = ahead
+        .take(&refused)
+        .await
+        .expect("read ahead once room was made");
     assert_eq!(page.records[0].id, ids[CAPACITY + 1]);
 
     // A page not asked for in time is not served, and goes when the next one is started.
@@ -342,9 +355,12 @@ async fn a_page_read_ahead_is_taken_only_by_the_same_request_and_once<S: Backend
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert!(brief.take(&key).await.is_none(), "too old");
     assert_eq!(brief.len(), 1, "still held until the next start");
-    brief.start(server.storage.clone(), newest.clone());
+    brief.start(server.storage.clone(), refused.clone());
     assert_eq!(brief.len(), 1, "the old one went");
-    assert!(brief.take(&newest).await.is_some(), "the new one is served");
+    assert!(
+        brief.take(&refused).await.is_some(),
+        "the new one is served"
+    );
 }
 
 on_both_backends!(
