@@ -360,6 +360,14 @@ impl BlobTransport for FakeServer {
     }
 }
 
+fn two_threads() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -684,11 +692,7 @@ fn a_case_step_is_written_while_an_upload_waits_on_the_network() {
         entered: tokio::sync::Notify::new(),
         release: tokio::sync::Notify::new(),
     });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = two_threads();
     let lane = rt.spawn({
         let (gw, held) = (gw.clone(), held.clone());
         async move { gw.upload_pending(&*held).await.map(|r| r.completed) }
@@ -1030,10 +1034,20 @@ fn the_sweep_deletes_files_nothing_references_never_one_waiting_to_upload_or_bei
 
 /// The operations lane's side of a server whose push is held until released; pulls find
 /// nothing new.
+#[derive(Default)]
 struct HeldPush {
     entered: tokio::sync::Notify,
     release: tokio::sync::Notify,
     pushed: AtomicUsize,
+}
+
+/// As far as a sync run is concerned, the store is enrolled and bootstrapped.
+fn enrolled_and_bootstrapped(gw: &Gridwork) {
+    gw.read(|c| {
+        crate::store::meta::set(c, crate::store::meta::TOKEN, "token")?;
+        crate::store::meta::set(c, crate::store::meta::CURSOR, "0")
+    })
+    .unwrap();
 }
 
 fn server_now_ms() -> u64 {
@@ -1119,6 +1133,7 @@ impl crate::sync::transport::Transport for HeldPush {
 }
 
 /// The blob side of a server whose every PATCH is held until released, counting them.
+#[derive(Default)]
 struct HeldChunks {
     inner: FakeServer,
     entered: tokio::sync::Notify,
@@ -1160,28 +1175,10 @@ fn no_chunk_is_sent_while_an_operation_push_is_under_way_and_the_upload_resumes_
         "{}",
         photo.blob.size
     );
-    // Enrolled and bootstrapped already, as far as the sync run is concerned.
-    gw.read(|c| {
-        crate::store::meta::set(c, crate::store::meta::TOKEN, "token")?;
-        crate::store::meta::set(c, crate::store::meta::CURSOR, "0")
-    })
-    .unwrap();
-    let chunks = Arc::new(HeldChunks {
-        inner: FakeServer::default(),
-        entered: tokio::sync::Notify::new(),
-        release: tokio::sync::Notify::new(),
-        calls: AtomicUsize::new(0),
-    });
-    let ops = Arc::new(HeldPush {
-        entered: tokio::sync::Notify::new(),
-        release: tokio::sync::Notify::new(),
-        pushed: AtomicUsize::new(0),
-    });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    enrolled_and_bootstrapped(&gw);
+    let chunks = Arc::new(HeldChunks::default());
+    let ops = Arc::new(HeldPush::default());
+    let rt = two_threads();
     let lane = rt.spawn({
         let (gw, chunks) = (gw.clone(), chunks.clone());
         async move { gw.upload_pending(&*chunks).await.map(|r| r.completed) }
@@ -1245,21 +1242,9 @@ fn a_sync_run_dropped_before_its_end_does_not_leave_the_lane_waiting() {
     let gw = Arc::new(store(dir.path(), None));
     let case = a_case(&gw);
     let (_, photo) = gw.take_photo(case, &camera_jpeg(64, 64)).unwrap();
-    gw.read(|c| {
-        crate::store::meta::set(c, crate::store::meta::TOKEN, "token")?;
-        crate::store::meta::set(c, crate::store::meta::CURSOR, "0")
-    })
-    .unwrap();
-    let ops = Arc::new(HeldPush {
-        entered: tokio::sync::Notify::new(),
-        release: tokio::sync::Notify::new(),
-        pushed: AtomicUsize::new(0),
-    });
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    enrolled_and_bootstrapped(&gw);
+    let ops = Arc::new(HeldPush::default());
+    let rt = two_threads();
     let sync = rt.spawn({
         let (gw, ops) = (gw.clone(), ops.clone());
         async move { gw.sync_now(&*ops).await.map(|r| r.pushed) }
