@@ -12,7 +12,7 @@ use gridwork_domain::workflow::{
 };
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gridwork::{Gridwork, live_state};
 use crate::store::records;
 use crate::workflows::response_policy::PolicyBook;
@@ -89,15 +89,33 @@ pub(crate) fn views_of(
     Ok(views)
 }
 
+/// A case's view at `now_ms`, read on `conn` (a reader, or the writer inside the transaction
+/// that just changed the case).
+pub(crate) fn case_view(
+    conn: &rusqlite::Connection,
+    case_id: Id,
+    base: DeadlinePolicy,
+    now_ms: u64,
+) -> Result<CaseView> {
+    let case: Case = live_state(conn, EntityKind::Case, case_id)?.decode()?;
+    let fold = records::case_fold_of(conn, &case)?;
+    let policy = PolicyBook::load(conn, base)?.for_case(conn, &case)?;
+    Ok(CaseView::build(case, fold, &policy, now_ms))
+}
+
 impl Gridwork {
     /// Opens a case (a hazard found on patrol, a dispute, an alarm, a hotline request). When
     /// `opened_at_ms` is 0 it is set to the device's corrected now.
     pub fn open_case(&self, mut case: Case) -> Result<CaseView> {
+        let now = self.now_ms();
         if case.opened_at_ms == 0 {
-            case.opened_at_ms = self.now_ms();
+            case.opened_at_ms = now;
         }
-        let case = self.create(case)?;
-        self.case(case.id)
+        let base = self.deadline_policy();
+        self.commit_local_then(
+            |tx, stamp| crate::gridwork::create_in(tx, stamp, case),
+            |tx, case| case_view(tx, case.id, base, now),
+        )
     }
 
     /// Records a step of a case's lifecycle (or a note or photo). Refused with a clear error
@@ -114,32 +132,33 @@ impl Gridwork {
         action: CaseAction,
         also: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<()>,
     ) -> Result<CaseView> {
-        let actor = self.user_id()?;
-        self.commit_local(|tx, stamp| {
-            let case: Case = live_state(tx, EntityKind::Case, case_id)?.decode()?;
-            let fold = records::case_fold(tx, case_id)?.ok_or_else(|| Error::NotFound {
-                kind: "case",
-                id: case_id.to_string(),
-            })?;
-            workflow::apply(case.kind, &fold.state, &action)?;
-            let event = CaseEvent {
-                id: new_id(),
-                case_id,
-                stamp,
-                actor,
-                action,
-            };
-            let op = Op {
-                id: new_id(),
-                stamp,
-                entity: EntityKind::Case,
-                entity_id: case_id,
-                body: OpBody::CaseEvent { event },
-            };
-            also(tx)?;
-            Ok((vec![op], ()))
-        })?;
-        self.case(case_id)
+        let base = self.deadline_policy();
+        let now = self.now_ms();
+        self.commit_local_then(
+            |tx, stamp| {
+                let actor = crate::gridwork::user_id_in(tx)?;
+                let case: Case = live_state(tx, EntityKind::Case, case_id)?.decode()?;
+                let fold = records::case_fold_of(tx, &case)?;
+                workflow::apply(case.kind, &fold.state, &action)?;
+                let event = CaseEvent {
+                    id: new_id(),
+                    case_id,
+                    stamp,
+                    actor,
+                    action,
+                };
+                let op = Op {
+                    id: new_id(),
+                    stamp,
+                    entity: EntityKind::Case,
+                    entity_id: case_id,
+                    body: OpBody::CaseEvent { event },
+                };
+                also(tx)?;
+                Ok((vec![op], ()))
+            },
+            |tx, ()| case_view(tx, case_id, base, now),
+        )
     }
 
     /// A case with its state, governing deadline and colour, timed by its subdistrict's
@@ -147,15 +166,7 @@ impl Gridwork {
     pub fn case(&self, case_id: Id) -> Result<CaseView> {
         let base = self.deadline_policy();
         let now = self.now_ms();
-        self.query(|conn| {
-            let case: Case = live_state(conn, EntityKind::Case, case_id)?.decode()?;
-            let fold = records::case_fold(conn, case_id)?.ok_or_else(|| Error::NotFound {
-                kind: "case",
-                id: case_id.to_string(),
-            })?;
-            let policy = PolicyBook::load(conn, base)?.for_case(conn, &case)?;
-            Ok(CaseView::build(case, fold, &policy, now))
-        })
+        self.query(|conn| case_view(conn, case_id, base, now))
     }
 
     /// A case's history in HLC order (duplicates dropped, as the fold drops them), each step

@@ -272,7 +272,7 @@ impl Gridwork {
 
     /// The user this device acts for, once enrolled (stamped on case events as the actor).
     pub fn user_id(&self) -> Result<Option<Id>> {
-        self.query(|c| Ok(meta::get(c, meta::USER_ID)?.and_then(|u| u.parse().ok())))
+        self.query(user_id_in)
     }
 
     /// Records the user this device acts for.
@@ -334,6 +334,18 @@ impl Gridwork {
         &self,
         f: impl FnOnce(&Transaction<'_>, Stamp) -> Result<(Vec<Op>, T)>,
     ) -> Result<T> {
+        self.commit_local_then(f, |_, out| Ok(out))
+    }
+
+    /// [`Gridwork::commit_local`], then `then` in the same transaction once the operations are
+    /// applied: the view a caller returns (a case with its state and deadline) is read on the
+    /// writer's connection, whose pages are already in its cache, instead of on a reader,
+    /// whose cache every commit empties (each page read again, decrypted and checked: ADR 0054).
+    pub(crate) fn commit_local_then<T, U>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, Stamp) -> Result<(Vec<Op>, T)>,
+        then: impl FnOnce(&Transaction<'_>, T) -> Result<U>,
+    ) -> Result<U> {
         let wall = self.wall_ms();
         let inner = self.lock();
         let mut clock = self.clock();
@@ -358,6 +370,7 @@ impl Gridwork {
             meta::set(&tx, meta::HLC_LAST, &clock.last().as_u64().to_string())?;
         }
         search_index::catch_up_past(&tx, search_index::LOCAL_CATCH_UP_AT)?;
+        let out = then(&tx, out)?;
         let changed = crate::store::changes::drain(&tx)?;
         tx.commit()?;
         self.store_clock(clock);
@@ -473,22 +486,8 @@ impl Gridwork {
     /// }).unwrap();
     /// assert_eq!(gw.get::<Area>(district.id).unwrap().name, "西湖区");
     /// ```
-    pub fn create<T: Entity>(&self, mut value: T) -> Result<T> {
-        self.commit_local(|tx, stamp| {
-            let op = create_op(stamp, &mut value)?;
-            if records::load(tx, value.id())?.is_some() {
-                return Err(ValidationError::new(
-                    format!("{}.id", T::KIND.as_str()),
-                    "a record with this id already exists",
-                )
-                .into());
-            }
-            let obj = to_object(&value)?;
-            check_references(tx, T::KIND, &obj)?;
-            check_codes::<T>(tx, &obj, true)?;
-            crate::workflows::registrations::check_ledger(tx, T::KIND, &obj, None)?;
-            Ok((vec![op], value))
-        })
+    pub fn create<T: Entity>(&self, value: T) -> Result<T> {
+        self.commit_local(|tx, stamp| create_in(tx, stamp, value))
     }
 
     /// Changes a record: `edit` mutates the current value; only the fields it changed are
@@ -575,6 +574,33 @@ impl Gridwork {
 }
 
 /// A record that exists and is not deleted, of the expected kind.
+/// The operation that creates `value` (a nil id replaced by a fresh one), after the checks
+/// [`Gridwork::create`] documents; for [`Gridwork::commit_local`].
+pub(crate) fn create_in<T: Entity>(
+    tx: &Transaction<'_>,
+    stamp: Stamp,
+    mut value: T,
+) -> Result<(Vec<Op>, T)> {
+    let op = create_op(stamp, &mut value)?;
+    if records::load(tx, value.id())?.is_some() {
+        return Err(ValidationError::new(
+            format!("{}.id", T::KIND.as_str()),
+            "a record with this id already exists",
+        )
+        .into());
+    }
+    let obj = to_object(&value)?;
+    check_references(tx, T::KIND, &obj)?;
+    check_codes::<T>(tx, &obj, true)?;
+    crate::workflows::registrations::check_ledger(tx, T::KIND, &obj, None)?;
+    Ok((vec![op], value))
+}
+
+/// The user this device acts for, read on `conn` (the writer inside a transaction).
+pub(crate) fn user_id_in(conn: &Connection) -> Result<Option<Id>> {
+    Ok(meta::get(conn, meta::USER_ID)?.and_then(|u| u.parse().ok()))
+}
+
 pub(crate) fn live_state(conn: &Connection, kind: EntityKind, id: Id) -> Result<RecordState> {
     match records::load(conn, id)? {
         Some(s) if s.kind == kind && !s.is_deleted() => Ok(s),
@@ -663,7 +689,7 @@ fn check_references(
             )
         };
         let id: Id = text.parse().map_err(|_| problem())?;
-        if live_state(conn, target, id).is_err() {
+        if !records::is_live(conn, target, id)? {
             return Err(problem().into());
         }
     }

@@ -32,6 +32,16 @@ pub fn load(conn: &Connection, id: Id) -> Result<Option<RecordState>> {
     Ok(load_held(conn, id)?.map(|(_, state)| state))
 }
 
+/// Whether the store holds a live (not deleted) record `id` of `kind`: a reference's check,
+/// which reads the row's kind and tombstone only, not its fields.
+pub fn is_live(conn: &Connection, kind: EntityKind, id: Id) -> Result<bool> {
+    let row: Option<(String, bool)> = conn
+        .prepare_cached("SELECT kind, tombstone IS NULL FROM records WHERE id = ?1")?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(row.is_some_and(|(k, live)| live && k == kind.as_str()))
+}
+
 /// Loads a record's merged state with its row id, for [`save_held`].
 pub fn load_held(conn: &Connection, id: Id) -> Result<Option<(i64, RecordState)>> {
     let row = conn
@@ -311,7 +321,7 @@ fn apply(conn: &Connection, op: &Op, me: DeviceId, now_ms: u64, mark: bool) -> R
                 };
                 save_held(conn, rid, &state, search)?;
                 if state.kind == EntityKind::Case {
-                    refold_case(conn, state.id)?;
+                    refold_held(conn, &state)?;
                 }
             }
             applied.conflicts = keep_lost_values(conn, &state, &outcome, me, now_ms)?;
@@ -420,9 +430,15 @@ pub fn case_events(conn: &Connection, case_id: Id) -> Result<Vec<CaseEvent>> {
 /// it was opened, which [`case_fold`] and [`fold_or_initial`] compute from the record (one
 /// b-tree less for every case reported, ADR 0047). A fold row is written only when it changes.
 pub fn refold_case(conn: &Connection, case_id: Id) -> Result<Option<CaseFold>> {
-    let Some(state) = load(conn, case_id)? else {
-        return Ok(None);
-    };
+    match load(conn, case_id)? {
+        Some(state) => refold_held(conn, &state),
+        None => Ok(None),
+    }
+}
+
+/// [`refold_case`] for a case whose merged state is at hand (just saved).
+fn refold_held(conn: &Connection, state: &RecordState) -> Result<Option<CaseFold>> {
+    let case_id = state.id;
     let Ok(case) = state.decode::<Case>() else {
         return Ok(None);
     };
@@ -473,6 +489,16 @@ pub fn case_fold(conn: &Connection, case_id: Id) -> Result<Option<CaseFold>> {
         return Ok(None);
     };
     Ok(Some(fold_or_initial(&case, None)?))
+}
+
+/// The fold of `case`, held by the store: its stored row, or with none the fold of a case
+/// without events ([`case_fold`] for a case already decoded).
+pub fn case_fold_of(conn: &Connection, case: &Case) -> Result<CaseFold> {
+    let fold: Option<String> = conn
+        .prepare_cached("SELECT fold FROM case_folds WHERE case_id = ?1")?
+        .query_row([case.id.to_string()], |r| r.get(0))
+        .optional()?;
+    fold_or_initial(case, fold.as_deref())
 }
 
 /// A case's fold as a list read it (`LEFT JOIN case_folds`): the stored one, or with no row the

@@ -69,12 +69,15 @@ impl Gridwork {
         category: &str,
         severity: Option<Severity>,
     ) -> Result<CaseView> {
-        let actor = self.user_id()?;
         let opened_at_ms = self.now_ms();
-        let case_id = self.commit_local(|tx, stamp| {
-            let building: Building = live_state(tx, EntityKind::Building, building_id)?.decode()?;
-            let stations = area_records::stations(tx)?;
-            let station = workflow::dispatch_target(&building, &stations).ok_or_else(|| {
+        let base = self.deadline_policy();
+        self.commit_local_then(
+            |tx, stamp| {
+                let actor = crate::gridwork::user_id_in(tx)?;
+                let building: Building =
+                    live_state(tx, EntityKind::Building, building_id)?.decode()?;
+                let stations = area_records::stations(tx)?;
+                let station = workflow::dispatch_target(&building, &stations).ok_or_else(|| {
                 ValidationError::new(
                     "alarm.station",
                     if stations.is_empty() {
@@ -86,42 +89,43 @@ impl Gridwork {
                     },
                 )
             })?;
-            let mut case = Case {
-                id: new_id(),
-                kind: CaseKind::Alarm,
-                title: title.to_string(),
-                category: category.to_string(),
-                severity: severity.unwrap_or(DEFAULT_ALARM_SEVERITY),
-                area_id: building.grid_id,
-                building_id: Some(building.id),
-                household_id: None,
-                position: building.position,
-                opened_at_ms,
-                patrol_id: None,
-            };
-            // The grid's own record is not required here, unlike in `create`: the grid id comes
-            // from a building that passed its edge checks, and a building head's phone may hold
-            // its building without the grid. A fire alarm is never refused for bookkeeping.
-            let open = create_op(stamp, &mut case)?;
-            let event = CaseEvent {
-                id: new_id(),
-                case_id: case.id,
-                stamp,
-                actor,
-                action: CaseAction::Dispatch {
-                    station_id: station.id,
-                },
-            };
-            let dispatch = Op {
-                id: new_id(),
-                stamp,
-                entity: EntityKind::Case,
-                entity_id: case.id,
-                body: OpBody::CaseEvent { event },
-            };
-            Ok((vec![open, dispatch], case.id))
-        })?;
-        self.case(case_id)
+                let mut case = Case {
+                    id: new_id(),
+                    kind: CaseKind::Alarm,
+                    title: title.to_string(),
+                    category: category.to_string(),
+                    severity: severity.unwrap_or(DEFAULT_ALARM_SEVERITY),
+                    area_id: building.grid_id,
+                    building_id: Some(building.id),
+                    household_id: None,
+                    position: building.position,
+                    opened_at_ms,
+                    patrol_id: None,
+                };
+                // The grid's own record is not required here, unlike in `create`: the grid id comes
+                // from a building that passed its edge checks, and a building head's phone may hold
+                // its building without the grid. A fire alarm is never refused for bookkeeping.
+                let open = create_op(stamp, &mut case)?;
+                let event = CaseEvent {
+                    id: new_id(),
+                    case_id: case.id,
+                    stamp,
+                    actor,
+                    action: CaseAction::Dispatch {
+                        station_id: station.id,
+                    },
+                };
+                let dispatch = Op {
+                    id: new_id(),
+                    stamp,
+                    entity: EntityKind::Case,
+                    entity_id: case.id,
+                    body: OpBody::CaseEvent { event },
+                };
+                Ok((vec![open, dispatch], case.id))
+            },
+            |tx, case_id| crate::cases::case_view(tx, case_id, base, opened_at_ms),
+        )
     }
 
     /// How long the crew took to reach an alarm, against its target; `None` until the crew

@@ -243,3 +243,71 @@ fn a_subdistrict_sets_its_own_minutes_per_step() {
         Some(4 * MINUTE)
     );
 }
+
+/// The view a write returns is read in the write's own transaction, on the writer's connection
+/// (ADR 0054): it must be the view every later query reads on a reader, timed by the
+/// subdistrict's policy, with the step's actor and the case's fold.
+#[test]
+fn the_view_a_write_returns_is_the_one_a_query_reads_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = World::on_disk(2, &dir.path().join("phone.db"));
+    w.station("梅花碑微型消防站", pos(30.2610, 120.165));
+    w.gw.set_response_policy(w.g.subdistrict.id, ResponsePolicy::wulin())
+        .unwrap();
+    w.wait(MINUTE);
+
+    let alarm =
+        w.gw.raise_alarm(w.g.buildings[1].id, "冒烟", "smoke", None)
+            .unwrap();
+    assert_eq!(alarm, w.gw.case(alarm.case.id).unwrap(), "raise_alarm");
+    assert!(alarm.live, "an alarm not yet reached is live");
+
+    let hazard =
+        w.gw.open_case(crate::common::hazard(
+            &w.g,
+            w.g.buildings[0].id,
+            "消防通道堵塞",
+            Severity::High,
+        ))
+        .unwrap();
+    assert_eq!(hazard, w.gw.case(hazard.case.id).unwrap(), "open_case");
+    assert_eq!(
+        hazard.fold.state.as_str(),
+        "reported",
+        "a new case's fold is its kind's first state"
+    );
+
+    w.wait(MINUTE);
+    let acknowledged =
+        w.gw.record_case_event(alarm.case.id, CaseAction::Acknowledge)
+            .unwrap();
+    assert_eq!(
+        acknowledged,
+        w.gw.case(alarm.case.id).unwrap(),
+        "record_case_event"
+    );
+    assert_ne!(
+        acknowledged.fold.state, alarm.fold.state,
+        "the step moved it"
+    );
+    let en_route =
+        w.gw.record_case_event(
+            alarm.case.id,
+            CaseAction::EnRoute {
+                position: Some(pos(30.261, 120.165)),
+            },
+        )
+        .unwrap();
+    assert_eq!(en_route, w.gw.case(alarm.case.id).unwrap(), "en route");
+    let arrive = en_route.deadline.expect("the crew's arrival is due");
+    assert_eq!(
+        (arrive.step, arrive.due_ms),
+        ("arrive", alarm.case.opened_at_ms + 5 * MINUTE),
+        "timed by the subdistrict's policy (武林 1-5-30), not the device's 1-3-10"
+    );
+    let timeline = w.gw.case_timeline(alarm.case.id).unwrap();
+    assert!(
+        timeline.iter().all(|e| e.event.actor == Some(w.me)),
+        "every step names the enrolled user as its actor"
+    );
+}

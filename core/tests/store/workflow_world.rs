@@ -35,6 +35,18 @@ impl World {
     pub fn new(n: usize) -> World {
         let clock = TestClock::at(MORNING_MS);
         let gw = Gridwork::open_in_memory(clock.options()).unwrap();
+        World::with_store(gw, clock, n)
+    }
+
+    /// [`World::new`] on a store file at `path`: queries run on reader connections of their
+    /// own, as on a phone, while writes run on the writer's.
+    pub fn on_disk(n: usize, path: &std::path::Path) -> World {
+        let clock = TestClock::at(MORNING_MS);
+        let gw = Gridwork::open_with(path, clock.options()).unwrap();
+        World::with_store(gw, clock, n)
+    }
+
+    fn with_store(gw: Gridwork, clock: TestClock, n: usize) -> World {
         let me = Uuid::now_v7();
         gw.set_user_id(me).unwrap();
         let mut g = grid_with_buildings(&gw, n);
