@@ -45,18 +45,19 @@ impl Machine {
             .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
             .unwrap_or_else(|_| "unknown".into());
         let commit = run("git", &["rev-parse", "--short=10", "HEAD"]);
-        let dirty = !run("git", &["status", "--porcelain", "--untracked-files=no"]).is_empty();
+        let status = Command::new("git")
+            .args(["status", "--porcelain", "--untracked-files=no"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
         Machine {
             cpu,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             memory_gib: (mem_kb / 1024.0 / 1024.0 * 10.0).round() / 10.0,
             os: format!("{distro}, kernel {kernel}"),
             rustc: run("rustc", &["--version"]),
-            commit: if dirty {
-                format!("{commit} (with uncommitted changes)")
-            } else {
-                commit
-            },
+            commit: describe_commit(commit, status.as_deref()),
             load_average: load,
         }
     }
@@ -75,6 +76,16 @@ impl Machine {
     }
 }
 
+/// The commit as the run line names it: with "(with uncommitted changes)" only when `git
+/// status` listed a changed tracked file; a clean checkout, or a folder git could not read, is
+/// named by its commit alone (before, an empty status read as "unknown" and so as changed).
+fn describe_commit(commit: String, status: Option<&str>) -> String {
+    match status {
+        Some(listed) if !listed.trim().is_empty() => format!("{commit} (with uncommitted changes)"),
+        _ => commit,
+    }
+}
+
 fn run(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
@@ -84,4 +95,23 @@ fn run(program: &str, args: &[&str]) -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_commit;
+
+    #[test]
+    fn a_clean_checkout_is_named_by_its_commit_alone() {
+        assert_eq!(describe_commit("05579a3".into(), Some("")), "05579a3");
+        assert_eq!(
+            describe_commit("05579a3".into(), Some(" M core/src/cases.rs\n")),
+            "05579a3 (with uncommitted changes)"
+        );
+        assert_eq!(
+            describe_commit("unknown".into(), None),
+            "unknown",
+            "outside a checkout"
+        );
+    }
 }
