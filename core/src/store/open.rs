@@ -41,6 +41,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "007_fewer_index_pages",
         include_str!("../../migrations/007_fewer_index_pages.sql"),
     ),
+    (
+        "008_areas_by_level",
+        include_str!("../../migrations/008_areas_by_level.sql"),
+    ),
 ];
 
 /// The schema version this build writes.

@@ -35,12 +35,9 @@ pub(crate) struct PolicyBook {
 
 impl PolicyBook {
     pub(crate) fn load(conn: &Connection, base: DeadlinePolicy) -> Result<PolicyBook> {
-        let subdistricts: Vec<Area> = decode_rows(
-            conn,
-            "SELECT id, fields FROM records WHERE kind = 'area' AND tombstone IS NULL
-             AND json_extract(fields, '$.level') = 'subdistrict'",
-            &[],
-        )?;
+        // Through `areas_by_level` (migration 008): the subdistricts' rows only, not every
+        // area's parsed (ADR 0054).
+        let subdistricts: Vec<Area> = decode_rows(conn, SUBDISTRICTS, &[])?;
         Ok(PolicyBook {
             base,
             subdistricts: subdistricts
@@ -166,5 +163,32 @@ impl Gridwork {
             }
         })?;
         Ok(area.response_policies)
+    }
+}
+
+/// The subdistricts a device holds, found through the partial index over areas' levels.
+const SUBDISTRICTS: &str = "SELECT id, fields FROM records
+     WHERE kind = 'area' AND json_extract(fields, '$.level') = 'subdistrict'
+     AND tombstone IS NULL";
+
+#[cfg(test)]
+mod tests {
+    use super::SUBDISTRICTS;
+
+    #[test]
+    fn the_subdistricts_are_found_through_their_index_not_by_reading_every_area() {
+        let conn = crate::store::open::open_in_memory().unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {SUBDISTRICTS}"))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING INDEX areas_by_level")),
+            "{plan:?}"
+        );
     }
 }
