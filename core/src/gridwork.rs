@@ -341,6 +341,9 @@ impl Gridwork {
     /// applied: the view a caller returns (a case with its state and deadline) is read on the
     /// writer's connection, whose pages are already in its cache, instead of on a reader,
     /// whose cache every commit empties (each page read again, decrypted and checked: ADR 0054).
+    /// `then` only reads, and its failure does not undo the write: the transaction commits and
+    /// the error is returned after it, as a read after the commit would have returned it (an
+    /// alarm is raised even when its view cannot be built).
     pub(crate) fn commit_local_then<T, U>(
         &self,
         f: impl FnOnce(&Transaction<'_>, Stamp) -> Result<(Vec<Op>, T)>,
@@ -370,13 +373,13 @@ impl Gridwork {
             meta::set(&tx, meta::HLC_LAST, &clock.last().as_u64().to_string())?;
         }
         search_index::catch_up_past(&tx, search_index::LOCAL_CATCH_UP_AT)?;
-        let out = then(&tx, out)?;
+        let out = then(&tx, out);
         let changed = crate::store::changes::drain(&tx)?;
         tx.commit()?;
         self.store_clock(clock);
         drop(inner);
         self.sync.changed(&changed);
-        Ok(out)
+        out
     }
 
     /// Pages written to the store's log by every commit since it was opened (`None` for an
@@ -573,7 +576,6 @@ impl Gridwork {
     }
 }
 
-/// A record that exists and is not deleted, of the expected kind.
 /// The operation that creates `value` (a nil id replaced by a fresh one), after the checks
 /// [`Gridwork::create`] documents; for [`Gridwork::commit_local`].
 pub(crate) fn create_in<T: Entity>(
@@ -601,6 +603,7 @@ pub(crate) fn user_id_in(conn: &Connection) -> Result<Option<Id>> {
     Ok(meta::get(conn, meta::USER_ID)?.and_then(|u| u.parse().ok()))
 }
 
+/// A record that exists and is not deleted, of the expected kind.
 pub(crate) fn live_state(conn: &Connection, kind: EntityKind, id: Id) -> Result<RecordState> {
     match records::load(conn, id)? {
         Some(s) if s.kind == kind && !s.is_deleted() => Ok(s),
@@ -802,5 +805,53 @@ mod cache_tests {
             .read(|c| Ok(c.query_row("PRAGMA cache_size", [], |r| r.get(0))?))
             .unwrap();
         assert_eq!(kib, -64 * 1024);
+    }
+}
+
+#[cfg(test)]
+mod commit_tests {
+    use super::*;
+    use gridwork_domain::model::{Area, AreaLevel};
+
+    #[test]
+    fn a_view_that_fails_after_a_write_does_not_undo_the_write() {
+        let gw = Gridwork::open_in_memory(OpenOptions::default()).unwrap();
+        let district = Area {
+            id: uuid::Uuid::nil(),
+            level: AreaLevel::District,
+            code: "330106".into(),
+            name: "西湖区".into(),
+            parent_id: None,
+            response_policies: vec![],
+        };
+        let pending = gw.pending_count().unwrap();
+        let out: Result<()> = gw.commit_local_then(
+            |tx, stamp| create_in(tx, stamp, district),
+            |_, _| {
+                Err(Error::NotFound {
+                    kind: "case",
+                    id: "the view".into(),
+                })
+            },
+        );
+        assert!(
+            matches!(out, Err(Error::NotFound { .. })),
+            "the view's error reaches the caller: {out:?}"
+        );
+        assert_eq!(
+            gw.pending_count().unwrap(),
+            pending + 1,
+            "the write was committed and queued all the same"
+        );
+        let areas: i64 = gw
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM records WHERE kind = 'area'",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(areas, 1);
     }
 }
