@@ -8,6 +8,7 @@
 use arbitrary::{Result, Unstructured};
 use gridwork_domain::op::Op;
 use gridwork_domain::sync::{PullResponse, SequencedOp};
+use gridwork_domain::workflow::case_event::STEP_NAMES;
 use serde_json::{Value, json};
 
 /// Milliseconds of the fuzz runs' fixed "now" (2027-01-15): stamps are made around it.
@@ -84,32 +85,9 @@ const STRINGS: [&str; 16] = [
     "elderly_living_alone",
     "",
 ];
-const ACTIONS: [&str; 24] = [
-    "accept",
-    "review_assign",
-    "handle",
-    "completion_review",
-    "send_back",
-    "call_back",
-    "close",
-    "dispatch",
-    "acknowledge",
-    "en_route",
-    "arrive",
-    "resolve",
-    "review",
-    "assign",
-    "fix",
-    "recheck",
-    "mediate",
-    "escalate",
-    "settle",
-    "not_settled",
-    "note",
-    "photo",
-    "launch_rocket",
-    "",
-];
+/// Step names the server must refuse, beside every real one
+/// ([`gridwork_domain::workflow::case_event::STEP_NAMES`]).
+const UNKNOWN_ACTIONS: [&str; 2] = ["launch_rocket", ""];
 const LEVELS: [&str; 4] = [
     "micro_grid_leader",
     "gridworker",
@@ -212,7 +190,12 @@ fn whole_record(u: &mut Unstructured, kind: &str) -> Result<Option<Value>> {
 
 /// A case step, mostly well formed.
 fn action(u: &mut Unstructured) -> Result<Value> {
-    let mut a = json!({ "type": pick(u, &ACTIONS)? });
+    let i = u.choose_index(STEP_NAMES.len() + UNKNOWN_ACTIONS.len())?;
+    let name = match STEP_NAMES.get(i) {
+        Some(step) => step,
+        None => UNKNOWN_ACTIONS[i - STEP_NAMES.len()],
+    };
+    let mut a = json!({ "type": name });
     let fields: [(&str, Value); 12] = [
         ("assignee", json!(record_id(u)?)),
         (
