@@ -135,8 +135,6 @@ pub struct UploadReport {
     pub completed: u64,
     /// Bytes put in `PATCH` bodies in this run (delivered or lost on the way).
     pub bytes: u64,
-    /// `PATCH`es cut off on the wire because a sync run started (ADR 0053, addendum).
-    pub cut_for_sync: u64,
     /// Blobs still queued after the run.
     pub queued: u64,
     /// Why the run stopped with blobs queued, when it was not a failure.
@@ -208,9 +206,6 @@ pub(crate) struct Lane {
     ops_busy: AtomicUsize,
     /// Told when `ops_busy` falls to 0.
     ops_idle: tokio::sync::Notify,
-    /// Told when a sync run or a pulled page's apply starts: the `PATCH` on the wire is cut
-    /// off (ADR 0053, addendum).
-    ops_started: tokio::sync::Notify,
 }
 
 /// The operations lane is working (a sync run, a pulled page being applied): held for as long
@@ -245,7 +240,6 @@ impl Lane {
     /// Marks the operations lane at work until the guard is dropped.
     pub(crate) fn ops_running(&self) -> OpsRunning<'_> {
         self.ops_busy.fetch_add(1, Ordering::AcqRel);
-        self.ops_started.notify_waiters();
         OpsRunning(self)
     }
 
@@ -588,61 +582,27 @@ impl Gridwork {
         }
         let mut stalls = 0;
         loop {
-            // Yield to the operations lane: no chunk starts while an alarm is being pushed or
-            // a pull applied (ADR 0053).
-            self.lane.ops_quiet().await;
-            if let Some(stop) = self.lane_stop(self.upload_policy()?) {
-                return Ok(Some(stop));
-            }
             let len = UPLOAD_CHUNK.min(row.size - offset);
             let body = vault
                 .read_range(&hash, offset, len)?
                 .ok_or_else(|| Error::Attachment("a queued attachment's file is missing".into()))?;
-            let sent_now = body.len() as u64;
-            // Armed before the check: a run that starts from here on cuts this PATCH off.
-            let mut run_started = std::pin::pin!(self.lane.ops_started.notified());
-            run_started.as_mut().enable();
-            if self.lane.ops_busy() {
-                // A run began while the chunk was read: it goes after the run.
-                continue;
+            // Yield to the operations lane: no chunk starts while an alarm is being pushed or
+            // a pull applied (ADR 0053); the chunk already on the wire was the last. Waited
+            // for after the chunk is read and decrypted, not before: a run that began during
+            // the read (about a millisecond for 512 KiB) is seen, and the chunk waits for its
+            // end (measured: ADR 0053's addendum).
+            self.lane.ops_quiet().await;
+            if let Some(stop) = self.lane_stop(self.upload_policy()?) {
+                return Ok(Some(stop));
             }
+            let sent_now = body.len() as u64;
             report.bytes += sent_now;
             self.set_row(
                 &hash,
                 "UPDATE blob_uploads SET wire_bytes = wire_bytes + ?2 WHERE hash = ?1",
                 sent_now as i64,
             )?;
-            let answer = tokio::select! {
-                biased;
-                answer = transport.upload_chunk(&hash, offset, row.size, body) => answer,
-                () = run_started => {
-                    // A sync run started (an alarm to push, a page to apply): the PATCH on the
-                    // wire is dropped, so neither this phone nor the server spends more on it
-                    // while the run goes on (ADR 0053, addendum). The server keeps what of its
-                    // body arrived; once the run is over, `HEAD` says where the upload stands.
-                    report.cut_for_sync += 1;
-                    tracing::debug!(blob = %hash, offset, "chunk cut off for a sync run");
-                    self.lane.ops_quiet().await;
-                    let held = match transport.upload_offset(&hash).await? {
-                        UploadOffset::Complete => {
-                            self.mark_uploaded(&hash)?;
-                            report.completed += 1;
-                            return Ok(None);
-                        }
-                        UploadOffset::At(k) => k.min(row.size),
-                    };
-                    if held != offset {
-                        offset = held;
-                        self.set_row(
-                            &hash,
-                            "UPDATE blob_uploads SET sent = ?2 WHERE hash = ?1",
-                            offset as i64,
-                        )?;
-                        self.announce(&hash)?;
-                    }
-                    continue;
-                }
-            };
+            let answer = transport.upload_chunk(&hash, offset, row.size, body).await;
             let next = match answer {
                 Ok(PatchAnswer::Complete) => {
                     self.mark_uploaded(&hash)?;
