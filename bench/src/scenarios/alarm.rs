@@ -249,18 +249,15 @@ impl Side {
             "sqlite_server_threads_cpu_ms_push_to_alarm_min_median_max":
                 spread(&self.probes.iter().map(|p| p.writer_ms).collect::<Vec<_>>()),
             "alarm_ms_min_median_max": spread(&self.times.iter().map(ms).collect::<Vec<_>>()),
-            "process_cpu_ms_after_the_dispatchers_sync_run_min_median_max":
-                spread(&self.probes.iter().map(|p| p.cpu_after_sync_ms).collect::<Vec<_>>()),
             // Every round, for a look beyond the medians: the figure, the time the PATCH on the
             // wire had left (-1: none), PATCHes and HEADs started in the window, CPU in the
-            // window and after the sync run, the crew's return after the sync run, ms.
+            // window, the crew's return after the sync run, ms.
             "per_round": self.times.iter().zip(&self.probes).map(|(t, p)| json!([
                 ms(t),
                 p.chunk_left_ms.unwrap_or(-1.0),
                 p.patches_in_window,
                 p.heads_in_window,
                 p.cpu_ms,
-                p.cpu_after_sync_ms,
                 p.crew_after_sync_ms,
             ])).collect::<Vec<_>>(),
         })
@@ -353,8 +350,6 @@ struct Probe {
     cpu_ms: f64,
     wait_ms: f64,
     writer_ms: f64,
-    /// Of `cpu_ms`, what ran after the dispatcher's sync run returned.
-    cpu_after_sync_ms: f64,
     /// The crew's return after the dispatcher's sync run returned, ms (negative: before).
     crew_after_sync_ms: f64,
 }
@@ -557,14 +552,12 @@ async fn rounds_of(
             .await
             .expect("the alarm is pushed");
         let synced = Instant::now();
-        let cpu_synced = cpu_now();
         let (returned, report) = poll.await.expect("joins");
         let cpu_after = cpu_now();
         let mut probe = Probe {
             cpu_ms: cpu_after.0.saturating_sub(cpu_before.0) as f64 / 1e6,
             wait_ms: cpu_after.1.saturating_sub(cpu_before.1) as f64 / 1e6,
             writer_ms: cpu_after.2.saturating_sub(cpu_before.2) as f64 / 1e6,
-            cpu_after_sync_ms: cpu_after.0.saturating_sub(cpu_synced.0) as f64 / 1e6,
             crew_after_sync_ms: if returned >= synced {
                 returned.duration_since(synced).as_secs_f64() * 1e3
             } else {

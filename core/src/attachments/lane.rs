@@ -589,7 +589,7 @@ impl Gridwork {
             // Yield to the operations lane: no chunk starts while an alarm is being pushed or
             // a pull applied (ADR 0053); the chunk already on the wire was the last. Waited
             // for after the chunk is read and decrypted, not before: a run that began during
-            // the read (about a millisecond for 512 KiB) is seen, and the chunk waits for its
+            // the read (512 KiB read and decrypted) is seen, and the chunk waits for its
             // end (measured: ADR 0053's addendum).
             self.lane.ops_quiet().await;
             if let Some(stop) = self.lane_stop(self.upload_policy()?) {
