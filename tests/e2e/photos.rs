@@ -236,6 +236,100 @@ async fn a_10_mb_photo_uploads_across_drops_resumed_stored_once_and_fetched_iden
     );
 }
 
+/// The photo lane yields to the phone's sync runs (ADR 0053), through the real server: sync
+/// runs started while a 10 MB photo uploads (each as soon as a PATCH of the picture has been
+/// put on the wire) hold the lane back and never leave it waiting; the upload goes on after
+/// each run from where it stood, never from 0, and arrives whole: stored equal to the phone's
+/// bytes, the bytes put on the wire at most 1.2 times the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_runs_during_a_photo_upload_hold_it_back_and_it_still_arrives_whole() {
+    let blobs = BlobStore::in_memory();
+    let server = TestServer::start_with(gridwork_server::ServerOptions {
+        blobs: blobs.clone(),
+        ..gridwork_server::ServerOptions::default()
+    })
+    .await;
+    let (_admin, seeded) = seeded_admin(&server, "管理员").await;
+    let grid = seeded.grids[0].id;
+    let worker = Arc::new(phone(&server, "网格员", Role::Gridworker, vec![grid]).await);
+    worker.gw.sync_now(&worker.net).await.unwrap();
+    let case = worker
+        .gw
+        .open_case(Case {
+            id: Uuid::nil(),
+            kind: CaseKind::Hazard,
+            title: "消防通道堵塞".into(),
+            category: "fire".into(),
+            severity: Severity::High,
+            area_id: grid,
+            building_id: None,
+            household_id: None,
+            position: None,
+            opened_at_ms: 0,
+            patrol_id: None,
+        })
+        .unwrap()
+        .case
+        .id;
+    let (_, photo) = worker.gw.take_photo(case, &big_jpeg(10)).unwrap();
+    let hash = photo.blob.hash;
+    assert!(photo.blob.size > 9_000_000);
+    worker.gw.sync_now(&worker.net).await.unwrap();
+    let seen = Arc::new(Seen::default());
+    worker.gw.add_upload_observer(seen.clone());
+
+    let lane_net = HttpTransport::new(&server.url(), worker.gw.token().unwrap()).unwrap();
+    let upload = tokio::spawn({
+        let worker = worker.clone();
+        async move { worker.gw.upload_pending(&lane_net).await }
+    });
+    let mut runs = 0;
+    while runs < 8 && !upload.is_finished() {
+        // A PATCH of the picture has just been put on the wire (its bytes are counted first).
+        let before = worker.gw.upload_wire_bytes(&hash).unwrap();
+        while worker.gw.upload_wire_bytes(&hash).unwrap() == before && !upload.is_finished() {
+            tokio::time::sleep(std::time::Duration::from_micros(200)).await;
+        }
+        worker.gw.sync_now(&worker.net).await.unwrap();
+        runs += 1;
+    }
+    assert!(runs >= 2, "the upload ended before two sync runs: {runs}");
+    let report = tokio::time::timeout(std::time::Duration::from_secs(60), upload)
+        .await
+        .expect("the lane is not left waiting after the runs")
+        .unwrap()
+        .unwrap();
+    assert_eq!((report.completed, report.queued), (2, 0), "{report:?}");
+    // Arrived whole, and stored equal to the phone's bytes.
+    let stored = blobs.bytes(&hash).await.unwrap().expect("stored");
+    assert_eq!(BlobHash::of(&stored), hash);
+    assert_eq!(
+        stored.as_ref(),
+        worker
+            .gw
+            .attachment_bytes(&hash)
+            .unwrap()
+            .unwrap()
+            .as_slice()
+    );
+    // Resumed after each run from where it stood, never restarted.
+    let wire = worker.gw.upload_wire_bytes(&hash).unwrap();
+    assert!(
+        wire as f64 <= 1.2 * photo.blob.size as f64,
+        "{wire} bytes sent for {}",
+        photo.blob.size
+    );
+    let sent: Vec<u64> = seen
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.hash == hash)
+        .map(|p| p.sent)
+        .collect();
+    assert!(sent.windows(2).all(|w| w[0] <= w[1]), "{sent:?}");
+}
+
 /// A small JPEG whose pixels depend on `seed` (a different picture, a different hash).
 fn small_jpeg(seed: u8) -> Vec<u8> {
     let img = image::RgbImage::from_fn(64, 48, |x, y| {

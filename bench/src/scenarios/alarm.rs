@@ -13,12 +13,14 @@
 //! raw figures give each repeat's p50 and p99, their min/median/max, and the verdict: whether
 //! the median of the figure during the upload is within the spread of the runs alone.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gridwork_core::attachments::UploadState;
+use gridwork_core::attachments::{BlobTransport, PatchAnswer, UploadOffset, UploadState};
 use gridwork_core::new_id;
+use gridwork_core::sync::transport::TransportError;
 use gridwork_core::{Gridwork, HttpTransport, OpenOptions};
+use gridwork_domain::attachment::BlobHash;
 use gridwork_domain::sync::Role;
 use gridwork_server::storage::SqliteStorage;
 use serde_json::json;
@@ -133,6 +135,7 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
         "p50_ms": l.p50_ms(),
         "p99_ms": l.p99_ms(),
         "max_ms": l.max_ms(),
+        "diagnostics": alone.diagnostics(),
     });
     if photo.is_some() {
         let u = Latencies::from_durations(&during.times);
@@ -160,6 +163,7 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
             "p99_ms": u.p99_ms(),
             "max_ms": u.max_ms(),
             "per_repeat": during.per_repeat(),
+            "diagnostics": during.diagnostics(),
         });
         raw["verdict"] = verdict(&alone, &during);
     }
@@ -183,6 +187,8 @@ struct Side {
     overlapped: u64,
     photo_bytes: u64,
     crew_after_sync: Vec<f64>,
+    probes: Vec<Probe>,
+    patch_ms: Vec<f64>,
 }
 
 impl Side {
@@ -195,6 +201,66 @@ impl Side {
         self.overlapped += r.overlapped;
         self.photo_bytes = self.photo_bytes.max(r.photo_bytes);
         self.crew_after_sync.extend(r.crew_after_sync);
+        self.probes.extend(r.probes);
+        self.patch_ms.extend(r.patch_ms);
+    }
+
+    /// What was on the wire and on the CPU while each alarm went through (step 1 of the
+    /// round of ADR 0053's addendum): the `PATCH` in flight when the push started, how long it
+    /// had left, the alarm's figure with and without one, and the process's CPU in the window.
+    fn diagnostics(&self) -> serde_json::Value {
+        let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+        let p50_of = |pick: &dyn Fn(&Probe) -> bool| {
+            let t: Vec<Duration> = self
+                .times
+                .iter()
+                .zip(&self.probes)
+                .filter(|(_, p)| pick(p))
+                .map(|(t, _)| *t)
+                .collect();
+            json!({ "rounds": t.len(), "p50_ms": Latencies::from_durations(&t).p50_ms() })
+        };
+        let left: Vec<f64> = self.probes.iter().filter_map(|p| p.chunk_left_ms).collect();
+        let left_median = spread(&left)[1];
+        json!({
+            "rounds_with_a_patch_on_the_wire_when_the_push_started":
+                self.probes.iter().filter(|p| p.chunk_left_ms.is_some()).count(),
+            "that_patchs_time_left_after_the_push_started_ms_min_median_max": spread(&left),
+            "rounds_that_patch_ended_after_the_crew_had_the_alarm":
+                self.probes.iter().filter(|p| p.chunk_outlived_alarm).count(),
+            "rounds_that_patch_was_cut_off": self.probes.iter().filter(|p| p.chunk_cut).count(),
+            "patches_started_between_the_push_and_the_crew_having_the_alarm":
+                self.probes.iter().map(|p| p.patches_in_window).sum::<u64>(),
+            "of_which_started_before_the_dispatchers_sync_run_ended":
+                self.probes.iter().map(|p| p.patches_in_sync_run).sum::<u64>(),
+            "heads_sent_between_the_push_and_the_crew_having_the_alarm":
+                self.probes.iter().map(|p| p.heads_in_window).sum::<u64>(),
+            "alarm_with_a_patch_on_the_wire": p50_of(&|p| p.chunk_left_ms.is_some()),
+            "alarm_with_no_patch_on_the_wire": p50_of(&|p| p.chunk_left_ms.is_none()),
+            "alarm_with_the_patch_more_than_the_median_time_left":
+                p50_of(&|p| p.chunk_left_ms.is_some_and(|l| l > left_median)),
+            "alarm_with_the_patch_at_most_the_median_time_left":
+                p50_of(&|p| p.chunk_left_ms.is_some_and(|l| l <= left_median)),
+            "patch_round_trip_ms_min_median_max": spread(&self.patch_ms),
+            "process_cpu_ms_push_to_alarm_min_median_max":
+                spread(&self.probes.iter().map(|p| p.cpu_ms).collect::<Vec<_>>()),
+            "runqueue_wait_ms_push_to_alarm_min_median_max":
+                spread(&self.probes.iter().map(|p| p.wait_ms).collect::<Vec<_>>()),
+            "sqlite_server_threads_cpu_ms_push_to_alarm_min_median_max":
+                spread(&self.probes.iter().map(|p| p.writer_ms).collect::<Vec<_>>()),
+            "alarm_ms_min_median_max": spread(&self.times.iter().map(ms).collect::<Vec<_>>()),
+            // Every round, for a look beyond the medians: the figure, the time the PATCH on the
+            // wire had left (-1: none), PATCHes and HEADs started in the window, CPU in the
+            // window, the crew's return after the sync run, ms.
+            "per_round": self.times.iter().zip(&self.probes).map(|(t, p)| json!([
+                ms(t),
+                p.chunk_left_ms.unwrap_or(-1.0),
+                p.patches_in_window,
+                p.heads_in_window,
+                p.cpu_ms,
+                p.crew_after_sync_ms,
+            ])).collect::<Vec<_>>(),
+        })
     }
 
     fn per_repeat(&self) -> serde_json::Value {
@@ -259,6 +325,134 @@ struct Rounds {
     /// Per round, ms from the dispatcher's sync run returning to the crew's long poll
     /// returning (negative when the crew was first).
     crew_after_sync: Vec<f64>,
+    probes: Vec<Probe>,
+    /// Every `PATCH`'s time from the call to the answer (or its cut), ms.
+    patch_ms: Vec<f64>,
+}
+
+/// What one round saw besides its figure.
+#[derive(Debug, Clone, Copy, Default)]
+struct Probe {
+    /// A `PATCH` was on the wire when the push started: how long it went on after, ms.
+    chunk_left_ms: Option<f64>,
+    /// That `PATCH` ended after the crew's long poll returned.
+    chunk_outlived_alarm: bool,
+    /// That `PATCH` was cut off (its future dropped before the answer).
+    chunk_cut: bool,
+    /// `PATCH`es and `HEAD`s started after the push started and before the crew had the alarm.
+    patches_in_window: u64,
+    heads_in_window: u64,
+    /// Of those, the `PATCH`es started before the dispatcher's sync run had ended.
+    patches_in_sync_run: u64,
+    /// CPU the whole process (phones and server) ran from just before the push to just after
+    /// the crew's return, the time its threads waited for a core, and the SQLite server threads' CPU
+    /// (ms, from `/proc/self/task/*/schedstat`).
+    cpu_ms: f64,
+    wait_ms: f64,
+    writer_ms: f64,
+    /// The crew's return after the dispatcher's sync run returned, ms (negative: before).
+    crew_after_sync_ms: f64,
+}
+
+/// One call of the upload as the harness saw it.
+#[derive(Debug, Clone, Copy)]
+struct Call {
+    patch: bool,
+    start: Instant,
+    end: Option<Instant>,
+    cut: bool,
+}
+
+type CallLog = Arc<Mutex<Vec<Call>>>;
+
+/// The dispatcher's blob transport with every `HEAD` and `PATCH` timed: the calls go on
+/// unchanged, the harness learns what was on the wire when an alarm's push started.
+struct Timed {
+    phone: Phone,
+    log: CallLog,
+}
+
+/// Ends a logged call when the call's future ends or is dropped (cut off).
+struct Logged<'a> {
+    log: &'a CallLog,
+    i: usize,
+    answered: bool,
+}
+
+impl Drop for Logged<'_> {
+    fn drop(&mut self) {
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        log[self.i].end = Some(Instant::now());
+        log[self.i].cut = !self.answered;
+    }
+}
+
+impl Timed {
+    fn begin(&self, patch: bool) -> Logged<'_> {
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        log.push(Call {
+            patch,
+            start: Instant::now(),
+            end: None,
+            cut: false,
+        });
+        Logged {
+            log: &self.log,
+            i: log.len() - 1,
+            answered: false,
+        }
+    }
+}
+
+impl BlobTransport for Timed {
+    async fn upload_offset(&self, hash: &BlobHash) -> Result<UploadOffset, TransportError> {
+        let mut call = self.begin(false);
+        let r = self.phone.1.upload_offset(hash).await;
+        call.answered = true;
+        r
+    }
+
+    async fn upload_chunk(
+        &self,
+        hash: &BlobHash,
+        offset: u64,
+        total: u64,
+        body: Vec<u8>,
+    ) -> Result<PatchAnswer, TransportError> {
+        let mut call = self.begin(true);
+        let r = self.phone.1.upload_chunk(hash, offset, total, body).await;
+        call.answered = true;
+        r
+    }
+
+    async fn download(&self, hash: &BlobHash, into: &mut Vec<u8>) -> Result<bool, TransportError> {
+        self.phone.1.download(hash, into).await
+    }
+}
+
+/// The process's threads' CPU and run-queue wait so far, and the SQLite server threads' CPU (the writer's, and its watcher's, idle), ns.
+fn cpu_now() -> (u64, u64, u64) {
+    let (mut run, mut wait, mut writer) = (0, 0, 0);
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return (0, 0, 0);
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        let mut fields = stat
+            .split_whitespace()
+            .map(|f| f.parse::<u64>().unwrap_or(0));
+        let (r, w) = (fields.next().unwrap_or(0), fields.next().unwrap_or(0));
+        run += r;
+        wait += w;
+        if std::fs::read_to_string(task.path().join("comm"))
+            .is_ok_and(|c| c.trim_end() == "gridwork-sqlite")
+        {
+            writer += r;
+        }
+    }
+    (run, wait, writer)
 }
 
 /// `rounds` alarms, each from the dispatcher's push to the crew's long poll returning; with
@@ -282,6 +476,9 @@ async fn rounds_of(
     let mut overlapped = 0u64;
     let mut photo_bytes = 0u64;
     let mut crew_after_sync = Vec::with_capacity(rounds);
+    let mut probes = Vec::with_capacity(rounds);
+    let mut patch_ms = Vec::new();
+    let log = CallLog::default();
     // The case the photos are taken on (raised before the rounds, not timed).
     let photo_case = match upload {
         Some(_) => {
@@ -316,10 +513,13 @@ async fn rounds_of(
             // the crew is brought up to date past it before it waits.
             dispatcher.0.sync_now(&dispatcher.1).await.expect("pushed");
             crew.0.sync_now(&crew.1).await.expect("caught up");
-            let uploader = dispatcher.clone();
+            let uploader = Timed {
+                phone: dispatcher.clone(),
+                log: log.clone(),
+            };
             lane = Some((
                 photo,
-                tokio::spawn(async move { uploader.0.upload_pending(&uploader.1).await }),
+                tokio::spawn(async move { uploader.phone.0.upload_pending(&uploader).await }),
             ));
             // The upload is under way: its first chunk is on the wire.
             let hash = lane.as_ref().map(|l| l.0.blob.hash).expect("set above");
@@ -344,6 +544,7 @@ async fn rounds_of(
             .0
             .raise_alarm(buildings[i % buildings.len()], "闻到烟味", "smoke", None)
             .expect("the alarm is raised");
+        let cpu_before = cpu_now();
         let pushed = Instant::now();
         dispatcher
             .0
@@ -352,6 +553,18 @@ async fn rounds_of(
             .expect("the alarm is pushed");
         let synced = Instant::now();
         let (returned, report) = poll.await.expect("joins");
+        let cpu_after = cpu_now();
+        let mut probe = Probe {
+            cpu_ms: cpu_after.0.saturating_sub(cpu_before.0) as f64 / 1e6,
+            wait_ms: cpu_after.1.saturating_sub(cpu_before.1) as f64 / 1e6,
+            writer_ms: cpu_after.2.saturating_sub(cpu_before.2) as f64 / 1e6,
+            crew_after_sync_ms: if returned >= synced {
+                returned.duration_since(synced).as_secs_f64() * 1e3
+            } else {
+                -(synced.duration_since(returned).as_secs_f64() * 1e3)
+            },
+            ..Probe::default()
+        };
         // How long the crew's apply went on after the dispatcher's sync run had ended
         // (negative: the crew had the alarm first).
         crew_after_sync.push(if returned >= synced {
@@ -369,6 +582,28 @@ async fn rounds_of(
             }
             let done = task.await.expect("joins").expect("the upload finishes");
             assert_eq!(done.queued, 0, "the photo was uploaded");
+            let calls = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
+            for c in &calls {
+                let end = c.end.expect("every call ended with the upload");
+                if c.patch {
+                    patch_ms.push(end.duration_since(c.start).as_secs_f64() * 1e3);
+                }
+                if c.start <= pushed && end > pushed && c.patch {
+                    probe.chunk_left_ms = Some(end.duration_since(pushed).as_secs_f64() * 1e3);
+                    probe.chunk_outlived_alarm = end > returned;
+                    probe.chunk_cut = c.cut;
+                }
+                if c.start > pushed && c.start < returned {
+                    if c.patch {
+                        probe.patches_in_window += 1;
+                        if c.start < synced {
+                            probe.patches_in_sync_run += 1;
+                        }
+                    } else {
+                        probe.heads_in_window += 1;
+                    }
+                }
+            }
             for blob in photo.blobs() {
                 up.blobs
                     .delete(&blob.hash)
@@ -378,6 +613,7 @@ async fn rounds_of(
                 std::fs::remove_file(file).expect("removed from the phone");
             }
         }
+        probes.push(probe);
     }
     Rounds {
         times,
@@ -385,6 +621,8 @@ async fn rounds_of(
         overlapped,
         photo_bytes,
         crew_after_sync,
+        probes,
+        patch_ms,
     }
 }
 

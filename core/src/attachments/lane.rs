@@ -582,16 +582,19 @@ impl Gridwork {
         }
         let mut stalls = 0;
         loop {
-            // Yield to the operations lane: no chunk starts while an alarm is being pushed or
-            // a pull applied (ADR 0053); the chunk already on the wire was the last.
-            self.lane.ops_quiet().await;
-            if let Some(stop) = self.lane_stop(self.upload_policy()?) {
-                return Ok(Some(stop));
-            }
             let len = UPLOAD_CHUNK.min(row.size - offset);
             let body = vault
                 .read_range(&hash, offset, len)?
                 .ok_or_else(|| Error::Attachment("a queued attachment's file is missing".into()))?;
+            // Yield to the operations lane: no chunk starts while an alarm is being pushed or
+            // a pull applied (ADR 0053); the chunk already on the wire was the last. Waited
+            // for after the chunk is read and decrypted, not before: a run that began during
+            // the read (512 KiB read and decrypted) is seen, and the chunk waits for its
+            // end (measured: ADR 0053's addendum).
+            self.lane.ops_quiet().await;
+            if let Some(stop) = self.lane_stop(self.upload_policy()?) {
+                return Ok(Some(stop));
+            }
             let sent_now = body.len() as u64;
             report.bytes += sent_now;
             self.set_row(
