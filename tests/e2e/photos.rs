@@ -48,6 +48,26 @@ async fn phone(server: &TestServer, name: &str, role: Role, scope: Vec<uuid::Uui
 }
 
 /// A JPEG of noise of about `mb` MB (noise does not compress).
+/// A hazard (a blocked fire exit) reported in `grid`: the case the photos are of.
+fn blocked_exit(gw: &Gridwork, grid: Uuid) -> Uuid {
+    gw.open_case(Case {
+        id: Uuid::nil(),
+        kind: CaseKind::Hazard,
+        title: "消防通道堵塞".into(),
+        category: "fire".into(),
+        severity: Severity::High,
+        area_id: grid,
+        building_id: None,
+        household_id: None,
+        position: None,
+        opened_at_ms: 0,
+        patrol_id: None,
+    })
+    .unwrap()
+    .case
+    .id
+}
+
 fn big_jpeg(mb: usize) -> Vec<u8> {
     let side = ((mb * 1_000_000) as f64 / 2.6).sqrt() as u32;
     let mut x: u32 = 0x9E37_79B9;
@@ -94,24 +114,7 @@ async fn a_10_mb_photo_uploads_across_drops_resumed_stored_once_and_fetched_iden
     worker.gw.sync_now(&worker.net).await.unwrap();
 
     // The photo is a step at once, offline; the step goes with the next push.
-    let case = worker
-        .gw
-        .open_case(Case {
-            id: Uuid::nil(),
-            kind: CaseKind::Hazard,
-            title: "消防通道堵塞".into(),
-            category: "fire".into(),
-            severity: Severity::High,
-            area_id: grid,
-            building_id: None,
-            household_id: None,
-            position: None,
-            opened_at_ms: 0,
-            patrol_id: None,
-        })
-        .unwrap()
-        .case
-        .id;
+    let case = blocked_exit(&worker.gw, grid);
     let original = big_jpeg(10);
     assert!(original.len() > 9_500_000, "{}", original.len());
     let (_, photo) = worker.gw.take_photo(case, &original).unwrap();
@@ -253,24 +256,7 @@ async fn sync_runs_during_a_photo_upload_hold_it_back_and_it_still_arrives_whole
     let grid = seeded.grids[0].id;
     let worker = Arc::new(phone(&server, "网格员", Role::Gridworker, vec![grid]).await);
     worker.gw.sync_now(&worker.net).await.unwrap();
-    let case = worker
-        .gw
-        .open_case(Case {
-            id: Uuid::nil(),
-            kind: CaseKind::Hazard,
-            title: "消防通道堵塞".into(),
-            category: "fire".into(),
-            severity: Severity::High,
-            area_id: grid,
-            building_id: None,
-            household_id: None,
-            position: None,
-            opened_at_ms: 0,
-            patrol_id: None,
-        })
-        .unwrap()
-        .case
-        .id;
+    let case = blocked_exit(&worker.gw, grid);
     let (_, photo) = worker.gw.take_photo(case, &big_jpeg(10)).unwrap();
     let hash = photo.blob.hash;
     assert!(photo.blob.size > 9_000_000);
