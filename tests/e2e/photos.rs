@@ -48,12 +48,12 @@ async fn phone(server: &TestServer, name: &str, role: Role, scope: Vec<uuid::Uui
 }
 
 /// A JPEG of noise of about `mb` MB (noise does not compress).
-/// A hazard (a blocked fire exit) reported in `grid`: the case the photos are of.
-fn blocked_exit(gw: &Gridwork, grid: Uuid) -> Uuid {
+/// A hazard reported in `grid` (its title: what was found): the case the photos are of.
+fn hazard(gw: &Gridwork, grid: Uuid, title: &str) -> Uuid {
     gw.open_case(Case {
         id: Uuid::nil(),
         kind: CaseKind::Hazard,
-        title: "消防通道堵塞".into(),
+        title: title.into(),
         category: "fire".into(),
         severity: Severity::High,
         area_id: grid,
@@ -114,7 +114,7 @@ async fn a_10_mb_photo_uploads_across_drops_resumed_stored_once_and_fetched_iden
     worker.gw.sync_now(&worker.net).await.unwrap();
 
     // The photo is a step at once, offline; the step goes with the next push.
-    let case = blocked_exit(&worker.gw, grid);
+    let case = hazard(&worker.gw, grid, "消防通道堵塞");
     let original = big_jpeg(10);
     assert!(original.len() > 9_500_000, "{}", original.len());
     let (_, photo) = worker.gw.take_photo(case, &original).unwrap();
@@ -256,7 +256,7 @@ async fn sync_runs_during_a_photo_upload_hold_it_back_and_it_still_arrives_whole
     let grid = seeded.grids[0].id;
     let worker = Arc::new(phone(&server, "网格员", Role::Gridworker, vec![grid]).await);
     worker.gw.sync_now(&worker.net).await.unwrap();
-    let case = blocked_exit(&worker.gw, grid);
+    let case = hazard(&worker.gw, grid, "消防通道堵塞");
     let (_, photo) = worker.gw.take_photo(case, &big_jpeg(10)).unwrap();
     let hash = photo.blob.hash;
     assert!(photo.blob.size > 9_000_000);
@@ -508,24 +508,7 @@ async fn a_10_mb_photo_downloads_across_drops_and_cuts_resumed_with_range() {
     let worker = phone(&server, "网格员", Role::Gridworker, vec![grid]).await;
     let colleague = phone(&server, "同事", Role::Gridworker, vec![grid]).await;
     worker.gw.sync_now(&worker.net).await.unwrap();
-    let case = worker
-        .gw
-        .open_case(Case {
-            id: Uuid::nil(),
-            kind: CaseKind::Hazard,
-            title: "电动车楼道充电".into(),
-            category: "fire".into(),
-            severity: Severity::High,
-            area_id: grid,
-            building_id: None,
-            household_id: None,
-            position: None,
-            opened_at_ms: 0,
-            patrol_id: None,
-        })
-        .unwrap()
-        .case
-        .id;
+    let case = hazard(&worker.gw, grid, "电动车楼道充电");
     let (_, photo) = worker.gw.take_photo(case, &big_jpeg(10)).unwrap();
     assert!(photo.blob.size > 9_000_000, "{}", photo.blob.size);
     worker.gw.sync_now(&worker.net).await.unwrap();
