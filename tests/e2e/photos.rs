@@ -48,6 +48,17 @@ async fn phone(server: &TestServer, name: &str, role: Role, scope: Vec<uuid::Uui
 }
 
 /// A JPEG of noise of about `mb` MB (noise does not compress).
+/// A server whose blob store the test can read (in memory).
+async fn server_keeping_blobs() -> (TestServer, BlobStore) {
+    let blobs = BlobStore::in_memory();
+    let server = TestServer::start_with(gridwork_server::ServerOptions {
+        blobs: blobs.clone(),
+        ..gridwork_server::ServerOptions::default()
+    })
+    .await;
+    (server, blobs)
+}
+
 /// A hazard reported in `grid` (its title: what was found): the case the photos are of.
 fn hazard(gw: &Gridwork, grid: Uuid, title: &str) -> Uuid {
     gw.open_case(Case {
@@ -95,12 +106,7 @@ impl UploadObserver for Seen {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_10_mb_photo_uploads_across_drops_resumed_stored_once_and_fetched_identical() {
-    let blobs = BlobStore::in_memory();
-    let server = TestServer::start_with(gridwork_server::ServerOptions {
-        blobs: blobs.clone(),
-        ..gridwork_server::ServerOptions::default()
-    })
-    .await;
+    let (server, blobs) = server_keeping_blobs().await;
     let (_admin, seeded) = seeded_admin(&server, "管理员").await;
     let grid = seeded.grids[0].id;
     let worker = phone(&server, "网格员", Role::Gridworker, vec![grid]).await;
@@ -246,12 +252,7 @@ async fn a_10_mb_photo_uploads_across_drops_resumed_stored_once_and_fetched_iden
 /// bytes, the bytes put on the wire at most 1.2 times the file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_runs_during_a_photo_upload_hold_it_back_and_it_still_arrives_whole() {
-    let blobs = BlobStore::in_memory();
-    let server = TestServer::start_with(gridwork_server::ServerOptions {
-        blobs: blobs.clone(),
-        ..gridwork_server::ServerOptions::default()
-    })
-    .await;
+    let (server, blobs) = server_keeping_blobs().await;
     let (_admin, seeded) = seeded_admin(&server, "管理员").await;
     let grid = seeded.grids[0].id;
     let worker = Arc::new(phone(&server, "网格员", Role::Gridworker, vec![grid]).await);
