@@ -303,7 +303,32 @@ fn the_view_a_write_returns_is_the_one_a_query_reads_after_it() {
     assert_eq!(
         (arrive.step, arrive.due_ms),
         ("arrive", alarm.case.opened_at_ms + 5 * MINUTE),
-        "timed by the subdistrict's policy (武林 1-5-30), not the device's 1-3-10"
+        "a fire crew's arrival target"
+    );
+
+    // An incident on scene in 5 minutes under 武林 1-5-30, 10 under the device's 1-3-10: the
+    // view a step returns is timed by the subdistrict's policy.
+    let reported = incident(&w, "网约车纠纷");
+    for step in [
+        CaseAction::Acknowledge,
+        CaseAction::EnRoute {
+            position: Some(pos(30.261, 120.165)),
+        },
+    ] {
+        let view = w.gw.record_case_event(reported.id, step).unwrap();
+        assert_eq!(view, w.gw.case(reported.id).unwrap(), "an incident's step");
+        if view.fold.state.as_str() == "en_route" {
+            let d = view.deadline.unwrap();
+            assert_eq!(
+                (d.step, d.due_ms),
+                ("arrive", reported.opened_at_ms + 5 * MINUTE),
+                "timed by the subdistrict's policy (武林 1-5-30), not the device's 1-3-10"
+            );
+        }
+    }
+    assert_eq!(
+        w.gw.case(reported.id).unwrap().fold.state.as_str(),
+        "en_route"
     );
     let timeline = w.gw.case_timeline(alarm.case.id).unwrap();
     assert!(
