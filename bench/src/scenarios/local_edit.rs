@@ -10,7 +10,7 @@ use gridwork_domain::model::{Building, Case, CaseKind, Household, Severity};
 use serde_json::json;
 use uuid::Uuid;
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Config, count_raw_pages, device, raw_connection};
 use crate::report::{Figure, ScenarioResult, Target};
@@ -88,61 +88,14 @@ fn run_once(cfg: &Config) -> ScenarioResult {
 
     let mut raw = raw_connection(dir.path(), "raw.db");
     let raw_written = count_raw_pages(&mut raw);
-    raw.execute_batch("CREATE TABLE raw_commit (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
-        .expect("the raw table");
-    let commit = |i: usize| {
-        raw.execute_batch("BEGIN IMMEDIATE").expect("begin");
-        raw.prepare_cached("INSERT INTO raw_commit (v) VALUES (?1)")
-            .expect("prepare")
-            .execute([format!("139{i:08}")])
-            .expect("insert");
-        raw.execute_batch("COMMIT").expect("commit");
-    };
-    for i in 0..warmup {
-        commit(i);
-    }
-    let mut raw_times: Vec<Duration> = Vec::with_capacity(edits);
-    let raw_pages_before = raw_written.load(Ordering::Relaxed);
-    let raw_started = Instant::now();
-    for i in 0..edits {
-        let t = Instant::now();
-        commit(i);
-        raw_times.push(t.elapsed());
-    }
-    let raw_total = raw_started.elapsed();
-    let raw_pages = (raw_written.load(Ordering::Relaxed) - raw_pages_before) as f64 / edits as f64;
-
+    let single = RawCommits::run(&raw, &raw_written, &["raw_commit"], warmup, edits);
+    let (raw_times, raw_total, raw_pages) = (single.times, single.total, single.pages);
     // The pages' own floor: a raw commit of one row in each of four tables writes about the
     // pages an edit writes (3.9), with no logic around them; what an edit costs above it is
     // its own work (loads, checks, encoding), not the pages.
-    for t in 0..4 {
-        raw.execute_batch(&format!(
-            "CREATE TABLE raw_wide_{t} (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"
-        ))
-        .expect("the raw tables");
-    }
-    let wide = |i: usize| {
-        raw.execute_batch("BEGIN IMMEDIATE").expect("begin");
-        for t in 0..4 {
-            raw.prepare_cached(&format!("INSERT INTO raw_wide_{t} (v) VALUES (?1)"))
-                .expect("prepare")
-                .execute([format!("139{i:08}")])
-                .expect("insert");
-        }
-        raw.execute_batch("COMMIT").expect("commit");
-    };
-    for i in 0..warmup {
-        wide(i);
-    }
-    let wide_pages_before = raw_written.load(Ordering::Relaxed);
-    let wide_started = Instant::now();
-    for i in 0..edits {
-        wide(i);
-    }
-    let wide_total = wide_started.elapsed();
-    let wide_pages =
-        (raw_written.load(Ordering::Relaxed) - wide_pages_before) as f64 / edits as f64;
-    let wide_s = rate(edits as u64, wide_total);
+    let wide_tables = ["raw_wide_0", "raw_wide_1", "raw_wide_2", "raw_wide_3"];
+    let wide = RawCommits::run(&raw, &raw_written, &wide_tables, warmup, edits);
+    let (wide_pages, wide_s) = (wide.pages, rate(edits as u64, wide.total));
 
     let ours = Latencies::from_durations(&times);
     let theirs = Latencies::from_durations(&raw_times);
@@ -207,5 +160,58 @@ fn run_once(cfg: &Config) -> ScenarioResult {
             "encrypted": true,
         }),
         not_measured: None,
+    }
+}
+
+/// Raw commits of one row in each of `tables` (created here) on a connection opened like the
+/// store, after `warmup` untimed: each commit's time, the whole time and the pages per commit.
+struct RawCommits {
+    times: Vec<Duration>,
+    total: Duration,
+    pages: f64,
+}
+
+impl RawCommits {
+    fn run(
+        raw: &rusqlite::Connection,
+        written: &AtomicU64,
+        tables: &[&str],
+        warmup: usize,
+        commits: usize,
+    ) -> RawCommits {
+        for t in tables {
+            raw.execute_batch(&format!(
+                "CREATE TABLE {t} (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"
+            ))
+            .expect("the raw table");
+        }
+        let commit = |i: usize| {
+            raw.execute_batch("BEGIN IMMEDIATE").expect("begin");
+            for t in tables {
+                raw.prepare_cached(&format!("INSERT INTO {t} (v) VALUES (?1)"))
+                    .expect("prepare")
+                    .execute([format!("139{i:08}")])
+                    .expect("insert");
+            }
+            raw.execute_batch("COMMIT").expect("commit");
+        };
+        for i in 0..warmup {
+            commit(i);
+        }
+        let mut times = Vec::with_capacity(commits);
+        let pages_before = written.load(Ordering::Relaxed);
+        let started = Instant::now();
+        for i in 0..commits {
+            let t = Instant::now();
+            commit(i);
+            times.push(t.elapsed());
+        }
+        let total = started.elapsed();
+        let pages = (written.load(Ordering::Relaxed) - pages_before) as f64 / commits as f64;
+        RawCommits {
+            times,
+            total,
+            pages,
+        }
     }
 }

@@ -475,11 +475,7 @@ fn refold_held(conn: &Connection, state: &RecordState) -> Result<Option<CaseFold
 /// The fold of a case: its stored row, or for a case without events (no row, see
 /// [`refold_case`]) its kind's first state; `None` when the store does not hold the case.
 pub fn case_fold(conn: &Connection, case_id: Id) -> Result<Option<CaseFold>> {
-    let fold: Option<String> = conn
-        .prepare_cached("SELECT fold FROM case_folds WHERE case_id = ?1")?
-        .query_row([case_id.to_string()], |r| r.get(0))
-        .optional()?;
-    if let Some(f) = fold {
+    if let Some(f) = stored_fold(conn, case_id)? {
         return Ok(Some(serde_json::from_str(&f)?));
     }
     let Some(state) = load(conn, case_id)? else {
@@ -494,11 +490,15 @@ pub fn case_fold(conn: &Connection, case_id: Id) -> Result<Option<CaseFold>> {
 /// The fold of `case`, held by the store: its stored row, or with none the fold of a case
 /// without events ([`case_fold`] for a case already decoded).
 pub fn case_fold_of(conn: &Connection, case: &Case) -> Result<CaseFold> {
-    let fold: Option<String> = conn
+    fold_or_initial(case, stored_fold(conn, case.id)?.as_deref())
+}
+
+/// A case's stored fold row (none for a case without events).
+fn stored_fold(conn: &Connection, case_id: Id) -> Result<Option<String>> {
+    Ok(conn
         .prepare_cached("SELECT fold FROM case_folds WHERE case_id = ?1")?
-        .query_row([case.id.to_string()], |r| r.get(0))
-        .optional()?;
-    fold_or_initial(case, fold.as_deref())
+        .query_row([case_id.to_string()], |r| r.get(0))
+        .optional()?)
 }
 
 /// A case's fold as a list read it (`LEFT JOIN case_folds`): the stored one, or with no row the

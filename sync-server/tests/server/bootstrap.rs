@@ -71,31 +71,6 @@ async fn a_new_phone_takes_snapshot_pages_then_pulls_from_their_seq<S: Backend>(
     assert_eq!(state[&town.households[0].id].fields["unit"], "1-402");
 }
 
-/// A phone of `user`, enrolled through `/v1/enroll` with a one-time code.
-async fn enrolled<S: Backend>(
-    server: &TestServer<S>,
-    user: uuid::Uuid,
-    name: &str,
-) -> crate::common::Phone {
-    let code = server.code(user).await;
-    let device = Uuid::now_v7();
-    let answer: gridwork_domain::sync::EnrollResponse = server
-        .post(
-            "/v1/enroll",
-            None,
-            &gridwork_domain::sync::EnrollRequest {
-                code,
-                device_id: device,
-                device_name: name.into(),
-            },
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    crate::common::Phone::new(device, answer.token)
-}
-
 /// The first page of a scoped reader's snapshot announces how many records the pages bring
 /// (the bucket index's count); later pages and a reader of everything carry none.
 async fn the_first_snapshot_page_announces_the_scopes_total<S: Backend>() {
@@ -110,7 +85,7 @@ async fn the_first_snapshot_page_announces_the_scopes_total<S: Backend>() {
         .await
         .unwrap()
         .id;
-    let wang = enrolled(&server, user, "王网格员的手机").await;
+    let wang = server.enroll(user, "王网格员的手机").await;
 
     let first = server.snapshot(&wang, None, 3).await;
     let total = first
@@ -157,7 +132,7 @@ async fn a_snapshot_after_the_scope_was_replaced_reads_the_new_scope<S: Backend>
         .await
         .unwrap()
         .id;
-    let li = enrolled(&server, user, "李楼长的手机").await;
+    let li = server.enroll(user, "李楼长的手机").await;
     let ids = |page: &gridwork_domain::sync::SnapshotResponse| -> HashSet<Uuid> {
         assert_eq!(page.next_after, None, "one page");
         page.records.iter().map(|r| r.id).collect()

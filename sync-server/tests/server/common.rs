@@ -153,6 +153,11 @@ impl<S: Backend> TestServer<S> {
     /// A new phone enrolled for a new user.
     pub async fn phone(&self, name: &str, role: Role) -> Phone {
         let user = self.user(name, role).await;
+        self.enroll(user, &format!("{name}的手机")).await
+    }
+
+    /// A phone of `user`, enrolled through `/v1/enroll` with a one-time code.
+    pub async fn enroll(&self, user: Id, device_name: &str) -> Phone {
         let code = self.code(user).await;
         let device = Uuid::now_v7();
         let answer: EnrollResponse = self
@@ -162,7 +167,7 @@ impl<S: Backend> TestServer<S> {
                 &EnrollRequest {
                     code,
                     device_id: device,
-                    device_name: format!("{name}的手机"),
+                    device_name: device_name.into(),
                 },
             )
             .await
