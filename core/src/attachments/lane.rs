@@ -583,9 +583,7 @@ impl Gridwork {
         let mut stalls = 0;
         loop {
             let len = UPLOAD_CHUNK.min(row.size - offset);
-            let body = vault
-                .read_range(&hash, offset, len)?
-                .ok_or_else(|| Error::Attachment("a queued attachment's file is missing".into()))?;
+            let body = read_chunk(vault, hash, offset, len).await?;
             // Yield to the operations lane: no chunk starts while an alarm is being pushed or
             // a pull applied (ADR 0053); the chunk already on the wire was the last. Waited
             // for after the chunk is read and decrypted, not before: a run that began during
@@ -755,5 +753,73 @@ impl Gridwork {
         }
         vault.put(hash, &bytes)?;
         Ok(Some(bytes))
+    }
+}
+
+/// Reads and decrypts one chunk of a blob for a `PATCH` (512 KiB: file reads and
+/// XChaCha20-Poly1305, a millisecond or so of CPU) in the background (ADR 0055).
+async fn read_chunk(vault: &Vault, hash: BlobHash, offset: u64, len: u64) -> Result<Vec<u8>> {
+    let vault = vault.clone();
+    in_background(move || vault.read_range(&hash, offset, len))
+        .await??
+        .ok_or_else(|| Error::Attachment("a queued attachment's file is missing".into()))
+}
+
+/// Runs `work` on a thread of its own at the lowest priority the system gives a thread
+/// (nice 19 on Linux and Android) and returns its result (ADR 0055). Not on the worker that
+/// polls the lane: a worker held a millisecond cannot run what it would run next, and a task
+/// another task woke waits on that worker (tokio's LIFO slot) — on the phone, the operations
+/// lane's answer and an alarm being applied. Not at the priority of the app's other threads
+/// either: the photo's CPU goes to whatever else wants none.
+async fn in_background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("gridwork-photo".into())
+        .spawn(move || {
+            if let Err(e) =
+                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+            {
+                tracing::debug!(error = ?e, "the photo lane's thread keeps the normal priority");
+            }
+            // The receiver is gone only when the lane's run was dropped: nothing waits.
+            let _ = tx.send(work());
+        })
+        .map_err(|e| Error::Attachment(format!("no thread to read an attachment: {e}")))?;
+    rx.await
+        .map_err(|_| Error::Attachment("reading a chunk of an attachment stopped".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The calling thread's nice value (per thread on Linux), from `/proc/thread-self/stat`.
+    #[cfg(target_os = "linux")]
+    fn nice() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("the thread's stat");
+        // After the command's closing parenthesis the fields run from the state (3rd) on; the
+        // nice value is the 19th.
+        let rest = &stat[stat.rfind(')').expect("a command") + 1..];
+        rest.split_whitespace()
+            .nth(16)
+            .expect("a nice value")
+            .parse()
+            .expect("a number")
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_chunk_is_read_on_a_thread_of_its_own_at_the_lowest_priority() {
+        let caller = (std::thread::current().id(), nice());
+        let (thread, niceness) = super::in_background(|| (std::thread::current().id(), nice()))
+            .await
+            .expect("runs");
+        assert_ne!(thread, caller.0, "not on the lane's own thread");
+        assert_eq!(niceness, 19, "at the lowest priority");
+        assert_eq!(nice(), caller.1, "the caller's priority is untouched");
+    }
+
+    #[tokio::test]
+    async fn a_read_that_panics_is_an_error_not_a_lane_that_waits_for_ever() {
+        let out = super::in_background(|| -> u8 { panic!("a damaged file") }).await;
+        assert!(out.is_err(), "{out:?}");
     }
 }
