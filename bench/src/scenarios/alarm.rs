@@ -614,7 +614,7 @@ async fn round(
         taken = Some(photo);
     }
     // Both phones are brought up to date before the crew waits, in every round: what an
-    // earlier round left behind (measured: a round right after one with an upload ran 1–2 ms
+    // earlier round left behind (measured: a round right after one with an upload ran 0.6–2 ms
     // slower when it began without these syncs) is taken up here, on both sides alike.
     dispatcher.0.sync_now(&dispatcher.1).await.expect("pushed");
     crew.0.sync_now(&crew.1).await.expect("caught up");
