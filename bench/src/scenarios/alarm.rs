@@ -2,18 +2,19 @@
 //! phone is waiting in a long poll. The figure is the time from the start of the dispatcher's
 //! push to the crew's long poll returning with the alarm applied, on loopback.
 //!
-//! With `--alarm-upload` the rounds run a second time while the dispatcher's phone uploads a
-//! 20 MB photo in its attachment lane (ADR 0042): each round takes a new photo (pushing its
-//! step first, so the alarm's push is the same as without), starts the upload, and raises the
-//! alarm once the upload's first chunk is on its way; the figures say how many rounds the
-//! upload was still in flight when the crew had the alarm. The photo is then removed from the
-//! server and the phone, so the disk holds one at a time.
+//! With `--alarm-upload` every round alone has a twin during which the dispatcher's phone
+//! uploads a photo in its attachment lane (ADR 0042; a 20 MB picture of noise, 31.5 MB as a
+//! JPEG): the round takes a new photo (pushing its step first, so the alarm's push is the same
+//! as without), starts the upload, and raises the alarm once the upload's first chunk is on its
+//! way; the figures say how many rounds the upload was still in flight when the crew had the
+//! alarm. The photo is then removed from the server and the phone, so the disk holds one at a
+//! time. Every round, on either side, begins with both phones brought up to date.
 //!
 //! The comparison runs three times in full mode; within each repeat the rounds alone and the
 //! rounds during an upload take turns (alone, upload; upload, alone; …). The raw figures give
-//! each repeat's p50 and p99 on both sides, and the verdict: the difference of the medians over
-//! every round (during − alone) with its 95 % bootstrap interval, met when the interval reaches
-//! zero.
+//! each repeat's p50 and p99 on both sides, and the verdict (ADR 0055): the difference of the
+//! p50s over every round (during − alone) with its 95 % bootstrap interval, met when the
+//! interval's upper end is at most 5 % of the p50 alone.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -207,15 +208,17 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
             "diagnostics": during.diagnostics(),
         });
         let verdict = verdict(&alone, &during);
-        // The slowdown the run shows at the least: the lower end of the 95 % interval of
-        // (p50 during − p50 alone); at most zero when the run shows none.
+        // The largest slowdown the run leaves possible: the upper end of the 95 % interval of
+        // (p50 during − p50 alone), as a share of the p50 alone.
         figures.push(Figure::new(
-            "during a 20 MB photo upload: p50 − p50 alone, lower end of its 95 % interval",
-            verdict["p50"]["interval_95_ms"][0]
+            "during a 20 MB photo upload: p50 − p50 alone, upper end of its 95 % interval, of p50 alone",
+            verdict["p50"]["upper_end_percent_of_alone"]
                 .as_f64()
                 .unwrap_or(f64::NAN),
-            "ms",
-            Target::AtMost { max: 0.0 },
+            "%",
+            Target::AtMost {
+                max: MARGIN_PERCENT,
+            },
         ));
         raw["verdict"] = verdict;
     }
@@ -339,16 +342,19 @@ fn spread(v: &[f64]) -> [f64; 3] {
 }
 
 /// "As fast as with no upload", judged on every round of the run: the rounds alone and during
-/// the upload take turns, so the two sides meet the same machine, and the difference of their
-/// medians (during − alone) comes with its 95 % interval. The target is met when the interval
-/// reaches zero: the run shows no slowdown, to within the interval's width, which is reported
-/// beside it (about ±0.3 ms at 300 rounds a side here). Each repeat's own p50 and p99 on both
-/// sides, and how many repeats were slower during the upload, are kept for a look at the spread.
+/// the upload take turns in pairs, so the two sides meet the same machine, and the difference of
+/// their p50s (during − alone) comes with its 95 % interval, from a bootstrap over the pairs. The
+/// target is met when the interval's upper end is at most 5 % of the p50 alone: the run rules
+/// out a slowdown of more than a twentieth, whatever its noise (a noisier run has a wider
+/// interval, so it is harder to meet, not easier). Each repeat's p50 and p99 on both sides, and
+/// how many repeats were slower during the upload, are kept for a look at the spread.
 fn verdict(alone: &Side, during: &Side) -> serde_json::Value {
     let ms = |t: &[Duration]| t.iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>();
     let (a, d) = (ms(&alone.times), ms(&during.times));
-    let p50 = difference_of_quantiles(&a, &d, 0.5);
-    let p99 = difference_of_quantiles(&a, &d, 0.99);
+    let p50 = difference_of_percentiles(&a, &d, 50.0);
+    let p99 = difference_of_percentiles(&a, &d, 99.0);
+    let alone_p50 = percentile(&mut a.clone(), 50.0);
+    let upper_share = 100.0 * p50.1[1] / alone_p50;
     let per_repeat = |a: &[f64], d: &[f64]| {
         let gaps: Vec<f64> = d.iter().zip(a).map(|(d, a)| d - a).collect();
         json!({
@@ -359,12 +365,14 @@ fn verdict(alone: &Side, during: &Side) -> serde_json::Value {
         })
     };
     json!({
-        "rule": "the 95 % interval of the difference of the medians over every round \
-                 (during − alone, rounds taking turns) reaches zero",
+        "rule": "the upper end of the 95 % interval of p50 during − p50 alone (over every round, \
+                 the rounds taking turns in pairs, a bootstrap over the pairs) is at most 5 % \
+                 of the p50 alone",
         "p50": {
             "during_minus_alone_ms": p50.0,
             "interval_95_ms": p50.1,
-            "met": p50.1[0] <= 0.0,
+            "upper_end_percent_of_alone": upper_share,
+            "met": upper_share <= MARGIN_PERCENT,
             "per_repeat": per_repeat(&alone.p50s, &during.p50s),
         },
         "p99": {
@@ -375,29 +383,54 @@ fn verdict(alone: &Side, during: &Side) -> serde_json::Value {
     })
 }
 
-/// The `q` quantile of `during` minus that of `alone`, with the 2.5 % and 97.5 % points of the
-/// same difference over 2,000 bootstrap resamples (each side drawn again with replacement, from
-/// a fixed seed, so a run's JSON can be checked again).
-fn difference_of_quantiles(alone: &[f64], during: &[f64], q: f64) -> (f64, [f64; 2]) {
+/// The slowdown during an upload the alarm scenario accepts, as a share of the p50 alone: "as
+/// fast as" within a twentieth, far below what a crew could notice and below the 2–4 ms a block
+/// of rounds alone moves from one repeat to the next on this machine.
+const MARGIN_PERCENT: f64 = 5.0;
+
+/// The `p` percentile by nearest rank, as [`Latencies`] reports it.
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+/// The `p` percentile of `during` minus that of `alone`, with the 2.5 % and 97.5 % points of the
+/// same difference over 2,000 bootstrap resamples drawn from a fixed seed (a run's JSON can be
+/// checked again). When the two sides have as many rounds, the `k`-th of each were taken in one
+/// pair, one after the other: the resamples draw pairs, keeping what the two had in common.
+fn difference_of_percentiles(alone: &[f64], during: &[f64], p: f64) -> (f64, [f64; 2]) {
     use rand::{Rng, SeedableRng};
-    let quantile = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[((v.len() - 1) as f64 * q).round() as usize]
-    };
     if alone.is_empty() || during.is_empty() {
         return (f64::NAN, [f64::NAN; 2]);
     }
-    let point = quantile(&mut during.to_vec()) - quantile(&mut alone.to_vec());
+    let point = percentile(&mut during.to_vec(), p) - percentile(&mut alone.to_vec(), p);
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x6A1A_2024);
-    let mut draw = |v: &[f64]| -> Vec<f64> {
-        (0..v.len())
-            .map(|_| v[rng.random_range(0..v.len())])
-            .collect()
-    };
+    let paired = alone.len() == during.len();
     let mut diffs: Vec<f64> = (0..2000)
-        .map(|_| quantile(&mut draw(during)) - quantile(&mut draw(alone)))
+        .map(|_| {
+            let (mut a, mut d): (Vec<f64>, Vec<f64>) = if paired {
+                (0..alone.len())
+                    .map(|_| {
+                        let k = rng.random_range(0..alone.len());
+                        (alone[k], during[k])
+                    })
+                    .unzip()
+            } else {
+                (
+                    (0..alone.len())
+                        .map(|_| alone[rng.random_range(0..alone.len())])
+                        .collect(),
+                    (0..during.len())
+                        .map(|_| during[rng.random_range(0..during.len())])
+                        .collect(),
+                )
+            };
+            percentile(&mut d, p) - percentile(&mut a, p)
+        })
         .collect();
     diffs.sort_by(f64::total_cmp);
+    // 50 of the 2,000 below the interval and 50 above it.
     (point, [diffs[50], diffs[1949]])
 }
 
@@ -756,4 +789,81 @@ fn variant(base: &[u8], i: usize) -> Vec<u8> {
     out.extend_from_slice(body.as_bytes());
     out.extend_from_slice(&base[2..]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rounds of a noisy figure: a fixed spread of values around `base` ms.
+    fn rounds(base: f64) -> Vec<f64> {
+        (0..300)
+            .map(|k| base + ((k * 37) % 100) as f64 * 0.02)
+            .collect()
+    }
+
+    fn side(ms: &[f64]) -> Side {
+        Side {
+            times: ms
+                .iter()
+                .map(|m| Duration::from_secs_f64(m / 1e3))
+                .collect(),
+            ..Side::default()
+        }
+    }
+
+    #[test]
+    fn percentiles_are_taken_by_nearest_rank_as_the_figures_are() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&mut v.clone(), 50.0), 50.0);
+        assert_eq!(percentile(&mut v.clone(), 99.0), 99.0);
+        let d: Vec<Duration> = v.iter().map(|m| Duration::from_millis(*m as u64)).collect();
+        assert_eq!(
+            Latencies::from_durations(&d).p50_ms(),
+            percentile(&mut v.clone(), 50.0)
+        );
+    }
+
+    #[test]
+    fn the_same_rounds_on_both_sides_give_no_difference_and_are_met() {
+        let a = rounds(6.0);
+        let (point, [low, high]) = difference_of_percentiles(&a, &a, 50.0);
+        assert_eq!(point, 0.0);
+        assert!(low <= 0.0 && high >= 0.0, "[{low}, {high}]");
+        let v = verdict(&side(&a), &side(&a));
+        assert_eq!(v["p50"]["met"], json!(true), "{v}");
+    }
+
+    #[test]
+    fn an_upload_that_slows_every_round_by_a_tenth_is_not_met() {
+        let a = rounds(6.0);
+        let d: Vec<f64> = a.iter().map(|m| m + 0.6).collect();
+        let (point, [low, high]) = difference_of_percentiles(&a, &d, 50.0);
+        assert!((point - 0.6).abs() < 1e-9, "{point}");
+        assert!(low > 0.5 && high > 0.59, "[{low}, {high}]");
+        let v = verdict(&side(&a), &side(&d));
+        assert_eq!(v["p50"]["met"], json!(false), "{v}");
+        assert!(v["p50"]["upper_end_percent_of_alone"].as_f64().unwrap() > MARGIN_PERCENT);
+    }
+
+    #[test]
+    fn a_slowdown_within_the_margin_is_met_and_one_the_noise_could_hide_is_not() {
+        let a = rounds(6.0);
+        // 0.1 ms slower: well within 5 % of 6 ms, and the pairs are exact.
+        let d: Vec<f64> = a.iter().map(|m| m + 0.1).collect();
+        assert_eq!(verdict(&side(&a), &side(&d))["p50"]["met"], json!(true));
+        // The same 0.1 ms on a side so noisy (±3 ms) that the run cannot rule out more than
+        // 5 %: a noisier run is harder to meet, not easier.
+        let noisy: Vec<f64> = a
+            .iter()
+            .enumerate()
+            .map(|(k, m)| {
+                m + 0.1 + if k % 2 == 0 { 3.0 } else { -3.0 } * ((k * 7 % 11) as f64 / 10.0)
+            })
+            .collect();
+        assert_eq!(
+            verdict(&side(&a), &side(&noisy))["p50"]["met"],
+            json!(false)
+        );
+    }
 }

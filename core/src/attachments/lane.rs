@@ -765,28 +765,46 @@ async fn read_chunk(vault: &Vault, hash: BlobHash, offset: u64, len: u64) -> Res
         .ok_or_else(|| Error::Attachment("a queued attachment's file is missing".into()))
 }
 
-/// Runs `work` on a thread of its own at the lowest priority the system gives a thread
-/// (nice 19 on Linux and Android) and returns its result (ADR 0055). Not on the worker that
-/// polls the lane: a worker held a millisecond cannot run what it would run next, and a task
-/// another task woke waits on that worker (tokio's LIFO slot) — on the phone, the operations
-/// lane's answer and an alarm being applied. Not at the priority of the app's other threads
-/// either: the photo's CPU goes to whatever else wants none.
+/// Runs `work` on a thread of its own at the lowest priority the system gives a thread of the
+/// normal policy (nice 19 on Linux and Android) and returns its result (ADR 0055). Not on the
+/// worker that polls the lane: a worker held a millisecond cannot run what it would run next,
+/// and a task another task woke waits on that worker (tokio's LIFO slot) — on the phone, the
+/// operations lane's answer and an alarm being applied. Not at the priority of the app's other
+/// threads either: the photo's CPU yields to them.
 async fn in_background<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("gridwork-photo".into())
         .spawn(move || {
-            if let Err(e) =
-                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
-            {
-                tracing::debug!(error = ?e, "the photo lane's thread keeps the normal priority");
-            }
+            lower_this_threads_priority();
             // The receiver is gone only when the lane's run was dropped: nothing waits.
             let _ = tx.send(work());
         })
         .map_err(|e| Error::Attachment(format!("no thread to read an attachment: {e}")))?;
     rx.await
         .map_err(|_| Error::Attachment("reading a chunk of an attachment stopped".into()))
+}
+
+/// Puts the calling thread at the lowest priority of the normal policy; if the system refuses,
+/// the thread goes on at the priority it has.
+fn lower_this_threads_priority() {
+    // The normal policy named, not inherited: a thread started from a real-time one would
+    // otherwise take that policy's lowest priority, above every normal thread. Called on the
+    // thread itself: on Linux the crate sets the calling thread's nice value.
+    #[cfg(unix)]
+    let lowered = thread_priority::set_thread_priority_and_policy(
+        thread_priority::thread_native_id(),
+        thread_priority::ThreadPriority::Min,
+        thread_priority::ThreadSchedulePolicy::Normal(
+            thread_priority::NormalThreadSchedulePolicy::Other,
+        ),
+    );
+    #[cfg(not(unix))]
+    let lowered =
+        thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+    if let Err(e) = lowered {
+        tracing::debug!(error = ?e, "the photo lane's thread keeps the normal priority");
+    }
 }
 
 #[cfg(test)]
@@ -809,6 +827,10 @@ mod tests {
     #[tokio::test]
     async fn a_chunk_is_read_on_a_thread_of_its_own_at_the_lowest_priority() {
         let caller = (std::thread::current().id(), nice());
+        assert!(
+            caller.1 < 19,
+            "the tests must run above the lowest priority for this to show anything"
+        );
         let (thread, niceness) = super::in_background(|| (std::thread::current().id(), nice()))
             .await
             .expect("runs");
@@ -819,7 +841,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_that_panics_is_an_error_not_a_lane_that_waits_for_ever() {
-        let out = super::in_background(|| -> u8 { panic!("a damaged file") }).await;
+        let out = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            super::in_background(|| -> u8 { panic!("a damaged file") }),
+        )
+        .await
+        .expect("the lane is told, not left waiting");
         assert!(out.is_err(), "{out:?}");
     }
 }
