@@ -12,13 +12,11 @@
 //! step; what the task committed stays committed.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::OnceLock;
-use std::task::{Context, Poll};
 
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::GridworkError;
 
@@ -102,7 +100,14 @@ impl Lifecycle {
                 out = work => out,
             }
         });
-        AbortOnDrop(task).await
+        // Dropped by the caller (a cancelled coroutine or task): the work stops too.
+        match AbortOnDropHandle::new(task).await {
+            Ok(out) => out,
+            Err(e) if e.is_cancelled() => Err(closed()),
+            Err(_) => Err(GridworkError::Internal {
+                reason: "a background task of the store failed".into(),
+            }),
+        }
     }
 }
 
@@ -110,28 +115,5 @@ impl Lifecycle {
 pub(crate) fn closed() -> GridworkError {
     GridworkError::Closed {
         reason: "this client was shut down; open the store again".into(),
-    }
-}
-
-/// A spawned task's handle that aborts the task when the caller stops waiting for it.
-struct AbortOnDrop<T>(JoinHandle<Result<T, GridworkError>>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl<T> Future for AbortOnDrop<T> {
-    type Output = Result<T, GridworkError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx).map(|joined| match joined {
-            Ok(out) => out,
-            Err(e) if e.is_cancelled() => Err(closed()),
-            Err(_) => Err(GridworkError::Internal {
-                reason: "a background task of the store failed".into(),
-            }),
-        })
     }
 }

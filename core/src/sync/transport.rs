@@ -270,15 +270,6 @@ async fn receive<T: DeserializeOwned>(
     Ok(Sized { value, bytes })
 }
 
-/// A spawned task that stops when the future awaiting it is dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 impl HttpTransport {
     /// A transport to the server at `base_url` (e.g. `http://127.0.0.1:8080`), with a token if
     /// the device is already enrolled.
@@ -362,8 +353,9 @@ impl HttpTransport {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<Sized<T>, TransportError> {
-        let mut task = AbortOnDrop(tokio::spawn(receive(self.authorize(req), 0)));
-        match (&mut task.0).await {
+        let task =
+            tokio_util::task::AbortOnDropHandle::new(tokio::spawn(receive(self.authorize(req), 0)));
+        match task.await {
             Ok(answer) => answer,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(e) => Err(TransportError::Unreachable(e.to_string())),
