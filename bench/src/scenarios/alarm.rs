@@ -103,13 +103,9 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
     // alike, round by round. Each repeat's figures alone against its figures during the upload,
     // and the spread of the repeats, say how far apart runs of the same thing fall.
     let repeats: usize = if cfg.alarm_upload { cfg.pick(3, 1) } else { 1 };
-    let photo = cfg.alarm_upload.then(|| Upload {
-        base: noise_jpeg(cfg.pick(20, 2)),
-        blobs: blobs.clone(),
-    });
-    // The case the photos are taken on (raised before the rounds, not timed).
-    let photo_case = match photo {
-        Some(_) => {
+    let photo = match cfg.alarm_upload {
+        true => {
+            // The case the photos are taken on (raised before the rounds, not timed).
             let case = dispatcher
                 .0
                 .raise_alarm(buildings[0], "现场照片", "smoke", None)
@@ -117,36 +113,37 @@ pub async fn run(cfg: &Config) -> ScenarioResult {
                 .case
                 .id;
             dispatcher.0.sync_now(&dispatcher.1).await.expect("pushed");
-            Some(case)
+            Some(Upload {
+                base: noise_jpeg(cfg.pick(20, 2)),
+                blobs: blobs.clone(),
+                case,
+            })
         }
-        None => None,
+        false => None,
     };
     let log = CallLog::default();
     let mut alone = Side::default();
     let mut during = Side::default();
     let mut photos = 0;
     for repeat in 0..repeats {
-        let (mut a, mut d) = (Rounds::default(), Rounds::default());
+        let (mut a, mut d) = (Vec::new(), Vec::new());
         for i in 0..rounds {
             let upload_first = (i + repeat) % 2 == 1;
             for with_upload in [upload_first, !upload_first] {
-                match (&photo, photo_case) {
-                    (Some(photo), Some(case)) if with_upload => {
+                match (&photo, with_upload) {
+                    (Some(photo), true) => {
                         // Each round a new picture: one the phone uploaded before is not
                         // queued again.
                         let up = PhotoRound {
                             upload: photo,
                             number: photos,
-                            case,
                             log: &log,
                         };
                         photos += 1;
                         d.push(round(i, &dispatcher, &crew, &buildings, Some(up)).await);
                     }
-                    _ if !with_upload => {
-                        a.push(round(i, &dispatcher, &crew, &buildings, None).await);
-                    }
-                    _ => {}
+                    (_, false) => a.push(round(i, &dispatcher, &crew, &buildings, None).await),
+                    (None, true) => {}
                 }
             }
         }
@@ -241,23 +238,24 @@ struct Side {
     applied: u64,
     overlapped: u64,
     photo_bytes: u64,
-    crew_after_sync: Vec<f64>,
     probes: Vec<Probe>,
     patch_ms: Vec<f64>,
 }
 
 impl Side {
-    fn add(&mut self, r: Rounds) {
-        let l = Latencies::from_durations(&r.times);
+    /// One repeat's rounds.
+    fn add(&mut self, rounds: Vec<Round>) {
+        let l = Latencies::from_durations(&rounds.iter().map(|r| r.time).collect::<Vec<_>>());
         self.p50s.push(l.p50_ms());
         self.p99s.push(l.p99_ms());
-        self.times.extend(r.times);
-        self.applied += r.applied;
-        self.overlapped += r.overlapped;
-        self.photo_bytes = self.photo_bytes.max(r.photo_bytes);
-        self.crew_after_sync.extend(r.crew_after_sync);
-        self.probes.extend(r.probes);
-        self.patch_ms.extend(r.patch_ms);
+        for r in rounds {
+            self.times.push(r.time);
+            self.applied += r.applied;
+            self.overlapped += u64::from(r.overlapped);
+            self.photo_bytes = self.photo_bytes.max(r.photo_bytes);
+            self.probes.push(r.probe);
+            self.patch_ms.extend(r.patch_ms);
+        }
     }
 
     /// What was on the wire and on the CPU while each alarm went through (step 1 of the
@@ -319,10 +317,11 @@ impl Side {
     }
 
     fn per_repeat(&self) -> serde_json::Value {
+        let crew_after_sync: Vec<f64> = self.probes.iter().map(|p| p.crew_after_sync_ms).collect();
         json!({
-            "crew_after_the_dispatchers_sync_ms_min_median_max": spread(&self.crew_after_sync),
+            "crew_after_the_dispatchers_sync_ms_min_median_max": spread(&crew_after_sync),
             "rounds_the_dispatchers_sync_ended_before_the_crew_had_the_alarm":
-                self.crew_after_sync.iter().filter(|d| **d > 0.0).count(),
+                crew_after_sync.iter().filter(|d| **d > 0.0).count(),
             "p50_ms": self.p50s,
             "p99_ms": self.p99s,
             "p50_ms_min_median_max": spread(&self.p50s),
@@ -439,24 +438,11 @@ fn difference_of_percentiles(alone: &[f64], during: &[f64], p: f64) -> (f64, [f6
 struct Upload {
     base: Vec<u8>,
     blobs: gridwork_server::blobs::BlobStore,
+    /// The case the photos are taken on.
+    case: uuid::Uuid,
 }
 
 type Phone = Arc<(Gridwork, HttpTransport)>;
-
-/// What a series of rounds measured.
-#[derive(Default)]
-struct Rounds {
-    times: Vec<Duration>,
-    applied: u64,
-    overlapped: u64,
-    photo_bytes: u64,
-    /// Per round, ms from the dispatcher's sync run returning to the crew's long poll
-    /// returning (negative when the crew was first).
-    crew_after_sync: Vec<f64>,
-    probes: Vec<Probe>,
-    /// Every `PATCH`'s time from the call to the answer (or its cut), ms.
-    patch_ms: Vec<f64>,
-}
 
 /// What one round saw besides its figure.
 #[derive(Debug, Clone, Copy, Default)]
@@ -583,12 +569,11 @@ fn cpu_now() -> (u64, u64, u64) {
     (run, wait, writer)
 }
 
-/// What a round during the upload needs: the picture (a new variant of it, numbered), the case
-/// it is taken on, and the log the upload's calls go to.
+/// What a round during the upload needs: the picture (a new variant of it, numbered) and the
+/// case it is taken on, and the log the upload's calls go to.
 struct PhotoRound<'a> {
     upload: &'a Upload,
     number: usize,
-    case: uuid::Uuid,
     log: &'a CallLog,
 }
 
@@ -599,21 +584,8 @@ struct Round {
     /// The upload was still in flight when the crew had the alarm.
     overlapped: bool,
     photo_bytes: u64,
-    crew_after_sync: f64,
     probe: Probe,
     patch_ms: Vec<f64>,
-}
-
-impl Rounds {
-    fn push(&mut self, r: Round) {
-        self.times.push(r.time);
-        self.applied += r.applied;
-        self.overlapped += u64::from(r.overlapped);
-        self.photo_bytes = self.photo_bytes.max(r.photo_bytes);
-        self.crew_after_sync.push(r.crew_after_sync);
-        self.probes.push(r.probe);
-        self.patch_ms.extend(r.patch_ms);
-    }
 }
 
 /// One alarm (round `i`), from the dispatcher's push to the crew's long poll returning; with
@@ -631,7 +603,7 @@ async fn round(
     if let Some(up) = &upload {
         let (_, photo) = dispatcher
             .0
-            .take_photo(up.case, &variant(&up.upload.base, up.number))
+            .take_photo(up.upload.case, &variant(&up.upload.base, up.number))
             .expect("the photo is taken");
         photo_bytes = photo.blob.size;
         assert!(
@@ -695,18 +667,17 @@ async fn round(
     let synced = Instant::now();
     let (returned, report) = poll.await.expect("joins");
     let cpu_after = cpu_now();
-    // How long the crew's apply went on after the dispatcher's sync run had ended
-    // (negative: the crew had the alarm first).
-    let crew_after_sync = if returned >= synced {
-        returned.duration_since(synced).as_secs_f64() * 1e3
-    } else {
-        -(synced.duration_since(returned).as_secs_f64() * 1e3)
-    };
     let mut probe = Probe {
         cpu_ms: cpu_after.0.saturating_sub(cpu_before.0) as f64 / 1e6,
         wait_ms: cpu_after.1.saturating_sub(cpu_before.1) as f64 / 1e6,
         writer_ms: cpu_after.2.saturating_sub(cpu_before.2) as f64 / 1e6,
-        crew_after_sync_ms: crew_after_sync,
+        // How long the crew's apply went on after the dispatcher's sync run had ended
+        // (negative: the crew had the alarm first).
+        crew_after_sync_ms: if returned >= synced {
+            returned.duration_since(synced).as_secs_f64() * 1e3
+        } else {
+            -(synced.duration_since(returned).as_secs_f64() * 1e3)
+        },
         ..Probe::default()
     };
     let report = report.expect("the long poll returns");
@@ -715,7 +686,6 @@ async fn round(
         applied: report.pulled + report.gained,
         overlapped: false,
         photo_bytes,
-        crew_after_sync,
         probe,
         patch_ms: Vec::new(),
     };
