@@ -978,6 +978,22 @@ async fn a_patch_cut_off_mid_body_keeps_what_arrived() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(offset, "60000", "the bytes that arrived are kept");
+    // The 100,000 bytes the PATCH announced were reserved of the day's quota before its body
+    // was read; the 40,000 that never came are given back, the 60,000 kept stay counted.
+    let day = gridwork_server::blobs::utc_day(gridwork_server::clock::now_ms());
+    let mut counted = 0;
+    for _ in 0..100 {
+        counted = server
+            .storage
+            .uploaded_bytes(phone.device, day)
+            .await
+            .unwrap();
+        if counted == 60_000 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(counted, 60_000, "what was reserved but never arrived is given back");
     let r = patch(&server, &phone, &hash, 60_000, 200_000, &pic[60_000..]).await;
     assert_eq!(r.status(), StatusCode::CREATED);
 }
