@@ -48,10 +48,10 @@ fn a_quick_run_writes_every_scenarios_figures() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|f| f["name"]
-                .as_str()
-                .unwrap_or("")
-                .starts_with("during a 20 MB photo upload")),
+            .any(|f| f["name"].as_str().unwrap_or("").starts_with(&format!(
+                "during a photo upload ({:.1} MB): ",
+                up["photo_bytes"].as_u64().unwrap() as f64 / 1e6
+            ))),
         "{alarm}"
     );
     assert_eq!(json["quick"], true);

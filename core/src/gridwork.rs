@@ -159,9 +159,14 @@ impl Gridwork {
     /// A damaged store gives [`Error::StoreDamaged`] (recover it with
     /// [`crate::recovery::recover_store`]), a wrong key [`Error::WrongKey`], an encrypted store
     /// opened without a key [`Error::KeyRequired`]; nothing is ever wiped to make it open.
-    pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Gridwork> {
+    pub fn open_with(path: impl AsRef<Path>, mut options: OpenOptions) -> Result<Gridwork> {
         check_cache(&options)?;
         let mut conn = open::open_database(path.as_ref(), options.key.as_ref())?;
+        // The store's other connections open it as the writer did (its page MAC, ADR 0056).
+        options.key = match &options.key {
+            Some(key) => Some(open::opened_key(&conn, key)?),
+            None => None,
+        };
         set_cache(&conn, &options)?;
         let checkpointer =
             match Checkpointer::attach(&mut conn, path.as_ref(), options.key.as_ref()) {

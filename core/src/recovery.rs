@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::gridwork::{Gridwork, OpenOptions};
 use crate::store::health::{self, StoreFiles};
-use crate::store::key::StoreKey;
+use crate::store::key::{PageMac, StoreKey};
 use crate::store::{meta, open, outbox, records};
 
 /// One line of an export: an operation made on this device that the server has not accepted,
@@ -242,11 +242,8 @@ fn rebuild_first_page(scratch: &StoreFiles) -> Result<()> {
     Ok(())
 }
 
-fn read_salvage(db: &Path, key: Option<&StoreKey>) -> Result<Salvage> {
-    if std::fs::metadata(db).map(|m| m.len()).unwrap_or(0) == 0 {
-        // SQLite would delete the log beside an empty file; there is no page to read.
-        return Ok(Salvage::default());
-    }
+/// A scratch copy's connection, unlocked with `key`.
+fn salvage_connection(db: &Path, key: Option<&StoreKey>) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         db,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -257,6 +254,36 @@ fn read_salvage(db: &Path, key: Option<&StoreKey>) -> Result<Salvage> {
     // SQLite refuses a file shorter than its header says unless the schema is "writable";
     // nothing is written here (and this is a scratch copy).
     let _ = conn.execute_batch("PRAGMA writable_schema = ON; PRAGMA query_only = ON");
+    Ok(conn)
+}
+
+/// Whether `conn` reads its store's schema: a key (and page MAC) that opens the store.
+fn readable(conn: &Connection) -> bool {
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .is_ok()
+}
+
+fn read_salvage(db: &Path, key: Option<&StoreKey>) -> Result<Salvage> {
+    if std::fs::metadata(db).map(|m| m.len()).unwrap_or(0) == 0 {
+        // SQLite would delete the log beside an empty file; there is no page to read.
+        return Ok(Salvage::default());
+    }
+    let conn = match key {
+        Some(key) => {
+            let conn = salvage_connection(db, Some(key))?;
+            // A store made before ADR 0056 authenticates its pages with HMAC-SHA512.
+            let legacy = key.with_page_mac(PageMac::Sha512);
+            if !readable(&conn) && key.page_mac() != legacy.page_mac() {
+                let again = salvage_connection(db, Some(&legacy))?;
+                if readable(&again) { again } else { conn }
+            } else {
+                conn
+            }
+        }
+        None => salvage_connection(db, None)?,
+    };
     let mut salvage = Salvage::default();
     let mut keys: BTreeSet<String> = KEPT_META.iter().map(|k| k.to_string()).collect();
     keys.extend(scan(&conn, "SELECT key FROM meta ORDER BY key"));

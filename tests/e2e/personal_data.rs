@@ -124,8 +124,13 @@ async fn a_field_day_at_trace_level_logs_no_name_phone_or_id_number() {
     let number = victim.id_number.clone().unwrap();
     {
         let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\"", key.to_hex()))
-            .unwrap();
+        // The key and the page MAC every store is made with (ADR 0056).
+        conn.execute_batch(&format!(
+            "PRAGMA key = \"x'{}'\"; PRAGMA cipher_compatibility = 4; \
+             PRAGMA cipher_hmac_algorithm = HMAC_SHA256;",
+            key.to_hex()
+        ))
+        .unwrap();
         conn.execute(
             "UPDATE records SET stamps = ?1 WHERE id = ?2",
             [

@@ -17,7 +17,33 @@ use rand::RngCore;
 /// assert_eq!(format!("{key:?}"), "StoreKey(..)");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct StoreKey([u8; StoreKey::LEN]);
+pub struct StoreKey {
+    bytes: [u8; StoreKey::LEN],
+    /// How the store's pages are authenticated: [`PageMac::Sha256`] for every store made now,
+    /// [`PageMac::Sha512`] for one made before ADR 0056, found when the store is opened.
+    mac: PageMac,
+}
+
+/// The MAC SQLCipher computes over every page of an encrypted store (ADR 0056).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageMac {
+    /// HMAC-SHA256: stores made since ADR 0056 (the SHA-256 instructions every arm64 phone
+    /// and current x86 has make it the cheaper of the two).
+    Sha256,
+    /// HMAC-SHA512, SQLCipher 4's default: stores made before ADR 0056, still opened as they
+    /// are.
+    Sha512,
+}
+
+impl PageMac {
+    /// The name SQLCipher's `cipher_hmac_algorithm` pragma takes and reports.
+    pub(crate) fn sqlcipher_name(self) -> &'static str {
+        match self {
+            PageMac::Sha256 => "HMAC_SHA256",
+            PageMac::Sha512 => "HMAC_SHA512",
+        }
+    }
+}
 
 impl StoreKey {
     /// Bytes in a key.
@@ -25,7 +51,14 @@ impl StoreKey {
 
     /// A key from its 32 bytes.
     pub fn from_bytes(bytes: [u8; StoreKey::LEN]) -> StoreKey {
-        StoreKey(bytes)
+        StoreKey::new(bytes)
+    }
+
+    fn new(bytes: [u8; StoreKey::LEN]) -> StoreKey {
+        StoreKey {
+            bytes,
+            mac: PageMac::Sha256,
+        }
     }
 
     /// A key from 64 hexadecimal digits (surrounding whitespace, such as a key file's final
@@ -43,24 +76,37 @@ impl StoreKey {
         }
         let mut bytes = [0u8; StoreKey::LEN];
         hex::decode_to_slice(text, &mut bytes).map_err(|_| refuse())?;
-        Ok(StoreKey(bytes))
+        Ok(StoreKey::new(bytes))
     }
 
     /// A fresh random key from the operating system's generator.
     pub fn generate() -> StoreKey {
         let mut bytes = [0u8; StoreKey::LEN];
         rand::rng().fill_bytes(&mut bytes);
-        StoreKey(bytes)
+        StoreKey::new(bytes)
     }
 
     /// The key as 64 lowercase hexadecimal digits (to write a key file).
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        hex::encode(self.bytes)
     }
 
     /// The key's bytes (the attachment keys are derived from them, ADR 0042).
     pub(crate) fn bytes(&self) -> &[u8; StoreKey::LEN] {
-        &self.0
+        &self.bytes
+    }
+
+    /// How the pages of the store this key unlocks are authenticated.
+    pub(crate) fn page_mac(&self) -> PageMac {
+        self.mac
+    }
+
+    /// The same key for a store whose pages carry `mac` (what opening the store found).
+    pub(crate) fn with_page_mac(&self, mac: PageMac) -> StoreKey {
+        StoreKey {
+            bytes: self.bytes,
+            mac,
+        }
     }
 
     /// The statement that unlocks a SQLCipher database with this raw key. It must be the first

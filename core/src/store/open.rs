@@ -8,7 +8,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::{Error, Result};
 use crate::store::health::{self, FileKind};
-use crate::store::key::StoreKey;
+use crate::store::key::{PageMac, StoreKey};
 use crate::store::meta;
 
 /// The numbered migrations, in order; migration `i` (1-based) brings `user_version` to `i`.
@@ -64,14 +64,17 @@ pub fn open_database(path: &Path, key: Option<&StoreKey>) -> Result<Connection> 
 
 fn open_checked(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
     let kind = health::inspect(path)?;
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | OpenFlags::SQLITE_OPEN_URI,
-    )?;
-    unlock(&conn, key, kind)?;
+    let conn = match open_unlocked(path, key, kind) {
+        // A store made before ADR 0056 authenticates its pages with HMAC-SHA512: its key
+        // fails under HMAC-SHA256, and the store is opened as it is (its readers and
+        // checkpointer learn it from the writer, [`opened_key`]). A failed attempt reads only
+        // the first page and writes nothing.
+        Err(Error::WrongKey) if kind == FileKind::Opaque && key.is_some() => {
+            let legacy = key.map(|k| k.with_page_mac(PageMac::Sha512));
+            open_unlocked(path, legacy.as_ref(), kind)?
+        }
+        opened => opened?,
+    };
     let started = std::time::Instant::now();
     if kind != FileKind::New {
         health::quick_check(&conn)?;
@@ -104,6 +107,35 @@ pub fn prepare(conn: Connection, target: i64) -> Result<Connection> {
     Ok(conn)
 }
 
+/// A connection to the store at `path`, unlocked with `key` (see [`unlock`]).
+fn open_unlocked(path: &Path, key: Option<&StoreKey>, kind: FileKind) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    unlock(&conn, key, kind)?;
+    Ok(conn)
+}
+
+/// The key as `conn` (a store's writer, from [`open_database`]) unlocked the store: with the
+/// page MAC the store turned out to have, for the store's other connections (readers, the
+/// checkpointer).
+pub(crate) fn opened_key(conn: &Connection, key: &StoreKey) -> Result<StoreKey> {
+    let name: String = conn.query_row("PRAGMA cipher_hmac_algorithm", [], |r| r.get(0))?;
+    let mac = [PageMac::Sha256, PageMac::Sha512]
+        .into_iter()
+        .find(|m| m.sqlcipher_name().eq_ignore_ascii_case(&name))
+        .ok_or_else(|| {
+            Error::StoreDamaged(format!(
+                "its pages are authenticated with {name}, unknown here"
+            ))
+        })?;
+    Ok(key.with_page_mac(mac))
+}
+
 /// Gives SQLCipher the key (first, before anything reads the file), pins the cipher settings
 /// and proves the file can be read, turning SQLite's "file is not a database" into the typed
 /// error that says what to do.
@@ -133,8 +165,12 @@ fn unlock(conn: &Connection, key: Option<&StoreKey>, kind: FileKind) -> Result<(
 pub(crate) fn apply_key(conn: &Connection, key: &StoreKey) -> Result<()> {
     conn.execute_batch(&key.pragma())?;
     // SQLCipher 4's settings, pinned so that a later SQLCipher with other defaults still
-    // reads the stores made now (see docs/adr: encryption at rest).
-    conn.execute_batch("PRAGMA cipher_compatibility = 4")?;
+    // reads the stores made now (see docs/adr: encryption at rest), with the page MAC of
+    // ADR 0056: HMAC-SHA256 (SHA-512 for the stores made before it).
+    conn.execute_batch(&format!(
+        "PRAGMA cipher_compatibility = 4; PRAGMA cipher_hmac_algorithm = {};",
+        key.page_mac().sqlcipher_name()
+    ))?;
     Ok(())
 }
 
@@ -153,6 +189,7 @@ fn record_cipher(conn: &Connection) -> Result<()> {
         "version": pragma("cipher_version")?,
         "provider": pragma("cipher_provider")?,
         "compatibility": 4,
+        "page_mac": pragma("cipher_hmac_algorithm")?,
         "key": "raw 256-bit",
         "page_size": health::CIPHER_PAGE_SIZE,
     })

@@ -180,3 +180,54 @@ pub fn store_file_bytes(db: &std::path::Path) -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// Unlocks a raw SQLite connection to an encrypted store with `key`, its pages authenticated
+/// with `mac` (`"HMAC_SHA256"` for stores made now, `"HMAC_SHA512"` before ADR 0056): what the
+/// tests that read or damage a store's pages directly need.
+pub fn raw_unlock(conn: &rusqlite::Connection, key: &gridwork_core::StoreKey, mac: &str) {
+    conn.execute_batch(&format!(
+        "PRAGMA key = \"x'{}'\"; PRAGMA cipher_compatibility = 4; PRAGMA cipher_hmac_algorithm = {mac};",
+        key.to_hex()
+    ))
+    .unwrap();
+}
+
+/// Whether a raw connection unlocked with `key` and `mac` reads the store at `db`.
+pub fn raw_reads(db: &std::path::Path, key: &gridwork_core::StoreKey, mac: &str) -> bool {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    raw_unlock(&conn, key, mac);
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .is_ok()
+}
+
+/// A raw connection to the encrypted store at `db`, unlocked with `key` and the page MAC that
+/// reads it (HMAC-SHA256, else the HMAC-SHA512 of a store made before ADR 0056; SHA-256 when
+/// neither reads, as for a store whose first page is damaged).
+pub fn raw_open(db: &std::path::Path, key: &gridwork_core::StoreKey) -> rusqlite::Connection {
+    let mac = if !raw_reads(db, key, "HMAC_SHA256") && raw_reads(db, key, "HMAC_SHA512") {
+        "HMAC_SHA512"
+    } else {
+        "HMAC_SHA256"
+    };
+    let conn = rusqlite::Connection::open(db).unwrap();
+    raw_unlock(&conn, key, mac);
+    conn
+}
+
+/// Makes the first page of an encrypted store as SQLCipher 4's defaults did before ADR 0056
+/// (pages authenticated with HMAC-SHA512): `Gridwork::open_with` then builds the store's
+/// schema in that format, as a store made by an earlier version of the app.
+pub fn legacy_store(db: &std::path::Path, key: &gridwork_core::StoreKey) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    raw_unlock(&conn, key, "HMAC_SHA512");
+    conn.execute_batch("PRAGMA user_version = 0; VACUUM;")
+        .unwrap();
+    drop(conn);
+    assert!(
+        std::fs::metadata(db).unwrap().len() > 0,
+        "the first page is written"
+    );
+    assert!(raw_reads(db, key, "HMAC_SHA512") && !raw_reads(db, key, "HMAC_SHA256"));
+}

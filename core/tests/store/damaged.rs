@@ -73,11 +73,10 @@ fn copy_store(from: &Path, to: &Path) {
 fn readable_op_ids(db: &Path, key: Option<&StoreKey>, count: usize) -> BTreeSet<Id> {
     let scratch = db.with_extension("oracle");
     copy_store(db, &scratch);
-    let conn = Connection::open(&scratch).unwrap();
-    if let Some(k) = key {
-        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\"", k.to_hex()))
-            .unwrap();
-    }
+    let conn = match key {
+        Some(k) => raw_open(&scratch, k),
+        None => Connection::open(&scratch).unwrap(),
+    };
     // As SQLite's own recovery does: read a file shorter than its header says.
     let _ = conn.execute_batch("PRAGMA writable_schema = ON");
     // Row numbers in the outbox run from 1 in a store that never synced.
@@ -196,11 +195,10 @@ fn a_store_cut_short_anywhere_is_refused_and_recovery_keeps_every_readable_opera
 
 /// The pages of `table` (and its indexes) in a store, from SQLite's `dbstat`.
 fn pages_of(db: &Path, key: Option<&StoreKey>, name: &str) -> Vec<i64> {
-    let conn = Connection::open(db).unwrap();
-    if let Some(k) = key {
-        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\"", k.to_hex()))
-            .unwrap();
-    }
+    let conn = match key {
+        Some(k) => raw_open(db, k),
+        None => Connection::open(db).unwrap(),
+    };
     let mut stmt = conn
         .prepare("SELECT pageno FROM dbstat WHERE name = ?1 ORDER BY pageno")
         .unwrap();
@@ -262,6 +260,37 @@ fn an_encrypted_store_with_an_overwritten_page_is_refused_and_recovered_with_its
     assert!(
         fresh.cipher_settings().unwrap().is_some(),
         "the fresh store is encrypted too"
+    );
+}
+
+/// A store made before ADR 0056 (pages authenticated with HMAC-SHA512), damaged: refused,
+/// salvaged with its key in its own format, and recovered into a store of today's format.
+#[test]
+fn a_store_made_before_adr_0056_with_an_overwritten_page_is_recovered_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = StoreKey::generate();
+    let pristine = dir.path().join("pristine.db");
+    legacy_store(&pristine, &key);
+    let ops = {
+        let gw = Gridwork::open_with(&pristine, options(Some(&key))).unwrap();
+        offline_morning(&gw, 30);
+        queued(&gw)
+    };
+    assert!(
+        raw_reads(&pristine, &key, "HMAC_SHA512"),
+        "still the old format"
+    );
+    let records = pages_of(&pristine, Some(&key), "records");
+    let db = dir.path().join("flipped.db");
+    copy_store(&pristine, &db);
+    flip(&db, records[records.len() / 2], 1000);
+    let kept = refused_then_recovered(&db, Some(&key), &ops, "legacy, records page");
+    assert_eq!(kept as usize, ops.len(), "every queued operation salvaged");
+    let fresh = Gridwork::open_with(&db, options(Some(&key))).unwrap();
+    let cipher = fresh.cipher_settings().unwrap().unwrap();
+    assert!(
+        cipher.contains("HMAC_SHA256"),
+        "the recovered store is new: {cipher}"
     );
 }
 

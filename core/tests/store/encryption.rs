@@ -140,3 +140,65 @@ fn an_unencrypted_store_is_not_opened_with_a_key_and_stays_readable_without() {
     assert!(err.to_string().contains("not encrypted"), "{err}");
     assert!(Gridwork::open_with(&db, clock.options()).is_ok());
 }
+
+/// A store made now authenticates its pages with HMAC-SHA256 (ADR 0056): SQLCipher's
+/// HMAC-SHA512 default does not read it, and its metadata says so.
+#[test]
+fn a_new_store_authenticates_its_pages_with_hmac_sha256() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("phone.db");
+    let clock = TestClock::at(MORNING_MS);
+    let key = StoreKey::generate();
+    let gw = Gridwork::open_with(&db, keyed(&clock, &key)).unwrap();
+    record_people(&gw);
+    let cipher = gw.cipher_settings().unwrap().unwrap();
+    assert!(cipher.contains("\"page_mac\":\"HMAC_SHA256\""), "{cipher}");
+    drop(gw);
+    assert!(raw_reads(&db, &key, "HMAC_SHA256"));
+    assert!(!raw_reads(&db, &key, "HMAC_SHA512"));
+}
+
+/// A store made before ADR 0056 (HMAC-SHA512 pages) opens as it is, and stays so: its writer,
+/// readers and checkpointer all read it; a wrong key is still refused and changes nothing.
+#[test]
+fn a_store_made_before_adr_0056_opens_in_its_own_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("phone.db");
+    let clock = TestClock::at(MORNING_MS);
+    let key = StoreKey::generate();
+    legacy_store(&db, &key);
+    let h = {
+        let gw = Gridwork::open_with(&db, keyed(&clock, &key)).unwrap();
+        let h = record_people(&gw);
+        assert!(gw.pages_written().is_some(), "the checkpointer runs");
+        h
+    };
+    let before = store_file_bytes(&db);
+    let wrong = Gridwork::open_with(&db, keyed(&clock, &StoreKey::generate())).unwrap_err();
+    assert!(matches!(wrong, Error::WrongKey), "{wrong:?}");
+    assert_eq!(
+        store_file_bytes(&db),
+        before,
+        "a refused open changes nothing"
+    );
+
+    let again = Gridwork::open_with(&db, keyed(&clock, &key)).unwrap();
+    assert!(again.pages_written().is_some(), "the checkpointer runs");
+    // Reads run on the readers' connections, searches too.
+    assert_eq!(again.residents_of_household(h.id).unwrap().len(), 3);
+    assert_eq!(again.search("13957", 10).unwrap().len(), 1);
+    let r = again.residents_of_household(h.id).unwrap().remove(0);
+    again
+        .update::<Resident>(r.id, |r| r.phone = Some("13900001111".into()))
+        .unwrap();
+    assert_eq!(again.search("13900001111", 10).unwrap().len(), 1);
+    let cipher = again.cipher_settings().unwrap().unwrap();
+    assert!(cipher.contains("\"page_mac\":\"HMAC_SHA512\""), "{cipher}");
+    drop(again);
+    assert_no_plaintext(&db);
+    assert!(
+        raw_reads(&db, &key, "HMAC_SHA512"),
+        "still in its own format"
+    );
+    assert!(!raw_reads(&db, &key, "HMAC_SHA256"));
+}

@@ -993,7 +993,10 @@ async fn a_patch_cut_off_mid_body_keeps_what_arrived() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(counted, 60_000, "what was reserved but never arrived is given back");
+    assert_eq!(
+        counted, 60_000,
+        "what was reserved but never arrived is given back"
+    );
     let r = patch(&server, &phone, &hash, 60_000, 200_000, &pic[60_000..]).await;
     assert_eq!(r.status(), StatusCode::CREATED);
 }
