@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::{Error, Result};
@@ -67,8 +68,8 @@ fn open_checked(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
     let conn = match open_unlocked(path, key, kind) {
         // A store made before ADR 0056 authenticates its pages with HMAC-SHA512: its key
         // fails under HMAC-SHA256, and the store is opened as it is (its readers and
-        // checkpointer learn it from the writer, [`opened_key`]). A failed attempt reads only
-        // the first page and writes nothing.
+        // checkpointer learn it from the writer, [`opened_key`]). A failed attempt reads the
+        // first page and changes no file ([`open_unlocked`]).
         Err(Error::WrongKey) if kind == FileKind::Opaque && key.is_some() => {
             let legacy = key.map(|k| k.with_page_mac(PageMac::Sha512));
             open_unlocked(path, legacy.as_ref(), kind)?
@@ -108,6 +109,10 @@ pub fn prepare(conn: Connection, target: i64) -> Result<Connection> {
 }
 
 /// A connection to the store at `path`, unlocked with `key` (see [`unlock`]).
+///
+/// Until the key has read the store, closing the connection must not checkpoint: SQLite would
+/// fold a log left by a crash into the store file and delete it, so a refused open (a wrong
+/// key, or the first of a store made before ADR 0056's two attempts) would change the files.
 fn open_unlocked(path: &Path, key: Option<&StoreKey>, kind: FileKind) -> Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
@@ -116,7 +121,9 @@ fn open_unlocked(path: &Path, key: Option<&StoreKey>, kind: FileKind) -> Result<
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI,
     )?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
     unlock(&conn, key, kind)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, false)?;
     Ok(conn)
 }
 

@@ -202,3 +202,48 @@ fn a_store_made_before_adr_0056_opens_in_its_own_format() {
     );
     assert!(!raw_reads(&db, &key, "HMAC_SHA256"));
 }
+
+/// A store made before ADR 0056, as a crash leaves it (its log not yet folded into the file):
+/// a wrong key is refused without folding the log in (neither of the two attempts checkpoints
+/// as it closes), and the right key then opens it with every change the log held.
+#[test]
+fn a_crashed_store_made_before_adr_0056_is_unchanged_by_a_wrong_key_and_opens_with_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("phone.db");
+    let image = dir.path().join("crashed.db");
+    let clock = TestClock::at(MORNING_MS);
+    let key = StoreKey::generate();
+    legacy_store(&db, &key);
+    let gw = Gridwork::open_with(&db, keyed(&clock, &key)).unwrap();
+    let h = record_people(&gw);
+    // The files as a killed process leaves them, copied while the store is open.
+    for suffix in ["", "-wal", "-shm"] {
+        std::fs::copy(
+            format!("{}{suffix}", db.display()),
+            format!("{}{suffix}", image.display()),
+        )
+        .unwrap();
+    }
+    drop(gw);
+    let files = |p: &Path| -> Vec<(String, Vec<u8>)> {
+        // The store file and its log (the shared-memory index is SQLite's to rebuild).
+        store_file_bytes(p)
+            .into_iter()
+            .filter(|(suffix, _)| suffix != "-shm")
+            .collect()
+    };
+    let before = files(&image);
+    assert!(
+        before.iter().any(|(s, b)| s == "-wal" && !b.is_empty()),
+        "the changes are in the log"
+    );
+
+    let wrong = Gridwork::open_with(&image, keyed(&clock, &StoreKey::generate())).unwrap_err();
+    assert!(matches!(wrong, Error::WrongKey), "{wrong:?}");
+    assert_eq!(files(&image), before, "a refused open changes neither file");
+
+    let opened = Gridwork::open_with(&image, keyed(&clock, &key)).unwrap();
+    assert_eq!(opened.residents_of_household(h.id).unwrap().len(), 3);
+    let cipher = opened.cipher_settings().unwrap().unwrap();
+    assert!(cipher.contains("\"page_mac\":\"HMAC_SHA512\""), "{cipher}");
+}
