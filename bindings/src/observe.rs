@@ -196,6 +196,12 @@ impl Hub {
     }
 }
 
+/// The observers of one list, copied out of the lock: an observer is called with no lock held
+/// (it may add or remove observers).
+fn copied<T: ?Sized>(list: &[(u64, Arc<T>)]) -> Vec<Arc<T>> {
+    list.iter().map(|(_, o)| Arc::clone(o)).collect()
+}
+
 /// The observer thread's loop: one event at a time, to every observer registered when it is
 /// delivered.
 fn deliver(hub: &Weak<Hub>, rx: &Receiver<Event>) {
@@ -203,45 +209,25 @@ fn deliver(hub: &Weak<Hub>, rx: &Receiver<Event>) {
         let Some(hub) = hub.upgrade() else { return };
         match event {
             Event::State(state) => {
-                let observers: Vec<_> = hub
-                    .registered()
-                    .sync
-                    .iter()
-                    .map(|(_, o)| o.clone())
-                    .collect();
+                let observers = copied(&hub.registered().sync);
                 for o in observers {
                     hub.call("sync", || o.on_state(state.clone()));
                 }
             }
             Event::Progress(progress) => {
-                let observers: Vec<_> = hub
-                    .registered()
-                    .sync
-                    .iter()
-                    .map(|(_, o)| o.clone())
-                    .collect();
+                let observers = copied(&hub.registered().sync);
                 for o in observers {
                     hub.call("sync", || o.on_progress(progress));
                 }
             }
             Event::Changes(kinds) => {
-                let observers: Vec<_> = hub
-                    .registered()
-                    .changes
-                    .iter()
-                    .map(|(_, o)| o.clone())
-                    .collect();
+                let observers = copied(&hub.registered().changes);
                 for o in observers {
                     hub.call("changes", || o.on_changes(kinds.clone()));
                 }
             }
             Event::Upload(progress) => {
-                let observers: Vec<_> = hub
-                    .registered()
-                    .uploads
-                    .iter()
-                    .map(|(_, o)| o.clone())
-                    .collect();
+                let observers = copied(&hub.registered().uploads);
                 for o in observers {
                     hub.call("uploads", || o.on_upload(progress.clone()));
                 }
