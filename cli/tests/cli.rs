@@ -294,6 +294,13 @@ fn a_device_in_the_terminal_enrolls_works_and_syncs_with_a_real_server() {
     let out = gridwork(&store, &["device", "status", "--json"]);
     let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(status["unsynced_changes"], 2, "made offline, queued");
+    assert!(status["encryption"].is_null(), "a store made without a key");
+    let out = gridwork(&store, &["device", "status"]);
+    assert!(
+        stdout(&out).contains("本机数据：未加密"),
+        "{}",
+        stdout(&out)
+    );
 
     let out = gridwork(&store, &["sync", "--json"]);
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -810,6 +817,13 @@ fn an_encrypted_phone_logs_at_trace_level_without_a_name_phone_or_id_number() {
     let c = code("王芳", Role::Admin);
     run(&["device", "enroll", "--server", &url, "--code", &c]);
     run(&["sync"]);
+    // Support sees how the store is encrypted (ADR 0056: every page checked with HMAC-SHA256).
+    let status: serde_json::Value =
+        serde_json::from_str(&run(&["device", "status", "--json"])).expect("the status is JSON");
+    assert_eq!(status["encryption"]["cipher"], "sqlcipher", "{status}");
+    assert_eq!(status["encryption"]["page_mac"], "HMAC_SHA256", "{status}");
+    let text = run(&["device", "status"]);
+    assert!(text.contains("加密，每页以 HMAC-SHA256 校验"), "{text}");
     let resident = seeded
         .residents
         .iter()

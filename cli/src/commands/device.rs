@@ -99,6 +99,10 @@ pub fn device(gw: &Gridwork, cmd: DeviceCmd, json: bool) -> CliResult {
             );
         }
         DeviceCmd::Status => {
+            // How the store is encrypted (ADR 0012, 0056), for support: `null` when it is not.
+            let cipher: Option<serde_json::Value> = gw
+                .cipher_settings()?
+                .and_then(|c| serde_json::from_str(&c).ok());
             let status = json!({
                 "device": gw.device_id(),
                 "user": gw.user_id()?,
@@ -106,11 +110,30 @@ pub fn device(gw: &Gridwork, cmd: DeviceCmd, json: bool) -> CliResult {
                 "unsynced_changes": gw.pending_count()?,
                 "rejected_changes": gw.rejected_ops()?.len(),
                 "sync_state": gw.sync_state(),
+                "encryption": cipher.map(|c| json!({
+                    "cipher": c["cipher"],
+                    "version": c["version"],
+                    "page_mac": c["page_mac"],
+                })),
             });
             output::one(json, &status, |s| {
+                let encryption = match s["encryption"].as_object() {
+                    Some(e) => tr(
+                        "cli-store-encrypted",
+                        &[
+                            ("version", e["version"].as_str().unwrap_or("?")),
+                            (
+                                "mac",
+                                &e["page_mac"].as_str().unwrap_or("?").replace('_', "-"),
+                            ),
+                        ],
+                    ),
+                    None => t("cli-store-not-encrypted"),
+                };
                 tr(
                     "cli-device-status",
                     &[
+                        ("encryption", &encryption),
                         ("device", s["device"].as_str().unwrap_or("?")),
                         (
                             "server",

@@ -337,6 +337,9 @@ cli-device-status =
     server { $server }
     unsynced changes: { $unsynced }
     refused changes: { $refused } (see `gridwork refused list`)
+    store: { $encryption }
+cli-store-encrypted = encrypted with SQLCipher { $version }, every page checked with { $mac }
+cli-store-not-encrypted = not encrypted (the store file can be read as it is)
 cli-retention = checked-out tenants leave this device { $days } days after check-out
 cli-retention-set = checked-out tenants now leave this device { $days } days after check-out ({ $purged } records purged now)
 cli-new-key = a new key is in { $file }: keep it safe; without it the store cannot be read

@@ -337,6 +337,9 @@ cli-device-status =
     服务器 { $server }
     待上传的修改：{ $unsynced }
     被拒的修改：{ $refused }（见 `gridwork refused list`）
+    本机数据：{ $encryption }
+cli-store-encrypted = SQLCipher { $version } 加密，每页以 { $mac } 校验
+cli-store-not-encrypted = 未加密（本机数据库文件可被直接读取）
 cli-retention = 已退租的租客在退租 { $days } 天后从本设备清除
 cli-retention-set = 已退租的租客今后在退租 { $days } 天后从本设备清除（本次清除 { $purged } 条记录）
 cli-new-key = 新密钥已写入 { $file }：请妥善保管，没有它就无法读取本机数据
