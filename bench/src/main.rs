@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 
+mod compare;
 mod cpu_cap;
 mod dataset;
 mod load;
@@ -72,8 +73,35 @@ enum Cmd {
         /// databases).
         #[arg(long, env = postgres::TEST_DATABASE_URL_VAR)]
         postgres: Option<String>,
-        /// The alarm scenario also runs with the dispatcher's phone uploading a 20 MB photo
+        /// The alarm scenario also runs with the dispatcher's phone uploading a photo (31.5 MB)
         /// during every round (the lane of ADR 0042), beside the rounds without.
+        #[arg(long)]
+        alarm_upload: bool,
+    },
+    /// A before-and-after on this machine: runs the scenarios with this binary and with
+    /// `--baseline` (the same harness built from the code before) in turns, each in a process
+    /// of its own, and writes both sides' medians and the change of every figure to
+    /// compare.md and compare.json in `--out`.
+    Compare {
+        /// The gridwork-bench binary of the code before (copy it aside before rebuilding).
+        #[arg(long)]
+        baseline: PathBuf,
+        /// The scenarios to compare (repeatable; as for `all`).
+        #[arg(long, required = true, value_parser = clap::builder::PossibleValuesParser::new(SCENARIOS))]
+        only: Vec<String>,
+        /// Turns: each runs both builds, the baseline first in even turns.
+        #[arg(long, default_value_t = 2)]
+        turns: usize,
+        /// Small sizes (the figures mean nothing; to try the comparison itself).
+        #[arg(long)]
+        quick: bool,
+        /// Where to write the comparison and each run's folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// The PostgreSQL server for the server-load and city scenarios.
+        #[arg(long, env = postgres::TEST_DATABASE_URL_VAR)]
+        postgres: Option<String>,
+        /// As for `all`.
         #[arg(long)]
         alarm_upload: bool,
     },
@@ -119,6 +147,34 @@ fn main() {
             _ => 1,
         });
     }
+    if let Cmd::Compare {
+        baseline,
+        only,
+        turns,
+        quick,
+        out,
+        postgres,
+        alarm_upload,
+    } = cli.command
+    {
+        let options = compare::Options {
+            baseline,
+            only,
+            turns,
+            quick,
+            out,
+            postgres,
+            alarm_upload,
+        };
+        match compare::run(&options) {
+            Ok(md) => println!("wrote {}", md.display()),
+            Err(e) => {
+                eprintln!("gridwork-bench compare: {e}");
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -150,7 +206,7 @@ fn main() {
             postgres,
             alarm_upload,
         } => runtime.block_on(all(quick, only, out, postgres, alarm_upload)),
-        Cmd::Server { .. } => unreachable!("run above, before the runtime"),
+        Cmd::Server { .. } | Cmd::Compare { .. } => unreachable!("run above, before the runtime"),
     }
 }
 

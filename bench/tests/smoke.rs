@@ -293,3 +293,88 @@ fn the_import_scenario_writes_its_figures_in_the_generated_table() {
     assert!(import["raw"]["created"].as_u64().unwrap() > 0);
     assert!(import["raw"]["unchanged_again"].as_u64().unwrap() > 0);
 }
+
+/// `compare` through the real binary, the binary against itself: two turns of the quick
+/// local-edit scenario, the baseline first in turn 0 and second in turn 1, every figure on
+/// both sides with a change; a missing baseline is refused with a message.
+#[test]
+fn compare_runs_both_builds_in_turns_and_pairs_their_figures() {
+    let bin = env!("CARGO_BIN_EXE_gridwork-bench");
+    let out = tempfile::tempdir().unwrap();
+    let run = Command::new(bin)
+        .args(["compare", "--only", "local_edit", "--quick", "--turns", "2"])
+        .arg("--baseline")
+        .arg(bin)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "compare failed:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("compare.json")).unwrap())
+            .unwrap();
+    let sides: Vec<(&str, u64)> = report["turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["side"].as_str().unwrap(), t["turn"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        sides,
+        [("baseline", 0), ("this", 0), ("this", 1), ("baseline", 1)]
+    );
+    let figures = report["figures"].as_array().unwrap();
+    let edits = figures
+        .iter()
+        .find(|f| {
+            f["name"]
+                .as_str()
+                .unwrap()
+                .starts_with("edits/s (hazard report")
+        })
+        .expect("the edit rate is compared");
+    for side in ["baseline", "this"] {
+        assert_eq!(
+            edits[side]["values"].as_array().unwrap().len(),
+            2,
+            "{edits}"
+        );
+        assert!(edits[side]["median"].as_f64().unwrap() > 0.0, "{edits}");
+    }
+    assert!(edits["change"].is_f64(), "{edits}");
+    assert!(edits["ratio"]["change"].is_f64(), "{edits}");
+    let md = std::fs::read_to_string(out.path().join("compare.md")).unwrap();
+    assert!(
+        md.contains("| 1. Local edit | edits/s (hazard report"),
+        "{md}"
+    );
+    for turn in [
+        "turn-0-baseline",
+        "turn-0-this",
+        "turn-1-this",
+        "turn-1-baseline",
+    ] {
+        assert!(
+            out.path().join(turn).join("benchmarks.json").is_file(),
+            "{turn}"
+        );
+    }
+
+    let missing = Command::new(bin)
+        .args(["compare", "--only", "local_edit", "--quick", "--baseline"])
+        .arg(out.path().join("no-such-binary"))
+        .arg("--out")
+        .arg(out.path().join("again"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("is not a file"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+}
