@@ -80,7 +80,7 @@ pub fn run(options: &Options) -> Result<PathBuf, String> {
             let mut json = run_side(binary, options, &dir)?;
             if side == Side::Baseline {
                 // The harness names the commit of the folder it runs in, not of its build.
-                json["machine"]["commit"] = json!(format!("{}", options.baseline.display()));
+                json["machine"]["commit"] = json!(baseline_name(options));
             }
             runs.push((side, turn, json));
         }
@@ -93,6 +93,15 @@ pub fn run(options: &Options) -> Result<PathBuf, String> {
     let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(&raw, text).map_err(|e| format!("writing {}: {e}", raw.display()))?;
     Ok(md)
+}
+
+/// The baseline as the reports name it: its file name (a report may be kept in the
+/// repository, and the folder it was copied to is this machine's).
+fn baseline_name(options: &Options) -> String {
+    options.baseline.file_name().map_or_else(
+        || options.baseline.display().to_string(),
+        |n| format!("the baseline build `{}`", n.to_string_lossy()),
+    )
 }
 
 /// One side's run: `binary all --only … --out dir`, its output in `dir/run.log`; the
@@ -242,7 +251,7 @@ fn markdown(report: &Value, options: &Options) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "# Comparison in turns: this build against {}\n\n",
-        options.baseline.display()
+        baseline_name(options)
     ));
     out.push_str(&format!(
         "{} turn(s) of `all --only {}`{}; each turn runs both builds, the baseline first in even \

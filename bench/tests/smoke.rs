@@ -352,6 +352,10 @@ fn compare_runs_both_builds_in_turns_and_pairs_their_figures() {
         md.contains("| 1. Local edit | edits/s (hazard report"),
         "{md}"
     );
+    assert!(
+        md.contains("the baseline build `gridwork-bench`") && !md.contains(bin),
+        "the baseline named by its file name, not this machine's path: {md}"
+    );
     for turn in [
         "turn-0-baseline",
         "turn-0-this",
