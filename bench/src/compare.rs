@@ -32,14 +32,29 @@ impl Side {
     }
 }
 
-/// What to compare and how.
+/// What to compare and how (`gridwork-bench compare`'s arguments).
+#[derive(Debug, clap::Args)]
 pub struct Options {
+    /// The gridwork-bench binary of the code before (copy it aside before rebuilding).
+    #[arg(long)]
     pub baseline: PathBuf,
+    /// The scenarios to compare (repeatable; as for `all`).
+    #[arg(long, required = true, value_parser = clap::builder::PossibleValuesParser::new(crate::SCENARIOS))]
     pub only: Vec<String>,
+    /// Turns: each runs both builds, the baseline first in even turns.
+    #[arg(long, default_value_t = 2)]
     pub turns: usize,
+    /// Small sizes (the figures mean nothing; to try the comparison itself).
+    #[arg(long)]
     pub quick: bool,
+    /// Where to write the comparison and each run's folder.
+    #[arg(long)]
     pub out: PathBuf,
+    /// The PostgreSQL server for the server-load and city scenarios.
+    #[arg(long, env = crate::postgres::TEST_DATABASE_URL_VAR)]
     pub postgres: Option<String>,
+    /// As for `all`.
+    #[arg(long)]
     pub alarm_upload: bool,
 }
 

@@ -82,29 +82,7 @@ enum Cmd {
     /// `--baseline` (the same harness built from the code before) in turns, each in a process
     /// of its own, and writes both sides' medians and the change of every figure to
     /// compare.md and compare.json in `--out`.
-    Compare {
-        /// The gridwork-bench binary of the code before (copy it aside before rebuilding).
-        #[arg(long)]
-        baseline: PathBuf,
-        /// The scenarios to compare (repeatable; as for `all`).
-        #[arg(long, required = true, value_parser = clap::builder::PossibleValuesParser::new(SCENARIOS))]
-        only: Vec<String>,
-        /// Turns: each runs both builds, the baseline first in even turns.
-        #[arg(long, default_value_t = 2)]
-        turns: usize,
-        /// Small sizes (the figures mean nothing; to try the comparison itself).
-        #[arg(long)]
-        quick: bool,
-        /// Where to write the comparison and each run's folder.
-        #[arg(long)]
-        out: PathBuf,
-        /// The PostgreSQL server for the server-load and city scenarios.
-        #[arg(long, env = postgres::TEST_DATABASE_URL_VAR)]
-        postgres: Option<String>,
-        /// As for `all`.
-        #[arg(long)]
-        alarm_upload: bool,
-    },
+    Compare(compare::Options),
     /// The `gridwork-server` command line, in a process of its own (run by the hostile
     /// scenario, which measures the server process's memory): the binary's very code.
     #[command(hide = true)]
@@ -147,26 +125,8 @@ fn main() {
             _ => 1,
         });
     }
-    if let Cmd::Compare {
-        baseline,
-        only,
-        turns,
-        quick,
-        out,
-        postgres,
-        alarm_upload,
-    } = cli.command
-    {
-        let options = compare::Options {
-            baseline,
-            only,
-            turns,
-            quick,
-            out,
-            postgres,
-            alarm_upload,
-        };
-        match compare::run(&options) {
+    if let Cmd::Compare(options) = &cli.command {
+        match compare::run(options) {
             Ok(md) => println!("wrote {}", md.display()),
             Err(e) => {
                 eprintln!("gridwork-bench compare: {e}");
@@ -206,7 +166,7 @@ fn main() {
             postgres,
             alarm_upload,
         } => runtime.block_on(all(quick, only, out, postgres, alarm_upload)),
-        Cmd::Server { .. } | Cmd::Compare { .. } => unreachable!("run above, before the runtime"),
+        Cmd::Server { .. } | Cmd::Compare(_) => unreachable!("run above, before the runtime"),
     }
 }
 
