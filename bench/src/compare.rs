@@ -227,15 +227,16 @@ fn compare(runs: &[(Side, usize, Value)]) -> Value {
 
 /// Median, min and max of a side's values (`null` when it has none).
 fn summary(values: &[f64]) -> Value {
-    match median(values) {
-        None => Value::Null,
-        Some(m) => json!({
-            "values": values,
-            "median": m,
-            "min": values.iter().copied().fold(f64::INFINITY, f64::min),
-            "max": values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        }),
+    if values.is_empty() {
+        return Value::Null;
     }
+    let spread = crate::report::Spread::of(values.to_vec(), Vec::new());
+    json!({
+        "values": spread.runs,
+        "median": spread.median,
+        "min": spread.min,
+        "max": spread.max,
+    })
 }
 
 /// This build's median over the baseline's, less one (`null` when either side is missing or
@@ -247,18 +248,9 @@ fn change(base: &[f64], this: &[f64]) -> Value {
     }
 }
 
+/// [`crate::report::median`], `None` for no values.
 fn median(values: &[f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    Some(if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-    })
+    (!values.is_empty()).then(|| crate::report::median(values))
 }
 
 /// The comparison as a Markdown table, with the turns' start times and load averages.

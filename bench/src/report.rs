@@ -92,7 +92,7 @@ pub fn median(values: &[f64]) -> f64 {
 }
 
 impl Spread {
-    fn of(runs: Vec<f64>, ratios: Vec<f64>) -> Spread {
+    pub(crate) fn of(runs: Vec<f64>, ratios: Vec<f64>) -> Spread {
         Spread {
             min: runs.iter().copied().fold(f64::INFINITY, f64::min),
             max: runs.iter().copied().fold(f64::NEG_INFINITY, f64::max),

@@ -26,9 +26,7 @@ impl Latencies {
         if self.sorted_us.is_empty() {
             return 0.0;
         }
-        let rank = ((p / 100.0) * self.sorted_us.len() as f64).ceil() as usize;
-        let i = rank.clamp(1, self.sorted_us.len()) - 1;
-        self.sorted_us[i] / 1000.0
+        nearest_rank(&self.sorted_us, p) / 1000.0
     }
 
     pub fn p50_ms(&self) -> f64 {
@@ -45,6 +43,13 @@ impl Latencies {
 }
 
 /// Items per second.
+/// The `p`-th percentile (0..=100) of `sorted` (ascending, not empty) by the nearest-rank
+/// method: the value every percentile figure of the harness reports.
+pub fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
 pub fn rate(items: u64, elapsed: Duration) -> f64 {
     items as f64 / elapsed.as_secs_f64().max(1e-9)
 }

@@ -163,10 +163,11 @@ impl Gridwork {
         check_cache(&options)?;
         let mut conn = open::open_database(path.as_ref(), options.key.as_ref())?;
         // The store's other connections open it as the writer did (its page MAC, ADR 0056).
-        options.key = match &options.key {
-            Some(key) => Some(open::opened_key(&conn, key)?),
-            None => None,
-        };
+        options.key = options
+            .key
+            .as_ref()
+            .map(|key| open::opened_key(&conn, key))
+            .transpose()?;
         set_cache(&conn, &options)?;
         let checkpointer =
             match Checkpointer::attach(&mut conn, path.as_ref(), options.key.as_ref()) {

@@ -270,20 +270,16 @@ fn read_salvage(db: &Path, key: Option<&StoreKey>) -> Result<Salvage> {
         // SQLite would delete the log beside an empty file; there is no page to read.
         return Ok(Salvage::default());
     }
-    let conn = match key {
-        Some(key) => {
-            let conn = salvage_connection(db, Some(key))?;
-            // A store made before ADR 0056 authenticates its pages with HMAC-SHA512.
-            let legacy = key.with_page_mac(PageMac::Sha512);
-            if !readable(&conn) && key.page_mac() != legacy.page_mac() {
-                let again = salvage_connection(db, Some(&legacy))?;
-                if readable(&again) { again } else { conn }
-            } else {
-                conn
-            }
+    let mut conn = salvage_connection(db, key)?;
+    // A store made before ADR 0056 authenticates its pages with HMAC-SHA512.
+    if let Some(key) = key
+        && !readable(&conn)
+    {
+        let legacy = salvage_connection(db, Some(&key.with_page_mac(PageMac::Sha512)))?;
+        if readable(&legacy) {
+            conn = legacy;
         }
-        None => salvage_connection(db, None)?,
-    };
+    }
     let mut salvage = Salvage::default();
     let mut keys: BTreeSet<String> = KEPT_META.iter().map(|k| k.to_string()).collect();
     keys.extend(scan(&conn, "SELECT key FROM meta ORDER BY key"));

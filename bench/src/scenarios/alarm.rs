@@ -3,9 +3,9 @@
 //! push to the crew's long poll returning with the alarm applied, on loopback.
 //!
 //! With `--alarm-upload` every round alone has a twin during which the dispatcher's phone
-//! uploads a photo in its attachment lane (ADR 0042; a picture of noise, 31.5 MB as a
-//! JPEG): the round takes a new photo (pushing its step first, so the alarm's push is the same
-//! as without), starts the upload, and raises the alarm once the upload's first chunk is on its
+//! uploads a photo in its attachment lane (ADR 0042; a picture of noise, 31.5 MB as a JPEG in
+//! full mode): the round takes a new photo (pushing its step first, so the alarm's push is the
+//! same as without), starts the upload, and raises the alarm once the upload's first chunk is on its
 //! way; the figures say how many rounds the upload was still in flight when the crew had the
 //! alarm. The photo is then removed from the server and the phone, so the disk holds one at a
 //! time. Every round, on either side, begins with both phones brought up to date.
@@ -14,7 +14,7 @@
 //! rounds during an upload take turns (alone, upload; upload, alone; …). The raw figures give
 //! each repeat's p50 and p99 on both sides, and the verdict (ADR 0055): the difference of the
 //! p50s over every round (during − alone) with its 95 % bootstrap interval, met when the
-//! interval's upper end is at most 5 % of the p50 alone.
+//! interval's upper end is at most [`MARGIN_PERCENT`] (5 %) of the p50 alone.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -345,8 +345,9 @@ fn spread(v: &[f64]) -> [f64; 3] {
 
 /// "As fast as with no upload", judged on every round of the run: the rounds alone and during
 /// the upload take turns in pairs, so the two sides meet the same machine, and the difference of
-/// their p50s (during − alone) comes with its 95 % interval, from a bootstrap over the pairs. The
-/// target is met when the interval's upper end is at most 5 % of the p50 alone: the run rules
+/// their p50s (during − alone) comes with its 95 % interval, from a bootstrap over the pairs (over
+/// each side on its own should the two ever hold different numbers of rounds). The target is
+/// met when the interval's upper end is at most [`MARGIN_PERCENT`] of the p50 alone: the run rules
 /// out a slowdown of more than a twentieth, whatever its noise (a noisier run has a wider
 /// interval, so it is harder to meet, not easier). Each repeat's p50 and p99 on both sides, and
 /// how many repeats were slower during the upload, are kept for a look at the spread.
@@ -367,9 +368,11 @@ fn verdict(alone: &Side, during: &Side) -> serde_json::Value {
         })
     };
     json!({
-        "rule": "the upper end of the 95 % interval of p50 during − p50 alone (over every round, \
-                 the rounds taking turns in pairs, a bootstrap over the pairs) is at most 5 % \
-                 of the p50 alone",
+        "rule": format!(
+            "the upper end of the 95 % interval of p50 during − p50 alone (over every round, \
+             the rounds taking turns in pairs, a bootstrap over the pairs) is at most \
+             {MARGIN_PERCENT} % of the p50 alone"
+        ),
         "p50": {
             "during_minus_alone_ms": p50.0,
             "interval_95_ms": p50.1,
@@ -390,11 +393,10 @@ fn verdict(alone: &Side, during: &Side) -> serde_json::Value {
 /// of rounds alone moves from one repeat to the next on this machine.
 const MARGIN_PERCENT: f64 = 5.0;
 
-/// The `p` percentile by nearest rank, as [`Latencies`] reports it.
+/// The `p` percentile by nearest rank, as [`Latencies`] reports it (sorts `v`).
 fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-    v[rank.clamp(1, v.len()) - 1]
+    crate::stats::nearest_rank(v, p)
 }
 
 /// The `p` percentile of `during` minus that of `alone`, with the 2.5 % and 97.5 % points of the

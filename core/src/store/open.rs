@@ -70,7 +70,8 @@ fn open_checked(path: &Path, key: Option<&StoreKey>) -> Result<Connection> {
         // fails under HMAC-SHA256, and the store is opened as it is (its readers and
         // checkpointer learn it from the writer, [`opened_key`]). A failed attempt reads the
         // first page and changes no file ([`open_unlocked`]).
-        Err(Error::WrongKey) if kind == FileKind::Opaque && key.is_some() => {
+        // (`WrongKey` comes only with a key, for a file that is not new and not plain.)
+        Err(Error::WrongKey) => {
             let legacy = key.map(|k| k.with_page_mac(PageMac::Sha512));
             open_unlocked(path, legacy.as_ref(), kind)?
         }
