@@ -121,6 +121,14 @@ fn a_quick_run_writes_every_scenarios_figures() {
     }
     for edit in by_name("local_edit")["raw"]["runs"].as_array().unwrap() {
         assert!(edit["outbox_pending_after"].as_u64().unwrap() >= edit["edits"].as_u64().unwrap());
+        // The commits are a part of the edits' time, and the ceiling is above the edit rate.
+        let share = edit["commit_share"].as_f64().unwrap();
+        assert!(share > 0.0 && share < 1.0, "{edit}");
+        assert!(edit["commit_seconds"].as_f64().unwrap() > 0.0, "{edit}");
+        assert!(
+            edit["ceiling_edits_per_s"].as_f64().unwrap() > edit["edits_per_s"].as_f64().unwrap(),
+            "{edit}"
+        );
     }
     let apply = &by_name("apply")["raw"];
     assert_eq!(apply["held_after_bulk"], apply["records"]);

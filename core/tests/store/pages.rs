@@ -79,3 +79,37 @@ fn a_local_edit_writes_few_pages() {
         "the benchmark's mix writes {mix:.2} pages an edit"
     );
 }
+
+#[test]
+fn the_time_spent_committing_grows_with_each_edit_and_not_with_a_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gridwork::open_with(
+        dir.path().join("phone.db"),
+        OpenOptions::with_key(StoreKey::from_bytes([7; StoreKey::LEN])),
+    )
+    .unwrap();
+    let size = SeedSize {
+        grid_layers: 1,
+        communities: 1,
+        grids: 1,
+        buildings: 2,
+        households: 2,
+        stations: 1,
+    };
+    let seeded = seed_subdistrict(&gw, 3, size, |_, _| {}).unwrap();
+    let h = seeded.households[0].id;
+    let mut last = gw.time_committing_edits();
+    for i in 0..3 {
+        gw.update::<Household>(h, |h| h.phone = Some(format!("139{i:08}")))
+            .unwrap();
+        let now = gw.time_committing_edits();
+        assert!(now > last, "edit {i}: {now:?} after {last:?}");
+        last = now;
+    }
+    let read: Household = gw.get(h).unwrap();
+    assert_eq!(read.phone.as_deref(), Some("13900000002"));
+    assert_eq!(gw.time_committing_edits(), last, "a read commits nothing");
+    // A refused edit (an unknown record) commits nothing either.
+    assert!(gw.update::<Household>(Uuid::now_v7(), |_| {}).is_err());
+    assert_eq!(gw.time_committing_edits(), last);
+}
