@@ -324,17 +324,12 @@ fn cell(summary: &Value, unit: &str) -> String {
     } else {
         format!(" {unit}")
     };
-    format!("{}{unit} ({}–{})", num(m), num(lo), num(hi))
-}
-
-fn num(x: f64) -> String {
-    if x.abs() >= 100.0 {
-        format!("{x:.0}")
-    } else if x.abs() >= 1.0 {
-        format!("{x:.2}")
-    } else {
-        format!("{x:.3}")
-    }
+    format!(
+        "{}{unit} ({}–{})",
+        crate::report::group(m),
+        crate::report::group(lo),
+        crate::report::group(hi)
+    )
 }
 
 fn percent(change: &Value) -> String {

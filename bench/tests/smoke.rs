@@ -129,6 +129,33 @@ fn a_quick_run_writes_every_scenarios_figures() {
             edit["ceiling_edits_per_s"].as_f64().unwrap() > edit["edits_per_s"].as_f64().unwrap(),
             "{edit}"
         );
+        // Every page of the breakdown's edits is named: each kind writes at least its record
+        // and its outbox row, a hazard report also its id and (kind, parent) index entries.
+        let kinds = &edit["pages_by_kind_of_edit"];
+        for (kind, btrees) in [
+            ("household's phone", &["records", "outbox"][..]),
+            (
+                "hazard report",
+                &[
+                    "records",
+                    "outbox",
+                    "sqlite_autoindex_records_1",
+                    "records_by_parent",
+                ][..],
+            ),
+        ] {
+            let k = &kinds[kind];
+            assert!(k["edits"].as_u64().unwrap() > 0, "{kind}: {k}");
+            let by = k["by_btree"].as_object().unwrap();
+            for b in btrees {
+                assert!(by[*b].as_f64().unwrap() >= 1.0, "{kind} writes {b}: {k}");
+            }
+            let sum: f64 = by.values().map(|v| v.as_f64().unwrap()).sum();
+            assert!(
+                (sum - k["pages_per_edit"].as_f64().unwrap()).abs() < 1e-9,
+                "{k}"
+            );
+        }
     }
     let apply = &by_name("apply")["raw"];
     assert_eq!(apply["held_after_bulk"], apply["records"]);

@@ -356,8 +356,7 @@ fn verdict(alone: &Side, during: &Side) -> serde_json::Value {
     let (a, d) = (ms(&alone.times), ms(&during.times));
     let p50 = difference_of_percentiles(&a, &d, 50.0);
     let p99 = difference_of_percentiles(&a, &d, 99.0);
-    let alone_p50 = percentile(&mut a.clone(), 50.0);
-    let upper_share = 100.0 * p50.1[1] / alone_p50;
+    let upper_share = 100.0 * p50.1[1] / p50.2;
     let per_repeat = |a: &[f64], d: &[f64]| {
         let gaps: Vec<f64> = d.iter().zip(a).map(|(d, a)| d - a).collect();
         json!({
@@ -401,14 +400,16 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 
 /// The `p` percentile of `during` minus that of `alone`, with the 2.5 % and 97.5 % points of the
 /// same difference over 2,000 bootstrap resamples drawn from a fixed seed (a run's JSON can be
-/// checked again). When the two sides have as many rounds, the `k`-th of each were taken in one
-/// pair, one after the other: the resamples draw pairs, keeping what the two had in common.
-fn difference_of_percentiles(alone: &[f64], during: &[f64], p: f64) -> (f64, [f64; 2]) {
+/// checked again), and the `p` percentile of `alone` itself. When the two sides have as many
+/// rounds, the `k`-th of each were taken in one pair, one after the other: the resamples draw
+/// pairs, keeping what the two had in common.
+fn difference_of_percentiles(alone: &[f64], during: &[f64], p: f64) -> (f64, [f64; 2], f64) {
     use rand::{Rng, SeedableRng};
     if alone.is_empty() || during.is_empty() {
-        return (f64::NAN, [f64::NAN; 2]);
+        return (f64::NAN, [f64::NAN; 2], f64::NAN);
     }
-    let point = percentile(&mut during.to_vec(), p) - percentile(&mut alone.to_vec(), p);
+    let alone_p = percentile(&mut alone.to_vec(), p);
+    let point = percentile(&mut during.to_vec(), p) - alone_p;
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x6A1A_2024);
     let paired = alone.len() == during.len();
     let mut diffs: Vec<f64> = (0..2000)
@@ -435,7 +436,7 @@ fn difference_of_percentiles(alone: &[f64], during: &[f64], p: f64) -> (f64, [f6
         .collect();
     diffs.sort_by(f64::total_cmp);
     // 50 of the 2,000 below the interval and 50 above it.
-    (point, [diffs[50], diffs[1949]])
+    (point, [diffs[50], diffs[1949]], alone_p)
 }
 
 /// The photo each round of the upload variant takes (a new variant of `base` each round) and
@@ -808,8 +809,9 @@ mod tests {
     #[test]
     fn the_same_rounds_on_both_sides_give_no_difference_and_are_met() {
         let a = rounds(6.0);
-        let (point, [low, high]) = difference_of_percentiles(&a, &a, 50.0);
+        let (point, [low, high], alone) = difference_of_percentiles(&a, &a, 50.0);
         assert_eq!(point, 0.0);
+        assert_eq!(alone, percentile(&mut a.clone(), 50.0));
         assert!(low <= 0.0 && high >= 0.0, "[{low}, {high}]");
         let v = verdict(&side(&a), &side(&a));
         assert_eq!(v["p50"]["met"], json!(true), "{v}");
@@ -819,7 +821,7 @@ mod tests {
     fn an_upload_that_slows_every_round_by_a_tenth_is_not_met() {
         let a = rounds(6.0);
         let d: Vec<f64> = a.iter().map(|m| m + 0.6).collect();
-        let (point, [low, high]) = difference_of_percentiles(&a, &d, 50.0);
+        let (point, [low, high], _) = difference_of_percentiles(&a, &d, 50.0);
         assert!((point - 0.6).abs() < 1e-9, "{point}");
         assert!(low > 0.5 && high > 0.59, "[{low}, {high}]");
         let v = verdict(&side(&a), &side(&d));

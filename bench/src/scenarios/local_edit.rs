@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Config, count_raw_pages, device, raw_connection};
+use super::{Config, count_raw_pages, device, raw_connection, wal_pages};
 use crate::report::{Figure, ScenarioResult, Target};
 use crate::stats::{Latencies, rate};
 
@@ -42,7 +42,8 @@ fn run_once(cfg: &Config) -> ScenarioResult {
     let households: Vec<Household> = seeded.households.clone();
 
     let mut n = 0usize;
-    let mut edit = || {
+    // Each edit says what it was (for the pages' breakdown).
+    let mut edit = || -> &'static str {
         n += 1;
         if n.is_multiple_of(2) {
             let b = &buildings[n % buildings.len()];
@@ -60,12 +61,14 @@ fn run_once(cfg: &Config) -> ScenarioResult {
                 patrol_id: None,
             })
             .expect("the hazard is reported");
+            HAZARD
         } else {
             let h = &households[n % households.len()];
             gw.update::<Household>(h.id, |h| {
                 h.phone = Some(format!("139{:08}", n));
             })
             .expect("the household changes");
+            PHONE
         }
     };
     for _ in 0..warmup {
@@ -88,6 +91,32 @@ fn run_once(cfg: &Config) -> ScenarioResult {
         .pages_written()
         .zip(pages_before)
         .map(|(after, before)| (after - before) as f64 / edits as f64);
+    // Untimed, after the timed edits: which b-trees each kind of edit writes its pages to.
+    let store = dir.path().join("device.db");
+    let mut tail = wal_pages::LogTail::new(&store).expect("the store's log reads");
+    let mut commits: [(&str, Vec<Vec<u32>>); 2] = [(HAZARD, Vec::new()), (PHONE, Vec::new())];
+    for _ in 0..cfg.pick(400, 20) {
+        let kind = edit();
+        let pages = tail.committed_pages().expect("the store's log reads");
+        let (_, list) = commits
+            .iter_mut()
+            .find(|(k, _)| *k == kind)
+            .expect("a kind");
+        list.push(pages);
+    }
+    let owners = wal_pages::btree_of_pages(&raw_connection(dir.path(), "device.db"))
+        .expect("dbstat reads the store");
+    let by_btree: serde_json::Map<String, serde_json::Value> = commits
+        .iter()
+        .map(|(kind, list)| {
+            let by = wal_pages::per_commit_by_btree(list, &owners);
+            let total: f64 = by.values().sum();
+            (
+                kind.to_string(),
+                json!({ "edits": list.len(), "pages_per_edit": total, "by_btree": by }),
+            )
+        })
+        .collect();
     let pending = gw.pending_count().expect("the outbox counts");
 
     let mut raw = raw_connection(dir.path(), "raw.db");
@@ -173,11 +202,16 @@ fn run_once(cfg: &Config) -> ScenarioResult {
             "raw_max_ms": theirs.max_ms(),
             "raw_four_table_commits_per_s": wide_s,
             "raw_four_table_pages_per_commit": wide_pages,
+            "pages_by_kind_of_edit": by_btree,
             "encrypted": true,
         }),
         not_measured: None,
     }
 }
+
+/// The two kinds of edit the scenario alternates.
+const HAZARD: &str = "hazard report";
+const PHONE: &str = "household's phone";
 
 /// Raw commits of one row in each of `tables` (created here) on a connection opened like the
 /// store, after `warmup` untimed: each commit's time, the whole time and the pages per commit.

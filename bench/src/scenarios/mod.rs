@@ -21,6 +21,7 @@ pub mod import;
 pub mod local_edit;
 pub mod peer;
 pub mod server_load;
+pub mod wal_pages;
 
 /// The run's settings.
 #[derive(Debug, Clone)]

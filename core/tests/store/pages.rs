@@ -22,14 +22,19 @@ fn pages_per_edit(gw: &Gridwork, edits: usize, mut edit: impl FnMut(usize)) -> f
     (after - before) as f64 / edits as f64
 }
 
+/// A store opened as a phone opens it: on disk, encrypted.
+fn encrypted_phone(dir: &std::path::Path) -> Gridwork {
+    Gridwork::open_with(
+        dir.join("phone.db"),
+        OpenOptions::with_key(StoreKey::from_bytes([7; StoreKey::LEN])),
+    )
+    .unwrap()
+}
+
 #[test]
 fn a_local_edit_writes_few_pages() {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gridwork::open_with(
-        dir.path().join("phone.db"),
-        OpenOptions::with_key(StoreKey::from_bytes([7; StoreKey::LEN])),
-    )
-    .unwrap();
+    let gw = encrypted_phone(dir.path());
     let size = SeedSize {
         grid_layers: 1,
         communities: 1,
@@ -83,11 +88,7 @@ fn a_local_edit_writes_few_pages() {
 #[test]
 fn the_time_spent_committing_grows_with_each_edit_and_not_with_a_read() {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gridwork::open_with(
-        dir.path().join("phone.db"),
-        OpenOptions::with_key(StoreKey::from_bytes([7; StoreKey::LEN])),
-    )
-    .unwrap();
+    let gw = encrypted_phone(dir.path());
     let size = SeedSize {
         grid_layers: 1,
         communities: 1,
