@@ -397,7 +397,7 @@ mod tests {
         );
         assert!(
             md.contains(
-                "| 1. Local edit | edits/s | 90.00 /s (80.00–100) | 120 /s (110–130) | +33.3 % |"
+                "| 1. Local edit | edits/s | 90 /s (80–100) | 120 /s (110–130) | +33.3 % |"
             ),
             "{md}"
         );

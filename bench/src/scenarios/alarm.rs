@@ -356,7 +356,7 @@ fn verdict(alone: &Side, during: &Side) -> serde_json::Value {
     let (a, d) = (ms(&alone.times), ms(&during.times));
     let p50 = difference_of_percentiles(&a, &d, 50.0);
     let p99 = difference_of_percentiles(&a, &d, 99.0);
-    let upper_share = 100.0 * p50.1[1] / p50.2;
+    let upper_share = 100.0 * p50.interval[1] / p50.alone;
     let per_repeat = |a: &[f64], d: &[f64]| {
         let gaps: Vec<f64> = d.iter().zip(a).map(|(d, a)| d - a).collect();
         json!({
@@ -373,15 +373,15 @@ fn verdict(alone: &Side, during: &Side) -> serde_json::Value {
              {MARGIN_PERCENT} % of the p50 alone"
         ),
         "p50": {
-            "during_minus_alone_ms": p50.0,
-            "interval_95_ms": p50.1,
+            "during_minus_alone_ms": p50.point,
+            "interval_95_ms": p50.interval,
             "upper_end_percent_of_alone": upper_share,
             "met": upper_share <= MARGIN_PERCENT,
             "per_repeat": per_repeat(&alone.p50s, &during.p50s),
         },
         "p99": {
-            "during_minus_alone_ms": p99.0,
-            "interval_95_ms": p99.1,
+            "during_minus_alone_ms": p99.point,
+            "interval_95_ms": p99.interval,
             "per_repeat": per_repeat(&alone.p99s, &during.p99s),
         },
     })
@@ -398,15 +398,29 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
     crate::stats::nearest_rank(v, p)
 }
 
+/// A percentile during the upload against the same percentile alone.
+#[derive(Debug, Clone, Copy)]
+struct Difference {
+    /// The percentile during minus the percentile alone, ms.
+    point: f64,
+    /// The 2.5 % and 97.5 % points of that difference over the bootstrap's resamples, ms.
+    interval: [f64; 2],
+    /// The percentile alone, ms.
+    alone: f64,
+}
+
 /// The `p` percentile of `during` minus that of `alone`, with the 2.5 % and 97.5 % points of the
 /// same difference over 2,000 bootstrap resamples drawn from a fixed seed (a run's JSON can be
-/// checked again), and the `p` percentile of `alone` itself. When the two sides have as many
-/// rounds, the `k`-th of each were taken in one pair, one after the other: the resamples draw
-/// pairs, keeping what the two had in common.
-fn difference_of_percentiles(alone: &[f64], during: &[f64], p: f64) -> (f64, [f64; 2], f64) {
+/// checked again). When the two sides have as many rounds, the `k`-th of each were taken in one
+/// pair, one after the other: the resamples draw pairs, keeping what the two had in common.
+fn difference_of_percentiles(alone: &[f64], during: &[f64], p: f64) -> Difference {
     use rand::{Rng, SeedableRng};
     if alone.is_empty() || during.is_empty() {
-        return (f64::NAN, [f64::NAN; 2], f64::NAN);
+        return Difference {
+            point: f64::NAN,
+            interval: [f64::NAN; 2],
+            alone: f64::NAN,
+        };
     }
     let alone_p = percentile(&mut alone.to_vec(), p);
     let point = percentile(&mut during.to_vec(), p) - alone_p;
@@ -436,7 +450,11 @@ fn difference_of_percentiles(alone: &[f64], during: &[f64], p: f64) -> (f64, [f6
         .collect();
     diffs.sort_by(f64::total_cmp);
     // 50 of the 2,000 below the interval and 50 above it.
-    (point, [diffs[50], diffs[1949]], alone_p)
+    Difference {
+        point,
+        interval: [diffs[50], diffs[1949]],
+        alone: alone_p,
+    }
 }
 
 /// The photo each round of the upload variant takes (a new variant of `base` each round) and
@@ -809,9 +827,10 @@ mod tests {
     #[test]
     fn the_same_rounds_on_both_sides_give_no_difference_and_are_met() {
         let a = rounds(6.0);
-        let (point, [low, high], alone) = difference_of_percentiles(&a, &a, 50.0);
+        let diff = difference_of_percentiles(&a, &a, 50.0);
+        let (point, [low, high]) = (diff.point, diff.interval);
         assert_eq!(point, 0.0);
-        assert_eq!(alone, percentile(&mut a.clone(), 50.0));
+        assert_eq!(diff.alone, percentile(&mut a.clone(), 50.0));
         assert!(low <= 0.0 && high >= 0.0, "[{low}, {high}]");
         let v = verdict(&side(&a), &side(&a));
         assert_eq!(v["p50"]["met"], json!(true), "{v}");
@@ -821,7 +840,8 @@ mod tests {
     fn an_upload_that_slows_every_round_by_a_tenth_is_not_met() {
         let a = rounds(6.0);
         let d: Vec<f64> = a.iter().map(|m| m + 0.6).collect();
-        let (point, [low, high], _) = difference_of_percentiles(&a, &d, 50.0);
+        let diff = difference_of_percentiles(&a, &d, 50.0);
+        let (point, [low, high]) = (diff.point, diff.interval);
         assert!((point - 0.6).abs() < 1e-9, "{point}");
         assert!(low > 0.5 && high > 0.59, "[{low}, {high}]");
         let v = verdict(&side(&a), &side(&d));

@@ -91,6 +91,7 @@ fn run_once(cfg: &Config) -> ScenarioResult {
         .pages_written()
         .zip(pages_before)
         .map(|(after, before)| (after - before) as f64 / edits as f64);
+    let pending = gw.pending_count().expect("the outbox counts");
     // Untimed, after the timed edits: which b-trees each kind of edit writes its pages to.
     let store = dir.path().join("device.db");
     let mut tail = wal_pages::LogTail::new(&store).expect("the store's log reads");
@@ -117,7 +118,6 @@ fn run_once(cfg: &Config) -> ScenarioResult {
             )
         })
         .collect();
-    let pending = gw.pending_count().expect("the outbox counts");
 
     let mut raw = raw_connection(dir.path(), "raw.db");
     let raw_written = count_raw_pages(&mut raw);
