@@ -251,7 +251,7 @@ mod tests {
         conn.execute("INSERT INTO b (v) VALUES ('y')", []).unwrap();
         let pages = tail.committed_pages().unwrap();
         let owners = btree_of_pages(&conn).unwrap();
-        let by = per_commit_by_btree(&[pages.clone()], &owners);
+        let by = per_commit_by_btree(std::slice::from_ref(&pages), &owners);
         assert_eq!(by.get("b"), Some(&1.0), "{pages:?}");
         assert_eq!(by.get("a"), None, "{pages:?}");
     }
