@@ -11,14 +11,12 @@
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
 use gridwork_domain::ids::Id;
 use gridwork_domain::sync::{MAX_SNAPSHOT_LIMIT, SnapshotResponse};
 use serde::Deserialize;
 
 use super::bearer::Authenticated;
-use super::snapshot_ahead::{AheadKey, EncodedPage};
+use super::snapshot_ahead::AheadKey;
 use super::{ApiError, AppState};
 use crate::storage::{ScopeFilter, Storage, User};
 
@@ -64,7 +62,7 @@ pub async fn snapshot<S: Storage>(
     State(state): State<AppState<S>>,
     Authenticated(auth): Authenticated,
     params: Result<Query<SnapshotParams>, QueryRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<SnapshotResponse>, ApiError> {
     let Query(params) = params.map_err(|_| {
         ApiError::bad_request(
             "bad_query",
@@ -93,8 +91,7 @@ pub async fn snapshot<S: Storage>(
                     next_after: None,
                     server_time_ms: state.now_ms(),
                     total_records: params.after.is_none().then_some(0),
-                })
-                .into_response());
+                }));
             }
             let user = User {
                 scope: entries,
@@ -123,12 +120,12 @@ pub async fn snapshot<S: Storage>(
     };
     let page = match read_ahead {
         Some(page) => page,
-        None => EncodedPage::of(
-            &state
+        None => {
+            state
                 .storage
                 .snapshot_page(params.after, limit, filter.clone())
-                .await?,
-        )?,
+                .await?
+        }
     };
     if let Some(next) = page.next_after {
         state
@@ -137,14 +134,18 @@ pub async fn snapshot<S: Storage>(
     }
     tracing::info!(
         user = %auth.user.id,
-        records = page.records,
-        events = page.events,
+        records = page.records.len(),
+        events = page.events.len(),
         restricted = params.scope.is_some(),
         last_page = page.next_after.is_none(),
         "snapshot"
     );
-    // The answer `Json` would make, from the page's records and events written already.
-    let body = page.answer(state.now_ms(), total_records)?;
-    let json = HeaderValue::from_static("application/json");
-    Ok(([(header::CONTENT_TYPE, json)], body).into_response())
+    Ok(Json(SnapshotResponse {
+        seq: page.seq,
+        records: page.records,
+        events: page.events,
+        next_after: page.next_after,
+        server_time_ms: state.now_ms(),
+        total_records,
+    }))
 }

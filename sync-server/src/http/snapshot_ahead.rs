@@ -6,11 +6,6 @@
 //! is started at once on a task of its own, for the same user, the same view, the same size;
 //! the request that asks for it takes it (or waits for its end) instead of reading it again.
 //!
-//! The page is also encoded ahead: its records and events are written as JSON on the same task
-//! ([`EncodedPage`]), so the request that takes it only wraps them with the answer's own fields
-//! (the server's time, the total) and compresses. Encoding a page of a thousand records is most
-//! of what a request does once its records are read, and the phone waited for it.
-//!
 //! Taken only by a request whose key is the same in every part: the user, the view the request
 //! computed for them (role, scope and anchors: a user given another scope meanwhile has another
 //! view, so reads afresh), the cursor and the page size. A page read ahead is at least as new as
@@ -26,12 +21,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gridwork_domain::ids::Id;
-use serde::Serialize;
-use serde_json::value::RawValue;
 use tokio::sync::oneshot;
 
 use crate::rules::reading::ScopeFilter;
-use crate::storage::{SnapshotPage, Storage, StorageError};
+use crate::storage::{SnapshotPage, Storage};
 
 /// Pages read ahead that may wait at once (a page is at most `MAX_PAGE_BYTES` of records).
 pub const CAPACITY: usize = 8;
@@ -51,80 +44,7 @@ pub struct AheadKey {
 struct Waiting {
     key: AheadKey,
     started: Instant,
-    page: oneshot::Receiver<EncodedPage>,
-}
-
-/// A snapshot page with its records and events already written as JSON: all an answer needs
-/// of it (`GET /v1/snapshot` answers a `SnapshotResponse`, whose other fields are the
-/// request's own).
-#[derive(Debug, Clone)]
-pub struct EncodedPage {
-    /// The page's sequence number ([`SnapshotPage::seq`]).
-    pub seq: u64,
-    /// Where the next page starts ([`SnapshotPage::next_after`]).
-    pub next_after: Option<Id>,
-    /// How many records and events it holds (for the log).
-    pub records: usize,
-    pub events: usize,
-    records_json: Box<RawValue>,
-    events_json: Box<RawValue>,
-}
-
-impl EncodedPage {
-    /// `page`, its records and events encoded.
-    pub fn of(page: &SnapshotPage) -> Result<EncodedPage, StorageError> {
-        let encode = |json: serde_json::Result<String>| {
-            json.and_then(RawValue::from_string)
-                .map_err(|e| StorageError::Task(format!("encoding a snapshot page: {e}")))
-        };
-        Ok(EncodedPage {
-            seq: page.seq,
-            next_after: page.next_after,
-            records: page.records.len(),
-            events: page.events.len(),
-            records_json: encode(serde_json::to_string(&page.records))?,
-            events_json: encode(serde_json::to_string(&page.events))?,
-        })
-    }
-
-    /// The body of the answer: a `SnapshotResponse` with the server's time and, on a first
-    /// page, the total.
-    pub fn answer(
-        &self,
-        server_time_ms: u64,
-        total_records: Option<u64>,
-    ) -> Result<Vec<u8>, StorageError> {
-        // The fields, their order and names of `SnapshotResponse` (a test decodes one as the
-        // other).
-        #[derive(Serialize)]
-        struct Answer<'a> {
-            seq: u64,
-            records: &'a RawValue,
-            events: &'a RawValue,
-            next_after: Option<Id>,
-            server_time_ms: u64,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            total_records: Option<u64>,
-        }
-        serde_json::to_vec(&Answer {
-            seq: self.seq,
-            records: &self.records_json,
-            events: &self.events_json,
-            next_after: self.next_after,
-            server_time_ms,
-            total_records,
-        })
-        .map_err(|e| StorageError::Task(format!("encoding a snapshot answer: {e}")))
-    }
-}
-
-impl PartialEq for EncodedPage {
-    fn eq(&self, other: &EncodedPage) -> bool {
-        (self.seq, self.next_after, self.records, self.events)
-            == (other.seq, other.next_after, other.records, other.events)
-            && self.records_json.get() == other.records_json.get()
-            && self.events_json.get() == other.events_json.get()
-    }
+    page: oneshot::Receiver<SnapshotPage>,
 }
 
 /// The pages read ahead of this process, shared by every clone of the state.
@@ -187,8 +107,7 @@ impl SnapshotsAhead {
         let (send, page) = oneshot::channel();
         let (after, limit, filter) = (key.after, key.limit, key.filter.clone());
         tokio::spawn(async move {
-            let read = storage.snapshot_page(Some(after), limit, filter).await;
-            match read.and_then(|page| EncodedPage::of(&page)) {
+            match storage.snapshot_page(Some(after), limit, filter).await {
                 // Nobody waiting any more (dropped, or taken by no one): the page goes.
                 Ok(page) => drop(send.send(page)),
                 // The request that asks for it reads it itself, and answers its error if any.
@@ -202,9 +121,9 @@ impl SnapshotsAhead {
         });
     }
 
-    /// The page read (and encoded) ahead for `key`, removed from those waiting; `None` when
-    /// there is none (never started, too old, dropped for others, or its read failed).
-    pub async fn take(&self, key: &AheadKey) -> Option<EncodedPage> {
+    /// The page read ahead for `key`, removed from those waiting; `None` when there is none
+    /// (never started, too old, dropped for others, or its read failed).
+    pub async fn take(&self, key: &AheadKey) -> Option<SnapshotPage> {
         let found = {
             let mut waiting = self.waiting();
             let at = waiting
