@@ -42,7 +42,6 @@ impl Latencies {
     }
 }
 
-/// Items per second.
 /// The `p`-th percentile (0..=100) of `sorted` (ascending, not empty) by the nearest-rank
 /// method: the value every percentile figure of the harness reports.
 pub fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
@@ -50,6 +49,7 @@ pub fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// Items per second.
 pub fn rate(items: u64, elapsed: Duration) -> f64 {
     items as f64 / elapsed.as_secs_f64().max(1e-9)
 }

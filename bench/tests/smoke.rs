@@ -6,6 +6,21 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// Runs `cmd` and fails the test with its error output unless it succeeded.
+fn succeeds(cmd: &mut Command, what: &str) {
+    let run = cmd.output().unwrap();
+    assert!(
+        run.status.success(),
+        "{what} failed:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+/// The JSON file `name` in `dir`.
+fn read_json(dir: &std::path::Path, name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+}
+
 #[test]
 fn a_quick_run_writes_every_scenarios_figures() {
     let pg = std::env::var("GRIDWORK_TEST_DATABASE_URL").unwrap_or_else(|_| {
@@ -16,22 +31,16 @@ fn a_quick_run_writes_every_scenarios_figures() {
         )
     });
     let out = tempfile::tempdir().unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_gridwork-bench"))
-        .args(["all", "--quick", "--out"])
-        .arg(out.path())
-        .args(["--postgres", &pg])
-        .arg("--alarm-upload")
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "the quick run failed:\n{}",
-        String::from_utf8_lossy(&run.stderr)
+    succeeds(
+        Command::new(env!("CARGO_BIN_EXE_gridwork-bench"))
+            .args(["all", "--quick", "--out"])
+            .arg(out.path())
+            .args(["--postgres", &pg])
+            .arg("--alarm-upload"),
+        "the quick run",
     );
 
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("benchmarks.json")).unwrap())
-            .unwrap();
+    let json = read_json(out.path(), "benchmarks.json");
     // `--alarm-upload`: the alarm's rounds again while the dispatcher's phone uploads photos.
     let alarm = json["scenarios"]
         .as_array()
@@ -279,15 +288,11 @@ fn the_import_scenario_writes_its_figures_in_the_generated_table() {
         out.path().join("benchmarks.md"),
     )
     .unwrap();
-    let run = Command::new(env!("CARGO_BIN_EXE_gridwork-bench"))
-        .args(["all", "--quick", "--only", "import", "--out"])
-        .arg(out.path())
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "the quick run failed:\n{}",
-        String::from_utf8_lossy(&run.stderr)
+    succeeds(
+        Command::new(env!("CARGO_BIN_EXE_gridwork-bench"))
+            .args(["all", "--quick", "--only", "import", "--out"])
+            .arg(out.path()),
+        "the quick run",
     );
     let md = std::fs::read_to_string(out.path().join("benchmarks.md")).unwrap();
     let (begin, end) = (
@@ -315,9 +320,7 @@ fn the_import_scenario_writes_its_figures_in_the_generated_table() {
         "a hand-written table is left: {after}"
     );
 
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("benchmarks.json")).unwrap())
-            .unwrap();
+    let json = read_json(out.path(), "benchmarks.json");
     let import = json["scenarios"]
         .as_array()
         .unwrap()
@@ -336,22 +339,16 @@ fn the_import_scenario_writes_its_figures_in_the_generated_table() {
 fn compare_runs_both_builds_in_turns_and_pairs_their_figures() {
     let bin = env!("CARGO_BIN_EXE_gridwork-bench");
     let out = tempfile::tempdir().unwrap();
-    let run = Command::new(bin)
-        .args(["compare", "--only", "local_edit", "--quick", "--turns", "2"])
-        .arg("--baseline")
-        .arg(bin)
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "compare failed:\n{}",
-        String::from_utf8_lossy(&run.stderr)
+    succeeds(
+        Command::new(bin)
+            .args(["compare", "--only", "local_edit", "--quick", "--turns", "2"])
+            .arg("--baseline")
+            .arg(bin)
+            .arg("--out")
+            .arg(out.path()),
+        "compare",
     );
-    let report: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("compare.json")).unwrap())
-            .unwrap();
+    let report = read_json(out.path(), "compare.json");
     let sides: Vec<(&str, u64)> = report["turns"]
         .as_array()
         .unwrap()

@@ -404,7 +404,7 @@ impl Gridwork {
 
     /// Time spent in the commits of local edits since the store was opened: the part of an
     /// edit that is writing its pages (encrypting, authenticating and appending them to the
-    /// log), with the checkpoint the writer runs itself when its log grows past
+    /// log), with any checkpoint the writer runs itself once its log is past
     /// `checkpoint::HARD_PAGES` (as a raw commit pays SQLite's own), for the benchmarks
     /// (`docs/benchmarks.md`, the local edit's ceiling).
     pub fn time_committing_edits(&self) -> std::time::Duration {

@@ -5,8 +5,8 @@
 //! With `--alarm-upload` every round alone has a twin during which the dispatcher's phone
 //! uploads a photo in its attachment lane (ADR 0042; a picture of noise, 31.5 MB as a JPEG in
 //! full mode): the round takes a new photo (pushing its step first, so the alarm's push is the
-//! same as without), starts the upload, and raises the alarm once the upload's first chunk is on its
-//! way; the figures say how many rounds the upload was still in flight when the crew had the
+//! same as without), starts the upload, and raises the alarm once the upload's first chunk is
+//! on its way; the figures say how many rounds the upload was still in flight when the crew had the
 //! alarm. The photo is then removed from the server and the phone, so the disk holds one at a
 //! time. Every round, on either side, begins with both phones brought up to date.
 //!

@@ -28,7 +28,7 @@ fn run_once(cfg: &Config) -> ScenarioResult {
     let edits: usize = cfg.pick(4_000, 60);
     let warmup: usize = cfg.pick(400, 10);
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let gw = device(dir.path(), "device.db");
+    let gw = device(dir.path(), STORE);
     let size = SeedSize {
         grid_layers: 1,
         communities: 1,
@@ -93,7 +93,7 @@ fn run_once(cfg: &Config) -> ScenarioResult {
         .map(|(after, before)| (after - before) as f64 / edits as f64);
     let pending = gw.pending_count().expect("the outbox counts");
     // Untimed, after the timed edits: which b-trees each kind of edit writes its pages to.
-    let store = dir.path().join("device.db");
+    let store = dir.path().join(STORE);
     let mut tail = wal_pages::LogTail::new(&store).expect("the store's log reads");
     let mut commits: [(&str, Vec<Vec<u32>>); 2] = [(HAZARD, Vec::new()), (PHONE, Vec::new())];
     for _ in 0..cfg.pick(400, 20) {
@@ -105,7 +105,7 @@ fn run_once(cfg: &Config) -> ScenarioResult {
             .expect("a kind");
         list.push(pages);
     }
-    let owners = wal_pages::btree_of_pages(&raw_connection(dir.path(), "device.db"))
+    let owners = wal_pages::btree_of_pages(&raw_connection(dir.path(), STORE))
         .expect("dbstat reads the store");
     let by_btree: serde_json::Map<String, serde_json::Value> = commits
         .iter()
@@ -208,6 +208,9 @@ fn run_once(cfg: &Config) -> ScenarioResult {
         not_measured: None,
     }
 }
+
+/// The device store's file name in the run's folder.
+const STORE: &str = "device.db";
 
 /// The two kinds of edit the scenario alternates.
 const HAZARD: &str = "hazard report";

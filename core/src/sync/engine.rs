@@ -362,7 +362,7 @@ impl Gridwork {
             let (prefetched, applied) = tokio::join!(prefetch, apply);
             applied?;
             report.snapshot_records += page.records.len() as u64;
-            // A page is a thousand records of maps and strings: freed on a thread of the
+            // A page is up to two thousand records of maps and strings: freed on a thread of the
             // runtime's pool rather than this one, which goes on to the next page (4 % of the
             // phone's time in a subdistrict's bootstrap).
             drop(tokio::task::spawn_blocking(move || drop(page)));
